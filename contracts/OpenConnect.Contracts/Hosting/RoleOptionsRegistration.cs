@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace OpenConnect.Contracts.Hosting;
+
+public static class RoleOptionsRegistration
+{
+    /// <summary>
+    /// Binds <typeparamref name="TOptions"/> from its section, rejecting unknown keys and values that
+    /// do not convert, and validates it when the host starts, so a bad setting stops the process
+    /// with a message that names the key.
+    /// </summary>
+    public static IServiceCollection AddRoleOptions<TOptions>(this IServiceCollection services, IConfiguration configuration)
+        where TOptions : class, IRoleOptions<TOptions>
+    {
+        var section = configuration.GetSection(TOptions.SectionName);
+        services.AddOptions<TOptions>()
+            .Configure(options =>
+            {
+                try
+                {
+                    section.Bind(options, binder => binder.ErrorOnUnknownConfiguration = true);
+                }
+                catch (InvalidOperationException ex)
+                {
+                    throw new OptionsValidationException(TOptions.SectionName, typeof(TOptions), [$"section '{TOptions.SectionName}': {ex.Message}"]);
+                }
+            })
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TOptions>, RoleOptionsValidator<TOptions>>();
+        return services;
+    }
+
+    private sealed class RoleOptionsValidator<TOptions> : IValidateOptions<TOptions>
+        where TOptions : class, IRoleOptions<TOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, TOptions options)
+        {
+            var check = new OptionsCheck(TOptions.SectionName);
+            options.Validate(check);
+            return check.Errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(check.Errors);
+        }
+    }
+}

@@ -1,0 +1,42 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+
+namespace OpenConnect.Contracts.Hosting;
+
+public static class StateDirectory
+{
+    /// <summary>
+    /// Creates a role's state directory when the host starts (after options validation; a failure
+    /// stops the start) and reports it in <c>/healthz</c> as the named check.
+    /// </summary>
+    public static IServiceCollection AddStateDirectory(this IServiceCollection services, string checkName, Func<IServiceProvider, string> directory)
+    {
+        services.AddHostedService(sp => new Initializer(directory(sp)));
+        services.AddHealthChecks().Add(new HealthCheckRegistration(
+            checkName,
+            sp => new WritableDirectoryHealthCheck(() => directory(sp)),
+            failureStatus: null,
+            tags: null));
+        return services;
+    }
+
+    private sealed class Initializer(string directory) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                Directory.CreateDirectory(directory);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new InvalidOperationException($"state directory '{directory}' cannot be created: {ex.Message}", ex);
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,4 @@
+using OpenConnect.Contracts.Hosting;
+using OpenConnect.Steering;
+
+return await RoleHost.RunRoleAsync(SteeringHost.RoleName, SteeringHost.Build, args);

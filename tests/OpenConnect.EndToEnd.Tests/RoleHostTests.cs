@@ -1,0 +1,114 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using OpenConnect.Testing;
+
+namespace OpenConnect.EndToEnd.Tests;
+
+public sealed class RoleHostTests
+{
+    [Theory]
+    [MemberData(nameof(RoleUnderTest.Names), MemberType = typeof(RoleUnderTest))]
+    public async Task Role_Boots_AnswersHealthzAndServesValidPrometheusText(string name)
+    {
+        var role = RoleUnderTest.All[name];
+        using var state = new TempDirectory();
+        await using var host = await RunningRole.StartAsync(role.Build, $"--{role.DirectoryKey}={state.Path}");
+        using var client = host.CreateClient();
+
+        using var health = await client.GetAsync("/healthz");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        using var json = JsonDocument.Parse(await health.Content.ReadAsStringAsync());
+        Assert.Equal(name, json.RootElement.GetProperty("role").GetString());
+        Assert.Equal("Healthy", json.RootElement.GetProperty("status").GetString());
+
+        using var metrics = await client.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+        Assert.StartsWith("text/plain", metrics.Content.Headers.ContentType?.MediaType);
+        var document = PrometheusText.Parse(await metrics.Content.ReadAsStringAsync());
+        Assert.True(document.IsValid, string.Join(Environment.NewLine, document.Errors));
+        var buildInfo = Assert.Single(document.Families["openconnect_build_info"].Samples);
+        Assert.Equal(name, buildInfo.Labels["role"]);
+        Assert.Equal(1, buildInfo.Value);
+        Assert.True(document.Families.ContainsKey("process_cpu_seconds_total"));
+        Assert.Contains(document.Families["http_request_duration_seconds"].Samples, s =>
+            s.Name == "http_request_duration_seconds_count" && s.Labels["endpoint"] == "/healthz" && s.Labels["code"] == "200" && s.Value >= 1);
+    }
+
+    [Theory]
+    [MemberData(nameof(RoleUnderTest.Names), MemberType = typeof(RoleUnderTest))]
+    public async Task Role_HealthzTurnsUnhealthy_WhenStateDirectoryIsLost(string name)
+    {
+        var role = RoleUnderTest.All[name];
+        using var state = new TempDirectory();
+        var directory = state.Combine("state");
+        await using var host = await RunningRole.StartAsync(role.Build, $"--{role.DirectoryKey}={directory}");
+        using var client = host.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
+
+        Directory.Delete(directory, recursive: true);
+
+        using var health = await client.GetAsync("/healthz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        Assert.Contains("not writable", await health.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
+    [InlineData("appliance", "--Appliance:Cache:RamBytes=-1", "Appliance:Cache:RamBytes")]
+    [InlineData("appliance", "--Appliance:Cache:SsdBytes=lots", "Appliance:Cache:SsdBytes")]
+    [InlineData("appliance", "--Appliance:Parents:0=origin:8100", "Appliance:Parents:0")]
+    [InlineData("appliance", "--Appliance:Cache:RamByts=1", "RamByts")]
+    [InlineData("origin", "--Origin:DataDirectory= ", "Origin:DataDirectory")]
+    [InlineData("steering", "--Steering:Nonsense=1", "Nonsense")]
+    [InlineData("fill-controller", "--FillController:DataDirectory= ", "FillController:DataDirectory")]
+    public async Task Role_RefusesToStartInProcess_OnInvalidSetting_NamingTheKey(string name, string setting, string key)
+    {
+        var role = RoleUnderTest.All[name];
+        using var state = new TempDirectory();
+        var failure = await Assert.ThrowsAsync<OptionsValidationException>(
+            () => RunningRole.StartAsync(role.Build, $"--{role.DirectoryKey}={state.Path}", setting));
+        Assert.Contains(key, Contracts.Hosting.RoleHost.DescribeStartupFailure(failure));
+    }
+
+    [Theory]
+    [InlineData("appliance", "--Appliance:Cache:RamBytes=0", "Appliance:Cache:RamBytes")]
+    [InlineData("origin", "--Origin:Colour=blue", "Colour")]
+    [InlineData("steering", "--Steering:DataDirectory= ", "Steering:DataDirectory")]
+    [InlineData("fill-controller", "--FillController:DataDirectory= ", "FillController:DataDirectory")]
+    public async Task RoleProcess_ExitsWithCode2AndOneLineMessage_OnInvalidSetting(string name, string setting, string key)
+    {
+        var role = RoleUnderTest.All[name];
+        using var state = new TempDirectory();
+        var result = await ExternalProcess.RunAsync(
+            "dotnet",
+            [role.AssemblyPath, "--urls", "http://127.0.0.1:0", $"--{role.DirectoryKey}={state.Path}", setting],
+            TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"{name}: cannot start: ", line);
+        Assert.Contains(key, line);
+        Assert.DoesNotContain("   at ", result.StandardOutput + result.StandardError);
+    }
+
+    [Fact]
+    public async Task RoleProcess_ReadsConfigFile_AndCommandLineOverridesIt()
+    {
+        var role = RoleUnderTest.All["appliance"];
+        using var state = new TempDirectory();
+        var config = state.Combine("appliance.json");
+        await File.WriteAllTextAsync(config, """{ "Appliance": { "Cache": { "RamBytes": -7 } } }""");
+
+        var fromFile = await ExternalProcess.RunAsync("dotnet", [role.AssemblyPath, "--config", config, "--urls", "http://127.0.0.1:0"], TimeSpan.FromSeconds(60));
+        Assert.Equal(2, fromFile.ExitCode);
+        Assert.Contains("Appliance:Cache:RamBytes = '-7'", fromFile.StandardError);
+
+        var missing = await ExternalProcess.RunAsync("dotnet", [role.AssemblyPath, "--config", state.Combine("absent.json"), "--urls", "http://127.0.0.1:0"], TimeSpan.FromSeconds(60));
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("absent.json", missing.StandardError);
+
+        await using var host = await RunningRole.StartAsync(role.Build, "--config", config, "--Appliance:Cache:RamBytes=1048576", $"--{role.DirectoryKey}={state.Path}");
+        Assert.Equal(1048576, host.Services.GetRequiredService<IOptions<OpenConnect.Appliance.ApplianceOptions>>().Value.Cache.RamBytes);
+    }
+}

@@ -1,0 +1,23 @@
+using Microsoft.AspNetCore.Builder;
+using OpenConnect.Appliance;
+using OpenConnect.FillController;
+using OpenConnect.Origin;
+using OpenConnect.Steering;
+
+namespace OpenConnect.EndToEnd.Tests;
+
+/// <summary>How to build each role and which setting holds its state directory.</summary>
+public sealed record RoleUnderTest(string Name, Func<string[], WebApplication> Build, string AssemblyPath, string DirectoryKey)
+{
+    public static readonly IReadOnlyDictionary<string, RoleUnderTest> All = new Dictionary<string, RoleUnderTest>
+    {
+        ["appliance"] = new("appliance", ApplianceHost.Build, typeof(ApplianceHost).Assembly.Location, "Appliance:Cache:Directory"),
+        ["origin"] = new("origin", OriginHost.Build, typeof(OriginHost).Assembly.Location, "Origin:DataDirectory"),
+        ["steering"] = new("steering", SteeringHost.Build, typeof(SteeringHost).Assembly.Location, "Steering:DataDirectory"),
+        ["fill-controller"] = new("fill-controller", FillControllerHost.Build, typeof(FillControllerHost).Assembly.Location, "FillController:DataDirectory"),
+    };
+
+    public static TheoryData<string> Names => new(All.Keys);
+
+    public override string ToString() => Name;
+}
