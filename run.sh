@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Starts the whole OpenConnect stack on this machine: origin, steering, fill-controller and two
+# appliances, each its own process on loopback, with state under one directory.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT="$(pwd)"
+source scripts/prereqs.sh
+
+STATE_DIR="$ROOT/.openconnect"
+ORIGIN_PORT=8100
+STEERING_PORT=8200
+FILL_PORT=8300
+APPLIANCE_PORTS="8400,8401"
+VIDEO=""
+BUILD=1
+
+usage() {
+  cat <<USAGE
+Usage: ./run.sh [options] [video-file]
+
+Builds OpenConnect in Release and starts origin, steering, fill-controller and two appliances as
+separate processes on 127.0.0.1. Prints each role's URL, then READY once every /healthz answers.
+Ctrl-C (or SIGTERM) stops them all.
+
+Options:
+  --state-dir DIR         where every role keeps its state and logs (default: ./.openconnect)
+  --origin-port N         origin HTTP port (default: $ORIGIN_PORT)
+  --steering-port N       steering HTTP port (default: $STEERING_PORT)
+  --fill-port N           fill-controller HTTP port (default: $FILL_PORT)
+  --appliance-ports A,B   the two appliances' HTTP ports (default: $APPLIANCE_PORTS)
+  --no-build              use the Release binaries already built
+  -h, --help              this text
+
+video-file                an MP4/MOV/MKV to ingest as the sample title (ingest arrives with the
+                          origin pipeline; until then the file is only checked)
+Logs: <state-dir>/logs/<role>.log
+USAGE
+}
+
+need_value() { [ $# -ge 2 ] && [ -n "$2" ] || { echo "error: $1 needs a value (see --help)" >&2; exit 64; }; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -h|--help) usage; exit 0 ;;
+    --state-dir) need_value "$@"; STATE_DIR="$2"; shift 2 ;;
+    --origin-port) need_value "$@"; ORIGIN_PORT="$2"; shift 2 ;;
+    --steering-port) need_value "$@"; STEERING_PORT="$2"; shift 2 ;;
+    --fill-port) need_value "$@"; FILL_PORT="$2"; shift 2 ;;
+    --appliance-ports) need_value "$@"; APPLIANCE_PORTS="$2"; shift 2 ;;
+    --no-build) BUILD=0; shift ;;
+    --) shift; break ;;
+    -*) echo "error: unknown option $1 (see --help)" >&2; exit 64 ;;
+    *) if [ -n "$VIDEO" ]; then echo "error: only one video file may be given" >&2; exit 64; fi; VIDEO="$1"; shift ;;
+  esac
+done
+if [ $# -gt 0 ]; then VIDEO="$1"; fi
+
+IFS=',' read -r APPLIANCE1_PORT APPLIANCE2_PORT EXTRA <<<"$APPLIANCE_PORTS"
+for p in "$ORIGIN_PORT" "$STEERING_PORT" "$FILL_PORT" "${APPLIANCE1_PORT:-}" "${APPLIANCE2_PORT:-}"; do
+  if ! [[ "$p" =~ ^[0-9]+$ ]] || [ "$p" -lt 1 ] || [ "$p" -gt 65535 ]; then
+    echo "error: '$p' is not a valid port (see --help)" >&2; exit 64
+  fi
+done
+if [ -n "${EXTRA:-}" ]; then echo "error: --appliance-ports takes exactly two ports" >&2; exit 64; fi
+if [ -n "$VIDEO" ] && [ ! -f "$VIDEO" ]; then echo "error: video file '$VIDEO' does not exist" >&2; exit 66; fi
+
+ensure_commands ffmpeg:ffmpeg ffprobe:ffmpeg curl:curl
+if [ -n "$VIDEO" ]; then
+  if ! ffprobe -v error -select_streams v:0 -show_entries stream=codec_name -of csv=p=0 "$VIDEO" | grep -q .; then
+    echo "error: '$VIDEO' has no video stream ffprobe can read" >&2; exit 65
+  fi
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+if [ "$BUILD" -eq 1 ]; then
+  echo "building (Release)..."
+  dotnet build OpenConnect.sln -c Release -nologo -v quiet >/dev/null || {
+    echo "error: build failed; run: dotnet build OpenConnect.sln -c Release" >&2; exit 1; }
+fi
+
+mkdir -p "$STATE_DIR/logs"
+STATE_DIR="$(cd "$STATE_DIR" && pwd)"
+PIDS=()
+NAMES=()
+URLS=()
+
+stop_all() {
+  trap - INT TERM EXIT
+  if [ "${#PIDS[@]}" -gt 0 ]; then
+    echo "stopping..."
+    kill -TERM "${PIDS[@]}" 2>/dev/null || true
+    local deadline=$((SECONDS + 15))
+    for pid in "${PIDS[@]}"; do
+      while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
+      kill -KILL "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    done
+    echo "stopped"
+  fi
+}
+trap 'stop_all; exit 130' INT
+trap 'stop_all; exit 143' TERM
+trap 'stop_all' EXIT
+
+start_role() {
+  local name="$1" project="$2" port="$3"; shift 3
+  local dll="$ROOT/$project/bin/Release/net10.0/$(basename "$project").dll"
+  dotnet "$dll" --urls "http://127.0.0.1:$port" "$@" >"$STATE_DIR/logs/$name.log" 2>&1 &
+  PIDS+=("$!")
+  NAMES+=("$name")
+  URLS+=("http://127.0.0.1:$port")
+}
+
+ORIGIN_URL="http://127.0.0.1:$ORIGIN_PORT"
+start_role origin origin/OpenConnect.Origin "$ORIGIN_PORT" --Origin:DataDirectory="$STATE_DIR/origin"
+start_role steering steering/OpenConnect.Steering "$STEERING_PORT" --Steering:DataDirectory="$STATE_DIR/steering"
+start_role fill-controller fill-controller/OpenConnect.FillController "$FILL_PORT" --FillController:DataDirectory="$STATE_DIR/fill-controller"
+start_role appliance-1 appliance/OpenConnect.Appliance "$APPLIANCE1_PORT" \
+  --Appliance:Id=appliance-1 --Appliance:Site=local --Appliance:Cache:Directory="$STATE_DIR/appliance-1" --Appliance:Parents:0="$ORIGIN_URL"
+start_role appliance-2 appliance/OpenConnect.Appliance "$APPLIANCE2_PORT" \
+  --Appliance:Id=appliance-2 --Appliance:Site=local --Appliance:Cache:Directory="$STATE_DIR/appliance-2" --Appliance:Parents:0="$ORIGIN_URL"
+
+for i in "${!NAMES[@]}"; do
+  printf '%-16s %s   (health %s/healthz, metrics %s/metrics)\n' "${NAMES[$i]}" "${URLS[$i]}" "${URLS[$i]}" "${URLS[$i]}"
+done
+echo "state: $STATE_DIR   logs: $STATE_DIR/logs/"
+
+deadline=$((SECONDS + 120))
+for i in "${!NAMES[@]}"; do
+  until curl -fs -o /dev/null --max-time 2 "${URLS[$i]}/healthz"; do
+    if ! kill -0 "${PIDS[$i]}" 2>/dev/null; then
+      echo "error: ${NAMES[$i]} exited; last lines of $STATE_DIR/logs/${NAMES[$i]}.log:" >&2
+      tail -n 20 "$STATE_DIR/logs/${NAMES[$i]}.log" >&2
+      exit 1
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "error: ${NAMES[$i]} did not answer /healthz within 120 s; see $STATE_DIR/logs/${NAMES[$i]}.log" >&2
+      exit 1
+    fi
+    sleep 0.3
+  done
+done
+
+if [ -n "$VIDEO" ]; then
+  echo "note: '$VIDEO' is a readable video; ingest is not part of this build yet, so it was not uploaded"
+fi
+echo "READY"
+
+# Stay in the foreground until a role dies or we are told to stop.
+while true; do
+  for i in "${!PIDS[@]}"; do
+    if ! kill -0 "${PIDS[$i]}" 2>/dev/null; then
+      echo "error: ${NAMES[$i]} stopped unexpectedly; see $STATE_DIR/logs/${NAMES[$i]}.log" >&2
+      exit 1
+    fi
+  done
+  sleep 1
+done

@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using OpenConnect.Testing;
+
+namespace OpenConnect.EndToEnd.Tests;
+
+/// <summary>The quick start: <c>./run.sh</c> brings up all five roles and Ctrl-C takes them all down.</summary>
+public sealed class RunScriptTests
+{
+    [Fact]
+    public async Task RunScript_StartsFiveRoles_PrintsReady_AndLeavesNoProcessOnSigint()
+    {
+        var root = RepositoryRoot();
+        using var state = new TempDirectory("openconnect-run");
+        var ports = FreePorts(5);
+        var startInfo = new ProcessStartInfo("bash")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = root,
+        };
+        string[] args =
+        [
+            Path.Combine(root, "run.sh"), "--state-dir", state.Path,
+            "--origin-port", ports[0].ToString(), "--steering-port", ports[1].ToString(), "--fill-port", ports[2].ToString(),
+            "--appliance-ports", $"{ports[3]},{ports[4]}",
+        ];
+        foreach (var arg in args)
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        // Tests built in Release share the binaries run.sh uses: do not rebuild under a running test host.
+        if (AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+        {
+            startInfo.ArgumentList.Add("--no-build");
+        }
+
+        using var script = Process.Start(startInfo)!;
+        var output = new List<string>();
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        script.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+
+            lock (output)
+            {
+                output.Add(e.Data);
+            }
+
+            if (e.Data == "READY")
+            {
+                ready.TrySetResult();
+            }
+        };
+        script.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.Add("stderr: " + e.Data); } } };
+        script.BeginOutputReadLine();
+        script.BeginErrorReadLine();
+
+        try
+        {
+            await Task.WhenAny(ready.Task, script.WaitForExitAsync(), Task.Delay(TimeSpan.FromMinutes(4)));
+            Assert.True(ready.Task.IsCompleted, "run.sh did not print READY:\n" + string.Join('\n', output));
+
+            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            foreach (var port in ports)
+            {
+                Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"http://127.0.0.1:{port}/healthz")).StatusCode);
+                var metrics = PrometheusText.Parse(await client.GetStringAsync($"http://127.0.0.1:{port}/metrics"));
+                Assert.True(metrics.IsValid, string.Join('\n', metrics.Errors));
+            }
+
+            var roles = ports.Select(p => RolePidsListeningOn(p)).ToList();
+            Assert.All(roles, pids => Assert.NotEmpty(pids));
+
+            // Ctrl-C: SIGINT to the script.
+            Assert.Equal(0, SendSignal(script.Id, "INT"));
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await script.WaitForExitAsync(deadline.Token);
+            Assert.Contains("stopped", output);
+            foreach (var pid in roles.SelectMany(p => p))
+            {
+                Assert.False(Directory.Exists($"/proc/{pid}"), $"role process {pid} is still running after Ctrl-C");
+            }
+
+            foreach (var port in ports)
+            {
+                await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync($"http://127.0.0.1:{port}/healthz"));
+            }
+        }
+        finally
+        {
+            if (!script.HasExited)
+            {
+                script.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    private static int SendSignal(int pid, string signal)
+    {
+        using var kill = Process.Start("kill", $"-{signal} {pid}")!;
+        kill.WaitForExit();
+        return kill.ExitCode;
+    }
+
+    /// <summary>PIDs of processes whose command line names the port (the roles get <c>--urls http://127.0.0.1:PORT</c>).</summary>
+    private static List<int> RolePidsListeningOn(int port)
+    {
+        var pids = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+                if (cmdline.Contains("OpenConnect.", StringComparison.Ordinal) && cmdline.Contains($"http://127.0.0.1:{port} ", StringComparison.Ordinal))
+                {
+                    pids.Add(pid);
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        return pids;
+    }
+
+    private static int[] FreePorts(int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
+        listeners.ForEach(l => l.Start());
+        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
+        listeners.ForEach(l => l.Stop());
+        return ports;
+    }
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "OpenConnect.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("OpenConnect.sln not found above the test directory");
+    }
+}
