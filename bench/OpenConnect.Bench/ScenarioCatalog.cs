@@ -1,0 +1,6 @@
+namespace OpenConnect.Bench;
+
+public static class ScenarioCatalog
+{
+    public static IEnumerable<IScenario> All => [];
+}
