@@ -1,0 +1,253 @@
+namespace OpenConnect.Appliance.Caching.Policy;
+
+/// <summary>
+/// Size-aware S3-FIFO (Yang et al., SOSP'23) mapped onto the appliance's two tiers.
+/// <list type="bullet">
+/// <item>Small queue (~10% of bytes, RAM only): every new object starts here. Most video segments are
+/// requested once (deep segments of unpopular titles); they leave from here without ever costing an SSD write.</item>
+/// <item>Main queue (SSD): an object that was hit while in the small queue moves here when it reaches the
+/// head of small. That move is the SSD write. Main evicts FIFO with reinsertion: an object with a
+/// non-zero counter goes back to the tail with the counter decremented.</item>
+/// <item>Ghost queue (keys only): keys evicted from small without a hit. A miss on a ghost key is
+/// admitted straight to main: it proved it is requested again, only too slowly for the small queue.</item>
+/// </list>
+/// The cache learns which keys were written to main through the <see cref="Admit(ulong, long, List{ulong}, List{ulong}?)"/>
+/// overload's <c>promoted</c> list: the caller owns and clears the list, so a call allocates nothing.
+/// <see cref="Access"/> never promotes; only admissions (which may evict from small) do.
+/// </summary>
+public sealed class S3FifoPolicy : IEvictionPolicy
+{
+    private const byte InSmall = 1;
+    private const byte InMain = 2;
+    private const byte InGhost = 3;
+
+    private readonly NodeStore _store;
+    private readonly long _smallCapacity;
+    private readonly long _mainCapacity;
+    private readonly long _ghostCapacity;
+    private readonly long _maxSmallObject;
+    private readonly byte _frequencyCap;
+    private readonly byte _promoteThreshold;
+    private NodeQueue _small = NodeQueue.Empty;
+    private NodeQueue _main = NodeQueue.Empty;
+    private NodeQueue _ghost = NodeQueue.Empty;
+
+    public S3FifoPolicy(long capacityBytes, S3FifoOptions? options = null, int expectedObjects = 1024)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacityBytes);
+        options ??= new S3FifoOptions();
+        options.Validate();
+        Options = options;
+        CapacityBytes = capacityBytes;
+        _smallCapacity = Math.Max(1, (long)(capacityBytes * options.SmallFraction));
+        _mainCapacity = capacityBytes - _smallCapacity;
+        _ghostCapacity = (long)(capacityBytes * options.GhostFraction);
+        _maxSmallObject = Math.Max(1, (long)(_smallCapacity * options.MaxSmallObjectFraction));
+        _frequencyCap = (byte)options.FrequencyCap;
+        _promoteThreshold = (byte)options.PromoteThreshold;
+        _store = new NodeStore(expectedObjects);
+    }
+
+    public S3FifoOptions Options { get; }
+
+    public long CapacityBytes { get; }
+
+    public long UsedBytes => _small.Bytes + _main.Bytes;
+
+    public int Count => _small.Count + _main.Count;
+
+    /// <summary>Bytes in the small queue: the RAM-only tier.</summary>
+    public long SmallBytes => _small.Bytes;
+
+    public long SmallCapacityBytes => _smallCapacity;
+
+    /// <summary>Bytes in the main queue: the SSD tier.</summary>
+    public long MainBytes => _main.Bytes;
+
+    public int GhostCount => _ghost.Count;
+
+    /// <summary>Bytes that entered main (promotions from small plus ghost hits): the SSD write volume.</summary>
+    public long BytesAdmittedToMain { get; private set; }
+
+    public long ObjectsAdmittedToMain { get; private set; }
+
+    public bool Contains(ulong key)
+    {
+        var node = _store.Find(key);
+        return node != NodeStore.None && _store[node].Queue != InGhost;
+    }
+
+    /// <summary>True when the object is resident in main, i.e. it has been written to the SSD tier.</summary>
+    public bool IsInMain(ulong key)
+    {
+        var node = _store.Find(key);
+        return node != NodeStore.None && _store[node].Queue == InMain;
+    }
+
+    public bool Access(ulong key)
+    {
+        var node = _store.Find(key);
+        if (node == NodeStore.None)
+        {
+            return false;
+        }
+
+        ref var n = ref _store[node];
+        if (n.Queue == InGhost)
+        {
+            return false;
+        }
+
+        // A hit only bumps a saturating counter: no list surgery, which is what makes S3-FIFO cheap to share.
+        if (n.Freq < _frequencyCap)
+        {
+            n.Freq++;
+        }
+
+        return true;
+    }
+
+    public bool Admit(ulong key, long size, List<ulong> evicted) => Admit(key, size, evicted, null);
+
+    /// <summary>
+    /// As <see cref="IEvictionPolicy.Admit"/>; in addition every key that entered main during this call
+    /// (promoted from small, or the admitted key itself on a ghost hit) is appended to
+    /// <paramref name="promoted"/>: the cache writes those objects to SSD. A key can appear in both lists
+    /// when it is promoted and then evicted within the same call.
+    /// </summary>
+    public bool Admit(ulong key, long size, List<ulong> evicted, List<ulong>? promoted)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
+        var node = _store.Find(key);
+        var ghostHit = false;
+        if (node != NodeStore.None)
+        {
+            if (_store[node].Queue != InGhost)
+            {
+                return true;
+            }
+
+            ghostHit = true;
+            _store.Unlink(ref _ghost, node);
+            _store.Free(node);
+        }
+
+        if (size > CapacityBytes)
+        {
+            return false;
+        }
+
+        if (ghostHit)
+        {
+            if (size > _mainCapacity)
+            {
+                return false;
+            }
+
+            MakeRoomInMain(size, evicted);
+            var added = _store.Allocate(key, size, InMain);
+            _store.PushTail(ref _main, added);
+            NoteAdmittedToMain(key, size, promoted);
+            return true;
+        }
+
+        if (size > _maxSmallObject)
+        {
+            // Too large for probation: remember it, and let a second miss admit it to main.
+            RememberInGhost(key, size);
+            return false;
+        }
+
+        // Each tier is bounded on its own (small = RAM, main = SSD), so the small queue never borrows
+        // space main has not filled yet: the RAM budget holds even while the SSD warms up.
+        while (_small.Bytes + size > _smallCapacity && _small.Count > 0)
+        {
+            EvictSmall(evicted, promoted);
+        }
+
+        _store.PushTail(ref _small, _store.Allocate(key, size, InSmall));
+        return true;
+    }
+
+    public bool Remove(ulong key)
+    {
+        var node = _store.Find(key);
+        if (node == NodeStore.None)
+        {
+            return false;
+        }
+
+        // An explicit removal (purge, failed integrity check) also forgets the ghost entry: it must not fast-track.
+        var queue = _store[node].Queue;
+        _store.Unlink(ref queue == InSmall ? ref _small : ref queue == InMain ? ref _main : ref _ghost, node);
+        _store.Free(node);
+        return queue != InGhost;
+    }
+
+    /// <summary>Takes the head of the small queue: to main if it was hit during probation, else out of the cache and into the ghost.</summary>
+    private void EvictSmall(List<ulong> evicted, List<ulong>? promoted)
+    {
+        var node = _small.Head;
+        _store.Unlink(ref _small, node);
+        var key = _store[node].Key;
+        var size = _store[node].Size;
+        if (_store[node].Freq >= _promoteThreshold)
+        {
+            // The counter restarts in main: the probation hit earned the SSD write, not extra passes.
+            MakeRoomInMain(size, evicted);
+            ref var n = ref _store[node];
+            n.Freq = 0;
+            n.Queue = InMain;
+            _store.PushTail(ref _main, node);
+            NoteAdmittedToMain(key, size, promoted);
+            return;
+        }
+
+        evicted.Add(key);
+        _store.Free(node);
+        RememberInGhost(key, size);
+    }
+
+    /// <summary>FIFO with reinsertion: objects hit since their last pass go round again with one less credit.</summary>
+    private void MakeRoomInMain(long size, List<ulong> evicted)
+    {
+        while (_main.Bytes + size > _mainCapacity && _main.Count > 0)
+        {
+            var node = _main.Head;
+            _store.Unlink(ref _main, node);
+            ref var n = ref _store[node];
+            if (n.Freq > 0)
+            {
+                n.Freq--;
+                _store.PushTail(ref _main, node);
+                continue;
+            }
+
+            evicted.Add(n.Key);
+            _store.Free(node);
+        }
+    }
+
+    private void RememberInGhost(ulong key, long size)
+    {
+        if (_ghostCapacity == 0)
+        {
+            return;
+        }
+
+        _store.PushTail(ref _ghost, _store.Allocate(key, size, InGhost));
+        while (_ghost.Bytes > _ghostCapacity && _ghost.Count > 0)
+        {
+            var oldest = _ghost.Head;
+            _store.Unlink(ref _ghost, oldest);
+            _store.Free(oldest);
+        }
+    }
+
+    private void NoteAdmittedToMain(ulong key, long size, List<ulong>? promoted)
+    {
+        BytesAdmittedToMain += size;
+        ObjectsAdmittedToMain++;
+        promoted?.Add(key);
+    }
+}
