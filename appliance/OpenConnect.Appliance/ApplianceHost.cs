@@ -1,4 +1,10 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using OpenConnect.Appliance.Caching;
+using OpenConnect.Appliance.Http;
+using OpenConnect.Appliance.Serving;
+using OpenConnect.Appliance.Storage;
+using OpenConnect.Appliance.Upstream;
 using OpenConnect.Contracts.Hosting;
 
 namespace OpenConnect.Appliance;
@@ -12,11 +18,78 @@ public static class ApplianceHost
     public static WebApplication Build(string[] args)
     {
         var builder = RoleHost.CreateBuilder(RoleName, DefaultUrls, args);
-        builder.Services.AddRoleOptions<ApplianceOptions>(builder.Configuration);
-        builder.Services.AddStateDirectory("cache-directory", sp => sp.GetRequiredService<IOptions<ApplianceOptions>>().Value.Cache.Directory);
+        var services = builder.Services;
+        services.AddRoleOptions<ApplianceOptions>(builder.Configuration);
+        services.AddStateDirectory("cache-directory", sp => sp.GetRequiredService<IOptions<ApplianceOptions>>().Value.Cache.Directory);
+        services.AddSingleton<ApplianceMetrics>();
+        services.AddSingleton<HttpDate>();
+        services.AddSingleton<ParentFetcher>();
+        services.AddSingleton(sp =>
+        {
+            var cache = sp.GetRequiredService<IOptions<ApplianceOptions>>().Value.Cache;
+            var options = new SsdStoreOptions(Path.Combine(cache.Directory, "ssd"), cache.SsdBytes, cache.CheckpointInterval);
+            return SsdStore.OpenAsync(options, sp.GetRequiredService<ILogger<SsdStore>>(), sp.GetRequiredService<TimeProvider>()).GetAwaiter().GetResult();
+        });
+        services.AddSingleton<SegmentCache>();
+        services.AddSingleton<SegmentServer>();
+        // Open the SSD tier (recovery) before Kestrel accepts the first connection.
+        services.AddHostedService<CacheWarmup>();
+        services.AddHealthChecks().AddCheck<SsdTierHealthCheck>("ssd-tier");
+
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            var limits = context.Configuration.GetSection(ApplianceOptions.SectionName).Get<ApplianceOptions>()?.Limits ?? new LimitsOptions();
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxConcurrentConnections = limits.MaxConnections;
+            kestrel.Limits.MaxRequestLineSize = limits.MaxRequestLineBytes;
+            kestrel.Limits.MaxRequestHeadersTotalSize = limits.MaxRequestHeaderBytes;
+            kestrel.Limits.MaxRequestHeaderCount = limits.MaxRequestHeaderCount;
+            kestrel.Limits.RequestHeadersTimeout = limits.RequestHeadTimeout;
+            kestrel.Limits.KeepAliveTimeout = limits.KeepAliveTimeout;
+            kestrel.Limits.MaxRequestBodySize = 64 * 1024;
+            if (limits.MinResponseBytesPerSecond > 0)
+            {
+                kestrel.Limits.MinResponseDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(limits.MinResponseBytesPerSecond, limits.MinResponseRateGrace);
+            }
+
+            kestrel.ConfigureEndpointDefaults(listen =>
+            {
+                var server = listen.ApplicationServices.GetRequiredService<SegmentServer>();
+                listen.Use(next => connection => server.OnConnectionAsync(connection, next));
+            });
+        });
 
         var app = builder.Build();
         app.MapRoleEndpoints();
+        app.MapContent();
         return app;
+    }
+
+    private sealed class CacheWarmup(SegmentServer server) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            _ = server;
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    private sealed class SsdTierHealthCheck(SsdStore store) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            var data = new Dictionary<string, object>
+            {
+                ["objects"] = store.Count,
+                ["usedBytes"] = store.UsedBytes,
+                ["capacityBytes"] = store.CapacityBytes,
+                ["writeFailures"] = store.WriteFailures,
+            };
+            return Task.FromResult(store.IsHealthy
+                ? HealthCheckResult.Healthy("SSD tier writable", data)
+                : HealthCheckResult.Degraded("SSD tier failing writes: serving RAM hits and pass-through", data: data));
+        }
     }
 }

@@ -1,3 +1,4 @@
+using OpenConnect.Appliance.Caching.Policy;
 using OpenConnect.Contracts.Hosting;
 
 namespace OpenConnect.Appliance;
@@ -13,10 +14,16 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
     /// <summary>The ISP site this appliance belongs to. Default <c>local</c>.</summary>
     public string Site { get; set; } = "local";
 
-    /// <summary>Parents tried in order on a cache miss: peer appliances in the site, then the origin.</summary>
+    /// <summary>Parents tried in order on a cache miss: peer appliances in the site, then the origin (last: its 404 is final).</summary>
     public List<string> Parents { get; set; } = [];
 
     public CacheOptions Cache { get; set; } = new();
+
+    public UpstreamOptions Upstream { get; set; } = new();
+
+    public CorsOptions Cors { get; set; } = new();
+
+    public LimitsOptions Limits { get; set; } = new();
 
     public void Validate(OptionsCheck check)
     {
@@ -28,6 +35,9 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
         }
 
         Cache.Validate(check);
+        Upstream.Validate(check);
+        Cors.Validate(check);
+        Limits.Validate(check);
     }
 }
 
@@ -43,10 +53,111 @@ public sealed class CacheOptions
     /// <summary>Bytes of object bodies kept on the SSD tier. Default 10 GiB.</summary>
     public long SsdBytes { get; set; } = 10L << 30;
 
+    /// <summary>Eviction/admission policy for both tiers: <c>s3fifo</c> (default), <c>lru</c> or <c>fifo</c>.</summary>
+    public string Policy { get; set; } = PolicyFactory.Default;
+
+    /// <summary>How often the SSD index is checkpointed. Default 30 s.</summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     public void Validate(OptionsCheck check)
     {
         check.Require(!string.IsNullOrWhiteSpace(Directory), "Cache:Directory", Directory, "must name a directory");
         check.Require(RamBytes > 0, "Cache:RamBytes", RamBytes, "must be a positive number of bytes");
         check.Require(SsdBytes > 0, "Cache:SsdBytes", SsdBytes, "must be a positive number of bytes");
+        check.Require(PolicyFactory.IsKnown(Policy), "Cache:Policy", Policy, $"must be one of {string.Join(", ", PolicyFactory.Names)}");
+        check.Require(CheckpointInterval >= TimeSpan.FromSeconds(1), "Cache:CheckpointInterval", CheckpointInterval, "must be at least 00:00:01");
+    }
+}
+
+/// <summary>Pull-through from parents (section <c>Appliance:Upstream</c>).</summary>
+public sealed class UpstreamOptions
+{
+    /// <summary>TCP connect timeout per parent. Default 2 s.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Time for a parent to answer with a response head. Default 5 s.</summary>
+    public TimeSpan HeaderTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Longest pause between body reads from a parent. Default 5 s.</summary>
+    public TimeSpan IdleReadTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Largest object the appliance pulls and caches. Default 256 MiB.</summary>
+    public long MaxObjectBytes { get; set; } = 256L << 20;
+
+    /// <summary>How long a 404 from the parents is remembered. Default 10 s.</summary>
+    public TimeSpan NotFoundTtl { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Connection pool size per parent. Default 64.</summary>
+    public int MaxConnectionsPerParent { get; set; } = 64;
+
+    public void Validate(OptionsCheck check)
+    {
+        check.Require(ConnectTimeout > TimeSpan.Zero, "Upstream:ConnectTimeout", ConnectTimeout, "must be positive");
+        check.Require(HeaderTimeout > TimeSpan.Zero, "Upstream:HeaderTimeout", HeaderTimeout, "must be positive");
+        check.Require(IdleReadTimeout > TimeSpan.Zero, "Upstream:IdleReadTimeout", IdleReadTimeout, "must be positive");
+        check.Require(MaxObjectBytes is > 0 and <= int.MaxValue, "Upstream:MaxObjectBytes", MaxObjectBytes, "must be between 1 and 2147483647");
+        check.Require(NotFoundTtl >= TimeSpan.Zero, "Upstream:NotFoundTtl", NotFoundTtl, "must not be negative");
+        check.Require(MaxConnectionsPerParent > 0, "Upstream:MaxConnectionsPerParent", MaxConnectionsPerParent, "must be positive");
+    }
+}
+
+/// <summary>Cross-origin access for browser players (section <c>Appliance:Cors</c>).</summary>
+public sealed class CorsOptions
+{
+    /// <summary>Origins allowed to read responses: <c>*</c> (default) or exact origins like <c>https://watch.example</c>.</summary>
+    public List<string> AllowedOrigins { get; set; } = ["*"];
+
+    public void Validate(OptionsCheck check)
+    {
+        for (var i = 0; i < AllowedOrigins.Count; i++)
+        {
+            var origin = AllowedOrigins[i];
+            var ok = origin == "*" || (Uri.TryCreate(origin, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.AbsolutePath == "/");
+            check.Require(ok, $"Cors:AllowedOrigins:{i}", origin, "must be * or an origin such as https://watch.example");
+        }
+    }
+}
+
+/// <summary>Protection against hostile or broken clients (section <c>Appliance:Limits</c>).</summary>
+public sealed class LimitsOptions
+{
+    /// <summary>Concurrent client connections; more are refused. Default 20000.</summary>
+    public long MaxConnections { get; set; } = 20_000;
+
+    /// <summary>Longest request line (method, target, version); longer gets 414. Default 8 KiB.</summary>
+    public int MaxRequestLineBytes { get; set; } = 8 * 1024;
+
+    /// <summary>Largest header section; larger gets 431. Default 16 KiB.</summary>
+    public int MaxRequestHeaderBytes { get; set; } = 16 * 1024;
+
+    /// <summary>Most header fields; more gets 431. Default 64.</summary>
+    public int MaxRequestHeaderCount { get; set; } = 64;
+
+    /// <summary>Time allowed for a complete request head once its first byte arrived. Default 10 s.</summary>
+    public TimeSpan RequestHeadTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long an idle keep-alive connection is kept. Default 65 s.</summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(65);
+
+    /// <summary>Slowest a client may read a response body before it is cut off, in bytes/s. Default 8 KiB/s.</summary>
+    public long MinResponseBytesPerSecond { get; set; } = 8 * 1024;
+
+    /// <summary>Grace period before the minimum response rate is enforced. Default 10 s.</summary>
+    public TimeSpan MinResponseRateGrace { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>SO_SNDBUF for client sockets in bytes; 0 leaves the kernel's autotuning. Default 0.</summary>
+    public int SendBufferBytes { get; set; }
+
+    public void Validate(OptionsCheck check)
+    {
+        check.Require(SendBufferBytes >= 0, "Limits:SendBufferBytes", SendBufferBytes, "must not be negative (0 keeps the kernel default)");
+        check.Require(MaxConnections > 0, "Limits:MaxConnections", MaxConnections, "must be positive");
+        check.Require(MaxRequestLineBytes is >= 256 and <= 65536, "Limits:MaxRequestLineBytes", MaxRequestLineBytes, "must be between 256 and 65536");
+        check.Require(MaxRequestHeaderBytes is >= 1024 and <= 1048576, "Limits:MaxRequestHeaderBytes", MaxRequestHeaderBytes, "must be between 1024 and 1048576");
+        check.Require(MaxRequestHeaderCount is >= 8 and <= 1000, "Limits:MaxRequestHeaderCount", MaxRequestHeaderCount, "must be between 8 and 1000");
+        check.Require(RequestHeadTimeout > TimeSpan.Zero, "Limits:RequestHeadTimeout", RequestHeadTimeout, "must be positive");
+        check.Require(KeepAliveTimeout > TimeSpan.Zero, "Limits:KeepAliveTimeout", KeepAliveTimeout, "must be positive");
+        check.Require(MinResponseBytesPerSecond >= 0, "Limits:MinResponseBytesPerSecond", MinResponseBytesPerSecond, "must not be negative (0 turns the check off)");
+        check.Require(MinResponseRateGrace >= TimeSpan.Zero, "Limits:MinResponseRateGrace", MinResponseRateGrace, "must not be negative");
     }
 }

@@ -7,8 +7,9 @@ namespace OpenConnect.Appliance.Http;
 /// </summary>
 public sealed class ObjectInfo
 {
-    public ObjectInfo(long length, string etag, DateTimeOffset lastModified, string contentType, string cacheControl)
+    public ObjectInfo(string path, long length, string etag, DateTimeOffset lastModified, string contentType, string cacheControl)
     {
+        Path = path;
         Length = length;
         ETag = etag;
         LastModified = Validators.TruncateToSeconds(lastModified);
@@ -18,6 +19,9 @@ public sealed class ObjectInfo
             $"ETag: {etag}\r\nLast-Modified: {Validators.FormatHttpDate(LastModified)}\r\nCache-Control: {cacheControl}\r\nAccept-Ranges: bytes\r\n");
         ContentTypeHeader = System.Text.Encoding.ASCII.GetBytes($"Content-Type: {contentType}\r\n");
     }
+
+    /// <summary>The content path (distinguishes objects whose 64-bit keys collide).</summary>
+    public string Path { get; }
 
     public long Length { get; }
 

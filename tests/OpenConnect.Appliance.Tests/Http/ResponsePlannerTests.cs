@@ -5,7 +5,7 @@ namespace OpenConnect.Appliance.Tests.Http;
 
 public sealed class ResponsePlannerTests
 {
-    private static readonly ObjectInfo Segment = new(1000, "\"e1\"", new DateTimeOffset(2026, 11, 1, 12, 0, 0, TimeSpan.Zero), "video/iso.segment", ContentTypes.ImmutableCacheControl);
+    private static readonly ObjectInfo Segment = new("/v/t/r/a.m4s", 1000, "\"e1\"", new DateTimeOffset(2026, 11, 1, 12, 0, 0, TimeSpan.Zero), "video/iso.segment", ContentTypes.ImmutableCacheControl);
 
     private static ResponsePlan Plan(RequestMethod method, string range = "", string inm = "", string ims = "", string ifRange = "") =>
         ResponsePlanner.Plan(method, Encoding.ASCII.GetBytes(range), Encoding.ASCII.GetBytes(inm), Encoding.ASCII.GetBytes(ims), Encoding.ASCII.GetBytes(ifRange), Segment);

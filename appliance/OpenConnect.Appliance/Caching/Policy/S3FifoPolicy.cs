@@ -169,6 +169,36 @@ public sealed class S3FifoPolicy : IEvictionPolicy
         return true;
     }
 
+    /// <summary>
+    /// Puts an object that is already on SSD straight into main (no write is implied): used to rebuild
+    /// the policy from the SSD tier after a restart, so a reboot does not send stored objects back
+    /// through probation. Returns false when it does not fit.
+    /// </summary>
+    public bool Restore(ulong key, long size, List<ulong> evicted)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
+        var node = _store.Find(key);
+        if (node != NodeStore.None)
+        {
+            if (_store[node].Queue != InGhost)
+            {
+                return true;
+            }
+
+            _store.Unlink(ref _ghost, node);
+            _store.Free(node);
+        }
+
+        if (size > _mainCapacity)
+        {
+            return false;
+        }
+
+        MakeRoomInMain(size, evicted);
+        _store.PushTail(ref _main, _store.Allocate(key, size, InMain));
+        return true;
+    }
+
     public bool Remove(ulong key)
     {
         var node = _store.Find(key);

@@ -1,0 +1,76 @@
+using Prometheus;
+
+namespace OpenConnect.Appliance;
+
+/// <summary>The appliance's Prometheus metrics, on the host's own registry.</summary>
+public sealed class ApplianceMetrics
+{
+    public ApplianceMetrics(IMetricFactory factory)
+    {
+        Requests = factory.CreateCounter("openconnect_appliance_requests_total", "Content requests by how they were served.", ["tier"]);
+        ResponseBytes = factory.CreateCounter("openconnect_appliance_response_bytes_total", "Body bytes sent to clients by tier.", ["tier"]);
+        Responses = factory.CreateCounter("openconnect_appliance_responses_total", "Responses by status code.", ["code"]);
+        TimeToFirstByte = factory.CreateHistogram("openconnect_appliance_ttfb_seconds", "Time from a complete request head to the first response byte, by tier.", new HistogramConfiguration
+        {
+            LabelNames = ["tier"],
+            Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16),
+        });
+        TotalTime = factory.CreateHistogram("openconnect_appliance_response_seconds", "Time from a complete request head to the last body byte handed to the kernel, by tier.", new HistogramConfiguration
+        {
+            LabelNames = ["tier"],
+            Buckets = Histogram.ExponentialBuckets(0.0005, 2, 16),
+        });
+        UpstreamFetches = factory.CreateCounter("openconnect_appliance_upstream_fetches_total", "Fetches sent to a parent.", ["parent"]);
+        UpstreamFailures = factory.CreateCounter("openconnect_appliance_upstream_failures_total", "Parent fetches that failed (timeout, error status, cut body).", ["parent"]);
+        UpstreamBytes = factory.CreateCounter("openconnect_appliance_upstream_bytes_total", "Body bytes received from parents.");
+        CollapsedRequests = factory.CreateCounter("openconnect_appliance_collapsed_requests_total", "Misses that joined a fetch already under way instead of starting one.");
+        NegativeHits = factory.CreateCounter("openconnect_appliance_negative_cache_hits_total", "Requests answered 404 from the short-lived not-found cache.");
+        Admissions = factory.CreateCounter("openconnect_appliance_admissions_total", "Objects admitted into a tier.", ["tier"]);
+        Evictions = factory.CreateCounter("openconnect_appliance_evictions_total", "Objects evicted from a tier.", ["tier"]);
+        SsdBytesWritten = factory.CreateCounter("openconnect_appliance_ssd_bytes_written_total", "Object bytes written to the SSD tier.");
+        CacheErrors = factory.CreateCounter("openconnect_appliance_cache_errors_total", "Cache tier failures (write failed, disk full, corrupt object dropped), by kind.", ["kind"]);
+        IntegrityFailures = factory.CreateCounter("openconnect_appliance_integrity_failures_total", "Pulled objects whose SHA-256 did not match the title's integrity manifest.");
+        TierBytes = factory.CreateGauge("openconnect_appliance_tier_bytes", "Bytes held per tier.", ["tier"]);
+        TierObjects = factory.CreateGauge("openconnect_appliance_tier_objects", "Objects held per tier.", ["tier"]);
+        ConnectionsOpen = factory.CreateGauge("openconnect_appliance_connections_open", "Client connections open on the segment server.");
+        HitRatio = factory.CreateGauge("openconnect_appliance_hit_ratio", "Hit ratio since start (RAM or SSD hit over content requests), by measure.", ["measure"]);
+    }
+
+    public Counter Requests { get; }
+
+    public Counter ResponseBytes { get; }
+
+    public Counter Responses { get; }
+
+    public Histogram TimeToFirstByte { get; }
+
+    public Histogram TotalTime { get; }
+
+    public Counter UpstreamFetches { get; }
+
+    public Counter UpstreamFailures { get; }
+
+    public Counter UpstreamBytes { get; }
+
+    public Counter CollapsedRequests { get; }
+
+    public Counter NegativeHits { get; }
+
+    public Counter Admissions { get; }
+
+    public Counter Evictions { get; }
+
+    public Counter SsdBytesWritten { get; }
+
+    public Counter CacheErrors { get; }
+
+    public Counter IntegrityFailures { get; }
+
+    public Gauge TierBytes { get; }
+
+    public Gauge TierObjects { get; }
+
+    public Gauge ConnectionsOpen { get; }
+
+    public Gauge HitRatio { get; }
+}

@@ -1,0 +1,338 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using OpenConnect.Appliance.Caching.Policy;
+using OpenConnect.Appliance.Http;
+using OpenConnect.Appliance.Storage;
+using OpenConnect.Appliance.Upstream;
+
+namespace OpenConnect.Appliance.Caching;
+
+/// <summary>
+/// The two-tier cache. The RAM tier holds object bodies in memory for the hottest objects; the SSD
+/// tier (<see cref="SsdStore"/>) holds the rest as files served with sendfile. Each tier has its own
+/// byte-bounded policy from <see cref="PolicyFactory"/>:
+/// <list type="bullet">
+/// <item>SSD: admission and eviction by the policy (S3-FIFO by default). A new object enters the
+/// policy's small queue without an SSD write; it is written when the policy promotes it to main
+/// (requested again), which bounds SSD writes to objects that proved popular.</item>
+/// <item>RAM: every fetched body and every SSD hit is offered to the RAM policy (promotion); a body
+/// evicted from RAM stays on SSD if the SSD policy holds it (demotion is a drop, not a write).</item>
+/// </list>
+/// Policies are not thread-safe and are O(1), so one lock serialises them; bodies are never copied
+/// under it.
+/// </summary>
+public sealed partial class SegmentCache : IAsyncDisposable
+{
+    private readonly Lock _policyLock = new();
+    private readonly IEvictionPolicy _ram;
+    private readonly IEvictionPolicy _ssd;
+    private readonly ConcurrentDictionary<ulong, RamEntry> _ramBodies = new();
+    private readonly ConcurrentDictionary<ulong, ObjectInfo> _ssdInfo = new();
+    private readonly ConcurrentDictionary<ulong, byte> _pendingSsdWrites = new();
+    private readonly List<ulong> _evicted = [];
+    private readonly List<ulong> _promoted = [];
+    private readonly SsdStore _store;
+    private readonly ParentFetcher _fetcher;
+    private readonly ApplianceMetrics _metrics;
+    private readonly ILogger<SegmentCache> _logger;
+    private readonly Action<InflightObject> _onFetched;
+    private long _hits;
+    private long _requests;
+    private long _hitBytes;
+    private long _requestBytes;
+
+    public SegmentCache(IOptions<ApplianceOptions> options, SsdStore store, ParentFetcher fetcher, ApplianceMetrics metrics, ILogger<SegmentCache> logger)
+    {
+        var cache = options.Value.Cache;
+        _ram = PolicyFactory.Create(cache.Policy, cache.RamBytes);
+        // The SSD policy's probation (small) queue holds objects that are not on SSD yet, so their
+        // bodies exist only in RAM: keep it within half the RAM tier so a promoted object's body is
+        // usually still in memory when it is written.
+        var small = Math.Clamp(cache.RamBytes * 0.5 / cache.SsdBytes, 0.001, 0.10);
+        _ssd = PolicyFactory.Create(cache.Policy, cache.SsdBytes, new S3FifoOptions { SmallFraction = small });
+        _store = store;
+        _fetcher = fetcher;
+        _metrics = metrics;
+        _logger = logger;
+        _onFetched = OnFetched;
+        SeedFromStore();
+    }
+
+    public SsdStore Store => _store;
+
+    public long RamBytes => _ramBodies.Values.Sum(e => e.Body.LongLength);
+
+    public int RamObjects => _ramBodies.Count;
+
+    /// <summary>Whether the object is in the RAM tier (for tests and the prefetch service).</summary>
+    public bool IsInRam(ulong key) => _ramBodies.ContainsKey(key);
+
+    /// <summary>
+    /// Finds the bytes for <paramref name="path"/>: a RAM hit, an SSD hit (an open file), or a miss
+    /// joined to the single upstream fetch for that object.
+    /// </summary>
+    public async ValueTask<CacheLookup> LookupAsync(ulong key, string path, CancellationToken cancellationToken)
+    {
+        if (_ramBodies.TryGetValue(key, out var ram) && ram.Info.Path == path)
+        {
+            lock (_policyLock)
+            {
+                _ram.Access(key);
+                _ssd.Access(key);
+            }
+
+            return CacheLookup.RamHit(ram);
+        }
+
+        StoredObject? stored = null;
+        if (_store.IsHealthy || _store.Count > 0)
+        {
+            try
+            {
+                stored = await _store.OpenAsync(key, path, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                _metrics.CacheErrors.WithLabels("ssd-read").Inc();
+                CacheLog.SsdReadFailed(_logger, path, ex);
+            }
+        }
+
+        if (stored is not null)
+        {
+            var info = _ssdInfo.GetOrAdd(key, static (_, s) => new ObjectInfo(s.Path, s.BodyLength, s.ETag, s.LastModified, s.ContentType, ContentTypes.CacheControlFor(s.Path)), stored);
+            bool promote;
+            lock (_policyLock)
+            {
+                _ssd.Access(key);
+                promote = !_ram.Access(key) && _ram.Admit(key, info.Length, _evicted);
+                DropRamEvictions();
+            }
+
+            if (promote)
+            {
+                _ = PromoteToRamAsync(key, info, stored.Handle, stored.BodyOffset);
+            }
+
+            return CacheLookup.SsdHit(info, stored);
+        }
+
+        return CacheLookup.Miss(_fetcher.GetOrStart(key, path, _onFetched));
+    }
+
+    /// <summary>Counts a served content request for the hit-ratio gauges.</summary>
+    public void Record(CacheTier tier, long bytes)
+    {
+        var requests = Interlocked.Increment(ref _requests);
+        var requestBytes = Interlocked.Add(ref _requestBytes, bytes);
+        var hits = tier == CacheTier.Miss ? Interlocked.Read(ref _hits) : Interlocked.Increment(ref _hits);
+        var hitBytes = tier == CacheTier.Miss ? Interlocked.Read(ref _hitBytes) : Interlocked.Add(ref _hitBytes, bytes);
+        _metrics.HitRatio.WithLabels("objects").Set((double)hits / requests);
+        _metrics.HitRatio.WithLabels("bytes").Set(requestBytes == 0 ? 0 : (double)hitBytes / requestBytes);
+    }
+
+    private void OnFetched(InflightObject fetch)
+    {
+        var head = fetch.Head!;
+        var info = new ObjectInfo(fetch.Path, head.Length, head.ETag, head.LastModified, head.ContentType, ContentTypes.CacheControlFor(fetch.Path));
+        var key = fetch.Key;
+        var size = Math.Max(1, head.Length);
+        bool inRam;
+        bool writeSsd;
+        lock (_policyLock)
+        {
+            inRam = _ram.Admit(key, size, _evicted);
+            if (inRam)
+            {
+                _ramBodies[key] = new RamEntry(info, fetch.Body);
+            }
+
+            DropRamEvictions();
+            _promoted.Clear();
+            if (_ssd is S3FifoPolicy s3)
+            {
+                s3.Admit(key, size, _evicted, _promoted);
+                writeSsd = s3.IsInMain(key);
+            }
+            else
+            {
+                writeSsd = _ssd.Admit(key, size, _evicted);
+            }
+
+            DropSsdEvictions();
+        }
+
+        if (inRam)
+        {
+            _metrics.Admissions.WithLabels("ram").Inc();
+        }
+
+        if (writeSsd)
+        {
+            _ = WriteToSsdAsync(key, info, fetch.Body);
+        }
+
+        WritePromoted(except: key);
+        UpdateGauges();
+    }
+
+    private void WritePromoted(ulong except)
+    {
+        ulong[] promoted;
+        lock (_policyLock)
+        {
+            if (_promoted.Count == 0)
+            {
+                return;
+            }
+
+            promoted = [.. _promoted];
+            _promoted.Clear();
+        }
+
+        foreach (var key in promoted)
+        {
+            // A promoted object whose body already left RAM is written at its next miss instead.
+            if (key != except && _ramBodies.TryGetValue(key, out var entry))
+            {
+                _ = WriteToSsdAsync(key, entry.Info, entry.Body);
+            }
+        }
+    }
+
+    private async Task WriteToSsdAsync(ulong key, ObjectInfo info, byte[] body)
+    {
+        if (!_pendingSsdWrites.TryAdd(key, 0))
+        {
+            return;
+        }
+
+        try
+        {
+            await using var writer = _store.BeginWrite(key, info.Path, body.LongLength, info.ContentType, info.ETag, info.LastModified);
+            await writer.AppendAsync(body).ConfigureAwait(false);
+            if (await writer.CommitAsync().ConfigureAwait(false))
+            {
+                _ssdInfo[key] = info;
+                _metrics.SsdBytesWritten.Inc(body.LongLength);
+                _metrics.Admissions.WithLabels("ssd").Inc();
+            }
+            else
+            {
+                _metrics.CacheErrors.WithLabels("ssd-write").Inc();
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            _metrics.CacheErrors.WithLabels("ssd-write").Inc();
+            CacheLog.SsdWriteFailed(_logger, info.Path, ex);
+        }
+        finally
+        {
+            _pendingSsdWrites.TryRemove(key, out _);
+            UpdateGauges();
+        }
+    }
+
+    private async Task PromoteToRamAsync(ulong key, ObjectInfo info, Microsoft.Win32.SafeHandles.SafeFileHandle handle, long offset)
+    {
+        try
+        {
+            var body = GC.AllocateUninitializedArray<byte>(checked((int)info.Length), pinned: true);
+            var read = 0;
+            while (read < body.Length)
+            {
+                var n = await RandomAccess.ReadAsync(handle, body.AsMemory(read), offset + read).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    return;
+                }
+
+                read += n;
+            }
+
+            lock (_policyLock)
+            {
+                if (_ram.Contains(key))
+                {
+                    _ramBodies[key] = new RamEntry(info, body);
+                }
+            }
+
+            _metrics.Admissions.WithLabels("ram").Inc();
+            UpdateGauges();
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            // The response may finish and close the file first; the object simply stays SSD-only.
+            lock (_policyLock)
+            {
+                _ram.Remove(key);
+            }
+        }
+    }
+
+    private void DropRamEvictions()
+    {
+        foreach (var key in _evicted)
+        {
+            _ramBodies.TryRemove(key, out _);
+            _metrics.Evictions.WithLabels("ram").Inc();
+        }
+
+        _evicted.Clear();
+    }
+
+    private void DropSsdEvictions()
+    {
+        foreach (var key in _evicted)
+        {
+            _ssdInfo.TryRemove(key, out _);
+            if (_store.Remove(key))
+            {
+                _metrics.Evictions.WithLabels("ssd").Inc();
+            }
+        }
+
+        _evicted.Clear();
+    }
+
+    /// <summary>After a restart the SSD policy learns what the store holds, as main-resident objects.</summary>
+    private void SeedFromStore()
+    {
+        lock (_policyLock)
+        {
+            foreach (var (key, length) in _store.Entries)
+            {
+                if (_ssd is S3FifoPolicy s3)
+                {
+                    s3.Restore(key, Math.Max(1, length), _evicted);
+                }
+                else
+                {
+                    _ssd.Admit(key, Math.Max(1, length), _evicted);
+                }
+
+                DropSsdEvictions();
+            }
+        }
+
+        UpdateGauges();
+    }
+
+    private void UpdateGauges()
+    {
+        _metrics.TierBytes.WithLabels("ram").Set(_ram.UsedBytes);
+        _metrics.TierObjects.WithLabels("ram").Set(_ramBodies.Count);
+        _metrics.TierBytes.WithLabels("ssd").Set(_store.UsedBytes);
+        _metrics.TierObjects.WithLabels("ssd").Set(_store.Count);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        while (!_pendingSsdWrites.IsEmpty)
+        {
+            await Task.Delay(10).ConfigureAwait(false);
+        }
+    }
+}

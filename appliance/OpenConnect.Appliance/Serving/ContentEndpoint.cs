@@ -1,0 +1,172 @@
+using System.Text;
+using Microsoft.Extensions.Options;
+using OpenConnect.Appliance.Caching;
+using OpenConnect.Appliance.Http;
+using OpenConnect.Contracts.Content;
+
+namespace OpenConnect.Appliance.Serving;
+
+/// <summary>
+/// Content requests that reach ASP.NET Core instead of <see cref="SegmentServer"/>: HTTPS (TLS
+/// terminates in Kestrel, so there is no zero-copy path) and connections already handed to Kestrel.
+/// Same cache, same decisions (<see cref="ResponsePlanner"/>); bodies are copied through Kestrel's
+/// output pipe.
+/// </summary>
+public static class ContentEndpoint
+{
+    public static void MapContent(this WebApplication app)
+    {
+        app.MapMethods("/v/{**rest}", ["GET", "HEAD"], ServeAsync);
+        app.MapMethods("/v/{**rest}", ["OPTIONS"], Preflight);
+        app.MapMethods("/v/{**rest}", ["POST", "PUT", "DELETE", "PATCH"], (HttpContext context) =>
+        {
+            context.Response.Headers.Allow = CorsPolicy.AllowedMethods;
+            return Results.Text("only GET, HEAD and OPTIONS are allowed\n", statusCode: 405);
+        });
+    }
+
+    private static IResult Preflight(HttpContext context, IOptions<ApplianceOptions> options)
+    {
+        var origin = new CorsPolicy(options.Value.Cors.AllowedOrigins).AllowOriginFor(Encoding.ASCII.GetBytes(context.Request.Headers.Origin.ToString()));
+        context.Response.Headers.Allow = CorsPolicy.AllowedMethods;
+        if (origin is not null)
+        {
+            context.Response.Headers.AccessControlAllowOrigin = origin;
+            context.Response.Headers.AccessControlAllowMethods = CorsPolicy.AllowedMethods;
+            context.Response.Headers.AccessControlAllowHeaders = CorsPolicy.AllowedHeaders;
+            context.Response.Headers.AccessControlMaxAge = "86400";
+        }
+
+        return Results.NoContent();
+    }
+
+    private static async Task ServeAsync(HttpContext context, SegmentCache cache, IOptions<ApplianceOptions> options)
+    {
+        var request = context.Request;
+        var response = context.Response;
+        var origin = new CorsPolicy(options.Value.Cors.AllowedOrigins).AllowOriginFor(Encoding.ASCII.GetBytes(request.Headers.Origin.ToString()));
+        if (origin is not null)
+        {
+            response.Headers.AccessControlAllowOrigin = origin;
+            response.Headers.AccessControlExposeHeaders = CorsPolicy.ExposedHeaders;
+        }
+
+        if (!ContentKey.TryParse(request.Path.Value, out var key))
+        {
+            response.StatusCode = 404;
+            return;
+        }
+
+        var path = key.Path;
+        using var lookup = await cache.LookupAsync(KeyHash.Of(path), path, context.RequestAborted);
+        var info = lookup.Info;
+        if (lookup.Tier == CacheTier.Miss)
+        {
+            var (outcome, head) = await lookup.Fetch!.HeadTask.WaitAsync(context.RequestAborted);
+            if (outcome != Upstream.FetchOutcome.Ok)
+            {
+                response.StatusCode = outcome switch
+                {
+                    Upstream.FetchOutcome.NotFound => 404,
+                    Upstream.FetchOutcome.GatewayTimeout => 504,
+                    _ => 502,
+                };
+                return;
+            }
+
+            info = new ObjectInfo(path, head!.Length, head.ETag, head.LastModified, head.ContentType, ContentTypes.CacheControlFor(path));
+        }
+
+        var plan = ResponsePlanner.Plan(
+            HttpMethods.IsHead(request.Method) ? RequestMethod.Head : RequestMethod.Get,
+            Encoding.ASCII.GetBytes(request.Headers.Range.ToString()),
+            Encoding.ASCII.GetBytes(request.Headers.IfNoneMatch.ToString()),
+            Encoding.ASCII.GetBytes(request.Headers.IfModifiedSince.ToString()),
+            Encoding.ASCII.GetBytes(request.Headers.IfRange.ToString()),
+            info!);
+        response.StatusCode = plan.Status;
+        response.Headers.ETag = info!.ETag;
+        response.Headers.LastModified = Validators.FormatHttpDate(info.LastModified);
+        response.Headers.CacheControl = info.CacheControl;
+        response.Headers.AcceptRanges = "bytes";
+        if (plan.Status == 416)
+        {
+            response.Headers.ContentRange = $"bytes */{info.Length}";
+            return;
+        }
+
+        if (plan.Status == 304)
+        {
+            return;
+        }
+
+        response.ContentType = info.ContentType;
+        response.ContentLength = plan.BodyLength;
+        if (plan.Status == 206)
+        {
+            response.Headers.ContentRange = $"bytes {plan.BodyStart}-{plan.BodyStart + plan.BodyLength - 1}/{info.Length}";
+        }
+
+        if (!plan.SendBody)
+        {
+            return;
+        }
+
+        switch (lookup.Tier)
+        {
+            case CacheTier.Ram:
+                await response.Body.WriteAsync(lookup.Ram!.Body.AsMemory((int)plan.BodyStart, (int)plan.BodyLength), context.RequestAborted);
+                break;
+            case CacheTier.Ssd:
+                await using (var stream = new FileStream(lookup.Ssd!.Handle, FileAccess.Read, bufferSize: 0))
+                {
+                    stream.Position = lookup.Ssd.BodyOffset + plan.BodyStart;
+                    await CopyAsync(stream, response.Body, plan.BodyLength, context.RequestAborted);
+                }
+
+                break;
+            default:
+                var fetch = lookup.Fetch!;
+                var position = plan.BodyStart;
+                var end = plan.BodyStart + plan.BodyLength;
+                while (position < end)
+                {
+                    var filled = await fetch.WaitBeyondAsync(position, context.RequestAborted);
+                    if (filled <= position)
+                    {
+                        context.Abort();
+                        return;
+                    }
+
+                    var upTo = Math.Min(filled, end);
+                    await response.Body.WriteAsync(fetch.Body.AsMemory((int)position, (int)(upTo - position)), context.RequestAborted);
+                    position = upTo;
+                }
+
+                break;
+        }
+    }
+
+    private static async Task CopyAsync(Stream source, Stream destination, long count, CancellationToken cancellationToken)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            while (count > 0)
+            {
+                var n = await source.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)), cancellationToken);
+                if (n == 0)
+                {
+                    throw new IOException("cached object shorter than its index entry");
+                }
+
+                await destination.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
+                count -= n;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}

@@ -1,0 +1,560 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.Extensions.Options;
+using OpenConnect.Appliance.Caching;
+using OpenConnect.Appliance.Http;
+using OpenConnect.Contracts.Content;
+
+namespace OpenConnect.Appliance.Serving;
+
+/// <summary>
+/// The segment server: a Kestrel connection middleware that speaks HTTP/1.1 itself for content
+/// paths (<c>/v/…</c>) and CORS preflights, reading requests from Kestrel's input pipe and writing
+/// responses straight to the socket: RAM hits from the cached array (no per-request copy), SSD hits
+/// with sendfile(2), misses cut-through from the single upstream fetch. The first request for any
+/// other path hands the connection to Kestrel's own HTTP pipeline (<c>/healthz</c>, <c>/metrics</c>),
+/// which keeps it from then on.
+/// </summary>
+public sealed class SegmentServer : IDisposable
+{
+    private readonly SegmentCache _cache;
+    private readonly ApplianceOptions _options;
+    private readonly ApplianceMetrics _metrics;
+    private readonly HttpDate _date;
+    private readonly CorsPolicy _cors;
+    private readonly ILogger<SegmentServer> _logger;
+    private readonly WriteReadiness _readiness = new();
+
+    public SegmentServer(SegmentCache cache, IOptions<ApplianceOptions> options, ApplianceMetrics metrics, HttpDate date, ILogger<SegmentServer> logger)
+    {
+        _cache = cache;
+        _options = options.Value;
+        _metrics = metrics;
+        _date = date;
+        _cors = new CorsPolicy(_options.Cors.AllowedOrigins);
+        _logger = logger;
+    }
+
+    public async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
+    {
+        var socket = connection.Features.Get<IConnectionSocketFeature>()?.Socket;
+        if (socket is null)
+        {
+            await next(connection).ConfigureAwait(false);
+            return;
+        }
+
+        _metrics.ConnectionsOpen.Inc();
+        var state = new SegmentConnection(this, connection, socket);
+        try
+        {
+            if (_options.Limits.SendBufferBytes > 0)
+            {
+                socket.SendBufferSize = _options.Limits.SendBufferBytes;
+            }
+
+            if (await state.RunAsync().ConfigureAwait(false))
+            {
+                state.Unregister();
+                await next(connection).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or ConnectionResetException)
+        {
+            // The client went away or was cut off; nothing to answer.
+        }
+        catch (Exception ex)
+        {
+            ServingLog.ConnectionFailed(_logger, connection.ConnectionId, ex);
+        }
+        finally
+        {
+            state.Unregister();
+            _metrics.ConnectionsOpen.Dec();
+        }
+    }
+
+    public void Dispose() => _readiness.Dispose();
+
+    /// <summary>One client connection; owns the head and response buffers it reuses per request.</summary>
+    private sealed class SegmentConnection
+    {
+        private readonly SegmentServer _server;
+        private readonly ConnectionContext _connection;
+        private readonly Socket _socket;
+        private readonly int _fd;
+        private readonly byte[] _head;
+        private readonly byte[] _out = new byte[4096];
+        private readonly LimitsOptions _limits;
+        private bool _registered;
+        private int _headLength;
+
+        public SegmentConnection(SegmentServer server, ConnectionContext connection, Socket socket)
+        {
+            _server = server;
+            _connection = connection;
+            _socket = socket;
+            _fd = (int)socket.SafeHandle.DangerousGetHandle();
+            _limits = server._options.Limits;
+            _head = new byte[_limits.MaxRequestLineBytes + _limits.MaxRequestHeaderBytes + 8];
+        }
+
+        public void Unregister() => _server._readiness.Unregister(_fd, ref _registered);
+
+        /// <summary>Serves requests until the connection ends; true when it must be handed to Kestrel.</summary>
+        public async Task<bool> RunAsync()
+        {
+            var input = _connection.Transport.Input;
+            var closed = _connection.ConnectionClosed;
+            while (true)
+            {
+                var result = await ReadHeadAsync(input, closed).ConfigureAwait(false);
+                if (result is null)
+                {
+                    return false;
+                }
+
+                var (status, consumed, handOver) = result.Value;
+                if (handOver)
+                {
+                    return true;
+                }
+
+                if (status != ParseStatus.Complete)
+                {
+                    await SendStatusAsync(StatusFor(status), MessageFor(status), isHead: false, allowOrigin: null, keepAlive: false).ConfigureAwait(false);
+                    return false;
+                }
+
+                _ = consumed;
+                if (!await HandleAsync().ConfigureAwait(false))
+                {
+                    return false;
+                }
+            }
+        }
+
+        /// <summary>
+        /// Reads one request head into <see cref="_head"/> and consumes it from the pipe. Null when the
+        /// connection ended or timed out; <c>handOver</c> when the request is not for this server (nothing consumed).
+        /// </summary>
+        private async ValueTask<(ParseStatus Status, int Consumed, bool HandOver)?> ReadHeadAsync(System.IO.Pipelines.PipeReader input, CancellationToken closed)
+        {
+            var limit = _head.Length;
+            var started = false;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(closed);
+            timeout.CancelAfter(_limits.KeepAliveTimeout);
+            while (true)
+            {
+                System.IO.Pipelines.ReadResult read;
+                try
+                {
+                    read = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    if (started && !closed.IsCancellationRequested)
+                    {
+                        await SendStatusAsync(408, "request head not received in time"u8.ToArray(), false, null, false).ConfigureAwait(false);
+                    }
+
+                    return null;
+                }
+
+                var buffer = read.Buffer;
+                if (buffer.IsEmpty && read.IsCompleted)
+                {
+                    input.AdvanceTo(buffer.End);
+                    return null;
+                }
+
+                if (!started)
+                {
+                    if (buffer.FirstSpan[0] == 0x16)
+                    {
+                        // A TLS handshake: this endpoint terminates TLS in Kestrel, so the request is not ours.
+                        input.AdvanceTo(buffer.Start);
+                        return (ParseStatus.Complete, 0, true);
+                    }
+
+                    started = true;
+                    timeout.CancelAfter(_limits.RequestHeadTimeout);
+                }
+
+                var length = (int)Math.Min(buffer.Length, limit);
+                ReadOnlySpan<byte> span;
+                var copied = false;
+                if (buffer.FirstSpan.Length >= length)
+                {
+                    span = buffer.FirstSpan[..length];
+                }
+                else
+                {
+                    // A head straddling pipe segments: heads are small, so copy rather than parse a sequence.
+                    buffer.Slice(0, length).CopyTo(_head);
+                    span = _head.AsSpan(0, length);
+                    copied = true;
+                }
+
+                var status = RequestHeadParser.TryParse(span, _limits.MaxRequestLineBytes, _limits.MaxRequestHeaderBytes, _limits.MaxRequestHeaderCount, out var head, out var consumed);
+                if (status == ParseStatus.Incomplete)
+                {
+                    if (read.IsCompleted)
+                    {
+                        input.AdvanceTo(buffer.End);
+                        return null;
+                    }
+
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                    continue;
+                }
+
+                if (status == ParseStatus.Complete && !IsOurs(ref head))
+                {
+                    input.AdvanceTo(buffer.Start);
+                    return (status, 0, true);
+                }
+
+                if (status == ParseStatus.Complete && !copied)
+                {
+                    span[..consumed].CopyTo(_head);
+                }
+
+                _headLength = consumed;
+                input.AdvanceTo(status == ParseStatus.Complete ? buffer.GetPosition(consumed) : buffer.End);
+                return (status, consumed, false);
+            }
+        }
+
+        private static bool IsOurs(ref RequestHead head) =>
+            head.Method == RequestMethod.Options || head.Path.StartsWith("/v/"u8);
+
+        private async ValueTask<bool> HandleAsync()
+        {
+            var started = Stopwatch.GetTimestamp();
+            var request = Describe();
+            if (request.HasBody)
+            {
+                await SendStatusAsync(400, "request bodies are not accepted"u8.ToArray(), request.IsHead, request.AllowOrigin, keepAlive: false).ConfigureAwait(false);
+                return false;
+            }
+
+            if (request.Method == RequestMethod.Options)
+            {
+                var n = ResponsePlanner.WritePreflight(_out, request.AllowOrigin, request.KeepAlive, _server._date.Current);
+                return await SendHeadAsync(n, more: false, Deadline(started)).ConfigureAwait(false) && Count(204, started) && request.KeepAlive;
+            }
+
+            if (request.Method is not (RequestMethod.Get or RequestMethod.Head))
+            {
+                await SendStatusAsync(405, "only GET, HEAD and OPTIONS are allowed"u8.ToArray(), false, request.AllowOrigin, request.KeepAlive, "Allow: GET, HEAD, OPTIONS\r\n"u8.ToArray()).ConfigureAwait(false);
+                return request.KeepAlive;
+            }
+
+            if (request.Path is null)
+            {
+                await SendStatusAsync(404, "no such content"u8.ToArray(), request.IsHead, request.AllowOrigin, request.KeepAlive).ConfigureAwait(false);
+                return request.KeepAlive;
+            }
+
+            var key = KeyHash.Of(request.Path);
+            using var lookup = await _server._cache.LookupAsync(key, request.Path, _connection.ConnectionClosed).ConfigureAwait(false);
+            return lookup.Tier switch
+            {
+                CacheTier.Ram => await ServeRamAsync(request, lookup, started).ConfigureAwait(false),
+                CacheTier.Ssd => await ServeSsdAsync(request, lookup, started).ConfigureAwait(false),
+                _ => await ServeMissAsync(request, lookup, started).ConfigureAwait(false),
+            };
+        }
+
+        private async ValueTask<bool> ServeRamAsync(RequestSummary request, CacheLookup lookup, long started)
+        {
+            var info = lookup.Info!;
+            var (plan, headLength) = PlanResponse(info, request);
+            var deadline = Deadline(started);
+            if (!await SendHeadAsync(headLength, more: plan.SendBody, deadline).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            _server._metrics.TimeToFirstByte.WithLabels("ram").Observe(Elapsed(started));
+            if (plan.SendBody && !await SendMemoryAsync(lookup.Ram!.Body.AsMemory((int)plan.BodyStart, (int)plan.BodyLength), plan.BodyLength, deadline).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            Finish("ram", CacheTier.Ram, plan, started);
+            return request.KeepAlive;
+        }
+
+        private async ValueTask<bool> ServeSsdAsync(RequestSummary request, CacheLookup lookup, long started)
+        {
+            var info = lookup.Info!;
+            var stored = lookup.Ssd!;
+            var (plan, headLength) = PlanResponse(info, request);
+            var deadline = Deadline(started);
+            if (!await SendHeadAsync(headLength, more: plan.SendBody, deadline).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            _server._metrics.TimeToFirstByte.WithLabels("ssd").Observe(Elapsed(started));
+            if (plan.SendBody && !await SendFileAsync(stored.Handle, stored.BodyOffset + plan.BodyStart, plan.BodyLength, deadline).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            Finish("ssd", CacheTier.Ssd, plan, started);
+            return request.KeepAlive;
+        }
+
+        private async ValueTask<bool> ServeMissAsync(RequestSummary request, CacheLookup lookup, long started)
+        {
+            var fetch = lookup.Fetch!;
+            var (outcome, head) = await fetch.HeadTask.WaitAsync(_connection.ConnectionClosed).ConfigureAwait(false);
+            if (outcome != Upstream.FetchOutcome.Ok)
+            {
+                var (status, message) = outcome switch
+                {
+                    Upstream.FetchOutcome.NotFound => (404, "no such content"u8.ToArray()),
+                    Upstream.FetchOutcome.GatewayTimeout => (504, "no parent answered in time"u8.ToArray()),
+                    Upstream.FetchOutcome.TooLarge => (502, "object too large to cache"u8.ToArray()),
+                    _ => (502, "no parent could provide the object"u8.ToArray()),
+                };
+                await SendStatusAsync(status, message, request.IsHead, request.AllowOrigin, request.KeepAlive).ConfigureAwait(false);
+                _server._metrics.Requests.WithLabels("miss").Inc();
+                return request.KeepAlive;
+            }
+
+            var info = new ObjectInfo(fetch.Path, head!.Length, head.ETag, head.LastModified, head.ContentType, ContentTypes.CacheControlFor(fetch.Path));
+            var (plan, headLength) = PlanResponse(info, request);
+            var deadline = Deadline(started);
+            if (!await SendHeadAsync(headLength, more: plan.SendBody, deadline).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            _server._metrics.TimeToFirstByte.WithLabels("miss").Observe(Elapsed(started));
+            if (plan.SendBody)
+            {
+                // Cut-through: send each window of the body as soon as the parent delivered it.
+                var position = plan.BodyStart;
+                var end = plan.BodyStart + plan.BodyLength;
+                while (position < end)
+                {
+                    var filled = await fetch.WaitBeyondAsync(position, _connection.ConnectionClosed).ConfigureAwait(false);
+                    if (filled <= position)
+                    {
+                        // The parent failed part-way: the promised length cannot be met, so cut the connection.
+                        return false;
+                    }
+
+                    var upTo = Math.Min(filled, end);
+                    if (!await SendMemoryAsync(fetch.Body.AsMemory((int)position, (int)(upTo - position)), plan.BodyLength, deadline).ConfigureAwait(false))
+                    {
+                        return false;
+                    }
+
+                    position = upTo;
+                }
+            }
+
+            Finish("miss", CacheTier.Miss, plan, started);
+            return request.KeepAlive;
+        }
+
+        private (ResponsePlan Plan, int HeadLength) PlanResponse(ObjectInfo info, RequestSummary request)
+        {
+            RequestHeadParser.TryParse(_head.AsSpan(0, _headLength), int.MaxValue, int.MaxValue, int.MaxValue, out var head, out _);
+            var plan = ResponsePlanner.Plan(head.Method, head.Range, head.IfNoneMatch, head.IfModifiedSince, head.IfRange, info);
+            var n = ResponsePlanner.WriteHead(_out, plan, info, request.AllowOrigin, request.KeepAlive, _server._date.Current);
+            return (plan, n);
+        }
+
+        private RequestSummary Describe()
+        {
+            RequestHeadParser.TryParse(_head.AsSpan(0, _headLength), int.MaxValue, int.MaxValue, int.MaxValue, out var head, out _);
+            string? path = null;
+            if (head.Path.StartsWith("/v/"u8) && head.Path.Length <= 512)
+            {
+                Span<char> chars = stackalloc char[head.Path.Length];
+                Encoding.ASCII.GetChars(head.Path, chars);
+                if (ContentKey.TryParse(chars, out var key))
+                {
+                    path = key.Path;
+                }
+            }
+
+            return new RequestSummary(head.Method, head.KeepAlive, head.HasBody, path, _server._cors.AllowOriginFor(head.Origin));
+        }
+
+        private void Finish(string tier, CacheTier cacheTier, ResponsePlan plan, long started)
+        {
+            var metrics = _server._metrics;
+            var bytes = plan.SendBody ? plan.BodyLength : 0;
+            metrics.Requests.WithLabels(tier).Inc();
+            metrics.ResponseBytes.WithLabels(tier).Inc(bytes);
+            metrics.TotalTime.WithLabels(tier).Observe(Elapsed(started));
+            Count(plan.Status, started);
+            _server._cache.Record(cacheTier, bytes);
+        }
+
+        private bool Count(int status, long started)
+        {
+            _ = started;
+            _server._metrics.Responses.WithLabels(status.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+            return true;
+        }
+
+        private static double Elapsed(long started) => Stopwatch.GetElapsedTime(started).TotalSeconds;
+
+        /// <summary>When the response must be done for a client reading at the minimum rate (plus grace).</summary>
+        private ResponseDeadline Deadline(long started) => new(started, _limits.MinResponseRateGrace, _limits.MinResponseBytesPerSecond);
+
+        private async ValueTask SendStatusAsync(int status, byte[] message, bool isHead, string? allowOrigin, bool keepAlive, byte[]? extraHeaders = null)
+        {
+            var n = ResponsePlanner.WriteStatus(_out, status, message, isHead, allowOrigin, keepAlive, _server._date.Current, extraHeaders);
+            await SendHeadAsync(n, more: false, new ResponseDeadline(Stopwatch.GetTimestamp(), _limits.MinResponseRateGrace, 0)).ConfigureAwait(false);
+            Count(status, 0);
+        }
+
+        /// <summary>Sends <see cref="_out"/>[0..length) with send(2); MSG_MORE holds it for the body's first segment.</summary>
+        private async ValueTask<bool> SendHeadAsync(int length, bool more, ResponseDeadline deadline)
+        {
+            var offset = 0;
+            var flags = Native.MSG_NOSIGNAL | (more ? Native.MSG_MORE : 0);
+            while (offset < length)
+            {
+                var n = Native.Send(_fd, _out.AsSpan(offset, length - offset), flags);
+
+                if (n >= 0)
+                {
+                    offset += (int)n;
+                    continue;
+                }
+
+                var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+                if (errno == Native.EINTR)
+                {
+                    continue;
+                }
+
+                if (errno != Native.EAGAIN || !await WaitWritableAsync(deadline, 0).ConfigureAwait(false))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        private async ValueTask<bool> SendFileAsync(Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset, long count, ResponseDeadline deadline)
+        {
+            var fileFd = (int)file.DangerousGetHandle();
+            var sent = 0L;
+            while (sent < count)
+            {
+                var n = Native.SendFile(_fd, fileFd, ref offset, (nint)Math.Min(count - sent, 0x7fff_f000));
+                if (n > 0)
+                {
+                    sent += n;
+                    continue;
+                }
+
+                if (n == 0)
+                {
+                    return false; // the file is shorter than its index entry said
+                }
+
+                var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+                if (errno == Native.EINTR)
+                {
+                    continue;
+                }
+
+                if (errno != Native.EAGAIN || !await WaitWritableAsync(deadline, sent).ConfigureAwait(false))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        private async ValueTask<bool> SendMemoryAsync(ReadOnlyMemory<byte> body, long responseBytes, ResponseDeadline deadline)
+        {
+            _ = responseBytes;
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(_connection.ConnectionClosed);
+            cts.CancelAfter(deadline.Remaining(0, body.Length));
+            try
+            {
+                await _socket.SendAsync(body, SocketFlags.None, cts.Token).ConfigureAwait(false);
+                return true;
+            }
+            catch (OperationCanceledException)
+            {
+                ServingLog.SlowClient(_server._logger, _connection.ConnectionId);
+                return false;
+            }
+        }
+
+        private async ValueTask<bool> WaitWritableAsync(ResponseDeadline deadline, long sent)
+        {
+            var wait = _server._readiness.WaitAsync(_fd, ref _registered);
+            try
+            {
+                await wait.WaitAsync(deadline.Remaining(sent, 0), _connection.ConnectionClosed).ConfigureAwait(false);
+                return true;
+            }
+            catch (TimeoutException)
+            {
+                ServingLog.SlowClient(_server._logger, _connection.ConnectionId);
+                return false;
+            }
+        }
+
+        private static int StatusFor(ParseStatus status) => status switch
+        {
+            ParseStatus.UriTooLong => 414,
+            ParseStatus.HeadersTooLarge => 431,
+            ParseStatus.VersionNotSupported => 505,
+            _ => 400,
+        };
+
+        private static byte[] MessageFor(ParseStatus status) => status switch
+        {
+            ParseStatus.UriTooLong => "request line too long"u8.ToArray(),
+            ParseStatus.HeadersTooLarge => "request header fields too large"u8.ToArray(),
+            ParseStatus.VersionNotSupported => "only HTTP/1.0 and HTTP/1.1 are supported"u8.ToArray(),
+            _ => "malformed request"u8.ToArray(),
+        };
+    }
+
+    private sealed record RequestSummary(RequestMethod Method, bool KeepAlive, bool HasBody, string? Path, string? AllowOrigin)
+    {
+        public bool IsHead => Method == RequestMethod.Head;
+    }
+}
+
+/// <summary>
+/// A response may take the grace period plus the time a client reading at the minimum rate needs
+/// for the bytes sent so far and about to be sent; a slower client is cut off.
+/// </summary>
+internal readonly record struct ResponseDeadline(long Started, TimeSpan Grace, long MinBytesPerSecond)
+{
+    public TimeSpan Remaining(long sent, long next)
+    {
+        if (MinBytesPerSecond <= 0)
+        {
+            return Timeout.InfiniteTimeSpan;
+        }
+
+        var allowed = Grace + TimeSpan.FromSeconds((double)(sent + next) / MinBytesPerSecond);
+        var left = allowed - Stopwatch.GetElapsedTime(Started);
+        return left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1);
+    }
+}

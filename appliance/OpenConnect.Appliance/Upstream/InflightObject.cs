@@ -1,0 +1,112 @@
+namespace OpenConnect.Appliance.Upstream;
+
+/// <summary>The response head a parent gave for an object.</summary>
+public sealed record UpstreamHead(long Length, string ContentType, string ETag, DateTimeOffset LastModified, string Parent);
+
+public enum FetchOutcome : byte
+{
+    Ok,
+    NotFound,
+    /// <summary>Every parent failed or answered an error: 502.</summary>
+    BadGateway,
+    /// <summary>The last parent tried timed out: 504.</summary>
+    GatewayTimeout,
+    /// <summary>The object is larger than the cache takes: 502, and nothing is stored.</summary>
+    TooLarge,
+}
+
+/// <summary>
+/// One upstream fetch shared by every client that misses on the same object (request collapsing).
+/// The body lands in one buffer sized from the parent's Content-Length; readers follow the fill
+/// position and send bytes as they arrive (cut-through) instead of waiting for the whole object.
+/// </summary>
+public sealed class InflightObject
+{
+    private readonly TaskCompletionSource<(FetchOutcome Outcome, UpstreamHead? Head)> _head = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<bool> _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _filled;
+    private int _joiners;
+
+    public InflightObject(ulong key, string path)
+    {
+        Key = key;
+        Path = path;
+    }
+
+    public ulong Key { get; }
+
+    public string Path { get; }
+
+    /// <summary>The body buffer, allocated once the head is known; it becomes the cached body.</summary>
+    public byte[] Body { get; private set; } = [];
+
+    public UpstreamHead? Head { get; private set; }
+
+    public long Filled => Volatile.Read(ref _filled);
+
+    /// <summary>Clients that joined this fetch after it started.</summary>
+    public int Joiners => Volatile.Read(ref _joiners);
+
+    /// <summary>True once the body is complete and intact; false if the fetch failed part-way.</summary>
+    public Task<bool> Completed => _completed.Task;
+
+    public Task<(FetchOutcome Outcome, UpstreamHead? Head)> HeadTask => _head.Task;
+
+    internal void Joined() => Interlocked.Increment(ref _joiners);
+
+    internal void SetHead(UpstreamHead head)
+    {
+        Head = head;
+        Body = GC.AllocateUninitializedArray<byte>(checked((int)head.Length), pinned: true);
+        _head.TrySetResult((FetchOutcome.Ok, head));
+        if (head.Length == 0)
+        {
+            Complete(true);
+        }
+    }
+
+    internal void Fail(FetchOutcome outcome)
+    {
+        if (_head.TrySetResult((outcome, null)))
+        {
+            _completed.TrySetResult(false);
+        }
+        else
+        {
+            Complete(false);
+        }
+    }
+
+    /// <summary>Publishes bytes written into <see cref="Body"/> up to <paramref name="filled"/>.</summary>
+    internal void Advance(long filled)
+    {
+        Volatile.Write(ref _filled, filled);
+        Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    internal void Complete(bool ok)
+    {
+        _completed.TrySetResult(ok);
+        Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    /// <summary>
+    /// Waits until more than <paramref name="position"/> bytes are filled, or the fetch ended.
+    /// Returns the fill position, which equals <paramref name="position"/> only when the fetch failed.
+    /// </summary>
+    public async ValueTask<long> WaitBeyondAsync(long position, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var progress = Volatile.Read(ref _progress).Task;
+            var filled = Filled;
+            if (filled > position || _completed.Task.IsCompleted)
+            {
+                return Filled;
+            }
+
+            await progress.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,248 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace OpenConnect.Appliance.Upstream;
+
+/// <summary>
+/// Pull-through on a miss: asks the parents in order (peer appliances in the site, then the
+/// origin), each with a connect, header and idle-read timeout, and moves on when one fails. Every
+/// concurrent miss for the same object joins one fetch (request collapsing), and short-lived
+/// negative entries stop a burst of requests for a missing object from reaching the origin.
+/// </summary>
+public sealed class ParentFetcher : IDisposable
+{
+    private readonly ConcurrentDictionary<ulong, InflightObject> _inflight = new();
+    private readonly ConcurrentDictionary<ulong, long> _notFoundUntil = new();
+    private readonly HttpMessageInvoker _http;
+    private readonly UpstreamOptions _options;
+    private readonly IReadOnlyList<Uri> _parents;
+    private readonly TimeProvider _time;
+    private readonly ApplianceMetrics _metrics;
+    private readonly ILogger<ParentFetcher> _logger;
+
+    public ParentFetcher(IOptions<ApplianceOptions> options, TimeProvider time, ApplianceMetrics metrics, ILogger<ParentFetcher> logger)
+    {
+        _options = options.Value.Upstream;
+        _parents = [.. options.Value.Parents.Select(p => new Uri(p.TrimEnd('/') + "/"))];
+        _time = time;
+        _metrics = metrics;
+        _logger = logger;
+        _http = new HttpMessageInvoker(new SocketsHttpHandler
+        {
+            UseProxy = false,
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            UseCookies = false,
+            ConnectTimeout = _options.ConnectTimeout,
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
+            MaxConnectionsPerServer = _options.MaxConnectionsPerParent,
+        });
+    }
+
+    public IReadOnlyList<Uri> Parents => _parents;
+
+    /// <summary>
+    /// Returns the fetch for <paramref name="key"/>, starting it if none is under way. When a fetch
+    /// completes successfully <paramref name="onComplete"/> runs once (the cache admits the body).
+    /// </summary>
+    public InflightObject GetOrStart(ulong key, string path, Action<InflightObject> onComplete)
+    {
+        if (_notFoundUntil.TryGetValue(key, out var until))
+        {
+            if (_time.GetTimestamp() < until)
+            {
+                var cached = new InflightObject(key, path);
+                cached.Fail(FetchOutcome.NotFound);
+                _metrics.NegativeHits.Inc();
+                return cached;
+            }
+
+            _notFoundUntil.TryRemove(key, out _);
+        }
+
+        while (true)
+        {
+            if (_inflight.TryGetValue(key, out var existing))
+            {
+                existing.Joined();
+                _metrics.CollapsedRequests.Inc();
+                return existing;
+            }
+
+            var fetch = new InflightObject(key, path);
+            if (_inflight.TryAdd(key, fetch))
+            {
+                _ = RunAsync(fetch, onComplete);
+                return fetch;
+            }
+        }
+    }
+
+    private async Task RunAsync(InflightObject fetch, Action<InflightObject> onComplete)
+    {
+        try
+        {
+            await FetchAsync(fetch).ConfigureAwait(false);
+            if (await fetch.Completed.ConfigureAwait(false))
+            {
+                onComplete(fetch);
+            }
+        }
+        catch (Exception ex)
+        {
+            UpstreamLog.FetchCrashed(_logger, fetch.Path, ex);
+            fetch.Fail(FetchOutcome.BadGateway);
+        }
+        finally
+        {
+            _inflight.TryRemove(new KeyValuePair<ulong, InflightObject>(fetch.Key, fetch));
+        }
+    }
+
+    private async Task FetchAsync(InflightObject fetch)
+    {
+        if (_parents.Count == 0)
+        {
+            fetch.Fail(FetchOutcome.BadGateway);
+            return;
+        }
+
+        var notFound = 0;
+        var lastFailure = FetchOutcome.BadGateway;
+        var lastWasNotFound = false;
+        foreach (var parent in _parents)
+        {
+            _metrics.UpstreamFetches.WithLabels(parent.Authority).Inc();
+            var result = await TryParentAsync(parent, fetch).ConfigureAwait(false);
+            switch (result)
+            {
+                case FetchOutcome.Ok:
+                    return;
+                case FetchOutcome.NotFound:
+                    notFound++;
+                    lastWasNotFound = true;
+                    break;
+                case FetchOutcome.TooLarge:
+                    fetch.Fail(FetchOutcome.TooLarge);
+                    return;
+                default:
+                    lastFailure = result;
+                    lastWasNotFound = false;
+                    _metrics.UpstreamFailures.WithLabels(parent.Authority).Inc();
+                    break;
+            }
+
+            if (fetch.Head is not null)
+            {
+                // The body failed part-way: clients already have bytes of it, so no other parent can help them.
+                fetch.Complete(false);
+                return;
+            }
+        }
+
+        // The last parent is the authority (the origin): its 404 stands even if a peer failed.
+        if (lastWasNotFound || notFound == _parents.Count)
+        {
+            _notFoundUntil[fetch.Key] = _time.GetTimestamp() + (long)(_options.NotFoundTtl.TotalSeconds * _time.TimestampFrequency);
+            fetch.Fail(FetchOutcome.NotFound);
+            return;
+        }
+
+        fetch.Fail(lastFailure);
+    }
+
+    private async Task<FetchOutcome> TryParentAsync(Uri parent, InflightObject fetch)
+    {
+        using var headerTimeout = new CancellationTokenSource(_options.HeaderTimeout);
+        HttpResponseMessage response;
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(parent, fetch.Path.TrimStart('/')));
+            request.Headers.TryAddWithoutValidation("Via", "1.1 openconnect-appliance");
+            response = await _http.SendAsync(request, headerTimeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
+        {
+            UpstreamLog.ParentFailed(_logger, parent.Authority, fetch.Path, ex.Message);
+            return headerTimeout.IsCancellationRequested || ex.InnerException is TimeoutException ? FetchOutcome.GatewayTimeout : FetchOutcome.BadGateway;
+        }
+
+        using (response)
+        {
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                return FetchOutcome.NotFound;
+            }
+
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                UpstreamLog.ParentFailed(_logger, parent.Authority, fetch.Path, $"status {(int)response.StatusCode}");
+                return FetchOutcome.BadGateway;
+            }
+
+            var length = response.Content.Headers.ContentLength;
+            if (length is null)
+            {
+                UpstreamLog.ParentFailed(_logger, parent.Authority, fetch.Path, "no Content-Length");
+                return FetchOutcome.BadGateway;
+            }
+
+            if (length > _options.MaxObjectBytes)
+            {
+                UpstreamLog.ParentFailed(_logger, parent.Authority, fetch.Path, $"object of {length} bytes exceeds Appliance:Upstream:MaxObjectBytes");
+                return FetchOutcome.TooLarge;
+            }
+
+            var etag = response.Headers.ETag?.ToString() ?? $"\"{fetch.Key:x16}-{length}\"";
+            var lastModified = response.Content.Headers.LastModified ?? _time.GetUtcNow();
+            var contentType = response.Content.Headers.ContentType?.ToString() ?? Http.ContentTypes.For(fetch.Path);
+            fetch.SetHead(new UpstreamHead(length.Value, contentType, etag, lastModified, parent.Authority));
+            if (length == 0)
+            {
+                return FetchOutcome.Ok;
+            }
+
+            return await ReadBodyAsync(parent, response, fetch).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<FetchOutcome> ReadBodyAsync(Uri parent, HttpResponseMessage response, InflightObject fetch)
+    {
+        var body = fetch.Body;
+        long filled = 0;
+        try
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
+            while (filled < body.Length)
+            {
+                using var idle = new CancellationTokenSource(_options.IdleReadTimeout);
+                var n = await stream.ReadAsync(body.AsMemory((int)filled, (int)Math.Min(body.Length - filled, 256 * 1024)), idle.Token).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                filled += n;
+                _metrics.UpstreamBytes.Inc(n);
+                fetch.Advance(filled);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException)
+        {
+            UpstreamLog.ParentFailed(_logger, parent.Authority, fetch.Path, $"body failed after {filled} bytes: {ex.Message}");
+            return ex is OperationCanceledException ? FetchOutcome.GatewayTimeout : FetchOutcome.BadGateway;
+        }
+
+        if (filled != body.Length)
+        {
+            UpstreamLog.ParentFailed(_logger, parent.Authority, fetch.Path, $"body ended after {filled} of {body.Length} bytes");
+            return FetchOutcome.BadGateway;
+        }
+
+        fetch.Complete(true);
+        return FetchOutcome.Ok;
+    }
+
+    public void Dispose() => _http.Dispose();
+}
