@@ -196,7 +196,9 @@ public sealed class ParentFetcher : IDisposable
 
             var etag = response.Headers.ETag?.ToString() ?? $"\"{fetch.Key:x16}-{length}\"";
             var lastModified = response.Content.Headers.LastModified ?? _time.GetUtcNow();
-            var contentType = response.Content.Headers.ContentType?.ToString() ?? Http.ContentTypes.For(fetch.Path);
+            // The type follows the path's extension, whatever a parent says, so every tier and every
+            // appliance answers the same Content-Type for the same object.
+            var contentType = Http.ContentTypes.For(fetch.Path);
             fetch.SetHead(new UpstreamHead(length.Value, contentType, etag, lastModified, parent.Authority));
             if (length == 0)
             {

@@ -1,0 +1,65 @@
+using System.Security.Cryptography;
+using OpenConnect.Testing;
+
+namespace OpenConnect.Appliance.Tests.Serving;
+
+/// <summary>A real appliance (in-process, real sockets, real files) in front of a real test parent.</summary>
+public sealed class ApplianceHarness : IAsyncDisposable
+{
+    private ApplianceHarness(TestParent parent, RunningRole appliance, TempDirectory state)
+    {
+        Parent = parent;
+        Appliance = appliance;
+        State = state;
+    }
+
+    public TestParent Parent { get; }
+
+    public RunningRole Appliance { get; }
+
+    public TempDirectory State { get; }
+
+    public Uri BaseAddress => Appliance.BaseAddress;
+
+    public static async Task<ApplianceHarness> StartAsync(params string[] settings)
+    {
+        var parent = await TestParent.StartAsync();
+        var state = new TempDirectory("openconnect-appliance");
+        string[] all =
+        [
+            $"--Appliance:Cache:Directory={state.Path}",
+            $"--Appliance:Parents:0={parent.BaseAddress}",
+            "--Appliance:Cache:RamBytes=33554432",
+            "--Appliance:Cache:SsdBytes=268435456",
+            .. settings,
+        ];
+        var appliance = await RunningRole.StartAsync(ApplianceHost.Build, all);
+        return new ApplianceHarness(parent, appliance, state);
+    }
+
+    public static byte[] RandomBytes(int length, int seed)
+    {
+        var bytes = new byte[length];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
+    }
+
+    public static string Sha(byte[] bytes) => Convert.ToHexString(SHA256.HashData(bytes));
+
+    public Task<RawHttp> ConnectAsync() => RawHttp.ConnectAsync(BaseAddress);
+
+    public async Task<PrometheusText.Document> MetricsAsync()
+    {
+        using var client = Appliance.CreateClient();
+        return PrometheusText.Parse(await client.GetStringAsync("/metrics"));
+    }
+
+    public async Task<double> MetricAsync(string name, params (string, string)[] labels) => (await MetricsAsync()).Value(name, labels) ?? 0;
+
+    public async ValueTask DisposeAsync()
+    {
+        await Appliance.DisposeAsync();
+        await Parent.DisposeAsync();
+        State.Dispose();
+    }
+}
