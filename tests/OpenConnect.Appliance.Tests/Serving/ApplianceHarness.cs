@@ -21,14 +21,18 @@ public sealed class ApplianceHarness : IAsyncDisposable
 
     public Uri BaseAddress => Appliance.BaseAddress;
 
-    public static async Task<ApplianceHarness> StartAsync(params string[] settings)
+    public static Task<ApplianceHarness> StartAsync(params string[] settings) => StartWithParentsAsync([], settings);
+
+    /// <summary>Starts with <paramref name="parentsBefore"/> tried first and the harness's own parent last.</summary>
+    public static async Task<ApplianceHarness> StartWithParentsAsync(IReadOnlyList<string> parentsBefore, params string[] settings)
     {
         var parent = await TestParent.StartAsync();
         var state = new TempDirectory("openconnect-appliance");
+        var parents = parentsBefore.Append(parent.BaseAddress.ToString()).Select((p, i) => $"--Appliance:Parents:{i}={p}");
         string[] all =
         [
             $"--Appliance:Cache:Directory={state.Path}",
-            $"--Appliance:Parents:0={parent.BaseAddress}",
+            .. parents,
             "--Appliance:Cache:RamBytes=33554432",
             "--Appliance:Cache:SsdBytes=268435456",
             .. settings,
