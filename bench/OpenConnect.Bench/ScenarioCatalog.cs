@@ -2,5 +2,8 @@ namespace OpenConnect.Bench;
 
 public static class ScenarioCatalog
 {
-    public static IEnumerable<IScenario> All => [];
+    public static IEnumerable<IScenario> All =>
+    [
+        new CacheSim.CacheSimScenario(),
+    ];
 }

@@ -91,6 +91,22 @@ public sealed class S3FifoPolicyTests
         Assert.Equal(5, p.BytesAdmittedToMain);
     }
 
+    [Theory]
+    [InlineData(0.0, 0)]
+    [InlineData(0.5, 10)] // 50 bytes of 5-byte keys
+    [InlineData(2.0, 40)]
+    public void The_ghost_is_bounded_by_the_bytes_it_remembers(double ghostFraction, int expectedGhosts)
+    {
+        var p = Create(new S3FifoOptions { GhostFraction = ghostFraction });
+        var evicted = new List<ulong>();
+        for (var k = 0UL; k < 1_000; k++)
+        {
+            p.Admit(k, 5, evicted);
+        }
+
+        Assert.Equal(expectedGhosts, p.GhostCount);
+    }
+
     [Fact]
     public void Removed_keys_are_forgotten_by_the_ghost()
     {

@@ -13,9 +13,11 @@ public sealed record S3FifoOptions
 
     /// <summary>
     /// The ghost queue remembers recently evicted-from-small keys whose sizes add up to this share of
-    /// the capacity. Default 0.90. It holds keys only, about 40 bytes of RAM per entry.
+    /// the capacity. Default 2.0: on VOD traces a segment's next request (the next session of the title
+    /// at that rung) often comes later than 0.9 × capacity bytes of misses, the published default.
+    /// It holds keys only, about 40 bytes of RAM per entry.
     /// </summary>
-    public double GhostFraction { get; init; } = 0.90;
+    public double GhostFraction { get; init; } = 2.0;
 
     /// <summary>Saturation of the per-object access counter: how many passes through main a hot object survives unrequested. Default 3 (2 bits).</summary>
     public int FrequencyCap { get; init; } = 3;

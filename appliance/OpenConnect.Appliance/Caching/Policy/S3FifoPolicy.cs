@@ -137,13 +137,8 @@ public sealed class S3FifoPolicy : IEvictionPolicy
             return false;
         }
 
-        if (ghostHit)
+        if (ghostHit && size <= _mainCapacity)
         {
-            if (size > _mainCapacity)
-            {
-                return false;
-            }
-
             MakeRoomInMain(size, evicted);
             var added = _store.Allocate(key, size, InMain);
             _store.PushTail(ref _main, added);
@@ -151,6 +146,7 @@ public sealed class S3FifoPolicy : IEvictionPolicy
             return true;
         }
 
+        // New objects go on probation (as do ghost hits too large for main, which then fail the size checks below).
         if (size > _maxSmallObject)
         {
             // Too large for probation: remember it, and let a second miss admit it to main.
@@ -233,6 +229,7 @@ public sealed class S3FifoPolicy : IEvictionPolicy
             return;
         }
 
+        // Not hit during probation: out of the cache, remembered in the ghost.
         evicted.Add(key);
         _store.Free(node);
         RememberInGhost(key, size);
@@ -244,16 +241,17 @@ public sealed class S3FifoPolicy : IEvictionPolicy
         while (_main.Bytes + size > _mainCapacity && _main.Count > 0)
         {
             var node = _main.Head;
-            _store.Unlink(ref _main, node);
             ref var n = ref _store[node];
             if (n.Freq > 0)
             {
                 n.Freq--;
+                _store.Unlink(ref _main, node);
                 _store.PushTail(ref _main, node);
                 continue;
             }
 
             evicted.Add(n.Key);
+            _store.Unlink(ref _main, node);
             _store.Free(node);
         }
     }

@@ -1,0 +1,62 @@
+using OpenConnect.Appliance.Caching.Policy;
+
+namespace OpenConnect.Bench.CacheSim;
+
+/// <summary>What one replay measured.</summary>
+internal sealed record SimResult(
+    string Trace,
+    double SizeFraction,
+    long CacheBytes,
+    string Policy,
+    long Requests,
+    long Hits,
+    long RequestedBytes,
+    long HitBytes,
+    long SsdBytesWritten)
+{
+    public double ObjectHitRatio => (double)Hits / Requests;
+
+    public double ByteHitRatio => (double)HitBytes / RequestedBytes;
+
+    public double ByteMissRatio => 1 - ByteHitRatio;
+}
+
+/// <summary>Replays a trace through a policy exactly as the appliance drives it: Access, and Admit on a miss.</summary>
+internal static class Simulator
+{
+    public const string Belady = "belady";
+
+    public static SimResult Run(Trace trace, string policyName, double sizeFraction, S3FifoOptions s3Fifo)
+    {
+        var capacity = Math.Max(1, (long)(trace.UniqueBytes * sizeFraction));
+        var policy = policyName == Belady
+            ? new BeladyMin(capacity, trace.NextUse)
+            : PolicyFactory.Create(policyName, capacity, s3Fifo, expectedObjects: 1 << 16);
+
+        var keys = trace.Keys;
+        var sizes = trace.Sizes;
+        var evicted = new List<ulong>(256);
+        long hits = 0, hitBytes = 0, requested = 0, admittedBytes = 0;
+        for (var i = 0; i < keys.Length; i++)
+        {
+            var size = sizes[i];
+            requested += size;
+            if (policy.Access(keys[i]))
+            {
+                hits++;
+                hitBytes += size;
+                continue;
+            }
+
+            evicted.Clear();
+            if (policy.Admit(keys[i], size, evicted))
+            {
+                admittedBytes += size;
+            }
+        }
+
+        // For S3-FIFO only entering main is an SSD write; the baselines and Belady write every admission.
+        var ssdBytes = policy is S3FifoPolicy s3 ? s3.BytesAdmittedToMain : admittedBytes;
+        return new SimResult(trace.Name, sizeFraction, capacity, policyName, keys.Length, hits, requested, hitBytes, ssdBytes);
+    }
+}
