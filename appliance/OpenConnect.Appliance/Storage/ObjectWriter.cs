@@ -54,7 +54,7 @@ public sealed class ObjectWriter : IAsyncDisposable, IDisposable
         _lastModifiedUnixSeconds = lastModified.ToUnixTimeSeconds();
         try
         {
-            (_partFile, _file) = store.CreatePartFile(expectedLength);
+            (_partFile, _file) = store.CreatePartFile();
             _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         }
         catch (Exception ex) when (SsdStore.IsStorageFailure(ex))
@@ -150,12 +150,6 @@ public sealed class ObjectWriter : IAsyncDisposable, IDisposable
             finally
             {
                 ArrayPool<byte>.Shared.Return(headerBytes);
-            }
-
-            // Preallocation may have left the file longer than what was written.
-            if (RandomAccess.GetLength(_file!) != header.FileLength)
-            {
-                RandomAccess.SetLength(_file!, header.FileLength);
             }
 
             // The body must be on stable storage before the rename makes it visible, or a power cut could

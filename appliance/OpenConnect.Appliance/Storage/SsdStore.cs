@@ -266,14 +266,14 @@ public sealed partial class SsdStore : IAsyncDisposable
 
     internal ulong NextSequence() => (ulong)Interlocked.Increment(ref _sequence);
 
-    internal (string PartFile, SafeFileHandle Handle) CreatePartFile(long expectedLength)
+    internal (string PartFile, SafeFileHandle Handle) CreatePartFile()
     {
         var partFile = Path.Combine(_tmpDirectory, string.Concat(Guid.NewGuid().ToString("N"), ".part"));
 
-        // Preallocating the announced size makes a full disk fail here, before any body byte is fetched
-        // into a file that can never complete, and gives the file system a chance to allocate it contiguously.
-        var preallocate = expectedLength > 0 ? ObjectHeader.Length + expectedLength : 0;
-        var handle = File.OpenHandle(partFile, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, FileOptions.None, preallocate);
+        // No preallocation (fallocate) of the announced length: it would surface a full disk before the first
+        // byte, but on the ext4 test machine it made each 16 KiB commit ~2 ms slower (4.9 vs 2.9 ms and
+        // 7.0 vs 4.7 ms per object, alternating runs), and ENOSPC during the streamed write is handled anyway.
+        var handle = File.OpenHandle(partFile, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, FileOptions.None);
         return (partFile, handle);
     }
 

@@ -46,7 +46,7 @@ public sealed class SsdStoreFailureTests(ITestOutputHelper output) : IDisposable
             Assert.Equal(failures, store.WriteFailures);
             Assert.Empty(Directory.EnumerateFiles(Path.Combine(_fixture.Directory, "tmp")));
 
-            // Unknown length: no preallocation, so the failure comes from a write or at commit.
+            // Unknown length, streamed in 256 KiB chunks: the failure comes from a write, the commit reports it.
             await using (var writer = store.BeginWrite(StoreFixture.Hash("/v/abc/big.mp4"), "/v/abc/big.mp4", -1, "video/mp4", "", DateTimeOffset.UnixEpoch))
             {
                 var chunk = StoreFixture.Body(256 << 10, 1);
