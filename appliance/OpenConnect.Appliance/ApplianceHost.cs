@@ -20,7 +20,8 @@ public static class ApplianceHost
         var builder = RoleHost.CreateBuilder(RoleName, DefaultUrls, args);
         var services = builder.Services;
         services.AddRoleOptions<ApplianceOptions>(builder.Configuration);
-        services.AddStateDirectory("cache-directory", sp => sp.GetRequiredService<IOptions<ApplianceOptions>>().Value.Cache.Directory);
+        // A full or failing cache disk degrades the appliance to pass-through; it keeps serving.
+        services.AddStateDirectory("cache-directory", sp => sp.GetRequiredService<IOptions<ApplianceOptions>>().Value.Cache.Directory, HealthStatus.Degraded);
         services.AddSingleton<ApplianceMetrics>();
         services.AddSingleton<HttpDate>();
         services.AddSingleton<ParentFetcher>();

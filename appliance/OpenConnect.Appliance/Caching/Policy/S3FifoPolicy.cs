@@ -122,6 +122,28 @@ public sealed class S3FifoPolicy : IEvictionPolicy
         var ghostHit = false;
         if (node != NodeStore.None)
         {
+            if (_store[node].Queue == InSmall)
+            {
+                // Offered again while on probation: the caller missed it in every faster tier (its
+                // body left RAM), so this second request is the proof of reuse and the moment its
+                // bytes are at hand. Promote now rather than lose the body and miss again.
+                var smallSize = _store[node].Size;
+                _store.Unlink(ref _small, node);
+                if (smallSize > _mainCapacity)
+                {
+                    _store.Free(node);
+                    return false;
+                }
+
+                MakeRoomInMain(smallSize, evicted);
+                ref var moved = ref _store[node];
+                moved.Freq = 0;
+                moved.Queue = InMain;
+                _store.PushTail(ref _main, node);
+                NoteAdmittedToMain(key, smallSize, promoted);
+                return true;
+            }
+
             if (_store[node].Queue != InGhost)
             {
                 return true;
