@@ -131,7 +131,7 @@ public static class ContentEndpoint
                 var end = plan.BodyStart + plan.BodyLength;
                 while (position < end)
                 {
-                    var filled = await fetch.WaitBeyondAsync(position, context.RequestAborted);
+                    var filled = await fetch.WaitSendableAsync(position, context.RequestAborted);
                     if (filled <= position)
                     {
                         context.Abort();

@@ -346,10 +346,11 @@ public sealed class SegmentServer : IDisposable
                 var end = plan.BodyStart + plan.BodyLength;
                 while (position < end)
                 {
-                    var filled = await fetch.WaitBeyondAsync(position, _connection.ConnectionClosed).ConfigureAwait(false);
+                    var filled = await fetch.WaitSendableAsync(position, _connection.ConnectionClosed).ConfigureAwait(false);
                     if (filled <= position)
                     {
-                        // The parent failed part-way: the promised length cannot be met, so cut the connection.
+                        // The parent failed part-way or the body failed verification: cut the connection
+                        // so the client never holds a complete response with wrong bytes.
                         return false;
                     }
 

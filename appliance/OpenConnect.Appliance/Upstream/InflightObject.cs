@@ -109,4 +109,33 @@ public sealed class InflightObject
             await progress.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Waits until bytes beyond <paramref name="position"/> may be sent and returns how far: the fill
+    /// position, except that the last byte is held back until the body passed verification. Returns
+    /// -1 when the fetch failed (cut part-way or failed verification): the client must be cut off.
+    /// </summary>
+    public async ValueTask<long> WaitSendableAsync(long position, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var filled = await WaitBeyondAsync(position, cancellationToken).ConfigureAwait(false);
+            var completed = _completed.Task;
+            if (completed.IsCompleted)
+            {
+                return completed.Result ? filled : -1;
+            }
+
+            var available = Math.Min(filled, Body.Length - 1);
+            if (available > position)
+            {
+                return available;
+            }
+
+            if (!await completed.WaitAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return -1;
+            }
+        }
+    }
 }

@@ -21,8 +21,11 @@ public sealed class ParentFetcher : IDisposable
     private readonly ApplianceMetrics _metrics;
     private readonly ILogger<ParentFetcher> _logger;
 
-    public ParentFetcher(IOptions<ApplianceOptions> options, TimeProvider time, ApplianceMetrics metrics, ILogger<ParentFetcher> logger)
+    private readonly IntegrityCatalog _integrity;
+
+    public ParentFetcher(IOptions<ApplianceOptions> options, TimeProvider time, ApplianceMetrics metrics, IntegrityCatalog integrity, ILogger<ParentFetcher> logger)
     {
+        _integrity = integrity;
         _options = options.Value.Upstream;
         _parents = [.. options.Value.Parents.Select(p => new Uri(p.TrimEnd('/') + "/"))];
         _time = time;
@@ -38,6 +41,39 @@ public sealed class ParentFetcher : IDisposable
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
             MaxConnectionsPerServer = _options.MaxConnectionsPerParent,
         });
+        integrity.UseFetcher(GetSmallAsync);
+    }
+
+    /// <summary>GETs a small object (a manifest) from the parents in order: the first 200 or 404 wins.</summary>
+    private async Task<(int Status, byte[]? Body)> GetSmallAsync(string path, int maxBytes, CancellationToken cancellationToken)
+    {
+        var status = 502;
+        foreach (var parent in _parents)
+        {
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(_options.HeaderTimeout + _options.IdleReadTimeout);
+                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(parent, path.TrimStart('/')));
+                using var response = await _http.SendAsync(request, timeout.Token).ConfigureAwait(false);
+                if (response.StatusCode == HttpStatusCode.NotFound)
+                {
+                    status = 404;
+                    continue;
+                }
+
+                if (response.StatusCode == HttpStatusCode.OK && response.Content.Headers.ContentLength is { } length && length <= maxBytes)
+                {
+                    return (200, await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false));
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
+            {
+                UpstreamLog.ParentFailed(_logger, parent.Authority, path, ex.Message);
+            }
+        }
+
+        return (status, null);
     }
 
     public IReadOnlyList<Uri> Parents => _parents;
@@ -242,8 +278,48 @@ public sealed class ParentFetcher : IDisposable
             return FetchOutcome.BadGateway;
         }
 
-        fetch.Complete(true);
+        fetch.Complete(await VerifyAsync(parent, fetch).ConfigureAwait(false));
         return FetchOutcome.Ok;
+    }
+
+    /// <summary>
+    /// Checks the body against the title's integrity manifest. Clients of this fetch hold back the
+    /// last byte until this returns, so a body that fails is never delivered whole, and it is never
+    /// admitted to a tier.
+    /// </summary>
+    private async Task<bool> VerifyAsync(Uri parent, InflightObject fetch)
+    {
+        if (!Contracts.Content.ContentKey.TryParse(fetch.Path, out var key))
+        {
+            return false;
+        }
+
+        byte[]? expected;
+        try
+        {
+            expected = await _integrity.ExpectedSha256Async(key, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (InvalidDataException ex)
+        {
+            _metrics.IntegrityFailures.Inc();
+            UpstreamLog.IntegrityFailed(_logger, fetch.Path, parent.Authority, ex.Message);
+            return false;
+        }
+
+        if (expected is null)
+        {
+            return true;
+        }
+
+        var actual = System.Security.Cryptography.SHA256.HashData(fetch.Body);
+        if (actual.AsSpan().SequenceEqual(expected))
+        {
+            return true;
+        }
+
+        _metrics.IntegrityFailures.Inc();
+        UpstreamLog.IntegrityFailed(_logger, fetch.Path, parent.Authority, "SHA-256 does not match the manifest");
+        return false;
     }
 
     public void Dispose() => _http.Dispose();

@@ -7,4 +7,10 @@ internal static partial class UpstreamLog
 
     [LoggerMessage(2002, LogLevel.Error, "Upstream fetch for {Path} failed unexpectedly")]
     public static partial void FetchCrashed(ILogger logger, string path, Exception exception);
+
+    [LoggerMessage(2003, LogLevel.Warning, "Integrity manifest of title {TitleId} is unusable: {Reason}")]
+    public static partial void BadManifest(ILogger logger, string titleId, string reason);
+
+    [LoggerMessage(2004, LogLevel.Warning, "{Path} from {Parent} failed integrity verification ({Reason}); not admitted, clients cut off")]
+    public static partial void IntegrityFailed(ILogger logger, string path, string parent, string reason);
 }

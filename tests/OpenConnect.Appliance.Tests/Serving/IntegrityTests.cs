@@ -1,0 +1,80 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace OpenConnect.Appliance.Tests.Serving;
+
+/// <summary>Pulled objects are checked against the title's integrity manifest: a bad body is never delivered whole or cached.</summary>
+public sealed class IntegrityTests
+{
+    private static byte[] Manifest(string title, params (string Relative, byte[] Body)[] files) =>
+        JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            titleId = title,
+            algorithm = "sha256",
+            files = files.ToDictionary(f => f.Relative, f => Convert.ToHexStringLower(SHA256.HashData(f.Body))),
+        });
+
+    [Fact]
+    public async Task MatchingBody_IsServedAndCached()
+    {
+        await using var h = await ApplianceHarness.StartAsync();
+        var body = ApplianceHarness.RandomBytes(200_000, 21);
+        h.Parent.Put("/v/good/720p/seg-1.m4s", body);
+        h.Parent.Put("/v/good/integrity.json", Manifest("good", ("720p/seg-1.m4s", body)));
+        using var client = new HttpClient { BaseAddress = h.BaseAddress };
+
+        Assert.Equal(body, await client.GetByteArrayAsync("/v/good/720p/seg-1.m4s"));
+        Assert.Equal(body, await client.GetByteArrayAsync("/v/good/720p/seg-1.m4s"));
+        Assert.Equal(1, h.Parent.RequestsFor("/v/good/720p/seg-1.m4s"));
+        Assert.Equal(1, h.Parent.RequestsFor("/v/good/integrity.json"));
+        Assert.Equal(0, await h.MetricAsync("openconnect_appliance_integrity_failures_total"));
+    }
+
+    [Fact]
+    public async Task TamperedBody_IsCutOff_CountedAndNeverCached()
+    {
+        await using var h = await ApplianceHarness.StartAsync();
+        var published = ApplianceHarness.RandomBytes(200_000, 22);
+        var tampered = (byte[])published.Clone();
+        tampered[150_000] ^= 0xFF;
+        h.Parent.Put("/v/bad/720p/seg-1.m4s", tampered);
+        h.Parent.Put("/v/bad/integrity.json", Manifest("bad", ("720p/seg-1.m4s", published)));
+
+        for (var attempt = 1; attempt <= 2; attempt++)
+        {
+            using var c = await h.ConnectAsync();
+            await c.SendAsync("GET /v/bad/720p/seg-1.m4s HTTP/1.1\r\nHost: a\r\n\r\n");
+            // The head promises 200000 bytes; the connection is cut before the last byte.
+            await Assert.ThrowsAsync<EndOfStreamException>(() => c.ReadResponseAsync());
+            Assert.Equal(attempt, h.Parent.RequestsFor("/v/bad/720p/seg-1.m4s"));
+        }
+
+        Assert.Equal(2, await h.MetricAsync("openconnect_appliance_integrity_failures_total"));
+        Assert.Equal(0, await h.MetricAsync("openconnect_appliance_tier_objects", ("tier", "ram")));
+    }
+
+    [Fact]
+    public async Task TitleWithoutManifest_IsAdmittedUnverified()
+    {
+        await using var h = await ApplianceHarness.StartAsync();
+        var body = Encoding.ASCII.GetBytes("#EXTM3U\n");
+        h.Parent.Put("/v/plain/master.m3u8", body);
+        using var client = new HttpClient { BaseAddress = h.BaseAddress };
+        Assert.Equal(body, await client.GetByteArrayAsync("/v/plain/master.m3u8"));
+        Assert.Equal(body, await client.GetByteArrayAsync("/v/plain/master.m3u8"));
+        Assert.Equal(1, h.Parent.RequestsFor("/v/plain/master.m3u8"));
+        Assert.Equal(1, h.Parent.RequestsFor("/v/plain/integrity.json"));
+    }
+
+    [Fact]
+    public async Task UnreadableManifest_RefusesAdmission()
+    {
+        await using var h = await ApplianceHarness.StartAsync();
+        h.Parent.Put("/v/broken/720p/seg-1.m4s", ApplianceHarness.RandomBytes(1000, 23));
+        h.Parent.Put("/v/broken/integrity.json", "{ not json"u8.ToArray());
+        using var client = new HttpClient { BaseAddress = h.BaseAddress };
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.GetByteArrayAsync("/v/broken/720p/seg-1.m4s"));
+        Assert.Equal(1, await h.MetricAsync("openconnect_appliance_integrity_failures_total"));
+    }
+}
