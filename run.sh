@@ -27,7 +27,8 @@ Options:
   --origin-port N         origin HTTP port (default: $ORIGIN_PORT)
   --steering-port N       steering HTTP port (default: $STEERING_PORT)
   --fill-port N           fill-controller HTTP port (default: $FILL_PORT)
-  --appliance-ports A,B   the two appliances' HTTP ports (default: $APPLIANCE_PORTS)
+  --appliance-ports A,B   the two appliances' HTTP ports (default: $APPLIANCE_PORTS); each
+                          appliance's gRPC control endpoint listens on its port + 80
   --no-build              use the Release binaries already built
   -h, --help              this text
 
@@ -115,9 +116,11 @@ start_role origin origin/OpenConnect.Origin "$ORIGIN_PORT" --Origin:DataDirector
 start_role steering steering/OpenConnect.Steering "$STEERING_PORT" --Steering:DataDirectory="$STATE_DIR/steering"
 start_role fill-controller fill-controller/OpenConnect.FillController "$FILL_PORT" --FillController:DataDirectory="$STATE_DIR/fill-controller"
 start_role appliance-1 appliance/OpenConnect.Appliance "$APPLIANCE1_PORT" \
-  --Appliance:Id=appliance-1 --Appliance:Site=local --Appliance:Cache:Directory="$STATE_DIR/appliance-1" --Appliance:Parents:0="$ORIGIN_URL"
+  --Appliance:Id=appliance-1 --Appliance:Site=local --Appliance:Cache:Directory="$STATE_DIR/appliance-1" --Appliance:Parents:0="$ORIGIN_URL" \
+  --Appliance:ControlUrl="http://127.0.0.1:$((APPLIANCE1_PORT + 80))"
 start_role appliance-2 appliance/OpenConnect.Appliance "$APPLIANCE2_PORT" \
-  --Appliance:Id=appliance-2 --Appliance:Site=local --Appliance:Cache:Directory="$STATE_DIR/appliance-2" --Appliance:Parents:0="$ORIGIN_URL"
+  --Appliance:Id=appliance-2 --Appliance:Site=local --Appliance:Cache:Directory="$STATE_DIR/appliance-2" --Appliance:Parents:0="$ORIGIN_URL" \
+  --Appliance:ControlUrl="http://127.0.0.1:$((APPLIANCE2_PORT + 80))"
 
 for i in "${!NAMES[@]}"; do
   printf '%-16s %s   (health %s/healthz, metrics %s/metrics)\n' "${NAMES[$i]}" "${URLS[$i]}" "${URLS[$i]}" "${URLS[$i]}"

@@ -37,10 +37,14 @@ public static class ApplianceHost
         // Open the SSD tier (recovery) before Kestrel accepts the first connection.
         services.AddHostedService<CacheWarmup>();
         services.AddHealthChecks().AddCheck<SsdTierHealthCheck>("ssd-tier");
+        services.AddGrpc();
 
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
-            var limits = context.Configuration.GetSection(ApplianceOptions.SectionName).Get<ApplianceOptions>()?.Limits ?? new LimitsOptions();
+            // Options are validated (with key names) when the host starts; a section that does not
+            // even bind falls back to defaults here so that validation is what reports it.
+            var appliance = TryBind(context.Configuration) ?? new ApplianceOptions();
+            var limits = appliance.Limits;
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxConcurrentConnections = limits.MaxConnections;
             kestrel.Limits.MaxRequestLineSize = limits.MaxRequestLineBytes;
@@ -54,17 +58,45 @@ public static class ApplianceHost
                 kestrel.Limits.MinResponseDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(limits.MinResponseBytesPerSecond, limits.MinResponseRateGrace);
             }
 
-            kestrel.ConfigureEndpointDefaults(listen =>
+            // Data endpoints (from `urls`) speak HTTP/1.1 through the segment server; the control
+            // endpoint speaks HTTP/2 cleartext for gRPC. Binding explicitly is what lets the two differ.
+            foreach (var url in ListenUrls.Parse(context.Configuration["urls"] ?? DefaultUrls))
             {
-                var server = listen.ApplicationServices.GetRequiredService<SegmentServer>();
-                listen.Use(next => connection => server.OnConnectionAsync(connection, next));
-            });
+                ListenUrls.Listen(kestrel, url, listen =>
+                {
+                    listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1;
+                    var server = listen.ApplicationServices.GetRequiredService<SegmentServer>();
+                    listen.Use(next => connection => server.OnConnectionAsync(connection, next));
+                    if (url.Scheme == Uri.UriSchemeHttps)
+                    {
+                        listen.UseHttps();
+                    }
+                });
+            }
+
+            if (Uri.TryCreate(appliance.ControlUrl, UriKind.Absolute, out var control))
+            {
+                ListenUrls.Listen(kestrel, control, listen => listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2);
+            }
         });
 
         var app = builder.Build();
         app.MapRoleEndpoints();
         app.MapContent();
+        app.MapGrpcService<PrefetchService>();
         return app;
+    }
+
+    private static ApplianceOptions? TryBind(IConfiguration configuration)
+    {
+        try
+        {
+            return configuration.GetSection(ApplianceOptions.SectionName).Get<ApplianceOptions>();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     private sealed class CacheWarmup(SegmentServer server) : IHostedService

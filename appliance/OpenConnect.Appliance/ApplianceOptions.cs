@@ -17,7 +17,15 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
     /// <summary>Parents tried in order on a cache miss: peer appliances in the site, then the origin (last: its 404 is final).</summary>
     public List<string> Parents { get; set; } = [];
 
+    /// <summary>
+    /// Where the control endpoint listens (HTTP/2 cleartext, gRPC: the fill controller's Prefetch).
+    /// Keep it on a management interface: players never need it. Default <c>http://127.0.0.1:8480</c>.
+    /// </summary>
+    public string ControlUrl { get; set; } = "http://127.0.0.1:8480";
+
     public CacheOptions Cache { get; set; } = new();
+
+    public FillOptions Fill { get; set; } = new();
 
     public UpstreamOptions Upstream { get; set; } = new();
 
@@ -34,7 +42,9 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
             check.RequireAbsoluteHttpUri(Parents[i], $"Parents:{i}");
         }
 
+        check.Require(Uri.TryCreate(ControlUrl, UriKind.Absolute, out var control) && control.Scheme == "http" && control.AbsolutePath == "/", "ControlUrl", ControlUrl, "must be an http:// URL with host and port, e.g. http://10.0.0.5:8480");
         Cache.Validate(check);
+        Fill.Validate(check);
         Upstream.Validate(check);
         Cors.Validate(check);
         Limits.Validate(check);
@@ -67,6 +77,16 @@ public sealed class CacheOptions
         check.Require(PolicyFactory.IsKnown(Policy), "Cache:Policy", Policy, $"must be one of {string.Join(", ", PolicyFactory.Names)}");
         check.Require(CheckpointInterval >= TimeSpan.FromSeconds(1), "Cache:CheckpointInterval", CheckpointInterval, "must be at least 00:00:01");
     }
+}
+
+/// <summary>Push fill (section <c>Appliance:Fill</c>).</summary>
+public sealed class FillOptions
+{
+    /// <summary>Default bandwidth cap for Prefetch requests that set none, in bytes/s. Default 150 MB/s (1.2 Gb/s).</summary>
+    public long RateBytesPerSecond { get; set; } = 150_000_000;
+
+    public void Validate(OptionsCheck check) =>
+        check.Require(RateBytesPerSecond >= 0, "Fill:RateBytesPerSecond", RateBytesPerSecond, "must not be negative (0 means uncapped)");
 }
 
 /// <summary>Pull-through from parents (section <c>Appliance:Upstream</c>).</summary>

@@ -14,7 +14,7 @@ public sealed class RoleHostTests
     {
         var role = RoleUnderTest.All[name];
         using var state = new TempDirectory();
-        await using var host = await RunningRole.StartAsync(role.Build, $"--{role.DirectoryKey}={state.Path}");
+        await using var host = await RunningRole.StartAsync(role.Build, role.Settings(state.Path));
         using var client = host.CreateClient();
 
         using var health = await client.GetAsync("/healthz");
@@ -46,7 +46,7 @@ public sealed class RoleHostTests
         var role = RoleUnderTest.All[name];
         using var state = new TempDirectory();
         var directory = state.Combine("state");
-        await using var host = await RunningRole.StartAsync(role.Build, $"--{role.DirectoryKey}={directory}");
+        await using var host = await RunningRole.StartAsync(role.Build, role.Settings(directory));
         using var client = host.CreateClient();
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
 
@@ -72,7 +72,7 @@ public sealed class RoleHostTests
         var role = RoleUnderTest.All[name];
         using var state = new TempDirectory();
         var failure = await Assert.ThrowsAsync<OptionsValidationException>(
-            () => RunningRole.StartAsync(role.Build, $"--{role.DirectoryKey}={state.Path}", setting));
+            () => RunningRole.StartAsync(role.Build, role.Settings(state.Path, setting)));
         Assert.Contains(key, Contracts.Hosting.RoleHost.DescribeStartupFailure(failure));
     }
 
@@ -87,7 +87,7 @@ public sealed class RoleHostTests
         using var state = new TempDirectory();
         var result = await ExternalProcess.RunAsync(
             "dotnet",
-            [role.AssemblyPath, "--urls", "http://127.0.0.1:0", $"--{role.DirectoryKey}={state.Path}", setting],
+            [role.AssemblyPath, "--urls", "http://127.0.0.1:0", .. role.Settings(state.Path, setting)],
             TimeSpan.FromSeconds(60));
 
         Assert.Equal(2, result.ExitCode);
@@ -105,15 +105,15 @@ public sealed class RoleHostTests
         var config = state.Combine("appliance.json");
         await File.WriteAllTextAsync(config, """{ "Appliance": { "Cache": { "RamBytes": -7 } } }""");
 
-        var fromFile = await ExternalProcess.RunAsync("dotnet", [role.AssemblyPath, "--config", config, "--urls", "http://127.0.0.1:0"], TimeSpan.FromSeconds(60));
+        var fromFile = await ExternalProcess.RunAsync("dotnet", [role.AssemblyPath, "--config", config, "--urls", "http://127.0.0.1:0", .. role.Extra], TimeSpan.FromSeconds(60));
         Assert.Equal(2, fromFile.ExitCode);
         Assert.Contains("Appliance:Cache:RamBytes = '-7'", fromFile.StandardError);
 
-        var missing = await ExternalProcess.RunAsync("dotnet", [role.AssemblyPath, "--config", state.Combine("absent.json"), "--urls", "http://127.0.0.1:0"], TimeSpan.FromSeconds(60));
+        var missing = await ExternalProcess.RunAsync("dotnet", [role.AssemblyPath, "--config", state.Combine("absent.json"), "--urls", "http://127.0.0.1:0", .. role.Extra], TimeSpan.FromSeconds(60));
         Assert.Equal(2, missing.ExitCode);
         Assert.Contains("absent.json", missing.StandardError);
 
-        await using var host = await RunningRole.StartAsync(role.Build, "--config", config, "--Appliance:Cache:RamBytes=1048576", $"--{role.DirectoryKey}={state.Path}");
+        await using var host = await RunningRole.StartAsync(role.Build, role.Settings(state.Path, "--config", config, "--Appliance:Cache:RamBytes=1048576"));
         Assert.Equal(1048576, host.Services.GetRequiredService<IOptions<OpenConnect.Appliance.ApplianceOptions>>().Value.Cache.RamBytes);
     }
 }

@@ -7,14 +7,17 @@ using OpenConnect.Steering;
 namespace OpenConnect.EndToEnd.Tests;
 
 /// <summary>How to build each role and which setting holds its state directory.</summary>
-public sealed record RoleUnderTest(string Name, Func<string[], WebApplication> Build, string AssemblyPath, string DirectoryKey)
+public sealed record RoleUnderTest(string Name, Func<string[], WebApplication> Build, string AssemblyPath, string DirectoryKey, string[] Extra)
 {
+    /// <summary>The settings every start of this role in a test needs: its state directory, and no fixed extra ports.</summary>
+    public string[] Settings(string directory, params string[] more) => [$"--{DirectoryKey}={directory}", .. Extra, .. more];
+
     public static readonly IReadOnlyDictionary<string, RoleUnderTest> All = new Dictionary<string, RoleUnderTest>
     {
-        ["appliance"] = new("appliance", ApplianceHost.Build, typeof(ApplianceHost).Assembly.Location, "Appliance:Cache:Directory"),
-        ["origin"] = new("origin", OriginHost.Build, typeof(OriginHost).Assembly.Location, "Origin:DataDirectory"),
-        ["steering"] = new("steering", SteeringHost.Build, typeof(SteeringHost).Assembly.Location, "Steering:DataDirectory"),
-        ["fill-controller"] = new("fill-controller", FillControllerHost.Build, typeof(FillControllerHost).Assembly.Location, "FillController:DataDirectory"),
+        ["appliance"] = new("appliance", ApplianceHost.Build, typeof(ApplianceHost).Assembly.Location, "Appliance:Cache:Directory", ["--Appliance:ControlUrl=http://127.0.0.1:0"]),
+        ["origin"] = new("origin", OriginHost.Build, typeof(OriginHost).Assembly.Location, "Origin:DataDirectory", []),
+        ["steering"] = new("steering", SteeringHost.Build, typeof(SteeringHost).Assembly.Location, "Steering:DataDirectory", []),
+        ["fill-controller"] = new("fill-controller", FillControllerHost.Build, typeof(FillControllerHost).Assembly.Location, "FillController:DataDirectory", []),
     };
 
     public static TheoryData<string> Names => new(All.Keys);

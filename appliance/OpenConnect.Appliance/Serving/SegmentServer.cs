@@ -174,9 +174,9 @@ public sealed class SegmentServer : IDisposable
 
                 if (!started)
                 {
-                    if (buffer.FirstSpan[0] == 0x16)
+                    if (buffer.FirstSpan[0] == 0x16 || buffer.FirstSpan.StartsWith("PRI * HTTP/2"u8))
                     {
-                        // A TLS handshake: this endpoint terminates TLS in Kestrel, so the request is not ours.
+                        // A TLS handshake or an HTTP/2 preface: Kestrel's own protocol stacks take the connection.
                         input.AdvanceTo(buffer.Start);
                         return (ParseStatus.Complete, 0, true);
                     }

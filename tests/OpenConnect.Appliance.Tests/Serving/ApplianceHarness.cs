@@ -32,6 +32,7 @@ public sealed class ApplianceHarness : IAsyncDisposable
         string[] all =
         [
             $"--Appliance:Cache:Directory={state.Path}",
+            "--Appliance:ControlUrl=http://127.0.0.1:0",
             .. parents,
             "--Appliance:Cache:RamBytes=33554432",
             "--Appliance:Cache:SsdBytes=268435456",

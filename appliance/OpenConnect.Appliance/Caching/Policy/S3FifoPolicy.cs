@@ -188,9 +188,10 @@ public sealed class S3FifoPolicy : IEvictionPolicy
     }
 
     /// <summary>
-    /// Puts an object that is already on SSD straight into main (no write is implied): used to rebuild
-    /// the policy from the SSD tier after a restart, so a reboot does not send stored objects back
-    /// through probation. Returns false when it does not fit.
+    /// Puts an object that is (or is being put) on SSD straight into main, from wherever the policy
+    /// had it: used to rebuild the policy from the SSD tier after a restart, so a reboot does not
+    /// send stored objects back through probation, and for objects a fill placed on SSD. Returns
+    /// false when it does not fit.
     /// </summary>
     public bool Restore(ulong key, long size, List<ulong> evicted)
     {
@@ -198,12 +199,13 @@ public sealed class S3FifoPolicy : IEvictionPolicy
         var node = _store.Find(key);
         if (node != NodeStore.None)
         {
-            if (_store[node].Queue != InGhost)
+            var queue = _store[node].Queue;
+            if (queue == InMain)
             {
                 return true;
             }
 
-            _store.Unlink(ref _ghost, node);
+            _store.Unlink(ref queue == InSmall ? ref _small : ref _ghost, node);
             _store.Free(node);
         }
 

@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using OpenConnect.Appliance.Caching;
+using OpenConnect.Contracts.Appliance.V1;
+using OpenConnect.Contracts.Content;
+
+namespace OpenConnect.Appliance.Serving;
+
+/// <summary>
+/// The fill entry point (gRPC <c>ApplianceFill.Prefetch</c>, on the control endpoint): brings a list
+/// of objects onto the SSD tier one after another within a bandwidth cap, streaming progress.
+/// </summary>
+public sealed class PrefetchService(SegmentCache cache, IOptions<ApplianceOptions> options, TimeProvider time) : ApplianceFill.ApplianceFillBase
+{
+    public const int MaxObjectsPerRequest = 100_000;
+
+    public override async Task Prefetch(PrefetchRequest request, IServerStreamWriter<PrefetchProgress> responseStream, ServerCallContext context)
+    {
+        if (request.Paths.Count > MaxObjectsPerRequest)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"at most {MaxObjectsPerRequest} paths per request"));
+        }
+
+        if (request.RateBytesPerSecond < 0)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "rate_bytes_per_second must not be negative"));
+        }
+
+        var paths = new List<string>(request.Paths.Count);
+        foreach (var raw in request.Paths)
+        {
+            if (!ContentKey.TryParse(raw, out var key))
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"'{raw}' is not a content path (/v/{{title}}/[{{rendition}}/]{{file}})"));
+            }
+
+            paths.Add(key.Path);
+        }
+
+        var rate = request.RateBytesPerSecond > 0 ? request.RateBytesPerSecond : options.Value.Fill.RateBytesPerSecond;
+        var progress = new PrefetchProgress { ObjectsTotal = paths.Count };
+        var started = time.GetTimestamp();
+        foreach (var path in paths)
+        {
+            var result = await cache.PrefetchAsync(KeyHash.Of(path), path, context.CancellationToken);
+            progress.BytesFetched += result.BytesFetched;
+            if (result.Ok)
+            {
+                progress.ObjectsDone++;
+            }
+            else
+            {
+                progress.ObjectsFailed++;
+            }
+
+            var update = progress.Clone();
+            update.Path = path;
+            update.Error = result.Error ?? "";
+            update.AlreadyHeld = result.AlreadyHeld;
+            await responseStream.WriteAsync(update, context.CancellationToken);
+
+            if (rate > 0)
+            {
+                // Stay under the cap on average: wait until the bytes so far fit the rate.
+                var due = TimeSpan.FromSeconds((double)progress.BytesFetched / rate) - time.GetElapsedTime(started);
+                if (due > TimeSpan.Zero)
+                {
+                    await Task.Delay(due, time, context.CancellationToken);
+                }
+            }
+        }
+
+        await responseStream.WriteAsync(progress, context.CancellationToken);
+        Debug.Assert(progress.ObjectsDone + progress.ObjectsFailed == progress.ObjectsTotal);
+    }
+}
