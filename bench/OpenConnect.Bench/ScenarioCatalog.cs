@@ -2,5 +2,5 @@ namespace OpenConnect.Bench;
 
 public static class ScenarioCatalog
 {
-    public static IEnumerable<IScenario> All => [];
+    public static IEnumerable<IScenario> All => [new Throughput.ThroughputScenario()];
 }
