@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 
 namespace OpenConnect.Bench.Throughput;
@@ -13,6 +14,9 @@ public sealed class ThroughputScenario : IScenario
     private const string Nginx = "nginx";
     private const string Appliance = "appliance";
 
+    /// <summary>Segments only used while warming (see <see cref="ApplianceServer.WarmAsync"/>); more than the SSD policy's small queue holds.</summary>
+    private const int FillerFiles = 16;
+
     public string Name => "throughput";
 
     public string Description => "appliance vs nginx serving 2 MB segments (RAM and SSD tier), pinned, with wrk";
@@ -24,13 +28,23 @@ public sealed class ThroughputScenario : IScenario
         var settings = ThroughputSettings.Parse(args);
         var tools = ToolPaths.Require();
         var repoRoot = FindRepoRoot();
+
+        // SIGTERM (as from a CI timeout) cleans up like Ctrl-C does, instead of leaving servers behind.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        });
+        cancellationToken = stop.Token;
         var temp = Directory.CreateTempSubdirectory("openconnect-throughput-").FullName;
         NginxServer? nginx = null;
         try
         {
             await EnsureApplianceBuiltAsync(repoRoot, cancellationToken).ConfigureAwait(false);
             var www = Path.Combine(temp, "www");
-            var paths = await CreateSegmentsAsync(www, settings.Files, cancellationToken).ConfigureAwait(false);
+            var paths = await CreateSegmentsAsync(www, "seg", settings.Files, cancellationToken).ConfigureAwait(false);
+            var fillers = await CreateSegmentsAsync(www, "fill", FillerFiles, cancellationToken).ConfigureAwait(false);
             var lua = Path.Combine(temp, "round-robin.lua");
             await File.WriteAllTextAsync(lua, RoundRobinScript(settings.Files), cancellationToken).ConfigureAwait(false);
             nginx = await NginxServer.StartAsync(tools, Path.Combine(temp, "nginx"), www, cancellationToken).ConfigureAwait(false);
@@ -40,7 +54,7 @@ public sealed class ThroughputScenario : IScenario
             var session = new Session(settings, tools, lua, temp);
             foreach (var tier in settings.Cases)
             {
-                await session.RunCaseAsync(tier, repoRoot, nginx, paths, cancellationToken).ConfigureAwait(false);
+                await session.RunCaseAsync(tier, repoRoot, nginx, paths, fillers, cancellationToken).ConfigureAwait(false);
             }
 
             return session.Report();
@@ -49,6 +63,11 @@ public sealed class ThroughputScenario : IScenario
         {
             Console.Error.WriteLine("bench throughput: interrupted; stopping servers and removing temp files");
             return 130;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or FormatException or IOException or HttpRequestException)
+        {
+            Console.Error.WriteLine($"bench throughput: FAILED: {ex.Message}");
+            return 1;
         }
         finally
         {
@@ -100,7 +119,8 @@ public sealed class ThroughputScenario : IScenario
         }
     }
 
-    private static async Task<IReadOnlyList<string>> CreateSegmentsAsync(string www, int count, CancellationToken cancellationToken)
+    /// <summary>Writes <paramref name="count"/> random 2 MB files named <paramref name="stem"/>-00001.m4s … and returns their content paths.</summary>
+    private static async Task<IReadOnlyList<string>> CreateSegmentsAsync(string www, string stem, int count, CancellationToken cancellationToken)
     {
         var directory = Path.Combine(www, "v", "bench", "720p");
         Directory.CreateDirectory(directory);
@@ -108,7 +128,7 @@ public sealed class ThroughputScenario : IScenario
         var paths = new List<string>(count);
         for (var i = 1; i <= count; i++)
         {
-            var name = SegmentName(i);
+            var name = string.Create(CultureInfo.InvariantCulture, $"{stem}-{i:D5}.m4s");
             RandomNumberGenerator.Fill(buffer);
             await File.WriteAllBytesAsync(Path.Combine(directory, name), buffer, cancellationToken).ConfigureAwait(false);
             paths.Add($"/v/bench/720p/{name}");
@@ -116,8 +136,6 @@ public sealed class ThroughputScenario : IScenario
 
         return paths;
     }
-
-    private static string SegmentName(int i) => string.Create(CultureInfo.InvariantCulture, $"seg-{i:D5}.m4s");
 
     /// <summary>wrk script: requests built once per path, then handed out round-robin.</summary>
     private static string RoundRobinScript(int files) => string.Create(CultureInfo.InvariantCulture, $$"""
@@ -143,12 +161,12 @@ public sealed class ThroughputScenario : IScenario
         private readonly List<string> _problems = [];
         private readonly Dictionary<string, object?> _facts = [];
 
-        public async Task RunCaseAsync(TierCase tier, string repoRoot, NginxServer nginx, IReadOnlyList<string> paths, CancellationToken cancellationToken)
+        public async Task RunCaseAsync(TierCase tier, string repoRoot, NginxServer nginx, IReadOnlyList<string> paths, IReadOnlyList<string> fillers, CancellationToken cancellationToken)
         {
             var label = Label(tier);
             var cacheDirectory = Path.Combine(temp, $"appliance-{label}");
             await using var appliance = await ApplianceServer.StartAsync(tools, repoRoot, tier, nginx.Port, cacheDirectory, cancellationToken).ConfigureAwait(false);
-            var passes = await appliance.WarmAsync(tier, paths, cancellationToken).ConfigureAwait(false);
+            var passes = await appliance.WarmAsync(tier, paths, fillers, cancellationToken).ConfigureAwait(false);
             _facts[$"{label}_warm_passes"] = passes;
             if (tier == TierCase.Ssd)
             {
@@ -202,9 +220,9 @@ public sealed class ThroughputScenario : IScenario
             var table = new Table("case", "server", "conns", "GB/s", "GB/s min-max", "req/s", "p50 ms", "p99 ms", "errors", "CPU-s/GB", "srv CPU %");
             foreach (var s in cells)
             {
-                table.Add(Label(s.Case), s.Server, s.Connections, s.GigabytesPerSecond,
-                    string.Create(CultureInfo.InvariantCulture, $"{s.MinGigabytesPerSecond:F3}-{s.MaxGigabytesPerSecond:F3}"),
-                    Math.Round(s.RequestsPerSecond, 1), Math.Round(s.P50Ms, 1), Math.Round(s.P99Ms, 1), s.Errors, s.CpuSecondsPerGigabyte, Math.Round(s.ServerCpuPercent, 0));
+                table.Add(Label(s.Case), s.Server, s.Connections, F(s.GigabytesPerSecond, "F3"),
+                    $"{F(s.MinGigabytesPerSecond, "F3")}-{F(s.MaxGigabytesPerSecond, "F3")}",
+                    F(s.RequestsPerSecond, "F0"), F(s.P50Ms, "F1"), F(s.P99Ms, "F1"), s.Errors, F(s.CpuSecondsPerGigabyte, "F3"), F(s.ServerCpuPercent, "F0"));
             }
 
             Console.Write(table);
@@ -247,7 +265,7 @@ public sealed class ThroughputScenario : IScenario
                 var cpu = a.CpuSecondsPerGigabyte / n.CpuSecondsPerGigabyte;
                 var met = throughput >= 1.0 && p99 <= 1.0;
                 goalMet &= met;
-                ratios.Add(Label(group.Key.Case), group.Key.Connections, throughput, p99, cpu, met ? "met" : "not met");
+                ratios.Add(Label(group.Key.Case), group.Key.Connections, F(throughput, "F2") + "x", F(p99, "F2") + "x", F(cpu, "F2") + "x", met ? "met" : "not met");
                 foreach (var s in new[] { n, a })
                 {
                     figures[$"{prefix}_{s.Server}_gbps"] = Json(s.GigabytesPerSecond);
@@ -384,6 +402,8 @@ public sealed class ThroughputScenario : IScenario
             _facts["ssd_sendfile_eagain"] = again;
             _facts["ssd_sendfile_check"] = "strace -f -e trace=sendfile, ~1 s under load";
         }
+
+        private static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
 
         private static object? Json(double value) => double.IsFinite(value) ? Math.Round(value, 4) : null;
     }
