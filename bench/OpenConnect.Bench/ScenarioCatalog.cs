@@ -4,6 +4,7 @@ public static class ScenarioCatalog
 {
     public static IEnumerable<IScenario> All =>
     [
+        new Throughput.ThroughputScenario(),
         new CacheSim.CacheSimScenario(),
     ];
 }

@@ -1,0 +1,155 @@
+using System.Globalization;
+
+namespace OpenConnect.Bench.Throughput;
+
+/// <summary>
+/// The appliance as a separate process from the Release build, pinned to core 0, with nginx as its
+/// only parent and a fresh cache directory; warmed until every segment is on the tier under test.
+/// </summary>
+internal sealed class ApplianceServer : IAsyncDisposable
+{
+    /// <summary>Large enough for every segment (S3-FIFO keeps 90 % of it as the main queue).</summary>
+    private const long RamTierBytes = 512L << 20;
+
+    /// <summary>Smaller than one segment, so no segment is ever admitted to RAM.</summary>
+    private const long SsdOnlyRamBytes = 1L << 20;
+
+    private readonly HttpClient _client;
+    private readonly string _cacheDirectory;
+
+    private ApplianceServer(ChildProcess process, int port, string cacheDirectory)
+    {
+        Process = process;
+        Port = port;
+        _cacheDirectory = cacheDirectory;
+        _client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public ChildProcess Process { get; }
+
+    public int Port { get; }
+
+    public static string DllPath(string repoRoot) =>
+        Path.Combine(repoRoot, "appliance", "OpenConnect.Appliance", "bin", "Release", "net10.0", "OpenConnect.Appliance.dll");
+
+    public static async Task<ApplianceServer> StartAsync(ToolPaths tools, string repoRoot, TierCase tier, int parentPort, string cacheDirectory, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(cacheDirectory);
+        var port = NginxServer.FreePort();
+        var ramBytes = tier == TierCase.Ram ? RamTierBytes : SsdOnlyRamBytes;
+        var process = ChildProcess.Start(tools.Taskset,
+        [
+            "-c", "0", "dotnet", DllPath(repoRoot),
+            "--urls", $"http://127.0.0.1:{port}",
+            $"--Appliance:Parents:0=http://127.0.0.1:{parentPort}",
+            $"--Appliance:Cache:Directory={cacheDirectory}",
+            $"--Appliance:Cache:RamBytes={ramBytes.ToString(CultureInfo.InvariantCulture)}",
+            "--Logging:LogLevel:Default=Warning",
+        ]);
+        var server = new ApplianceServer(process, port, cacheDirectory);
+        try
+        {
+            await HttpProbe.WaitUntilAsync(process, $"http://127.0.0.1:{port}/healthz", "appliance", cancellationToken).ConfigureAwait(false);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Requests every path in passes until the tier holds all of them; returns the number of passes.
+    /// The default S3-FIFO policy admits a new object to its small queue and keeps it (RAM) or writes
+    /// it (SSD) once it is requested again, so more than one pass is expected. With a RAM tier smaller
+    /// than a segment, a miss does not mark the object as accessed in the SSD policy, so the last few
+    /// objects admitted stay in the SSD small queue (unwritten) until newer objects push them out to
+    /// the ghost queue; requesting <paramref name="fillers"/> (never measured) does that, and the next
+    /// pass then writes them.
+    /// </summary>
+    public async Task<int> WarmAsync(TierCase tier, IReadOnlyList<string> paths, IReadOnlyList<string> fillers, CancellationToken cancellationToken)
+    {
+        const int MaxPasses = 6;
+        var label = tier == TierCase.Ram ? "ram" : "ssd";
+        for (var pass = 1; pass <= MaxPasses; pass++)
+        {
+            if (pass > 2)
+            {
+                await GetAllAsync(fillers, cancellationToken).ConfigureAwait(false);
+            }
+
+            await GetAllAsync(paths, cancellationToken).ConfigureAwait(false);
+
+            // SSD writes and RAM promotions finish in the background: poll for a while after each pass.
+            for (var poll = 0; poll < 20; poll++)
+            {
+                var metrics = await ScrapeAsync(cancellationToken).ConfigureAwait(false);
+                if (metrics.Value("openconnect_appliance_tier_objects", label) >= paths.Count)
+                {
+                    return pass;
+                }
+
+                await Task.Delay(250, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        var last = await ScrapeAsync(cancellationToken).ConfigureAwait(false);
+        throw new InvalidOperationException(
+            $"after {MaxPasses} warming passes the {label} tier holds {last.Value("openconnect_appliance_tier_objects", label)} of {paths.Count} segments; the tier case cannot be measured");
+    }
+
+    private async Task GetAllAsync(IReadOnlyList<string> paths, CancellationToken cancellationToken)
+    {
+        foreach (var path in paths)
+        {
+            using var response = await _client.GetAsync(path.TrimStart('/'), cancellationToken).ConfigureAwait(false);
+            var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode || body.Length != ThroughputSettings.FileBytes)
+            {
+                throw new InvalidOperationException($"warming {path}: appliance answered {(int)response.StatusCode} with {body.Length} bytes");
+            }
+        }
+    }
+
+    /// <summary>Reads every file of the cache directory once, so the SSD tier is served from the page cache like nginx's files.</summary>
+    public async Task ReadCacheFilesAsync(CancellationToken cancellationToken)
+    {
+        var buffer = new byte[1 << 20];
+        foreach (var file in Directory.EnumerateFiles(_cacheDirectory, "*", SearchOption.AllDirectories))
+        {
+            await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
+            while (await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false) > 0)
+            {
+            }
+        }
+    }
+
+    public async Task<PrometheusText> ScrapeAsync(CancellationToken cancellationToken) =>
+        new(await _client.GetStringAsync("metrics", cancellationToken).ConfigureAwait(false));
+
+    public async ValueTask DisposeAsync()
+    {
+        _client.Dispose();
+        await Process.DisposeAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>Values of single-label series from a Prometheus text exposition.</summary>
+internal sealed class PrometheusText(string text)
+{
+    /// <summary>The value of <c>name{tier="label"}</c> (the first label named tier), or 0 when absent.</summary>
+    public double Value(string name, string tier)
+    {
+        var prefix = $"{name}{{tier=\"{tier}\"}} ";
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                return double.Parse(line.AsSpan(prefix.Length).Trim(), CultureInfo.InvariantCulture);
+            }
+        }
+
+        return 0;
+    }
+}
