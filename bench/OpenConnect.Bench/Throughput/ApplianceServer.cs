@@ -36,11 +36,21 @@ internal sealed class ApplianceServer : IAsyncDisposable
     {
         Directory.CreateDirectory(cacheDirectory);
         var port = NginxServer.FreePort();
+
+        // The gRPC control endpoint listens too (default 127.0.0.1:8480): give it its own free port so
+        // the appliance never collides with anything else on the machine.
+        var controlPort = NginxServer.FreePort();
+        while (controlPort == port)
+        {
+            controlPort = NginxServer.FreePort();
+        }
+
         var ramBytes = tier == TierCase.Ram ? RamTierBytes : SsdOnlyRamBytes;
         var process = ChildProcess.Start(tools.Taskset,
         [
             "-c", "0", "dotnet", DllPath(repoRoot),
             "--urls", $"http://127.0.0.1:{port}",
+            $"--Appliance:ControlUrl=http://127.0.0.1:{controlPort}",
             $"--Appliance:Parents:0=http://127.0.0.1:{parentPort}",
             $"--Appliance:Cache:Directory={cacheDirectory}",
             $"--Appliance:Cache:RamBytes={ramBytes.ToString(CultureInfo.InvariantCulture)}",
@@ -62,23 +72,17 @@ internal sealed class ApplianceServer : IAsyncDisposable
     /// <summary>
     /// Requests every path in passes until the tier holds all of them; returns the number of passes.
     /// The default S3-FIFO policy admits a new object to its small queue and keeps it (RAM) or writes
-    /// it (SSD) once it is requested again, so more than one pass is expected. With a RAM tier smaller
-    /// than a segment, a miss does not mark the object as accessed in the SSD policy, so the last few
-    /// objects admitted stay in the SSD small queue (unwritten) until newer objects push them out to
-    /// the ghost queue; requesting <paramref name="fillers"/> (never measured) does that, and the next
-    /// pass then writes them.
+    /// it (SSD) once it is requested again, so more than one pass is expected. A repeat miss while an
+    /// object is on probation promotes it straight to main and writes it to SSD, so with a RAM tier
+    /// smaller than a segment the second pass puts every segment on the SSD tier: no filler segments
+    /// are needed any more to push the last ones out of the small queue (measured: 64 of 64 after 2 passes).
     /// </summary>
-    public async Task<int> WarmAsync(TierCase tier, IReadOnlyList<string> paths, IReadOnlyList<string> fillers, CancellationToken cancellationToken)
+    public async Task<int> WarmAsync(TierCase tier, IReadOnlyList<string> paths, CancellationToken cancellationToken)
     {
         const int MaxPasses = 6;
         var label = tier == TierCase.Ram ? "ram" : "ssd";
         for (var pass = 1; pass <= MaxPasses; pass++)
         {
-            if (pass > 2)
-            {
-                await GetAllAsync(fillers, cancellationToken).ConfigureAwait(false);
-            }
-
             await GetAllAsync(paths, cancellationToken).ConfigureAwait(false);
 
             // SSD writes and RAM promotions finish in the background: poll for a while after each pass.

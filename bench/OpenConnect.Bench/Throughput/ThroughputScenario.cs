@@ -14,9 +14,6 @@ public sealed class ThroughputScenario : IScenario
     private const string Nginx = "nginx";
     private const string Appliance = "appliance";
 
-    /// <summary>Segments only used while warming (see <see cref="ApplianceServer.WarmAsync"/>); more than the SSD policy's small queue holds.</summary>
-    private const int FillerFiles = 16;
-
     public string Name => "throughput";
 
     public string Description => "appliance vs nginx serving 2 MB segments (RAM and SSD tier), pinned, with wrk";
@@ -44,7 +41,6 @@ public sealed class ThroughputScenario : IScenario
             await EnsureApplianceBuiltAsync(repoRoot, cancellationToken).ConfigureAwait(false);
             var www = Path.Combine(temp, "www");
             var paths = await CreateSegmentsAsync(www, "seg", settings.Files, cancellationToken).ConfigureAwait(false);
-            var fillers = await CreateSegmentsAsync(www, "fill", FillerFiles, cancellationToken).ConfigureAwait(false);
             var lua = Path.Combine(temp, "round-robin.lua");
             await File.WriteAllTextAsync(lua, RoundRobinScript(settings.Files), cancellationToken).ConfigureAwait(false);
             nginx = await NginxServer.StartAsync(tools, Path.Combine(temp, "nginx"), www, cancellationToken).ConfigureAwait(false);
@@ -54,7 +50,7 @@ public sealed class ThroughputScenario : IScenario
             var session = new Session(settings, tools, lua, temp);
             foreach (var tier in settings.Cases)
             {
-                await session.RunCaseAsync(tier, repoRoot, nginx, paths, fillers, cancellationToken).ConfigureAwait(false);
+                await session.RunCaseAsync(tier, repoRoot, nginx, paths, cancellationToken).ConfigureAwait(false);
             }
 
             return session.Report();
@@ -161,12 +157,12 @@ public sealed class ThroughputScenario : IScenario
         private readonly List<string> _problems = [];
         private readonly Dictionary<string, object?> _facts = [];
 
-        public async Task RunCaseAsync(TierCase tier, string repoRoot, NginxServer nginx, IReadOnlyList<string> paths, IReadOnlyList<string> fillers, CancellationToken cancellationToken)
+        public async Task RunCaseAsync(TierCase tier, string repoRoot, NginxServer nginx, IReadOnlyList<string> paths, CancellationToken cancellationToken)
         {
             var label = Label(tier);
             var cacheDirectory = Path.Combine(temp, $"appliance-{label}");
             await using var appliance = await ApplianceServer.StartAsync(tools, repoRoot, tier, nginx.Port, cacheDirectory, cancellationToken).ConfigureAwait(false);
-            var passes = await appliance.WarmAsync(tier, paths, fillers, cancellationToken).ConfigureAwait(false);
+            var passes = await appliance.WarmAsync(tier, paths, cancellationToken).ConfigureAwait(false);
             _facts[$"{label}_warm_passes"] = passes;
             if (tier == TierCase.Ssd)
             {
