@@ -32,7 +32,26 @@ public static class ApplianceHost
             var options = new SsdStoreOptions(Path.Combine(cache.Directory, "ssd"), cache.SsdBytes, cache.CheckpointInterval);
             return SsdStore.OpenAsync(options, sp.GetRequiredService<ILogger<SsdStore>>(), sp.GetRequiredService<TimeProvider>()).GetAwaiter().GetResult();
         });
-        services.AddSingleton<SegmentCache>();
+        services.AddSingleton(sp =>
+        {
+            var cache = ActivatorUtilities.CreateInstance<SegmentCache>(sp);
+            // The store keeps plain counters; mirror them into the registry at each scrape.
+            var store = cache.Store;
+            var registry = sp.GetRequiredService<Prometheus.CollectorRegistry>();
+            var factory = sp.GetRequiredService<Prometheus.IMetricFactory>();
+            var corrupt = factory.CreateCounter("openconnect_appliance_ssd_corrupt_dropped_total", "SSD objects dropped because their bytes or header failed verification.");
+            var writeFailures = factory.CreateCounter("openconnect_appliance_ssd_write_failures_total", "SSD object writes that failed (disk full, I/O error).");
+            var checkpointFailures = factory.CreateCounter("openconnect_appliance_ssd_checkpoint_failures_total", "SSD index checkpoints that failed.");
+            var recovered = factory.CreateGauge("openconnect_appliance_ssd_recovered_objects", "Objects the SSD tier held after its last start (from the index or re-indexed from files).");
+            recovered.Set(store.Recovery.Recovered + store.Recovery.Reindexed);
+            registry.AddBeforeCollectCallback(() =>
+            {
+                corrupt.IncTo(store.CorruptObjectsDropped);
+                writeFailures.IncTo(store.WriteFailures);
+                checkpointFailures.IncTo(store.CheckpointFailures);
+            });
+            return cache;
+        });
         services.AddSingleton<SegmentServer>();
         // Open the SSD tier (recovery) before Kestrel accepts the first connection.
         services.AddHostedService<CacheWarmup>();
@@ -55,7 +74,9 @@ public static class ApplianceHost
             kestrel.Limits.MaxRequestBodySize = 64 * 1024;
             if (limits.MinResponseBytesPerSecond > 0)
             {
-                kestrel.Limits.MinResponseDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(limits.MinResponseBytesPerSecond, limits.MinResponseRateGrace);
+                // Kestrel (the HTTPS and handed-over path) needs a grace period above one second.
+                var grace = limits.MinResponseRateGrace > TimeSpan.FromSeconds(2) ? limits.MinResponseRateGrace : TimeSpan.FromSeconds(2);
+                kestrel.Limits.MinResponseDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(limits.MinResponseBytesPerSecond, grace);
             }
 
             // Data endpoints (from `urls`) speak HTTP/1.1 through the segment server; the control

@@ -82,6 +82,7 @@ public sealed class TieringAndRestartTests : IAsyncLifetime
 
         var fetchedBefore = _parent.TotalRequests;
         await using var second = await ApplianceProcess.StartAsync(null, Settings());
+        Assert.Equal(Objects, (await second.MetricsAsync()).Value("openconnect_appliance_ssd_recovered_objects"));
         using var client = second.CreateClient();
         foreach (var (path, body) in _bodies)
         {
@@ -122,6 +123,7 @@ public sealed class TieringAndRestartTests : IAsyncLifetime
         using var client = second.CreateClient();
         Assert.Equal(_bodies[victimPath], await client.GetByteArrayAsync(victimPath));
         Assert.Equal(fetchedBefore + 1, _parent.RequestsFor(victimPath));
+        Assert.Equal(1, (await second.MetricsAsync()).Value("openconnect_appliance_ssd_corrupt_dropped_total"));
         foreach (var (path, body) in _bodies.Skip(1))
         {
             Assert.Equal(body, await client.GetByteArrayAsync(path));

@@ -1,16 +1,21 @@
 namespace OpenConnect.Appliance.Caching.Policy;
 
-/// <summary>First in, first out, bounded in bytes: hits change nothing. Baseline for the simulator and the eviction order of a log-structured SSD tier.</summary>
-public sealed class FifoPolicy : IEvictionPolicy
+/// <summary>
+/// One byte-bounded queue that evicts from its head: FIFO when hits change nothing, LRU when a hit
+/// moves the object to the tail. The baselines of the simulator; every admission is a write.
+/// </summary>
+public abstract class QueuePolicy : IEvictionPolicy
 {
     private readonly NodeStore _store;
-    private NodeQueue _queue = NodeQueue.Empty; // head = oldest admission
+    private readonly bool _moveOnHit;
+    private NodeQueue _queue = NodeQueue.Empty; // head = next victim
 
-    public FifoPolicy(long capacityBytes, int expectedObjects = 1024)
+    private protected QueuePolicy(long capacityBytes, int expectedObjects, bool moveOnHit)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacityBytes);
         CapacityBytes = capacityBytes;
         _store = new NodeStore(expectedObjects);
+        _moveOnHit = moveOnHit;
     }
 
     public long CapacityBytes { get; }
@@ -21,7 +26,22 @@ public sealed class FifoPolicy : IEvictionPolicy
 
     public bool Contains(ulong key) => _store.Find(key) != NodeStore.None;
 
-    public bool Access(ulong key) => _store.Find(key) != NodeStore.None;
+    public bool Access(ulong key)
+    {
+        var node = _store.Find(key);
+        if (node == NodeStore.None)
+        {
+            return false;
+        }
+
+        if (_moveOnHit)
+        {
+            _store.Unlink(ref _queue, node);
+            _store.PushTail(ref _queue, node);
+        }
+
+        return true;
+    }
 
     public bool Admit(ulong key, long size, List<ulong> evicted)
     {
@@ -61,3 +81,9 @@ public sealed class FifoPolicy : IEvictionPolicy
         return true;
     }
 }
+
+/// <summary>First in, first out, bounded in bytes: hits change nothing.</summary>
+public sealed class FifoPolicy(long capacityBytes, int expectedObjects = 1024) : QueuePolicy(capacityBytes, expectedObjects, moveOnHit: false);
+
+/// <summary>Least recently used, bounded in bytes.</summary>
+public sealed class LruPolicy(long capacityBytes, int expectedObjects = 1024) : QueuePolicy(capacityBytes, expectedObjects, moveOnHit: true);
