@@ -1,5 +1,4 @@
 using OpenConnect.Appliance.Http;
-using OpenConnect.Appliance.Storage;
 using OpenConnect.Appliance.Upstream;
 
 namespace OpenConnect.Appliance.Caching;
@@ -25,7 +24,7 @@ public sealed class RamEntry(ObjectInfo info, byte[] body)
 /// </summary>
 public readonly struct CacheLookup : IDisposable
 {
-    private CacheLookup(CacheTier tier, ObjectInfo? info, RamEntry? ram, StoredObject? ssd, InflightObject? fetch)
+    private CacheLookup(CacheTier tier, ObjectInfo? info, RamEntry? ram, OpenObject? ssd, InflightObject? fetch)
     {
         Tier = tier;
         Info = info;
@@ -41,15 +40,16 @@ public readonly struct CacheLookup : IDisposable
 
     public RamEntry? Ram { get; }
 
-    public StoredObject? Ssd { get; }
+    /// <summary>The open object file of an SSD hit, leased for this response.</summary>
+    public OpenObject? Ssd { get; }
 
     public InflightObject? Fetch { get; }
 
     public static CacheLookup RamHit(RamEntry entry) => new(CacheTier.Ram, entry.Info, entry, null, null);
 
-    public static CacheLookup SsdHit(ObjectInfo info, StoredObject stored) => new(CacheTier.Ssd, info, null, stored, null);
+    public static CacheLookup SsdHit(OpenObject leased) => new(CacheTier.Ssd, leased.Info, null, leased, null);
 
     public static CacheLookup Miss(InflightObject fetch) => new(CacheTier.Miss, null, null, null, fetch);
 
-    public void Dispose() => Ssd?.Dispose();
+    public void Dispose() => Ssd?.Release();
 }

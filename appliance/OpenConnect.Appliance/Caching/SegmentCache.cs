@@ -27,7 +27,7 @@ public sealed partial class SegmentCache : IAsyncDisposable
     private readonly IEvictionPolicy _ram;
     private readonly IEvictionPolicy _ssd;
     private readonly ConcurrentDictionary<ulong, RamEntry> _ramBodies = new();
-    private readonly ConcurrentDictionary<ulong, ObjectInfo> _ssdInfo = new();
+    private readonly ConcurrentDictionary<ulong, OpenObject> _open = new();
     private readonly ConcurrentDictionary<ulong, byte> _pendingSsdWrites = new();
     private readonly List<ulong> _evicted = [];
     private readonly List<ulong> _promoted = [];
@@ -58,6 +58,9 @@ public sealed partial class SegmentCache : IAsyncDisposable
         SeedFromStore();
     }
 
+    /// <summary>SSD object files kept open between requests; beyond this a hit opens its file per request.</summary>
+    public const int MaxOpenObjects = 8192;
+
     public SsdStore Store => _store;
 
     public long RamBytes => _ramBodies.Values.Sum(e => e.Body.LongLength);
@@ -84,6 +87,12 @@ public sealed partial class SegmentCache : IAsyncDisposable
             return CacheLookup.RamHit(ram);
         }
 
+        if (_open.TryGetValue(key, out var open) && open.Info.Path == path && open.TryAcquire())
+        {
+            TouchSsd(key, open);
+            return CacheLookup.SsdHit(open);
+        }
+
         StoredObject? stored = null;
         if (_store.IsHealthy || _store.Count > 0)
         {
@@ -100,24 +109,46 @@ public sealed partial class SegmentCache : IAsyncDisposable
 
         if (stored is not null)
         {
-            var info = _ssdInfo.GetOrAdd(key, static (_, s) => new ObjectInfo(s.Path, s.BodyLength, s.ETag, s.LastModified, s.ContentType, ContentTypes.CacheControlFor(s.Path)), stored);
-            bool promote;
-            lock (_policyLock)
+            // The handle now belongs to the open-object cache (or to this response alone when the
+            // cache is full); the StoredObject wrapper is not disposed.
+            var info = new ObjectInfo(stored.Path, stored.BodyLength, stored.ETag, stored.LastModified, stored.ContentType, ContentTypes.CacheControlFor(stored.Path));
+            var opened = new OpenObject(info, stored.Handle, stored.BodyOffset);
+            opened.TryAcquire();
+            if (_open.Count < MaxOpenObjects && _open.TryAdd(key, opened))
             {
-                _ssd.Access(key);
-                promote = !_ram.Access(key) && _ram.Admit(key, info.Length, _evicted);
-                DropRamEvictions();
+                // Evicted while it was being opened: do not keep it.
+                if (!_store.Contains(key) && _open.TryRemove(new KeyValuePair<ulong, OpenObject>(key, opened)))
+                {
+                    opened.Close();
+                }
+            }
+            else
+            {
+                opened.Close();
             }
 
-            if (promote)
-            {
-                _ = PromoteToRamAsync(key, info, stored.Handle, stored.BodyOffset);
-            }
-
-            return CacheLookup.SsdHit(info, stored);
+            TouchSsd(key, opened);
+            return CacheLookup.SsdHit(opened);
         }
 
         return CacheLookup.Miss(_fetcher.GetOrStart(key, path, _onFetched));
+    }
+
+    /// <summary>Records an SSD hit with both policies and offers the object to the RAM tier.</summary>
+    private void TouchSsd(ulong key, OpenObject open)
+    {
+        bool promote;
+        lock (_policyLock)
+        {
+            _ssd.Access(key);
+            promote = !_ram.Access(key) && _ram.Admit(key, Math.Max(1, open.Info.Length), _evicted);
+            DropRamEvictions();
+        }
+
+        if (promote && open.TryAcquire())
+        {
+            _ = PromoteToRamAsync(key, open);
+        }
     }
 
     /// <summary>Counts a served content request for the hit-ratio gauges.</summary>
@@ -213,7 +244,6 @@ public sealed partial class SegmentCache : IAsyncDisposable
             await writer.AppendAsync(body).ConfigureAwait(false);
             if (await writer.CommitAsync().ConfigureAwait(false))
             {
-                _ssdInfo[key] = info;
                 _metrics.SsdBytesWritten.Inc(body.LongLength);
                 _metrics.Admissions.WithLabels("ssd").Inc();
             }
@@ -234,15 +264,16 @@ public sealed partial class SegmentCache : IAsyncDisposable
         }
     }
 
-    private async Task PromoteToRamAsync(ulong key, ObjectInfo info, Microsoft.Win32.SafeHandles.SafeFileHandle handle, long offset)
+    private async Task PromoteToRamAsync(ulong key, OpenObject open)
     {
         try
         {
+            var info = open.Info;
             var body = GC.AllocateUninitializedArray<byte>(checked((int)info.Length), pinned: true);
             var read = 0;
             while (read < body.Length)
             {
-                var n = await RandomAccess.ReadAsync(handle, body.AsMemory(read), offset + read).ConfigureAwait(false);
+                var n = await RandomAccess.ReadAsync(open.Handle, body.AsMemory(read), open.BodyOffset + read).ConfigureAwait(false);
                 if (n == 0)
                 {
                     return;
@@ -262,13 +293,16 @@ public sealed partial class SegmentCache : IAsyncDisposable
             _metrics.Admissions.WithLabels("ram").Inc();
             UpdateGauges();
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        catch (IOException)
         {
-            // The response may finish and close the file first; the object simply stays SSD-only.
             lock (_policyLock)
             {
                 _ram.Remove(key);
             }
+        }
+        finally
+        {
+            open.Release();
         }
     }
 
@@ -287,7 +321,11 @@ public sealed partial class SegmentCache : IAsyncDisposable
     {
         foreach (var key in _evicted)
         {
-            _ssdInfo.TryRemove(key, out _);
+            if (_open.TryRemove(key, out var open))
+            {
+                open.Close();
+            }
+
             if (_store.Remove(key))
             {
                 _metrics.Evictions.WithLabels("ssd").Inc();
@@ -334,5 +372,12 @@ public sealed partial class SegmentCache : IAsyncDisposable
         {
             await Task.Delay(10).ConfigureAwait(false);
         }
+
+        foreach (var open in _open.Values)
+        {
+            open.Close();
+        }
+
+        _open.Clear();
     }
 }

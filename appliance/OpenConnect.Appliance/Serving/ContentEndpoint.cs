@@ -118,12 +118,8 @@ public static class ContentEndpoint
                 await response.Body.WriteAsync(lookup.Ram!.Body.AsMemory((int)plan.BodyStart, (int)plan.BodyLength), context.RequestAborted);
                 break;
             case CacheTier.Ssd:
-                await using (var stream = new FileStream(lookup.Ssd!.Handle, FileAccess.Read, bufferSize: 0))
-                {
-                    stream.Position = lookup.Ssd.BodyOffset + plan.BodyStart;
-                    await CopyAsync(stream, response.Body, plan.BodyLength, context.RequestAborted);
-                }
-
+                // The handle is shared with other responses (open-object cache): read it by offset, never dispose it.
+                await CopyAsync(lookup.Ssd!.Handle, lookup.Ssd.BodyOffset + plan.BodyStart, response.Body, plan.BodyLength, context.RequestAborted);
                 break;
             default:
                 var fetch = lookup.Fetch!;
@@ -147,20 +143,21 @@ public static class ContentEndpoint
         }
     }
 
-    private static async Task CopyAsync(Stream source, Stream destination, long count, CancellationToken cancellationToken)
+    private static async Task CopyAsync(Microsoft.Win32.SafeHandles.SafeFileHandle source, long offset, Stream destination, long count, CancellationToken cancellationToken)
     {
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
         {
             while (count > 0)
             {
-                var n = await source.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)), cancellationToken);
+                var n = await RandomAccess.ReadAsync(source, buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)), offset, cancellationToken);
                 if (n == 0)
                 {
                     throw new IOException("cached object shorter than its index entry");
                 }
 
                 await destination.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
+                offset += n;
                 count -= n;
             }
         }

@@ -139,6 +139,9 @@ public sealed partial class SsdStore : IAsyncDisposable
     /// prefer <see cref="OpenAsync(ulong, string, CancellationToken)"/> on request paths, where a large
     /// verification should not hold a thread).
     /// </summary>
+    /// <summary>Whether the index holds <paramref name="keyHash"/> (no file access).</summary>
+    public bool Contains(ulong keyHash) => _entries.ContainsKey(keyHash);
+
     public bool TryOpen(ulong keyHash, string path, [NotNullWhen(true)] out StoredObject? obj)
     {
         obj = null;
