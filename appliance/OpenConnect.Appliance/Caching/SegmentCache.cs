@@ -63,7 +63,7 @@ public sealed partial class SegmentCache : IAsyncDisposable
 
     public SsdStore Store => _store;
 
-    public long RamBytes => _ramBodies.Values.Sum(e => e.Body.LongLength);
+    public long RamBytes => _ramBodies.Values.Sum(e => e.Info.Length);
 
     public int RamObjects => _ramBodies.Count;
 
@@ -76,7 +76,7 @@ public sealed partial class SegmentCache : IAsyncDisposable
     /// </summary>
     public async ValueTask<CacheLookup> LookupAsync(ulong key, string path, CancellationToken cancellationToken)
     {
-        if (_ramBodies.TryGetValue(key, out var ram) && ram.Info.Path == path)
+        if (_ramBodies.TryGetValue(key, out var ram) && ram.Info.Path == path && ram.Memory.TryAcquire())
         {
             lock (_policyLock)
             {
@@ -175,7 +175,16 @@ public sealed partial class SegmentCache : IAsyncDisposable
             inRam = _ram.Admit(key, size, _evicted);
             if (inRam)
             {
-                _ramBodies[key] = new RamEntry(info, fetch.Body);
+                if (RamEntry.TryCreate(info, fetch.Body) is { } entry)
+                {
+                    PutRam(key, entry);
+                }
+                else
+                {
+                    _ram.Remove(key);
+                    inRam = false;
+                    _metrics.CacheErrors.WithLabels("ram-alloc").Inc();
+                }
             }
 
             DropRamEvictions();
@@ -224,9 +233,9 @@ public sealed partial class SegmentCache : IAsyncDisposable
         foreach (var key in promoted)
         {
             // A promoted object whose body already left RAM is written at its next miss instead.
-            if (key != except && _ramBodies.TryGetValue(key, out var entry))
+            if (key != except && _ramBodies.TryGetValue(key, out var entry) && entry.ReadBody() is { } body)
             {
-                _ = WriteToSsdAsync(key, entry.Info, entry.Body);
+                _ = WriteToSsdAsync(key, entry.Info, body);
             }
         }
     }
@@ -282,13 +291,17 @@ public sealed partial class SegmentCache : IAsyncDisposable
                 read += n;
             }
 
+            var entry = RamEntry.TryCreate(info, body);
             lock (_policyLock)
             {
-                if (_ram.Contains(key))
+                if (entry is not null && _ram.Contains(key))
                 {
-                    _ramBodies[key] = new RamEntry(info, body);
+                    PutRam(key, entry);
+                    entry = null;
                 }
             }
+
+            entry?.Memory.Close();
 
             _metrics.Admissions.WithLabels("ram").Inc();
             UpdateGauges();
@@ -306,11 +319,26 @@ public sealed partial class SegmentCache : IAsyncDisposable
         }
     }
 
+    /// <summary>Installs a RAM body, closing any entry it replaces (under the policy lock).</summary>
+    private void PutRam(ulong key, RamEntry entry)
+    {
+        if (_ramBodies.TryGetValue(key, out var previous))
+        {
+            previous.Memory.Close();
+        }
+
+        _ramBodies[key] = entry;
+    }
+
     private void DropRamEvictions()
     {
         foreach (var key in _evicted)
         {
-            _ramBodies.TryRemove(key, out _);
+            if (_ramBodies.TryRemove(key, out var gone))
+            {
+                gone.Memory.Close();
+            }
+
             _metrics.Evictions.WithLabels("ram").Inc();
         }
 
@@ -379,5 +407,11 @@ public sealed partial class SegmentCache : IAsyncDisposable
         }
 
         _open.Clear();
+        foreach (var entry in _ramBodies.Values)
+        {
+            entry.Memory.Close();
+        }
+
+        _ramBodies.Clear();
     }
 }

@@ -115,7 +115,7 @@ public static class ContentEndpoint
         switch (lookup.Tier)
         {
             case CacheTier.Ram:
-                await response.Body.WriteAsync(lookup.Ram!.Body.AsMemory((int)plan.BodyStart, (int)plan.BodyLength), context.RequestAborted);
+                await CopyAsync(lookup.Ram!.Memory.Handle, plan.BodyStart, response.Body, plan.BodyLength, context.RequestAborted);
                 break;
             case CacheTier.Ssd:
                 // The handle is shared with other responses (open-object cache): read it by offset, never dispose it.

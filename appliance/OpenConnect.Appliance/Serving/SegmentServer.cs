@@ -282,7 +282,8 @@ public sealed class SegmentServer : IDisposable
             }
 
             _server._metrics.TimeToFirstByte.WithLabels("ram").Observe(Elapsed(started));
-            if (plan.SendBody && !await SendMemoryAsync(lookup.Ram!.Body.AsMemory((int)plan.BodyStart, (int)plan.BodyLength), plan.BodyLength, deadline).ConfigureAwait(false))
+            var memory = lookup.Ram!.Memory;
+            if (plan.SendBody && !await SendFileAsync(memory.Handle, memory.BodyOffset + plan.BodyStart, plan.BodyLength, deadline).ConfigureAwait(false))
             {
                 return false;
             }
