@@ -24,6 +24,7 @@ public static class ApplianceHost
         services.AddStateDirectory("cache-directory", sp => sp.GetRequiredService<IOptions<ApplianceOptions>>().Value.Cache.Directory, HealthStatus.Degraded);
         services.AddSingleton<ApplianceMetrics>();
         services.AddSingleton<HttpDate>();
+        services.AddSingleton(sp => new CorsPolicy(sp.GetRequiredService<IOptions<ApplianceOptions>>().Value.Cors.AllowedOrigins));
         services.AddSingleton<IntegrityCatalog>();
         services.AddSingleton<ParentFetcher>();
         services.AddSingleton(sp =>

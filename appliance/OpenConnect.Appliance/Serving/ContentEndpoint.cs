@@ -1,5 +1,4 @@
 using System.Text;
-using Microsoft.Extensions.Options;
 using OpenConnect.Appliance.Caching;
 using OpenConnect.Appliance.Http;
 using OpenConnect.Contracts.Content;
@@ -25,9 +24,9 @@ public static class ContentEndpoint
         });
     }
 
-    private static IResult Preflight(HttpContext context, IOptions<ApplianceOptions> options)
+    private static IResult Preflight(HttpContext context, CorsPolicy cors)
     {
-        var origin = new CorsPolicy(options.Value.Cors.AllowedOrigins).AllowOriginFor(Encoding.ASCII.GetBytes(context.Request.Headers.Origin.ToString()));
+        var origin = cors.AllowOriginFor(Encoding.ASCII.GetBytes(context.Request.Headers.Origin.ToString()));
         context.Response.Headers.Allow = CorsPolicy.AllowedMethods;
         if (origin is not null)
         {
@@ -40,11 +39,11 @@ public static class ContentEndpoint
         return Results.NoContent();
     }
 
-    private static async Task ServeAsync(HttpContext context, SegmentCache cache, IOptions<ApplianceOptions> options)
+    private static async Task ServeAsync(HttpContext context, SegmentCache cache, CorsPolicy cors)
     {
         var request = context.Request;
         var response = context.Response;
-        var origin = new CorsPolicy(options.Value.Cors.AllowedOrigins).AllowOriginFor(Encoding.ASCII.GetBytes(request.Headers.Origin.ToString()));
+        var origin = cors.AllowOriginFor(Encoding.ASCII.GetBytes(request.Headers.Origin.ToString()));
         if (origin is not null)
         {
             response.Headers.AccessControlAllowOrigin = origin;

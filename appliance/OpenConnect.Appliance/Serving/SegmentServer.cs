@@ -29,13 +29,13 @@ public sealed class SegmentServer : IDisposable
     private readonly ILogger<SegmentServer> _logger;
     private readonly WriteReadiness _readiness = new();
 
-    public SegmentServer(SegmentCache cache, IOptions<ApplianceOptions> options, ApplianceMetrics metrics, HttpDate date, ILogger<SegmentServer> logger)
+    public SegmentServer(SegmentCache cache, IOptions<ApplianceOptions> options, ApplianceMetrics metrics, HttpDate date, CorsPolicy cors, ILogger<SegmentServer> logger)
     {
         _cache = cache;
         _options = options.Value;
         _metrics = metrics;
         _date = date;
-        _cors = new CorsPolicy(_options.Cors.AllowedOrigins);
+        _cors = cors;
         _logger = logger;
     }
 
@@ -91,7 +91,6 @@ public sealed class SegmentServer : IDisposable
         private readonly byte[] _out = new byte[4096];
         private readonly LimitsOptions _limits;
         private bool _registered;
-        private int _headLength;
 
         public SegmentConnection(SegmentServer server, ConnectionContext connection, Socket socket)
         {
@@ -118,7 +117,7 @@ public sealed class SegmentServer : IDisposable
                     return false;
                 }
 
-                var (status, consumed, handOver) = result.Value;
+                var (status, request, handOver) = result.Value;
                 if (handOver)
                 {
                     return true;
@@ -130,8 +129,7 @@ public sealed class SegmentServer : IDisposable
                     return false;
                 }
 
-                _ = consumed;
-                if (!await HandleAsync().ConfigureAwait(false))
+                if (!await HandleAsync(request!).ConfigureAwait(false))
                 {
                     return false;
                 }
@@ -139,10 +137,11 @@ public sealed class SegmentServer : IDisposable
         }
 
         /// <summary>
-        /// Reads one request head into <see cref="_head"/> and consumes it from the pipe. Null when the
-        /// connection ended or timed out; <c>handOver</c> when the request is not for this server (nothing consumed).
+        /// Reads and parses one request head, copies it into <see cref="_head"/> (the summary's header
+        /// values are ranges of it) and consumes it from the pipe. Null when the connection ended or
+        /// timed out; <c>handOver</c> when the request is not for this server (nothing consumed).
         /// </summary>
-        private async ValueTask<(ParseStatus Status, int Consumed, bool HandOver)?> ReadHeadAsync(System.IO.Pipelines.PipeReader input, CancellationToken closed)
+        private async ValueTask<(ParseStatus Status, RequestSummary? Request, bool HandOver)?> ReadHeadAsync(System.IO.Pipelines.PipeReader input, CancellationToken closed)
         {
             var limit = _head.Length;
             var started = false;
@@ -178,7 +177,7 @@ public sealed class SegmentServer : IDisposable
                     {
                         // A TLS handshake or an HTTP/2 preface: Kestrel's own protocol stacks take the connection.
                         input.AdvanceTo(buffer.Start);
-                        return (ParseStatus.Complete, 0, true);
+                        return (ParseStatus.Complete, null, true);
                     }
 
                     started = true;
@@ -213,30 +212,35 @@ public sealed class SegmentServer : IDisposable
                     continue;
                 }
 
-                if (status == ParseStatus.Complete && !IsOurs(ref head))
+                if (status != ParseStatus.Complete)
                 {
-                    input.AdvanceTo(buffer.Start);
-                    return (status, 0, true);
+                    input.AdvanceTo(buffer.End);
+                    return (status, null, false);
                 }
 
-                if (status == ParseStatus.Complete && !copied)
+                if (!IsOurs(ref head))
+                {
+                    input.AdvanceTo(buffer.Start);
+                    return (status, null, true);
+                }
+
+                var request = Describe(ref head, span);
+                if (!copied)
                 {
                     span[..consumed].CopyTo(_head);
                 }
 
-                _headLength = consumed;
-                input.AdvanceTo(status == ParseStatus.Complete ? buffer.GetPosition(consumed) : buffer.End);
-                return (status, consumed, false);
+                input.AdvanceTo(buffer.GetPosition(consumed));
+                return (status, request, false);
             }
         }
 
         private static bool IsOurs(ref RequestHead head) =>
             head.Method == RequestMethod.Options || head.Path.StartsWith("/v/"u8);
 
-        private async ValueTask<bool> HandleAsync()
+        private async ValueTask<bool> HandleAsync(RequestSummary request)
         {
             var started = Stopwatch.GetTimestamp();
-            var request = Describe();
             if (request.HasBody)
             {
                 await SendStatusAsync(400, "request bodies are not accepted"u8.ToArray(), request.IsHead, request.AllowOrigin, keepAlive: false).ConfigureAwait(false);
@@ -246,7 +250,13 @@ public sealed class SegmentServer : IDisposable
             if (request.Method == RequestMethod.Options)
             {
                 var n = ResponsePlanner.WritePreflight(_out, request.AllowOrigin, request.KeepAlive, _server._date.Current);
-                return await SendHeadAsync(n, more: false, Deadline(started)).ConfigureAwait(false) && Count(204, started) && request.KeepAlive;
+                if (!await SendHeadAsync(n, more: false, Deadline(started)).ConfigureAwait(false))
+                {
+                    return false;
+                }
+
+                Count(204);
+                return request.KeepAlive;
             }
 
             if (request.Method is not (RequestMethod.Get or RequestMethod.Head))
@@ -265,52 +275,39 @@ public sealed class SegmentServer : IDisposable
             using var lookup = await _server._cache.LookupAsync(key, request.Path, _connection.ConnectionClosed).ConfigureAwait(false);
             return lookup.Tier switch
             {
-                CacheTier.Ram => await ServeRamAsync(request, lookup, started).ConfigureAwait(false),
-                CacheTier.Ssd => await ServeSsdAsync(request, lookup, started).ConfigureAwait(false),
+                CacheTier.Ram => await ServeFileAsync(request, lookup.Ram!.Memory, CacheTier.Ram, started).ConfigureAwait(false),
+                CacheTier.Ssd => await ServeFileAsync(request, lookup.Ssd!, CacheTier.Ssd, started).ConfigureAwait(false),
                 _ => await ServeMissAsync(request, lookup, started).ConfigureAwait(false),
             };
         }
 
-        private async ValueTask<bool> ServeRamAsync(RequestSummary request, CacheLookup lookup, long started)
+        /// <summary>A hit: both tiers hold the body in a file (an SSD object file or a RAM memfd) sent with sendfile.</summary>
+        private async ValueTask<bool> ServeFileAsync(RequestSummary request, OpenObject file, CacheTier tier, long started)
         {
-            var info = lookup.Info!;
-            var (plan, headLength) = PlanResponse(info, request);
-            var deadline = Deadline(started);
-            if (!await SendHeadAsync(headLength, more: plan.SendBody, deadline).ConfigureAwait(false))
+            var (plan, deadline) = await SendPlannedHeadAsync(file.Info, request, tier, started).ConfigureAwait(false);
+            if (deadline is null
+                || (plan.SendBody && !await SendFileAsync(file.Handle, file.BodyOffset + plan.BodyStart, plan.BodyLength, deadline.Value).ConfigureAwait(false)))
             {
                 return false;
             }
 
-            _server._metrics.TimeToFirstByte.WithLabels("ram").Observe(Elapsed(started));
-            var memory = lookup.Ram!.Memory;
-            if (plan.SendBody && !await SendFileAsync(memory.Handle, memory.BodyOffset + plan.BodyStart, plan.BodyLength, deadline).ConfigureAwait(false))
-            {
-                return false;
-            }
-
-            Finish("ram", CacheTier.Ram, plan, started);
+            Finish(tier, plan, started);
             return request.KeepAlive;
         }
 
-        private async ValueTask<bool> ServeSsdAsync(RequestSummary request, CacheLookup lookup, long started)
+        /// <summary>Plans the response for <paramref name="info"/> and sends its head; a null deadline means the send failed.</summary>
+        private async ValueTask<(ResponsePlan Plan, ResponseDeadline? Deadline)> SendPlannedHeadAsync(ObjectInfo info, RequestSummary request, CacheTier tier, long started)
         {
-            var info = lookup.Info!;
-            var stored = lookup.Ssd!;
-            var (plan, headLength) = PlanResponse(info, request);
+            var plan = ResponsePlanner.Plan(request.Method, _head.AsSpan(request.Range), _head.AsSpan(request.IfNoneMatch), _head.AsSpan(request.IfModifiedSince), _head.AsSpan(request.IfRange), info);
+            var headLength = ResponsePlanner.WriteHead(_out, plan, info, request.AllowOrigin, request.KeepAlive, _server._date.Current);
             var deadline = Deadline(started);
             if (!await SendHeadAsync(headLength, more: plan.SendBody, deadline).ConfigureAwait(false))
             {
-                return false;
+                return (plan, null);
             }
 
-            _server._metrics.TimeToFirstByte.WithLabels("ssd").Observe(Elapsed(started));
-            if (plan.SendBody && !await SendFileAsync(stored.Handle, stored.BodyOffset + plan.BodyStart, plan.BodyLength, deadline).ConfigureAwait(false))
-            {
-                return false;
-            }
-
-            Finish("ssd", CacheTier.Ssd, plan, started);
-            return request.KeepAlive;
+            _server._metrics.TimeToFirstByte.WithLabels(TierLabel(tier)).Observe(Elapsed(started));
+            return (plan, deadline);
         }
 
         private async ValueTask<bool> ServeMissAsync(RequestSummary request, CacheLookup lookup, long started)
@@ -332,14 +329,12 @@ public sealed class SegmentServer : IDisposable
             }
 
             var info = new ObjectInfo(fetch.Path, head!.Length, head.ETag, head.LastModified, head.ContentType, ContentTypes.CacheControlFor(fetch.Path));
-            var (plan, headLength) = PlanResponse(info, request);
-            var deadline = Deadline(started);
-            if (!await SendHeadAsync(headLength, more: plan.SendBody, deadline).ConfigureAwait(false))
+            var (plan, deadline) = await SendPlannedHeadAsync(info, request, CacheTier.Miss, started).ConfigureAwait(false);
+            if (deadline is null)
             {
                 return false;
             }
 
-            _server._metrics.TimeToFirstByte.WithLabels("miss").Observe(Elapsed(started));
             if (plan.SendBody)
             {
                 // Cut-through: send each window of the body as soon as the parent delivered it.
@@ -356,7 +351,7 @@ public sealed class SegmentServer : IDisposable
                     }
 
                     var upTo = Math.Min(filled, end);
-                    if (!await SendMemoryAsync(fetch.Body.AsMemory((int)position, (int)(upTo - position)), plan.BodyLength, deadline).ConfigureAwait(false))
+                    if (!await SendMemoryAsync(fetch.Body.AsMemory((int)position, (int)(upTo - position)), deadline.Value).ConfigureAwait(false))
                     {
                         return false;
                     }
@@ -365,21 +360,13 @@ public sealed class SegmentServer : IDisposable
                 }
             }
 
-            Finish("miss", CacheTier.Miss, plan, started);
+            Finish(CacheTier.Miss, plan, started);
             return request.KeepAlive;
         }
 
-        private (ResponsePlan Plan, int HeadLength) PlanResponse(ObjectInfo info, RequestSummary request)
+        /// <summary>What the response needs from the head, taken while the head is parsed (once per request).</summary>
+        private RequestSummary Describe(ref RequestHead head, ReadOnlySpan<byte> source)
         {
-            RequestHeadParser.TryParse(_head.AsSpan(0, _headLength), int.MaxValue, int.MaxValue, int.MaxValue, out var head, out _);
-            var plan = ResponsePlanner.Plan(head.Method, head.Range, head.IfNoneMatch, head.IfModifiedSince, head.IfRange, info);
-            var n = ResponsePlanner.WriteHead(_out, plan, info, request.AllowOrigin, request.KeepAlive, _server._date.Current);
-            return (plan, n);
-        }
-
-        private RequestSummary Describe()
-        {
-            RequestHeadParser.TryParse(_head.AsSpan(0, _headLength), int.MaxValue, int.MaxValue, int.MaxValue, out var head, out _);
             string? path = null;
             if (head.Path.StartsWith("/v/"u8) && head.Path.Length <= 512)
             {
@@ -391,26 +378,40 @@ public sealed class SegmentServer : IDisposable
                 }
             }
 
-            return new RequestSummary(head.Method, head.KeepAlive, head.HasBody, path, _server._cors.AllowOriginFor(head.Origin));
+            return new RequestSummary(head.Method, head.KeepAlive, head.HasBody, path, _server._cors.AllowOriginFor(head.Origin))
+            {
+                Range = RangeOf(source, head.Range),
+                IfNoneMatch = RangeOf(source, head.IfNoneMatch),
+                IfModifiedSince = RangeOf(source, head.IfModifiedSince),
+                IfRange = RangeOf(source, head.IfRange),
+            };
         }
 
-        private void Finish(string tier, CacheTier cacheTier, ResponsePlan plan, long started)
+        /// <summary>Where a header value lies in the head, so it can be read back from <see cref="_head"/>.</summary>
+        private static Range RangeOf(ReadOnlySpan<byte> source, ReadOnlySpan<byte> value) =>
+            !value.IsEmpty && source.Overlaps(value, out var offset) ? new Range(offset, offset + value.Length) : default;
+
+        private void Finish(CacheTier tier, ResponsePlan plan, long started)
         {
             var metrics = _server._metrics;
+            var label = TierLabel(tier);
             var bytes = plan.SendBody ? plan.BodyLength : 0;
-            metrics.Requests.WithLabels(tier).Inc();
-            metrics.ResponseBytes.WithLabels(tier).Inc(bytes);
-            metrics.TotalTime.WithLabels(tier).Observe(Elapsed(started));
-            Count(plan.Status, started);
-            _server._cache.Record(cacheTier, bytes);
+            metrics.Requests.WithLabels(label).Inc();
+            metrics.ResponseBytes.WithLabels(label).Inc(bytes);
+            metrics.TotalTime.WithLabels(label).Observe(Elapsed(started));
+            Count(plan.Status);
+            _server._cache.Record(tier, bytes);
         }
 
-        private bool Count(int status, long started)
-        {
-            _ = started;
+        private void Count(int status) =>
             _server._metrics.Responses.WithLabels(status.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
-            return true;
-        }
+
+        private static string TierLabel(CacheTier tier) => tier switch
+        {
+            CacheTier.Ram => "ram",
+            CacheTier.Ssd => "ssd",
+            _ => "miss",
+        };
 
         private static double Elapsed(long started) => Stopwatch.GetElapsedTime(started).TotalSeconds;
 
@@ -421,7 +422,7 @@ public sealed class SegmentServer : IDisposable
         {
             var n = ResponsePlanner.WriteStatus(_out, status, message, isHead, allowOrigin, keepAlive, _server._date.Current, extraHeaders);
             await SendHeadAsync(n, more: false, new ResponseDeadline(Stopwatch.GetTimestamp(), _limits.MinResponseRateGrace, 0)).ConfigureAwait(false);
-            Count(status, 0);
+            Count(status);
         }
 
         /// <summary>Sends <see cref="_out"/>[0..length) with send(2); MSG_MORE holds it for the body's first segment.</summary>
@@ -487,9 +488,8 @@ public sealed class SegmentServer : IDisposable
             return true;
         }
 
-        private async ValueTask<bool> SendMemoryAsync(ReadOnlyMemory<byte> body, long responseBytes, ResponseDeadline deadline)
+        private async ValueTask<bool> SendMemoryAsync(ReadOnlyMemory<byte> body, ResponseDeadline deadline)
         {
-            _ = responseBytes;
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(_connection.ConnectionClosed);
             cts.CancelAfter(deadline.Remaining(0, body.Length));
             try
@@ -536,9 +536,18 @@ public sealed class SegmentServer : IDisposable
         };
     }
 
+    /// <summary>One request, parsed once; header values are ranges of the connection's head buffer.</summary>
     private sealed record RequestSummary(RequestMethod Method, bool KeepAlive, bool HasBody, string? Path, string? AllowOrigin)
     {
         public bool IsHead => Method == RequestMethod.Head;
+
+        public Range Range { get; init; }
+
+        public Range IfNoneMatch { get; init; }
+
+        public Range IfModifiedSince { get; init; }
+
+        public Range IfRange { get; init; }
     }
 }
 
