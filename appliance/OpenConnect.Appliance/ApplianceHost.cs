@@ -25,7 +25,6 @@ public static class ApplianceHost
         services.AddSingleton<ApplianceMetrics>();
         services.AddSingleton<HttpDate>();
         services.AddSingleton(sp => new CorsPolicy(sp.GetRequiredService<IOptions<ApplianceOptions>>().Value.Cors.AllowedOrigins));
-        services.AddSingleton<IntegrityCatalog>();
         services.AddSingleton<ParentFetcher>();
         services.AddSingleton(sp =>
         {

@@ -45,15 +45,15 @@ public sealed partial class SegmentCache
 
         var info = new ObjectInfo(path, head!.Length, head.ETag, head.LastModified, head.ContentType, ContentTypes.CacheControlFor(path));
         RestoreInSsdPolicy(key, head.Length);
-        while (_pendingSsdWrites.ContainsKey(key))
+        if (_pendingSsdWrites.TryGetValue(key, out var underWay))
         {
             // A client's miss is writing the same object; wait for it rather than write twice.
-            await Task.Delay(5, cancellationToken).ConfigureAwait(false);
+            await underWay.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
         if (!_store.TryOpen(key, path, out var written))
         {
-            await WriteToSsdAsync(key, info, fetch.Body).ConfigureAwait(false);
+            await WriteToSsdAsync(key, info, fetch.Body).WaitAsync(cancellationToken).ConfigureAwait(false);
             if (!_store.TryOpen(key, path, out written))
             {
                 return new PrefetchResult(false, false, head.Length, "the SSD tier could not store it (see cache errors)");

@@ -28,7 +28,8 @@ public sealed partial class SegmentCache : IAsyncDisposable
     private readonly IEvictionPolicy _ssd;
     private readonly ConcurrentDictionary<ulong, RamEntry> _ramBodies = new();
     private readonly ConcurrentDictionary<ulong, OpenObject> _open = new();
-    private readonly ConcurrentDictionary<ulong, byte> _pendingSsdWrites = new();
+    /// <summary>SSD writes under way, so a key is written once and others can wait for it.</summary>
+    private readonly ConcurrentDictionary<ulong, Task> _pendingSsdWrites = new();
     private readonly List<ulong> _evicted = [];
     private readonly List<ulong> _promoted = [];
     private readonly SsdStore _store;
@@ -240,13 +241,22 @@ public sealed partial class SegmentCache : IAsyncDisposable
         }
     }
 
-    private async Task WriteToSsdAsync(ulong key, ObjectInfo info, byte[] body)
+    /// <summary>Writes the body to SSD, or joins the write of the same key already under way.</summary>
+    private Task WriteToSsdAsync(ulong key, ObjectInfo info, byte[] body)
     {
-        if (!_pendingSsdWrites.TryAdd(key, 0))
+        var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var pending = _pendingSsdWrites.GetOrAdd(key, mine.Task);
+        if (pending != mine.Task)
         {
-            return;
+            return pending;
         }
 
+        _ = WriteNowAsync(key, info, body, mine);
+        return mine.Task;
+    }
+
+    private async Task WriteNowAsync(ulong key, ObjectInfo info, byte[] body, TaskCompletionSource done)
+    {
         try
         {
             await using var writer = _store.BeginWrite(key, info.Path, body.LongLength, info.ContentType, info.ETag, info.LastModified);
@@ -270,6 +280,7 @@ public sealed partial class SegmentCache : IAsyncDisposable
         {
             _pendingSsdWrites.TryRemove(key, out _);
             UpdateGauges();
+            done.TrySetResult();
         }
     }
 
@@ -396,10 +407,7 @@ public sealed partial class SegmentCache : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        while (!_pendingSsdWrites.IsEmpty)
-        {
-            await Task.Delay(10).ConfigureAwait(false);
-        }
+        await Task.WhenAll(_pendingSsdWrites.Values).ConfigureAwait(false);
 
         foreach (var open in _open.Values)
         {

@@ -172,7 +172,9 @@ public sealed partial class SsdStore : IAsyncDisposable
             bool intact;
             try
             {
-                intact = await VerifyBodyAsync(handle, header, cancellationToken).ConfigureAwait(false);
+                // Reads on this (synchronous) handle would run on the thread pool anyway; one hop for the whole body.
+                var verifying = header;
+                intact = await Task.Run(() => VerifyBody(handle, verifying), cancellationToken).ConfigureAwait(false);
             }
             catch
             {
@@ -502,38 +504,6 @@ public sealed partial class SsdStore : IAsyncDisposable
             while (offset < end)
             {
                 var read = RandomAccess.Read(handle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, end - offset)), offset);
-                if (read == 0)
-                {
-                    return false;
-                }
-
-                hash.AppendData(buffer, 0, read);
-                offset += read;
-            }
-
-            return hash.GetHashAndReset().AsSpan().SequenceEqual(header.Sha256);
-        }
-        catch (Exception ex) when (IsStorageFailure(ex))
-        {
-            return false;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private static async ValueTask<bool> VerifyBodyAsync(SafeFileHandle handle, ObjectHeader header, CancellationToken cancellationToken)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(VerifyBufferSize);
-        try
-        {
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            long offset = ObjectHeader.Length;
-            var end = header.FileLength;
-            while (offset < end)
-            {
-                var read = await RandomAccess.ReadAsync(handle, buffer.AsMemory(0, (int)Math.Min(buffer.Length, end - offset)), offset, cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                 {
                     return false;

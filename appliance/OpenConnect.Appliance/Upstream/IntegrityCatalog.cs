@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Microsoft.Extensions.Options;
 using OpenConnect.Contracts.Content;
 
 namespace OpenConnect.Appliance.Upstream;
@@ -19,18 +18,20 @@ public sealed class IntegrityCatalog
     private readonly ConcurrentDictionary<string, Lazy<Task<Entry>>> _titles = new();
     private readonly TimeProvider _time;
     private readonly TimeSpan _absentTtl;
-    private readonly ILogger<IntegrityCatalog> _logger;
-    private Func<string, int, CancellationToken, Task<(int Status, byte[]? Body)>>? _fetch;
+    private readonly ILogger _logger;
+    private readonly Func<string, int, CancellationToken, Task<(int Status, byte[]? Body)>> _fetch;
 
-    public IntegrityCatalog(IOptions<ApplianceOptions> options, TimeProvider time, ILogger<IntegrityCatalog> logger)
+    /// <param name="absentTtl">How long "this title has no manifest" is remembered.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="logger">Where unusable manifests are reported.</param>
+    /// <param name="fetch">How to GET a small object from the parents (the owning <see cref="ParentFetcher"/>).</param>
+    public IntegrityCatalog(TimeSpan absentTtl, TimeProvider time, ILogger logger, Func<string, int, CancellationToken, Task<(int Status, byte[]? Body)>> fetch)
     {
+        _absentTtl = absentTtl;
         _time = time;
-        _absentTtl = options.Value.Upstream.NotFoundTtl;
         _logger = logger;
+        _fetch = fetch;
     }
-
-    /// <summary>Set by <see cref="ParentFetcher"/>: how to GET a small object from the parents.</summary>
-    internal void UseFetcher(Func<string, int, CancellationToken, Task<(int Status, byte[]? Body)>> fetch) => _fetch = fetch;
 
     /// <summary>
     /// The SHA-256 the title's manifest gives for <paramref name="key"/>; null when the title has no
@@ -65,11 +66,6 @@ public sealed class IntegrityCatalog
     private async Task<Entry> LoadAsync(string titleId)
     {
         var now = _time.GetUtcNow();
-        if (_fetch is null)
-        {
-            return new Entry(null, null, now + _absentTtl);
-        }
-
         var (status, body) = await _fetch(IntegrityManifest.PathFor(titleId), MaxManifestBytes, CancellationToken.None).ConfigureAwait(false);
         if (status == 404)
         {

@@ -23,9 +23,8 @@ public sealed class ParentFetcher : IDisposable
 
     private readonly IntegrityCatalog _integrity;
 
-    public ParentFetcher(IOptions<ApplianceOptions> options, TimeProvider time, ApplianceMetrics metrics, IntegrityCatalog integrity, ILogger<ParentFetcher> logger)
+    public ParentFetcher(IOptions<ApplianceOptions> options, TimeProvider time, ApplianceMetrics metrics, ILogger<ParentFetcher> logger)
     {
-        _integrity = integrity;
         _options = options.Value.Upstream;
         _parents = [.. options.Value.Parents.Select(p => new Uri(p.TrimEnd('/') + "/"))];
         _time = time;
@@ -41,7 +40,8 @@ public sealed class ParentFetcher : IDisposable
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
             MaxConnectionsPerServer = _options.MaxConnectionsPerParent,
         });
-        integrity.UseFetcher(GetSmallAsync);
+        // Manifests come from the same parents, through the same connection pools.
+        _integrity = new IntegrityCatalog(_options.NotFoundTtl, time, logger, GetSmallAsync);
     }
 
     /// <summary>GETs a small object (a manifest) from the parents in order: the first 200 or 404 wins.</summary>
