@@ -131,7 +131,7 @@ public sealed class TieringAndRestartTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task SsdHits_ArePromotedToRam()
+    public async Task SsdHits_ArePromotedToRam_AndRamHitsAlsoGoOutWithSendfile()
     {
         await using (var warm = await ApplianceProcess.StartAsync(null, Settings()))
         {
@@ -140,10 +140,10 @@ public sealed class TieringAndRestartTests : IAsyncLifetime
         }
 
         // Restart with a RAM tier that can hold a few objects: SSD hits are offered to it.
-        await using var appliance = await ApplianceProcess.StartAsync(null, Settings("--Appliance:Cache:RamBytes=4194304"));
+        var trace = Path.Combine(_state.Path, "strace-ram.txt");
+        await using var appliance = await ApplianceProcess.StartAsync(["strace", "-f", "-e", "trace=sendfile", "-o", trace], Settings("--Appliance:Cache:RamBytes=4194304"));
         using var client = appliance.CreateClient();
         var path = _bodies.Keys.Last();
-        var ramBefore = Metric(await appliance.MetricsAsync(), "openconnect_appliance_requests_total", "ram");
         for (var i = 0; i < 6; i++)
         {
             Assert.Equal(_bodies[path], await client.GetByteArrayAsync(path));
@@ -151,8 +151,15 @@ public sealed class TieringAndRestartTests : IAsyncLifetime
         }
 
         var metrics = await appliance.MetricsAsync();
-        Assert.True(Metric(metrics, "openconnect_appliance_requests_total", "ram") > ramBefore, "no RAM hit after repeated SSD hits");
+        var ramHits = Metric(metrics, "openconnect_appliance_requests_total", "ram");
+        var ssdHits = Metric(metrics, "openconnect_appliance_requests_total", "ssd");
+        Assert.True(ramHits >= 1, "no RAM hit after repeated SSD hits");
+        Assert.Equal(6, ramHits + ssdHits);
         Assert.True(Metric(metrics, "openconnect_appliance_admissions_total", "ram") >= 1);
+
+        // Every hit, RAM included, is a sendfile (from the object file or the RAM tier's memfd): no user-space copy.
+        var calls = File.ReadAllLines(trace).Count(l => l.Contains("sendfile(", StringComparison.Ordinal) && !l.Contains("= -1", StringComparison.Ordinal));
+        Assert.True(calls >= 6, $"6 hits ({ramHits} from RAM), but strace saw {calls} sendfile calls");
     }
 
     [Fact]
