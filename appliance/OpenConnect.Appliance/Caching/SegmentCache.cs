@@ -64,13 +64,6 @@ public sealed partial class SegmentCache : IAsyncDisposable
 
     public SsdStore Store => _store;
 
-    public long RamBytes => _ramBodies.Values.Sum(e => e.Info.Length);
-
-    public int RamObjects => _ramBodies.Count;
-
-    /// <summary>Whether the object is in the RAM tier (for tests and the prefetch service).</summary>
-    public bool IsInRam(ulong key) => _ramBodies.ContainsKey(key);
-
     /// <summary>
     /// Finds the bytes for <paramref name="path"/>: a RAM hit, an SSD hit (an open file), or a miss
     /// joined to the single upstream fetch for that object.

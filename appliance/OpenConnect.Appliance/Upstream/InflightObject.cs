@@ -26,7 +26,6 @@ public sealed class InflightObject
     private readonly TaskCompletionSource<bool> _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _filled;
-    private int _joiners;
 
     public InflightObject(ulong key, string path)
     {
@@ -45,15 +44,10 @@ public sealed class InflightObject
 
     public long Filled => Volatile.Read(ref _filled);
 
-    /// <summary>Clients that joined this fetch after it started.</summary>
-    public int Joiners => Volatile.Read(ref _joiners);
-
     /// <summary>True once the body is complete and intact; false if the fetch failed part-way.</summary>
     public Task<bool> Completed => _completed.Task;
 
     public Task<(FetchOutcome Outcome, UpstreamHead? Head)> HeadTask => _head.Task;
-
-    internal void Joined() => Interlocked.Increment(ref _joiners);
 
     internal void SetHead(UpstreamHead head)
     {

@@ -76,8 +76,6 @@ public sealed class ParentFetcher : IDisposable
         return (status, null);
     }
 
-    public IReadOnlyList<Uri> Parents => _parents;
-
     /// <summary>
     /// Returns the fetch for <paramref name="key"/>, starting it if none is under way. When a fetch
     /// completes successfully <paramref name="onComplete"/> runs once (the cache admits the body).
@@ -101,7 +99,6 @@ public sealed class ParentFetcher : IDisposable
         {
             if (_inflight.TryGetValue(key, out var existing))
             {
-                existing.Joined();
                 _metrics.CollapsedRequests.Inc();
                 return existing;
             }
