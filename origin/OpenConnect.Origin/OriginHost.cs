@@ -1,5 +1,10 @@
 using Microsoft.Extensions.Options;
 using OpenConnect.Contracts.Hosting;
+using OpenConnect.Contracts.Security;
+using OpenConnect.Origin.Ingest;
+using OpenConnect.Origin.Pipeline;
+using OpenConnect.Origin.Publishing;
+using OpenConnect.Origin.Storage;
 
 namespace OpenConnect.Origin;
 
@@ -9,14 +14,27 @@ public static class OriginHost
     public const string RoleName = "origin";
     public const string DefaultUrls = "http://127.0.0.1:8100";
 
-    public static WebApplication Build(string[] args)
+    public static WebApplication Build(string[] args) => Build(args, configureServices: null);
+
+    /// <param name="args">Command-line arguments.</param>
+    /// <param name="configureServices">Test hook: replaces services after the defaults are registered.</param>
+    public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices)
     {
         var builder = RoleHost.CreateBuilder(RoleName, DefaultUrls, args);
         builder.Services.AddRoleOptions<OriginOptions>(builder.Configuration);
         builder.Services.AddStateDirectory("data-directory", sp => sp.GetRequiredService<IOptions<OriginOptions>>().Value.DataDirectory);
+        builder.Services.AddSingleton<IObjectStore>(sp => new LocalObjectStore(sp.GetRequiredService<IOptions<OriginOptions>>().Value.PublishedDirectory));
+        builder.Services.AddSingleton(sp => Ed25519SigningKey.LoadOrCreate(sp.GetRequiredService<IOptions<OriginOptions>>().Value.SigningKeyPath));
+        builder.Services.AddSingleton<ITitlePublisher, TitlePublisher>();
+        builder.Services.AddOriginPipeline();
+        builder.Services.AddOriginIngest();
+        configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.MapRoleEndpoints();
+        app.MapParentEndpoint();
+        app.MapOriginPipeline();
+        app.MapOriginIngest();
         return app;
     }
 }

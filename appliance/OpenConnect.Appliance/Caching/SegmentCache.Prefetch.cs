@@ -1,6 +1,7 @@
 using OpenConnect.Appliance.Caching.Policy;
 using OpenConnect.Appliance.Http;
 using OpenConnect.Appliance.Upstream;
+using OpenConnect.Contracts.Content;
 
 namespace OpenConnect.Appliance.Caching;
 

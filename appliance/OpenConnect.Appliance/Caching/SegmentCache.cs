@@ -4,6 +4,7 @@ using OpenConnect.Appliance.Caching.Policy;
 using OpenConnect.Appliance.Http;
 using OpenConnect.Appliance.Storage;
 using OpenConnect.Appliance.Upstream;
+using OpenConnect.Contracts.Content;
 
 namespace OpenConnect.Appliance.Caching;
 

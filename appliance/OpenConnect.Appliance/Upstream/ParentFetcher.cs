@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Options;
+using OpenConnect.Contracts.Content;
 
 namespace OpenConnect.Appliance.Upstream;
 
@@ -231,7 +232,7 @@ public sealed class ParentFetcher : IDisposable
             var lastModified = response.Content.Headers.LastModified ?? _time.GetUtcNow();
             // The type follows the path's extension, whatever a parent says, so every tier and every
             // appliance answers the same Content-Type for the same object.
-            var contentType = Http.ContentTypes.For(fetch.Path);
+            var contentType = ContentTypes.For(fetch.Path);
             fetch.SetHead(new UpstreamHead(length.Value, contentType, etag, lastModified, parent.Authority));
             if (length == 0)
             {

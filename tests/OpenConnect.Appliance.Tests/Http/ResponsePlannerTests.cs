@@ -1,5 +1,6 @@
 using System.Text;
 using OpenConnect.Appliance.Http;
+using OpenConnect.Contracts.Content;
 
 namespace OpenConnect.Appliance.Tests.Http;
 

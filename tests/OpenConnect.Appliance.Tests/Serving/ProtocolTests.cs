@@ -1,4 +1,4 @@
-using OpenConnect.Appliance.Http;
+using OpenConnect.Contracts.Content;
 
 namespace OpenConnect.Appliance.Tests.Serving;
 

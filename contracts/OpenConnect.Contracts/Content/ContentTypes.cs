@@ -1,4 +1,4 @@
-namespace OpenConnect.Appliance.Http;
+namespace OpenConnect.Contracts.Content;
 
 /// <summary>Content-Type and Cache-Control per file extension of a content path.</summary>
 public static class ContentTypes
