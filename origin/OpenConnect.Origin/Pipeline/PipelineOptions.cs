@@ -5,8 +5,114 @@ namespace OpenConnect.Origin.Pipeline;
 /// <summary>Transcode pipeline settings (section <c>Origin:Pipeline</c>).</summary>
 public sealed class PipelineOptions
 {
+    /// <summary>Codec names the pipeline knows: H.264 is always produced, the others on request.</summary>
+    public static readonly IReadOnlyList<string> KnownCodecs = ["h264", "hevc", "vp9", "av1"];
+
+    /// <summary>Default H.264 bitrates (kbit/s) per rung height, close to common VOD ladders.</summary>
+    public static readonly IReadOnlyDictionary<int, int> DefaultBitratesKbps = new Dictionary<int, int>
+    {
+        [144] = 200,
+        [240] = 400,
+        [360] = 800,
+        [480] = 1400,
+        [720] = 2800,
+        [1080] = 5000,
+        [1440] = 8000,
+        [2160] = 14000,
+    };
+
+    /// <summary>Video codecs to produce. Default <c>["h264"]</c>; add <c>hevc</c>, <c>vp9</c>, <c>av1</c>. H.264 is always included.</summary>
+    public List<string> Codecs { get; set; } = ["h264"];
+
+    /// <summary>H.264 bitrate (kbit/s) per rung height, overriding <see cref="DefaultBitratesKbps"/> (e.g. <c>BitratesKbps:720=3000</c>). Other codecs use a fraction of it.</summary>
+    public Dictionary<string, int> BitratesKbps { get; set; } = [];
+
+    /// <summary>Highest rung produced (a ladder height); the ladder also never goes above the source. Default 2160.</summary>
+    public int MaxHeight { get; set; } = 2160;
+
+    /// <summary>CMAF segment length in seconds (2–4). Default 4.</summary>
+    public int SegmentSeconds { get; set; } = 4;
+
+    /// <summary>Length of the time ranges encoded in parallel, a multiple of <see cref="SegmentSeconds"/>. Default 12.</summary>
+    public int ChunkSeconds { get; set; } = 12;
+
+    /// <summary>Encodes running at once (chunk × rung jobs). Default: the processor count.</summary>
+    public int MaxParallelEncodes { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>x264 preset. Default <c>veryfast</c>.</summary>
+    public string X264Preset { get; set; } = "veryfast";
+
+    /// <summary>x265 preset. Default <c>veryfast</c>.</summary>
+    public string X265Preset { get; set; } = "veryfast";
+
+    /// <summary>libvpx-vp9 <c>-cpu-used</c> (0 slowest … 8 fastest). Default 5.</summary>
+    public int Vp9CpuUsed { get; set; } = 5;
+
+    /// <summary>SVT-AV1 preset (0 slowest … 13 fastest). Default 10.</summary>
+    public int SvtAv1Preset { get; set; } = 10;
+
+    /// <summary>AAC stereo bitrate in kbit/s. Default 128.</summary>
+    public int AudioBitrateKbps { get; set; } = 128;
+
+    /// <summary>Attempts per step before the title fails. Default 3.</summary>
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>Delay before the first retry; doubles with each further attempt. Default 2 s.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Longest any single ffmpeg/ffprobe run may take before it is stopped and the step fails. Default 2 h.</summary>
+    public TimeSpan ProcessTimeout { get; set; } = TimeSpan.FromHours(2);
+
+    /// <summary>Seconds between storyboard thumbnails; 0 picks one so that a title has at most 100. Default 0.</summary>
+    public int StoryboardIntervalSeconds { get; set; }
+
+    /// <summary>The codecs to produce: <see cref="Codecs"/> with H.264 first and duplicates removed.</summary>
+    public IReadOnlyList<string> EffectiveCodecs =>
+        ["h264", .. Codecs.Select(c => c.Trim().ToLowerInvariant()).Where(c => c != "h264").Distinct()];
+
+    /// <summary>The H.264 bitrate of a rung height, configured or default.</summary>
+    public int BitrateKbpsFor(int height)
+    {
+        if (BitratesKbps.TryGetValue(height.ToString(System.Globalization.CultureInfo.InvariantCulture), out var configured))
+        {
+            return configured;
+        }
+
+        if (DefaultBitratesKbps.TryGetValue(height, out var standard))
+        {
+            return standard;
+        }
+
+        // A sub-144p source: scale the smallest rung's bitrate by area.
+        return Math.Max(50, DefaultBitratesKbps[144] * height * height / (144 * 144));
+    }
+
     public void Validate(OptionsCheck check)
     {
-        _ = check;
+        foreach (var codec in Codecs)
+        {
+            check.Require(KnownCodecs.Contains(codec.Trim().ToLowerInvariant()), "Pipeline:Codecs", codec, "must be one of h264, hevc, vp9, av1");
+        }
+
+        foreach (var (key, value) in BitratesKbps)
+        {
+            var isRung = int.TryParse(key, out var height) && DefaultBitratesKbps.ContainsKey(height);
+            check.Require(isRung, $"Pipeline:BitratesKbps:{key}", value, "the key must be a ladder height (144, 240, 360, 480, 720, 1080, 1440, 2160)");
+            check.Require(value is >= 50 and <= 100_000, $"Pipeline:BitratesKbps:{key}", value, "must be between 50 and 100000 kbit/s");
+        }
+
+        check.Require(DefaultBitratesKbps.ContainsKey(MaxHeight), "Pipeline:MaxHeight", MaxHeight, "must be a ladder height (144, 240, 360, 480, 720, 1080, 1440, 2160)");
+        check.Require(SegmentSeconds is >= 2 and <= 4, "Pipeline:SegmentSeconds", SegmentSeconds, "must be between 2 and 4");
+        check.Require(ChunkSeconds >= SegmentSeconds && SegmentSeconds > 0 && ChunkSeconds % SegmentSeconds == 0, "Pipeline:ChunkSeconds", ChunkSeconds, "must be a positive multiple of Pipeline:SegmentSeconds");
+        check.Require(MaxParallelEncodes is >= 1 and <= 256, "Pipeline:MaxParallelEncodes", MaxParallelEncodes, "must be between 1 and 256");
+        check.Require(X264Preset is "ultrafast" or "superfast" or "veryfast" or "faster" or "fast" or "medium" or "slow" or "slower" or "veryslow", "Pipeline:X264Preset", X264Preset, "must be an x264 preset (ultrafast … veryslow)");
+        check.Require(X265Preset is "ultrafast" or "superfast" or "veryfast" or "faster" or "fast" or "medium" or "slow" or "slower" or "veryslow", "Pipeline:X265Preset", X265Preset, "must be an x265 preset (ultrafast … veryslow)");
+        check.Require(Vp9CpuUsed is >= 0 and <= 8, "Pipeline:Vp9CpuUsed", Vp9CpuUsed, "must be between 0 and 8");
+        check.Require(SvtAv1Preset is >= 0 and <= 13, "Pipeline:SvtAv1Preset", SvtAv1Preset, "must be between 0 and 13");
+        check.Require(AudioBitrateKbps is >= 32 and <= 512, "Pipeline:AudioBitrateKbps", AudioBitrateKbps, "must be between 32 and 512");
+        check.Require(MaxAttempts is >= 1 and <= 20, "Pipeline:MaxAttempts", MaxAttempts, "must be between 1 and 20");
+        check.Require(RetryDelay >= TimeSpan.Zero && RetryDelay <= TimeSpan.FromHours(1), "Pipeline:RetryDelay", RetryDelay, "must be between 00:00:00 and 01:00:00");
+        check.Require(ProcessTimeout >= TimeSpan.FromSeconds(5), "Pipeline:ProcessTimeout", ProcessTimeout, "must be at least 00:00:05");
+        check.Require(StoryboardIntervalSeconds is >= 0 and <= 600, "Pipeline:StoryboardIntervalSeconds", StoryboardIntervalSeconds, "must be between 0 and 600");
     }
 }

@@ -1,0 +1,41 @@
+using System.Globalization;
+
+namespace OpenConnect.Origin.Pipeline;
+
+/// <summary>
+/// The encoder settings of one rung as ffmpeg options: target bitrate with a VBV cap, and closed
+/// GOPs of exactly one segment whose keyframes sit on segment boundaries (fixed GOP length,
+/// no scene-cut keyframes, forced keyframes at every multiple of the segment length), so every
+/// rung and every chunk cuts at the same instants.
+/// </summary>
+public static class EncoderArguments
+{
+    /// <param name="rung">The rung.</param>
+    /// <param name="frameRate">Source frame rate, for the GOP length in frames.</param>
+    /// <param name="segmentSeconds">Segment length.</param>
+    /// <param name="options">Presets.</param>
+    /// <param name="stream">Output stream specifier: <c>v</c> for a single-output command, <c>v:0</c>, <c>v:1</c>… when one command writes several.</param>
+    public static string Video(Rung rung, double frameRate, int segmentSeconds, PipelineOptions options, string stream = "v")
+    {
+        var gop = GopFrames(frameRate, segmentSeconds);
+        var s = stream;
+        var common = string.Create(CultureInfo.InvariantCulture, $"-pix_fmt:{s} yuv420p -b:{s} {rung.BitrateKbps}k -maxrate:{s} {rung.MaxRateKbps}k -bufsize:{s} {rung.BufferKbits}k -g:{s} {gop} -keyint_min:{s} {gop} -force_key_frames:{s} \"expr:gte(t,n_forced*{segmentSeconds})\"");
+        return rung.Codec switch
+        {
+            "h264" => $"-c:{s} libx264 -preset:{s} {options.X264Preset} -profile:{s} high {common} -sc_threshold:{s} 0 -x264-params:{s} open_gop=0",
+            "hevc" => string.Create(CultureInfo.InvariantCulture, $"-c:{s} libx265 -preset:{s} {options.X265Preset} -tag:{s} hvc1 {common} -x265-params:{s} keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:log-level=error"),
+            "vp9" => string.Create(CultureInfo.InvariantCulture, $"-c:{s} libvpx-vp9 -deadline:{s} good -cpu-used:{s} {options.Vp9CpuUsed} -row-mt:{s} 1 {common}"),
+            "av1" => string.Create(CultureInfo.InvariantCulture, $"-c:{s} libsvtav1 -preset:{s} {options.SvtAv1Preset} {common} -svtav1-params:{s} irefresh-type=2"),
+            _ => throw new ArgumentOutOfRangeException(nameof(rung), rung.Codec, "unknown codec"),
+        };
+    }
+
+    /// <summary>The scaling filter of a rung: exact even frame size, square pixels.</summary>
+    public static string ScaleFilter(Rung rung) => string.Create(CultureInfo.InvariantCulture, $"scale={rung.Width}:{rung.FrameHeight}:flags=bicubic,setsar=1");
+
+    /// <summary>The AAC stereo options.</summary>
+    public static string Audio(PipelineOptions options, string stream = "a") =>
+        string.Create(CultureInfo.InvariantCulture, $"-c:{stream} aac -b:{stream} {options.AudioBitrateKbps}k -ac 2 -ar 48000");
+
+    public static int GopFrames(double frameRate, int segmentSeconds) => Math.Max(1, (int)Math.Round(frameRate * segmentSeconds));
+}

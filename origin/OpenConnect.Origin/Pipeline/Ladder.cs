@@ -1,0 +1,75 @@
+namespace OpenConnect.Origin.Pipeline;
+
+/// <summary>One video rendition to produce: its folder name, codec, frame size and target bitrate.</summary>
+public sealed record Rung(string Name, string Codec, int Height, int Width, int FrameHeight, int BitrateKbps)
+{
+    /// <summary>Peak rate allowed by the VBV model (kbit/s).</summary>
+    public int MaxRateKbps => BitrateKbps * 3 / 2;
+
+    /// <summary>VBV buffer (kbit).</summary>
+    public int BufferKbits => BitrateKbps * 2;
+}
+
+/// <summary>
+/// Chooses the rungs for a source: the standard heights up to the source's short side (never an
+/// upscale), each frame size keeping the display aspect with even dimensions. Pure, so the rules
+/// are tested as tables.
+/// </summary>
+public static class Ladder
+{
+    public static readonly IReadOnlyList<int> Heights = [144, 240, 360, 480, 720, 1080, 1440, 2160];
+
+    /// <summary>Bitrate of a codec relative to H.264 at the same quality (rough, conservative).</summary>
+    public static double BitrateFactor(string codec) => codec switch
+    {
+        "hevc" => 0.65,
+        "vp9" => 0.65,
+        "av1" => 0.55,
+        _ => 1.0,
+    };
+
+    /// <summary>The rendition folder name: <c>720p</c> for H.264, <c>720p-hevc</c> and so on.</summary>
+    public static string RenditionName(int height, string codec) => codec == "h264" ? $"{height}p" : $"{height}p-{codec}";
+
+    /// <param name="displayWidth">Source width as displayed (after rotation and sample aspect ratio).</param>
+    /// <param name="displayHeight">Source height as displayed.</param>
+    /// <param name="options">Codecs, bitrates and the highest rung.</param>
+    public static IReadOnlyList<Rung> For(int displayWidth, int displayHeight, PipelineOptions options)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(displayWidth, 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(displayHeight, 2);
+        var shortSide = Math.Min(displayWidth, displayHeight);
+        var heights = Heights.Where(h => h <= shortSide && h <= options.MaxHeight).ToList();
+        if (heights.Count == 0)
+        {
+            // Smaller than the smallest rung: one rendition at the source size.
+            heights.Add(Math.Max(2, shortSide & ~1));
+        }
+
+        var rungs = new List<Rung>();
+        foreach (var codec in options.EffectiveCodecs)
+        {
+            foreach (var height in heights)
+            {
+                var (width, frameHeight) = FrameSize(displayWidth, displayHeight, height);
+                var bitrate = (int)Math.Round(options.BitrateKbpsFor(height) * BitrateFactor(codec));
+                rungs.Add(new Rung(RenditionName(height, codec), codec, height, width, frameHeight, bitrate));
+            }
+        }
+
+        return rungs;
+    }
+
+    /// <summary>The frame size whose short side is <paramref name="shortSide"/>, keeping the aspect, both dimensions even.</summary>
+    public static (int Width, int Height) FrameSize(int displayWidth, int displayHeight, int shortSide)
+    {
+        if (displayWidth >= displayHeight)
+        {
+            return (Even((double)displayWidth * shortSide / displayHeight), Even(shortSide));
+        }
+
+        return (Even(shortSide), Even((double)displayHeight * shortSide / displayWidth));
+    }
+
+    private static int Even(double value) => Math.Max(2, (int)Math.Round(value / 2, MidpointRounding.AwayFromZero) * 2);
+}

@@ -1,0 +1,93 @@
+using System.Security.Cryptography;
+using OpenConnect.Contracts.Content;
+
+namespace OpenConnect.Origin.Pipeline;
+
+/// <summary>
+/// Accepts completed uploads: probes them, records the title (rejected with a reason, or queued),
+/// moves an accepted source into the title's work directory and wakes the worker.
+/// </summary>
+public sealed class PipelineIntake(TitleStore store, PipelinePaths paths, SourceProbe probe, PipelineSignal signal, PipelineMetrics metrics) : IPipelineIntake
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    public int Backlog
+    {
+        get
+        {
+            var counts = store.CountByState();
+            return counts[TitleStates.Queued] + counts[TitleStates.Processing];
+        }
+    }
+
+    public async Task<TitleSubmission> SubmitAsync(SourceUpload upload, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(upload.UploadId);
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (store.GetByUpload(upload.UploadId) is { } existing)
+            {
+                return new TitleSubmission(existing.Id, existing.State, existing.Reason);
+            }
+
+            var result = File.Exists(upload.SourcePath)
+                ? await probe.ProbeAsync(upload.SourcePath, cancellationToken)
+                : new ProbeResult(null, "the uploaded file does not exist", "");
+            var id = NewTitleId();
+            if (result.Source is null)
+            {
+                store.Insert(id, upload.UploadId, TitleStates.Rejected, result.Rejection, upload.Metadata, upload.SourcePath, null, null);
+                metrics.Refresh(store);
+                return new TitleSubmission(id, TitleStates.Rejected, result.Rejection);
+            }
+
+            // Recorded first, then moved: a crash in between leaves a queued title whose probe step
+            // finds the file still at the upload path and moves it then.
+            var sourceFile = paths.Source(id, result.Extension);
+            store.Insert(id, upload.UploadId, TitleStates.Queued, null, upload.Metadata, upload.SourcePath, sourceFile, result.Source);
+            Directory.CreateDirectory(paths.Work(id));
+            File.Move(upload.SourcePath, sourceFile);
+            metrics.Refresh(store);
+            signal.Wake();
+            return new TitleSubmission(id, TitleStates.Queued, null);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>An 11-character url-safe id (64 random bits), valid as a <see cref="ContentKey"/> title id.</summary>
+    public static string NewTitleId()
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        RandomNumberGenerator.Fill(bytes);
+        var id = Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        return ContentKey.IsValidTitleId(id) ? id : throw new InvalidOperationException("generated an invalid title id");
+    }
+}
+
+/// <summary>Where the pipeline keeps its files below the data directory.</summary>
+public sealed class PipelinePaths(string dataDirectory)
+{
+    public string DataDirectory { get; } = Path.GetFullPath(dataDirectory);
+
+    public string Database => Path.Combine(DataDirectory, "pipeline.db");
+
+    public string Work(string titleId) => Path.Combine(DataDirectory, "work", titleId);
+
+    public string Source(string titleId, string extension) => Path.Combine(Work(titleId), "source." + extension);
+
+    public string Package(string titleId) => Path.Combine(Work(titleId), "package");
+}
+
+/// <summary>Wakes the worker when a title is queued.</summary>
+public sealed class PipelineSignal
+{
+    private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
+
+    public void Wake() => _signal.Release();
+
+    public Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _signal.WaitAsync(timeout, cancellationToken);
+}

@@ -1,0 +1,32 @@
+using Prometheus;
+
+namespace OpenConnect.Origin.Pipeline;
+
+/// <summary>The pipeline's Prometheus metrics, on the host's own registry.</summary>
+public sealed class PipelineMetrics
+{
+    public PipelineMetrics(IMetricFactory factory)
+    {
+        Titles = factory.CreateGauge("openconnect_origin_titles", "Titles by pipeline state.", ["state"]);
+        StepSeconds = factory.CreateHistogram("openconnect_origin_pipeline_step_seconds", "Duration of successful pipeline steps (encode: one chunk of one rung).", new HistogramConfiguration
+        {
+            LabelNames = ["step"],
+            Buckets = Histogram.ExponentialBuckets(0.05, 2, 16),
+        });
+        StepFailures = factory.CreateCounter("openconnect_origin_pipeline_step_failures_total", "Pipeline step attempts that failed.", ["step"]);
+    }
+
+    public Gauge Titles { get; }
+
+    public Histogram StepSeconds { get; }
+
+    public Counter StepFailures { get; }
+
+    public void Refresh(TitleStore store)
+    {
+        foreach (var (state, count) in store.CountByState())
+        {
+            Titles.WithLabels(state).Set(count);
+        }
+    }
+}

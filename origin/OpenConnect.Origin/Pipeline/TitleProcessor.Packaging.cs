@@ -1,0 +1,78 @@
+namespace OpenConnect.Origin.Pipeline;
+
+/// <summary>CMAF packaging: one folder of fMP4 segments per rendition, HLS and DASH manifests over them.</summary>
+public sealed partial class TitleProcessor
+{
+    public const string AudioRendition = "audio";
+
+    /// <summary>
+    /// Cuts each rung (and the audio) into <c>init.mp4</c> + <c>seg-NNNNN.m4s</c> with ffmpeg's HLS
+    /// muxer in fMP4 mode (stream copy; the cuts fall on the forced keyframes, so every rung has the
+    /// same segment boundaries), then writes our own media playlists, the multivariant playlist and
+    /// the MPD. Built in a temporary directory and renamed to <c>package/</c> when complete.
+    /// </summary>
+    private async Task PackageAsync(string titleId, TitlePlan plan, CancellationToken cancellationToken)
+    {
+        var work = _paths.Work(titleId);
+        var package = _paths.Package(titleId);
+        var staging = Path.Combine(work, $"package.tmp-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(staging);
+        try
+        {
+            var video = new List<PackagedTrack>();
+            foreach (var rung in plan.Rungs)
+            {
+                var segments = await SegmentAsync(RungFile(titleId, rung), staging, rung.Name, plan, cancellationToken);
+                var codecs = CodecString.FromInitSegment(Path.Combine(staging, rung.Name, "init.mp4"));
+                video.Add(new PackagedTrack(rung.Name, true, rung.Codec, codecs, rung.Width, rung.FrameHeight, plan.FrameRate, rung.BitrateKbps, segments));
+            }
+
+            PackagedTrack? audio = null;
+            if (plan.HasAudio)
+            {
+                var segments = await SegmentAsync(AudioFile(titleId), staging, AudioRendition, plan, cancellationToken);
+                audio = new PackagedTrack(AudioRendition, false, "aac", CodecString.FromInitSegment(Path.Combine(staging, AudioRendition, "init.mp4")), 0, 0, 0, _options.AudioBitrateKbps, segments);
+            }
+
+            foreach (var track in video.Append(audio).OfType<PackagedTrack>())
+            {
+                File.WriteAllText(Path.Combine(staging, track.Name, "index.m3u8"), Manifests.MediaPlaylist(track));
+            }
+
+            File.WriteAllText(Path.Combine(staging, "master.m3u8"), Manifests.MultivariantPlaylist(video, audio));
+            File.WriteAllText(Path.Combine(staging, "manifest.mpd"), Manifests.Mpd(video, audio, plan.SegmentSeconds));
+            DurableFile.FlushTree(staging);
+            if (Directory.Exists(package))
+            {
+                Directory.Delete(package, recursive: true);
+            }
+
+            Directory.Move(staging, package);
+            _store.SetRenditions(titleId, video.Select(t => new RenditionInfo(t.Name, t.Codec, t.Width, t.Height, t.BitrateKbps, t.Codecs, t.PeakBandwidth, t.AverageBandwidth, t.Segments.Count)).ToList());
+        }
+        finally
+        {
+            if (Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true);
+            }
+        }
+    }
+
+    private async Task<List<Segment>> SegmentAsync(string input, string staging, string rendition, TitlePlan plan, CancellationToken cancellationToken)
+    {
+        var directory = Path.Combine(staging, rendition);
+        Directory.CreateDirectory(directory);
+        var playlist = Path.Combine(directory, "ffmpeg.m3u8");
+        var arguments = $"-c copy -f hls -hls_time {plan.SegmentSeconds} -hls_playlist_type vod -hls_segment_type fmp4 -hls_fmp4_init_filename init.mp4 -start_number 1 -hls_segment_filename {Ffmpeg.Quote(Path.Combine(directory, "seg-%05d.m4s"))}";
+        await _ffmpeg.RunAsync(input, "", playlist, arguments, staging, null, null, cancellationToken);
+        var parsed = Manifests.ParseMediaPlaylist(await File.ReadAllTextAsync(playlist, cancellationToken));
+        File.Delete(playlist);
+        if (parsed.Count == 0)
+        {
+            throw new InvalidDataException($"packaging {rendition} produced no segments");
+        }
+
+        return parsed.Select(s => new Segment(s.File, s.Duration, new FileInfo(Path.Combine(directory, s.File)).Length)).ToList();
+    }
+}
