@@ -1,0 +1,187 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using OpenConnect.Origin.Pipeline;
+using OpenConnect.Testing;
+
+namespace OpenConnect.Origin.Tests.Pipeline;
+
+public sealed class ResumeTests
+{
+    [Fact]
+    public async Task KilledOrigin_ResumesAfterTheLastFinishedStep_WithoutRedoingFinishedSteps()
+    {
+        using var dir = new TempDirectory("openconnect-resume");
+        string[] settings = [$"--Origin:DataDirectory={dir.Path}", "--Origin:Pipeline:SegmentSeconds=2", "--Origin:Pipeline:ChunkSeconds=2", "--Origin:Pipeline:MaxParallelEncodes=1"];
+
+        // Submitted while no origin runs, as a crash right after intake would leave it: the worker picks it up on start.
+        var intake = new PipelineIntake(
+            new TitleStore(Path.Combine(dir.Path, "pipeline.db"), TimeProvider.System),
+            new PipelinePaths(dir.Path),
+            new SourceProbe(TimeSpan.FromSeconds(60)),
+            new PipelineSignal(),
+            new PipelineMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())));
+        var upload = Path.Combine(dir.Path, "upload.mkv");
+        File.Copy(await SampleMedia.GetAsync(SampleMedia.MkvHd), upload);
+        var submission = await intake.SubmitAsync(new SourceUpload("resume-1", upload, new Dictionary<string, string> { ["title"] = "resume" }), CancellationToken.None);
+        Assert.Equal("queued", submission.State);
+
+        Dictionary<string, JsonElement> before;
+        await using (var first = await OriginProcess.StartAsync(settings))
+        {
+            using var client = first.CreateClient();
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+            while (true)
+            {
+                var title = await client.GetFromJsonAsync<JsonElement>($"/api/titles/{submission.TitleId}");
+                var done = Steps(title).Values.Count(s => s.GetProperty("state").GetString() == "done" && s.GetProperty("name").GetString()!.StartsWith("encode/", StringComparison.Ordinal));
+                if (done >= 3)
+                {
+                    break;
+                }
+
+                Assert.True(DateTime.UtcNow < deadline, $"no encodes finished in time: {title}");
+                await Task.Delay(50);
+            }
+
+            await first.KillAsync();
+        }
+
+        // Read what was recorded at the moment of the kill straight from the database.
+        var store = new TitleStore(Path.Combine(dir.Path, "pipeline.db"), TimeProvider.System);
+        var recorded = store.Steps(submission.TitleId);
+        var finished = recorded.Where(s => s.State == "done").ToDictionary(s => s.Name);
+        Assert.Contains("probe", finished.Keys);
+        Assert.Contains("chunk", finished.Keys);
+        Assert.DoesNotContain("package", finished.Keys);
+        Assert.Equal("processing", store.Get(submission.TitleId)!.State);
+
+        await using (var second = await OriginProcess.StartAsync(settings))
+        {
+            using var client = second.CreateClient();
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+            JsonElement title;
+            while (true)
+            {
+                title = await client.GetFromJsonAsync<JsonElement>($"/api/titles/{submission.TitleId}");
+                if (title.GetProperty("state").GetString() is "published" or "failed")
+                {
+                    break;
+                }
+
+                Assert.True(DateTime.UtcNow < deadline, $"not finished in time: {title}");
+                await Task.Delay(100);
+            }
+
+            Assert.True(title.GetProperty("state").GetString() == "published", title.ToString());
+            before = Steps(title);
+            var master = await client.GetAsync($"/v/{submission.TitleId}/master.m3u8");
+            Assert.Equal(HttpStatusCode.OK, master.StatusCode);
+        }
+
+        foreach (var (name, step) in finished)
+        {
+            var after = before[name];
+            Assert.Equal(1, after.GetProperty("attempts").GetInt32());
+            Assert.Equal(step.FinishedAt, after.GetProperty("finishedAt").GetDateTimeOffset());
+        }
+
+        Assert.All(before.Values, s => Assert.Equal("done", s.GetProperty("state").GetString()));
+        Assert.Equal(5 * 2, before.Keys.Count(k => k.StartsWith("encode/", StringComparison.Ordinal)));
+        var segmentCounts = new[] { "144p", "240p", "360p", "480p", "720p" }
+            .Select(r => Directory.GetFiles(Path.Combine(dir.Path, "published", submission.TitleId, r), "seg-*.m4s").Length)
+            .Distinct()
+            .ToList();
+        Assert.Equal([2], segmentCounts);
+    }
+
+    private static Dictionary<string, JsonElement> Steps(JsonElement title) =>
+        title.GetProperty("steps").EnumerateArray().ToDictionary(s => s.GetProperty("name").GetString()!);
+}
+
+/// <summary>The origin as a real separate process, so it can be killed with SIGKILL mid-pipeline.</summary>
+public sealed class OriginProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private OriginProcess(Process process, Uri baseAddress)
+    {
+        _process = process;
+        BaseAddress = baseAddress;
+    }
+
+    public Uri BaseAddress { get; }
+
+    public static async Task<OriginProcess> StartAsync(params string[] settings)
+    {
+        var port = FreePort();
+        var startInfo = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { typeof(OriginHost).Assembly.Location, "--urls", $"http://127.0.0.1:{port}" }.Concat(settings))
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(startInfo)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var baseAddress = new Uri($"http://127.0.0.1:{port}");
+        using var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"origin exited with code {process.ExitCode} during start");
+            }
+
+            try
+            {
+                if ((await client.GetAsync("/healthz")).StatusCode == HttpStatusCode.OK)
+                {
+                    return new OriginProcess(process, baseAddress);
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                process.Kill(entireProcessTree: true);
+                throw new TimeoutException("origin did not answer /healthz within 60 s");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>SIGKILL to the origin and its ffmpeg children: no shutdown hooks run.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            await KillAsync();
+        }
+
+        _process.Dispose();
+    }
+}
