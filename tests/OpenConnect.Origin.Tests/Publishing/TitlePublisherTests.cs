@@ -62,6 +62,8 @@ public sealed class TitlePublisherTests
 
         await using var origin = await RunningRole.StartAsync(OriginHost.Build, $"--Origin:DataDirectory={dir.Path}");
         Assert.Equal(keyId, origin.Services.GetRequiredService<Ed25519SigningKey>().KeyId);
+        var published = Ed25519PublicKey.Parse(await File.ReadAllTextAsync(Path.Combine(dir.Path, "keys", "origin-signing.pub")));
+        Assert.Equal(keyId, published.KeyId);
 
         var package = Path.Combine(dir.Path, "bad");
         Directory.CreateDirectory(Path.Combine(package, "720p", "deeper"));
