@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Builds everything in Release (warnings are errors), checks formatting, and runs every test.
-# Installs the Debian packages the tests need (ffmpeg) when missing and running as root.
+# Installs the Debian packages the tests need (ffmpeg, Node.js, Chromium, dnsmasq, ...) when missing
+# and running as root, and the npm clients the tests drive (tests/node, from its lock file).
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/prereqs.sh
 
-ensure_commands ffmpeg:ffmpeg ffprobe:ffmpeg curl:curl strace:strace
+ensure_commands ffmpeg:ffmpeg ffprobe:ffmpeg curl:curl strace:strace node:nodejs npm:npm \
+  chromium:chromium dnsmasq:dnsmasq-base
+
+echo "== npm clients (tests/node)"
+(cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 

@@ -110,8 +110,29 @@ public sealed class UpstreamOptions
     /// <summary>Connection pool size per parent. Default 64.</summary>
     public int MaxConnectionsPerParent { get; set; } = 64;
 
+    /// <summary>
+    /// The origin's Ed25519 public keys (base64). When set, a title's integrity manifest is trusted
+    /// only with a valid signature by one of them; empty means manifests are checked for shape only.
+    /// </summary>
+    public List<string> IntegrityKeys { get; set; } = [];
+
     public void Validate(OptionsCheck check)
     {
+        for (var i = 0; i < IntegrityKeys.Count; i++)
+        {
+            var ok = true;
+            try
+            {
+                Contracts.Security.Ed25519PublicKey.Parse(IntegrityKeys[i]);
+            }
+            catch (FormatException)
+            {
+                ok = false;
+            }
+
+            check.Require(ok, $"Upstream:IntegrityKeys:{i}", IntegrityKeys[i], "must be a base64 Ed25519 public key (32 bytes)");
+        }
+
         check.Require(ConnectTimeout > TimeSpan.Zero, "Upstream:ConnectTimeout", ConnectTimeout, "must be positive");
         check.Require(HeaderTimeout > TimeSpan.Zero, "Upstream:HeaderTimeout", HeaderTimeout, "must be positive");
         check.Require(IdleReadTimeout > TimeSpan.Zero, "Upstream:IdleReadTimeout", IdleReadTimeout, "must be positive");

@@ -24,7 +24,13 @@ public static class OriginHost
         builder.Services.AddRoleOptions<OriginOptions>(builder.Configuration);
         builder.Services.AddStateDirectory("data-directory", sp => sp.GetRequiredService<IOptions<OriginOptions>>().Value.DataDirectory);
         builder.Services.AddSingleton<IObjectStore>(sp => new LocalObjectStore(sp.GetRequiredService<IOptions<OriginOptions>>().Value.PublishedDirectory));
-        builder.Services.AddSingleton(sp => Ed25519SigningKey.LoadOrCreate(sp.GetRequiredService<IOptions<OriginOptions>>().Value.SigningKeyPath));
+        builder.Services.AddSingleton(sp =>
+        {
+            var path = sp.GetRequiredService<IOptions<OriginOptions>>().Value.SigningKeyPath;
+            var key = Ed25519SigningKey.LoadOrCreate(path);
+            key.WritePublicKeyFile(Path.ChangeExtension(path, ".pub"));
+            return key;
+        });
         builder.Services.AddSingleton<ITitlePublisher, TitlePublisher>();
         builder.Services.AddOriginPipeline();
         builder.Services.AddOriginIngest();

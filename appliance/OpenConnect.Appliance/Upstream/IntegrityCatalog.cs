@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using OpenConnect.Contracts.Content;
+using OpenConnect.Contracts.Security;
 
 namespace OpenConnect.Appliance.Upstream;
 
@@ -20,14 +21,17 @@ public sealed class IntegrityCatalog
     private readonly TimeSpan _absentTtl;
     private readonly ILogger _logger;
     private readonly Func<string, int, CancellationToken, Task<(int Status, byte[]? Body)>> _fetch;
+    private readonly PublicKeyRing _trustedKeys;
 
     /// <param name="absentTtl">How long "this title has no manifest" is remembered.</param>
+    /// <param name="trustedKeys">The origin's public keys; when not empty a manifest must carry a valid signature by one of them.</param>
     /// <param name="time">The clock.</param>
     /// <param name="logger">Where unusable manifests are reported.</param>
     /// <param name="fetch">How to GET a small object from the parents (the owning <see cref="ParentFetcher"/>).</param>
-    public IntegrityCatalog(TimeSpan absentTtl, TimeProvider time, ILogger logger, Func<string, int, CancellationToken, Task<(int Status, byte[]? Body)>> fetch)
+    public IntegrityCatalog(TimeSpan absentTtl, PublicKeyRing trustedKeys, TimeProvider time, ILogger logger, Func<string, int, CancellationToken, Task<(int Status, byte[]? Body)>> fetch)
     {
         _absentTtl = absentTtl;
+        _trustedKeys = trustedKeys;
         _time = time;
         _logger = logger;
         _fetch = fetch;
@@ -80,7 +84,13 @@ public sealed class IntegrityCatalog
 
         try
         {
-            return new Entry(IntegrityManifest.Parse(body), null, now + ManifestTtl);
+            var manifest = IntegrityManifest.Parse(body);
+            if (_trustedKeys.Count > 0 && !manifest.IsSignedBy(_trustedKeys))
+            {
+                throw new FormatException($"integrity manifest of {titleId} is not signed by a trusted origin key (key id '{manifest.KeyId}')");
+            }
+
+            return new Entry(manifest, null, now + ManifestTtl);
         }
         catch (FormatException ex)
         {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Options;
 using OpenConnect.Contracts.Content;
+using OpenConnect.Contracts.Security;
 
 namespace OpenConnect.Appliance.Upstream;
 
@@ -42,7 +43,7 @@ public sealed class ParentFetcher : IDisposable
             MaxConnectionsPerServer = _options.MaxConnectionsPerParent,
         });
         // Manifests come from the same parents, through the same connection pools.
-        _integrity = new IntegrityCatalog(_options.NotFoundTtl, time, logger, GetSmallAsync);
+        _integrity = new IntegrityCatalog(_options.NotFoundTtl, PublicKeyRing.Parse(_options.IntegrityKeys), time, logger, GetSmallAsync);
     }
 
     /// <summary>GETs a small object (a manifest) from the parents in order: the first 200 or 404 wins.</summary>

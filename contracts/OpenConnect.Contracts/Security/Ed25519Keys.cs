@@ -82,6 +82,18 @@ public sealed class Ed25519SigningKey
         return key;
     }
 
+    /// <summary>
+    /// Writes the public key (base64, one line) to <paramref name="path"/> so operators and scripts can
+    /// hand it to verifiers; written to a temporary name and renamed.
+    /// </summary>
+    public void WritePublicKeyFile(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var temporary = path + ".tmp";
+        File.WriteAllText(temporary, PublicKey + "\n");
+        File.Move(temporary, path, overwrite: true);
+    }
+
     public byte[] Sign(ReadOnlySpan<byte> message)
     {
         var signer = new Ed25519Signer();

@@ -1,19 +1,20 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
+using OpenConnect.Contracts.Content;
+using OpenConnect.Contracts.Security;
 
 namespace OpenConnect.Appliance.Tests.Serving;
 
 /// <summary>Pulled objects are checked against the title's integrity manifest: a bad body is never delivered whole or cached.</summary>
 public sealed class IntegrityTests
 {
-    private static byte[] Manifest(string title, params (string Relative, byte[] Body)[] files) =>
-        JsonSerializer.SerializeToUtf8Bytes(new
-        {
-            titleId = title,
-            algorithm = "sha256",
-            files = files.ToDictionary(f => f.Relative, f => Convert.ToHexStringLower(SHA256.HashData(f.Body))),
-        });
+    private static readonly Ed25519SigningKey OriginKey = Ed25519SigningKey.FromSeed(Enumerable.Range(7, 32).Select(i => (byte)i).ToArray());
+    private static readonly Ed25519SigningKey ForeignKey = Ed25519SigningKey.FromSeed(Enumerable.Range(9, 32).Select(i => (byte)i).ToArray());
+
+    private static byte[] Manifest(string title, params (string Relative, byte[] Body)[] files) => Manifest(OriginKey, title, files);
+
+    private static byte[] Manifest(Ed25519SigningKey key, string title, params (string Relative, byte[] Body)[] files) =>
+        IntegrityManifest.Create(title, files.ToDictionary(f => f.Relative, f => new IntegrityEntry(f.Body.Length, Convert.ToHexStringLower(SHA256.HashData(f.Body)))), key).ToJsonBytes();
 
     [Fact]
     public async Task MatchingBody_IsServedAndCached()
@@ -76,5 +77,28 @@ public sealed class IntegrityTests
         using var client = new HttpClient { BaseAddress = h.BaseAddress };
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.GetByteArrayAsync("/v/broken/720p/seg-1.m4s"));
         Assert.Equal(1, await h.MetricAsync("openconnect_appliance_integrity_failures_total"));
+    }
+
+    [Fact]
+    public async Task WithTrustedKeys_OnlyManifestsSignedByTheOrigin_AdmitObjects()
+    {
+        await using var h = await ApplianceHarness.StartAsync($"--Appliance:Upstream:IntegrityKeys:0={OriginKey.PublicKey}");
+        var body = ApplianceHarness.RandomBytes(50_000, 24);
+        h.Parent.Put("/v/signed/720p/seg-1.m4s", body);
+        h.Parent.Put("/v/signed/integrity.json", Manifest("signed", ("720p/seg-1.m4s", body)));
+        h.Parent.Put("/v/forged/720p/seg-1.m4s", body);
+        h.Parent.Put("/v/forged/integrity.json", Manifest(ForeignKey, "forged", ("720p/seg-1.m4s", body)));
+        using var client = new HttpClient { BaseAddress = h.BaseAddress };
+
+        Assert.Equal(body, await client.GetByteArrayAsync("/v/signed/720p/seg-1.m4s"));
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.GetByteArrayAsync("/v/forged/720p/seg-1.m4s"));
+        Assert.Equal(1, await h.MetricAsync("openconnect_appliance_integrity_failures_total"));
+    }
+
+    [Fact]
+    public async Task MalformedIntegrityKey_StopsTheApplianceWithTheKeyName()
+    {
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => ApplianceHarness.StartAsync("--Appliance:Upstream:IntegrityKeys:0=not-a-key"));
+        Assert.Contains("Appliance:Upstream:IntegrityKeys:0", ex.Message);
     }
 }

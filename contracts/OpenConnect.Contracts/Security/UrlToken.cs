@@ -1,0 +1,241 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using OpenConnect.Contracts.Content;
+
+namespace OpenConnect.Contracts.Security;
+
+/// <summary>
+/// A signed playback grant: steering signs it (Ed25519), appliances verify it with public keys only.
+/// It covers a path prefix (normally a title, <c>/v/{title}/</c>), an expiry, and optionally the
+/// client's network prefix.
+/// </summary>
+/// <remarks>
+/// The token travels as the first path segments of the URL, <c>/s/{token}/v/{title}/…</c>, not in
+/// the query string: HLS and DASH players resolve playlist and segment URIs relative to the
+/// playlist, which keeps the path (and so the token) but drops the query. The token is
+/// <c>base64url(payload) "." base64url(signature)</c>, the payload being
+/// <c>v1 "|" keyId "|" expiresUnixSeconds "|" pathPrefix "|" clientPrefix</c> in UTF-8.
+/// </remarks>
+public sealed record UrlToken(string KeyId, DateTimeOffset Expires, string PathPrefix, string? ClientPrefix)
+{
+    /// <summary>Signed URLs start with this segment: <c>/s/{token}/v/…</c>.</summary>
+    public const string PathPrefixSegment = "/s/";
+
+    public const int MaxTokenLength = 512;
+
+    private const string Version = "v1";
+
+    /// <summary>The path prefix that grants a whole title.</summary>
+    public static string TitlePrefix(string titleId) => string.Concat(ContentKey.Prefix, titleId, "/");
+
+    /// <summary>Signs the grant and returns the token text.</summary>
+    public static string Sign(Ed25519SigningKey key, DateTimeOffset expires, string pathPrefix, string? clientPrefix = null)
+    {
+        if (pathPrefix.Contains('|') || (clientPrefix?.Contains('|') ?? false))
+        {
+            throw new ArgumentException("token fields must not contain '|'");
+        }
+
+        if (clientPrefix is not null && !TryParsePrefix(clientPrefix, out _, out _))
+        {
+            throw new ArgumentException($"'{clientPrefix}' is not a network prefix such as 203.0.113.0/24", nameof(clientPrefix));
+        }
+
+        var payload = Encoding.UTF8.GetBytes(string.Join('|', Version, key.KeyId, expires.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), pathPrefix, clientPrefix ?? ""));
+        return Base64Url.EncodeToString(payload) + "." + Base64Url.EncodeToString(key.Sign(payload));
+    }
+
+    /// <summary>A signed URL path: <c>/s/{token}{contentPath}</c>.</summary>
+    public static string SignedPath(string token, string contentPath) => string.Concat("/s/", token, contentPath);
+
+    /// <summary>
+    /// Splits <c>/s/{token}/v/…</c> into the token and the content path. False when the path does not
+    /// start with the signed prefix or the token is empty or too long.
+    /// </summary>
+    public static bool TrySplitSignedPath(ReadOnlySpan<char> path, out ReadOnlySpan<char> token, out ReadOnlySpan<char> contentPath)
+    {
+        token = default;
+        contentPath = default;
+        if (!path.StartsWith(PathPrefixSegment, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var rest = path[PathPrefixSegment.Length..];
+        var slash = rest.IndexOf('/');
+        if (slash <= 0 || slash > MaxTokenLength)
+        {
+            return false;
+        }
+
+        token = rest[..slash];
+        contentPath = rest[slash..];
+        return true;
+    }
+
+    /// <summary>
+    /// Verifies a token for a request: signature by a trusted key, not expired, covering
+    /// <paramref name="contentPath"/>, and (when the token names one) issued for the client's network.
+    /// </summary>
+    public static TokenCheck Verify(ReadOnlySpan<char> token, PublicKeyRing keys, DateTimeOffset now, ReadOnlySpan<char> contentPath, IPAddress? client)
+    {
+        if (token.IsEmpty)
+        {
+            return TokenCheck.Missing;
+        }
+
+        var dot = token.IndexOf('.');
+        if (dot <= 0 || token.Length > MaxTokenLength)
+        {
+            return TokenCheck.Malformed;
+        }
+
+        byte[] payload;
+        byte[] signature;
+        try
+        {
+            payload = Base64Url.DecodeFromChars(token[..dot]);
+            signature = Base64Url.DecodeFromChars(token[(dot + 1)..]);
+        }
+        catch (FormatException)
+        {
+            return TokenCheck.Malformed;
+        }
+
+        var grant = TryParsePayload(payload);
+        if (grant is null)
+        {
+            return TokenCheck.Malformed;
+        }
+
+        if (!keys.TryGet(grant.KeyId, out var key))
+        {
+            return TokenCheck.UnknownKey;
+        }
+
+        if (!key.Verify(payload, signature))
+        {
+            return TokenCheck.BadSignature;
+        }
+
+        if (now >= grant.Expires)
+        {
+            return TokenCheck.Expired;
+        }
+
+        if (!contentPath.StartsWith(grant.PathPrefix, StringComparison.Ordinal))
+        {
+            return TokenCheck.WrongPath;
+        }
+
+        if (grant.ClientPrefix is not null)
+        {
+            if (client is null || !TryParsePrefix(grant.ClientPrefix, out var network, out var bits) || !InPrefix(client, network, bits))
+            {
+                return TokenCheck.WrongClient;
+            }
+        }
+
+        return TokenCheck.Valid;
+    }
+
+    /// <summary>Reads the grant inside a token without verifying it (for diagnostics); null when malformed.</summary>
+    public static UrlToken? Peek(ReadOnlySpan<char> token)
+    {
+        var dot = token.IndexOf('.');
+        if (dot <= 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return TryParsePayload(Base64Url.DecodeFromChars(token[..dot]));
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    private static UrlToken? TryParsePayload(byte[] payload)
+    {
+        var fields = Encoding.UTF8.GetString(payload).Split('|');
+        if (fields.Length != 5 || fields[0] != Version || fields[1].Length == 0 || !fields[3].StartsWith(ContentKey.Prefix, StringComparison.Ordinal)
+            || !long.TryParse(fields[2], NumberStyles.None, CultureInfo.InvariantCulture, out var expires) || expires > 253402300799)
+        {
+            return null;
+        }
+
+        return new UrlToken(fields[1], DateTimeOffset.FromUnixTimeSeconds(expires), fields[3], fields[4].Length == 0 ? null : fields[4]);
+    }
+
+    /// <summary>Parses <c>address/bits</c> (IPv4 or IPv6).</summary>
+    public static bool TryParsePrefix(string text, out IPAddress network, out int bits)
+    {
+        network = IPAddress.None;
+        bits = 0;
+        var slash = text.IndexOf('/');
+        if (slash <= 0 || !IPAddress.TryParse(text.AsSpan(0, slash), out var address)
+            || !int.TryParse(text.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out bits))
+        {
+            return false;
+        }
+
+        network = address;
+        return bits <= (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
+    }
+
+    /// <summary>True when <paramref name="address"/> lies in <paramref name="network"/>/<paramref name="bits"/> (IPv4-mapped IPv6 addresses count as IPv4).</summary>
+    public static bool InPrefix(IPAddress address, IPAddress network, int bits)
+    {
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        if (network.IsIPv4MappedToIPv6)
+        {
+            network = network.MapToIPv4();
+        }
+
+        if (address.AddressFamily != network.AddressFamily)
+        {
+            return false;
+        }
+
+        Span<byte> a = stackalloc byte[16];
+        Span<byte> n = stackalloc byte[16];
+        address.TryWriteBytes(a, out var length);
+        network.TryWriteBytes(n, out _);
+        var full = bits / 8;
+        if (!a[..full].SequenceEqual(n[..full]))
+        {
+            return false;
+        }
+
+        var rest = bits % 8;
+        if (rest == 0 || full >= length)
+        {
+            return true;
+        }
+
+        var mask = (byte)(0xFF << (8 - rest));
+        return (a[full] & mask) == (n[full] & mask);
+    }
+}
+
+/// <summary>The outcome of checking a playback token; everything but <see cref="Valid"/> is answered with 403.</summary>
+public enum TokenCheck
+{
+    Valid,
+    Missing,
+    Malformed,
+    UnknownKey,
+    BadSignature,
+    Expired,
+    WrongPath,
+    WrongClient,
+}
