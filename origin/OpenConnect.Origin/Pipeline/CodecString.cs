@@ -30,31 +30,31 @@ public static class CodecString
             case "mp4a":
                 return "mp4a.40.2";
             case "avc1" or "avc3":
-            {
-                var avcC = Child(entry[86..], "avcC");
-                return string.Create(CultureInfo.InvariantCulture, $"{type}.{avcC[1]:x2}{avcC[2]:x2}{avcC[3]:x2}");
-            }
+                {
+                    var avcC = Child(entry[86..], "avcC");
+                    return string.Create(CultureInfo.InvariantCulture, $"{type}.{avcC[1]:x2}{avcC[2]:x2}{avcC[3]:x2}");
+                }
 
             case "hvc1" or "hev1":
                 return type + "." + Hevc(Child(entry[86..], "hvcC"));
             case "vp09":
-            {
-                var vpcC = Child(entry[86..], "vpcC");
-                var bitDepth = vpcC[6] >> 4;
-                return string.Create(CultureInfo.InvariantCulture, $"vp09.{vpcC[4]:d2}.{vpcC[5]:d2}.{bitDepth:d2}");
-            }
+                {
+                    var vpcC = Child(entry[86..], "vpcC");
+                    var bitDepth = vpcC[6] >> 4;
+                    return string.Create(CultureInfo.InvariantCulture, $"vp09.{vpcC[4]:d2}.{vpcC[5]:d2}.{bitDepth:d2}");
+                }
 
             case "av01":
-            {
-                var av1C = Child(entry[86..], "av1C");
-                var profile = av1C[1] >> 5;
-                var level = av1C[1] & 0x1f;
-                var tier = (av1C[2] & 0x80) != 0 ? 'H' : 'M';
-                var highBitDepth = (av1C[2] & 0x40) != 0;
-                var twelveBit = (av1C[2] & 0x20) != 0;
-                var depth = highBitDepth ? (twelveBit ? 12 : 10) : 8;
-                return string.Create(CultureInfo.InvariantCulture, $"av01.{profile}.{level:d2}{tier}.{depth:d2}");
-            }
+                {
+                    var av1C = Child(entry[86..], "av1C");
+                    var profile = av1C[1] >> 5;
+                    var level = av1C[1] & 0x1f;
+                    var tier = (av1C[2] & 0x80) != 0 ? 'H' : 'M';
+                    var highBitDepth = (av1C[2] & 0x40) != 0;
+                    var twelveBit = (av1C[2] & 0x20) != 0;
+                    var depth = highBitDepth ? (twelveBit ? 12 : 10) : 8;
+                    return string.Create(CultureInfo.InvariantCulture, $"av01.{profile}.{level:d2}{tier}.{depth:d2}");
+                }
 
             default:
                 throw new InvalidDataException($"unsupported sample entry '{type}'");

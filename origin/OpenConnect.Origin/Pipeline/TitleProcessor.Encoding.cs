@@ -98,7 +98,7 @@ public sealed partial class TitleProcessor
         var temp = DurableFile.TempFor(output);
         var job = rung.Name + "/" + chunk.Index;
         var input = string.Create(CultureInfo.InvariantCulture, $"-threads {threads} -ss {chunk.Start:0.######}");
-        var arguments = string.Create(CultureInfo.InvariantCulture, $"-t {chunk.Duration:0.######} -map 0:v:0 -an -sn -dn -vf \"{EncoderArguments.ScaleFilter(rung)}\" -threads {threads} {EncoderArguments.Video(rung, plan.FrameRate, plan.SegmentSeconds, _options)}");
+        var arguments = string.Create(CultureInfo.InvariantCulture, $"-t {chunk.Duration:0.######} -map 0:v:0 -an -sn -dn -fps_mode passthrough -vf \"{EncoderArguments.ScaleFilter(rung)}\" -threads {threads} {EncoderArguments.Video(rung, plan.FrameRate, plan.SegmentSeconds, _options)}");
         try
         {
             await _ffmpeg.RunAsync(sourceFile, input, temp, arguments, _paths.Work(titleId), TimeSpan.FromSeconds(chunk.Duration), f => progress.Running(job, f), cancellationToken);

@@ -159,12 +159,14 @@ public static class Probe
         return JsonDocument.Parse(result.StandardOutput).RootElement.Clone();
     }
 
-    /// <summary>Presentation times of the video keyframes of a file or playlist.</summary>
+    /// <summary>Presentation times of the video keyframes (sync samples) of a file or playlist.</summary>
     public static async Task<List<double>> KeyframeTimesAsync(string input)
     {
-        var json = await JsonAsync("-select_streams", "v:0", "-skip_frame", "nokey", "-show_entries", "frame=pts_time", "-show_frames", input);
-        return json.GetProperty("frames").EnumerateArray()
-            .Select(f => double.Parse(f.GetProperty("pts_time").GetString()!, CultureInfo.InvariantCulture))
+        var json = await JsonAsync("-select_streams", "v:0", "-show_entries", "packet=pts_time,flags", input);
+        return json.GetProperty("packets").EnumerateArray()
+            .Where(p => p.GetProperty("flags").GetString()!.StartsWith('K'))
+            .Select(p => double.Parse(p.GetProperty("pts_time").GetString()!, CultureInfo.InvariantCulture))
+            .Order()
             .ToList();
     }
 }
