@@ -17,7 +17,6 @@ public static class IngestRegistration
     {
         var endpoint = app.Services.GetRequiredService<TusEndpoint>();
         app.Map("/files", context => endpoint.HandleAsync(context, id: null));
-        app.Map("/files/", context => endpoint.HandleAsync(context, id: null));
         app.Map("/files/{id}", context => endpoint.HandleAsync(context, (string?)context.Request.RouteValues["id"]));
         app.MapUploadStatus();
         return app;
