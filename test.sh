@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/prereqs.sh
 
-ensure_commands ffmpeg:ffmpeg ffprobe:ffmpeg curl:curl strace:strace
+ensure_commands ffmpeg:ffmpeg ffprobe:ffmpeg curl:curl strace:strace node:nodejs npm:npm
+[ -d tests/node/node_modules ] || (cd tests/node && npm ci --no-audit --no-fund)
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 

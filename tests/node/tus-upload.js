@@ -26,11 +26,13 @@ if (!args.endpoint || !args.file) {
 const size = fs.statSync(args.file).size;
 const killAfter = args['kill-after-bytes'] ? Number(args['kill-after-bytes']) : null;
 const started = process.hrtime.bigint();
+const parallel = args.parallel ? Number(args.parallel) : 1;
 const options = {
   endpoint: args.endpoint,
-  uploadSize: size,
+  // tus-js-client reads the size of a file stream itself; it refuses uploadSize with parallelUploads.
+  uploadSize: parallel > 1 ? undefined : size,
   chunkSize: args['chunk-size'] ? Number(args['chunk-size']) : Infinity,
-  parallelUploads: args.parallel ? Number(args.parallel) : 1,
+  parallelUploads: parallel,
   metadata: args.metadata ? JSON.parse(args.metadata) : {},
   retryDelays: [100, 300, 1000],
   storeFingerprintForResuming: false,
