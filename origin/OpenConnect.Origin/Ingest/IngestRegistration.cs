@@ -10,6 +10,10 @@ public static class IngestRegistration
         services.AddSingleton<UploadCompletion>();
         services.AddSingleton<TusEndpoint>();
         services.AddHostedService<IngestBackground>();
+
+        // Upload bodies are long streams: without the zero-byte wait before each receive Kestrel
+        // reads the socket with half the syscalls (measured by the ingest bench).
+        services.Configure<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>(o => o.WaitForDataBeforeAllocatingBuffer = false);
         return services;
     }
 

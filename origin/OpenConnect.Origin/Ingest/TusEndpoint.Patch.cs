@@ -167,8 +167,11 @@ public sealed partial class TusEndpoint
             }
         }
 
-        if (received.Bytes > 0 && _options.SyncOnCommit)
+        var completes = (length ?? -1) == record.Offset + received.Bytes;
+        var sync = _options.SyncOnCommit || completes;
+        if (received.Bytes > 0 && sync)
         {
+            // The last chunk is always synced: the pipeline gets a file that survives a power loss.
             file.Flush(flushToDisk: true);
         }
 
@@ -178,7 +181,7 @@ public sealed partial class TusEndpoint
             Length = length,
             ExpiresAt = time.GetUtcNow() + _options.Expiration,
         };
-        store.Commit(entry, committed);
+        store.Commit(entry, committed, sync);
         metrics.BytesReceived.Inc(received.Bytes);
         if (received.Interrupted is not null)
         {

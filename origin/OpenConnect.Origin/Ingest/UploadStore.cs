@@ -70,10 +70,14 @@ public sealed class UploadStore
         return entry;
     }
 
-    /// <summary>Writes the record durably, then makes it the entry's current state.</summary>
-    public void Commit(UploadEntry entry, UploadRecord record)
+    /// <summary>
+    /// Writes the record (temp file + rename, so a crash leaves the old or the new one, never a torn
+    /// file), then makes it the entry's current state. With <paramref name="sync"/> the temp file is
+    /// synced before the rename, so the record survives a power loss too.
+    /// </summary>
+    public void Commit(UploadEntry entry, UploadRecord record, bool sync = true)
     {
-        WriteInfo(record);
+        WriteInfo(record, sync);
         entry.Current = record;
     }
 
@@ -87,14 +91,14 @@ public sealed class UploadStore
         _entries.TryRemove(id, out _);
     }
 
-    private void WriteInfo(UploadRecord record)
+    private void WriteInfo(UploadRecord record, bool sync = true)
     {
         var path = InfoPath(record.Id);
         var temp = path + ".tmp";
         using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.None))
         {
             JsonSerializer.Serialize(stream, record, Json);
-            stream.Flush(flushToDisk: true);
+            stream.Flush(flushToDisk: sync);
         }
 
         File.Move(temp, path, overwrite: true);
