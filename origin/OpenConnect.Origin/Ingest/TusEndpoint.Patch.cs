@@ -1,0 +1,310 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+
+namespace OpenConnect.Origin.Ingest;
+
+/// <summary>
+/// PATCH: appends a chunk at the committed offset. The body is copied through one pooled buffer
+/// straight into the body file past the committed offset; the offset only moves (info file
+/// replaced) once the bytes are synced and, with <c>Upload-Checksum</c>, the digest matched. A
+/// mismatch, an over-long body or a cut checksummed chunk is cut off again, so the offset stays put;
+/// a cut body without a checksum keeps what arrived.
+/// </summary>
+public sealed partial class TusEndpoint
+{
+    private async Task PatchAsync(HttpContext context, UploadEntry entry)
+    {
+        var request = context.Request;
+        if (!IsOffsetOctetStream(request.ContentType))
+        {
+            await ErrorAsync(context, StatusCodes.Status415UnsupportedMediaType, $"PATCH needs Content-Type: {OffsetOctetStream}", "PATCH");
+            return;
+        }
+
+        if (!TryParseNonNegative(request.Headers["Upload-Offset"].ToString(), out var offset))
+        {
+            await ErrorAsync(context, StatusCodes.Status400BadRequest, "Upload-Offset must be a non-negative integer", "PATCH");
+            return;
+        }
+
+        if (entry.Current.IsFinal)
+        {
+            await ErrorAsync(context, StatusCodes.Status403Forbidden, "a final upload is built from its parts and cannot be patched", "PATCH");
+            return;
+        }
+
+        long? newLength = null;
+        if (request.Headers.TryGetValue("Upload-Length", out var lengthHeader))
+        {
+            if (!TryParseNonNegative(lengthHeader.ToString(), out var parsed))
+            {
+                await ErrorAsync(context, StatusCodes.Status400BadRequest, "Upload-Length must be a non-negative integer", "PATCH");
+                return;
+            }
+
+            newLength = parsed;
+        }
+
+        if (!entry.Gate.Wait(0, CancellationToken.None))
+        {
+            // Documented: one writer per upload; tus clients retry 423.
+            await ErrorAsync(context, StatusCodes.Status423Locked, "another request is writing this upload; retry later", "PATCH");
+            return;
+        }
+
+        try
+        {
+            var record = entry.Current;
+            if (IsGone(record))
+            {
+                await ErrorAsync(context, StatusCodes.Status410Gone, "the upload expired and its data was deleted", "PATCH");
+                return;
+            }
+
+            if (offset != record.Offset)
+            {
+                context.Response.Headers["Upload-Offset"] = Invariant(record.Offset);
+                await ErrorAsync(context, StatusCodes.Status409Conflict, $"Upload-Offset {offset} does not match the upload's offset {record.Offset}", "PATCH");
+                return;
+            }
+
+            var (status, error) = await AppendAsync(context, entry, newLength);
+            context.Response.Headers["Upload-Offset"] = Invariant(entry.Current.Offset);
+            WriteUploadHeaders(context, entry.Current);
+            if (error is not null)
+            {
+                await ErrorAsync(context, status, error, "PATCH");
+                return;
+            }
+
+            context.Response.StatusCode = status;
+        }
+        finally
+        {
+            entry.Gate.Release();
+        }
+    }
+
+    /// <summary>Receives the request body at the upload's offset; the caller holds the gate. Returns 204 or an error status with its message.</summary>
+    private async Task<(int Status, string? Error)> AppendAsync(HttpContext context, UploadEntry entry, long? newLength)
+    {
+        var record = entry.Current;
+        var request = context.Request;
+        if (record.State != UploadStates.Uploading)
+        {
+            return request.ContentLength is null or 0
+                ? (StatusCodes.Status204NoContent, null)
+                : (StatusCodes.Status413PayloadTooLarge, "the upload is already complete");
+        }
+
+        if (newLength is { } declared)
+        {
+            if (record.Length is { } known && known != declared)
+            {
+                return (StatusCodes.Status400BadRequest, $"Upload-Length {declared} contradicts the upload's length {known}");
+            }
+
+            if (declared > _options.MaxUploadBytes)
+            {
+                return (StatusCodes.Status413PayloadTooLarge, $"Upload-Length {declared} is over Tus-Max-Size {_options.MaxUploadBytes}");
+            }
+
+            if (declared < record.Offset)
+            {
+                return (StatusCodes.Status400BadRequest, $"Upload-Length {declared} is below the bytes already received ({record.Offset})");
+            }
+        }
+
+        var length = record.Length ?? newLength;
+        var room = (length ?? _options.MaxUploadBytes) - record.Offset;
+        if (request.ContentLength > room)
+        {
+            return (StatusCodes.Status413PayloadTooLarge, length is null
+                ? $"the chunk would take the upload over Tus-Max-Size {_options.MaxUploadBytes}"
+                : $"the chunk would take the upload past its Upload-Length {length}");
+        }
+
+        IncrementalHash? hash = null;
+        byte[]? expectedDigest = null;
+        var checksum = request.Headers["Upload-Checksum"].ToString();
+        if (checksum.Length > 0)
+        {
+            var error = ParseChecksum(checksum, out hash, out expectedDigest);
+            if (error is not null)
+            {
+                return (StatusCodes.Status400BadRequest, error);
+            }
+        }
+
+        using var _ = hash;
+        LiftBodyLimits(context);
+        var received = await ReceiveAsync(context, record, room, hash);
+        var path = store.BodyPath(record.Id);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0);
+        if (received.TooLarge)
+        {
+            file.SetLength(record.Offset);
+            return (StatusCodes.Status413PayloadTooLarge, "the chunk would take the upload past its length");
+        }
+
+        if (hash is not null)
+        {
+            if (received.Interrupted is not null)
+            {
+                file.SetLength(record.Offset);
+                IngestLog.Interrupted(logger, record.Id, received.Bytes, "checksummed chunk discarded");
+                return (StatusCodes.Status400BadRequest, "the chunk was cut short");
+            }
+
+            if (!CryptographicOperations.FixedTimeEquals(hash.GetHashAndReset(), expectedDigest))
+            {
+                file.SetLength(record.Offset);
+                metrics.ChecksumMismatches.Inc();
+                return (460, "Upload-Checksum does not match the chunk; it was discarded");
+            }
+        }
+
+        var completes = (length ?? -1) == record.Offset + received.Bytes;
+        var sync = _options.SyncOnCommit || completes;
+        if (received.Bytes > 0 && sync)
+        {
+            // The last chunk is always synced: the pipeline gets a file that survives a power loss.
+            file.Flush(flushToDisk: true);
+        }
+
+        var committed = record with
+        {
+            Offset = record.Offset + received.Bytes,
+            Length = length,
+            ExpiresAt = time.GetUtcNow() + _options.Expiration,
+        };
+        store.Commit(entry, committed, sync);
+        metrics.BytesReceived.Inc(received.Bytes);
+        if (received.Interrupted is not null)
+        {
+            IngestLog.Interrupted(logger, record.Id, received.Bytes, "received bytes kept");
+            return (StatusCodes.Status400BadRequest, "the chunk was cut short; the bytes received were kept");
+        }
+
+        if (committed.IsComplete)
+        {
+            await completion.OnCompletedAsync(entry, lifetime.ApplicationStopping);
+        }
+
+        return (StatusCodes.Status204NoContent, null);
+    }
+
+    private readonly record struct Received(long Bytes, bool TooLarge, Exception? Interrupted);
+
+    /// <summary>Copies the request body into the body file at the committed offset, through one pooled buffer.</summary>
+    private async Task<Received> ReceiveAsync(HttpContext context, UploadRecord record, long room, IncrementalHash? hash)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(_options.WriteBufferBytes);
+        using var handle = File.OpenHandle(store.BodyPath(record.Id), FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+        var body = context.Request.Body;
+        long written = 0;
+        var filled = 0;
+        try
+        {
+            while (true)
+            {
+                int read;
+                try
+                {
+                    read = await body.ReadAsync(buffer.AsMemory(filled, buffer.Length - filled), context.RequestAborted);
+                }
+                catch (Exception ex) when (ex is IOException or OperationCanceledException)
+                {
+                    Flush();
+                    return new Received(written, false, ex);
+                }
+
+                if (read == 0)
+                {
+                    Flush();
+                    return new Received(written, false, null);
+                }
+
+                if (written + filled + read > room)
+                {
+                    return new Received(written, true, null);
+                }
+
+                filled += read;
+                if (filled == buffer.Length)
+                {
+                    Flush();
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        void Flush()
+        {
+            if (filled == 0)
+            {
+                return;
+            }
+
+            RandomAccess.Write(handle, buffer.AsSpan(0, filled), record.Offset + written);
+            hash?.AppendData(buffer, 0, filled);
+            written += filled;
+            filled = 0;
+        }
+    }
+
+    /// <summary>Upload bodies may be as large as the upload (Kestrel's default cap is lifted for them only) but not slower than the configured rate.</summary>
+    private void LiftBodyLimits(HttpContext context)
+    {
+        var size = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (size is { IsReadOnly: false })
+        {
+            size.MaxRequestBodySize = null;
+        }
+
+        var rate = context.Features.Get<IHttpMinRequestBodyDataRateFeature>();
+        if (rate is not null)
+        {
+            rate.MinDataRate = _options.MinBodyBytesPerSecond == 0 ? null : new MinDataRate(_options.MinBodyBytesPerSecond, TimeSpan.FromSeconds(10));
+        }
+    }
+
+    private static string? ParseChecksum(string header, out IncrementalHash? hash, out byte[]? digest)
+    {
+        hash = null;
+        digest = null;
+        var space = header.IndexOf(' ');
+        if (space <= 0)
+        {
+            return "Upload-Checksum must be '<algorithm> <base64 digest>'";
+        }
+
+        var algorithm = header[..space];
+        var (name, size) = algorithm switch
+        {
+            "sha1" => (HashAlgorithmName.SHA1, 20),
+            "sha256" => (HashAlgorithmName.SHA256, 32),
+            _ => (default(HashAlgorithmName), 0),
+        };
+        if (size == 0)
+        {
+            return $"Upload-Checksum algorithm '{algorithm}' is not supported (use {ChecksumAlgorithms})";
+        }
+
+        var bytes = new byte[size + 3];
+        if (!Convert.TryFromBase64String(header[(space + 1)..], bytes, out var written) || written != size)
+        {
+            return $"Upload-Checksum digest is not the base64 of a {algorithm} digest";
+        }
+
+        digest = bytes[..size];
+        hash = IncrementalHash.CreateHash(name);
+        return null;
+    }
+}

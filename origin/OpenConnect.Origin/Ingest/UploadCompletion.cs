@@ -1,0 +1,199 @@
+using Microsoft.Extensions.Options;
+using OpenConnect.Origin.Pipeline;
+
+namespace OpenConnect.Origin.Ingest;
+
+/// <summary>
+/// What happens once an upload's last byte is in: a partial upload waits for its final upload; a
+/// final upload is assembled from its parts; any other complete upload is handed to the pipeline,
+/// or held in state <c>delayed</c> when the backlog is full and <c>WhenBacklogged</c> is <c>delay</c>.
+/// A rejected file is deleted (the record keeps the reason); an accepted one now belongs to the pipeline.
+/// </summary>
+public sealed class UploadCompletion(
+    UploadStore store,
+    IServiceProvider services,
+    IOptions<OriginOptions> options,
+    TimeProvider time,
+    IngestMetrics metrics,
+    ILogger<UploadCompletion> logger)
+{
+    private readonly IngestOptions _options = options.Value.Ingest;
+
+    public IPipelineIntake? Intake => services.GetService<IPipelineIntake>();
+
+    /// <summary>
+    /// True when the intake is needed and missing. Delay mode with <c>MaxBacklog</c> 0 holds every
+    /// upload back and never asks the pipeline, so it runs without one (the ingest bench does).
+    /// </summary>
+    public bool IntakeMissing => Intake is null && !(_options.DelayWhenBacklogged && _options.MaxBacklog == 0);
+
+    /// <summary>Whether the pipeline's backlog is at the limit (with <c>MaxBacklog</c> 0, always).</summary>
+    public bool IsBacklogged(out int backlog)
+    {
+        backlog = Intake?.Backlog ?? 0;
+        return _options.MaxBacklog == 0 || backlog >= _options.MaxBacklog;
+    }
+
+    /// <summary>Called by the writer holding <paramref name="entry"/>'s gate right after it committed the last byte.</summary>
+    public async Task OnCompletedAsync(UploadEntry entry, CancellationToken cancellationToken)
+    {
+        var record = entry.Current;
+        if (record.IsPartial)
+        {
+            store.Commit(entry, record with { State = UploadStates.Complete });
+            foreach (var final in store.Entries)
+            {
+                var f = final.Current;
+                if (f.IsFinal && f.State == UploadStates.Uploading && f.Parts.Contains(record.Id))
+                {
+                    await TryAssembleAsync(final, cancellationToken);
+                }
+            }
+
+            return;
+        }
+
+        metrics.Completed.Inc();
+        IngestLog.Completed(logger, record.Id, record.Offset);
+        await SubmitOrDelayAsync(entry, cancellationToken);
+    }
+
+    /// <summary>Builds a final upload from its parts when all of them are complete; a no-op otherwise.</summary>
+    public async Task TryAssembleAsync(UploadEntry final, CancellationToken cancellationToken)
+    {
+        await final.Gate.WaitAsync(cancellationToken);
+        try
+        {
+            var record = final.Current;
+            if (record.State != UploadStates.Uploading)
+            {
+                return;
+            }
+
+            var parts = new List<UploadRecord>(record.Parts.Count);
+            foreach (var id in record.Parts)
+            {
+                if (!store.TryGet(id, out var part) || part.Current.State != UploadStates.Complete)
+                {
+                    return;
+                }
+
+                parts.Add(part.Current);
+            }
+
+            var length = Assemble(record.Id, parts);
+            store.Commit(final, record with { Length = length, Offset = length, State = UploadStates.Complete });
+            foreach (var part in parts)
+            {
+                if (store.TryGet(part.Id, out var partEntry))
+                {
+                    store.Commit(partEntry, partEntry.Current with { State = UploadStates.Concatenated });
+                    store.DeleteBody(part.Id);
+                }
+            }
+
+            metrics.Completed.Inc();
+            IngestLog.Completed(logger, record.Id, length);
+            await SubmitOrDelayAsync(final, cancellationToken);
+        }
+        finally
+        {
+            final.Gate.Release();
+        }
+    }
+
+    /// <summary>Offers a delayed (or interrupted) submission again; the caller holds the gate.</summary>
+    public Task RetryAsync(UploadEntry entry, CancellationToken cancellationToken) => SubmitOrDelayAsync(entry, cancellationToken);
+
+    private long Assemble(string finalId, List<UploadRecord> parts)
+    {
+        var target = store.BodyPath(finalId);
+        var temp = target + ".tmp";
+        long length = 0;
+        using (var output = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        {
+            foreach (var part in parts)
+            {
+                using var input = new FileStream(store.BodyPath(part.Id), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+                input.CopyTo(output, 1 << 20);
+                length += part.Offset;
+            }
+
+            output.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, target, overwrite: true);
+        return length;
+    }
+
+    private async Task SubmitOrDelayAsync(UploadEntry entry, CancellationToken cancellationToken)
+    {
+        var record = entry.Current;
+        var intake = Intake;
+        if (_options.DelayWhenBacklogged && (intake is null || IsBacklogged(out _)))
+        {
+            if (record.State != UploadStates.Delayed)
+            {
+                store.Commit(entry, record with { State = UploadStates.Delayed });
+                UpdateDelayedGauge();
+                IngestLog.Delayed(logger, record.Id, intake?.Backlog ?? 0, _options.MaxBacklog);
+            }
+
+            return;
+        }
+
+        if (intake is null)
+        {
+            IngestLog.NoIntake(logger);
+            if (record.State != UploadStates.Delayed)
+            {
+                store.Commit(entry, record with { State = UploadStates.Delayed, Reason = "no pipeline intake is registered" });
+                UpdateDelayedGauge();
+            }
+
+            return;
+        }
+
+        store.Commit(entry, record with { State = UploadStates.Submitting, Reason = null });
+        TitleSubmission result;
+        try
+        {
+            result = await intake.SubmitAsync(new SourceUpload(record.Id, store.BodyPath(record.Id), record.Metadata), cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            IngestLog.SubmitFailed(logger, record.Id, ex);
+            store.Commit(entry, entry.Current with { State = UploadStates.Delayed, Reason = $"submission failed: {ex.Message}" });
+            UpdateDelayedGauge();
+            return;
+        }
+
+        store.Commit(entry, entry.Current with { TitleId = result.TitleId, State = result.State, Reason = result.Reason, ExpiresAt = time.GetUtcNow() });
+        IngestLog.Submitted(logger, record.Id, result.TitleId, result.State, result.Reason);
+        if (result.Accepted)
+        {
+            metrics.Submitted.Inc();
+        }
+        else
+        {
+            metrics.Rejected.WithLabels("pipeline").Inc();
+            store.DeleteBody(record.Id);
+        }
+
+        UpdateDelayedGauge();
+    }
+
+    public void UpdateDelayedGauge()
+    {
+        var delayed = 0;
+        foreach (var entry in store.Entries)
+        {
+            if (entry.Current.State == UploadStates.Delayed)
+            {
+                delayed++;
+            }
+        }
+
+        metrics.Delayed.Set(delayed);
+    }
+}

@@ -1,0 +1,227 @@
+using System.Net;
+using System.Text;
+using Microsoft.Extensions.Time.Testing;
+using OpenConnect.Testing;
+using static OpenConnect.Origin.Tests.Ingest.Ingest;
+
+namespace OpenConnect.Origin.Tests.Ingest;
+
+/// <summary>Durability, concurrency, expiry, backpressure and the pipeline boundary.</summary>
+public sealed class UploadLifecycleTests
+{
+    [Fact]
+    public async Task PartialUpload_SurvivesARestart_AndResumesAtItsOffset()
+    {
+        using var dir = new TempDirectory();
+        var intake = new RecordingIntake(dir.Combine("accepted"));
+        var data = RandomBytes(500_000);
+        string url;
+        await using (var first = await StartAsync(dir.Path, intake))
+        {
+            using var client = first.CreateClient();
+            url = await CreateAsync(client, data.Length, Meta(("title", "restart")));
+            (await PatchAsync(client, url, 0, data[..123_456])).Dispose();
+        }
+
+        await using var second = await StartAsync(dir.Path, intake);
+        using var again = second.CreateClient();
+        using (var head = await HeadAsync(again, url))
+        {
+            Assert.Equal("123456", Header(head, "Upload-Offset"));
+            Assert.Equal(Meta(("title", "restart")), Header(head, "Upload-Metadata"));
+        }
+
+        using (var rest = await PatchAsync(again, url, 123_456, data[123_456..]))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, rest.StatusCode);
+        }
+
+        var submission = Assert.Single(intake.Submissions);
+        Assert.Equal(Sha256(data), submission.Sha256);
+        Assert.Equal("restart", submission.Metadata["title"]);
+    }
+
+    [Fact]
+    public async Task PatchCutMidBody_KeepsTheBytesReceived_AndASecondWriterMeanwhileGets423()
+    {
+        using var dir = new TempDirectory();
+        await using var origin = await StartAsync(dir.Path, new RecordingIntake(dir.Combine("accepted")));
+        using var client = origin.CreateClient();
+        var data = RandomBytes(1_000_000);
+        var url = await CreateAsync(client, data.Length);
+
+        using (var raw = await RawHttp.ConnectAsync(origin.BaseAddress))
+        {
+            await raw.SendAsync($"PATCH {url} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: {data.Length}\r\n\r\n");
+            await raw.SendAsync(data[..300_000]);
+
+            // The first PATCH is still receiving: a concurrent one is refused, the upload is locked.
+            using var second = await PatchAsync(client, url, 0, data[..10]);
+            Assert.Equal((HttpStatusCode)423, second.StatusCode);
+        }
+
+        // The connection is gone: the server keeps the 300 000 bytes it received.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        long offset;
+        while ((offset = await OffsetAsync(client, url)) == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(300_000, offset);
+        using (var rest = await PatchAsync(client, url, offset, data[300_000..]))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, rest.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task ExpiredUpload_Gets410_AndTheSweeperDeletesItsData()
+    {
+        using var dir = new TempDirectory();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var origin = await StartAsync(dir.Path, new RecordingIntake(dir.Combine("accepted")), clock, "--Origin:Ingest:Expiration=02:00:00", "--Origin:Ingest:SweepInterval=00:10:00");
+        using var client = origin.CreateClient();
+        var url = await CreateAsync(client, 1000);
+        (await PatchAsync(client, url, 0, RandomBytes(100))).Dispose();
+        var body = Path.Combine(dir.Path, "uploads", url[7..] + ".bin");
+
+        clock.Advance(TimeSpan.FromMinutes(110));
+        Assert.Equal(100, await OffsetAsync(client, url));
+        clock.Advance(TimeSpan.FromMinutes(11));
+
+        using (var head = await HeadAsync(client, url))
+        {
+            Assert.Equal(HttpStatusCode.Gone, head.StatusCode);
+        }
+
+        using (var patch = await PatchAsync(client, url, 100, RandomBytes(10)))
+        {
+            Assert.Equal(HttpStatusCode.Gone, patch.StatusCode);
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (File.Exists(body) && DateTime.UtcNow < deadline)
+        {
+            clock.Advance(TimeSpan.FromMinutes(10));
+            await Task.Delay(50);
+        }
+
+        Assert.False(File.Exists(body));
+        Assert.Equal("expired", (await StatusAsync(client, url)).GetProperty("state").GetString());
+        using (var head = await HeadAsync(client, url))
+        {
+            Assert.Equal(HttpStatusCode.Gone, head.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task Backlogged_RejectMode_Answers503WithRetryAfter_UntilTheBacklogDrops()
+    {
+        using var dir = new TempDirectory();
+        var intake = new RecordingIntake(dir.Combine("accepted")) { Backlog = 3 };
+        await using var origin = await StartAsync(dir.Path, intake, null, "--Origin:Ingest:MaxBacklog=3", "--Origin:Ingest:RetryAfterSeconds=17");
+        using var client = origin.CreateClient();
+
+        using (var request = Tus(HttpMethod.Post, "/files/"))
+        {
+            request.Headers.Add("Upload-Length", "10");
+            using var response = await client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(17), response.Headers.RetryAfter?.Delta);
+            Assert.Contains("busy", await response.Content.ReadAsStringAsync());
+        }
+
+        Assert.Empty(Directory.GetFiles(Path.Combine(dir.Path, "uploads")));
+        intake.Backlog = 2;
+        var url = await CreateAsync(client, 4);
+        (await PatchAsync(client, url, 0, [1, 2, 3, 4])).Dispose();
+        Assert.Single(intake.Submissions);
+    }
+
+    [Fact]
+    public async Task Backlogged_DelayMode_HoldsCompletedUploads_AcrossARestart_AndSubmitsWhenTheBacklogDrops()
+    {
+        using var dir = new TempDirectory();
+        var intake = new RecordingIntake(dir.Combine("accepted")) { Backlog = 5 };
+        string[] settings = ["--Origin:Ingest:MaxBacklog=2", "--Origin:Ingest:WhenBacklogged=delay", "--Origin:Ingest:DelayedRetryInterval=00:00:30"];
+        var data = RandomBytes(20_000);
+        string url;
+        await using (var first = await StartAsync(dir.Path, intake, new FakeTimeProvider(DateTimeOffset.UtcNow), settings))
+        {
+            using var client = first.CreateClient();
+            url = await CreateAsync(client, data.Length, Meta(("title", "later")));
+            using var patch = await PatchAsync(client, url, 0, data);
+            Assert.Equal(HttpStatusCode.NoContent, patch.StatusCode);
+            Assert.Equal("delayed", Header(patch, "Upload-State"));
+            Assert.Empty(intake.Submissions);
+        }
+
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var second = await StartAsync(dir.Path, intake, clock, settings);
+        using var again = second.CreateClient();
+        Assert.Equal("delayed", (await StatusAsync(again, url)).GetProperty("state").GetString());
+        clock.Advance(TimeSpan.FromSeconds(31));
+        await Task.Delay(200);
+        Assert.Empty(intake.Submissions);
+
+        intake.Backlog = 1;
+        var status = await WaitForStateAsync(again, url, "queued", () => clock.Advance(TimeSpan.FromSeconds(31)));
+        var submission = Assert.Single(intake.Submissions);
+        Assert.Equal(Sha256(data), submission.Sha256);
+        Assert.Equal("later", submission.Metadata["title"]);
+        Assert.Equal("t-" + submission.UploadId[..8], status.GetProperty("titleId").GetString());
+    }
+
+    [Fact]
+    public async Task RejectedByThePipeline_RecordsTheReason_AndDeletesTheData()
+    {
+        using var dir = new TempDirectory();
+        var intake = new RecordingIntake(dir.Combine("accepted")) { RejectWith = "no decodable video stream (ffprobe)" };
+        await using var origin = await StartAsync(dir.Path, intake);
+        using var client = origin.CreateClient();
+        var url = await CreateAsync(client, 5);
+        using var patch = await PatchAsync(client, url, 0, Encoding.ASCII.GetBytes("hello"));
+        Assert.Equal(HttpStatusCode.NoContent, patch.StatusCode);
+
+        using (var head = await HeadAsync(client, url))
+        {
+            Assert.Equal("rejected", Header(head, "Upload-State"));
+            Assert.Equal("no decodable video stream (ffprobe)", Header(head, "Upload-Reason"));
+        }
+
+        var status = await StatusAsync(client, url);
+        Assert.Equal("rejected", status.GetProperty("state").GetString());
+        Assert.Equal("no decodable video stream (ffprobe)", status.GetProperty("reason").GetString());
+        Assert.False(File.Exists(Path.Combine(dir.Path, "uploads", url[7..] + ".bin")));
+        Assert.Single(intake.Submissions);
+        var metrics = PrometheusText.Parse(await client.GetStringAsync("/metrics"));
+        Assert.Equal(1, metrics.Value("openconnect_origin_uploads_rejected_total", ("cause", "pipeline")) ?? -1);
+    }
+
+    [Fact]
+    public async Task WithoutAnIntake_CreationFailsClearly()
+    {
+        using var dir = new TempDirectory();
+        await using var origin = await StartAsync(dir.Path, intake: null);
+        using var client = origin.CreateClient();
+        using var request = Tus(HttpMethod.Post, "/files/");
+        request.Headers.Add("Upload-Length", "10");
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Contains("no pipeline intake", await response.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
+    [InlineData("--Origin:Ingest:WhenBacklogged=queue", "Origin:Ingest:WhenBacklogged")]
+    [InlineData("--Origin:Ingest:MaxBacklog=-1", "Origin:Ingest:MaxBacklog")]
+    [InlineData("--Origin:Ingest:MaxUploadBytes=0", "Origin:Ingest:MaxUploadBytes")]
+    [InlineData("--Origin:Ingest:CorsOrigins:0=https://a.example/path", "Origin:Ingest:CorsOrigins:0")]
+    [InlineData("--Origin:Ingest:Bogus=1", "Bogus")]
+    public async Task InvalidSettings_StopTheStart_NamingTheKey(string setting, string key)
+    {
+        using var dir = new TempDirectory();
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => StartAsync(dir.Path, new RecordingIntake(dir.Combine("accepted")), null, setting));
+        Assert.Contains(key, OpenConnect.Contracts.Hosting.RoleHost.DescribeStartupFailure(ex));
+    }
+}
