@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using OpenConnect.Contracts.Hosting;
 using OpenConnect.Contracts.Security;
+using OpenConnect.Origin.Catalog;
 using OpenConnect.Origin.Ingest;
 using OpenConnect.Origin.Pipeline;
 using OpenConnect.Origin.Publishing;
@@ -34,6 +35,7 @@ public static class OriginHost
         builder.Services.AddSingleton<ITitlePublisher, TitlePublisher>();
         builder.Services.AddOriginPipeline();
         builder.Services.AddOriginIngest();
+        builder.Services.AddOriginCatalog();
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
@@ -41,6 +43,7 @@ public static class OriginHost
         app.MapParentEndpoint();
         app.MapOriginPipeline();
         app.MapOriginIngest();
+        app.MapOriginCatalog();
         return app;
     }
 }

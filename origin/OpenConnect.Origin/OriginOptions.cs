@@ -1,4 +1,5 @@
 using OpenConnect.Contracts.Hosting;
+using OpenConnect.Origin.Catalog;
 using OpenConnect.Origin.Ingest;
 using OpenConnect.Origin.Pipeline;
 
@@ -22,6 +23,8 @@ public sealed class OriginOptions : IRoleOptions<OriginOptions>
 
     public PipelineOptions Pipeline { get; set; } = new();
 
+    public CatalogOptions Catalog { get; set; } = new();
+
     public string SigningKeyPath => string.IsNullOrEmpty(SigningKeyFile) ? Path.Combine(DataDirectory, "keys", "origin-signing.key") : SigningKeyFile;
 
     public string PublishedDirectory => Path.Combine(DataDirectory, "published");
@@ -31,5 +34,6 @@ public sealed class OriginOptions : IRoleOptions<OriginOptions>
         check.Require(!string.IsNullOrWhiteSpace(DataDirectory), "DataDirectory", DataDirectory, "must name a directory");
         Ingest.Validate(check);
         Pipeline.Validate(check);
+        Catalog.Validate(check);
     }
 }

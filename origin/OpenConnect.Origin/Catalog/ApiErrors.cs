@@ -1,0 +1,155 @@
+using System.Text.Json;
+
+namespace OpenConnect.Origin.Catalog;
+
+/// <summary>Every catalog error is a status code plus <c>{"error": "..."}</c>.</summary>
+internal static class ApiErrors
+{
+    public static IResult Error(int status, string message) => Results.Json(new ErrorBody(message), statusCode: status);
+
+    public static IResult BadRequest(string message) => Error(StatusCodes.Status400BadRequest, message);
+
+    public static IResult NotFound(string message) => Error(StatusCodes.Status404NotFound, message);
+
+    public static IResult Forbidden(string message) => Error(StatusCodes.Status403Forbidden, message);
+
+    public static IResult Conflict(string message) => Error(StatusCodes.Status409Conflict, message);
+
+    public static IResult Unauthorized(HttpContext context, string message)
+    {
+        context.Response.Headers.WWWAuthenticate = "Bearer";
+        return Error(StatusCodes.Status401Unauthorized, message);
+    }
+}
+
+public sealed record ErrorBody(string Error);
+
+/// <summary>Reads a bounded JSON request body, turning every malformed input into a 400 message.</summary>
+internal static class RequestJson
+{
+    public const int MaxBodyBytes = 64 * 1024;
+
+    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+    };
+
+    public static async Task<(T? Value, IResult? Error)> ReadAsync<T>(HttpRequest request, CancellationToken ct)
+        where T : class
+    {
+        if (request.ContentLength is > MaxBodyBytes)
+        {
+            return (null, ApiErrors.Error(StatusCodes.Status413PayloadTooLarge, $"request body is larger than {MaxBodyBytes} bytes"));
+        }
+
+        if (request.ContentType is null || !request.ContentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            return (null, ApiErrors.Error(StatusCodes.Status415UnsupportedMediaType, "request body must be application/json"));
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes)
+            {
+                return (null, ApiErrors.Error(StatusCodes.Status413PayloadTooLarge, $"request body is larger than {MaxBodyBytes} bytes"));
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        try
+        {
+            var value = JsonSerializer.Deserialize<T>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), Options);
+            return value is null ? (null, ApiErrors.BadRequest("request body must be a JSON object")) : (value, null);
+        }
+        catch (JsonException ex)
+        {
+            return (null, ApiErrors.BadRequest($"malformed JSON body: {ex.Message}"));
+        }
+    }
+}
+
+/// <summary>Opaque pagination cursors: base64url of a kind tag and numbers. A cursor from another list, or garbage, is a 400.</summary>
+internal static class Cursor
+{
+    public static string Encode(string kind, params long[] values)
+    {
+        var text = kind + ":" + string.Join(':', values);
+        return Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    }
+
+    public static bool TryDecode(string cursor, string kind, int count, out long[] values)
+    {
+        values = [];
+        if (cursor.Length is 0 or > 200)
+        {
+            return false;
+        }
+
+        var base64 = cursor.Replace('-', '+').Replace('_', '/');
+        base64 = base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=');
+        byte[] bytes;
+        try
+        {
+            bytes = Convert.FromBase64String(base64);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+
+        var parts = System.Text.Encoding.UTF8.GetString(bytes).Split(':');
+        if (parts.Length != count + 1 || parts[0] != kind)
+        {
+            return false;
+        }
+
+        var parsed = new long[count];
+        for (var i = 0; i < count; i++)
+        {
+            if (!long.TryParse(parts[i + 1], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out parsed[i]))
+            {
+                return false;
+            }
+        }
+
+        values = parsed;
+        return true;
+    }
+}
+
+/// <summary>Shared request limits and parsing of common query parameters.</summary>
+internal static class ApiLimits
+{
+    public const int MaxTitleLength = 200;
+    public const int MaxDescriptionLength = 5000;
+    public const int MaxTags = 20;
+    public const int MaxTagLength = 40;
+    public const int MaxCommentLength = 5000;
+    public const int MaxQueryLength = 200;
+    public const int DefaultPageSize = 20;
+    public const int MaxPageSize = 100;
+
+    public static bool TryPageSize(string? value, out int size, out IResult? error)
+    {
+        error = null;
+        size = DefaultPageSize;
+        if (string.IsNullOrEmpty(value))
+        {
+            return true;
+        }
+
+        if (!int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out size) || size < 1 || size > MaxPageSize)
+        {
+            error = ApiErrors.BadRequest($"limit must be an integer between 1 and {MaxPageSize}");
+            return false;
+        }
+
+        return true;
+    }
+
+    public static bool IsValidId(string id) => OpenConnect.Contracts.Content.ContentKey.IsValidTitleId(id);
+}

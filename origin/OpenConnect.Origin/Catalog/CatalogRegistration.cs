@@ -1,0 +1,84 @@
+using System.Globalization;
+using System.Net;
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
+
+namespace OpenConnect.Origin.Catalog;
+
+/// <summary>Wires the catalog (metadata, search, accounts, social features, notifications) into the origin host.</summary>
+public static class CatalogRegistration
+{
+    public const string RateLimitPolicy = "catalog";
+
+    public static IServiceCollection AddOriginCatalog(this IServiceCollection services)
+    {
+        services.AddSingleton<CatalogDatabase>();
+        services.AddSingleton<TitleCache>();
+        services.AddSingleton<NotificationHub>();
+        services.AddSingleton<TitleStore>();
+        services.AddSingleton<ICatalogTitles>(sp => sp.GetRequiredService<TitleStore>());
+        services.AddSingleton<TitleSearch>();
+        services.AddSingleton<AccountStore>();
+        services.AddSingleton<IAccessTokens>(sp => sp.GetRequiredService<AccountStore>());
+        services.AddSingleton<ChannelStore>();
+        services.AddSingleton<SocialStore>();
+        services.AddSingleton<ViewCounter>();
+        services.AddHostedService(sp => sp.GetRequiredService<ViewCounter>());
+        services.AddHostedService<AdminProvisioning>();
+        services.AddOpenApi();
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.AddPolicy(RateLimitPolicy, context =>
+            {
+                var options = context.RequestServices.GetRequiredService<IOptions<OriginOptions>>().Value.Catalog;
+                var client = context.Connection.RemoteIpAddress ?? IPAddress.None;
+                return RateLimitPartition.GetTokenBucketLimiter(client, _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = options.RateLimitBurst,
+                    TokensPerPeriod = options.RateLimitPerSecond,
+                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                });
+            });
+            limiter.OnRejected = async (rejected, ct) =>
+            {
+                var seconds = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)) : 1;
+                var response = rejected.HttpContext.Response;
+                response.StatusCode = StatusCodes.Status429TooManyRequests;
+                response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                await response.WriteAsJsonAsync(new ErrorBody($"too many requests from this client; retry after {seconds} s"), ct);
+            };
+        });
+        return services;
+    }
+
+    public static WebApplication MapOriginCatalog(this WebApplication app)
+    {
+        // The cache loads through the store; resolving it here wires that before the first request.
+        var titles = app.Services.GetRequiredService<TitleStore>();
+        app.Services.GetRequiredService<TitleCache>().SetLoader(titles.GetAsync);
+
+        app.UseRateLimiter();
+        app.MapOpenApi();
+        var api = app.MapGroup("/api/v1").RequireRateLimiting(RateLimitPolicy).WithTags("catalog");
+        TitleEndpoints.Map(api);
+        CommentEndpoints.Map(api);
+        SearchEndpoints.Map(api);
+        AccountEndpoints.Map(api);
+        NotificationEndpoints.Map(api);
+        return app;
+    }
+}
+
+/// <summary>Creates or updates the built-in admin account at start when <c>Origin:Catalog:AdminPasswordFile</c> is set.</summary>
+internal sealed class AdminProvisioning : IHostedService
+{
+    private readonly AccountStore _accounts;
+
+    public AdminProvisioning(AccountStore accounts) => _accounts = accounts;
+
+    public Task StartAsync(CancellationToken cancellationToken) => _accounts.ProvisionAdminAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

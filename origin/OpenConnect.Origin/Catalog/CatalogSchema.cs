@@ -1,0 +1,147 @@
+using Microsoft.Data.Sqlite;
+
+namespace OpenConnect.Origin.Catalog;
+
+/// <summary>
+/// Versioned schema: each migration runs once, in its own transaction, and is recorded in
+/// <c>schema_migrations</c>. New versions are appended; applied ones are never edited.
+/// </summary>
+internal static class CatalogSchema
+{
+    private static readonly string[] Migrations =
+    [
+        // 1: users, tokens, channels, titles with their search index, social tables, notifications.
+        """
+        CREATE TABLE users (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            password_hash TEXT NOT NULL,
+            role TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE TABLE tokens (
+            hash BLOB PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX tokens_expiry ON tokens(expires_at);
+        CREATE TABLE channels (
+            id TEXT PRIMARY KEY,
+            owner_id TEXT NOT NULL REFERENCES users(id),
+            name TEXT NOT NULL,
+            description TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX channels_owner ON channels(owner_id);
+        CREATE TABLE titles (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            uploader_id TEXT,
+            channel_id TEXT,
+            title TEXT NOT NULL,
+            description TEXT NOT NULL,
+            tags TEXT NOT NULL,
+            status TEXT NOT NULL,
+            failure_reason TEXT,
+            duration REAL,
+            renditions TEXT NOT NULL,
+            hls_url TEXT,
+            dash_url TEXT,
+            poster_url TEXT,
+            storyboard_url TEXT,
+            created_at INTEGER NOT NULL,
+            published_at INTEGER,
+            updated_at INTEGER NOT NULL,
+            views INTEGER NOT NULL DEFAULT 0,
+            likes INTEGER NOT NULL DEFAULT 0,
+            dislikes INTEGER NOT NULL DEFAULT 0,
+            hot_score REAL NOT NULL DEFAULT 0,
+            fold_title TEXT NOT NULL,
+            fold_all TEXT NOT NULL
+        );
+        CREATE INDEX titles_published ON titles(status, published_at DESC, seq DESC);
+        CREATE INDEX titles_channel ON titles(channel_id, published_at DESC);
+        CREATE INDEX titles_views ON titles(status, views DESC);
+        CREATE INDEX titles_hot ON titles(status, hot_score DESC);
+        CREATE TABLE title_tags (
+            seq INTEGER NOT NULL,
+            tag TEXT NOT NULL,
+            PRIMARY KEY (tag, seq)
+        ) WITHOUT ROWID;
+        CREATE VIRTUAL TABLE titles_fts USING fts5(title, tags, description, tokenize = 'trigram remove_diacritics 1');
+        CREATE TABLE vocab (id INTEGER PRIMARY KEY, word TEXT NOT NULL UNIQUE);
+        CREATE VIRTUAL TABLE vocab_fts USING fts5(word, tokenize = 'trigram remove_diacritics 1');
+        CREATE TABLE view_sessions (
+            seq INTEGER NOT NULL,
+            session TEXT NOT NULL,
+            PRIMARY KEY (seq, session)
+        ) WITHOUT ROWID;
+        CREATE TABLE ratings (
+            seq INTEGER NOT NULL,
+            user_id TEXT NOT NULL,
+            value INTEGER NOT NULL,
+            PRIMARY KEY (seq, user_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE comments (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            seq INTEGER NOT NULL,
+            parent_id INTEGER REFERENCES comments(id),
+            user_id TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            edited_at INTEGER,
+            deleted INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX comments_thread ON comments(seq, parent_id, id);
+        CREATE TABLE subscriptions (
+            user_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (channel_id, user_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX subscriptions_user ON subscriptions(user_id);
+        CREATE TABLE notifications (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            title_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            message TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX notifications_user ON notifications(user_id, id);
+        """,
+    ];
+
+    public static int LatestVersion => Migrations.Length;
+
+    public static void Migrate(SqliteConnection connection)
+    {
+        using (var create = connection.Command("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);"))
+        {
+            create.ExecuteNonQuery();
+        }
+
+        long current;
+        using (var read = connection.Command("SELECT coalesce(max(version), 0) FROM schema_migrations;"))
+        {
+            current = (long)read.ExecuteScalar()!;
+        }
+
+        for (var version = (int)current + 1; version <= Migrations.Length; version++)
+        {
+            using var transaction = connection.BeginTransaction();
+            using (var migrate = connection.Command(Migrations[version - 1], transaction))
+            {
+                migrate.ExecuteNonQuery();
+            }
+
+            using (var record = connection.Command("INSERT INTO schema_migrations (version, applied_at) VALUES ($v, $t);", transaction))
+            {
+                record.With("$v", version).With("$t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).ExecuteNonQuery();
+            }
+
+            transaction.Commit();
+        }
+    }
+}

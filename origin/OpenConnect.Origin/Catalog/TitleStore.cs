@@ -1,0 +1,343 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace OpenConnect.Origin.Catalog;
+
+/// <summary>
+/// Titles in the catalog database: the pipeline's upserts, uploader edits, reads and lists. Every
+/// write updates the search index in the same transaction, so search sees it on commit.
+/// </summary>
+public sealed class TitleStore : ICatalogTitles
+{
+    internal const string Columns =
+        "t.seq, t.id, t.uploader_id, t.channel_id, t.title, t.description, t.tags, t.status, t.failure_reason, t.duration, t.renditions, " +
+        "t.hls_url, t.dash_url, t.poster_url, t.storyboard_url, t.created_at, t.published_at, t.updated_at, t.views, t.likes, t.dislikes";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly CatalogDatabase _database;
+    private readonly TitleCache _cache;
+    private readonly NotificationHub _hub;
+    private readonly TimeProvider _time;
+
+    public TitleStore(CatalogDatabase database, TitleCache cache, NotificationHub hub, TimeProvider time)
+    {
+        _database = database;
+        _cache = cache;
+        _hub = hub;
+        _time = time;
+    }
+
+    public async Task UpsertFromPipelineAsync(TitleUpdate update, CancellationToken ct)
+    {
+        Validate(update);
+        var notified = await _database.WriteAsync((connection, transaction) => Upsert(connection, transaction, update), ct);
+        _cache.Invalidate(update.Id);
+        if (notified.Count > 0)
+        {
+            _hub.Notify(notified);
+        }
+    }
+
+    /// <summary>Bulk load for seeding (the bench): many updates in one transaction, no notifications.</summary>
+    public async Task UpsertManyAsync(IReadOnlyList<TitleUpdate> updates, CancellationToken ct)
+    {
+        foreach (var update in updates)
+        {
+            Validate(update);
+        }
+
+        await _database.WriteAsync((connection, transaction) =>
+        {
+            foreach (var update in updates)
+            {
+                Upsert(connection, transaction, update);
+            }
+
+            return 0;
+        }, ct);
+        foreach (var update in updates)
+        {
+            _cache.Invalidate(update.Id);
+        }
+    }
+
+    /// <summary>An uploader's edit of the text fields. Null leaves a field as it is.</summary>
+    public async Task<TitleView?> EditAsync(string id, string? title, string? description, IReadOnlyList<string>? tags, CancellationToken ct)
+    {
+        var found = await _database.WriteAsync((connection, transaction) =>
+        {
+            var current = ReadOne(connection, transaction, id);
+            if (current is null)
+            {
+                return false;
+            }
+
+            var (seq, view) = current.Value;
+            var newTitle = title ?? view.Title;
+            var newDescription = description ?? view.Description;
+            var newTags = tags is null ? view.Tags : NormalizeTags(tags);
+            using (var command = connection.Command(
+                "UPDATE titles SET title = $title, description = $description, tags = $tags, updated_at = $now, fold_title = $ft, fold_all = $fa WHERE seq = $seq;", transaction))
+            {
+                command.With("$title", newTitle).With("$description", newDescription).With("$tags", JsonSerializer.Serialize(newTags, Json))
+                    .With("$now", _time.GetUtcNow().ToUnixTimeMilliseconds()).With("$ft", TextFold.Fold(newTitle))
+                    .With("$fa", FoldAll(newTitle, newTags, newDescription)).With("$seq", seq).ExecuteNonQuery();
+            }
+
+            Index(connection, transaction, seq, view.Status, newTitle, newTags, newDescription);
+            return true;
+        }, ct);
+        _cache.Invalidate(id);
+        return found ? await GetAsync(id, ct) : null;
+    }
+
+    public Task<TitleView?> GetAsync(string id, CancellationToken ct)
+    {
+        _ = ct;
+        using var connection = _database.Open();
+        return Task.FromResult(ReadOne(connection, null, id)?.View);
+    }
+
+    /// <summary>The internal sequence number and uploader of a title, or null when unknown.</summary>
+    internal (long Seq, string? UploaderId, string? ChannelId)? Lookup(string id)
+    {
+        using var connection = _database.Open();
+        using var command = connection.Command("SELECT seq, uploader_id, channel_id FROM titles WHERE id = $id;").With("$id", id);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? (reader.GetInt64(0), reader.StringOrNull(1), reader.StringOrNull(2)) : null;
+    }
+
+    /// <summary>Published titles, newest first, optionally of one channel.</summary>
+    public Page<TitleView> ListPublished(string? channelId, (long PublishedAt, long Seq)? after, int limit)
+    {
+        using var connection = _database.Open();
+        var sql = $"SELECT {Columns} FROM titles t WHERE t.status = 'published'"
+            + (channelId is null ? "" : " AND t.channel_id = $channel")
+            + (after is null ? "" : " AND (t.published_at < $p OR (t.published_at = $p AND t.seq < $s))")
+            + " ORDER BY t.published_at DESC, t.seq DESC LIMIT $limit;";
+        using var command = connection.Command(sql).With("$limit", limit + 1);
+        if (channelId is not null)
+        {
+            command.With("$channel", channelId);
+        }
+
+        if (after is not null)
+        {
+            command.With("$p", after.Value.PublishedAt).With("$s", after.Value.Seq);
+        }
+
+        var items = new List<TitleView>();
+        long lastSeq = 0, lastPublished = 0;
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            if (items.Count == limit)
+            {
+                return new Page<TitleView>(items, Cursor.Encode("t", lastPublished, lastSeq));
+            }
+
+            items.Add(Read(reader));
+            lastSeq = reader.GetInt64(0);
+            lastPublished = reader.GetInt64(16);
+        }
+
+        return new Page<TitleView>(items, null);
+    }
+
+    internal static TitleView Read(SqliteDataReader reader) => new(
+        reader.GetString(1),
+        reader.StringOrNull(2),
+        reader.StringOrNull(3),
+        reader.GetString(4),
+        reader.GetString(5),
+        JsonSerializer.Deserialize<string[]>(reader.GetString(6), Json) ?? [],
+        reader.GetString(7),
+        reader.StringOrNull(8),
+        reader.DoubleOrNull(9),
+        JsonSerializer.Deserialize<RenditionInfo[]>(reader.GetString(10), Json) ?? [],
+        new ManifestUrls(reader.StringOrNull(11), reader.StringOrNull(12)),
+        reader.StringOrNull(13),
+        reader.StringOrNull(14),
+        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(15)),
+        reader.Int64OrNull(16) is { } published ? DateTimeOffset.FromUnixTimeMilliseconds(published) : null,
+        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(17)),
+        reader.GetInt64(18),
+        reader.GetInt64(19),
+        reader.GetInt64(20));
+
+    /// <summary>Reddit-style hot score: log-weighted engagement plus recency (45,000 s ≈ 12.5 h per tenfold).</summary>
+    public static double HotScore(long views, long likes, long dislikes, DateTimeOffset publishedAt)
+    {
+        var engagement = views + (10.0 * (likes - dislikes));
+        var order = Math.Log10(Math.Max(Math.Abs(engagement), 1));
+        var sign = Math.Sign(engagement);
+        var seconds = publishedAt.ToUnixTimeSeconds() - 1_700_000_000;
+        return (sign * order) + (seconds / 45_000.0);
+    }
+
+    internal static void RefreshHotScore(SqliteConnection connection, SqliteTransaction transaction, long seq)
+    {
+        using var read = connection.Command("SELECT views, likes, dislikes, coalesce(published_at, created_at) FROM titles WHERE seq = $seq;", transaction).With("$seq", seq);
+        using var reader = read.ExecuteReader();
+        if (!reader.Read())
+        {
+            return;
+        }
+
+        var score = HotScore(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)));
+        reader.Close();
+        using var write = connection.Command("UPDATE titles SET hot_score = $h WHERE seq = $seq;", transaction).With("$h", score).With("$seq", seq);
+        write.ExecuteNonQuery();
+    }
+
+    private List<string> Upsert(SqliteConnection connection, SqliteTransaction transaction, TitleUpdate update)
+    {
+        var now = _time.GetUtcNow();
+        var existing = ReadOne(connection, transaction, update.Id);
+        var previous = existing?.View;
+        var title = update.Title ?? previous?.Title ?? update.Id;
+        var description = update.Description ?? previous?.Description ?? "";
+        var tags = update.Tags is null ? previous?.Tags ?? [] : NormalizeTags(update.Tags);
+        var becamePublished = update.Status == TitleStatus.Published && previous?.Status != TitleStatus.Published;
+        var publishedAt = update.PublishedAt ?? previous?.PublishedAt ?? (update.Status == TitleStatus.Published ? now : null);
+        var createdAt = previous?.CreatedAt ?? update.CreatedAt ?? now;
+
+        using (var command = connection.Command(
+            """
+            INSERT INTO titles (id, uploader_id, channel_id, title, description, tags, status, failure_reason, duration, renditions,
+                hls_url, dash_url, poster_url, storyboard_url, created_at, published_at, updated_at, fold_title, fold_all)
+            VALUES ($id, $uploader, $channel, $title, $description, $tags, $status, $failure, $duration, $renditions,
+                $hls, $dash, $poster, $storyboard, $created, $published, $now, $ft, $fa)
+            ON CONFLICT (id) DO UPDATE SET
+                uploader_id = coalesce(excluded.uploader_id, uploader_id), channel_id = coalesce(excluded.channel_id, channel_id),
+                title = excluded.title, description = excluded.description, tags = excluded.tags, status = excluded.status,
+                failure_reason = excluded.failure_reason, duration = coalesce(excluded.duration, duration),
+                renditions = CASE WHEN $hasRenditions THEN excluded.renditions ELSE renditions END,
+                hls_url = coalesce(excluded.hls_url, hls_url), dash_url = coalesce(excluded.dash_url, dash_url),
+                poster_url = coalesce(excluded.poster_url, poster_url), storyboard_url = coalesce(excluded.storyboard_url, storyboard_url),
+                published_at = excluded.published_at, updated_at = excluded.updated_at, fold_title = excluded.fold_title, fold_all = excluded.fold_all;
+            """, transaction))
+        {
+            command.With("$id", update.Id).With("$uploader", update.UploaderId).With("$channel", update.ChannelId)
+                .With("$title", title).With("$description", description).With("$tags", JsonSerializer.Serialize(tags, Json))
+                .With("$status", update.Status).With("$failure", update.FailureReason).With("$duration", update.DurationSeconds)
+                .With("$renditions", JsonSerializer.Serialize(update.Renditions ?? [], Json)).With("$hasRenditions", update.Renditions is not null)
+                .With("$hls", update.HlsManifestUrl).With("$dash", update.DashManifestUrl).With("$poster", update.PosterUrl).With("$storyboard", update.StoryboardUrl)
+                .With("$created", createdAt.ToUnixTimeMilliseconds()).With("$published", publishedAt?.ToUnixTimeMilliseconds())
+                .With("$now", now.ToUnixTimeMilliseconds()).With("$ft", TextFold.Fold(title)).With("$fa", FoldAll(title, tags, description))
+                .ExecuteNonQuery();
+        }
+
+        long seq;
+        using (var command = connection.Command("SELECT seq, channel_id FROM titles WHERE id = $id;", transaction).With("$id", update.Id))
+        {
+            seq = (long)command.ExecuteScalar()!;
+        }
+
+        Index(connection, transaction, seq, update.Status, title, tags, description);
+        RefreshHotScore(connection, transaction, seq);
+        var channelId = update.ChannelId ?? previous?.ChannelId;
+        return becamePublished && channelId is not null
+            ? NotificationHub.StorePublished(connection, transaction, channelId, update.Id, title, now)
+            : [];
+    }
+
+    /// <summary>Keeps the FTS row, tag rows and spelling vocabulary of one title in step with its text and status.</summary>
+    private static void Index(SqliteConnection connection, SqliteTransaction transaction, long seq, string status, string title, IReadOnlyList<string> tags, string description)
+    {
+        using (var delete = connection.Command("DELETE FROM titles_fts WHERE rowid = $seq; DELETE FROM title_tags WHERE seq = $seq;", transaction).With("$seq", seq))
+        {
+            delete.ExecuteNonQuery();
+        }
+
+        if (status != TitleStatus.Published)
+        {
+            return;
+        }
+
+        var tagText = string.Join(' ', tags);
+        using (var insert = connection.Command("INSERT INTO titles_fts (rowid, title, tags, description) VALUES ($seq, $title, $tags, $description);", transaction))
+        {
+            insert.With("$seq", seq).With("$title", title).With("$tags", tagText).With("$description", description).ExecuteNonQuery();
+        }
+
+        using (var tag = connection.Command("INSERT OR IGNORE INTO title_tags (seq, tag) VALUES ($seq, $tag);", transaction))
+        {
+            var tagParameter = tag.Parameters.Add("$tag", SqliteType.Text);
+            tag.Parameters.AddWithValue("$seq", seq);
+            foreach (var t in tags)
+            {
+                tagParameter.Value = TextFold.Fold(t);
+                tag.ExecuteNonQuery();
+            }
+        }
+
+        SpellingVocabulary.Add(connection, transaction, TextFold.Words(title + " " + tagText + " " + description));
+    }
+
+    private static (long Seq, TitleView View)? ReadOne(SqliteConnection connection, SqliteTransaction? transaction, string id)
+    {
+        using var command = connection.Command($"SELECT {Columns} FROM titles t WHERE t.id = $id;", transaction).With("$id", id);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? (reader.GetInt64(0), Read(reader)) : null;
+    }
+
+    private static string FoldAll(string title, IReadOnlyList<string> tags, string description) =>
+        TextFold.Fold(title + "\n" + string.Join(' ', tags) + "\n" + description);
+
+    internal static string[] NormalizeTags(IEnumerable<string> tags) =>
+        [.. tags.Select(t => t.Trim()).Where(t => t.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase)];
+
+    /// <summary>The validation the HTTP edit path shares: null when fine, else the message.</summary>
+    internal static string? CheckText(string? title, string? description, IReadOnlyList<string>? tags)
+    {
+        if (title is not null && (title.Trim().Length == 0 || title.Length > ApiLimits.MaxTitleLength))
+        {
+            return $"title must be 1..{ApiLimits.MaxTitleLength} characters";
+        }
+
+        if (description is not null && description.Length > ApiLimits.MaxDescriptionLength)
+        {
+            return $"description must be at most {ApiLimits.MaxDescriptionLength} characters";
+        }
+
+        if (tags is not null)
+        {
+            if (tags.Count > ApiLimits.MaxTags)
+            {
+                return $"at most {ApiLimits.MaxTags} tags";
+            }
+
+            if (tags.Any(t => t is null || t.Trim().Length == 0 || t.Length > ApiLimits.MaxTagLength))
+            {
+                return $"each tag must be 1..{ApiLimits.MaxTagLength} characters";
+            }
+        }
+
+        return null;
+    }
+
+    private static void Validate(TitleUpdate update)
+    {
+        if (!ApiLimits.IsValidId(update.Id))
+        {
+            throw new ArgumentException($"'{update.Id}' is not a valid title id ([A-Za-z0-9_-], 1..64)", nameof(update));
+        }
+
+        if (!TitleStatus.IsKnown(update.Status))
+        {
+            throw new ArgumentException($"'{update.Status}' is not a title status (queued, processing, published, rejected, failed, delayed)", nameof(update));
+        }
+
+        if (CheckText(update.Title, update.Description, update.Tags) is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(update));
+        }
+
+        if (update.DurationSeconds is < 0 or double.NaN)
+        {
+            throw new ArgumentException("duration must be a non-negative number of seconds", nameof(update));
+        }
+    }
+}
