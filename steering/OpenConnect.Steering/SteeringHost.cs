@@ -16,7 +16,10 @@ public static class SteeringHost
     public const string RoleName = "steering";
     public const string DefaultUrls = "http://127.0.0.1:8200";
 
-    public static WebApplication Build(string[] args)
+    public static WebApplication Build(string[] args) => Build(args, _ => { });
+
+    /// <summary>Builds the host, letting <paramref name="configureServices"/> replace services last (tests: a fake <see cref="TimeProvider"/>).</summary>
+    public static WebApplication Build(string[] args, Action<IServiceCollection> configureServices)
     {
         var builder = RoleHost.CreateBuilder(RoleName, DefaultUrls, args);
         var services = builder.Services;
@@ -68,6 +71,7 @@ public static class SteeringHost
             }
         });
 
+        configureServices(services);
         var app = builder.Build();
         app.UseCors();
         app.MapRoleEndpoints();

@@ -226,7 +226,7 @@ public static class PlayEndpoints
 
     private static IResult? Invalid(string titleId) => ContentKey.IsValidTitleId(titleId)
         ? null
-        : Error(StatusCodes.Status400BadRequest, $"'{titleId}' is not a valid title id (1-{ContentKey.MaxTitleIdLength} characters of [a-z0-9_-])");
+        : Error(StatusCodes.Status400BadRequest, $"'{titleId}' is not a valid title id (1-{ContentKey.MaxTitleIdLength} characters of [A-Za-z0-9_-])");
 
     private static IResult? FromOrigin(OriginAnswer answer, string titleId) => answer.Status switch
     {
