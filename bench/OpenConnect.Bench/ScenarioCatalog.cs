@@ -7,5 +7,6 @@ public static class ScenarioCatalog
         new Throughput.ThroughputScenario(),
         new CacheSim.CacheSimScenario(),
         new Ingest.IngestScenario(),
+        new Steering.SteeringScenario(),
     ];
 }
