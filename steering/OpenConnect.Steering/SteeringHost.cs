@@ -1,5 +1,12 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using OpenConnect.Contracts.Hosting;
+using OpenConnect.Contracts.Security;
+using OpenConnect.Steering.ControlPlane;
+using OpenConnect.Steering.Play;
+using OpenConnect.Steering.Prefixes;
+using OpenConnect.Steering.Selection;
+using OpenConnect.Steering.Signing;
 
 namespace OpenConnect.Steering;
 
@@ -9,14 +16,104 @@ public static class SteeringHost
     public const string RoleName = "steering";
     public const string DefaultUrls = "http://127.0.0.1:8200";
 
-    public static WebApplication Build(string[] args)
+    public static WebApplication Build(string[] args) => Build(args, _ => { });
+
+    /// <summary>Builds the host, letting <paramref name="configureServices"/> replace services last (tests: a fake <see cref="TimeProvider"/>).</summary>
+    public static WebApplication Build(string[] args, Action<IServiceCollection> configureServices)
     {
         var builder = RoleHost.CreateBuilder(RoleName, DefaultUrls, args);
-        builder.Services.AddRoleOptions<SteeringOptions>(builder.Configuration);
-        builder.Services.AddStateDirectory("data-directory", sp => sp.GetRequiredService<IOptions<SteeringOptions>>().Value.DataDirectory);
+        var services = builder.Services;
+        services.AddRoleOptions<SteeringOptions>(builder.Configuration);
+        services.AddStateDirectory("data-directory", sp => sp.GetRequiredService<IOptions<SteeringOptions>>().Value.DataDirectory);
+        services.AddSingleton<ApplianceRegistry>();
+        services.AddSingleton<SteeringMetrics>();
+        services.AddSingleton<PrefixDirectoryWatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<PrefixDirectoryWatcher>());
+        services.AddHealthChecks().AddCheck<PrefixDirectoryWatcher>("prefix-tables");
+        services.AddSingleton(sp => LoadSigningKey(sp.GetRequiredService<IOptions<SteeringOptions>>().Value, sp.GetRequiredService<ILogger<TokenIssuer>>()));
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<SteeringOptions>>().Value;
+            return new TokenIssuer(sp.GetRequiredService<Ed25519SigningKey>(), options.TokenLifetime, options.BindTokensToClientPrefix);
+        });
+        services.AddSingleton<SteeringDecisions>();
+        services.AddSingleton<OriginCatalog>();
+        services.AddSingleton<ControlEndpoint>();
+        services.AddHostedService<SigningKeyPublisher>();
+        services.AddGrpc();
+        services.AddCors(cors => cors.AddPolicy(PlayEndpoints.CorsPolicy, policy => policy.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "HEAD")));
 
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            kestrel.AddServerHeader = false;
+            var steering = TryBind(context.Configuration) ?? new SteeringOptions();
+            // Player endpoints from `urls`; the control plane on its own HTTP/2 cleartext endpoint
+            // (gRPC without TLS needs HTTP/2 prior knowledge, which a mixed endpoint does not offer).
+            foreach (var url in ListenAddresses.Parse(context.Configuration["urls"] ?? DefaultUrls))
+            {
+                ListenAddresses.Listen(kestrel, url, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    if (url.Scheme == Uri.UriSchemeHttps)
+                    {
+                        listen.UseHttps();
+                    }
+                });
+            }
+
+            if (Uri.TryCreate(steering.ControlUrl, UriKind.Absolute, out var control))
+            {
+                ListenAddresses.Listen(kestrel, control, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http2;
+                    listen.ApplicationServices.GetRequiredService<ControlEndpoint>().Listen = listen;
+                });
+            }
+        });
+
+        configureServices(services);
         var app = builder.Build();
+        app.UseCors();
         app.MapRoleEndpoints();
+        app.UseMiddleware<ControlEndpoint.Separation>();
+        app.MapGrpcService<ControlPlaneService>();
+        app.MapPlay();
         return app;
+    }
+
+    private static Ed25519SigningKey LoadSigningKey(SteeringOptions options, ILogger logger)
+    {
+        var path = Path.GetFullPath(options.ResolvedSigningKeyFile);
+        var key = Ed25519SigningKey.LoadOrCreate(path);
+        var publicPath = Path.Combine(Path.GetDirectoryName(path)!, "steering-signing.pub");
+        SteeringLog.SigningKeyLoaded(logger, key.KeyId, path, publicPath);
+        return key;
+    }
+
+    private static SteeringOptions? TryBind(IConfiguration configuration)
+    {
+        try
+        {
+            return configuration.GetSection(SteeringOptions.SectionName).Get<SteeringOptions>();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Writes the public key beside the private one at start (temp file + rename), for run.sh and appliance configuration.</summary>
+    private sealed class SigningKeyPublisher(Ed25519SigningKey key, IOptions<SteeringOptions> options) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            var path = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(options.Value.ResolvedSigningKeyFile))!, "steering-signing.pub");
+            var temp = path + ".tmp";
+            File.WriteAllText(temp, key.PublicKey + "\n");
+            File.Move(temp, path, overwrite: true);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

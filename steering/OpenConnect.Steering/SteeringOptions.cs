@@ -10,8 +10,75 @@ public sealed class SteeringOptions : IRoleOptions<SteeringOptions>
     /// <summary>Directory holding prefix tables and signing keys. Default <c>.openconnect/steering</c>.</summary>
     public string DataDirectory { get; set; } = Path.Combine(".openconnect", "steering");
 
+    /// <summary>
+    /// Where the control plane listens (HTTP/2 cleartext gRPC for appliance registration and
+    /// heartbeats). Port 0 picks a free port. Default <c>http://127.0.0.1:8280</c>.
+    /// </summary>
+    public string ControlUrl { get; set; } = "http://127.0.0.1:8280";
+
+    /// <summary>How often appliances are asked to send heartbeats. Default 1 s.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>An appliance silent for this long gets no new plays. Default 3 s.</summary>
+    public TimeSpan HeartbeatExpiry { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Directory of prefix tables, one <c>{site}.prefixes</c> file per site. Default <c>{DataDirectory}/prefixes</c>.</summary>
+    public string PrefixDirectory { get; set; } = "";
+
+    /// <summary>How often the prefix directory is checked for changes besides file-system notifications. Default 30 s.</summary>
+    public TimeSpan PrefixReloadInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The site (a region) for clients no prefix matches. Default <c>default</c>.</summary>
+    public string DefaultSite { get; set; } = "default";
+
+    /// <summary>An appliance is a candidate while its output is below this fraction of its capacity. Default 0.85.</summary>
+    public double MaxLoadFraction { get; set; } = 0.85;
+
+    /// <summary>Appliance pathways offered per play, before the origin (always last). Default 3.</summary>
+    public int Pathways { get; set; } = 3;
+
+    /// <summary>The origin: the last pathway, and where steering reads published manifests. Default <c>http://127.0.0.1:8100</c>.</summary>
+    public string OriginUrl { get; set; } = "http://127.0.0.1:8100";
+
+    /// <summary>
+    /// The base URL players use to reach steering, for the playlist, MPD and steering-manifest URLs
+    /// it hands out. Empty: taken from each request's scheme and Host. Default empty.
+    /// </summary>
+    public string PublicUrl { get; set; } = "";
+
+    /// <summary>How long the origin's answers (published or not, manifests) are reused. Default 5 s.</summary>
+    public TimeSpan CatalogCacheTime { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Steering's Ed25519 signing key, created on first start. Default <c>{DataDirectory}/keys/steering-signing.key</c>.</summary>
+    public string SigningKeyFile { get; set; } = "";
+
+    /// <summary>How long a playback token stays valid. Default 6 h.</summary>
+    public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(6);
+
+    /// <summary>Bind tokens to the client's /24 (IPv4) or /48 (IPv6). Default true.</summary>
+    public bool BindTokensToClientPrefix { get; set; } = true;
+
+    /// <summary>The TTL, in seconds, of the HLS and DASH steering manifests. Default 10.</summary>
+    public int SteeringTtlSeconds { get; set; } = 10;
+
+    public string ResolvedPrefixDirectory => string.IsNullOrEmpty(PrefixDirectory) ? Path.Combine(DataDirectory, "prefixes") : PrefixDirectory;
+
+    public string ResolvedSigningKeyFile => string.IsNullOrEmpty(SigningKeyFile) ? Path.Combine(DataDirectory, "keys", "steering-signing.key") : SigningKeyFile;
+
     public void Validate(OptionsCheck check)
     {
         check.Require(!string.IsNullOrWhiteSpace(DataDirectory), "DataDirectory", DataDirectory, "must name a directory");
+        check.Require(Uri.TryCreate(ControlUrl, UriKind.Absolute, out var control) && control.Scheme == "http" && control.AbsolutePath == "/", "ControlUrl", ControlUrl, "must be an http:// URL with host and port, e.g. http://10.0.0.2:8280");
+        check.Require(HeartbeatInterval >= TimeSpan.FromMilliseconds(50) && HeartbeatInterval <= TimeSpan.FromMinutes(1), "HeartbeatInterval", HeartbeatInterval, "must be between 00:00:00.05 and 00:01:00");
+        check.Require(HeartbeatExpiry > HeartbeatInterval, "HeartbeatExpiry", HeartbeatExpiry, $"must be longer than Steering:HeartbeatInterval ({HeartbeatInterval})");
+        check.Require(PrefixReloadInterval >= TimeSpan.FromSeconds(1), "PrefixReloadInterval", PrefixReloadInterval, "must be at least 00:00:01");
+        check.Require(!string.IsNullOrWhiteSpace(DefaultSite), "DefaultSite", DefaultSite, "must name a site");
+        check.Require(MaxLoadFraction is > 0 and <= 1, "MaxLoadFraction", MaxLoadFraction, "must be above 0 and at most 1");
+        check.Require(Pathways is >= 1 and <= 16, "Pathways", Pathways, "must be between 1 and 16");
+        check.RequireAbsoluteHttpUri(OriginUrl, "OriginUrl");
+        check.RequireAbsoluteHttpUri(PublicUrl, "PublicUrl", allowEmpty: true);
+        check.Require(CatalogCacheTime >= TimeSpan.Zero && CatalogCacheTime <= TimeSpan.FromHours(1), "CatalogCacheTime", CatalogCacheTime, "must be between 00:00:00 and 01:00:00");
+        check.Require(TokenLifetime >= TimeSpan.FromMinutes(1) && TokenLifetime <= TimeSpan.FromDays(7), "TokenLifetime", TokenLifetime, "must be between 00:01:00 and 7.00:00:00");
+        check.Require(SteeringTtlSeconds is >= 1 and <= 3600, "SteeringTtlSeconds", SteeringTtlSeconds, "must be between 1 and 3600");
     }
 }

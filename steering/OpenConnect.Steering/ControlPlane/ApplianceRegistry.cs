@@ -1,0 +1,197 @@
+using System.Collections.Concurrent;
+using OpenConnect.Contracts.Content;
+using OpenConnect.Contracts.Steering.V1;
+using OpenConnect.Steering.Selection;
+
+namespace OpenConnect.Steering.ControlPlane;
+
+/// <summary>
+/// The appliances steering knows: identity, running instance, last heartbeat, load, health and
+/// inventory. Selection reads two indexes without locks: appliances by site and holders by title,
+/// both replaced copy-on-write when membership or an inventory changes.
+/// </summary>
+public sealed class ApplianceRegistry
+{
+    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ApplianceView[]> _bySite = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ApplianceView[]> _holders = new(StringComparer.Ordinal);
+    private readonly Lock _indexLock = new();
+
+    public int Count => _entries.Count;
+
+    public IEnumerable<ApplianceView> All => _entries.Values.Select(e => e.View);
+
+    public ReadOnlySpan<ApplianceView> InSite(string site) => _bySite.TryGetValue(site, out var list) ? list : [];
+
+    public ReadOnlySpan<ApplianceView> Holders(string title) => _holders.TryGetValue(title, out var list) ? list : [];
+
+    public ApplianceView? Find(string applianceId) => _entries.TryGetValue(applianceId, out var entry) ? entry.View : null;
+
+    /// <summary>Registers (or re-registers after a restart) an appliance; its inventory starts empty at version 0.</summary>
+    public ApplianceView Register(ApplianceIdentity identity, string instanceId, DateTimeOffset now)
+    {
+        var view = new ApplianceView(identity.ApplianceId, identity.Site, identity.PublicUrl, identity.CapacityBytesPerSecond, identity.MaxConnections,
+            new ApplianceStatus(now, 0, 0, CacheHealthy: true, Draining: false, ApplianceStatus.NoTitles));
+        var entry = new Entry(view, instanceId);
+        lock (_indexLock)
+        {
+            if (_entries.TryGetValue(identity.ApplianceId, out var previous))
+            {
+                RemoveFromIndexes(previous.View);
+            }
+
+            _entries[identity.ApplianceId] = entry;
+            _bySite.AddOrUpdate(view.Site, _ => [view], (_, list) => [.. list, view]);
+        }
+
+        return view;
+    }
+
+    /// <summary>Applies a heartbeat: liveness, load, health and inventory (delta by version, or full).</summary>
+    public HeartbeatReply Heartbeat(HeartbeatRequest request, DateTimeOffset now)
+    {
+        if (!_entries.TryGetValue(request.ApplianceId, out var entry) || !string.Equals(entry.InstanceId, request.InstanceId, StringComparison.Ordinal))
+        {
+            return new HeartbeatReply { Known = false };
+        }
+
+        lock (entry)
+        {
+            var wantFull = false;
+            var titles = entry.View.Status.Titles;
+            if (request.Inventory is { } update)
+            {
+                var decoded = InventoryCodec.TryDecode(update.ZstdEntries);
+                if (decoded is null || (!update.Full && update.BaseVersion != entry.InventoryVersion))
+                {
+                    wantFull = true;
+                }
+                else
+                {
+                    titles = ApplyInventory(entry, decoded, update.Full);
+                    entry.InventoryVersion = update.Version;
+                }
+            }
+
+            var load = request.Load ?? new ApplianceLoad();
+            var health = request.Health ?? new ApplianceHealth { CacheHealthy = true };
+            entry.View.Status = new ApplianceStatus(now, load.BytesPerSecondOut, load.Connections, health.CacheHealthy, health.Draining, titles);
+            return new HeartbeatReply { Known = true, WantFullInventory = wantFull, InventoryVersion = entry.InventoryVersion };
+        }
+    }
+
+    private IReadOnlySet<string> ApplyInventory(Entry entry, InventoryEntries decoded, bool full)
+    {
+        if (full)
+        {
+            entry.Items.Clear();
+        }
+
+        foreach (var item in decoded.Removed)
+        {
+            entry.Items.Remove(item);
+        }
+
+        foreach (var item in decoded.Added)
+        {
+            if (TitleOf(item) is not null)
+            {
+                entry.Items.Add(item);
+            }
+        }
+
+        var titles = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var item in entry.Items)
+        {
+            titles.Add(TitleOf(item)!);
+        }
+
+        var before = entry.View.Status.Titles;
+        lock (_indexLock)
+        {
+            if (!ReferenceEquals(_entries.GetValueOrDefault(entry.View.Id), entry))
+            {
+                return titles;
+            }
+
+            foreach (var title in before)
+            {
+                if (!titles.Contains(title))
+                {
+                    RemoveHolder(title, entry.View);
+                }
+            }
+
+            foreach (var title in titles)
+            {
+                if (!before.Contains(title))
+                {
+                    _holders.AddOrUpdate(title, _ => [entry.View], (_, list) => [.. list, entry.View]);
+                }
+            }
+        }
+
+        return titles;
+    }
+
+    /// <summary>The title of an inventory entry (<c>{title}</c> or <c>{title}/{rendition}</c>), or null when malformed.</summary>
+    public static string? TitleOf(string item)
+    {
+        var slash = item.IndexOf('/');
+        var title = slash < 0 ? item : item[..slash];
+        if (!ContentKey.IsValidTitleId(title) || (slash >= 0 && !ContentKey.IsValidRendition(item.AsSpan(slash + 1))))
+        {
+            return null;
+        }
+
+        return title;
+    }
+
+    private void RemoveFromIndexes(ApplianceView view)
+    {
+        if (_bySite.TryGetValue(view.Site, out var site))
+        {
+            var remaining = site.Where(v => !ReferenceEquals(v, view)).ToArray();
+            if (remaining.Length == 0)
+            {
+                _bySite.TryRemove(view.Site, out _);
+            }
+            else
+            {
+                _bySite[view.Site] = remaining;
+            }
+        }
+
+        foreach (var title in view.Status.Titles)
+        {
+            RemoveHolder(title, view);
+        }
+    }
+
+    private void RemoveHolder(string title, ApplianceView view)
+    {
+        if (_holders.TryGetValue(title, out var list))
+        {
+            var remaining = list.Where(v => !ReferenceEquals(v, view)).ToArray();
+            if (remaining.Length == 0)
+            {
+                _holders.TryRemove(title, out _);
+            }
+            else
+            {
+                _holders[title] = remaining;
+            }
+        }
+    }
+
+    private sealed class Entry(ApplianceView view, string instanceId)
+    {
+        public ApplianceView View { get; } = view;
+
+        public string InstanceId { get; } = instanceId;
+
+        public HashSet<string> Items { get; } = new(StringComparer.Ordinal);
+
+        public ulong InventoryVersion { get; set; }
+    }
+}

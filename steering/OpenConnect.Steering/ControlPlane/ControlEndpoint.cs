@@ -1,0 +1,46 @@
+using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace OpenConnect.Steering.ControlPlane;
+
+/// <summary>
+/// The control-plane listener (<see cref="SteeringOptions.ControlUrl"/>) and its bound address once
+/// the server has started (port 0 becomes the port the kernel picked).
+/// </summary>
+public sealed class ControlEndpoint
+{
+    public const string ServicePath = "/openconnect.steering.v1.ControlPlane";
+
+    internal ListenOptions? Listen { get; set; }
+
+    /// <summary>The bound port, or 0 before start.</summary>
+    public int Port => Listen?.IPEndPoint?.Port ?? 0;
+
+    /// <summary>The bound control-plane address, e.g. <c>http://127.0.0.1:8280</c>.</summary>
+    public Uri Address
+    {
+        get
+        {
+            var endpoint = Listen?.IPEndPoint ?? throw new InvalidOperationException("the control endpoint is not bound yet");
+            var host = endpoint.Address.Equals(IPAddress.Any) ? IPAddress.Loopback : endpoint.Address;
+            return new Uri($"http://{new IPEndPoint(host, endpoint.Port)}");
+        }
+    }
+
+    /// <summary>Keeps the two listeners apart: only the control plane on the control port, never on the player ports.</summary>
+    public sealed class Separation(RequestDelegate next, ControlEndpoint control)
+    {
+        public Task InvokeAsync(HttpContext context)
+        {
+            var onControlPort = context.Connection.LocalPort == control.Port;
+            var isControlPlane = context.Request.Path.StartsWithSegments(ServicePath, StringComparison.Ordinal);
+            if (onControlPort != isControlPlane)
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            }
+
+            return next(context);
+        }
+    }
+}

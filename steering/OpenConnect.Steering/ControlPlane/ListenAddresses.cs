@@ -1,0 +1,39 @@
+using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace OpenConnect.Steering.ControlPlane;
+
+/// <summary>Binds <c>urls</c>-style addresses explicitly, so the player and control endpoints can speak different protocols.</summary>
+internal static class ListenAddresses
+{
+    public static IEnumerable<Uri> Parse(string urls)
+    {
+        foreach (var part in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            // Kestrel's wildcard hosts are not valid URI hosts; map them to the any-address form first.
+            var normalized = part.Replace("://*:", "://0.0.0.0:", StringComparison.Ordinal).Replace("://+:", "://0.0.0.0:", StringComparison.Ordinal);
+            if (!Uri.TryCreate(normalized, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                throw new InvalidOperationException($"urls: '{part}' is not an http:// or https:// address with a port");
+            }
+
+            yield return uri;
+        }
+    }
+
+    public static void Listen(KestrelServerOptions kestrel, Uri url, Action<ListenOptions> configure)
+    {
+        if (url.IsLoopback && url.Host == "localhost")
+        {
+            kestrel.ListenLocalhost(url.Port, configure);
+        }
+        else if (IPAddress.TryParse(url.Host.Trim('[', ']'), out var address))
+        {
+            kestrel.Listen(address, url.Port, configure);
+        }
+        else
+        {
+            throw new InvalidOperationException($"urls: '{url}' must name an IP address, localhost or *, not a host name");
+        }
+    }
+}

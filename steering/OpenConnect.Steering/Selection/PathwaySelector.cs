@@ -1,0 +1,111 @@
+namespace OpenConnect.Steering.Selection;
+
+/// <summary>
+/// Chooses the appliances for one play: pure and deterministic, so ranking is tested with tables.
+/// </summary>
+/// <remarks>
+/// Order: eligible appliances of the client's site that hold the title, then the site's other
+/// eligible appliances (they fill from their parents), then eligible appliances of other sites that
+/// hold the title. Within each tier, weighted rendezvous hashing on (title, appliance) decides, so
+/// the same title lands on the same appliances and different titles spread. The origin is not an
+/// appliance: callers append it as the last pathway.
+/// </remarks>
+public static class PathwaySelector
+{
+    public const int MaxPathways = 16;
+
+    private const int LocalHolder = 0;
+    private const int LocalOther = 1;
+    private const int RemoteHolder = 2;
+
+    /// <summary>
+    /// Ranks candidates into <paramref name="result"/> (best first) and returns how many were written.
+    /// </summary>
+    /// <param name="title">The title played.</param>
+    /// <param name="titleHash">Its <see cref="Rendezvous.HashTitle"/>.</param>
+    /// <param name="clientSite">The client's site.</param>
+    /// <param name="local">The appliances registered in the client's site.</param>
+    /// <param name="holders">Appliances anywhere that hold the title (those of the client's site are skipped here).</param>
+    /// <param name="now">The decision time.</param>
+    /// <param name="policy">Eligibility and count.</param>
+    /// <param name="result">Receives at most <see cref="SelectionPolicy.Pathways"/> appliances.</param>
+    public static int Rank(
+        string title,
+        ulong titleHash,
+        string clientSite,
+        ReadOnlySpan<ApplianceView> local,
+        ReadOnlySpan<ApplianceView> holders,
+        DateTimeOffset now,
+        SelectionPolicy policy,
+        Span<ApplianceView?> result)
+    {
+        var capacity = Math.Min(Math.Min(policy.Pathways, MaxPathways), result.Length);
+        Span<int> tiers = stackalloc int[MaxPathways];
+        Span<double> scores = stackalloc double[MaxPathways];
+        var count = 0;
+
+        foreach (var appliance in local)
+        {
+            if (policy.IsEligible(appliance, now))
+            {
+                var tier = appliance.Status.Titles.Contains(title) ? LocalHolder : LocalOther;
+                Offer(appliance, tier, Rendezvous.Score(titleHash, appliance.IdHash, appliance.CapacityBytesPerSecond), result, tiers, scores, ref count, capacity);
+            }
+        }
+
+        foreach (var appliance in holders)
+        {
+            if (!string.Equals(appliance.Site, clientSite, StringComparison.Ordinal) && policy.IsEligible(appliance, now))
+            {
+                Offer(appliance, RemoteHolder, Rendezvous.Score(titleHash, appliance.IdHash, appliance.CapacityBytesPerSecond), result, tiers, scores, ref count, capacity);
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>Convenience form over a flat list of appliances (tests, tools): builds the site and holder views first.</summary>
+    public static IReadOnlyList<ApplianceView> Rank(string title, string clientSite, IEnumerable<ApplianceView> all, DateTimeOffset now, SelectionPolicy policy)
+    {
+        var list = all.ToList();
+        var local = list.Where(a => a.Site == clientSite).ToArray();
+        var holders = list.Where(a => a.Status.Titles.Contains(title)).ToArray();
+        var result = new ApplianceView?[MaxPathways];
+        var n = Rank(title, Rendezvous.HashTitle(title), clientSite, local, holders, now, policy, result);
+        return result[..n].Select(a => a!).ToArray();
+    }
+
+    private static void Offer(ApplianceView appliance, int tier, double score, Span<ApplianceView?> result, Span<int> tiers, Span<double> scores, ref int count, int capacity)
+    {
+        // Insertion into a short sorted array: (tier ascending, score descending).
+        var position = count;
+        while (position > 0 && Better(tier, score, tiers[position - 1], scores[position - 1]))
+        {
+            position--;
+        }
+
+        if (position >= capacity)
+        {
+            return;
+        }
+
+        var last = Math.Min(count, capacity - 1);
+        for (var i = last; i > position; i--)
+        {
+            result[i] = result[i - 1];
+            tiers[i] = tiers[i - 1];
+            scores[i] = scores[i - 1];
+        }
+
+        result[position] = appliance;
+        tiers[position] = tier;
+        scores[position] = score;
+        if (count < capacity)
+        {
+            count++;
+        }
+    }
+
+    private static bool Better(int tier, double score, int otherTier, double otherScore) =>
+        tier < otherTier || (tier == otherTier && score > otherScore);
+}
