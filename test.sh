@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/prereqs.sh
 
-ensure_commands ffmpeg:ffmpeg ffprobe:ffmpeg curl:curl strace:strace
+ensure_commands ffmpeg:ffmpeg ffprobe:ffmpeg curl:curl strace:strace dnsmasq:dnsmasq-base chromium:chromium
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
