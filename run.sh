@@ -28,7 +28,8 @@ Options:
   --steering-port N       steering HTTP port (default: $STEERING_PORT)
   --fill-port N           fill-controller HTTP port (default: $FILL_PORT)
   --appliance-ports A,B   the two appliances' HTTP ports (default: $APPLIANCE_PORTS); each
-                          appliance's gRPC control endpoint listens on its port + 80
+                          appliance's gRPC control endpoint listens on its port + 80, and
+                          steering's control plane on the steering port + 80
   --no-build              use the Release binaries already built
   -h, --help              this text
 
@@ -112,20 +113,51 @@ start_role() {
 }
 
 ORIGIN_URL="http://127.0.0.1:$ORIGIN_PORT"
-start_role origin origin/OpenConnect.Origin "$ORIGIN_PORT" --Origin:DataDirectory="$STATE_DIR/origin"
-start_role steering steering/OpenConnect.Steering "$STEERING_PORT" --Steering:DataDirectory="$STATE_DIR/steering"
-start_role fill-controller fill-controller/OpenConnect.FillController "$FILL_PORT" --FillController:DataDirectory="$STATE_DIR/fill-controller"
-start_role appliance-1 appliance/OpenConnect.Appliance "$APPLIANCE1_PORT" \
-  --Appliance:Id=appliance-1 --Appliance:Site=local --Appliance:Cache:Directory="$STATE_DIR/appliance-1" --Appliance:Parents:0="$ORIGIN_URL" \
-  --Appliance:ControlUrl="http://127.0.0.1:$((APPLIANCE1_PORT + 80))"
-start_role appliance-2 appliance/OpenConnect.Appliance "$APPLIANCE2_PORT" \
-  --Appliance:Id=appliance-2 --Appliance:Site=local --Appliance:Cache:Directory="$STATE_DIR/appliance-2" --Appliance:Parents:0="$ORIGIN_URL" \
-  --Appliance:ControlUrl="http://127.0.0.1:$((APPLIANCE2_PORT + 80))"
+STEERING_URL="http://127.0.0.1:$STEERING_PORT"
+STEERING_CONTROL_URL="http://127.0.0.1:$((STEERING_PORT + 80))"
+
+# Steering first: it owns the playback signing key. Its public key (written at start) goes to the
+# appliances and the origin, which verify players' tokens with it. The local site's prefix file maps
+# loopback clients to the appliances' site.
+mkdir -p "$STATE_DIR/steering/prefixes"
+printf '# run.sh: loopback clients belong to the local site\n127.0.0.0/8\n::1/128\n' >"$STATE_DIR/steering/prefixes/local.prefixes"
+PUBLIC_KEY_FILE="$STATE_DIR/steering/keys/steering-signing.pub"
+rm -f "$PUBLIC_KEY_FILE"
+start_role steering steering/OpenConnect.Steering "$STEERING_PORT" --Steering:DataDirectory="$STATE_DIR/steering" \
+  --Steering:ControlUrl="$STEERING_CONTROL_URL" --Steering:OriginUrl="$ORIGIN_URL"
+deadline=$((SECONDS + 120))
+until [ -s "$PUBLIC_KEY_FILE" ]; do
+  if ! kill -0 "${PIDS[0]}" 2>/dev/null; then
+    echo "error: steering exited; last lines of $STATE_DIR/logs/steering.log:" >&2
+    tail -n 20 "$STATE_DIR/logs/steering.log" >&2
+    exit 1
+  fi
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    echo "error: steering did not write $PUBLIC_KEY_FILE within 120 s; see $STATE_DIR/logs/steering.log" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+PLAYBACK_KEY="$(tr -d '[:space:]' <"$PUBLIC_KEY_FILE")"
+
+start_role origin origin/OpenConnect.Origin "$ORIGIN_PORT" --Origin:DataDirectory="$STATE_DIR/origin" --Origin:PlaybackKeys:0="$PLAYBACK_KEY"
+start_role fill-controller fill-controller/OpenConnect.FillController "$FILL_PORT" --FillController:DataDirectory="$STATE_DIR/fill-controller" \
+  --FillController:Steering:Url="$STEERING_URL" --FillController:Origin:Url="$ORIGIN_URL"
+# Appliances: players need steering's tokens; loopback (peers, fill, local tools) may fetch unsigned paths.
+for n in 1 2; do
+  port_var="APPLIANCE${n}_PORT"
+  port="${!port_var}"
+  start_role "appliance-$n" appliance/OpenConnect.Appliance "$port" \
+    --Appliance:Id="appliance-$n" --Appliance:Site=local --Appliance:Cache:Directory="$STATE_DIR/appliance-$n" --Appliance:Parents:0="$ORIGIN_URL" \
+    --Appliance:ControlUrl="http://127.0.0.1:$((port + 80))" --Appliance:Steering:Url="$STEERING_CONTROL_URL" \
+    --Appliance:PlaybackKeys:0="$PLAYBACK_KEY" --Appliance:UnsignedNetworks:0=127.0.0.0/8
+done
 
 for i in "${!NAMES[@]}"; do
   printf '%-16s %s   (health %s/healthz, metrics %s/metrics)\n' "${NAMES[$i]}" "${URLS[$i]}" "${URLS[$i]}" "${URLS[$i]}"
 done
 echo "state: $STATE_DIR   logs: $STATE_DIR/logs/"
+echo "play:  $STEERING_URL/play/<titleId>   (hls.js: $STEERING_URL/play/<titleId>/master.m3u8, dash.js: $STEERING_URL/play/<titleId>/manifest.mpd)"
 
 deadline=$((SECONDS + 120))
 for i in "${!NAMES[@]}"; do

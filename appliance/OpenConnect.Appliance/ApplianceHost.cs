@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using OpenConnect.Appliance.Caching;
+using OpenConnect.Appliance.Control;
 using OpenConnect.Appliance.Http;
 using OpenConnect.Appliance.Serving;
 using OpenConnect.Appliance.Storage;
@@ -52,10 +53,15 @@ public static class ApplianceHost
             });
             return cache;
         });
+        services.AddSingleton<AccessGate>();
+        services.AddSingleton<CacheInventory>();
+        services.AddSingleton<ControlState>();
+        services.AddSingleton<ControlPlaneClient>();
+        services.AddHostedService(sp => sp.GetRequiredService<ControlPlaneClient>());
         services.AddSingleton<SegmentServer>();
         // Open the SSD tier (recovery) before Kestrel accepts the first connection.
         services.AddHostedService<CacheWarmup>();
-        services.AddHealthChecks().AddCheck<SsdTierHealthCheck>("ssd-tier");
+        services.AddHealthChecks().AddCheck<SsdTierHealthCheck>("ssd-tier").AddCheck<ControlState.HealthCheck>("control-plane");
         services.AddGrpc();
 
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
@@ -105,6 +111,7 @@ public static class ApplianceHost
         app.MapRoleEndpoints();
         app.MapContent();
         app.MapGrpcService<PrefetchService>();
+        app.MapDrain();
         return app;
     }
 

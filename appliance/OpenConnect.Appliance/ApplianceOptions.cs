@@ -33,8 +33,39 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
 
     public LimitsOptions Limits { get; set; } = new();
 
+    /// <summary>
+    /// Base URL players use to reach this appliance, reported to steering. Empty (default) means the
+    /// first data URL (<c>urls</c>).
+    /// </summary>
+    public string PublicUrl { get; set; } = "";
+
+    /// <summary>Bytes per second this appliance can send, reported to steering as capacity. Default 1.25 GB/s (10 Gb/s).</summary>
+    public long CapacityBytesPerSecond { get; set; } = 1_250_000_000;
+
+    /// <summary>
+    /// Steering's Ed25519 public keys (base64): players' <c>/s/{token}/v/…</c> URLs must carry a token
+    /// signed by one of them. Several keys may be listed while steering rotates. Default: none.
+    /// </summary>
+    public List<string> PlaybackKeys { get; set; } = [];
+
+    /// <summary>
+    /// Networks (CIDR) allowed to fetch unsigned <c>/v/…</c> paths: peer appliances and fill. Default
+    /// empty: every content request needs a playback token.
+    /// </summary>
+    public List<string> UnsignedNetworks { get; set; } = [];
+
+    /// <summary>Start draining (no new plays wanted; current sessions finish). Also toggled at run time on the control endpoint. Default false.</summary>
+    public bool Draining { get; set; }
+
+    public SteeringClientOptions Steering { get; set; } = new();
+
     public void Validate(OptionsCheck check)
     {
+        check.RequireAbsoluteHttpUri(PublicUrl, "PublicUrl", allowEmpty: true);
+        check.Require(CapacityBytesPerSecond > 0, "CapacityBytesPerSecond", CapacityBytesPerSecond, "must be a positive number of bytes per second");
+        Contracts.Security.PlaybackAccess.ValidateKeys(check, PlaybackKeys, "PlaybackKeys");
+        Contracts.Security.NetworkList.Validate(check, UnsignedNetworks, "UnsignedNetworks");
+        Steering.Validate(check);
         check.Require(!string.IsNullOrWhiteSpace(Id), "Id", Id, "must not be empty");
         check.Require(!string.IsNullOrWhiteSpace(Site), "Site", Site, "must not be empty");
         for (var i = 0; i < Parents.Count; i++)
@@ -48,6 +79,50 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
         Upstream.Validate(check);
         Cors.Validate(check);
         Limits.Validate(check);
+    }
+}
+
+/// <summary>The control-plane client (section <c>Appliance:Steering</c>).</summary>
+public sealed class SteeringClientOptions
+{
+    /// <summary>
+    /// Steering's gRPC control-plane URL, e.g. <c>http://10.0.0.2:8280</c>. Empty (default) with no
+    /// <see cref="SrvName"/>: no control plane (a standalone appliance).
+    /// </summary>
+    public string Url { get; set; } = "";
+
+    /// <summary>DNS SRV name to find the control plane by, e.g. <c>_steering._tcp.isp.example</c>; wins over <see cref="Url"/> when it resolves. Default: none.</summary>
+    public string SrvName { get; set; } = "";
+
+    /// <summary>DNS server (<c>host:port</c>) for <see cref="SrvName"/>. Default: the system's resolvers.</summary>
+    public string DnsServer { get; set; } = "";
+
+    /// <summary>How often the SRV name is resolved again. Default 30 s.</summary>
+    public TimeSpan ResolveInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Time between heartbeats. Default 1 s.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Deadline for one Register or Heartbeat call. Default 2 s.</summary>
+    public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// After this long without a successful heartbeat the appliance stops taking new sessions
+    /// (503 for playlists and manifests; segments keep flowing) and reports Degraded. Default 30 s.
+    /// </summary>
+    public TimeSpan LostAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    public bool Enabled => Url.Length > 0 || SrvName.Length > 0;
+
+    public void Validate(OptionsCheck check)
+    {
+        check.RequireAbsoluteHttpUri(Url, "Steering:Url", allowEmpty: true);
+        check.Require(SrvName.Length == 0 || (SrvName.StartsWith('_') && !SrvName.Contains(' ')), "Steering:SrvName", SrvName, "must be an SRV name such as _steering._tcp.isp.example");
+        check.Require(DnsServer.Length == 0 || Contracts.Discovery.SrvLocator.TryParseServer(DnsServer, out _), "Steering:DnsServer", DnsServer, "must be host:port with a numeric address, e.g. 127.0.0.1:53");
+        check.Require(ResolveInterval >= TimeSpan.FromSeconds(1), "Steering:ResolveInterval", ResolveInterval, "must be at least 00:00:01");
+        check.Require(HeartbeatInterval >= TimeSpan.FromMilliseconds(100), "Steering:HeartbeatInterval", HeartbeatInterval, "must be at least 00:00:00.1");
+        check.Require(CallTimeout > TimeSpan.Zero, "Steering:CallTimeout", CallTimeout, "must be positive");
+        check.Require(LostAfter > HeartbeatInterval, "Steering:LostAfter", LostAfter, "must be longer than Steering:HeartbeatInterval");
     }
 }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using OpenConnect.Contracts.Hosting;
+using OpenConnect.FillController.Discovery;
 
 namespace OpenConnect.FillController;
 
@@ -14,6 +15,9 @@ public static class FillControllerHost
         var builder = RoleHost.CreateBuilder(RoleName, DefaultUrls, args);
         builder.Services.AddRoleOptions<FillControllerOptions>(builder.Configuration);
         builder.Services.AddStateDirectory("data-directory", sp => sp.GetRequiredService<IOptions<FillControllerOptions>>().Value.DataDirectory);
+        builder.Services.AddSingleton<ServiceDirectory>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ServiceDirectory>());
+        builder.Services.AddHealthChecks().AddCheck<ServiceDirectory.HealthCheck>("services");
 
         var app = builder.Build();
         app.MapRoleEndpoints();

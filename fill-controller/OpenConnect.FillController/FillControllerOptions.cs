@@ -1,4 +1,5 @@
 using OpenConnect.Contracts.Hosting;
+using OpenConnect.FillController.Discovery;
 
 namespace OpenConnect.FillController;
 
@@ -10,8 +11,20 @@ public sealed class FillControllerOptions : IRoleOptions<FillControllerOptions>
     /// <summary>Directory holding play history and fill plans. Default <c>.openconnect/fill-controller</c>.</summary>
     public string DataDirectory { get; set; } = Path.Combine(".openconnect", "fill-controller");
 
+    /// <summary>Steering (section <c>FillController:Steering</c>). Default URL <c>http://127.0.0.1:8200</c>.</summary>
+    public ServiceEndpointOptions Steering { get; set; } = new() { Url = "http://127.0.0.1:8200" };
+
+    /// <summary>The origin (section <c>FillController:Origin</c>). Default URL <c>http://127.0.0.1:8100</c>.</summary>
+    public ServiceEndpointOptions Origin { get; set; } = new() { Url = "http://127.0.0.1:8100" };
+
+    /// <summary>How often SRV names are resolved again. Default 30 s.</summary>
+    public TimeSpan ResolveInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     public void Validate(OptionsCheck check)
     {
+        Steering.Validate(check, "Steering");
+        Origin.Validate(check, "Origin");
+        check.Require(ResolveInterval >= TimeSpan.FromSeconds(1), "ResolveInterval", ResolveInterval, "must be at least 00:00:01");
         check.Require(!string.IsNullOrWhiteSpace(DataDirectory), "DataDirectory", DataDirectory, "must name a directory");
     }
 }

@@ -1,5 +1,6 @@
 using OpenConnect.Contracts.Hosting;
 using OpenConnect.Origin.Catalog;
+using OpenConnect.Contracts.Security;
 using OpenConnect.Origin.Ingest;
 using OpenConnect.Origin.Pipeline;
 
@@ -19,6 +20,19 @@ public sealed class OriginOptions : IRoleOptions<OriginOptions>
     /// </summary>
     public string SigningKeyFile { get; set; } = "";
 
+    /// <summary>
+    /// Networks (CIDR) allowed to pull unsigned <c>/v/…</c> paths from the parent endpoint: the
+    /// appliances' networks in production. Empty (default) means loopback only: <c>127.0.0.0/8</c>
+    /// and <c>::1/128</c>.
+    /// </summary>
+    public List<string> ParentNetworks { get; set; } = [];
+
+    /// <summary>
+    /// Steering's Ed25519 public keys (base64): players steered to the origin as the last pathway
+    /// present <c>/s/{token}/v/…</c> signed by one of them. Default: none.
+    /// </summary>
+    public List<string> PlaybackKeys { get; set; } = [];
+
     public IngestOptions Ingest { get; set; } = new();
 
     public PipelineOptions Pipeline { get; set; } = new();
@@ -29,9 +43,14 @@ public sealed class OriginOptions : IRoleOptions<OriginOptions>
 
     public string PublishedDirectory => Path.Combine(DataDirectory, "published");
 
+    /// <summary>The parent networks in force (<see cref="ParentNetworks"/>, or loopback when it is empty).</summary>
+    public IReadOnlyList<string> EffectiveParentNetworks => ParentNetworks.Count > 0 ? ParentNetworks : ["127.0.0.0/8", "::1/128"];
+
     public void Validate(OptionsCheck check)
     {
         check.Require(!string.IsNullOrWhiteSpace(DataDirectory), "DataDirectory", DataDirectory, "must name a directory");
+        NetworkList.Validate(check, ParentNetworks, "ParentNetworks");
+        PlaybackAccess.ValidateKeys(check, PlaybackKeys, "PlaybackKeys");
         Ingest.Validate(check);
         Pipeline.Validate(check);
         Catalog.Validate(check);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using OpenConnect.Appliance.Caching.Policy;
+using OpenConnect.Appliance.Control;
 using OpenConnect.Appliance.Http;
 using OpenConnect.Appliance.Storage;
 using OpenConnect.Appliance.Upstream;
@@ -37,14 +38,16 @@ public sealed partial class SegmentCache : IAsyncDisposable
     private readonly ParentFetcher _fetcher;
     private readonly ApplianceMetrics _metrics;
     private readonly ILogger<SegmentCache> _logger;
+    private readonly CacheInventory _inventory;
     private readonly Action<InflightObject> _onFetched;
     private long _hits;
     private long _requests;
     private long _hitBytes;
     private long _requestBytes;
 
-    public SegmentCache(IOptions<ApplianceOptions> options, SsdStore store, ParentFetcher fetcher, ApplianceMetrics metrics, ILogger<SegmentCache> logger)
+    public SegmentCache(IOptions<ApplianceOptions> options, SsdStore store, ParentFetcher fetcher, ApplianceMetrics metrics, ILogger<SegmentCache> logger, CacheInventory inventory)
     {
+        _inventory = inventory;
         var cache = options.Value.Cache;
         _ram = PolicyFactory.Create(cache.Policy, cache.RamBytes);
         // The SSD policy's probation (small) queue holds objects that are not on SSD yet, so their
@@ -257,6 +260,7 @@ public sealed partial class SegmentCache : IAsyncDisposable
             await writer.AppendAsync(body).ConfigureAwait(false);
             if (await writer.CommitAsync().ConfigureAwait(false))
             {
+                _inventory.Held(key, info.Path, InventoryTier.Ssd);
                 _metrics.SsdBytesWritten.Inc(body.LongLength);
                 _metrics.Admissions.WithLabels("ssd").Inc();
             }
@@ -333,6 +337,7 @@ public sealed partial class SegmentCache : IAsyncDisposable
         }
 
         _ramBodies[key] = entry;
+        _inventory.Held(key, entry.Info.Path, InventoryTier.Ram);
     }
 
     private void DropRamEvictions()
@@ -342,6 +347,7 @@ public sealed partial class SegmentCache : IAsyncDisposable
             if (_ramBodies.TryRemove(key, out var gone))
             {
                 gone.Memory.Close();
+                _inventory.Dropped(key, InventoryTier.Ram);
             }
 
             _metrics.Evictions.WithLabels("ram").Inc();
@@ -361,6 +367,7 @@ public sealed partial class SegmentCache : IAsyncDisposable
 
             if (_store.Remove(key))
             {
+                _inventory.Dropped(key, InventoryTier.Ssd);
                 _metrics.Evictions.WithLabels("ssd").Inc();
             }
         }

@@ -1,5 +1,6 @@
 using System.Text;
 using OpenConnect.Appliance.Caching;
+using OpenConnect.Appliance.Control;
 using OpenConnect.Appliance.Http;
 using OpenConnect.Contracts.Content;
 
@@ -15,13 +16,16 @@ public static class ContentEndpoint
 {
     public static void MapContent(this WebApplication app)
     {
-        app.MapMethods("/v/{**rest}", ["GET", "HEAD"], ServeAsync);
-        app.MapMethods("/v/{**rest}", ["OPTIONS"], Preflight);
-        app.MapMethods("/v/{**rest}", ["POST", "PUT", "DELETE", "PATCH"], (HttpContext context) =>
+        foreach (var pattern in (string[])["/v/{**rest}", "/s/{token}/v/{**rest}"])
         {
-            context.Response.Headers.Allow = CorsPolicy.AllowedMethods;
-            return Results.Text("only GET, HEAD and OPTIONS are allowed\n", statusCode: 405);
-        });
+            app.MapMethods(pattern, ["GET", "HEAD"], ServeAsync);
+            app.MapMethods(pattern, ["OPTIONS"], Preflight);
+            app.MapMethods(pattern, ["POST", "PUT", "DELETE", "PATCH"], (HttpContext context) =>
+            {
+                context.Response.Headers.Allow = CorsPolicy.AllowedMethods;
+                return Results.Text("only GET, HEAD and OPTIONS are allowed\n", statusCode: 405);
+            });
+        }
     }
 
     private static IResult Preflight(HttpContext context, CorsPolicy cors)
@@ -39,7 +43,7 @@ public static class ContentEndpoint
         return Results.NoContent();
     }
 
-    private static async Task ServeAsync(HttpContext context, SegmentCache cache, CorsPolicy cors)
+    private static async Task ServeAsync(HttpContext context, SegmentCache cache, CorsPolicy cors, AccessGate gate, ControlState control)
     {
         var request = context.Request;
         var response = context.Response;
@@ -50,13 +54,31 @@ public static class ContentEndpoint
             response.Headers.AccessControlExposeHeaders = CorsPolicy.ExposedHeaders;
         }
 
-        if (!ContentKey.TryParse(request.Path.Value, out var key))
+        var access = gate.Access.Check(request.Path.Value, context.Connection.RemoteIpAddress, gate.Now, out var contentPath, out var signed);
+        if (!access.Allowed)
+        {
+            response.StatusCode = StatusCodes.Status403Forbidden;
+            response.ContentType = "text/plain; charset=utf-8";
+            await response.WriteAsync(access.Reason + "\n", context.RequestAborted);
+            return;
+        }
+
+        if (!ContentKey.TryParse(contentPath, out var key))
         {
             response.StatusCode = 404;
             return;
         }
 
         var path = key.Path;
+        if (signed && control.RefusesNewSessions && AccessGate.StartsSession(path))
+        {
+            response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            response.Headers.RetryAfter = "30";
+            response.ContentType = "text/plain; charset=utf-8";
+            await response.WriteAsync("not taking new sessions: control plane unreachable\n", context.RequestAborted);
+            return;
+        }
+
         using var lookup = await cache.LookupAsync(KeyHash.Of(path), path, context.RequestAborted);
         var info = lookup.Info;
         if (lookup.Tier == CacheTier.Miss)

@@ -6,14 +6,17 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Options;
 using OpenConnect.Appliance.Caching;
+using OpenConnect.Appliance.Control;
 using OpenConnect.Appliance.Http;
 using OpenConnect.Contracts.Content;
+using OpenConnect.Contracts.Security;
 
 namespace OpenConnect.Appliance.Serving;
 
 /// <summary>
 /// The segment server: a Kestrel connection middleware that speaks HTTP/1.1 itself for content
-/// paths (<c>/v/…</c>) and CORS preflights, reading requests from Kestrel's input pipe and writing
+/// paths (<c>/s/{token}/v/…</c> and, from trusted networks, <c>/v/…</c>; see <see cref="AccessGate"/>)
+/// and CORS preflights, reading requests from Kestrel's input pipe and writing
 /// responses straight to the socket: RAM hits from the cached array (no per-request copy), SSD hits
 /// with sendfile(2), misses cut-through from the single upstream fetch. The first request for any
 /// other path hands the connection to Kestrel's own HTTP pipeline (<c>/healthz</c>, <c>/metrics</c>),
@@ -27,10 +30,14 @@ public sealed class SegmentServer : IDisposable
     private readonly HttpDate _date;
     private readonly CorsPolicy _cors;
     private readonly ILogger<SegmentServer> _logger;
+    private readonly AccessGate _gate;
+    private readonly ControlState _control;
     private readonly WriteReadiness _readiness = new();
 
-    public SegmentServer(SegmentCache cache, IOptions<ApplianceOptions> options, ApplianceMetrics metrics, HttpDate date, CorsPolicy cors, ILogger<SegmentServer> logger)
+    public SegmentServer(SegmentCache cache, IOptions<ApplianceOptions> options, ApplianceMetrics metrics, HttpDate date, CorsPolicy cors, AccessGate gate, ControlState control, ILogger<SegmentServer> logger)
     {
+        _gate = gate;
+        _control = control;
         _cache = cache;
         _options = options.Value;
         _metrics = metrics;
@@ -78,6 +85,9 @@ public sealed class SegmentServer : IDisposable
         }
     }
 
+    /// <summary>Longest request target considered content: a token (up to 512 characters) plus a content path.</summary>
+    private const int MaxTargetLength = 1024;
+
     public void Dispose() => _readiness.Dispose();
 
     /// <summary>One client connection; owns the head and response buffers it reuses per request.</summary>
@@ -90,7 +100,14 @@ public sealed class SegmentServer : IDisposable
         private readonly byte[] _head;
         private readonly byte[] _out = new byte[4096];
         private readonly LimitsOptions _limits;
+        private readonly System.Net.IPAddress? _client;
+        private readonly bool _unsignedAllowed;
         private bool _registered;
+
+        // The last token verified on this connection: a player sends the same token with every
+        // segment, so later requests skip the signature check while it covers the path and lasts.
+        private string? _grantToken;
+        private UrlToken? _grant;
 
         public SegmentConnection(SegmentServer server, ConnectionContext connection, Socket socket)
         {
@@ -100,6 +117,8 @@ public sealed class SegmentServer : IDisposable
             _fd = (int)socket.SafeHandle.DangerousGetHandle();
             _limits = server._options.Limits;
             _head = new byte[_limits.MaxRequestLineBytes + _limits.MaxRequestHeaderBytes + 8];
+            _client = (socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
+            _unsignedAllowed = server._gate.Access.AllowsUnsigned(_client);
         }
 
         public void Unregister() => _server._readiness.Unregister(_fd, ref _registered);
@@ -236,7 +255,7 @@ public sealed class SegmentServer : IDisposable
         }
 
         private static bool IsOurs(ref RequestHead head) =>
-            head.Method == RequestMethod.Options || head.Path.StartsWith("/v/"u8);
+            head.Method == RequestMethod.Options || head.Path.StartsWith("/v/"u8) || head.Path.StartsWith("/s/"u8);
 
         private async ValueTask<bool> HandleAsync(RequestSummary request)
         {
@@ -262,6 +281,18 @@ public sealed class SegmentServer : IDisposable
             if (request.Method is not (RequestMethod.Get or RequestMethod.Head))
             {
                 await SendStatusAsync(405, "only GET, HEAD and OPTIONS are allowed"u8.ToArray(), false, request.AllowOrigin, request.KeepAlive, "Allow: GET, HEAD, OPTIONS\r\n"u8.ToArray()).ConfigureAwait(false);
+                return request.KeepAlive;
+            }
+
+            if (request.Denied is { } denied)
+            {
+                await SendStatusAsync(403, AccessGate.ReasonBytes(denied), request.IsHead, request.AllowOrigin, request.KeepAlive).ConfigureAwait(false);
+                return request.KeepAlive;
+            }
+
+            if (request.Path is not null && request.Signed && _server._control.RefusesNewSessions && AccessGate.StartsSession(request.Path))
+            {
+                await SendStatusAsync(503, "not taking new sessions: control plane unreachable"u8.ToArray(), request.IsHead, request.AllowOrigin, request.KeepAlive, "Retry-After: 30\r\n"u8.ToArray()).ConfigureAwait(false);
                 return request.KeepAlive;
             }
 
@@ -368,11 +399,24 @@ public sealed class SegmentServer : IDisposable
         private RequestSummary Describe(ref RequestHead head, ReadOnlySpan<byte> source)
         {
             string? path = null;
-            if (head.Path.StartsWith("/v/"u8) && head.Path.Length <= 512)
+            TokenCheck? denied = null;
+            var signed = head.Path.StartsWith("/s/"u8);
+            if ((signed || head.Path.StartsWith("/v/"u8)) && head.Path.Length <= MaxTargetLength)
             {
                 Span<char> chars = stackalloc char[head.Path.Length];
                 Encoding.ASCII.GetChars(head.Path, chars);
-                if (ContentKey.TryParse(chars, out var key))
+                ReadOnlySpan<char> content = chars;
+                if (signed)
+                {
+                    var check = CheckToken(chars, out content);
+                    denied = check == TokenCheck.Valid ? null : check;
+                }
+                else if (!_unsignedAllowed)
+                {
+                    denied = TokenCheck.Missing;
+                }
+
+                if (denied is null && ContentKey.TryParse(content, out var key))
                 {
                     path = key.Path;
                 }
@@ -380,11 +424,37 @@ public sealed class SegmentServer : IDisposable
 
             return new RequestSummary(head.Method, head.KeepAlive, head.HasBody, path, _server._cors.AllowOriginFor(head.Origin))
             {
+                Denied = denied,
+                Signed = signed,
                 Range = RangeOf(source, head.Range),
                 IfNoneMatch = RangeOf(source, head.IfNoneMatch),
                 IfModifiedSince = RangeOf(source, head.IfModifiedSince),
                 IfRange = RangeOf(source, head.IfRange),
             };
+        }
+
+        /// <summary>Verifies the token of <c>/s/{token}/v/…</c>, reusing this connection's last verified grant when it covers the path.</summary>
+        private TokenCheck CheckToken(ReadOnlySpan<char> path, out ReadOnlySpan<char> content)
+        {
+            if (!UrlToken.TrySplitSignedPath(path, out var token, out content))
+            {
+                return TokenCheck.Malformed;
+            }
+
+            var now = _server._gate.Now;
+            if (_grant is not null && token.SequenceEqual(_grantToken) && now < _grant.Expires && content.StartsWith(_grant.PathPrefix, StringComparison.Ordinal))
+            {
+                return TokenCheck.Valid;
+            }
+
+            var check = UrlToken.Verify(token, _server._gate.Access.Keys, now, content, _client);
+            if (check == TokenCheck.Valid)
+            {
+                _grantToken = token.ToString();
+                _grant = UrlToken.Peek(token);
+            }
+
+            return check;
         }
 
         /// <summary>Where a header value lies in the head, so it can be read back from <see cref="_head"/>.</summary>
@@ -548,6 +618,12 @@ public sealed class SegmentServer : IDisposable
         public Range IfModifiedSince { get; init; }
 
         public Range IfRange { get; init; }
+
+        /// <summary>Set when access is refused (answered 403 with the reason).</summary>
+        public TokenCheck? Denied { get; init; }
+
+        /// <summary>A player request (<c>/s/{token}/…</c>) rather than a peer's unsigned one.</summary>
+        public bool Signed { get; init; }
     }
 }
 

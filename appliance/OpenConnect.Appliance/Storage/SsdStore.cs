@@ -159,6 +159,30 @@ public sealed partial class SsdStore : IAsyncDisposable
         return true;
     }
 
+    /// <summary>
+    /// The content path recorded in a stored object's header (the index holds only key hashes); null
+    /// when the object is gone or its header is unreadable. Used to report inventory after a restart.
+    /// </summary>
+    public string? ReadPath(ulong keyHash)
+    {
+        if (!_entries.ContainsKey(keyHash))
+        {
+            return null;
+        }
+
+        try
+        {
+            using var handle = File.OpenHandle(ObjectFile(keyHash), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.None);
+            Span<byte> buffer = stackalloc byte[ObjectHeader.Length];
+            var read = RandomAccess.Read(handle, buffer, 0);
+            return ObjectHeader.TryRead(buffer[..read], out var header) && header.KeyHash == keyHash ? header.Path : null;
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException || IsStorageFailure(ex))
+        {
+            return null;
+        }
+    }
+
     /// <summary>Looks up and opens an object for serving; null on a miss. See <see cref="TryOpen"/>.</summary>
     public async ValueTask<StoredObject?> OpenAsync(ulong keyHash, string path, CancellationToken cancellationToken = default)
     {

@@ -51,6 +51,8 @@ internal sealed class ApplianceServer : IAsyncDisposable
             "-c", "0", "dotnet", DllPath(repoRoot),
             "--urls", $"http://127.0.0.1:{port}",
             $"--Appliance:ControlUrl=http://127.0.0.1:{controlPort}",
+            // The load generator fetches unsigned paths, as a peer would; token checks are not what this measures.
+            "--Appliance:UnsignedNetworks:0=127.0.0.0/8",
             $"--Appliance:Parents:0=http://127.0.0.1:{parentPort}",
             $"--Appliance:Cache:Directory={cacheDirectory}",
             $"--Appliance:Cache:RamBytes={ramBytes.ToString(CultureInfo.InvariantCulture)}",

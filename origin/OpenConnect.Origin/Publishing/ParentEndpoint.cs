@@ -1,20 +1,36 @@
+using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using OpenConnect.Contracts.Content;
+using OpenConnect.Contracts.Security;
 using OpenConnect.Origin.Storage;
 
 namespace OpenConnect.Origin.Publishing;
 
 /// <summary>
-/// Serves published objects at <c>/v/{title}/…</c> with byte ranges and validators: the last parent
-/// of every appliance.
+/// Serves published objects with byte ranges and validators: the last parent of every appliance and
+/// the last pathway for players. Appliances pull unsigned <c>/v/{title}/…</c> from
+/// <c>Origin:ParentNetworks</c>; players present <c>/s/{token}/v/{title}/…</c> with a token signed by
+/// a key in <c>Origin:PlaybackKeys</c>. Anything else gets 403 with the reason.
 /// </summary>
 public static class ParentEndpoint
 {
     public static WebApplication MapParentEndpoint(this WebApplication app)
     {
-        app.MapMethods("/v/{**rest}", ["GET", "HEAD"], (HttpContext context, IObjectStore store) =>
+        var access = new Lazy<PlaybackAccess>(() =>
         {
-            if (!ContentKey.TryParse(context.Request.Path.Value, out var key))
+            var options = app.Services.GetRequiredService<IOptions<OriginOptions>>().Value;
+            return new PlaybackAccess(PublicKeyRing.Parse(options.PlaybackKeys), NetworkList.Parse(options.EffectiveParentNetworks));
+        });
+        var time = app.Services.GetService<TimeProvider>() ?? TimeProvider.System;
+        IResult Serve(HttpContext context, IObjectStore store)
+        {
+            var check = access.Value.Check(context.Request.Path.Value, context.Connection.RemoteIpAddress, time.GetUtcNow(), out var contentPath, out _);
+            if (!check.Allowed)
+            {
+                return Results.Json(new { error = check.Reason }, statusCode: StatusCodes.Status403Forbidden);
+            }
+
+            if (!ContentKey.TryParse(contentPath, out var key))
             {
                 return Results.NotFound(new { error = "not a content path" });
             }
@@ -26,9 +42,14 @@ public static class ParentEndpoint
             }
 
             context.Response.Headers.CacheControl = ContentTypes.CacheControlFor(key.FileName);
+            // Players reach the origin from pages on other origins when it is their last pathway.
+            context.Response.Headers.AccessControlAllowOrigin = "*";
             var etag = new EntityTagHeaderValue($"\"{stored.Length:x}-{stored.LastModified.ToUnixTimeMilliseconds():x}\"");
             return Results.Stream(stored.Content, ContentTypes.For(key.FileName), lastModified: stored.LastModified, entityTag: etag, enableRangeProcessing: true);
-        });
+        }
+
+        app.MapMethods("/v/{**rest}", ["GET", "HEAD"], Serve);
+        app.MapMethods("/s/{token}/v/{**rest}", ["GET", "HEAD"], Serve);
         return app;
     }
 }

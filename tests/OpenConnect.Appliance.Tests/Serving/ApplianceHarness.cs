@@ -13,6 +13,9 @@ public sealed class ApplianceHarness : IAsyncDisposable
         State = state;
     }
 
+    /// <summary>Lets loopback clients fetch unsigned <c>/v/…</c> paths, as peers and fill do.</summary>
+    public const string UnsignedLoopback = "--Appliance:UnsignedNetworks:0=127.0.0.0/8";
+
     public TestParent Parent { get; }
 
     public RunningRole Appliance { get; }
@@ -33,6 +36,8 @@ public sealed class ApplianceHarness : IAsyncDisposable
         [
             $"--Appliance:Cache:Directory={state.Path}",
             "--Appliance:ControlUrl=http://127.0.0.1:0",
+            // The tests play the peer role and fetch unsigned /v/ paths; players' tokens are tested in Control/.
+            UnsignedLoopback,
             .. parents,
             "--Appliance:Cache:RamBytes=33554432",
             "--Appliance:Cache:SsdBytes=268435456",

@@ -32,7 +32,7 @@ public sealed class ApplianceProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var arg in (prefix?.Skip(1) ?? []).Concat(prefix is null ? [] : ["dotnet"]).Concat([dll, "--urls", $"http://127.0.0.1:{port}"]).Concat(settings))
+        foreach (var arg in (prefix?.Skip(1) ?? []).Concat(prefix is null ? [] : ["dotnet"]).Concat([dll, "--urls", $"http://127.0.0.1:{port}", ApplianceHarness.UnsignedLoopback]).Concat(settings))
         {
             startInfo.ArgumentList.Add(arg);
         }

@@ -32,6 +32,7 @@ public sealed class HttpsTests
             "--Kestrel:Certificates:Default:Password=test",
             $"--Appliance:Cache:Directory={state.Combine("cache")}",
             "--Appliance:ControlUrl=http://127.0.0.1:0",
+            ApplianceHarness.UnsignedLoopback,
             $"--Appliance:Parents:0={parent.BaseAddress}");
         Assert.Equal("https", appliance.BaseAddress.Scheme);
 

@@ -1,0 +1,315 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
+using OpenConnect.Appliance.Caching;
+using OpenConnect.Contracts.Discovery;
+using OpenConnect.Contracts.Steering.V1;
+
+namespace OpenConnect.Appliance.Control;
+
+/// <summary>
+/// Keeps steering informed: registers on start (and whenever steering answers that it does not know
+/// this instance), then heartbeats with load, health and inventory changes. Steering's address comes
+/// from DNS SRV when <c>Appliance:Steering:SrvName</c> is set (re-resolved periodically), else from
+/// <c>Appliance:Steering:Url</c>. Every successful call refreshes <see cref="ControlState"/>; failures
+/// are retried at the heartbeat interval, and after <c>LostAfter</c> without success the appliance
+/// stops taking new sessions.
+/// </summary>
+public sealed class ControlPlaneClient : BackgroundService
+{
+    private readonly ApplianceOptions _options;
+    private readonly ControlState _state;
+    private readonly CacheInventory _inventory;
+    private readonly SegmentCache _cache;
+    private readonly ApplianceMetrics _metrics;
+    private readonly IServer _server;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ControlPlaneClient> _logger;
+    private readonly string _instanceId = Guid.NewGuid().ToString("N");
+    private readonly SrvLocator _locator;
+
+    private GrpcChannel? _channel;
+    private ControlPlane.ControlPlaneClient? _client;
+    private Uri? _endpoint;
+    private bool _registered;
+    private bool _reachable = true;
+    private ulong _sequence;
+    private TimeSpan _interval;
+
+    // Inventory steering has acknowledged, and what the last heartbeat offered on top of it.
+    private HashSet<string> _ackedEntries = new(StringComparer.Ordinal);
+    private ulong _ackedVersion;
+    private bool _needFull = true;
+    private (ulong Version, HashSet<string> Entries)? _offered;
+
+    private long _lastBytes;
+    private long _lastBytesAt;
+
+    public ControlPlaneClient(IOptions<ApplianceOptions> options, ControlState state, CacheInventory inventory, SegmentCache cache, ApplianceMetrics metrics, IServer server, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<ControlPlaneClient> logger)
+    {
+        _options = options.Value;
+        _state = state;
+        _inventory = inventory;
+        _cache = cache;
+        _metrics = metrics;
+        _server = server;
+        _lifetime = lifetime;
+        _time = time;
+        _logger = logger;
+        var steering = _options.Steering;
+        _interval = steering.HeartbeatInterval;
+        _locator = new SrvLocator(steering.SrvName, steering.DnsServer, steering.Url, steering.CallTimeout);
+    }
+
+    /// <summary>The control-plane URL in use (null before the first resolution or when none is found).</summary>
+    public Uri? Endpoint => _endpoint;
+
+    /// <summary>Heartbeats steering acknowledged since start.</summary>
+    public long HeartbeatsAcknowledged { get; private set; }
+
+    /// <summary>Registrations steering accepted since start.</summary>
+    public long Registrations { get; private set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!_options.Steering.Enabled)
+        {
+            return;
+        }
+
+        // The public URL defaults to the bound data address, known once the server listens.
+        await WaitForStartAsync(stoppingToken).ConfigureAwait(false);
+        await Task.Run(SeedInventoryFromSsd, stoppingToken).ConfigureAwait(false);
+        var nextResolve = 0L;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (_time.GetTimestamp() >= nextResolve)
+                {
+                    await ResolveAsync(stoppingToken).ConfigureAwait(false);
+                    nextResolve = _time.GetTimestamp() + (long)(_options.Steering.ResolveInterval.TotalSeconds * _time.TimestampFrequency);
+                }
+
+                if (_client is not null)
+                {
+                    if (!_registered)
+                    {
+                        await RegisterAsync(stoppingToken).ConfigureAwait(false);
+                    }
+
+                    if (_registered)
+                    {
+                        await HeartbeatAsync(stoppingToken).ConfigureAwait(false);
+                    }
+                }
+
+                Reachable(true);
+            }
+            catch (RpcException ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                Reachable(false, ex.Status.Detail);
+            }
+
+            try
+            {
+                await Task.Delay(_interval, _time, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    public override void Dispose()
+    {
+        _channel?.Dispose();
+        base.Dispose();
+    }
+
+    private async Task WaitForStartAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var a = _lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+        using var b = stoppingToken.Register(() => started.TrySetCanceled(stoppingToken));
+        await started.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>The SSD tier survives restarts but its index holds only key hashes: read each object's path once.</summary>
+    private void SeedInventoryFromSsd()
+    {
+        var store = _cache.Store;
+        foreach (var (key, _) in store.Entries)
+        {
+            if (store.ReadPath(key) is { } path)
+            {
+                _inventory.Held(key, path, InventoryTier.Ssd);
+            }
+        }
+    }
+
+    private async Task ResolveAsync(CancellationToken cancellationToken)
+    {
+        var (url, fromSrv) = await _locator.ResolveAsync(cancellationToken).ConfigureAwait(false);
+        if (url is null || url == _endpoint)
+        {
+            return;
+        }
+
+        ControlLog.ControlPlaneFound(_logger, url.ToString(), fromSrv ? _locator.SrvName : "static URL");
+        _channel?.Dispose();
+        _channel = GrpcChannel.ForAddress(url);
+        _client = new ControlPlane.ControlPlaneClient(_channel);
+        _endpoint = url;
+        _registered = false;
+    }
+
+    private async Task RegisterAsync(CancellationToken cancellationToken)
+    {
+        var request = new RegisterRequest
+        {
+            InstanceId = _instanceId,
+            Identity = new ApplianceIdentity
+            {
+                ApplianceId = _options.Id,
+                Site = _options.Site,
+                PublicUrl = PublicUrl(),
+                CapacityBytesPerSecond = _options.CapacityBytesPerSecond,
+                MaxConnections = (int)Math.Min(int.MaxValue, _options.Limits.MaxConnections),
+                SsdBytes = _options.Cache.SsdBytes,
+            },
+        };
+        var reply = await _client!.RegisterAsync(request, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (reply.HeartbeatIntervalMs > 0)
+        {
+            _interval = TimeSpan.FromMilliseconds(reply.HeartbeatIntervalMs);
+        }
+
+        _registered = true;
+        _needFull = true;
+        _offered = null;
+        Registrations++;
+        _state.Contacted();
+        ControlLog.Registered(_logger, _options.Id, request.Identity.PublicUrl, _endpoint!.ToString());
+    }
+
+    private async Task HeartbeatAsync(CancellationToken cancellationToken)
+    {
+        var request = new HeartbeatRequest
+        {
+            ApplianceId = _options.Id,
+            InstanceId = _instanceId,
+            Sequence = ++_sequence,
+            Load = MeasureLoad(),
+            Health = new ApplianceHealth { CacheHealthy = _cache.Store.IsHealthy, Draining = _state.Draining },
+            Inventory = InventoryUpdate(),
+        };
+        var reply = await _client!.HeartbeatAsync(request, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
+        _state.Contacted();
+        HeartbeatsAcknowledged++;
+        if (!reply.Known)
+        {
+            // Steering restarted or expired this instance: register again right away.
+            _registered = false;
+            await RegisterAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (_offered is { } offered && reply.InventoryVersion == offered.Version)
+        {
+            _ackedEntries = offered.Entries;
+            _ackedVersion = offered.Version;
+        }
+
+        _offered = null;
+        if (reply.WantFullInventory)
+        {
+            _needFull = true;
+        }
+    }
+
+    /// <summary>The inventory part of a heartbeat: the full set when needed, else the change since the acknowledged version (null when none).</summary>
+    private InventoryUpdate? InventoryUpdate()
+    {
+        var current = _inventory.Snapshot();
+        var entries = new InventoryEntries();
+        var full = _needFull;
+        if (full)
+        {
+            entries.Added.AddRange(current.Order(StringComparer.Ordinal));
+        }
+        else
+        {
+            entries.Added.AddRange(current.Where(e => !_ackedEntries.Contains(e)).Order(StringComparer.Ordinal));
+            entries.Removed.AddRange(_ackedEntries.Where(e => !current.Contains(e)).Order(StringComparer.Ordinal));
+            if (entries.Added.Count == 0 && entries.Removed.Count == 0)
+            {
+                return null;
+            }
+        }
+
+        var version = _ackedVersion + 1;
+        _offered = (version, current);
+        _needFull = false;
+        return new InventoryUpdate
+        {
+            Full = full,
+            BaseVersion = full ? 0 : _ackedVersion,
+            Version = version,
+            ZstdEntries = ByteString.CopyFrom(InventoryCodec.Compress(entries)),
+        };
+    }
+
+    private ApplianceLoad MeasureLoad()
+    {
+        var bytes = (long)(_metrics.ResponseBytes.WithLabels("ram").Value + _metrics.ResponseBytes.WithLabels("ssd").Value + _metrics.ResponseBytes.WithLabels("miss").Value);
+        var now = _time.GetTimestamp();
+        var rate = 0L;
+        if (_lastBytesAt != 0)
+        {
+            var seconds = _time.GetElapsedTime(_lastBytesAt, now).TotalSeconds;
+            rate = seconds > 0 ? (long)((bytes - _lastBytes) / seconds) : 0;
+        }
+
+        _lastBytes = bytes;
+        _lastBytesAt = now;
+        return new ApplianceLoad { BytesPerSecondOut = Math.Max(0, rate), Connections = (int)_metrics.ConnectionsOpen.Value };
+    }
+
+    private string PublicUrl()
+    {
+        if (_options.PublicUrl.Length > 0)
+        {
+            return _options.PublicUrl.TrimEnd('/');
+        }
+
+        // The data listeners are bound before the control listener, so the first address is a data URL.
+        var addresses = _server.Features.Get<IServerAddressesFeature>()?.Addresses;
+        return addresses?.FirstOrDefault()?.TrimEnd('/') ?? "";
+    }
+
+    private DateTime Deadline() => DateTime.UtcNow + _options.Steering.CallTimeout;
+
+    private void Reachable(bool reachable, string? detail = null)
+    {
+        if (reachable == _reachable)
+        {
+            return;
+        }
+
+        _reachable = reachable;
+        if (reachable)
+        {
+            ControlLog.ControlPlaneBack(_logger, _endpoint?.ToString() ?? "");
+        }
+        else
+        {
+            ControlLog.ControlPlaneUnreachable(_logger, _endpoint?.ToString() ?? "", detail ?? "");
+        }
+    }
+}

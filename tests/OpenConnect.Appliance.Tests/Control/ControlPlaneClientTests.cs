@@ -1,0 +1,169 @@
+using System.Net;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using OpenConnect.Appliance.Control;
+using OpenConnect.Appliance.Tests.Serving;
+using OpenConnect.Contracts.Security;
+
+namespace OpenConnect.Appliance.Tests.Control;
+
+/// <summary>The appliance against a real gRPC control plane on loopback.</summary>
+public sealed class ControlPlaneClientTests
+{
+    private static readonly Ed25519SigningKey Steering = Ed25519SigningKey.Generate();
+
+    private static string[] Settings(Uri controlPlane, params string[] more) =>
+    [
+        $"--Appliance:Steering:Url={controlPlane}",
+        "--Appliance:Steering:HeartbeatInterval=00:00:00.1",
+        "--Appliance:Steering:CallTimeout=00:00:01",
+        "--Appliance:Id=oca-7",
+        "--Appliance:Site=isp-a",
+        "--Appliance:CapacityBytesPerSecond=1000000000",
+        $"--Appliance:PlaybackKeys:0={Steering.PublicKey}",
+        .. more,
+    ];
+
+    [Fact]
+    public async Task Registers_ThenHeartbeats_LoadHealthAndInventory_AsDeltas()
+    {
+        await using var steering = await RecordingControlPlane.StartAsync();
+        await using var harness = await ApplianceHarness.StartAsync(Settings(steering.Url));
+        await Until(() => !steering.Heartbeats.IsEmpty, "first heartbeat");
+
+        var registration = Assert.Single(steering.Registrations);
+        Assert.Equal("oca-7", registration.Identity.ApplianceId);
+        Assert.Equal("isp-a", registration.Identity.Site);
+        Assert.Equal(harness.BaseAddress.ToString().TrimEnd('/'), registration.Identity.PublicUrl);
+        Assert.Equal(1_000_000_000, registration.Identity.CapacityBytesPerSecond);
+        Assert.Equal(268435456, registration.Identity.SsdBytes);
+        var first = steering.Heartbeats.First();
+        Assert.Equal(registration.InstanceId, first.InstanceId);
+        Assert.True(first.Health.CacheHealthy);
+        Assert.False(first.Health.Draining);
+        Assert.True(first.Inventory.Full);
+        Assert.Empty(steering.Inventory);
+
+        // Serve two renditions' segments and a master playlist: the inventory follows as deltas.
+        var segment = ApplianceHarness.RandomBytes(400_000, 9);
+        harness.Parent.Put("/v/t1/master.m3u8", "#EXTM3U\n"u8.ToArray());
+        harness.Parent.Put("/v/t1/720p/seg-1.m4s", segment);
+        harness.Parent.Put("/v/t1/1080p/seg-1.m4s", segment);
+        var token = UrlToken.Sign(Steering, DateTimeOffset.UtcNow.AddMinutes(5), UrlToken.TitlePrefix("t1"));
+        using var client = new HttpClient { BaseAddress = harness.BaseAddress };
+        foreach (var path in new[] { "/v/t1/master.m3u8", "/v/t1/720p/seg-1.m4s", "/v/t1/1080p/seg-1.m4s" })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(UrlToken.SignedPath(token, path))).StatusCode);
+        }
+
+        await Until(() => steering.Inventory.SetEquals(["t1", "t1/720p", "t1/1080p"]), "inventory t1, t1/720p, t1/1080p");
+        var updates = steering.Heartbeats.Where(h => h.Inventory is not null).ToList();
+        Assert.Contains(updates, h => !h.Inventory.Full && h.Inventory.BaseVersion >= 1);
+        Assert.Contains(steering.Heartbeats, h => h.Load.BytesPerSecondOut > 0);
+        Assert.All(steering.Heartbeats, h => Assert.Equal("oca-7", h.ApplianceId));
+        var sequences = steering.Heartbeats.Select(h => h.Sequence).ToList();
+        Assert.Equal(sequences.Order(), sequences);
+
+        // Steering loses track and asks for the full set: it gets it, and ends with the same inventory.
+        steering.WantFullNext = true;
+        var before = steering.Heartbeats.Count;
+        await Until(() => steering.Heartbeats.Skip(before).Any(h => h.Inventory is { Full: true }), "a full inventory after want_full_inventory");
+        Assert.True(steering.Inventory.SetEquals(["t1", "t1/720p", "t1/1080p"]));
+    }
+
+    [Fact]
+    public async Task RegistersAgain_WhenSteeringDoesNotKnowIt()
+    {
+        await using var steering = await RecordingControlPlane.StartAsync();
+        await using var harness = await ApplianceHarness.StartAsync(Settings(steering.Url));
+        await Until(() => steering.Heartbeats.Count >= 2, "heartbeats");
+        steering.ForgetNext = true;
+        await Until(() => steering.Registrations.Count >= 2, "a second registration");
+        var count = steering.Heartbeats.Count;
+        await Until(() => steering.Heartbeats.Count > count + 2, "heartbeats after registering again");
+        Assert.Single(steering.Registrations.Select(r => r.InstanceId).Distinct());
+    }
+
+    [Fact]
+    public async Task Draining_IsSwitchedOnTheControlEndpoint_ReportedInHeartbeats_AndHealthz()
+    {
+        await using var steering = await RecordingControlPlane.StartAsync();
+        await using var harness = await ApplianceHarness.StartAsync(Settings(steering.Url));
+        using var control = new HttpClient { BaseAddress = ControlAddress(harness), DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var data = new HttpClient { BaseAddress = harness.BaseAddress };
+
+        Assert.Equal(HttpStatusCode.NotFound, (await data.PostAsync("/control/drain", null)).StatusCode);
+        var drain = await control.PostAsync("/control/drain", null);
+        Assert.Equal(HttpStatusCode.OK, drain.StatusCode);
+        var count = steering.Heartbeats.Count;
+        await Until(() => steering.Heartbeats.Skip(count).Any(h => h.Health.Draining), "a draining heartbeat");
+        var health = await data.GetStringAsync("/healthz");
+        Assert.Contains("Degraded", health);
+        Assert.Contains("draining", health);
+
+        Assert.Equal(HttpStatusCode.OK, (await control.DeleteAsync("/control/drain")).StatusCode);
+        count = steering.Heartbeats.Count;
+        await Until(() => steering.Heartbeats.Skip(count).Any(h => !h.Health.Draining), "a heartbeat no longer draining");
+        Assert.DoesNotContain("Degraded", await data.GetStringAsync("/healthz"));
+    }
+
+    [Fact]
+    public async Task WithoutTheControlPlane_NewSessionsAreRefused_SegmentsFlow_AndItRecovers()
+    {
+        var port = RecordingControlPlane.FreePort();
+        var url = new Uri($"http://127.0.0.1:{port}");
+        await using var harness = await ApplianceHarness.StartAsync(Settings(url, "--Appliance:Steering:LostAfter=00:00:01"));
+        harness.Parent.Put("/v/t1/master.m3u8", "#EXTM3U\n"u8.ToArray());
+        harness.Parent.Put("/v/t1/manifest.mpd", "<MPD/>"u8.ToArray());
+        harness.Parent.Put("/v/t1/720p/seg-1.m4s", ApplianceHarness.RandomBytes(1000, 3));
+        var token = UrlToken.Sign(Steering, DateTimeOffset.UtcNow.AddMinutes(5), UrlToken.TitlePrefix("t1"));
+        using var client = new HttpClient { BaseAddress = harness.BaseAddress };
+
+        var state = harness.Appliance.Services.GetRequiredService<ControlState>();
+        await Until(() => state.Lost, "the control plane counted as lost");
+        var playlist = await client.GetAsync(UrlToken.SignedPath(token, "/v/t1/master.m3u8"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, playlist.StatusCode);
+        Assert.NotNull(playlist.Headers.RetryAfter);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync(UrlToken.SignedPath(token, "/v/t1/manifest.mpd"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(UrlToken.SignedPath(token, "/v/t1/720p/seg-1.m4s"))).StatusCode);
+        var health = await client.GetStringAsync("/healthz");
+        Assert.Contains("Degraded", health);
+        Assert.Contains("control plane unreachable", health);
+
+        await using var steering = await RecordingControlPlane.StartAsync(port);
+        await Until(() => !steering.Heartbeats.IsEmpty, "heartbeats once steering is up");
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(UrlToken.SignedPath(token, "/v/t1/master.m3u8"))).StatusCode);
+        Assert.DoesNotContain("Degraded", await client.GetStringAsync("/healthz"));
+    }
+
+    [Fact]
+    public async Task Standalone_WithoutSteeringSettings_IsNeverLost()
+    {
+        await using var harness = await ApplianceHarness.StartAsync($"--Appliance:PlaybackKeys:0={Steering.PublicKey}", "--Appliance:Steering:HeartbeatInterval=00:00:00.2", "--Appliance:Steering:LostAfter=00:00:01");
+        harness.Parent.Put("/v/t1/master.m3u8", "#EXTM3U\n"u8.ToArray());
+        await Task.Delay(1500);
+        var token = UrlToken.Sign(Steering, DateTimeOffset.UtcNow.AddMinutes(5), UrlToken.TitlePrefix("t1"));
+        using var client = new HttpClient { BaseAddress = harness.BaseAddress };
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(UrlToken.SignedPath(token, "/v/t1/master.m3u8"))).StatusCode);
+        Assert.Contains("standalone", await client.GetStringAsync("/healthz"));
+    }
+
+    private static Uri ControlAddress(ApplianceHarness harness)
+    {
+        // The data listener is bound first, the control listener second.
+        var addresses = harness.Appliance.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
+        return new Uri(addresses.Skip(1).First());
+    }
+
+    private static async Task Until(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            await Task.Delay(50);
+        }
+    }
+}
