@@ -8,5 +8,6 @@ public static class ScenarioCatalog
         new CacheSim.CacheSimScenario(),
         new Ingest.IngestScenario(),
         new Steering.SteeringScenario(),
+        new Transcode.TranscodeScenario(),
     ];
 }
