@@ -44,6 +44,17 @@ public sealed class IngestScenario : IScenario
             await using var reference = await StartReferenceAsync(taskset, node, nodeDirectory, Path.Combine(temp, "tus"), cancellationToken).ConfigureAwait(false);
             Console.WriteLine($"servers pinned to core 0 (taskset -c 0), tus-js-client pinned to core 1; file {settings.FileMiB} MiB; origin pid {origin.Process.Id} port {origin.Port}, @tus/server pid {reference.Process.Id} port {reference.Port}");
 
+            // Steady state is the question: one unmeasured upload per server and chunk size first,
+            // so neither the .NET JIT (tiered compilation) nor V8 compiles during measured runs.
+            foreach (var chunk in settings.ChunkMiB)
+            {
+                foreach (var server in new[] { origin, reference })
+                {
+                    var warm = await UploadAsync(taskset, node, nodeDirectory, server, file, size, chunk, -1, cancellationToken).ConfigureAwait(false);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  warm-up chunk {chunk} MiB {warm.Server,-10} {warm.MegabytesPerSecond:F1} MB/s (not counted)"));
+                }
+            }
+
             var runs = new List<Run>();
             for (var round = 0; round < settings.Rounds; round++)
             {

@@ -36,8 +36,8 @@ public sealed class IngestOptions
     /// <summary>How often delayed uploads are offered to the pipeline again. Default 10 seconds.</summary>
     public TimeSpan DelayedRetryInterval { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Size of the pooled buffer a PATCH body is copied through to disk. Default 1 MiB.</summary>
-    public int WriteBufferBytes { get; set; } = 1 << 20;
+    /// <summary>Size of the pooled buffer a PATCH body is copied through to disk (one write per buffer). Default 256 KiB.</summary>
+    public int WriteBufferBytes { get; set; } = 256 * 1024;
 
     /// <summary>
     /// Whether every PATCH is synced to disk (body, then info file) before it is acknowledged. Off,

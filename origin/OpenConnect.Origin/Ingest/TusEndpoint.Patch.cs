@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 namespace OpenConnect.Origin.Ingest;
 
 /// <summary>
-/// PATCH: appends a chunk at the committed offset. The body is copied through one pooled buffer
+/// PATCH: appends a chunk at the committed offset. The body is copied through two pooled buffers
 /// straight into the body file past the committed offset; the offset only moves (info file
 /// replaced) once the bytes are synced and, with <c>Upload-Checksum</c>, the digest matched. A
 /// mismatch, an over-long body or a cut checksummed chunk is cut off again, so the offset stays put;
@@ -199,14 +199,20 @@ public sealed partial class TusEndpoint
 
     private readonly record struct Received(long Bytes, bool TooLarge, Exception? Interrupted);
 
-    /// <summary>Copies the request body into the body file at the committed offset, through one pooled buffer.</summary>
+    /// <summary>
+    /// Copies the request body into the body file at the committed offset through two pooled
+    /// buffers: while one is written (on the thread pool), the next is filled from the socket. Every
+    /// path out waits for the write in flight, so the byte count returned is what is on disk.
+    /// </summary>
     private async Task<Received> ReceiveAsync(HttpContext context, UploadRecord record, long room, IncrementalHash? hash)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(_options.WriteBufferBytes);
-        using var handle = File.OpenHandle(store.BodyPath(record.Id), FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+        var current = ArrayPool<byte>.Shared.Rent(_options.WriteBufferBytes);
+        var spare = ArrayPool<byte>.Shared.Rent(_options.WriteBufferBytes);
+        using var handle = File.OpenHandle(store.BodyPath(record.Id), FileMode.Open, FileAccess.Write, FileShare.ReadWrite, FileOptions.Asynchronous);
         var body = context.Request.Body;
         long written = 0;
         var filled = 0;
+        var pending = ValueTask.CompletedTask;
         try
         {
             while (true)
@@ -214,47 +220,53 @@ public sealed partial class TusEndpoint
                 int read;
                 try
                 {
-                    read = await body.ReadAsync(buffer.AsMemory(filled, buffer.Length - filled), context.RequestAborted);
+                    read = await body.ReadAsync(current.AsMemory(filled, current.Length - filled), context.RequestAborted);
                 }
                 catch (Exception ex) when (ex is IOException or OperationCanceledException)
                 {
-                    Flush();
+                    await FlushAsync();
+                    await pending;
                     return new Received(written, false, ex);
                 }
 
                 if (read == 0)
                 {
-                    Flush();
+                    await FlushAsync();
+                    await pending;
                     return new Received(written, false, null);
                 }
 
                 if (written + filled + read > room)
                 {
+                    await pending;
                     return new Received(written, true, null);
                 }
 
                 filled += read;
-                if (filled == buffer.Length)
+                if (filled == current.Length)
                 {
-                    Flush();
+                    await FlushAsync();
                 }
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(current);
+            ArrayPool<byte>.Shared.Return(spare);
         }
 
-        void Flush()
+        async ValueTask FlushAsync()
         {
             if (filled == 0)
             {
                 return;
             }
 
-            RandomAccess.Write(handle, buffer.AsSpan(0, filled), record.Offset + written);
-            hash?.AppendData(buffer, 0, filled);
+            await pending;
+            hash?.AppendData(current, 0, filled);
+            pending = RandomAccess.WriteAsync(handle, current.AsMemory(0, filled), record.Offset + written);
             written += filled;
+            (current, spare) = (spare, current);
             filled = 0;
         }
     }
