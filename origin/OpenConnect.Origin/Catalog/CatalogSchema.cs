@@ -116,6 +116,11 @@ internal static class CatalogSchema
         """
         INSERT INTO titles_fts (titles_fts, rank) VALUES ('rank', 'bm25(10.0, 4.0, 1.0)');
         """,
+
+        // 3: re-indexing a title deletes its tag rows by seq; without this index that scans every tag row.
+        """
+        CREATE INDEX title_tags_seq ON title_tags(seq);
+        """,
     ];
 
     public static int LatestVersion => Migrations.Length;
