@@ -9,5 +9,6 @@ public static class ScenarioCatalog
         new Ingest.IngestScenario(),
         new Steering.SteeringScenario(),
         new Transcode.TranscodeScenario(),
+        new Catalog.CatalogScenario(),
     ];
 }

@@ -111,6 +111,16 @@ internal static class CatalogSchema
         );
         CREATE INDEX notifications_user ON notifications(user_id, id);
         """,
+
+        // 2: the FTS table's own rank is the weighted BM25, so "ORDER BY rank LIMIT n" runs inside FTS5.
+        """
+        INSERT INTO titles_fts (titles_fts, rank) VALUES ('rank', 'bm25(10.0, 4.0, 1.0)');
+        """,
+
+        // 3: re-indexing a title deletes its tag rows by seq; without this index that scans every tag row.
+        """
+        CREATE INDEX title_tags_seq ON title_tags(seq);
+        """,
     ];
 
     public static int LatestVersion => Migrations.Length;

@@ -25,7 +25,7 @@ public sealed record SearchResult(IReadOnlyList<TitleView> Items, string? NextCu
 public sealed class TitleSearch
 {
     public const int MaxOffset = 10_000;
-    private const string Rank = "bm25(titles_fts, 10.0, 4.0, 1.0)";
+    private const string Rank = "titles_fts.rank";
 
     private readonly CatalogDatabase _database;
 
@@ -71,6 +71,17 @@ public sealed class TitleSearch
         var sql = new StringBuilder();
         using var command = connection.CreateCommand();
         var useFts = terms.Count > 0;
+        if (useFts && shortWords.Count == 0 && request.ChannelId is null && request.Tag is null && request.MinDuration is null && request.MaxDuration is null && request.Sort == SearchSort.Relevance)
+        {
+            // The common case: rank inside FTS5 (only published titles are indexed) and read just the page's rows.
+            sql.Append("SELECT ").Append(TitleStore.Columns)
+                .Append(" FROM (SELECT rowid, rank FROM titles_fts WHERE titles_fts MATCH $match ORDER BY rank LIMIT $limit OFFSET $offset) f")
+                .Append(" JOIN titles t ON t.seq = f.rowid ORDER BY f.rank, t.seq DESC;");
+            command.With("$match", string.Join(" AND ", terms)).With("$limit", request.Limit + 1).With("$offset", request.Offset);
+            command.CommandText = sql.ToString();
+            return Page(command, request, corrections);
+        }
+
         sql.Append("SELECT ").Append(TitleStore.Columns);
         if (useFts)
         {
@@ -130,7 +141,11 @@ public sealed class TitleSearch
         sql.Append(" LIMIT $limit OFFSET $offset;");
         command.With("$limit", request.Limit + 1).With("$offset", request.Offset);
         command.CommandText = sql.ToString();
+        return Page(command, request, corrections);
+    }
 
+    private static SearchResult Page(Microsoft.Data.Sqlite.SqliteCommand command, SearchRequest request, Dictionary<string, IReadOnlyList<string>> corrections)
+    {
         var items = new List<TitleView>(request.Limit);
         string? next = null;
         using var reader = command.ExecuteReader();

@@ -35,7 +35,8 @@ public sealed class AccountTests
     [Fact]
     public async Task AdminsChangeRoles_OthersCannot()
     {
-        await using var origin = await CatalogOrigin.StartAsync($"--Origin:Catalog:AdminPasswordFile={await SocialTests.AdminPasswordFileAsync()}");
+        using var secrets = new TempDirectory("oc-admin");
+        await using var origin = await CatalogOrigin.StartAsync($"--Origin:Catalog:AdminPasswordFile={await SocialTests.AdminPasswordFileAsync(secrets)}");
         var admin = await SocialTests.LoginAsync(origin, "admin", "admin password 1");
         var (viewer, viewerUser) = await origin.UserAsync("dave");
         Assert.Null(viewerUser.ChannelId);

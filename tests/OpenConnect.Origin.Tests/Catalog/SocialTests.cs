@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using OpenConnect.Origin.Catalog;
+using OpenConnect.Testing;
 
 namespace OpenConnect.Origin.Tests.Catalog;
 
@@ -42,7 +43,8 @@ public sealed class SocialTests
     [Fact]
     public async Task Comments_AreThreaded_Paged_AndEditableOnlyByTheirAuthor()
     {
-        await using var origin = await CatalogOrigin.StartAsync($"--Origin:Catalog:AdminPasswordFile={await AdminPasswordFileAsync()}");
+        using var secrets = new TempDirectory("oc-admin");
+        await using var origin = await CatalogOrigin.StartAsync($"--Origin:Catalog:AdminPasswordFile={await AdminPasswordFileAsync(secrets)}");
         var (alice, aliceUser) = await origin.UserAsync("alice");
         var (bob, _) = await origin.UserAsync("bob");
         var admin = await LoginAsync(origin, "admin", "admin password 1");
@@ -123,9 +125,9 @@ public sealed class SocialTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await origin.SendAsync(HttpMethod.Put, $"/api/v1/channels/{creator.ChannelId}/subscription", null)).StatusCode);
     }
 
-    internal static async Task<string> AdminPasswordFileAsync()
+    internal static async Task<string> AdminPasswordFileAsync(TempDirectory directory)
     {
-        var path = Path.Combine(Path.GetTempPath(), $"oc-admin-{Guid.NewGuid():N}.txt");
+        var path = directory.Combine("admin-password.txt");
         await File.WriteAllTextAsync(path, "admin password 1\n");
         return path;
     }
