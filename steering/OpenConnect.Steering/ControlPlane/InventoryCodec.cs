@@ -12,17 +12,17 @@ public static class InventoryCodec
 
     // Zstd contexts are large to create and not thread-safe: one of each per thread.
     [ThreadStatic]
-    private static Compressor? t_compressor;
+    private static Compressor? _compressor;
 
     [ThreadStatic]
-    private static Decompressor? t_decompressor;
+    private static Decompressor? _decompressor;
 
     public static ByteString Encode(IEnumerable<string> added, IEnumerable<string> removed)
     {
         var entries = new InventoryEntries();
         entries.Added.AddRange(added);
         entries.Removed.AddRange(removed);
-        var compressor = t_compressor ??= new Compressor(3);
+        var compressor = _compressor ??= new Compressor(3);
         return ByteString.CopyFrom(compressor.Wrap(entries.ToByteArray()));
     }
 
@@ -36,7 +36,7 @@ public static class InventoryCodec
 
         try
         {
-            var decompressor = t_decompressor ??= new Decompressor();
+            var decompressor = _decompressor ??= new Decompressor();
             var size = Decompressor.GetDecompressedSize(payload.Span);
             if (size > MaxDecodedBytes)
             {
