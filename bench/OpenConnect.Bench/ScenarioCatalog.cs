@@ -6,5 +6,6 @@ public static class ScenarioCatalog
     [
         new Throughput.ThroughputScenario(),
         new CacheSim.CacheSimScenario(),
+        new Ttff.TtffScenario(),
     ];
 }
