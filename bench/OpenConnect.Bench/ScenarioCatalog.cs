@@ -10,5 +10,6 @@ public static class ScenarioCatalog
         new Steering.SteeringScenario(),
         new Transcode.TranscodeScenario(),
         new Catalog.CatalogScenario(),
+        new Ttff.TtffScenario(),
     ];
 }

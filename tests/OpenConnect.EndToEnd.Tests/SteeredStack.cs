@@ -1,0 +1,232 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using OpenConnect.Appliance;
+using OpenConnect.Contracts.Security;
+using OpenConnect.Origin;
+using OpenConnect.Origin.Storage;
+using OpenConnect.Steering;
+using OpenConnect.Steering.ControlPlane;
+using OpenConnect.Testing;
+
+namespace OpenConnect.EndToEnd.Tests;
+
+/// <summary>
+/// The playback path wired as run.sh wires it: an origin with a published ffmpeg package (title
+/// <see cref="Title"/>), steering (its key created up front, loopback clients in site <c>local</c>),
+/// and appliances as real processes (so stopping one is a kill: connections refused at once) that
+/// register with steering and pull from the origin. Players need steering's tokens everywhere.
+/// </summary>
+public sealed class SteeredStack : IAsyncDisposable
+{
+    public const string Title = "t1";
+
+    private SteeredStack(TempDirectory state, RunningRole origin, RunningRole steering, List<ApplianceChild> appliances)
+    {
+        State = state;
+        Origin = origin;
+        Steering = steering;
+        Appliances = appliances;
+    }
+
+    public TempDirectory State { get; }
+
+    public RunningRole Origin { get; }
+
+    public RunningRole Steering { get; }
+
+    public IReadOnlyList<ApplianceChild> Appliances { get; }
+
+    public Uri SteeringUrl => Steering.BaseAddress;
+
+    public static async Task<SteeredStack> StartAsync(int appliances, double titleSeconds, params string[] applianceSettings)
+    {
+        var state = new TempDirectory("openconnect-steered");
+        var key = Ed25519SigningKey.LoadOrCreate(state.Combine("steering", "keys", "steering-signing.key"));
+        var origin = await RunningRole.StartAsync(OriginHost.Build, $"--Origin:DataDirectory={state.Combine("origin")}", $"--Origin:PlaybackKeys:0={key.PublicKey}");
+        var staging = state.Combine("staging");
+        await PackagedTitle.CopyToAsync(staging, titleSeconds);
+        await origin.Services.GetRequiredService<IObjectStore>().PublishAsync(Title, staging, CancellationToken.None);
+
+        Directory.CreateDirectory(state.Combine("steering", "prefixes"));
+        await File.WriteAllTextAsync(state.Combine("steering", "prefixes", "local.prefixes"), "127.0.0.0/8\n::1/128\n");
+        var steering = await RunningRole.StartAsync(
+            SteeringHost.Build,
+            $"--Steering:DataDirectory={state.Combine("steering")}",
+            "--Steering:ControlUrl=http://127.0.0.1:0",
+            $"--Steering:OriginUrl={origin.BaseAddress.ToString().TrimEnd('/')}");
+        var control = steering.Services.GetRequiredService<ControlEndpoint>().Address;
+
+        var children = new List<ApplianceChild>();
+        var stack = new SteeredStack(state, origin, steering, children);
+        try
+        {
+            for (var i = 1; i <= appliances; i++)
+            {
+                children.Add(await ApplianceChild.StartAsync(
+                    $"oca-{i}",
+                    [
+                        "--Appliance:Site=local",
+                        $"--Appliance:Cache:Directory={state.Combine($"oca-{i}")}",
+                        "--Appliance:Cache:RamBytes=67108864",
+                        "--Appliance:Cache:SsdBytes=268435456",
+                        $"--Appliance:Parents:0={origin.BaseAddress}",
+                        $"--Appliance:Steering:Url={control}",
+                        $"--Appliance:PlaybackKeys:0={key.PublicKey}",
+                        .. applianceSettings,
+                    ]));
+            }
+
+            await stack.WaitForPathwaysAsync(appliances + 1);
+            return stack;
+        }
+        catch
+        {
+            await stack.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Waits until <c>/play</c> offers <paramref name="count"/> pathways (appliances registered and heartbeating, plus the origin).</summary>
+    public async Task WaitForPathwaysAsync(int count)
+    {
+        using var client = Steering.CreateClient();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            using var play = JsonDocument.Parse(await client.GetStringAsync($"/play/{Title}"));
+            if (play.RootElement.GetProperty("hls").GetProperty("pathways").GetArrayLength() >= count)
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"steering never offered {count} pathways: {play.RootElement}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var appliance in Appliances)
+        {
+            await appliance.DisposeAsync();
+        }
+
+        await Steering.DisposeAsync();
+        await Origin.DisposeAsync();
+        State.Dispose();
+    }
+}
+
+/// <summary>An appliance in its own process on a free loopback port.</summary>
+public sealed class ApplianceChild : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private ApplianceChild(string id, Process process, Uri baseAddress)
+    {
+        Id = id;
+        _process = process;
+        BaseAddress = baseAddress;
+    }
+
+    public string Id { get; }
+
+    public Uri BaseAddress { get; }
+
+    public string HostAndPort => $"{BaseAddress.Host}:{BaseAddress.Port}";
+
+    public bool Running => !_process.HasExited;
+
+    public static async Task<ApplianceChild> StartAsync(string id, string[] settings)
+    {
+        var port = FreePort();
+        var controlPort = FreePort();
+        var startInfo = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        string[] args =
+        [
+            typeof(ApplianceHost).Assembly.Location, "--urls", $"http://127.0.0.1:{port}",
+            $"--Appliance:ControlUrl=http://127.0.0.1:{controlPort}", $"--Appliance:Id={id}",
+            "--Logging:LogLevel:Default=Warning", .. settings,
+        ];
+        foreach (var arg in args)
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(startInfo)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var child = new ApplianceChild(id, process, new Uri($"http://127.0.0.1:{port}"));
+        using var client = new HttpClient { BaseAddress = child.BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"appliance {id} exited with code {process.ExitCode} during start");
+            }
+
+            try
+            {
+                if ((await client.GetAsync("/healthz")).IsSuccessStatusCode)
+                {
+                    return child;
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                await child.DisposeAsync();
+                throw new TimeoutException($"appliance {id} did not answer /healthz within 60 s");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Content requests served (all tiers), from the appliance's own metrics.</summary>
+    public async Task<double> ContentRequestsAsync()
+    {
+        using var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+        var metrics = PrometheusText.Parse(await client.GetStringAsync("/metrics"));
+        return (metrics.Value("openconnect_appliance_requests_total", ("tier", "ram")) ?? 0)
+            + (metrics.Value("openconnect_appliance_requests_total", ("tier", "ssd")) ?? 0)
+            + (metrics.Value("openconnect_appliance_requests_total", ("tier", "miss")) ?? 0);
+    }
+
+    /// <summary>Stops the appliance the hard way: its sockets close, its heartbeats stop.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(10_000);
+        }
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Kill();
+        _process.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
