@@ -36,6 +36,7 @@ public static class OriginHost
         builder.Services.AddOriginPipeline();
         builder.Services.AddOriginIngest();
         builder.Services.AddOriginCatalog();
+        builder.Services.AddHostedService<CatalogSync>();
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();

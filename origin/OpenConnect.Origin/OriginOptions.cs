@@ -1,6 +1,6 @@
 using OpenConnect.Contracts.Hosting;
-using OpenConnect.Origin.Catalog;
 using OpenConnect.Contracts.Security;
+using OpenConnect.Origin.Catalog;
 using OpenConnect.Origin.Ingest;
 using OpenConnect.Origin.Pipeline;
 

@@ -199,6 +199,7 @@ public sealed class IngestScenario : IScenario
             $"--Origin:DataDirectory={dataDirectory}",
             "--Origin:Ingest:WhenBacklogged=delay",
             "--Origin:Ingest:MaxBacklog=0",
+            "--Origin:Ingest:RequireToken=false",
             "--Logging:LogLevel:Default=Warning",
         ]);
         var server = new Server("origin", process, port);

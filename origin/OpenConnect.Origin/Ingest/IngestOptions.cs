@@ -8,6 +8,12 @@ public sealed class IngestOptions
     public const string Reject = "reject";
     public const string Delay = "delay";
 
+    /// <summary>
+    /// Creating an upload needs a bearer token of a user with the uploader (or admin) role, issued by
+    /// the catalog's login; the title is then that user's, on their channel. Default true.
+    /// </summary>
+    public bool RequireToken { get; set; } = true;
+
     /// <summary>Largest upload accepted, advertised as <c>Tus-Max-Size</c>. Default 64 GiB.</summary>
     public long MaxUploadBytes { get; set; } = 64L << 30;
 

@@ -15,6 +15,29 @@ public sealed partial class TusEndpoint
             return;
         }
 
+        string? uploaderId = null;
+        if (_options.RequireToken)
+        {
+            var authorization = request.Headers.Authorization.ToString();
+            var grant = authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+                ? await accessTokens.ValidateAsync(authorization["Bearer ".Length..].Trim(), context.RequestAborted)
+                : null;
+            if (grant is null)
+            {
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+                await ErrorAsync(context, StatusCodes.Status401Unauthorized, "uploading needs an uploader's bearer token (POST /api/v1/auth/login)", "POST");
+                return;
+            }
+
+            if (!grant.Has(Catalog.UserRole.Uploader))
+            {
+                await ErrorAsync(context, StatusCodes.Status403Forbidden, $"user '{grant.Name}' is a {Catalog.UserRoles.ToWire(grant.Role)}; uploading needs the uploader role", "POST");
+                return;
+            }
+
+            uploaderId = grant.UserId;
+        }
+
         var metadataHeader = request.Headers["Upload-Metadata"].ToString();
         if (metadataHeader.Length > _options.MaxMetadataBytes)
         {
@@ -27,6 +50,13 @@ public sealed partial class TusEndpoint
         {
             await ErrorAsync(context, StatusCodes.Status400BadRequest, metadataError, "POST");
             return;
+        }
+
+        // The uploader is who the token says, never what the client writes in its metadata.
+        metadata.Remove(CatalogSync.UploaderKey);
+        if (uploaderId is not null)
+        {
+            metadata[CatalogSync.UploaderKey] = uploaderId;
         }
 
         var concatHeader = request.Headers["Upload-Concat"].ToString();

@@ -106,6 +106,9 @@ public sealed class TitleStore
 
     public static int SchemaVersion => Migrations.Length;
 
+    /// <summary>Raised with the title id after a title row is inserted or changed (state, progress, renditions, …).</summary>
+    public event Action<string>? Changed;
+
     public TitleRecord? Get(string id)
     {
         using var connection = Open();
@@ -179,6 +182,7 @@ public sealed class TitleStore
         command.Parameters.AddWithValue("$src", source is null ? DBNull.Value : JsonSerializer.Serialize(source));
         command.Parameters.AddWithValue("$now", now);
         command.ExecuteNonQuery();
+        Changed?.Invoke(id);
     }
 
     public string UploadPath(string id)
@@ -256,6 +260,7 @@ public sealed class TitleStore
         command.Parameters.AddWithValue("$b", b ?? DBNull.Value);
         command.Parameters.AddWithValue("$now", Now());
         command.ExecuteNonQuery();
+        Changed?.Invoke(id);
     }
 
     private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();

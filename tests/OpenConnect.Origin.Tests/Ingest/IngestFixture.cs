@@ -24,7 +24,7 @@ public static class Ingest
                     services.AddSingleton(time);
                 }
             }),
-            [$"--Origin:DataDirectory={dataDirectory}", .. settings]);
+            [$"--Origin:DataDirectory={dataDirectory}", "--Origin:Ingest:RequireToken=false", .. settings]);
 
     public static HttpRequestMessage Tus(HttpMethod method, string url)
     {

@@ -1,0 +1,118 @@
+using System.Threading.Channels;
+using OpenConnect.Origin.Catalog;
+using PipelineTitleRecord = OpenConnect.Origin.Pipeline.TitleRecord;
+using PipelineTitles = OpenConnect.Origin.Pipeline.TitleStore;
+
+namespace OpenConnect.Origin;
+
+/// <summary>
+/// Keeps the catalog's view of every title in step with the pipeline: each change of a pipeline
+/// title (created, progress, state, renditions) is forwarded through <see cref="ICatalogTitles"/>,
+/// which makes a published title searchable and notifies its channel's subscribers. Changes are
+/// queued and coalesced per title, so the pipeline never waits on the catalog. At start every
+/// pipeline title is forwarded once, which repairs whatever a crash between the two databases left
+/// behind (the upsert is idempotent).
+/// </summary>
+public sealed partial class CatalogSync : BackgroundService
+{
+    private readonly PipelineTitles _pipeline;
+    private readonly ICatalogTitles _catalog;
+    private readonly AccountStore _accounts;
+    private readonly ILogger<CatalogSync> _logger;
+    private readonly Channel<string> _changed = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly HashSet<string> _pending = [];
+
+    public CatalogSync(PipelineTitles pipeline, ICatalogTitles catalog, AccountStore accounts, ILogger<CatalogSync> logger)
+    {
+        _pipeline = pipeline;
+        _catalog = catalog;
+        _accounts = accounts;
+        _logger = logger;
+        _pipeline.Changed += Enqueue;
+    }
+
+    /// <summary>The metadata key ingest sets (from the uploader's bearer token) to the uploading user's id.</summary>
+    public const string UploaderKey = "uploader_id";
+
+    public override void Dispose()
+    {
+        _pipeline.Changed -= Enqueue;
+        base.Dispose();
+    }
+
+    private void Enqueue(string titleId)
+    {
+        lock (_pending)
+        {
+            if (!_pending.Add(titleId))
+            {
+                return;
+            }
+        }
+
+        _changed.Writer.TryWrite(titleId);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        foreach (var title in _pipeline.List(int.MaxValue))
+        {
+            Enqueue(title.Id);
+        }
+
+        await foreach (var id in _changed.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        {
+            lock (_pending)
+            {
+                _pending.Remove(id);
+            }
+
+            if (_pipeline.Get(id) is not { } title)
+            {
+                continue;
+            }
+
+            try
+            {
+                await _catalog.UpsertFromPipelineAsync(ToUpdate(title), stoppingToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Log.SyncFailed(_logger, id, ex);
+            }
+        }
+    }
+
+    private TitleUpdate ToUpdate(PipelineTitleRecord title)
+    {
+        var uploader = title.Metadata.GetValueOrDefault(UploaderKey);
+        var published = title.State == Pipeline.TitleStates.Published;
+        return new TitleUpdate
+        {
+            Id = title.Id,
+            Status = title.State,
+            UploaderId = uploader,
+            ChannelId = uploader is null ? null : _accounts.Get(uploader)?.ChannelId,
+            Title = title.Metadata.GetValueOrDefault("title") ?? title.Metadata.GetValueOrDefault("filename") ?? title.Id,
+            Description = title.Metadata.GetValueOrDefault("description"),
+            Tags = title.Metadata.GetValueOrDefault("tags") is { Length: > 0 } tags
+                ? tags.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                : null,
+            FailureReason = title.Reason,
+            DurationSeconds = title.Source?.DurationSeconds,
+            Renditions = title.Renditions.Count == 0 ? null : [.. title.Renditions.Select(r => new RenditionInfo(r.Name, r.Width, r.Height, r.Codec, r.BitrateKbps * 1000L))],
+            HlsManifestUrl = published ? $"/v/{title.Id}/master.m3u8" : null,
+            DashManifestUrl = published ? $"/v/{title.Id}/manifest.mpd" : null,
+            PosterUrl = published ? $"/v/{title.Id}/poster.jpg" : null,
+            StoryboardUrl = published ? $"/v/{title.Id}/storyboard.vtt" : null,
+            CreatedAt = title.CreatedAt,
+            PublishedAt = title.PublishedAt,
+        };
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 60, Level = LogLevel.Error, Message = "Could not forward title {TitleId} to the catalog")]
+        public static partial void SyncFailed(ILogger logger, string titleId, Exception exception);
+    }
+}
