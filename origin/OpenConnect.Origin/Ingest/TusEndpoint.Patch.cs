@@ -9,7 +9,8 @@ namespace OpenConnect.Origin.Ingest;
 /// <summary>
 /// PATCH: appends a chunk at the committed offset. The body is copied through two pooled buffers
 /// straight into the body file past the committed offset; the offset only moves (info file
-/// replaced) once the bytes are synced and, with <c>Upload-Checksum</c>, the digest matched. A
+/// replaced) once the bytes are written (and synced, with SyncOnCommit or for the last chunk) and,
+/// with <c>Upload-Checksum</c>, the digest matched. A
 /// mismatch, an over-long body or a cut checksummed chunk is cut off again, so the offset stays put;
 /// a cut body without a checksum keeps what arrived.
 /// </summary>
