@@ -221,7 +221,10 @@ public sealed partial class TusEndpoint
                 int read;
                 try
                 {
-                    read = await body.ReadAsync(current.AsMemory(filled, current.Length - filled), context.RequestAborted);
+                    // No RequestAborted token: when the client goes away, the bytes Kestrel already
+                    // buffered are still read (and kept) before the read fails; a stalled client is
+                    // cut off by the minimum data rate.
+                    read = await body.ReadAsync(current.AsMemory(filled, current.Length - filled), CancellationToken.None);
                 }
                 catch (Exception ex) when (ex is IOException or OperationCanceledException)
                 {
