@@ -9,7 +9,8 @@ namespace OpenConnect.Origin.Ingest;
 /// <summary>
 /// PATCH: appends a chunk at the committed offset. The body is copied through two pooled buffers
 /// straight into the body file past the committed offset; the offset only moves (info file
-/// replaced) once the bytes are synced and, with <c>Upload-Checksum</c>, the digest matched. A
+/// replaced) once the bytes are written (and synced, with SyncOnCommit or for the last chunk) and,
+/// with <c>Upload-Checksum</c>, the digest matched. A
 /// mismatch, an over-long body or a cut checksummed chunk is cut off again, so the offset stays put;
 /// a cut body without a checksum keeps what arrived.
 /// </summary>
@@ -220,7 +221,10 @@ public sealed partial class TusEndpoint
                 int read;
                 try
                 {
-                    read = await body.ReadAsync(current.AsMemory(filled, current.Length - filled), context.RequestAborted);
+                    // No RequestAborted token: when the client goes away, the bytes Kestrel already
+                    // buffered are still read (and kept) before the read fails; a stalled client is
+                    // cut off by the minimum data rate.
+                    read = await body.ReadAsync(current.AsMemory(filled, current.Length - filled), CancellationToken.None);
                 }
                 catch (Exception ex) when (ex is IOException or OperationCanceledException)
                 {
