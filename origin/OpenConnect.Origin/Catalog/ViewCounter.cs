@@ -10,7 +10,7 @@ namespace OpenConnect.Origin.Catalog;
 /// and on a clean stop. The database keeps every counted session, so a session is counted once
 /// ever, even across restarts. A crash loses at most the plays of the last interval.
 /// </summary>
-public sealed partial class ViewCounter : BackgroundService
+public sealed partial class ViewCounter : BackgroundService, IHostedLifecycleService
 {
     private readonly object _gate = new();
     private readonly CatalogDatabase _database;
@@ -153,9 +153,21 @@ public sealed partial class ViewCounter : BackgroundService
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        // The final flush on a clean stop: nothing recorded is lost.
         await FlushAsync(CancellationToken.None);
     }
+
+    /// <summary>
+    /// Runs after every hosted service has stopped, the web server included (it stops last, after
+    /// draining its requests): plays recorded during the drain are written here, so a clean stop
+    /// loses nothing.
+    /// </summary>
+    public Task StoppedAsync(CancellationToken cancellationToken) => FlushAsync(CancellationToken.None);
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     [LoggerMessage(EventId = 7101, Level = LogLevel.Warning, Message = "view count flush failed; the batch is kept for the next flush")]
     private partial void LogFlushFailed(Exception ex);
