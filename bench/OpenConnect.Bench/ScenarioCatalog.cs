@@ -7,5 +7,6 @@ public static class ScenarioCatalog
         new Throughput.ThroughputScenario(),
         new CacheSim.CacheSimScenario(),
         new Ttff.TtffScenario(),
+        new Steering.SteeringScenario(),
     ];
 }

@@ -14,7 +14,7 @@ public sealed class ApplianceRegistry
 {
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ApplianceView[]> _bySite = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, ApplianceView[]> _holders = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, HolderSet> _holders = new(StringComparer.Ordinal);
     private readonly Lock _indexLock = new();
 
     public int Count => _entries.Count;
@@ -23,7 +23,7 @@ public sealed class ApplianceRegistry
 
     public ReadOnlySpan<ApplianceView> InSite(string site) => _bySite.TryGetValue(site, out var list) ? list : [];
 
-    public ReadOnlySpan<ApplianceView> Holders(string title) => _holders.TryGetValue(title, out var list) ? list : [];
+    public ReadOnlySpan<ApplianceView> Holders(string title) => _holders.TryGetValue(title, out var set) ? set.Snapshot() : [];
 
     public ApplianceView? Find(string applianceId) => _entries.TryGetValue(applianceId, out var entry) ? entry.View : null;
 
@@ -126,7 +126,7 @@ public sealed class ApplianceRegistry
             {
                 if (!before.Contains(title))
                 {
-                    _holders.AddOrUpdate(title, _ => [entry.View], (_, list) => [.. list, entry.View]);
+                    _holders.GetOrAdd(title, _ => new HolderSet()).Add(entry.View);
                 }
             }
         }
@@ -170,16 +170,52 @@ public sealed class ApplianceRegistry
 
     private void RemoveHolder(string title, ApplianceView view)
     {
-        if (_holders.TryGetValue(title, out var list))
+        if (_holders.TryGetValue(title, out var set) && set.Remove(view))
         {
-            var remaining = list.Where(v => !ReferenceEquals(v, view)).ToArray();
-            if (remaining.Length == 0)
+            _holders.TryRemove(title, out _);
+        }
+    }
+
+    /// <summary>
+    /// The appliances holding one title. Changes go to a list; readers get an array snapshot built
+    /// on the first read after a change, so loading thousands of inventories costs no copying.
+    /// </summary>
+    private sealed class HolderSet
+    {
+        private readonly List<ApplianceView> _list = [];
+        private volatile ApplianceView[]? _snapshot;
+
+        public void Add(ApplianceView view)
+        {
+            lock (_list)
             {
-                _holders.TryRemove(title, out _);
+                _list.Add(view);
+                _snapshot = null;
             }
-            else
+        }
+
+        /// <summary>Removes <paramref name="view"/>; true when the set is now empty.</summary>
+        public bool Remove(ApplianceView view)
+        {
+            lock (_list)
             {
-                _holders[title] = remaining;
+                _list.Remove(view);
+                _snapshot = null;
+                return _list.Count == 0;
+            }
+        }
+
+        public ApplianceView[] Snapshot()
+        {
+            var snapshot = _snapshot;
+            if (snapshot is not null)
+            {
+                return snapshot;
+            }
+
+            lock (_list)
+            {
+                return _snapshot ??= [.. _list];
             }
         }
     }

@@ -10,12 +10,19 @@ public static class InventoryCodec
     /// <summary>Refuses payloads that inflate beyond this (64 MiB): a corrupt or hostile frame must not exhaust memory.</summary>
     public const int MaxDecodedBytes = 64 * 1024 * 1024;
 
+    // Zstd contexts are large to create and not thread-safe: one of each per thread.
+    [ThreadStatic]
+    private static Compressor? _compressor;
+
+    [ThreadStatic]
+    private static Decompressor? _decompressor;
+
     public static ByteString Encode(IEnumerable<string> added, IEnumerable<string> removed)
     {
         var entries = new InventoryEntries();
         entries.Added.AddRange(added);
         entries.Removed.AddRange(removed);
-        using var compressor = new Compressor(3);
+        var compressor = _compressor ??= new Compressor(3);
         return ByteString.CopyFrom(compressor.Wrap(entries.ToByteArray()));
     }
 
@@ -29,7 +36,7 @@ public static class InventoryCodec
 
         try
         {
-            using var decompressor = new Decompressor();
+            var decompressor = _decompressor ??= new Decompressor();
             var size = Decompressor.GetDecompressedSize(payload.Span);
             if (size > MaxDecodedBytes)
             {

@@ -132,7 +132,7 @@ public static class PlayEndpoints
 
         var request = context.Request;
         var client = context.Connection.RemoteIpAddress;
-        var decision = decisions.Decide(titleId, client);
+        var decision = decisions.Decide(titleId, client, sign: false);
         var known = new HashSet<string>(SteeringManifest.ParseList(request.Query["pathways"]), StringComparer.Ordinal);
         if (known.Count == 0)
         {
@@ -149,6 +149,12 @@ public static class PlayEndpoints
         var clones = new List<PathwayClone>();
         if (toClone.Count > 0)
         {
+            // Clones carry URLs: sign this time (the ranking is the same within one request).
+            var signed = decisions.Decide(titleId, client);
+            var wanted = toClone.Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
+            toClone = [.. signed.Pathways.Where(p => wanted.Contains(p.Id))];
+            wanted.ExceptWith(toClone.Select(p => p.Id));
+            priority.RemoveAll(wanted.Contains);
             if (protocol == "dash")
             {
                 clones.AddRange(toClone.Select(p => new PathwayClone(p.Id, p.HostUrl, null, null)));

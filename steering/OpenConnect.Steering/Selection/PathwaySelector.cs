@@ -6,13 +6,17 @@ namespace OpenConnect.Steering.Selection;
 /// <remarks>
 /// Order: eligible appliances of the client's site that hold the title, then the site's other
 /// eligible appliances (they fill from their parents), then eligible appliances of other sites that
-/// hold the title. Within each tier, weighted rendezvous hashing on (title, appliance) decides, so
+/// hold the title (only when the client's site leaves room; at most
+/// <see cref="MaxRemoteHoldersScanned"/> of them are scored). Within each tier, weighted rendezvous hashing on (title, appliance) decides, so
 /// the same title lands on the same appliances and different titles spread. The origin is not an
 /// appliance: callers append it as the last pathway.
 /// </remarks>
 public static class PathwaySelector
 {
     public const int MaxPathways = 16;
+
+    /// <summary>At most this many holders of a title in other sites are considered per decision.</summary>
+    public const int MaxRemoteHoldersScanned = 256;
 
     private const int LocalHolder = 0;
     private const int LocalOther = 1;
@@ -53,11 +57,20 @@ public static class PathwaySelector
             }
         }
 
-        foreach (var appliance in holders)
+        // Remote holders rank below every local appliance: look at them only when the site leaves
+        // room. A popular title may be held by thousands of appliances; scan a bounded window of
+        // them, starting at a title-dependent offset, so a decision stays cheap and deterministic.
+        if (count < capacity && holders.Length > 0)
         {
-            if (!string.Equals(appliance.Site, clientSite, StringComparison.Ordinal) && policy.IsEligible(appliance, now))
+            var scanned = Math.Min(holders.Length, MaxRemoteHoldersScanned);
+            var start = (int)(titleHash % (ulong)holders.Length);
+            for (var i = 0; i < scanned; i++)
             {
-                Offer(appliance, RemoteHolder, Rendezvous.Score(titleHash, appliance.IdHash, appliance.CapacityBytesPerSecond), result, tiers, scores, ref count, capacity);
+                var appliance = holders[(start + i) % holders.Length];
+                if (!string.Equals(appliance.Site, clientSite, StringComparison.Ordinal) && policy.IsEligible(appliance, now))
+                {
+                    Offer(appliance, RemoteHolder, Rendezvous.Score(titleHash, appliance.IdHash, appliance.CapacityBytesPerSecond), result, tiers, scores, ref count, capacity);
+                }
             }
         }
 

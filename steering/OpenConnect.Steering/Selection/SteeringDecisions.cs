@@ -60,14 +60,20 @@ public sealed class SteeringDecisions
     public string SiteOf(IPAddress? client) => (client is null ? null : _prefixes().Lookup(client)) ?? _defaultSite;
 
     /// <summary>Decides the pathways for <paramref name="title"/> and <paramref name="client"/>.</summary>
-    public Decision Decide(string title, IPAddress? client)
+    /// <param name="title">The title played.</param>
+    /// <param name="client">The client's address (null: default site, unbound token).</param>
+    /// <param name="sign">
+    /// False for answers that carry no URL (steering manifests without clones): the pathways'
+    /// <see cref="Pathway.TitleBase"/> then has an empty token and must not be handed out.
+    /// </param>
+    public Decision Decide(string title, IPAddress? client, bool sign = true)
     {
         var started = Stopwatch.GetTimestamp();
         var now = _time.GetUtcNow();
         var site = SiteOf(client);
         var chosen = new ApplianceView?[PathwaySelector.MaxPathways];
         var count = PathwaySelector.Rank(title, Rendezvous.HashTitle(title), site, _registry.InSite(site), _registry.Holders(title), now, _policy, chosen);
-        var (token, expires) = _tokens.Issue(title, client, now);
+        var (token, expires) = sign ? _tokens.Issue(title, client, now) : ("", default);
         var pathways = new Pathway[count + 1];
         for (var i = 0; i < count; i++)
         {
