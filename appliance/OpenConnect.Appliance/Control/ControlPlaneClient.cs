@@ -91,8 +91,12 @@ public sealed class ControlPlaneClient : BackgroundService
             {
                 if (_time.GetTimestamp() >= nextResolve)
                 {
-                    await ResolveAsync(stoppingToken).ConfigureAwait(false);
-                    nextResolve = _time.GetTimestamp() + (long)(_options.Steering.ResolveInterval.TotalSeconds * _time.TimestampFrequency);
+                    var fromSrv = await ResolveAsync(stoppingToken).ConfigureAwait(false);
+                    // An SRV name that did not resolve (DNS down, record not there yet) or a control
+                    // plane that does not answer is looked up again soon rather than at the full interval.
+                    var settled = fromSrv || _locator.SrvName.Length == 0;
+                    var wait = settled && _reachable ? _options.Steering.ResolveInterval : TimeSpan.FromSeconds(1);
+                    nextResolve = _time.GetTimestamp() + (long)(wait.TotalSeconds * _time.TimestampFrequency);
                 }
 
                 if (_client is not null)
@@ -113,6 +117,12 @@ public sealed class ControlPlaneClient : BackgroundService
             catch (RpcException ex) when (!stoppingToken.IsCancellationRequested)
             {
                 Reachable(false, ex.Status.Detail);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Anything else (a DNS or socket failure) is retried like an unreachable control plane:
+                // the client must never stop, or the appliance would count as lost for good.
+                Reachable(false, ex.Message);
             }
 
             try
@@ -153,12 +163,13 @@ public sealed class ControlPlaneClient : BackgroundService
         }
     }
 
-    private async Task ResolveAsync(CancellationToken cancellationToken)
+    /// <summary>Resolves the control plane's address, switching channels when it changed; true when SRV gave it.</summary>
+    private async Task<bool> ResolveAsync(CancellationToken cancellationToken)
     {
         var (url, fromSrv) = await _locator.ResolveAsync(cancellationToken).ConfigureAwait(false);
         if (url is null || url == _endpoint)
         {
-            return;
+            return fromSrv;
         }
 
         ControlLog.ControlPlaneFound(_logger, url.ToString(), fromSrv ? _locator.SrvName : "static URL");
@@ -167,6 +178,7 @@ public sealed class ControlPlaneClient : BackgroundService
         _client = new ControlPlane.ControlPlaneClient(_channel);
         _endpoint = url;
         _registered = false;
+        return fromSrv;
     }
 
     private async Task RegisterAsync(CancellationToken cancellationToken)

@@ -65,7 +65,7 @@ public sealed class SrvLocator
                 return (builder.Uri, true);
             }
         }
-        catch (DnsResponseException)
+        catch (Exception ex) when (ex is DnsResponseException or System.Net.Sockets.SocketException or TimeoutException)
         {
             // No answer from the DNS server: keep working with the static URL.
         }

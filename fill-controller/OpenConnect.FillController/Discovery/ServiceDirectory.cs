@@ -37,8 +37,16 @@ public sealed class ServiceDirectory : BackgroundService
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            Steering = (await _steering.ResolveAsync(stoppingToken).ConfigureAwait(false)).Url;
-            Origin = (await _origin.ResolveAsync(stoppingToken).ConfigureAwait(false)).Url;
+            try
+            {
+                Steering = (await _steering.ResolveAsync(stoppingToken).ConfigureAwait(false)).Url;
+                Origin = (await _origin.ResolveAsync(stoppingToken).ConfigureAwait(false)).Url;
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
             _resolved.TrySetResult();
             try
             {
