@@ -61,6 +61,7 @@ public static class ApplianceHost
         services.AddSingleton<SegmentServer>();
         // Open the SSD tier (recovery) before Kestrel accepts the first connection.
         services.AddHostedService<CacheWarmup>();
+        services.AddHostedService<OriginDiscovery>();
         services.AddHealthChecks().AddCheck<SsdTierHealthCheck>("ssd-tier").AddCheck<ControlState.HealthCheck>("control-plane");
         services.AddGrpc();
 

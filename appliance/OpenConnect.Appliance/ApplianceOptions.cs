@@ -191,6 +191,19 @@ public sealed class UpstreamOptions
     /// </summary>
     public List<string> IntegrityKeys { get; set; } = [];
 
+    /// <summary>
+    /// DNS SRV name of the origin (e.g. <c>_origin._tcp.cdn.example</c>); when set, the origin it
+    /// names is tried after <c>Appliance:Parents</c>, re-resolved every <see cref="OriginResolveInterval"/>.
+    /// Empty: the parents are the static list only.
+    /// </summary>
+    public string OriginSrvName { get; set; } = "";
+
+    /// <summary>DNS server for <see cref="OriginSrvName"/> as <c>address:port</c>; empty uses the system resolver.</summary>
+    public string OriginDnsServer { get; set; } = "";
+
+    /// <summary>How often the origin's SRV name is resolved again. Default 30 s.</summary>
+    public TimeSpan OriginResolveInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     public void Validate(OptionsCheck check)
     {
         for (var i = 0; i < IntegrityKeys.Count; i++)
@@ -207,6 +220,10 @@ public sealed class UpstreamOptions
 
             check.Require(ok, $"Upstream:IntegrityKeys:{i}", IntegrityKeys[i], "must be a base64 Ed25519 public key (32 bytes)");
         }
+
+        check.Require(OriginSrvName.Length == 0 || (OriginSrvName.StartsWith('_') && !OriginSrvName.Contains(' ')), "Upstream:OriginSrvName", OriginSrvName, "must be an SRV name such as _origin._tcp.cdn.example");
+        check.Require(OriginDnsServer.Length == 0 || Contracts.Discovery.SrvLocator.TryParseServer(OriginDnsServer, out _), "Upstream:OriginDnsServer", OriginDnsServer, "must be host:port with a numeric address, e.g. 127.0.0.1:53");
+        check.Require(OriginResolveInterval >= TimeSpan.FromSeconds(1), "Upstream:OriginResolveInterval", OriginResolveInterval, "must be at least 00:00:01");
 
         check.Require(ConnectTimeout > TimeSpan.Zero, "Upstream:ConnectTimeout", ConnectTimeout, "must be positive");
         check.Require(HeaderTimeout > TimeSpan.Zero, "Upstream:HeaderTimeout", HeaderTimeout, "must be positive");

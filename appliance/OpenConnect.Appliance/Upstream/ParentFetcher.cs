@@ -18,7 +18,8 @@ public sealed class ParentFetcher : IDisposable
     private readonly ConcurrentDictionary<ulong, long> _notFoundUntil = new();
     private readonly HttpMessageInvoker _http;
     private readonly UpstreamOptions _options;
-    private readonly IReadOnlyList<Uri> _parents;
+    private readonly Uri[] _configuredParents;
+    private volatile Uri[] _parents;
     private readonly TimeProvider _time;
     private readonly ApplianceMetrics _metrics;
     private readonly ILogger<ParentFetcher> _logger;
@@ -28,7 +29,8 @@ public sealed class ParentFetcher : IDisposable
     public ParentFetcher(IOptions<ApplianceOptions> options, TimeProvider time, ApplianceMetrics metrics, ILogger<ParentFetcher> logger)
     {
         _options = options.Value.Upstream;
-        _parents = [.. options.Value.Parents.Select(p => new Uri(p.TrimEnd('/') + "/"))];
+        _configuredParents = [.. options.Value.Parents.Select(p => new Uri(p.TrimEnd('/') + "/"))];
+        _parents = _configuredParents;
         _time = time;
         _metrics = metrics;
         _logger = logger;
@@ -44,6 +46,27 @@ public sealed class ParentFetcher : IDisposable
         });
         // Manifests come from the same parents, through the same connection pools.
         _integrity = new IntegrityCatalog(_options.NotFoundTtl, PublicKeyRing.Parse(_options.IntegrityKeys), time, logger, GetSmallAsync);
+    }
+
+    /// <summary>The parents tried in order: the configured ones, then the origin found through DNS SRV (if any).</summary>
+    public IReadOnlyList<Uri> Parents => _parents;
+
+    /// <summary>
+    /// Sets the origin found through DNS SRV; it is tried after the configured parents (or replaces
+    /// one of them with the same authority). Null removes it.
+    /// </summary>
+    public void SetDiscoveredOrigin(Uri? origin)
+    {
+        if (origin is null)
+        {
+            _parents = _configuredParents;
+            return;
+        }
+
+        var normalized = new Uri(origin.GetLeftPart(UriPartial.Authority) + "/");
+        _parents = _configuredParents.Any(p => Uri.Compare(p, normalized, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0)
+            ? _configuredParents
+            : [.. _configuredParents, normalized];
     }
 
     /// <summary>GETs a small object (a manifest) from the parents in order: the first 200 or 404 wins.</summary>
@@ -137,7 +160,8 @@ public sealed class ParentFetcher : IDisposable
 
     private async Task FetchAsync(InflightObject fetch)
     {
-        if (_parents.Count == 0)
+        var parents = _parents;
+        if (parents.Length == 0)
         {
             fetch.Fail(FetchOutcome.BadGateway);
             return;
@@ -146,7 +170,7 @@ public sealed class ParentFetcher : IDisposable
         var notFound = 0;
         var lastFailure = FetchOutcome.BadGateway;
         var lastWasNotFound = false;
-        foreach (var parent in _parents)
+        foreach (var parent in parents)
         {
             _metrics.UpstreamFetches.WithLabels(parent.Authority).Inc();
             var result = await TryParentAsync(parent, fetch).ConfigureAwait(false);
@@ -177,7 +201,7 @@ public sealed class ParentFetcher : IDisposable
         }
 
         // The last parent is the authority (the origin): its 404 stands even if a peer failed.
-        if (lastWasNotFound || notFound == _parents.Count)
+        if (lastWasNotFound || notFound == parents.Length)
         {
             _notFoundUntil[fetch.Key] = _time.GetTimestamp() + (long)(_options.NotFoundTtl.TotalSeconds * _time.TimestampFrequency);
             fetch.Fail(FetchOutcome.NotFound);

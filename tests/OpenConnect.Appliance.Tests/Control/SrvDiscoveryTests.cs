@@ -60,4 +60,33 @@ public sealed class SrvDiscoveryTests
         Assert.Equal(new Uri($"http://127.0.0.1:{steering.Port}"), client.Endpoint);
         Assert.Single(steering.Registrations);
     }
+
+    [Fact]
+    public async Task Appliance_FindsTheOriginBySrv_AsItsLastParent()
+    {
+        await using var origin = await TestParent.StartAsync();
+        var body = ApplianceHarness.RandomBytes(20_000, 77);
+        origin.Put("/v/srv/720p/seg-00001.m4s", body);
+        const string originName = "_origin._tcp.openconnect.test";
+        await using var dns = await Dnsmasq.StartAsync(
+            Dnsmasq.Srv(originName, "origin.openconnect.test", origin.BaseAddress.Port),
+            Dnsmasq.Host("origin.openconnect.test", "127.0.0.1"));
+        await using var harness = await ApplianceHarness.StartAsync(
+            $"--Appliance:Upstream:OriginSrvName={originName}",
+            $"--Appliance:Upstream:OriginDnsServer={dns.Server}");
+
+        var fetcher = harness.Appliance.Services.GetRequiredService<Upstream.ParentFetcher>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (fetcher.Parents.Count < 2)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the appliance never found the origin through SRV");
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(new Uri($"http://127.0.0.1:{origin.BaseAddress.Port}/"), fetcher.Parents[^1]);
+        using var client = new HttpClient { BaseAddress = harness.BaseAddress };
+        // The harness's own parent does not hold the object (404); the discovered origin does.
+        Assert.Equal(body, await client.GetByteArrayAsync("/v/srv/720p/seg-00001.m4s"));
+        Assert.Equal(1, origin.RequestsFor("/v/srv/720p/seg-00001.m4s"));
+    }
 }
