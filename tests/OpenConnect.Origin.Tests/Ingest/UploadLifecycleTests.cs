@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Time.Testing;
 using OpenConnect.Testing;
 using static OpenConnect.Origin.Tests.Ingest.Ingest;
@@ -212,7 +213,11 @@ public sealed class UploadLifecycleTests
     public async Task WithoutAnIntake_CreationFailsClearly()
     {
         using var dir = new TempDirectory();
-        await using var origin = await StartAsync(dir.Path, intake: null);
+        // The origin always registers the pipeline's intake; take it out to see ingest refuse clearly.
+        await using var origin = await RunningRole.StartAsync(
+            args => OriginHost.Build(args, services => services.RemoveAll<OpenConnect.Origin.Pipeline.IPipelineIntake>()),
+            $"--Origin:DataDirectory={dir.Path}",
+            "--Origin:Ingest:RequireToken=false");
         using var client = origin.CreateClient();
         using var request = Tus(HttpMethod.Post, "/files/");
         request.Headers.Add("Upload-Length", "10");
