@@ -33,6 +33,28 @@ public static class EncoderArguments
     /// <summary>The scaling filter of a rung: exact even frame size, square pixels.</summary>
     public static string ScaleFilter(Rung rung) => string.Create(CultureInfo.InvariantCulture, $"scale={rung.Width}:{rung.FrameHeight}:flags=bicubic,setsar=1");
 
+    /// <summary>
+    /// One filter graph for several rungs: the first video stream of input 0 is split once and each
+    /// branch scaled by <see cref="ScaleFilter"/>; branch <c>i</c> is labelled <c>[v{i}]</c>.
+    /// </summary>
+    public static string SplitScaleFilter(IReadOnlyList<Rung> rungs)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(rungs.Count);
+        var graph = new System.Text.StringBuilder();
+        graph.Append(CultureInfo.InvariantCulture, $"[0:v:0]split={rungs.Count}");
+        for (var i = 0; i < rungs.Count; i++)
+        {
+            graph.Append(CultureInfo.InvariantCulture, $"[s{i}]");
+        }
+
+        for (var i = 0; i < rungs.Count; i++)
+        {
+            graph.Append(CultureInfo.InvariantCulture, $";[s{i}]{ScaleFilter(rungs[i])}[v{i}]");
+        }
+
+        return graph.ToString();
+    }
+
     /// <summary>The AAC stereo options.</summary>
     public static string Audio(PipelineOptions options, string stream = "a") =>
         string.Create(CultureInfo.InvariantCulture, $"-c:{stream} aac -b:{stream} {options.AudioBitrateKbps}k -ac 2 -ar 48000");

@@ -75,6 +75,31 @@ public sealed class Ffmpeg(TimeSpan timeout)
         cancellationToken.ThrowIfCancellationRequested();
     }
 
+    /// <summary>
+    /// Runs one ffmpeg command that writes several outputs, each with its own options (e.g. one
+    /// encoder per output fed from one filter graph). Options that belong before every output, such
+    /// as <c>-filter_complex</c>, go at the start of the first output's arguments.
+    /// </summary>
+    public Task RunAsync(
+        string input,
+        string inputArguments,
+        IReadOnlyList<(string Output, string Arguments)> outputs,
+        string workingDirectory,
+        TimeSpan? expectedDuration,
+        Action<double>? progress,
+        CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(outputs.Count);
+        var leading = new StringBuilder();
+        for (var i = 0; i < outputs.Count - 1; i++)
+        {
+            leading.Append(outputs[i].Arguments).Append(' ').Append(Quote(outputs[i].Output)).Append(' ');
+        }
+
+        leading.Append(outputs[^1].Arguments);
+        return RunAsync(input, inputArguments, outputs[^1].Output, leading.ToString(), workingDirectory, expectedDuration, progress, cancellationToken);
+    }
+
     /// <summary>Quotes a path or filter argument for FFMpegCore's single argument string.</summary>
     public static string Quote(string value) => "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 

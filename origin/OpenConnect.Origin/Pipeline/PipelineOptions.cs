@@ -36,7 +36,7 @@ public sealed class PipelineOptions
     /// <summary>Length of the time ranges encoded in parallel, a multiple of <see cref="SegmentSeconds"/>. Default 12.</summary>
     public int ChunkSeconds { get; set; } = 12;
 
-    /// <summary>Encodes running at once (chunk × rung jobs). Default: the processor count.</summary>
+    /// <summary>Chunk encode jobs running at once (each one ffmpeg process for all rungs of a chunk). Default: the processor count.</summary>
     public int MaxParallelEncodes { get; set; } = Environment.ProcessorCount;
 
     /// <summary>x264 preset. Default <c>veryfast</c>.</summary>

@@ -3,7 +3,7 @@ using System.Text;
 
 namespace OpenConnect.Origin.Pipeline;
 
-/// <summary>Audio extraction, the parallel chunk × rung encodes and their concatenation per rung.</summary>
+/// <summary>Audio extraction, the parallel per-chunk encodes (all rungs of a chunk in one process) and their concatenation per rung.</summary>
 public sealed partial class TitleProcessor
 {
     private string EncodesDirectory(string titleId) => Path.Combine(_paths.Work(titleId), "encodes");
@@ -25,16 +25,16 @@ public sealed partial class TitleProcessor
     }
 
     /// <summary>
-    /// Every (chunk × rung) job not yet done, at most <see cref="PipelineOptions.MaxParallelEncodes"/>
-    /// at once, biggest frames first so the long jobs do not trail at the end. The first job to fail
-    /// for good cancels the others.
+    /// One job per chunk not yet done, at most <see cref="PipelineOptions.MaxParallelEncodes"/> at
+    /// once, longest chunks first so a long tail chunk does not trail at the end. The first job to
+    /// fail for good cancels the others.
     /// </summary>
     private async Task EncodeAllAsync(string titleId, string sourceFile, TitlePlan plan, HashSet<string> done, TitleProgress progress, CancellationToken cancellationToken)
     {
-        var jobs = plan.Rungs
-            .OrderByDescending(r => r.Width * r.FrameHeight)
-            .SelectMany(r => plan.Chunks.Select(c => (Rung: r, Chunk: c)))
-            .Where(j => !done.Contains(EncodeStepName(j.Rung, j.Chunk)))
+        var jobs = plan.Chunks
+            .Where(c => !IsChunkEncoded(done, plan, c))
+            .OrderByDescending(c => c.Duration)
+            .ThenBy(c => c.Index)
             .ToList();
         if (jobs.Count == 0)
         {
@@ -46,15 +46,18 @@ public sealed partial class TitleProcessor
             Directory.CreateDirectory(Path.Combine(EncodesDirectory(titleId), rung.Name));
         }
 
+        // Each job is one ffmpeg process (decoder, filters and every encoder of the chunk); share the
+        // cores between the processes that run at once rather than letting each size itself to all.
         var threads = Math.Max(1, Environment.ProcessorCount / _options.MaxParallelEncodes);
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var tasks = jobs.Select(async job =>
+        var tasks = jobs.Select(async chunk =>
         {
             await _encodeSlots.WaitAsync(failed.Token);
             try
             {
-                var name = EncodeStepName(job.Rung, job.Chunk);
-                await StepAsync(titleId, name, done, progress, ct => EncodeChunkAsync(titleId, sourceFile, plan, job.Rung, job.Chunk, threads, progress, ct), failed.Token, progress.EncodeJobWeight);
+                // Rungs a run before the one-job-per-chunk layout already recorded are not encoded again.
+                var rungs = plan.Rungs.Where(r => !done.Contains(LegacyEncodeStepName(r, chunk))).ToList();
+                await StepAsync(titleId, EncodeStepName(chunk), done, progress, ct => EncodeChunkAsync(titleId, sourceFile, plan, rungs, chunk, threads, progress, ct), failed.Token, progress.EncodeJobWeight);
             }
             catch (StepFailedException)
             {
@@ -84,31 +87,59 @@ public sealed partial class TitleProcessor
         }
     }
 
-    private static string EncodeStepName(Rung rung, Chunk chunk) => string.Create(CultureInfo.InvariantCulture, $"encode/{rung.Name}/{chunk.Index:d5}");
+    private static string EncodeStepName(Chunk chunk) => string.Create(CultureInfo.InvariantCulture, $"encode/{chunk.Index:d5}");
+
+    /// <summary>The per (rung × chunk) step name of builds before one job per chunk; still honoured on resume.</summary>
+    private static string LegacyEncodeStepName(Rung rung, Chunk chunk) => string.Create(CultureInfo.InvariantCulture, $"encode/{rung.Name}/{chunk.Index:d5}");
+
+    /// <summary>Whether every rung of a chunk is encoded, under either step layout.</summary>
+    private static bool IsChunkEncoded(HashSet<string> done, TitlePlan plan, Chunk chunk) =>
+        done.Contains(EncodeStepName(chunk)) || plan.Rungs.All(r => done.Contains(LegacyEncodeStepName(r, chunk)));
 
     /// <summary>
-    /// One time range of the source at one rung. Input seeking is frame-exact when transcoding
-    /// (ffmpeg decodes from the keyframe before <c>-ss</c> and drops frames before it), so chunk
-    /// boundaries sit exactly on segment multiples whatever the source's keyframes; the chunk's
-    /// first frame is a forced keyframe and its GOPs are closed.
+    /// One time range of the source at every rung, in one ffmpeg process: the range is decoded once
+    /// and <c>split</c> to one <c>scale</c> and one encoder per rung, each writing its own chunk file.
+    /// Input seeking is frame-exact when transcoding (ffmpeg decodes from the keyframe before
+    /// <c>-ss</c> and drops frames before it), so chunk boundaries sit exactly on segment multiples
+    /// whatever the source's keyframes; each output's first frame is a forced keyframe and its GOPs
+    /// are closed. Every output is made durable before any is renamed into place, and the step is
+    /// recorded only after all of them are.
     /// </summary>
-    private async Task EncodeChunkAsync(string titleId, string sourceFile, TitlePlan plan, Rung rung, Chunk chunk, int threads, TitleProgress progress, CancellationToken cancellationToken)
+    private async Task EncodeChunkAsync(string titleId, string sourceFile, TitlePlan plan, IReadOnlyList<Rung> rungs, Chunk chunk, int threads, TitleProgress progress, CancellationToken cancellationToken)
     {
-        var output = ChunkFile(titleId, rung, chunk);
-        var temp = DurableFile.TempFor(output);
-        var job = rung.Name + "/" + chunk.Index;
+        if (rungs.Count == 0)
+        {
+            return;
+        }
+
+        var outputs = rungs.Select(r => (Final: ChunkFile(titleId, r, chunk), Temp: DurableFile.TempFor(ChunkFile(titleId, r, chunk)))).ToList();
+        var job = string.Create(CultureInfo.InvariantCulture, $"chunk/{chunk.Index}");
         var input = string.Create(CultureInfo.InvariantCulture, $"-threads {threads} -ss {chunk.Start:0.######}");
-        var arguments = string.Create(CultureInfo.InvariantCulture, $"-t {chunk.Duration:0.######} -map 0:v:0 -an -sn -dn -fps_mode passthrough -vf \"{EncoderArguments.ScaleFilter(rung)}\" -threads {threads} {EncoderArguments.Video(rung, plan.FrameRate, plan.SegmentSeconds, _options)}");
+        var ffmpegOutputs = new List<(string Output, string Arguments)>(rungs.Count);
+        for (var i = 0; i < rungs.Count; i++)
+        {
+            var prefix = i == 0 ? $"-filter_complex_threads {threads} -filter_complex \"{EncoderArguments.SplitScaleFilter(rungs)}\" " : "";
+            ffmpegOutputs.Add((outputs[i].Temp, prefix + string.Create(CultureInfo.InvariantCulture, $"-t {chunk.Duration:0.######} -map \"[v{i}]\" -an -sn -dn -fps_mode passthrough -threads {threads} {EncoderArguments.Video(rungs[i], plan.FrameRate, plan.SegmentSeconds, _options)}")));
+        }
+
         try
         {
-            await _ffmpeg.RunAsync(sourceFile, input, temp, arguments, _paths.Work(titleId), TimeSpan.FromSeconds(chunk.Duration), f => progress.Running(job, f), cancellationToken);
+            await _ffmpeg.RunAsync(sourceFile, input, ffmpegOutputs, _paths.Work(titleId), TimeSpan.FromSeconds(chunk.Duration), f => progress.Running(job, f), cancellationToken);
         }
         finally
         {
             progress.Finished(job);
         }
 
-        DurableFile.Commit(temp, output);
+        foreach (var (_, temp) in outputs)
+        {
+            DurableFile.Flush(temp);
+        }
+
+        foreach (var (final, temp) in outputs)
+        {
+            File.Move(temp, final, overwrite: true);
+        }
     }
 
     /// <summary>Joins a rung's chunks without re-encoding (ffmpeg's concat demuxer).</summary>

@@ -6,7 +6,7 @@ using OpenConnect.Origin.Storage;
 
 namespace OpenConnect.Origin.Pipeline;
 
-/// <summary>A time range of the source encoded as one job per rung; starts are multiples of the segment length.</summary>
+/// <summary>A time range of the source encoded to every rung by one job; starts are multiples of the segment length.</summary>
 public sealed record Chunk(int Index, double Start, double Duration);
 
 /// <summary>The fixed plan of a title, written once by the chunk step so a resumed run makes the same outputs.</summary>
@@ -20,8 +20,8 @@ public sealed class StepFailedException(string step, int attempts, string error)
 }
 
 /// <summary>
-/// Runs one title through the DAG: probe → audio → chunk (plan) → encode (chunk × rung, in
-/// parallel) → concat (per rung) → package → thumbnails → integrity → publish. Every step is
+/// Runs one title through the DAG: probe → audio → chunk (plan) → encode (one job per chunk
+/// for all its rungs, chunks in parallel) → concat (per rung) → package → thumbnails → integrity → publish. Every step is
 /// skipped when SQLite already records it done, writes its outputs under temporary names and
 /// renames them into place before it is recorded, and is retried with exponential backoff.
 /// </summary>
@@ -102,7 +102,7 @@ public sealed partial class TitleProcessor
 
         await StepAsync(titleId, "chunk", done, progress, _ => PlanAsync(titleId, source), cancellationToken);
         var plan = ReadPlan(titleId);
-        progress.SetEncodeJobs(plan.Rungs.Count * plan.Chunks.Count, done.Count(d => d.StartsWith("encode/", StringComparison.Ordinal)));
+        progress.SetEncodeJobs(plan.Chunks.Count, plan.Chunks.Count(c => IsChunkEncoded(done, plan, c)));
 
         await EncodeAllAsync(titleId, title.SourceFile!, plan, done, progress, cancellationToken);
         foreach (var rung in plan.Rungs)

@@ -74,6 +74,16 @@ public sealed class LadderTests
         Assert.Equal(PipelineOptions.DefaultBitratesKbps[480], rungs.Single(r => r.Name == "480p").BitrateKbps);
     }
 
+    [Fact]
+    public void SplitScaleFilter_DecodesOnce_AndLabelsOneScaledBranchPerRung()
+    {
+        var rungs = Ladder.For(1280, 720, new PipelineOptions()).Take(2).ToList();
+
+        Assert.Equal(
+            "[0:v:0]split=2[s0][s1];[s0]scale=256:144:flags=bicubic,setsar=1[v0];[s1]scale=426:240:flags=bicubic,setsar=1[v1]",
+            EncoderArguments.SplitScaleFilter(rungs));
+    }
+
     [Theory]
     [InlineData("Pipeline:SegmentSeconds", "5")]
     [InlineData("Pipeline:ChunkSeconds", "6")]

@@ -37,7 +37,7 @@ public sealed class ResumeTests
             {
                 var title = await client.GetFromJsonAsync<JsonElement>($"/api/titles/{submission.TitleId}");
                 var done = Steps(title).Values.Count(s => s.GetProperty("state").GetString() == "done" && s.GetProperty("name").GetString()!.StartsWith("encode/", StringComparison.Ordinal));
-                if (done >= 3)
+                if (done >= 1)
                 {
                     break;
                 }
@@ -89,7 +89,8 @@ public sealed class ResumeTests
         }
 
         Assert.All(before.Values, s => Assert.Equal("done", s.GetProperty("state").GetString()));
-        Assert.Equal(5 * 2, before.Keys.Count(k => k.StartsWith("encode/", StringComparison.Ordinal)));
+        // One encode step per chunk (each writes all five rungs of its chunk): two 2 s chunks.
+        Assert.Equal(["encode/00001", "encode/00002"], before.Keys.Where(k => k.StartsWith("encode/", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
         var segmentCounts = new[] { "144p", "240p", "360p", "480p", "720p" }
             .Select(r => Directory.GetFiles(Path.Combine(dir.Path, "published", submission.TitleId, r), "seg-*.m4s").Length)
             .Distinct()
