@@ -49,9 +49,9 @@ public static class SteeringHost
             var steering = TryBind(context.Configuration) ?? new SteeringOptions();
             // Player endpoints from `urls`; the control plane on its own HTTP/2 cleartext endpoint
             // (gRPC without TLS needs HTTP/2 prior knowledge, which a mixed endpoint does not offer).
-            foreach (var url in ListenAddresses.Parse(context.Configuration["urls"] ?? DefaultUrls))
+            foreach (var url in ListenUrls.Parse(context.Configuration["urls"] ?? DefaultUrls))
             {
-                ListenAddresses.Listen(kestrel, url, listen =>
+                ListenUrls.Listen(kestrel, url, listen =>
                 {
                     listen.Protocols = HttpProtocols.Http1AndHttp2;
                     if (url.Scheme == Uri.UriSchemeHttps)
@@ -63,7 +63,7 @@ public static class SteeringHost
 
             if (Uri.TryCreate(steering.ControlUrl, UriKind.Absolute, out var control))
             {
-                ListenAddresses.Listen(kestrel, control, listen =>
+                ListenUrls.Listen(kestrel, control, listen =>
                 {
                     listen.Protocols = HttpProtocols.Http2;
                     listen.ApplicationServices.GetRequiredService<ControlEndpoint>().Listen = listen;

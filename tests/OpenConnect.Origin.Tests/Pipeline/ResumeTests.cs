@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
 using OpenConnect.Origin.Pipeline;
 using OpenConnect.Testing;
@@ -100,89 +98,4 @@ public sealed class ResumeTests
 
     private static Dictionary<string, JsonElement> Steps(JsonElement title) =>
         title.GetProperty("steps").EnumerateArray().ToDictionary(s => s.GetProperty("name").GetString()!);
-}
-
-/// <summary>The origin as a real separate process, so it can be killed with SIGKILL mid-pipeline.</summary>
-public sealed class OriginProcess : IAsyncDisposable
-{
-    private readonly Process _process;
-
-    private OriginProcess(Process process, Uri baseAddress)
-    {
-        _process = process;
-        BaseAddress = baseAddress;
-    }
-
-    public Uri BaseAddress { get; }
-
-    public static async Task<OriginProcess> StartAsync(params string[] settings)
-    {
-        var port = FreePort();
-        var startInfo = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { typeof(OriginHost).Assembly.Location, "--urls", $"http://127.0.0.1:{port}" }.Concat(settings))
-        {
-            startInfo.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(startInfo)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        var baseAddress = new Uri($"http://127.0.0.1:{port}");
-        using var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"origin exited with code {process.ExitCode} during start");
-            }
-
-            try
-            {
-                if ((await client.GetAsync("/healthz")).StatusCode == HttpStatusCode.OK)
-                {
-                    return new OriginProcess(process, baseAddress);
-                }
-            }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-            {
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException("origin did not answer /healthz within 60 s");
-            }
-
-            await Task.Delay(100);
-        }
-    }
-
-    public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-
-    /// <summary>SIGKILL to the origin and its ffmpeg children: no shutdown hooks run.</summary>
-    public async Task KillAsync()
-    {
-        _process.Kill(entireProcessTree: true);
-        await _process.WaitForExitAsync();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            await KillAsync();
-        }
-
-        _process.Dispose();
-    }
 }

@@ -1,10 +1,10 @@
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
-namespace OpenConnect.Steering.ControlPlane;
+namespace OpenConnect.Contracts.Hosting;
 
-/// <summary>Binds <c>urls</c>-style addresses explicitly, so the player and control endpoints can speak different protocols.</summary>
-internal static class ListenAddresses
+/// <summary>Turns <c>urls</c>-style addresses into explicit Kestrel listeners, so a role can give its data and control endpoints different protocols.</summary>
+public static class ListenUrls
 {
     public static IEnumerable<Uri> Parse(string urls)
     {

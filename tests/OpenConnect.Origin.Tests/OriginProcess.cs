@@ -2,9 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace OpenConnect.Origin.Tests.Catalog;
+namespace OpenConnect.Origin.Tests;
 
-/// <summary>The origin as a real separate process, so a test can kill it with SIGKILL.</summary>
+/// <summary>The origin as a real separate process, so a test can kill it with SIGKILL (no shutdown hooks, ffmpeg children included) or stop it with SIGTERM.</summary>
 internal sealed class OriginProcess : IAsyncDisposable
 {
     private readonly Process _process;
