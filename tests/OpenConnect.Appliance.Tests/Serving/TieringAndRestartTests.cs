@@ -45,7 +45,7 @@ public sealed class TieringAndRestartTests : IAsyncLifetime
     private static double Metric(PrometheusText.Document metrics, string name, string tier) => metrics.Value(name, ("tier", tier)) ?? 0;
 
     /// <summary>Requests every object in passes until the SSD tier holds all of them.</summary>
-    private async Task FillSsdAsync(ApplianceProcess appliance)
+    private async Task FillSsdAsync(RoleProcess appliance)
     {
         using var client = appliance.CreateClient();
         for (var pass = 0; pass < 12; pass++)
