@@ -149,6 +149,9 @@ public sealed class RawHttp : IDisposable
 
     private static int IndexOf(ReadOnlySpan<byte> haystack, ReadOnlySpan<byte> needle) => haystack.IndexOf(needle);
 
+    /// <summary>Ends the request stream (FIN after everything sent), as a client that stops mid-body does; nothing sent is discarded.</summary>
+    public void ShutdownSend() => _client.Client.Shutdown(SocketShutdown.Send);
+
     public void Dispose()
     {
         _stream.Dispose();
