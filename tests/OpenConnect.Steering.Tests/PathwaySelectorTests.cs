@@ -1,3 +1,4 @@
+using OpenConnect.Contracts.Placement;
 using OpenConnect.Steering.Selection;
 
 namespace OpenConnect.Steering.Tests;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using OpenConnect.Contracts.Placement;
 using OpenConnect.Contracts.Security;
 using OpenConnect.Contracts.Steering.V1;
 using OpenConnect.Steering;

@@ -1,3 +1,4 @@
+using OpenConnect.Contracts.Placement;
 namespace OpenConnect.Steering.Selection;
 
 /// <summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Options;
+using OpenConnect.Contracts.Placement;
 using OpenConnect.Steering.ControlPlane;
 using OpenConnect.Steering.Prefixes;
 using OpenConnect.Steering.Signing;

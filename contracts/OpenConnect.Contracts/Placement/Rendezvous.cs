@@ -1,7 +1,7 @@
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
 
-namespace OpenConnect.Steering.Selection;
+namespace OpenConnect.Contracts.Placement;
 
 /// <summary>
 /// Weighted rendezvous (highest-random-weight) hashing: every (title, appliance) pair gets a
