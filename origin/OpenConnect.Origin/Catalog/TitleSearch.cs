@@ -143,7 +143,8 @@ public sealed class TitleSearch
         var rows = new Dictionary<long, TitleView>(page.Count);
         if (page.Count > 0)
         {
-            using var read = connection.Command($"SELECT {TitleStore.Columns} FROM titles t WHERE t.seq IN (SELECT value FROM json_each($seqs)) AND t.status = 'published';")
+            // "+t.status": a lookup by primary key per page row, never a walk of the status index.
+            using var read = connection.Command($"SELECT {TitleStore.Columns} FROM titles t WHERE t.seq IN (SELECT value FROM json_each($seqs)) AND +t.status = 'published';")
                 .With("$seqs", "[" + string.Join(',', page) + "]");
             using var reader = read.ExecuteReader();
             while (reader.Read())
