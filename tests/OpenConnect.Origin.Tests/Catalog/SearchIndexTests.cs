@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using OpenConnect.Origin.Catalog;
@@ -9,8 +8,7 @@ namespace OpenConnect.Origin.Tests.Catalog;
 /// <summary>The word-tokenized search index: prefixes, corrections, ranking windows and the upgrade from the trigram index.</summary>
 public sealed class SearchIndexTests
 {
-    private static async Task<SearchResult> SearchAsync(CatalogOrigin origin, string query) =>
-        (await origin.Client.GetFromJsonAsync<SearchResult>("/api/v1/search?" + query, CatalogOrigin.Json))!;
+    private static Task<SearchResult> SearchAsync(CatalogOrigin origin, string query) => SearchTests.SearchAsync(origin, query);
 
     private static async Task<List<string>> IdsAsync(CatalogOrigin origin, string query) =>
         [.. (await SearchAsync(origin, query)).Items.Select(t => t.Id)];
@@ -76,15 +74,7 @@ public sealed class SearchIndexTests
 
         await origin.PublishAsync("other", "Harbour fireworks", "Boats and light", ["festival"]);
 
-        var all = new List<string>();
-        string? cursor = null;
-        do
-        {
-            var page = await SearchAsync(origin, "q=lantern&limit=100" + (cursor is null ? "" : "&cursor=" + cursor));
-            all.AddRange(page.Items.Select(t => t.Id));
-            cursor = page.NextCursor;
-        }
-        while (cursor is not null);
+        var all = await SearchTests.AllPagesAsync(origin, "q=lantern&limit=100");
 
         Assert.Equal(titleMatches + 8, all.Count);
         Assert.Equal(all.Count, all.Distinct().Count());
