@@ -22,13 +22,15 @@ public sealed class CatalogScenario : IScenario
     public string Description => "origin catalog: search q/s and p99 (exact, misspelled, prefix) and hot-title metadata reads/s at 100k titles, pinned, with wrk";
 
     public string Usage => """
-        bench catalog [--titles N] [--seconds S] [--connections C] [--search-connections C] [--queries Q] [--seed N]
+        bench catalog [--titles N] [--seconds S] [--connections C] [--search-connections C] [--queries Q] [--seed N] [--data DIR]
           --titles N              titles generated into the catalog (default 100000)
           --seconds S             seconds per wrk run (default 10)
           --connections C         wrk connections for the metadata reads (default 32)
           --search-connections C  wrk connections for the searches (default 4)
           --queries Q             queries per set (exact, misspelled, prefix) (default 300)
           --seed N                generator seed (default 42)
+          --data DIR              keep the seeded catalog in DIR and reuse it on later runs with the same
+                                  --titles and --seed (default: a temp directory, seeded every run)
         """;
 
     public async Task<int> RunAsync(IReadOnlyList<string> args, CancellationToken cancellationToken)
@@ -39,6 +41,7 @@ public sealed class CatalogScenario : IScenario
         var searchConnections = IntOption(args, "--search-connections", 4, 1, 1000);
         var queries = IntOption(args, "--queries", 300, 10, 100_000);
         var seed = IntOption(args, "--seed", 42, 0, int.MaxValue);
+        var keptData = StringOption(args, "--data");
         var tools = ToolPaths.Require();
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -52,14 +55,16 @@ public sealed class CatalogScenario : IScenario
         ChildProcess? server = null;
         try
         {
-            var data = Path.Combine(temp, "origin");
+            var data = keptData is null ? Path.Combine(temp, "origin") : Path.GetFullPath(keptData);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var corpus = CatalogCorpus.Generate(titles, queries, seed);
-            await SeedAsync(data, corpus, cancellationToken).ConfigureAwait(false);
+            var seeded = await SeedOrReuseAsync(data, corpus, seed, cancellationToken).ConfigureAwait(false);
             var seedSeconds = clock.Elapsed.TotalSeconds;
             var dbBytes = new DirectoryInfo(data).EnumerateFiles("catalog.db*").Sum(f => f.Length);
             Console.WriteLine($"load average before the runs: {LoadAverage():F2} on {Environment.ProcessorCount} cores");
-            Console.WriteLine($"catalog: {titles:N0} titles seeded in {seedSeconds:F1} s (catalog.db + WAL {dbBytes / 1e6:F0} MB); {seconds} s per run; origin pinned to core 0, wrk -t1 pinned to core 1");
+            Console.WriteLine(seeded
+                ? $"catalog: {titles:N0} titles seeded in {seedSeconds:F1} s (catalog.db + WAL {dbBytes / 1e6:F0} MB); {seconds} s per run; origin pinned to core 0, wrk -t1 pinned to core 1"
+                : $"catalog: {titles:N0} titles reused from {data} ({dbBytes / 1e6:F0} MB, opened and migrated in {seedSeconds:F1} s); {seconds} s per run; origin pinned to core 0, wrk -t1 pinned to core 1");
 
             var port = NginxServer.FreePort();
             server = ChildProcess.Start(tools.Taskset,
@@ -149,18 +154,40 @@ public sealed class CatalogScenario : IScenario
         }
     }
 
-    /// <summary>Loads the corpus through the catalog's own store (in-process, 5,000 titles per transaction).</summary>
-    private static async Task SeedAsync(string dataDirectory, CatalogCorpus corpus, CancellationToken cancellationToken)
+    /// <summary>
+    /// Loads the corpus through the catalog's own store (in-process, 5,000 titles per transaction),
+    /// unless the directory holds a complete seeding of the same corpus (its marker file is written
+    /// last). Opening the store applies any pending schema migration either way. True when it seeded.
+    /// </summary>
+    private static async Task<bool> SeedOrReuseAsync(string dataDirectory, CatalogCorpus corpus, int seed, CancellationToken cancellationToken)
     {
+        var marker = Path.Combine(dataDirectory, "bench-catalog-corpus.txt");
+        var identity = string.Create(CultureInfo.InvariantCulture, $"titles={corpus.Titles.Count} seed={seed}");
+        var reuse = File.Exists(marker) && (await File.ReadAllTextAsync(marker, cancellationToken).ConfigureAwait(false)).Trim() == identity;
+        if (!reuse && Directory.Exists(dataDirectory) && Directory.EnumerateFileSystemEntries(dataDirectory).Any())
+        {
+            throw new InvalidOperationException($"{dataDirectory} is not empty and holds no complete seeding of {identity}; give an empty or new directory");
+        }
+
         var app = OriginHost.Build(["--urls", "http://127.0.0.1:0", $"--Origin:DataDirectory={dataDirectory}", "--Logging:LogLevel:Default=Warning"]);
         await using (app.ConfigureAwait(false))
         {
+            // Opening the database applies pending migrations here, not in the measured origin's start.
+            _ = app.Services.GetRequiredService<CatalogDatabase>();
+            if (reuse)
+            {
+                return false;
+            }
+
             var store = app.Services.GetRequiredService<TitleStore>();
             foreach (var batch in corpus.Titles.Chunk(5_000))
             {
                 await store.UpsertManyAsync(batch, cancellationToken).ConfigureAwait(false);
             }
         }
+
+        await File.WriteAllTextAsync(marker, identity + "\n", cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     private static async Task<(int WithResults, int Found)> CheckQueriesAsync(HttpClient client, CatalogCorpus corpus, List<string> set, CancellationToken cancellationToken)
@@ -259,6 +286,21 @@ public sealed class CatalogScenario : IScenario
     /// <summary>The one-minute load average: on a shared machine it says how much of core 0 the origin actually had.</summary>
     private static double LoadAverage() =>
         double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture);
+
+    private static string? StringOption(IReadOnlyList<string> args, string name)
+    {
+        for (var i = 0; i < args.Count; i++)
+        {
+            if (args[i] == name)
+            {
+                return i + 1 < args.Count && args[i + 1].Length > 0 && !args[i + 1].StartsWith("--", StringComparison.Ordinal)
+                    ? args[i + 1]
+                    : throw new BenchUsageException($"{name} needs a directory");
+            }
+        }
+
+        return null;
+    }
 
     private static int IntOption(IReadOnlyList<string> args, string name, int fallback, int min, int max)
     {

@@ -1,4 +1,8 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
+
+// The catalog tests build databases at older schema versions to test the upgrades.
+[assembly: InternalsVisibleTo("OpenConnect.Origin.Tests")]
 
 namespace OpenConnect.Origin.Catalog;
 
@@ -121,11 +125,28 @@ internal static class CatalogSchema
         """
         CREATE INDEX title_tags_seq ON title_tags(seq);
         """,
+
+        // 4: word-tokenized search. The trigram table over title, tags and description made every
+        // query read doclists of common trigrams covering most of the catalog; it is replaced by
+        // titles_words (title and tags, BM25 10 × 4) and titles_text (title, tags and description in
+        // one column), both word-tokenized with prefix indexes for 2-4 letters and contentless (the
+        // text lives in titles). The spelling vocabulary keeps its trigram index.
+        """
+        CREATE VIRTUAL TABLE titles_words USING fts5(title, tags, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4');
+        INSERT INTO titles_words (titles_words, rank) VALUES ('rank', 'bm25(10.0, 4.0)');
+        CREATE VIRTUAL TABLE titles_text USING fts5(body, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4');
+        INSERT INTO titles_words (rowid, title, tags) SELECT rowid, title, tags FROM titles_fts;
+        INSERT INTO titles_text (rowid, body) SELECT rowid, title || ' ' || tags || ' ' || description FROM titles_fts;
+        DROP TABLE titles_fts;
+        """,
     ];
 
     public static int LatestVersion => Migrations.Length;
 
-    public static void Migrate(SqliteConnection connection)
+    public static void Migrate(SqliteConnection connection) => Migrate(connection, Migrations.Length);
+
+    /// <summary>Applies the migrations up to <paramref name="targetVersion"/> (tests build older schemas with it).</summary>
+    internal static void Migrate(SqliteConnection connection, int targetVersion)
     {
         using (var create = connection.Command("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);"))
         {
@@ -138,7 +159,7 @@ internal static class CatalogSchema
             current = (long)read.ExecuteScalar()!;
         }
 
-        for (var version = (int)current + 1; version <= Migrations.Length; version++)
+        for (var version = (int)current + 1; version <= Math.Min(targetVersion, Migrations.Length); version++)
         {
             using var transaction = connection.BeginTransaction();
             using (var migrate = connection.Command(Migrations[version - 1], transaction))

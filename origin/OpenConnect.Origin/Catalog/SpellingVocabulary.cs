@@ -3,9 +3,10 @@ using Microsoft.Data.Sqlite;
 namespace OpenConnect.Origin.Catalog;
 
 /// <summary>
-/// The folded words of published titles, tags and descriptions, trigram-indexed, for typo
-/// tolerance: a query word that occurs nowhere is replaced by the indexed words that share its
-/// trigrams and lie within a small edit distance ("stawberry" → "strawberry").
+/// The folded words of published titles, tags and descriptions (three letters or more): exact and
+/// prefix lookups on the word's B-tree, and a trigram index for typo tolerance: a query word that
+/// neither is nor begins an indexed word is replaced by the indexed words that share its trigrams
+/// and lie within a small edit distance ("stawberry" → "strawberry").
 /// </summary>
 internal static class SpellingVocabulary
 {
@@ -38,11 +39,27 @@ internal static class SpellingVocabulary
         }
     }
 
-    /// <summary>True when some indexed word contains <paramref name="word"/> (so a substring search can match it).</summary>
+    /// <summary>True when <paramref name="word"/> is a word of some title (the B-tree on <c>vocab.word</c>).</summary>
     public static bool Contains(SqliteConnection connection, string word)
     {
-        using var command = connection.Command("SELECT 1 FROM vocab_fts WHERE vocab_fts MATCH $q LIMIT 1;").With("$q", Quote(word));
+        using var command = connection.Command("SELECT 1 FROM vocab WHERE word = $w;").With("$w", word);
         return command.ExecuteScalar() is not null;
+    }
+
+    /// <summary>Up to <paramref name="limit"/> indexed words that begin with <paramref name="prefix"/> (itself included), in order.</summary>
+    public static List<string> Completions(SqliteConnection connection, string prefix, int limit)
+    {
+        // Every word starting with the prefix sorts between it and the prefix followed by the highest code point.
+        using var command = connection.Command("SELECT word FROM vocab WHERE word >= $from AND word < $to ORDER BY word LIMIT $n;")
+            .With("$from", prefix).With("$to", prefix + char.ConvertFromUtf32(0x10FFFF)).With("$n", limit);
+        var words = new List<string>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            words.Add(reader.GetString(0));
+        }
+
+        return words;
     }
 
     /// <summary>Up to three indexed words closest to <paramref name="word"/> within its edit budget, best first.</summary>

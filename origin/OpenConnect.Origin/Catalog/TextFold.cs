@@ -3,10 +3,10 @@ using System.Text;
 namespace OpenConnect.Origin.Catalog;
 
 /// <summary>
-/// Folds text for matching the way the FTS5 trigram tokenizer with <c>remove_diacritics 1</c> sees
-/// it: lower case, Latin letters without their accents (Ångström → angstrom). Used for the
-/// short-query LIKE fallback and for the spelling vocabulary. The process runs with invariant
-/// globalization, so the Latin-1 and Latin Extended-A accents are mapped by table.
+/// Folds text for matching the way the FTS5 <c>unicode61</c> tokenizer with <c>remove_diacritics</c>
+/// sees it: lower case, Latin letters without their accents (Ångström → angstrom). Used for query
+/// words and for the spelling vocabulary. The process runs with invariant globalization, so the
+/// Latin-1 and Latin Extended-A accents are mapped by table.
 /// </summary>
 public static class TextFold
 {

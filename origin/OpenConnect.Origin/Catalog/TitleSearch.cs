@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.Data.Sqlite;
 
 namespace OpenConnect.Origin.Catalog;
 
@@ -17,15 +18,26 @@ public sealed record SearchRequest(string? Query, string? ChannelId, string? Tag
 public sealed record SearchResult(IReadOnlyList<TitleView> Items, string? NextCursor, IReadOnlyDictionary<string, IReadOnlyList<string>> Corrections);
 
 /// <summary>
-/// Search over published titles. Words of three characters or more go to the FTS5 trigram index
-/// (substring match, diacritics removed, BM25 with title 10 × tags 4 × description 1); a word that
-/// occurs nowhere is replaced by its spelling corrections; shorter words, which trigrams cannot
-/// match, become LIKE conditions on the folded text.
+/// Search over published titles with word-tokenized FTS5 indexes (diacritics removed). Each query
+/// word becomes a term: a whole word, or a prefix for the last word (and for a word that only
+/// begins some indexed word); a word that neither is nor begins an indexed word is replaced by its
+/// spelling corrections. Terms are AND-ed. Relevance order: matches in title and tags first, ranked
+/// by BM25 (title 10 × tags 4) within windows of the <see cref="RankWindow"/> newest matches, then
+/// matches that need the description, newest first. Every step reads a bounded number of rows, so
+/// a query's cost does not grow with the number of titles a common word occurs in.
 /// </summary>
 public sealed class TitleSearch
 {
     public const int MaxOffset = 10_000;
-    private const string Rank = "titles_fts.rank";
+
+    /// <summary>Title and tag matches scored together by BM25: the newest this many, then the next this many, and so on.</summary>
+    public const int RankWindow = 256;
+
+    /// <summary>A prefix with at most this many completions is searched as those words; with more, as an FTS5 prefix.</summary>
+    private const int MaxCompletions = 16;
+
+    /// <summary>Prefixes up to this length have their own FTS5 prefix index (<c>prefix = '2 3 4'</c>).</summary>
+    private const int IndexedPrefixLength = 4;
 
     private readonly CatalogDatabase _database;
 
@@ -36,69 +48,187 @@ public sealed class TitleSearch
         var corrections = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         using var connection = _database.Open();
         var words = TextFold.Words(request.Query ?? "");
+        if (words.Count == 0)
+        {
+            return Browse(connection, request);
+        }
+
         var terms = new List<string>();
-        var shortWords = new List<string>();
-        var unmatched = false;
         foreach (var word in words.Distinct(StringComparer.Ordinal))
         {
-            if (word.Length < SpellingVocabulary.MinWordLength)
+            var term = Term(connection, word, asPrefix: word == words[^1], corrections);
+            if (term is null)
             {
-                shortWords.Add(word);
+                // A word nothing matches, not even after correction: no title has all the words.
+                return new SearchResult([], null, corrections);
             }
-            else if (SpellingVocabulary.Contains(connection, word))
+
+            terms.Add(term);
+        }
+
+        var match = string.Join(" AND ", terms);
+        return request.Sort == SearchSort.Relevance
+            ? Ranked(connection, match, request, corrections)
+            : Sorted(connection, match, request, corrections);
+    }
+
+    /// <summary>The FTS5 expression for one folded query word, or null when no indexed word is or resembles it.</summary>
+    private static string? Term(SqliteConnection connection, string word, bool asPrefix, Dictionary<string, IReadOnlyList<string>> corrections)
+    {
+        var quoted = SpellingVocabulary.Quote(word);
+        if (word.Length < SpellingVocabulary.MinWordLength)
+        {
+            // Too short for the vocabulary and its trigrams: two letters go to the prefix index, one is a whole word.
+            return asPrefix && word.Length > 1 ? quoted + "*" : quoted;
+        }
+
+        if (!asPrefix && SpellingVocabulary.Contains(connection, word))
+        {
+            return quoted;
+        }
+
+        var completions = SpellingVocabulary.Completions(connection, word, MaxCompletions + 1);
+        if (completions.Count > 0)
+        {
+            // Short prefixes have an index of their own; longer ones would make FTS5 merge the doclists
+            // of every word they begin, so they are searched as the (few) words themselves.
+            return word.Length <= IndexedPrefixLength || completions.Count > MaxCompletions
+                ? quoted + "*"
+                : AnyOf(completions);
+        }
+
+        var fixes = SpellingVocabulary.Corrections(connection, word);
+        if (fixes.Count == 0)
+        {
+            return null;
+        }
+
+        corrections[word] = fixes;
+        return AnyOf(fixes);
+    }
+
+    private static string AnyOf(List<string> words) =>
+        words.Count == 1 ? SpellingVocabulary.Quote(words[0]) : "(" + string.Join(" OR ", words.Select(SpellingVocabulary.Quote)) + ")";
+
+    /// <summary>
+    /// Relevance order. Title and tag matches come newest first in windows of <see cref="RankWindow"/>,
+    /// each window sorted by BM25; once they run out, description matches follow, newest first. Only
+    /// the rows up to the requested page are read.
+    /// </summary>
+    private static SearchResult Ranked(SqliteConnection connection, string match, SearchRequest request, Dictionary<string, IReadOnlyList<string>> corrections)
+    {
+        var needed = request.Offset + request.Limit + 1;
+        var fetch = (needed + RankWindow - 1) / RankWindow * RankWindow;
+        var titleMatches = Candidates(connection, "titles_words", match, request, fetch, ranked: true);
+        var order = new List<long>(needed);
+        for (var start = 0; start < titleMatches.Count && order.Count < needed; start += RankWindow)
+        {
+            order.AddRange(titleMatches.Skip(start).Take(RankWindow).OrderBy(m => m.Rank).ThenByDescending(m => m.Seq).Select(m => m.Seq));
+        }
+
+        if (order.Count < needed)
+        {
+            // Every title and tag match is in hand (fewer than asked for), so excluding them is exact.
+            var seen = titleMatches.Select(m => m.Seq).ToHashSet();
+            foreach (var (seq, _) in Candidates(connection, "titles_text", match, request, needed - order.Count + seen.Count, ranked: false))
             {
-                terms.Add(SpellingVocabulary.Quote(word));
-            }
-            else
-            {
-                var fixes = SpellingVocabulary.Corrections(connection, word);
-                if (fixes.Count == 0)
+                if (seen.Add(seq))
                 {
-                    unmatched = true;
-                    continue;
+                    order.Add(seq);
                 }
-
-                corrections[word] = fixes;
-                terms.Add("(" + string.Join(" OR ", fixes.Select(SpellingVocabulary.Quote)) + ")");
             }
         }
 
-        if (words.Count > 0 && terms.Count == 0 && (unmatched || shortWords.Count == 0))
+        var page = order.Skip(request.Offset).Take(request.Limit + 1).ToList();
+        var rows = new Dictionary<long, TitleView>(page.Count);
+        if (page.Count > 0)
         {
-            return new SearchResult([], null, corrections);
+            // "+t.status": a lookup by primary key per page row, never a walk of the status index.
+            using var read = connection.Command($"SELECT {TitleStore.Columns} FROM titles t WHERE t.seq IN (SELECT value FROM json_each($seqs)) AND +t.status = 'published';")
+                .With("$seqs", "[" + string.Join(',', page) + "]");
+            using var reader = read.ExecuteReader();
+            while (reader.Read())
+            {
+                rows[reader.GetInt64(0)] = TitleStore.Read(reader);
+            }
         }
 
-        var sql = new StringBuilder();
+        // A title unpublished between the two reads is simply left out of the page.
+        var views = page.Where(rows.ContainsKey).Select(seq => rows[seq]).ToList();
+        return PageOf(views, request, corrections);
+    }
+
+    /// <summary>Up to <paramref name="count"/> matches of <paramref name="table"/> passing the filters, newest first.</summary>
+    private static List<(long Seq, double Rank)> Candidates(SqliteConnection connection, string table, string match, SearchRequest request, int count, bool ranked)
+    {
         using var command = connection.CreateCommand();
-        var useFts = terms.Count > 0;
-        if (useFts && shortWords.Count == 0 && request.ChannelId is null && request.Tag is null && request.MinDuration is null && request.MaxDuration is null && request.Sort == SearchSort.Relevance)
+        var sql = new StringBuilder("SELECT ").Append(table).Append(".rowid");
+        sql.Append(ranked ? $", {table}.rank" : ", 0.0").Append(" FROM ").Append(table);
+        var filtered = request.ChannelId is not null || request.Tag is not null || request.MinDuration is not null || request.MaxDuration is not null;
+        if (filtered)
         {
-            // The common case: rank inside FTS5 (only published titles are indexed) and read just the page's rows.
-            sql.Append("SELECT ").Append(TitleStore.Columns)
-                .Append(" FROM (SELECT rowid, rank FROM titles_fts WHERE titles_fts MATCH $match ORDER BY rank LIMIT $limit OFFSET $offset) f")
-                .Append(" JOIN titles t ON t.seq = f.rowid ORDER BY f.rank, t.seq DESC;");
-            command.With("$match", string.Join(" AND ", terms)).With("$limit", request.Limit + 1).With("$offset", request.Offset);
-            command.CommandText = sql.ToString();
-            return Page(command, request, corrections);
+            sql.Append(" JOIN titles t ON t.seq = ").Append(table).Append(".rowid");
         }
 
-        sql.Append("SELECT ").Append(TitleStore.Columns);
-        if (useFts)
+        sql.Append(" WHERE ").Append(table).Append(" MATCH $match");
+        AppendFilters(sql, command, request);
+        sql.Append(" ORDER BY ").Append(table).Append(".rowid DESC LIMIT $count;");
+        command.CommandText = sql.ToString();
+        command.With("$match", match).With("$count", count);
+        var found = new List<(long, double)>(Math.Min(count, 1024));
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
         {
-            sql.Append(" FROM titles_fts JOIN titles t ON t.seq = titles_fts.rowid WHERE titles_fts MATCH $match AND t.status = 'published'");
-            command.With("$match", string.Join(" AND ", terms));
-        }
-        else
-        {
-            sql.Append(" FROM titles t WHERE t.status = 'published'");
-        }
-
-        for (var i = 0; i < shortWords.Count; i++)
-        {
-            sql.Append(" AND t.fold_all LIKE $like").Append(i).Append(" ESCAPE '\\'");
-            command.With("$like" + i, "%" + EscapeLike(shortWords[i]) + "%");
+            found.Add((reader.GetInt64(0), reader.GetDouble(1)));
         }
 
+        return found;
+    }
+
+    /// <summary>A text query in another order (recent, views, trending): every match, sorted by that key.</summary>
+    private static SearchResult Sorted(SqliteConnection connection, string match, SearchRequest request, Dictionary<string, IReadOnlyList<string>> corrections)
+    {
+        using var command = connection.CreateCommand();
+        var sql = new StringBuilder("SELECT ").Append(TitleStore.Columns)
+            .Append(" FROM titles_text JOIN titles t ON t.seq = titles_text.rowid WHERE titles_text MATCH $match AND t.status = 'published'");
+        command.With("$match", match);
+        AppendFilters(sql, command, request);
+        return OrderedPage(command, sql, request, corrections);
+    }
+
+    /// <summary>No text: published titles passing the filters, newest first unless another order is asked for.</summary>
+    private static SearchResult Browse(SqliteConnection connection, SearchRequest request)
+    {
+        using var command = connection.CreateCommand();
+        var sql = new StringBuilder("SELECT ").Append(TitleStore.Columns).Append(" FROM titles t WHERE t.status = 'published'");
+        AppendFilters(sql, command, request);
+        return OrderedPage(command, sql, request, []);
+    }
+
+    private static SearchResult OrderedPage(SqliteCommand command, StringBuilder sql, SearchRequest request, Dictionary<string, IReadOnlyList<string>> corrections)
+    {
+        sql.Append(" ORDER BY ").Append(request.Sort switch
+        {
+            SearchSort.Views => "t.views DESC, t.seq DESC",
+            SearchSort.Trending => "t.hot_score DESC, t.seq DESC",
+            _ => "t.published_at DESC, t.seq DESC",
+        });
+        sql.Append(" LIMIT $limit OFFSET $offset;");
+        command.With("$limit", request.Limit + 1).With("$offset", request.Offset);
+        command.CommandText = sql.ToString();
+        var items = new List<TitleView>(request.Limit + 1);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            items.Add(TitleStore.Read(reader));
+        }
+
+        return PageOf(items, request, corrections);
+    }
+
+    /// <summary>The channel, tag and duration filters, as conditions on <c>titles t</c>.</summary>
+    private static void AppendFilters(StringBuilder sql, SqliteCommand command, SearchRequest request)
+    {
         if (request.ChannelId is not null)
         {
             sql.Append(" AND t.channel_id = $channel");
@@ -122,47 +252,18 @@ public sealed class TitleSearch
             sql.Append(" AND t.duration <= $max");
             command.With("$max", request.MaxDuration.Value);
         }
-
-        sql.Append(" ORDER BY ").Append(request.Sort switch
-        {
-            SearchSort.Recent => "t.published_at DESC, t.seq DESC",
-            SearchSort.Views => "t.views DESC, t.seq DESC",
-            SearchSort.Trending => "t.hot_score DESC, t.seq DESC",
-            _ when useFts => Rank + ", t.seq DESC",
-            // Short queries: titles that start with the query, then titles containing it, newest first.
-            _ when shortWords.Count > 0 => "CASE WHEN t.fold_title LIKE $prefix ESCAPE '\\' THEN 0 WHEN t.fold_title LIKE $like0 ESCAPE '\\' THEN 1 ELSE 2 END, t.published_at DESC, t.seq DESC",
-            _ => "t.published_at DESC, t.seq DESC",
-        });
-        if (request.Sort == SearchSort.Relevance && !useFts && shortWords.Count > 0)
-        {
-            command.With("$prefix", EscapeLike(shortWords[0]) + "%");
-        }
-
-        sql.Append(" LIMIT $limit OFFSET $offset;");
-        command.With("$limit", request.Limit + 1).With("$offset", request.Offset);
-        command.CommandText = sql.ToString();
-        return Page(command, request, corrections);
     }
 
-    private static SearchResult Page(Microsoft.Data.Sqlite.SqliteCommand command, SearchRequest request, Dictionary<string, IReadOnlyList<string>> corrections)
+    /// <summary>One page from up to <c>Limit + 1</c> items: the extra one says whether a next page exists.</summary>
+    private static SearchResult PageOf(List<TitleView> items, SearchRequest request, Dictionary<string, IReadOnlyList<string>> corrections)
     {
-        var items = new List<TitleView>(request.Limit);
         string? next = null;
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+        if (items.Count > request.Limit)
         {
-            if (items.Count == request.Limit)
-            {
-                next = request.Offset + request.Limit <= MaxOffset ? Cursor.Encode("s", request.Offset + request.Limit) : null;
-                break;
-            }
-
-            items.Add(TitleStore.Read(reader));
+            items.RemoveRange(request.Limit, items.Count - request.Limit);
+            next = request.Offset + request.Limit <= MaxOffset ? Cursor.Encode("s", request.Offset + request.Limit) : null;
         }
 
         return new SearchResult(items, next, corrections);
     }
-
-    private static string EscapeLike(string value) =>
-        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
 }

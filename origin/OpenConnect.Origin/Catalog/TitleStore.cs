@@ -243,10 +243,10 @@ public sealed class TitleStore : ICatalogTitles
             : [];
     }
 
-    /// <summary>Keeps the FTS row, tag rows and spelling vocabulary of one title in step with its text and status.</summary>
+    /// <summary>Keeps the search rows, tag rows and spelling vocabulary of one title in step with its text and status.</summary>
     private static void Index(SqliteConnection connection, SqliteTransaction transaction, long seq, string status, string title, IReadOnlyList<string> tags, string description)
     {
-        using (var delete = connection.Command("DELETE FROM titles_fts WHERE rowid = $seq; DELETE FROM title_tags WHERE seq = $seq;", transaction).With("$seq", seq))
+        using (var delete = connection.Command("DELETE FROM titles_words WHERE rowid = $seq; DELETE FROM titles_text WHERE rowid = $seq; DELETE FROM title_tags WHERE seq = $seq;", transaction).With("$seq", seq))
         {
             delete.ExecuteNonQuery();
         }
@@ -257,7 +257,8 @@ public sealed class TitleStore : ICatalogTitles
         }
 
         var tagText = string.Join(' ', tags);
-        using (var insert = connection.Command("INSERT INTO titles_fts (rowid, title, tags, description) VALUES ($seq, $title, $tags, $description);", transaction))
+        using (var insert = connection.Command(
+            "INSERT INTO titles_words (rowid, title, tags) VALUES ($seq, $title, $tags); INSERT INTO titles_text (rowid, body) VALUES ($seq, $title || ' ' || $tags || ' ' || $description);", transaction))
         {
             insert.With("$seq", seq).With("$title", title).With("$tags", tagText).With("$description", description).ExecuteNonQuery();
         }

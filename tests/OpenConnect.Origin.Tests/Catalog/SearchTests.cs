@@ -21,8 +21,24 @@ public sealed class SearchTests
         await origin.Titles.UpsertFromPipelineAsync(new TitleUpdate { Id = "draft", Status = TitleStatus.Processing, Title = "Sourdough secrets (draft)" }, CancellationToken.None);
     }
 
-    private static async Task<SearchResult> SearchAsync(CatalogOrigin origin, string query) =>
+    internal static async Task<SearchResult> SearchAsync(CatalogOrigin origin, string query) =>
         (await origin.Client.GetFromJsonAsync<SearchResult>("/api/v1/search?" + query, CatalogOrigin.Json))!;
+
+    /// <summary>The ids of every page of a search, following the cursor to the end.</summary>
+    internal static async Task<List<string>> AllPagesAsync(CatalogOrigin origin, string query)
+    {
+        var all = new List<string>();
+        string? cursor = null;
+        do
+        {
+            var page = await SearchAsync(origin, query + (cursor is null ? "" : "&cursor=" + cursor));
+            all.AddRange(page.Items.Select(t => t.Id));
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+
+        return all;
+    }
 
     [Theory]
     [InlineData("crepes", "crepes")] // accents removed in the index
@@ -89,15 +105,7 @@ public sealed class SearchTests
         Assert.Equal(["marathon", "zurich"], (await SearchAsync(origin, "sort=trending&limit=2")).Items.Select(t => t.Id));
 
         // Pages of a search follow the cursor until the end.
-        var all = new List<string>();
-        string? cursor = null;
-        do
-        {
-            var page = await SearchAsync(origin, "sort=recent&limit=4" + (cursor is null ? "" : "&cursor=" + cursor));
-            all.AddRange(page.Items.Select(t => t.Id));
-            cursor = page.NextCursor;
-        }
-        while (cursor is not null);
+        var all = await AllPagesAsync(origin, "sort=recent&limit=4");
 
         Assert.Equal(11, all.Count);
         Assert.Equal(11, all.Distinct().Count());

@@ -1,0 +1,162 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using OpenConnect.Origin.Catalog;
+using OpenConnect.Testing;
+
+namespace OpenConnect.Origin.Tests.Catalog;
+
+/// <summary>The word-tokenized search index: prefixes, corrections, ranking windows and the upgrade from the trigram index.</summary>
+public sealed class SearchIndexTests
+{
+    private static Task<SearchResult> SearchAsync(CatalogOrigin origin, string query) => SearchTests.SearchAsync(origin, query);
+
+    private static async Task<List<string>> IdsAsync(CatalogOrigin origin, string query) =>
+        [.. (await SearchAsync(origin, query)).Items.Select(t => t.Id)];
+
+    [Fact]
+    public async Task TheLastWordIsAPrefix_EarlierWordsAreWholeWords()
+    {
+        await using var origin = await CatalogOrigin.StartAsync();
+        await origin.PublishAsync("breadboard", "Breadboard circuits at home", "Wires and resistors", ["electronics"]);
+        await origin.PublishAsync("bread", "Bread at home", "Flour, water, salt", ["baking"]);
+
+        Assert.Equal(["bread"], await IdsAsync(origin, "q=bread+home"));
+        Assert.Equal(["bread", "breadboard"], (await IdsAsync(origin, "q=home+bread")).Order());
+        Assert.Equal(["breadboard"], await IdsAsync(origin, "q=home+breadb"));
+        Assert.Equal(["breadboard"], await IdsAsync(origin, "q=circ+home")); // a word that only begins an indexed word is a prefix anywhere
+        Assert.Equal(["bread", "breadboard"], (await IdsAsync(origin, "q=br")).Order()); // two letters: the prefix index
+        Assert.Empty(await IdsAsync(origin, "q=b")); // one letter: a whole word only
+        Assert.Empty(await IdsAsync(origin, "q=home+bakery"));
+    }
+
+    [Fact]
+    public async Task AMisspelledWord_IsCorrectedThroughTheVocabulary_BesideAPrefix()
+    {
+        await using var origin = await CatalogOrigin.StartAsync();
+        await origin.PublishAsync("strawberry", "Strawberry cheesecake without baking", "A summer dessert", ["dessert"]);
+        await origin.PublishAsync("cheddar", "Cheddar cheese caves", "Aged in limestone for two years", ["cheese"]);
+
+        var result = await SearchAsync(origin, "q=" + Uri.EscapeDataString("stawberry chee"));
+        Assert.Equal(["strawberry"], result.Items.Select(t => t.Id));
+        Assert.Equal(["strawberry"], result.Corrections["stawberry"]);
+        Assert.False(result.Corrections.ContainsKey("chee"));
+
+        // A misspelled last word, too long to be a prefix of anything, is corrected as well.
+        var misspelledLast = await SearchAsync(origin, "q=" + Uri.EscapeDataString("cheddar chese"));
+        Assert.Equal(["cheddar"], misspelledLast.Items.Select(t => t.Id));
+        Assert.Contains("cheese", misspelledLast.Corrections["chese"]);
+
+        // Description words are searchable and correctable although only the vocabulary has trigrams.
+        var description = await SearchAsync(origin, "q=limestnoe");
+        Assert.Equal(["cheddar"], description.Items.Select(t => t.Id));
+        Assert.Equal(["limestone"], description.Corrections["limestnoe"]);
+    }
+
+    [Fact]
+    public async Task TitleAndTagMatches_RankByBm25WithinWindows_ThenDescriptionMatchesNewestFirst_AcrossPages()
+    {
+        await using var origin = await CatalogOrigin.StartAsync();
+        var titleMatches = TitleSearch.RankWindow + 44;
+        for (var i = 0; i < titleMatches; i++)
+        {
+            await origin.PublishAsync($"title-{i:D3}", $"Lantern festival night {i}", "Paper and light", ["festival"]);
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            await origin.PublishAsync($"tag-{i}", $"Night market {i}", "Street food", ["lantern"]);
+        }
+
+        for (var i = 0; i < 5; i++)
+        {
+            await origin.PublishAsync($"desc-{i}", $"River walk {i}", "We end the evening under a lantern", ["walk"]);
+        }
+
+        await origin.PublishAsync("other", "Harbour fireworks", "Boats and light", ["festival"]);
+
+        var all = await SearchTests.AllPagesAsync(origin, "q=lantern&limit=100");
+
+        Assert.Equal(titleMatches + 8, all.Count);
+        Assert.Equal(all.Count, all.Distinct().Count());
+
+        // The newest window holds the three tag matches and the newest title matches: BM25 puts the
+        // title matches first. The older title matches form the next window; description matches close.
+        var window = TitleSearch.RankWindow;
+        Assert.All(all.Take(window - 3), id => Assert.StartsWith("title-", id, StringComparison.Ordinal));
+        Assert.Equal(["tag-0", "tag-1", "tag-2"], all.Skip(window - 3).Take(3).Order());
+        Assert.All(all.Skip(window).Take(titleMatches - window + 3), id => Assert.StartsWith("title-", id, StringComparison.Ordinal));
+        Assert.Equal(["desc-4", "desc-3", "desc-2", "desc-1", "desc-0"], all.TakeLast(5));
+    }
+
+    [Fact]
+    public async Task TextQueries_HonourFiltersAndOtherSortOrders()
+    {
+        await using var origin = await CatalogOrigin.StartAsync();
+        await origin.PublishAsync("short-walk", "Canal walk", "Ten minutes by the water", ["walk"], duration: 600);
+        await origin.PublishAsync("long-walk", "Mountain walk", "A whole day on the ridge", ["walk", "hiking"], duration: 20_000);
+        await origin.PublishAsync("talk", "Walking tour talk", "Notes from the canal", ["talk"], duration: 1200);
+
+        Assert.Equal(["talk", "long-walk", "short-walk"], await IdsAsync(origin, "q=walk&sort=recent"));
+        Assert.Equal(["long-walk"], await IdsAsync(origin, "q=walk&tag=Hiking"));
+        Assert.Equal(["short-walk", "talk"], (await IdsAsync(origin, "q=canal&maxDuration=1500")).Order());
+        Assert.Equal(["talk"], await IdsAsync(origin, "q=canal&minDuration=1000&sort=views"));
+    }
+
+    [Fact]
+    public async Task ACatalogAtVersion3_UpgradesInPlace_AndItsTitlesStaySearchableAndEditable()
+    {
+        using var directory = new TempDirectory("oc-catalog-upgrade");
+        using (var connection = new SqliteConnection($"Data Source={directory.Combine("catalog.db")};Pooling=False"))
+        {
+            connection.Open();
+            CatalogSchema.Migrate(connection, 3);
+
+            // Rows as version 3 wrote them: the title, its trigram-index row, its tags and vocabulary.
+            using var transaction = connection.BeginTransaction();
+            using (var insert = connection.CreateCommand())
+            {
+                insert.Transaction = transaction;
+                insert.CommandText = """
+                    INSERT INTO titles (seq, id, title, description, tags, status, renditions, created_at, published_at, updated_at, fold_title, fold_all)
+                    VALUES (1, 'old-crepes', 'Crêpes Suzette', 'Flambées à l''orange', '["dessert"]', 'published', '[]', 1000, 1000, 1000,
+                            'crepes suzette', 'crepes suzette' || char(10) || 'dessert' || char(10) || 'flambees a l''orange'),
+                           (2, 'old-draft', 'Crêpes draft', '', '[]', 'processing', '[]', 2000, NULL, 2000, 'crepes draft', 'crepes draft');
+                    INSERT INTO titles_fts (rowid, title, tags, description) VALUES (1, 'Crêpes Suzette', 'dessert', 'Flambées à l''orange');
+                    INSERT INTO title_tags (seq, tag) VALUES (1, 'dessert');
+                    """;
+                insert.ExecuteNonQuery();
+            }
+
+            SpellingVocabulary.Add(connection, transaction, TextFold.Words("Crêpes Suzette dessert Flambées à l'orange"));
+            transaction.Commit();
+        }
+
+        await using var origin = await CatalogOrigin.StartInAsync(directory.Path);
+        using (var connection = new SqliteConnection($"Data Source={directory.Combine("catalog.db")};Pooling=False"))
+        {
+            connection.Open();
+            using var version = connection.CreateCommand();
+            version.CommandText = "SELECT max(version) FROM schema_migrations;";
+            Assert.Equal(CatalogSchema.LatestVersion, (long)version.ExecuteScalar()!);
+            using var tables = connection.CreateCommand();
+            tables.CommandText = "SELECT count(*) FROM sqlite_master WHERE name = 'titles_fts';";
+            Assert.Equal(0L, (long)tables.ExecuteScalar()!);
+        }
+
+        Assert.Equal(["old-crepes"], await IdsAsync(origin, "q=crepes"));
+        Assert.Equal(["old-crepes"], await IdsAsync(origin, "q=orange"));
+        Assert.Equal(["old-crepes"], await IdsAsync(origin, "q=suz"));
+        Assert.Equal(["old-crepes"], await IdsAsync(origin, "q=dessert"));
+        var corrected = await SearchAsync(origin, "q=suzete");
+        Assert.Equal(["old-crepes"], corrected.Items.Select(t => t.Id));
+        Assert.Equal(["suzette"], corrected.Corrections["suzete"]);
+
+        // The migrated rows are deleted and replaced like new ones on an edit, and new titles index as usual.
+        var store = origin.Role.Services.GetRequiredService<TitleStore>();
+        Assert.NotNull(await store.EditAsync("old-crepes", "Galettes bretonnes", "Buckwheat", null, CancellationToken.None));
+        await origin.PublishAsync("new-crepes", "Crêpes for breakfast", "Quick batter", ["breakfast"]);
+        Assert.Equal(["new-crepes"], await IdsAsync(origin, "q=crepes"));
+        Assert.Empty(await IdsAsync(origin, "q=orange"));
+        Assert.Equal(["old-crepes"], await IdsAsync(origin, "q=galettes+buckwheat"));
+    }
+}
