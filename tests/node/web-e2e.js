@@ -29,7 +29,7 @@ async function register(page, origin, name, uploader) {
   await page.fill('input[name=name]', name);
   await page.fill('input[name=password]', 'correct horse battery');
   if (uploader) { await page.check('input[name=uploader]'); }
-  await page.click('button[type=submit]');
+  await page.click('main form button[type=submit]');
   await page.waitForSelector('header .user');
   return page.evaluate(() => JSON.parse(localStorage.getItem('oc.user')));
 }
@@ -87,22 +87,23 @@ async function main() {
     });
     await a.goto(origin + '/upload');
     await fillUploadForm(a, args.file);
-    await a.click('form button[type=submit]');
+    await a.click('main form button[type=submit]');
     await a.waitForFunction(() => Number(document.querySelector('[data-testid=upload-progress]').value) >= 30, null, { timeout: left() });
     result.progressAtReload = await a.evaluate(() => Number(document.querySelector('[data-testid=upload-progress]').value));
-    result.uploadUrlBefore = await a.evaluate(() => document.querySelector('form').dataset.uploadUrl);
+    result.uploadUrlBefore = new URL(await a.evaluate(() => document.querySelector('main form').dataset.uploadUrl), origin).toString();
     const reloadedAt = Date.now();
     await a.reload();
     await a.waitForSelector('[data-testid=pending]');
     await fillUploadForm(a, args.file);
-    await a.click('form button[type=submit]');
+    await a.click('main form button[type=submit]');
     await a.waitForSelector('[data-testid=playable]', { timeout: left() });
     const after = patches.filter((p) => p.at > reloadedAt);
-    result.resumedFrom = await a.evaluate(() => document.querySelector('form').dataset.resumed || null);
+    const resumed = await a.evaluate(() => document.querySelector('main form').dataset.resumed || null);
+    result.resumedFrom = resumed && new URL(resumed, origin).toString();
     result.firstOffsetAfterReload = after.length ? after[0].offset : null;
     result.patchUrlsAfterReload = [...new Set(after.map((p) => p.url))];
     result.postsAfterReload = posts.filter((p) => p.at > reloadedAt).length;
-    result.titleId = await a.evaluate(() => document.querySelector('form').dataset.titleId);
+    result.titleId = await a.evaluate(() => document.querySelector('main form').dataset.titleId);
     const playableAt = Date.now();
     await shot(a, 'upload.png');
     await a.unroute('**/files/**');

@@ -39,7 +39,7 @@ function draw() {
   if (!slot || !slot.isConnected) { return; }
   const list = h('div', { class: 'bell-list', hidden: '' },
     items.length ? items.slice(0, 20).map((n) => h('a', { href: '/watch/' + n.titleId, 'data-link': '', class: 'notification', 'data-title': n.titleId, 'data-received-at': String(n.receivedAt) }, n.message, h('small', {}, ' ', ago(n.createdAt)))) : h('p', { class: 'muted' }, 'No notifications yet.'));
-  const button = h('button', { class: 'bell', 'aria-label': 'Notifications', 'data-count': String(unseen) }, '🔔', unseen ? h('span', { class: 'badge' }, String(unseen)) : null);
+  const button = h('button', { class: 'bell', 'aria-label': 'Notifications', 'data-count': String(unseen) }, 'Notifications', unseen ? h('span', { class: 'badge' }, String(unseen)) : null);
   button.addEventListener('click', () => { list.hidden = !list.hidden; unseen = 0; button.querySelector('.badge')?.remove(); });
   slot.replaceChildren(h('span', { class: 'bell-wrap' }, button, list));
 }

@@ -30,3 +30,7 @@ export function ago(iso) {
   if (s < 86400) { return Math.floor(s / 3600) + ' h ago'; }
   return Math.floor(s / 86400) + ' days ago';
 }
+
+export function plural(n, word, format = String) {
+  return `${format(n)} ${word}${n === 1 ? '' : 's'}`;
+}

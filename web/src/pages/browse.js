@@ -1,5 +1,5 @@
 // Home (trending) and search results: lists of title cards.
-import { h, formatCount, formatTime, ago } from '../dom.js';
+import { h, formatCount, formatTime, ago, plural } from '../dom.js';
 import { api } from '../api.js';
 
 export function titleCard(t) {
@@ -7,7 +7,7 @@ export function titleCard(t) {
     h('div', { class: 'thumb' }, t.posterUrl ? h('img', { src: t.posterUrl, alt: '', loading: 'lazy', onerror: (e) => e.target.remove() }) : null,
       t.durationSeconds ? h('span', { class: 'duration' }, formatTime(t.durationSeconds)) : null),
     h('div', { class: 'card-title' }, t.title),
-    h('div', { class: 'muted' }, `${formatCount(t.views)} views · ${t.publishedAt ? ago(t.publishedAt) : t.status}`));
+    h('div', { class: 'muted' }, `${plural(t.views, 'view', formatCount)} · ${t.publishedAt ? ago(t.publishedAt) : t.status}`));
 }
 
 export function titleGrid(items, empty) {

@@ -1,5 +1,5 @@
 // A channel: its name, subscriber count, subscribe button and published titles.
-import { h } from '../dom.js';
+import { h, plural } from '../dom.js';
 import { api, auth } from '../api.js';
 import { titleGrid } from './browse.js';
 
@@ -26,11 +26,11 @@ export function subscribeButton(channelId, onChange = () => {}) {
 export async function channelPage(main, channelId) {
   const channel = await api('channels/' + channelId);
   document.title = `${channel.name} · OpenConnect`;
-  const subscribers = h('span', { class: 'muted' }, `${channel.subscribers} subscribers`);
+  const subscribers = h('span', { class: 'muted' }, plural(channel.subscribers, 'subscriber'));
   const titles = await api(`titles?channel=${encodeURIComponent(channelId)}&limit=48`);
   main.replaceChildren(
     h('div', { class: 'channel-head' }, h('h1', {}, channel.name), subscribers,
-      subscribeButton(channelId, (on) => { channel.subscribers += on ? 1 : -1; subscribers.textContent = `${channel.subscribers} subscribers`; })),
+      subscribeButton(channelId, (on) => { channel.subscribers += on ? 1 : -1; subscribers.textContent = plural(channel.subscribers, 'subscriber'); })),
     channel.description ? h('p', {}, channel.description) : null,
     titleGrid(titles.items, 'No published titles yet.'));
 }

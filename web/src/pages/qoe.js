@@ -17,7 +17,7 @@ export async function qoePage(main) {
   let timer = null;
   const refresh = async () => {
     const s = await api('/api/qoe/summary');
-    totals.textContent = `${s.starts.length} recent starts · ${s.startFailures} start failures (Vsf) · ${s.exitsBeforeStart} exits before start (EBVS) · ${s.fatalErrors} fatal errors · ${s.switches} switches`;
+    totals.textContent = `${s.starts.length} recent starts · ${s.startFailures} start failures (Vsf) · ${s.exitsBeforeStart} exits before start (EBVS) · ${s.fatalErrors} fatal errors · ${s.switches} rendition switches`;
     drawHistogram(ttff, s.starts.map((x) => x.ttffMs / 1000));
     drawBars(rebuffer, s.rebuffering.map((r) => ({ label: `${r.site} / ${r.appliance}`, value: r.rebufferRatio * 100, note: `${(r.rebufferRatio * 100).toFixed(2)} % of ${Math.round(r.playSeconds)} s, avg ${Math.round(r.averageKbps)} kbit/s` })));
     drawLines(bitrate, s.bitrate);

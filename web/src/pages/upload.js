@@ -102,6 +102,7 @@ export async function uploadPage(main) {
           const t = await api('/api/titles/' + titleId);
           form.dataset.titleId = titleId;
           if (t.state === 'published') {
+            barText.textContent = 'uploaded and processed';
             processing.replaceChildren(h('p', { class: 'done', 'data-testid': 'playable' }, 'Playable: ', h('a', { href: '/watch/' + titleId, 'data-link': '' }, t.metadata.title || titleId)));
             return;
           }

@@ -1,5 +1,5 @@
 // The watch page: player, title info, view count, likes, subscribe, threaded comments.
-import { h, formatCount, ago } from '../dom.js';
+import { h, formatCount, ago, plural } from '../dom.js';
 import { api, auth, appConfig } from '../api.js';
 import { mountPlayer } from '../player/player.js';
 import { newSessionId } from '../player/qoe.js';
@@ -14,7 +14,7 @@ export async function watchPage(main, titleId) {
   const abr = params.get('abr') || prefs.abr || 'seed';
 
   const playerSlot = h('div', { class: 'player-slot' });
-  const views = h('span', { 'data-testid': 'views' }, `${formatCount(title.views)} views`);
+  const views = h('span', { 'data-testid': 'views' }, plural(title.views, 'view', formatCount));
   const likes = ratingButtons(title);
   const channel = title.channelId ? await api('channels/' + title.channelId).catch(() => null) : null;
   const comments = h('section', { class: 'comments' });
@@ -23,7 +23,7 @@ export async function watchPage(main, titleId) {
       playerSlot,
       h('h1', { class: 'watch-title' }, title.title),
       h('div', { class: 'watch-meta' }, views, h('span', { class: 'muted' }, title.publishedAt ? ago(title.publishedAt) : title.status), likes),
-      channel ? h('div', { class: 'channel-line' }, h('a', { href: '/channel/' + channel.id, 'data-link': '' }, channel.name), h('span', { class: 'muted' }, ` ${channel.subscribers} subscribers `), subscribeButton(channel.id)) : null,
+      channel ? h('div', { class: 'channel-line' }, h('a', { href: '/channel/' + channel.id, 'data-link': '' }, channel.name), h('span', { class: 'muted' }, ` ${plural(channel.subscribers, 'subscriber')} `), subscribeButton(channel.id)) : null,
       title.description ? h('p', { class: 'description' }, title.description) : null,
       title.tags.length ? h('p', { class: 'tags' }, title.tags.map((t) => h('a', { href: '/search?q=' + encodeURIComponent(t), 'data-link': '' }, '#' + t))) : null,
       comments));
@@ -41,12 +41,12 @@ export async function watchPage(main, titleId) {
 }
 
 function ratingButtons(title) {
-  const like = h('button', { class: 'rate', 'data-testid': 'like' }, `👍 ${title.likes}`);
-  const dislike = h('button', { class: 'rate', 'data-testid': 'dislike' }, `👎 ${title.dislikes}`);
+  const like = h('button', { class: 'rate', 'data-testid': 'like' }, `Like ${title.likes}`);
+  const dislike = h('button', { class: 'rate', 'data-testid': 'dislike' }, `Dislike ${title.dislikes}`);
   let mine = 'none';
   const show = (r) => {
-    like.textContent = `👍 ${r.likes}`;
-    dislike.textContent = `👎 ${r.dislikes}`;
+    like.textContent = `Like ${r.likes}`;
+    dislike.textContent = `Dislike ${r.dislikes}`;
     like.classList.toggle('on', mine === 'like');
     dislike.classList.toggle('on', mine === 'dislike');
   };

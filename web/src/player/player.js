@@ -19,8 +19,8 @@ export function mountPlayer(container, { titleId, steeringUrl, engine = 'hls', a
   const preview = h('div', { class: 'preview', hidden: '' });
   const previewTime = h('span', { class: 'preview-time' });
   preview.append(previewTime);
-  const muteButton = h('button', { class: 'ctl', title: 'Mute (m)' }, '🔇');
-  const fullButton = h('button', { class: 'ctl', title: 'Full screen (f)' }, '⛶');
+  const muteButton = h('button', { class: 'ctl', title: 'Mute (m)' }, 'Unmute');
+  const fullButton = h('button', { class: 'ctl', title: 'Full screen (f)' }, 'Full screen');
   const engineSelect = select(ENGINES, engine, { hls: 'hls.js', dash: 'dash.js', shaka: 'Shaka' }, 'Player engine');
   const abrSelect = select(ABR_RULES, abr, { seed: 'Seed ABR', builtin: 'Built-in ABR' }, 'ABR rule');
   const quality = h('select', { class: 'quality', 'aria-label': 'Rendition' }, h('option', { value: '-1' }, 'Auto'));
@@ -132,7 +132,7 @@ export function mountPlayer(container, { titleId, steeringUrl, engine = 'hls', a
     if (!seek.matches(':active') && video.duration) { seek.value = String(Math.round((video.currentTime / video.duration) * 1000)); }
   });
   playButton.addEventListener('click', () => toggle());
-  muteButton.addEventListener('click', () => { video.muted = !video.muted; muteButton.textContent = video.muted ? '🔇' : '🔊'; });
+  muteButton.addEventListener('click', () => { video.muted = !video.muted; muteButton.textContent = video.muted ? 'Unmute' : 'Mute'; });
   fullButton.addEventListener('click', () => fullscreen());
   seek.addEventListener('input', () => { if (video.duration) { video.currentTime = (seek.value / 1000) * video.duration; } showPreview(seek.value / 1000); });
   seek.addEventListener('change', () => { preview.hidden = true; });

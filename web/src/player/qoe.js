@@ -84,7 +84,7 @@ export class QoeSession {
     if (this.firstFrameMs !== null || this.ended) { return; }
     this.firstFrameMs = performance.now() - this.t0;
     this.lastTick = performance.now();
-    this.post({ kind: 'start', ttffMs: Math.max(1, Math.round(this.firstFrameMs)) });
+    this.post({ kind: 'start', ttffMs: Math.max(1, Math.round(this.firstFrameMs)), ...(this.bitrateKbps > 0 ? { bitrateKbps: round(this.bitrateKbps) } : {}) });
   }
 
   fatal(error) {
