@@ -14,58 +14,15 @@ public sealed class RunScriptTests
         var root = RepositoryRoot();
         using var state = new TempDirectory("openconnect-run");
         var ports = FreePorts(5);
-        var startInfo = new ProcessStartInfo("bash")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = root,
-        };
-        string[] args =
-        [
-            Path.Combine(root, "run.sh"), "--state-dir", state.Path,
-            "--origin-port", ports[0].ToString(), "--steering-port", ports[1].ToString(), "--fill-port", ports[2].ToString(),
-            "--appliance-ports", $"{ports[3]},{ports[4]}", "--no-demo",
-        ];
-        foreach (var arg in args)
-        {
-            startInfo.ArgumentList.Add(arg);
-        }
-
-        // Tests built in Release share the binaries run.sh uses: do not rebuild under a running test host.
-        if (AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
-        {
-            startInfo.ArgumentList.Add("--no-build");
-        }
-
-        using var script = Process.Start(startInfo)!;
-        var output = new List<string>();
-        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        script.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                return;
-            }
-
-            lock (output)
-            {
-                output.Add(e.Data);
-            }
-
-            if (e.Data == "READY")
-            {
-                ready.TrySetResult();
-            }
-        };
-        script.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.Add("stderr: " + e.Data); } } };
-        script.BeginOutputReadLine();
-        script.BeginErrorReadLine();
+        using var run = RunScript.Start(root, state, ports, "--no-demo");
+        var script = run.Process;
+        var output = run.Output;
+        var ready = run.Ready;
 
         try
         {
-            await Task.WhenAny(ready.Task, script.WaitForExitAsync(), Task.Delay(TimeSpan.FromMinutes(4)));
-            Assert.True(ready.Task.IsCompleted, "run.sh did not print READY:\n" + string.Join('\n', output));
+            await Task.WhenAny(ready, script.WaitForExitAsync(), Task.Delay(TimeSpan.FromMinutes(4)));
+            Assert.True(ready.IsCompleted, "run.sh did not print READY:\n" + string.Join('\n', output));
 
             using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
             foreach (var port in ports)
@@ -114,51 +71,20 @@ public sealed class RunScriptTests
         var video = await SampleMedia.GetAsync(SampleMedia.Mp4Small);
         using var state = new TempDirectory("openconnect-run-demo");
         var ports = FreePorts(5);
-        var startInfo = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = root };
-        string[] args =
-        [
-            Path.Combine(root, "run.sh"), "--state-dir", state.Path,
-            "--origin-port", ports[0].ToString(), "--steering-port", ports[1].ToString(), "--fill-port", ports[2].ToString(),
-            "--appliance-ports", $"{ports[3]},{ports[4]}", "--no-build", video,
-        ];
-        foreach (var arg in args)
-        {
-            startInfo.ArgumentList.Add(arg);
-        }
-
-        using var script = Process.Start(startInfo)!;
-        var output = new List<string>();
-        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        script.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                return;
-            }
-
-            lock (output)
-            {
-                output.Add(e.Data);
-            }
-
-            if (e.Data == "READY")
-            {
-                ready.TrySetResult();
-            }
-        };
-        script.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.Add("stderr: " + e.Data); } } };
-        script.BeginOutputReadLine();
-        script.BeginErrorReadLine();
+        using var run = RunScript.Start(root, state, ports, video);
+        var script = run.Process;
+        var output = run.Output;
+        var ready = run.Ready;
         try
         {
-            await Task.WhenAny(ready.Task, script.WaitForExitAsync(), Task.Delay(TimeSpan.FromMinutes(5)));
+            await Task.WhenAny(ready, script.WaitForExitAsync(), Task.Delay(TimeSpan.FromMinutes(5)));
             string transcript;
             lock (output)
             {
                 transcript = string.Join('\n', output);
             }
 
-            Assert.True(ready.Task.IsCompleted, "run.sh did not print READY:\n" + transcript);
+            Assert.True(ready.IsCompleted, "run.sh did not print READY:\n" + transcript);
             var watch = output.Select(l => l.StartsWith("watch: ", StringComparison.Ordinal) ? l[7..] : null).Single(l => l is not null)!;
             Assert.StartsWith($"http://127.0.0.1:{ports[0]}/watch/", watch);
             var titleId = watch[(watch.LastIndexOf('/') + 1)..];
@@ -254,4 +180,64 @@ public sealed class RunScriptTests
 
         return dir?.FullName ?? throw new InvalidOperationException("OpenConnect.sln not found above the test directory");
     }
+}
+
+/// <summary>./run.sh as a child process with its output lines collected and READY signalled.</summary>
+internal sealed class RunScript : IDisposable
+{
+    private RunScript(Process process) => Process = process;
+
+    public Process Process { get; }
+
+    public List<string> Output { get; } = [];
+
+    public TaskCompletionSource ReadySource { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task Ready => ReadySource.Task;
+
+    public static RunScript Start(string root, TempDirectory state, int[] ports, params string[] extra)
+    {
+        var startInfo = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = root };
+        string[] args =
+        [
+            Path.Combine(root, "run.sh"), "--state-dir", state.Path,
+            "--origin-port", ports[0].ToString(), "--steering-port", ports[1].ToString(), "--fill-port", ports[2].ToString(),
+            "--appliance-ports", $"{ports[3]},{ports[4]}", .. extra,
+        ];
+        foreach (var arg in args)
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        // Tests built in Release share the binaries run.sh uses: do not rebuild under a running test host.
+        if (AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+        {
+            startInfo.ArgumentList.Add("--no-build");
+        }
+
+        var run = new RunScript(Process.Start(startInfo)!);
+        run.Process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+
+            lock (run.Output)
+            {
+                run.Output.Add(e.Data);
+            }
+
+            if (e.Data == "READY")
+            {
+                run.ReadySource.TrySetResult();
+            }
+        };
+        run.Process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (run.Output) { run.Output.Add("stderr: " + e.Data); } } };
+        run.Process.BeginOutputReadLine();
+        run.Process.BeginErrorReadLine();
+        return run;
+    }
+
+    public void Dispose() => Process.Dispose();
 }

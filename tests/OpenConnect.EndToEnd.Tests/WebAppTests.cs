@@ -5,7 +5,7 @@ using OpenConnect.Testing;
 namespace OpenConnect.EndToEnd.Tests;
 
 /// <summary>
-/// The web app in headless Chromium against the real stack (<see cref="WebStack"/>), driven by
+/// The web app in headless Chromium against the real stack (<see cref="SteeredStack.StartWebAsync"/>), driven by
 /// <c>tests/node/web-e2e.js</c>: upload through the page with a reload half-way that resumes, the
 /// subscriber's bell, playback through steering from an appliance, like and comment, and the QoE
 /// beacon. Screenshots of the home, upload and watch pages are written to
@@ -13,13 +13,13 @@ namespace OpenConnect.EndToEnd.Tests;
 /// </summary>
 public sealed class WebAppTests
 {
-    public static string ScreenshotDirectory => Path.Combine(WebStack.RepositoryRoot, "artifacts", "screenshots");
+    public static string ScreenshotDirectory => Path.Combine(SteeredStack.RepositoryRoot, "artifacts", "screenshots");
 
     [Fact]
     public async Task UploadWatchLikeCommentNotify_ThroughTheWebApp()
     {
         var file = await MakeUploadFileAsync();
-        await using var stack = await WebStack.StartAsync();
+        await using var stack = await SteeredStack.StartWebAsync();
         await using var browser = PlayerScript.Start("web-e2e.js", ["--origin", stack.Origin.BaseAddress.ToString(), "--file", file, "--screenshots", ScreenshotDirectory, "--timeout-seconds", "300"]);
         var result = await browser.ReadAsync("RESULT", TimeSpan.FromMinutes(6));
         Assert.True(result.GetProperty("ok").GetBoolean(), $"the browser run failed: {browser.Transcript}");
@@ -82,7 +82,7 @@ public sealed class WebAppTests
     [Fact]
     public async Task Pages_AreServedWithCacheHeaders_AndAMissingBuildIsAClearError()
     {
-        await using var stack = await WebStack.StartAsync();
+        await using var stack = await SteeredStack.StartWebAsync();
         using var client = stack.Origin.CreateClient();
         foreach (var page in new[] { "/", "/watch/abc", "/upload", "/search?q=x", "/app/channel/c1" })
         {

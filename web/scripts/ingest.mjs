@@ -72,7 +72,8 @@ while (Date.now() < deadline) {
       process.exit(0);
     }
     if (t.body.state === 'failed' || t.body.state === 'rejected') { fail(`title ${titleId} ${t.body.state}: ${t.body.reason}`); }
-    const line = `${t.body.state} ${t.body.step || ''} ${Math.round(t.body.percent || 0)} %`;
+    // One line per step and per 10 % within it.
+    const line = `${t.body.state} ${t.body.step || ''} ${Math.floor((t.body.percent || 0) / 10) * 10} %`;
     if (line !== last) { console.error(`  ${titleId}: ${line}`); last = line; }
   }
   await new Promise((r) => setTimeout(r, 1000));

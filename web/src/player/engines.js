@@ -35,6 +35,7 @@ async function startHls(video, play, abr, events) {
   hls.loadSource(play.hls.url);
   hls.attachMedia(video);
   return {
+    instance: hls,
     renditions: () => hls.levels.map((l, i) => ({ index: i, height: l.height, kbps: Math.round(l.bitrate / 1000) })),
     select: (i) => { hls.currentLevel = i; },
     estimateKbps: () => (Number.isFinite(hls.bandwidthEstimate) ? hls.bandwidthEstimate / 1000 : null),
@@ -73,6 +74,7 @@ async function startDash(video, play, abr, events) {
     if (cur) { events.rendition(cur.bandwidth / 1000, cur.height); }
   });
   return {
+    instance: player,
     renditions: () => ladder().map((r) => ({ index: r.absoluteIndex ?? r.index, height: r.height, kbps: Math.round(r.bandwidth / 1000) })),
     select: (i) => { player.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: i < 0 && !seed } } } }); if (i >= 0) { player.setRepresentationForTypeByIndex('video', i); } },
     estimateKbps: () => (manual ? (manual.estimate() ?? 0) / 1000 : player.getAverageThroughput ? player.getAverageThroughput('video') : null),
@@ -103,6 +105,7 @@ async function startShaka(video, play, abr, events) {
   onVariant();
   video.play().catch(() => {});
   return {
+    instance: player,
     renditions: () => ladder().map((t, i) => ({ index: i, height: t.height, kbps: Math.round(t.bandwidth / 1000) })),
     select: (i) => { if (i < 0) { player.configure({ abr: { enabled: !seed } }); } else { player.configure({ abr: { enabled: false } }); player.selectVariantTrack(ladder()[i], true); } },
     estimateKbps: () => (manual ? (manual.estimate() ?? 0) / 1000 : player.getStats().estimatedBandwidth / 1000),
