@@ -6,7 +6,8 @@ namespace OpenConnect.EndToEnd.Tests;
 
 /// <summary>
 /// The web app in headless Chromium against the real stack (<see cref="SteeredStack.StartWebAsync"/>), driven by
-/// <c>tests/node/web-e2e.js</c>: upload through the page with a reload half-way that resumes, the
+/// <c>tests/node/web-e2e.js</c>: upload through the page with a reload half-way and a dropped network
+/// later, both resumed, a file that is not a video refused with its reason, the
 /// subscriber's bell, playback through steering from an appliance, like and comment, and the QoE
 /// beacon. Screenshots of the home, upload and watch pages are written to
 /// <c>artifacts/screenshots/</c> at the repository root.
@@ -32,6 +33,15 @@ public sealed class WebAppTests
         Assert.Equal(0, result.GetProperty("postsAfterReload").GetInt32());
         Assert.Equal([before], result.GetProperty("patchUrlsAfterReload").EnumerateArray().Select(u => u.GetString()));
         Assert.True(result.GetProperty("firstOffsetAfterReload").GetInt64() > 0, $"the first PATCH after the reload started at offset 0: {result}");
+
+        // The network dropped for two seconds later in the upload: the page saw it and carried on.
+        Assert.True(result.GetProperty("offlineSeen").GetBoolean(), $"the page never noticed the dropped network: {result}");
+        Assert.True(result.GetProperty("patchesAfterDrop").GetInt32() > 0, $"no PATCH after the network came back: {result}");
+
+        // A file that is not a video is refused, and the page shows the origin's reason.
+        var reason = result.GetProperty("rejectedReason").GetString();
+        Assert.False(string.IsNullOrEmpty(reason), result.ToString());
+        Assert.Equal("The file was rejected: " + reason, result.GetProperty("rejectedText").GetString());
 
         // The subscriber's bell got the new upload within a second of its publication.
         var latency = result.GetProperty("notificationReceivedAt").GetInt64() - result.GetProperty("publishedAt").GetInt64();

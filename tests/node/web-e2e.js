@@ -1,7 +1,8 @@
 // Drives the web app in headless Chromium for the .NET end-to-end test (WebAppTests): an uploader
 // registers, a viewer subscribes to the uploader's channel, the uploader uploads a file through the
-// upload page and reloads half-way (the upload must resume), the viewer's bell must show the new
-// title, the uploader watches it (through steering, from an appliance), likes it and comments.
+// upload page, reloads half-way and later loses the network for two seconds (the upload must resume
+// both times), the viewer's bell must show the new title, the uploader watches it (through steering,
+// from an appliance), likes it and comments, and a file that is not a video is refused with a reason.
 // Screenshots of the home, upload and watch pages go to --screenshots.
 //
 // Usage: node web-e2e.js --origin URL --file PATH --screenshots DIR [--timeout-seconds 240]
@@ -96,7 +97,15 @@ async function main() {
     await a.waitForSelector('[data-testid=pending]');
     await fillUploadForm(a, args.file);
     await a.click('main form button[type=submit]');
+    // Then the network drops for two seconds mid-upload; the upload must carry on afterwards.
+    await a.waitForFunction(() => Number(document.querySelector('[data-testid=upload-progress]').value) >= 60, null, { timeout: left() });
+    const droppedAt = Date.now();
+    await uploaderContext.setOffline(true);
+    await sleep(2000);
+    result.offlineSeen = await a.evaluate(() => document.querySelector('main form').dataset.offline === 'seen');
+    await uploaderContext.setOffline(false);
     await a.waitForSelector('[data-testid=playable]', { timeout: left() });
+    result.patchesAfterDrop = patches.filter((p) => p.at > droppedAt + 2000).length;
     const after = patches.filter((p) => p.at > reloadedAt);
     const resumed = await a.evaluate(() => document.querySelector('main form').dataset.resumed || null);
     result.resumedFrom = resumed && new URL(resumed, origin).toString();
@@ -139,6 +148,19 @@ async function main() {
     await phone.waitForFunction(() => window.ocPlayer && window.ocPlayer.video.currentTime > 1, null, { timeout: left() });
     await shot(phone, 'watch-phone.png');
     await phone.close();
+
+    step('a file that is not a video is rejected with the reason');
+    const junk = path.join(args.screenshots, '..', 'not-a-video.mp4');
+    fs.writeFileSync(junk, 'this is text, not a video\n'.repeat(100));
+    const rejectPage = await uploaderContext.newPage();
+    await rejectPage.goto(origin + '/upload');
+    await rejectPage.setInputFiles('input[type=file]', junk);
+    await rejectPage.click('main form button[type=submit]');
+    await rejectPage.waitForFunction(() => document.querySelector('[data-testid=upload-error]').textContent.length > 0, null, { timeout: 60000 });
+    result.rejectedText = await rejectPage.textContent('[data-testid=upload-error]');
+    const rejectedUpload = await rejectPage.evaluate(() => document.querySelector('main form').dataset.uploadUrl);
+    result.rejectedReason = (await (await rejectPage.request.get(`${origin}/api/uploads/${rejectedUpload.split('/').pop()}`)).json()).reason;
+    await rejectPage.close();
 
     step('leave the watch page (end beacon), home page');
     await a.click('a.logo');

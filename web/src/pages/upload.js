@@ -1,6 +1,7 @@
 // Upload: tus-js-client to the origin's /files/ with a progress bar. The upload URL is remembered
 // (tus-js-client's fingerprint → URL storage in localStorage), so after a reload choosing the same
-// file resumes where the bytes stopped; a dropped connection is retried with back-off. When the last
+// file resumes where the bytes stopped; a dropped connection is retried with back-off, and after the
+// browser went offline the upload carries on when it is back online. When the last
 // byte is in, the page follows the pipeline (step and percent) until the title is playable, or shows
 // why the file was rejected.
 import * as tus from 'tus-js-client';
@@ -67,6 +68,14 @@ export async function uploadPage(main) {
         form.dataset.uploadUrl = upload.url || '';
       },
       onError(err) {
+        if (!navigator.onLine) {
+          // tus-js-client stops retrying while the browser is offline; carry on from the stored
+          // upload URL (HEAD for the offset, then PATCH) as soon as the connection is back.
+          barText.textContent = 'offline: the upload resumes when the connection is back';
+          form.dataset.offline = 'seen';
+          window.addEventListener('online', () => { if (!stopped) { upload.start(); } }, { once: true });
+          return;
+        }
         start.disabled = false;
         const response = err.originalResponse;
         const reason = response && (response.getHeader('Upload-Reason') || safeError(response.getBody()));
