@@ -9,6 +9,7 @@
 // Prints progress lines `STEP …` and finally `RESULT {json}`.
 'use strict';
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const { chromium } = require('playwright-core');
 
@@ -150,7 +151,7 @@ async function main() {
     await phone.close();
 
     step('a file that is not a video is rejected with the reason');
-    const junk = path.join(args.screenshots, '..', 'not-a-video.mp4');
+    const junk = path.join(os.tmpdir(), 'openconnect-not-a-video.mp4');
     fs.writeFileSync(junk, 'this is text, not a video\n'.repeat(100));
     const rejectPage = await uploaderContext.newPage();
     await rejectPage.goto(origin + '/upload');
