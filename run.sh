@@ -13,6 +13,7 @@ FILL_PORT=8300
 APPLIANCE_PORTS="8400,8401"
 VIDEO=""
 BUILD=1
+DEMO=1
 
 usage() {
   cat <<USAGE
@@ -33,8 +34,13 @@ Options:
   --no-build              use the Release binaries already built
   -h, --help              this text
 
-video-file                an MP4/MOV/MKV to ingest as the sample title (ingest arrives with the
-                          origin pipeline; until then the file is only checked)
+video-file                an MP4/MOV/MKV to ingest as the demo title; without it a 60 s sample with
+                          motion and audio is generated with ffmpeg (testsrc2 + sine). The title
+                          goes through the real TUS endpoint as the uploader 'demo-uploader'
+                          (created on first run), and run.sh prints its watch page URL once the
+                          pipeline has published it.
+  --no-demo               start the stack without ingesting a title
+Web app: built from web/ (npm ci && npm run build) into web/dist, served by the origin at /.
 Logs: <state-dir>/logs/<role>.log
 USAGE
 }
@@ -49,6 +55,7 @@ while [ $# -gt 0 ]; do
     --fill-port) need_value "$@"; FILL_PORT="$2"; shift 2 ;;
     --appliance-ports) need_value "$@"; APPLIANCE_PORTS="$2"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
+    --no-demo) DEMO=0; shift ;;
     --) shift; break ;;
     -*) echo "error: unknown option $1 (see --help)" >&2; exit 64 ;;
     *) if [ -n "$VIDEO" ]; then echo "error: only one video file may be given" >&2; exit 64; fi; VIDEO="$1"; shift ;;
@@ -65,7 +72,7 @@ done
 if [ -n "${EXTRA:-}" ]; then echo "error: --appliance-ports takes exactly two ports" >&2; exit 64; fi
 if [ -n "$VIDEO" ] && [ ! -f "$VIDEO" ]; then echo "error: video file '$VIDEO' does not exist" >&2; exit 66; fi
 
-ensure_commands ffmpeg:ffmpeg ffprobe:ffmpeg curl:curl
+ensure_commands ffmpeg:ffmpeg ffprobe:ffmpeg curl:curl node:nodejs npm:npm
 if [ -n "$VIDEO" ]; then
   if ! ffprobe -v error -select_streams v:0 -show_entries stream=codec_name -of csv=p=0 "$VIDEO" | grep -q .; then
     echo "error: '$VIDEO' has no video stream ffprobe can read" >&2; exit 65
@@ -77,6 +84,12 @@ if [ "$BUILD" -eq 1 ]; then
   echo "building (Release)..."
   dotnet build OpenConnect.sln -c Release -nologo -v quiet >/dev/null || {
     echo "error: build failed; run: dotnet build OpenConnect.sln -c Release" >&2; exit 1; }
+  echo "building the web app (web/: npm ci && npm run build)..."
+  (cd web && npm ci --no-audit --no-fund --loglevel=error >/dev/null && npm run build --silent) || {
+    echo "error: the web app did not build; run: cd web && npm ci && npm run build" >&2; exit 1; }
+fi
+if [ ! -f web/dist/index.html ]; then
+  echo "error: the web app is not built (web/dist/index.html is missing); run: cd web && npm ci && npm run build" >&2; exit 1
 fi
 
 mkdir -p "$STATE_DIR/logs"
@@ -140,7 +153,8 @@ until [ -s "$PUBLIC_KEY_FILE" ]; do
 done
 PLAYBACK_KEY="$(tr -d '[:space:]' <"$PUBLIC_KEY_FILE")"
 
-start_role origin origin/OpenConnect.Origin "$ORIGIN_PORT" --Origin:DataDirectory="$STATE_DIR/origin" --Origin:PlaybackKeys:0="$PLAYBACK_KEY"
+start_role origin origin/OpenConnect.Origin "$ORIGIN_PORT" --Origin:DataDirectory="$STATE_DIR/origin" --Origin:PlaybackKeys:0="$PLAYBACK_KEY" \
+  --Origin:Web:Directory="$ROOT/web/dist" --Origin:Web:SteeringUrl="$STEERING_URL"
 start_role fill-controller fill-controller/OpenConnect.FillController "$FILL_PORT" --FillController:DataDirectory="$STATE_DIR/fill-controller" \
   --FillController:Steering:Url="$STEERING_URL" --FillController:Origin:Url="$ORIGIN_URL"
 # Appliances: players need steering's tokens; loopback (peers, fill, local tools) may fetch unsigned paths.
@@ -175,8 +189,36 @@ for i in "${!NAMES[@]}"; do
   done
 done
 
-if [ -n "$VIDEO" ]; then
-  echo "note: '$VIDEO' is a readable video; ingest is not part of this build yet, so it was not uploaded"
+echo "web:   $ORIGIN_URL/   (QoE: $ORIGIN_URL/qoe)"
+
+# The demo: ingest the given file (or a generated 60 s sample) through the real TUS endpoint, wait
+# until the pipeline publishes it, push it to the appliances, and print its watch page.
+if [ "$DEMO" -eq 1 ]; then
+  if [ -z "$VIDEO" ]; then
+    VIDEO="$STATE_DIR/demo-sample-60s.mp4"
+    if [ ! -s "$VIDEO" ]; then
+      echo "generating a 60 s sample (testsrc2 720p30 + 440 Hz tone) at $VIDEO..."
+      ffmpeg -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=1280x720:rate=30" -f lavfi -i "sine=frequency=440:sample_rate=48000" \
+        -t 60 -c:v libx264 -preset veryfast -pix_fmt yuv420p -g 60 -c:a aac -b:a 128k -shortest "$VIDEO.tmp.mp4"
+      mv "$VIDEO.tmp.mp4" "$VIDEO"
+    fi
+  fi
+  DEMO_PASSWORD_FILE="$STATE_DIR/demo-uploader.password"
+  if [ ! -s "$DEMO_PASSWORD_FILE" ]; then
+    (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$DEMO_PASSWORD_FILE")
+  fi
+  echo "ingesting $VIDEO as demo-uploader (TUS upload, then the pipeline)..."
+  DEMO_JSON="$(node web/scripts/ingest.mjs --origin "$ORIGIN_URL" --file "$VIDEO" --user demo-uploader --password-file "$DEMO_PASSWORD_FILE")" || {
+    echo "error: the demo ingest failed; see $STATE_DIR/logs/origin.log" >&2; exit 1; }
+  TITLE_ID="$(sed -n 's/.*"titleId":"\([^"]*\)".*/\1/p' <<<"$DEMO_JSON")"
+  echo "published: $TITLE_ID"
+
+  # PUSH TO APPLIANCES: the fill controller's fill-now endpoint (branch fill-delivery) goes here. It
+  # will POST the title to http://127.0.0.1:$FILL_PORT (the fill controller) so both appliances hold it
+  # before the first viewer; until then the appliances pull it from the origin on the first request.
+  echo "pushed to the appliances: not yet (fill-now arrives with the fill controller); appliances fill on first request"
+
+  echo "watch: $ORIGIN_URL/watch/$TITLE_ID"
 fi
 echo "READY"
 

@@ -12,6 +12,9 @@ ensure_commands ffmpeg:ffmpeg ffprobe:ffmpeg curl:curl strace:strace node:nodejs
 echo "== npm clients (tests/node)"
 (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 
+echo "== web app (web/: npm ci, build into web/dist, ABR rule tests)"
+(cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent && node --test test/)
+
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 echo "== build (Release)"

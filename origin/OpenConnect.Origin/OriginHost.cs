@@ -6,6 +6,7 @@ using OpenConnect.Origin.Ingest;
 using OpenConnect.Origin.Pipeline;
 using OpenConnect.Origin.Publishing;
 using OpenConnect.Origin.Storage;
+using OpenConnect.Origin.Web;
 
 namespace OpenConnect.Origin;
 
@@ -36,6 +37,7 @@ public static class OriginHost
         builder.Services.AddOriginPipeline();
         builder.Services.AddOriginIngest();
         builder.Services.AddOriginCatalog();
+        builder.Services.AddOriginWebApp();
         builder.Services.AddHostedService<CatalogSync>();
         configureServices?.Invoke(builder.Services);
 
@@ -45,6 +47,7 @@ public static class OriginHost
         app.MapOriginPipeline();
         app.MapOriginIngest();
         app.MapOriginCatalog();
+        app.MapOriginWebApp();
         return app;
     }
 }

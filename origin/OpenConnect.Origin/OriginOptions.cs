@@ -3,6 +3,7 @@ using OpenConnect.Contracts.Security;
 using OpenConnect.Origin.Catalog;
 using OpenConnect.Origin.Ingest;
 using OpenConnect.Origin.Pipeline;
+using OpenConnect.Origin.Web;
 
 namespace OpenConnect.Origin;
 
@@ -39,6 +40,8 @@ public sealed class OriginOptions : IRoleOptions<OriginOptions>
 
     public CatalogOptions Catalog { get; set; } = new();
 
+    public WebAppOptions Web { get; set; } = new();
+
     public string SigningKeyPath => string.IsNullOrEmpty(SigningKeyFile) ? Path.Combine(DataDirectory, "keys", "origin-signing.key") : SigningKeyFile;
 
     public string PublishedDirectory => Path.Combine(DataDirectory, "published");
@@ -54,5 +57,6 @@ public sealed class OriginOptions : IRoleOptions<OriginOptions>
         Ingest.Validate(check);
         Pipeline.Validate(check);
         Catalog.Validate(check);
+        Web.Validate(check);
     }
 }

@@ -72,7 +72,10 @@ public sealed class PlayerScript : IAsyncDisposable
         return Path.Combine(directory?.FullName ?? throw new InvalidOperationException("repository root not found"), "tests", "node");
     }
 
-    public static PlayerScript Start(IEnumerable<string> args)
+    public static PlayerScript Start(IEnumerable<string> args) => Start("play-failover.js", args);
+
+    /// <summary>Starts a script of <c>tests/node</c> with its arguments.</summary>
+    public static PlayerScript Start(string scriptFile, IEnumerable<string> args)
     {
         var directory = NodeDirectory();
         var startInfo = new ProcessStartInfo("node")
@@ -83,7 +86,7 @@ public sealed class PlayerScript : IAsyncDisposable
             RedirectStandardError = true,
             WorkingDirectory = directory,
         };
-        startInfo.ArgumentList.Add(Path.Combine(directory, "play-failover.js"));
+        startInfo.ArgumentList.Add(Path.Combine(directory, scriptFile));
         foreach (var arg in args)
         {
             startInfo.ArgumentList.Add(arg);

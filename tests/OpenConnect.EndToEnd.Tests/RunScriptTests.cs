@@ -14,58 +14,15 @@ public sealed class RunScriptTests
         var root = RepositoryRoot();
         using var state = new TempDirectory("openconnect-run");
         var ports = FreePorts(5);
-        var startInfo = new ProcessStartInfo("bash")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = root,
-        };
-        string[] args =
-        [
-            Path.Combine(root, "run.sh"), "--state-dir", state.Path,
-            "--origin-port", ports[0].ToString(), "--steering-port", ports[1].ToString(), "--fill-port", ports[2].ToString(),
-            "--appliance-ports", $"{ports[3]},{ports[4]}",
-        ];
-        foreach (var arg in args)
-        {
-            startInfo.ArgumentList.Add(arg);
-        }
-
-        // Tests built in Release share the binaries run.sh uses: do not rebuild under a running test host.
-        if (AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
-        {
-            startInfo.ArgumentList.Add("--no-build");
-        }
-
-        using var script = Process.Start(startInfo)!;
-        var output = new List<string>();
-        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        script.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                return;
-            }
-
-            lock (output)
-            {
-                output.Add(e.Data);
-            }
-
-            if (e.Data == "READY")
-            {
-                ready.TrySetResult();
-            }
-        };
-        script.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.Add("stderr: " + e.Data); } } };
-        script.BeginOutputReadLine();
-        script.BeginErrorReadLine();
+        using var run = RunScript.Start(root, state, ports, "--no-demo");
+        var script = run.Process;
+        var output = run.Output;
+        var ready = run.Ready;
 
         try
         {
-            await Task.WhenAny(ready.Task, script.WaitForExitAsync(), Task.Delay(TimeSpan.FromMinutes(4)));
-            Assert.True(ready.Task.IsCompleted, "run.sh did not print READY:\n" + string.Join('\n', output));
+            await Task.WhenAny(ready, script.WaitForExitAsync(), Task.Delay(TimeSpan.FromMinutes(4)));
+            Assert.True(ready.IsCompleted, "run.sh did not print READY:\n" + string.Join('\n', output));
 
             using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
             foreach (var port in ports)
@@ -98,6 +55,74 @@ public sealed class RunScriptTests
             if (!script.HasExited)
             {
                 script.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The demo: <c>./run.sh FILE</c> uploads the file through TUS as the demo uploader, waits for the
+    /// pipeline, and prints a watch URL whose page is served and whose title plays through steering
+    /// from an appliance (the browser side of that is <see cref="WebAppTests"/>).
+    /// </summary>
+    [Fact]
+    public async Task RunScript_IngestsTheGivenFile_AndPrintsAWatchUrl_WhoseTitlePlaysFromAnAppliance()
+    {
+        var root = RepositoryRoot();
+        var video = await SampleMedia.GetAsync(SampleMedia.Mp4Small);
+        using var state = new TempDirectory("openconnect-run-demo");
+        var ports = FreePorts(5);
+        using var run = RunScript.Start(root, state, ports, video);
+        var script = run.Process;
+        var output = run.Output;
+        var ready = run.Ready;
+        try
+        {
+            await Task.WhenAny(ready, script.WaitForExitAsync(), Task.Delay(TimeSpan.FromMinutes(5)));
+            string transcript;
+            lock (output)
+            {
+                transcript = string.Join('\n', output);
+            }
+
+            Assert.True(ready.IsCompleted, "run.sh did not print READY:\n" + transcript);
+            var watch = output.Select(l => l.StartsWith("watch: ", StringComparison.Ordinal) ? l[7..] : null).Single(l => l is not null)!;
+            Assert.StartsWith($"http://127.0.0.1:{ports[0]}/watch/", watch);
+            var titleId = watch[(watch.LastIndexOf('/') + 1)..];
+
+            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            using (var page = await client.GetAsync(watch))
+            {
+                Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+                Assert.Contains("/app/assets/app-", await page.Content.ReadAsStringAsync());
+            }
+
+            // The title was uploaded by the demo uploader and is published in the catalog.
+            using var title = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync($"http://127.0.0.1:{ports[0]}/api/v1/titles/{titleId}"));
+            Assert.Equal("published", title.RootElement.GetProperty("status").GetString());
+
+            // Steering sends a player of this title to an appliance first, and that appliance serves it.
+            using var play = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync($"http://127.0.0.1:{ports[1]}/play/{titleId}"));
+            var best = play.RootElement.GetProperty("hls").GetProperty("pathways")[0];
+            Assert.False(string.IsNullOrEmpty(best.GetProperty("applianceId").GetString()), play.RootElement.ToString());
+            var master = best.GetProperty("url").GetString()!;
+            Assert.Contains(new Uri(master).Port, new[] { ports[3], ports[4] });
+            var playlist = await client.GetStringAsync(master);
+            var variant = playlist.Split('\n').First(l => l.Length > 0 && !l.StartsWith('#'));
+            var media = await client.GetStringAsync(new Uri(new Uri(master), variant));
+            var segment = media.Split('\n').First(l => l.EndsWith(".m4s", StringComparison.Ordinal));
+            using var bytes = await client.GetAsync(new Uri(new Uri(new Uri(master), variant), segment));
+            Assert.Equal(HttpStatusCode.OK, bytes.StatusCode);
+            Assert.True((await bytes.Content.ReadAsByteArrayAsync()).Length > 1000);
+        }
+        finally
+        {
+            if (!script.HasExited)
+            {
+                SendSignal(script.Id, "TERM");
+                if (!script.WaitForExit(30_000))
+                {
+                    script.Kill(entireProcessTree: true);
+                }
             }
         }
     }
@@ -155,4 +180,64 @@ public sealed class RunScriptTests
 
         return dir?.FullName ?? throw new InvalidOperationException("OpenConnect.sln not found above the test directory");
     }
+}
+
+/// <summary>./run.sh as a child process with its output lines collected and READY signalled.</summary>
+internal sealed class RunScript : IDisposable
+{
+    private RunScript(Process process) => Process = process;
+
+    public Process Process { get; }
+
+    public List<string> Output { get; } = [];
+
+    public TaskCompletionSource ReadySource { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task Ready => ReadySource.Task;
+
+    public static RunScript Start(string root, TempDirectory state, int[] ports, params string[] extra)
+    {
+        var startInfo = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = root };
+        string[] args =
+        [
+            Path.Combine(root, "run.sh"), "--state-dir", state.Path,
+            "--origin-port", ports[0].ToString(), "--steering-port", ports[1].ToString(), "--fill-port", ports[2].ToString(),
+            "--appliance-ports", $"{ports[3]},{ports[4]}", .. extra,
+        ];
+        foreach (var arg in args)
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        // Tests built in Release share the binaries run.sh uses: do not rebuild under a running test host.
+        if (AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+        {
+            startInfo.ArgumentList.Add("--no-build");
+        }
+
+        var run = new RunScript(Process.Start(startInfo)!);
+        run.Process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+
+            lock (run.Output)
+            {
+                run.Output.Add(e.Data);
+            }
+
+            if (e.Data == "READY")
+            {
+                run.ReadySource.TrySetResult();
+            }
+        };
+        run.Process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (run.Output) { run.Output.Add("stderr: " + e.Data); } } };
+        run.Process.BeginOutputReadLine();
+        run.Process.BeginErrorReadLine();
+        return run;
+    }
+
+    public void Dispose() => Process.Dispose();
 }

@@ -49,11 +49,49 @@ public sealed class SteeredStack : IAsyncDisposable
         var staging = state.Combine("staging");
         await PackagedTitle.CopyToAsync(staging, titleSeconds);
         await origin.Services.GetRequiredService<IObjectStore>().PublishAsync(Title, staging, CancellationToken.None);
+        var stack = await StartSteeringAndAppliancesAsync(state, key, origin, steeringPort: 0, appliances, applianceSettings);
+        await stack.WaitForPathwaysAsync(appliances + 1);
+        return stack;
+    }
 
+    /// <summary>
+    /// The stack as a person meets it: the origin with the real pipeline (a small fast ladder: 360p
+    /// top rung, 2 s segments) serving the built web app from <c>web/dist</c>, steering and two
+    /// appliances. Nothing is published up front: titles arrive through the upload page.
+    /// </summary>
+    public static async Task<SteeredStack> StartWebAsync()
+    {
+        var webDirectory = Path.Combine(RepositoryRoot, "web", "dist");
+        if (!File.Exists(Path.Combine(webDirectory, "index.html")))
+        {
+            throw new InvalidOperationException($"the web app is not built ({webDirectory}/index.html is missing): run cd web && npm ci && npm run build (./test.sh does)");
+        }
+
+        var state = new TempDirectory("openconnect-web");
+        var key = Ed25519SigningKey.LoadOrCreate(state.Combine("steering", "keys", "steering-signing.key"));
+        var steeringPort = ApplianceChild.FreePort();
+        var origin = await RunningRole.StartAsync(
+            OriginHost.Build,
+            $"--Origin:DataDirectory={state.Combine("origin")}",
+            $"--Origin:PlaybackKeys:0={key.PublicKey}",
+            $"--Origin:Web:Directory={webDirectory}",
+            $"--Origin:Web:SteeringUrl=http://127.0.0.1:{steeringPort}",
+            "--Origin:Pipeline:MaxHeight=360",
+            "--Origin:Pipeline:SegmentSeconds=2",
+            "--Origin:Catalog:PasswordIterations=10000",
+            "--Logging:LogLevel:Default=Warning");
+        return await StartSteeringAndAppliancesAsync(state, key, origin, steeringPort, appliances: 2, []);
+    }
+
+    public static string RepositoryRoot => Path.GetFullPath(Path.Combine(PlayerScript.NodeDirectory(), "..", ".."));
+
+    private static async Task<SteeredStack> StartSteeringAndAppliancesAsync(TempDirectory state, Ed25519SigningKey key, RunningRole origin, int steeringPort, int appliances, string[] applianceSettings)
+    {
         Directory.CreateDirectory(state.Combine("steering", "prefixes"));
         await File.WriteAllTextAsync(state.Combine("steering", "prefixes", "local.prefixes"), "127.0.0.0/8\n::1/128\n");
         var steering = await RunningRole.StartAsync(
             SteeringHost.Build,
+            "--urls", $"http://127.0.0.1:{steeringPort}",
             $"--Steering:DataDirectory={state.Combine("steering")}",
             "--Steering:ControlUrl=http://127.0.0.1:0",
             $"--Steering:OriginUrl={origin.BaseAddress.ToString().TrimEnd('/')}");
@@ -79,7 +117,6 @@ public sealed class SteeredStack : IAsyncDisposable
                     ]));
             }
 
-            await stack.WaitForPathwaysAsync(appliances + 1);
             return stack;
         }
         catch

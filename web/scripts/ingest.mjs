@@ -1,0 +1,81 @@
+// Ingests one video file through the origin's real TUS endpoint as an uploader account (registered
+// on first use, logged in after), waits until the pipeline has published it, and prints one JSON
+// line: {"titleId":…,"channelId":…,"uploadUrl":…,"seconds":…}. Used by ./run.sh for the demo.
+//
+// Usage: node scripts/ingest.mjs --origin URL --file PATH --user NAME --password-file PATH
+//        [--title TEXT] [--timeout-seconds 900]
+import { readFileSync, statSync, createReadStream, existsSync } from 'node:fs';
+import path from 'node:path';
+import * as tus from 'tus-js-client';
+
+function parseArgs(argv) {
+  const args = { timeoutSeconds: 900 };
+  for (let i = 2; i < argv.length; i += 2) {
+    if (!argv[i].startsWith('--') || i + 1 >= argv.length) { fail(`bad argument ${argv[i]}`); }
+    args[argv[i].slice(2).replace(/-([a-z])/g, (_, c) => c.toUpperCase())] = argv[i + 1];
+  }
+  for (const k of ['origin', 'file', 'user', 'passwordFile']) { if (!args[k]) { fail(`--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} is required`); } }
+  if (!existsSync(args.file)) { fail(`no file ${args.file}`); }
+  return args;
+}
+
+function fail(message) {
+  console.error('ingest: ' + message);
+  process.exit(1);
+}
+
+async function json(url, options = {}) {
+  const response = await fetch(url, { ...options, headers: { 'content-type': 'application/json', ...(options.headers || {}) } });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+const args = parseArgs(process.argv);
+const origin = args.origin.replace(/\/$/, '');
+const password = readFileSync(args.passwordFile, 'utf8').trim();
+const registered = await json(`${origin}/api/v1/auth/register`, { method: 'POST', body: JSON.stringify({ name: args.user, password, role: 'uploader' }) });
+if (registered.status !== 201 && registered.status !== 409) { fail(`registering ${args.user}: HTTP ${registered.status} ${JSON.stringify(registered.body)}`); }
+const login = await json(`${origin}/api/v1/auth/login`, { method: 'POST', body: JSON.stringify({ name: args.user, password }) });
+if (login.status !== 200) { fail(`logging in as ${args.user}: HTTP ${login.status} ${JSON.stringify(login.body)} (delete the password file and the state directory to start over)`); }
+const { token, user } = login.body;
+
+const started = Date.now();
+const size = statSync(args.file).size;
+const uploadUrl = await new Promise((resolve, reject) => {
+  const upload = new tus.Upload(createReadStream(args.file), {
+    endpoint: `${origin}/files/`,
+    uploadSize: size,
+    chunkSize: 8 * 1024 * 1024,
+    retryDelays: [0, 1000, 3000],
+    headers: { authorization: 'Bearer ' + token },
+    metadata: { filename: path.basename(args.file), filetype: 'video/mp4', title: args.title || path.basename(args.file).replace(/\.[^.]+$/, ''), description: 'Ingested by ./run.sh', tags: 'demo' },
+    onError: (e) => reject(new Error(`upload failed: ${e.message}`)),
+    onSuccess: () => resolve(upload.url),
+  });
+  upload.start();
+}).catch((e) => fail(e.message));
+
+const uploadId = uploadUrl.split('/').pop();
+const deadline = Date.now() + Number(args.timeoutSeconds) * 1000;
+let titleId = null;
+let last = '';
+while (Date.now() < deadline) {
+  if (!titleId) {
+    const u = await json(`${origin}/api/uploads/${uploadId}`);
+    if (u.body.state === 'rejected') { fail(`the origin rejected the file: ${u.body.reason}`); }
+    titleId = u.body.titleId;
+  }
+  if (titleId) {
+    const t = await json(`${origin}/api/titles/${titleId}`);
+    if (t.body.state === 'published') {
+      console.log(JSON.stringify({ titleId, channelId: user.channelId, uploadUrl, seconds: (Date.now() - started) / 1000 }));
+      process.exit(0);
+    }
+    if (t.body.state === 'failed' || t.body.state === 'rejected') { fail(`title ${titleId} ${t.body.state}: ${t.body.reason}`); }
+    // One line per step and per 10 % within it.
+    const line = `${t.body.state} ${t.body.step || ''} ${Math.floor((t.body.percent || 0) / 10) * 10} %`;
+    if (line !== last) { console.error(`  ${titleId}: ${line}`); last = line; }
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+}
+fail(`title ${titleId || '(not created)'} was not published within ${args.timeoutSeconds} s`);

@@ -1,0 +1,40 @@
+// Log in and registration.
+import { h } from '../dom.js';
+import { api, auth } from '../api.js';
+import { navigate } from '../main.js';
+
+function form(title, fields, submitLabel, onSubmit, footer) {
+  const error = h('p', { class: 'error', role: 'alert' });
+  const f = h('form', { class: 'form narrow' }, h('h1', {}, title), fields, h('button', { type: 'submit' }, submitLabel), error, footer);
+  f.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    try { await onSubmit(f); } catch (x) { error.textContent = x.message; }
+  });
+  return f;
+}
+
+const field = (label, name, type = 'text', extra = {}) => h('label', {}, label, h('input', { name, type, required: '', ...extra }));
+
+async function signIn(name, password) {
+  auth.set(await api('auth/login', { method: 'POST', body: { name, password }, token: null }));
+  navigate(new URLSearchParams(location.search).get('next') || '/');
+}
+
+export function loginPage(main) {
+  document.title = 'Log in · OpenConnect';
+  main.replaceChildren(form('Log in', [field('Name', 'name', 'text', { autocomplete: 'username' }), field('Password', 'password', 'password', { autocomplete: 'current-password' })], 'Log in',
+    (f) => signIn(f.name.value, f.password.value),
+    h('p', {}, 'No account? ', h('a', { href: '/register', 'data-link': '' }, 'Register'))));
+}
+
+export function registerPage(main) {
+  document.title = 'Register · OpenConnect';
+  const role = h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'uploader' }), ' I want to upload videos (gives me a channel)');
+  main.replaceChildren(form('Register', [field('Name', 'name', 'text', { autocomplete: 'username' }), field('Password', 'password', 'password', { autocomplete: 'new-password', minlength: '8' }), role], 'Create account',
+    async (f) => {
+      await api('auth/register', { method: 'POST', body: { name: f.name.value, password: f.password.value, role: f.uploader.checked ? 'uploader' : 'viewer' }, token: null });
+      await signIn(f.name.value, f.password.value);
+    },
+    h('p', {}, 'Have an account? ', h('a', { href: '/login', 'data-link': '' }, 'Log in'))));
+}
