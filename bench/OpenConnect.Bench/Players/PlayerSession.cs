@@ -93,9 +93,10 @@ internal sealed class PlayerSession(HttpClient http, string steeringUrl, string 
 
                 var done = _limiter.Now;
                 _estimator.Add(bytes, done - started);
-                // What the trace alone allows for these bytes (two round trips, then the link's rate).
+                // What the trace alone allows for these bytes: two requests, each a round trip and
+                // at most a full bucket free, the rest at the link's rate.
                 var roundTrips = 2 * trace.RoundTrip.TotalSeconds;
-                _traceSeconds += trace.TimeToCarry(started + roundTrips, bytes) - started;
+                _traceSeconds += trace.TimeToCarry(started + roundTrips, Math.Max(0, bytes - (2 * TraceLimiter.BurstBytes))) - started;
                 _transferSeconds += done - started;
                 var seconds = video.Segments[i].Seconds;
                 buffer.Append(done, seconds, i == video.Segments.Count - 1);
