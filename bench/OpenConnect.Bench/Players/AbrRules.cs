@@ -35,7 +35,7 @@ public sealed class ThroughputRule : IAbrRule
         var current = Math.Clamp(input.Current, 0, bitrates.Count - 1);
         if (input.BufferFilled && input.BufferSeconds < LowBufferSeconds && current > 0)
         {
-            var fits = input.EstimateBitsPerSecond is { } e ? HighestAtOrBelow(bitrates, e) : 0;
+            var fits = input.EstimateBitsPerSecond is { } e ? HighestAtOrBelow(bitrates, e) : current - 1;
             return Math.Min(current - 1, fits);
         }
 

@@ -18,8 +18,8 @@ public sealed record SessionResult(
     int Switches,
     double AverageBitrate,
     long Bytes,
-    double TraceSeconds,
-    double TransferSeconds,
+    double TraceBytes,
+    long SegmentBytes,
     string? Error);
 
 /// <summary>
@@ -39,8 +39,8 @@ internal sealed class PlayerSession(HttpClient http, string steeringUrl, string 
     private readonly Dictionary<string, MediaPlaylist> _playlists = [];
     private TraceLimiter _limiter = null!;
     private long _bytes;
-    private double _traceSeconds;
-    private double _transferSeconds;
+    private double _traceBytes;
+    private long _transferBytes;
 
     public async Task<SessionResult> RunAsync(CancellationToken cancellationToken)
     {
@@ -93,11 +93,10 @@ internal sealed class PlayerSession(HttpClient http, string steeringUrl, string 
 
                 var done = _limiter.Now;
                 _estimator.Add(bytes, done - started);
-                // What the trace alone allows for these bytes: two requests, each a round trip and
-                // at most a full bucket free, the rest at the link's rate.
-                var roundTrips = 2 * trace.RoundTrip.TotalSeconds;
-                _traceSeconds += trace.TimeToCarry(started + roundTrips, Math.Max(0, bytes - (2 * TraceLimiter.BurstBytes))) - started;
-                _transferSeconds += done - started;
+                // What the trace could carry in the same time after the two requests' round trips
+                // (a little over 1 when a download starts with the bucket's burst).
+                _traceBytes += trace.BytesBetween(started + (2 * trace.RoundTrip.TotalSeconds), done);
+                _transferBytes += bytes;
                 var seconds = video.Segments[i].Seconds;
                 buffer.Append(done, seconds, i == video.Segments.Count - 1);
                 bitrateSeconds += ladder.Bitrates[current] * seconds;
@@ -123,8 +122,8 @@ internal sealed class PlayerSession(HttpClient http, string steeringUrl, string 
         switches,
         mediaSeconds > 0 ? bitrateSeconds / mediaSeconds : 0,
         _bytes,
-        _traceSeconds,
-        _transferSeconds,
+        _traceBytes,
+        _transferBytes,
         error);
 
     private async Task<MediaPlaylist> PlaylistAsync(string uri, CancellationToken cancellationToken)
@@ -186,7 +185,7 @@ internal sealed class PlayerSession(HttpClient http, string steeringUrl, string 
 }
 
 /// <summary>The default pathway's video variants (ascending bandwidth) and its audio rendition, from a steered multivariant playlist.</summary>
-internal sealed record VariantLadder(IReadOnlyList<(double Bandwidth, string Uri)> Variants, string AudioUri)
+public sealed record VariantLadder(IReadOnlyList<(double Bandwidth, string Uri)> Variants, string AudioUri)
 {
     public IReadOnlyList<double> Bitrates { get; } = [.. Variants.Select(v => v.Bandwidth)];
 
@@ -215,7 +214,7 @@ internal sealed record VariantLadder(IReadOnlyList<(double Bandwidth, string Uri
 }
 
 /// <summary>A VOD media playlist: the init segment and the media segments with their durations, as absolute URIs.</summary>
-internal sealed record MediaPlaylist(string? InitUri, IReadOnlyList<(string Uri, double Seconds)> Segments)
+public sealed record MediaPlaylist(string? InitUri, IReadOnlyList<(string Uri, double Seconds)> Segments)
 {
     public static MediaPlaylist Parse(string uri, string text)
     {

@@ -22,7 +22,7 @@ internal sealed record CaseFigures(
         var played = ok.Sum(r => r.PlayedSeconds);
         var stalled = ok.Sum(r => r.RebufferSeconds);
         var ttff = ok.Where(r => r.TtffMs is not null).Select(r => r.TtffMs!.Value).ToList();
-        var transfer = ok.Sum(r => r.TransferSeconds);
+        var capacity = ok.Sum(r => r.TraceBytes);
         return new CaseFigures(
             sessions,
             trace,
@@ -33,7 +33,7 @@ internal sealed record CaseFigures(
             ttff.Count > 0 ? TtffScenario.Percentile(ttff, 95) : double.NaN,
             ok.Count > 0 ? ok.Average(r => r.AverageBitrate) / 1000 : double.NaN,
             played > 0 ? ok.Sum(r => r.Switches) / (played / 60) : double.NaN,
-            transfer > 0 ? ok.Sum(r => r.TraceSeconds) / transfer : double.NaN);
+            capacity > 0 ? ok.Sum(r => r.SegmentBytes) / capacity : double.NaN);
     }
 }
 
@@ -64,7 +64,7 @@ internal static class PlayersReport
 
         Console.WriteLine();
         Console.Write(table);
-        Console.WriteLine("link eff.: time the trace alone needs for the bytes / time the downloads took (1.00 = the limiter was the only bottleneck).");
+        Console.WriteLine("link eff.: segment bytes received / bytes the trace could carry while they downloaded (after the round trips); 1.00 = the limiter alone set the pace, lower = the machine (servers or swarm) slowed the transfers.");
         foreach (var run in runs.Where(r => r.Results.Any(x => x.Error is not null)))
         {
             foreach (var error in run.Results.Where(r => r.Error is not null).GroupBy(r => r.Error).Take(5))

@@ -25,7 +25,7 @@ public sealed class PlayersScenario : IScenario
           --sessions           concurrent sessions per case, comma-separated (default 50,200,1000)
           --all-traces-up-to   cases up to this many sessions replay every trace; larger ones the
                                mobile set and the floor trace only (default 200)
-          --seconds S          title length (default 60)
+          --seconds S          title length (default 120)
           --segment S          segment duration, 2 to 4 (default 2)
           --appliances N       appliances in the site (default 2)
           --titles N           copies of the title under different ids, so steering spreads
@@ -65,12 +65,11 @@ public sealed class PlayersScenario : IScenario
             }
 
             var lowest = await LowestBandwidthAsync(stack.SteeringUrl, titles[0], cancellationToken).ConfigureAwait(false);
-            var traceSeconds = o.Seconds + 120;
             var swarm = new Swarm(stack, titles, o);
             var runs = new List<SwarmRun>();
             foreach (var sessions in o.Sessions)
             {
-                var traces = TraceSet(sessions <= o.AllTracesUpTo, lowest, traceSeconds);
+                var traces = TraceSet(sessions <= o.AllTracesUpTo, lowest, o.Seconds);
                 var run = await swarm.RunAsync(sessions, traces, cancellationToken).ConfigureAwait(false);
                 runs.Add(run);
                 Console.WriteLine(FormattableString.Invariant(
@@ -94,7 +93,8 @@ public sealed class PlayersScenario : IScenario
 
     /// <summary>
     /// The traces of a case: steady, step-down and variable for the mobile link (and the cable link
-    /// when <paramref name="all"/>), plus the floor: steady at 1.2x the lowest rung.
+    /// when <paramref name="all"/>), plus the floor: steady at 1.2x the lowest rung. Traces span the
+    /// title's length (the step-down's thirds are thirds of the title); the last second holds after.
     /// </summary>
     internal static IReadOnlyList<Func<int, NetworkTrace>> TraceSet(bool all, double lowestBandwidth, int seconds)
     {
@@ -120,7 +120,7 @@ public sealed class PlayersScenario : IScenario
     }
 }
 
-internal sealed record PlayersOptions(int[] Sessions, int AllTracesUpTo, int Seconds, int Segment, int Appliances, int Titles, int Ramp, int Seed)
+public sealed record PlayersOptions(int[] Sessions, int AllTracesUpTo, int Seconds, int Segment, int Appliances, int Titles, int Ramp, int Seed)
 {
     public static PlayersOptions Parse(IReadOnlyList<string> args)
     {
@@ -128,7 +128,7 @@ internal sealed record PlayersOptions(int[] Sessions, int AllTracesUpTo, int Sec
         var numbers = new Dictionary<string, int>
         {
             ["--all-traces-up-to"] = 200,
-            ["--seconds"] = 60,
+            ["--seconds"] = 120,
             ["--segment"] = 2,
             ["--appliances"] = 2,
             ["--titles"] = 4,
