@@ -22,6 +22,9 @@ public sealed class PlaybackBuffer(double startSeconds)
 
     public double RebufferSeconds { get; private set; }
 
+    /// <summary>When the first stall began (seconds since the session began), or null.</summary>
+    public double? FirstStallAt { get; private set; }
+
     public int Rebuffers { get; private set; }
 
     public bool Playing => _playing;
@@ -68,6 +71,7 @@ public sealed class PlaybackBuffer(double startSeconds)
             if (elapsed > _level && !_complete)
             {
                 _stallStartedAt = _updatedAt + _level;
+                FirstStallAt ??= _stallStartedAt;
                 _level = 0;
                 _playing = false;
             }

@@ -11,7 +11,9 @@ public sealed record SessionResult(
     string Trace,
     string Rule,
     string? Appliance,
+    double? SteeringMs,
     double? TtffMs,
+    double? FirstStallAt,
     double PlayedSeconds,
     double RebufferSeconds,
     int Rebuffers,
@@ -39,6 +41,7 @@ internal sealed class PlayerSession(HttpClient http, string steeringUrl, string 
     private readonly Dictionary<string, MediaPlaylist> _playlists = [];
     private TraceLimiter _limiter = null!;
     private long _bytes;
+    private double? _steeringMs;
     private double _traceBytes;
     private long _transferBytes;
 
@@ -57,6 +60,7 @@ internal sealed class PlayerSession(HttpClient http, string steeringUrl, string 
                 ?? throw new InvalidDataException("/play gave no hls.url");
             var ladder = VariantLadder.Parse(await GetTextAsync(multivariantUrl, cancellationToken).ConfigureAwait(false));
             appliance = new Uri(ladder.Variants[0].Uri).Authority;
+            _steeringMs = _limiter.Now * 1000;
             var audio = await PlaylistAsync(ladder.AudioUri, cancellationToken).ConfigureAwait(false);
             var current = 0;
             var video = await PlaylistAsync(ladder.Variants[current].Uri, cancellationToken).ConfigureAwait(false);
@@ -115,7 +119,9 @@ internal sealed class PlayerSession(HttpClient http, string steeringUrl, string 
         trace.Name,
         rule.Name,
         appliance,
+        _steeringMs,
         buffer?.FirstFrameAt * 1000,
+        buffer?.FirstStallAt,
         mediaSeconds,
         buffer?.RebufferSeconds ?? 0,
         buffer?.Rebuffers ?? 0,

@@ -11,6 +11,7 @@ internal sealed record CaseFigures(
     int Players,
     int Failed,
     double RebufferRatio,
+    double SteeringP95Ms,
     double TtffP95Ms,
     double AverageBitrateKbps,
     double SwitchesPerMinute,
@@ -30,11 +31,14 @@ internal sealed record CaseFigures(
             results.Count,
             results.Count - ok.Count,
             played + stalled > 0 ? stalled / (played + stalled) : double.NaN,
-            ttff.Count > 0 ? TtffScenario.Percentile(ttff, 95) : double.NaN,
+            P95([.. ok.Where(r => r.SteeringMs is not null).Select(r => r.SteeringMs!.Value)]),
+            P95(ttff),
             ok.Count > 0 ? ok.Average(r => r.AverageBitrate) / 1000 : double.NaN,
             played > 0 ? ok.Sum(r => r.Switches) / (played / 60) : double.NaN,
             capacity > 0 ? ok.Sum(r => r.SegmentBytes) / capacity : double.NaN);
     }
+
+    private static double P95(List<double> values) => values.Count > 0 ? TtffScenario.Percentile(values, 95) : double.NaN;
 }
 
 /// <summary>The table per cell, the goals, the CPU per case and the JSON line.</summary>
@@ -56,15 +60,25 @@ internal static class PlayersReport
             }
         }
 
-        var table = new Table("sessions", "trace", "rule", "players", "failed", "rebuffer %", "avg kbit/s", "switches/min", "TTFF p95 ms", "link eff.");
+        var table = new Table("sessions", "trace", "rule", "players", "failed", "rebuffer %", "avg kbit/s", "switches/min", "steering p95 ms", "TTFF p95 ms", "link eff.");
         foreach (var c in cases)
         {
-            table.Add(c.Sessions, c.Trace, c.Rule, c.Players, c.Failed, F(c.RebufferRatio * 100, "F2"), F(c.AverageBitrateKbps, "F0"), F(c.SwitchesPerMinute, "F2"), F(c.TtffP95Ms, "F0"), F(c.LinkEfficiency, "F2"));
+            table.Add(c.Sessions, c.Trace, c.Rule, c.Players, c.Failed, F(c.RebufferRatio * 100, "F2"), F(c.AverageBitrateKbps, "F0"), F(c.SwitchesPerMinute, "F2"), F(c.SteeringP95Ms, "F0"), F(c.TtffP95Ms, "F0"), F(c.LinkEfficiency, "F2"));
         }
 
         Console.WriteLine();
         Console.Write(table);
         Console.WriteLine("link eff.: segment bytes received / bytes the trace could carry while they downloaded (after the round trips); 1.00 = the limiter alone set the pace, lower = the machine (servers or swarm) slowed the transfers.");
+        Console.WriteLine("steering: /play and the steered multivariant playlist, from the session's start; TTFF: to the first segment (video + audio) buffered.");
+        foreach (var run in runs)
+        {
+            foreach (var cell in run.Results.Where(r => r.FirstStallAt is not null).GroupBy(r => (r.Trace, r.Rule)))
+            {
+                var at = cell.Select(r => r.FirstStallAt!.Value).Order().Select(t => t.ToString("F1", CultureInfo.InvariantCulture));
+                Console.WriteLine($"  {run.Sessions} sessions, {cell.Key.Trace}/{cell.Key.Rule}: {cell.Count()} sessions stalled, first stall at {string.Join(", ", at.Take(12))} s into the session");
+            }
+        }
+
         foreach (var run in runs.Where(r => r.Results.Any(x => x.Error is not null)))
         {
             foreach (var error in run.Results.Where(r => r.Error is not null).GroupBy(r => r.Error).Take(5))
@@ -97,6 +111,7 @@ internal static class PlayersReport
                 players = c.Players,
                 failed = c.Failed,
                 rebuffer_ratio = Round(c.RebufferRatio, 5),
+                steering_p95_ms = Round(c.SteeringP95Ms, 0),
                 ttff_p95_ms = Round(c.TtffP95Ms, 0),
                 avg_bitrate_kbps = Round(c.AverageBitrateKbps, 0),
                 switches_per_min = Round(c.SwitchesPerMinute, 2),
