@@ -18,6 +18,7 @@ public class PlaybackTests
         Assert.True(buffer.Playing);
         Assert.Equal(1.5, buffer.RebufferSeconds, 6);
         Assert.Equal(1, buffer.Rebuffers);
+        Assert.Equal(3.0, buffer.FirstStallAt);
     }
 
     [Fact]
@@ -50,6 +51,7 @@ public class PlaybackTests
         Assert.Equal(0, buffer.Level(100));
         Assert.True(buffer.Playing);
         Assert.Equal(0, buffer.Rebuffers);
+        Assert.Null(buffer.FirstStallAt);
     }
 
     [Fact]
@@ -104,6 +106,7 @@ public class PlaybackTests
     [InlineData("--segment", "6")]
     [InlineData("--sessions", "0")]
     [InlineData("--nope", "1")]
+    [InlineData("--start-rate", "0")]
     public void Options_RejectBadInput(string name, string value) =>
         Assert.Throws<BenchUsageException>(() => PlayersOptions.Parse([name, value]));
 

@@ -21,7 +21,7 @@ public sealed class PlayersScenario : IScenario
 
     public string Usage => """
         bench players [--sessions 50,200,1000] [--all-traces-up-to N] [--seconds S] [--segment S]
-                      [--appliances N] [--titles N] [--ramp S] [--seed N]
+                      [--appliances N] [--titles N] [--start-rate N] [--seed N]
           --sessions           concurrent sessions per case, comma-separated (default 50,200,1000)
           --all-traces-up-to   cases up to this many sessions replay every trace; larger ones the
                                mobile set and the floor trace only (default 200)
@@ -30,7 +30,8 @@ public sealed class PlayersScenario : IScenario
           --appliances N       appliances in the site (default 2)
           --titles N           copies of the title under different ids, so steering spreads
                                sessions over the appliances (default 4)
-          --ramp S             sessions start evenly over this many seconds (default 10)
+          --start-rate N       sessions started per second, evenly (default 20: 1,000 sessions
+                               start over 50 s and then all play together)
           --seed N             trace seed (default 42)
         Within a case the sessions are dealt round-robin over (trace, rule), so both rules meet the
         same load. Needs a Release build, ffmpeg and taskset.
@@ -73,7 +74,7 @@ public sealed class PlayersScenario : IScenario
                 var run = await swarm.RunAsync(sessions, traces, cancellationToken).ConfigureAwait(false);
                 runs.Add(run);
                 Console.WriteLine(FormattableString.Invariant(
-                    $"{sessions} sessions: {run.WallSeconds:F0} s; CPU 0 (servers) {run.ServerCpuFraction:P0} busy, swarm {run.ClientCpuFraction:P0} of CPU 1; {run.RoleCpu}; load average {run.LoadAverage:F1}"));
+                    $"{sessions} sessions: {run.WallSeconds:F0} s; roles (CPU 0) used {run.ServerCpuFraction:P0} of a core, the swarm (CPU 1) {run.ClientCpuFraction:P0}; in the first {run.StartupSeconds:F0} s (start-up) {run.StartupServerCpuFraction:P0} and {run.StartupClientCpuFraction:P0}; {run.RoleCpu}; load average {run.LoadAverage:F1}"));
             }
 
             return PlayersReport.Write(Name, runs, lowest, o);
@@ -120,7 +121,7 @@ public sealed class PlayersScenario : IScenario
     }
 }
 
-public sealed record PlayersOptions(int[] Sessions, int AllTracesUpTo, int Seconds, int Segment, int Appliances, int Titles, int Ramp, int Seed)
+public sealed record PlayersOptions(int[] Sessions, int AllTracesUpTo, int Seconds, int Segment, int Appliances, int Titles, int StartRate, int Seed)
 {
     public static PlayersOptions Parse(IReadOnlyList<string> args)
     {
@@ -132,7 +133,7 @@ public sealed record PlayersOptions(int[] Sessions, int AllTracesUpTo, int Secon
             ["--segment"] = 2,
             ["--appliances"] = 2,
             ["--titles"] = 4,
-            ["--ramp"] = 10,
+            ["--start-rate"] = 20,
             ["--seed"] = 42,
         };
         for (var i = 0; i < args.Count; i += 2)
@@ -164,10 +165,10 @@ public sealed record PlayersOptions(int[] Sessions, int AllTracesUpTo, int Secon
             }
         }
 
-        var o = new PlayersOptions(sessions, numbers["--all-traces-up-to"], numbers["--seconds"], numbers["--segment"], numbers["--appliances"], numbers["--titles"], numbers["--ramp"], numbers["--seed"]);
-        if (o.Sessions.Length == 0 || o.Seconds < 10 || o.Segment is < 2 or > 4 || o.Appliances < 1 || o.Titles < 1 || o.Ramp < 0)
+        var o = new PlayersOptions(sessions, numbers["--all-traces-up-to"], numbers["--seconds"], numbers["--segment"], numbers["--appliances"], numbers["--titles"], numbers["--start-rate"], numbers["--seed"]);
+        if (o.Sessions.Length == 0 || o.Seconds < 10 || o.Segment is < 2 or > 4 || o.Appliances < 1 || o.Titles < 1 || o.StartRate < 1)
         {
-            throw new BenchUsageException("need --sessions, --seconds >= 10, --segment 2..4, --appliances >= 1, --titles >= 1, --ramp >= 0");
+            throw new BenchUsageException("need --sessions, --seconds >= 10, --segment 2..4, --appliances >= 1, --titles >= 1, --start-rate >= 1");
         }
 
         return o;

@@ -11,13 +11,18 @@ internal sealed record SwarmRun(
     double WallSeconds,
     double ServerCpuFraction,
     double ClientCpuFraction,
+    double StartupSeconds,
+    double StartupServerCpuFraction,
+    double StartupClientCpuFraction,
     string RoleCpu,
     double LoadAverage);
 
 /// <summary>
-/// Starts a case's sessions evenly over the ramp, dealt round-robin over (trace, rule) and, per
+/// Starts a case's sessions at a steady rate (<see cref="PlayersOptions.StartRate"/> per second), dealt round-robin over (trace, rule) and, per
 /// round, over the titles (so every cell meets every appliance), and measures the CPU the role
-/// processes (core 0) and the swarm (core 1) used.
+/// processes (core 0) and the swarm (core 1) used, over the whole case and over the start-up
+/// (until 5 s after the last session started), when every new session asks steering and fetches
+/// playlists and init segments.
 /// </summary>
 internal sealed class Swarm(SteeredStack stack, IReadOnlyList<string> titles, PlayersOptions options)
 {
@@ -37,6 +42,9 @@ internal sealed class Swarm(SteeredStack stack, IReadOnlyList<string> titles, Pl
         var self = Process.GetCurrentProcess();
         var clientBefore = self.TotalProcessorTime;
         var wall = Stopwatch.StartNew();
+        var ramp = (double)sessions / options.StartRate;
+        var startupSeconds = ramp + 5;
+        var startup = SnapshotAfterAsync(TimeSpan.FromSeconds(startupSeconds), self, cancellationToken);
         var cells = traces.Count * Rules.Length;
         var tasks = new Task<SessionResult>[sessions];
         for (var i = 0; i < sessions; i++)
@@ -44,11 +52,12 @@ internal sealed class Swarm(SteeredStack stack, IReadOnlyList<string> titles, Pl
             var cell = i % cells;
             var trace = traces[cell / Rules.Length]((options.Seed * 100_003) + i);
             var session = new PlayerSession(http, stack.SteeringUrl, titles[i / cells % titles.Count], trace, Rules[cell % Rules.Length]);
-            tasks[i] = StartAsync(session, TimeSpan.FromSeconds((double)options.Ramp * i / sessions), cancellationToken);
+            tasks[i] = StartAsync(session, TimeSpan.FromSeconds(ramp * i / sessions), cancellationToken);
         }
 
         var results = await Task.WhenAll(tasks).ConfigureAwait(false);
         var seconds = wall.Elapsed.TotalSeconds;
+        var (startupServer, startupClient) = await startup.ConfigureAwait(false);
         self.Refresh();
         var used = stack.Roles.Select((r, i) => (r.Name, Seconds: r.Process.CpuSeconds() - before[i])).ToArray();
         return new SwarmRun(
@@ -57,8 +66,18 @@ internal sealed class Swarm(SteeredStack stack, IReadOnlyList<string> titles, Pl
             seconds,
             used.Sum(u => u.Seconds) / seconds,
             (self.TotalProcessorTime - clientBefore).TotalSeconds / seconds,
+            startupSeconds,
+            (startupServer - before.Sum()) / startupSeconds,
+            (startupClient - clientBefore).TotalSeconds / startupSeconds,
             string.Join(", ", used.Select(u => string.Create(CultureInfo.InvariantCulture, $"{u.Name} {u.Seconds:F1} CPU-s"))),
             LoadAverage());
+    }
+
+    private async Task<(double ServerCpuSeconds, TimeSpan ClientCpu)> SnapshotAfterAsync(TimeSpan delay, Process self, CancellationToken cancellationToken)
+    {
+        await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+        self.Refresh();
+        return (stack.Roles.Sum(r => r.Process.CpuSeconds()), self.TotalProcessorTime);
     }
 
     private static async Task<SessionResult> StartAsync(PlayerSession session, TimeSpan delay, CancellationToken cancellationToken)
