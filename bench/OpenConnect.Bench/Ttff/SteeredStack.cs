@@ -6,7 +6,7 @@ using OpenConnect.Contracts.Security;
 namespace OpenConnect.Bench.Ttff;
 
 /// <summary>
-/// Origin, steering and one appliance as Release processes pinned to core 0, wired as run.sh wires
+/// Origin, steering and one or more appliances (one site) as Release processes pinned to core 0, wired as run.sh wires
 /// them: steering's key (created here first) verifies players' tokens on the appliance and the
 /// origin; loopback clients belong to the appliance's site.
 /// </summary>
@@ -14,58 +14,83 @@ internal sealed class SteeredStack : IAsyncDisposable
 {
     private readonly List<ChildProcess> _processes;
     private readonly Ed25519SigningKey _key;
-    private readonly string _title;
+    private readonly IReadOnlyList<string> _titles;
+    private readonly List<string> _applianceUrls = [];
 
-    private SteeredStack(List<ChildProcess> processes, Ed25519SigningKey key, string title, string steeringUrl, string applianceUrl)
+    private SteeredStack(List<ChildProcess> processes, Ed25519SigningKey key, IReadOnlyList<string> titles, string steeringUrl)
     {
         _processes = processes;
         _key = key;
-        _title = title;
+        _titles = titles;
         SteeringUrl = steeringUrl;
-        ApplianceUrl = applianceUrl;
     }
 
     public string SteeringUrl { get; }
 
-    public string ApplianceUrl { get; }
+    public string ApplianceUrl => _applianceUrls[0];
 
-    public static async Task<SteeredStack> StartAsync(string root, string taskset, string work, string package, string title, CancellationToken cancellationToken)
+    /// <summary>Every appliance's data URL (all in site <c>local</c>), in start order.</summary>
+    public IReadOnlyList<string> ApplianceUrls => _applianceUrls;
+
+    /// <summary>The role processes by name (origin, steering, oca-bench-N), for CPU accounting.</summary>
+    public IReadOnlyList<(string Name, ChildProcess Process)> Roles { get; private set; } = [];
+
+    public static Task<SteeredStack> StartAsync(string root, string taskset, string work, string package, string title, CancellationToken cancellationToken) =>
+        StartAsync(root, taskset, work, package, [title], 1, cancellationToken);
+
+    /// <summary>
+    /// Publishes <paramref name="package"/> under each of <paramref name="titles"/> and starts the
+    /// origin, steering and <paramref name="appliances"/> appliances in one site. Returns once
+    /// steering ranks an appliance first for every title.
+    /// </summary>
+    public static async Task<SteeredStack> StartAsync(string root, string taskset, string work, string package, IReadOnlyList<string> titles, int appliances, CancellationToken cancellationToken)
     {
         var key = Ed25519SigningKey.LoadOrCreate(Path.Combine(work, "steering", "keys", "steering-signing.key"));
-        var published = Path.Combine(work, "origin", "published", title);
-        CopyDirectory(package, published);
+        foreach (var title in titles)
+        {
+            CopyDirectory(package, Path.Combine(work, "origin", "published", title));
+        }
+
         Directory.CreateDirectory(Path.Combine(work, "steering", "prefixes"));
         await File.WriteAllTextAsync(Path.Combine(work, "steering", "prefixes", "local.prefixes"), "127.0.0.0/8\n::1/128\n", cancellationToken).ConfigureAwait(false);
 
         var originPort = NginxServer.FreePort();
         var steeringPort = NginxServer.FreePort();
         var controlPort = NginxServer.FreePort();
-        var appliancePort = NginxServer.FreePort();
-        var applianceControlPort = NginxServer.FreePort();
         var originUrl = $"http://127.0.0.1:{originPort}";
         var steeringUrl = $"http://127.0.0.1:{steeringPort}";
-        var applianceUrl = $"http://127.0.0.1:{appliancePort}";
         var processes = new List<ChildProcess>();
-        var stack = new SteeredStack(processes, key, title, steeringUrl, applianceUrl);
+        var roles = new List<(string, ChildProcess)>();
+        var stack = new SteeredStack(processes, key, titles, steeringUrl) { Roles = roles };
         try
         {
             processes.Add(Start(taskset, Dll(root, "origin", "OpenConnect.Origin"), originUrl, $"--Origin:DataDirectory={Path.Combine(work, "origin")}", $"--Origin:PlaybackKeys:0={key.PublicKey}"));
+            roles.Add(("origin", processes[^1]));
             await HttpProbe.WaitUntilAsync(processes[^1], originUrl + "/healthz", "origin", cancellationToken).ConfigureAwait(false);
             processes.Add(Start(taskset, Dll(root, "steering", "OpenConnect.Steering"), steeringUrl, $"--Steering:DataDirectory={Path.Combine(work, "steering")}", $"--Steering:ControlUrl=http://127.0.0.1:{controlPort}", $"--Steering:OriginUrl={originUrl}"));
+            roles.Add(("steering", processes[^1]));
             await HttpProbe.WaitUntilAsync(processes[^1], steeringUrl + "/healthz", "steering", cancellationToken).ConfigureAwait(false);
-            processes.Add(Start(
-                taskset,
-                Dll(root, "appliance", "OpenConnect.Appliance"),
-                applianceUrl,
-                "--Appliance:Id=oca-bench",
-                "--Appliance:Site=local",
-                $"--Appliance:ControlUrl=http://127.0.0.1:{applianceControlPort}",
-                $"--Appliance:Cache:Directory={Path.Combine(work, "appliance")}",
-                $"--Appliance:Parents:0={originUrl}",
-                $"--Appliance:Steering:Url=http://127.0.0.1:{controlPort}",
-                $"--Appliance:PlaybackKeys:0={key.PublicKey}"));
-            await HttpProbe.WaitUntilAsync(processes[^1], applianceUrl + "/healthz", "appliance", cancellationToken).ConfigureAwait(false);
-            await stack.WaitForApplianceAsync(cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < appliances; i++)
+            {
+                var id = i == 0 ? "oca-bench" : $"oca-bench-{i}";
+                var applianceUrl = $"http://127.0.0.1:{NginxServer.FreePort()}";
+                processes.Add(Start(
+                    taskset,
+                    Dll(root, "appliance", "OpenConnect.Appliance"),
+                    applianceUrl,
+                    $"--Appliance:Id={id}",
+                    "--Appliance:Site=local",
+                    $"--Appliance:ControlUrl=http://127.0.0.1:{NginxServer.FreePort()}",
+                    $"--Appliance:Cache:Directory={Path.Combine(work, id)}",
+                    $"--Appliance:Parents:0={originUrl}",
+                    $"--Appliance:Steering:Url=http://127.0.0.1:{controlPort}",
+                    $"--Appliance:PlaybackKeys:0={key.PublicKey}"));
+                roles.Add((id, processes[^1]));
+                await HttpProbe.WaitUntilAsync(processes[^1], applianceUrl + "/healthz", id, cancellationToken).ConfigureAwait(false);
+                stack._applianceUrls.Add(applianceUrl);
+            }
+
+            await stack.WaitForAppliancesAsync(cancellationToken).ConfigureAwait(false);
             return stack;
         }
         catch
@@ -75,41 +100,52 @@ internal sealed class SteeredStack : IAsyncDisposable
         }
     }
 
-    /// <summary>Fetches every file of the title through the appliance (signed), twice, so plays are RAM hits.</summary>
+    /// <summary>Fetches every file of every title through every appliance (signed), twice, so plays are RAM hits.</summary>
     public async Task WarmAsync(string package, CancellationToken cancellationToken)
     {
-        var token = UrlToken.Sign(_key, DateTimeOffset.UtcNow.AddHours(1), UrlToken.TitlePrefix(_title));
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        for (var pass = 0; pass < 2; pass++)
+        foreach (var title in _titles)
         {
-            foreach (var file in Directory.EnumerateFiles(package, "*", SearchOption.AllDirectories))
+            var token = UrlToken.Sign(_key, DateTimeOffset.UtcNow.AddHours(1), UrlToken.TitlePrefix(title));
+            foreach (var appliance in _applianceUrls)
             {
-                var relative = Path.GetRelativePath(package, file).Replace(Path.DirectorySeparatorChar, '/');
-                using var response = await client.GetAsync($"{ApplianceUrl}{UrlToken.SignedPath(token, $"/v/{_title}/{relative}")}", cancellationToken).ConfigureAwait(false);
-                response.EnsureSuccessStatusCode();
+                for (var pass = 0; pass < 2; pass++)
+                {
+                    foreach (var file in Directory.EnumerateFiles(package, "*", SearchOption.AllDirectories))
+                    {
+                        var relative = Path.GetRelativePath(package, file).Replace(Path.DirectorySeparatorChar, '/');
+                        using var response = await client.GetAsync($"{appliance}{UrlToken.SignedPath(token, $"/v/{title}/{relative}")}", cancellationToken).ConfigureAwait(false);
+                        response.EnsureSuccessStatusCode();
+                    }
+                }
             }
         }
     }
 
-    private async Task WaitForApplianceAsync(CancellationToken cancellationToken)
+    /// <summary>Waits until steering lists every appliance plus the origin for each title, an appliance first.</summary>
+    private async Task WaitForAppliancesAsync(CancellationToken cancellationToken)
     {
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
+        foreach (var title in _titles)
         {
-            using var play = JsonDocument.Parse(await client.GetStringAsync($"{SteeringUrl}/play/{_title}", cancellationToken).ConfigureAwait(false));
-            var pathways = play.RootElement.GetProperty("hls").GetProperty("pathways");
-            if (pathways.GetArrayLength() >= 2 && pathways[0].GetProperty("url").GetString()!.StartsWith(ApplianceUrl, StringComparison.Ordinal))
+            while (true)
             {
-                return;
-            }
+                using var play = JsonDocument.Parse(await client.GetStringAsync($"{SteeringUrl}/play/{title}", cancellationToken).ConfigureAwait(false));
+                var pathways = play.RootElement.GetProperty("hls").GetProperty("pathways");
+                var first = pathways[0].GetProperty("url").GetString()!;
+                if (pathways.GetArrayLength() >= Math.Min(_applianceUrls.Count + 1, 3) && _applianceUrls.Any(a => first.StartsWith(a, StringComparison.Ordinal)))
+                {
+                    break;
+                }
 
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"steering never ranked the appliance first: {play.RootElement}");
-            }
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException($"steering never ranked the appliances first for {title}: {play.RootElement}");
+                }
 
-            await Task.Delay(200, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(200, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
@@ -140,5 +176,5 @@ internal sealed class SteeredStack : IAsyncDisposable
         }
     }
 
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"steering {SteeringUrl}, appliance {ApplianceUrl}");
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"steering {SteeringUrl}, appliances {string.Join(", ", _applianceUrls)}");
 }

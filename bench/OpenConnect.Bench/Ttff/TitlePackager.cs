@@ -7,33 +7,58 @@ namespace OpenConnect.Bench.Ttff;
 /// <summary>
 /// Packages a synthetic title with ffmpeg the way the origin lays titles out: <c>master.m3u8</c>,
 /// <c>manifest.mpd</c>, and per rendition <c>rN/index.m3u8</c>, <c>rN/init.mp4</c>,
-/// <c>rN/seg-NNNNN.m4s</c> (two H.264 video renditions, one AAC audio, 2 s fMP4 segments).
+/// <c>rN/seg-NNNNN.m4s</c> (H.264 video renditions, by default two, one AAC audio, fMP4 segments,
+/// by default 2 s).
 /// </summary>
 internal static partial class TitlePackager
 {
-    public static async Task PackageAsync(string directory, int seconds, CancellationToken cancellationToken)
+    /// <summary>The ttff ladder: 720p at 2,500 kbit/s and 360p at 800 kbit/s.</summary>
+    public static readonly IReadOnlyList<VideoRung> TwoRungs = [new(1280, 720, 2500), new(640, 360, 800)];
+
+    public static Task PackageAsync(string directory, int seconds, CancellationToken cancellationToken) =>
+        PackageAsync(directory, seconds, TwoRungs, 2, cancellationToken);
+
+    /// <summary>
+    /// Packages <paramref name="rungs"/> (renditions <c>r0</c>.. in the given order) plus one AAC
+    /// audio rendition (the last <c>rN</c>), in <paramref name="segmentSeconds"/>-second segments.
+    /// </summary>
+    public static async Task PackageAsync(string directory, int seconds, IReadOnlyList<VideoRung> rungs, int segmentSeconds, CancellationToken cancellationToken)
     {
-        foreach (var rendition in new[] { "r0", "r1", "r2" })
+        for (var i = 0; i <= rungs.Count; i++)
         {
-            Directory.CreateDirectory(Path.Combine(directory, rendition));
+            Directory.CreateDirectory(Path.Combine(directory, "r" + i.ToString(CultureInfo.InvariantCulture)));
         }
 
         var s = seconds.ToString(CultureInfo.InvariantCulture);
-        string[] args =
-        [
+        var top = rungs.MaxBy(r => r.Height)!;
+        var gop = (30 * segmentSeconds).ToString(CultureInfo.InvariantCulture);
+        var args = new List<string>
+        {
             "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-            "-f", "lavfi", "-i", $"testsrc2=size=1280x720:rate=30:duration={s}",
+            "-f", "lavfi", "-i", $"testsrc2=size={top.Width}x{top.Height}:rate=30:duration={s}",
             "-f", "lavfi", "-i", $"sine=frequency=440:sample_rate=48000:duration={s}",
-            "-map", "0:v", "-map", "0:v", "-map", "1:a",
-            "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
-            "-filter:v:0", "scale=1280:720", "-b:v:0", "2500k", "-filter:v:1", "scale=640:360", "-b:v:1", "800k",
+        };
+        foreach (var _ in rungs)
+        {
+            args.AddRange(["-map", "0:v"]);
+        }
+
+        args.AddRange(["-map", "1:a", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", gop, "-keyint_min", gop, "-sc_threshold", "0"]);
+        for (var i = 0; i < rungs.Count; i++)
+        {
+            var n = i.ToString(CultureInfo.InvariantCulture);
+            args.AddRange([$"-filter:v:{n}", string.Create(CultureInfo.InvariantCulture, $"scale={rungs[i].Width}:{rungs[i].Height}"), $"-b:v:{n}", string.Create(CultureInfo.InvariantCulture, $"{rungs[i].Kbps}k")]);
+        }
+
+        args.AddRange(
+        [
             "-c:a", "aac", "-b:a", "96k", "-ac", "2",
-            "-f", "dash", "-seg_duration", "2", "-use_template", "1", "-use_timeline", "0",
+            "-f", "dash", "-seg_duration", segmentSeconds.ToString(CultureInfo.InvariantCulture), "-use_template", "1", "-use_timeline", "0",
             "-adaptation_sets", "id=0,streams=v id=1,streams=a",
             "-init_seg_name", "r$RepresentationID$/init.mp4", "-media_seg_name", "r$RepresentationID$/seg-$Number%05d$.m4s",
             "-hls_playlist", "1", "-hls_master_name", "master.m3u8",
             Path.Combine(directory, "manifest.mpd"),
-        ];
+        ]);
         var (exit, output) = await ChildProcess.RunAsync("ffmpeg", args, TimeSpan.FromMinutes(5), cancellationToken).ConfigureAwait(false);
         if (exit != 0)
         {
@@ -60,3 +85,6 @@ internal static partial class TitlePackager
     [GeneratedRegex(@"^media_(\d+)\.m3u8$")]
     private static partial Regex MediaIndex();
 }
+
+/// <summary>One H.264 rendition to package: frame size and target bitrate.</summary>
+internal sealed record VideoRung(int Width, int Height, int Kbps);
