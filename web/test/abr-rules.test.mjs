@@ -49,6 +49,12 @@ test('buffer under 5 s always goes at least one step down, never below the lowes
   assert.equal(chooseRendition(ladder, 0, 9_000_000, 0), 0);
 });
 
+test('during start-up (buffer not yet 5 s) a low buffer does not switch down, and a good estimate switches up', () => {
+  assert.equal(chooseRendition(ladder, 2, 1_200_000, 2, false), 2);
+  assert.equal(chooseRendition(ladder, 0, 3_750_001, 2, false), 2);
+  assert.equal(chooseRendition(ladder, 2, 1_200_000, 2, true), 1);
+});
+
 test('exactly 5 s of buffer is not a panic', () => {
   assert.equal(chooseRendition(ladder, 2, 3_000_000, 5), 2);
 });

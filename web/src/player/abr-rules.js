@@ -3,7 +3,9 @@
 //  - switch up only when that estimate exceeds 1.5x the bitrate of the rendition switched to
 //    (so the literal rule "estimate > 1.5 x current bitrate" holds for the new rendition too);
 //  - switch down at once when the buffer falls under 5 s, to the highest rendition the estimate
-//    carries, and always at least one step.
+//    carries, and always at least one step. "Falls under" means after the buffer first reached 5 s
+//    (bufferFilled): during start-up every buffer is under 5 s, and dropping then would undo every
+//    up-switch the start-up estimate allows. The players bench's C# rule reads it the same way.
 // Renditions are given as bitrates in bits per second, sorted ascending (index 0 = lowest).
 
 export const DEFAULTS = Object.freeze({ window: 3, upFactor: 1.5, panicBufferSeconds: 5 });
@@ -36,8 +38,9 @@ export class ThroughputWindow {
 
 // The rendition to load next.
 //   bitrates: ascending bits/s; current: index in use; estimate: bits/s or null;
-//   bufferSeconds: media buffered ahead of the playhead.
-export function chooseRendition(bitrates, current, estimate, bufferSeconds, options = DEFAULTS) {
+//   bufferSeconds: media buffered ahead of the playhead;
+//   bufferFilled: whether the buffer has reached panicBufferSeconds since playback started.
+export function chooseRendition(bitrates, current, estimate, bufferSeconds, bufferFilled = true, options = DEFAULTS) {
   const n = bitrates.length;
   if (n === 0) { return -1; }
   const cur = Math.min(Math.max(current, 0), n - 1);
@@ -46,7 +49,7 @@ export function chooseRendition(bitrates, current, estimate, bufferSeconds, opti
   }
   const factor = options.upFactor ?? DEFAULTS.upFactor;
   const panic = options.panicBufferSeconds ?? DEFAULTS.panicBufferSeconds;
-  if (bufferSeconds < panic) {
+  if (bufferFilled && bufferSeconds < panic) {
     if (cur === 0) { return 0; }
     let fit = 0;
     for (let i = 0; i < n; i++) { if (bitrates[i] <= estimate) { fit = i; } }

@@ -1,7 +1,7 @@
 // The seed's ABR rules as an hls.js abrController (hls.js config `abrController`): hls.js asks it
 // for `nextAutoLevel` before each fragment; the rules in abr-rules.js answer from the last few
 // fragments' throughput and the buffer ahead of the playhead.
-import { ThroughputWindow, chooseRendition } from './abr-rules.js';
+import { DEFAULTS, ThroughputWindow, chooseRendition } from './abr-rules.js';
 
 export function seedAbrControllerFor(Hls) {
   return class SeedAbrController {
@@ -9,6 +9,8 @@ export function seedAbrControllerFor(Hls) {
       this.hls = hls;
       this.window = new ThroughputWindow();
       this.forced = -1;
+      // Set once the buffer first reaches the low-buffer threshold (the end of start-up).
+      this.filled = false;
       this.onFragLoaded = (_, data) => {
         const frag = data.frag;
         if (!frag || frag.type !== 'main' || frag.sn === 'initSegment') { return; }
@@ -39,7 +41,9 @@ export function seedAbrControllerFor(Hls) {
       if (ladder.length === 0) { return 0; }
       const currentLevel = this.hls.loadLevel >= 0 ? this.hls.loadLevel : this.firstAutoLevel;
       const current = Math.max(0, ladder.findIndex((l) => l.i === currentLevel));
-      const choice = chooseRendition(ladder.map((l) => l.bitrate), current, this.window.estimate(), bufferAhead(this.hls.media));
+      const buffer = bufferAhead(this.hls.media);
+      this.filled ||= buffer >= DEFAULTS.panicBufferSeconds;
+      const choice = chooseRendition(ladder.map((l) => l.bitrate), current, this.window.estimate(), buffer, this.filled);
       return ladder[choice].i;
     }
 

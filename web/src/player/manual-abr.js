@@ -1,7 +1,7 @@
 // The seed's ABR rules for players whose ABR cannot be replaced from outside (dash.js, Shaka): their
 // own ABR is switched off and this loop picks the rendition after every finished video segment,
 // through the players' public "select this rendition" calls.
-import { ThroughputWindow, chooseRendition } from './abr-rules.js';
+import { DEFAULTS, ThroughputWindow, chooseRendition } from './abr-rules.js';
 import { bufferAhead } from './hls-abr.js';
 
 export class ManualSeedAbr {
@@ -11,6 +11,8 @@ export class ManualSeedAbr {
     this.ladder = ladder;
     this.current = current;
     this.window = new ThroughputWindow();
+    // Set once the buffer first reaches the low-buffer threshold (the end of start-up).
+    this.filled = false;
   }
 
   segmentLoaded(bytes, milliseconds) {
@@ -18,7 +20,9 @@ export class ManualSeedAbr {
     const ladder = this.ladder();
     if (ladder.length < 2) { return; }
     const cur = Math.max(0, this.current());
-    const next = chooseRendition(ladder.map((l) => l.bitrate), cur, this.window.estimate(), bufferAhead(this.media));
+    const buffer = bufferAhead(this.media);
+    this.filled ||= buffer >= DEFAULTS.panicBufferSeconds;
+    const next = chooseRendition(ladder.map((l) => l.bitrate), cur, this.window.estimate(), buffer, this.filled);
     if (next !== cur) { ladder[next].select(); }
   }
 
