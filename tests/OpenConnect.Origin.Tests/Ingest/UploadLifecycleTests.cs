@@ -59,11 +59,8 @@ public sealed class UploadLifecycleTests
             await raw.SendAsync($"PATCH {url} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: {data.Length}\r\n\r\n");
             await raw.SendAsync(data[..300_000]);
 
-            // The first PATCH is still receiving: a concurrent one is refused, the upload is locked.
-            using var second = await PatchAsync(client, url, 0, data[..10]);
-            Assert.Equal((HttpStatusCode)423, second.StatusCode);
-
-            // Wait until the server has written its first full buffer (256 KiB) into the body file.
+            // Wait until the server has written its first full buffer (256 KiB) into the body file:
+            // the first PATCH is then inside the handler, holding the upload.
             var written = DateTime.UtcNow.AddSeconds(10);
             while ((onDiskAtCut = new FileInfo(body).Length) == 0 && DateTime.UtcNow < written)
             {
@@ -71,6 +68,10 @@ public sealed class UploadLifecycleTests
             }
 
             Assert.True(onDiskAtCut > 0, "the server wrote nothing of the 300,000 bytes sent within 10 s");
+
+            // The first PATCH is still receiving: a concurrent one is refused, the upload is locked.
+            using var second = await PatchAsync(client, url, 0, data[..10]);
+            Assert.Equal((HttpStatusCode)423, second.StatusCode);
 
             // The client stops mid-body (end of stream after what it sent).
             raw.ShutdownSend();
