@@ -20,8 +20,12 @@ public sealed class FillControllerOptions : IRoleOptions<FillControllerOptions>
     /// <summary>How often SRV names are resolved again. Default 30 s.</summary>
     public TimeSpan ResolveInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Fill protocol, windows and sites (section <c>FillController:Fill</c>).</summary>
+    public Fill.FillOptions Fill { get; set; } = new();
+
     public void Validate(OptionsCheck check)
     {
+        Fill.Validate(check);
         Steering.Validate(check, "Steering");
         Origin.Validate(check, "Origin");
         check.Require(ResolveInterval >= TimeSpan.FromSeconds(1), "ResolveInterval", ResolveInterval, "must be at least 00:00:01");

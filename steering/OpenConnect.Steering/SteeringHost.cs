@@ -77,6 +77,7 @@ public static class SteeringHost
         app.MapRoleEndpoints();
         app.UseMiddleware<ControlEndpoint.Separation>();
         app.MapGrpcService<ControlPlaneService>();
+        app.MapGrpcService<RosterService>();
         app.MapPlay();
         return app;
     }
