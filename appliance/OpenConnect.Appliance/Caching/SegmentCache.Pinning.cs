@@ -1,5 +1,5 @@
-using OpenConnect.Appliance.Control;
 using OpenConnect.Appliance.Caching.Policy;
+using OpenConnect.Appliance.Control;
 
 namespace OpenConnect.Appliance.Caching;
 
