@@ -19,12 +19,8 @@ public sealed class FillAgentTests
     [Fact]
     public async Task AtTheWindow_TheFileIsPushed_FetchedOnce_PinnedOutsideThePolicy_AndTheTitleGoesLive()
     {
-        await using var origin = await TestParent.StartAsync();
-        var title = new SyntheticTitle("t1", ["r0", "r1"], 4, 50_000, 1);
-        title.PublishTo(origin);
-        var plan = new FixedPlan();
-        plan.Set(("oca-1", [R0]));
-        await using var stack = await FillStack.StartAsync(origin.BaseAddress.ToString(), plan);
+        await using var scenario = await Scenario.StartAsync(new SyntheticTitle("t1", ["r0", "r1"], 4, 50_000, 1));
+        var (origin, title, plan, stack) = scenario;
         var appliance = stack.Own(await stack.StartApplianceAsync("oca-1"));
 
         // Before the window nothing is planned and nothing is fetched.
@@ -62,14 +58,30 @@ public sealed class FillAgentTests
     }
 
     [Fact]
+    public async Task OpenNow_RejectsMalformedAndUnknownSites_AndTheRosterCarriesSsdBytes()
+    {
+        await using var scenario = await Scenario.StartAsync(new SyntheticTitle("t1", ["r0"], 1, 1000, 7));
+        var stack = scenario.Stack;
+        stack.Own(await stack.StartApplianceAsync("oca-1"));
+
+        var malformed = await stack.Http.PostAsync("/fill/sites/bad%20site/open", null);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, malformed.StatusCode);
+        Assert.Contains("not a site name", await malformed.Content.ReadAsStringAsync());
+        var unknown = await stack.Http.PostAsync("/fill/sites/isp9/open", null);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Contains("no appliance in site 'isp9'", await unknown.Content.ReadAsStringAsync());
+        Assert.Equal(0, scenario.Plan.Plans);
+
+        var roster = await stack.Controller.Services.GetRequiredService<OpenConnect.FillController.Fill.RosterClient>().ListAsync(CancellationToken.None);
+        var entry = Assert.Single(roster);
+        Assert.Equal(("oca-1", "isp1", 64L << 20), (entry.ApplianceId, entry.Site, entry.SsdBytes));
+    }
+
+    [Fact]
     public async Task PinsSurviveARestart_AndAFileDroppedFromTheManifest_GoesBackUnderThePolicy()
     {
-        await using var origin = await TestParent.StartAsync();
-        var title = new SyntheticTitle("t1", ["r0"], 3, 40_000, 2);
-        title.PublishTo(origin);
-        var plan = new FixedPlan();
-        plan.Set(("oca-1", [R0]));
-        await using var stack = await FillStack.StartAsync(origin.BaseAddress.ToString(), plan);
+        await using var scenario = await Scenario.StartAsync(new SyntheticTitle("t1", ["r0"], 3, 40_000, 2));
+        var (origin, title, plan, stack) = scenario;
         var first = await stack.StartApplianceAsync("oca-1");
         await stack.MoveClockToAsync(Window);
         await stack.WaitUntilLiveAsync("t1");
@@ -96,12 +108,8 @@ public sealed class FillAgentTests
     [Fact]
     public async Task APeerOfTheSiteIsTheFirstSource_AndAnObjectItServesCorrupted_IsRejectedAndTakenFromTheOrigin()
     {
-        await using var origin = await TestParent.StartAsync();
-        var title = new SyntheticTitle("t1", ["r0"], 5, 60_000, 3);
-        title.PublishTo(origin);
-        var plan = new FixedPlan();
-        plan.Set(("oca-1", [R0]));
-        await using var stack = await FillStack.StartAsync(origin.BaseAddress.ToString(), plan);
+        await using var scenario = await Scenario.StartAsync(new SyntheticTitle("t1", ["r0"], 5, 60_000, 3));
+        var (origin, title, plan, stack) = scenario;
         stack.Own(await stack.StartApplianceAsync("oca-1"));
         var second = stack.Own(await stack.StartApplianceAsync("oca-2"));
         await stack.MoveClockToAsync(Window);
@@ -129,12 +137,8 @@ public sealed class FillAgentTests
     [Fact]
     public async Task APeerThatIsDown_IsSkippedForTheOrigin_AndTriedLastForTheRestOfThePass()
     {
-        await using var origin = await TestParent.StartAsync();
-        var title = new SyntheticTitle("t1", ["r0"], 5, 60_000, 4);
-        title.PublishTo(origin);
-        var plan = new FixedPlan();
-        plan.Set(("oca-1", [R0]));
-        await using var stack = await FillStack.StartAsync(origin.BaseAddress.ToString(), plan);
+        await using var scenario = await Scenario.StartAsync(new SyntheticTitle("t1", ["r0"], 5, 60_000, 4));
+        var (origin, title, plan, stack) = scenario;
         var first = await stack.StartApplianceAsync("oca-1");
         var second = stack.Own(await stack.StartApplianceAsync("oca-2"));
         await stack.MoveClockToAsync(Window);
@@ -156,12 +160,8 @@ public sealed class FillAgentTests
     [Fact]
     public async Task AnApplianceDownDuringItsWindow_FetchesNothingOutsideIt_AndCatchesUpInTheNext()
     {
-        await using var origin = await TestParent.StartAsync();
-        var title = new SyntheticTitle("t1", ["r0"], 3, 30_000, 5);
-        title.PublishTo(origin);
-        var plan = new FixedPlan();
-        plan.Set(("oca-1", [R0]));
-        await using var stack = await FillStack.StartAsync(origin.BaseAddress.ToString(), plan);
+        await using var scenario = await Scenario.StartAsync(new SyntheticTitle("t1", ["r0"], 3, 30_000, 5));
+        var (origin, title, plan, stack) = scenario;
         var early = await stack.StartApplianceAsync("oca-1");
         await early.DisposeAsync();
 
@@ -184,12 +184,8 @@ public sealed class FillAgentTests
     [Fact]
     public async Task AFillKilledMidway_ResumesAfterRestart_WithoutFetchingCompletedObjectsAgain()
     {
-        await using var origin = await TestParent.StartAsync();
-        var title = new SyntheticTitle("t1", ["r0"], 12, 100_000, 6);
-        title.PublishTo(origin);
-        var plan = new FixedPlan();
-        plan.Set(("oca-1", [R0]));
-        await using var stack = await FillStack.StartAsync(origin.BaseAddress.ToString(), plan);
+        await using var scenario = await Scenario.StartAsync(new SyntheticTitle("t1", ["r0"], 12, 100_000, 6));
+        var (origin, title, plan, stack) = scenario;
         // 1.2 MB at 200 kB/s: about 6 s, so the kill lands mid-file.
         const string Rate = "--Appliance:Fill:RateBytesPerSecond=200000";
         var first = await stack.StartApplianceProcessAsync("oca-1", "isp1", Rate);
@@ -210,6 +206,25 @@ public sealed class FillAgentTests
         var twice = segments.Where(p => origin.RequestsFor(p) == 2).ToList();
         Assert.True(twice.Count <= 1, $"fetched again after the restart: {string.Join(", ", twice)}");
         Assert.All(twice, p => Assert.Equal(before[^1], p));
+    }
+
+    /// <summary>A test parent serving the title as the origin, and a stack whose plan puts t1/r0 on oca-1.</summary>
+    private sealed record Scenario(TestParent Origin, SyntheticTitle Title, FixedPlan Plan, FillStack Stack) : IAsyncDisposable
+    {
+        public static async Task<Scenario> StartAsync(SyntheticTitle title)
+        {
+            var origin = await TestParent.StartAsync();
+            title.PublishTo(origin);
+            var plan = new FixedPlan();
+            plan.Set(("oca-1", [R0]));
+            return new Scenario(origin, title, plan, await FillStack.StartAsync(origin.BaseAddress.ToString(), plan));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Stack.DisposeAsync();
+            await Origin.DisposeAsync();
+        }
     }
 
     /// <summary>Flips a body byte of the stored object for <paramref name="path"/> on an appliance's SSD tier.</summary>
