@@ -69,6 +69,11 @@ public sealed class FillAgent : BackgroundService
             {
                 break;
             }
+            catch (Exception ex) when (ex is FormatException or IOException or UnauthorizedAccessException or InvalidOperationException)
+            {
+                // A bad manifest or a local storage error: the agent keeps running and asks again.
+                FillLog.PassFailed(_logger, _options.PollInterval, ex);
+            }
 
             try
             {

@@ -19,4 +19,7 @@ internal static partial class FillLog
 
     [LoggerMessage(EventId = 805, Level = LogLevel.Warning, Message = "Stored fill manifest {File} is unreadable; waiting for the controller's")]
     public static partial void StoredManifestUnreadable(ILogger logger, string file, Exception exception);
+
+    [LoggerMessage(EventId = 806, Level = LogLevel.Warning, Message = "Fill pass stopped; trying again in {Interval}")]
+    public static partial void PassFailed(ILogger logger, TimeSpan interval, Exception exception);
 }

@@ -13,4 +13,7 @@ internal static partial class FillLog
 
     [LoggerMessage(EventId = 303, Level = LogLevel.Information, Message = "Appliance {ApplianceId} reported manifest {Version}: {Done} files done, {Failed} failed")]
     public static partial void ProgressReported(ILogger logger, string applianceId, ulong version, int done, int failed);
+
+    [LoggerMessage(EventId = 304, Level = LogLevel.Error, Message = "Fill window check failed; trying again at the next check")]
+    public static partial void CheckFailed(ILogger logger, Exception exception);
 }

@@ -20,7 +20,19 @@ public sealed class WindowScheduler(FillCoordinator coordinator, FillStore store
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            await CheckAsync(stoppingToken).ConfigureAwait(false);
+            try
+            {
+                await CheckAsync(stoppingToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                FillLog.CheckFailed(logger, ex);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
             Passes++;
             _firstPass.TrySetResult();
             try

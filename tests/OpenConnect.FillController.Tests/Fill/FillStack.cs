@@ -20,7 +20,8 @@ namespace OpenConnect.FillController.Tests.Fill;
 /// </summary>
 public sealed class FillStack : IAsyncDisposable
 {
-    public static readonly DateTimeOffset Noon = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
+    /// <summary>Today's noon UTC: the same day steering's real clock counts plays on, so history and the fake clock agree.</summary>
+    public static readonly DateTimeOffset Noon = new(DateTime.UtcNow.Date.AddHours(12), TimeSpan.Zero);
 
     private readonly List<IAsyncDisposable> _owned = [];
 
