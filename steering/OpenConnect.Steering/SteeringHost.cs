@@ -78,6 +78,7 @@ public static class SteeringHost
         app.UseMiddleware<ControlEndpoint.Separation>();
         app.MapGrpcService<ControlPlaneService>();
         app.MapPlay();
+        app.MapPlayHistory();
         return app;
     }
 
