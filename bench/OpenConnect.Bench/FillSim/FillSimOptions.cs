@@ -15,9 +15,9 @@ internal sealed record FillSimOptions
           --warmup N         days not scored while caches and history warm up (default 7)
           --titles N         catalog titles at day 0 (default 10000)
           --releases N       new titles per day (default 20)
-          --plays N          plays per day in the region (default 60000)
+          --plays N          plays per day in the region (default 30000)
           --alpha A          Zipf exponent of title popularity (default 0.8)
-          --sizes F[,F..]    each appliance's cache as a fraction of the day-0 catalog bytes (default 0.02,0.05,0.10)
+          --sizes F[,F..]    each appliance's cache as a fraction of the day-0 catalog bytes (default 0.05,0.10)
           --pin-share F      share of an appliance's cache fill may pin (default 0.8, the fill controller's)
           --rate-mbs N       per-appliance fill rate cap in MB/s (default 150, the appliance's)
           --window-hours N   nightly fill window in hours (default 4, 02:00-06:00)
@@ -33,11 +33,11 @@ internal sealed record FillSimOptions
 
     public int Releases { get; init; } = 20;
 
-    public int Plays { get; init; } = 60_000;
+    public int Plays { get; init; } = 30_000;
 
     public double Alpha { get; init; } = 0.8;
 
-    public double[] Sizes { get; init; } = [0.02, 0.05, 0.10];
+    public double[] Sizes { get; init; } = [0.05, 0.10];
 
     public double PinShare { get; init; } = 0.8;
 

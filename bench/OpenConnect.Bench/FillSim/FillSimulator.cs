@@ -43,7 +43,10 @@ internal sealed class FillSimulator
     private readonly Strategy _strategy;
     private readonly double _size;
     private readonly Appliance[][] _sites;
-    private readonly FillPlanner _planner = new(new PlannerOptions());
+    // The pinned region is a fixed share of the cache here (the policy cannot be resized on this
+    // branch's appliance code), so room the planner leaves empty is wasted rather than lent to the
+    // policy: fetching costs only fill bandwidth, which the night budget bounds. Hence no fetch cost.
+    private readonly FillPlanner _planner = new(new PlannerOptions { FetchCostRequests = 0 });
     private readonly SitePlacement?[] _previous;
     private readonly long _budget;
     private readonly List<ulong> _evicted = new(256);
