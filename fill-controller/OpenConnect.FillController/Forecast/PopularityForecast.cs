@@ -29,7 +29,7 @@ public sealed partial class PopularityForecast(PopularityStore store, RenditionS
             {
                 sized[i] = await sizes.GetAsync(titles[i], ct).ConfigureAwait(false);
             }
-            catch (HttpRequestException e)
+            catch (Exception e) when (e is HttpRequestException or InvalidDataException or System.Text.Json.JsonException || (e is TaskCanceledException && !ct.IsCancellationRequested))
             {
                 ManifestUnavailable(logger, titles[i], e.Message);
             }

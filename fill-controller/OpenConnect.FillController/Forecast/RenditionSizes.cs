@@ -26,7 +26,8 @@ public sealed class RenditionSizes(IHttpClientFactory httpFactory, ServiceDirect
             return cached;
         }
 
-        var origin = directory.Origin ?? throw new InvalidOperationException("the origin's address is not resolved yet");
+        await directory.Resolved.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var origin = directory.Origin ?? throw new InvalidOperationException("the origin's address is not resolved");
         using var response = await _http.GetAsync(new Uri(origin, IntegrityManifest.PathFor(title)), cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
