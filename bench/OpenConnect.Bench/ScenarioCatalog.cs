@@ -11,5 +11,6 @@ public static class ScenarioCatalog
         new Transcode.TranscodeScenario(),
         new Catalog.CatalogScenario(),
         new Ttff.TtffScenario(),
+        new FillSim.FillSimScenario(),
     ];
 }

@@ -23,6 +23,7 @@ public static class FillControllerHost
         builder.Services.AddSingleton<ServiceDirectory>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ServiceDirectory>());
         builder.Services.AddHealthChecks().AddCheck<ServiceDirectory.HealthCheck>("services");
+        builder.Services.AddPopularityAndPlacement();
         AddFill(builder);
 
         configureServices(builder.Services);

@@ -79,6 +79,7 @@ public static class SteeringHost
         app.MapGrpcService<ControlPlaneService>();
         app.MapGrpcService<RosterService>();
         app.MapPlay();
+        app.MapPlayHistory();
         return app;
     }
 
