@@ -73,6 +73,7 @@ public sealed class FillStack : IAsyncDisposable
             $"--FillController:Fill:SteeringControlUrl={control}",
             $"--FillController:Fill:OriginUrl={originUrl.TrimEnd('/')}",
             $"--FillController:Origin:Url={originUrl.TrimEnd('/')}",
+            $"--FillController:Steering:Url={steering.BaseAddress.ToString().TrimEnd('/')}",
             "--FillController:Fill:CheckInterval=00:00:01",
             .. settings,
         ];
@@ -149,8 +150,22 @@ public sealed class FillStack : IAsyncDisposable
         return status.GetProperty("titles").EnumerateArray().Where(t => t.GetProperty("title").GetString() == title).Select(t => t.GetProperty("state").GetString()).FirstOrDefault();
     }
 
-    public Task WaitUntilLiveAsync(string title, string site = "isp1", int seconds = 60) =>
-        Eventually.TrueAsync(async () => await TitleStateAsync(title, site) == "live", $"{title} live in {site}", TimeSpan.FromSeconds(seconds));
+    public async Task WaitUntilLiveAsync(string title, string site = "isp1", int seconds = 60)
+    {
+        var last = "";
+        try
+        {
+            await Eventually.TrueAsync(async () =>
+            {
+                last = (await StatusAsync(site)).ToString();
+                return await TitleStateAsync(title, site) == "live";
+            }, $"{title} live in {site}", TimeSpan.FromSeconds(seconds));
+        }
+        catch (Xunit.Sdk.FailException ex)
+        {
+            throw new Xunit.Sdk.XunitException($"{ex.Message}; last status: {last}");
+        }
+    }
 
     public async Task<JsonElement> OpenNowAsync(string site = "isp1")
     {

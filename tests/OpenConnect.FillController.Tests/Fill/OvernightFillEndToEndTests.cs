@@ -2,7 +2,8 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using OpenConnect.Contracts.Content;
 using OpenConnect.Contracts.Security;
-using OpenConnect.FillController.Placement;
+using OpenConnect.Appliance.Caching;
+using OpenConnect.FillController.History;
 using OpenConnect.Origin;
 using OpenConnect.Origin.Publishing;
 using OpenConnect.Steering.Signing;
@@ -13,9 +14,10 @@ namespace OpenConnect.FillController.Tests.Fill;
 /// <summary>
 /// The whole overnight story on real hosts: a real origin with a real ffmpeg package (signed
 /// integrity manifest), steering, the fill controller (fake clock) and an appliance that only
-/// accepts steering-signed player URLs. The clock moves to the site's night window, the title is
-/// pushed; the next morning a player's signed request for a segment is a cache hit, and the
-/// origin sees no request for it.
+/// accepts steering-signed player URLs, with the real play history, forecast and placement
+/// planner. Players ask steering for the title during the day; the clock moves to the site's night
+/// window, the title is pushed; the next morning a player's signed request for a segment is a cache
+/// hit, and the origin sees no request for it.
 /// </summary>
 public sealed class OvernightFillEndToEndTests
 {
@@ -34,9 +36,7 @@ public sealed class OvernightFillEndToEndTests
         using var originClient = origin.CreateClient();
         var integrity = IntegrityManifest.Parse(await originClient.GetByteArrayAsync(IntegrityManifest.PathFor(Title)));
 
-        var plan = new FixedPlan();
-        plan.Set(("oca-1", [new FileId(Title, "r0"), new FileId(Title, "r2")]));
-        await using var stack = await FillStack.StartAsync(origin.BaseAddress.ToString(), plan);
+        await using var stack = await FillStack.StartAsync(origin.BaseAddress.ToString(), plan: null);
         var issuer = stack.Steering.Services.GetRequiredService<TokenIssuer>();
         // Players only: no unsigned networks, so every content request needs steering's token.
         var settings = stack.ApplianceSettings("oca-1", "isp1", $"--Appliance:PlaybackKeys:0={issuer.Key.PublicKey}")
@@ -44,13 +44,27 @@ public sealed class OvernightFillEndToEndTests
         await using var appliance = await RunningRole.StartAsync(OpenConnect.Appliance.ApplianceHost.Build, settings);
         await stack.WaitForRosterAsync("oca-1");
 
+        // Day: players in the site (loopback is isp1) ask steering for the title; the controller collects
+        // that history. Enough plays that each file's expected requests outweigh the planner's fetch cost.
+        using var steering = stack.Steering.CreateClient();
+        for (var i = 0; i < 60; i++)
+        {
+            (await steering.GetAsync($"/play/{Title}")).EnsureSuccessStatusCode();
+        }
+
+        await stack.Controller.Services.GetRequiredService<PopularityCollector>().CollectAsync(CancellationToken.None);
+
         // Night: 02:01 UTC tomorrow, inside the site's 02:00-06:00 window.
         await stack.MoveClockToAsync(FillStack.Noon.AddHours(14).AddMinutes(1));
         await stack.WaitUntilLiveAsync(Title, seconds: 120);
 
         // Morning: the window is closed; a player asks steering's way for a segment.
         await stack.MoveClockToAsync(FillStack.Noon.AddHours(20));
-        var segment = integrity.Files.Keys.Where(k => k.StartsWith("r0/seg-", StringComparison.Ordinal)).Order(StringComparer.Ordinal).Skip(1).First();
+        // A segment of a rendition the planner placed on the appliance (pinned there by the fill).
+        var cache = appliance.Services.GetRequiredService<SegmentCache>();
+        var segment = integrity.Files.Keys.Where(k => k.Contains("/seg-", StringComparison.Ordinal)).Order(StringComparer.Ordinal)
+            .FirstOrDefault(k => cache.IsPinned(KeyHash.Of($"/v/{Title}/{k}")));
+        Assert.NotNull(segment);
         var contentPath = $"/v/{Title}/{segment}";
         var (token, _) = issuer.Issue(Title, IPAddress.Loopback, DateTimeOffset.UtcNow);
         // The player's connection carries content requests only (a /metrics request hands its connection to Kestrel).
