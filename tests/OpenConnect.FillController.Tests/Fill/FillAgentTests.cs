@@ -27,7 +27,7 @@ public sealed class FillAgentTests
         await stack.MoveClockToAsync(FillStack.Noon.AddHours(13));
         await Task.Delay(1000);
         Assert.Equal(0, plan.Plans);
-        Assert.Equal(0, origin.TotalRequests);
+        Assert.Equal(0, title.RequestsAt(origin));
 
         await stack.MoveClockToAsync(Window);
         await stack.WaitUntilLiveAsync("t1");
@@ -173,7 +173,7 @@ public sealed class FillAgentTests
         var agent = appliance.Services.GetRequiredService<OpenConnect.Appliance.Fill.FillAgent>();
         await Eventually.TrueAsync(() => Task.FromResult(agent.ManifestVersion > 0), "the appliance fetched its manifest");
         await Task.Delay(1500);
-        Assert.Equal(0, origin.TotalRequests);
+        Assert.Equal(0, title.RequestsAt(origin));
         Assert.Equal("filling", await stack.TitleStateAsync("t1"));
 
         await stack.MoveClockToAsync(Window.AddDays(1));

@@ -47,6 +47,10 @@ public sealed class SyntheticTitle
     public IEnumerable<string> SegmentPaths(string rendition) =>
         Objects.Keys.Where(k => k.StartsWith(rendition + "/seg-", StringComparison.Ordinal)).Order(StringComparer.Ordinal).Select(PathOf);
 
+    /// <summary>Requests <paramref name="parent"/> received for this title's objects and manifest (not the collector's catalog reads).</summary>
+    public int RequestsAt(TestParent parent) =>
+        Objects.Keys.Sum(k => parent.RequestsFor(PathOf(k))) + parent.RequestsFor(IntegrityManifest.PathFor(Title));
+
     public void PublishTo(TestParent parent)
     {
         foreach (var (relative, body) in Objects)
