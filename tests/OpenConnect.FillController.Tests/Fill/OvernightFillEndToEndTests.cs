@@ -1,8 +1,8 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using OpenConnect.Appliance.Caching;
 using OpenConnect.Contracts.Content;
 using OpenConnect.Contracts.Security;
-using OpenConnect.Appliance.Caching;
 using OpenConnect.FillController.History;
 using OpenConnect.Origin;
 using OpenConnect.Origin.Publishing;
