@@ -2,6 +2,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using OpenConnect.Appliance.Caching;
 using OpenConnect.Appliance.Control;
+using OpenConnect.Appliance.Fill;
 using OpenConnect.Appliance.Http;
 using OpenConnect.Appliance.Serving;
 using OpenConnect.Appliance.Storage;
@@ -62,6 +63,9 @@ public static class ApplianceHost
         // Open the SSD tier (recovery) before Kestrel accepts the first connection.
         services.AddHostedService<CacheWarmup>();
         services.AddHostedService<OriginDiscovery>();
+        services.AddSingleton<FillMetrics>();
+        services.AddSingleton<FillAgent>();
+        services.AddHostedService(sp => sp.GetRequiredService<FillAgent>());
         services.AddHealthChecks().AddCheck<SsdTierHealthCheck>("ssd-tier").AddCheck<ControlState.HealthCheck>("control-plane");
         services.AddGrpc();
 

@@ -157,11 +157,28 @@ public sealed class CacheOptions
 /// <summary>Push fill (section <c>Appliance:Fill</c>).</summary>
 public sealed class FillOptions
 {
-    /// <summary>Default bandwidth cap for Prefetch requests that set none, in bytes/s. Default 150 MB/s (1.2 Gb/s).</summary>
+    /// <summary>Fill bandwidth cap in bytes/s: the fill agent's, and Prefetch requests' that set none. 0 means uncapped. Default 150 MB/s (1.2 Gb/s).</summary>
     public long RateBytesPerSecond { get; set; } = 150_000_000;
 
-    public void Validate(OptionsCheck check) =>
+    /// <summary>
+    /// The fill controller's gRPC URL (<c>FillOrders</c>), e.g. <c>http://10.0.0.3:8380</c>. Empty
+    /// (default): no fill agent; the appliance only caches what players pull.
+    /// </summary>
+    public string ControllerUrl { get; set; } = "";
+
+    /// <summary>How often the fill agent asks for its manifest and whether its window is open. Default 30 s.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Time allowed for one object from one source (head and body) before the next source is tried. Default 30 s.</summary>
+    public TimeSpan SourceTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    public void Validate(OptionsCheck check)
+    {
         check.Require(RateBytesPerSecond >= 0, "Fill:RateBytesPerSecond", RateBytesPerSecond, "must not be negative (0 means uncapped)");
+        check.RequireAbsoluteHttpUri(ControllerUrl, "Fill:ControllerUrl", allowEmpty: true);
+        check.Require(PollInterval >= TimeSpan.FromMilliseconds(100), "Fill:PollInterval", PollInterval, "must be at least 00:00:00.1");
+        check.Require(SourceTimeout > TimeSpan.Zero, "Fill:SourceTimeout", SourceTimeout, "must be positive");
+    }
 }
 
 /// <summary>Pull-through from parents (section <c>Appliance:Upstream</c>).</summary>

@@ -12,5 +12,7 @@ public static class ScenarioCatalog
         new Catalog.CatalogScenario(),
         new Ttff.TtffScenario(),
         new Players.PlayersScenario(),
+
+        new FillSim.FillSimScenario(),
     ];
 }

@@ -1,6 +1,8 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using OpenConnect.Contracts.Hosting;
 using OpenConnect.FillController.Discovery;
+using OpenConnect.FillController.Fill;
 
 namespace OpenConnect.FillController;
 
@@ -10,7 +12,10 @@ public static class FillControllerHost
     public const string RoleName = "fill-controller";
     public const string DefaultUrls = "http://127.0.0.1:8300";
 
-    public static WebApplication Build(string[] args)
+    public static WebApplication Build(string[] args) => Build(args, _ => { });
+
+    /// <summary>Builds the host, letting <paramref name="configureServices"/> replace services last (tests: a fake <see cref="TimeProvider"/>).</summary>
+    public static WebApplication Build(string[] args, Action<IServiceCollection> configureServices)
     {
         var builder = RoleHost.CreateBuilder(RoleName, DefaultUrls, args);
         builder.Services.AddRoleOptions<FillControllerOptions>(builder.Configuration);
@@ -18,9 +23,52 @@ public static class FillControllerHost
         builder.Services.AddSingleton<ServiceDirectory>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ServiceDirectory>());
         builder.Services.AddHealthChecks().AddCheck<ServiceDirectory.HealthCheck>("services");
+        builder.Services.AddPopularityAndPlacement();
+        AddFill(builder);
 
+        configureServices(builder.Services);
         var app = builder.Build();
         app.MapRoleEndpoints();
+        app.MapGrpcService<FillOrdersService>();
+        app.MapFill();
         return app;
+    }
+
+    /// <summary>Fill protocol: state store, roster, coordinator, window scheduler, gRPC on its own HTTP/2 endpoint.</summary>
+    private static void AddFill(WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddSingleton<FillStore>();
+        services.AddSingleton<RosterClient>();
+        services.AddSingleton<FillCoordinator>();
+        services.AddSingleton<FillControlEndpoint>();
+        services.AddSingleton<WindowScheduler>();
+        services.AddHostedService(sp => sp.GetRequiredService<WindowScheduler>());
+        services.AddGrpc();
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            // HTTP endpoints from `urls`; gRPC on its own HTTP/2 cleartext endpoint (prior knowledge needs a dedicated listener).
+            foreach (var url in ListenUrls.Parse(context.Configuration["urls"] ?? DefaultUrls))
+            {
+                ListenUrls.Listen(kestrel, url, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    if (url.Scheme == Uri.UriSchemeHttps)
+                    {
+                        listen.UseHttps();
+                    }
+                });
+            }
+
+            var control = context.Configuration[$"{FillControllerOptions.SectionName}:Fill:ControlUrl"] ?? new FillOptions().ControlUrl;
+            if (Uri.TryCreate(control, UriKind.Absolute, out var controlUri))
+            {
+                ListenUrls.Listen(kestrel, controlUri, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http2;
+                    listen.ApplicationServices.GetRequiredService<FillControlEndpoint>().Listen = listen;
+                });
+            }
+        });
     }
 }

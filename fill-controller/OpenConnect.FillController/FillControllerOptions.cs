@@ -1,5 +1,7 @@
 using OpenConnect.Contracts.Hosting;
 using OpenConnect.FillController.Discovery;
+using OpenConnect.FillController.Forecast;
+using OpenConnect.FillController.Placement;
 
 namespace OpenConnect.FillController;
 
@@ -20,8 +22,24 @@ public sealed class FillControllerOptions : IRoleOptions<FillControllerOptions>
     /// <summary>How often SRV names are resolved again. Default 30 s.</summary>
     public TimeSpan ResolveInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How often play history is collected from steering and the origin. Default 5 min.</summary>
+    public TimeSpan CollectInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Popularity forecast (section <c>FillController:Forecast</c>).</summary>
+    public ForecastOptions Forecast { get; set; } = new();
+
+    /// <summary>Placement (section <c>FillController:Placement</c>).</summary>
+    public PlannerOptions Placement { get; set; } = new();
+
+    /// <summary>Fill protocol, windows and sites (section <c>FillController:Fill</c>).</summary>
+    public Fill.FillOptions Fill { get; set; } = new();
+
     public void Validate(OptionsCheck check)
     {
+        check.Require(CollectInterval >= TimeSpan.FromSeconds(1), "CollectInterval", CollectInterval, "must be at least 00:00:01");
+        Forecast.Validate(check, "Forecast");
+        Placement.Validate(check, "Placement");
+        Fill.Validate(check);
         Steering.Validate(check, "Steering");
         Origin.Validate(check, "Origin");
         check.Require(ResolveInterval >= TimeSpan.FromSeconds(1), "ResolveInterval", ResolveInterval, "must be at least 00:00:01");

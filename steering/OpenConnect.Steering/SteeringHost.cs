@@ -77,7 +77,9 @@ public static class SteeringHost
         app.MapRoleEndpoints();
         app.UseMiddleware<ControlEndpoint.Separation>();
         app.MapGrpcService<ControlPlaneService>();
+        app.MapGrpcService<RosterService>();
         app.MapPlay();
+        app.MapPlayHistory();
         return app;
     }
 

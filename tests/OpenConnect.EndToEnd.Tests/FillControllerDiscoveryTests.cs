@@ -18,6 +18,7 @@ public sealed class FillControllerDiscoveryTests
         await using var fill = await RunningRole.StartAsync(
             FillControllerHost.Build,
             $"--FillController:DataDirectory={state.Path}",
+            "--FillController:Fill:ControlUrl=http://127.0.0.1:0",
             "--FillController:Origin:Url=http://127.0.0.1:8100",
             "--FillController:Origin:SrvName=_origin._tcp.openconnect.test",
             $"--FillController:Origin:DnsServer={dns.Server}",

@@ -69,6 +69,11 @@ public sealed partial class SegmentCache
     {
         lock (_policyLock)
         {
+            if (_pins.Contains(key))
+            {
+                return;
+            }
+
             if (_ssd is S3FifoPolicy s3)
             {
                 s3.Restore(key, Math.Max(1, length), _evicted);

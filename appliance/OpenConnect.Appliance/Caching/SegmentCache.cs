@@ -27,7 +27,9 @@ public sealed partial class SegmentCache : IAsyncDisposable
 {
     private readonly Lock _policyLock = new();
     private readonly IEvictionPolicy _ram;
-    private readonly IEvictionPolicy _ssd;
+    private readonly IResizablePolicy _ssd;
+    private readonly PinSet _pins;
+    private readonly long _ssdCapacity;
     private readonly ConcurrentDictionary<ulong, RamEntry> _ramBodies = new();
     private readonly ConcurrentDictionary<ulong, OpenObject> _open = new();
     /// <summary>SSD writes under way, so a key is written once and others can wait for it.</summary>
@@ -54,7 +56,9 @@ public sealed partial class SegmentCache : IAsyncDisposable
         // bodies exist only in RAM: keep it within half the RAM tier so a promoted object's body is
         // usually still in memory when it is written.
         var small = Math.Clamp(cache.RamBytes * 0.5 / cache.SsdBytes, 0.001, 0.10);
-        _ssd = PolicyFactory.Create(cache.Policy, cache.SsdBytes, new S3FifoOptions { SmallFraction = small });
+        _ssd = (IResizablePolicy)PolicyFactory.Create(cache.Policy, cache.SsdBytes, new S3FifoOptions { SmallFraction = small });
+        _ssdCapacity = cache.SsdBytes;
+        _pins = new PinSet(Path.Combine(cache.Directory, "fill", "pins.bin"));
         _store = store;
         _fetcher = fetcher;
         _metrics = metrics;
@@ -360,6 +364,12 @@ public sealed partial class SegmentCache : IAsyncDisposable
     {
         foreach (var key in _evicted)
         {
+            if (_pins.Contains(key))
+            {
+                // Pinned objects are outside the policy; a stale key must never delete a pinned file.
+                continue;
+            }
+
             if (_open.TryRemove(key, out var open))
             {
                 open.Close();
@@ -375,13 +385,27 @@ public sealed partial class SegmentCache : IAsyncDisposable
         _evicted.Clear();
     }
 
-    /// <summary>After a restart the SSD policy learns what the store holds, as main-resident objects.</summary>
+    /// <summary>
+    /// After a restart the SSD policy learns what the store holds, as main-resident objects, except
+    /// the pinned ones: those stay outside the policy, whose capacity shrinks by their bytes.
+    /// </summary>
     private void SeedFromStore()
     {
         lock (_policyLock)
         {
+            foreach (var key in _pins.Keys.Where(k => !_store.Contains(k)).ToList())
+            {
+                _pins.Remove(key, out _);
+            }
+
+            ResizeSsdPolicy();
             foreach (var (key, length) in _store.Entries)
             {
+                if (_pins.Contains(key))
+                {
+                    continue;
+                }
+
                 if (_ssd is S3FifoPolicy s3)
                 {
                     s3.Restore(key, Math.Max(1, length), _evicted);

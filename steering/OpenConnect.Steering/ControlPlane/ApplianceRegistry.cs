@@ -27,12 +27,15 @@ public sealed class ApplianceRegistry
 
     public ApplianceView? Find(string applianceId) => _entries.TryGetValue(applianceId, out var entry) ? entry.View : null;
 
+    /// <summary>Every registered appliance with the SSD bytes it reported (the fill controller's roster).</summary>
+    public IEnumerable<(ApplianceView View, long SsdBytes)> Roster => _entries.Values.Select(e => (e.View, e.SsdBytes));
+
     /// <summary>Registers (or re-registers after a restart) an appliance; its inventory starts empty at version 0.</summary>
     public ApplianceView Register(ApplianceIdentity identity, string instanceId, DateTimeOffset now)
     {
         var view = new ApplianceView(identity.ApplianceId, identity.Site, identity.PublicUrl, identity.CapacityBytesPerSecond, identity.MaxConnections,
             new ApplianceStatus(now, 0, 0, CacheHealthy: true, Draining: false, ApplianceStatus.NoTitles));
-        var entry = new Entry(view, instanceId);
+        var entry = new Entry(view, instanceId) { SsdBytes = identity.SsdBytes };
         lock (_indexLock)
         {
             if (_entries.TryGetValue(identity.ApplianceId, out var previous))
@@ -229,5 +232,7 @@ public sealed class ApplianceRegistry
         public HashSet<string> Items { get; } = new(StringComparer.Ordinal);
 
         public ulong InventoryVersion { get; set; }
+
+        public long SsdBytes { get; init; }
     }
 }

@@ -11,6 +11,9 @@ public sealed class ControlEndpoint
 {
     public const string ServicePath = "/openconnect.steering.v1.ControlPlane";
 
+    /// <summary>The fill controller's roster service, also on the control port.</summary>
+    public const string RosterPath = "/openconnect.fill.v1.ApplianceRoster";
+
     internal ListenOptions? Listen { get; set; }
 
     /// <summary>The bound port, or 0 before start.</summary>
@@ -33,7 +36,8 @@ public sealed class ControlEndpoint
         public Task InvokeAsync(HttpContext context)
         {
             var onControlPort = context.Connection.LocalPort == control.Port;
-            var isControlPlane = context.Request.Path.StartsWithSegments(ServicePath, StringComparison.Ordinal);
+            var isControlPlane = context.Request.Path.StartsWithSegments(ServicePath, StringComparison.Ordinal)
+                || context.Request.Path.StartsWithSegments(RosterPath, StringComparison.Ordinal);
             if (onControlPort != isControlPlane)
             {
                 context.Response.StatusCode = StatusCodes.Status404NotFound;

@@ -28,3 +28,13 @@ public interface IEvictionPolicy
 
     bool Remove(ulong key);
 }
+
+/// <summary>
+/// A policy whose byte capacity can change at run time: the SSD tier's policy shrinks by the bytes
+/// fill pins (pinned objects are outside the policy) and grows back when they are unpinned.
+/// </summary>
+public interface IResizablePolicy : IEvictionPolicy
+{
+    /// <summary>Sets the capacity (at least 1 byte), evicting until the resident bytes fit; evicted keys are appended to <paramref name="evicted"/>.</summary>
+    void Resize(long capacityBytes, List<ulong> evicted);
+}

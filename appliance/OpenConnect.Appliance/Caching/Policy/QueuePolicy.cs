@@ -4,7 +4,7 @@ namespace OpenConnect.Appliance.Caching.Policy;
 /// One byte-bounded queue that evicts from its head: FIFO when hits change nothing, LRU when a hit
 /// moves the object to the tail. The baselines of the simulator; every admission is a write.
 /// </summary>
-public abstract class QueuePolicy : IEvictionPolicy
+public abstract class QueuePolicy : IResizablePolicy
 {
     private readonly NodeStore _store;
     private readonly bool _moveOnHit;
@@ -18,7 +18,7 @@ public abstract class QueuePolicy : IEvictionPolicy
         _moveOnHit = moveOnHit;
     }
 
-    public long CapacityBytes { get; }
+    public long CapacityBytes { get; private set; }
 
     public long UsedBytes => _queue.Bytes;
 
@@ -66,6 +66,19 @@ public abstract class QueuePolicy : IEvictionPolicy
 
         _store.PushTail(ref _queue, _store.Allocate(key, size, 0));
         return true;
+    }
+
+    public void Resize(long capacityBytes, List<ulong> evicted)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacityBytes);
+        CapacityBytes = capacityBytes;
+        while (_queue.Bytes > CapacityBytes && _queue.Count > 0)
+        {
+            var victim = _queue.Head;
+            evicted.Add(_store[victim].Key);
+            _store.Unlink(ref _queue, victim);
+            _store.Free(victim);
+        }
     }
 
     public bool Remove(ulong key)

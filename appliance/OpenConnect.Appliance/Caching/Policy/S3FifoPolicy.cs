@@ -15,17 +15,17 @@ namespace OpenConnect.Appliance.Caching.Policy;
 /// overload's <c>promoted</c> list: the caller owns and clears the list, so a call allocates nothing.
 /// <see cref="Access"/> never promotes; only admissions (which may evict from small) do.
 /// </summary>
-public sealed class S3FifoPolicy : IEvictionPolicy
+public sealed class S3FifoPolicy : IResizablePolicy
 {
     private const byte InSmall = 1;
     private const byte InMain = 2;
     private const byte InGhost = 3;
 
     private readonly NodeStore _store;
-    private readonly long _smallCapacity;
-    private readonly long _mainCapacity;
-    private readonly long _ghostCapacity;
-    private readonly long _maxSmallObject;
+    private long _smallCapacity;
+    private long _mainCapacity;
+    private long _ghostCapacity;
+    private long _maxSmallObject;
     private readonly byte _frequencyCap;
     private readonly byte _promoteThreshold;
     private NodeQueue _small = NodeQueue.Empty;
@@ -38,11 +38,7 @@ public sealed class S3FifoPolicy : IEvictionPolicy
         options ??= new S3FifoOptions();
         options.Validate();
         Options = options;
-        CapacityBytes = capacityBytes;
-        _smallCapacity = Math.Max(1, (long)(capacityBytes * options.SmallFraction));
-        _mainCapacity = capacityBytes - _smallCapacity;
-        _ghostCapacity = (long)(capacityBytes * options.GhostFraction);
-        _maxSmallObject = Math.Max(1, (long)(_smallCapacity * options.MaxSmallObjectFraction));
+        SetCapacity(capacityBytes);
         _frequencyCap = (byte)options.FrequencyCap;
         _promoteThreshold = (byte)options.PromoteThreshold;
         _store = new NodeStore(expectedObjects);
@@ -50,7 +46,7 @@ public sealed class S3FifoPolicy : IEvictionPolicy
 
     public S3FifoOptions Options { get; }
 
-    public long CapacityBytes { get; }
+    public long CapacityBytes { get; private set; }
 
     public long UsedBytes => _small.Bytes + _main.Bytes;
 
@@ -217,6 +213,32 @@ public sealed class S3FifoPolicy : IEvictionPolicy
         MakeRoomInMain(size, evicted);
         _store.PushTail(ref _main, _store.Allocate(key, size, InMain));
         return true;
+    }
+
+    /// <summary>
+    /// Changes the capacity, keeping the queue fractions: a shrink first empties the small queue
+    /// down to its new size (its hit objects move to main, as at any small eviction), then evicts
+    /// from main. Promotions during a resize are not reported: those bodies are written at their next miss.
+    /// </summary>
+    public void Resize(long capacityBytes, List<ulong> evicted)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacityBytes);
+        SetCapacity(capacityBytes);
+        while (_small.Bytes > _smallCapacity && _small.Count > 0)
+        {
+            EvictSmall(evicted, null);
+        }
+
+        MakeRoomInMain(0, evicted);
+    }
+
+    private void SetCapacity(long capacityBytes)
+    {
+        CapacityBytes = capacityBytes;
+        _smallCapacity = Math.Max(1, (long)(capacityBytes * Options.SmallFraction));
+        _mainCapacity = capacityBytes - _smallCapacity;
+        _ghostCapacity = (long)(capacityBytes * Options.GhostFraction);
+        _maxSmallObject = Math.Max(1, (long)(_smallCapacity * Options.MaxSmallObjectFraction));
     }
 
     public bool Remove(ulong key)

@@ -1,0 +1,183 @@
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Options;
+using OpenConnect.Appliance.Caching;
+using OpenConnect.Contracts.Content;
+using OpenConnect.Contracts.Fill.V1;
+using OpenConnect.Contracts.Security;
+
+namespace OpenConnect.Appliance.Fill;
+
+/// <summary>
+/// The appliance's side of push fill. Every <c>Appliance:Fill:PollInterval</c> it asks the fill
+/// controller for its manifest (pull: an appliance that was down simply asks when it is back).
+/// A new manifest is stored at <c>{Cache:Directory}/fill/manifest.bin</c> and applied at once:
+/// pinned objects of files no longer in it are handed back to the eviction policy. While the
+/// controller says the site's window is open, the agent fills the files not yet done for this
+/// manifest (<see cref="FillPass"/>) and reports each file's outcome.
+/// </summary>
+public sealed class FillAgent : BackgroundService
+{
+    private readonly FillOptions _options;
+    private readonly string _applianceId;
+    private readonly string _manifestFile;
+    private readonly SegmentCache _cache;
+    private readonly FillMetrics _metrics;
+    private readonly PublicKeyRing _integrityKeys;
+    private readonly TimeProvider _time;
+    private readonly ILogger<FillAgent> _logger;
+    private readonly HashSet<string> _done = new(StringComparer.Ordinal);
+    private FillManifest? _manifest;
+
+    public FillAgent(IOptions<ApplianceOptions> options, SegmentCache cache, FillMetrics metrics, TimeProvider time, ILogger<FillAgent> logger)
+    {
+        _options = options.Value.Fill;
+        _applianceId = options.Value.Id;
+        _manifestFile = Path.Combine(options.Value.Cache.Directory, "fill", "manifest.bin");
+        _cache = cache;
+        _metrics = metrics;
+        _integrityKeys = PublicKeyRing.Parse(options.Value.Upstream.IntegrityKeys);
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Version of the manifest held (0: none).</summary>
+    public ulong ManifestVersion => _manifest?.Version ?? 0;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (_options.ControllerUrl.Length == 0)
+        {
+            return;
+        }
+
+        await LoadStoredManifestAsync(stoppingToken).ConfigureAwait(false);
+        using var channel = GrpcChannel.ForAddress(_options.ControllerUrl);
+        var client = new FillOrders.FillOrdersClient(channel);
+        using var fetcher = new SourceFetcher(_options.SourceTimeout);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await PollAsync(client, fetcher, stoppingToken).ConfigureAwait(false);
+            }
+            catch (RpcException ex)
+            {
+                FillLog.ControllerUnreachable(_logger, _options.PollInterval, ex);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex) when (ex is FormatException or IOException or UnauthorizedAccessException or InvalidOperationException)
+            {
+                // A bad manifest or a local storage error: the agent keeps running and asks again.
+                FillLog.PassFailed(_logger, _options.PollInterval, ex);
+            }
+
+            try
+            {
+                await Task.Delay(_options.PollInterval, _time, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    private async Task PollAsync(FillOrders.FillOrdersClient client, SourceFetcher fetcher, CancellationToken cancellationToken)
+    {
+        var reply = await client.GetManifestAsync(new ManifestRequest { ApplianceId = _applianceId, HaveVersion = ManifestVersion }, deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
+        if (reply.Version != ManifestVersion && !reply.ZstdManifest.IsEmpty)
+        {
+            var bytes = reply.ZstdManifest.ToByteArray();
+            var manifest = ManifestCodec.Decode(bytes);
+            await StoreManifestAsync(bytes, cancellationToken).ConfigureAwait(false);
+            await ApplyAsync(manifest, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!reply.WindowOpen || _manifest is not { } current)
+        {
+            return;
+        }
+
+        var pending = current.Files.Where(f => !_done.Contains(FileKey(f.Title, f.Rendition))).ToList();
+        if (pending.Count == 0)
+        {
+            return;
+        }
+
+        var pass = new FillPass(_cache, fetcher, _metrics, _integrityKeys, _options.RateBytesPerSecond, _time, _logger);
+        foreach (var file in pending)
+        {
+            var progress = await pass.FillFileAsync(file, cancellationToken).ConfigureAwait(false);
+            var report = new ProgressReport { ApplianceId = _applianceId, ManifestVersion = current.Version };
+            report.Files.Add(progress);
+            var ack = await client.ReportProgressAsync(report, deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
+            if (progress.State == FileState.Done)
+            {
+                _done.Add(FileKey(file.Title, file.Rendition));
+            }
+
+            if (!ack.Current)
+            {
+                // A newer manifest exists: fetch it at the next poll rather than fill a stale one.
+                return;
+            }
+        }
+    }
+
+    /// <summary>Makes <paramref name="manifest"/> current: objects pinned for files it no longer lists go back under the eviction policy.</summary>
+    private async Task ApplyAsync(FillManifest manifest, CancellationToken cancellationToken)
+    {
+        var files = manifest.Files.Select(f => FileKey(f.Title, f.Rendition)).ToHashSet(StringComparer.Ordinal);
+        var titles = manifest.Files.Select(f => f.Title).ToHashSet(StringComparer.Ordinal);
+        var unpinned = 0;
+        foreach (var key in _cache.PinnedKeys())
+        {
+            var path = _cache.Store.ReadPath(key);
+            var keep = path is not null && ContentKey.TryParse(path, out var content)
+                && (content.Rendition is null ? titles.Contains(content.TitleId) : files.Contains(FileKey(content.TitleId, content.Rendition)));
+            if (!keep)
+            {
+                _cache.Unpin(key);
+                unpinned++;
+            }
+        }
+
+        await _cache.SavePinsAsync(cancellationToken).ConfigureAwait(false);
+        _manifest = manifest;
+        _done.Clear();
+        _metrics.ManifestVersion.Set(manifest.Version);
+        FillLog.ManifestApplied(_logger, manifest.Version, manifest.Day, manifest.Files.Count, unpinned);
+    }
+
+    private async Task LoadStoredManifestAsync(CancellationToken cancellationToken)
+    {
+        if (!File.Exists(_manifestFile))
+        {
+            return;
+        }
+
+        try
+        {
+            _manifest = ManifestCodec.Decode(await File.ReadAllBytesAsync(_manifestFile, cancellationToken).ConfigureAwait(false));
+            _metrics.ManifestVersion.Set(_manifest.Version);
+        }
+        catch (FormatException ex)
+        {
+            FillLog.StoredManifestUnreadable(_logger, _manifestFile, ex);
+        }
+    }
+
+    private async Task StoreManifestAsync(byte[] zstd, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(_manifestFile)!);
+        var temp = _manifestFile + ".tmp";
+        await File.WriteAllBytesAsync(temp, zstd, cancellationToken).ConfigureAwait(false);
+        File.Move(temp, _manifestFile, overwrite: true);
+    }
+
+    private static string FileKey(string title, string rendition) => $"{title}/{rendition}";
+}

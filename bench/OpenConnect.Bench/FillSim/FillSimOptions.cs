@@ -1,0 +1,96 @@
+using System.Globalization;
+
+namespace OpenConnect.Bench.FillSim;
+
+/// <summary>Parsed command line of <c>bench fill-sim</c>.</summary>
+internal sealed record FillSimOptions
+{
+    public const string UsageText = """
+        bench fill-sim [options]
+          30 days of a region's demand replayed through the appliance's eviction policy (S3-FIFO) for
+          pull-only caching, push fill (forecast + placement, pinned region) plus pull, and an oracle
+          that places with the day's true demand.
+
+          --days N           days simulated (default 30; the first --warmup days are not scored)
+          --warmup N         days not scored while caches and history warm up (default 7)
+          --titles N         catalog titles at day 0 (default 10000)
+          --releases N       new titles per day (default 20)
+          --plays N          plays per day in the region (default 30000)
+          --alpha A          Zipf exponent of title popularity (default 0.8)
+          --sizes F[,F..]    each appliance's cache as a fraction of the day-0 catalog bytes (default 0.05,0.10)
+          --pin-share F      share of an appliance's cache fill may pin (default 0.8, the fill controller's)
+          --rate-mbs N       per-appliance fill rate cap in MB/s (default 150, the appliance's)
+          --window-hours N   nightly fill window in hours (default 4, 02:00-06:00)
+          --seed N           generator seed (default 7)
+        Output: a table per cache size, the goal check at 10%, and one JSON line last.
+        """;
+
+    public int Days { get; init; } = 30;
+
+    public int Warmup { get; init; } = 7;
+
+    public int Titles { get; init; } = 10_000;
+
+    public int Releases { get; init; } = 20;
+
+    public int Plays { get; init; } = 30_000;
+
+    public double Alpha { get; init; } = 0.8;
+
+    public double[] Sizes { get; init; } = [0.05, 0.10];
+
+    public double PinShare { get; init; } = 0.8;
+
+    public double RateMBs { get; init; } = 150;
+
+    public double WindowHours { get; init; } = 4;
+
+    public int Seed { get; init; } = 7;
+
+    public static FillSimOptions Parse(IReadOnlyList<string> args)
+    {
+        var o = new FillSimOptions();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var name = args[i];
+            if (i + 1 >= args.Count)
+            {
+                throw new BenchUsageException($"{name}: missing value (see --help)");
+            }
+
+            var value = args[++i];
+            o = name switch
+            {
+                "--days" => o with { Days = Int(name, value, 2, 365) },
+                "--warmup" => o with { Warmup = Int(name, value, 0, 364) },
+                "--titles" => o with { Titles = Int(name, value, 10, 1_000_000) },
+                "--releases" => o with { Releases = Int(name, value, 0, 10_000) },
+                "--plays" => o with { Plays = Int(name, value, 100, 10_000_000) },
+                "--alpha" => o with { Alpha = Number(name, value, 0.1, 3) },
+                "--sizes" => o with { Sizes = value.Split(',').Select(v => Number(name, v, 0.0001, 1)).ToArray() },
+                "--pin-share" => o with { PinShare = Number(name, value, 0, 1) },
+                "--rate-mbs" => o with { RateMBs = Number(name, value, 0.001, 1e6) },
+                "--window-hours" => o with { WindowHours = Number(name, value, 0.01, 24) },
+                "--seed" => o with { Seed = Int(name, value, 0, int.MaxValue) },
+                _ => throw new BenchUsageException($"unknown option '{name}' (see --help)"),
+            };
+        }
+
+        if (o.Warmup >= o.Days)
+        {
+            throw new BenchUsageException($"--warmup ({o.Warmup}) must be below --days ({o.Days})");
+        }
+
+        return o;
+    }
+
+    private static int Int(string name, string value, int min, int max) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
+            ? n
+            : throw new BenchUsageException($"{name}: '{value}' is not an integer in {min}..{max}");
+
+    private static double Number(string name, string value, double min, double max) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) && x >= min && x <= max
+            ? x
+            : throw new BenchUsageException($"{name}: '{value}' is not a number in {min}..{max}");
+}

@@ -1,0 +1,244 @@
+using System.Diagnostics;
+using System.Globalization;
+using OpenConnect.FillController.Forecast;
+using OpenConnect.FillController.History;
+using OpenConnect.FillController.Placement;
+
+namespace OpenConnect.Bench.FillSim;
+
+/// <summary>
+/// <c>bench fill-sim</c>: share of bytes served from appliances (offload) over 30 days of a region,
+/// for pull-only caching, push fill (the fill controller's forecast and planner) plus pull, and an
+/// oracle placing with the day's true demand; with nightly fill bytes against the window budget and churn.
+/// </summary>
+public sealed class FillSimScenario : IScenario
+{
+    private const double GoalSize = 0.10;
+    private const double GoalOffload = 0.95;
+    private const double GoalGapClosed = 0.5;
+
+    public string Name => "fill-sim";
+
+    public string Description => "30-day region simulation: offload of pull-only vs push fill (forecast + placement) vs oracle, fill bytes and churn";
+
+    public string Usage => FillSimOptions.UsageText;
+
+    public Task<int> RunAsync(IReadOnlyList<string> args, CancellationToken cancellationToken)
+    {
+        var options = FillSimOptions.Parse(args);
+        var clock = Stopwatch.StartNew();
+        var workload = new Workload(options);
+        var forecastOptions = new ForecastOptions();
+        Console.WriteLine(FormattableString.Invariant(
+            $"region: {workload.Sites} sites, {Workload.SiteAppliances.Sum()} appliances ({string.Join('/', Workload.SiteAppliances)}); {options.Titles} titles at day 0 ({workload.CatalogBytesAtStart / 1e12:F1} TB) + {options.Releases}/day; {options.Plays} plays/day; Zipf {options.Alpha}"));
+        Console.WriteLine(FormattableString.Invariant(
+            $"fill: pin share {options.PinShare:P0}, window {options.WindowHours} h x {options.RateMBs} MB/s = {options.RateMBs * options.WindowHours * 3600 / 1e6:F2} TB/night/appliance; scored days {options.Warmup}..{options.Days - 1}"));
+
+        var sims = options.Sizes.SelectMany(size => Enum.GetValues<Strategy>().Select(strategy => new FillSimulator(workload, options, strategy, size))).ToArray();
+        var history = new List<PlayCount>();
+        var published = new Dictionary<string, DateTimeOffset?>(StringComparer.Ordinal);
+        for (var t = 0; t < options.Titles; t++)
+        {
+            published[workload.Names[t]] = new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        }
+
+        double forecastError = 0;
+        var errorDays = 0;
+        for (var day = 0; day < options.Days; day++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var date = Date(day);
+            var plays = workload.PlaysOf(day);
+            var push = new IReadOnlyList<FileForecast>[workload.Sites];
+            var oracle = new IReadOnlyList<FileForecast>[workload.Sites];
+            for (var s = 0; s < workload.Sites; s++)
+            {
+                var demand = DemandModel.TitleDemand($"isp{s}", date, history, [], published, forecastOptions);
+                push[s] = Files(workload, demand, forecastOptions);
+                oracle[s] = Realized(workload, plays, s);
+                if (day >= options.Warmup)
+                {
+                    forecastError += WeightedError(push[s], oracle[s]);
+                    errorDays++;
+                }
+            }
+
+            Parallel.ForEach(sims, new ParallelOptions { MaxDegreeOfParallelism = 2 }, sim => sim.RunDay(day, plays, sim.Strategy switch
+            {
+                Strategy.PushFill => push,
+                Strategy.Oracle => oracle,
+                _ => null,
+            }));
+
+            // Tonight's steering history: today's plays per site and title; tomorrow the forecast also knows today's releases.
+            foreach (var group in plays.GroupBy(p => (p.Site, p.Title)))
+            {
+                history.Add(new PlayCount($"isp{group.Key.Site}", workload.Names[group.Key.Title], date, group.Count()));
+            }
+
+            history.RemoveAll(p => p.Day < date.AddDays(-forecastOptions.HistoryDays));
+            for (var t = 0; t < workload.TitleCount(day); t++)
+            {
+                if (workload.ReleaseDay[t] == day)
+                {
+                    published[workload.Names[t]] = new DateTimeOffset(date, TimeOnly.MinValue, TimeSpan.Zero);
+                }
+            }
+
+            Console.Error.Write(FormattableString.Invariant($"\rday {day + 1}/{options.Days} ({clock.Elapsed.TotalSeconds:F0} s)"));
+        }
+
+        Console.Error.WriteLine();
+        var results = sims.Select(s => s.Result()).ToArray();
+        Print(results, options);
+        return Task.FromResult(Summarise(results, options, forecastError / Math.Max(1, errorDays), clock.Elapsed));
+    }
+
+    private static DateOnly Date(int day) => new DateOnly(2026, 1, 1).AddDays(day);
+
+    /// <summary>The forecast as the fill controller builds it: title demand split over the title's renditions.</summary>
+    private static List<FileForecast> Files(Workload w, Dictionary<string, double> demand, ForecastOptions options)
+    {
+        var files = new List<FileForecast>(demand.Count * 8);
+        foreach (var (name, plays) in demand)
+        {
+            var title = int.Parse(name.AsSpan(1), CultureInfo.InvariantCulture);
+            var renditions = w.Renditions(title).ToArray();
+            foreach (var (rendition, share) in DemandModel.RenditionShares(renditions.Select(r => w.RenditionNames[r]), options.RenditionShares))
+            {
+                var r = (byte)Array.IndexOf(w.RenditionNames, rendition);
+                files.Add(new FileForecast(new FileId(name, rendition), w.FileBytes(title, r), plays * share));
+            }
+        }
+
+        return files;
+    }
+
+    /// <summary>The oracle's input: each file's true demand on the day, in whole-file reads (bytes watched / file bytes).</summary>
+    private static List<FileForecast> Realized(Workload w, Play[] plays, int site)
+    {
+        var watched = new Dictionary<(int, byte), long>();
+        foreach (var play in plays)
+        {
+            if (play.Site != site)
+            {
+                continue;
+            }
+
+            for (var c = 0; c < play.Chunks; c++)
+            {
+                var key = (play.Title, play.Rendition);
+                watched[key] = watched.GetValueOrDefault(key) + w.ChunkBytes(play.Title, play.Rendition, c);
+                var audio = (play.Title, w.AudioRendition);
+                watched[audio] = watched.GetValueOrDefault(audio) + w.ChunkBytes(play.Title, w.AudioRendition, c);
+            }
+        }
+
+        return watched.Select(p =>
+        {
+            var bytes = w.FileBytes(p.Key.Item1, p.Key.Item2);
+            return new FileForecast(new FileId(w.Names[p.Key.Item1], w.RenditionNames[p.Key.Item2]), bytes, (double)p.Value / bytes);
+        }).ToList();
+    }
+
+    /// <summary>Byte-weighted relative error of the forecast against the day's true demand (both normalised to shares).</summary>
+    private static double WeightedError(IReadOnlyList<FileForecast> forecast, IReadOnlyList<FileForecast> truth)
+    {
+        double Total(IReadOnlyList<FileForecast> x) => x.Sum(f => f.ExpectedRequests * f.Bytes);
+        var ft = Total(forecast);
+        var tt = Total(truth);
+        if (ft == 0 || tt == 0)
+        {
+            return 1;
+        }
+
+        var predicted = forecast.ToDictionary(f => f.File, f => f.ExpectedRequests * f.Bytes / ft);
+        var actual = truth.ToDictionary(f => f.File, f => f.ExpectedRequests * f.Bytes / tt);
+        var error = 0.0;
+        foreach (var key in predicted.Keys.Union(actual.Keys))
+        {
+            error += Math.Abs(predicted.GetValueOrDefault(key) - actual.GetValueOrDefault(key));
+        }
+
+        return error / 2;
+    }
+
+    private static void Print(StrategyResult[] results, FillSimOptions options)
+    {
+        foreach (var size in options.Sizes)
+        {
+            var table = new Table("strategy", "cache/appliance", "offload", "origin TB", "fill TB/night mean", "fill TB/night max", "budget TB", "nights over", "churn/night");
+            foreach (var r in results.Where(r => r.SizeFraction == size))
+            {
+                table.Add(StrategyName(r.Strategy), FormattableString.Invariant($"{size:P0} ({r.CacheBytesPerAppliance / 1e12:F2} TB)"), r.Offload,
+                    (r.RequestedBytes - r.ApplianceBytes) / 1e12, r.MeanNightlyFillBytes / 1e12, r.MaxNightlyFillBytes / 1e12, r.NightlyBudgetBytes / 1e12, r.NightsOverBudget, r.Churn);
+            }
+
+            Console.Write(table);
+            Console.WriteLine();
+        }
+    }
+
+    private static int Summarise(StrategyResult[] results, FillSimOptions options, double forecastError, TimeSpan elapsed)
+    {
+        var sizes = options.Sizes.Select(size =>
+        {
+            var pull = results.Single(r => r.SizeFraction == size && r.Strategy == Strategy.Pull);
+            var push = results.Single(r => r.SizeFraction == size && r.Strategy == Strategy.PushFill);
+            var oracle = results.Single(r => r.SizeFraction == size && r.Strategy == Strategy.Oracle);
+            var gap = oracle.Offload - pull.Offload;
+            return new
+            {
+                size_fraction = size,
+                cache_bytes_per_appliance = pull.CacheBytesPerAppliance,
+                offload_pull = Round(pull.Offload),
+                offload_push_fill = Round(push.Offload),
+                offload_oracle = Round(oracle.Offload),
+                gap_closed = gap > 0 ? Round((push.Offload - pull.Offload) / gap) : (double?)null,
+                fill_bytes_per_night_mean_push_fill = (long)push.MeanNightlyFillBytes,
+                fill_bytes_per_night_max_push_fill = push.MaxNightlyFillBytes,
+                fill_bytes_per_night_mean_oracle = (long)oracle.MeanNightlyFillBytes,
+                nights_over_budget_push_fill = push.NightsOverBudget,
+                churn_push_fill = Round(push.Churn),
+                churn_oracle = Round(oracle.Churn),
+            };
+        }).ToArray();
+
+        var at10 = sizes.MinBy(s => Math.Abs(s.size_fraction - GoalSize))!;
+        var met = Math.Abs(at10.size_fraction - GoalSize) < 1e-9 && at10.offload_push_fill >= GoalOffload && at10.gap_closed >= GoalGapClosed;
+        Console.WriteLine(FormattableString.Invariant(
+            $"at {at10.size_fraction:P0}: offload pull {at10.offload_pull:F4}, push fill {at10.offload_push_fill:F4}, oracle {at10.offload_oracle:F4}; gap closed {at10.gap_closed:F3}; forecast error (byte share) {forecastError:F3}"));
+        Console.WriteLine($"goal (push fill >= {GoalOffload:P0} offload at 10% and closes >= half the pull-oracle gap): {(met ? "met" : "NOT met")}");
+        Summary.WriteJsonLine(new
+        {
+            scenario = "fill-sim",
+            days = options.Days,
+            warmup_days = options.Warmup,
+            titles = options.Titles,
+            releases_per_day = options.Releases,
+            plays_per_day = options.Plays,
+            zipf_alpha = options.Alpha,
+            pin_share = options.PinShare,
+            nightly_budget_bytes = (long)(options.RateMBs * 1e6 * options.WindowHours * 3600),
+            catalog_bytes = results[0].CacheBytesPerAppliance == 0 ? 0 : (long)(results[0].CacheBytesPerAppliance / results[0].SizeFraction),
+            forecast_error = Round(forecastError),
+            offload_pull = at10.offload_pull,
+            offload_push_fill = at10.offload_push_fill,
+            offload_oracle = at10.offload_oracle,
+            gap_closed = at10.gap_closed,
+            goal_met = met,
+            sizes,
+            seconds = Math.Round(elapsed.TotalSeconds, 1),
+        });
+        return 0;
+    }
+
+    private static string StrategyName(Strategy strategy) => strategy switch
+    {
+        Strategy.Pull => "pull",
+        Strategy.PushFill => "push_fill",
+        _ => "oracle",
+    };
+
+    private static double Round(double x) => Math.Round(x, 5);
+}

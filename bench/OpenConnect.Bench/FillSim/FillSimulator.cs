@@ -1,0 +1,285 @@
+using OpenConnect.Appliance.Caching.Policy;
+using OpenConnect.FillController.Placement;
+
+namespace OpenConnect.Bench.FillSim;
+
+internal enum Strategy
+{
+    Pull,
+    PushFill,
+    Oracle,
+}
+
+/// <summary>What one strategy measured at one cache size over the scored days.</summary>
+internal sealed record StrategyResult(
+    Strategy Strategy,
+    double SizeFraction,
+    long CacheBytesPerAppliance,
+    long RequestedBytes,
+    long ApplianceBytes,
+    long FillBytes,
+    long MaxNightlyFillBytes,
+    double MeanNightlyFillBytes,
+    long NightlyBudgetBytes,
+    int NightsOverBudget,
+    long PinnedBytes,
+    double Churn)
+{
+    public double Offload => RequestedBytes == 0 ? 0 : (double)ApplianceBytes / RequestedBytes;
+}
+
+/// <summary>
+/// Replays the region's days for one strategy at one cache size. Each appliance runs the real
+/// eviction policy (the appliance's default, S3-FIFO); push strategies pin their placement in a
+/// region of <see cref="FillSimOptions.PinShare"/> of the cache and give the policy the rest, as
+/// the appliance does. Unpinned files go back to the policy as ordinary entries; a pinned file
+/// already in the policy is taken out of it (no fetch); the rest is fetched in the planner's order
+/// until the night's budget (window × rate cap) runs out.
+/// </summary>
+internal sealed class FillSimulator
+{
+    private readonly Workload _w;
+    private readonly FillSimOptions _o;
+    private readonly Strategy _strategy;
+    private readonly double _size;
+    private readonly Appliance[][] _sites;
+    // The pinned region is a fixed share of the cache here (the policy cannot be resized on this
+    // branch's appliance code), so room the planner leaves empty is wasted rather than lent to the
+    // policy: fetching costs only fill bandwidth, which the night budget bounds. Hence no fetch cost.
+    private readonly FillPlanner _planner = new(new PlannerOptions { FetchCostRequests = 0 });
+    private readonly SitePlacement?[] _previous;
+    private readonly long _budget;
+    private readonly List<ulong> _evicted = new(256);
+    private long _requested, _served, _fill, _maxNight, _pinned;
+    private int _nights, _overBudget;
+    private double _churn;
+
+    public FillSimulator(Workload workload, FillSimOptions options, Strategy strategy, double size)
+    {
+        _w = workload;
+        _o = options;
+        _strategy = strategy;
+        _size = size;
+        CacheBytes = (long)(workload.CatalogBytesAtStart * size);
+        var pinned = strategy == Strategy.Pull ? 0 : (long)(CacheBytes * options.PinShare);
+        _budget = (long)(options.RateMBs * 1e6 * options.WindowHours * 3600);
+        _sites = new Appliance[workload.Sites][];
+        for (var s = 0; s < workload.Sites; s++)
+        {
+            _sites[s] = Enumerable.Range(0, Workload.SiteAppliances[s])
+                .Select(i => new Appliance($"isp{s}-oca{i}", pinned, PolicyFactory.Create(PolicyFactory.Default, Math.Max(1, CacheBytes - pinned), expectedObjects: 1 << 16)))
+                .ToArray();
+        }
+
+        _previous = new SitePlacement?[workload.Sites];
+    }
+
+    public long CacheBytes { get; }
+
+    public Strategy Strategy => _strategy;
+
+    /// <summary>Runs one day: the night's fill (push strategies), then the day's plays.</summary>
+    /// <param name="day">Day index.</param>
+    /// <param name="plays">The day's plays.</param>
+    /// <param name="placementInput">Per site, the forecast the planner gets (null for pull).</param>
+    public void RunDay(int day, Play[] plays, IReadOnlyList<FileForecast>[]? placementInput)
+    {
+        var scored = day >= _o.Warmup;
+        if (placementInput is not null)
+        {
+            for (var s = 0; s < _sites.Length; s++)
+            {
+                Fill(s, day, placementInput[s], scored);
+            }
+        }
+
+        foreach (var play in plays)
+        {
+            var appliance = Route(play.Site, play.Title);
+            for (var c = 0; c < play.Chunks; c++)
+            {
+                Request(appliance, play.Title, play.Rendition, c, scored);
+                Request(appliance, play.Title, _w.AudioRendition, c, scored);
+            }
+        }
+    }
+
+    public StrategyResult Result() => new(
+        _strategy, _size, CacheBytes, _requested, _served, _fill, _maxNight, _nights == 0 ? 0 : (double)_fill / _nights / _sites.Sum(s => s.Length),
+        _budget, _overBudget, _pinned, _nights == 0 ? 0 : _churn / _nights);
+
+    private void Fill(int site, int day, IReadOnlyList<FileForecast> forecast, bool scored)
+    {
+        var appliances = _sites[site];
+        var date = new DateOnly(2026, 1, 1).AddDays(day);
+        var plan = _planner.Plan($"isp{site}", date, appliances.Select(a => new PlacementAppliance(a.Id, a.PinCapacity)).ToList(), forecast, _previous[site]);
+        var actual = new Dictionary<string, IReadOnlyList<FileId>>(StringComparer.Ordinal);
+        foreach (var appliance in appliances)
+        {
+            var files = plan.ByAppliance[appliance.Id];
+            var wanted = new HashSet<(int, byte)>(files.Select(Key));
+            foreach (var file in appliance.Pinned.Where(f => !wanted.Contains(f)).ToList())
+            {
+                Unpin(appliance, file);
+            }
+
+            long fetched = 0, replaced = 0;
+            var kept = new List<FileId>(files.Count);
+            foreach (var file in files)
+            {
+                var key = Key(file);
+                if (appliance.Pinned.Contains(key))
+                {
+                    kept.Add(file);
+                    continue;
+                }
+
+                var need = 0L;
+                var chunks = _w.Chunks(key.Title);
+                for (var c = 0; c < chunks; c++)
+                {
+                    if (!appliance.Policy.Contains(ObjectKey(key.Title, key.Rendition, c)))
+                    {
+                        need += _w.ChunkBytes(key.Title, key.Rendition, c);
+                    }
+                }
+
+                if (fetched + need > _budget)
+                {
+                    continue;
+                }
+
+                fetched += need;
+                replaced += _w.FileBytes(key.Title, key.Rendition);
+                for (var c = 0; c < chunks; c++)
+                {
+                    appliance.Policy.Remove(ObjectKey(key.Title, key.Rendition, c));
+                }
+
+                Pin(appliance, key);
+                kept.Add(file);
+            }
+
+            actual[appliance.Id] = kept;
+            if (scored)
+            {
+                _fill += fetched;
+                _maxNight = Math.Max(_maxNight, fetched);
+                _overBudget += kept.Count < files.Count ? 1 : 0;
+                _pinned = Math.Max(_pinned, appliance.PinnedBytes);
+                _churn += appliance.PinnedBytes == 0 ? 0 : (double)replaced / appliance.PinnedBytes / appliances.Length / _sites.Length;
+            }
+        }
+
+        if (scored)
+        {
+            _nights += site == 0 ? 1 : 0;
+        }
+
+        _previous[site] = new SitePlacement(plan.Site, plan.Day, actual);
+    }
+
+    private (int Title, byte Rendition) Key(FileId file) =>
+        (int.Parse(file.Title.AsSpan(1), System.Globalization.CultureInfo.InvariantCulture), (byte)Array.IndexOf(_w.RenditionNames, file.Rendition));
+
+    private void Pin(Appliance appliance, (int Title, byte Rendition) file)
+    {
+        appliance.Pinned.Add(file);
+        appliance.PinnedBytes += _w.FileBytes(file.Title, file.Rendition);
+        appliance.PinnedTitles[file.Title] = appliance.PinnedTitles.GetValueOrDefault(file.Title) + 1;
+    }
+
+    private void Unpin(Appliance appliance, (int Title, byte Rendition) file)
+    {
+        appliance.Pinned.Remove(file);
+        appliance.PinnedBytes -= _w.FileBytes(file.Title, file.Rendition);
+        if (--appliance.PinnedTitles[file.Title] == 0)
+        {
+            appliance.PinnedTitles.Remove(file.Title);
+        }
+
+        // Back to the policy as ordinary entries (the bytes are on the SSD already).
+        var chunks = _w.Chunks(file.Title);
+        for (var c = 0; c < chunks; c++)
+        {
+            _evicted.Clear();
+            appliance.Policy.Admit(ObjectKey(file.Title, file.Rendition, c), _w.ChunkBytes(file.Title, file.Rendition, c), _evicted);
+        }
+    }
+
+    /// <summary>Steering: the first appliance of the title's ranking that holds it (pinned), else the first of the ranking.</summary>
+    private Appliance Route(byte site, int title)
+    {
+        var appliances = _sites[site];
+        var hash = OpenConnect.Contracts.Placement.Rendezvous.HashTitle(_w.Names[title]);
+        Appliance? best = null, bestHolder = null;
+        double bestScore = double.MinValue, bestHolderScore = double.MinValue;
+        foreach (var appliance in appliances)
+        {
+            var score = OpenConnect.Contracts.Placement.Rendezvous.Score(hash, appliance.IdHash, appliance.PinCapacity + 1);
+            if (score > bestScore)
+            {
+                (best, bestScore) = (appliance, score);
+            }
+
+            if (score > bestHolderScore && appliance.PinnedTitles.ContainsKey(title))
+            {
+                (bestHolder, bestHolderScore) = (appliance, score);
+            }
+        }
+
+        return bestHolder ?? best!;
+    }
+
+    private void Request(Appliance appliance, int title, byte rendition, int chunk, bool scored)
+    {
+        var bytes = _w.ChunkBytes(title, rendition, chunk);
+        bool hit;
+        if (appliance.Pinned.Contains((title, rendition)))
+        {
+            hit = true;
+        }
+        else
+        {
+            var key = ObjectKey(title, rendition, chunk);
+            hit = appliance.Policy.Access(key);
+            if (!hit)
+            {
+                _evicted.Clear();
+                appliance.Policy.Admit(key, bytes, _evicted);
+            }
+        }
+
+        if (scored)
+        {
+            _requested += bytes;
+            _served += hit ? bytes : 0;
+        }
+    }
+
+    /// <summary>A well-mixed 64-bit key per (title, rendition, chunk).</summary>
+    private static ulong ObjectKey(int title, byte rendition, int chunk)
+    {
+        var x = ((ulong)(uint)title << 24) | ((ulong)rendition << 16) | (uint)chunk;
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
+        return x ^ (x >> 31);
+    }
+
+    private sealed class Appliance(string id, long pinCapacity, IEvictionPolicy policy)
+    {
+        public string Id { get; } = id;
+
+        public ulong IdHash { get; } = OpenConnect.Contracts.Placement.Rendezvous.HashId(id);
+
+        public long PinCapacity { get; } = pinCapacity;
+
+        public IEvictionPolicy Policy { get; } = policy;
+
+        public HashSet<(int Title, byte Rendition)> Pinned { get; } = [];
+
+        public Dictionary<int, int> PinnedTitles { get; } = [];
+
+        public long PinnedBytes { get; set; }
+    }
+}

@@ -1,0 +1,78 @@
+using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace OpenConnect.FillController.Fill;
+
+/// <summary>
+/// Operator HTTP endpoints: <c>GET /fill/sites/{site}</c> (site status: titles live or filling) and
+/// <c>POST /fill/sites/{site}/open</c> (open the site's fill now, for the length of its configured
+/// window, for the day of its next window).
+/// </summary>
+public static class FillEndpoints
+{
+    public static void MapFill(this WebApplication app)
+    {
+        app.MapGet("/fill/sites/{site}", (string site, FillCoordinator coordinator) =>
+        {
+            if (!IsSiteName(site))
+            {
+                return Results.Problem($"'{site}' is not a site name", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            var status = coordinator.Status(site);
+            return Results.Json(new
+            {
+                site = status.Site,
+                day = status.Day?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+                openUntil = status.OpenUntil,
+                titles = status.Titles.Select(t => new { title = t.Title, state = t.State, copiesPlanned = t.CopiesPlanned, copiesComplete = t.CopiesComplete, copiesFailed = t.CopiesFailed, appliances = t.Appliances }),
+            });
+        });
+
+        app.MapPost("/fill/sites/{site}/open", async (string site, FillCoordinator coordinator, TimeProvider time, CancellationToken cancellationToken) =>
+        {
+            if (!IsSiteName(site))
+            {
+                return Results.Problem($"'{site}' is not a site name", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            var roster = await coordinator.RosterAsync(cancellationToken);
+            if (!roster.Any(a => a.Site == site))
+            {
+                return Results.Problem($"steering knows no appliance in site '{site}'", statusCode: StatusCodes.Status404NotFound);
+            }
+
+            var now = time.GetUtcNow();
+            var window = coordinator.WindowOf(site).Next(now);
+            var result = await coordinator.OpenSiteAsync(site, window.Day, now + window.Length, scheduled: false, cancellationToken);
+            return Results.Json(new
+            {
+                site = result.Site,
+                day = result.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+                openUntil = result.OpenUntil,
+                filesPlaced = result.FilesPlaced,
+                manifests = result.Manifests,
+            });
+        });
+    }
+
+    /// <summary>Site names as steering accepts them: 1-64 characters of [A-Za-z0-9._-].</summary>
+    public static bool IsSiteName(string site) =>
+        site.Length is > 0 and <= 64 && site.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
+}
+
+/// <summary>The fill controller's gRPC listener (<see cref="FillOptions.ControlUrl"/>) and its bound address once started (port 0 becomes the picked port).</summary>
+public sealed class FillControlEndpoint
+{
+    internal ListenOptions? Listen { get; set; }
+
+    public Uri Address
+    {
+        get
+        {
+            var endpoint = Listen?.IPEndPoint ?? throw new InvalidOperationException("the fill control endpoint is not bound yet");
+            var host = endpoint.Address.Equals(IPAddress.Any) ? IPAddress.Loopback : endpoint.Address;
+            return new Uri($"http://{new IPEndPoint(host, endpoint.Port)}");
+        }
+    }
+}

@@ -1,0 +1,19 @@
+namespace OpenConnect.FillController.Fill;
+
+internal static partial class FillLog
+{
+    [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Fill opened for site {Site}, day {Day}: {Appliances} appliances, {Files} files placed, open until {OpenUntil:o}")]
+    public static partial void SiteOpened(ILogger logger, string site, DateOnly day, int appliances, int files, DateTimeOffset openUntil);
+
+    [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Could not open the fill of site {Site}; retrying at the next check")]
+    public static partial void SiteOpenFailed(ILogger logger, string site, Exception exception);
+
+    [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "Could not read the appliance roster from steering; checking configured sites only")]
+    public static partial void RosterFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 303, Level = LogLevel.Information, Message = "Appliance {ApplianceId} reported manifest {Version}: {Done} files done, {Failed} failed")]
+    public static partial void ProgressReported(ILogger logger, string applianceId, ulong version, int done, int failed);
+
+    [LoggerMessage(EventId = 304, Level = LogLevel.Error, Message = "Fill window check failed; trying again at the next check")]
+    public static partial void CheckFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,85 @@
+using OpenConnect.Contracts.Hosting;
+
+namespace OpenConnect.FillController.Fill;
+
+/// <summary>Fill protocol and fill windows (section <c>FillController:Fill</c>).</summary>
+public sealed class FillOptions
+{
+    /// <summary>
+    /// Where the gRPC <c>FillOrders</c> service listens (HTTP/2 cleartext): appliances fetch their
+    /// manifests and report progress here. Default <c>http://127.0.0.1:8380</c>.
+    /// </summary>
+    public string ControlUrl { get; set; } = "http://127.0.0.1:8380";
+
+    /// <summary>Steering's control-plane URL (gRPC <c>ApplianceRoster</c>). Default <c>http://127.0.0.1:8280</c>.</summary>
+    public string SteeringControlUrl { get; set; } = "http://127.0.0.1:8280";
+
+    /// <summary>The window of a site not listed in <see cref="Sites"/>: UTC, 02:00–06:00.</summary>
+    public FillWindowOptions DefaultWindow { get; set; } = new();
+
+    /// <summary>Per-site windows, by site name (e.g. <c>FillController:Fill:Sites:isp1:TimeZone=Europe/Paris</c>).</summary>
+    public Dictionary<string, FillWindowOptions> Sites { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Base URL appliances fetch from when no appliance holds a file (the origin's content URL).
+    /// Empty (default): the discovered origin (<c>FillController:Origin</c>).
+    /// </summary>
+    public string OriginUrl { get; set; } = "";
+
+    /// <summary>Share of each appliance's SSD bytes placement may fill (pinned); the rest stays for pulled content. Default 0.8.</summary>
+    public double SsdShare { get; set; } = 0.8;
+
+    /// <summary>An appliance silent for longer than this is left out of placement. Default 10 min.</summary>
+    public TimeSpan RosterMaxSilence { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How often the scheduler checks whether a site's window has opened. Default 30 s.</summary>
+    public TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    public FillWindowOptions WindowFor(string site) => Sites.TryGetValue(site, out var window) ? window : DefaultWindow;
+
+    public void Validate(OptionsCheck check)
+    {
+        check.Require(Uri.TryCreate(ControlUrl, UriKind.Absolute, out var control) && control.Scheme == "http" && control.AbsolutePath == "/", "Fill:ControlUrl", ControlUrl, "must be an http:// URL with host and port, e.g. http://10.0.0.3:8380");
+        check.RequireAbsoluteHttpUri(SteeringControlUrl, "Fill:SteeringControlUrl");
+        check.RequireAbsoluteHttpUri(OriginUrl, "Fill:OriginUrl", allowEmpty: true);
+        check.Require(SsdShare is > 0 and <= 1, "Fill:SsdShare", SsdShare, "must be above 0 and at most 1");
+        check.Require(RosterMaxSilence > TimeSpan.Zero, "Fill:RosterMaxSilence", RosterMaxSilence, "must be positive");
+        check.Require(CheckInterval >= TimeSpan.FromMilliseconds(100), "Fill:CheckInterval", CheckInterval, "must be at least 00:00:00.1");
+        DefaultWindow.Validate(check, "Fill:DefaultWindow");
+        foreach (var (site, window) in Sites)
+        {
+            window.Validate(check, $"Fill:Sites:{site}");
+        }
+    }
+}
+
+/// <summary>A site's nightly fill window in its local time.</summary>
+public sealed class FillWindowOptions
+{
+    /// <summary>IANA time zone of the site, e.g. <c>Europe/Paris</c>. Default <c>UTC</c>.</summary>
+    public string TimeZone { get; set; } = "UTC";
+
+    /// <summary>Local start time. Default 02:00.</summary>
+    public TimeOnly Start { get; set; } = new(2, 0);
+
+    /// <summary>Local end time; earlier than <see cref="Start"/> means the window crosses midnight. Default 06:00.</summary>
+    public TimeOnly End { get; set; } = new(6, 0);
+
+    public FillWindow ToWindow() => new(TimeZoneInfo.FindSystemTimeZoneById(TimeZone), Start, End);
+
+    public void Validate(OptionsCheck check, string key)
+    {
+        var known = true;
+        try
+        {
+            TimeZoneInfo.FindSystemTimeZoneById(TimeZone);
+        }
+        catch (Exception ex) when (ex is TimeZoneNotFoundException or InvalidTimeZoneException)
+        {
+            known = false;
+        }
+
+        check.Require(known, $"{key}:TimeZone", TimeZone, "must be an IANA time zone such as Europe/Paris");
+        check.Require(Start != End, $"{key}:End", End, "must differ from Start");
+    }
+}

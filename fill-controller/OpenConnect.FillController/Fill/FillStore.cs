@@ -1,0 +1,216 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+using OpenConnect.FillController.Placement;
+
+namespace OpenConnect.FillController.Fill;
+
+/// <summary>A manifest as stored: its version, appliance, site, day and Zstd bytes.</summary>
+public sealed record StoredManifest(ulong Version, string ApplianceId, string Site, DateOnly Day, byte[] Zstd);
+
+/// <summary>A fill run: a site's window opened for <see cref="Day"/>, appliances may fetch until <see cref="OpenUntil"/>.</summary>
+public sealed record FillRun(string Site, DateOnly Day, DateTimeOffset OpenedAt, DateTimeOffset OpenUntil, bool Scheduled);
+
+/// <summary>One planned (appliance, file) pair of a site's current manifests and what the appliance reported for it.</summary>
+public sealed record PlannedFile(string ApplianceId, FileId File, int State, string Reason);
+
+/// <summary>
+/// The fill controller's durable state in <c>{DataDirectory}/fill.db</c> (SQLite, WAL): fill runs,
+/// each site's latest placement (the planner's <c>previous</c>), every manifest issued, and the
+/// progress appliances reported, so a restart loses neither the plan nor what is already filled.
+/// One connection, serialised: the write rate is a few reports per appliance per window.
+/// </summary>
+public sealed class FillStore : IDisposable
+{
+    public const int Done = 1;
+    public const int Failed = 2;
+
+    private readonly SqliteConnection _db;
+    private readonly Lock _lock = new();
+
+    public FillStore(IOptions<FillControllerOptions> options)
+    {
+        Directory.CreateDirectory(options.Value.DataDirectory);
+        _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(options.Value.DataDirectory, "fill.db"), Pooling = false }.ToString());
+        _db.Open();
+        Execute("""
+            PRAGMA journal_mode=WAL;
+            PRAGMA synchronous=NORMAL;
+            CREATE TABLE IF NOT EXISTS runs (site TEXT NOT NULL, day TEXT NOT NULL, opened_at INTEGER NOT NULL, open_until INTEGER NOT NULL, scheduled INTEGER NOT NULL);
+            CREATE INDEX IF NOT EXISTS runs_site ON runs (site, opened_at);
+            CREATE TABLE IF NOT EXISTS placements (site TEXT PRIMARY KEY, day TEXT NOT NULL, by_appliance TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS manifests (version INTEGER PRIMARY KEY, appliance_id TEXT NOT NULL, site TEXT NOT NULL, day TEXT NOT NULL, zstd BLOB NOT NULL);
+            CREATE INDEX IF NOT EXISTS manifests_appliance ON manifests (appliance_id, version);
+            CREATE TABLE IF NOT EXISTS manifest_files (version INTEGER NOT NULL, title TEXT NOT NULL, rendition TEXT NOT NULL, PRIMARY KEY (version, title, rendition));
+            CREATE TABLE IF NOT EXISTS progress (version INTEGER NOT NULL, title TEXT NOT NULL, rendition TEXT NOT NULL, state INTEGER NOT NULL, reason TEXT NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY (version, title, rendition));
+            """);
+    }
+
+    public void AddRun(FillRun run)
+    {
+        lock (_lock)
+        {
+            Execute("INSERT INTO runs VALUES ($site, $day, $opened, $until, $scheduled)",
+                ("$site", run.Site), ("$day", Day(run.Day)), ("$opened", run.OpenedAt.ToUnixTimeMilliseconds()), ("$until", run.OpenUntil.ToUnixTimeMilliseconds()), ("$scheduled", run.Scheduled ? 1 : 0));
+        }
+    }
+
+    /// <summary>Whether the scheduled window of <paramref name="site"/> for <paramref name="day"/> has been opened already.</summary>
+    public bool HasScheduledRun(string site, DateOnly day)
+    {
+        lock (_lock)
+        {
+            return Scalar("SELECT COUNT(*) FROM runs WHERE site = $site AND day = $day AND scheduled = 1", ("$site", site), ("$day", Day(day))) > 0;
+        }
+    }
+
+    /// <summary>The run opened last for <paramref name="site"/> at or before <paramref name="now"/>, or null.</summary>
+    public FillRun? LatestRun(string site, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            using var command = Command("SELECT day, opened_at, open_until, scheduled FROM runs WHERE site = $site AND opened_at <= $now ORDER BY opened_at DESC LIMIT 1", ("$site", site), ("$now", now.ToUnixTimeMilliseconds()));
+            using var reader = command.ExecuteReader();
+            return reader.Read()
+                ? new FillRun(site, ParseDay(reader.GetString(0)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), reader.GetInt64(3) == 1)
+                : null;
+        }
+    }
+
+    public void SavePlacement(SitePlacement placement)
+    {
+        var json = JsonSerializer.Serialize(placement.ByAppliance.ToDictionary(p => p.Key, p => p.Value.Select(f => f.ToString()).ToArray()));
+        lock (_lock)
+        {
+            Execute("INSERT INTO placements VALUES ($site, $day, $json) ON CONFLICT (site) DO UPDATE SET day = excluded.day, by_appliance = excluded.by_appliance",
+                ("$site", placement.Site), ("$day", Day(placement.Day)), ("$json", json));
+        }
+    }
+
+    public SitePlacement? LoadPlacement(string site)
+    {
+        lock (_lock)
+        {
+            using var command = Command("SELECT day, by_appliance FROM placements WHERE site = $site", ("$site", site));
+            using var reader = command.ExecuteReader();
+            if (!reader.Read())
+            {
+                return null;
+            }
+
+            var byAppliance = JsonSerializer.Deserialize<Dictionary<string, string[]>>(reader.GetString(1))!
+                .ToDictionary(p => p.Key, p => (IReadOnlyList<FileId>)p.Value.Select(ParseFile).ToList(), StringComparer.Ordinal);
+            return new SitePlacement(site, ParseDay(reader.GetString(0)), byAppliance);
+        }
+    }
+
+    /// <summary>Stores a manifest under the next version number (one sequence for all appliances) and returns that version.</summary>
+    public ulong AddManifest(string applianceId, string site, DateOnly day, IReadOnlyList<FileId> files, Func<ulong, byte[]> encode)
+    {
+        lock (_lock)
+        {
+            using var transaction = _db.BeginTransaction();
+            var version = (ulong)Scalar("SELECT COALESCE(MAX(version), 0) + 1 FROM manifests");
+            Execute("INSERT INTO manifests VALUES ($v, $a, $site, $day, $zstd)", ("$v", (long)version), ("$a", applianceId), ("$site", site), ("$day", Day(day)), ("$zstd", encode(version)));
+            foreach (var file in files)
+            {
+                Execute("INSERT OR IGNORE INTO manifest_files VALUES ($v, $t, $r)", ("$v", (long)version), ("$t", file.Title), ("$r", file.Rendition));
+            }
+
+            transaction.Commit();
+            return version;
+        }
+    }
+
+    /// <summary>The newest manifest of an appliance, or null.</summary>
+    public StoredManifest? LatestManifest(string applianceId)
+    {
+        lock (_lock)
+        {
+            using var command = Command("SELECT version, site, day, zstd FROM manifests WHERE appliance_id = $a ORDER BY version DESC LIMIT 1", ("$a", applianceId));
+            using var reader = command.ExecuteReader();
+            return reader.Read() ? new StoredManifest((ulong)reader.GetInt64(0), applianceId, reader.GetString(1), ParseDay(reader.GetString(2)), (byte[])reader[3]) : null;
+        }
+    }
+
+    /// <summary>Records what an appliance reported for files of its manifest <paramref name="version"/> (a later report for a file replaces the earlier).</summary>
+    public void RecordProgress(ulong version, IEnumerable<(FileId File, int State, string Reason, long Bytes)> files)
+    {
+        lock (_lock)
+        {
+            using var transaction = _db.BeginTransaction();
+            foreach (var (file, state, reason, bytes) in files)
+            {
+                Execute("INSERT INTO progress VALUES ($v, $t, $r, $s, $reason, $b) ON CONFLICT (version, title, rendition) DO UPDATE SET state = excluded.state, reason = excluded.reason, bytes = progress.bytes + excluded.bytes",
+                    ("$v", (long)version), ("$t", file.Title), ("$r", file.Rendition), ("$s", state), ("$reason", reason), ("$b", bytes));
+            }
+
+            transaction.Commit();
+        }
+    }
+
+    /// <summary>
+    /// Every file of each appliance's newest manifest (in <paramref name="site"/>, or everywhere when null)
+    /// with its reported state (0 when nothing was reported yet).
+    /// </summary>
+    public IReadOnlyList<PlannedFile> CurrentFiles(string? site)
+    {
+        lock (_lock)
+        {
+            using var command = Command("""
+                SELECT m.appliance_id, f.title, f.rendition, COALESCE(p.state, 0), COALESCE(p.reason, '')
+                FROM manifests m
+                JOIN (SELECT appliance_id, MAX(version) AS version FROM manifests GROUP BY appliance_id) latest ON latest.version = m.version
+                JOIN manifest_files f ON f.version = m.version
+                LEFT JOIN progress p ON p.version = f.version AND p.title = f.title AND p.rendition = f.rendition
+                WHERE $site IS NULL OR m.site = $site
+                ORDER BY f.title, f.rendition, m.appliance_id
+                """, ("$site", (object?)site ?? DBNull.Value));
+            using var reader = command.ExecuteReader();
+            var files = new List<PlannedFile>();
+            while (reader.Read())
+            {
+                files.Add(new PlannedFile(reader.GetString(0), new FileId(reader.GetString(1), reader.GetString(2)), (int)reader.GetInt64(3), reader.GetString(4)));
+            }
+
+            return files;
+        }
+    }
+
+    public void Dispose() => _db.Dispose();
+
+    private static string Day(DateOnly day) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    private static DateOnly ParseDay(string day) => DateOnly.ParseExact(day, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    private static FileId ParseFile(string file)
+    {
+        var slash = file.IndexOf('/', StringComparison.Ordinal);
+        return new FileId(file[..slash], file[(slash + 1)..]);
+    }
+
+    private SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = _db.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command;
+    }
+
+    private void Execute(string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var command = Command(sql, parameters);
+        command.ExecuteNonQuery();
+    }
+
+    private long Scalar(string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var command = Command(sql, parameters);
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,115 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+using OpenConnect.FillController.Discovery;
+
+namespace OpenConnect.FillController.History;
+
+/// <summary>
+/// Every <see cref="FillControllerOptions.CollectInterval"/>, copies steering's play counts
+/// (<c>GET /history/plays</c>) and the origin's view counters (<c>GET /api/v1/titles</c>, all pages)
+/// into the <see cref="PopularityStore"/>, then drops history older than the forecast reads.
+/// Collecting is idempotent: counts are stored as absolute values per key.
+/// </summary>
+public sealed partial class PopularityCollector(
+    IHttpClientFactory httpFactory,
+    ServiceDirectory directory,
+    PopularityStore store,
+    TimeProvider time,
+    IOptions<FillControllerOptions> options,
+    ILogger<PopularityCollector> logger) : BackgroundService
+{
+    /// <summary>Name of the HTTP client the collector and <c>RenditionSizes</c> use.</summary>
+    public const string HttpClientName = "popularity";
+
+    private const int PageSize = 100;
+
+    private readonly HttpClient _http = httpFactory.CreateClient(HttpClientName);
+
+    /// <summary>Completed collections (for tests and <c>/healthz</c>).</summary>
+    public long Collections { get; private set; }
+
+    /// <summary>Collects once: steering's plays for the retained days, the origin's counters as of today.</summary>
+    public async Task CollectAsync(CancellationToken cancellationToken)
+    {
+        await directory.Resolved.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+        var since = today.AddDays(-options.Value.Forecast.HistoryDays - 1);
+        var steering = directory.Steering ?? throw new InvalidOperationException("steering's address is not resolved");
+        var origin = directory.Origin ?? throw new InvalidOperationException("the origin's address is not resolved");
+
+        var plays = await _http.GetFromJsonAsync<PlayHistoryResponse>(new Uri(steering, $"/history/plays?since={PopularityStore.Day(since)}"), cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidDataException("steering's play history is empty");
+        store.UpsertPlays(plays.Instance, plays.Plays.Select(p => new PlayCount(p.Site, p.Title, PopularityStore.ParseDay(p.Day), p.Plays)));
+
+        var views = new List<ViewCount>();
+        string? cursor = null;
+        while (true)
+        {
+            var url = $"/api/v1/titles?limit={PageSize}" + (cursor is null ? "" : $"&cursor={Uri.EscapeDataString(cursor)}");
+            using var response = await _http.GetAsync(new Uri(origin, url), cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                // The catalog's per-client limit: wait a second and carry on with the same page.
+                await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            response.EnsureSuccessStatusCode();
+            var page = await response.Content.ReadFromJsonAsync<TitlePage>(cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidDataException("the origin's title list is empty");
+            views.AddRange(page.Items.Select(t => new ViewCount(t.Id, t.Views, t.PublishedAt)));
+            cursor = page.NextCursor;
+            if (cursor is null)
+            {
+                break;
+            }
+        }
+
+        store.UpsertViews(today, views);
+        store.Prune(since);
+        Collections++;
+        Collected(logger, plays.Plays.Count, views.Count);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await CollectAsync(stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e) when (e is HttpRequestException or InvalidDataException or System.Text.Json.JsonException or InvalidOperationException or TaskCanceledException)
+            {
+                CollectFailed(logger, e.Message);
+            }
+
+            try
+            {
+                await Task.Delay(options.Value.CollectInterval, time, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "Collected {Plays} play counts from steering and {Titles} view counters from the origin")]
+    private static partial void Collected(ILogger logger, int plays, int titles);
+
+    [LoggerMessage(EventId = 6002, Level = LogLevel.Warning, Message = "Collecting play history failed, retrying at the next interval: {Reason}")]
+    private static partial void CollectFailed(ILogger logger, string reason);
+
+    private sealed record PlayHistoryResponse(string Instance, IReadOnlyList<PlayRow> Plays);
+
+    private sealed record PlayRow(string Site, string Title, string Day, long Plays);
+
+    private sealed record TitlePage(IReadOnlyList<TitleRow> Items, string? NextCursor);
+
+    private sealed record TitleRow(string Id, long Views, DateTimeOffset? PublishedAt);
+}

@@ -1,0 +1,306 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace OpenConnect.FillController.History;
+
+/// <summary>Plays of a title in a site on one UTC day, as one steering instance counted them.</summary>
+public sealed record PlayCount(string Site, string Title, DateOnly Day, long Plays);
+
+/// <summary>The origin's cumulative view counter of a title, and when it was published.</summary>
+public sealed record ViewCount(string Title, long Views, DateTimeOffset? PublishedAt);
+
+/// <summary>
+/// Play history in SQLite (<c>{DataDirectory}/popularity.db</c>, WAL): steering's per-day play
+/// counts, daily snapshots of the origin's view counters, title publication times and rendition
+/// sizes. Every write is an upsert of an absolute value, so collecting the same figures again
+/// never double-counts.
+/// </summary>
+public sealed class PopularityStore
+{
+    private const string DayFormat = "yyyy-MM-dd";
+
+    private static readonly string[] Migrations =
+    [
+        // 1: plays per steering instance (a restarted steering counts from zero under a new id),
+        // view counter snapshots, titles, rendition sizes from integrity manifests.
+        """
+        CREATE TABLE plays (
+            instance TEXT NOT NULL,
+            site TEXT NOT NULL,
+            title TEXT NOT NULL,
+            day TEXT NOT NULL,
+            plays INTEGER NOT NULL,
+            PRIMARY KEY (instance, site, title, day)
+        ) WITHOUT ROWID;
+        CREATE INDEX plays_day ON plays(day, site);
+        CREATE TABLE views (
+            title TEXT NOT NULL,
+            day TEXT NOT NULL,
+            total INTEGER NOT NULL,
+            PRIMARY KEY (title, day)
+        ) WITHOUT ROWID;
+        CREATE TABLE titles (
+            title TEXT PRIMARY KEY,
+            published_at TEXT
+        ) WITHOUT ROWID;
+        CREATE TABLE renditions (
+            title TEXT NOT NULL,
+            rendition TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            PRIMARY KEY (title, rendition)
+        ) WITHOUT ROWID;
+        CREATE TABLE sized_titles (
+            title TEXT PRIMARY KEY,
+            fetched_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    ];
+
+    private readonly string _connectionString;
+    private readonly Lock _writeLock = new();
+
+    public PopularityStore(IOptions<FillControllerOptions> options)
+        : this(options.Value.DataDirectory)
+    {
+    }
+
+    public PopularityStore(string dataDirectory)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        FilePath = Path.Combine(dataDirectory, "popularity.db");
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = FilePath, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 30 }.ToString();
+        using var connection = Open();
+        Execute(connection, null, "PRAGMA journal_mode=WAL;");
+        Migrate(connection);
+    }
+
+    public string FilePath { get; }
+
+    /// <summary>The schema version after migration.</summary>
+    public int SchemaVersion => Migrations.Length;
+
+    /// <summary>Stores what steering instance <paramref name="instance"/> counted (replacing its earlier figures for the same keys).</summary>
+    public void UpsertPlays(string instance, IEnumerable<PlayCount> plays)
+    {
+        lock (_writeLock)
+        {
+            using var connection = Open();
+            using var transaction = connection.BeginTransaction();
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "INSERT INTO plays(instance, site, title, day, plays) VALUES ($i, $s, $t, $d, $p) ON CONFLICT DO UPDATE SET plays = excluded.plays;";
+            var i = command.Parameters.Add("$i", SqliteType.Text);
+            var s = command.Parameters.Add("$s", SqliteType.Text);
+            var t = command.Parameters.Add("$t", SqliteType.Text);
+            var d = command.Parameters.Add("$d", SqliteType.Text);
+            var p = command.Parameters.Add("$p", SqliteType.Integer);
+            i.Value = instance;
+            foreach (var play in plays)
+            {
+                s.Value = play.Site;
+                t.Value = play.Title;
+                d.Value = Day(play.Day);
+                p.Value = play.Plays;
+                command.ExecuteNonQuery();
+            }
+
+            transaction.Commit();
+        }
+    }
+
+    /// <summary>Records the origin's view counters as seen on <paramref name="day"/> (the last snapshot of a day wins) and publication times.</summary>
+    public void UpsertViews(DateOnly day, IEnumerable<ViewCount> views)
+    {
+        lock (_writeLock)
+        {
+            using var connection = Open();
+            using var transaction = connection.BeginTransaction();
+            using var snapshot = connection.CreateCommand();
+            snapshot.Transaction = transaction;
+            snapshot.CommandText = "INSERT INTO views(title, day, total) VALUES ($t, $d, $v) ON CONFLICT DO UPDATE SET total = max(total, excluded.total);";
+            var t = snapshot.Parameters.Add("$t", SqliteType.Text);
+            snapshot.Parameters.AddWithValue("$d", Day(day));
+            var v = snapshot.Parameters.Add("$v", SqliteType.Integer);
+            using var title = connection.CreateCommand();
+            title.Transaction = transaction;
+            title.CommandText = "INSERT INTO titles(title, published_at) VALUES ($t, $p) ON CONFLICT DO UPDATE SET published_at = excluded.published_at;";
+            var tt = title.Parameters.Add("$t", SqliteType.Text);
+            var p = title.Parameters.Add("$p", SqliteType.Text);
+            foreach (var view in views)
+            {
+                t.Value = view.Title;
+                v.Value = view.Views;
+                snapshot.ExecuteNonQuery();
+                tt.Value = view.Title;
+                p.Value = view.PublishedAt is { } at ? at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture) : DBNull.Value;
+                title.ExecuteNonQuery();
+            }
+
+            transaction.Commit();
+        }
+    }
+
+    /// <summary>Plays per (site, title, day) summed over steering instances, for days in [<paramref name="from"/>, <paramref name="to"/>].</summary>
+    public IReadOnlyList<PlayCount> Plays(DateOnly from, DateOnly to)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT site, title, day, sum(plays) FROM plays WHERE day >= $from AND day <= $to GROUP BY site, title, day ORDER BY site, title, day;";
+        command.Parameters.AddWithValue("$from", Day(from));
+        command.Parameters.AddWithValue("$to", Day(to));
+        using var reader = command.ExecuteReader();
+        var result = new List<PlayCount>();
+        while (reader.Read())
+        {
+            result.Add(new PlayCount(reader.GetString(0), reader.GetString(1), ParseDay(reader.GetString(2)), reader.GetInt64(3)));
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Views per title per day in [<paramref name="from"/>, <paramref name="to"/>]: the growth of the
+    /// counter between a day's last snapshot and the previous snapshot (a title's first snapshot
+    /// counts nothing: its earlier views have no day).
+    /// </summary>
+    public IReadOnlyList<(string Title, DateOnly Day, long Views)> DailyViews(DateOnly from, DateOnly to)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT title, day, total - lag(total) OVER (PARTITION BY title ORDER BY day) FROM views
+            WHERE day <= $to ORDER BY title, day;
+            """;
+        command.Parameters.AddWithValue("$to", Day(to));
+        using var reader = command.ExecuteReader();
+        var result = new List<(string, DateOnly, long)>();
+        while (reader.Read())
+        {
+            var day = ParseDay(reader.GetString(1));
+            if (day >= from && !reader.IsDBNull(2))
+            {
+                result.Add((reader.GetString(0), day, Math.Max(0, reader.GetInt64(2))));
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Publication time of every title the origin listed.</summary>
+    public IReadOnlyDictionary<string, DateTimeOffset?> Titles()
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT title, published_at FROM titles;";
+        using var reader = command.ExecuteReader();
+        var result = new Dictionary<string, DateTimeOffset?>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            result[reader.GetString(0)] = reader.IsDBNull(1) ? null : DateTimeOffset.Parse(reader.GetString(1), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+        }
+
+        return result;
+    }
+
+    /// <summary>Rendition sizes of a title, or null when its integrity manifest was not read since <paramref name="notBefore"/>.</summary>
+    public IReadOnlyDictionary<string, long>? RenditionBytes(string title, DateTimeOffset notBefore)
+    {
+        using var connection = Open();
+        using var sized = connection.CreateCommand();
+        sized.CommandText = "SELECT 1 FROM sized_titles WHERE title = $t AND fetched_at >= $n;";
+        sized.Parameters.AddWithValue("$t", title);
+        sized.Parameters.AddWithValue("$n", notBefore.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+        if (sized.ExecuteScalar() is null)
+        {
+            return null;
+        }
+
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT rendition, bytes FROM renditions WHERE title = $t ORDER BY rendition;";
+        command.Parameters.AddWithValue("$t", title);
+        using var reader = command.ExecuteReader();
+        var result = new Dictionary<string, long>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            result[reader.GetString(0)] = reader.GetInt64(1);
+        }
+
+        return result;
+    }
+
+    /// <summary>Replaces the rendition sizes of a title (from its integrity manifest).</summary>
+    public void SaveRenditionBytes(string title, IReadOnlyDictionary<string, long> renditions, DateTimeOffset fetchedAt)
+    {
+        lock (_writeLock)
+        {
+            using var connection = Open();
+            using var transaction = connection.BeginTransaction();
+            Execute(connection, transaction, "DELETE FROM renditions WHERE title = $t;", ("$t", title));
+            foreach (var (rendition, bytes) in renditions)
+            {
+                Execute(connection, transaction, "INSERT INTO renditions(title, rendition, bytes) VALUES ($t, $r, $b);", ("$t", title), ("$r", rendition), ("$b", bytes));
+            }
+
+            Execute(connection, transaction, "INSERT INTO sized_titles(title, fetched_at) VALUES ($t, $f) ON CONFLICT DO UPDATE SET fetched_at = excluded.fetched_at;", ("$t", title), ("$f", fetchedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)));
+            transaction.Commit();
+        }
+    }
+
+    /// <summary>Deletes plays and view snapshots older than <paramref name="before"/> (the last snapshot before it is kept as a baseline).</summary>
+    public void Prune(DateOnly before)
+    {
+        lock (_writeLock)
+        {
+            using var connection = Open();
+            using var transaction = connection.BeginTransaction();
+            Execute(connection, transaction, "DELETE FROM plays WHERE day < $d;", ("$d", Day(before)));
+            Execute(connection, transaction, "DELETE FROM views WHERE day < (SELECT max(v.day) FROM views v WHERE v.title = views.title AND v.day < $d);", ("$d", Day(before)));
+            transaction.Commit();
+        }
+    }
+
+    public static string Day(DateOnly day) => day.ToString(DayFormat, CultureInfo.InvariantCulture);
+
+    public static DateOnly ParseDay(string text) => DateOnly.ParseExact(text, DayFormat, CultureInfo.InvariantCulture);
+
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private static void Migrate(SqliteConnection connection)
+    {
+        Execute(connection, null, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);");
+        using var current = connection.CreateCommand();
+        current.CommandText = "SELECT coalesce(max(version), 0) FROM schema_migrations;";
+        var version = Convert.ToInt32(current.ExecuteScalar(), CultureInfo.InvariantCulture);
+        if (version > Migrations.Length)
+        {
+            throw new InvalidOperationException($"popularity.db has schema version {version}, newer than this build knows ({Migrations.Length})");
+        }
+
+        for (var v = version; v < Migrations.Length; v++)
+        {
+            using var transaction = connection.BeginTransaction();
+            Execute(connection, transaction, Migrations[v]);
+            Execute(connection, transaction, "INSERT INTO schema_migrations(version, applied_at) VALUES ($v, datetime('now'));", ("$v", v + 1));
+            transaction.Commit();
+        }
+    }
+
+    private static void Execute(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        command.ExecuteNonQuery();
+    }
+}

@@ -1,0 +1,121 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using OpenConnect.Steering.Selection;
+
+namespace OpenConnect.Steering.Play;
+
+/// <summary>
+/// Counts plays (<c>/play/{title}</c> decisions that answered 200 or a redirect) per (site, title,
+/// UTC day) in memory for the fill controller, which reads them with <c>GET /history/plays</c>.
+/// Bounded: <see cref="RetainedDays"/> days and at most <see cref="MaxEntries"/> keys (plays of
+/// keys beyond that are counted as dropped, not stored). A restart starts from zero under a new
+/// <see cref="Instance"/> id, so the collector stores each instance's counts apart and never mixes
+/// a fresh count with an older one.
+/// </summary>
+public sealed class PlayHistory(TimeProvider time, int maxEntries = PlayHistory.MaxEntries)
+{
+    public const int RetainedDays = 16;
+    public const int MaxEntries = 250_000;
+    public const string Route = "/history/plays";
+
+    private readonly ConcurrentDictionary<(string Site, string Title, DateOnly Day), Counter> _counts = new();
+    private long _dropped;
+    private int _count;
+    private DateOnly _pruned;
+
+    /// <summary>Identifies this process's counts (new at every start).</summary>
+    public string Instance { get; } = Guid.NewGuid().ToString("N");
+
+    /// <summary>Plays not stored because the table was full.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    public void Record(string site, string title)
+    {
+        var day = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+        if (day != _pruned)
+        {
+            Prune(day);
+        }
+
+        var key = (site, title, day);
+        if (!_counts.TryGetValue(key, out var counter))
+        {
+            if (Volatile.Read(ref _count) >= maxEntries)
+            {
+                Interlocked.Increment(ref _dropped);
+                return;
+            }
+
+            var fresh = new Counter();
+            counter = _counts.GetOrAdd(key, fresh);
+            if (ReferenceEquals(counter, fresh))
+            {
+                Interlocked.Increment(ref _count);
+            }
+        }
+
+        Interlocked.Increment(ref counter.Plays);
+    }
+
+    /// <summary>Counts for days from <paramref name="since"/> on, ordered by day, site and title.</summary>
+    public IReadOnlyList<PlayCountView> Since(DateOnly since) => _counts
+        .Where(p => p.Key.Day >= since)
+        .Select(p => new PlayCountView(p.Key.Site, p.Key.Title, p.Key.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), Interlocked.Read(ref p.Value.Plays)))
+        .OrderBy(p => p.Day, StringComparer.Ordinal).ThenBy(p => p.Site, StringComparer.Ordinal).ThenBy(p => p.Title, StringComparer.Ordinal)
+        .ToList();
+
+    private void Prune(DateOnly today)
+    {
+        _pruned = today;
+        var oldest = today.AddDays(-RetainedDays + 1);
+        foreach (var key in _counts.Keys)
+        {
+            if (key.Day < oldest && _counts.TryRemove(key, out _))
+            {
+                Interlocked.Decrement(ref _count);
+            }
+        }
+    }
+
+    private sealed class Counter
+    {
+        public long Plays;
+    }
+}
+
+/// <summary>One row of <c>GET /history/plays</c>.</summary>
+public sealed record PlayCountView(string Site, string Title, string Day, long Plays);
+
+/// <summary>Wires <see cref="PlayHistory"/> into steering: the counting middleware and <c>GET /history/plays?since=yyyy-MM-dd</c>.</summary>
+public static class PlayHistoryEndpoints
+{
+    private const string PlayRoute = "/play/{titleId}";
+
+    public static WebApplication MapPlayHistory(this WebApplication app)
+    {
+        var history = new PlayHistory(app.Services.GetRequiredService<TimeProvider>());
+        var decisions = app.Services.GetRequiredService<SteeringDecisions>();
+        app.Use(async (context, next) =>
+        {
+            await next(context);
+            if (context.GetEndpoint() is RouteEndpoint { RoutePattern.RawText: PlayRoute } && context.Request.RouteValues["titleId"] is string title
+                && context.Response.StatusCode is StatusCodes.Status200OK or StatusCodes.Status302Found)
+            {
+                history.Record(decisions.SiteOf(context.Connection.RemoteIpAddress), title);
+            }
+        });
+        app.MapGet(PlayHistory.Route, (HttpContext context) =>
+        {
+            var text = context.Request.Query["since"].ToString();
+            var since = DateOnly.MinValue;
+            if (text.Length > 0 && !DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out since))
+            {
+                return Results.Json(new { error = $"since must be a date as yyyy-MM-dd, not '{text}'" }, statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            context.Response.Headers.CacheControl = "no-store";
+            return Results.Json(new { instance = history.Instance, dropped = history.Dropped, plays = history.Since(since) });
+        });
+        return app;
+    }
+}

@@ -1,0 +1,217 @@
+using System.Text.Json;
+using Grpc.Net.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using OpenConnect.Appliance;
+using OpenConnect.Contracts.Fill.V1;
+using OpenConnect.FillController.Fill;
+using OpenConnect.FillController.Placement;
+using OpenConnect.Steering;
+using OpenConnect.Steering.ControlPlane;
+using OpenConnect.Testing;
+
+namespace OpenConnect.FillController.Tests.Fill;
+
+/// <summary>
+/// Real steering and a real fill controller in-process on loopback ports (the controller's clock a
+/// <see cref="FakeTimeProvider"/> starting at <see cref="Noon"/> UTC, site windows UTC 02:00–06:00),
+/// in front of an origin URL the test provides; appliances start in-process or as processes and
+/// register with steering and poll the controller every 200 ms.
+/// </summary>
+public sealed class FillStack : IAsyncDisposable
+{
+    /// <summary>Today's noon UTC: the same day steering's real clock counts plays on, so history and the fake clock agree.</summary>
+    public static readonly DateTimeOffset Noon = new(DateTime.UtcNow.Date.AddHours(12), TimeSpan.Zero);
+
+    private readonly List<IAsyncDisposable> _owned = [];
+
+    private FillStack(TempDirectory state, string originUrl, RunningRole steering, RunningRole controller, FakeTimeProvider time)
+    {
+        State = state;
+        OriginUrl = originUrl;
+        Steering = steering;
+        Controller = controller;
+        Time = time;
+        Http = controller.CreateClient();
+        SteeringControl = steering.Services.GetRequiredService<ControlEndpoint>().Address;
+        FillControl = controller.Services.GetRequiredService<FillControlEndpoint>().Address;
+    }
+
+    public TempDirectory State { get; }
+
+    public string OriginUrl { get; }
+
+    public RunningRole Steering { get; }
+
+    public RunningRole Controller { get; }
+
+    public FakeTimeProvider Time { get; }
+
+    public HttpClient Http { get; }
+
+    public Uri SteeringControl { get; }
+
+    public Uri FillControl { get; }
+
+    /// <param name="originUrl">Base URL of the origin (or a test parent standing in for it).</param>
+    /// <param name="plan">Placement test double; null uses the registered forecast and planner.</param>
+    /// <param name="settings">Extra fill-controller settings.</param>
+    public static async Task<FillStack> StartAsync(string originUrl, FixedPlan? plan, params string[] settings)
+    {
+        var state = new TempDirectory("openconnect-fill");
+        var prefixes = state.Combine("steering", "prefixes");
+        Directory.CreateDirectory(prefixes);
+        await File.WriteAllTextAsync(Path.Combine(prefixes, "isp1.prefixes"), "127.0.0.0/8\n::1/128\n");
+        var steering = await RunningRole.StartAsync(SteeringHost.Build,
+            $"--Steering:DataDirectory={state.Combine("steering")}", "--Steering:ControlUrl=http://127.0.0.1:0", $"--Steering:OriginUrl={originUrl.TrimEnd('/')}");
+        var control = steering.Services.GetRequiredService<ControlEndpoint>().Address;
+        var time = new FakeTimeProvider(Noon);
+        string[] all =
+        [
+            $"--FillController:DataDirectory={state.Combine("fill-controller")}",
+            "--FillController:Fill:ControlUrl=http://127.0.0.1:0",
+            $"--FillController:Fill:SteeringControlUrl={control}",
+            $"--FillController:Fill:OriginUrl={originUrl.TrimEnd('/')}",
+            $"--FillController:Origin:Url={originUrl.TrimEnd('/')}",
+            $"--FillController:Steering:Url={steering.BaseAddress.ToString().TrimEnd('/')}",
+            "--FillController:Fill:CheckInterval=00:00:01",
+            .. settings,
+        ];
+        var controller = await RunningRole.StartAsync(args => FillControllerHost.Build(args, services =>
+        {
+            services.AddSingleton<TimeProvider>(time);
+            if (plan is not null)
+            {
+                services.AddSingleton<IPopularityForecast>(plan);
+                services.AddSingleton<IPlacementPlanner>(plan);
+            }
+        }), all);
+        return new FillStack(state, originUrl, steering, controller, time);
+    }
+
+    /// <summary>Settings of an appliance of this stack: registered with steering, polling the controller, pulling misses from the origin.</summary>
+    public string[] ApplianceSettings(string id, string site, params string[] settings) =>
+    [
+        $"--Appliance:Id={id}",
+        $"--Appliance:Site={site}",
+        $"--Appliance:Cache:Directory={State.Combine(id)}",
+        "--Appliance:ControlUrl=http://127.0.0.1:0",
+        "--Appliance:UnsignedNetworks:0=127.0.0.0/8",
+        $"--Appliance:Parents:0={OriginUrl}",
+        $"--Appliance:Steering:Url={SteeringControl}",
+        "--Appliance:Steering:HeartbeatInterval=00:00:00.2",
+        $"--Appliance:Fill:ControllerUrl={FillControl}",
+        "--Appliance:Fill:PollInterval=00:00:00.2",
+        "--Appliance:Cache:RamBytes=4194304",
+        "--Appliance:Cache:SsdBytes=67108864",
+        .. settings,
+    ];
+
+    public async Task<RunningRole> StartApplianceAsync(string id, string site = "isp1", params string[] settings)
+    {
+        var appliance = await RunningRole.StartAsync(ApplianceHost.Build, ApplianceSettings(id, site, settings));
+        await WaitForRosterAsync(id);
+        return appliance;
+    }
+
+    public async Task<RoleProcess> StartApplianceProcessAsync(string id, string site = "isp1", params string[] settings)
+    {
+        var appliance = await RoleProcess.StartAsync("appliance", typeof(ApplianceHost).Assembly.Location, null, ApplianceSettings(id, site, settings));
+        await WaitForRosterAsync(id);
+        return appliance;
+    }
+
+    /// <summary>Waits until steering's roster lists <paramref name="id"/>.</summary>
+    public async Task WaitForRosterAsync(string id)
+    {
+        using var channel = GrpcChannel.ForAddress(SteeringControl);
+        var client = new ApplianceRoster.ApplianceRosterClient(channel);
+        await Eventually.TrueAsync(async () => (await client.ListAsync(new RosterRequest())).Appliances.Any(a => a.ApplianceId == id), $"{id} registered with steering");
+    }
+
+    /// <summary>Moves the controller's clock to <paramref name="instant"/> and waits for a scheduler pass after it.</summary>
+    public async Task MoveClockToAsync(DateTimeOffset instant)
+    {
+        var scheduler = Controller.Services.GetRequiredService<WindowScheduler>();
+        var before = scheduler.Passes;
+        Time.SetUtcNow(instant);
+        await Eventually.TrueAsync(() => Task.FromResult(scheduler.Passes > before), "a scheduler pass after the clock moved");
+    }
+
+    public async Task<JsonElement> StatusAsync(string site = "isp1")
+    {
+        using var document = JsonDocument.Parse(await Http.GetStringAsync($"/fill/sites/{site}"));
+        return document.RootElement.Clone();
+    }
+
+    public async Task<string?> TitleStateAsync(string title, string site = "isp1")
+    {
+        var status = await StatusAsync(site);
+        return status.GetProperty("titles").EnumerateArray().Where(t => t.GetProperty("title").GetString() == title).Select(t => t.GetProperty("state").GetString()).FirstOrDefault();
+    }
+
+    public async Task WaitUntilLiveAsync(string title, string site = "isp1", int seconds = 60)
+    {
+        var last = "";
+        try
+        {
+            await Eventually.TrueAsync(async () =>
+            {
+                last = (await StatusAsync(site)).ToString();
+                return await TitleStateAsync(title, site) == "live";
+            }, $"{title} live in {site}", TimeSpan.FromSeconds(seconds));
+        }
+        catch (Xunit.Sdk.FailException ex)
+        {
+            throw new Xunit.Sdk.XunitException($"{ex.Message}; last status: {last}");
+        }
+    }
+
+    public async Task<JsonElement> OpenNowAsync(string site = "isp1")
+    {
+        var response = await Http.PostAsync($"/fill/sites/{site}/open", null);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, body);
+        using var document = JsonDocument.Parse(body);
+        return document.RootElement.Clone();
+    }
+
+    /// <summary>Disposes <paramref name="item"/> with the stack (after the appliances the test stopped itself).</summary>
+    public T Own<T>(T item)
+        where T : IAsyncDisposable
+    {
+        _owned.Add(item);
+        return item;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        for (var i = _owned.Count - 1; i >= 0; i--)
+        {
+            await _owned[i].DisposeAsync();
+        }
+
+        Http.Dispose();
+        await Controller.DisposeAsync();
+        await Steering.DisposeAsync();
+        State.Dispose();
+    }
+}
+
+/// <summary>Polls a condition until it holds or a deadline passes (then fails with what was awaited).</summary>
+public static class Eventually
+{
+    public static async Task TrueAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"timed out waiting for: {what}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+}

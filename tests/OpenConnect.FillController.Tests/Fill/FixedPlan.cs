@@ -1,0 +1,43 @@
+using OpenConnect.FillController.Placement;
+
+namespace OpenConnect.FillController.Tests.Fill;
+
+/// <summary>
+/// Test double for the forecast and the planner: the placement the test sets, restricted to the
+/// appliances the coordinator offers. Lets fill-protocol tests choose exactly which appliance holds what.
+/// </summary>
+public sealed class FixedPlan : IPopularityForecast, IPlacementPlanner
+{
+    private readonly Lock _lock = new();
+    private Dictionary<string, FileId[]> _byAppliance = [];
+
+    /// <summary>How many times the coordinator asked for a placement.</summary>
+    public int Plans { get; private set; }
+
+    public void Set(params (string Appliance, FileId[] Files)[] placement)
+    {
+        lock (_lock)
+        {
+            _byAppliance = placement.ToDictionary(p => p.Appliance, p => p.Files);
+        }
+    }
+
+    public ValueTask<IReadOnlyList<FileForecast>> ForecastAsync(string site, DateOnly day, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            IReadOnlyList<FileForecast> files = _byAppliance.Values.SelectMany(f => f).Distinct().Select(f => new FileForecast(f, 1000, 1)).ToList();
+            return ValueTask.FromResult(files);
+        }
+    }
+
+    public SitePlacement Plan(string site, DateOnly day, IReadOnlyList<PlacementAppliance> appliances, IReadOnlyList<FileForecast> forecast, SitePlacement? previous)
+    {
+        lock (_lock)
+        {
+            Plans++;
+            var offered = appliances.Select(a => a.ApplianceId).ToHashSet(StringComparer.Ordinal);
+            return new SitePlacement(site, day, _byAppliance.Where(p => offered.Contains(p.Key)).ToDictionary(p => p.Key, p => (IReadOnlyList<FileId>)p.Value));
+        }
+    }
+}

@@ -1,0 +1,104 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using OpenConnect.Contracts.Content;
+using OpenConnect.FillController.Forecast;
+using OpenConnect.FillController.History;
+using OpenConnect.FillController.Placement;
+using OpenConnect.Origin;
+using OpenConnect.Origin.Publishing;
+using OpenConnect.Steering;
+using OpenConnect.Testing;
+
+namespace OpenConnect.FillController.Tests;
+
+/// <summary>
+/// Real origin (a published ffmpeg package), real steering counting <c>/play</c> decisions, and the
+/// real fill controller collecting them into SQLite and forecasting from them, all on loopback.
+/// </summary>
+public sealed class PlayHistoryCollectionTests
+{
+    private const string Title = "t1";
+
+    [Fact]
+    public async Task Plays_AreCountedBySteering_CollectedOnce_PersistedAndForecastPerRenditionWithManifestSizes()
+    {
+        using var state = new TempDirectory("openconnect-fill-history");
+        await using var origin = await RunningRole.StartAsync(OriginHost.Build, $"--Origin:DataDirectory={state.Combine("origin")}");
+        var staging = state.Combine("staging");
+        await PackagedTitle.CopyToAsync(staging);
+        var publisher = origin.Services.GetRequiredService<ITitlePublisher>();
+        await publisher.WriteIntegrityManifestAsync(Title, staging, CancellationToken.None);
+        await publisher.PublishAsync(Title, staging, CancellationToken.None);
+
+        var prefixes = state.Combine("steering", "prefixes");
+        Directory.CreateDirectory(prefixes);
+        await File.WriteAllTextAsync(Path.Combine(prefixes, "isp1.prefixes"), "127.0.0.0/8\n::1/128\n");
+        var steeringTime = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var steering = await RunningRole.StartAsync(
+            args => SteeringHost.Build(args, s => s.AddSingleton<TimeProvider>(steeringTime)),
+            $"--Steering:DataDirectory={state.Combine("steering")}",
+            "--Steering:ControlUrl=http://127.0.0.1:0",
+            $"--Steering:OriginUrl={origin.BaseAddress.ToString().TrimEnd('/')}",
+            "--Steering:CatalogCacheTime=00:00:00");
+        using var player = steering.CreateClient();
+
+        for (var i = 0; i < 30; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await player.GetAsync($"/play/{Title}")).StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.NotFound, (await player.GetAsync("/play/nosuchtitle")).StatusCode);
+        var today = DateOnly.FromDateTime(steeringTime.GetUtcNow().UtcDateTime);
+
+        var history = await player.GetFromJsonAsync<JsonElement>("/history/plays");
+        var row = Assert.Single(history.GetProperty("plays").EnumerateArray());
+        Assert.Equal("isp1", row.GetProperty("site").GetString());
+        Assert.Equal(Title, row.GetProperty("title").GetString());
+        Assert.Equal(PopularityStore.Day(today), row.GetProperty("day").GetString());
+        Assert.Equal(30, row.GetProperty("plays").GetInt64());
+        var bad = await player.GetAsync("/history/plays?since=yesterday");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("yyyy-MM-dd", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty((await player.GetFromJsonAsync<JsonElement>($"/history/plays?since={PopularityStore.Day(today.AddDays(1))}")).GetProperty("plays").EnumerateArray());
+
+        var data = state.Combine("fill-controller");
+        string[] settings =
+        [
+            $"--FillController:DataDirectory={data}",
+            $"--FillController:Steering:Url={steering.BaseAddress.ToString().TrimEnd('/')}",
+            $"--FillController:Origin:Url={origin.BaseAddress.ToString().TrimEnd('/')}",
+            "--FillController:CollectInterval=01:00:00",
+        ];
+        await using (var fill = await RunningRole.StartAsync(FillControllerHost.Build, settings))
+        {
+            var collector = fill.Services.GetRequiredService<PopularityCollector>();
+            await collector.CollectAsync(CancellationToken.None);
+            await collector.CollectAsync(CancellationToken.None);
+            var store = fill.Services.GetRequiredService<PopularityStore>();
+            Assert.Equal(30, Assert.Single(store.Plays(today, today)).Plays);
+
+            // Tomorrow's forecast: the title's smoothed plays, split over its renditions, sized from its integrity manifest.
+            var forecast = await fill.Services.GetRequiredService<IPopularityForecast>().ForecastAsync("isp1", today.AddDays(1), CancellationToken.None);
+            using var http = origin.CreateClient();
+            var manifest = (await http.GetFromJsonAsync<IntegrityManifest>(IntegrityManifest.PathFor(Title)))!;
+            var expectedBytes = RenditionSizes.Sum(manifest);
+            Assert.Equal(expectedBytes.Keys.Order(), forecast.Select(f => f.File.Rendition).Order());
+            Assert.All(forecast, f => Assert.Equal(expectedBytes[f.File.Rendition], f.Bytes));
+            Assert.All(forecast, f => Assert.True(f.Bytes > 0));
+            var options = new ForecastOptions();
+            var window = today.AddDays(1 - options.HistoryDays);
+            var (smoothed, _) = DemandModel.Smooth(new Dictionary<DateOnly, double> { [today] = 30 }, window, today.AddDays(1), options);
+            Assert.Equal(smoothed, forecast.Sum(f => f.ExpectedRequests), 9);
+
+            // The planner is registered and places the title's files on the appliance.
+            var plan = fill.Services.GetRequiredService<IPlacementPlanner>().Plan("isp1", today.AddDays(1), [new PlacementAppliance("oca-1", 1L << 30)], forecast, null);
+            Assert.Equal(forecast.Select(f => f.File.ToString()).Order(), plan.ByAppliance["oca-1"].Select(f => f.ToString()).Order());
+        }
+
+        // History outlives the fill controller.
+        Assert.Equal(30, Assert.Single(new PopularityStore(data).Plays(today, today)).Plays);
+    }
+}
