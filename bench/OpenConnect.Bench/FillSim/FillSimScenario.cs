@@ -171,11 +171,11 @@ public sealed class FillSimScenario : IScenario
     {
         foreach (var size in options.Sizes)
         {
-            var table = new Table("strategy", "cache/appliance", "offload", "origin TB", "fill TB/night mean", "fill TB/night max", "budget TB", "nights over", "churn/night");
+            var table = new Table("strategy", "cache/appliance", "offload", "origin TB", "fill TB/night mean", "fill TB/night max", "budget TB", "nights over", "churn/night", "pinned TB max");
             foreach (var r in results.Where(r => r.SizeFraction == size))
             {
                 table.Add(StrategyName(r.Strategy), FormattableString.Invariant($"{size:P0} ({r.CacheBytesPerAppliance / 1e12:F2} TB)"), r.Offload,
-                    (r.RequestedBytes - r.ApplianceBytes) / 1e12, r.MeanNightlyFillBytes / 1e12, r.MaxNightlyFillBytes / 1e12, r.NightlyBudgetBytes / 1e12, r.NightsOverBudget, r.Churn);
+                    (r.RequestedBytes - r.ApplianceBytes) / 1e12, r.MeanNightlyFillBytes / 1e12, r.MaxNightlyFillBytes / 1e12, r.NightlyBudgetBytes / 1e12, r.NightsOverBudget, r.Churn, r.PinnedBytes / 1e12);
             }
 
             Console.Write(table);
@@ -212,6 +212,7 @@ public sealed class FillSimScenario : IScenario
                 nights_over_budget_push_fill = push.NightsOverBudget,
                 churn_push_fill = Round(push.Churn),
                 churn_oracle = Round(oracle.Churn),
+                pinned_bytes_max_push_fill = push.PinnedBytes,
                 origin_bytes_pull = MissBreakdown(pull),
                 origin_bytes_push_fill = MissBreakdown(push),
             };
