@@ -208,6 +208,30 @@ public class FillPlannerTests
         Assert.Empty(empty.ByAppliance["oca-0"]);
     }
 
+    /// <summary>
+    /// At the default fetch cost (0.1 plays) a file forecast below one play a day is still pinned in
+    /// free room, while one forecast below the cost is left to the pull cache; and a newcomer must
+    /// beat a held file by more than the cost.
+    /// </summary>
+    [Theory]
+    [InlineData(0.5, null, 0.0, "new")]
+    [InlineData(0.11, null, 0.0, "new")]
+    [InlineData(0.09, null, 0.0, null)]
+    [InlineData(0.35, "old", 0.3, "old")]
+    [InlineData(0.45, "old", 0.3, "new")]
+    public void TheDefaultFetchCost_PinsTailFilesInFreeRoom(double newPlays, string? heldTitle, double heldPlays, string? expected)
+    {
+        var planner = new FillPlanner(new PlannerOptions());
+        var appliances = new List<PlacementAppliance> { new("oca-0", 1000) };
+        FileForecast File(string title, double plays) => new(new FileId(title, "720p"), 1000, plays);
+        var previous = heldTitle is null ? null : planner.Plan("isp1", Day1, appliances, [File(heldTitle, 1)], previous: null);
+        List<FileForecast> forecast = heldTitle is null ? [File("new", newPlays)] : [File(heldTitle, heldPlays), File("new", newPlays)];
+
+        var plan = planner.Plan("isp1", Day1.AddDays(1), appliances, forecast, previous);
+
+        Assert.Equal(expected is null ? [] : [new FileId(expected, "720p")], plan.ByAppliance["oca-0"]);
+    }
+
     [Fact]
     public void RemovingAnAppliance_MovesOnlyItsFiles_WhenTheOthersHaveRoom()
     {

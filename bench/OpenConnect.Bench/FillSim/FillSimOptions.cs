@@ -21,6 +21,10 @@ internal sealed record FillSimOptions
           --pin-share F      share of an appliance's cache fill may pin (default 0.8, the fill controller's)
           --rate-mbs N       per-appliance fill rate cap in MB/s (default 150, the appliance's)
           --window-hours N   nightly fill window in hours (default 4, 02:00-06:00)
+          --release-notice-days N  days before its premiere a release is ingested and listed by the
+                             origin with its publication time (default 1: the night before it
+                             premieres; 0: listed at premiere, learned by the forecast the night after)
+          --fetch-cost X     push fill planner's FetchCostRequests (default: the fill controller's default)
           --seed N           generator seed (default 7)
         Output: a table per cache size, the goal check at 10%, and one JSON line last.
         """;
@@ -44,6 +48,10 @@ internal sealed record FillSimOptions
     public double RateMBs { get; init; } = 150;
 
     public double WindowHours { get; init; } = 4;
+
+    public int ReleaseNoticeDays { get; init; } = 1;
+
+    public double? FetchCost { get; init; }
 
     public int Seed { get; init; } = 7;
 
@@ -71,6 +79,8 @@ internal sealed record FillSimOptions
                 "--pin-share" => o with { PinShare = Number(name, value, 0, 1) },
                 "--rate-mbs" => o with { RateMBs = Number(name, value, 0.001, 1e6) },
                 "--window-hours" => o with { WindowHours = Number(name, value, 0.01, 24) },
+                "--release-notice-days" => o with { ReleaseNoticeDays = Int(name, value, 0, 30) },
+                "--fetch-cost" => o with { FetchCost = Number(name, value, 0, 1e6) },
                 "--seed" => o with { Seed = Int(name, value, 0, int.MaxValue) },
                 _ => throw new BenchUsageException($"unknown option '{name}' (see --help)"),
             };

@@ -48,6 +48,18 @@ public sealed class FillSimScenario : IScenario
         {
             cancellationToken.ThrowIfCancellationRequested();
             var date = Date(day);
+
+            // The origin's catalog lists a release, with its publication time, once it is ingested:
+            // --release-notice-days before it becomes watchable (0: at publication, so the forecast
+            // learns of it the night after its first day).
+            for (var t = options.Titles; t < workload.Names.Length; t++)
+            {
+                if (workload.ReleaseDay[t] <= day - 1 + options.ReleaseNoticeDays)
+                {
+                    published[workload.Names[t]] = new DateTimeOffset(Date(workload.ReleaseDay[t]), TimeOnly.MinValue, TimeSpan.Zero);
+                }
+            }
+
             var plays = workload.PlaysOf(day);
             var push = new IReadOnlyList<FileForecast>[workload.Sites];
             var oracle = new IReadOnlyList<FileForecast>[workload.Sites];
@@ -77,14 +89,6 @@ public sealed class FillSimScenario : IScenario
             }
 
             history.RemoveAll(p => p.Day < date.AddDays(-forecastOptions.HistoryDays));
-            for (var t = 0; t < workload.TitleCount(day); t++)
-            {
-                if (workload.ReleaseDay[t] == day)
-                {
-                    published[workload.Names[t]] = new DateTimeOffset(date, TimeOnly.MinValue, TimeSpan.Zero);
-                }
-            }
-
             Console.Error.Write(FormattableString.Invariant($"\rday {day + 1}/{options.Days} ({clock.Elapsed.TotalSeconds:F0} s)"));
         }
 
@@ -167,14 +171,21 @@ public sealed class FillSimScenario : IScenario
     {
         foreach (var size in options.Sizes)
         {
-            var table = new Table("strategy", "cache/appliance", "offload", "origin TB", "fill TB/night mean", "fill TB/night max", "budget TB", "nights over", "churn/night");
+            var table = new Table("strategy", "cache/appliance", "offload", "origin TB", "fill TB/night mean", "fill TB/night max", "budget TB", "nights over", "churn/night", "pinned TB max");
             foreach (var r in results.Where(r => r.SizeFraction == size))
             {
                 table.Add(StrategyName(r.Strategy), FormattableString.Invariant($"{size:P0} ({r.CacheBytesPerAppliance / 1e12:F2} TB)"), r.Offload,
-                    (r.RequestedBytes - r.ApplianceBytes) / 1e12, r.MeanNightlyFillBytes / 1e12, r.MaxNightlyFillBytes / 1e12, r.NightlyBudgetBytes / 1e12, r.NightsOverBudget, r.Churn);
+                    (r.RequestedBytes - r.ApplianceBytes) / 1e12, r.MeanNightlyFillBytes / 1e12, r.MaxNightlyFillBytes / 1e12, r.NightlyBudgetBytes / 1e12, r.NightsOverBudget, r.Churn, r.PinnedBytes / 1e12);
             }
 
             Console.Write(table);
+            var misses = new Table(["strategy", .. StrategyResult.MissKinds.Select(k => $"origin TB {k}")]);
+            foreach (var r in results.Where(r => r.SizeFraction == size))
+            {
+                misses.Add([StrategyName(r.Strategy), .. r.MissBytes.Select(b => (object)(b / 1e12))]);
+            }
+
+            Console.Write(misses);
             Console.WriteLine();
         }
     }
@@ -201,6 +212,9 @@ public sealed class FillSimScenario : IScenario
                 nights_over_budget_push_fill = push.NightsOverBudget,
                 churn_push_fill = Round(push.Churn),
                 churn_oracle = Round(oracle.Churn),
+                pinned_bytes_max_push_fill = push.PinnedBytes,
+                origin_bytes_pull = MissBreakdown(pull),
+                origin_bytes_push_fill = MissBreakdown(push),
             };
         }).ToArray();
 
@@ -219,6 +233,7 @@ public sealed class FillSimScenario : IScenario
             plays_per_day = options.Plays,
             zipf_alpha = options.Alpha,
             pin_share = options.PinShare,
+            release_notice_days = options.ReleaseNoticeDays,
             nightly_budget_bytes = (long)(options.RateMBs * 1e6 * options.WindowHours * 3600),
             catalog_bytes = results[0].CacheBytesPerAppliance == 0 ? 0 : (long)(results[0].CacheBytesPerAppliance / results[0].SizeFraction),
             forecast_error = Round(forecastError),
@@ -232,6 +247,9 @@ public sealed class FillSimScenario : IScenario
         });
         return 0;
     }
+
+    private static Dictionary<string, long> MissBreakdown(StrategyResult result) =>
+        StrategyResult.MissKinds.Zip(result.MissBytes).ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
 
     private static string StrategyName(Strategy strategy) => strategy switch
     {

@@ -23,18 +23,25 @@ internal sealed record StrategyResult(
     long NightlyBudgetBytes,
     int NightsOverBudget,
     long PinnedBytes,
-    double Churn)
+    double Churn,
+    long[] MissBytes)
 {
+    /// <summary>Names of <see cref="MissBytes"/>' buckets: where the origin bytes went.</summary>
+    public static readonly string[] MissKinds = ["release_day0", "release_days1_6", "pinned_title_other_rendition", "title_not_pinned"];
+
     public double Offload => RequestedBytes == 0 ? 0 : (double)ApplianceBytes / RequestedBytes;
 }
 
 /// <summary>
 /// Replays the region's days for one strategy at one cache size. Each appliance runs the real
-/// eviction policy (the appliance's default, S3-FIFO); push strategies pin their placement in a
-/// region of <see cref="FillSimOptions.PinShare"/> of the cache and give the policy the rest, as
-/// the appliance does. Unpinned files go back to the policy as ordinary entries; a pinned file
-/// already in the policy is taken out of it (no fetch); the rest is fetched in the planner's order
-/// until the night's budget (window × rate cap) runs out.
+/// eviction policy (the appliance's default, S3-FIFO) over its whole cache; push strategies plan
+/// into <see cref="FillSimOptions.PinShare"/> of the cache (the fill controller's
+/// <c>Fill:SsdShare</c>) and pin what they fill exactly as the appliance does: a pinned object
+/// leaves the policy and the policy shrinks by the pinned bytes (<see cref="IResizablePolicy.Resize"/>),
+/// so room the plan leaves empty stays with pulled content. Unpinned files go back to the policy as
+/// ordinary main-queue entries (<see cref="S3FifoPolicy.Restore"/>, as the appliance's unpin); a
+/// planned file already in the policy is taken out of it (no fetch); the rest is fetched in the
+/// planner's order until the night's budget (window × rate cap) runs out.
 /// </summary>
 internal sealed class FillSimulator
 {
@@ -43,13 +50,11 @@ internal sealed class FillSimulator
     private readonly Strategy _strategy;
     private readonly double _size;
     private readonly Appliance[][] _sites;
-    // The pinned region is a fixed share of the cache here (the policy cannot be resized on this
-    // branch's appliance code), so room the planner leaves empty is wasted rather than lent to the
-    // policy: fetching costs only fill bandwidth, which the night budget bounds. Hence no fetch cost.
-    private readonly FillPlanner _planner = new(new PlannerOptions { FetchCostRequests = 0 });
+    private readonly FillPlanner _planner;
     private readonly SitePlacement?[] _previous;
     private readonly long _budget;
     private readonly List<ulong> _evicted = new(256);
+    private readonly long[] _missBytes = new long[StrategyResult.MissKinds.Length];
     private long _requested, _served, _fill, _maxNight, _pinned;
     private int _nights, _overBudget;
     private double _churn;
@@ -60,14 +65,19 @@ internal sealed class FillSimulator
         _o = options;
         _strategy = strategy;
         _size = size;
+        // Push fill runs the fill controller's planner with its settings (--fetch-cost overrides the
+        // fetch cost). The oracle knows which files are read tomorrow, so fetching one costs it only
+        // fill bandwidth inside the night's budget, which offload does not count: fetch cost 0.
+        _planner = new FillPlanner(strategy == Strategy.Oracle ? new PlannerOptions { FetchCostRequests = 0 }
+            : options.FetchCost is { } cost ? new PlannerOptions { FetchCostRequests = cost } : new PlannerOptions());
         CacheBytes = (long)(workload.CatalogBytesAtStart * size);
-        var pinned = strategy == Strategy.Pull ? 0 : (long)(CacheBytes * options.PinShare);
+        var pinCapacity = strategy == Strategy.Pull ? 0 : (long)(CacheBytes * options.PinShare);
         _budget = (long)(options.RateMBs * 1e6 * options.WindowHours * 3600);
         _sites = new Appliance[workload.Sites][];
         for (var s = 0; s < workload.Sites; s++)
         {
             _sites[s] = Enumerable.Range(0, Workload.SiteAppliances[s])
-                .Select(i => new Appliance($"isp{s}-oca{i}", pinned, PolicyFactory.Create(PolicyFactory.Default, Math.Max(1, CacheBytes - pinned), expectedObjects: 1 << 16)))
+                .Select(i => new Appliance($"isp{s}-oca{i}", pinCapacity, new S3FifoPolicy(CacheBytes, expectedObjects: 1 << 16)))
                 .ToArray();
         }
 
@@ -98,15 +108,15 @@ internal sealed class FillSimulator
             var appliance = Route(play.Site, play.Title);
             for (var c = 0; c < play.Chunks; c++)
             {
-                Request(appliance, play.Title, play.Rendition, c, scored);
-                Request(appliance, play.Title, _w.AudioRendition, c, scored);
+                Request(appliance, play.Title, play.Rendition, c, day, scored);
+                Request(appliance, play.Title, _w.AudioRendition, c, day, scored);
             }
         }
     }
 
     public StrategyResult Result() => new(
         _strategy, _size, CacheBytes, _requested, _served, _fill, _maxNight, _nights == 0 ? 0 : (double)_fill / _nights / _sites.Sum(s => s.Length),
-        _budget, _overBudget, _pinned, _nights == 0 ? 0 : _churn / _nights);
+        _budget, _overBudget, _pinned, _nights == 0 ? 0 : _churn / _nights, [.. _missBytes]);
 
     private void Fill(int site, int day, IReadOnlyList<FileForecast> forecast, bool scored)
     {
@@ -187,6 +197,14 @@ internal sealed class FillSimulator
         appliance.Pinned.Add(file);
         appliance.PinnedBytes += _w.FileBytes(file.Title, file.Rendition);
         appliance.PinnedTitles[file.Title] = appliance.PinnedTitles.GetValueOrDefault(file.Title) + 1;
+        Resize(appliance);
+    }
+
+    /// <summary>The appliance's SSD policy capacity: the cache minus the pinned bytes.</summary>
+    private void Resize(Appliance appliance)
+    {
+        _evicted.Clear();
+        appliance.Policy.Resize(Math.Max(1, CacheBytes - appliance.PinnedBytes), _evicted);
     }
 
     private void Unpin(Appliance appliance, (int Title, byte Rendition) file)
@@ -198,12 +216,13 @@ internal sealed class FillSimulator
             appliance.PinnedTitles.Remove(file.Title);
         }
 
-        // Back to the policy as ordinary entries (the bytes are on the SSD already).
+        // The policy grows back, then takes the objects as ordinary main entries (the bytes are on the SSD already).
+        Resize(appliance);
         var chunks = _w.Chunks(file.Title);
         for (var c = 0; c < chunks; c++)
         {
             _evicted.Clear();
-            appliance.Policy.Admit(ObjectKey(file.Title, file.Rendition, c), _w.ChunkBytes(file.Title, file.Rendition, c), _evicted);
+            appliance.Policy.Restore(ObjectKey(file.Title, file.Rendition, c), _w.ChunkBytes(file.Title, file.Rendition, c), _evicted);
         }
     }
 
@@ -231,7 +250,7 @@ internal sealed class FillSimulator
         return bestHolder ?? best!;
     }
 
-    private void Request(Appliance appliance, int title, byte rendition, int chunk, bool scored)
+    private void Request(Appliance appliance, int title, byte rendition, int chunk, int day, bool scored)
     {
         var bytes = _w.ChunkBytes(title, rendition, chunk);
         bool hit;
@@ -254,7 +273,23 @@ internal sealed class FillSimulator
         {
             _requested += bytes;
             _served += hit ? bytes : 0;
+            if (!hit)
+            {
+                _missBytes[MissKind(appliance, title, day)] += bytes;
+            }
         }
+    }
+
+    /// <summary>Which bucket of <see cref="StrategyResult.MissKinds"/> a miss falls in.</summary>
+    private int MissKind(Appliance appliance, int title, int day)
+    {
+        var release = _w.ReleaseDay[title];
+        if (release != int.MinValue && day - release < 7)
+        {
+            return day == release ? 0 : 1;
+        }
+
+        return appliance.PinnedTitles.ContainsKey(title) ? 2 : 3;
     }
 
     /// <summary>A well-mixed 64-bit key per (title, rendition, chunk).</summary>
@@ -266,7 +301,7 @@ internal sealed class FillSimulator
         return x ^ (x >> 31);
     }
 
-    private sealed class Appliance(string id, long pinCapacity, IEvictionPolicy policy)
+    private sealed class Appliance(string id, long pinCapacity, S3FifoPolicy policy)
     {
         public string Id { get; } = id;
 
@@ -274,7 +309,7 @@ internal sealed class FillSimulator
 
         public long PinCapacity { get; } = pinCapacity;
 
-        public IEvictionPolicy Policy { get; } = policy;
+        public S3FifoPolicy Policy { get; } = policy;
 
         public HashSet<(int Title, byte Rendition)> Pinned { get; } = [];
 
