@@ -29,8 +29,9 @@ Options:
   --steering-port N       steering HTTP port (default: $STEERING_PORT)
   --fill-port N           fill-controller HTTP port (default: $FILL_PORT)
   --appliance-ports A,B   the two appliances' HTTP ports (default: $APPLIANCE_PORTS); each
-                          appliance's gRPC control endpoint listens on its port + 80, and
-                          steering's control plane on the steering port + 80
+                          appliance's gRPC control endpoint listens on its port + 80,
+                          steering's control plane on the steering port + 80, and the fill
+                          controller's fill orders (gRPC) on the fill port + 80
   --no-build              use the Release binaries already built
   -h, --help              this text
 
@@ -128,6 +129,8 @@ start_role() {
 ORIGIN_URL="http://127.0.0.1:$ORIGIN_PORT"
 STEERING_URL="http://127.0.0.1:$STEERING_PORT"
 STEERING_CONTROL_URL="http://127.0.0.1:$((STEERING_PORT + 80))"
+FILL_URL="http://127.0.0.1:$FILL_PORT"
+FILL_CONTROL_URL="http://127.0.0.1:$((FILL_PORT + 80))"
 
 # Steering first: it owns the playback signing key. Its public key (written at start) goes to the
 # appliances and the origin, which verify players' tokens with it. The local site's prefix file maps
@@ -156,7 +159,8 @@ PLAYBACK_KEY="$(tr -d '[:space:]' <"$PUBLIC_KEY_FILE")"
 start_role origin origin/OpenConnect.Origin "$ORIGIN_PORT" --Origin:DataDirectory="$STATE_DIR/origin" --Origin:PlaybackKeys:0="$PLAYBACK_KEY" \
   --Origin:Web:Directory="$ROOT/web/dist" --Origin:Web:SteeringUrl="$STEERING_URL"
 start_role fill-controller fill-controller/OpenConnect.FillController "$FILL_PORT" --FillController:DataDirectory="$STATE_DIR/fill-controller" \
-  --FillController:Steering:Url="$STEERING_URL" --FillController:Origin:Url="$ORIGIN_URL"
+  --FillController:Steering:Url="$STEERING_URL" --FillController:Origin:Url="$ORIGIN_URL" \
+  --FillController:Fill:ControlUrl="$FILL_CONTROL_URL" --FillController:Fill:SteeringControlUrl="$STEERING_CONTROL_URL"
 # Appliances: players need steering's tokens; loopback (peers, fill, local tools) may fetch unsigned paths.
 for n in 1 2; do
   port_var="APPLIANCE${n}_PORT"
@@ -164,7 +168,8 @@ for n in 1 2; do
   start_role "appliance-$n" appliance/OpenConnect.Appliance "$port" \
     --Appliance:Id="appliance-$n" --Appliance:Site=local --Appliance:Cache:Directory="$STATE_DIR/appliance-$n" --Appliance:Parents:0="$ORIGIN_URL" \
     --Appliance:ControlUrl="http://127.0.0.1:$((port + 80))" --Appliance:Steering:Url="$STEERING_CONTROL_URL" \
-    --Appliance:PlaybackKeys:0="$PLAYBACK_KEY" --Appliance:UnsignedNetworks:0=127.0.0.0/8
+    --Appliance:PlaybackKeys:0="$PLAYBACK_KEY" --Appliance:UnsignedNetworks:0=127.0.0.0/8 \
+    --Appliance:Fill:ControllerUrl="$FILL_CONTROL_URL" --Appliance:Fill:PollInterval=00:00:02
 done
 
 for i in "${!NAMES[@]}"; do
@@ -213,10 +218,26 @@ if [ "$DEMO" -eq 1 ]; then
   TITLE_ID="$(sed -n 's/.*"titleId":"\([^"]*\)".*/\1/p' <<<"$DEMO_JSON")"
   echo "published: $TITLE_ID"
 
-  # PUSH TO APPLIANCES: the fill controller's fill-now endpoint (branch fill-delivery) goes here. It
-  # will POST the title to http://127.0.0.1:$FILL_PORT (the fill controller) so both appliances hold it
-  # before the first viewer; until then the appliances pull it from the origin on the first request.
-  echo "pushed to the appliances: not yet (fill-now arrives with the fill controller); appliances fill on first request"
+  # Push it to the appliances now rather than at the night window: the fill controller collects
+  # the play history and title list, places the new title (new-title prior), and the appliances'
+  # fill agents fetch, verify and pin it. Steering must list the appliances first.
+  echo "pushing to the appliances (fill controller: POST $FILL_URL/fill/sites/local/open)..."
+  deadline=$((SECONDS + 300))
+  until OPEN_JSON="$(curl -fsS --max-time 30 -X POST "$FILL_URL/fill/sites/local/open" 2>/dev/null)"; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "error: the fill controller did not open the local site's fill; see $STATE_DIR/logs/fill-controller.log" >&2; exit 1
+    fi
+    sleep 1
+  done
+  until SITE_JSON="$(curl -fsS --max-time 5 "$FILL_URL/fill/sites/local" 2>/dev/null)" \
+      && grep -q "\"title\":\"$TITLE_ID\",\"state\":\"live\"" <<<"$SITE_JSON"; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "error: $TITLE_ID is not live on the appliances after 300 s (fill status: ${SITE_JSON:-none}; open: $OPEN_JSON); see $STATE_DIR/logs/" >&2
+      exit 1
+    fi
+    sleep 1
+  done
+  echo "pushed to the appliances: $(sed -n "s/.*\"title\":\"$TITLE_ID\",\"state\":\"live\"[^]]*\"appliances\":\[\([^]]*\)\].*/\1/p" <<<"$SITE_JSON" | tr -d '"')"
 
   echo "watch: $ORIGIN_URL/watch/$TITLE_ID"
 fi

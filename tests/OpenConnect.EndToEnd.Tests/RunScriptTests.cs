@@ -61,8 +61,9 @@ public sealed class RunScriptTests
 
     /// <summary>
     /// The demo: <c>./run.sh FILE</c> uploads the file through TUS as the demo uploader, waits for the
-    /// pipeline, and prints a watch URL whose page is served and whose title plays through steering
-    /// from an appliance (the browser side of that is <see cref="WebAppTests"/>).
+    /// pipeline, pushes the title to the appliances through the fill controller, and prints a watch
+    /// URL whose page is served and whose title plays through steering from an appliance that holds
+    /// it already (the browser side of that is <see cref="WebAppTests"/>).
     /// </summary>
     [Fact]
     public async Task RunScript_IngestsTheGivenFile_AndPrintsAWatchUrl_WhoseTitlePlaysFromAnAppliance()
@@ -113,6 +114,14 @@ public sealed class RunScriptTests
             using var bytes = await client.GetAsync(new Uri(new Uri(new Uri(master), variant), segment));
             Assert.Equal(HttpStatusCode.OK, bytes.StatusCode);
             Assert.True((await bytes.Content.ReadAsByteArrayAsync()).Length > 1000);
+
+            // The title was pushed before the first viewer: run.sh waited until the fill controller
+            // reported it live, and the appliance steering chose served the playlists and the segment
+            // from what fill pinned, without one fetch from its parents.
+            Assert.Contains(output, l => l.StartsWith("pushed to the appliances: appliance-", StringComparison.Ordinal));
+            var metrics = PrometheusText.Parse(await client.GetStringAsync(new Uri(new Uri(master), "/metrics")));
+            Assert.True(metrics.Value("openconnect_appliance_fill_pinned_objects") > 0, "nothing pinned on the appliance steering chose");
+            Assert.Equal(0, metrics.Value("openconnect_appliance_upstream_fetches_total") ?? 0);
         }
         finally
         {

@@ -125,6 +125,25 @@ public class DemandModelTests
         Assert.Equal(100, demand["a"], 6);
     }
 
+    [Theory]
+    // No history at all (a new deployment): the new title gets the floor, an old title nothing.
+    [InlineData(2.0, 2.0)]
+    [InlineData(0.0, 0.0)]
+    public void TitleDemand_WithoutHistory_ANewTitleGetsTheMinimumPrior(double minPlays, double expected)
+    {
+        var published = new Dictionary<string, DateTimeOffset?>
+        {
+            ["new"] = new DateTimeOffset(Day, new TimeOnly(0, 0), TimeSpan.Zero),
+            ["old"] = new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero),
+        };
+        var options = Options();
+        options.NewTitlePriorMinPlays = minPlays;
+
+        var demand = DemandModel.TitleDemand("s1", Day, [], [], published, options);
+        Assert.Equal(expected, demand.GetValueOrDefault("new"), 6);
+        Assert.Equal(0, demand.GetValueOrDefault("old"), 6);
+    }
+
     [Fact]
     public void RenditionShares_FollowTheConfiguredMix_AudioIsReadByEveryPlay()
     {

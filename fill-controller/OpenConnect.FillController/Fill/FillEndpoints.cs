@@ -1,12 +1,13 @@
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using OpenConnect.FillController.History;
 
 namespace OpenConnect.FillController.Fill;
 
 /// <summary>
 /// Operator HTTP endpoints: <c>GET /fill/sites/{site}</c> (site status: titles live or filling) and
-/// <c>POST /fill/sites/{site}/open</c> (open the site's fill now, for the length of its configured
-/// window, for the day of its next window).
+/// <c>POST /fill/sites/{site}/open</c> (collect play history and titles, then open the site's fill
+/// now, for the length of its configured window, for the day of its next window).
 /// </summary>
 public static class FillEndpoints
 {
@@ -29,11 +30,23 @@ public static class FillEndpoints
             });
         });
 
-        app.MapPost("/fill/sites/{site}/open", async (string site, FillCoordinator coordinator, TimeProvider time, CancellationToken cancellationToken) =>
+        app.MapPost("/fill/sites/{site}/open", async (string site, FillCoordinator coordinator, PopularityCollector collector, TimeProvider time, CancellationToken cancellationToken) =>
         {
             if (!IsSiteName(site))
             {
                 return Results.Problem($"'{site}' is not a site name", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            // Plan on the freshest history and title list: collect once now. If steering or the
+            // origin cannot be read, plan on what was collected before and say so.
+            string? collectError = null;
+            try
+            {
+                await collector.CollectAsync(cancellationToken);
+            }
+            catch (Exception e) when (e is HttpRequestException or InvalidDataException or InvalidOperationException or System.Text.Json.JsonException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+            {
+                collectError = e.Message;
             }
 
             var roster = await coordinator.RosterAsync(cancellationToken);
@@ -52,6 +65,8 @@ public static class FillEndpoints
                 openUntil = result.OpenUntil,
                 filesPlaced = result.FilesPlaced,
                 manifests = result.Manifests,
+                collected = collectError is null,
+                collectError,
             });
         });
     }

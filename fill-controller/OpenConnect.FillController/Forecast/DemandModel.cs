@@ -18,7 +18,8 @@ namespace OpenConnect.FillController.Forecast;
 /// (a site with no history gets the region's plays divided by the number of sites seen).</para>
 /// <para><b>New titles.</b> A title published within <see cref="ForecastOptions.NewTitleDays"/> days
 /// is blended with a prior worth <see cref="ForecastOptions.NewTitlePriorDays"/> days of history:
-/// the forecast of the site's title at rank <see cref="ForecastOptions.NewTitlePriorRank"/>. A title
+/// the forecast of the site's title at rank <see cref="ForecastOptions.NewTitlePriorRank"/> (at least
+/// <see cref="ForecastOptions.NewTitlePriorMinPlays"/>). A title
 /// published on the forecast day itself has no history and gets the prior alone.</para>
 /// </remarks>
 public static class DemandModel
@@ -178,7 +179,7 @@ public static class DemandModel
 
     private static void ApplyNewTitlePrior(Dictionary<string, double> demand, Dictionary<string, double> weights, DateOnly day, IReadOnlyDictionary<string, DateTimeOffset?> published, ForecastOptions options)
     {
-        var prior = NewTitlePrior(demand.Values, options.NewTitlePriorRank);
+        var prior = Math.Max(NewTitlePrior(demand.Values, options.NewTitlePriorRank), options.NewTitlePriorMinPlays);
         if (prior <= 0 || options.NewTitlePriorDays <= 0)
         {
             return;

@@ -30,6 +30,12 @@ public sealed class ForecastOptions
     public double NewTitlePriorDays { get; set; } = 1.0;
 
     /// <summary>
+    /// The least daily plays the new-title prior assumes, whatever the rank gives: a site with
+    /// little or no history (a new deployment) still pushes its new titles. Default 2.
+    /// </summary>
+    public double NewTitlePriorMinPlays { get; set; } = 2.0;
+
+    /// <summary>
     /// Share of a title's plays that read each video rendition, by rendition name (<c>1080p</c>) or
     /// height (<c>1080p</c> also covers <c>1080p-hevc</c>, split evenly between codecs). Shares of
     /// the renditions a title has are normalised to 1; audio renditions (<c>audio*</c>) are read by
@@ -58,6 +64,7 @@ public sealed class ForecastOptions
         check.Require(NewTitleDays >= 0, $"{key}:NewTitleDays", NewTitleDays, "must be >= 0");
         check.Require(NewTitlePriorRank >= 1, $"{key}:NewTitlePriorRank", NewTitlePriorRank, "must be >= 1");
         check.Require(NewTitlePriorDays >= 0 && double.IsFinite(NewTitlePriorDays), $"{key}:NewTitlePriorDays", NewTitlePriorDays, "must be >= 0");
+        check.Require(NewTitlePriorMinPlays >= 0 && double.IsFinite(NewTitlePriorMinPlays), $"{key}:NewTitlePriorMinPlays", NewTitlePriorMinPlays, "must be >= 0");
         check.Require(SizesLifetime > TimeSpan.Zero, $"{key}:SizesLifetime", SizesLifetime, "must be positive");
         foreach (var (name, share) in RenditionShares)
         {
