@@ -1,4 +1,3 @@
-using OpenConnect.Appliance.Caching.Policy;
 using OpenConnect.Appliance.Control;
 
 namespace OpenConnect.Appliance.Caching;
@@ -105,15 +104,7 @@ public sealed partial class SegmentCache
             ResizeSsdPolicy();
             if (_store.Contains(key))
             {
-                if (_ssd is S3FifoPolicy s3)
-                {
-                    s3.Restore(key, length, _evicted);
-                }
-                else
-                {
-                    _ssd.Admit(key, length, _evicted);
-                }
-
+                ReturnToSsdPolicy(key, length);
                 DropSsdEvictions();
             }
         }

@@ -1,4 +1,3 @@
-using OpenConnect.Appliance.Caching.Policy;
 using OpenConnect.Appliance.Http;
 using OpenConnect.Appliance.Upstream;
 using OpenConnect.Contracts.Content;
@@ -74,15 +73,7 @@ public sealed partial class SegmentCache
                 return;
             }
 
-            if (_ssd is S3FifoPolicy s3)
-            {
-                s3.Restore(key, Math.Max(1, length), _evicted);
-            }
-            else if (!_ssd.Access(key))
-            {
-                _ssd.Admit(key, Math.Max(1, length), _evicted);
-            }
-
+            ReturnToSsdPolicy(key, length);
             DropSsdEvictions();
         }
     }

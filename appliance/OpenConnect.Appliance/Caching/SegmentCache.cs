@@ -56,7 +56,7 @@ public sealed partial class SegmentCache : IAsyncDisposable
         // bodies exist only in RAM: keep it within half the RAM tier so a promoted object's body is
         // usually still in memory when it is written.
         var small = Math.Clamp(cache.RamBytes * 0.5 / cache.SsdBytes, 0.001, 0.10);
-        _ssd = (IResizablePolicy)PolicyFactory.Create(cache.Policy, cache.SsdBytes, new S3FifoOptions { SmallFraction = small });
+        _ssd = PolicyFactory.Create(cache.Policy, cache.SsdBytes, new S3FifoOptions { SmallFraction = small });
         _ssdCapacity = cache.SsdBytes;
         _pins = new PinSet(Path.Combine(cache.Directory, "fill", "pins.bin"));
         _store = store;
@@ -406,20 +406,28 @@ public sealed partial class SegmentCache : IAsyncDisposable
                     continue;
                 }
 
-                if (_ssd is S3FifoPolicy s3)
-                {
-                    s3.Restore(key, Math.Max(1, length), _evicted);
-                }
-                else
-                {
-                    _ssd.Admit(key, Math.Max(1, length), _evicted);
-                }
-
+                ReturnToSsdPolicy(key, length);
                 DropSsdEvictions();
             }
         }
 
         UpdateGauges();
+    }
+
+    /// <summary>
+    /// Puts an object the SSD tier holds back under the SSD policy as a main-resident entry (after a
+    /// restart, an unpin, or a fill of an object already held); the caller holds the policy lock.
+    /// </summary>
+    private void ReturnToSsdPolicy(ulong key, long length)
+    {
+        if (_ssd is S3FifoPolicy s3)
+        {
+            s3.Restore(key, Math.Max(1, length), _evicted);
+        }
+        else if (!_ssd.Access(key))
+        {
+            _ssd.Admit(key, Math.Max(1, length), _evicted);
+        }
     }
 
     private void UpdateGauges()

@@ -29,7 +29,7 @@ internal static class Simulator
     public static SimResult Run(Trace trace, string policyName, double sizeFraction, S3FifoOptions s3Fifo)
     {
         var capacity = Math.Max(1, (long)(trace.UniqueBytes * sizeFraction));
-        var policy = policyName == Belady
+        IEvictionPolicy policy = policyName == Belady
             ? new BeladyMin(capacity, trace.NextUse)
             : PolicyFactory.Create(policyName, capacity, s3Fifo, expectedObjects: 1 << 16);
 

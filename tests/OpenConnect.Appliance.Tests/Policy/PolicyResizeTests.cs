@@ -11,7 +11,7 @@ public sealed class PolicyResizeTests
     [InlineData(PolicyFactory.Fifo)]
     public void Shrink_EvictsToTheNewCapacity_AndGrowKeepsEverything(string name)
     {
-        var policy = (IResizablePolicy)PolicyFactory.Create(name, 10_000);
+        var policy = PolicyFactory.Create(name, 10_000);
         var evicted = new List<ulong>();
         // Every object requested twice, so S3-FIFO moves them to main as well.
         for (ulong key = 1; key <= 40; key++)

@@ -1,6 +1,6 @@
 namespace OpenConnect.Appliance.Caching.Policy;
 
-/// <summary>Creates the eviction policy named in configuration (<c>s3fifo</c>, the default; <c>lru</c>; <c>fifo</c>).</summary>
+/// <summary>Creates the eviction policy named in configuration (<c>s3fifo</c>, the default; <c>lru</c>; <c>fifo</c>); each can be resized (fill pins shrink the SSD policy).</summary>
 public static class PolicyFactory
 {
     public const string S3Fifo = "s3fifo";
@@ -18,7 +18,7 @@ public static class PolicyFactory
     /// <param name="capacityBytes">Bytes the policy may keep resident (RAM + SSD tiers together for s3fifo).</param>
     /// <param name="s3Fifo">S3-FIFO parameters; the tuned defaults when null. Ignored by the baselines.</param>
     /// <param name="expectedObjects">Initial size of the key index, to avoid rehashing while the cache warms up.</param>
-    public static IEvictionPolicy Create(string name, long capacityBytes, S3FifoOptions? s3Fifo = null, int expectedObjects = 1024) => name switch
+    public static IResizablePolicy Create(string name, long capacityBytes, S3FifoOptions? s3Fifo = null, int expectedObjects = 1024) => name switch
     {
         S3Fifo => new S3FifoPolicy(capacityBytes, s3Fifo, expectedObjects),
         Lru => new LruPolicy(capacityBytes, expectedObjects),
