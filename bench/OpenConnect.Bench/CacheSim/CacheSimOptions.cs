@@ -47,15 +47,8 @@ internal sealed record CacheSimOptions
     public static CacheSimOptions Parse(IReadOnlyList<string> args)
     {
         var o = new CacheSimOptions();
-        for (var i = 0; i < args.Count; i++)
+        foreach (var (name, value) in BenchArgs.Pairs(args))
         {
-            var name = args[i];
-            if (i + 1 >= args.Count)
-            {
-                throw new BenchUsageException($"{name}: missing value (see --help)");
-            }
-
-            var value = args[++i];
             o = name switch
             {
                 "--trace" => o with { Trace = ParseTrace(value) },

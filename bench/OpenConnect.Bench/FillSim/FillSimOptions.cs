@@ -58,15 +58,8 @@ internal sealed record FillSimOptions
     public static FillSimOptions Parse(IReadOnlyList<string> args)
     {
         var o = new FillSimOptions();
-        for (var i = 0; i < args.Count; i++)
+        foreach (var (name, value) in BenchArgs.Pairs(args))
         {
-            var name = args[i];
-            if (i + 1 >= args.Count)
-            {
-                throw new BenchUsageException($"{name}: missing value (see --help)");
-            }
-
-            var value = args[++i];
             o = name switch
             {
                 "--days" => o with { Days = Int(name, value, 2, 365) },
