@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -11,12 +13,16 @@ namespace OpenConnect.Origin.Catalog;
 public sealed class CatalogDatabase
 {
     private readonly string _connectionString;
+    private static readonly object Mapped = new();
     private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> _mapped = new();
+    private readonly long _mmapBytes;
 
     public CatalogDatabase(IOptions<OriginOptions> options)
     {
         Directory.CreateDirectory(options.Value.DataDirectory);
         FilePath = Path.Combine(options.Value.DataDirectory, "catalog.db");
+        _mmapBytes = options.Value.Catalog.MmapBytes;
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = FilePath,
@@ -40,8 +46,31 @@ public sealed class CatalogDatabase
     {
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
+        if (_mmapBytes > 0 && connection.Handle is { } handle && _mapped.TryAdd(handle, Mapped))
+        {
+            // Once per native connection: the pool hands the same handle back, with its settings.
+            using var pragma = connection.Command(string.Create(CultureInfo.InvariantCulture, $"PRAGMA mmap_size = {_mmapBytes};"));
+            pragma.ExecuteNonQuery();
+        }
+
         return connection;
     }
+
+    /// <summary>
+    /// Merges each search index (titles' words, titles' text, the spelling vocabulary) into one FTS5
+    /// segment: queries then read one doclist per term instead of one per segment. Holds the write
+    /// lock while it runs; readers are not blocked (WAL).
+    /// </summary>
+    public Task OptimizeSearchAsync(CancellationToken ct) => WriteAsync((connection, transaction) =>
+    {
+        foreach (var table in (string[])["titles_words", "titles_text", "vocab_fts"])
+        {
+            using var optimize = connection.Command($"INSERT INTO {table} ({table}) VALUES ('optimize');", transaction);
+            optimize.ExecuteNonQuery();
+        }
+
+        return 0;
+    }, ct);
 
     /// <summary>Runs <paramref name="work"/> in one transaction, committed when it returns.</summary>
     public async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken ct)

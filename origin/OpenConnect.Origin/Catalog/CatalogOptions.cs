@@ -32,6 +32,18 @@ public sealed class CatalogOptions
     /// <summary>Interval of keep-alive comments on idle notification streams. Default 15 s.</summary>
     public TimeSpan NotificationKeepAlive { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// Bytes of <c>catalog.db</c> each connection reads through a memory map (SQLite <c>mmap_size</c>)
+    /// instead of <c>pread</c> copies. Default 1 GiB; 0 turns it off. Measured in <c>bench catalog</c>.
+    /// </summary>
+    public long MmapBytes { get; set; } = 1L << 30;
+
+    /// <summary>
+    /// How often the search indexes are merged into one segment each (FTS5 <c>optimize</c>, under the
+    /// write lock: about a second per 100,000 titles, reads go on). Default 1 day.
+    /// </summary>
+    public TimeSpan SearchOptimizeInterval { get; set; } = TimeSpan.FromDays(1);
+
     public void Validate(OptionsCheck check)
     {
         check.Require(ViewFlushInterval >= TimeSpan.FromMilliseconds(50) && ViewFlushInterval <= TimeSpan.FromMinutes(10), "Catalog:ViewFlushInterval", ViewFlushInterval, "must be between 00:00:00.05 and 00:10:00");
@@ -41,6 +53,8 @@ public sealed class CatalogOptions
         check.Require(RateLimitPerSecond is >= 1 and <= 10_000_000, "Catalog:RateLimitPerSecond", RateLimitPerSecond, "must be between 1 and 10000000");
         check.Require(RateLimitBurst >= 1 && RateLimitBurst <= 10_000_000, "Catalog:RateLimitBurst", RateLimitBurst, "must be between 1 and 10000000");
         check.Require(TitleCacheEntries is >= 1 and <= 10_000_000, "Catalog:TitleCacheEntries", TitleCacheEntries, "must be between 1 and 10000000");
+        check.Require(MmapBytes is >= 0 and <= 1L << 40, "Catalog:MmapBytes", MmapBytes, "must be between 0 and 1099511627776");
+        check.Require(SearchOptimizeInterval >= TimeSpan.FromMinutes(1) && SearchOptimizeInterval <= TimeSpan.FromDays(30), "Catalog:SearchOptimizeInterval", SearchOptimizeInterval, "must be between 00:01:00 and 30.00:00:00");
         check.Require(NotificationKeepAlive >= TimeSpan.FromSeconds(1) && NotificationKeepAlive <= TimeSpan.FromMinutes(5), "Catalog:NotificationKeepAlive", NotificationKeepAlive, "must be between 00:00:01 and 00:05:00");
     }
 }

@@ -25,7 +25,9 @@ public static class CatalogRegistration
         services.AddSingleton<ViewCounter>();
         services.AddHostedService(sp => sp.GetRequiredService<ViewCounter>());
         services.AddHostedService<AdminProvisioning>();
+        services.AddHostedService<SearchIndexMaintenance>();
         services.AddOpenApi();
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, CatalogJson.Default));
         services.AddRateLimiter(limiter =>
         {
             limiter.AddPolicy(RateLimitPolicy, context =>

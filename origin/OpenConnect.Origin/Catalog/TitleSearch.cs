@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Data.Sqlite;
 
@@ -121,9 +122,15 @@ public sealed class TitleSearch
         var fetch = (needed + RankWindow - 1) / RankWindow * RankWindow;
         var titleMatches = Candidates(connection, "titles_words", match, request, fetch, ranked: true);
         var order = new List<long>(needed);
-        for (var start = 0; start < titleMatches.Count && order.Count < needed; start += RankWindow)
+        var matches = CollectionsMarshal.AsSpan(titleMatches);
+        for (var start = 0; start < matches.Length && order.Count < needed; start += RankWindow)
         {
-            order.AddRange(titleMatches.Skip(start).Take(RankWindow).OrderBy(m => m.Rank).ThenByDescending(m => m.Seq).Select(m => m.Seq));
+            var window = matches.Slice(start, Math.Min(RankWindow, matches.Length - start));
+            window.Sort(static (a, b) => a.Rank != b.Rank ? a.Rank.CompareTo(b.Rank) : b.Seq.CompareTo(a.Seq));
+            foreach (var candidate in window)
+            {
+                order.Add(candidate.Seq);
+            }
         }
 
         if (order.Count < needed)

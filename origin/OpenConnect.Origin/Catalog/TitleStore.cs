@@ -9,9 +9,15 @@ namespace OpenConnect.Origin.Catalog;
 /// </summary>
 public sealed class TitleStore : ICatalogTitles
 {
+    /// <summary>
+    /// A title row as <see cref="Read"/> takes it: the sequence number, the duration (a REAL, kept
+    /// out of JSON so it round-trips exactly) and every other field packed by SQLite into one JSON
+    /// array, so a row crosses into .NET as three values instead of twenty-one (search reads up to
+    /// 21 rows per request, and each column read is a native call).
+    /// </summary>
     internal const string Columns =
-        "t.seq, t.id, t.uploader_id, t.channel_id, t.title, t.description, t.tags, t.status, t.failure_reason, t.duration, t.renditions, " +
-        "t.hls_url, t.dash_url, t.poster_url, t.storyboard_url, t.created_at, t.published_at, t.updated_at, t.views, t.likes, t.dislikes";
+        "t.seq, t.duration, json_array(t.id, t.uploader_id, t.channel_id, t.title, t.description, json(t.tags), t.status, t.failure_reason, " +
+        "json(t.renditions), t.hls_url, t.dash_url, t.poster_url, t.storyboard_url, t.created_at, t.published_at, t.updated_at, t.views, t.likes, t.dislikes)";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -137,34 +143,75 @@ public sealed class TitleStore : ICatalogTitles
                 return new Page<TitleView>(items, Cursor.Encode("t", lastPublished, lastSeq));
             }
 
-            items.Add(Read(reader));
+            var item = Read(reader);
+            items.Add(item);
             lastSeq = reader.GetInt64(0);
-            lastPublished = reader.GetInt64(16);
+            lastPublished = item.PublishedAt?.ToUnixTimeMilliseconds() ?? 0;
         }
 
         return new Page<TitleView>(items, null);
     }
 
-    internal static TitleView Read(SqliteDataReader reader) => new(
-        reader.GetString(1),
-        reader.StringOrNull(2),
-        reader.StringOrNull(3),
-        reader.GetString(4),
-        reader.GetString(5),
-        JsonSerializer.Deserialize<string[]>(reader.GetString(6), Json) ?? [],
-        reader.GetString(7),
-        reader.StringOrNull(8),
-        reader.DoubleOrNull(9),
-        JsonSerializer.Deserialize<RenditionInfo[]>(reader.GetString(10), Json) ?? [],
-        new ManifestUrls(reader.StringOrNull(11), reader.StringOrNull(12)),
-        reader.StringOrNull(13),
-        reader.StringOrNull(14),
-        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(15)),
-        reader.Int64OrNull(16) is { } published ? DateTimeOffset.FromUnixTimeMilliseconds(published) : null,
-        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(17)),
-        reader.GetInt64(18),
-        reader.GetInt64(19),
-        reader.GetInt64(20));
+    /// <summary>Reads a row selected with <see cref="Columns"/>.</summary>
+    internal static TitleView Read(SqliteDataReader reader)
+    {
+        var duration = reader.DoubleOrNull(1);
+        var json = new Utf8JsonReader(reader.GetFieldValue<byte[]>(2));
+        Expect(ref json, JsonTokenType.StartArray);
+        var id = RequiredString(ref json);
+        var uploader = OptionalString(ref json);
+        var channel = OptionalString(ref json);
+        var title = RequiredString(ref json);
+        var description = RequiredString(ref json);
+        json.Read();
+        var tags = JsonSerializer.Deserialize(ref json, CatalogJson.Default.StringArray) ?? [];
+        var status = RequiredString(ref json);
+        var failure = OptionalString(ref json);
+        json.Read();
+        var renditions = JsonSerializer.Deserialize(ref json, CatalogJson.Default.RenditionInfoArray) ?? [];
+        var hls = OptionalString(ref json);
+        var dash = OptionalString(ref json);
+        var poster = OptionalString(ref json);
+        var storyboard = OptionalString(ref json);
+        var created = RequiredInt64(ref json);
+        var published = OptionalInt64(ref json);
+        var updated = RequiredInt64(ref json);
+        var views = RequiredInt64(ref json);
+        var likes = RequiredInt64(ref json);
+        var dislikes = RequiredInt64(ref json);
+        return new TitleView(
+            id, uploader, channel, title, description, tags, status, failure, duration, renditions, new ManifestUrls(hls, dash), poster, storyboard,
+            DateTimeOffset.FromUnixTimeMilliseconds(created),
+            published is { } at ? DateTimeOffset.FromUnixTimeMilliseconds(at) : null,
+            DateTimeOffset.FromUnixTimeMilliseconds(updated),
+            views, likes, dislikes);
+    }
+
+    private static void Expect(ref Utf8JsonReader json, JsonTokenType type)
+    {
+        if (!json.Read() || json.TokenType != type)
+        {
+            throw new InvalidDataException($"title row: expected {type}, found {json.TokenType}");
+        }
+    }
+
+    private static string? OptionalString(ref Utf8JsonReader json)
+    {
+        json.Read();
+        return json.TokenType == JsonTokenType.Null ? null : json.GetString();
+    }
+
+    private static string RequiredString(ref Utf8JsonReader json) =>
+        OptionalString(ref json) ?? throw new InvalidDataException("title row: a required text field is null");
+
+    private static long? OptionalInt64(ref Utf8JsonReader json)
+    {
+        json.Read();
+        return json.TokenType == JsonTokenType.Null ? null : json.GetInt64();
+    }
+
+    private static long RequiredInt64(ref Utf8JsonReader json) =>
+        OptionalInt64(ref json) ?? throw new InvalidDataException("title row: a required number is null");
 
     /// <summary>Reddit-style hot score: log-weighted engagement plus recency (45,000 s ≈ 12.5 h per tenfold).</summary>
     public static double HotScore(long views, long likes, long dislikes, DateTimeOffset publishedAt)
