@@ -1,12 +1,14 @@
 using System.Buffers;
 using Microsoft.Extensions.Options;
+using OpenConnect.Origin.Catalog;
 
 namespace OpenConnect.Origin.Web;
 
 /// <summary>
 /// <c>POST /api/qoe</c> takes a player's beacon (JSON, sent as <c>application/json</c> or, as
 /// <c>sendBeacon</c> with a string does, <c>text/plain</c>): 204 when recorded, 400 with the reason
-/// when not, 413 when over <see cref="WebAppOptions.MaxBeaconBytes"/>. <c>GET /api/qoe/summary</c>
+/// when not, 413 when over <see cref="WebAppOptions.MaxBeaconBytes"/>, 429 past the catalog API's
+/// per-client rate limit (<c>Origin:Catalog:RateLimitPerSecond</c>/<c>Burst</c>). <c>GET /api/qoe/summary</c>
 /// returns what the QoE page plots.
 /// </summary>
 internal static class QoeEndpoints
@@ -58,7 +60,7 @@ internal static class QoeEndpoints
             {
                 ArrayPool<byte>.Shared.Return(buffer);
             }
-        }).WithTags("qoe");
+        }).RequireRateLimiting(CatalogRegistration.RateLimitPolicy).WithTags("qoe");
 
         app.MapGet("/api/qoe/summary", (HttpContext context, QoeAggregator qoe) =>
         {

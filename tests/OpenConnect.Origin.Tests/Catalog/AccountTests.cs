@@ -97,6 +97,27 @@ public sealed class AccountTests
     }
 
     [Fact]
+    public async Task QoeBeacons_AreRateLimitedPerClient_LikeTheApi()
+    {
+        await using var origin = await CatalogOrigin.StartAsync("--Origin:Catalog:RateLimitPerSecond=1", "--Origin:Catalog:RateLimitBurst=3");
+        const string Beacon = """{"kind":"progress","session":"session-0001","title":"t1","player":"hls","abr":"seed","playSeconds":10}""";
+        var statuses = new List<HttpStatusCode>();
+        HttpResponseMessage? limited = null;
+        for (var i = 0; i < 6; i++)
+        {
+            var response = await origin.Client.PostAsync("/api/qoe", new StringContent(Beacon, System.Text.Encoding.UTF8, "text/plain"));
+            statuses.Add(response.StatusCode);
+            limited = response.StatusCode == HttpStatusCode.TooManyRequests ? response : limited;
+        }
+
+        // The first beacons are accepted (so the body is valid); past the bucket, 429 with Retry-After.
+        Assert.Equal(HttpStatusCode.NoContent, statuses[0]);
+        Assert.InRange(statuses.Count(s => s == HttpStatusCode.NoContent), 3, 4);
+        Assert.NotNull(limited);
+        Assert.True(limited!.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
     public void PasswordHashes_UsePbkdf2_WithTheConfiguredCost()
     {
         var hash = PasswordHasher.Hash("correct horse", 600_000);
