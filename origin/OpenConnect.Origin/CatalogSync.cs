@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using OpenConnect.Origin.Catalog;
+using OpenConnect.Origin.Publishing;
 using PipelineTitleRecord = OpenConnect.Origin.Pipeline.TitleRecord;
 using PipelineTitles = OpenConnect.Origin.Pipeline.TitleStore;
 
@@ -103,7 +104,7 @@ public sealed partial class CatalogSync : BackgroundService
             Renditions = title.Renditions.Count == 0 ? null : [.. title.Renditions.Select(r => new RenditionInfo(r.Name, r.Width, r.Height, r.Codec, r.BitrateKbps * 1000L))],
             HlsManifestUrl = published ? $"/v/{title.Id}/master.m3u8" : null,
             DashManifestUrl = published ? $"/v/{title.Id}/manifest.mpd" : null,
-            PosterUrl = published ? $"/v/{title.Id}/poster.jpg" : null,
+            PosterUrl = published ? ParentEndpoint.PosterPath(title.Id) : null,
             StoryboardUrl = published ? $"/v/{title.Id}/storyboard.vtt" : null,
             CreatedAt = title.CreatedAt,
             PublishedAt = title.PublishedAt,

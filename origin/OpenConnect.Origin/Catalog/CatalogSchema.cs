@@ -139,6 +139,12 @@ internal static class CatalogSchema
         INSERT INTO titles_text (rowid, body) SELECT rowid, title || ' ' || tags || ' ' || description FROM titles_fts;
         DROP TABLE titles_fts;
         """,
+
+        // 5: posters are public at /posters/{id}.jpg (the /v/ path serves parent networks and token
+        // holders only, so a page on another network could not show them).
+        """
+        UPDATE titles SET poster_url = '/posters/' || id || '.jpg' WHERE poster_url = '/v/' || id || '/poster.jpg';
+        """,
     ];
 
     public static int LatestVersion => Migrations.Length;

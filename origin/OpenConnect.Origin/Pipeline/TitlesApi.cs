@@ -61,7 +61,7 @@ public static class TitlesApi
                 : null,
             renditions = t.Renditions,
             urls = published ? new { hls = prefix + "master.m3u8", dash = prefix + "manifest.mpd" } : null,
-            poster = published ? prefix + "poster.jpg" : null,
+            poster = published ? Publishing.ParentEndpoint.PosterPath(t.Id) : null,
             storyboard = published ? prefix + "storyboard.vtt" : null,
             createdAt = t.CreatedAt,
             updatedAt = t.UpdatedAt,

@@ -50,6 +50,32 @@ public static class ParentEndpoint
 
         app.MapMethods("/v/{**rest}", ["GET", "HEAD"], Serve);
         app.MapMethods("/s/{token}/v/{**rest}", ["GET", "HEAD"], Serve);
+
+        // A title's poster is public, like its title and description: pages show it on any network.
+        // Only this one file of a published title; the id must be a content key's title id.
+        app.MapMethods("/posters/{file}", ["GET", "HEAD"], (string file, HttpContext context, IObjectStore store) =>
+        {
+            var titleId = file.EndsWith(".jpg", StringComparison.Ordinal) ? file[..^4] : "";
+            if (!ContentKey.IsValidTitleId(titleId))
+            {
+                return Results.NotFound(new { error = "not a poster path: /posters/{title}.jpg" });
+            }
+
+            var key = ContentKey.ForTitleFile(titleId, "poster.jpg");
+
+            var stored = store.Open(key);
+            if (stored is null)
+            {
+                return Results.NotFound(new { error = $"{key.TitleId} has no published poster" });
+            }
+
+            context.Response.Headers.CacheControl = "public, max-age=3600";
+            var etag = new EntityTagHeaderValue($"\"{stored.Length:x}-{stored.LastModified.ToUnixTimeMilliseconds():x}\"");
+            return Results.Stream(stored.Content, "image/jpeg", lastModified: stored.LastModified, entityTag: etag);
+        });
         return app;
     }
+
+    /// <summary>The public path of a title's poster.</summary>
+    public static string PosterPath(string titleId) => $"/posters/{titleId}.jpg";
 }

@@ -117,10 +117,10 @@ public sealed class SearchIndexTests
             {
                 insert.Transaction = transaction;
                 insert.CommandText = """
-                    INSERT INTO titles (seq, id, title, description, tags, status, renditions, created_at, published_at, updated_at, fold_title, fold_all)
+                    INSERT INTO titles (seq, id, title, description, tags, status, renditions, created_at, published_at, updated_at, fold_title, fold_all, poster_url)
                     VALUES (1, 'old-crepes', 'Crêpes Suzette', 'Flambées à l''orange', '["dessert"]', 'published', '[]', 1000, 1000, 1000,
-                            'crepes suzette', 'crepes suzette' || char(10) || 'dessert' || char(10) || 'flambees a l''orange'),
-                           (2, 'old-draft', 'Crêpes draft', '', '[]', 'processing', '[]', 2000, NULL, 2000, 'crepes draft', 'crepes draft');
+                            'crepes suzette', 'crepes suzette' || char(10) || 'dessert' || char(10) || 'flambees a l''orange', '/v/old-crepes/poster.jpg'),
+                           (2, 'old-draft', 'Crêpes draft', '', '[]', 'processing', '[]', 2000, NULL, 2000, 'crepes draft', 'crepes draft', NULL);
                     INSERT INTO titles_fts (rowid, title, tags, description) VALUES (1, 'Crêpes Suzette', 'dessert', 'Flambées à l''orange');
                     INSERT INTO title_tags (seq, tag) VALUES (1, 'dessert');
                     """;
@@ -144,6 +144,7 @@ public sealed class SearchIndexTests
         }
 
         Assert.Equal(["old-crepes"], await IdsAsync(origin, "q=crepes"));
+        Assert.Equal("/posters/old-crepes.jpg", (await SearchAsync(origin, "q=crepes")).Items.Single().PosterUrl); // migration 5
         Assert.Equal(["old-crepes"], await IdsAsync(origin, "q=orange"));
         Assert.Equal(["old-crepes"], await IdsAsync(origin, "q=suz"));
         Assert.Equal(["old-crepes"], await IdsAsync(origin, "q=dessert"));

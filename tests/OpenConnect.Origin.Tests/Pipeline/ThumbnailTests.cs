@@ -16,7 +16,8 @@ public sealed partial class ThumbnailTests
         var submission = await pipeline.SubmitCopyAsync(source);
         var title = await pipeline.WaitForEndAsync(submission.TitleId, TimeSpan.FromMinutes(2));
         Assert.True(title.GetProperty("state").GetString() == "published", title.ToString());
-        Assert.Equal($"/v/{submission.TitleId}/poster.jpg", title.GetProperty("poster").GetString());
+        Assert.Equal($"/posters/{submission.TitleId}.jpg", title.GetProperty("poster").GetString());
+        Assert.Equal(await File.ReadAllBytesAsync(pipeline.Published(submission.TitleId, "poster.jpg")), await pipeline.Client.GetByteArrayAsync(title.GetProperty("poster").GetString()));
 
         var poster = pipeline.Published(submission.TitleId, "poster.jpg");
         Assert.True(await LumaAsync(poster) > Thumbnails.MinLuma, "the poster is black");

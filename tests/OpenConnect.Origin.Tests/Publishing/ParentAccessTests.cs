@@ -54,6 +54,33 @@ public sealed class ParentAccessTests
     }
 
     [Fact]
+    public async Task Posters_ArePublic_OutsideTheParentNetworks_AndNothingElseIs()
+    {
+        using var dir = new TempDirectory();
+        await using var origin = await RunningRole.StartAsync(
+            OriginHost.Build,
+            $"--Origin:DataDirectory={dir.Path}",
+            "--Origin:ParentNetworks:0=10.0.0.0/8",
+            $"--Origin:PlaybackKeys:0={Steering.PublicKey}");
+        byte[] jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 0xFF, 0xD9];
+        await PublishAsync(origin, dir, ("poster.jpg", jpeg), ("storyboard.vtt", "WEBVTT\n"u8.ToArray()));
+        using var client = origin.CreateClient();
+
+        var poster = await client.GetAsync("/posters/t1.jpg");
+        Assert.Equal(HttpStatusCode.OK, poster.StatusCode);
+        Assert.Equal("image/jpeg", poster.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(jpeg, await poster.Content.ReadAsByteArrayAsync());
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/v/t1/poster.jpg")).StatusCode);
+
+        // Only the poster: other files, other titles, and paths that are no title id are not served.
+        foreach (var path in new[] { "/posters/t1.vtt", "/posters/t2.jpg", "/posters/..%2Ft1.jpg", "/posters/t1%2Fstoryboard.jpg", "/posters/.jpg", "/posters/t1" })
+        {
+            var response = await client.GetAsync(path);
+            Assert.True(response.StatusCode == HttpStatusCode.NotFound, $"{path}: {response.StatusCode}");
+        }
+    }
+
+    [Fact]
     public async Task BadAccessSettings_AreRejected_AtStart_NamingTheKey()
     {
         using var dir = new TempDirectory();
@@ -63,11 +90,16 @@ public sealed class ParentAccessTests
         Assert.Contains("Origin:PlaybackKeys:0", message);
     }
 
-    private static async Task PublishAsync(RunningRole origin, TempDirectory dir)
+    private static async Task PublishAsync(RunningRole origin, TempDirectory dir, params (string Name, byte[] Content)[] more)
     {
         var staging = Path.Combine(dir.Path, "staging");
         Directory.CreateDirectory(staging);
         await File.WriteAllTextAsync(Path.Combine(staging, "master.m3u8"), "#EXTM3U\n");
+        foreach (var (name, content) in more)
+        {
+            await File.WriteAllBytesAsync(Path.Combine(staging, name), content);
+        }
+
         await origin.Services.GetRequiredService<IObjectStore>().PublishAsync("t1", staging, CancellationToken.None);
     }
 }
