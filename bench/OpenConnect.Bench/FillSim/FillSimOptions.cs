@@ -3,13 +3,14 @@ using System.Globalization;
 namespace OpenConnect.Bench.FillSim;
 
 /// <summary>Parsed command line of <c>bench fill-sim</c>.</summary>
-internal sealed record FillSimOptions
+public sealed record FillSimOptions
 {
     public const string UsageText = """
         bench fill-sim [options]
           30 days of a region's demand replayed through the appliance's eviction policy (S3-FIFO) for
-          pull-only caching, push fill (forecast + placement, pinned region) plus pull, and an oracle
-          that places with the day's true demand.
+          pull-only caching, push fill (forecast + placement, pinned region) plus pull, known_rates
+          (push fill's planner given each file's true expected plays for the day: the bound of any
+          forecast), and an oracle that places with the day's realized reads.
 
           --days N           days simulated (default 30; the first --warmup days are not scored)
           --warmup N         days not scored while caches and history warm up (default 7)
@@ -24,9 +25,10 @@ internal sealed record FillSimOptions
           --release-notice-days N  days before its premiere a release is ingested and listed by the
                              origin with its publication time (default 1: the night before it
                              premieres; 0: listed at premiere, learned by the forecast the night after)
-          --fetch-cost X     push fill planner's FetchCostRequests (default: the fill controller's default)
+          --fetch-cost X     FetchCostRequests of push fill's and known_rates' planner (default: the fill controller's default)
           --seed N           generator seed (default 7)
-        Output: a table per cache size, the goal check at 10%, and one JSON line last.
+        Output: a table per cache size, the goal check at 10% (push fill against the oracle), and one
+        JSON line last.
         """;
 
     public int Days { get; init; } = 30;

@@ -8,8 +8,9 @@ namespace OpenConnect.Bench.FillSim;
 
 /// <summary>
 /// <c>bench fill-sim</c>: share of bytes served from appliances (offload) over 30 days of a region,
-/// for pull-only caching, push fill (the fill controller's forecast and planner) plus pull, and an
-/// oracle placing with the day's true demand; with nightly fill bytes against the window budget and churn.
+/// for pull-only caching, push fill (the fill controller's forecast and planner) plus pull, the same
+/// planner given each file's true expected plays (known rates: the bound of any forecast), and an
+/// oracle placing with the day's realized reads; with nightly fill bytes against the window budget and churn.
 /// </summary>
 public sealed class FillSimScenario : IScenario
 {
@@ -19,7 +20,7 @@ public sealed class FillSimScenario : IScenario
 
     public string Name => "fill-sim";
 
-    public string Description => "30-day region simulation: offload of pull-only vs push fill (forecast + placement) vs oracle, fill bytes and churn";
+    public string Description => "30-day region simulation: offload of pull-only vs push fill (forecast + placement) vs known demand rates vs oracle, fill bytes and churn";
 
     public string Usage => FillSimOptions.UsageText;
 
@@ -42,7 +43,7 @@ public sealed class FillSimScenario : IScenario
             published[workload.Names[t]] = new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero);
         }
 
-        double forecastError = 0;
+        double forecastError = 0, knownRatesError = 0;
         var errorDays = 0;
         for (var day = 0; day < options.Days; day++)
         {
@@ -62,15 +63,18 @@ public sealed class FillSimScenario : IScenario
 
             var plays = workload.PlaysOf(day);
             var push = new IReadOnlyList<FileForecast>[workload.Sites];
+            var known = new IReadOnlyList<FileForecast>[workload.Sites];
             var oracle = new IReadOnlyList<FileForecast>[workload.Sites];
             for (var s = 0; s < workload.Sites; s++)
             {
                 var demand = DemandModel.TitleDemand($"isp{s}", date, history, [], published, forecastOptions);
                 push[s] = Files(workload, demand, forecastOptions);
+                known[s] = KnownRates(workload, day, s);
                 oracle[s] = Realized(workload, plays, s);
                 if (day >= options.Warmup)
                 {
                     forecastError += WeightedError(push[s], oracle[s]);
+                    knownRatesError += WeightedError(known[s], oracle[s]);
                     errorDays++;
                 }
             }
@@ -78,6 +82,7 @@ public sealed class FillSimScenario : IScenario
             Parallel.ForEach(sims, new ParallelOptions { MaxDegreeOfParallelism = 2 }, sim => sim.RunDay(day, plays, sim.Strategy switch
             {
                 Strategy.PushFill => push,
+                Strategy.KnownRates => known,
                 Strategy.Oracle => oracle,
                 _ => null,
             }));
@@ -95,7 +100,7 @@ public sealed class FillSimScenario : IScenario
         Console.Error.WriteLine();
         var results = sims.Select(s => s.Result()).ToArray();
         Print(results, options);
-        return Task.FromResult(Summarise(results, options, forecastError / Math.Max(1, errorDays), clock.Elapsed));
+        return Task.FromResult(Summarise(results, options, forecastError / Math.Max(1, errorDays), knownRatesError / Math.Max(1, errorDays), clock.Elapsed));
     }
 
     private static DateOnly Date(int day) => new DateOnly(2026, 1, 1).AddDays(day);
@@ -117,6 +122,13 @@ public sealed class FillSimScenario : IScenario
 
         return files;
     }
+
+    /// <summary>
+    /// Known rates' input: each file's true expected plays for the day, in plays like push fill's
+    /// forecast (the unit of the planner's fetch cost), so the two differ only in what they know.
+    /// </summary>
+    private static List<FileForecast> KnownRates(Workload w, int day, int site) =>
+        w.ExpectedPlays(day, site).ConvertAll(f => new FileForecast(new FileId(w.Names[f.Title], w.RenditionNames[f.Rendition]), w.FileBytes(f.Title, f.Rendition), f.Plays));
 
     /// <summary>The oracle's input: each file's true demand on the day, in whole-file reads (bytes watched / file bytes).</summary>
     private static List<FileForecast> Realized(Workload w, Play[] plays, int site)
@@ -179,25 +191,27 @@ public sealed class FillSimScenario : IScenario
             }
 
             Console.Write(table);
-            var misses = new Table(["strategy", .. StrategyResult.MissKinds.Select(k => $"origin TB {k}")]);
+            var misses = new Table(["strategy", .. StrategyResult.MissKinds.Select(k => $"origin TB {k}"), "of which pinned on a site peer"]);
             foreach (var r in results.Where(r => r.SizeFraction == size))
             {
-                misses.Add([StrategyName(r.Strategy), .. r.MissBytes.Select(b => (object)(b / 1e12))]);
+                misses.Add([StrategyName(r.Strategy), .. r.MissBytes.Select(b => (object)(b / 1e12)), r.PeerPinnedMissBytes / 1e12]);
             }
 
             Console.Write(misses);
+            Console.WriteLine("(the last column overlaps the others: origin bytes of files another appliance of the same site had pinned, which a peer parent would serve)");
             Console.WriteLine();
         }
     }
 
-    private static int Summarise(StrategyResult[] results, FillSimOptions options, double forecastError, TimeSpan elapsed)
+    private static int Summarise(StrategyResult[] results, FillSimOptions options, double forecastError, double knownRatesError, TimeSpan elapsed)
     {
         var sizes = options.Sizes.Select(size =>
         {
-            var pull = results.Single(r => r.SizeFraction == size && r.Strategy == Strategy.Pull);
-            var push = results.Single(r => r.SizeFraction == size && r.Strategy == Strategy.PushFill);
-            var oracle = results.Single(r => r.SizeFraction == size && r.Strategy == Strategy.Oracle);
-            var gap = oracle.Offload - pull.Offload;
+            StrategyResult Of(Strategy strategy) => results.Single(r => r.SizeFraction == size && r.Strategy == strategy);
+            var pull = Of(Strategy.Pull);
+            var push = Of(Strategy.PushFill);
+            var known = Of(Strategy.KnownRates);
+            var oracle = Of(Strategy.Oracle);
             return new
             {
                 size_fraction = size,
@@ -205,23 +219,33 @@ public sealed class FillSimScenario : IScenario
                 offload_pull = Round(pull.Offload),
                 offload_push_fill = Round(push.Offload),
                 offload_oracle = Round(oracle.Offload),
-                gap_closed = gap > 0 ? Round((push.Offload - pull.Offload) / gap) : (double?)null,
+                gap_closed = GapClosed(pull, push, oracle),
+                offload_known_rates = Round(known.Offload),
+                gap_closed_known_rates = GapClosed(pull, push, known),
+                oracle_gap_closed_by_known_rates = GapClosed(pull, known, oracle),
                 fill_bytes_per_night_mean_push_fill = (long)push.MeanNightlyFillBytes,
                 fill_bytes_per_night_max_push_fill = push.MaxNightlyFillBytes,
+                fill_bytes_per_night_mean_known_rates = (long)known.MeanNightlyFillBytes,
                 fill_bytes_per_night_mean_oracle = (long)oracle.MeanNightlyFillBytes,
                 nights_over_budget_push_fill = push.NightsOverBudget,
                 churn_push_fill = Round(push.Churn),
+                churn_known_rates = Round(known.Churn),
                 churn_oracle = Round(oracle.Churn),
                 pinned_bytes_max_push_fill = push.PinnedBytes,
                 origin_bytes_pull = MissBreakdown(pull),
                 origin_bytes_push_fill = MissBreakdown(push),
+                origin_bytes_known_rates = MissBreakdown(known),
+                origin_bytes_pinned_on_site_peer_push_fill = push.PeerPinnedMissBytes,
+                origin_bytes_pinned_on_site_peer_known_rates = known.PeerPinnedMissBytes,
             };
         }).ToArray();
 
         var at10 = sizes.MinBy(s => Math.Abs(s.size_fraction - GoalSize))!;
         var met = Math.Abs(at10.size_fraction - GoalSize) < 1e-9 && at10.offload_push_fill >= GoalOffload && at10.gap_closed >= GoalGapClosed;
         Console.WriteLine(FormattableString.Invariant(
-            $"at {at10.size_fraction:P0}: offload pull {at10.offload_pull:F4}, push fill {at10.offload_push_fill:F4}, oracle {at10.offload_oracle:F4}; gap closed {at10.gap_closed:F3}; forecast error (byte share) {forecastError:F3}"));
+            $"at {at10.size_fraction:P0}: offload pull {at10.offload_pull:F4}, push fill {at10.offload_push_fill:F4}, known rates {at10.offload_known_rates:F4}, oracle {at10.offload_oracle:F4}; gap closed {at10.gap_closed:F3} (of pull-known rates: {at10.gap_closed_known_rates:F3}; known rates close {at10.oracle_gap_closed_by_known_rates:F3})"));
+        Console.WriteLine(FormattableString.Invariant(
+            $"byte-share error against the day's realized reads: forecast {forecastError:F3}, known rates {knownRatesError:F3}"));
         Console.WriteLine($"goal (push fill >= {GoalOffload:P0} offload at 10% and closes >= half the pull-oracle gap): {(met ? "met" : "NOT met")}");
         Summary.WriteJsonLine(new
         {
@@ -234,18 +258,30 @@ public sealed class FillSimScenario : IScenario
             zipf_alpha = options.Alpha,
             pin_share = options.PinShare,
             release_notice_days = options.ReleaseNoticeDays,
+            seed = options.Seed,
             nightly_budget_bytes = (long)(options.RateMBs * 1e6 * options.WindowHours * 3600),
             catalog_bytes = results[0].CacheBytesPerAppliance == 0 ? 0 : (long)(results[0].CacheBytesPerAppliance / results[0].SizeFraction),
             forecast_error = Round(forecastError),
+            known_rates_error = Round(knownRatesError),
             offload_pull = at10.offload_pull,
             offload_push_fill = at10.offload_push_fill,
             offload_oracle = at10.offload_oracle,
             gap_closed = at10.gap_closed,
             goal_met = met,
+            offload_known_rates = at10.offload_known_rates,
+            gap_closed_known_rates = at10.gap_closed_known_rates,
+            oracle_gap_closed_by_known_rates = at10.oracle_gap_closed_by_known_rates,
             sizes,
             seconds = Math.Round(elapsed.TotalSeconds, 1),
         });
         return 0;
+    }
+
+    /// <summary>Share of the gap from pull to <paramref name="bound"/> that <paramref name="strategy"/> closes (null when the bound is not above pull).</summary>
+    private static double? GapClosed(StrategyResult pull, StrategyResult strategy, StrategyResult bound)
+    {
+        var gap = bound.Offload - pull.Offload;
+        return gap > 0 ? Round((strategy.Offload - pull.Offload) / gap) : null;
     }
 
     private static Dictionary<string, long> MissBreakdown(StrategyResult result) =>
@@ -255,7 +291,9 @@ public sealed class FillSimScenario : IScenario
     {
         Strategy.Pull => "pull",
         Strategy.PushFill => "push_fill",
-        _ => "oracle",
+        Strategy.KnownRates => "known_rates",
+        Strategy.Oracle => "oracle",
+        _ => throw new ArgumentOutOfRangeException(nameof(strategy), strategy, null),
     };
 
     private static double Round(double x) => Math.Round(x, 5);

@@ -5,8 +5,21 @@ namespace OpenConnect.Bench.FillSim;
 
 internal enum Strategy
 {
+    /// <summary>Pull-only caching: the eviction policy over the whole cache, no fill.</summary>
     Pull,
+
+    /// <summary>The fill controller's forecast (<c>DemandModel</c>, from play history) and planner, plus pull.</summary>
     PushFill,
+
+    /// <summary>
+    /// Push fill's planner (same settings) given each file's true expected plays for the day
+    /// (<see cref="Workload.ExpectedPlays"/>), plus pull: a perfect forecast of demand rates, which
+    /// still cannot know which files the day's random plays touch. The bound on what any forecast
+    /// can give this planner.
+    /// </summary>
+    KnownRates,
+
+    /// <summary>The planner at fetch cost 0 given the day's realized reads of every file, plus pull.</summary>
     Oracle,
 }
 
@@ -24,10 +37,19 @@ internal sealed record StrategyResult(
     int NightsOverBudget,
     long PinnedBytes,
     double Churn,
-    long[] MissBytes)
+    long[] MissBytes,
+    long PeerPinnedMissBytes)
 {
     /// <summary>Names of <see cref="MissBytes"/>' buckets: where the origin bytes went.</summary>
     public static readonly string[] MissKinds = ["release_day0", "release_days1_6", "pinned_title_other_rendition", "title_not_pinned"];
+
+    /// <summary>
+    /// Of the origin bytes, those whose file was pinned on another appliance of the same site at the
+    /// time: a figure beside <see cref="MissBytes"/>, overlapping its buckets (a byte counted here is
+    /// also in one of them). The appliance's parents are its site's peers before the origin, so on a
+    /// real site these would be served by a peer; the simulation counts them as origin bytes.
+    /// </summary>
+    public long PeerPinnedMissBytes { get; init; } = PeerPinnedMissBytes;
 
     public double Offload => RequestedBytes == 0 ? 0 : (double)ApplianceBytes / RequestedBytes;
 }
@@ -55,6 +77,7 @@ internal sealed class FillSimulator
     private readonly long _budget;
     private readonly List<ulong> _evicted = new(256);
     private readonly long[] _missBytes = new long[StrategyResult.MissKinds.Length];
+    private long _peerPinnedMissBytes;
     private long _requested, _served, _fill, _maxNight, _pinned;
     private int _nights, _overBudget;
     private double _churn;
@@ -65,8 +88,8 @@ internal sealed class FillSimulator
         _o = options;
         _strategy = strategy;
         _size = size;
-        // Push fill runs the fill controller's planner with its settings (--fetch-cost overrides the
-        // fetch cost). The oracle knows which files are read tomorrow, so fetching one costs it only
+        // Push fill and known rates run the fill controller's planner with its settings (--fetch-cost
+        // overrides the fetch cost): they differ only in the forecast. The oracle knows which files are read tomorrow, so fetching one costs it only
         // fill bandwidth inside the night's budget, which offload does not count: fetch cost 0.
         _planner = new FillPlanner(strategy == Strategy.Oracle ? new PlannerOptions { FetchCostRequests = 0 }
             : options.FetchCost is { } cost ? new PlannerOptions { FetchCostRequests = cost } : new PlannerOptions());
@@ -77,7 +100,7 @@ internal sealed class FillSimulator
         for (var s = 0; s < workload.Sites; s++)
         {
             _sites[s] = Enumerable.Range(0, Workload.SiteAppliances[s])
-                .Select(i => new Appliance($"isp{s}-oca{i}", pinCapacity, new S3FifoPolicy(CacheBytes, expectedObjects: 1 << 16)))
+                .Select(i => new Appliance($"isp{s}-oca{i}", s, pinCapacity, new S3FifoPolicy(CacheBytes, expectedObjects: 1 << 16)))
                 .ToArray();
         }
 
@@ -116,7 +139,7 @@ internal sealed class FillSimulator
 
     public StrategyResult Result() => new(
         _strategy, _size, CacheBytes, _requested, _served, _fill, _maxNight, _nights == 0 ? 0 : (double)_fill / _nights / _sites.Sum(s => s.Length),
-        _budget, _overBudget, _pinned, _nights == 0 ? 0 : _churn / _nights, [.. _missBytes]);
+        _budget, _overBudget, _pinned, _nights == 0 ? 0 : _churn / _nights, [.. _missBytes], _peerPinnedMissBytes);
 
     private void Fill(int site, int day, IReadOnlyList<FileForecast> forecast, bool scored)
     {
@@ -276,6 +299,10 @@ internal sealed class FillSimulator
             if (!hit)
             {
                 _missBytes[MissKind(appliance, title, day)] += bytes;
+                if (PinnedOnPeer(appliance, title, rendition))
+                {
+                    _peerPinnedMissBytes += bytes;
+                }
             }
         }
     }
@@ -292,6 +319,19 @@ internal sealed class FillSimulator
         return appliance.PinnedTitles.ContainsKey(title) ? 2 : 3;
     }
 
+    private bool PinnedOnPeer(Appliance appliance, int title, byte rendition)
+    {
+        foreach (var peer in _sites[appliance.Site])
+        {
+            if (peer != appliance && peer.Pinned.Contains((title, rendition)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>A well-mixed 64-bit key per (title, rendition, chunk).</summary>
     private static ulong ObjectKey(int title, byte rendition, int chunk)
     {
@@ -301,8 +341,10 @@ internal sealed class FillSimulator
         return x ^ (x >> 31);
     }
 
-    private sealed class Appliance(string id, long pinCapacity, S3FifoPolicy policy)
+    private sealed class Appliance(string id, int site, long pinCapacity, S3FifoPolicy policy)
     {
+        public int Site { get; } = site;
+
         public string Id { get; } = id;
 
         public ulong IdHash { get; } = OpenConnect.Contracts.Placement.Rendezvous.HashId(id);

@@ -2,8 +2,11 @@ using OpenConnect.Origin.Pipeline;
 
 namespace OpenConnect.Bench.FillSim;
 
+/// <summary>A file's expected plays on one day at one site (see <see cref="Workload.ExpectedPlays"/>).</summary>
+public readonly record struct FileDemand(int Title, byte Rendition, double Plays);
+
 /// <summary>One play: a title watched in one rendition (ABR settles on one) for its first <see cref="Chunks"/> chunks, audio alongside.</summary>
-internal readonly record struct Play(byte Site, int Title, byte Rendition, short Chunks);
+public readonly record struct Play(byte Site, int Title, byte Rendition, short Chunks);
 
 /// <summary>
 /// The synthetic region: a catalog with the origin's real ladder sizes, new releases every day, and
@@ -27,7 +30,7 @@ internal readonly record struct Play(byte Site, int Title, byte Rendition, short
 /// 3/3/2/2 appliances.</item>
 /// </list>
 /// </remarks>
-internal sealed class Workload
+public sealed class Workload
 {
     public const int ChunkSeconds = 300;
 
@@ -38,8 +41,11 @@ internal sealed class Workload
     private static readonly int[] SourceHeights = [720, 1080, 2160];
     private static readonly double[] SourceShares = [0.15, 0.60, 0.25];
 
+    private static readonly Dictionary<string, double> RenditionShares = new OpenConnect.FillController.Forecast.ForecastOptions().RenditionShares;
+
     private readonly FillSimOptions _options;
     private readonly Random _rng;
+    private int _drawnDay = -1;
 
     public Workload(FillSimOptions options)
     {
@@ -143,6 +149,9 @@ internal sealed class Workload
 
     public long TitleBytes(int title) => Renditions(title).Sum(r => FileBytes(title, r));
 
+    /// <summary>Plays a day at <paramref name="site"/>: its share of the region's plays.</summary>
+    public int SitePlays(int site) => (int)(_options.Plays * SiteShares[site]);
+
     /// <summary>Draws the plays of <paramref name="day"/> in every site (and advances the drift).</summary>
     public Play[] PlaysOf(int day)
     {
@@ -152,30 +161,20 @@ internal sealed class Workload
             Drift[t] *= Math.Exp(0.1 * Normal(_rng));
         }
 
+        _drawnDay = day;
         var plays = new List<Play>(_options.Plays);
-        var shares = new OpenConnect.FillController.Forecast.ForecastOptions().RenditionShares;
         for (var s = 0; s < Sites; s++)
         {
+            var (weights, mix) = SiteDemand(day, s);
             var cdf = new double[titles];
             var sum = 0.0;
             for (var t = 0; t < titles; t++)
             {
-                var age = day - ReleaseDay[t];
-                var weight = ReleaseDay[t] == int.MinValue ? BaseWeight[t]
-                    : age < 0 ? 0
-                    : BaseWeight[t] * (1 + (9 * Math.Pow(0.5, age / 4.0)));
-                sum += weight * Drift[t] * SiteTaste[s][t];
+                sum += weights[t];
                 cdf[t] = sum;
             }
 
-            var mix = new double[RenditionNames.Length - 1];
-            for (var r = 0; r < mix.Length; r++)
-            {
-                var name = RenditionNames[r];
-                mix[r] = shares.GetValueOrDefault(name) * (r < 3 ? SiteLowRungFactor[s] : 1.0);
-            }
-
-            var count = (int)(_options.Plays * SiteShares[s]);
+            var count = SitePlays(s);
             for (var i = 0; i < count; i++)
             {
                 var title = Array.BinarySearch(cdf, _rng.NextDouble() * sum);
@@ -193,6 +192,88 @@ internal sealed class Workload
         var array = plays.ToArray();
         _rng.Shuffle(array);
         return array;
+    }
+
+    /// <summary>
+    /// Each file's expected plays at <paramref name="site"/> on <paramref name="day"/>, from the
+    /// distribution <see cref="PlaysOf"/> draws that day's plays from: the site's plays × the title's
+    /// share of the site's title weights × the rendition's share of the site's mix over the title's
+    /// rungs; the audio file is read by every play of its title. Files expected at zero plays
+    /// (releases not out yet) are left out. The expectation of the day's random plays, not the plays
+    /// themselves: which tail file gets its one play is still chance.
+    /// </summary>
+    /// <remarks>Only for the day drawn last: drawing a day moves every title's drift.</remarks>
+    /// <exception cref="InvalidOperationException"><paramref name="day"/> is not the day <see cref="PlaysOf"/> drew last.</exception>
+    public List<FileDemand> ExpectedPlays(int day, int site)
+    {
+        if (day != _drawnDay)
+        {
+            throw new InvalidOperationException($"expected demand of day {day} asked after drawing day {_drawnDay}: the drift is that of the day drawn last");
+        }
+
+        var (weights, mix) = SiteDemand(day, site);
+        var sum = 0.0;
+        foreach (var w in weights)
+        {
+            sum += w;
+        }
+
+        var count = SitePlays(site);
+        var files = new List<FileDemand>();
+        for (var t = 0; t < weights.Length; t++)
+        {
+            var plays = count * weights[t] / sum;
+            if (plays <= 0)
+            {
+                continue;
+            }
+
+            var rungs = mix.AsSpan(0, TopRung[t] + 1);
+            var rungTotal = 0.0;
+            foreach (var m in rungs)
+            {
+                rungTotal += m;
+            }
+
+            for (var r = 0; r < rungs.Length; r++)
+            {
+                if (rungs[r] > 0)
+                {
+                    files.Add(new FileDemand(t, (byte)r, plays * rungs[r] / rungTotal));
+                }
+            }
+
+            files.Add(new FileDemand(t, AudioRendition, plays));
+        }
+
+        return files;
+    }
+
+    /// <summary>
+    /// What a site's plays on a day are drawn from: each title's weight (Zipf popularity, premiere
+    /// boost, drift, the site's taste; unnormalised, 0 before a release is out) and the site's mix
+    /// over the video rungs (the configured shares, low rungs weighted by the site's factor).
+    /// </summary>
+    private (double[] TitleWeights, double[] RenditionMix) SiteDemand(int day, int site)
+    {
+        var titles = TitleCount(day);
+        var weights = new double[titles];
+        for (var t = 0; t < titles; t++)
+        {
+            var age = day - ReleaseDay[t];
+            var weight = ReleaseDay[t] == int.MinValue ? BaseWeight[t]
+                : age < 0 ? 0
+                : BaseWeight[t] * (1 + (9 * Math.Pow(0.5, age / 4.0)));
+            weights[t] = weight * Drift[t] * SiteTaste[site][t];
+        }
+
+        var mix = new double[RenditionNames.Length - 1];
+        for (var r = 0; r < mix.Length; r++)
+        {
+            mix[r] = RenditionShares.GetValueOrDefault(RenditionNames[r]) * (r < 3 ? SiteLowRungFactor[site] : 1.0);
+        }
+
+        return (weights, mix);
     }
 
     private static int Pick(ReadOnlySpan<double> weights, double u)
