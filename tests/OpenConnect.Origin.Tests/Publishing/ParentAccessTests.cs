@@ -25,11 +25,7 @@ public sealed class ParentAccessTests
     public async Task OutsideTheParentNetworks_OnlyValidTokensAreServed()
     {
         using var dir = new TempDirectory();
-        await using var origin = await RunningRole.StartAsync(
-            OriginHost.Build,
-            $"--Origin:DataDirectory={dir.Path}",
-            "--Origin:ParentNetworks:0=10.0.0.0/8",
-            $"--Origin:PlaybackKeys:0={Steering.PublicKey}");
+        await using var origin = await StartOutsideParentNetworksAsync(dir);
         await PublishAsync(origin, dir);
         using var client = origin.CreateClient();
 
@@ -57,11 +53,7 @@ public sealed class ParentAccessTests
     public async Task Posters_ArePublic_OutsideTheParentNetworks_AndNothingElseIs()
     {
         using var dir = new TempDirectory();
-        await using var origin = await RunningRole.StartAsync(
-            OriginHost.Build,
-            $"--Origin:DataDirectory={dir.Path}",
-            "--Origin:ParentNetworks:0=10.0.0.0/8",
-            $"--Origin:PlaybackKeys:0={Steering.PublicKey}");
+        await using var origin = await StartOutsideParentNetworksAsync(dir);
         byte[] jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 0xFF, 0xD9];
         await PublishAsync(origin, dir, ("poster.jpg", jpeg), ("storyboard.vtt", "WEBVTT\n"u8.ToArray()));
         using var client = origin.CreateClient();
@@ -89,6 +81,13 @@ public sealed class ParentAccessTests
         Assert.Contains("Origin:ParentNetworks:0", message);
         Assert.Contains("Origin:PlaybackKeys:0", message);
     }
+
+    /// <summary>An origin whose parent networks leave out loopback, so the tests' client is a player.</summary>
+    private static Task<RunningRole> StartOutsideParentNetworksAsync(TempDirectory dir) => RunningRole.StartAsync(
+        OriginHost.Build,
+        $"--Origin:DataDirectory={dir.Path}",
+        "--Origin:ParentNetworks:0=10.0.0.0/8",
+        $"--Origin:PlaybackKeys:0={Steering.PublicKey}");
 
     private static async Task PublishAsync(RunningRole origin, TempDirectory dir, params (string Name, byte[] Content)[] more)
     {
