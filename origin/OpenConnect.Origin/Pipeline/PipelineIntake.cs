@@ -75,7 +75,10 @@ public sealed class PipelinePaths(string dataDirectory)
 
     public string Database => Path.Combine(DataDirectory, "pipeline.db");
 
-    public string Work(string titleId) => Path.Combine(DataDirectory, "work", titleId);
+    /// <summary>The directory holding every title's work directory.</summary>
+    public string WorkRoot => Path.Combine(DataDirectory, "work");
+
+    public string Work(string titleId) => Path.Combine(WorkRoot, titleId);
 
     public string Source(string titleId, string extension) => Path.Combine(Work(titleId), "source." + extension);
 

@@ -3,13 +3,20 @@ namespace OpenConnect.Origin.Pipeline;
 /// <summary>
 /// Runs queued titles one after another (the encodes inside a title run in parallel). On start it
 /// picks up every title left queued or processing by a previous run, which resumes after its last
-/// recorded step.
+/// recorded step, after stopping the ffmpeg processes a killed predecessor left running
+/// (<see cref="LeftoverTools"/>).
 /// </summary>
-public sealed partial class PipelineWorker(TitleStore store, TitleProcessor processor, PipelineSignal signal, PipelineMetrics metrics, ILogger<PipelineWorker> logger) : BackgroundService
+public sealed partial class PipelineWorker(TitleStore store, TitleProcessor processor, PipelineSignal signal, PipelineMetrics metrics, PipelinePaths paths, ILogger<PipelineWorker> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
+        var leftovers = LeftoverTools.Kill(paths.WorkRoot);
+        if (leftovers.Count > 0)
+        {
+            Log.LeftoversKilled(logger, leftovers.Count, string.Join(", ", leftovers));
+        }
+
         metrics.Refresh(store);
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -58,5 +65,8 @@ public sealed partial class PipelineWorker(TitleStore store, TitleProcessor proc
 
         [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Title {TitleId}: failed: {Reason}")]
         public static partial void Failed(ILogger logger, string titleId, string reason);
+
+        [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Stopped {Count} ffmpeg/ffprobe processes left running by a previous origin in its work directory (pids {Pids})")]
+        public static partial void LeftoversKilled(ILogger logger, int count, string pids);
     }
 }
