@@ -83,13 +83,9 @@ public sealed class PopularityStore
     /// <summary>Stores what steering instance <paramref name="instance"/> counted (replacing its earlier figures for the same keys).</summary>
     public void UpsertPlays(string instance, IEnumerable<PlayCount> plays)
     {
-        lock (_writeLock)
+        Write((connection, transaction) =>
         {
-            using var connection = Open();
-            using var transaction = connection.BeginTransaction();
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = "INSERT INTO plays(instance, site, title, day, plays) VALUES ($i, $s, $t, $d, $p) ON CONFLICT DO UPDATE SET plays = excluded.plays;";
+            using var command = Command(connection, transaction, "INSERT INTO plays(instance, site, title, day, plays) VALUES ($i, $s, $t, $d, $p) ON CONFLICT DO UPDATE SET plays = excluded.plays;");
             var i = command.Parameters.Add("$i", SqliteType.Text);
             var s = command.Parameters.Add("$s", SqliteType.Text);
             var t = command.Parameters.Add("$t", SqliteType.Text);
@@ -104,27 +100,19 @@ public sealed class PopularityStore
                 p.Value = play.Plays;
                 command.ExecuteNonQuery();
             }
-
-            transaction.Commit();
-        }
+        });
     }
 
     /// <summary>Records the origin's view counters as seen on <paramref name="day"/> (the last snapshot of a day wins) and publication times.</summary>
     public void UpsertViews(DateOnly day, IEnumerable<ViewCount> views)
     {
-        lock (_writeLock)
+        Write((connection, transaction) =>
         {
-            using var connection = Open();
-            using var transaction = connection.BeginTransaction();
-            using var snapshot = connection.CreateCommand();
-            snapshot.Transaction = transaction;
-            snapshot.CommandText = "INSERT INTO views(title, day, total) VALUES ($t, $d, $v) ON CONFLICT DO UPDATE SET total = max(total, excluded.total);";
+            using var snapshot = Command(connection, transaction, "INSERT INTO views(title, day, total) VALUES ($t, $d, $v) ON CONFLICT DO UPDATE SET total = max(total, excluded.total);");
             var t = snapshot.Parameters.Add("$t", SqliteType.Text);
             snapshot.Parameters.AddWithValue("$d", Day(day));
             var v = snapshot.Parameters.Add("$v", SqliteType.Integer);
-            using var title = connection.CreateCommand();
-            title.Transaction = transaction;
-            title.CommandText = "INSERT INTO titles(title, published_at) VALUES ($t, $p) ON CONFLICT DO UPDATE SET published_at = excluded.published_at;";
+            using var title = Command(connection, transaction, "INSERT INTO titles(title, published_at) VALUES ($t, $p) ON CONFLICT DO UPDATE SET published_at = excluded.published_at;");
             var tt = title.Parameters.Add("$t", SqliteType.Text);
             var p = title.Parameters.Add("$p", SqliteType.Text);
             foreach (var view in views)
@@ -136,9 +124,7 @@ public sealed class PopularityStore
                 p.Value = view.PublishedAt is { } at ? at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture) : DBNull.Value;
                 title.ExecuteNonQuery();
             }
-
-            transaction.Commit();
-        }
+        });
     }
 
     /// <summary>Plays per (site, title, day) summed over steering instances, for days in [<paramref name="from"/>, <paramref name="to"/>].</summary>
@@ -232,10 +218,8 @@ public sealed class PopularityStore
     /// <summary>Replaces the rendition sizes of a title (from its integrity manifest).</summary>
     public void SaveRenditionBytes(string title, IReadOnlyDictionary<string, long> renditions, DateTimeOffset fetchedAt)
     {
-        lock (_writeLock)
+        Write((connection, transaction) =>
         {
-            using var connection = Open();
-            using var transaction = connection.BeginTransaction();
             Execute(connection, transaction, "DELETE FROM renditions WHERE title = $t;", ("$t", title));
             foreach (var (rendition, bytes) in renditions)
             {
@@ -243,26 +227,34 @@ public sealed class PopularityStore
             }
 
             Execute(connection, transaction, "INSERT INTO sized_titles(title, fetched_at) VALUES ($t, $f) ON CONFLICT DO UPDATE SET fetched_at = excluded.fetched_at;", ("$t", title), ("$f", fetchedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)));
-            transaction.Commit();
-        }
+        });
     }
 
     /// <summary>Deletes plays and view snapshots older than <paramref name="before"/> (the last snapshot before it is kept as a baseline).</summary>
     public void Prune(DateOnly before)
     {
-        lock (_writeLock)
+        Write((connection, transaction) =>
         {
-            using var connection = Open();
-            using var transaction = connection.BeginTransaction();
             Execute(connection, transaction, "DELETE FROM plays WHERE day < $d;", ("$d", Day(before)));
             Execute(connection, transaction, "DELETE FROM views WHERE day < (SELECT max(v.day) FROM views v WHERE v.title = views.title AND v.day < $d);", ("$d", Day(before)));
-            transaction.Commit();
-        }
+        });
     }
 
     public static string Day(DateOnly day) => day.ToString(DayFormat, CultureInfo.InvariantCulture);
 
     public static DateOnly ParseDay(string text) => DateOnly.ParseExact(text, DayFormat, CultureInfo.InvariantCulture);
+
+    /// <summary>Runs <paramref name="work"/> in one transaction, one writer at a time, committed when it returns.</summary>
+    private void Write(Action<SqliteConnection, SqliteTransaction> work)
+    {
+        lock (_writeLock)
+        {
+            using var connection = Open();
+            using var transaction = connection.BeginTransaction();
+            work(connection, transaction);
+            transaction.Commit();
+        }
+    }
 
     private SqliteConnection Open()
     {
@@ -291,11 +283,17 @@ public sealed class PopularityStore
         }
     }
 
-    private static void Execute(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
+    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql)
     {
-        using var command = connection.CreateCommand();
+        var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = sql;
+        return command;
+    }
+
+    private static void Execute(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
+    {
+        using var command = Command(connection, transaction, sql);
         foreach (var (name, value) in parameters)
         {
             command.Parameters.AddWithValue(name, value);
