@@ -7,8 +7,6 @@ using OpenConnect.Contracts.Content;
 using OpenConnect.FillController.Forecast;
 using OpenConnect.FillController.History;
 using OpenConnect.FillController.Placement;
-using OpenConnect.Origin;
-using OpenConnect.Origin.Publishing;
 using OpenConnect.Steering;
 using OpenConnect.Testing;
 
@@ -26,12 +24,7 @@ public sealed class PlayHistoryCollectionTests
     public async Task Plays_AreCountedBySteering_CollectedOnce_PersistedAndForecastPerRenditionWithManifestSizes()
     {
         using var state = new TempDirectory("openconnect-fill-history");
-        await using var origin = await RunningRole.StartAsync(OriginHost.Build, $"--Origin:DataDirectory={state.Combine("origin")}");
-        var staging = state.Combine("staging");
-        await PackagedTitle.CopyToAsync(staging);
-        var publisher = origin.Services.GetRequiredService<ITitlePublisher>();
-        await publisher.WriteIntegrityManifestAsync(Title, staging, CancellationToken.None);
-        await publisher.PublishAsync(Title, staging, CancellationToken.None);
+        await using var origin = await PublishingOrigin.StartAsync(state, Title);
 
         var prefixes = state.Combine("steering", "prefixes");
         Directory.CreateDirectory(prefixes);

@@ -4,8 +4,6 @@ using OpenConnect.Appliance.Caching;
 using OpenConnect.Contracts.Content;
 using OpenConnect.Contracts.Security;
 using OpenConnect.FillController.History;
-using OpenConnect.Origin;
-using OpenConnect.Origin.Publishing;
 using OpenConnect.Steering.Signing;
 using OpenConnect.Testing;
 
@@ -27,12 +25,7 @@ public sealed class OvernightFillEndToEndTests
     public async Task ATitlePushedOvernight_IsServedAsAHitTheNextMorning_WithoutAnOriginRequest()
     {
         using var originState = new TempDirectory("openconnect-fill-origin");
-        await using var origin = await RunningRole.StartAsync(OriginHost.Build, $"--Origin:DataDirectory={originState.Combine("origin")}");
-        var staging = originState.Combine("staging");
-        await PackagedTitle.CopyToAsync(staging);
-        var publisher = origin.Services.GetRequiredService<ITitlePublisher>();
-        await publisher.WriteIntegrityManifestAsync(Title, staging, CancellationToken.None);
-        await publisher.PublishAsync(Title, staging, CancellationToken.None);
+        await using var origin = await PublishingOrigin.StartAsync(originState, Title);
         using var originClient = origin.CreateClient();
         var integrity = IntegrityManifest.Parse(await originClient.GetByteArrayAsync(IntegrityManifest.PathFor(Title)));
 
