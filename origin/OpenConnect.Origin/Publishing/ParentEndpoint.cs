@@ -35,17 +35,9 @@ public static class ParentEndpoint
                 return Results.NotFound(new { error = "not a content path" });
             }
 
-            var stored = store.Open(key);
-            if (stored is null)
-            {
-                return Results.NotFound(new { error = $"{key.Path} is not published" });
-            }
-
-            context.Response.Headers.CacheControl = ContentTypes.CacheControlFor(key.FileName);
             // Players reach the origin from pages on other origins when it is their last pathway.
             context.Response.Headers.AccessControlAllowOrigin = "*";
-            var etag = new EntityTagHeaderValue($"\"{stored.Length:x}-{stored.LastModified.ToUnixTimeMilliseconds():x}\"");
-            return Results.Stream(stored.Content, ContentTypes.For(key.FileName), lastModified: stored.LastModified, entityTag: etag, enableRangeProcessing: true);
+            return Send(context, store, key, $"{key.Path} is not published", ContentTypes.CacheControlFor(key.FileName));
         }
 
         app.MapMethods("/v/{**rest}", ["GET", "HEAD"], Serve);
@@ -61,19 +53,23 @@ public static class ParentEndpoint
                 return Results.NotFound(new { error = "not a poster path: /posters/{title}.jpg" });
             }
 
-            var key = ContentKey.ForTitleFile(titleId, "poster.jpg");
-
-            var stored = store.Open(key);
-            if (stored is null)
-            {
-                return Results.NotFound(new { error = $"{key.TitleId} has no published poster" });
-            }
-
-            context.Response.Headers.CacheControl = "public, max-age=3600";
-            var etag = new EntityTagHeaderValue($"\"{stored.Length:x}-{stored.LastModified.ToUnixTimeMilliseconds():x}\"");
-            return Results.Stream(stored.Content, "image/jpeg", lastModified: stored.LastModified, entityTag: etag);
+            return Send(context, store, ContentKey.ForTitleFile(titleId, "poster.jpg"), $"{titleId} has no published poster", "public, max-age=3600");
         });
         return app;
+    }
+
+    /// <summary>A published object with its validators and byte ranges, or 404 with <paramref name="missing"/>.</summary>
+    private static IResult Send(HttpContext context, IObjectStore store, ContentKey key, string missing, string cacheControl)
+    {
+        var stored = store.Open(key);
+        if (stored is null)
+        {
+            return Results.NotFound(new { error = missing });
+        }
+
+        context.Response.Headers.CacheControl = cacheControl;
+        var etag = new EntityTagHeaderValue($"\"{stored.Length:x}-{stored.LastModified.ToUnixTimeMilliseconds():x}\"");
+        return Results.Stream(stored.Content, ContentTypes.For(key.FileName), lastModified: stored.LastModified, entityTag: etag, enableRangeProcessing: true);
     }
 
     /// <summary>The public path of a title's poster.</summary>
