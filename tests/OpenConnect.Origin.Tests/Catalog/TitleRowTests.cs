@@ -1,5 +1,7 @@
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using OpenConnect.Testing;
 using OpenConnect.Origin.Catalog;
 
 namespace OpenConnect.Origin.Tests.Catalog;
@@ -117,6 +119,40 @@ public sealed class TitleRowTests
             Assert.NotEmpty(before[q]);
             Assert.Equal(before[q], (await SearchTests.SearchAsync(origin, "q=" + Uri.EscapeDataString(queries[q]))).Items.Select(t => t.Id));
         }
+    }
+
+    [Fact]
+    public async Task TheSearchIndexes_AreMergedEveryInterval_OnTheHostsClock()
+    {
+        using var dir = new TempDirectory();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var role = await RunningRole.StartAsync(
+            args => OriginHost.Build(args, services => services.AddSingleton<TimeProvider>(time)),
+            [$"--Origin:DataDirectory={dir.Path}", .. CatalogOrigin.FastSettings, "--Origin:Catalog:SearchOptimizeInterval=06:00:00"]);
+        var titles = role.Services.GetRequiredService<ICatalogTitles>();
+        for (var i = 0; i < 20; i++)
+        {
+            await titles.UpsertFromPipelineAsync(new TitleUpdate { Id = $"m{i}", Status = TitleStatus.Published, Title = $"merge test {i}" }, CancellationToken.None);
+        }
+
+        var database = role.Services.GetRequiredService<CatalogDatabase>();
+        Assert.True(Segments(database, "titles_words") > 1);
+
+        // The service starts its timer on its own thread, maybe after the first step: step the clock an
+        // hour at a time and see when the merge happens (not before the interval, soon after it).
+        var hours = 0;
+        while (Segments(database, "titles_words") > 1 || Segments(database, "titles_text") > 1)
+        {
+            Assert.True(hours < 24, "the indexes were not merged within a day of six-hour intervals");
+            time.Advance(TimeSpan.FromHours(1));
+            hours++;
+            for (var wait = 0; wait < 40 && Segments(database, "titles_words") > 1; wait++)
+            {
+                await Task.Delay(25);
+            }
+        }
+
+        Assert.InRange(hours, 6, 8);
     }
 
     /// <summary>Segments of an FTS5 index: the index's leaf segments, from its <c>_idx</c> table (one row per segment and page range).</summary>
