@@ -1,8 +1,8 @@
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using OpenConnect.Testing;
 using OpenConnect.Origin.Catalog;
+using OpenConnect.Testing;
 
 namespace OpenConnect.Origin.Tests.Catalog;
 
