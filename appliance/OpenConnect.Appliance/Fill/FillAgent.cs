@@ -109,8 +109,9 @@ public sealed class FillAgent : BackgroundService
         }
 
         var pass = new FillPass(_cache, fetcher, _metrics, _integrityKeys, _options.RateBytesPerSecond, _time, _logger);
-        foreach (var file in pending)
+        for (var i = 0; i < pending.Count; i++)
         {
+            var file = pending[i];
             var progress = await pass.FillFileAsync(file, cancellationToken).ConfigureAwait(false);
             var report = new ProgressReport { ApplianceId = _applianceId, ManifestVersion = current.Version };
             report.Files.Add(progress);
@@ -123,6 +124,14 @@ public sealed class FillAgent : BackgroundService
             if (!ack.Current)
             {
                 // A newer manifest exists: fetch it at the next poll rather than fill a stale one.
+                return;
+            }
+
+            if (ack.WindowClosed && i + 1 < pending.Count)
+            {
+                // Fill traffic stays inside the window: a pass longer than the window stops between
+                // files, and the rest waits for the next window (a file begun is finished).
+                FillLog.WindowClosed(_logger, pending.Count - i - 1);
                 return;
             }
         }

@@ -22,4 +22,7 @@ internal static partial class FillLog
 
     [LoggerMessage(EventId = 806, Level = LogLevel.Warning, Message = "Fill pass stopped; trying again in {Interval}")]
     public static partial void PassFailed(ILogger logger, TimeSpan interval, Exception exception);
+
+    [LoggerMessage(EventId = 807, Level = LogLevel.Information, Message = "Fill window closed; {Left} files wait for the next window")]
+    public static partial void WindowClosed(ILogger logger, int left);
 }

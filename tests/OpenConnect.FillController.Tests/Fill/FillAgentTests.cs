@@ -182,6 +182,36 @@ public sealed class FillAgentTests
     }
 
     [Fact]
+    public async Task APassLongerThanTheWindow_StopsBetweenFilesAtTheWindowsEnd_AndTheRestWaitsForTheNextWindow()
+    {
+        await using var scenario = await Scenario.StartAsync(new SyntheticTitle("t1", ["r0", "r1"], 3, 30_000, 7));
+        var (origin, title, plan, stack) = scenario;
+        plan.Set(("oca-1", [R0, new FileId("t1", "r1")]));
+        // The first segment fetched is held until the clock has passed the window's end (06:00).
+        var held = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        origin.BeforeResponse = path => path.EndsWith(".m4s", StringComparison.Ordinal) && held.TrySetResult(path) ? release.Task : Task.CompletedTask;
+        stack.Own(await stack.StartApplianceAsync("oca-1"));
+
+        await stack.MoveClockToAsync(Window);
+        var first = await held.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await stack.MoveClockToAsync(Window.AddHours(4)); // 06:01, past the window's end
+        release.SetResult();
+
+        var begun = first.Contains("/r0/", StringComparison.Ordinal) ? "r0" : "r1";
+        var other = begun == "r0" ? "r1" : "r0";
+        // The file begun is finished; the other is not started after the window's end.
+        await Eventually.TrueAsync(() => Task.FromResult(title.SegmentPaths(begun).All(p => origin.RequestsFor(p) == 1)), $"{begun} finished");
+        await Task.Delay(1500);
+        Assert.All(title.SegmentPaths(other), path => Assert.Equal(0, origin.RequestsFor(path)));
+        Assert.Equal("filling", await stack.TitleStateAsync("t1"));
+
+        await stack.MoveClockToAsync(Window.AddDays(1));
+        await stack.WaitUntilLiveAsync("t1");
+        Assert.All(title.FilePaths("r0").Concat(title.FilePaths("r1")).Where(p => p.EndsWith(".m4s", StringComparison.Ordinal)), path => Assert.Equal(1, origin.RequestsFor(path)));
+    }
+
+    [Fact]
     public async Task AFillKilledMidway_ResumesAfterRestart_WithoutFetchingCompletedObjectsAgain()
     {
         await using var scenario = await Scenario.StartAsync(new SyntheticTitle("t1", ["r0"], 12, 100_000, 6));
