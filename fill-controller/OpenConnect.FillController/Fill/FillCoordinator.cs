@@ -68,10 +68,12 @@ public sealed class FillCoordinator
             var freshest = roster.Count == 0 ? DateTimeOffset.MinValue : roster.Max(a => a.LastHeartbeat);
             var inSite = roster.Where(a => a.Site == site && freshest - a.LastHeartbeat <= _options.RosterMaxSilence).OrderBy(a => a.ApplianceId, StringComparer.Ordinal).ToList();
             var appliances = inSite.Select(a => new PlacementAppliance(a.ApplianceId, (long)(a.SsdBytes * _options.SsdShare))).ToList();
+            // Resolved before planning: an open that cannot issue manifests must not leave a saved
+            // placement behind, which the retry would take for yesterday's (held files, no fetch cost).
+            var origin = OriginUrl();
 
             var forecast = await _forecast.ForecastAsync(site, day, cancellationToken).ConfigureAwait(false);
             var placement = _planner.Plan(site, day, appliances, forecast, _store.LoadPlacement(site));
-            _store.SavePlacement(placement);
 
             var sizes = new Dictionary<FileId, long>();
             foreach (var file in forecast)
@@ -82,7 +84,6 @@ public sealed class FillCoordinator
             var holders = _store.CurrentFiles(site: null)
                 .Where(f => f.State == FillStore.Done)
                 .ToLookup(f => f.File, f => f.ApplianceId);
-            var origin = OriginUrl();
             var manifests = new Dictionary<string, ulong>(StringComparer.Ordinal);
             var placed = 0;
             foreach (var appliance in inSite)
@@ -104,6 +105,8 @@ public sealed class FillCoordinator
                 _manifests.WithLabels(site).Inc();
             }
 
+            // The placement becomes "yesterday's" for the next plan only once its manifests are issued.
+            _store.SavePlacement(placement);
             _store.AddRun(new FillRun(site, day, _time.GetUtcNow(), openUntil, scheduled));
             FillLog.SiteOpened(_logger, site, day, inSite.Count, placed, openUntil);
             UpdateStatusMetrics(site);
