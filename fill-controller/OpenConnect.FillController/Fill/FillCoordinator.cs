@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using OpenConnect.Contracts.Fill.V1;
 using OpenConnect.FillController.Discovery;
@@ -28,9 +29,10 @@ public sealed class FillCoordinator
     private readonly Gauge _titles;
     private readonly Gauge _files;
     private readonly Counter _manifests;
+    private readonly ConcurrentDictionary<string, byte> _changedSites = new(StringComparer.Ordinal);
 
     public FillCoordinator(FillStore store, RosterClient roster, IPopularityForecast forecast, IPlacementPlanner planner, ServiceDirectory services,
-        IOptions<FillControllerOptions> options, TimeProvider time, ILogger<FillCoordinator> logger, IMetricFactory metrics)
+        IOptions<FillControllerOptions> options, TimeProvider time, ILogger<FillCoordinator> logger, IMetricFactory metrics, CollectorRegistry registry)
     {
         _store = store;
         _roster = roster;
@@ -43,6 +45,16 @@ public sealed class FillCoordinator
         _titles = metrics.CreateGauge("openconnect_fill_titles", "Titles of a site's current placement by state: live (every planned copy complete) or filling.", ["site", "state"]);
         _files = metrics.CreateGauge("openconnect_fill_files", "Planned (appliance, file) copies of a site's current manifests by reported state: done, failed or pending.", ["site", "state"]);
         _manifests = metrics.CreateCounter("openconnect_fill_manifests_total", "Manifests issued to appliances.", ["site"]);
+        // The gauges read every current manifest of a site: computed when scraped, for the sites whose
+        // files changed since the last scrape, not once per progress report.
+        registry.AddBeforeCollectCallback(() =>
+        {
+            foreach (var site in _changedSites.Keys)
+            {
+                _changedSites.TryRemove(site, out _);
+                RefreshStatusMetrics(site);
+            }
+        });
     }
 
     /// <summary>The window of <paramref name="site"/> from configuration.</summary>
@@ -109,7 +121,7 @@ public sealed class FillCoordinator
             _store.SavePlacement(placement);
             _store.AddRun(new FillRun(site, day, _time.GetUtcNow(), openUntil, scheduled));
             FillLog.SiteOpened(_logger, site, day, inSite.Count, placed, openUntil);
-            UpdateStatusMetrics(site);
+            StatusChanged(site);
             return new SiteFillResult(site, day, openUntil, manifests, placed);
         }
         finally
@@ -137,8 +149,10 @@ public sealed class FillCoordinator
         return status;
     }
 
-    /// <summary>Refreshes the site's gauges (after a fill opens and after each progress report).</summary>
-    public void UpdateStatusMetrics(string site)
+    /// <summary>Marks the site's gauges stale (after a fill opens and after each progress report); the next scrape refreshes them.</summary>
+    public void StatusChanged(string site) => _changedSites[site] = 0;
+
+    private void RefreshStatusMetrics(string site)
     {
         var status = Status(site);
         _titles.WithLabels(site, "live").Set(status.Titles.Count(t => t.Live));

@@ -59,7 +59,7 @@ public sealed class FillOrdersService(FillStore store, FillCoordinator coordinat
 
         store.RecordProgress(manifest.Version, request.Files.Select(f => (new FileId(f.Title, f.Rendition), f.State == FileState.Done ? FillStore.Done : FillStore.Failed, f.Reason, f.BytesFetched)));
         FillLog.ProgressReported(logger, request.ApplianceId, manifest.Version, request.Files.Count(f => f.State == FileState.Done), request.Files.Count(f => f.State == FileState.Failed));
-        coordinator.UpdateStatusMetrics(manifest.Site);
+        coordinator.StatusChanged(manifest.Site);
         return Task.FromResult(new ProgressAck { Current = true, WindowClosed = !coordinator.WindowState(manifest.Site).Open });
     }
 }
