@@ -3,6 +3,7 @@ using Grpc.Net.Client;
 using Microsoft.Extensions.Options;
 using OpenConnect.Appliance.Caching;
 using OpenConnect.Contracts.Content;
+using OpenConnect.Contracts.Fill;
 using OpenConnect.Contracts.Fill.V1;
 using OpenConnect.Contracts.Security;
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
+using OpenConnect.Contracts.Fill;
 using OpenConnect.Contracts.Fill.V1;
 using OpenConnect.FillController.Discovery;
 using OpenConnect.FillController.Placement;

@@ -1,13 +1,23 @@
+using Google.Protobuf;
 using OpenConnect.Contracts.Fill.V1;
 using ZstdSharp;
 
-namespace OpenConnect.Appliance.Fill;
+namespace OpenConnect.Contracts.Fill;
 
-/// <summary>Decodes a fill manifest: a Zstd-compressed <see cref="FillManifest"/> message.</summary>
+/// <summary>
+/// A fill manifest on the wire and on disk: a Zstd-compressed <see cref="FillManifest"/> message.
+/// The fill controller encodes it; appliances decode it (and keep the bytes as they came).
+/// </summary>
 public static class ManifestCodec
 {
     /// <summary>Refuses manifests that inflate beyond this (256 MiB).</summary>
     public const int MaxDecodedBytes = 256 << 20;
+
+    public static byte[] Encode(FillManifest manifest)
+    {
+        using var compressor = new Compressor(3);
+        return compressor.Wrap(manifest.ToByteArray()).ToArray();
+    }
 
     /// <summary>Throws <see cref="FormatException"/> when the bytes are not a Zstd-compressed manifest.</summary>
     public static FillManifest Decode(ReadOnlySpan<byte> zstd)
@@ -23,7 +33,7 @@ public static class ManifestCodec
 
             return FillManifest.Parser.ParseFrom(decompressor.Unwrap(zstd).ToArray());
         }
-        catch (Exception ex) when (ex is ZstdException or Google.Protobuf.InvalidProtocolBufferException)
+        catch (Exception ex) when (ex is ZstdException or InvalidProtocolBufferException)
         {
             throw new FormatException($"fill manifest is not a Zstd-compressed FillManifest: {ex.Message}", ex);
         }
