@@ -11,8 +11,6 @@ namespace OpenConnect.FillController.Fill;
 /// </summary>
 public sealed class WindowScheduler(FillCoordinator coordinator, FillStore store, IOptions<FillControllerOptions> options, TimeProvider time, ILogger<WindowScheduler> logger) : BackgroundService
 {
-    private readonly TaskCompletionSource _firstPass = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
     /// <summary>Incremented after each pass over the sites (tests wait for it after moving a fake clock).</summary>
     public int Passes { get; private set; }
 
@@ -34,7 +32,6 @@ public sealed class WindowScheduler(FillCoordinator coordinator, FillStore store
             }
 
             Passes++;
-            _firstPass.TrySetResult();
             try
             {
                 await Task.Delay(options.Value.Fill.CheckInterval, time, stoppingToken).ConfigureAwait(false);
