@@ -37,6 +37,7 @@ public static class SteeringHost
             return new TokenIssuer(sp.GetRequiredService<Ed25519SigningKey>(), options.TokenLifetime, options.BindTokensToClientPrefix);
         });
         services.AddSingleton<SteeringDecisions>();
+        services.AddSingleton(sp => new PlayHistory(sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<OriginCatalog>();
         services.AddSingleton<ControlEndpoint>();
         services.AddHostedService<SigningKeyPublisher>();

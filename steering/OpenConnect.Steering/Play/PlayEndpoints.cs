@@ -34,7 +34,7 @@ public static class PlayEndpoints
         return app;
     }
 
-    private static async Task<IResult> PlayAsync(HttpContext context, string titleId, SteeringDecisions decisions, OriginCatalog catalog, IOptions<SteeringOptions> options)
+    private static async Task<IResult> PlayAsync(HttpContext context, string titleId, SteeringDecisions decisions, OriginCatalog catalog, IOptions<SteeringOptions> options, PlayHistory history)
     {
         if (await CheckTitleAsync(titleId, catalog, context.RequestAborted) is { } problem)
         {
@@ -42,6 +42,8 @@ public static class PlayEndpoints
         }
 
         var decision = decisions.Decide(titleId, context.Connection.RemoteIpAddress);
+        // Every answered play counts once, in the site the decision was made for (the fill controller's history).
+        history.Record(decision.Site, titleId);
         var redirect = RedirectMode(context.Request);
         if (redirect is not null)
         {

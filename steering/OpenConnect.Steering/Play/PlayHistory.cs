@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using OpenConnect.Steering.Selection;
 
 namespace OpenConnect.Steering.Play;
 
@@ -86,24 +85,12 @@ public sealed class PlayHistory(TimeProvider time, int maxEntries = PlayHistory.
 /// <summary>One row of <c>GET /history/plays</c>.</summary>
 public sealed record PlayCountView(string Site, string Title, string Day, long Plays);
 
-/// <summary>Wires <see cref="PlayHistory"/> into steering: the counting middleware and <c>GET /history/plays?since=yyyy-MM-dd</c>.</summary>
+/// <summary><c>GET /history/plays?since=yyyy-MM-dd</c>: the plays <see cref="PlayHistory"/> counted (<c>/play/{title}</c> records them).</summary>
 public static class PlayHistoryEndpoints
 {
-    private const string PlayRoute = "/play/{titleId}";
-
     public static WebApplication MapPlayHistory(this WebApplication app)
     {
-        var history = new PlayHistory(app.Services.GetRequiredService<TimeProvider>());
-        var decisions = app.Services.GetRequiredService<SteeringDecisions>();
-        app.Use(async (context, next) =>
-        {
-            await next(context);
-            if (context.GetEndpoint() is RouteEndpoint { RoutePattern.RawText: PlayRoute } && context.Request.RouteValues["titleId"] is string title
-                && context.Response.StatusCode is StatusCodes.Status200OK or StatusCodes.Status302Found)
-            {
-                history.Record(decisions.SiteOf(context.Connection.RemoteIpAddress), title);
-            }
-        });
+        var history = app.Services.GetRequiredService<PlayHistory>();
         app.MapGet(PlayHistory.Route, (HttpContext context) =>
         {
             var text = context.Request.Query["since"].ToString();
