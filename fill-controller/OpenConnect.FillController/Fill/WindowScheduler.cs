@@ -11,8 +11,13 @@ namespace OpenConnect.FillController.Fill;
 /// </summary>
 public sealed class WindowScheduler(FillCoordinator coordinator, FillStore store, IOptions<FillControllerOptions> options, TimeProvider time, ILogger<WindowScheduler> logger) : BackgroundService
 {
-    /// <summary>Incremented after each pass over the sites (tests wait for it after moving a fake clock).</summary>
-    public int Passes { get; private set; }
+    private long _checkedUtcTicks = DateTimeOffset.MinValue.UtcTicks;
+
+    /// <summary>
+    /// The clock reading the last completed pass acted on (tests moving a fake clock wait until a
+    /// pass has seen the new time; a pass counted by number could have read the clock before it moved).
+    /// </summary>
+    public DateTimeOffset LastCheckedAt => new(Interlocked.Read(ref _checkedUtcTicks), TimeSpan.Zero);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -31,7 +36,6 @@ public sealed class WindowScheduler(FillCoordinator coordinator, FillStore store
                 break;
             }
 
-            Passes++;
             try
             {
                 await Task.Delay(options.Value.Fill.CheckInterval, time, stoppingToken).ConfigureAwait(false);
@@ -77,5 +81,7 @@ public sealed class WindowScheduler(FillCoordinator coordinator, FillStore store
                 FillLog.SiteOpenFailed(logger, site, ex);
             }
         }
+
+        Interlocked.Exchange(ref _checkedUtcTicks, now.UtcTicks);
     }
 }

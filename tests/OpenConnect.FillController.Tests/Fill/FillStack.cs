@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using OpenConnect.Appliance;
 using OpenConnect.Contracts.Fill.V1;
@@ -129,13 +130,33 @@ public sealed class FillStack : IAsyncDisposable
         await Eventually.TrueAsync(async () => (await client.ListAsync(new RosterRequest())).Appliances.Any(a => a.ApplianceId == id), $"{id} registered with steering");
     }
 
-    /// <summary>Moves the controller's clock to <paramref name="instant"/> and waits for a scheduler pass after it.</summary>
+    /// <summary>
+    /// Moves the controller's clock to <paramref name="instant"/> and waits for a scheduler pass that
+    /// read the clock at or after it. A pass that read the clock just before it moved begins its
+    /// next wait on the fake clock afterwards, which no real time ends: while no pass has seen the
+    /// new time, the clock is nudged on by the check interval every second.
+    /// </summary>
     public async Task MoveClockToAsync(DateTimeOffset instant)
     {
         var scheduler = Controller.Services.GetRequiredService<WindowScheduler>();
-        var before = scheduler.Passes;
+        var interval = Controller.Services.GetRequiredService<IOptions<FillControllerOptions>>().Value.Fill.CheckInterval;
         Time.SetUtcNow(instant);
-        await Eventually.TrueAsync(() => Task.FromResult(scheduler.Passes > before), "a scheduler pass after the clock moved");
+        var nudgeAt = DateTime.UtcNow.AddSeconds(1);
+        await Eventually.TrueAsync(() =>
+        {
+            if (scheduler.LastCheckedAt >= instant)
+            {
+                return Task.FromResult(true);
+            }
+
+            if (DateTime.UtcNow >= nudgeAt)
+            {
+                Time.Advance(interval);
+                nudgeAt = DateTime.UtcNow.AddSeconds(1);
+            }
+
+            return Task.FromResult(false);
+        }, "a scheduler pass that read the moved clock");
     }
 
     public async Task<JsonElement> StatusAsync(string site = "isp1")
