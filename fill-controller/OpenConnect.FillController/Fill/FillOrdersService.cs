@@ -20,7 +20,7 @@ public sealed class FillOrdersService(FillStore store, FillCoordinator coordinat
         }
 
         var reply = new ManifestReply();
-        if (store.LatestManifest(request.ApplianceId) is not { } manifest)
+        if (store.LatestManifest(request.ApplianceId, request.HaveVersion) is not { } manifest)
         {
             return Task.FromResult(reply);
         }
@@ -52,7 +52,7 @@ public sealed class FillOrdersService(FillStore store, FillCoordinator coordinat
             }
         }
 
-        if (store.LatestManifest(request.ApplianceId) is not { } manifest || manifest.Version != request.ManifestVersion)
+        if (store.LatestManifest(request.ApplianceId, request.ManifestVersion) is not { } manifest || manifest.Version != request.ManifestVersion)
         {
             return Task.FromResult(new ProgressAck { Current = false });
         }

@@ -21,10 +21,19 @@ public sealed record PlannedFile(string ApplianceId, FileId File, int State, str
 /// progress appliances reported, so a restart loses neither the plan nor what is already filled.
 /// One connection, serialised: the write rate is a few reports per appliance per window.
 /// </summary>
+/// <remarks>
+/// Bounded: a new manifest deletes the appliance's superseded ones with their files and progress
+/// (nothing reads them: sources and status come from each appliance's newest manifest, and an
+/// appliance reporting on an older version is told it is not current), and runs older than
+/// <see cref="RunRetention"/> are deleted as new ones are added.
+/// </remarks>
 public sealed class FillStore : IDisposable
 {
     public const int Done = 1;
     public const int Failed = 2;
+
+    /// <summary>How long a site's fill runs are kept (only the latest is read; the rest is history for operators).</summary>
+    public static readonly TimeSpan RunRetention = TimeSpan.FromDays(30);
 
     private readonly SqliteConnection _db;
     private readonly Lock _lock = new();
@@ -51,8 +60,11 @@ public sealed class FillStore : IDisposable
     {
         lock (_lock)
         {
+            using var transaction = _db.BeginTransaction();
             Execute("INSERT INTO runs VALUES ($site, $day, $opened, $until, $scheduled)",
                 ("$site", run.Site), ("$day", Day(run.Day)), ("$opened", run.OpenedAt.ToUnixTimeMilliseconds()), ("$until", run.OpenUntil.ToUnixTimeMilliseconds()), ("$scheduled", run.Scheduled ? 1 : 0));
+            Execute("DELETE FROM runs WHERE site = $site AND opened_at < $before", ("$site", run.Site), ("$before", (run.OpenedAt - RunRetention).ToUnixTimeMilliseconds()));
+            transaction.Commit();
         }
     }
 
@@ -105,7 +117,10 @@ public sealed class FillStore : IDisposable
         }
     }
 
-    /// <summary>Stores a manifest under the next version number (one sequence for all appliances) and returns that version.</summary>
+    /// <summary>
+    /// Stores a manifest under the next version number (one sequence for all appliances) and returns
+    /// that version; the appliance's superseded manifests go, with their files and progress.
+    /// </summary>
     public ulong AddManifest(string applianceId, string site, DateOnly day, IReadOnlyList<FileId> files, Func<ulong, byte[]> encode)
     {
         lock (_lock)
@@ -118,17 +133,27 @@ public sealed class FillStore : IDisposable
                 Execute("INSERT OR IGNORE INTO manifest_files VALUES ($v, $t, $r)", ("$v", (long)version), ("$t", file.Title), ("$r", file.Rendition));
             }
 
+            // The global newest version is never deleted (it is this one), so versions are never reused.
+            const string Superseded = "SELECT version FROM manifests WHERE appliance_id = $a AND version < $v";
+            Execute($"DELETE FROM progress WHERE version IN ({Superseded})", ("$a", applianceId), ("$v", (long)version));
+            Execute($"DELETE FROM manifest_files WHERE version IN ({Superseded})", ("$a", applianceId), ("$v", (long)version));
+            Execute("DELETE FROM manifests WHERE appliance_id = $a AND version < $v", ("$a", applianceId), ("$v", (long)version));
             transaction.Commit();
             return version;
         }
     }
 
-    /// <summary>The newest manifest of an appliance, or null.</summary>
-    public StoredManifest? LatestManifest(string applianceId)
+    /// <summary>
+    /// The newest manifest of an appliance, or null. Its Zstd bytes are read only when its version
+    /// differs from <paramref name="haveVersion"/> (empty otherwise): a poll that changes nothing
+    /// reads no blob.
+    /// </summary>
+    public StoredManifest? LatestManifest(string applianceId, ulong haveVersion = 0)
     {
         lock (_lock)
         {
-            using var command = Command("SELECT version, site, day, zstd FROM manifests WHERE appliance_id = $a ORDER BY version DESC LIMIT 1", ("$a", applianceId));
+            using var command = Command("SELECT version, site, day, CASE WHEN version = $have THEN x'' ELSE zstd END FROM manifests WHERE appliance_id = $a ORDER BY version DESC LIMIT 1",
+                ("$a", applianceId), ("$have", (long)haveVersion));
             using var reader = command.ExecuteReader();
             return reader.Read() ? new StoredManifest((ulong)reader.GetInt64(0), applianceId, reader.GetString(1), ParseDay(reader.GetString(2)), (byte[])reader[3]) : null;
         }
