@@ -1,9 +1,23 @@
-using OpenConnect.Appliance.Control;
+using OpenConnect.Appliance.Http;
+using OpenConnect.Contracts.Content;
 
 namespace OpenConnect.Appliance.Caching;
 
 /// <summary>The outcome of storing one filled object.</summary>
 public readonly record struct FillWriteResult(bool Ok, string? Error);
+
+/// <summary>The outcome of <see cref="SegmentCache.PinHeld"/>.</summary>
+public enum PinOutcome
+{
+    /// <summary>Pinned (now or before): outside the SSD policy until unpinned.</summary>
+    Pinned,
+
+    /// <summary>The SSD tier does not hold the object (never stored, or evicted meanwhile): fetch and store it.</summary>
+    NotHeld,
+
+    /// <summary>Pinning it would take the pinned bytes beyond the SSD tier (<c>Appliance:Cache:SsdBytes</c>).</summary>
+    OverCapacity,
+}
 
 public sealed partial class SegmentCache
 {
@@ -74,20 +88,25 @@ public sealed partial class SegmentCache
     public bool HeldOnSsd(ulong key) => _store.Contains(key);
 
     /// <summary>
-    /// Pins an object the SSD tier holds: it leaves the eviction policy and the policy's capacity
-    /// shrinks by its bytes. Call <see cref="SavePinsAsync"/> to make pins durable.
+    /// Pins an object the SSD tier holds: it leaves the eviction policy and the policy's capacity shrinks by
+    /// its body length as the store has it. One decision under the policy lock, so a player's miss cannot
+    /// evict the object between the look and the pin (evictions delete under the same lock). Refused when the
+    /// pinned bytes would exceed the SSD tier. Call <see cref="SavePinsAsync"/> to make pins durable.
     /// </summary>
-    public void Pin(ulong key, long length)
+    public PinOutcome PinHeld(ulong key)
     {
         lock (_policyLock)
         {
-            if (!_pins.Add(key, Math.Max(1, length)))
-            {
-                return;
-            }
+            return PinHeldLocked(key, bodySha256: null, bodyLength: 0);
+        }
+    }
 
-            _ssd.Remove(key);
-            ResizeSsdPolicy();
+    /// <summary>The error a fill reports for an object it may not pin.</summary>
+    public string PinCapacityError(string path)
+    {
+        lock (_policyLock)
+        {
+            return $"{path}: pinning it would exceed Appliance:Cache:SsdBytes ({_pins.Bytes} of {_ssdCapacity} bytes pinned)";
         }
     }
 
@@ -133,36 +152,113 @@ public sealed partial class SegmentCache
     }
 
     /// <summary>
-    /// Stores a filled object whose body the caller fetched and verified, and pins it. The store
-    /// checks the body against <paramref name="sha256"/> once more at commit. Refused when the pinned
-    /// bytes would exceed the SSD tier.
+    /// Stores a filled object whose body the caller fetched and checked against <paramref name="sha256"/>, and
+    /// pins it. The SSD tier may already hold this body (a player's miss wrote it): it is only pinned. A write
+    /// of the same key under way is waited for rather than doubled. The body is not hashed again: the header
+    /// carries <paramref name="sha256"/>. Refused when the pinned bytes would exceed the SSD tier, checked again
+    /// when pinning (an object written but refused then stays on SSD under the policy). Storage failures are a
+    /// failed result, never an exception.
     /// </summary>
     public async Task<FillWriteResult> StoreFilledAsync(ulong key, string path, byte[] body, byte[] sha256, string contentType, string etag, DateTimeOffset lastModified, CancellationToken cancellationToken)
     {
-        lock (_policyLock)
+        var info = new ObjectInfo(path, body.LongLength, etag, lastModified, contentType, ContentTypes.CacheControlFor(path));
+        while (true)
         {
-            if (_pins.Bytes + body.LongLength > _ssdCapacity)
+            PinOutcome held;
+            lock (_policyLock)
             {
-                return new FillWriteResult(false, "pinned content would exceed Appliance:Cache:SsdBytes");
+                held = PinHeldLocked(key, sha256, body.LongLength);
+                if (held == PinOutcome.NotHeld && !FitsPinnedLocked(body.LongLength))
+                {
+                    held = PinOutcome.OverCapacity;
+                }
+            }
+
+            if (held != PinOutcome.NotHeld)
+            {
+                return Filled(held, path);
+            }
+
+            if (!TryClaimWrite(key, out var mine, out var underWay))
+            {
+                // A player's miss (or another fill) is writing it: pin what it wrote if that is this body.
+                await underWay.WaitAsync(cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            try
+            {
+                if (!await WriteObjectAsync(key, info, body, sha256, cancellationToken).ConfigureAwait(false))
+                {
+                    return new FillWriteResult(false, $"{path}: the SSD tier could not store it (see cache errors)");
+                }
+
+                PinOutcome pinned;
+                lock (_policyLock)
+                {
+                    pinned = PinHeldLocked(key, sha256, body.LongLength);
+                    if (pinned == PinOutcome.OverCapacity)
+                    {
+                        ReturnToSsdPolicy(key, body.LongLength);
+                        DropSsdEvictions();
+                    }
+                }
+
+                return Filled(pinned, path);
+            }
+            finally
+            {
+                ReleaseWrite(key, mine);
+                UpdateGauges();
             }
         }
-
-        await using (var writer = _store.BeginWrite(key, path, body.LongLength, contentType, etag, lastModified))
-        {
-            await writer.AppendAsync(body, cancellationToken).ConfigureAwait(false);
-            if (!await writer.CommitAsync(sha256, cancellationToken).ConfigureAwait(false))
-            {
-                _metrics.CacheErrors.WithLabels("ssd-write").Inc();
-                return new FillWriteResult(false, "the SSD tier could not store it (see cache errors)");
-            }
-        }
-
-        _inventory.Held(key, path, InventoryTier.Ssd);
-        _metrics.SsdBytesWritten.Inc(body.LongLength);
-        Pin(key, body.LongLength);
-        UpdateGauges();
-        return new FillWriteResult(true, null);
     }
+
+    private FillWriteResult Filled(PinOutcome outcome, string path) => outcome switch
+    {
+        PinOutcome.Pinned => new FillWriteResult(true, null),
+        PinOutcome.OverCapacity => new FillWriteResult(false, PinCapacityError(path)),
+        _ => new FillWriteResult(false, $"{path}: evicted from the SSD tier before it could be pinned"),
+    };
+
+    /// <summary>
+    /// Pins <paramref name="key"/> if the store holds it (with this body when <paramref name="bodySha256"/> is
+    /// given) and the pinned bytes stay within the SSD tier; the caller holds the policy lock. A pin whose object
+    /// the store no longer holds (dropped as corrupt, or replaced) is released, so the object is stored again.
+    /// </summary>
+    private PinOutcome PinHeldLocked(ulong key, byte[]? bodySha256, long bodyLength)
+    {
+        var held = bodySha256 is null
+            ? _store.TryGetBodyLength(key, out bodyLength)
+            : _store.HoldsBody(key, bodyLength, bodySha256);
+        if (!held)
+        {
+            if (_pins.Remove(key, out _))
+            {
+                ResizeSsdPolicy();
+            }
+
+            return PinOutcome.NotHeld;
+        }
+
+        if (_pins.Contains(key))
+        {
+            return PinOutcome.Pinned;
+        }
+
+        var length = Math.Max(1, bodyLength);
+        if (!FitsPinnedLocked(length))
+        {
+            return PinOutcome.OverCapacity;
+        }
+
+        _pins.Add(key, length);
+        _ssd.Remove(key);
+        ResizeSsdPolicy();
+        return PinOutcome.Pinned;
+    }
+
+    private bool FitsPinnedLocked(long length) => _pins.Bytes + Math.Max(1, length) <= _ssdCapacity;
 
     /// <summary>Sets the SSD policy's capacity to the tier minus the pinned bytes (under the policy lock).</summary>
     private void ResizeSsdPolicy()

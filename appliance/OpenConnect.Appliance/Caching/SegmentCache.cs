@@ -171,7 +171,7 @@ public sealed partial class SegmentCache : IAsyncDisposable
         var key = fetch.Key;
         var size = Math.Max(1, head.Length);
         bool inRam;
-        bool writeSsd;
+        var writeSsd = false;
         lock (_policyLock)
         {
             inRam = _ram.Admit(key, size, _evicted);
@@ -191,17 +191,23 @@ public sealed partial class SegmentCache : IAsyncDisposable
 
             DropRamEvictions();
             _promoted.Clear();
-            if (_ssd is S3FifoPolicy s3)
-            {
-                s3.Admit(key, size, _evicted, _promoted);
-                writeSsd = s3.IsInMain(key);
-            }
-            else
-            {
-                writeSsd = _ssd.Admit(key, size, _evicted);
-            }
 
-            DropSsdEvictions();
+            // A player's miss that began before a fill stored and pinned the same object ends here with a
+            // pinned key: the pinned file is outside the SSD policy, which must not count or write it again.
+            if (!_pins.Contains(key))
+            {
+                if (_ssd is S3FifoPolicy s3)
+                {
+                    s3.Admit(key, size, _evicted, _promoted);
+                    writeSsd = s3.IsInMain(key);
+                }
+                else
+                {
+                    writeSsd = _ssd.Admit(key, size, _evicted);
+                }
+
+                DropSsdEvictions();
+            }
         }
 
         if (inRam)
@@ -242,48 +248,85 @@ public sealed partial class SegmentCache : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes the body to SSD, or joins the write of the same key already under way.</summary>
+    /// <summary>Writes the body to SSD, or joins the write of the same key already under way (a player's miss or a fill).</summary>
     private Task WriteToSsdAsync(ulong key, ObjectInfo info, byte[] body)
     {
-        var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var pending = _pendingSsdWrites.GetOrAdd(key, mine.Task);
-        if (pending != mine.Task)
+        if (!TryClaimWrite(key, out var mine, out var underWay))
         {
-            return pending;
+            return underWay;
         }
 
-        _ = WriteNowAsync(key, info, body, mine);
+        _ = PulledWriteAsync(key, info, body, mine);
         return mine.Task;
     }
 
-    private async Task WriteNowAsync(ulong key, ObjectInfo info, byte[] body, TaskCompletionSource done)
+    private async Task PulledWriteAsync(ulong key, ObjectInfo info, byte[] body, TaskCompletionSource mine)
     {
         try
         {
-            await using var writer = _store.BeginWrite(key, info.Path, body.LongLength, info.ContentType, info.ETag, info.LastModified);
-            await writer.AppendAsync(body).ConfigureAwait(false);
-            if (await writer.CommitAsync().ConfigureAwait(false))
+            // A fill may have stored and pinned the object since this write was decided: it is on SSD already.
+            if (!IsPinned(key))
+            {
+                await WriteObjectAsync(key, info, body, bodySha256: null, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ReleaseWrite(key, mine);
+        }
+    }
+
+    /// <summary>
+    /// Makes this caller the one writer of <paramref name="key"/>, or returns the write already under way
+    /// (<paramref name="underWay"/>) to wait for. The claim ends with <see cref="ReleaseWrite"/>.
+    /// </summary>
+    private bool TryClaimWrite(ulong key, out TaskCompletionSource mine, out Task underWay)
+    {
+        mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        underWay = _pendingSsdWrites.GetOrAdd(key, mine.Task);
+        return underWay == mine.Task;
+    }
+
+    private void ReleaseWrite(ulong key, TaskCompletionSource mine)
+    {
+        _pendingSsdWrites.TryRemove(new KeyValuePair<ulong, Task>(key, mine.Task));
+        mine.TrySetResult();
+    }
+
+    /// <summary>
+    /// Writes one object to the SSD tier; the caller holds the key's write claim. <paramref name="bodySha256"/>
+    /// is the body's SHA-256 when the caller already checked it (fill), so the body is not hashed again.
+    /// Storage trouble, and strings the object header cannot hold (a source's over-long ETag), are counted,
+    /// logged and returned as false rather than thrown.
+    /// </summary>
+    private async Task<bool> WriteObjectAsync(ulong key, ObjectInfo info, byte[] body, byte[]? bodySha256, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var writer = _store.BeginWrite(key, info.Path, body.LongLength, info.ContentType, info.ETag, info.LastModified, bodySha256);
+            await writer.AppendAsync(body, cancellationToken).ConfigureAwait(false);
+            if (await writer.CommitAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 _inventory.Held(key, info.Path, InventoryTier.Ssd);
                 _metrics.SsdBytesWritten.Inc(body.LongLength);
                 _metrics.Admissions.WithLabels("ssd").Inc();
+                return true;
             }
-            else
-            {
-                _metrics.CacheErrors.WithLabels("ssd-write").Inc();
-            }
+
+            // The store has logged and counted the disk failure.
+            _metrics.CacheErrors.WithLabels("ssd-write").Inc();
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
         {
             _metrics.CacheErrors.WithLabels("ssd-write").Inc();
             CacheLog.SsdWriteFailed(_logger, info.Path, ex);
         }
         finally
         {
-            _pendingSsdWrites.TryRemove(key, out _);
             UpdateGauges();
-            done.TrySetResult();
         }
+
+        return false;
     }
 
     private async Task PromoteToRamAsync(ulong key, OpenObject open)

@@ -142,11 +142,14 @@ public sealed class FillPass(SegmentCache cache, SourceFetcher fetcher, FillMetr
     {
         progress.Objects++;
         var key = KeyHash.Of(path);
-        if (cache.HeldOnSsd(key))
+        switch (cache.PinHeld(key))
         {
-            cache.Pin(key, size);
-            metrics.Objects.WithLabels("held").Inc();
-            return null;
+            case PinOutcome.Pinned:
+                metrics.Objects.WithLabels("held").Inc();
+                return null;
+            case PinOutcome.OverCapacity:
+                metrics.Objects.WithLabels("failed").Inc();
+                return cache.PinCapacityError(path);
         }
 
         var errors = new List<string>();
@@ -174,22 +177,19 @@ public sealed class FillPass(SegmentCache cache, SourceFetcher fetcher, FillMetr
         return $"no source could provide {path} ({string.Join("; ", errors)})";
     }
 
-    /// <summary>Writes a verified body to the SSD tier, pins it and paces the pass to the rate cap.</summary>
+    /// <summary>
+    /// Writes a verified body to the SSD tier (which takes <paramref name="sha256"/> rather than hashing it
+    /// again), pins it and paces the pass to the rate cap.
+    /// </summary>
     private async Task<string?> KeepAsync(string path, byte[] body, byte[] sha256, SourceResult result, FileProgress progress, CancellationToken cancellationToken)
     {
         var key = KeyHash.Of(path);
-        if (cache.HeldOnSsd(key))
-        {
-            cache.Pin(key, body.LongLength);
-            return null;
-        }
-
         var etag = result.ETag ?? $"\"{Convert.ToHexStringLower(sha256.AsSpan(0, 8))}\"";
         var written = await cache.StoreFilledAsync(key, path, body, sha256, ContentTypes.For(path.AsSpan(path.LastIndexOf('/') + 1)), etag, result.LastModified ?? time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         if (!written.Ok)
         {
             metrics.Objects.WithLabels("failed").Inc();
-            return $"{path}: {written.Error}";
+            return written.Error;
         }
 
         progress.ObjectsFetched++;

@@ -5,9 +5,10 @@ using Microsoft.Win32.SafeHandles;
 namespace OpenConnect.Appliance.Storage;
 
 /// <summary>
-/// Streams one object into the store: chunks are hashed as they arrive and written to a part file in
-/// <c>tmp/</c>; <see cref="CommitAsync"/> writes the header, fsyncs, renames the file into place and indexes it.
-/// Not thread-safe: one producer (the upstream fetch) drives it.
+/// Streams one object into the store: chunks are hashed as they arrive (unless the caller gave the body's
+/// SHA-256, already checked) and written to a part file in <c>tmp/</c>; <see cref="CommitAsync"/> writes the
+/// header, fsyncs, renames the file into place and indexes it.
+/// Not thread-safe: one producer (the upstream fetch, or a fill) drives it.
 /// </summary>
 /// <remarks>
 /// Disk trouble never escapes to the caller: an I/O error (ENOSPC, EIO, a vanished directory) turns the
@@ -26,7 +27,9 @@ public sealed class ObjectWriter : IAsyncDisposable, IDisposable
     private readonly string _contentType;
     private readonly string _etag;
     private readonly long _lastModifiedUnixSeconds;
-    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    /// <summary>Hashes the body as it streams; null when the caller gave <see cref="_knownSha256"/>.</summary>
+    private readonly IncrementalHash? _hash;
+    private readonly byte[]? _knownSha256;
     private string? _partFile;
     private SafeFileHandle? _file;
     private byte[]? _buffer;
@@ -43,8 +46,10 @@ public sealed class ObjectWriter : IAsyncDisposable, IDisposable
         Aborted,
     }
 
-    internal ObjectWriter(SsdStore store, ulong keyHash, string path, long expectedLength, string contentType, string etag, DateTimeOffset lastModified)
+    internal ObjectWriter(SsdStore store, ulong keyHash, string path, long expectedLength, string contentType, string etag, DateTimeOffset lastModified, byte[]? bodySha256)
     {
+        _knownSha256 = bodySha256;
+        _hash = bodySha256 is null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
         _store = store;
         _keyHash = keyHash;
         _path = path;
@@ -83,7 +88,7 @@ public sealed class ObjectWriter : IAsyncDisposable, IDisposable
             return;
         }
 
-        _hash.AppendData(chunk.Span);
+        _hash?.AppendData(chunk.Span);
         _bodyLength += chunk.Length;
         try
         {
@@ -132,7 +137,7 @@ public sealed class ObjectWriter : IAsyncDisposable, IDisposable
         try
         {
             await FlushBufferAsync(cancellationToken).ConfigureAwait(false);
-            var sha256 = _hash.GetHashAndReset();
+            var sha256 = _knownSha256 ?? _hash!.GetHashAndReset();
             if ((_expectedLength >= 0 && _bodyLength != _expectedLength)
                 || (expectedSha256 is not null && !sha256.AsSpan().SequenceEqual(expectedSha256)))
             {
@@ -196,7 +201,7 @@ public sealed class ObjectWriter : IAsyncDisposable, IDisposable
         }
 
         ReleaseBuffer();
-        _hash.Dispose();
+        _hash?.Dispose();
     }
 
     public ValueTask DisposeAsync()

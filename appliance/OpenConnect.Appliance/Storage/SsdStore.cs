@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
@@ -134,14 +135,32 @@ public sealed partial class SsdStore : IAsyncDisposable
 
     public long CheckpointFailures => Interlocked.Read(ref _checkpointFailures);
 
+    /// <summary>Whether the index holds <paramref name="keyHash"/> (no file access).</summary>
+    public bool Contains(ulong keyHash) => _entries.ContainsKey(keyHash);
+
+    /// <summary>The body length the index holds for <paramref name="keyHash"/> (no file access); false when it holds none.</summary>
+    public bool TryGetBodyLength(ulong keyHash, out long bodyLength)
+    {
+        var found = _entries.TryGetValue(keyHash, out var entry);
+        bodyLength = entry.BodyLength;
+        return found;
+    }
+
+    /// <summary>
+    /// Whether the index holds <paramref name="keyHash"/> with this body: the same length and SHA-256 (the index
+    /// keeps the hash's first 16 bytes, enough to tell versions apart). No file access.
+    /// </summary>
+    public bool HoldsBody(ulong keyHash, long bodyLength, ReadOnlySpan<byte> sha256) =>
+        _entries.TryGetValue(keyHash, out var entry)
+        && entry.BodyLength == bodyLength
+        && entry.Sha256Prefix0 == BinaryPrimitives.ReadUInt64LittleEndian(sha256)
+        && entry.Sha256Prefix1 == BinaryPrimitives.ReadUInt64LittleEndian(sha256[8..]);
+
     /// <summary>
     /// Looks up and opens an object for serving, verifying it first if it was recovered from disk (synchronous:
     /// prefer <see cref="OpenAsync(ulong, string, CancellationToken)"/> on request paths, where a large
     /// verification should not hold a thread).
     /// </summary>
-    /// <summary>Whether the index holds <paramref name="keyHash"/> (no file access).</summary>
-    public bool Contains(ulong keyHash) => _entries.ContainsKey(keyHash);
-
     public bool TryOpen(ulong keyHash, string path, [NotNullWhen(true)] out StoredObject? obj)
     {
         obj = null;
@@ -220,9 +239,23 @@ public sealed partial class SsdStore : IAsyncDisposable
     /// unknown); a body of another length is not committed. Never throws on storage errors: the writer then
     /// commits to false. Throws <see cref="ArgumentException"/> when the strings do not fit the header.
     /// </summary>
-    public ObjectWriter BeginWrite(ulong keyHash, string path, long expectedLength, string contentType, string etag, DateTimeOffset lastModified)
+    public ObjectWriter BeginWrite(ulong keyHash, string path, long expectedLength, string contentType, string etag, DateTimeOffset lastModified) =>
+        BeginWrite(keyHash, path, expectedLength, contentType, etag, lastModified, bodySha256: null);
+
+    /// <summary>
+    /// As <see cref="BeginWrite(ulong, string, long, string, string, DateTimeOffset)"/>, for a body whose SHA-256
+    /// the caller has already computed and checked (fill checks every object against the origin's integrity
+    /// manifest): the writer does not hash the body again, and the header carries <paramref name="bodySha256"/>,
+    /// which recovery verifies the body against after a restart. Null: the writer hashes the body.
+    /// </summary>
+    public ObjectWriter BeginWrite(ulong keyHash, string path, long expectedLength, string contentType, string etag, DateTimeOffset lastModified, byte[]? bodySha256)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (bodySha256 is not null && bodySha256.Length != ObjectHeader.Sha256Length)
+        {
+            throw new ArgumentException($"A SHA-256 is {ObjectHeader.Sha256Length} bytes, not {bodySha256.Length}.", nameof(bodySha256));
+        }
+
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(contentType);
         ArgumentNullException.ThrowIfNull(etag);
@@ -231,7 +264,7 @@ public sealed partial class SsdStore : IAsyncDisposable
             throw new ArgumentException($"Path, content type or ETag of '{path}' is too long for the object header.", nameof(path));
         }
 
-        return new ObjectWriter(this, keyHash, path, expectedLength, contentType, etag, lastModified);
+        return new ObjectWriter(this, keyHash, path, expectedLength, contentType, etag, lastModified, bodySha256);
     }
 
     /// <summary>Deletes an object (file and index entry). Responses already holding its handle finish normally.</summary>

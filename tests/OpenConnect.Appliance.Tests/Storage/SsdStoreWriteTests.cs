@@ -147,6 +147,38 @@ public sealed class SsdStoreWriteTests : IDisposable
     }
 
     [Fact]
+    public async Task A_known_hash_goes_into_the_header_and_the_index_tells_bodies_apart_by_length_and_hash()
+    {
+        await using var store = await _fixture.OpenAsync();
+        const string path = "/v/abc/720p/seg-00009.m4s";
+        var key = StoreFixture.Hash(path);
+        var body = StoreFixture.Body(90_000, 9);
+        var sha = StoreFixture.Sha256(body);
+        Assert.Throws<ArgumentException>(() => store.BeginWrite(key, path, body.Length, "video/mp4", "\"k\"", DateTimeOffset.UnixEpoch, sha[..16]));
+        Assert.False(store.TryGetBodyLength(key, out _));
+
+        await using (var writer = store.BeginWrite(key, path, body.Length, "video/mp4", "\"k\"", DateTimeOffset.UnixEpoch, sha))
+        {
+            await writer.AppendAsync(body);
+            Assert.True(await writer.CommitAsync());
+        }
+
+        Assert.True(store.TryOpen(key, path, out var stored));
+        using (stored)
+        {
+            Assert.Equal(sha, stored.Sha256.ToArray());
+            Assert.Equal(body, StoreFixture.ReadBody(stored));
+        }
+
+        Assert.True(store.TryGetBodyLength(key, out var length));
+        Assert.Equal(body.Length, length);
+        Assert.True(store.HoldsBody(key, body.Length, sha));
+        Assert.False(store.HoldsBody(key, body.Length + 1, sha));
+        var other = StoreFixture.Sha256(StoreFixture.Body(90_000, 10));
+        Assert.False(store.HoldsBody(key, body.Length, other));
+    }
+
+    [Fact]
     public async Task Replacing_an_object_serves_the_new_body_while_open_handles_keep_the_old()
     {
         await using var store = await _fixture.OpenAsync();
