@@ -265,9 +265,10 @@ public sealed partial class SegmentCache : IAsyncDisposable
         try
         {
             // A fill may have stored and pinned the object since this write was decided: it is on SSD already.
-            if (!IsPinned(key))
+            if (!IsPinned(key) && await WriteObjectAsync(key, info, body, bodySha256: null, CancellationToken.None).ConfigureAwait(false))
             {
-                await WriteObjectAsync(key, info, body, bodySha256: null, CancellationToken.None).ConfigureAwait(false);
+                // Admissions count the eviction policy's objects; a filled (pinned) object is not one.
+                _metrics.Admissions.WithLabels("ssd").Inc();
             }
         }
         finally
@@ -309,7 +310,6 @@ public sealed partial class SegmentCache : IAsyncDisposable
             {
                 _inventory.Held(key, info.Path, InventoryTier.Ssd);
                 _metrics.SsdBytesWritten.Inc(body.LongLength);
-                _metrics.Admissions.WithLabels("ssd").Inc();
                 return true;
             }
 
