@@ -53,7 +53,7 @@ public sealed partial class SegmentCache
 
         if (!_store.TryOpen(key, path, out var written))
         {
-            await WriteToSsdAsync(key, info, fetch.Body).WaitAsync(cancellationToken).ConfigureAwait(false);
+            await WriteToSsdAsync(key, info, fetch.Body, fetch.VerifiedSha256).WaitAsync(cancellationToken).ConfigureAwait(false);
             if (!_store.TryOpen(key, path, out written))
             {
                 return new PrefetchResult(false, false, head.Length, "the SSD tier could not store it (see cache errors)");

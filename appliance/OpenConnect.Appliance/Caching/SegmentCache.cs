@@ -217,7 +217,7 @@ public sealed partial class SegmentCache : IAsyncDisposable
 
         if (writeSsd)
         {
-            _ = WriteToSsdAsync(key, info, fetch.Body);
+            _ = WriteToSsdAsync(key, info, fetch.Body, fetch.VerifiedSha256);
         }
 
         WritePromoted(except: key);
@@ -243,29 +243,32 @@ public sealed partial class SegmentCache : IAsyncDisposable
             // A promoted object whose body already left RAM is written at its next miss instead.
             if (key != except && _ramBodies.TryGetValue(key, out var entry) && entry.ReadBody() is { } body)
             {
-                _ = WriteToSsdAsync(key, entry.Info, body);
+                _ = WriteToSsdAsync(key, entry.Info, body, bodySha256: null);
             }
         }
     }
 
-    /// <summary>Writes the body to SSD, or joins the write of the same key already under way (a player's miss or a fill).</summary>
-    private Task WriteToSsdAsync(ulong key, ObjectInfo info, byte[] body)
+    /// <summary>
+    /// Writes the body to SSD, or joins the write of the same key already under way (a player's miss or a
+    /// fill). <paramref name="bodySha256"/>: the hash the integrity check computed, if any.
+    /// </summary>
+    private Task WriteToSsdAsync(ulong key, ObjectInfo info, byte[] body, byte[]? bodySha256)
     {
         if (!TryClaimWrite(key, out var mine, out var underWay))
         {
             return underWay;
         }
 
-        _ = PulledWriteAsync(key, info, body, mine);
+        _ = PulledWriteAsync(key, info, body, bodySha256, mine);
         return mine.Task;
     }
 
-    private async Task PulledWriteAsync(ulong key, ObjectInfo info, byte[] body, TaskCompletionSource mine)
+    private async Task PulledWriteAsync(ulong key, ObjectInfo info, byte[] body, byte[]? bodySha256, TaskCompletionSource mine)
     {
         try
         {
             // A fill may have stored and pinned the object since this write was decided: it is on SSD already.
-            if (!IsPinned(key) && await WriteObjectAsync(key, info, body, bodySha256: null, CancellationToken.None).ConfigureAwait(false))
+            if (!IsPinned(key) && await WriteObjectAsync(key, info, body, bodySha256, CancellationToken.None).ConfigureAwait(false))
             {
                 // Admissions count the eviction policy's objects; a filled (pinned) object is not one.
                 _metrics.Admissions.WithLabels("ssd").Inc();
@@ -296,7 +299,8 @@ public sealed partial class SegmentCache : IAsyncDisposable
 
     /// <summary>
     /// Writes one object to the SSD tier; the caller holds the key's write claim. <paramref name="bodySha256"/>
-    /// is the body's SHA-256 when the caller already checked it (fill), so the body is not hashed again.
+    /// is the body's SHA-256 when the caller already checked it (fill, or a pull checked against the
+    /// integrity manifest), so the body is not hashed again.
     /// Storage trouble, and strings the object header cannot hold (a source's over-long ETag), are counted,
     /// logged and returned as false rather than thrown.
     /// </summary>

@@ -44,6 +44,12 @@ public sealed class InflightObject
 
     public long Filled => Volatile.Read(ref _filled);
 
+    /// <summary>
+    /// The body's SHA-256 once it was checked against the title's integrity manifest (null when the
+    /// title has none): the SSD write puts it in the object header instead of hashing the body again.
+    /// </summary>
+    public byte[]? VerifiedSha256 { get; private set; }
+
     /// <summary>True once the body is complete and intact; false if the fetch failed part-way.</summary>
     public Task<bool> Completed => _completed.Task;
 
@@ -77,6 +83,13 @@ public sealed class InflightObject
     {
         Volatile.Write(ref _filled, filled);
         Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    /// <summary>Completes an intact body whose SHA-256 matched the integrity manifest.</summary>
+    internal void CompleteVerified(byte[] sha256)
+    {
+        VerifiedSha256 = sha256;
+        Complete(true);
     }
 
     internal void Complete(bool ok)

@@ -301,20 +301,29 @@ public sealed class ParentFetcher : IDisposable
             return FetchOutcome.BadGateway;
         }
 
-        fetch.Complete(await VerifyAsync(parent, fetch).ConfigureAwait(false));
+        var (intact, sha256) = await VerifyAsync(parent, fetch).ConfigureAwait(false);
+        if (sha256 is not null)
+        {
+            fetch.CompleteVerified(sha256);
+        }
+        else
+        {
+            fetch.Complete(intact);
+        }
+
         return FetchOutcome.Ok;
     }
 
     /// <summary>
     /// Checks the body against the title's integrity manifest. Clients of this fetch hold back the
     /// last byte until this returns, so a body that fails is never delivered whole, and it is never
-    /// admitted to a tier.
+    /// admitted to a tier. Returns the body's SHA-256 with an intact body the manifest lists.
     /// </summary>
-    private async Task<bool> VerifyAsync(Uri parent, InflightObject fetch)
+    private async Task<(bool Intact, byte[]? Sha256)> VerifyAsync(Uri parent, InflightObject fetch)
     {
         if (!Contracts.Content.ContentKey.TryParse(fetch.Path, out var key))
         {
-            return false;
+            return (false, null);
         }
 
         byte[]? expected;
@@ -326,23 +335,23 @@ public sealed class ParentFetcher : IDisposable
         {
             _metrics.IntegrityFailures.Inc();
             UpstreamLog.IntegrityFailed(_logger, fetch.Path, parent.Authority, ex.Message);
-            return false;
+            return (false, null);
         }
 
         if (expected is null)
         {
-            return true;
+            return (true, null);
         }
 
         var actual = System.Security.Cryptography.SHA256.HashData(fetch.Body);
         if (actual.AsSpan().SequenceEqual(expected))
         {
-            return true;
+            return (true, actual);
         }
 
         _metrics.IntegrityFailures.Inc();
         UpstreamLog.IntegrityFailed(_logger, fetch.Path, parent.Authority, "SHA-256 does not match the manifest");
-        return false;
+        return (false, null);
     }
 
     public void Dispose() => _http.Dispose();

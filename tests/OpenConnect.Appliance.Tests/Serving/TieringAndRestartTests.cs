@@ -69,9 +69,22 @@ public sealed class TieringAndRestartTests : IAsyncLifetime
         Assert.Fail($"the SSD tier never held all {Objects} objects");
     }
 
-    [Fact]
-    public async Task SsdTier_SurvivesSigkill_AndServesWithoutRefetching()
+    /// <param name="verified">
+    /// With an integrity manifest the pull checks each body's SHA-256 and the SSD write puts that hash in the
+    /// object header without hashing again; recovery verifies bodies against it, so a wrong hash would drop them.
+    /// </param>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task SsdTier_SurvivesSigkill_AndServesWithoutRefetching(bool verified)
     {
+        if (verified)
+        {
+            var key = OpenConnect.Contracts.Security.Ed25519SigningKey.FromSeed(Enumerable.Range(3, 32).Select(i => (byte)i).ToArray());
+            var entries = _bodies.ToDictionary(b => b.Key["/v/t3/".Length..], b => new OpenConnect.Contracts.Content.IntegrityEntry(b.Value.Length, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(b.Value))));
+            _parent.Put("/v/t3/integrity.json", OpenConnect.Contracts.Content.IntegrityManifest.Create("t3", entries, key).ToJsonBytes());
+        }
+
         await using (var first = await ApplianceProcess.StartAsync(null, Settings()))
         {
             await FillSsdAsync(first);
@@ -91,6 +104,8 @@ public sealed class TieringAndRestartTests : IAsyncLifetime
 
         Assert.Equal(fetchedBefore, _parent.TotalRequests);
         var metrics = await second.MetricsAsync();
+        Assert.Equal(0, metrics.Value("openconnect_appliance_ssd_corrupt_dropped_total") ?? 0);
+        Assert.Equal(1, _parent.RequestsFor("/v/t3/integrity.json"));
         Assert.Equal(Objects, Metric(metrics, "openconnect_appliance_requests_total", "ssd") + Metric(metrics, "openconnect_appliance_requests_total", "ram"));
         Assert.True(Metric(metrics, "openconnect_appliance_requests_total", "ssd") >= 1);
         Assert.Equal(0, Metric(metrics, "openconnect_appliance_requests_total", "miss"));
