@@ -73,7 +73,7 @@ public static class ApplianceHost
         {
             // Options are validated (with key names) when the host starts; a section that does not
             // even bind falls back to defaults here so that validation is what reports it.
-            var appliance = TryBind(context.Configuration) ?? new ApplianceOptions();
+            var appliance = RoleOptionsRegistration.BindOrDefaults<ApplianceOptions>(context.Configuration);
             var limits = appliance.Limits;
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxConcurrentConnections = limits.MaxConnections;
@@ -118,18 +118,6 @@ public static class ApplianceHost
         app.MapGrpcService<PrefetchService>();
         app.MapDrain();
         return app;
-    }
-
-    private static ApplianceOptions? TryBind(IConfiguration configuration)
-    {
-        try
-        {
-            return configuration.GetSection(ApplianceOptions.SectionName).Get<ApplianceOptions>();
-        }
-        catch (InvalidOperationException)
-        {
-            return null;
-        }
     }
 
     private sealed class CacheWarmup(SegmentServer server) : IHostedService

@@ -47,7 +47,7 @@ public static class SteeringHost
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             kestrel.AddServerHeader = false;
-            var steering = TryBind(context.Configuration) ?? new SteeringOptions();
+            var steering = RoleOptionsRegistration.BindOrDefaults<SteeringOptions>(context.Configuration);
             // Player endpoints from `urls`; the control plane on its own HTTP/2 cleartext endpoint
             // (gRPC without TLS needs HTTP/2 prior knowledge, which a mixed endpoint does not offer).
             foreach (var url in ListenUrls.Parse(context.Configuration["urls"] ?? DefaultUrls))
@@ -91,18 +91,6 @@ public static class SteeringHost
         var publicPath = Path.Combine(Path.GetDirectoryName(path)!, "steering-signing.pub");
         SteeringLog.SigningKeyLoaded(logger, key.KeyId, path, publicPath);
         return key;
-    }
-
-    private static SteeringOptions? TryBind(IConfiguration configuration)
-    {
-        try
-        {
-            return configuration.GetSection(SteeringOptions.SectionName).Get<SteeringOptions>();
-        }
-        catch (InvalidOperationException)
-        {
-            return null;
-        }
     }
 
     /// <summary>Writes the public key beside the private one at start (temp file + rename), for run.sh and appliance configuration.</summary>

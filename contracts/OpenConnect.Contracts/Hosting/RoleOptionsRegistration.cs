@@ -32,6 +32,23 @@ public static class RoleOptionsRegistration
         return services;
     }
 
+    /// <summary>
+    /// The section bound for use before the host starts (Kestrel's listener setup), or the defaults
+    /// when it does not even bind: validation at start is what reports a bad section, with key names.
+    /// </summary>
+    public static TOptions BindOrDefaults<TOptions>(IConfiguration configuration)
+        where TOptions : class, IRoleOptions<TOptions>, new()
+    {
+        try
+        {
+            return configuration.GetSection(TOptions.SectionName).Get<TOptions>() ?? new TOptions();
+        }
+        catch (InvalidOperationException)
+        {
+            return new TOptions();
+        }
+    }
+
     private sealed class RoleOptionsValidator<TOptions> : IValidateOptions<TOptions>
         where TOptions : class, IRoleOptions<TOptions>
     {
