@@ -66,8 +66,8 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
         Contracts.Security.PlaybackAccess.ValidateKeys(check, PlaybackKeys, "PlaybackKeys");
         Contracts.Security.NetworkList.Validate(check, UnsignedNetworks, "UnsignedNetworks");
         Steering.Validate(check);
-        check.Require(!string.IsNullOrWhiteSpace(Id), "Id", Id, "must not be empty");
-        check.Require(!string.IsNullOrWhiteSpace(Site), "Site", Site, "must not be empty");
+        check.Require(Identifiers.IsValid(Id), "Id", Id, $"must be {Identifiers.Rule} (steering refuses anything else)");
+        check.Require(Identifiers.IsValid(Site), "Site", Site, $"must be {Identifiers.Rule} (steering refuses anything else)");
         for (var i = 0; i < Parents.Count; i++)
         {
             check.RequireAbsoluteHttpUri(Parents[i], $"Parents:{i}");

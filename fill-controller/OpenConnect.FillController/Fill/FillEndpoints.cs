@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using OpenConnect.Contracts.Hosting;
 using OpenConnect.FillController.History;
 
 namespace OpenConnect.FillController.Fill;
@@ -15,7 +16,7 @@ public static class FillEndpoints
     {
         app.MapGet("/fill/sites/{site}", (string site, FillCoordinator coordinator) =>
         {
-            if (!IsSiteName(site))
+            if (!Identifiers.IsValid(site))
             {
                 return Results.Problem($"'{site}' is not a site name", statusCode: StatusCodes.Status400BadRequest);
             }
@@ -32,7 +33,7 @@ public static class FillEndpoints
 
         app.MapPost("/fill/sites/{site}/open", async (string site, FillCoordinator coordinator, PopularityCollector collector, TimeProvider time, CancellationToken cancellationToken) =>
         {
-            if (!IsSiteName(site))
+            if (!Identifiers.IsValid(site))
             {
                 return Results.Problem($"'{site}' is not a site name", statusCode: StatusCodes.Status400BadRequest);
             }
@@ -70,10 +71,6 @@ public static class FillEndpoints
             });
         });
     }
-
-    /// <summary>Site names as steering accepts them: 1-64 characters of [A-Za-z0-9._-].</summary>
-    public static bool IsSiteName(string site) =>
-        site.Length is > 0 and <= 64 && site.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
 }
 
 /// <summary>The fill controller's gRPC listener (<see cref="FillOptions.ControlUrl"/>) and its bound address once started (port 0 becomes the picked port).</summary>

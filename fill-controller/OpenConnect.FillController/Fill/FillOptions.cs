@@ -48,6 +48,7 @@ public sealed class FillOptions
         DefaultWindow.Validate(check, "Fill:DefaultWindow");
         foreach (var (site, window) in Sites)
         {
+            check.Require(Identifiers.IsValid(site), $"Fill:Sites:{site}", site, $"the site name must be {Identifiers.Rule}");
             window.Validate(check, $"Fill:Sites:{site}");
         }
     }

@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
+using OpenConnect.Contracts.Hosting;
 using OpenConnect.Contracts.Steering.V1;
 
 namespace OpenConnect.Steering.ControlPlane;
@@ -44,14 +45,14 @@ public sealed class ControlPlaneService(ApplianceRegistry registry, TimeProvider
     /// <summary>Why an identity cannot be registered, or null when it can.</summary>
     public static string? Describe(ApplianceIdentity identity, string instanceId)
     {
-        if (!IsToken(identity.ApplianceId) || identity.ApplianceId == OriginPathwayId)
+        if (!Identifiers.IsValid(identity.ApplianceId) || identity.ApplianceId == OriginPathwayId)
         {
-            return $"appliance_id '{identity.ApplianceId}' must be 1-64 characters of [A-Za-z0-9._-] and not '{OriginPathwayId}'";
+            return $"appliance_id '{identity.ApplianceId}' must be {Identifiers.Rule} and not '{OriginPathwayId}'";
         }
 
-        if (!IsToken(identity.Site))
+        if (!Identifiers.IsValid(identity.Site))
         {
-            return $"site '{identity.Site}' must be 1-64 characters of [A-Za-z0-9._-]";
+            return $"site '{identity.Site}' must be {Identifiers.Rule}";
         }
 
         if (!Uri.TryCreate(identity.PublicUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https") || url.Query.Length > 0)
@@ -70,24 +71,6 @@ public sealed class ControlPlaneService(ApplianceRegistry registry, TimeProvider
         }
 
         return string.IsNullOrEmpty(instanceId) ? "instance_id is required" : null;
-    }
-
-    private static bool IsToken(string value)
-    {
-        if (value.Length is 0 or > 64)
-        {
-            return false;
-        }
-
-        foreach (var c in value)
-        {
-            if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));

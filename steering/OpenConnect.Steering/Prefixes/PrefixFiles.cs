@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using OpenConnect.Contracts.Hosting;
 
 namespace OpenConnect.Steering.Prefixes;
 
@@ -24,9 +25,9 @@ public static class PrefixFiles
         foreach (var path in Directory.EnumerateFiles(directory, "*" + Extension).Order(StringComparer.Ordinal))
         {
             var site = Path.GetFileNameWithoutExtension(path);
-            if (site.Length == 0 || site.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-')))
+            if (!Identifiers.IsValid(site))
             {
-                return (null, $"{Path.GetFileName(path)}: the site name (file name) must be characters of [A-Za-z0-9._-]");
+                return (null, $"{Path.GetFileName(path)}: the site name (file name) must be {Identifiers.Rule}");
             }
 
             string[] lines;

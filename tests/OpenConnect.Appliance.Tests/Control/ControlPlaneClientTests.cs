@@ -26,6 +26,18 @@ public sealed class ControlPlaneClientTests
         .. more,
     ];
 
+    /// <summary>Steering refuses ids and site names outside its rule; the appliance says so at start, naming the key.</summary>
+    [Theory]
+    [InlineData("--Appliance:Site=my site", "Appliance:Site")]
+    [InlineData("--Appliance:Site=", "Appliance:Site")]
+    [InlineData("--Appliance:Id=oca/7", "Appliance:Id")]
+    public async Task AnIdOrSiteSteeringWouldRefuse_StopsTheApplianceAtStart_WithTheKeyName(string setting, string key)
+    {
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => ApplianceHarness.StartAsync(Settings(new Uri("http://127.0.0.1:9"), setting)));
+        Assert.Contains(key, ex.Message);
+        Assert.Contains("1-64 characters of [A-Za-z0-9._-]", ex.Message);
+    }
+
     [Fact]
     public async Task Registers_ThenHeartbeats_LoadHealthAndInventory_AsDeltas()
     {
