@@ -21,6 +21,20 @@ public static class ListenUrls
         }
     }
 
+    /// <summary>
+    /// The cleartext address clients on this host use for a bound listener: its port once the server
+    /// started (port 0 becomes the port the kernel picked), the any-address as loopback.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The listener is not bound yet.</exception>
+    public static Uri BoundAddress(ListenOptions? listen, string what)
+    {
+        var endpoint = listen?.IPEndPoint ?? throw new InvalidOperationException($"the {what} is not bound yet");
+        var host = endpoint.Address.Equals(IPAddress.Any) ? IPAddress.Loopback
+            : endpoint.Address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback
+            : endpoint.Address;
+        return new Uri($"http://{new IPEndPoint(host, endpoint.Port)}");
+    }
+
     public static void Listen(KestrelServerOptions kestrel, Uri url, Action<ListenOptions> configure)
     {
         if (url.IsLoopback && url.Host == "localhost")

@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using OpenConnect.Contracts.Hosting;
 using OpenConnect.FillController.History;
@@ -78,13 +77,5 @@ public sealed class FillControlEndpoint
 {
     internal ListenOptions? Listen { get; set; }
 
-    public Uri Address
-    {
-        get
-        {
-            var endpoint = Listen?.IPEndPoint ?? throw new InvalidOperationException("the fill control endpoint is not bound yet");
-            var host = endpoint.Address.Equals(IPAddress.Any) ? IPAddress.Loopback : endpoint.Address;
-            return new Uri($"http://{new IPEndPoint(host, endpoint.Port)}");
-        }
-    }
+    public Uri Address => ListenUrls.BoundAddress(Listen, "fill control endpoint");
 }

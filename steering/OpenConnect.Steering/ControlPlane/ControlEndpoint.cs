@@ -1,5 +1,5 @@
-using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using OpenConnect.Contracts.Hosting;
 
 namespace OpenConnect.Steering.ControlPlane;
 
@@ -20,15 +20,7 @@ public sealed class ControlEndpoint
     public int Port => Listen?.IPEndPoint?.Port ?? 0;
 
     /// <summary>The bound control-plane address, e.g. <c>http://127.0.0.1:8280</c>.</summary>
-    public Uri Address
-    {
-        get
-        {
-            var endpoint = Listen?.IPEndPoint ?? throw new InvalidOperationException("the control endpoint is not bound yet");
-            var host = endpoint.Address.Equals(IPAddress.Any) ? IPAddress.Loopback : endpoint.Address;
-            return new Uri($"http://{new IPEndPoint(host, endpoint.Port)}");
-        }
-    }
+    public Uri Address => ListenUrls.BoundAddress(Listen, "control endpoint");
 
     /// <summary>Keeps the two listeners apart: only the control plane on the control port, never on the player ports.</summary>
     public sealed class Separation(RequestDelegate next, ControlEndpoint control)
