@@ -21,8 +21,7 @@ public sealed class FillPass(SegmentCache cache, SourceFetcher fetcher, FillMetr
 
     private readonly HashSet<string> _failedSources = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IntegrityManifest> _integrity = new(StringComparer.Ordinal);
-    private readonly long _started = time.GetTimestamp();
-    private long _bytes;
+    private readonly RatePacer _pacer = new(rateBytesPerSecond, time);
 
     public async Task<FileProgress> FillFileAsync(FillFile file, CancellationToken cancellationToken)
     {
@@ -196,24 +195,8 @@ public sealed class FillPass(SegmentCache cache, SourceFetcher fetcher, FillMetr
         progress.BytesFetched += body.LongLength;
         metrics.Objects.WithLabels("fetched").Inc();
         metrics.Bytes.Inc(body.LongLength);
-        await PaceAsync(body.LongLength, cancellationToken).ConfigureAwait(false);
+        await _pacer.AddAsync(body.LongLength, cancellationToken).ConfigureAwait(false);
         return null;
-    }
-
-    /// <summary>Stays under the rate cap on average: waits until the bytes so far fit the rate.</summary>
-    private async Task PaceAsync(long bytes, CancellationToken cancellationToken)
-    {
-        _bytes += bytes;
-        if (rateBytesPerSecond <= 0)
-        {
-            return;
-        }
-
-        var due = TimeSpan.FromSeconds((double)_bytes / rateBytesPerSecond) - time.GetElapsedTime(_started);
-        if (due > TimeSpan.Zero)
-        {
-            await Task.Delay(due, time, cancellationToken).ConfigureAwait(false);
-        }
     }
 
     /// <summary>The file's sources in rank order, those that failed earlier in this pass last.</summary>

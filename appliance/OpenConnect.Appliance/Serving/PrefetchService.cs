@@ -40,7 +40,7 @@ public sealed class PrefetchService(SegmentCache cache, IOptions<ApplianceOption
 
         var rate = request.RateBytesPerSecond > 0 ? request.RateBytesPerSecond : options.Value.Fill.RateBytesPerSecond;
         var progress = new PrefetchProgress { ObjectsTotal = paths.Count };
-        var started = time.GetTimestamp();
+        var pacer = new Fill.RatePacer(rate, time);
         foreach (var path in paths)
         {
             var result = await cache.PrefetchAsync(KeyHash.Of(path), path, context.CancellationToken);
@@ -60,15 +60,7 @@ public sealed class PrefetchService(SegmentCache cache, IOptions<ApplianceOption
             update.AlreadyHeld = result.AlreadyHeld;
             await responseStream.WriteAsync(update, context.CancellationToken);
 
-            if (rate > 0)
-            {
-                // Stay under the cap on average: wait until the bytes so far fit the rate.
-                var due = TimeSpan.FromSeconds((double)progress.BytesFetched / rate) - time.GetElapsedTime(started);
-                if (due > TimeSpan.Zero)
-                {
-                    await Task.Delay(due, time, context.CancellationToken);
-                }
-            }
+            await pacer.AddAsync(result.BytesFetched, context.CancellationToken);
         }
 
         await responseStream.WriteAsync(progress, context.CancellationToken);
