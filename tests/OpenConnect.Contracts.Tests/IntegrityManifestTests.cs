@@ -19,6 +19,19 @@ public sealed class IntegrityManifestTests
             .ToDictionary();
 
     [Fact]
+    public void ParseFor_AcceptsOnlyTheTitlesOwnManifest_SignedByATrustedKeyWhenKeysAreGiven()
+    {
+        var json = IntegrityManifest.Create("t1", Files(2), Key).ToJsonBytes();
+        Assert.Equal("t1", IntegrityManifest.ParseFor("t1", json, new PublicKeyRing([Key.PublicKey])).TitleId);
+        Assert.Equal("t1", IntegrityManifest.ParseFor("t1", json, PublicKeyRing.Empty).TitleId);
+
+        var replayed = Assert.Throws<FormatException>(() => IntegrityManifest.ParseFor("t2", json, new PublicKeyRing([Key.PublicKey])));
+        Assert.Contains("the manifest of 't1'", replayed.Message);
+        var untrusted = Assert.Throws<FormatException>(() => IntegrityManifest.ParseFor("t1", json, new PublicKeyRing([OtherKey.PublicKey])));
+        Assert.Contains("not signed by a trusted origin key", untrusted.Message);
+    }
+
+    [Fact]
     public void CreatedManifest_RoundTrips_Verifies_AndAnswersDigestsAndSizes()
     {
         var manifest = IntegrityManifest.Parse(IntegrityManifest.Create("t1", Files(5), Key).ToJsonBytes());

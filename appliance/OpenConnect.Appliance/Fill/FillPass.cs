@@ -107,18 +107,11 @@ public sealed class FillPass(SegmentCache cache, SourceFetcher fetcher, FillMetr
             IntegrityManifest manifest;
             try
             {
-                manifest = IntegrityManifest.Parse(body);
+                manifest = IntegrityManifest.ParseFor(title, body, integrityKeys);
             }
             catch (FormatException ex)
             {
                 SourceFailed(source, path, ex.Message, integrity: true, errors);
-                progress.IntegrityRejects++;
-                continue;
-            }
-
-            if (manifest.TitleId != title || (integrityKeys.Count > 0 && !manifest.IsSignedBy(integrityKeys)))
-            {
-                SourceFailed(source, path, "integrity manifest is for another title or not signed by a trusted origin key", integrity: true, errors);
                 progress.IntegrityRejects++;
                 continue;
             }

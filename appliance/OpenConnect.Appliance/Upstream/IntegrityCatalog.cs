@@ -84,13 +84,7 @@ public sealed class IntegrityCatalog
 
         try
         {
-            var manifest = IntegrityManifest.Parse(body);
-            if (_trustedKeys.Count > 0 && !manifest.IsSignedBy(_trustedKeys))
-            {
-                throw new FormatException($"integrity manifest of {titleId} is not signed by a trusted origin key (key id '{manifest.KeyId}')");
-            }
-
-            return new Entry(manifest, null, now + ManifestTtl);
+            return new Entry(IntegrityManifest.ParseFor(titleId, body, _trustedKeys), null, now + ManifestTtl);
         }
         catch (FormatException ex)
         {

@@ -137,6 +137,28 @@ public sealed record IntegrityManifest
         return roots;
     }
 
+    /// <summary>
+    /// Parses the manifest served at <paramref name="titleId"/>'s path and accepts it only when it is that
+    /// title's (a valid manifest of another title, replayed at this path, would vouch for its bodies) and,
+    /// when <paramref name="trustedKeys"/> lists keys, signed by one of them. Throws
+    /// <see cref="FormatException"/> with the reason otherwise.
+    /// </summary>
+    public static IntegrityManifest ParseFor(string titleId, ReadOnlySpan<byte> json, PublicKeyRing trustedKeys)
+    {
+        var manifest = Parse(json);
+        if (!string.Equals(manifest.TitleId, titleId, StringComparison.Ordinal))
+        {
+            throw new FormatException($"the integrity manifest served for {titleId} is the manifest of '{manifest.TitleId}'");
+        }
+
+        if (trustedKeys.Count > 0 && !manifest.IsSignedBy(trustedKeys))
+        {
+            throw new FormatException($"the integrity manifest of {titleId} is not signed by a trusted origin key (key id '{manifest.KeyId}')");
+        }
+
+        return manifest;
+    }
+
     /// <summary>Parses a manifest and checks its shape and Merkle roots; throws <see cref="FormatException"/> with the reason when it is not valid. The signature is checked separately (<see cref="IsSignedBy"/>).</summary>
     public static IntegrityManifest Parse(ReadOnlySpan<byte> json)
     {

@@ -95,6 +95,21 @@ public sealed class IntegrityTests
         Assert.Equal(1, await h.MetricAsync("openconnect_appliance_integrity_failures_total"));
     }
 
+    /// <summary>A parent replaying another title's (validly signed) manifest at this title's path cannot vouch for bodies.</summary>
+    [Fact]
+    public async Task AnotherTitlesManifest_ServedAtThisTitlesPath_AdmitsNothing()
+    {
+        await using var h = await ApplianceHarness.StartAsync($"--Appliance:Upstream:IntegrityKeys:0={OriginKey.PublicKey}");
+        var body = ApplianceHarness.RandomBytes(50_000, 25);
+        h.Parent.Put("/v/victim/720p/seg-1.m4s", body);
+        h.Parent.Put("/v/victim/integrity.json", Manifest("other", ("720p/seg-1.m4s", body)));
+        using var client = new HttpClient { BaseAddress = h.BaseAddress };
+
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.GetByteArrayAsync("/v/victim/720p/seg-1.m4s"));
+        Assert.Equal(1, await h.MetricAsync("openconnect_appliance_integrity_failures_total"));
+        Assert.Equal(0, await h.MetricAsync("openconnect_appliance_tier_objects", ("tier", "ram")));
+    }
+
     [Fact]
     public async Task MalformedIntegrityKey_StopsTheApplianceWithTheKeyName()
     {
