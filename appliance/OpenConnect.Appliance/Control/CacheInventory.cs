@@ -100,6 +100,15 @@ public sealed class CacheInventory
     }
 
     /// <summary>The entries held now.</summary>
+    /// <summary>The entry (<c>"{title}"</c> or <c>"{title}/{rendition}"</c>) of a held object, or null when the key is not accounted for.</summary>
+    public string? EntryOf(ulong key)
+    {
+        lock (_lock)
+        {
+            return _objects.TryGetValue(key, out var held) ? held.Entry : null;
+        }
+    }
+
     public HashSet<string> Snapshot()
     {
         lock (_lock)

@@ -2,7 +2,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Options;
 using OpenConnect.Appliance.Caching;
-using OpenConnect.Contracts.Content;
+using OpenConnect.Appliance.Control;
 using OpenConnect.Contracts.Fill;
 using OpenConnect.Contracts.Fill.V1;
 using OpenConnect.Contracts.Security;
@@ -23,6 +23,7 @@ public sealed class FillAgent : BackgroundService
     private readonly string _applianceId;
     private readonly string _manifestFile;
     private readonly SegmentCache _cache;
+    private readonly CacheInventory _inventory;
     private readonly FillMetrics _metrics;
     private readonly PublicKeyRing _integrityKeys;
     private readonly TimeProvider _time;
@@ -30,12 +31,13 @@ public sealed class FillAgent : BackgroundService
     private readonly HashSet<string> _done = new(StringComparer.Ordinal);
     private FillManifest? _manifest;
 
-    public FillAgent(IOptions<ApplianceOptions> options, SegmentCache cache, FillMetrics metrics, TimeProvider time, ILogger<FillAgent> logger)
+    public FillAgent(IOptions<ApplianceOptions> options, SegmentCache cache, CacheInventory inventory, FillMetrics metrics, TimeProvider time, ILogger<FillAgent> logger)
     {
         _options = options.Value.Fill;
         _applianceId = options.Value.Id;
         _manifestFile = Path.Combine(options.Value.Cache.Directory, "fill", "manifest.bin");
         _cache = cache;
+        _inventory = inventory;
         _metrics = metrics;
         _integrityKeys = PublicKeyRing.Parse(options.Value.Upstream.IntegrityKeys);
         _time = time;
@@ -141,15 +143,15 @@ public sealed class FillAgent : BackgroundService
     /// <summary>Makes <paramref name="manifest"/> current: objects pinned for files it no longer lists go back under the eviction policy.</summary>
     private async Task ApplyAsync(FillManifest manifest, CancellationToken cancellationToken)
     {
-        var files = manifest.Files.Select(f => FileKey(f.Title, f.Rendition)).ToHashSet(StringComparer.Ordinal);
-        var titles = manifest.Files.Select(f => f.Title).ToHashSet(StringComparer.Ordinal);
+        // Inventory entries are "{title}" (title-level objects) or "{title}/{rendition}", like FileKey.
+        var keep = manifest.Files.Select(f => FileKey(f.Title, f.Rendition)).Concat(manifest.Files.Select(f => f.Title)).ToHashSet(StringComparer.Ordinal);
         var unpinned = 0;
         foreach (var key in _cache.PinnedKeys())
         {
-            var path = _cache.Store.ReadPath(key);
-            var keep = path is not null && ContentKey.TryParse(path, out var content)
-                && (content.Rendition is null ? titles.Contains(content.TitleId) : files.Contains(FileKey(content.TitleId, content.Rendition)));
-            if (!keep)
+            // The inventory knows each held object's entry in memory; the object's header is read only
+            // for one it has not accounted for yet (just after a restart).
+            var entry = _inventory.EntryOf(key) ?? (_cache.Store.ReadPath(key) is { } path ? CacheInventory.EntryFor(path) : null);
+            if (entry is null || !keep.Contains(entry))
             {
                 _cache.Unpin(key);
                 unpinned++;

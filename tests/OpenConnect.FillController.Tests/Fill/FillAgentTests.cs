@@ -78,6 +78,27 @@ public sealed class FillAgentTests
     }
 
     [Fact]
+    public async Task ANewManifest_UnpinsOnlyTheFilesItDrops_AndKeepsTheTitleLevelObjectsOfTitlesItKeeps()
+    {
+        await using var scenario = await Scenario.StartAsync(new SyntheticTitle("t1", ["r0", "r1"], 3, 20_000, 8));
+        var (_, title, plan, stack) = scenario;
+        var r1 = new FileId("t1", "r1");
+        plan.Set(("oca-1", [R0, r1]));
+        var appliance = stack.Own(await stack.StartApplianceAsync("oca-1"));
+        var cache = appliance.Services.GetRequiredService<SegmentCache>();
+        await stack.MoveClockToAsync(Window);
+        await stack.WaitUntilLiveAsync("t1");
+        Assert.True(title.FilePaths("r1").All(p => cache.IsPinned(KeyHash.Of(p))));
+
+        plan.Set(("oca-1", [R0]));
+        await stack.OpenNowAsync();
+        var r1Only = title.SegmentPaths("r1").Concat(title.FilePaths("r1").Where(p => p.Contains("/r1/", StringComparison.Ordinal))).Distinct().ToList();
+        await Eventually.TrueAsync(() => Task.FromResult(r1Only.All(p => !cache.IsPinned(KeyHash.Of(p)))), "r1's objects unpinned");
+        Assert.All(title.FilePaths("r0"), path => Assert.True(cache.IsPinned(KeyHash.Of(path)), path));
+        Assert.All(r1Only, path => Assert.True(cache.InSsdPolicy(KeyHash.Of(path)), path));
+    }
+
+    [Fact]
     public async Task PinsSurviveARestart_AndAFileDroppedFromTheManifest_GoesBackUnderThePolicy()
     {
         await using var scenario = await Scenario.StartAsync(new SyntheticTitle("t1", ["r0"], 3, 40_000, 2));
