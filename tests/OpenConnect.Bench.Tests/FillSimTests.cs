@@ -114,6 +114,10 @@ public class FillSimTests
         {
             var origin = sizes[1].GetProperty($"origin_bytes_{strategy}").EnumerateObject().Sum(b => b.Value.GetInt64());
             Assert.InRange(sizes[1].GetProperty($"origin_bytes_pinned_on_site_peer_{strategy}").GetInt64(), 0, origin);
+            // Mean pinned bytes fit the pin share of the cache, and pinned files serve bytes.
+            var pinRoom = sizes[1].GetProperty("cache_bytes_per_appliance").GetInt64() * root.GetProperty("pin_share").GetDouble();
+            Assert.InRange(sizes[1].GetProperty($"pinned_bytes_mean_{strategy}").GetInt64(), 1, pinRoom);
+            Assert.True(sizes[1].GetProperty($"pinned_hit_bytes_{strategy}").GetInt64() > 0);
         }
     }
 

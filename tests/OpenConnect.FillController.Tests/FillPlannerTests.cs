@@ -203,20 +203,20 @@ public class FillPlannerTests
         var replaced = Planner(fetchCost: 5).Plan("isp1", Day1.AddDays(1), appliances, [File("old", 10), File("new", 16)], held);
         Assert.Equal([new FileId("new", "720p")], replaced.ByAppliance["oca-0"]);
 
-        // A newcomer expected below its fetch cost is not placed even in free room.
-        var empty = Planner(fetchCost: 5).Plan("isp1", Day1, appliances, [File("rare", 4)], previous: null);
-        Assert.Empty(empty.ByAppliance["oca-0"]);
+        // Nor does one expected below its fetch cost, though it would take free room.
+        var below = Planner(fetchCost: 5).Plan("isp1", Day1.AddDays(1), appliances, [File("old", 0.5), File("rare", 4)], held);
+        Assert.Equal([new FileId("old", "720p")], below.ByAppliance["oca-0"]);
     }
 
     /// <summary>
-    /// At the default fetch cost (0.1 plays) a file forecast below one play a day is still pinned in
-    /// free room, while one forecast below the cost is left to the pull cache; and a newcomer must
-    /// beat a held file by more than the cost.
+    /// At the default fetch cost (0.1 plays) a file forecast below one play a day is pinned in free
+    /// room, and so is one forecast below the cost; a newcomer must beat a held file by more than
+    /// the cost.
     /// </summary>
     [Theory]
     [InlineData(0.5, null, 0.0, "new")]
     [InlineData(0.11, null, 0.0, "new")]
-    [InlineData(0.09, null, 0.0, null)]
+    [InlineData(0.09, null, 0.0, "new")]
     [InlineData(0.35, "old", 0.3, "old")]
     [InlineData(0.45, "old", 0.3, "new")]
     public void TheDefaultFetchCost_PinsTailFilesInFreeRoom(double newPlays, string? heldTitle, double heldPlays, string? expected)
@@ -230,6 +230,29 @@ public class FillPlannerTests
         var plan = planner.Plan("isp1", Day1.AddDays(1), appliances, forecast, previous);
 
         Assert.Equal(expected is null ? [] : [new FileId(expected, "720p")], plan.ByAppliance["oca-0"]);
+    }
+
+    /// <summary>
+    /// The fetch cost orders candidates, it does not exclude them: room left after every held file
+    /// and every newcomer above its cost takes newcomers below their cost, most requested first.
+    /// One appliance with room for two 1000-byte files; fetch cost 5; "held" was held yesterday.
+    /// </summary>
+    [Theory]
+    [InlineData(2.0, 1.0, 0.5, "held,a")] // held (2) first, then the better of two newcomers below the cost
+    [InlineData(0.2, 3.0, 4.0, "held,b")] // a held file expected 0.2 plays still beats newcomers below 0.2 + 5
+    [InlineData(0.2, 5.3, 3.0, "a,held")] // 5.3 - 5 > 0.2: the newcomer goes first, the held file keeps the rest
+    [InlineData(0.2, 5.3, 6.0, "b,a")] // both newcomers beat the held file by more than the cost
+    [InlineData(0.0, 0.01, 0.02, "b,a")] // the held file forecast at 0 is dropped: two rare newcomers fill the room
+    public void NewcomersBelowTheFetchCost_FillRoomNothingElseWants(double heldPlays, double aPlays, double bPlays, string expected)
+    {
+        var appliances = new List<PlacementAppliance> { new("oca-0", 2000) };
+        FileForecast File(string title, double plays) => new(new FileId(title, "720p"), 1000, plays);
+        var planner = Planner(fetchCost: 5);
+        var previous = planner.Plan("isp1", Day1, appliances, [File("held", 10)], previous: null);
+
+        var plan = planner.Plan("isp1", Day1.AddDays(1), appliances, [File("held", heldPlays), File("a", aPlays), File("b", bPlays)], previous);
+
+        Assert.Equal(expected.Split(',').Select(t => new FileId(t, "720p")), plan.ByAppliance["oca-0"]);
     }
 
     [Fact]

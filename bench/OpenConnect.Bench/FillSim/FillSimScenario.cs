@@ -183,11 +183,12 @@ public sealed class FillSimScenario : IScenario
     {
         foreach (var size in options.Sizes)
         {
-            var table = new Table("strategy", "cache/appliance", "offload", "origin TB", "fill TB/night mean", "fill TB/night max", "budget TB", "nights over", "churn/night", "pinned TB max");
+            var table = new Table("strategy", "cache/appliance", "offload", "origin TB", "fill TB/night mean", "fill TB/night max", "budget TB", "nights over", "churn/night", "pinned TB mean", "pinned TB max", "served pinned");
             foreach (var r in results.Where(r => r.SizeFraction == size))
             {
                 table.Add(StrategyName(r.Strategy), FormattableString.Invariant($"{size:P0} ({r.CacheBytesPerAppliance / 1e12:F2} TB)"), r.Offload,
-                    (r.RequestedBytes - r.ApplianceBytes) / 1e12, r.MeanNightlyFillBytes / 1e12, r.MaxNightlyFillBytes / 1e12, r.NightlyBudgetBytes / 1e12, r.NightsOverBudget, r.Churn, r.PinnedBytes / 1e12);
+                    (r.RequestedBytes - r.ApplianceBytes) / 1e12, r.MeanNightlyFillBytes / 1e12, r.MaxNightlyFillBytes / 1e12, r.NightlyBudgetBytes / 1e12, r.NightsOverBudget, r.Churn, r.MeanPinnedBytes / 1e12, r.PinnedBytes / 1e12,
+                    r.ApplianceBytes == 0 ? 0 : (double)r.PinnedHitBytes / r.ApplianceBytes);
             }
 
             Console.Write(table);
@@ -232,6 +233,10 @@ public sealed class FillSimScenario : IScenario
                 churn_known_rates = Round(known.Churn),
                 churn_oracle = Round(oracle.Churn),
                 pinned_bytes_max_push_fill = push.PinnedBytes,
+                pinned_bytes_mean_push_fill = (long)push.MeanPinnedBytes,
+                pinned_bytes_mean_known_rates = (long)known.MeanPinnedBytes,
+                pinned_hit_bytes_push_fill = push.PinnedHitBytes,
+                pinned_hit_bytes_known_rates = known.PinnedHitBytes,
                 origin_bytes_pull = MissBreakdown(pull),
                 origin_bytes_push_fill = MissBreakdown(push),
                 origin_bytes_known_rates = MissBreakdown(known),

@@ -38,7 +38,9 @@ internal sealed record StrategyResult(
     long PinnedBytes,
     double Churn,
     long[] MissBytes,
-    long PeerPinnedMissBytes)
+    long PeerPinnedMissBytes,
+    double MeanPinnedBytes,
+    long PinnedHitBytes)
 {
     /// <summary>Names of <see cref="MissBytes"/>' buckets: where the origin bytes went.</summary>
     public static readonly string[] MissKinds = ["release_day0", "release_days1_6", "pinned_title_other_rendition", "title_not_pinned"];
@@ -50,6 +52,12 @@ internal sealed record StrategyResult(
     /// real site these would be served by a peer; the simulation counts them as origin bytes.
     /// </summary>
     public long PeerPinnedMissBytes { get; init; } = PeerPinnedMissBytes;
+
+    /// <summary>Mean bytes pinned per appliance after a scored night's fill: how much of the pin share the plan used.</summary>
+    public double MeanPinnedBytes { get; init; } = MeanPinnedBytes;
+
+    /// <summary>Of <see cref="ApplianceBytes"/>, those served from pinned files (the rest the pull cache served).</summary>
+    public long PinnedHitBytes { get; init; } = PinnedHitBytes;
 
     public double Offload => RequestedBytes == 0 ? 0 : (double)ApplianceBytes / RequestedBytes;
 }
@@ -77,7 +85,8 @@ internal sealed class FillSimulator
     private readonly long _budget;
     private readonly List<ulong> _evicted = new(256);
     private readonly long[] _missBytes = new long[StrategyResult.MissKinds.Length];
-    private long _peerPinnedMissBytes;
+    private long _peerPinnedMissBytes, _pinnedHitBytes;
+    private double _pinnedSum;
     private long _requested, _served, _fill, _maxNight, _pinned;
     private int _nights, _overBudget;
     private double _churn;
@@ -139,7 +148,8 @@ internal sealed class FillSimulator
 
     public StrategyResult Result() => new(
         _strategy, _size, CacheBytes, _requested, _served, _fill, _maxNight, _nights == 0 ? 0 : (double)_fill / _nights / _sites.Sum(s => s.Length),
-        _budget, _overBudget, _pinned, _nights == 0 ? 0 : _churn / _nights, [.. _missBytes], _peerPinnedMissBytes);
+        _budget, _overBudget, _pinned, _nights == 0 ? 0 : _churn / _nights, [.. _missBytes], _peerPinnedMissBytes,
+        _nights == 0 ? 0 : _pinnedSum / _nights / _sites.Sum(s => s.Length), _pinnedHitBytes);
 
     private void Fill(int site, int day, IReadOnlyList<FileForecast> forecast, bool scored)
     {
@@ -200,6 +210,7 @@ internal sealed class FillSimulator
                 _maxNight = Math.Max(_maxNight, fetched);
                 _overBudget += kept.Count < files.Count ? 1 : 0;
                 _pinned = Math.Max(_pinned, appliance.PinnedBytes);
+                _pinnedSum += appliance.PinnedBytes;
                 _churn += appliance.PinnedBytes == 0 ? 0 : (double)replaced / appliance.PinnedBytes / appliances.Length / _sites.Length;
             }
         }
@@ -280,6 +291,7 @@ internal sealed class FillSimulator
         if (appliance.Pinned.Contains((title, rendition)))
         {
             hit = true;
+            _pinnedHitBytes += scored ? bytes : 0;
         }
         else
         {

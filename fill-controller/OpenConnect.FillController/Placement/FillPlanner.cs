@@ -13,8 +13,12 @@ namespace OpenConnect.FillController.Placement;
 /// <para>Every file is filled whole, so expected requests per byte stored is the file's expected
 /// requests: sorting by it is the greedy knapsack order. A copy the site did not hold yesterday
 /// pays <see cref="PlannerOptions.FetchCostRequests"/>, so it displaces a held file only when it is
-/// expected to be requested that many times more; a newcomer expected below its fetch cost is not
-/// placed at all (leaving the room to the pull cache).</para>
+/// expected to be requested that many times more. The cost orders, it does not exclude: room that
+/// no held file and no newcomer above its cost wants still takes newcomers expected below their
+/// cost, most requested first. The fetch moves bytes in the off-peak window, and room left empty
+/// goes to the pull cache, which gains almost nothing from it: what is left for pull is the tail,
+/// re-read too rarely for an eviction policy to keep, while a pinned tail file serves every play it
+/// gets (bench/RESULTS.md, fill-sim run 5).</para>
 /// <para>A file gets one copy per <see cref="PlannerOptions.CopyLoadShare"/> of an average
 /// appliance's expected requests, at most one per appliance; copy <c>k</c> is worth 1/k of the
 /// file's requests, so extra copies only take room the tail would use less.</para>
@@ -193,13 +197,8 @@ public sealed class FillPlanner : IPlacementPlanner
         return queue;
     }
 
-    private static void Enqueue(PriorityQueue<Candidate, Candidate> queue, Candidate candidate)
-    {
-        if (candidate.Priority > 0)
-        {
-            queue.Enqueue(candidate, candidate);
-        }
-    }
+    /// <summary>Queues a copy whatever its priority: every candidate is expected to be requested (a newcomer below its fetch cost only comes after every copy above it).</summary>
+    private static void Enqueue(PriorityQueue<Candidate, Candidate> queue, Candidate candidate) => queue.Enqueue(candidate, candidate);
 
     private static string? HeldTarget(Dictionary<FileId, List<string>> heldBy, FileId file, List<string> has, Dictionary<string, long> free, long bytes)
     {

@@ -8,11 +8,11 @@ public sealed class PlannerOptions
     /// <summary>
     /// What fetching a file the site did not hold yesterday costs, in expected plays of that file:
     /// a newcomer displaces a held file only when it is expected to be played this many times more
-    /// tomorrow, and a newcomer expected below it is left to the pull cache. Default 0.1: a fetch
-    /// moves the file's bytes in the off-peak window, inside the night's budget, while a play moves
-    /// its bytes at peak; and pinned room is taken from the pull cache, so a high cost leaves most
-    /// of the tail (files forecast below one play a day) unpinned. Measured in <c>bench fill-sim</c>
-    /// (bench/RESULTS.md): 1 offloads 94.3%, 0.1 96.7% with a third of the churn of 0.
+    /// tomorrow. It orders, it does not exclude: a newcomer expected below it still takes room no
+    /// held file and no newcomer above its cost wants. Default 0.1: a fetch moves the file's bytes
+    /// in the off-peak window, inside the night's budget, while a play moves its bytes at peak; a
+    /// high cost makes the plan follow the forecast slowly. Measured in <c>bench fill-sim</c>
+    /// (bench/RESULTS.md, run 5).
     /// </summary>
     public double FetchCostRequests { get; set; } = 0.1;
 
