@@ -88,16 +88,18 @@ public sealed partial class SegmentCache
     public bool HeldOnSsd(ulong key) => _store.Contains(key);
 
     /// <summary>
-    /// Pins an object the SSD tier holds: it leaves the eviction policy and the policy's capacity shrinks by
-    /// its body length as the store has it. One decision under the policy lock, so a player's miss cannot
-    /// evict the object between the look and the pin (evictions delete under the same lock). Refused when the
-    /// pinned bytes would exceed the SSD tier. Call <see cref="SavePinsAsync"/> to make pins durable.
+    /// Pins an object the SSD tier holds with this body (length and SHA-256, as the integrity manifest names
+    /// it): it leaves the eviction policy and the policy's capacity shrinks by its length. One decision under
+    /// the policy lock, so a player's miss cannot evict the object between the look and the pin (evictions
+    /// delete under the same lock). A held object with another body (an older version) is not pinned: the
+    /// caller fetches the named one. Refused when the pinned bytes would exceed the SSD tier. Call
+    /// <see cref="SavePinsAsync"/> to make pins durable.
     /// </summary>
-    public PinOutcome PinHeld(ulong key)
+    public PinOutcome PinHeld(ulong key, long bodyLength, byte[] sha256)
     {
         lock (_policyLock)
         {
-            return PinHeldLocked(key, bodySha256: null, bodyLength: 0);
+            return PinHeldLocked(key, sha256, bodyLength);
         }
     }
 
@@ -222,20 +224,23 @@ public sealed partial class SegmentCache
     };
 
     /// <summary>
-    /// Pins <paramref name="key"/> if the store holds it (with this body when <paramref name="bodySha256"/> is
-    /// given) and the pinned bytes stay within the SSD tier; the caller holds the policy lock. A pin whose object
-    /// the store no longer holds (dropped as corrupt, or replaced) is released, so the object is stored again.
+    /// Pins <paramref name="key"/> if the store holds it with this body and the pinned bytes stay within the
+    /// SSD tier; the caller holds the policy lock. A pin whose object the store no longer holds with this body
+    /// (dropped as corrupt, or another version) is released, so the object is stored again; another version
+    /// still on SSD goes back under the eviction policy meanwhile.
     /// </summary>
-    private PinOutcome PinHeldLocked(ulong key, byte[]? bodySha256, long bodyLength)
+    private PinOutcome PinHeldLocked(ulong key, byte[] bodySha256, long bodyLength)
     {
-        var held = bodySha256 is null
-            ? _store.TryGetBodyLength(key, out bodyLength)
-            : _store.HoldsBody(key, bodyLength, bodySha256);
-        if (!held)
+        if (!_store.HoldsBody(key, bodyLength, bodySha256))
         {
             if (_pins.Remove(key, out _))
             {
                 ResizeSsdPolicy();
+                if (_store.TryGetBodyLength(key, out var otherLength))
+                {
+                    ReturnToSsdPolicy(key, otherLength);
+                    DropSsdEvictions();
+                }
             }
 
             return PinOutcome.NotHeld;

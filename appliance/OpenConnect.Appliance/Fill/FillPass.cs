@@ -134,7 +134,7 @@ public sealed class FillPass(SegmentCache cache, SourceFetcher fetcher, FillMetr
     {
         progress.Objects++;
         var key = KeyHash.Of(path);
-        switch (cache.PinHeld(key))
+        switch (cache.PinHeld(key, size, sha256))
         {
             case PinOutcome.Pinned:
                 metrics.Objects.WithLabels("held").Inc();

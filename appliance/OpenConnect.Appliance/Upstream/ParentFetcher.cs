@@ -124,6 +124,15 @@ public sealed class ParentFetcher : IDisposable
         {
             if (_inflight.TryGetValue(key, out var existing))
             {
+                if (existing.Head is not null && existing.Completed.IsCompletedSuccessfully && !existing.Completed.Result)
+                {
+                    // Its body already failed (cut part-way or refused by the integrity check) and it is on its
+                    // way out of the table: a request arriving now starts a fresh fetch instead of sharing
+                    // that failure.
+                    _inflight.TryRemove(new KeyValuePair<ulong, InflightObject>(key, existing));
+                    continue;
+                }
+
                 _metrics.CollapsedRequests.Inc();
                 return existing;
             }

@@ -31,11 +31,12 @@ public sealed class FillPinningTests : IAsyncLifetime
     {
         await using var appliance = await StartAsync(1 << 20, Ssd64MiB);
         var cache = CacheOf(appliance);
-        var key = await StoreAsync(cache, "/v/t1/r0/seg-00001.m4s", Body(50_000, 1));
+        var body = Body(50_000, 1);
+        var key = await StoreAsync(cache, "/v/t1/r0/seg-00001.m4s", body);
 
         // What a player's miss evicting the object does, between the fill's look and its pin.
         Assert.True(cache.Store.Remove(key));
-        Assert.Equal(PinOutcome.NotHeld, cache.PinHeld(key));
+        Assert.Equal(PinOutcome.NotHeld, cache.PinHeld(key, body.Length, SHA256.HashData(body)));
 
         Assert.False(cache.IsPinned(key));
         Assert.Equal(0, cache.PinnedBytes);
@@ -43,21 +44,54 @@ public sealed class FillPinningTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task PinningHeldObjects_CountsTheStoredLength_AndRefusesPinsBeyondTheSsdTier()
+    public async Task AHeldObjectWithAnotherBody_IsNotPinned_AndAStalePinGoesBackUnderThePolicy()
+    {
+        await using var appliance = await StartAsync(1 << 20, Ssd64MiB);
+        var cache = CacheOf(appliance);
+        var older = Body(60_000, 2);
+        var named = Body(60_000, 3);
+        var key = await StoreAsync(cache, "/v/t1/r0/seg-00001.m4s", older);
+
+        // The integrity manifest names another body (a newer version of the title): not pinned as held.
+        Assert.Equal(PinOutcome.NotHeld, cache.PinHeld(key, named.Length, SHA256.HashData(named)));
+        Assert.False(cache.IsPinned(key));
+
+        // A pin on the older body is released once the manifest names another, and the object is an
+        // ordinary policy entry again until the named body replaces it.
+        Assert.Equal(PinOutcome.Pinned, cache.PinHeld(key, older.Length, SHA256.HashData(older)));
+        Assert.False(cache.InSsdPolicy(key));
+        Assert.Equal(PinOutcome.NotHeld, cache.PinHeld(key, named.Length, SHA256.HashData(named)));
+        Assert.False(cache.IsPinned(key));
+        Assert.Equal(0, cache.PinnedBytes);
+        Assert.Equal(Ssd64MiB, cache.SsdPolicyCapacityBytes);
+        Assert.True(cache.InSsdPolicy(key));
+
+        var filled = await FillAsync(cache, "/v/t1/r0/seg-00001.m4s", named);
+        Assert.True(filled.Ok, filled.Error);
+        Assert.True(cache.IsPinned(key));
+        Assert.Equal(named.Length, cache.PinnedBytes);
+    }
+
+    [Fact]
+    public async Task PinningHeldObjects_CountsTheirLength_AndRefusesPinsBeyondTheSsdTier()
     {
         await using var appliance = await StartAsync(64 << 10, 1_000_000);
         var cache = CacheOf(appliance);
         var keys = new List<ulong>();
+        var bodies = new List<byte[]>();
         for (var i = 0; i < 3; i++)
         {
-            keys.Add(await StoreAsync(cache, $"/v/t1/r0/seg-{i:D5}.m4s", Body(400_000, 10 + i)));
+            bodies.Add(Body(400_000, 10 + i));
+            keys.Add(await StoreAsync(cache, $"/v/t1/r0/seg-{i:D5}.m4s", bodies[i]));
         }
 
-        // The pin counts the body length the store holds.
-        Assert.Equal(PinOutcome.Pinned, cache.PinHeld(keys[0]));
+        PinOutcome Pin(int i) => cache.PinHeld(keys[i], bodies[i].Length, SHA256.HashData(bodies[i]));
+
+        // The pin counts the body's length.
+        Assert.Equal(PinOutcome.Pinned, Pin(0));
         Assert.Equal(400_000, cache.PinnedBytes);
-        Assert.Equal(PinOutcome.Pinned, cache.PinHeld(keys[1]));
-        Assert.Equal(PinOutcome.OverCapacity, cache.PinHeld(keys[2]));
+        Assert.Equal(PinOutcome.Pinned, Pin(1));
+        Assert.Equal(PinOutcome.OverCapacity, Pin(2));
 
         Assert.True(cache.IsPinned(keys[1]));
         Assert.False(cache.IsPinned(keys[2]));
