@@ -117,20 +117,26 @@ public sealed partial class SegmentCache
     {
         lock (_policyLock)
         {
-            if (!_pins.Remove(key, out var length))
-            {
-                return;
-            }
-
-            ResizeSsdPolicy();
-            if (_store.Contains(key))
-            {
-                ReturnToSsdPolicy(key, length);
-                DropSsdEvictions();
-            }
+            UnpinLocked(key);
         }
 
         UpdateGauges();
+    }
+
+    /// <summary>Releases a pin: the policy grows back, and the object, if the store still holds it, becomes an ordinary policy entry (under the policy lock).</summary>
+    private void UnpinLocked(ulong key)
+    {
+        if (!_pins.Remove(key, out _))
+        {
+            return;
+        }
+
+        ResizeSsdPolicy();
+        if (_store.TryGetBodyLength(key, out var length))
+        {
+            ReturnToSsdPolicy(key, length);
+            DropSsdEvictions();
+        }
     }
 
     /// <summary>Writes the pin set durably (fill calls it after each file and after unpinning).</summary>
@@ -233,16 +239,7 @@ public sealed partial class SegmentCache
     {
         if (!_store.HoldsBody(key, bodyLength, bodySha256))
         {
-            if (_pins.Remove(key, out _))
-            {
-                ResizeSsdPolicy();
-                if (_store.TryGetBodyLength(key, out var otherLength))
-                {
-                    ReturnToSsdPolicy(key, otherLength);
-                    DropSsdEvictions();
-                }
-            }
-
+            UnpinLocked(key);
             return PinOutcome.NotHeld;
         }
 
