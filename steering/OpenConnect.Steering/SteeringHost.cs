@@ -38,6 +38,12 @@ public static class SteeringHost
         });
         services.AddSingleton<SteeringDecisions>();
         services.AddSingleton(sp => new PlayHistory(sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new PlayDeduplication(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<SteeringOptions>>().Value.MaxDailyPlayPairs));
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<SteeringOptions>>().Value;
+            return new PlayRateLimiter(sp.GetRequiredService<TimeProvider>(), options.PlayRateLimitPerSecond, options.PlayRateLimitBurst, options.PlayRateLimitClients);
+        });
         services.AddSingleton<OriginCatalog>();
         services.AddSingleton<ControlEndpoint>();
         services.AddHostedService<SigningKeyPublisher>();

@@ -61,6 +61,34 @@ public sealed class SteeringOptions : IRoleOptions<SteeringOptions>
     /// <summary>The TTL, in seconds, of the HLS and DASH steering manifests. Default 10.</summary>
     public int SteeringTtlSeconds { get; set; } = 10;
 
+    /// <summary>
+    /// Plays (<c>/play/{title}</c>) a client may start per second, sustained: a token bucket per IPv4
+    /// address or IPv6 /64; past it steering answers 429 with <c>Retry-After</c>. Default 5.
+    /// </summary>
+    public double PlayRateLimitPerSecond { get; set; } = 5;
+
+    /// <summary>Plays a client may start at once before <see cref="PlayRateLimitPerSecond"/> applies (the bucket's size). Default 50.</summary>
+    public int PlayRateLimitBurst { get; set; } = 50;
+
+    /// <summary>
+    /// Clients whose buckets are kept. When full, idle clients' buckets are dropped, or all if that
+    /// frees less than a quarter (clients start again with a full burst). Default 100000 (about 10 MB).
+    /// </summary>
+    public int PlayRateLimitClients { get; set; } = 100_000;
+
+    /// <summary>
+    /// (client prefix, title) pairs remembered per UTC day so a play counts toward popularity at most
+    /// once per prefix (the /24 or /48 tokens are bound to) and title a day. At the cap, plays of new
+    /// pairs are served but not counted until the next day. Default 1000000 (about 20 MB).
+    /// </summary>
+    public int MaxDailyPlayPairs { get; set; } = 1_000_000;
+
+    /// <summary>
+    /// Count every answered play instead of once per (client prefix, title) a day: for labs, benches
+    /// and tests that play from one address. Default false.
+    /// </summary>
+    public bool CountRepeatPlays { get; set; }
+
     public string ResolvedPrefixDirectory => string.IsNullOrEmpty(PrefixDirectory) ? Path.Combine(DataDirectory, "prefixes") : PrefixDirectory;
 
     public string ResolvedSigningKeyFile => string.IsNullOrEmpty(SigningKeyFile) ? Path.Combine(DataDirectory, "keys", "steering-signing.key") : SigningKeyFile;
@@ -80,5 +108,9 @@ public sealed class SteeringOptions : IRoleOptions<SteeringOptions>
         check.Require(CatalogCacheTime >= TimeSpan.Zero && CatalogCacheTime <= TimeSpan.FromHours(1), "CatalogCacheTime", CatalogCacheTime, "must be between 00:00:00 and 01:00:00");
         check.Require(TokenLifetime >= TimeSpan.FromMinutes(1) && TokenLifetime <= TimeSpan.FromDays(7), "TokenLifetime", TokenLifetime, "must be between 00:01:00 and 7.00:00:00");
         check.Require(SteeringTtlSeconds is >= 1 and <= 3600, "SteeringTtlSeconds", SteeringTtlSeconds, "must be between 1 and 3600");
+        check.Require(PlayRateLimitPerSecond is >= 0.001 and <= 1_000_000, "PlayRateLimitPerSecond", PlayRateLimitPerSecond, "must be between 0.001 and 1000000");
+        check.Require(PlayRateLimitBurst is >= 1 and <= 1_000_000, "PlayRateLimitBurst", PlayRateLimitBurst, "must be between 1 and 1000000");
+        check.Require(PlayRateLimitClients is >= 1 and <= 10_000_000, "PlayRateLimitClients", PlayRateLimitClients, "must be between 1 and 10000000");
+        check.Require(MaxDailyPlayPairs is >= 1 and <= 100_000_000, "MaxDailyPlayPairs", MaxDailyPlayPairs, "must be between 1 and 100000000");
     }
 }

@@ -35,7 +35,8 @@ public sealed class PlayHistoryCollectionTests
             $"--Steering:DataDirectory={state.Combine("steering")}",
             "--Steering:ControlUrl=http://127.0.0.1:0",
             $"--Steering:OriginUrl={origin.BaseAddress.ToString().TrimEnd('/')}",
-            "--Steering:CatalogCacheTime=00:00:00");
+            "--Steering:CatalogCacheTime=00:00:00",
+            "--Steering:CountRepeatPlays=true");
         using var player = steering.CreateClient();
 
         for (var i = 0; i < 30; i++)

@@ -67,7 +67,9 @@ internal sealed class SteeredStack : IAsyncDisposable
             processes.Add(Start(taskset, Dll(root, "origin", "OpenConnect.Origin"), originUrl, $"--Origin:DataDirectory={Path.Combine(work, "origin")}", $"--Origin:PlaybackKeys:0={key.PublicKey}"));
             roles.Add(("origin", processes[^1]));
             await HttpProbe.WaitUntilAsync(processes[^1], originUrl + "/healthz", "origin", cancellationToken).ConfigureAwait(false);
-            processes.Add(Start(taskset, Dll(root, "steering", "OpenConnect.Steering"), steeringUrl, $"--Steering:DataDirectory={Path.Combine(work, "steering")}", $"--Steering:ControlUrl=http://127.0.0.1:{controlPort}", $"--Steering:OriginUrl={originUrl}"));
+            processes.Add(Start(taskset, Dll(root, "steering", "OpenConnect.Steering"), steeringUrl, $"--Steering:DataDirectory={Path.Combine(work, "steering")}", $"--Steering:ControlUrl=http://127.0.0.1:{controlPort}", $"--Steering:OriginUrl={originUrl}",
+                // Every player of the swarm starts from 127.0.0.1.
+                "--Steering:PlayRateLimitPerSecond=1000000", "--Steering:PlayRateLimitBurst=1000000"));
             roles.Add(("steering", processes[^1]));
             await HttpProbe.WaitUntilAsync(processes[^1], steeringUrl + "/healthz", "steering", cancellationToken).ConfigureAwait(false);
             for (var i = 0; i < appliances; i++)

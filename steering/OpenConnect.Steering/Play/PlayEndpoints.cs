@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using OpenConnect.Contracts.Content;
@@ -10,6 +11,8 @@ namespace OpenConnect.Steering.Play;
 /// <summary>
 /// The player interface: <c>/play/{title}</c> (ranked signed URLs as JSON, or a redirect), the
 /// steered HLS multivariant playlist and DASH MPD, the two steering manifests, and <c>/keys</c>.
+/// Only <c>/play/{title}</c> counts a play (<see cref="PlayHistory"/>), so only it is rate-limited
+/// per client (<see cref="PlayRateLimiter"/>: 429 with <c>Retry-After</c>).
 /// </summary>
 public static class PlayEndpoints
 {
@@ -34,16 +37,30 @@ public static class PlayEndpoints
         return app;
     }
 
-    private static async Task<IResult> PlayAsync(HttpContext context, string titleId, SteeringDecisions decisions, OriginCatalog catalog, IOptions<SteeringOptions> options, PlayHistory history)
+    private static async Task<IResult> PlayAsync(HttpContext context, string titleId, SteeringDecisions decisions, OriginCatalog catalog, IOptions<SteeringOptions> options, PlayHistory history, PlayRateLimiter limiter, PlayDeduplication dedupe)
     {
+        var client = context.Connection.RemoteIpAddress;
+        if (!limiter.TryAcquire(client, out var retryAfter))
+        {
+            var seconds = (long)retryAfter.TotalSeconds;
+            context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            context.Response.Headers.CacheControl = "no-store";
+            return Error(StatusCodes.Status429TooManyRequests, $"too many plays from this address; retry after {seconds} s");
+        }
+
         if (await CheckTitleAsync(titleId, catalog, context.RequestAborted) is { } problem)
         {
             return problem;
         }
 
-        var decision = decisions.Decide(titleId, context.Connection.RemoteIpAddress);
-        // Every answered play counts once, in the site the decision was made for (the fill controller's history).
-        history.Record(decision.Site, titleId);
+        var decision = decisions.Decide(titleId, client);
+        // An answered play counts in the site the decision was made for (the fill controller's
+        // history), once per client prefix and title a day: replaying cannot inflate popularity.
+        if (options.Value.CountRepeatPlays || dedupe.Check(client is null ? "unknown" : TokenIssuer.ClientPrefix(client), titleId) == PlayCount.First)
+        {
+            history.Record(decision.Site, titleId);
+        }
+
         var redirect = RedirectMode(context.Request);
         if (redirect is not null)
         {

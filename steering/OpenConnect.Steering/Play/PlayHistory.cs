@@ -4,8 +4,9 @@ using System.Globalization;
 namespace OpenConnect.Steering.Play;
 
 /// <summary>
-/// Counts plays (<c>/play/{title}</c> decisions that answered 200 or a redirect) per (site, title,
-/// UTC day) in memory for the fill controller, which reads them with <c>GET /history/plays</c>.
+/// Counts plays (<c>/play/{title}</c> decisions that answered 200 or a redirect, at most one per
+/// client prefix and title a day: <see cref="PlayDeduplication"/>) per (site, title, UTC day) in
+/// memory for the fill controller, which reads them with <c>GET /history/plays</c>.
 /// Bounded: <see cref="RetainedDays"/> days and at most <see cref="MaxEntries"/> keys (plays of
 /// keys beyond that are counted as dropped, not stored). A restart starts from zero under a new
 /// <see cref="Instance"/> id, so the collector stores each instance's counts apart and never mixes
@@ -85,12 +86,16 @@ public sealed class PlayHistory(TimeProvider time, int maxEntries = PlayHistory.
 /// <summary>One row of <c>GET /history/plays</c>.</summary>
 public sealed record PlayCountView(string Site, string Title, string Day, long Plays);
 
-/// <summary><c>GET /history/plays?since=yyyy-MM-dd</c>: the plays <see cref="PlayHistory"/> counted (<c>/play/{title}</c> records them).</summary>
+/// <summary>
+/// <c>GET /history/plays?since=yyyy-MM-dd</c>: the plays <see cref="PlayHistory"/> counted (<c>/play/{title}</c>
+/// records them), with <c>repeats</c> and <c>uncounted</c>, the plays <see cref="PlayDeduplication"/> left out.
+/// </summary>
 public static class PlayHistoryEndpoints
 {
     public static WebApplication MapPlayHistory(this WebApplication app)
     {
         var history = app.Services.GetRequiredService<PlayHistory>();
+        var dedupe = app.Services.GetRequiredService<PlayDeduplication>();
         app.MapGet(PlayHistory.Route, (HttpContext context) =>
         {
             var text = context.Request.Query["since"].ToString();
@@ -101,7 +106,7 @@ public static class PlayHistoryEndpoints
             }
 
             context.Response.Headers.CacheControl = "no-store";
-            return Results.Json(new { instance = history.Instance, dropped = history.Dropped, plays = history.Since(since) });
+            return Results.Json(new { instance = history.Instance, dropped = history.Dropped, repeats = dedupe.Repeats, uncounted = dedupe.Uncounted, plays = history.Since(since) });
         });
         return app;
     }

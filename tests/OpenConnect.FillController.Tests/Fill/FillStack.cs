@@ -64,7 +64,9 @@ public sealed class FillStack : IAsyncDisposable
         Directory.CreateDirectory(prefixes);
         await File.WriteAllTextAsync(Path.Combine(prefixes, "isp1.prefixes"), "127.0.0.0/8\n::1/128\n");
         var steering = await RunningRole.StartAsync(SteeringHost.Build,
-            $"--Steering:DataDirectory={state.Combine("steering")}", "--Steering:ControlUrl=http://127.0.0.1:0", $"--Steering:OriginUrl={originUrl.TrimEnd('/')}");
+            $"--Steering:DataDirectory={state.Combine("steering")}", "--Steering:ControlUrl=http://127.0.0.1:0", $"--Steering:OriginUrl={originUrl.TrimEnd('/')}",
+            // Every play comes from 127.0.0.1: count each one, and let them through.
+            "--Steering:CountRepeatPlays=true", "--Steering:PlayRateLimitBurst=100000");
         var control = steering.Services.GetRequiredService<ControlEndpoint>().Address;
         var time = new FakeTimeProvider(Noon);
         string[] all =
