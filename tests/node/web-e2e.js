@@ -160,7 +160,9 @@ async function main() {
     await rejectPage.waitForFunction(() => document.querySelector('[data-testid=upload-error]').textContent.length > 0, null, { timeout: 60000 });
     result.rejectedText = await rejectPage.textContent('[data-testid=upload-error]');
     const rejectedUpload = await rejectPage.evaluate(() => document.querySelector('main form').dataset.uploadUrl);
-    result.rejectedReason = (await (await rejectPage.request.get(`${origin}/api/uploads/${rejectedUpload.split('/').pop()}`)).json()).reason;
+    // Upload status is the uploader's: ask with their token, as the upload page does.
+    const uploaderToken = await rejectPage.evaluate(() => localStorage.getItem('oc.token'));
+    result.rejectedReason = (await (await rejectPage.request.get(`${origin}/api/uploads/${rejectedUpload.split('/').pop()}`, { headers: { authorization: 'Bearer ' + uploaderToken } })).json()).reason;
     await rejectPage.close();
 
     step('leave the watch page (end beacon), home page');

@@ -56,17 +56,19 @@ const uploadUrl = await new Promise((resolve, reject) => {
 }).catch((e) => fail(e.message));
 
 const uploadId = uploadUrl.split('/').pop();
+// Upload and title status are the uploader's (and admins'): ask with the token.
+const asUploader = { authorization: 'Bearer ' + token };
 const deadline = Date.now() + Number(args.timeoutSeconds) * 1000;
 let titleId = null;
 let last = '';
 while (Date.now() < deadline) {
   if (!titleId) {
-    const u = await json(`${origin}/api/uploads/${uploadId}`);
+    const u = await json(`${origin}/api/uploads/${uploadId}`, { headers: asUploader });
     if (u.body.state === 'rejected') { fail(`the origin rejected the file: ${u.body.reason}`); }
     titleId = u.body.titleId;
   }
   if (titleId) {
-    const t = await json(`${origin}/api/titles/${titleId}`);
+    const t = await json(`${origin}/api/titles/${titleId}`, { headers: asUploader });
     if (t.body.state === 'published') {
       console.log(JSON.stringify({ titleId, channelId: user.channelId, uploadUrl, seconds: (Date.now() - started) / 1000 }));
       process.exit(0);

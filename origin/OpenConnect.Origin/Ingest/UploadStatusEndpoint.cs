@@ -1,6 +1,13 @@
+using OpenConnect.Origin.Pipeline;
+
 namespace OpenConnect.Origin.Ingest;
 
-/// <summary><c>GET /api/uploads/{id}</c>: an upload's progress and what the pipeline made of it, as JSON.</summary>
+/// <summary>
+/// <c>GET /api/uploads/{id}</c>: an upload's progress and what the pipeline made of it, as JSON, for
+/// its uploader and admins (<see cref="PipelineCaller"/>: 401 without a token, 404 for another
+/// user's upload, as for one that does not exist). The reason is the public form
+/// (<see cref="PublicReason"/>).
+/// </summary>
 public static class UploadStatusEndpoint
 {
     public sealed record UploadStatus(
@@ -16,9 +23,16 @@ public static class UploadStatusEndpoint
 
     public static WebApplication MapUploadStatus(this WebApplication app)
     {
-        app.MapGet("/api/uploads/{id}", (string id, UploadStore store, TimeProvider time) =>
+        app.MapGet("/api/uploads/{id}", async (HttpContext context, string id, UploadStore store, TimeProvider time) =>
         {
-            if (!UploadStore.IsValidId(id) || !store.TryGet(id, out var entry))
+            var (caller, error) = await PipelineCaller.FromAsync(context);
+            if (caller is null)
+            {
+                return error!;
+            }
+
+            context.Response.Headers.CacheControl = "no-store";
+            if (!UploadStore.IsValidId(id) || !store.TryGet(id, out var entry) || !caller.MaySee(entry.Current.Metadata))
             {
                 return Results.NotFound(new { error = "no such upload" });
             }
@@ -33,7 +47,7 @@ public static class UploadStatusEndpoint
                 r.Concat,
                 expired ? UploadStates.Expired : r.State,
                 r.TitleId,
-                r.Reason,
+                PublicReason.Of(r.Reason),
                 r.State == UploadStates.Uploading ? r.ExpiresAt : null));
         });
         return app;

@@ -2,15 +2,26 @@ using OpenConnect.Contracts.Content;
 
 namespace OpenConnect.Origin.Pipeline;
 
-/// <summary><c>GET /api/titles</c> (newest first) and <c>GET /api/titles/{id}</c>: state, progress, metadata, source facts, renditions and URLs.</summary>
+/// <summary>
+/// <c>GET /api/titles</c> (newest first) and <c>GET /api/titles/{id}</c>: state, progress, metadata,
+/// source facts, renditions and URLs of the caller's own uploads (all of them for an admin; see
+/// <see cref="PipelineCaller"/>: 401 without a token, 404 for another user's title). Reasons and
+/// step errors are the public form (<see cref="PublicReason"/>).
+/// </summary>
 public static class TitlesApi
 {
     public const int DefaultLimit = 50;
     public const int MaxLimit = 500;
 
+    /// <summary>
+    /// A non-admin's list is their titles among this many newest pipeline titles (the pipeline's
+    /// store has no per-uploader index; the catalog is where a user's published titles are listed).
+    /// </summary>
+    public const int OwnTitlesWindow = 5000;
+
     public static WebApplication MapTitlesApi(this WebApplication app)
     {
-        app.MapGet("/api/titles", (HttpContext context, TitleStore store) =>
+        app.MapGet("/api/titles", async (HttpContext context, TitleStore store) =>
         {
             var limit = DefaultLimit;
             if (context.Request.Query.TryGetValue("limit", out var raw) && (!int.TryParse(raw, out limit) || limit < 1 || limit > MaxLimit))
@@ -18,18 +29,35 @@ public static class TitlesApi
                 return Results.BadRequest(new { error = $"limit must be an integer between 1 and {MaxLimit}" });
             }
 
-            return Results.Ok(new { titles = store.List(limit).Select(t => Describe(t, steps: null)) });
+            var (caller, error) = await PipelineCaller.FromAsync(context);
+            if (caller is null)
+            {
+                return error!;
+            }
+
+            context.Response.Headers.CacheControl = "no-store";
+            var titles = caller.IsAdmin
+                ? store.List(limit)
+                : store.List(OwnTitlesWindow).Where(t => caller.MaySee(t.Metadata)).Take(limit);
+            return Results.Ok(new { titles = titles.Select(t => Describe(t, steps: null)) });
         });
 
-        app.MapGet("/api/titles/{id}", (string id, TitleStore store) =>
+        app.MapGet("/api/titles/{id}", async (HttpContext context, string id, TitleStore store) =>
         {
             if (!ContentKey.IsValidTitleId(id))
             {
                 return Results.BadRequest(new { error = "not a valid title id" });
             }
 
+            var (caller, error) = await PipelineCaller.FromAsync(context);
+            if (caller is null)
+            {
+                return error!;
+            }
+
+            context.Response.Headers.CacheControl = "no-store";
             var title = store.Get(id);
-            return title is null
+            return title is null || !caller.MaySee(title.Metadata)
                 ? Results.NotFound(new { error = $"title {id} does not exist" })
                 : Results.Ok(Describe(title, store.Steps(id)));
         });
@@ -46,7 +74,7 @@ public static class TitlesApi
             state = t.State,
             step = t.Step,
             percent = published ? 100 : t.Percent,
-            reason = t.Reason,
+            reason = PublicReason.Of(t.Reason),
             metadata = new
             {
                 title = t.Metadata.GetValueOrDefault("title"),
@@ -67,7 +95,7 @@ public static class TitlesApi
             updatedAt = t.UpdatedAt,
             publishedAt = t.PublishedAt,
             nextAttemptAt = t.NextAttemptAt,
-            steps = steps?.Select(x => new { name = x.Name, state = x.State, attempts = x.Attempts, startedAt = x.StartedAt, finishedAt = x.FinishedAt, error = x.Error }),
+            steps = steps?.Select(x => new { name = x.Name, state = x.State, attempts = x.Attempts, startedAt = x.StartedAt, finishedAt = x.FinishedAt, error = PublicReason.Of(x.Error) }),
         };
     }
 }

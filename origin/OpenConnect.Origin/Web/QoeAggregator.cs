@@ -3,11 +3,15 @@ using Prometheus;
 
 namespace OpenConnect.Origin.Web;
 
-/// <summary>A player start as the QoE page lists it.</summary>
-public sealed record QoeStart(DateTimeOffset At, string Session, string Title, string Player, string Abr, string Site, string Appliance, double TtffMs);
+/// <summary>A player start as the QoE page lists it (no session id: it is the player's own).</summary>
+public sealed record QoeStart(DateTimeOffset At, string Title, string Player, string Abr, string Site, string Appliance, double TtffMs);
 
-/// <summary>A bitrate reading of one session at a time.</summary>
-public sealed record QoeBitratePoint(DateTimeOffset At, string Session, string Title, double Kbps);
+/// <summary>
+/// A bitrate reading at a time. <see cref="Series"/> tells one session's readings from another's
+/// within one summary (0, 1, … in order of each session's first reading there) without showing
+/// the session id.
+/// </summary>
+public sealed record QoeBitratePoint(DateTimeOffset At, int Series, string Title, double Kbps);
 
 /// <summary>Play and rebuffer time of one site and appliance.</summary>
 public sealed record QoeRebufferRow(string Site, string Appliance, double PlaySeconds, double RebufferSeconds, long RebufferEvents, double RebufferRatio, double AverageKbps);
@@ -17,7 +21,8 @@ public sealed record QoeSummary(IReadOnlyList<QoeStart> Starts, IReadOnlyList<Qo
 
 /// <summary>
 /// Turns beacons into Prometheus metrics and keeps the recent starts and bitrate readings for the QoE
-/// page. Label values come from players, so each free-text label (site, appliance) keeps at most
+/// page. Session ids stay inside: a summary shows none (anyone may read it, and a session id is what
+/// a player's beacons and view counts are keyed by). Label values come from players, so each free-text label (site, appliance) keeps at most
 /// <see cref="WebAppOptions.MaxLabelValues"/> distinct values; later ones are counted as <c>other</c>.
 /// </summary>
 public sealed class QoeAggregator
@@ -44,7 +49,7 @@ public sealed class QoeAggregator
     private readonly HashSet<string> _sites = new(StringComparer.Ordinal);
     private readonly HashSet<string> _appliances = new(StringComparer.Ordinal);
     private readonly Queue<QoeStart> _starts = new();
-    private readonly Queue<QoeBitratePoint> _bitrate = new();
+    private readonly Queue<(string Session, DateTimeOffset At, string Title, double Kbps)> _bitrate = new();
     private readonly Dictionary<(string Site, string Appliance), (double Play, double Rebuffer, long Events, double Kbits)> _byPlace = [];
     private long _startFailureCount;
     private long _exitCount;
@@ -85,7 +90,7 @@ public sealed class QoeAggregator
                 case "start":
                     _ttff.WithLabels(player, site).Observe(b.TtffMs!.Value / 1000);
                     _plays.WithLabels(player, site, appliance).Inc();
-                    Push(_starts, new QoeStart(now, b.Session!, b.Title!, player, b.Abr!, site, appliance, b.TtffMs.Value));
+                    Push(_starts, new QoeStart(now, b.Title!, player, b.Abr!, site, appliance, b.TtffMs.Value));
                     break;
                 case "failure":
                     _startFailures.WithLabels(player, site).Inc();
@@ -132,7 +137,7 @@ public sealed class QoeAggregator
 
         if (b.BitrateKbps is > 0)
         {
-            Push(_bitrate, new QoeBitratePoint(now, b.Session!, b.Title!, b.BitrateKbps.Value));
+            Push(_bitrate, (b.Session!, now, b.Title!, b.BitrateKbps.Value));
         }
     }
 
@@ -151,7 +156,20 @@ public sealed class QoeAggregator
                     p.Value.Play + p.Value.Rebuffer > 0 ? p.Value.Rebuffer / (p.Value.Play + p.Value.Rebuffer) : 0,
                     p.Value.Play > 0 ? p.Value.Kbits / p.Value.Play : 0))
                 .ToList();
-            return new QoeSummary([.. _starts], rows, [.. _bitrate], _startFailureCount, _exitCount, _fatalCount, _switchCount);
+            var series = new Dictionary<string, int>(StringComparer.Ordinal);
+            var bitrate = new List<QoeBitratePoint>(_bitrate.Count);
+            foreach (var (session, at, title, kbps) in _bitrate)
+            {
+                if (!series.TryGetValue(session, out var index))
+                {
+                    index = series.Count;
+                    series[session] = index;
+                }
+
+                bitrate.Add(new QoeBitratePoint(at, index, title, kbps));
+            }
+
+            return new QoeSummary([.. _starts], rows, bitrate, _startFailureCount, _exitCount, _fatalCount, _switchCount);
         }
     }
 

@@ -9,7 +9,7 @@ namespace OpenConnect.Origin.Web;
 /// <c>sendBeacon</c> with a string does, <c>text/plain</c>): 204 when recorded, 400 with the reason
 /// when not, 413 when over <see cref="WebAppOptions.MaxBeaconBytes"/>, 429 past the catalog API's
 /// per-client rate limit (<c>Origin:Catalog:RateLimitPerSecond</c>/<c>Burst</c>). <c>GET /api/qoe/summary</c>
-/// returns what the QoE page plots.
+/// returns what the QoE page plots, without session ids (bitrate readings carry a per-summary series number).
 /// </summary>
 internal static class QoeEndpoints
 {

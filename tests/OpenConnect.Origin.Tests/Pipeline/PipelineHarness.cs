@@ -33,7 +33,8 @@ public sealed class PipelineHarness : IAsyncDisposable
     {
         var directory = new TempDirectory("openconnect-pipeline");
         Directory.CreateDirectory(directory.Combine("uploads"));
-        string[] all = [$"--Origin:DataDirectory={directory.Path}", "--Origin:Pipeline:RetryDelay=00:00:00.2", .. settings];
+        // Sources are submitted without an uploader; with uploads open to anyone (no token) their titles are visible anonymously.
+        string[] all = [$"--Origin:DataDirectory={directory.Path}", "--Origin:Pipeline:RetryDelay=00:00:00.2", "--Origin:Ingest:RequireToken=false", .. settings];
         try
         {
             var origin = await RunningRole.StartAsync(args => OriginHost.Build(args, configureServices), all);

@@ -12,7 +12,9 @@ public sealed class ResumeTests
     public async Task KilledOrigin_ResumesAfterTheLastFinishedStep_WithoutRedoingFinishedSteps()
     {
         using var dir = new TempDirectory("openconnect-resume");
-        string[] settings = [$"--Origin:DataDirectory={dir.Path}", "--Origin:Pipeline:SegmentSeconds=2", "--Origin:Pipeline:ChunkSeconds=2", "--Origin:Pipeline:MaxParallelEncodes=1"];
+        string[] settings = [$"--Origin:DataDirectory={dir.Path}", "--Origin:Pipeline:SegmentSeconds=2", "--Origin:Pipeline:ChunkSeconds=2", "--Origin:Pipeline:MaxParallelEncodes=1",
+            // The title is submitted without an uploader; with uploads open to anyone its status is too.
+            "--Origin:Ingest:RequireToken=false"];
 
         // Submitted while no origin runs, as a crash right after intake would leave it: the worker picks it up on start.
         var intake = new PipelineIntake(

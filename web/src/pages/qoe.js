@@ -106,8 +106,9 @@ function drawLines(c, points) {
   axes(f, max, 'kbit/s');
   const x = (t) => f.left + ((f.right - f.left) * (t - t0)) / (t1 - t0);
   const y = (v) => f.bottom - ((f.bottom - f.top) * v) / max;
+  // One line per session: the summary numbers sessions (series) instead of showing their ids.
   const sessions = new Map();
-  for (const p of points) { (sessions.get(p.session) || sessions.set(p.session, []).get(p.session)).push(p); }
+  for (const p of points) { (sessions.get(p.series) || sessions.set(p.series, []).get(p.series)).push(p); }
   const colors = ['#2f6fdf', '#d9822b', '#2a9d57', '#b23a48', '#7b4fbf'];
   let i = 0;
   for (const list of sessions.values()) {
