@@ -48,7 +48,7 @@ public static class SteeringHost
         services.AddSingleton<ControlEndpoint>();
         services.AddHostedService<SigningKeyPublisher>();
         services.AddGrpc();
-        services.AddCors(cors => cors.AddPolicy(PlayEndpoints.CorsPolicy, policy => policy.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "HEAD")));
+        services.AddCors(cors => cors.AddPolicy(PlayEndpoints.CorsPolicy, policy => policy.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "HEAD").WithExposedHeaders("Retry-After")));
 
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {

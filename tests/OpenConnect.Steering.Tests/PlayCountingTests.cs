@@ -31,6 +31,14 @@ public sealed class PlayCountingTests
         Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
         Assert.Equal(TimeSpan.FromSeconds(2), limited.Headers.RetryAfter?.Delta);
         Assert.Contains("too many plays", (await limited.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString(), StringComparison.Ordinal);
+        // Players run on other origins: they may read Retry-After.
+        using var fromPlayer = new HttpRequestMessage(HttpMethod.Get, "/play/t1");
+        fromPlayer.Headers.Add("Origin", "https://player.example");
+        using var limitedPlayer = await first.SendAsync(fromPlayer);
+        Assert.Equal(HttpStatusCode.TooManyRequests, limitedPlayer.StatusCode);
+        Assert.Equal("*", limitedPlayer.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Contains("Retry-After", limitedPlayer.Headers.GetValues("Access-Control-Expose-Headers").Single(), StringComparison.OrdinalIgnoreCase);
+
         // Limited before anything else: an unknown or invalid title is no way around it.
         Assert.Equal(HttpStatusCode.TooManyRequests, (await first.GetAsync("/play/nosuchtitle")).StatusCode);
         Assert.Equal(HttpStatusCode.TooManyRequests, (await first.GetAsync("/play/bad.title")).StatusCode);
