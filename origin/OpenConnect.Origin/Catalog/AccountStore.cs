@@ -56,16 +56,18 @@ public sealed partial class AccountStore : IAccessTokens
     private readonly TimeProvider _time;
     private readonly PasswordHashGate _hashes;
     private readonly LoginBackoff _backoff;
+    private readonly AccountMetrics _metrics;
     private readonly ILogger<AccountStore> _logger;
     private readonly string _dummyHash;
 
-    public AccountStore(CatalogDatabase database, IOptions<OriginOptions> options, TimeProvider time, PasswordHashGate hashes, LoginBackoff backoff, ILogger<AccountStore> logger)
+    public AccountStore(CatalogDatabase database, IOptions<OriginOptions> options, TimeProvider time, PasswordHashGate hashes, LoginBackoff backoff, AccountMetrics metrics, ILogger<AccountStore> logger)
     {
         _database = database;
         _options = options.Value.Catalog;
         _time = time;
         _hashes = hashes;
         _backoff = backoff;
+        _metrics = metrics;
         _logger = logger;
         _dummyHash = PasswordHasher.Hash("not a password", _options.PasswordIterations);
     }
@@ -87,12 +89,13 @@ public sealed partial class AccountStore : IAccessTokens
         var (admitted, hash) = await _hashes.TryRunAsync(() => PasswordHasher.Hash(password, _options.PasswordIterations), ct);
         if (!admitted)
         {
+            _metrics.Registrations.WithLabels("busy").Inc();
             return new Registration(RegistrationStatus.Busy, null);
         }
 
         var role = inviteCode is null ? UserRole.Viewer : UserRole.Uploader;
         var now = _time.GetUtcNow();
-        return await _database.WriteAsync((connection, transaction) =>
+        var registration = await _database.WriteAsync((connection, transaction) =>
         {
             if (NameTaken(connection, transaction, name))
             {
@@ -107,6 +110,13 @@ public sealed partial class AccountStore : IAccessTokens
 
             return new Registration(RegistrationStatus.Created, Insert(connection, transaction, id, name, hash, role, now));
         }, ct);
+        _metrics.Registrations.WithLabels(registration.Status switch
+        {
+            RegistrationStatus.Created => registration.User!.Role,
+            RegistrationStatus.NameTaken => "taken",
+            _ => "invite_refused",
+        }).Inc();
+        return registration;
     }
 
     /// <summary>
@@ -115,8 +125,10 @@ public sealed partial class AccountStore : IAccessTokens
     /// </summary>
     public async Task<LoginAttempt> LoginAsync(string name, string password, CancellationToken ct)
     {
-        if (_backoff.Blocked(name) is { } blocked && blocked > TimeSpan.Zero)
+        var blocked = _backoff.Blocked(name);
+        if (blocked > TimeSpan.Zero)
         {
+            _metrics.Logins.WithLabels("backed_off").Inc();
             return new LoginAttempt(LoginStatus.BackedOff, null, blocked);
         }
 
@@ -139,19 +151,22 @@ public sealed partial class AccountStore : IAccessTokens
         var (admitted, ok) = await _hashes.TryRunAsync(() => PasswordHasher.Verify(password, storedHash ?? _dummyHash), ct);
         if (!admitted)
         {
+            _metrics.Logins.WithLabels("busy").Inc();
             return new LoginAttempt(LoginStatus.Busy, null, TimeSpan.FromSeconds(1));
         }
 
         if (!ok || id is null)
         {
-            if (_backoff.Failed(name) is { } backoff && backoff > TimeSpan.Zero)
+            _metrics.Logins.WithLabels("wrong").Inc();
+            if (_backoff.Failed(name) is { Started: true } backoff)
             {
-                LogBackedOff(name, backoff);
+                LogBackedOff(name, backoff.Blocked);
             }
 
             return new LoginAttempt(LoginStatus.Wrong, null, TimeSpan.Zero);
         }
 
+        _metrics.Logins.WithLabels("ok").Inc();
         _backoff.Succeeded(name);
         var token = Base64Url(RandomNumberGenerator.GetBytes(32));
         var expires = _time.GetUtcNow() + _options.TokenLifetime;
@@ -364,7 +379,7 @@ public sealed partial class AccountStore : IAccessTokens
     [LoggerMessage(EventId = 7204, Level = LogLevel.Information, Message = "user {Name}: role {From} -> {To}; the user's tokens are revoked")]
     private partial void LogRoleChanged(string name, string from, string to);
 
-    [LoggerMessage(EventId = 7205, Level = LogLevel.Warning, Message = "logins of name {Name} back off for {Delay} after repeated failures")]
+    [LoggerMessage(EventId = 7205, Level = LogLevel.Warning, Message = "logins of name {Name} back off (first {Delay}, doubling with each further failure) after repeated failures")]
     private partial void LogBackedOff(string name, TimeSpan delay);
 
     internal static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');

@@ -21,6 +21,7 @@ public static class CatalogRegistration
         services.AddSingleton<TitleStore>();
         services.AddSingleton<ICatalogTitles>(sp => sp.GetRequiredService<TitleStore>());
         services.AddSingleton<TitleSearch>();
+        services.AddSingleton<AccountMetrics>();
         services.AddSingleton<PasswordHashGate>();
         services.AddSingleton<LoginBackoff>();
         services.AddSingleton<AccountStore>();

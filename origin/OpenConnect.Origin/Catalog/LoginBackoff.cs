@@ -44,8 +44,11 @@ public sealed class LoginBackoff
         }
     }
 
-    /// <summary>Counts a failed login; returns how long the name is now blocked (zero below the threshold).</summary>
-    public TimeSpan Failed(string name)
+    /// <summary>
+    /// Counts a failed login; returns how long the name is now blocked (zero below the threshold) and
+    /// whether this failure started the back-off (reached the threshold).
+    /// </summary>
+    public (TimeSpan Blocked, bool Started) Failed(string name)
     {
         var now = _time.GetUtcNow();
         var key = Key(name);
@@ -69,7 +72,7 @@ public sealed class LoginBackoff
             }
 
             _names[key] = entry;
-            return entry.BlockedUntil > now ? entry.BlockedUntil - now : TimeSpan.Zero;
+            return (entry.BlockedUntil > now ? entry.BlockedUntil - now : TimeSpan.Zero, entry.Failures == _threshold);
         }
     }
 

@@ -336,6 +336,9 @@ public sealed class AccountSafetyTests
         var gate = origin.Role.Services.GetRequiredService<PasswordHashGate>();
         Assert.Equal(1, gate.PeakRunning);
         Assert.Equal(busy.Count, gate.Refused);
+        var metrics = PrometheusText.Parse(await origin.Client.GetStringAsync("/metrics"));
+        Assert.Equal(busy.Count, metrics.Value("openconnect_origin_logins_total", ("result", "busy")));
+        Assert.Equal(ok, metrics.Value("openconnect_origin_logins_total", ("result", "ok")));
 
         // Once the burst is over, a login goes through again.
         Assert.Equal(HttpStatusCode.OK, (await origin.Client.PostAsJsonAsync("/api/v1/auth/login", new { name = "gina", password = Password })).StatusCode);
