@@ -35,6 +35,12 @@ internal static class AdminEndpoints
                 return ApiErrors.BadRequest("role must be viewer, uploader or admin");
             }
 
+            // The built-in admin stays one: demoted, the next start would refuse to provision it.
+            if (role != UserRole.Admin && accounts.Get(userId) is { } user && string.Equals(user.Name, AccountStore.AdminName, StringComparison.OrdinalIgnoreCase))
+            {
+                return ApiErrors.Conflict($"'{user.Name}' is the built-in admin (Origin:Catalog:AdminPasswordFile); its role cannot be changed");
+            }
+
             return await accounts.SetRoleAsync(userId, role, context.RequestAborted) ? Results.Ok(accounts.Get(userId)) : ApiErrors.NotFound($"no user '{userId}'");
         }).Accepts<RoleRequest>("application/json").Produces<UserView>().WithName("SetRole");
 

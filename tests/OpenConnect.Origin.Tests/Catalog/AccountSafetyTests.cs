@@ -133,6 +133,10 @@ public sealed class AccountSafetyTests
         var demoteAdmin = await origin.SendAsync(HttpMethod.Delete, $"/api/v1/users/{adminId}/uploader", admin);
         Assert.Equal(HttpStatusCode.Conflict, demoteAdmin.StatusCode);
         Assert.Contains("admin", await CatalogOrigin.ErrorOf(demoteAdmin));
+        var demoteBuiltIn = await origin.SendAsync(HttpMethod.Put, $"/api/v1/users/{adminId}/role", admin, new { role = "viewer" });
+        Assert.Equal(HttpStatusCode.Conflict, demoteBuiltIn.StatusCode);
+        Assert.Contains("built-in admin", await CatalogOrigin.ErrorOf(demoteBuiltIn));
+        Assert.Equal(HttpStatusCode.OK, (await origin.SendAsync(HttpMethod.Get, "/api/v1/invites", admin)).StatusCode);
     }
 
     [Fact]
