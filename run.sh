@@ -38,7 +38,8 @@ Options:
 video-file                an MP4/MOV/MKV to ingest as the demo title; without it a 60 s sample with
                           motion and audio is generated with ffmpeg (testsrc2 + sine). The title
                           goes through the real TUS endpoint as the uploader 'demo-uploader'
-                          (created on first run), and run.sh prints its watch page URL once the
+                          (created on first run through an invite code from the built-in admin,
+                          whose password is <state-dir>/admin.password), and run.sh prints its watch page URL once the
                           pipeline has published it.
   --no-demo               start the stack without ingesting a title
 Web app: built from web/ (npm ci && npm run build) into web/dist, served by the origin at /.
@@ -156,8 +157,14 @@ until [ -s "$PUBLIC_KEY_FILE" ]; do
 done
 PLAYBACK_KEY="$(tr -d '[:space:]' <"$PUBLIC_KEY_FILE")"
 
+# The catalog's built-in admin (invite codes and roles: only an admin makes uploaders). Its
+# password is generated once and kept in the state directory.
+ADMIN_PASSWORD_FILE="$STATE_DIR/admin.password"
+if [ ! -s "$ADMIN_PASSWORD_FILE" ]; then
+  (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$ADMIN_PASSWORD_FILE")
+fi
 start_role origin origin/OpenConnect.Origin "$ORIGIN_PORT" --Origin:DataDirectory="$STATE_DIR/origin" --Origin:PlaybackKeys:0="$PLAYBACK_KEY" \
-  --Origin:Web:Directory="$ROOT/web/dist" --Origin:Web:SteeringUrl="$STEERING_URL"
+  --Origin:Web:Directory="$ROOT/web/dist" --Origin:Web:SteeringUrl="$STEERING_URL" --Origin:Catalog:AdminPasswordFile="$ADMIN_PASSWORD_FILE"
 start_role fill-controller fill-controller/OpenConnect.FillController "$FILL_PORT" --FillController:DataDirectory="$STATE_DIR/fill-controller" \
   --FillController:Steering:Url="$STEERING_URL" --FillController:Origin:Url="$ORIGIN_URL" \
   --FillController:Fill:ControlUrl="$FILL_CONTROL_URL" --FillController:Fill:SteeringControlUrl="$STEERING_CONTROL_URL"
@@ -195,6 +202,7 @@ for i in "${!NAMES[@]}"; do
 done
 
 echo "web:   $ORIGIN_URL/   (QoE: $ORIGIN_URL/qoe)"
+echo "admin: log in as 'admin' with the password in $ADMIN_PASSWORD_FILE (invite codes, roles)"
 
 # The demo: ingest the given file (or a generated 60 s sample) through the real TUS endpoint, wait
 # until the pipeline publishes it, push it to the appliances, and print its watch page.
@@ -213,7 +221,8 @@ if [ "$DEMO" -eq 1 ]; then
     (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$DEMO_PASSWORD_FILE")
   fi
   echo "ingesting $VIDEO as demo-uploader (TUS upload, then the pipeline)..."
-  DEMO_JSON="$(node web/scripts/ingest.mjs --origin "$ORIGIN_URL" --file "$VIDEO" --user demo-uploader --password-file "$DEMO_PASSWORD_FILE")" || {
+  DEMO_JSON="$(node web/scripts/ingest.mjs --origin "$ORIGIN_URL" --file "$VIDEO" --user demo-uploader --password-file "$DEMO_PASSWORD_FILE" \
+    --admin-password-file "$ADMIN_PASSWORD_FILE")" || {
     echo "error: the demo ingest failed; see $STATE_DIR/logs/origin.log" >&2; exit 1; }
   TITLE_ID="$(sed -n 's/.*"titleId":"\([^"]*\)".*/\1/p' <<<"$DEMO_JSON")"
   echo "published: $TITLE_ID"

@@ -70,6 +70,10 @@ public sealed class SteeredStack : IAsyncDisposable
         var state = new TempDirectory("openconnect-web");
         var key = Ed25519SigningKey.LoadOrCreate(state.Combine("steering", "keys", "steering-signing.key"));
         var steeringPort = ApplianceChild.FreePort();
+
+        // The catalog's admin, as run.sh provisions it: only an admin makes uploaders (invite codes).
+        var adminPasswordFile = state.Combine("admin.password");
+        await File.WriteAllTextAsync(adminPasswordFile, AdminPassword + "\n");
         var origin = await RunningRole.StartAsync(
             OriginHost.Build,
             $"--Origin:DataDirectory={state.Combine("origin")}",
@@ -79,9 +83,13 @@ public sealed class SteeredStack : IAsyncDisposable
             "--Origin:Pipeline:MaxHeight=360",
             "--Origin:Pipeline:SegmentSeconds=2",
             "--Origin:Catalog:PasswordIterations=10000",
+            $"--Origin:Catalog:AdminPasswordFile={adminPasswordFile}",
             "--Logging:LogLevel:Default=Warning");
         return await StartSteeringAndAppliancesAsync(state, key, origin, steeringPort, appliances: 2, []);
     }
+
+    /// <summary>The password of the catalog's built-in <c>admin</c> in the web stack.</summary>
+    public const string AdminPassword = "web stack admin password";
 
     public static string RepositoryRoot => Path.GetFullPath(Path.Combine(PlayerScript.NodeDirectory(), "..", ".."));
 

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using OpenConnect.Testing;
 
@@ -21,7 +22,8 @@ public sealed class WebAppTests
     {
         var file = await MakeUploadFileAsync();
         await using var stack = await SteeredStack.StartWebAsync();
-        await using var browser = PlayerScript.Start("web-e2e.js", ["--origin", stack.Origin.BaseAddress.ToString(), "--file", file, "--screenshots", ScreenshotDirectory, "--timeout-seconds", "300"]);
+        var invite = await InviteAsync(stack);
+        await using var browser = PlayerScript.Start("web-e2e.js", ["--origin", stack.Origin.BaseAddress.ToString(), "--file", file, "--screenshots", ScreenshotDirectory, "--invite", invite, "--timeout-seconds", "300"]);
         var result = await browser.ReadAsync("RESULT", TimeSpan.FromMinutes(6));
         Assert.True(result.GetProperty("ok").GetBoolean(), $"the browser run failed: {browser.Transcript}");
 
@@ -90,6 +92,21 @@ public sealed class WebAppTests
             var path = Path.Combine(ScreenshotDirectory, name);
             Assert.True(File.Exists(path) && new FileInfo(path).Length > 10_000, $"screenshot {path} is missing or empty");
         }
+    }
+
+    /// <summary>An invite code from the stack's admin: the page registers the uploader with it.</summary>
+    private static async Task<string> InviteAsync(SteeredStack stack)
+    {
+        using var client = stack.Origin.CreateClient();
+        using var login = await client.PostAsJsonAsync("/api/v1/auth/login", new { name = "admin", password = SteeredStack.AdminPassword });
+        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        using var token = JsonDocument.Parse(await login.Content.ReadAsStringAsync());
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/invites") { Content = JsonContent.Create(new { }) };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token.RootElement.GetProperty("token").GetString());
+        using var created = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        using var invite = JsonDocument.Parse(await created.Content.ReadAsStringAsync());
+        return invite.RootElement.GetProperty("code").GetString()!;
     }
 
     [Fact]

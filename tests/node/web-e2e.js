@@ -5,7 +5,9 @@
 // from an appliance), likes it and comments, and a file that is not a video is refused with a reason.
 // Screenshots of the home, upload and watch pages go to --screenshots.
 //
-// Usage: node web-e2e.js --origin URL --file PATH --screenshots DIR [--timeout-seconds 240]
+// The uploader registers with an invite code the test's admin created (--invite).
+//
+// Usage: node web-e2e.js --origin URL --file PATH --screenshots DIR --invite CODE [--timeout-seconds 240]
 // Prints progress lines `STEP …` and finally `RESULT {json}`.
 'use strict';
 const fs = require('fs');
@@ -18,7 +20,7 @@ function parseArgs(argv) {
   for (let i = 2; i < argv.length; i += 2) {
     args[argv[i].replace(/^--/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase())] = argv[i + 1];
   }
-  if (!args.origin || !args.file || !args.screenshots) { throw new Error('usage: --origin URL --file PATH --screenshots DIR'); }
+  if (!args.origin || !args.file || !args.screenshots || !args.invite) { throw new Error('usage: --origin URL --file PATH --screenshots DIR --invite CODE'); }
   args.timeoutSeconds = Number(args.timeoutSeconds);
   return args;
 }
@@ -26,11 +28,11 @@ function parseArgs(argv) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const step = (text) => console.log('STEP ' + text);
 
-async function register(page, origin, name, uploader) {
+async function register(page, origin, name, invite) {
   await page.goto(origin + '/register');
   await page.fill('input[name=name]', name);
   await page.fill('input[name=password]', 'correct horse battery');
-  if (uploader) { await page.check('input[name=uploader]'); }
+  if (invite) { await page.fill('input[name=invite]', invite); }
   await page.click('main form button[type=submit]');
   await page.waitForSelector('header .user');
   return page.evaluate(() => JSON.parse(localStorage.getItem('oc.user')));
@@ -64,8 +66,8 @@ async function main() {
     const suffix = Date.now().toString(36);
 
     step('register the uploader and the viewer');
-    const uploader = await register(a, origin, 'up' + suffix, true);
-    const viewer = await register(b, origin, 'view' + suffix, false);
+    const uploader = await register(a, origin, 'up' + suffix, args.invite);
+    const viewer = await register(b, origin, 'view' + suffix, null);
     result.channelId = uploader.channelId;
 
     step('the viewer subscribes to the uploader\'s channel');

@@ -1,9 +1,12 @@
-// Ingests one video file through the origin's real TUS endpoint as an uploader account (registered
-// on first use, logged in after), waits until the pipeline has published it, and prints one JSON
-// line: {"titleId":…,"channelId":…,"uploadUrl":…,"seconds":…}. Used by ./run.sh for the demo.
+// Ingests one video file through the origin's real TUS endpoint as an uploader account, waits until
+// the pipeline has published it, and prints one JSON line:
+// {"titleId":…,"channelId":…,"uploadUrl":…,"seconds":…}. Used by ./run.sh for the demo.
+// Registering makes a viewer; an uploader needs an admin. On first use the account is registered
+// with an invite code the admin creates (--admin-password-file, the built-in admin's password); an
+// existing account that is not an uploader is granted the role by the admin.
 //
 // Usage: node scripts/ingest.mjs --origin URL --file PATH --user NAME --password-file PATH
-//        [--title TEXT] [--timeout-seconds 900]
+//        [--admin-password-file PATH] [--title TEXT] [--timeout-seconds 900]
 import { readFileSync, statSync, createReadStream, existsSync } from 'node:fs';
 import path from 'node:path';
 import * as tus from 'tus-js-client';
@@ -30,13 +33,44 @@ async function json(url, options = {}) {
   return { status: response.status, body: text ? JSON.parse(text) : null };
 }
 
+const describe = (r) => `HTTP ${r.status} ${JSON.stringify(r.body)}`;
+const logIn = (name, secret) => json(`${origin}/api/v1/auth/login`, { method: 'POST', body: JSON.stringify({ name, password: secret }) });
+
+// The admin's token, from the built-in admin's password file.
+async function adminToken() {
+  if (!args.adminPasswordFile) { fail(`${args.user} is not an uploader yet and only an admin can make one: pass --admin-password-file`); }
+  const admin = await logIn('admin', readFileSync(args.adminPasswordFile, 'utf8').trim());
+  if (admin.status !== 200) { fail(`logging in as admin: ${describe(admin)}`); }
+  return admin.body.token;
+}
+
+// Logs in as the uploader: registers it with an admin's invite code on first use, or has the admin
+// grant the role to an existing account that lacks it (its tokens are revoked, so log in again).
+async function uploaderLogin() {
+  let login = await logIn(args.user, password);
+  if (login.status === 401) {
+    const admin = await adminToken();
+    const invite = await json(`${origin}/api/v1/invites`, { method: 'POST', body: JSON.stringify({ expiresInSeconds: 600 }), headers: { authorization: 'Bearer ' + admin } });
+    if (invite.status !== 201) { fail(`creating an invite: ${describe(invite)}`); }
+    const registered = await json(`${origin}/api/v1/auth/register`, { method: 'POST', body: JSON.stringify({ name: args.user, password, invite: invite.body.code }) });
+    if (registered.status !== 201) { fail(`registering ${args.user}: ${describe(registered)} (delete the password file and the state directory to start over)`); }
+    login = await logIn(args.user, password);
+  }
+  if (login.status !== 200) { fail(`logging in as ${args.user}: ${describe(login)} (delete the password file and the state directory to start over)`); }
+  if (login.body.user.role === 'viewer') {
+    const admin = await adminToken();
+    const granted = await json(`${origin}/api/v1/users/${login.body.user.id}/uploader`, { method: 'PUT', headers: { authorization: 'Bearer ' + admin } });
+    if (granted.status !== 200) { fail(`granting ${args.user} the uploader role: ${describe(granted)}`); }
+    login = await logIn(args.user, password);
+    if (login.status !== 200) { fail(`logging in as ${args.user}: ${describe(login)}`); }
+  }
+  return login;
+}
+
 const args = parseArgs(process.argv);
 const origin = args.origin.replace(/\/$/, '');
 const password = readFileSync(args.passwordFile, 'utf8').trim();
-const registered = await json(`${origin}/api/v1/auth/register`, { method: 'POST', body: JSON.stringify({ name: args.user, password, role: 'uploader' }) });
-if (registered.status !== 201 && registered.status !== 409) { fail(`registering ${args.user}: HTTP ${registered.status} ${JSON.stringify(registered.body)}`); }
-const login = await json(`${origin}/api/v1/auth/login`, { method: 'POST', body: JSON.stringify({ name: args.user, password }) });
-if (login.status !== 200) { fail(`logging in as ${args.user}: HTTP ${login.status} ${JSON.stringify(login.body)} (delete the password file and the state directory to start over)`); }
+const login = await uploaderLogin();
 const { token, user } = login.body;
 
 const started = Date.now();

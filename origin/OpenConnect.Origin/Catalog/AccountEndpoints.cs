@@ -1,19 +1,17 @@
 namespace OpenConnect.Origin.Catalog;
 
-public sealed record RegisterRequest(string? Name, string? Password, string? Role);
+public sealed record RegisterRequest(string? Name, string? Password, string? Role, string? Invite);
 
 public sealed record LoginRequest(string? Name, string? Password);
 
-public sealed record RoleRequest(string? Role);
-
 public sealed record CreateChannelRequest(string? Name, string? Description);
 
-/// <summary>Accounts (<c>/api/v1/auth</c>, <c>/api/v1/users</c>) and channels with subscriptions.</summary>
+/// <summary>Accounts (<c>/api/v1/auth</c>) and channels with subscriptions; the admin's endpoints are in <see cref="AdminEndpoints"/>.</summary>
 internal static class AccountEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapPost("/auth/register", async (HttpContext context, AccountStore accounts) =>
+        api.MapPost("/auth/register", async (HttpContext context, AccountStore accounts, InviteStore invites) =>
         {
             var (body, bad) = await RequestJson.ReadAsync<RegisterRequest>(context.Request, context.RequestAborted);
             if (bad is not null)
@@ -26,16 +24,44 @@ internal static class AccountEndpoints
                 return ApiErrors.BadRequest(problem);
             }
 
-            // Self-registration yields viewers or uploaders; admins are made by an admin.
-            var role = UserRole.Viewer;
-            if (body.Role is not null && (!UserRoles.TryParse(body.Role, out role) || role == UserRole.Admin))
+            if (ReservedNames.IsReserved(body.Name!))
+            {
+                return ApiErrors.BadRequest($"the name '{body.Name}' is reserved; choose another");
+            }
+
+            // Registering makes a viewer; an admin's invite code makes an uploader. Admins are made by an admin.
+            var role = body.Invite is null ? UserRole.Viewer : UserRole.Uploader;
+            var asked = role;
+            if (body.Role is not null && (!UserRoles.TryParse(body.Role, out asked) || asked == UserRole.Admin))
             {
                 return ApiErrors.BadRequest("role must be \"viewer\" or \"uploader\"");
             }
 
-            var user = await accounts.RegisterAsync(body.Name!, body.Password!, role, context.RequestAborted);
-            return user is null ? ApiErrors.Conflict($"the name '{body.Name}' is taken") : Results.Created($"/api/v1/users/{user.Id}", user);
-        }).Accepts<RegisterRequest>("application/json").Produces<UserView>(StatusCodes.Status201Created).WithName("Register");
+            if (asked == UserRole.Uploader && body.Invite is null)
+            {
+                return ApiErrors.Forbidden("registering as an uploader needs an invite code from an admin (\"invite\"); register as a viewer and ask an admin for the uploader role or an invite");
+            }
+
+            if (asked != role)
+            {
+                return ApiErrors.BadRequest("an invite code makes an uploader; leave \"role\" out or set it to \"uploader\"");
+            }
+
+            if (body.Invite is not null && !invites.IsOpen(body.Invite))
+            {
+                return ApiErrors.Forbidden(InviteNotOpen);
+            }
+
+            var registration = await accounts.RegisterAsync(body.Name!, body.Password!, body.Invite, context.RequestAborted);
+            return registration.Status switch
+            {
+                RegistrationStatus.Created => Results.Created($"/api/v1/users/{registration.User!.Id}", registration.User),
+                RegistrationStatus.NameTaken => ApiErrors.Conflict($"the name '{body.Name}' is taken"),
+                RegistrationStatus.InviteNotOpen => ApiErrors.Forbidden(InviteNotOpen),
+                _ => ApiErrors.RetryLater(context, StatusCodes.Status503ServiceUnavailable, TimeSpan.FromSeconds(1), "the origin is busy checking passwords; retry after {seconds} s"),
+            };
+        }).Accepts<RegisterRequest>("application/json").Produces<UserView>(StatusCodes.Status201Created).WithName("Register")
+            .RequireRateLimiting(CatalogRegistration.RegistrationRateLimitPolicy);
 
         api.MapPost("/auth/login", async (HttpContext context, AccountStore accounts) =>
         {
@@ -51,7 +77,13 @@ internal static class AccountEndpoints
             }
 
             var login = await accounts.LoginAsync(body.Name, body.Password, context.RequestAborted);
-            return login is null ? ApiErrors.Unauthorized(context, "wrong name or password") : Results.Ok(login);
+            return login.Status switch
+            {
+                LoginStatus.Ok => Results.Ok(login.Result),
+                LoginStatus.BackedOff => ApiErrors.RetryLater(context, StatusCodes.Status429TooManyRequests, login.RetryAfter, "too many failed logins for this name; retry after {seconds} s"),
+                LoginStatus.Busy => ApiErrors.RetryLater(context, StatusCodes.Status503ServiceUnavailable, login.RetryAfter, "the origin is busy checking passwords; retry after {seconds} s"),
+                _ => ApiErrors.Unauthorized(context, "wrong name or password"),
+            };
         }).Accepts<LoginRequest>("application/json").Produces<LoginResult>().WithName("Login");
 
         api.MapPost("/auth/logout", async (HttpContext context, AccountStore accounts) =>
@@ -71,28 +103,6 @@ internal static class AccountEndpoints
             var (grant, denied) = await CatalogAuth.RequireAsync(context, UserRole.Viewer);
             return denied ?? Results.Ok(accounts.Get(grant!.UserId));
         }).Produces<UserView>().WithName("Me");
-
-        api.MapPut("/users/{userId}/role", async (string userId, HttpContext context, AccountStore accounts) =>
-        {
-            var (_, denied) = await CatalogAuth.RequireAsync(context, UserRole.Admin);
-            if (denied is not null)
-            {
-                return denied;
-            }
-
-            var (body, bad) = await RequestJson.ReadAsync<RoleRequest>(context.Request, context.RequestAborted);
-            if (bad is not null)
-            {
-                return bad;
-            }
-
-            if (!UserRoles.TryParse(body!.Role, out var role))
-            {
-                return ApiErrors.BadRequest("role must be viewer, uploader or admin");
-            }
-
-            return await accounts.SetRoleAsync(userId, role, context.RequestAborted) ? Results.Ok(accounts.Get(userId)) : ApiErrors.NotFound($"no user '{userId}'");
-        }).Accepts<RoleRequest>("application/json").Produces<UserView>().WithName("SetRole");
 
         api.MapPost("/channels", async (HttpContext context, ChannelStore channels) =>
         {
@@ -133,6 +143,8 @@ internal static class AccountEndpoints
             return denied ?? Results.Ok(channels.Subscriptions(grant!.UserId));
         }).Produces<List<ChannelView>>().WithName("ListSubscriptions");
     }
+
+    private const string InviteNotOpen = "the invite code is unknown, spent, revoked or expired";
 
     private static async Task<IResult> SetSubscriptionAsync(string channelId, HttpContext context, ChannelStore channels, bool subscribe)
     {

@@ -9,24 +9,66 @@ public sealed record UserView(string Id, string Name, string Role, string? Chann
 
 public sealed record LoginResult(string Token, DateTimeOffset ExpiresAt, UserView User);
 
+public enum LoginStatus
+{
+    /// <summary>Right name and password: <see cref="LoginAttempt.Result"/> holds the new token.</summary>
+    Ok,
+
+    /// <summary>Unknown name or wrong password.</summary>
+    Wrong,
+
+    /// <summary>The name failed too often: no password was checked; retry after <see cref="LoginAttempt.RetryAfter"/>.</summary>
+    BackedOff,
+
+    /// <summary>Every password-hash slot and queue place is taken; retry after <see cref="LoginAttempt.RetryAfter"/>.</summary>
+    Busy,
+}
+
+public sealed record LoginAttempt(LoginStatus Status, LoginResult? Result, TimeSpan RetryAfter);
+
+public enum RegistrationStatus
+{
+    Created,
+    NameTaken,
+
+    /// <summary>The invite code is unknown, spent, revoked or expired.</summary>
+    InviteNotOpen,
+
+    /// <summary>Every password-hash slot and queue place is taken.</summary>
+    Busy,
+}
+
+public sealed record Registration(RegistrationStatus Status, UserView? User);
+
 /// <summary>
 /// Users, password hashes and bearer tokens. A token is 256 random bits, handed out once and kept
-/// only as its SHA-256, with an expiry; uploaders get a channel of their own on registration.
+/// only as its SHA-256, with an expiry. Registering makes a viewer, or an uploader (with a channel)
+/// when it spends an admin's invite code; a role change revokes the user's tokens, so no token
+/// outlives the role it was issued under. Password hashes go through <see cref="PasswordHashGate"/>
+/// and logins through the per-name <see cref="LoginBackoff"/>.
 /// </summary>
-public sealed class AccountStore : IAccessTokens
+public sealed partial class AccountStore : IAccessTokens
 {
     public const string AdminName = "admin";
 
     private readonly CatalogDatabase _database;
     private readonly CatalogOptions _options;
     private readonly TimeProvider _time;
+    private readonly PasswordHashGate _hashes;
+    private readonly LoginBackoff _backoff;
+    private readonly AccountMetrics _metrics;
+    private readonly ILogger<AccountStore> _logger;
     private readonly string _dummyHash;
 
-    public AccountStore(CatalogDatabase database, IOptions<OriginOptions> options, TimeProvider time)
+    public AccountStore(CatalogDatabase database, IOptions<OriginOptions> options, TimeProvider time, PasswordHashGate hashes, LoginBackoff backoff, AccountMetrics metrics, ILogger<AccountStore> logger)
     {
         _database = database;
         _options = options.Value.Catalog;
         _time = time;
+        _hashes = hashes;
+        _backoff = backoff;
+        _metrics = metrics;
+        _logger = logger;
         _dummyHash = PasswordHasher.Hash("not a password", _options.PasswordIterations);
     }
 
@@ -38,40 +80,58 @@ public sealed class AccountStore : IAccessTokens
     public static string? CheckPassword(string? password) =>
         password is null || password.Length is < 8 or > 256 ? "password must be 8..256 characters" : null;
 
-    /// <summary>Creates a user (and an uploader's channel); null when the name is taken.</summary>
-    public async Task<UserView?> RegisterAsync(string name, string password, UserRole role, CancellationToken ct)
+    /// <summary>
+    /// Creates a viewer, or an uploader with a channel when <paramref name="inviteCode"/> is an open
+    /// invite (spent in the same transaction). Does not check reserved names: the endpoint does.
+    /// </summary>
+    public async Task<Registration> RegisterAsync(string name, string password, string? inviteCode, CancellationToken ct)
     {
-        var hash = await Task.Run(() => PasswordHasher.Hash(password, _options.PasswordIterations), ct);
-        var now = _time.GetUtcNow();
-        return await _database.WriteAsync((connection, transaction) =>
+        var (admitted, hash) = await _hashes.TryRunAsync(() => PasswordHasher.Hash(password, _options.PasswordIterations), ct);
+        if (!admitted)
         {
-            using (var exists = connection.Command("SELECT 1 FROM users WHERE name = $n;", transaction).With("$n", name))
+            _metrics.Registrations.WithLabels("busy").Inc();
+            return new Registration(RegistrationStatus.Busy, null);
+        }
+
+        var role = inviteCode is null ? UserRole.Viewer : UserRole.Uploader;
+        var now = _time.GetUtcNow();
+        var registration = await _database.WriteAsync((connection, transaction) =>
+        {
+            if (NameTaken(connection, transaction, name))
             {
-                if (exists.ExecuteScalar() is not null)
-                {
-                    return null;
-                }
+                return new Registration(RegistrationStatus.NameTaken, null);
             }
 
             var id = NewId();
-            using (var insert = connection.Command("INSERT INTO users (id, name, password_hash, role, created_at) VALUES ($id, $n, $h, $r, $t);", transaction))
+            if (inviteCode is not null && !InviteStore.TrySpend(connection, transaction, inviteCode, id, now))
             {
-                insert.With("$id", id).With("$n", name).With("$h", hash).With("$r", UserRoles.ToWire(role)).With("$t", now.ToUnixTimeMilliseconds()).ExecuteNonQuery();
+                return new Registration(RegistrationStatus.InviteNotOpen, null);
             }
 
-            string? channelId = null;
-            if (role >= UserRole.Uploader)
-            {
-                channelId = ChannelStore.Insert(connection, transaction, id, name, "", now);
-            }
-
-            return new UserView(id, name, UserRoles.ToWire(role), channelId, now);
+            return new Registration(RegistrationStatus.Created, Insert(connection, transaction, id, name, hash, role, now));
         }, ct);
+        _metrics.Registrations.WithLabels(registration.Status switch
+        {
+            RegistrationStatus.Created => registration.User!.Role,
+            RegistrationStatus.NameTaken => "taken",
+            _ => "invite_refused",
+        }).Inc();
+        return registration;
     }
 
-    /// <summary>A new token for valid credentials, else null. Unknown names cost the same hashing time as wrong passwords.</summary>
-    public async Task<LoginResult?> LoginAsync(string name, string password, CancellationToken ct)
+    /// <summary>
+    /// A new token for valid credentials. Unknown names cost the same hashing time as wrong passwords
+    /// and are backed off the same way, so neither tells which names exist.
+    /// </summary>
+    public async Task<LoginAttempt> LoginAsync(string name, string password, CancellationToken ct)
     {
+        var blocked = _backoff.Blocked(name);
+        if (blocked > TimeSpan.Zero)
+        {
+            _metrics.Logins.WithLabels("backed_off").Inc();
+            return new LoginAttempt(LoginStatus.BackedOff, null, blocked);
+        }
+
         string? id = null, storedHash = null, role = null;
         long created = 0;
         using (var connection = _database.Open())
@@ -88,12 +148,26 @@ public sealed class AccountStore : IAccessTokens
             }
         }
 
-        var ok = await Task.Run(() => PasswordHasher.Verify(password, storedHash ?? _dummyHash), ct);
-        if (!ok || id is null)
+        var (admitted, ok) = await _hashes.TryRunAsync(() => PasswordHasher.Verify(password, storedHash ?? _dummyHash), ct);
+        if (!admitted)
         {
-            return null;
+            _metrics.Logins.WithLabels("busy").Inc();
+            return new LoginAttempt(LoginStatus.Busy, null, TimeSpan.FromSeconds(1));
         }
 
+        if (!ok || id is null)
+        {
+            _metrics.Logins.WithLabels("wrong").Inc();
+            if (_backoff.Failed(name) is { Started: true } backoff)
+            {
+                LogBackedOff(name, backoff.Blocked);
+            }
+
+            return new LoginAttempt(LoginStatus.Wrong, null, TimeSpan.Zero);
+        }
+
+        _metrics.Logins.WithLabels("ok").Inc();
+        _backoff.Succeeded(name);
         var token = Base64Url(RandomNumberGenerator.GetBytes(32));
         var expires = _time.GetUtcNow() + _options.TokenLifetime;
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -103,7 +177,7 @@ public sealed class AccountStore : IAccessTokens
             return insert.With("$h", TokenHash(token)).With("$u", id).With("$e", expires.ToUnixTimeMilliseconds()).With("$now", now).ExecuteNonQuery();
         }, ct);
         var user = new UserView(id, name, role!, ChannelOf(id), DateTimeOffset.FromUnixTimeMilliseconds(created));
-        return new LoginResult(token, expires, user);
+        return new LoginAttempt(LoginStatus.Ok, new LoginResult(token, expires, user), TimeSpan.Zero);
     }
 
     public Task LogoutAsync(string token, CancellationToken ct) =>
@@ -144,26 +218,48 @@ public sealed class AccountStore : IAccessTokens
             : null;
     }
 
-    /// <summary>Admin: changes a user's role; false when the user is unknown.</summary>
+    /// <summary>
+    /// Admin: sets a user's role (an uploader gets a channel if it has none). A change revokes every
+    /// token of the user, so sessions opened under the old role end. False when the user is unknown.
+    /// </summary>
     public Task<bool> SetRoleAsync(string userId, UserRole role, CancellationToken ct) =>
         _database.WriteAsync((connection, transaction) =>
         {
-            using var update = connection.Command("UPDATE users SET role = $r WHERE id = $id;", transaction).With("$r", UserRoles.ToWire(role)).With("$id", userId);
-            if (update.ExecuteNonQuery() == 0)
+            using var read = connection.Command("SELECT name, role FROM users WHERE id = $id;", transaction).With("$id", userId);
+            string name, current;
+            using (var reader = read.ExecuteReader())
             {
-                return false;
+                if (!reader.Read())
+                {
+                    return false;
+                }
+
+                name = reader.GetString(0);
+                current = reader.GetString(1);
+            }
+
+            if (current != UserRoles.ToWire(role))
+            {
+                using var update = connection.Command("UPDATE users SET role = $r WHERE id = $id;", transaction).With("$r", UserRoles.ToWire(role)).With("$id", userId);
+                update.ExecuteNonQuery();
+                RevokeTokens(connection, transaction, userId);
+                LogRoleChanged(name, current, UserRoles.ToWire(role));
             }
 
             if (role >= UserRole.Uploader && ChannelOf(connection, transaction, userId) is null)
             {
-                using var name = connection.Command("SELECT name FROM users WHERE id = $id;", transaction).With("$id", userId);
-                ChannelStore.Insert(connection, transaction, userId, (string)name.ExecuteScalar()!, "", _time.GetUtcNow());
+                ChannelStore.Insert(connection, transaction, userId, name, "", _time.GetUtcNow());
             }
 
             return true;
         }, ct);
 
-    /// <summary>Creates or updates the built-in admin account from <c>Origin:Catalog:AdminPasswordFile</c>.</summary>
+    /// <summary>
+    /// Creates the built-in admin account from <c>Origin:Catalog:AdminPasswordFile</c>, or sets its
+    /// password (revoking its tokens when the password changed). It never promotes an account: when
+    /// the admin name belongs to a viewer or uploader (registered before reserved names existed), the
+    /// start fails with an error naming that account, and the account and its tokens stay as they are.
+    /// </summary>
     public async Task ProvisionAdminAsync(CancellationToken ct)
     {
         if (_options.AdminPasswordFile.Length == 0)
@@ -177,17 +273,59 @@ public sealed class AccountStore : IAccessTokens
             throw new InvalidOperationException($"Origin:Catalog:AdminPasswordFile: {problem}");
         }
 
-        if (await RegisterAsync(AdminName, password, UserRole.Admin, ct) is not null)
+        string? id = null, role = null, storedHash = null;
+        long created = 0;
+        using (var connection = _database.Open())
+        using (var command = connection.Command("SELECT id, role, password_hash, created_at FROM users WHERE name = $n;").With("$n", AdminName))
+        using (var reader = command.ExecuteReader())
+        {
+            if (reader.Read())
+            {
+                id = reader.GetString(0);
+                role = reader.GetString(1);
+                storedHash = reader.GetString(2);
+                created = reader.GetInt64(3);
+            }
+        }
+
+        if (id is null)
+        {
+            var hash = await _hashes.RunAsync(() => PasswordHasher.Hash(password, _options.PasswordIterations), ct);
+            var now = _time.GetUtcNow();
+            var made = await _database.WriteAsync((connection, transaction) =>
+                NameTaken(connection, transaction, AdminName) ? null : Insert(connection, transaction, NewId(), AdminName, hash, UserRole.Admin, now), ct);
+            if (made is null)
+            {
+                throw new InvalidOperationException($"Origin:Catalog:AdminPasswordFile: the name '{AdminName}' was registered while the admin was being provisioned; start again");
+            }
+
+            LogAdminCreated(made.Id);
+            return;
+        }
+
+        if (role != UserRoles.ToWire(UserRole.Admin))
+        {
+            var since = DateTimeOffset.FromUnixTimeMilliseconds(created);
+            LogAdminNameSquatted(id, role!, since);
+            throw new InvalidOperationException(
+                $"Origin:Catalog:AdminPasswordFile: the account named '{AdminName}' (id {id}, registered {since:u}) is a {role}, not the admin, " +
+                $"and is not promoted. Rename or remove that account in {_database.FilePath} (for example " +
+                $"UPDATE users SET name = 'squatted-{id}' WHERE id = '{id}'; DELETE FROM tokens WHERE user_id = '{id}';) and start again.");
+        }
+
+        if (await _hashes.RunAsync(() => PasswordHasher.Verify(password, storedHash!), ct))
         {
             return;
         }
 
-        var hash = PasswordHasher.Hash(password, _options.PasswordIterations);
+        var newHash = await _hashes.RunAsync(() => PasswordHasher.Hash(password, _options.PasswordIterations), ct);
         await _database.WriteAsync((connection, transaction) =>
         {
-            using var update = connection.Command("UPDATE users SET password_hash = $h, role = 'admin' WHERE name = $n;", transaction).With("$h", hash).With("$n", AdminName);
-            return update.ExecuteNonQuery();
+            using var update = connection.Command("UPDATE users SET password_hash = $h WHERE id = $id AND role = 'admin';", transaction).With("$h", newHash).With("$id", id);
+            update.ExecuteNonQuery();
+            return RevokeTokens(connection, transaction, id);
         }, ct);
+        LogAdminPasswordChanged(id);
     }
 
     internal static string NewId() => Base64Url(RandomNumberGenerator.GetBytes(12));
@@ -204,7 +342,45 @@ public sealed class AccountStore : IAccessTokens
         return command.ExecuteScalar() as string;
     }
 
+    private static bool NameTaken(SqliteConnection connection, SqliteTransaction transaction, string name)
+    {
+        using var exists = connection.Command("SELECT 1 FROM users WHERE name = $n;", transaction).With("$n", name);
+        return exists.ExecuteScalar() is not null;
+    }
+
+    private static UserView Insert(SqliteConnection connection, SqliteTransaction transaction, string id, string name, string hash, UserRole role, DateTimeOffset now)
+    {
+        using (var insert = connection.Command("INSERT INTO users (id, name, password_hash, role, created_at) VALUES ($id, $n, $h, $r, $t);", transaction))
+        {
+            insert.With("$id", id).With("$n", name).With("$h", hash).With("$r", UserRoles.ToWire(role)).With("$t", now.ToUnixTimeMilliseconds()).ExecuteNonQuery();
+        }
+
+        var channelId = role >= UserRole.Uploader ? ChannelStore.Insert(connection, transaction, id, name, "", now) : null;
+        return new UserView(id, name, UserRoles.ToWire(role), channelId, now);
+    }
+
+    private static int RevokeTokens(SqliteConnection connection, SqliteTransaction transaction, string userId)
+    {
+        using var delete = connection.Command("DELETE FROM tokens WHERE user_id = $u;", transaction).With("$u", userId);
+        return delete.ExecuteNonQuery();
+    }
+
     private static byte[] TokenHash(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
 
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    [LoggerMessage(EventId = 7201, Level = LogLevel.Information, Message = "admin account {UserId} created from Origin:Catalog:AdminPasswordFile")]
+    private partial void LogAdminCreated(string userId);
+
+    [LoggerMessage(EventId = 7202, Level = LogLevel.Information, Message = "admin account {UserId}: password changed from Origin:Catalog:AdminPasswordFile; its tokens are revoked")]
+    private partial void LogAdminPasswordChanged(string userId);
+
+    [LoggerMessage(EventId = 7203, Level = LogLevel.Critical, Message = "the admin name is held by account {UserId}, a {Role} registered {Since}; it is not promoted and the admin is not provisioned")]
+    private partial void LogAdminNameSquatted(string userId, string role, DateTimeOffset since);
+
+    [LoggerMessage(EventId = 7204, Level = LogLevel.Information, Message = "user {Name}: role {From} -> {To}; the user's tokens are revoked")]
+    private partial void LogRoleChanged(string name, string from, string to);
+
+    [LoggerMessage(EventId = 7205, Level = LogLevel.Warning, Message = "logins of name {Name} back off (first {Delay}, doubling with each further failure) after repeated failures")]
+    private partial void LogBackedOff(string name, TimeSpan delay);
+
+    internal static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

@@ -15,6 +15,14 @@ internal static class ApiErrors
 
     public static IResult Conflict(string message) => Error(StatusCodes.Status409Conflict, message);
 
+    /// <summary>429 or 503 with <c>Retry-After</c> in whole seconds (at least 1).</summary>
+    public static IResult RetryLater(HttpContext context, int status, TimeSpan retryAfter, string message)
+    {
+        var seconds = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds));
+        context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Error(status, message.Replace("{seconds}", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+    }
+
     public static IResult Unauthorized(HttpContext context, string message)
     {
         context.Response.Headers.WWWAuthenticate = "Bearer";

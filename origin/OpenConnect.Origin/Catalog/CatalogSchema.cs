@@ -145,6 +145,23 @@ internal static class CatalogSchema
         """
         UPDATE titles SET poster_url = '/posters/' || id || '.jpg' WHERE poster_url = '/v/' || id || '/poster.jpg';
         """,
+
+        // 6: invite codes an admin hands out (each makes one uploader at registration; only the
+        // code's SHA-256 is kept), and tokens by user, so a role change revokes a user's tokens.
+        """
+        CREATE TABLE invites (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            code_hash BLOB NOT NULL UNIQUE,
+            created_by TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            used_by TEXT,
+            used_at INTEGER,
+            revoked_at INTEGER
+        );
+        CREATE INDEX tokens_user ON tokens(user_id);
+        """,
     ];
 
     public static int LatestVersion => Migrations.Length;

@@ -47,12 +47,15 @@ public sealed class AccountTests
         var user = await promoted.Content.ReadFromJsonAsync<UserView>(CatalogOrigin.Json);
         Assert.Equal("uploader", user!.Role);
         Assert.NotNull(user.ChannelId);
-        Assert.Equal(HttpStatusCode.Created, (await origin.SendAsync(HttpMethod.Post, "/api/v1/channels", viewer, new { name = "Dave's second channel" })).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await origin.SendAsync(HttpMethod.Put, "/api/v1/users/nobody/role", admin, new { role = "uploader" })).StatusCode);
 
+        // The role change revoked the viewer's token; a new login carries the new role.
         var tokens = origin.Role.Services.GetRequiredService<IAccessTokens>();
-        var grant = await tokens.ValidateAsync(viewer, CancellationToken.None);
-        Assert.Equal(UserRole.Uploader, grant!.Role);
+        Assert.Null(await tokens.ValidateAsync(viewer, CancellationToken.None));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await origin.SendAsync(HttpMethod.Post, "/api/v1/channels", viewer, new { name = "Dave's second channel" })).StatusCode);
+        var uploader = await SocialTests.LoginAsync(origin, "dave", "correct horse battery");
+        Assert.Equal(HttpStatusCode.Created, (await origin.SendAsync(HttpMethod.Post, "/api/v1/channels", uploader, new { name = "Dave's second channel" })).StatusCode);
+        Assert.Equal(UserRole.Uploader, (await tokens.ValidateAsync(uploader, CancellationToken.None))!.Role);
         Assert.Null(await tokens.ValidateAsync("not-a-token", CancellationToken.None));
     }
 

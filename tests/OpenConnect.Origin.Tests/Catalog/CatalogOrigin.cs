@@ -11,20 +11,29 @@ namespace OpenConnect.Origin.Tests.Catalog;
 /// <summary>A real origin (in-process Kestrel on 127.0.0.1:0) with a fresh data directory, plus account helpers.</summary>
 internal sealed class CatalogOrigin : IAsyncDisposable
 {
-    /// <summary>Cheaper KDF cost and a generous rate limit so tests stay fast; the rate-limit test sets its own.</summary>
+    /// <summary>Cheaper KDF cost and generous rate limits so tests stay fast; the rate-limit tests set their own.</summary>
     public static readonly string[] FastSettings =
     [
         "--Origin:Catalog:PasswordIterations=10000",
         "--Origin:Catalog:RateLimitPerSecond=100000",
         "--Origin:Catalog:RateLimitBurst=100000",
+        "--Origin:Catalog:RegistrationBurst=100000",
     ];
 
-    private readonly TempDirectory? _ownedDirectory;
+    /// <summary>The built-in admin's password, provisioned unless the settings name their own AdminPasswordFile (empty: none).</summary>
+    public const string AdminPassword = "admin password 1";
 
-    private CatalogOrigin(RunningRole role, TempDirectory? ownedDirectory)
+    private readonly TempDirectory? _ownedDirectory;
+    private readonly TempDirectory _secrets;
+    private readonly string? _adminPassword;
+    private string? _adminToken;
+
+    private CatalogOrigin(RunningRole role, TempDirectory? ownedDirectory, TempDirectory secrets, string? adminPassword)
     {
         Role = role;
         _ownedDirectory = ownedDirectory;
+        _secrets = secrets;
+        _adminPassword = adminPassword;
         Client = role.CreateClient();
     }
 
@@ -42,16 +51,63 @@ internal sealed class CatalogOrigin : IAsyncDisposable
     private static async Task<CatalogOrigin> StartCoreAsync(string? dataDirectory, string[] settings)
     {
         var owned = dataDirectory is null ? new TempDirectory("oc-catalog") : null;
-        var role = await RunningRole.StartAsync(OriginHost.Build, [$"--Origin:DataDirectory={dataDirectory ?? owned!.Path}", .. FastSettings, .. settings]);
-        return new CatalogOrigin(role, owned);
+        var secrets = new TempDirectory("oc-catalog-secrets");
+        try
+        {
+            // Uploaders are made through the admin (an invite code), as in production: every origin
+            // gets an admin unless the test provisions its own or none.
+            const string Key = "--Origin:Catalog:AdminPasswordFile=";
+            var own = settings.LastOrDefault(s => s.StartsWith(Key, StringComparison.Ordinal))?[Key.Length..];
+            string[] admin = [];
+            if (own is null)
+            {
+                own = secrets.Combine("admin-password.txt");
+                await File.WriteAllTextAsync(own, AdminPassword + "\n");
+                admin = [Key + own];
+            }
+
+            var adminPassword = own.Length == 0 ? null : (await File.ReadAllTextAsync(own)).Trim();
+            var role = await RunningRole.StartAsync(OriginHost.Build, [$"--Origin:DataDirectory={dataDirectory ?? owned!.Path}", .. FastSettings, .. admin, .. settings]);
+            return new CatalogOrigin(role, owned, secrets, adminPassword);
+        }
+        catch
+        {
+            secrets.Dispose();
+            owned?.Dispose();
+            throw;
+        }
     }
 
     public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web);
 
-    /// <summary>Registers and logs in; returns the token and the user.</summary>
+    /// <summary>Logs in as the built-in admin (once) and returns its token.</summary>
+    public async Task<string> AdminTokenAsync()
+    {
+        Assert.True(_adminPassword is not null, "this origin was started without an admin");
+        if (_adminToken is null)
+        {
+            var login = await Client.PostAsJsonAsync("/api/v1/auth/login", new { name = AccountStore.AdminName, password = _adminPassword });
+            Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+            _adminToken = (await login.Content.ReadFromJsonAsync<LoginResult>(Json))!.Token;
+        }
+
+        return _adminToken;
+    }
+
+    /// <summary>A new invite code from the admin (makes one uploader).</summary>
+    public async Task<string> InviteAsync()
+    {
+        var created = await SendAsync(HttpMethod.Post, "/api/v1/invites", await AdminTokenAsync(), new { });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        return (await created.Content.ReadFromJsonAsync<CreatedInvite>(Json))!.Code;
+    }
+
+    /// <summary>Registers (an uploader through an admin's invite code) and logs in; returns the token and the user.</summary>
     public async Task<(string Token, UserView User)> UserAsync(string name, string role = "viewer")
     {
-        var register = await Client.PostAsJsonAsync("/api/v1/auth/register", new { name, password = "correct horse battery", role });
+        var register = role == "uploader"
+            ? await Client.PostAsJsonAsync("/api/v1/auth/register", new { name, password = "correct horse battery", invite = await InviteAsync() })
+            : await Client.PostAsJsonAsync("/api/v1/auth/register", new { name, password = "correct horse battery", role });
         Assert.Equal(HttpStatusCode.Created, register.StatusCode);
         var login = await Client.PostAsJsonAsync("/api/v1/auth/login", new { name, password = "correct horse battery" });
         Assert.Equal(HttpStatusCode.OK, login.StatusCode);
@@ -107,5 +163,6 @@ internal sealed class CatalogOrigin : IAsyncDisposable
         Client.Dispose();
         await Role.DisposeAsync();
         _ownedDirectory?.Dispose();
+        _secrets.Dispose();
     }
 }

@@ -30,10 +30,12 @@ export function loginPage(main) {
 
 export function registerPage(main) {
   document.title = 'Register · OpenConnect';
-  const role = h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'uploader' }), ' I want to upload videos (gives me a channel)');
-  main.replaceChildren(form('Register', [field('Name', 'name', 'text', { autocomplete: 'username' }), field('Password', 'password', 'password', { autocomplete: 'new-password', minlength: '8' }), role], 'Create account',
+  // Registering makes a viewer; an invite code from an admin makes an uploader with a channel.
+  const invite = h('label', {}, 'Invite code (optional: to upload videos)', h('input', { name: 'invite', type: 'text', autocomplete: 'off' }));
+  main.replaceChildren(form('Register', [field('Name', 'name', 'text', { autocomplete: 'username' }), field('Password', 'password', 'password', { autocomplete: 'new-password', minlength: '8' }), invite], 'Create account',
     async (f) => {
-      await api('auth/register', { method: 'POST', body: { name: f.name.value, password: f.password.value, role: f.uploader.checked ? 'uploader' : 'viewer' }, token: null });
+      const code = f.invite.value.trim();
+      await api('auth/register', { method: 'POST', body: { name: f.name.value, password: f.password.value, ...(code ? { invite: code } : {}) }, token: null });
       await signIn(f.name.value, f.password.value);
     },
     h('p', {}, 'Have an account? ', h('a', { href: '/login', 'data-link': '' }, 'Log in'))));
