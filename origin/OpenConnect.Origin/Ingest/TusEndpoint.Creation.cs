@@ -148,22 +148,27 @@ public sealed partial class TusEndpoint
 
         // Checked and created under one lock, so concurrent creations of one uploader cannot both
         // take the last slot of a quota.
-        UploadEntry entry;
-        UploadRecord record;
+        QuotaRefusal? refusal;
+        UploadEntry entry = null!;
+        UploadRecord record = null!;
         await _creation.WaitAsync(context.RequestAborted);
         try
         {
-            if (uploaderId is not null && quotas.CheckCreation(uploaderId, concat, length) is { } refusal)
+            refusal = uploaderId is null ? null : quotas.CheckCreation(uploaderId, concat, length);
+            if (refusal is null)
             {
-                await RefuseAsync(context, refusal, "POST");
-                return;
+                (entry, record) = Create(metadataHeader, metadata, concat, length, parts);
             }
-
-            (entry, record) = Create(metadataHeader, metadata, concat, length, parts);
         }
         finally
         {
             _creation.Release();
+        }
+
+        if (refusal is not null)
+        {
+            await RefuseAsync(context, refusal, "POST");
+            return;
         }
 
         metrics.Created.WithLabels(concat).Inc();
