@@ -3,8 +3,9 @@ using Microsoft.Extensions.Options;
 namespace OpenConnect.Origin.Ingest;
 
 /// <summary>
-/// Two loops on the host's <see cref="TimeProvider"/>: the sweeper deletes the data of expired
-/// incomplete uploads (their records stay as tombstones, so requests get 410), and the retry loop
+/// Two loops on the host's <see cref="TimeProvider"/>: the sweeper deletes the data of expired and
+/// abandoned incomplete uploads (their records stay as tombstones for <c>RecordRetention</c>, so
+/// requests get 410, then go from disk and memory with the records of finished uploads), and the retry loop
 /// submits delayed uploads once the backlog drops. The retry loop also finishes work a restart
 /// interrupted: complete uploads not yet submitted, submissions in flight, final uploads whose
 /// parts are all in. Both run once at start.
@@ -53,15 +54,21 @@ public sealed class IngestBackground(
         }
     }
 
-    /// <summary>Deletes the data of every incomplete upload past its expiry.</summary>
+    /// <summary>
+    /// Deletes the data of every incomplete upload past its expiry (an abandoned one, which never
+    /// received a byte, expires <c>AbandonAfter</c> after its creation) and keeps its record as a
+    /// tombstone (410); removes from disk and memory every record that has been over (expired,
+    /// handed to the pipeline, concatenated) for <c>RecordRetention</c> (then 404).
+    /// </summary>
     public Task SweepAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         foreach (var entry in store.Entries)
         {
             var record = entry.Current;
-            var incomplete = record.State == UploadStates.Uploading || (record.IsPartial && record.State == UploadStates.Complete);
-            if (!incomplete || now < record.ExpiresAt || !entry.Gate.Wait(0, CancellationToken.None))
+            var expire = record.State != UploadStates.Expired && record.IsGoneAt(now);
+            var remove = record.IsOver && now >= (record.FinishedAt ?? record.ExpiresAt) + _options.RecordRetention;
+            if ((!expire && !remove) || !entry.Gate.Wait(0, CancellationToken.None))
             {
                 continue;
             }
@@ -69,16 +76,15 @@ public sealed class IngestBackground(
             try
             {
                 record = entry.Current;
-                if (record.State is UploadStates.Uploading or UploadStates.Complete && now >= record.ExpiresAt)
+                if (record.State != UploadStates.Expired && record.IsGoneAt(now))
                 {
-                    if (!record.IsFinal)
-                    {
-                        store.DeleteBody(record.Id);
-                    }
-
-                    store.Commit(entry, record with { State = UploadStates.Expired });
-                    metrics.Expired.Inc();
-                    IngestLog.Expired(logger, record.Id);
+                    Expire(entry, record, now);
+                }
+                else if (record.IsOver && now >= (record.FinishedAt ?? record.ExpiresAt) + _options.RecordRetention)
+                {
+                    store.Delete(record.Id);
+                    metrics.Removed.Inc();
+                    IngestLog.Removed(logger, record.Id, record.State, record.FinishedAt ?? record.ExpiresAt);
                 }
             }
             finally
@@ -88,6 +94,29 @@ public sealed class IngestBackground(
         }
 
         return Task.CompletedTask;
+    }
+
+    private void Expire(UploadEntry entry, UploadRecord record, DateTimeOffset now)
+    {
+        if (!record.IsFinal)
+        {
+            store.DeleteBody(record.Id);
+        }
+
+        var abandoned = record.Offset == 0 && !record.IsFinal && record.Length is not 0;
+        var reason = abandoned
+            ? $"abandoned: no byte arrived within {_options.AbandonAfter} of its creation"
+            : $"expired: no byte arrived within {_options.Expiration} of the last write";
+        store.Commit(entry, record with { State = UploadStates.Expired, Reason = reason, FinishedAt = now });
+        metrics.Expired.WithLabels(abandoned ? "abandoned" : "expired").Inc();
+        if (abandoned)
+        {
+            IngestLog.Abandoned(logger, record.Id, _options.AbandonAfter);
+        }
+        else
+        {
+            IngestLog.Expired(logger, record.Id);
+        }
     }
 
     private async Task RetryAsync(CancellationToken cancellationToken)

@@ -29,6 +29,15 @@ internal static partial class IngestLog
     [LoggerMessage(EventId = 4009, Level = LogLevel.Error, Message = "Ingest background task failed")]
     public static partial void BackgroundFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Information, Message = "Upload {UploadId} delayed: {Reason}")]
+    public static partial void DelayedForShare(ILogger logger, string uploadId, string reason);
+
+    [LoggerMessage(EventId = 4012, Level = LogLevel.Information, Message = "Upload {UploadId} abandoned: no byte arrived within {AbandonAfter}; it was deleted")]
+    public static partial void Abandoned(ILogger logger, string uploadId, TimeSpan abandonAfter);
+
+    [LoggerMessage(EventId = 4013, Level = LogLevel.Debug, Message = "Upload {UploadId} record removed ({State}, over since {FinishedAt})")]
+    public static partial void Removed(ILogger logger, string uploadId, string state, DateTimeOffset finishedAt);
+
     [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "Final upload {UploadId} cannot be assembled: {Reason}")]
     public static partial void AssemblyFailed(ILogger logger, string uploadId, string reason);
 }

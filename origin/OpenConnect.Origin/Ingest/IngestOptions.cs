@@ -61,7 +61,68 @@ public sealed class IngestOptions
     /// <summary>Origins allowed to upload from a browser on another origin (CORS); <c>*</c> allows any. Default none.</summary>
     public string[] CorsOrigins { get; set; } = [];
 
+    /// <summary>
+    /// A created upload that has received no byte within this time expires (the sweeper deletes it);
+    /// after its first byte <see cref="Expiration"/> applies. Default 1 hour.
+    /// </summary>
+    public TimeSpan AbandonAfter { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// How long the record of an upload that is over (expired, abandoned, rejected, handed to the
+    /// pipeline, concatenated) stays, so HEAD answers 410 and the status API the outcome; then the
+    /// sweeper removes it from disk and memory and requests get 404. Default 24 hours.
+    /// </summary>
+    public TimeSpan RecordRetention { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Unfinished uploads one uploader may have at once (uploading, partial uploads waiting for their final upload, delayed); one more gets 429. Default 10.</summary>
+    public int MaxUploadsInFlightPerUploader { get; set; } = 10;
+
+    /// <summary>
+    /// Sum of the <c>Upload-Length</c> (bytes received, while deferred) of one uploader's unfinished
+    /// uploads; an upload that would take it over gets 413. At least <see cref="MaxUploadBytes"/>.
+    /// Default 64 GiB.
+    /// </summary>
+    public long MaxBytesInFlightPerUploader { get; set; } = 64L << 30;
+
+    /// <summary>
+    /// Titles one uploader may start in any 24 hours (rolling: titles the pipeline recorded in the
+    /// last 24 h, rejected ones included, plus unfinished uploads); one more gets 429 with
+    /// <c>Retry-After</c> until the oldest leaves the window. Default 50.
+    /// </summary>
+    public int MaxTitlesPerDayPerUploader { get; set; } = 50;
+
+    /// <summary>Longest source accepted; a longer one is rejected when the pipeline probes it (the file is deleted). Default 4 hours.</summary>
+    public TimeSpan MaxSourceDuration { get; set; } = TimeSpan.FromHours(4);
+
+    /// <summary>
+    /// Total source duration one uploader may have accepted in any 24 hours (rolling); a source that
+    /// would take it over is rejected at probe time, and once it is used up creation gets 429. Default 12 hours.
+    /// </summary>
+    public TimeSpan MaxSourceDurationPerDayPerUploader { get; set; } = TimeSpan.FromHours(12);
+
+    /// <summary>
+    /// Titles of one uploader in the pipeline's backlog (queued or processing) at which their next
+    /// upload waits: creation gets 429, a completed upload stays <c>delayed</c> until one of theirs
+    /// is done. 0 means max(1, <see cref="MaxBacklog"/> / 4). Default 0.
+    /// </summary>
+    public int MaxBacklogPerUploader { get; set; }
+
+    /// <summary>Requests to <c>/files/</c> per second for one uploader (token bucket, all their uploads together); beyond it 429 with <c>Retry-After</c>. Default 50.</summary>
+    public int RequestsPerSecondPerUploader { get; set; } = 50;
+
+    /// <summary>Burst of that bucket. Default 250.</summary>
+    public int RequestBurstPerUploader { get; set; } = 250;
+
+    /// <summary>Requests to <c>/files/</c> per second from one client address, whoever sends them; beyond it 429 with <c>Retry-After</c>. Default 100.</summary>
+    public int RequestsPerSecondPerAddress { get; set; } = 100;
+
+    /// <summary>Burst of that bucket. Default 500.</summary>
+    public int RequestBurstPerAddress { get; set; } = 500;
+
     public bool DelayWhenBacklogged => string.Equals(WhenBacklogged, Delay, StringComparison.Ordinal);
+
+    /// <summary>The backlog share of one uploader in force (<see cref="MaxBacklogPerUploader"/>, or a quarter of <see cref="MaxBacklog"/>).</summary>
+    public int EffectiveBacklogPerUploader => MaxBacklogPerUploader > 0 ? MaxBacklogPerUploader : Math.Max(1, MaxBacklog / 4);
 
     public void Validate(OptionsCheck check)
     {
@@ -74,6 +135,18 @@ public sealed class IngestOptions
         check.Require(RetryAfterSeconds is >= 1 and <= 86_400, "Ingest:RetryAfterSeconds", RetryAfterSeconds, "must be between 1 and 86400");
         check.Require(DelayedRetryInterval >= TimeSpan.FromMilliseconds(100), "Ingest:DelayedRetryInterval", DelayedRetryInterval, "must be at least 00:00:00.1");
         check.Require(WriteBufferBytes is >= 4096 and <= 64 << 20, "Ingest:WriteBufferBytes", WriteBufferBytes, "must be between 4096 and 67108864");
+        check.Require(AbandonAfter >= TimeSpan.FromMinutes(1), "Ingest:AbandonAfter", AbandonAfter, "must be at least 00:01:00");
+        check.Require(RecordRetention >= TimeSpan.FromMinutes(1), "Ingest:RecordRetention", RecordRetention, "must be at least 00:01:00");
+        check.Require(MaxUploadsInFlightPerUploader >= 1, "Ingest:MaxUploadsInFlightPerUploader", MaxUploadsInFlightPerUploader, "must be at least 1");
+        check.Require(MaxBytesInFlightPerUploader >= MaxUploadBytes, "Ingest:MaxBytesInFlightPerUploader", MaxBytesInFlightPerUploader, "must be at least Ingest:MaxUploadBytes");
+        check.Require(MaxTitlesPerDayPerUploader >= 1, "Ingest:MaxTitlesPerDayPerUploader", MaxTitlesPerDayPerUploader, "must be at least 1");
+        check.Require(MaxSourceDuration >= TimeSpan.FromSeconds(1), "Ingest:MaxSourceDuration", MaxSourceDuration, "must be at least 00:00:01");
+        check.Require(MaxSourceDurationPerDayPerUploader >= MaxSourceDuration, "Ingest:MaxSourceDurationPerDayPerUploader", MaxSourceDurationPerDayPerUploader, "must be at least Ingest:MaxSourceDuration");
+        check.Require(MaxBacklogPerUploader >= 0, "Ingest:MaxBacklogPerUploader", MaxBacklogPerUploader, "must be zero (a quarter of MaxBacklog) or more");
+        check.Require(RequestsPerSecondPerUploader is >= 1 and <= 1_000_000, "Ingest:RequestsPerSecondPerUploader", RequestsPerSecondPerUploader, "must be between 1 and 1000000");
+        check.Require(RequestBurstPerUploader >= RequestsPerSecondPerUploader && RequestBurstPerUploader <= 10_000_000, "Ingest:RequestBurstPerUploader", RequestBurstPerUploader, "must be between Ingest:RequestsPerSecondPerUploader and 10000000");
+        check.Require(RequestsPerSecondPerAddress is >= 1 and <= 1_000_000, "Ingest:RequestsPerSecondPerAddress", RequestsPerSecondPerAddress, "must be between 1 and 1000000");
+        check.Require(RequestBurstPerAddress >= RequestsPerSecondPerAddress && RequestBurstPerAddress <= 10_000_000, "Ingest:RequestBurstPerAddress", RequestBurstPerAddress, "must be between Ingest:RequestsPerSecondPerAddress and 10000000");
         check.Require(MinBodyBytesPerSecond >= 0, "Ingest:MinBodyBytesPerSecond", MinBodyBytesPerSecond, "must be zero (no minimum) or more");
         for (var i = 0; i < CorsOrigins.Length; i++)
         {

@@ -7,6 +7,8 @@ public static class IngestRegistration
     {
         services.AddSingleton<IngestMetrics>();
         services.AddSingleton<UploadStore>();
+        services.AddSingleton<UploadQuotas>();
+        services.AddSingleton<UploadRateLimiter>();
         services.AddSingleton<UploadCompletion>();
         services.AddSingleton<TusEndpoint>();
         services.AddHostedService<IngestBackground>();

@@ -36,6 +36,11 @@ public sealed partial class TusEndpoint
             }
 
             uploaderId = grant.UserId;
+            if (!rateLimiter.TryAcquireUploader(uploaderId, out var retryAfter))
+            {
+                await TooManyRequestsAsync(context, retryAfter, "too many upload requests for this uploader", "POST");
+                return;
+            }
         }
 
         var metadataHeader = request.Headers["Upload-Metadata"].ToString();
@@ -141,19 +146,31 @@ public sealed partial class TusEndpoint
             return;
         }
 
-        var now = time.GetUtcNow();
-        var record = new UploadRecord
+        // Checked and created under one lock, so concurrent creations of one uploader cannot both
+        // take the last slot of a quota.
+        QuotaRefusal? refusal;
+        UploadEntry entry = null!;
+        UploadRecord record = null!;
+        await _creation.WaitAsync(context.RequestAborted);
+        try
         {
-            Id = UploadStore.NewId(),
-            Length = length,
-            MetadataHeader = metadataHeader.Length == 0 ? null : metadataHeader,
-            Metadata = metadata,
-            Concat = concat,
-            Parts = parts,
-            CreatedAt = now,
-            ExpiresAt = now + _options.Expiration,
-        };
-        var entry = store.Create(record);
+            refusal = uploaderId is null ? null : quotas.CheckCreation(uploaderId, concat, length);
+            if (refusal is null)
+            {
+                (entry, record) = Create(metadataHeader, metadata, concat, length, parts);
+            }
+        }
+        finally
+        {
+            _creation.Release();
+        }
+
+        if (refusal is not null)
+        {
+            await RefuseAsync(context, refusal, "POST");
+            return;
+        }
+
         metrics.Created.WithLabels(concat).Inc();
         IngestLog.Created(logger, record.Id, length, concat);
         context.Response.Headers.Location = UploadPath(context, record.Id);
@@ -198,6 +215,29 @@ public sealed partial class TusEndpoint
         {
             entry.Gate.Release();
         }
+    }
+
+    /// <summary>
+    /// Persists a new upload. One that receives no byte within <c>AbandonAfter</c> expires then
+    /// (the first byte moves its expiry to <c>Expiration</c> after the last write); a final upload
+    /// has no bytes of its own and lives for <c>Expiration</c>.
+    /// </summary>
+    private (UploadEntry Entry, UploadRecord Record) Create(string metadataHeader, Dictionary<string, string> metadata, string concat, long? length, IReadOnlyList<string> parts)
+    {
+        var now = time.GetUtcNow();
+        var lifetime = concat == ConcatKind.Final || _options.AbandonAfter > _options.Expiration ? _options.Expiration : _options.AbandonAfter;
+        var record = new UploadRecord
+        {
+            Id = UploadStore.NewId(),
+            Length = length,
+            MetadataHeader = metadataHeader.Length == 0 ? null : metadataHeader,
+            Metadata = metadata,
+            Concat = concat,
+            Parts = parts,
+            CreatedAt = now,
+            ExpiresAt = now + lifetime,
+        };
+        return (store.Create(record), record);
     }
 
     /// <summary>Parses the URL list of a final upload into part ids and their total length (null when one is still deferred).</summary>

@@ -117,15 +117,26 @@ public sealed partial class TusEndpoint
             {
                 return (StatusCodes.Status400BadRequest, $"Upload-Length {declared} is below the bytes already received ({record.Offset})");
             }
+
+            if (record.Length is null && quotas.CheckDeclaredLength(record, declared) is { } refusal)
+            {
+                metrics.Rejected.WithLabels("quota").Inc();
+                return (refusal.Status, refusal.Message);
+            }
         }
 
         var length = record.Length ?? newLength;
-        var room = (length ?? _options.MaxUploadBytes) - record.Offset;
+
+        // A deferred length grows no further than Tus-Max-Size and the uploader's bytes in flight.
+        var cap = length ?? quotas.DeferredLengthCap(record);
+        var room = cap - record.Offset;
         if (request.ContentLength > room)
         {
-            return (StatusCodes.Status413PayloadTooLarge, length is null
-                ? $"the chunk would take the upload over Tus-Max-Size {_options.MaxUploadBytes}"
-                : $"the chunk would take the upload past its Upload-Length {length}");
+            return (StatusCodes.Status413PayloadTooLarge, length is not null
+                ? $"the chunk would take the upload past its Upload-Length {length}"
+                : cap < _options.MaxUploadBytes
+                    ? $"the chunk would take this uploader's unfinished uploads over the limit of {_options.MaxBytesInFlightPerUploader} bytes in flight per uploader"
+                    : $"the chunk would take the upload over Tus-Max-Size {_options.MaxUploadBytes}");
         }
 
         IncrementalHash? hash = null;
@@ -180,7 +191,9 @@ public sealed partial class TusEndpoint
         {
             Offset = record.Offset + received.Bytes,
             Length = length,
-            ExpiresAt = time.GetUtcNow() + _options.Expiration,
+
+            // Only bytes keep an upload alive: empty PATCHes do not hold an abandoned one past its expiry.
+            ExpiresAt = received.Bytes > 0 ? time.GetUtcNow() + _options.Expiration : record.ExpiresAt,
         };
         store.Commit(entry, committed, sync);
         metrics.BytesReceived.Inc(received.Bytes);

@@ -11,6 +11,8 @@ namespace OpenConnect.Origin.Ingest;
 public sealed partial class TusEndpoint(
     UploadStore store,
     UploadCompletion completion,
+    UploadQuotas quotas,
+    UploadRateLimiter rateLimiter,
     IOptions<OriginOptions> options,
     TimeProvider time,
     IngestMetrics metrics,
@@ -32,6 +34,7 @@ public sealed partial class TusEndpoint(
     private const string AllowedRequestHeaders = "Authorization, Content-Type, Tus-Resumable, Upload-Offset, Upload-Length, Upload-Defer-Length, Upload-Metadata, Upload-Concat, Upload-Checksum, X-HTTP-Method-Override, X-Requested-With";
 
     private readonly IngestOptions _options = options.Value.Ingest;
+    private readonly SemaphoreSlim _creation = new(1, 1);
 
     public async Task HandleAsync(HttpContext context, string? id)
     {
@@ -44,6 +47,12 @@ public sealed partial class TusEndpoint(
         }
 
         ApplyCors(context);
+        if (!rateLimiter.TryAcquireAddress(context, out var addressRetry))
+        {
+            await TooManyRequestsAsync(context, addressRetry, "too many upload requests from this address", method);
+            return;
+        }
+
         if (HttpMethods.IsOptions(method))
         {
             AnswerOptions(context);
@@ -77,6 +86,12 @@ public sealed partial class TusEndpoint(
             return;
         }
 
+        if (entry.Current.UploaderId is { } uploader && !rateLimiter.TryAcquireUploader(uploader, out var uploaderRetry))
+        {
+            await TooManyRequestsAsync(context, uploaderRetry, "too many upload requests for this uploader", method);
+            return;
+        }
+
         if (IsGone(entry.Current))
         {
             await ErrorAsync(context, StatusCodes.Status410Gone, "the upload expired and its data was deleted", method);
@@ -102,10 +117,7 @@ public sealed partial class TusEndpoint(
     }
 
     /// <summary>Expired (swept or past its deadline while incomplete).</summary>
-    private bool IsGone(UploadRecord record) =>
-        record.State == UploadStates.Expired
-        || (record.State is UploadStates.Uploading || (record.IsPartial && record.State == UploadStates.Complete))
-            && time.GetUtcNow() >= record.ExpiresAt;
+    private bool IsGone(UploadRecord record) => record.IsGoneAt(time.GetUtcNow());
 
     private void AnswerOptions(HttpContext context)
     {
@@ -250,6 +262,27 @@ public sealed partial class TusEndpoint(
                 span[i] = c is >= ' ' and <= '~' ? c : '?';
             }
         });
+    }
+
+    /// <summary>429 with <c>Retry-After</c> (whole seconds, at least 1).</summary>
+    private Task TooManyRequestsAsync(HttpContext context, TimeSpan retryAfter, string what, string method)
+    {
+        var seconds = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds));
+        metrics.Rejected.WithLabels("rate").Inc();
+        context.Response.Headers.RetryAfter = Invariant(seconds);
+        return ErrorAsync(context, StatusCodes.Status429TooManyRequests, $"{what}; retry after {seconds} s", method);
+    }
+
+    /// <summary>A quota refusal: its status, <c>Retry-After</c> when known, and its message.</summary>
+    private Task RefuseAsync(HttpContext context, QuotaRefusal refusal, string method)
+    {
+        metrics.Rejected.WithLabels("quota").Inc();
+        if (refusal.RetryAfter is { } retryAfter)
+        {
+            context.Response.Headers.RetryAfter = Invariant(Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds)));
+        }
+
+        return ErrorAsync(context, refusal.Status, refusal.Message, method);
     }
 
     private static Task ErrorAsync(HttpContext context, int status, string message, string method)

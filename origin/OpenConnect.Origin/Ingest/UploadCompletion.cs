@@ -11,6 +11,7 @@ namespace OpenConnect.Origin.Ingest;
 /// </summary>
 public sealed class UploadCompletion(
     UploadStore store,
+    UploadQuotas quotas,
     IServiceProvider services,
     IOptions<OriginOptions> options,
     TimeProvider time,
@@ -87,7 +88,7 @@ public sealed class UploadCompletion(
             {
                 if (store.TryGet(part.Id, out var partEntry))
                 {
-                    store.Commit(partEntry, partEntry.Current with { State = UploadStates.Concatenated });
+                    store.Commit(partEntry, partEntry.Current with { State = UploadStates.Concatenated, FinishedAt = time.GetUtcNow() });
                     store.DeleteBody(part.Id);
                 }
             }
@@ -142,6 +143,20 @@ public sealed class UploadCompletion(
             return;
         }
 
+        // Past their share of the backlog an uploader's completed uploads wait (in either mode: the
+        // bytes are in, refusing them now would waste them); the retry loop submits them later.
+        if (intake is not null && quotas.BacklogShareFull(record.UploaderId) is { } waiting)
+        {
+            if (record.State != UploadStates.Delayed || record.Reason != waiting)
+            {
+                store.Commit(entry, record with { State = UploadStates.Delayed, Reason = waiting });
+                UpdateDelayedGauge();
+                IngestLog.DelayedForShare(logger, record.Id, waiting);
+            }
+
+            return;
+        }
+
         if (intake is null)
         {
             IngestLog.NoIntake(logger);
@@ -158,7 +173,7 @@ public sealed class UploadCompletion(
         TitleSubmission result;
         try
         {
-            result = await intake.SubmitAsync(new SourceUpload(record.Id, store.BodyPath(record.Id), record.Metadata), cancellationToken);
+            result = await intake.SubmitAsync(new SourceUpload(record.Id, store.BodyPath(record.Id), record.Metadata, quotas.LimitsFor(record.UploaderId)), cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -168,7 +183,8 @@ public sealed class UploadCompletion(
             return;
         }
 
-        store.Commit(entry, entry.Current with { TitleId = result.TitleId, State = result.State, Reason = result.Reason, ExpiresAt = time.GetUtcNow() });
+        var now = time.GetUtcNow();
+        store.Commit(entry, entry.Current with { TitleId = result.TitleId, State = result.State, Reason = result.Reason, ExpiresAt = now, FinishedAt = now });
         IngestLog.Submitted(logger, record.Id, result.TitleId, result.State, result.Reason);
         if (result.Accepted)
         {

@@ -39,6 +39,17 @@ public sealed record UploadRecord
 
     public string? Reason { get; init; }
 
+    /// <summary>When the upload was over (expired, handed to the pipeline, concatenated); the record is removed <c>RecordRetention</c> later. Null before, and in records written before it existed (then <see cref="ExpiresAt"/> stands in).</summary>
+    public DateTimeOffset? FinishedAt { get; init; }
+
+    /// <summary>The user the upload belongs to (from the bearer token at creation); null without tokens.</summary>
+    [JsonIgnore]
+    public string? UploaderId => Metadata.TryGetValue(CatalogSync.UploaderKey, out var uploader) ? uploader : null;
+
+    /// <summary>Ingest is done with it: expired, concatenated, or handed to the pipeline (which answered).</summary>
+    [JsonIgnore]
+    public bool IsOver => State is not (UploadStates.Uploading or UploadStates.Complete or UploadStates.Submitting or UploadStates.Delayed);
+
     [JsonIgnore]
     public bool IsComplete => Length is { } length && Offset == length;
 
@@ -47,6 +58,11 @@ public sealed record UploadRecord
 
     [JsonIgnore]
     public bool IsPartial => Concat == ConcatKind.Partial;
+
+    /// <summary>Expired: swept, or an incomplete upload (or a partial one waiting for its final upload) past its deadline.</summary>
+    public bool IsGoneAt(DateTimeOffset now) =>
+        State == UploadStates.Expired
+        || (State == UploadStates.Uploading || (IsPartial && State == UploadStates.Complete)) && now >= ExpiresAt;
 }
 
 public static class ConcatKind

@@ -4,8 +4,10 @@ using OpenConnect.Contracts.Content;
 namespace OpenConnect.Origin.Pipeline;
 
 /// <summary>
-/// Accepts completed uploads: probes them, records the title (rejected with a reason, or queued),
-/// moves an accepted source into the title's work directory and wakes the worker.
+/// Accepts completed uploads: probes them, holds the source to the upload's duration limits,
+/// records the title (rejected with a reason, or queued), moves an accepted source into the title's
+/// work directory and wakes the worker. Submissions run one at a time, so two sources of one
+/// uploader cannot both fit the daily duration that only one fits.
 /// </summary>
 public sealed class PipelineIntake(TitleStore store, PipelinePaths paths, SourceProbe probe, PipelineSignal signal, PipelineMetrics metrics) : IPipelineIntake
 {
@@ -35,6 +37,15 @@ public sealed class PipelineIntake(TitleStore store, PipelinePaths paths, Source
                 ? await probe.ProbeAsync(upload.SourcePath, cancellationToken)
                 : new ProbeResult(null, "the uploaded file does not exist", "");
             var id = NewTitleId();
+            if (result.Source is not null && upload.Limits is { } limits)
+            {
+                var rejection = OverLimit(result.Source, upload, limits);
+                if (rejection is not null)
+                {
+                    result = result with { Source = null, Rejection = rejection };
+                }
+            }
+
             if (result.Source is null)
             {
                 store.Insert(id, upload.UploadId, TitleStates.Rejected, result.Rejection, upload.Metadata, upload.SourcePath, null, null);
@@ -56,6 +67,47 @@ public sealed class PipelineIntake(TitleStore store, PipelinePaths paths, Source
         {
             _gate.Release();
         }
+    }
+
+    public UploaderUsage Usage(string uploaderId, DateTimeOffset since) => store.UsageOf(uploaderId, since);
+
+    /// <summary>Why a probed source is over its upload's duration limits, or null when it fits.</summary>
+    private string? OverLimit(SourceInfo source, SourceUpload upload, SourceLimits limits)
+    {
+        var duration = TimeSpan.FromSeconds(source.DurationSeconds);
+        if (duration > limits.MaxDuration)
+        {
+            return $"the source is {Describe(duration)} long, over the limit of {Describe(limits.MaxDuration)} per title";
+        }
+
+        var uploader = upload.Metadata.TryGetValue(CatalogSync.UploaderKey, out var u) ? u : "";
+        var used = store.UsageWithin(uploader, limits.Window).SourceDuration;
+        if (used + duration > limits.MaxDurationPerWindow)
+        {
+            return $"the source is {Describe(duration)} long; with the {Describe(used)} of video accepted from this uploader in the last {Describe(limits.Window)} "
+                + $"that is over the limit of {Describe(limits.MaxDurationPerWindow)} per uploader in {Describe(limits.Window)}";
+        }
+
+        return null;
+    }
+
+    /// <summary>A duration as people read it: "3.2 s", "12 min", "4 h", "1 h 30 min".</summary>
+    internal static string Describe(TimeSpan duration)
+    {
+        var c = System.Globalization.CultureInfo.InvariantCulture;
+        if (duration < TimeSpan.FromMinutes(1))
+        {
+            return duration.TotalSeconds.ToString("0.#", c) + " s";
+        }
+
+        if (duration < TimeSpan.FromHours(1))
+        {
+            return duration.TotalMinutes.ToString("0.#", c) + " min";
+        }
+
+        var hours = (int)duration.TotalHours;
+        var minutes = duration.Minutes;
+        return minutes == 0 ? $"{hours} h" : $"{hours} h {minutes} min";
     }
 
     /// <summary>An 11-character url-safe id (64 random bits), valid as a <see cref="ContentKey"/> title id.</summary>

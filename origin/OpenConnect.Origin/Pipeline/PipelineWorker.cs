@@ -1,13 +1,69 @@
 namespace OpenConnect.Origin.Pipeline;
 
 /// <summary>
-/// Runs queued titles one after another (the encodes inside a title run in parallel). On start it
+/// Runs queued titles one after another (the encodes inside a title run in parallel), taking turns
+/// between uploaders: the next title is the oldest one of the uploader served least recently, so a
+/// title never waits behind more than one title of each other uploader with work queued (FIFO made
+/// it wait for every title queued before it, all of one uploader's backlog share). On start it
 /// picks up every title left queued or processing by a previous run, which resumes after its last
-/// recorded step, after stopping the ffmpeg processes a killed predecessor left running
-/// (<see cref="LeftoverTools"/>).
+/// recorded step (processing ones first), after stopping the ffmpeg processes a killed predecessor
+/// left running (<see cref="LeftoverTools"/>).
 /// </summary>
 public sealed partial class PipelineWorker(TitleStore store, TitleProcessor processor, PipelineSignal signal, PipelineMetrics metrics, PipelinePaths paths, ILogger<PipelineWorker> logger) : BackgroundService
 {
+    /// <summary>Uploaders remembered for turn-taking before the least recently served idle ones are forgotten.</summary>
+    private const int MaxRememberedUploaders = 4096;
+
+    /// <summary>Per uploader, the turn (a running count) at which a title of theirs was last started.</summary>
+    private readonly Dictionary<string, long> _lastServed = new(StringComparer.Ordinal);
+    private long _turn;
+
+    /// <summary>
+    /// The title to run next: one left processing (a resumed run) first, otherwise the oldest queued
+    /// title of the uploader whose last turn is the oldest (never served counts as oldest);
+    /// <paramref name="unfinished"/> is oldest first. Null when nothing is waiting.
+    /// </summary>
+    internal static TitleRecord? PickNext(IReadOnlyList<TitleRecord> unfinished, IReadOnlyDictionary<string, long> lastServed)
+    {
+        TitleRecord? best = null;
+        var bestTurn = long.MaxValue;
+        foreach (var title in unfinished)
+        {
+            if (title.State == TitleStates.Processing)
+            {
+                return title;
+            }
+
+            var turn = lastServed.TryGetValue(UploaderOf(title), out var served) ? served : -1;
+            if (turn < bestTurn)
+            {
+                best = title;
+                bestTurn = turn;
+            }
+        }
+
+        return best;
+    }
+
+    internal static string UploaderOf(TitleRecord title) =>
+        title.Metadata.TryGetValue(CatalogSync.UploaderKey, out var uploader) ? uploader : "";
+
+    private void Served(TitleRecord title, IReadOnlyList<TitleRecord> unfinished)
+    {
+        _lastServed[UploaderOf(title)] = ++_turn;
+        if (_lastServed.Count <= MaxRememberedUploaders)
+        {
+            return;
+        }
+
+        // Forgetting the longest-idle uploaders keeps their order: forgotten counts as served first.
+        var waiting = unfinished.Select(UploaderOf).ToHashSet(StringComparer.Ordinal);
+        foreach (var (uploader, _) in _lastServed.Where(e => !waiting.Contains(e.Key)).OrderBy(e => e.Value).Take(_lastServed.Count - (MaxRememberedUploaders / 2)).ToList())
+        {
+            _lastServed.Remove(uploader);
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
@@ -20,7 +76,8 @@ public sealed partial class PipelineWorker(TitleStore store, TitleProcessor proc
         metrics.Refresh(store);
         while (!stoppingToken.IsCancellationRequested)
         {
-            var next = store.Unfinished().FirstOrDefault();
+            var unfinished = store.Unfinished();
+            var next = PickNext(unfinished, _lastServed);
             if (next is null)
             {
                 try
@@ -35,6 +92,7 @@ public sealed partial class PipelineWorker(TitleStore store, TitleProcessor proc
                 continue;
             }
 
+            Served(next, unfinished);
             try
             {
                 Log.Starting(logger, next.Id, next.State);

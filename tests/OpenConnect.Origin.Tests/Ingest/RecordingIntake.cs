@@ -36,6 +36,9 @@ public sealed class RecordingIntake : IPipelineIntake
 
     public IReadOnlyList<Submission> Submissions => [.. _submissions];
 
+    /// <summary>Keeps no titles per uploader: the tests using it upload without tokens, where no per-uploader quota applies.</summary>
+    public UploaderUsage Usage(string uploaderId, DateTimeOffset since) => UploaderUsage.None;
+
     public Task<TitleSubmission> SubmitAsync(SourceUpload upload, CancellationToken cancellationToken)
     {
         if (_results.TryGetValue(upload.UploadId, out var earlier))

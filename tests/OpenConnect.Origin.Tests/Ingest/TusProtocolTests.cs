@@ -75,7 +75,8 @@ public sealed class TusProtocolTests
             Assert.Equal(metadata, Header(head, "Upload-Metadata"));
             Assert.Equal("no-store", Header(head, "Cache-Control"));
             Assert.Equal("1.0.0", Header(head, "Tus-Resumable"));
-            Assert.True(DateTimeOffset.TryParse(Header(head, "Upload-Expires"), out var expires) && expires > DateTimeOffset.UtcNow.AddHours(23));
+            // Before its first byte an upload expires after AbandonAfter (1 h), not Expiration.
+            Assert.True(DateTimeOffset.TryParse(Header(head, "Upload-Expires"), out var expires) && expires > DateTimeOffset.UtcNow.AddMinutes(59) && expires < DateTimeOffset.UtcNow.AddMinutes(61));
         }
 
         using (var wrongType = await PatchAsync(client, url, 0, data[..1000], r => r.Content!.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream")))
