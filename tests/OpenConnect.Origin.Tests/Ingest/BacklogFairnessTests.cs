@@ -28,16 +28,16 @@ public sealed class BacklogFairnessTests
         var a2 = await TitleOfAsync(client, ann, small);
         var a3 = await TitleOfAsync(client, ann, small);
         var b1 = await TitleOfAsync(client, bob, small);
-        Assert.Contains(await StateAsync(client, a1), new[] { "queued", "processing" });
+        Assert.Contains(await StateAsync(client, a1, ann), new[] { "queued", "processing" });
 
         var published = new Dictionary<string, DateTimeOffset>();
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
         while (published.Count < 4 && DateTime.UtcNow < deadline)
         {
             await Task.Delay(250);
-            foreach (var id in new[] { a1, a2, a3, b1 })
+            foreach (var (id, owner) in new[] { (a1, ann), (a2, ann), (a3, ann), (b1, bob) })
             {
-                var title = JsonDocument.Parse(await client.GetStringAsync($"/api/titles/{id}")).RootElement;
+                var title = await GetJsonAsync(client, $"/api/titles/{id}", owner);
                 Assert.NotEqual("failed", title.GetProperty("state").GetString());
                 if (title.GetProperty("publishedAt").ValueKind == JsonValueKind.String)
                 {
@@ -59,6 +59,6 @@ public sealed class BacklogFairnessTests
         return Header(patch, "Upload-Title-Id");
     }
 
-    private static async Task<string> StateAsync(HttpClient client, string titleId) =>
-        JsonDocument.Parse(await client.GetStringAsync($"/api/titles/{titleId}")).RootElement.GetProperty("state").GetString()!;
+    private static async Task<string> StateAsync(HttpClient client, string titleId, string token) =>
+        (await GetJsonAsync(client, $"/api/titles/{titleId}", token)).GetProperty("state").GetString()!;
 }

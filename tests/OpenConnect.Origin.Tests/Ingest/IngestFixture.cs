@@ -83,20 +83,32 @@ public static class Ingest
         return long.Parse(Header(head, "Upload-Offset"), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    public static async Task<JsonElement> StatusAsync(HttpClient client, string url)
+    /// <summary>GET /api/uploads/{id}, as the upload's owner when <paramref name="token"/> is given (origins that require tokens show an upload only to its uploader and admins).</summary>
+    public static Task<JsonElement> StatusAsync(HttpClient client, string url, string? token = null) =>
+        GetJsonAsync(client, $"/api/uploads/{url[(url.LastIndexOf('/') + 1)..]}", token);
+
+    /// <summary>GET of a JSON document, with a bearer token when given.</summary>
+    public static async Task<JsonElement> GetJsonAsync(HttpClient client, string path, string? token = null)
     {
-        var id = url[(url.LastIndexOf('/') + 1)..];
-        var text = await client.GetStringAsync($"/api/uploads/{id}");
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (token is not null)
+        {
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        }
+
+        using var response = await client.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"GET {path} answered {(int)response.StatusCode}: {text}");
         return JsonDocument.Parse(text).RootElement.Clone();
     }
 
     /// <summary>Polls the status API until the upload reaches <paramref name="state"/> (10 s at most).</summary>
-    public static async Task<JsonElement> WaitForStateAsync(HttpClient client, string url, string state, Action? tick = null)
+    public static async Task<JsonElement> WaitForStateAsync(HttpClient client, string url, string state, Action? tick = null, string? token = null)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (true)
         {
-            var status = await StatusAsync(client, url);
+            var status = await StatusAsync(client, url, token);
             if (status.GetProperty("state").GetString() == state)
             {
                 return status;

@@ -181,14 +181,14 @@ public sealed class UploadQuotaTests
 
         // Bob is not held back by Ann's titles.
         var bobs = await UploadAsync(client, bob, 10);
-        Assert.Equal("queued", (await StatusAsync(client, bobs)).GetProperty("state").GetString());
+        Assert.Equal("queued", (await StatusAsync(client, bobs, bob)).GetProperty("state").GetString());
         Assert.Single(intake.SubmittedBy(bobId));
 
         clock.Advance(TimeSpan.FromSeconds(11));
         await Task.Delay(200);
-        Assert.Equal("delayed", (await StatusAsync(client, third)).GetProperty("state").GetString());
+        Assert.Equal("delayed", (await StatusAsync(client, third, ann)).GetProperty("state").GetString());
         intake.FinishOldest(annId);
-        await WaitForStateAsync(client, third, "queued", () => clock.Advance(TimeSpan.FromSeconds(11)));
+        await WaitForStateAsync(client, third, "queued", () => clock.Advance(TimeSpan.FromSeconds(11)), ann);
         Assert.Equal(3, intake.SubmittedBy(annId).Count);
     }
 

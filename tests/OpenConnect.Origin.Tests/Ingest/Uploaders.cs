@@ -5,7 +5,9 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using OpenConnect.Origin.Catalog;
 using OpenConnect.Origin.Pipeline;
+using OpenConnect.Origin.Tests.Catalog;
 using OpenConnect.Testing;
 
 namespace OpenConnect.Origin.Tests.Ingest;
@@ -17,16 +19,13 @@ namespace OpenConnect.Origin.Tests.Ingest;
 /// </summary>
 public static class Uploaders
 {
-    /// <summary>Cheap password hashing and no catalog rate limit, so account set-up stays fast.</summary>
-    private static readonly string[] FastCatalog =
-    [
-        "--Origin:Catalog:PasswordIterations=10000",
-        "--Origin:Catalog:RateLimitPerSecond=100000",
-        "--Origin:Catalog:RateLimitBurst=100000",
-    ];
-
-    public static Task<RunningRole> StartWithTokensAsync(string dataDirectory, IPipelineIntake? intake, TimeProvider? time, params string[] settings) =>
-        RunningRole.StartAsync(
+    public static Task<RunningRole> StartWithTokensAsync(string dataDirectory, IPipelineIntake? intake, TimeProvider? time, params string[] settings)
+    {
+        // The built-in admin makes uploaders (an invite per account), as an operator would.
+        Directory.CreateDirectory(dataDirectory);
+        var adminPasswordFile = Path.Combine(dataDirectory, "admin.password");
+        File.WriteAllText(adminPasswordFile, CatalogOrigin.AdminPassword + "\n");
+        return RunningRole.StartAsync(
             args => OriginHost.Build(args, services =>
             {
                 if (intake is not null)
@@ -39,17 +38,30 @@ public static class Uploaders
                     services.AddSingleton(time);
                 }
             }),
-            [$"--Origin:DataDirectory={dataDirectory}", .. FastCatalog, .. settings]);
+            [$"--Origin:DataDirectory={dataDirectory}", .. CatalogOrigin.FastSettings, $"--Origin:Catalog:AdminPasswordFile={adminPasswordFile}", .. settings]);
+    }
 
     /// <summary>
     /// Makes an account that may upload and logs it in: the bearer token and the user id. The only
-    /// place tests make uploaders (today by self-registration with the uploader role).
+    /// place these tests make uploaders: the admin creates an invite code and the account registers
+    /// with it.
     /// </summary>
     public static async Task<(string Token, string UserId)> UploaderAsync(HttpClient client, string name)
     {
-        using var register = await client.PostAsJsonAsync("/api/v1/auth/register", new { name, password = "correct horse battery", role = "uploader" });
+        var (admin, _) = await LoginAsync(client, AccountStore.AdminName, CatalogOrigin.AdminPassword);
+        using var invite = new HttpRequestMessage(HttpMethod.Post, "/api/v1/invites") { Content = JsonContent.Create(new { }) };
+        invite.Headers.Authorization = new AuthenticationHeaderValue("Bearer", admin);
+        using var created = await client.SendAsync(invite);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var code = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("code").GetString();
+        using var register = await client.PostAsJsonAsync("/api/v1/auth/register", new { name, password = "correct horse battery", invite = code });
         Assert.Equal(HttpStatusCode.Created, register.StatusCode);
-        using var login = await client.PostAsJsonAsync("/api/v1/auth/login", new { name, password = "correct horse battery" });
+        return await LoginAsync(client, name, "correct horse battery");
+    }
+
+    private static async Task<(string Token, string UserId)> LoginAsync(HttpClient client, string name, string password)
+    {
+        using var login = await client.PostAsJsonAsync("/api/v1/auth/login", new { name, password });
         Assert.Equal(HttpStatusCode.OK, login.StatusCode);
         var result = JsonDocument.Parse(await login.Content.ReadAsStringAsync()).RootElement;
         return (result.GetProperty("token").GetString()!, result.GetProperty("user").GetProperty("id").GetString()!);
