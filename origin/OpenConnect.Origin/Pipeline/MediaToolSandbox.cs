@@ -212,6 +212,7 @@ public sealed partial class MediaToolSandbox
         }
 
         if (errors.Contains("Cannot allocate memory", StringComparison.Ordinal)
+            || errors.Contains("Could not allocate memory", StringComparison.Ordinal)
             || errors.Contains("malloc of size", StringComparison.Ordinal)
             || errors.Contains("std::bad_alloc", StringComparison.Ordinal)
             || errors.Contains("out of memory", StringComparison.OrdinalIgnoreCase))
