@@ -2,7 +2,6 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace OpenConnect.Origin.Pipeline;
 
@@ -74,9 +73,6 @@ public sealed partial class MediaToolSandbox
         _logger = logger;
         _wrapper = new Lazy<string[]>(Detect, LazyThreadSafetyMode.ExecutionAndPublication);
     }
-
-    /// <summary>A sandbox with the default limits and no logging (for tools used outside a host).</summary>
-    public static MediaToolSandbox CreateDefault() => new(new MediaSandboxOptions(), NullLogger<MediaToolSandbox>.Instance);
 
     public MediaSandboxOptions Options { get; }
 

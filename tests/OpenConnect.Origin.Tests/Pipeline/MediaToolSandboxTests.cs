@@ -175,4 +175,21 @@ public sealed class MediaToolSandboxTests
 
         Assert.Equal(new MediaToolLimits(TimeSpan.FromSeconds(60), 60, 16 * GiB, GiB), options.ProbeLimits);
     }
+
+    [Fact]
+    public void Options_OutOfRange_AreReportedWithTheirKeys()
+    {
+        var check = new OpenConnect.Contracts.Hosting.OptionsCheck("Origin");
+        new MediaSandboxOptions { MemoryLimitMegabytes = 10, ProbeTimeout = TimeSpan.Zero, MaxSourceDimension = 100, CpuSecondsPerMediaSecond = -1 }.Validate(check);
+
+        Assert.Equal(4, check.Errors.Count);
+        Assert.Contains(check.Errors, e => e.StartsWith("Origin:Pipeline:Sandbox:MemoryLimitMegabytes = '10' is invalid", StringComparison.Ordinal));
+        Assert.Contains(check.Errors, e => e.StartsWith("Origin:Pipeline:Sandbox:ProbeTimeout", StringComparison.Ordinal));
+        Assert.Contains(check.Errors, e => e.StartsWith("Origin:Pipeline:Sandbox:MaxSourceDimension", StringComparison.Ordinal));
+        Assert.Contains(check.Errors, e => e.StartsWith("Origin:Pipeline:Sandbox:CpuSecondsPerMediaSecond", StringComparison.Ordinal));
+
+        var defaults = new OpenConnect.Contracts.Hosting.OptionsCheck("Origin");
+        new MediaSandboxOptions().Validate(defaults);
+        Assert.Empty(defaults.Errors);
+    }
 }
