@@ -22,6 +22,9 @@ public enum MediaToolOutcome
     MemoryLimit,
     OutputLimit,
     Crashed,
+
+    /// <summary>The tool printed more than the caller would read (e.g. ffprobe describing thousands of streams).</summary>
+    TooMuchOutput,
 }
 
 /// <summary>
@@ -40,11 +43,12 @@ public sealed record MediaToolResult(string Tool, MediaToolOutcome Outcome, int 
         MediaToolOutcome.MemoryLimit => string.Create(CultureInfo.InvariantCulture, $"{Tool} ran out of memory (limit {Limits.MemoryBytes / (1024 * 1024)} MiB)"),
         MediaToolOutcome.OutputLimit => string.Create(CultureInfo.InvariantCulture, $"{Tool} wrote a file larger than its limit ({Limits.OutputFileBytes / (1024 * 1024)} MiB)"),
         MediaToolOutcome.Crashed => string.Create(CultureInfo.InvariantCulture, $"{Tool} crashed (signal {ExitCode - 128})"),
+        MediaToolOutcome.TooMuchOutput => $"{Tool} printed more than the pipeline reads",
         _ => string.Create(CultureInfo.InvariantCulture, $"{Tool} failed (exit code {ExitCode})"),
     };
 
     /// <summary>Whether the run was stopped by one of its limits rather than failing on its own.</summary>
-    public bool HitLimit => Outcome is MediaToolOutcome.TimedOut or MediaToolOutcome.CpuLimit or MediaToolOutcome.MemoryLimit or MediaToolOutcome.OutputLimit;
+    public bool HitLimit => Outcome is MediaToolOutcome.TimedOut or MediaToolOutcome.CpuLimit or MediaToolOutcome.MemoryLimit or MediaToolOutcome.OutputLimit or MediaToolOutcome.TooMuchOutput;
 }
 
 /// <summary>
@@ -173,7 +177,7 @@ public sealed partial class MediaToolSandbox
         var outcome = killedByUs ? MediaToolOutcome.TimedOut : Classify(process.ExitCode, errorText, cpuSeen, limits);
         if (outcome == MediaToolOutcome.Completed && outputOverflow)
         {
-            outcome = MediaToolOutcome.OutputLimit;
+            outcome = MediaToolOutcome.TooMuchOutput;
         }
 
         var result = new MediaToolResult(tool, outcome, killedByUs ? -1 : process.ExitCode, output, Ffmpeg.Tail(errorText), limits);

@@ -82,6 +82,23 @@ public sealed class MediaToolSandboxTests
     }
 
     [Fact]
+    public async Task Run_PrintingMoreThanIsRead_IsReportedAsTooMuchOutput()
+    {
+        using var scratch = new TempDirectory();
+        var limits = new MediaToolLimits(TimeSpan.FromSeconds(60), CpuSeconds: 60, MemoryBytes: 16 * GiB, OutputFileBytes: GiB);
+        const string frames = "-hide_banner -v error -f lavfi -i testsrc2=size=160x90:rate=30:duration=2 -show_frames -of json";
+
+        var result = await NewSandbox().RunAsync("ffprobe", frames, limits, scratch.Path, null, 4096, CancellationToken.None);
+        Assert.Equal(MediaToolOutcome.TooMuchOutput, result.Outcome);
+        Assert.Equal("ffprobe printed more than the pipeline reads", result.Summary);
+        Assert.True(result.StandardOutput.Length <= 4096, "more than the cap was kept");
+
+        var roomy = await NewSandbox().RunAsync("ffprobe", frames, limits, scratch.Path, null, 4 * 1024 * 1024, CancellationToken.None);
+        Assert.Equal(MediaToolOutcome.Completed, roomy.Outcome);
+        Assert.Contains("\"frames\"", roomy.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_IsCancelled_KillsTheTool()
     {
         using var scratch = new TempDirectory();
