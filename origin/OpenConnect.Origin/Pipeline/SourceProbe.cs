@@ -95,10 +95,15 @@ public sealed class SourceProbe(MediaToolSandbox sandbox)
             return Reject(string.Create(CultureInfo.InvariantCulture, $"the video is longer ({TimeSpan.FromSeconds(Math.Floor(Math.Min(duration, TimeSpan.MaxValue.TotalSeconds / 2)))}) than the limit of {options.MaxSourceDuration}"));
         }
 
-        var decodeError = await TryDecodeAsync(path, MediaInputFormat.ForContainer(extension), cancellationToken);
-        if (decodeError is not null)
+        var decode = await TryDecodeAsync(path, MediaInputFormat.ForContainer(extension), cancellationToken);
+        if (decode is { HitLimit: true })
         {
-            return Reject($"the {video.CodecName} video stream cannot be decoded: {decodeError}");
+            return Reject($"decoding the {video.CodecName} video stream went over a limit: {decode.Summary}");
+        }
+
+        if (decode is not null)
+        {
+            return Reject($"the {video.CodecName} video stream cannot be decoded: ffmpeg could not decode its first frames");
         }
 
         var (width, height) = DisplaySize(video);
@@ -148,7 +153,8 @@ public sealed class SourceProbe(MediaToolSandbox sandbox)
         return Math.Abs(video.Rotation) % 180 == 90 ? (height, width) : (width, height);
     }
 
-    private async Task<string?> TryDecodeAsync(string path, MediaInputFormat format, CancellationToken cancellationToken)
+    /// <summary>Decodes the first frames; null when that works, else the failed run.</summary>
+    private async Task<MediaToolResult?> TryDecodeAsync(string path, MediaInputFormat format, CancellationToken cancellationToken)
     {
         try
         {
@@ -156,9 +162,9 @@ public sealed class SourceProbe(MediaToolSandbox sandbox)
             await ffmpeg.RunAsync(path, format, "-xerror", "-", "-map 0:v:0 -frames:v 5 -f null", Path.GetTempPath(), null, null, sandbox.Options.ProbeLimits, cancellationToken);
             return null;
         }
-        catch (FfmpegFailedException ex)
+        catch (FfmpegFailedException ex) when (ex.Result is not null)
         {
-            return ex.Result is { HitLimit: true } ? ex.Message : "ffmpeg could not decode its first frames";
+            return ex.Result;
         }
     }
 }
