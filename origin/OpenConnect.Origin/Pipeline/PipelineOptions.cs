@@ -66,6 +66,9 @@ public sealed class PipelineOptions
     /// <summary>Seconds between storyboard thumbnails; 0 picks one so that a title has at most 100. Default 0.</summary>
     public int StoryboardIntervalSeconds { get; set; }
 
+    /// <summary>Limits and isolation of the ffmpeg/ffprobe runs over uploaded bytes (section <c>Origin:Pipeline:Sandbox</c>).</summary>
+    public MediaSandboxOptions Sandbox { get; set; } = new();
+
     /// <summary>The codecs to produce: <see cref="Codecs"/> with H.264 first and duplicates removed.</summary>
     public IReadOnlyList<string> EffectiveCodecs =>
         ["h264", .. Codecs.Select(c => c.Trim().ToLowerInvariant()).Where(c => c != "h264").Distinct()];
@@ -114,5 +117,6 @@ public sealed class PipelineOptions
         check.Require(RetryDelay >= TimeSpan.Zero && RetryDelay <= TimeSpan.FromHours(1), "Pipeline:RetryDelay", RetryDelay, "must be between 00:00:00 and 01:00:00");
         check.Require(ProcessTimeout >= TimeSpan.FromSeconds(5), "Pipeline:ProcessTimeout", ProcessTimeout, "must be at least 00:00:05");
         check.Require(StoryboardIntervalSeconds is >= 0 and <= 600, "Pipeline:StoryboardIntervalSeconds", StoryboardIntervalSeconds, "must be between 0 and 600");
+        Sandbox.Validate(check);
     }
 }

@@ -9,7 +9,10 @@ public static class PipelineRegistration
     {
         services.AddSingleton(sp => new PipelinePaths(sp.GetRequiredService<IOptions<OriginOptions>>().Value.DataDirectory));
         services.AddSingleton(sp => new TitleStore(sp.GetRequiredService<PipelinePaths>().Database, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(_ => new SourceProbe(TimeSpan.FromSeconds(60)));
+        services.AddSingleton(sp => new MediaToolSandbox(sp.GetRequiredService<IOptions<OriginOptions>>().Value.Pipeline.Sandbox, sp.GetRequiredService<ILogger<MediaToolSandbox>>()));
+        services.AddHostedService<MediaToolSandboxCheck>();
+        services.AddSingleton(sp => new Ffmpeg(sp.GetRequiredService<MediaToolSandbox>(), sp.GetRequiredService<IOptions<OriginOptions>>().Value.Pipeline.ProcessTimeout));
+        services.AddSingleton<SourceProbe>();
         services.AddSingleton<PipelineSignal>();
         services.AddSingleton<PipelineMetrics>();
         services.AddSingleton<TitleProcessor>();
@@ -23,4 +26,16 @@ public static class PipelineRegistration
         app.MapTitlesApi();
         return app;
     }
+}
+
+/// <summary>Finds out at start how the media tools can be sandboxed, so that a required isolation that is missing stops the origin before it takes uploads.</summary>
+internal sealed class MediaToolSandboxCheck(MediaToolSandbox sandbox) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        sandbox.EnsureReady();
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -26,11 +26,12 @@ public sealed class Thumbnails(Ffmpeg ffmpeg, PipelineOptions options)
     public async Task WriteAsync(string sourceFile, SourceInfo source, string workDirectory, string packageDirectory, CancellationToken cancellationToken)
     {
         var duration = source.DurationSeconds;
+        var format = MediaInputFormat.ForContainer(source.Container);
         var statsFile = Path.Combine(workDirectory, "frame-stats.txt");
         File.Delete(statsFile);
         var rate = Math.Min(2.0, 40.0 / Math.Max(duration, 1));
         var sampling = string.Create(CultureInfo.InvariantCulture, $"fps={rate:0.######},scale=320:-2,signalstats,blurdetect,metadata=print:file=frame-stats.txt");
-        await ffmpeg.RunAsync(sourceFile, "", "-", $"-an -sn -dn -vf \"{sampling}\" -f null", workDirectory, TimeSpan.FromSeconds(duration), null, cancellationToken);
+        await ffmpeg.RunAsync(sourceFile, format, "", "-", $"-an -sn -dn -vf \"{sampling}\" -f null", workDirectory, TimeSpan.FromSeconds(duration), null, cancellationToken);
         var scores = ParseFrameStats(await File.ReadAllTextAsync(statsFile, cancellationToken), rate);
         var posterTime = ChoosePoster(scores, duration);
 
@@ -39,6 +40,7 @@ public sealed class Thumbnails(Ffmpeg ffmpeg, PipelineOptions options)
         var posterTemp = DurableFile.TempFor(poster);
         await ffmpeg.RunAsync(
             sourceFile,
+            format,
             string.Create(CultureInfo.InvariantCulture, $"-ss {posterTime:0.###}"),
             posterTemp,
             string.Create(CultureInfo.InvariantCulture, $"-an -frames:v 1 -vf \"scale={width}:{height},setsar=1\" -q:v 3 -update 1"),
@@ -54,7 +56,7 @@ public sealed class Thumbnails(Ffmpeg ffmpeg, PipelineOptions options)
         try
         {
             var tiles = string.Create(CultureInfo.InvariantCulture, $"fps=1/{interval},scale={TileWidth}:{TileHeight}:force_original_aspect_ratio=decrease,pad={TileWidth}:{TileHeight}:(ow-iw)/2:(oh-ih)/2,setsar=1,tile={Columns}x{Rows}");
-            await ffmpeg.RunAsync(sourceFile, "", Path.Combine(spriteDirectory, "storyboard-%03d.jpg"), $"-an -sn -dn -vf \"{tiles}\" -q:v 5 -start_number 1", workDirectory, TimeSpan.FromSeconds(duration), null, cancellationToken);
+            await ffmpeg.RunAsync(sourceFile, format, "", Path.Combine(spriteDirectory, "storyboard-%03d.jpg"), $"-an -sn -dn -vf \"{tiles}\" -q:v 5 -start_number 1", workDirectory, TimeSpan.FromSeconds(duration), null, cancellationToken);
             var sprites = Directory.GetFiles(spriteDirectory, "storyboard-*.jpg").Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToList();
             if (sprites.Count == 0)
             {

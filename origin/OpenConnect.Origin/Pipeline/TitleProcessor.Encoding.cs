@@ -20,7 +20,7 @@ public sealed partial class TitleProcessor
     {
         var output = AudioFile(titleId);
         var temp = DurableFile.TempFor(output);
-        await _ffmpeg.RunAsync(sourceFile, "", temp, $"-map 0:a:0 -vn -sn -dn {EncoderArguments.Audio(_options)}", _paths.Work(titleId), TimeSpan.FromSeconds(source.DurationSeconds), null, cancellationToken);
+        await _ffmpeg.RunAsync(sourceFile, MediaInputFormat.ForContainer(source.Container), "", temp, $"-map 0:a:0 -vn -sn -dn {EncoderArguments.Audio(_options)}", _paths.Work(titleId), TimeSpan.FromSeconds(source.DurationSeconds), null, cancellationToken);
         DurableFile.Commit(temp, output);
     }
 
@@ -124,7 +124,7 @@ public sealed partial class TitleProcessor
 
         try
         {
-            await _ffmpeg.RunAsync(sourceFile, input, ffmpegOutputs, _paths.Work(titleId), TimeSpan.FromSeconds(chunk.Duration), f => progress.Running(job, f), cancellationToken);
+            await _ffmpeg.RunAsync(sourceFile, MediaInputFormat.ForSourceFile(sourceFile), input, ffmpegOutputs, _paths.Work(titleId), TimeSpan.FromSeconds(chunk.Duration), f => progress.Running(job, f), cancellationToken);
         }
         finally
         {
@@ -162,7 +162,7 @@ public sealed partial class TitleProcessor
         DurableFile.WriteAllText(listFile, list.ToString());
         var output = RungFile(titleId, rung);
         var temp = DurableFile.TempFor(output);
-        await _ffmpeg.RunAsync(listFile, "-f concat -safe 0", temp, "-map 0:v:0 -c copy", directory, TimeSpan.FromSeconds(plan.Duration), null, cancellationToken);
+        await _ffmpeg.RunAsync(listFile, MediaInputFormat.ChunkList, "-safe 0", temp, "-map 0:v:0 -c copy", directory, TimeSpan.FromSeconds(plan.Duration), null, cancellationToken);
         DurableFile.Commit(temp, output);
     }
 }

@@ -65,7 +65,7 @@ public sealed partial class TitleProcessor
         Directory.CreateDirectory(directory);
         var playlist = Path.Combine(directory, "ffmpeg.m3u8");
         var arguments = $"-c copy -f hls -hls_time {plan.SegmentSeconds} -hls_playlist_type vod -hls_segment_type fmp4 -hls_fmp4_init_filename init.mp4 -start_number 1 -hls_segment_filename {Ffmpeg.Quote(Path.Combine(directory, "seg-%05d.m4s"))}";
-        await _ffmpeg.RunAsync(input, "", playlist, arguments, staging, null, null, cancellationToken);
+        await _ffmpeg.RunAsync(input, MediaInputFormat.Intermediate, "", playlist, arguments, staging, null, null, cancellationToken);
         var parsed = Manifests.ParseMediaPlaylist(await File.ReadAllTextAsync(playlist, cancellationToken));
         File.Delete(playlist);
         if (parsed.Count == 0)

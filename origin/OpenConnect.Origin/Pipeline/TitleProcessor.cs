@@ -61,6 +61,7 @@ public sealed partial class TitleProcessor
         IObjectStore objects,
         PipelineMetrics metrics,
         SourceProbe probe,
+        Ffmpeg ffmpeg,
         TimeProvider time,
         ILogger<TitleProcessor> logger)
     {
@@ -74,7 +75,7 @@ public sealed partial class TitleProcessor
         _time = time;
         _logger = logger;
         _encodeSlots = new SemaphoreSlim(_options.MaxParallelEncodes, _options.MaxParallelEncodes);
-        _ffmpeg = new Ffmpeg(_options.ProcessTimeout);
+        _ffmpeg = ffmpeg;
     }
 
     /// <summary>Runs the remaining steps of a title; throws <see cref="StepFailedException"/> when a step exhausts its attempts.</summary>
