@@ -6,8 +6,8 @@ namespace OpenConnect.Origin.Pipeline;
 
 /// <summary>
 /// ffmpeg and ffprobe processes that a killed origin left running. The kernel does not stop a child
-/// when its parent dies and FFMpegCore starts the tools without a parent-death signal, so after a
-/// crash they keep encoding into work directories the resumed title no longer uses. On start,
+/// when its parent dies and the media tool sandbox starts the tools without a parent-death signal,
+/// so after a crash they keep encoding into work directories the resumed title no longer uses. On start,
 /// before it resumes anything, the pipeline worker kills every such tool still working inside this
 /// origin's work directory (its working directory or an argument lies there) that is not its own
 /// child. Linux only (it reads <c>/proc</c>); elsewhere nothing is done.
