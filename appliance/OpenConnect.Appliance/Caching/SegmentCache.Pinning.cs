@@ -1,4 +1,3 @@
-using OpenConnect.Appliance.Http;
 using OpenConnect.Contracts.Content;
 
 namespace OpenConnect.Appliance.Caching;

@@ -1,4 +1,3 @@
-using OpenConnect.Appliance.Http;
 using OpenConnect.Appliance.Upstream;
 using OpenConnect.Contracts.Content;
 

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using OpenConnect.Appliance.Caching.Policy;
-using OpenConnect.Appliance.Control;
-using OpenConnect.Appliance.Http;
 using OpenConnect.Appliance.Storage;
 using OpenConnect.Appliance.Upstream;
 using OpenConnect.Contracts.Content;
