@@ -15,8 +15,9 @@ public enum CacheTier : byte
 /// </summary>
 public readonly struct CacheLookup : IDisposable
 {
-    private CacheLookup(CacheTier tier, ObjectInfo? info, RamEntry? ram, OpenObject? ssd, InflightObject? fetch)
+    private CacheLookup(CacheTier tier, ObjectInfo? info, RamEntry? ram, OpenObject? ssd, InflightObject? fetch, FetchJoin join = FetchJoin.Started)
     {
+        Join = join;
         Tier = tier;
         Info = info;
         Ram = ram;
@@ -36,12 +37,15 @@ public readonly struct CacheLookup : IDisposable
 
     public InflightObject? Fetch { get; }
 
+    /// <summary>For a miss: how it met the upstream fetch (started, collapsed, a remembered 404, refused).</summary>
+    public FetchJoin Join { get; }
+
     /// <summary>A RAM hit; the caller has leased <paramref name="entry"/>'s memory.</summary>
     public static CacheLookup RamHit(RamEntry entry) => new(CacheTier.Ram, entry.Info, entry, null, null);
 
     public static CacheLookup SsdHit(OpenObject leased) => new(CacheTier.Ssd, leased.Info, null, leased, null);
 
-    public static CacheLookup Miss(InflightObject fetch) => new(CacheTier.Miss, null, null, null, fetch);
+    public static CacheLookup Miss(InflightObject fetch, FetchJoin join) => new(CacheTier.Miss, null, null, null, fetch, join);
 
     public void Dispose()
     {

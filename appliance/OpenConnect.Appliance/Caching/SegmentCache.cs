@@ -108,7 +108,8 @@ public sealed class SegmentCache : IAsyncDisposable
             return CacheLookup.SsdHit(opened);
         }
 
-        return CacheLookup.Miss(_fetcher.GetOrStart(key, path, _onFetched));
+        var fetch = _fetcher.GetOrStart(key, path, _onFetched, out var join);
+        return CacheLookup.Miss(fetch, join);
     }
 
     /// <summary>Records an SSD hit with both policies and offers the object to the RAM tier.</summary>
@@ -293,6 +294,7 @@ public sealed class SegmentCache : IAsyncDisposable
                 FetchOutcome.NotFound => "not found at any parent",
                 FetchOutcome.GatewayTimeout => "parents timed out",
                 FetchOutcome.TooLarge => "larger than Appliance:Upstream:MaxObjectBytes",
+                FetchOutcome.Overloaded => "too many fetches under way (Appliance:Upstream:MaxConcurrentFetches)",
                 _ => "no parent could provide it",
             });
         }

@@ -30,8 +30,11 @@ public static class ResponsePlanner
         };
     }
 
-    /// <summary>Writes the head for <paramref name="plan"/>; returns the number of bytes written.</summary>
-    public static int WriteHead(Span<byte> buffer, in ResponsePlan plan, ObjectInfo obj, string? allowOrigin, bool keepAlive, ReadOnlySpan<byte> date)
+    /// <summary>
+    /// Writes the head for <paramref name="plan"/>; returns the number of bytes written.
+    /// <paramref name="extraHeaders"/>: complete header lines to add (the <c>Cache-Status</c> line).
+    /// </summary>
+    public static int WriteHead(Span<byte> buffer, in ResponsePlan plan, ObjectInfo obj, string? allowOrigin, bool keepAlive, ReadOnlySpan<byte> date, ReadOnlySpan<byte> extraHeaders = default)
     {
         var w = new ResponseHeadWriter(buffer);
         w.StatusLine(plan.Status);
@@ -55,6 +58,11 @@ public static class ResponsePlanner
                 w.Append(obj.ContentTypeHeader);
                 w.Header("Content-Length"u8, plan.BodyLength);
                 break;
+        }
+
+        if (!extraHeaders.IsEmpty)
+        {
+            w.Append(extraHeaders);
         }
 
         WriteConnection(ref w, keepAlive);

@@ -29,6 +29,7 @@ internal sealed class SegmentConnection
     private readonly LimitsOptions _limits;
     private readonly System.Net.IPAddress? _client;
     private readonly bool _unsignedAllowed;
+    private bool _awaitingFirstRequest = true;
 
     // The last token verified on this connection: a player sends the same token with every
     // segment, so later requests skip the signature check while it covers the path and lasts.
@@ -48,6 +49,10 @@ internal sealed class SegmentConnection
     }
 
     public void Unregister() => _sender.Unregister();
+
+    /// <summary>Answers 503 at once (no request is read) to a connection over its address's cap.</summary>
+    public ValueTask RefuseAsync() =>
+        SendStatusAsync(503, "too many connections from this address"u8.ToArray(), isHead: false, allowOrigin: null, keepAlive: false, "Retry-After: 5\r\n"u8.ToArray());
 
     /// <summary>Serves requests until the connection ends; true when it must be handed to Kestrel.</summary>
     public async Task<bool> RunAsync()
@@ -91,7 +96,10 @@ internal sealed class SegmentConnection
         var limit = _head.Length;
         var started = false;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(closed);
-        timeout.CancelAfter(_limits.KeepAliveTimeout);
+
+        // A connection that has not sent its first request yet gets the shorter first-request timeout;
+        // an idle one between requests the keep-alive timeout; a head under way the head timeout.
+        timeout.CancelAfter(_awaitingFirstRequest ? _limits.FirstRequestTimeout : _limits.KeepAliveTimeout);
         while (true)
         {
             System.IO.Pipelines.ReadResult read;
@@ -126,6 +134,7 @@ internal sealed class SegmentConnection
                 }
 
                 started = true;
+                _awaitingFirstRequest = false;
                 timeout.CancelAfter(_limits.RequestHeadTimeout);
             }
 
@@ -241,7 +250,7 @@ internal sealed class SegmentConnection
     /// <summary>A hit: both tiers hold the body in a file (an SSD object file or a RAM memfd) sent with sendfile.</summary>
     private async ValueTask<bool> ServeFileAsync(RequestSummary request, OpenObject file, CacheTier tier, long started)
     {
-        var (plan, deadline) = await SendPlannedHeadAsync(file.Info, request, tier, started).ConfigureAwait(false);
+        var (plan, deadline) = await SendPlannedHeadAsync(file.Info, request, tier, started, tier == CacheTier.Ram ? CacheStatus.RamHit : CacheStatus.SsdHit).ConfigureAwait(false);
         if (deadline is null
             || (plan.SendBody && !await _sender.SendFileAsync(file.Handle, file.BodyOffset + plan.BodyStart, plan.BodyLength, deadline.Value).ConfigureAwait(false)))
         {
@@ -253,10 +262,10 @@ internal sealed class SegmentConnection
     }
 
     /// <summary>Plans the response for <paramref name="info"/> and sends its head; a null deadline means the send failed.</summary>
-    private async ValueTask<(ResponsePlan Plan, ResponseDeadline? Deadline)> SendPlannedHeadAsync(ObjectInfo info, RequestSummary request, CacheTier tier, long started)
+    private async ValueTask<(ResponsePlan Plan, ResponseDeadline? Deadline)> SendPlannedHeadAsync(ObjectInfo info, RequestSummary request, CacheTier tier, long started, byte[] cacheStatus)
     {
         var plan = ResponsePlanner.Plan(request.Method, _head.AsSpan(request.Range), _head.AsSpan(request.IfNoneMatch), _head.AsSpan(request.IfModifiedSince), _head.AsSpan(request.IfRange), info);
-        var headLength = ResponsePlanner.WriteHead(_out, plan, info, request.AllowOrigin, request.KeepAlive, _server.Date.Current);
+        var headLength = ResponsePlanner.WriteHead(_out, plan, info, request.AllowOrigin, request.KeepAlive, _server.Date.Current, cacheStatus);
         var deadline = Deadline(started);
         if (!await _sender.SendHeadAsync(_out.AsMemory(0, headLength), more: plan.SendBody, deadline).ConfigureAwait(false))
         {
@@ -271,6 +280,7 @@ internal sealed class SegmentConnection
     {
         var fetch = lookup.Fetch!;
         var (outcome, head) = await fetch.HeadTask.WaitAsync(_connection.ConnectionClosed).ConfigureAwait(false);
+        var cacheStatus = CacheStatus.For(CacheTier.Miss, lookup.Join, outcome);
         if (outcome != Upstream.FetchOutcome.Ok)
         {
             var (status, message) = outcome switch
@@ -278,28 +288,33 @@ internal sealed class SegmentConnection
                 Upstream.FetchOutcome.NotFound => (404, "no such content"u8.ToArray()),
                 Upstream.FetchOutcome.GatewayTimeout => (504, "no parent answered in time"u8.ToArray()),
                 Upstream.FetchOutcome.TooLarge => (502, "object too large to cache"u8.ToArray()),
+                Upstream.FetchOutcome.Overloaded => (503, "too many objects being fetched from the parents; retry shortly"u8.ToArray()),
                 _ => (502, "no parent could provide the object"u8.ToArray()),
             };
-            await SendStatusAsync(status, message, request.IsHead, request.AllowOrigin, request.KeepAlive).ConfigureAwait(false);
+            var headers = outcome == Upstream.FetchOutcome.Overloaded ? CacheStatus.FetchLimitHeaders : cacheStatus;
+            await SendStatusAsync(status, message, request.IsHead, request.AllowOrigin, request.KeepAlive, headers).ConfigureAwait(false);
             _server.Metrics.Requests.WithLabels("miss").Inc();
             return request.KeepAlive;
         }
 
         var info = new ObjectInfo(fetch.Path, head!.Length, head.ETag, head.LastModified, head.ContentType, ContentTypes.CacheControlFor(fetch.Path));
-        var (plan, deadline) = await SendPlannedHeadAsync(info, request, CacheTier.Miss, started).ConfigureAwait(false);
-        if (deadline is null)
+        var (plan, deadline) = await SendPlannedHeadAsync(info, request, CacheTier.Miss, started, cacheStatus).ConfigureAwait(false);
+        if (deadline is not { } due)
         {
             return false;
         }
 
         if (plan.SendBody)
         {
-            // Cut-through: send each window of the body as soon as the parent delivered it.
+            // Cut-through: send each window of the body as soon as the parent delivered it. Time spent
+            // waiting for the parent moves the client's deadline: only the client's own reading counts.
             var position = plan.BodyStart;
             var end = plan.BodyStart + plan.BodyLength;
             while (position < end)
             {
+                var waitStarted = Stopwatch.GetTimestamp();
                 var filled = await fetch.WaitSendableAsync(position, _connection.ConnectionClosed).ConfigureAwait(false);
+                due = due.After(Stopwatch.GetTimestamp() - waitStarted);
                 if (filled <= position)
                 {
                     // The parent failed part-way or the body failed verification: cut the connection
@@ -308,7 +323,7 @@ internal sealed class SegmentConnection
                 }
 
                 var upTo = Math.Min(filled, end);
-                if (!await _sender.SendMemoryAsync(fetch.Body.AsMemory((int)position, (int)(upTo - position)), deadline.Value).ConfigureAwait(false))
+                if (!await _sender.SendMemoryAsync(fetch.Body.AsMemory((int)position, (int)(upTo - position)), position - plan.BodyStart, due).ConfigureAwait(false))
                 {
                     return false;
                 }

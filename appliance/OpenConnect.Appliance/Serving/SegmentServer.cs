@@ -29,6 +29,7 @@ public sealed class SegmentServer : IDisposable
     private readonly AccessGate _gate;
     private readonly ControlState _control;
     private readonly WriteReadiness _readiness = new();
+    private readonly ClientConnections _perClient;
 
     public SegmentServer(SegmentCache cache, IOptions<ApplianceOptions> options, ApplianceMetrics metrics, HttpDate date, CorsPolicy cors, AccessGate gate, ControlState control, ILogger<SegmentServer> logger)
     {
@@ -40,6 +41,7 @@ public sealed class SegmentServer : IDisposable
         _date = date;
         _cors = cors;
         _logger = logger;
+        _perClient = new ClientConnections(_options.Limits.MaxConnectionsPerClient);
     }
 
     public async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
@@ -51,8 +53,16 @@ public sealed class SegmentServer : IDisposable
             return;
         }
 
-        _metrics.ConnectionsOpen.Inc();
+        var client = (socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
         var state = new SegmentConnection(this, connection, socket);
+        if (client is not null && !_perClient.TryOpen(client))
+        {
+            _metrics.ConnectionsRefused.Inc();
+            await RefuseAsync(state, connection).ConfigureAwait(false);
+            return;
+        }
+
+        _metrics.ConnectionsOpen.Inc();
         try
         {
             if (_options.Limits.SendBufferBytes > 0)
@@ -78,6 +88,27 @@ public sealed class SegmentServer : IDisposable
         {
             state.Unregister();
             _metrics.ConnectionsOpen.Dec();
+            if (client is not null)
+            {
+                _perClient.Close(client);
+            }
+        }
+    }
+
+    /// <summary>A connection over its address's cap: 503 and close, without reading a request.</summary>
+    private async Task RefuseAsync(SegmentConnection state, ConnectionContext connection)
+    {
+        try
+        {
+            await state.RefuseAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // Gone already.
+        }
+        finally
+        {
+            state.Unregister();
         }
     }
 

@@ -96,11 +96,11 @@ internal sealed class ZeroCopySender
         return true;
     }
 
-    /// <summary>Sends bytes from memory (a miss's fetch buffer, cut-through).</summary>
-    public async ValueTask<bool> SendMemoryAsync(ReadOnlyMemory<byte> body, ResponseDeadline deadline)
+    /// <summary>Sends bytes from memory (a miss's fetch buffer, cut-through); <paramref name="sent"/> body bytes of this response went out before.</summary>
+    public async ValueTask<bool> SendMemoryAsync(ReadOnlyMemory<byte> body, long sent, ResponseDeadline deadline)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(_connection.ConnectionClosed);
-        cts.CancelAfter(deadline.Remaining(0, body.Length));
+        cts.CancelAfter(deadline.Remaining(sent, body.Length));
         try
         {
             await _socket.SendAsync(body, SocketFlags.None, cts.Token).ConfigureAwait(false);
