@@ -37,6 +37,8 @@ public static class ApplianceHost
         services.AddSingleton<ControlPlaneClient>();
         services.AddHostedService(sp => sp.GetRequiredService<ControlPlaneClient>());
         services.AddSingleton<SegmentServer>();
+        services.AddSingleton<AccessLog>();
+        services.AddHostedService(sp => sp.GetRequiredService<AccessLog>());
         services.AddHostedService<OriginDiscovery>();
         services.AddSingleton<FillMetrics>();
         services.AddSingleton<FillAgent>();

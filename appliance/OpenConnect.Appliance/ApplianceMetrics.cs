@@ -26,6 +26,7 @@ public sealed class ApplianceMetrics
         CollapsedRequests = factory.CreateCounter("openconnect_appliance_collapsed_requests_total", "Misses that joined a fetch already under way instead of starting one.");
         FetchesRefused = factory.CreateCounter("openconnect_appliance_fetches_refused_total", "Misses answered 503 because too many parent fetches were under way (overall or for the title).");
         ConnectionsRefused = factory.CreateCounter("openconnect_appliance_connections_refused_total", "Connections answered 503 and closed because their client address had too many open.");
+        AccessLogDropped = factory.CreateCounter("openconnect_appliance_access_log_dropped_total", "Access log lines dropped because the writer's queue was full.");
         NegativeHits = factory.CreateCounter("openconnect_appliance_negative_cache_hits_total", "Requests answered 404 from the short-lived not-found cache.");
         Admissions = factory.CreateCounter("openconnect_appliance_admissions_total", "Objects admitted into a tier.", ["tier"]);
         Evictions = factory.CreateCounter("openconnect_appliance_evictions_total", "Objects evicted from a tier.", ["tier"]);
@@ -61,6 +62,8 @@ public sealed class ApplianceMetrics
     public Counter FetchesRefused { get; }
 
     public Counter ConnectionsRefused { get; }
+
+    public Counter AccessLogDropped { get; }
 
     public Counter Admissions { get; }
 

@@ -33,6 +33,8 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
 
     public LimitsOptions Limits { get; set; } = new();
 
+    public AccessLogOptions AccessLog { get; set; } = new();
+
     /// <summary>
     /// Base URL players use to reach this appliance, reported to steering. Empty (default) means the
     /// first data URL (<c>urls</c>).
@@ -79,6 +81,7 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
         Upstream.Validate(check);
         Cors.Validate(check);
         Limits.Validate(check);
+        AccessLog.Validate(check);
     }
 }
 
@@ -349,5 +352,26 @@ public sealed class LimitsOptions
         check.Require(KeepAliveTimeout > TimeSpan.Zero, "Limits:KeepAliveTimeout", KeepAliveTimeout, "must be positive");
         check.Require(MinResponseBytesPerSecond >= 0, "Limits:MinResponseBytesPerSecond", MinResponseBytesPerSecond, "must not be negative (0 turns the check off)");
         check.Require(MinResponseRateGrace >= TimeSpan.Zero, "Limits:MinResponseRateGrace", MinResponseRateGrace, "must not be negative");
+    }
+}
+
+/// <summary>The per-request access log (section <c>Appliance:AccessLog</c>).</summary>
+public sealed class AccessLogOptions
+{
+    /// <summary>File the lines are appended to; SIGUSR1 reopens it (for rotation). Empty (default): no access log.</summary>
+    public string Path { get; set; } = "";
+
+    /// <summary><c>combined</c> (nginx's combined format, default) or <c>json</c> (one object per line).</summary>
+    public string Format { get; set; } = Serving.AccessLogFormat.Combined;
+
+    /// <summary>Lines queued for the writer at most; beyond it lines are dropped and counted. Default 65,536.</summary>
+    public int QueueLines { get; set; } = 65_536;
+
+    public bool Enabled => Path.Length > 0;
+
+    public void Validate(OptionsCheck check)
+    {
+        check.Require(Serving.AccessLogFormat.IsKnown(Format), "AccessLog:Format", Format, "must be combined or json");
+        check.Require(QueueLines is >= 16 and <= 16_777_216, "AccessLog:QueueLines", QueueLines, "must be between 16 and 16777216");
     }
 }

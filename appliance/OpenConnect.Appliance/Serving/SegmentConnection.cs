@@ -31,6 +31,11 @@ internal sealed class SegmentConnection
     private readonly bool _unsignedAllowed;
     private bool _awaitingFirstRequest = true;
 
+    // What the access log records of the request being answered (set as the response is counted).
+    private int _loggedStatus;
+    private long _loggedBytes;
+    private string _loggedCache = "-";
+
     // The last token verified on this connection: a player sends the same token with every
     // segment, so later requests skip the signature check while it covers the path and lasts.
     private string? _grantToken;
@@ -79,7 +84,17 @@ internal sealed class SegmentConnection
                 return false;
             }
 
-            if (!await HandleAsync(request!).ConfigureAwait(false))
+            var began = Stopwatch.GetTimestamp();
+            _loggedStatus = 0;
+            _loggedBytes = 0;
+            _loggedCache = "-";
+            var keepAlive = await HandleAsync(request!).ConfigureAwait(false);
+            if (_server.AccessLog.Enabled && _loggedStatus != 0)
+            {
+                _server.AccessLog.Write(new AccessEntry(DateTimeOffset.UtcNow, _client, MethodName(request!.Method), request.Path ?? "-", _loggedStatus, _loggedBytes, _loggedCache, Stopwatch.GetElapsedTime(began)));
+            }
+
+            if (!keepAlive)
             {
                 return false;
             }
@@ -292,6 +307,7 @@ internal sealed class SegmentConnection
                 _ => (502, "no parent could provide the object"u8.ToArray()),
             };
             var headers = outcome == Upstream.FetchOutcome.Overloaded ? CacheStatus.FetchLimitHeaders : cacheStatus;
+            _loggedCache = "miss";
             await SendStatusAsync(status, message, request.IsHead, request.AllowOrigin, request.KeepAlive, headers).ConfigureAwait(false);
             _server.Metrics.Requests.WithLabels("miss").Inc();
             return request.KeepAlive;
@@ -407,6 +423,8 @@ internal sealed class SegmentConnection
         var metrics = _server.Metrics;
         var label = TierLabel(tier);
         var bytes = plan.SendBody ? plan.BodyLength : 0;
+        _loggedBytes = bytes;
+        _loggedCache = label;
         metrics.Requests.WithLabels(label).Inc();
         metrics.ResponseBytes.WithLabels(label).Inc(bytes);
         metrics.TotalTime.WithLabels(label).Observe(Elapsed(started));
@@ -414,8 +432,19 @@ internal sealed class SegmentConnection
         _server.Cache.Record(tier, bytes);
     }
 
-    private void Count(int status) =>
+    private void Count(int status)
+    {
+        _loggedStatus = status;
         _server.Metrics.Responses.WithLabels(status.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+    }
+
+    private static string MethodName(RequestMethod method) => method switch
+    {
+        RequestMethod.Get => "GET",
+        RequestMethod.Head => "HEAD",
+        RequestMethod.Options => "OPTIONS",
+        _ => "OTHER",
+    };
 
     private static string TierLabel(CacheTier tier) => tier switch
     {

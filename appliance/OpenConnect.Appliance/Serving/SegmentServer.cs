@@ -31,8 +31,9 @@ public sealed class SegmentServer : IDisposable
     private readonly WriteReadiness _readiness = new();
     private readonly ClientConnections _perClient;
 
-    public SegmentServer(SegmentCache cache, IOptions<ApplianceOptions> options, ApplianceMetrics metrics, HttpDate date, CorsPolicy cors, AccessGate gate, ControlState control, ILogger<SegmentServer> logger)
+    public SegmentServer(SegmentCache cache, IOptions<ApplianceOptions> options, ApplianceMetrics metrics, HttpDate date, CorsPolicy cors, AccessGate gate, ControlState control, AccessLog accessLog, ILogger<SegmentServer> logger)
     {
+        AccessLog = accessLog;
         _gate = gate;
         _control = control;
         _cache = cache;
@@ -129,6 +130,8 @@ public sealed class SegmentServer : IDisposable
     internal ILogger Logger => _logger;
 
     internal WriteReadiness Readiness => _readiness;
+
+    internal AccessLog AccessLog { get; }
 
     public void Dispose() => _readiness.Dispose();
 }

@@ -18,6 +18,7 @@ public sealed class CacheStatusTests
         using var client = new HttpClient { BaseAddress = h.BaseAddress };
 
         Assert.Equal("OpenConnect; fwd=uri-miss; fwd-status=200; stored", await CacheStatusOfAsync(client, Segment));
+        await RamAdmissionsAsync(h, 1);
         Assert.Equal("OpenConnect; hit; detail=ram", await CacheStatusOfAsync(client, Segment));
 
         // Conditional and range responses carry it too.
@@ -85,6 +86,15 @@ public sealed class CacheStatusTests
         using var response = await client.GetAsync(Segment);
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.Equal("OpenConnect; fwd=uri-miss; detail=parent-failed", HeaderOf(response));
+    }
+
+    /// <summary>Waits until the RAM tier admitted <paramref name="count"/> objects (admission follows the last body byte).</summary>
+    internal static async Task RamAdmissionsAsync(ApplianceHarness h, int count)
+    {
+        for (var i = 0; i < 100 && await h.MetricAsync("openconnect_appliance_admissions_total", ("tier", "ram")) < count; i++)
+        {
+            await Task.Delay(20);
+        }
     }
 
     private static async Task<string> CacheStatusOfAsync(HttpClient client, string path)
