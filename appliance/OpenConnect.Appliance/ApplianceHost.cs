@@ -5,7 +5,6 @@ using OpenConnect.Appliance.Control;
 using OpenConnect.Appliance.Fill;
 using OpenConnect.Appliance.Http;
 using OpenConnect.Appliance.Serving;
-using OpenConnect.Appliance.Storage;
 using OpenConnect.Appliance.Upstream;
 using OpenConnect.Contracts.Hosting;
 
@@ -28,40 +27,18 @@ public static class ApplianceHost
         services.AddSingleton<HttpDate>();
         services.AddSingleton(sp => new CorsPolicy(sp.GetRequiredService<IOptions<ApplianceOptions>>().Value.Cors.AllowedOrigins));
         services.AddSingleton<ParentFetcher>();
-        services.AddSingleton(sp =>
-        {
-            var cache = sp.GetRequiredService<IOptions<ApplianceOptions>>().Value.Cache;
-            var options = new SsdStoreOptions(Path.Combine(cache.Directory, "ssd"), cache.SsdBytes, cache.CheckpointInterval);
-            return SsdStore.OpenAsync(options, sp.GetRequiredService<ILogger<SsdStore>>(), sp.GetRequiredService<TimeProvider>()).GetAwaiter().GetResult();
-        });
-        services.AddSingleton(sp =>
-        {
-            var cache = ActivatorUtilities.CreateInstance<SegmentCache>(sp);
-            // The store keeps plain counters; mirror them into the registry at each scrape.
-            var store = cache.Store;
-            var registry = sp.GetRequiredService<Prometheus.CollectorRegistry>();
-            var factory = sp.GetRequiredService<Prometheus.IMetricFactory>();
-            var corrupt = factory.CreateCounter("openconnect_appliance_ssd_corrupt_dropped_total", "SSD objects dropped because their bytes or header failed verification.");
-            var writeFailures = factory.CreateCounter("openconnect_appliance_ssd_write_failures_total", "SSD object writes that failed (disk full, I/O error).");
-            var checkpointFailures = factory.CreateCounter("openconnect_appliance_ssd_checkpoint_failures_total", "SSD index checkpoints that failed.");
-            var recovered = factory.CreateGauge("openconnect_appliance_ssd_recovered_objects", "Objects the SSD tier held after its last start (from the index or re-indexed from files).");
-            recovered.Set(store.Recovery.Recovered + store.Recovery.Reindexed);
-            registry.AddBeforeCollectCallback(() =>
-            {
-                corrupt.IncTo(store.CorruptObjectsDropped);
-                writeFailures.IncTo(store.WriteFailures);
-                checkpointFailures.IncTo(store.CheckpointFailures);
-            });
-            return cache;
-        });
+        services.AddSingleton<SegmentCache>();
+        // Open the SSD tier (recovery) before any other service starts and before Kestrel accepts
+        // the first connection: hosted services start in registration order, the server after them.
+        services.AddHostedService<CacheStartup>();
         services.AddSingleton<AccessGate>();
         services.AddSingleton<CacheInventory>();
         services.AddSingleton<ControlState>();
         services.AddSingleton<ControlPlaneClient>();
         services.AddHostedService(sp => sp.GetRequiredService<ControlPlaneClient>());
         services.AddSingleton<SegmentServer>();
-        // Open the SSD tier (recovery) before Kestrel accepts the first connection.
-        services.AddHostedService<CacheWarmup>();
+        services.AddSingleton<AccessLog>();
+        services.AddHostedService(sp => sp.GetRequiredService<AccessLog>());
         services.AddHostedService<OriginDiscovery>();
         services.AddSingleton<FillMetrics>();
         services.AddSingleton<FillAgent>();
@@ -120,21 +97,16 @@ public static class ApplianceHost
         return app;
     }
 
-    private sealed class CacheWarmup(SegmentServer server) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken)
-        {
-            _ = server;
-            return Task.CompletedTask;
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
-
-    private sealed class SsdTierHealthCheck(SsdStore store) : IHealthCheck
+    private sealed class SsdTierHealthCheck(SegmentCache cache) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
+            if (!cache.IsStarted)
+            {
+                return Task.FromResult(HealthCheckResult.Unhealthy("SSD tier still opening"));
+            }
+
+            var store = cache.Store;
             var data = new Dictionary<string, object>
             {
                 ["objects"] = store.Count,

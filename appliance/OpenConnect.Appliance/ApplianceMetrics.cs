@@ -24,6 +24,9 @@ public sealed class ApplianceMetrics
         UpstreamFailures = factory.CreateCounter("openconnect_appliance_upstream_failures_total", "Parent fetches that failed (timeout, error status, cut body).", ["parent"]);
         UpstreamBytes = factory.CreateCounter("openconnect_appliance_upstream_bytes_total", "Body bytes received from parents.");
         CollapsedRequests = factory.CreateCounter("openconnect_appliance_collapsed_requests_total", "Misses that joined a fetch already under way instead of starting one.");
+        FetchesRefused = factory.CreateCounter("openconnect_appliance_fetches_refused_total", "Misses answered 503 because too many parent fetches were under way (overall or for the title).");
+        ConnectionsRefused = factory.CreateCounter("openconnect_appliance_connections_refused_total", "Connections answered 503 and closed because their client address had too many open.");
+        AccessLogDropped = factory.CreateCounter("openconnect_appliance_access_log_dropped_total", "Access log lines dropped because the writer's queue was full.");
         NegativeHits = factory.CreateCounter("openconnect_appliance_negative_cache_hits_total", "Requests answered 404 from the short-lived not-found cache.");
         Admissions = factory.CreateCounter("openconnect_appliance_admissions_total", "Objects admitted into a tier.", ["tier"]);
         Evictions = factory.CreateCounter("openconnect_appliance_evictions_total", "Objects evicted from a tier.", ["tier"]);
@@ -55,6 +58,12 @@ public sealed class ApplianceMetrics
     public Counter CollapsedRequests { get; }
 
     public Counter NegativeHits { get; }
+
+    public Counter FetchesRefused { get; }
+
+    public Counter ConnectionsRefused { get; }
+
+    public Counter AccessLogDropped { get; }
 
     public Counter Admissions { get; }
 

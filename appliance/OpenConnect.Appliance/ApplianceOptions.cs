@@ -33,6 +33,8 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
 
     public LimitsOptions Limits { get; set; } = new();
 
+    public AccessLogOptions AccessLog { get; set; } = new();
+
     /// <summary>
     /// Base URL players use to reach this appliance, reported to steering. Empty (default) means the
     /// first data URL (<c>urls</c>).
@@ -79,6 +81,7 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
         Upstream.Validate(check);
         Cors.Validate(check);
         Limits.Validate(check);
+        AccessLog.Validate(check);
     }
 }
 
@@ -199,6 +202,27 @@ public sealed class UpstreamOptions
     /// <summary>How long a 404 from the parents is remembered. Default 10 s.</summary>
     public TimeSpan NotFoundTtl { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Most remembered 404s (<see cref="NotFoundTtl"/>); beyond it the oldest are forgotten. Default 100,000.</summary>
+    public int NotFoundMaxEntries { get; set; } = 100_000;
+
+    /// <summary>
+    /// Most memory the remembered 404s may take, counted as 96 bytes plus two per path character each;
+    /// beyond it the oldest are forgotten. Default 32 MiB.
+    /// </summary>
+    public long NotFoundMaxBytes { get; set; } = 32L << 20;
+
+    /// <summary>
+    /// Most parent fetches under way at once; a miss that would start another (for an object no fetch is
+    /// under way for) gets 503 with Retry-After. Requests joining a fetch under way are not limited. Default 1024.
+    /// </summary>
+    public int MaxConcurrentFetches { get; set; } = 1024;
+
+    /// <summary>
+    /// Most parent fetches under way at once for one title, so a flood of unique (missing) names under one
+    /// title cannot take every fetch place; beyond it 503. Default 128.
+    /// </summary>
+    public int MaxConcurrentFetchesPerTitle { get; set; } = 128;
+
     /// <summary>Connection pool size per parent. Default 64.</summary>
     public int MaxConnectionsPerParent { get; set; } = 64;
 
@@ -248,6 +272,10 @@ public sealed class UpstreamOptions
         check.Require(MaxObjectBytes is > 0 and <= int.MaxValue, "Upstream:MaxObjectBytes", MaxObjectBytes, "must be between 1 and 2147483647");
         check.Require(NotFoundTtl >= TimeSpan.Zero, "Upstream:NotFoundTtl", NotFoundTtl, "must not be negative");
         check.Require(MaxConnectionsPerParent > 0, "Upstream:MaxConnectionsPerParent", MaxConnectionsPerParent, "must be positive");
+        check.Require(NotFoundMaxEntries > 0, "Upstream:NotFoundMaxEntries", NotFoundMaxEntries, "must be positive");
+        check.Require(NotFoundMaxBytes >= 64 * 1024, "Upstream:NotFoundMaxBytes", NotFoundMaxBytes, "must be at least 65536");
+        check.Require(MaxConcurrentFetches > 0, "Upstream:MaxConcurrentFetches", MaxConcurrentFetches, "must be positive");
+        check.Require(MaxConcurrentFetchesPerTitle > 0 && MaxConcurrentFetchesPerTitle <= MaxConcurrentFetches, "Upstream:MaxConcurrentFetchesPerTitle", MaxConcurrentFetchesPerTitle, "must be positive and at most Upstream:MaxConcurrentFetches");
     }
 }
 
@@ -273,6 +301,19 @@ public sealed class LimitsOptions
 {
     /// <summary>Concurrent client connections; more are refused. Default 20000.</summary>
     public long MaxConnections { get; set; } = 20_000;
+
+    /// <summary>
+    /// Concurrent connections from one client address; more are answered 503 and closed. Players behind
+    /// carrier-grade NAT share an address, so keep it well above one household's connections. 0 turns the
+    /// check off. Default 1000.
+    /// </summary>
+    public int MaxConnectionsPerClient { get; set; } = 1000;
+
+    /// <summary>
+    /// Time a new connection has to send the first byte of its first request; a connection that never
+    /// sends one is closed (without a response) after this, much sooner than an idle keep-alive one. Default 10 s.
+    /// </summary>
+    public TimeSpan FirstRequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Longest request line (method, target, version); longer gets 414. Default 8 KiB.</summary>
     public int MaxRequestLineBytes { get; set; } = 8 * 1024;
@@ -302,6 +343,8 @@ public sealed class LimitsOptions
     {
         check.Require(SendBufferBytes >= 0, "Limits:SendBufferBytes", SendBufferBytes, "must not be negative (0 keeps the kernel default)");
         check.Require(MaxConnections > 0, "Limits:MaxConnections", MaxConnections, "must be positive");
+        check.Require(MaxConnectionsPerClient >= 0, "Limits:MaxConnectionsPerClient", MaxConnectionsPerClient, "must not be negative (0 turns the check off)");
+        check.Require(FirstRequestTimeout > TimeSpan.Zero, "Limits:FirstRequestTimeout", FirstRequestTimeout, "must be positive");
         check.Require(MaxRequestLineBytes is >= 256 and <= 65536, "Limits:MaxRequestLineBytes", MaxRequestLineBytes, "must be between 256 and 65536");
         check.Require(MaxRequestHeaderBytes is >= 1024 and <= 1048576, "Limits:MaxRequestHeaderBytes", MaxRequestHeaderBytes, "must be between 1024 and 1048576");
         check.Require(MaxRequestHeaderCount is >= 8 and <= 1000, "Limits:MaxRequestHeaderCount", MaxRequestHeaderCount, "must be between 8 and 1000");
@@ -309,5 +352,26 @@ public sealed class LimitsOptions
         check.Require(KeepAliveTimeout > TimeSpan.Zero, "Limits:KeepAliveTimeout", KeepAliveTimeout, "must be positive");
         check.Require(MinResponseBytesPerSecond >= 0, "Limits:MinResponseBytesPerSecond", MinResponseBytesPerSecond, "must not be negative (0 turns the check off)");
         check.Require(MinResponseRateGrace >= TimeSpan.Zero, "Limits:MinResponseRateGrace", MinResponseRateGrace, "must not be negative");
+    }
+}
+
+/// <summary>The per-request access log (section <c>Appliance:AccessLog</c>).</summary>
+public sealed class AccessLogOptions
+{
+    /// <summary>File the lines are appended to; SIGUSR1 reopens it (for rotation). Empty (default): no access log.</summary>
+    public string Path { get; set; } = "";
+
+    /// <summary><c>combined</c> (nginx's combined format, default) or <c>json</c> (one object per line).</summary>
+    public string Format { get; set; } = Serving.AccessLogFormat.Combined;
+
+    /// <summary>Lines queued for the writer at most; beyond it lines are dropped and counted. Default 65,536.</summary>
+    public int QueueLines { get; set; } = 65_536;
+
+    public bool Enabled => Path.Length > 0;
+
+    public void Validate(OptionsCheck check)
+    {
+        check.Require(Serving.AccessLogFormat.IsKnown(Format), "AccessLog:Format", Format, "must be combined or json");
+        check.Require(QueueLines is >= 16 and <= 16_777_216, "AccessLog:QueueLines", QueueLines, "must be between 16 and 16777216");
     }
 }

@@ -1,5 +1,4 @@
 using Microsoft.Win32.SafeHandles;
-using OpenConnect.Appliance.Http;
 
 namespace OpenConnect.Appliance.Caching;
 

@@ -5,22 +5,24 @@ namespace OpenConnect.Appliance.Caching;
 /// <summary>
 /// The objects fill pinned for the day (key hash → body length), persisted at
 /// <c>{Cache:Directory}/fill/pins.bin</c> (16 bytes per pin, written to a temporary file and renamed)
-/// so pins survive a restart. Not thread-safe: <see cref="SegmentCache"/> guards it with its policy lock.
+/// so pins survive a restart. Not thread-safe: the cache's policy lock guards it (<see cref="PinnedObjects"/>, <see cref="SsdTier"/>).
 /// </summary>
 public sealed class PinSet
 {
     private readonly Dictionary<ulong, long> _pins = [];
     private readonly string _file;
 
-    public PinSet(string file)
+    public PinSet(string file) => _file = file;
+
+    /// <summary>Reads the pins written before a restart (none when the file does not exist); the cache's start step calls it.</summary>
+    public void Load()
     {
-        _file = file;
-        if (!File.Exists(file))
+        if (!File.Exists(_file))
         {
             return;
         }
 
-        var bytes = File.ReadAllBytes(file);
+        var bytes = File.ReadAllBytes(_file);
         for (var offset = 0; offset + 16 <= bytes.Length; offset += 16)
         {
             var key = BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(offset));

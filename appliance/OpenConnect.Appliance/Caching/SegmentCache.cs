@@ -1,8 +1,5 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using OpenConnect.Appliance.Caching.Policy;
-using OpenConnect.Appliance.Control;
-using OpenConnect.Appliance.Http;
 using OpenConnect.Appliance.Storage;
 using OpenConnect.Appliance.Upstream;
 using OpenConnect.Contracts.Content;
@@ -10,67 +7,77 @@ using OpenConnect.Contracts.Content;
 namespace OpenConnect.Appliance.Caching;
 
 /// <summary>
-/// The two-tier cache. The RAM tier holds object bodies in memory for the hottest objects; the SSD
-/// tier (<see cref="SsdStore"/>) holds the rest as files served with sendfile. Each tier has its own
-/// byte-bounded policy from <see cref="PolicyFactory"/>:
+/// The two-tier cache, as a small coordinator over parts with one job each:
 /// <list type="bullet">
-/// <item>SSD: admission and eviction by the policy (S3-FIFO by default). A new object enters the
-/// policy's small queue without an SSD write; it is written when the policy promotes it to main
-/// (requested again), which bounds SSD writes to objects that proved popular.</item>
-/// <item>RAM: every fetched body and every SSD hit is offered to the RAM policy (promotion); a body
-/// evicted from RAM stays on SSD if the SSD policy holds it (demotion is a drop, not a write).</item>
+/// <item><see cref="RamTier"/>: the hottest bodies in memfds under their own policy; every fetched body
+/// and every SSD hit is offered to it (promotion).</item>
+/// <item><see cref="SsdTier"/>: the store's files under an admission and eviction policy (S3-FIFO by
+/// default; a new object is written when it proves reuse), open files, one writer per key.</item>
+/// <item><see cref="PinnedObjects"/>: what fill pinned, outside the SSD policy.</item>
 /// </list>
-/// Policies are not thread-safe and are O(1), so one lock serialises them; bodies are never copied
-/// under it.
+/// Policies are not thread-safe and are O(1), so one lock (owned here, passed to the parts) serialises
+/// them; bodies are never copied under it. The SSD tier is opened by <see cref="StartAsync"/>, the
+/// host's start step (recovery can take seconds), not in the constructor.
 /// </summary>
-public sealed partial class SegmentCache : IAsyncDisposable
+public sealed class SegmentCache : IAsyncDisposable
 {
     private readonly Lock _policyLock = new();
-    private readonly IEvictionPolicy _ram;
-    private readonly IResizablePolicy _ssd;
-    private readonly PinSet _pins;
-    private readonly long _ssdCapacity;
-    private readonly ConcurrentDictionary<ulong, RamEntry> _ramBodies = new();
-    private readonly ConcurrentDictionary<ulong, OpenObject> _open = new();
-    /// <summary>SSD writes under way, so a key is written once and others can wait for it.</summary>
-    private readonly ConcurrentDictionary<ulong, Task> _pendingSsdWrites = new();
-    private readonly List<ulong> _evicted = [];
-    private readonly List<ulong> _promoted = [];
-    private readonly SsdStore _store;
+    private readonly RamTier _ram;
+    private readonly SsdTier _ssd;
+    private readonly PinSet _pinSet;
+    private readonly PinnedObjects _pins;
+    private readonly SsdStoreOptions _storeOptions;
     private readonly ParentFetcher _fetcher;
     private readonly ApplianceMetrics _metrics;
-    private readonly ILogger<SegmentCache> _logger;
-    private readonly CacheInventory _inventory;
+    private readonly ILoggerFactory _loggers;
+    private readonly TimeProvider _time;
     private readonly Action<InflightObject> _onFetched;
     private long _hits;
     private long _requests;
     private long _hitBytes;
     private long _requestBytes;
 
-    public SegmentCache(IOptions<ApplianceOptions> options, SsdStore store, ParentFetcher fetcher, ApplianceMetrics metrics, ILogger<SegmentCache> logger, CacheInventory inventory)
+    public SegmentCache(IOptions<ApplianceOptions> options, ParentFetcher fetcher, ApplianceMetrics metrics, ILoggerFactory loggers, TimeProvider time, CacheInventory inventory)
     {
-        _inventory = inventory;
         var cache = options.Value.Cache;
-        _ram = PolicyFactory.Create(cache.Policy, cache.RamBytes);
+        _storeOptions = new SsdStoreOptions(Path.Combine(cache.Directory, "ssd"), cache.SsdBytes, cache.CheckpointInterval);
+        _fetcher = fetcher;
+        _metrics = metrics;
+        _loggers = loggers;
+        _time = time;
+        _ram = new RamTier(_policyLock, PolicyFactory.Create(cache.Policy, cache.RamBytes), metrics, inventory);
+
         // The SSD policy's probation (small) queue holds objects that are not on SSD yet, so their
         // bodies exist only in RAM: keep it within half the RAM tier so a promoted object's body is
         // usually still in memory when it is written.
         var small = Math.Clamp(cache.RamBytes * 0.5 / cache.SsdBytes, 0.001, 0.10);
-        _ssd = PolicyFactory.Create(cache.Policy, cache.SsdBytes, new S3FifoOptions { SmallFraction = small });
-        _ssdCapacity = cache.SsdBytes;
-        _pins = new PinSet(Path.Combine(cache.Directory, "fill", "pins.bin"));
-        _store = store;
-        _fetcher = fetcher;
-        _metrics = metrics;
-        _logger = logger;
+        var ssdPolicy = PolicyFactory.Create(cache.Policy, cache.SsdBytes, new S3FifoOptions { SmallFraction = small });
+        _pinSet = new PinSet(Path.Combine(cache.Directory, "fill", "pins.bin"));
+        _ssd = new SsdTier(_policyLock, ssdPolicy, cache.SsdBytes, _pinSet, metrics, inventory, loggers.CreateLogger<SegmentCache>());
+        _pins = new PinnedObjects(_policyLock, _pinSet, _ssd);
         _onFetched = OnFetched;
-        SeedFromStore();
     }
 
     /// <summary>SSD object files kept open between requests; beyond this a hit opens its file per request.</summary>
-    public const int MaxOpenObjects = 8192;
+    public const int MaxOpenObjects = SsdTier.MaxOpenObjects;
 
-    public SsdStore Store => _store;
+    /// <summary>The SSD tier's store; available once the host started (<see cref="StartAsync"/>).</summary>
+    public SsdStore Store => _ssd.Store;
+
+    /// <summary>Whether <see cref="StartAsync"/> opened the SSD tier.</summary>
+    public bool IsStarted => _ssd.IsOpen;
+
+    /// <summary>
+    /// Opens the SSD tier (recovering its index and reconciling it with the files), reloads the pins and
+    /// seeds the SSD policy with what the store holds. The host runs it before accepting connections.
+    /// </summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var store = await SsdStore.OpenAsync(_storeOptions, _loggers.CreateLogger<SsdStore>(), _time, cancellationToken).ConfigureAwait(false);
+        await Task.Run(_pinSet.Load, cancellationToken).ConfigureAwait(false);
+        _ssd.Open(store);
+        _ram.UpdateGauges();
+    }
 
     /// <summary>
     /// Finds the bytes for <paramref name="path"/>: a RAM hit, an SSD hit (an open file), or a miss
@@ -78,62 +85,31 @@ public sealed partial class SegmentCache : IAsyncDisposable
     /// </summary>
     public async ValueTask<CacheLookup> LookupAsync(ulong key, string path, CancellationToken cancellationToken)
     {
-        if (_ramBodies.TryGetValue(key, out var ram) && ram.Info.Path == path && ram.Memory.TryAcquire())
+        if (_ram.TryLease(key, path, out var ram))
         {
             lock (_policyLock)
             {
-                _ram.Access(key);
-                _ssd.Access(key);
+                _ram.AccessLocked(key);
+                _ssd.AccessLocked(key);
             }
 
             return CacheLookup.RamHit(ram);
         }
 
-        if (_open.TryGetValue(key, out var open) && open.Info.Path == path && open.TryAcquire())
+        if (_ssd.TryLeaseOpen(key, path, out var open))
         {
             TouchSsd(key, open);
             return CacheLookup.SsdHit(open);
         }
 
-        StoredObject? stored = null;
-        if (_store.IsHealthy || _store.Count > 0)
+        if (await _ssd.OpenAsync(key, path, cancellationToken).ConfigureAwait(false) is { } opened)
         {
-            try
-            {
-                stored = await _store.OpenAsync(key, path, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                _metrics.CacheErrors.WithLabels("ssd-read").Inc();
-                CacheLog.SsdReadFailed(_logger, path, ex);
-            }
-        }
-
-        if (stored is not null)
-        {
-            // The handle now belongs to the open-object cache (or to this response alone when the
-            // cache is full); the StoredObject wrapper is not disposed.
-            var info = new ObjectInfo(stored.Path, stored.BodyLength, stored.ETag, stored.LastModified, stored.ContentType, ContentTypes.CacheControlFor(stored.Path));
-            var opened = new OpenObject(info, stored.Handle, stored.BodyOffset);
-            opened.TryAcquire();
-            if (_open.Count < MaxOpenObjects && _open.TryAdd(key, opened))
-            {
-                // Evicted while it was being opened: do not keep it.
-                if (!_store.Contains(key) && _open.TryRemove(new KeyValuePair<ulong, OpenObject>(key, opened)))
-                {
-                    opened.Close();
-                }
-            }
-            else
-            {
-                opened.Close();
-            }
-
             TouchSsd(key, opened);
             return CacheLookup.SsdHit(opened);
         }
 
-        return CacheLookup.Miss(_fetcher.GetOrStart(key, path, _onFetched));
+        var fetch = _fetcher.GetOrStart(key, path, _onFetched, out var join);
+        return CacheLookup.Miss(fetch, join);
     }
 
     /// <summary>Records an SSD hit with both policies and offers the object to the RAM tier.</summary>
@@ -142,14 +118,13 @@ public sealed partial class SegmentCache : IAsyncDisposable
         bool promote;
         lock (_policyLock)
         {
-            _ssd.Access(key);
-            promote = !_ram.Access(key) && _ram.Admit(key, Math.Max(1, open.Info.Length), _evicted);
-            DropRamEvictions();
+            _ssd.AccessLocked(key);
+            promote = !_ram.AccessLocked(key) && _ram.AdmitLocked(key, Math.Max(1, open.Info.Length));
         }
 
         if (promote && open.TryAcquire())
         {
-            _ = PromoteToRamAsync(key, open);
+            _ = _ram.PromoteAsync(key, open);
         }
     }
 
@@ -164,49 +139,23 @@ public sealed partial class SegmentCache : IAsyncDisposable
         _metrics.HitRatio.WithLabels("bytes").Set(requestBytes == 0 ? 0 : (double)hitBytes / requestBytes);
     }
 
+    /// <summary>A fetch completed intact: offer the body to RAM, and to the SSD policy unless fill pinned the key.</summary>
     private void OnFetched(InflightObject fetch)
     {
         var head = fetch.Head!;
         var info = new ObjectInfo(fetch.Path, head.Length, head.ETag, head.LastModified, head.ContentType, ContentTypes.CacheControlFor(fetch.Path));
         var key = fetch.Key;
-        var size = Math.Max(1, head.Length);
         bool inRam;
         var writeSsd = false;
         lock (_policyLock)
         {
-            inRam = _ram.Admit(key, size, _evicted);
-            if (inRam)
-            {
-                if (RamEntry.TryCreate(info, fetch.Body) is { } entry)
-                {
-                    PutRam(key, entry);
-                }
-                else
-                {
-                    _ram.Remove(key);
-                    inRam = false;
-                    _metrics.CacheErrors.WithLabels("ram-alloc").Inc();
-                }
-            }
-
-            DropRamEvictions();
-            _promoted.Clear();
+            inRam = _ram.AdmitBodyLocked(key, info, fetch.Body);
 
             // A player's miss that began before a fill stored and pinned the same object ends here with a
             // pinned key: the pinned file is outside the SSD policy, which must not count or write it again.
-            if (!_pins.Contains(key))
+            if (!_pins.ContainsLocked(key))
             {
-                if (_ssd is S3FifoPolicy s3)
-                {
-                    s3.Admit(key, size, _evicted, _promoted);
-                    writeSsd = s3.IsInMain(key);
-                }
-                else
-                {
-                    writeSsd = _ssd.Admit(key, size, _evicted);
-                }
-
-                DropSsdEvictions();
+                writeSsd = _ssd.AdmitFetchedLocked(key, Math.Max(1, head.Length));
             }
         }
 
@@ -217,289 +166,182 @@ public sealed partial class SegmentCache : IAsyncDisposable
 
         if (writeSsd)
         {
-            _ = WriteToSsdAsync(key, info, fetch.Body, fetch.VerifiedSha256);
+            _ = _ssd.WritePulledAsync(key, info, fetch.Body, fetch.VerifiedSha256);
         }
 
         WritePromoted(except: key);
         UpdateGauges();
     }
 
+    /// <summary>Writes the objects the SSD policy promoted from probation, from their RAM bodies.</summary>
     private void WritePromoted(ulong except)
     {
-        ulong[] promoted;
-        lock (_policyLock)
-        {
-            if (_promoted.Count == 0)
-            {
-                return;
-            }
-
-            promoted = [.. _promoted];
-            _promoted.Clear();
-        }
-
-        foreach (var key in promoted)
+        foreach (var key in _ssd.TakePromoted())
         {
             // A promoted object whose body already left RAM is written at its next miss instead.
-            if (key != except && _ramBodies.TryGetValue(key, out var entry) && entry.ReadBody() is { } body)
+            if (key != except && _ram.TryGet(key, out var entry) && entry.ReadBody() is { } body)
             {
-                _ = WriteToSsdAsync(key, entry.Info, body, bodySha256: null);
+                _ = _ssd.WritePulledAsync(key, entry.Info, body, bodySha256: null);
             }
-        }
-    }
-
-    /// <summary>
-    /// Writes the body to SSD, or joins the write of the same key already under way (a player's miss or a
-    /// fill). <paramref name="bodySha256"/>: the hash the integrity check computed, if any.
-    /// </summary>
-    private Task WriteToSsdAsync(ulong key, ObjectInfo info, byte[] body, byte[]? bodySha256)
-    {
-        if (!TryClaimWrite(key, out var mine, out var underWay))
-        {
-            return underWay;
-        }
-
-        _ = PulledWriteAsync(key, info, body, bodySha256, mine);
-        return mine.Task;
-    }
-
-    private async Task PulledWriteAsync(ulong key, ObjectInfo info, byte[] body, byte[]? bodySha256, TaskCompletionSource mine)
-    {
-        try
-        {
-            // A fill may have stored and pinned the object since this write was decided: it is on SSD already.
-            if (!IsPinned(key) && await WriteObjectAsync(key, info, body, bodySha256, CancellationToken.None).ConfigureAwait(false))
-            {
-                // Admissions count the eviction policy's objects; a filled (pinned) object is not one.
-                _metrics.Admissions.WithLabels("ssd").Inc();
-            }
-        }
-        finally
-        {
-            ReleaseWrite(key, mine);
-        }
-    }
-
-    /// <summary>
-    /// Makes this caller the one writer of <paramref name="key"/>, or returns the write already under way
-    /// (<paramref name="underWay"/>) to wait for. The claim ends with <see cref="ReleaseWrite"/>.
-    /// </summary>
-    private bool TryClaimWrite(ulong key, out TaskCompletionSource mine, out Task underWay)
-    {
-        mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        underWay = _pendingSsdWrites.GetOrAdd(key, mine.Task);
-        return underWay == mine.Task;
-    }
-
-    private void ReleaseWrite(ulong key, TaskCompletionSource mine)
-    {
-        _pendingSsdWrites.TryRemove(new KeyValuePair<ulong, Task>(key, mine.Task));
-        mine.TrySetResult();
-    }
-
-    /// <summary>
-    /// Writes one object to the SSD tier; the caller holds the key's write claim. <paramref name="bodySha256"/>
-    /// is the body's SHA-256 when the caller already checked it (fill, or a pull checked against the
-    /// integrity manifest), so the body is not hashed again.
-    /// Storage trouble, and strings the object header cannot hold (a source's over-long ETag), are counted,
-    /// logged and returned as false rather than thrown.
-    /// </summary>
-    private async Task<bool> WriteObjectAsync(ulong key, ObjectInfo info, byte[] body, byte[]? bodySha256, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await using var writer = _store.BeginWrite(key, info.Path, body.LongLength, info.ContentType, info.ETag, info.LastModified, bodySha256);
-            await writer.AppendAsync(body, cancellationToken).ConfigureAwait(false);
-            if (await writer.CommitAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
-            {
-                _inventory.Held(key, info.Path, InventoryTier.Ssd);
-                _metrics.SsdBytesWritten.Inc(body.LongLength);
-                return true;
-            }
-
-            // The store has logged and counted the disk failure.
-            _metrics.CacheErrors.WithLabels("ssd-write").Inc();
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
-        {
-            _metrics.CacheErrors.WithLabels("ssd-write").Inc();
-            CacheLog.SsdWriteFailed(_logger, info.Path, ex);
-        }
-        finally
-        {
-            UpdateGauges();
-        }
-
-        return false;
-    }
-
-    private async Task PromoteToRamAsync(ulong key, OpenObject open)
-    {
-        try
-        {
-            var info = open.Info;
-            var body = GC.AllocateUninitializedArray<byte>(checked((int)info.Length), pinned: true);
-            var read = 0;
-            while (read < body.Length)
-            {
-                var n = await RandomAccess.ReadAsync(open.Handle, body.AsMemory(read), open.BodyOffset + read).ConfigureAwait(false);
-                if (n == 0)
-                {
-                    return;
-                }
-
-                read += n;
-            }
-
-            var entry = RamEntry.TryCreate(info, body);
-            lock (_policyLock)
-            {
-                if (entry is not null && _ram.Contains(key))
-                {
-                    PutRam(key, entry);
-                    entry = null;
-                }
-            }
-
-            entry?.Memory.Close();
-
-            _metrics.Admissions.WithLabels("ram").Inc();
-            UpdateGauges();
-        }
-        catch (IOException)
-        {
-            lock (_policyLock)
-            {
-                _ram.Remove(key);
-            }
-        }
-        finally
-        {
-            open.Release();
-        }
-    }
-
-    /// <summary>Installs a RAM body, closing any entry it replaces (under the policy lock).</summary>
-    private void PutRam(ulong key, RamEntry entry)
-    {
-        if (_ramBodies.TryGetValue(key, out var previous))
-        {
-            previous.Memory.Close();
-        }
-
-        _ramBodies[key] = entry;
-        _inventory.Held(key, entry.Info.Path, InventoryTier.Ram);
-    }
-
-    private void DropRamEvictions()
-    {
-        foreach (var key in _evicted)
-        {
-            if (_ramBodies.TryRemove(key, out var gone))
-            {
-                gone.Memory.Close();
-                _inventory.Dropped(key, InventoryTier.Ram);
-            }
-
-            _metrics.Evictions.WithLabels("ram").Inc();
-        }
-
-        _evicted.Clear();
-    }
-
-    private void DropSsdEvictions()
-    {
-        foreach (var key in _evicted)
-        {
-            if (_pins.Contains(key))
-            {
-                // Pinned objects are outside the policy; a stale key must never delete a pinned file.
-                continue;
-            }
-
-            if (_open.TryRemove(key, out var open))
-            {
-                open.Close();
-            }
-
-            if (_store.Remove(key))
-            {
-                _inventory.Dropped(key, InventoryTier.Ssd);
-                _metrics.Evictions.WithLabels("ssd").Inc();
-            }
-        }
-
-        _evicted.Clear();
-    }
-
-    /// <summary>
-    /// After a restart the SSD policy learns what the store holds, as main-resident objects, except
-    /// the pinned ones: those stay outside the policy, whose capacity shrinks by their bytes.
-    /// </summary>
-    private void SeedFromStore()
-    {
-        lock (_policyLock)
-        {
-            foreach (var key in _pins.Keys.Where(k => !_store.Contains(k)).ToList())
-            {
-                _pins.Remove(key, out _);
-            }
-
-            ResizeSsdPolicy();
-            foreach (var (key, length) in _store.Entries)
-            {
-                if (_pins.Contains(key))
-                {
-                    continue;
-                }
-
-                ReturnToSsdPolicy(key, length);
-                DropSsdEvictions();
-            }
-        }
-
-        UpdateGauges();
-    }
-
-    /// <summary>
-    /// Puts an object the SSD tier holds back under the SSD policy as a main-resident entry (after a
-    /// restart, an unpin, or a fill of an object already held); the caller holds the policy lock.
-    /// </summary>
-    private void ReturnToSsdPolicy(ulong key, long length)
-    {
-        if (_ssd is S3FifoPolicy s3)
-        {
-            s3.Restore(key, Math.Max(1, length), _evicted);
-        }
-        else if (!_ssd.Access(key))
-        {
-            _ssd.Admit(key, Math.Max(1, length), _evicted);
         }
     }
 
     private void UpdateGauges()
     {
-        _metrics.TierBytes.WithLabels("ram").Set(_ram.UsedBytes);
-        _metrics.TierObjects.WithLabels("ram").Set(_ramBodies.Count);
-        _metrics.TierBytes.WithLabels("ssd").Set(_store.UsedBytes);
-        _metrics.TierObjects.WithLabels("ssd").Set(_store.Count);
+        _ram.UpdateGauges();
+        _ssd.UpdateGauges();
+    }
+
+    /// <summary>Bytes of pinned objects (outside the SSD policy, whose capacity is the SSD tier minus these).</summary>
+    public long PinnedBytes => _pins.Bytes;
+
+    public int PinnedCount => _pins.Count;
+
+    /// <summary>The SSD policy's capacity now: the SSD tier minus the pinned bytes.</summary>
+    public long SsdPolicyCapacityBytes
+    {
+        get
+        {
+            lock (_policyLock)
+            {
+                return _ssd.PolicyCapacityLocked;
+            }
+        }
+    }
+
+    /// <summary>A snapshot of the pinned keys.</summary>
+    public IReadOnlyList<ulong> PinnedKeys() => _pins.Keys();
+
+    /// <summary>Whether the SSD policy tracks <paramref name="key"/> (pinned objects are not tracked).</summary>
+    public bool InSsdPolicy(ulong key)
+    {
+        lock (_policyLock)
+        {
+            return _ssd.InPolicyLocked(key);
+        }
+    }
+
+    public bool IsPinned(ulong key) => _pins.Contains(key);
+
+    /// <summary>Whether the SSD tier holds <paramref name="key"/> (index only; no file access).</summary>
+    public bool HeldOnSsd(ulong key) => Store.Contains(key);
+
+    /// <summary>
+    /// Pins an object the SSD tier holds with this body (length and SHA-256, as the integrity manifest names
+    /// it): it leaves the eviction policy and the policy's capacity shrinks by its length. One decision under
+    /// the policy lock, so a player's miss cannot evict the object between the look and the pin (evictions
+    /// delete under the same lock). A held object with another body (an older version) is not pinned: the
+    /// caller fetches the named one. Refused when the pinned bytes would exceed the SSD tier. Call
+    /// <see cref="SavePinsAsync"/> to make pins durable.
+    /// </summary>
+    public PinOutcome PinHeld(ulong key, long bodyLength, byte[] sha256) => _pins.PinHeld(key, bodyLength, sha256);
+
+    /// <summary>The error a fill reports for an object it may not pin.</summary>
+    public string PinCapacityError(string path) => _pins.CapacityError(path);
+
+    /// <summary>Hands a pinned object back to the eviction policy as an ordinary (main-resident) entry.</summary>
+    public void Unpin(ulong key)
+    {
+        _pins.Unpin(key);
+        UpdateGauges();
+    }
+
+    /// <summary>Writes the pin set durably (fill calls it after each file and after unpinning).</summary>
+    public Task SavePinsAsync(CancellationToken cancellationToken) => _pins.SaveAsync(cancellationToken);
+
+    /// <summary>
+    /// Stores a filled object whose body the caller fetched and checked against <paramref name="sha256"/>, and
+    /// pins it. The SSD tier may already hold this body (a player's miss wrote it): it is only pinned. A write
+    /// of the same key under way is waited for rather than doubled. The body is not hashed again: the header
+    /// carries <paramref name="sha256"/>. Refused when the pinned bytes would exceed the SSD tier, checked again
+    /// when pinning (an object written but refused then stays on SSD under the policy). Storage failures are a
+    /// failed result, never an exception.
+    /// </summary>
+    public async Task<FillWriteResult> StoreFilledAsync(ulong key, string path, byte[] body, byte[] sha256, string contentType, string etag, DateTimeOffset lastModified, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _pins.StoreFilledAsync(key, path, body, sha256, contentType, etag, lastModified, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            UpdateGauges();
+        }
+    }
+
+    /// <summary>
+    /// Brings <paramref name="path"/> onto the SSD tier (fill): an object already there is kept and
+    /// counted as held; otherwise it is pulled through the parents (joining any fetch under way,
+    /// verified against the integrity manifest) and written to SSD directly, skipping probation:
+    /// the fill controller already decided it is wanted.
+    /// </summary>
+    public async Task<PrefetchResult> PrefetchAsync(ulong key, string path, CancellationToken cancellationToken)
+    {
+        if (Store.TryOpen(key, path, out var existing))
+        {
+            var length = existing.BodyLength;
+            existing.Dispose();
+            RestoreInSsdPolicy(key, length);
+            return new PrefetchResult(true, true, 0, null);
+        }
+
+        var fetch = _fetcher.GetOrStart(key, path, _onFetched);
+        var (outcome, head) = await fetch.HeadTask.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (outcome != FetchOutcome.Ok)
+        {
+            return new PrefetchResult(false, false, 0, outcome switch
+            {
+                FetchOutcome.NotFound => "not found at any parent",
+                FetchOutcome.GatewayTimeout => "parents timed out",
+                FetchOutcome.TooLarge => "larger than Appliance:Upstream:MaxObjectBytes",
+                FetchOutcome.Overloaded => "too many fetches under way (Appliance:Upstream:MaxConcurrentFetches)",
+                _ => "no parent could provide it",
+            });
+        }
+
+        if (!await fetch.Completed.WaitAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return new PrefetchResult(false, false, fetch.Filled, "transfer failed or did not match the integrity manifest");
+        }
+
+        var info = new ObjectInfo(path, head!.Length, head.ETag, head.LastModified, head.ContentType, ContentTypes.CacheControlFor(path));
+        RestoreInSsdPolicy(key, head.Length);
+        if (_ssd.TryGetPendingWrite(key, out var underWay))
+        {
+            // A client's miss is writing the same object; wait for it rather than write twice.
+            await underWay.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!Store.TryOpen(key, path, out var written))
+        {
+            await _ssd.WritePulledAsync(key, info, fetch.Body, fetch.VerifiedSha256).WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (!Store.TryOpen(key, path, out written))
+            {
+                return new PrefetchResult(false, false, head.Length, "the SSD tier could not store it (see cache errors)");
+            }
+        }
+
+        written.Dispose();
+        return new PrefetchResult(true, false, head.Length, null);
+    }
+
+    private void RestoreInSsdPolicy(ulong key, long length)
+    {
+        lock (_policyLock)
+        {
+            if (!_pins.ContainsLocked(key))
+            {
+                _ssd.ReturnToPolicyLocked(key, length);
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
-        await Task.WhenAll(_pendingSsdWrites.Values).ConfigureAwait(false);
-
-        foreach (var open in _open.Values)
-        {
-            open.Close();
-        }
-
-        _open.Clear();
-        foreach (var entry in _ramBodies.Values)
-        {
-            entry.Memory.Close();
-        }
-
-        _ramBodies.Clear();
+        await _ssd.DisposeAsync().ConfigureAwait(false);
+        _ram.Dispose();
     }
 }
+
+/// <summary>The outcome of bringing one object into the SSD tier for a fill.</summary>
+public readonly record struct PrefetchResult(bool Ok, bool AlreadyHeld, long BytesFetched, string? Error);

@@ -2,7 +2,6 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Options;
 using OpenConnect.Appliance.Caching;
-using OpenConnect.Appliance.Control;
 using OpenConnect.Contracts.Fill;
 using OpenConnect.Contracts.Fill.V1;
 using OpenConnect.Contracts.Security;

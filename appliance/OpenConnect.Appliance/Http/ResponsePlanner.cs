@@ -1,43 +1,6 @@
+using OpenConnect.Appliance.Caching;
+
 namespace OpenConnect.Appliance.Http;
-
-/// <summary>
-/// What the server knows about a cached object when it answers for it. Built once when the object
-/// enters the cache, with the validator and type headers pre-encoded so a hit formats only the
-/// per-request parts (status, Date, range, length).
-/// </summary>
-public sealed class ObjectInfo
-{
-    public ObjectInfo(string path, long length, string etag, DateTimeOffset lastModified, string contentType, string cacheControl)
-    {
-        Path = path;
-        Length = length;
-        ETag = etag;
-        LastModified = Validators.TruncateToSeconds(lastModified);
-        ContentType = contentType;
-        CacheControl = cacheControl;
-        StaticHeaders = System.Text.Encoding.ASCII.GetBytes(
-            $"ETag: {etag}\r\nLast-Modified: {Validators.FormatHttpDate(LastModified)}\r\nCache-Control: {cacheControl}\r\nAccept-Ranges: bytes\r\n");
-        ContentTypeHeader = System.Text.Encoding.ASCII.GetBytes($"Content-Type: {contentType}\r\n");
-    }
-
-    /// <summary>The content path (distinguishes objects whose 64-bit keys collide).</summary>
-    public string Path { get; }
-
-    public long Length { get; }
-
-    public string ETag { get; }
-
-    public DateTimeOffset LastModified { get; }
-
-    public string ContentType { get; }
-
-    public string CacheControl { get; }
-
-    /// <summary>ETag, Last-Modified, Cache-Control and Accept-Ranges lines.</summary>
-    public byte[] StaticHeaders { get; }
-
-    public byte[] ContentTypeHeader { get; }
-}
 
 /// <summary>The status and body window chosen for one GET/HEAD of an object.</summary>
 public readonly record struct ResponsePlan(int Status, long BodyStart, long BodyLength, bool SendBody);
@@ -67,8 +30,11 @@ public static class ResponsePlanner
         };
     }
 
-    /// <summary>Writes the head for <paramref name="plan"/>; returns the number of bytes written.</summary>
-    public static int WriteHead(Span<byte> buffer, in ResponsePlan plan, ObjectInfo obj, string? allowOrigin, bool keepAlive, ReadOnlySpan<byte> date)
+    /// <summary>
+    /// Writes the head for <paramref name="plan"/>; returns the number of bytes written.
+    /// <paramref name="extraHeaders"/>: complete header lines to add (the <c>Cache-Status</c> line).
+    /// </summary>
+    public static int WriteHead(Span<byte> buffer, in ResponsePlan plan, ObjectInfo obj, string? allowOrigin, bool keepAlive, ReadOnlySpan<byte> date, ReadOnlySpan<byte> extraHeaders = default)
     {
         var w = new ResponseHeadWriter(buffer);
         w.StatusLine(plan.Status);
@@ -92,6 +58,11 @@ public static class ResponsePlanner
                 w.Append(obj.ContentTypeHeader);
                 w.Header("Content-Length"u8, plan.BodyLength);
                 break;
+        }
+
+        if (!extraHeaders.IsEmpty)
+        {
+            w.Append(extraHeaders);
         }
 
         WriteConnection(ref w, keepAlive);

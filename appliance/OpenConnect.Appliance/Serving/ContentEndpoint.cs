@@ -84,18 +84,31 @@ public static class ContentEndpoint
         if (lookup.Tier == CacheTier.Miss)
         {
             var (outcome, head) = await lookup.Fetch!.HeadTask.WaitAsync(context.RequestAborted);
+            response.Headers["Cache-Status"] = CacheStatus.Value(CacheStatus.For(CacheTier.Miss, lookup.Join, outcome));
             if (outcome != Upstream.FetchOutcome.Ok)
             {
                 response.StatusCode = outcome switch
                 {
                     Upstream.FetchOutcome.NotFound => 404,
                     Upstream.FetchOutcome.GatewayTimeout => 504,
+                    Upstream.FetchOutcome.Overloaded => 503,
                     _ => 502,
                 };
+                if (outcome == Upstream.FetchOutcome.Overloaded)
+                {
+                    response.Headers.RetryAfter = "1";
+                    response.ContentType = "text/plain; charset=utf-8";
+                    await response.WriteAsync("too many objects being fetched from the parents; retry shortly\n", context.RequestAborted);
+                }
+
                 return;
             }
 
             info = new ObjectInfo(path, head!.Length, head.ETag, head.LastModified, head.ContentType, ContentTypes.CacheControlFor(path));
+        }
+        else
+        {
+            response.Headers["Cache-Status"] = CacheStatus.Value(lookup.Tier == CacheTier.Ram ? CacheStatus.RamHit : CacheStatus.SsdHit);
         }
 
         var plan = ResponsePlanner.Plan(

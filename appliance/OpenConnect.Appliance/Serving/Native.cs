@@ -4,7 +4,7 @@ namespace OpenConnect.Appliance.Serving;
 
 /// <summary>
 /// The Linux system calls of the zero-copy path, in one place: sendfile(2) with an explicit offset
-/// (which neither Kestrel nor <c>Socket.SendFile</c> exposes), memfd_create(2) for RAM-tier bodies, send(2) with MSG_MORE so the response
+/// (which neither Kestrel nor <c>Socket.SendFile</c> exposes), send(2) with MSG_MORE so the response
 /// head rides in the same TCP segment as the first body bytes, and epoll for write readiness.
 /// </summary>
 internal static unsafe partial class Native
@@ -45,12 +45,6 @@ internal static unsafe partial class Native
             return Send(fd, p, buffer.Length, flags);
         }
     }
-
-    public const uint MFD_CLOEXEC = 0x0001;
-
-    /// <summary>An anonymous in-memory file (shmem): RAM-tier bodies live in these so sendfile can serve them.</summary>
-    [LibraryImport("libc", EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int MemfdCreate(string name, uint flags);
 
     [LibraryImport("libc", EntryPoint = "epoll_create1", SetLastError = true)]
     public static partial int EpollCreate1(int flags);

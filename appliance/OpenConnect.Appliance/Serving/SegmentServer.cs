@@ -1,26 +1,22 @@
-using System.Buffers;
-using System.Diagnostics;
 using System.Net.Sockets;
-using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Options;
 using OpenConnect.Appliance.Caching;
 using OpenConnect.Appliance.Control;
 using OpenConnect.Appliance.Http;
-using OpenConnect.Contracts.Content;
-using OpenConnect.Contracts.Security;
 
 namespace OpenConnect.Appliance.Serving;
 
 /// <summary>
 /// The segment server: a Kestrel connection middleware that speaks HTTP/1.1 itself for content
 /// paths (<c>/s/{token}/v/…</c> and, from trusted networks, <c>/v/…</c>; see <see cref="AccessGate"/>)
-/// and CORS preflights, reading requests from Kestrel's input pipe and writing
-/// responses straight to the socket: RAM hits from the cached array (no per-request copy), SSD hits
-/// with sendfile(2), misses cut-through from the single upstream fetch. The first request for any
-/// other path hands the connection to Kestrel's own HTTP pipeline (<c>/healthz</c>, <c>/metrics</c>),
-/// which keeps it from then on.
+/// and CORS preflights. Split like Kestrel's socket transport: this class accepts connections and
+/// holds what they share (cache, options, the epoll thread); <see cref="SegmentConnection"/> runs one
+/// connection's request loop; <see cref="ZeroCopySender"/> writes its responses straight to the socket
+/// (hits with sendfile(2) from the object file or RAM memfd, misses cut-through from the single upstream
+/// fetch). The first request for any other path hands the connection to Kestrel's own HTTP pipeline
+/// (<c>/healthz</c>, <c>/metrics</c>), which keeps it from then on.
 /// </summary>
 public sealed class SegmentServer : IDisposable
 {
@@ -33,9 +29,11 @@ public sealed class SegmentServer : IDisposable
     private readonly AccessGate _gate;
     private readonly ControlState _control;
     private readonly WriteReadiness _readiness = new();
+    private readonly ClientConnections _perClient;
 
-    public SegmentServer(SegmentCache cache, IOptions<ApplianceOptions> options, ApplianceMetrics metrics, HttpDate date, CorsPolicy cors, AccessGate gate, ControlState control, ILogger<SegmentServer> logger)
+    public SegmentServer(SegmentCache cache, IOptions<ApplianceOptions> options, ApplianceMetrics metrics, HttpDate date, CorsPolicy cors, AccessGate gate, ControlState control, AccessLog accessLog, ILogger<SegmentServer> logger)
     {
+        AccessLog = accessLog;
         _gate = gate;
         _control = control;
         _cache = cache;
@@ -44,6 +42,7 @@ public sealed class SegmentServer : IDisposable
         _date = date;
         _cors = cors;
         _logger = logger;
+        _perClient = new ClientConnections(_options.Limits.MaxConnectionsPerClient);
     }
 
     public async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
@@ -55,8 +54,16 @@ public sealed class SegmentServer : IDisposable
             return;
         }
 
-        _metrics.ConnectionsOpen.Inc();
+        var client = (socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
         var state = new SegmentConnection(this, connection, socket);
+        if (client is not null && !_perClient.TryOpen(client))
+        {
+            _metrics.ConnectionsRefused.Inc();
+            await RefuseAsync(state, connection).ConfigureAwait(false);
+            return;
+        }
+
+        _metrics.ConnectionsOpen.Inc();
         try
         {
             if (_options.Limits.SendBufferBytes > 0)
@@ -82,566 +89,49 @@ public sealed class SegmentServer : IDisposable
         {
             state.Unregister();
             _metrics.ConnectionsOpen.Dec();
+            if (client is not null)
+            {
+                _perClient.Close(client);
+            }
         }
     }
 
-    /// <summary>Longest request target considered content: a token (up to 512 characters) plus a content path.</summary>
-    private const int MaxTargetLength = 1024;
+    /// <summary>A connection over its address's cap: 503 and close, without reading a request.</summary>
+    private async Task RefuseAsync(SegmentConnection state, ConnectionContext connection)
+    {
+        try
+        {
+            await state.RefuseAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // Gone already.
+        }
+        finally
+        {
+            state.Unregister();
+        }
+    }
+
+    internal SegmentCache Cache => _cache;
+
+    internal ApplianceOptions Options => _options;
+
+    internal ApplianceMetrics Metrics => _metrics;
+
+    internal HttpDate Date => _date;
+
+    internal CorsPolicy Cors => _cors;
+
+    internal AccessGate Gate => _gate;
+
+    internal ControlState Control => _control;
+
+    internal ILogger Logger => _logger;
+
+    internal WriteReadiness Readiness => _readiness;
+
+    internal AccessLog AccessLog { get; }
 
     public void Dispose() => _readiness.Dispose();
-
-    /// <summary>One client connection; owns the head and response buffers it reuses per request.</summary>
-    private sealed class SegmentConnection
-    {
-        private readonly SegmentServer _server;
-        private readonly ConnectionContext _connection;
-        private readonly Socket _socket;
-        private readonly int _fd;
-        private readonly byte[] _head;
-        private readonly byte[] _out = new byte[4096];
-        private readonly LimitsOptions _limits;
-        private readonly System.Net.IPAddress? _client;
-        private readonly bool _unsignedAllowed;
-        private bool _registered;
-
-        // The last token verified on this connection: a player sends the same token with every
-        // segment, so later requests skip the signature check while it covers the path and lasts.
-        private string? _grantToken;
-        private UrlToken? _grant;
-
-        public SegmentConnection(SegmentServer server, ConnectionContext connection, Socket socket)
-        {
-            _server = server;
-            _connection = connection;
-            _socket = socket;
-            _fd = (int)socket.SafeHandle.DangerousGetHandle();
-            _limits = server._options.Limits;
-            _head = new byte[_limits.MaxRequestLineBytes + _limits.MaxRequestHeaderBytes + 8];
-            _client = (socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
-            _unsignedAllowed = server._gate.Access.AllowsUnsigned(_client);
-        }
-
-        public void Unregister() => _server._readiness.Unregister(_fd, ref _registered);
-
-        /// <summary>Serves requests until the connection ends; true when it must be handed to Kestrel.</summary>
-        public async Task<bool> RunAsync()
-        {
-            var input = _connection.Transport.Input;
-            var closed = _connection.ConnectionClosed;
-            while (true)
-            {
-                var result = await ReadHeadAsync(input, closed).ConfigureAwait(false);
-                if (result is null)
-                {
-                    return false;
-                }
-
-                var (status, request, handOver) = result.Value;
-                if (handOver)
-                {
-                    return true;
-                }
-
-                if (status != ParseStatus.Complete)
-                {
-                    await SendStatusAsync(StatusFor(status), MessageFor(status), isHead: false, allowOrigin: null, keepAlive: false).ConfigureAwait(false);
-                    return false;
-                }
-
-                if (!await HandleAsync(request!).ConfigureAwait(false))
-                {
-                    return false;
-                }
-            }
-        }
-
-        /// <summary>
-        /// Reads and parses one request head, copies it into <see cref="_head"/> (the summary's header
-        /// values are ranges of it) and consumes it from the pipe. Null when the connection ended or
-        /// timed out; <c>handOver</c> when the request is not for this server (nothing consumed).
-        /// </summary>
-        private async ValueTask<(ParseStatus Status, RequestSummary? Request, bool HandOver)?> ReadHeadAsync(System.IO.Pipelines.PipeReader input, CancellationToken closed)
-        {
-            var limit = _head.Length;
-            var started = false;
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(closed);
-            timeout.CancelAfter(_limits.KeepAliveTimeout);
-            while (true)
-            {
-                System.IO.Pipelines.ReadResult read;
-                try
-                {
-                    read = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    if (started && !closed.IsCancellationRequested)
-                    {
-                        await SendStatusAsync(408, "request head not received in time"u8.ToArray(), false, null, false).ConfigureAwait(false);
-                    }
-
-                    return null;
-                }
-
-                var buffer = read.Buffer;
-                if (buffer.IsEmpty && read.IsCompleted)
-                {
-                    input.AdvanceTo(buffer.End);
-                    return null;
-                }
-
-                if (!started)
-                {
-                    if (buffer.FirstSpan[0] == 0x16 || buffer.FirstSpan.StartsWith("PRI * HTTP/2"u8))
-                    {
-                        // A TLS handshake or an HTTP/2 preface: Kestrel's own protocol stacks take the connection.
-                        input.AdvanceTo(buffer.Start);
-                        return (ParseStatus.Complete, null, true);
-                    }
-
-                    started = true;
-                    timeout.CancelAfter(_limits.RequestHeadTimeout);
-                }
-
-                var length = (int)Math.Min(buffer.Length, limit);
-                ReadOnlySpan<byte> span;
-                var copied = false;
-                if (buffer.FirstSpan.Length >= length)
-                {
-                    span = buffer.FirstSpan[..length];
-                }
-                else
-                {
-                    // A head straddling pipe segments: heads are small, so copy rather than parse a sequence.
-                    buffer.Slice(0, length).CopyTo(_head);
-                    span = _head.AsSpan(0, length);
-                    copied = true;
-                }
-
-                var status = RequestHeadParser.TryParse(span, _limits.MaxRequestLineBytes, _limits.MaxRequestHeaderBytes, _limits.MaxRequestHeaderCount, out var head, out var consumed);
-                if (status == ParseStatus.Incomplete)
-                {
-                    if (read.IsCompleted)
-                    {
-                        input.AdvanceTo(buffer.End);
-                        return null;
-                    }
-
-                    input.AdvanceTo(buffer.Start, buffer.End);
-                    continue;
-                }
-
-                if (status != ParseStatus.Complete)
-                {
-                    input.AdvanceTo(buffer.End);
-                    return (status, null, false);
-                }
-
-                if (!IsOurs(ref head))
-                {
-                    input.AdvanceTo(buffer.Start);
-                    return (status, null, true);
-                }
-
-                var request = Describe(ref head, span);
-                if (!copied)
-                {
-                    span[..consumed].CopyTo(_head);
-                }
-
-                input.AdvanceTo(buffer.GetPosition(consumed));
-                return (status, request, false);
-            }
-        }
-
-        private static bool IsOurs(ref RequestHead head) =>
-            head.Method == RequestMethod.Options || head.Path.StartsWith("/v/"u8) || head.Path.StartsWith("/s/"u8);
-
-        private async ValueTask<bool> HandleAsync(RequestSummary request)
-        {
-            var started = Stopwatch.GetTimestamp();
-            if (request.HasBody)
-            {
-                await SendStatusAsync(400, "request bodies are not accepted"u8.ToArray(), request.IsHead, request.AllowOrigin, keepAlive: false).ConfigureAwait(false);
-                return false;
-            }
-
-            if (request.Method == RequestMethod.Options)
-            {
-                var n = ResponsePlanner.WritePreflight(_out, request.AllowOrigin, request.KeepAlive, _server._date.Current);
-                if (!await SendHeadAsync(n, more: false, Deadline(started)).ConfigureAwait(false))
-                {
-                    return false;
-                }
-
-                Count(204);
-                return request.KeepAlive;
-            }
-
-            if (request.Method is not (RequestMethod.Get or RequestMethod.Head))
-            {
-                await SendStatusAsync(405, "only GET, HEAD and OPTIONS are allowed"u8.ToArray(), false, request.AllowOrigin, request.KeepAlive, "Allow: GET, HEAD, OPTIONS\r\n"u8.ToArray()).ConfigureAwait(false);
-                return request.KeepAlive;
-            }
-
-            if (request.Denied is { } denied)
-            {
-                await SendStatusAsync(403, AccessGate.ReasonBytes(denied), request.IsHead, request.AllowOrigin, request.KeepAlive).ConfigureAwait(false);
-                return request.KeepAlive;
-            }
-
-            if (request.Path is not null && request.Signed && _server._control.RefusesNewSessions && AccessGate.StartsSession(request.Path))
-            {
-                await SendStatusAsync(503, "not taking new sessions: control plane unreachable"u8.ToArray(), request.IsHead, request.AllowOrigin, request.KeepAlive, "Retry-After: 30\r\n"u8.ToArray()).ConfigureAwait(false);
-                return request.KeepAlive;
-            }
-
-            if (request.Path is null)
-            {
-                await SendStatusAsync(404, "no such content"u8.ToArray(), request.IsHead, request.AllowOrigin, request.KeepAlive).ConfigureAwait(false);
-                return request.KeepAlive;
-            }
-
-            var key = KeyHash.Of(request.Path);
-            using var lookup = await _server._cache.LookupAsync(key, request.Path, _connection.ConnectionClosed).ConfigureAwait(false);
-            return lookup.Tier switch
-            {
-                CacheTier.Ram => await ServeFileAsync(request, lookup.Ram!.Memory, CacheTier.Ram, started).ConfigureAwait(false),
-                CacheTier.Ssd => await ServeFileAsync(request, lookup.Ssd!, CacheTier.Ssd, started).ConfigureAwait(false),
-                _ => await ServeMissAsync(request, lookup, started).ConfigureAwait(false),
-            };
-        }
-
-        /// <summary>A hit: both tiers hold the body in a file (an SSD object file or a RAM memfd) sent with sendfile.</summary>
-        private async ValueTask<bool> ServeFileAsync(RequestSummary request, OpenObject file, CacheTier tier, long started)
-        {
-            var (plan, deadline) = await SendPlannedHeadAsync(file.Info, request, tier, started).ConfigureAwait(false);
-            if (deadline is null
-                || (plan.SendBody && !await SendFileAsync(file.Handle, file.BodyOffset + plan.BodyStart, plan.BodyLength, deadline.Value).ConfigureAwait(false)))
-            {
-                return false;
-            }
-
-            Finish(tier, plan, started);
-            return request.KeepAlive;
-        }
-
-        /// <summary>Plans the response for <paramref name="info"/> and sends its head; a null deadline means the send failed.</summary>
-        private async ValueTask<(ResponsePlan Plan, ResponseDeadline? Deadline)> SendPlannedHeadAsync(ObjectInfo info, RequestSummary request, CacheTier tier, long started)
-        {
-            var plan = ResponsePlanner.Plan(request.Method, _head.AsSpan(request.Range), _head.AsSpan(request.IfNoneMatch), _head.AsSpan(request.IfModifiedSince), _head.AsSpan(request.IfRange), info);
-            var headLength = ResponsePlanner.WriteHead(_out, plan, info, request.AllowOrigin, request.KeepAlive, _server._date.Current);
-            var deadline = Deadline(started);
-            if (!await SendHeadAsync(headLength, more: plan.SendBody, deadline).ConfigureAwait(false))
-            {
-                return (plan, null);
-            }
-
-            _server._metrics.TimeToFirstByte.WithLabels(TierLabel(tier)).Observe(Elapsed(started));
-            return (plan, deadline);
-        }
-
-        private async ValueTask<bool> ServeMissAsync(RequestSummary request, CacheLookup lookup, long started)
-        {
-            var fetch = lookup.Fetch!;
-            var (outcome, head) = await fetch.HeadTask.WaitAsync(_connection.ConnectionClosed).ConfigureAwait(false);
-            if (outcome != Upstream.FetchOutcome.Ok)
-            {
-                var (status, message) = outcome switch
-                {
-                    Upstream.FetchOutcome.NotFound => (404, "no such content"u8.ToArray()),
-                    Upstream.FetchOutcome.GatewayTimeout => (504, "no parent answered in time"u8.ToArray()),
-                    Upstream.FetchOutcome.TooLarge => (502, "object too large to cache"u8.ToArray()),
-                    _ => (502, "no parent could provide the object"u8.ToArray()),
-                };
-                await SendStatusAsync(status, message, request.IsHead, request.AllowOrigin, request.KeepAlive).ConfigureAwait(false);
-                _server._metrics.Requests.WithLabels("miss").Inc();
-                return request.KeepAlive;
-            }
-
-            var info = new ObjectInfo(fetch.Path, head!.Length, head.ETag, head.LastModified, head.ContentType, ContentTypes.CacheControlFor(fetch.Path));
-            var (plan, deadline) = await SendPlannedHeadAsync(info, request, CacheTier.Miss, started).ConfigureAwait(false);
-            if (deadline is null)
-            {
-                return false;
-            }
-
-            if (plan.SendBody)
-            {
-                // Cut-through: send each window of the body as soon as the parent delivered it.
-                var position = plan.BodyStart;
-                var end = plan.BodyStart + plan.BodyLength;
-                while (position < end)
-                {
-                    var filled = await fetch.WaitSendableAsync(position, _connection.ConnectionClosed).ConfigureAwait(false);
-                    if (filled <= position)
-                    {
-                        // The parent failed part-way or the body failed verification: cut the connection
-                        // so the client never holds a complete response with wrong bytes.
-                        return false;
-                    }
-
-                    var upTo = Math.Min(filled, end);
-                    if (!await SendMemoryAsync(fetch.Body.AsMemory((int)position, (int)(upTo - position)), deadline.Value).ConfigureAwait(false))
-                    {
-                        return false;
-                    }
-
-                    position = upTo;
-                }
-            }
-
-            Finish(CacheTier.Miss, plan, started);
-            return request.KeepAlive;
-        }
-
-        /// <summary>What the response needs from the head, taken while the head is parsed (once per request).</summary>
-        private RequestSummary Describe(ref RequestHead head, ReadOnlySpan<byte> source)
-        {
-            string? path = null;
-            TokenCheck? denied = null;
-            var signed = head.Path.StartsWith("/s/"u8);
-            if ((signed || head.Path.StartsWith("/v/"u8)) && head.Path.Length <= MaxTargetLength)
-            {
-                Span<char> chars = stackalloc char[head.Path.Length];
-                Encoding.ASCII.GetChars(head.Path, chars);
-                ReadOnlySpan<char> content = chars;
-                if (signed)
-                {
-                    var check = CheckToken(chars, out content);
-                    denied = check == TokenCheck.Valid ? null : check;
-                }
-                else if (!_unsignedAllowed)
-                {
-                    denied = TokenCheck.Missing;
-                }
-
-                if (denied is null && ContentKey.TryParse(content, out var key))
-                {
-                    path = key.Path;
-                }
-            }
-
-            return new RequestSummary(head.Method, head.KeepAlive, head.HasBody, path, _server._cors.AllowOriginFor(head.Origin))
-            {
-                Denied = denied,
-                Signed = signed,
-                Range = RangeOf(source, head.Range),
-                IfNoneMatch = RangeOf(source, head.IfNoneMatch),
-                IfModifiedSince = RangeOf(source, head.IfModifiedSince),
-                IfRange = RangeOf(source, head.IfRange),
-            };
-        }
-
-        /// <summary>Verifies the token of <c>/s/{token}/v/…</c>, reusing this connection's last verified grant when it covers the path.</summary>
-        private TokenCheck CheckToken(ReadOnlySpan<char> path, out ReadOnlySpan<char> content)
-        {
-            if (!UrlToken.TrySplitSignedPath(path, out var token, out content))
-            {
-                return TokenCheck.Malformed;
-            }
-
-            var now = _server._gate.Now;
-            if (_grant is not null && token.SequenceEqual(_grantToken) && now < _grant.Expires && content.StartsWith(_grant.PathPrefix, StringComparison.Ordinal))
-            {
-                return TokenCheck.Valid;
-            }
-
-            var check = UrlToken.Verify(token, _server._gate.Access.Keys, now, content, _client);
-            if (check == TokenCheck.Valid)
-            {
-                _grantToken = token.ToString();
-                _grant = UrlToken.Peek(token);
-            }
-
-            return check;
-        }
-
-        /// <summary>Where a header value lies in the head, so it can be read back from <see cref="_head"/>.</summary>
-        private static Range RangeOf(ReadOnlySpan<byte> source, ReadOnlySpan<byte> value) =>
-            !value.IsEmpty && source.Overlaps(value, out var offset) ? new Range(offset, offset + value.Length) : default;
-
-        private void Finish(CacheTier tier, ResponsePlan plan, long started)
-        {
-            var metrics = _server._metrics;
-            var label = TierLabel(tier);
-            var bytes = plan.SendBody ? plan.BodyLength : 0;
-            metrics.Requests.WithLabels(label).Inc();
-            metrics.ResponseBytes.WithLabels(label).Inc(bytes);
-            metrics.TotalTime.WithLabels(label).Observe(Elapsed(started));
-            Count(plan.Status);
-            _server._cache.Record(tier, bytes);
-        }
-
-        private void Count(int status) =>
-            _server._metrics.Responses.WithLabels(status.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
-
-        private static string TierLabel(CacheTier tier) => tier switch
-        {
-            CacheTier.Ram => "ram",
-            CacheTier.Ssd => "ssd",
-            _ => "miss",
-        };
-
-        private static double Elapsed(long started) => Stopwatch.GetElapsedTime(started).TotalSeconds;
-
-        /// <summary>When the response must be done for a client reading at the minimum rate (plus grace).</summary>
-        private ResponseDeadline Deadline(long started) => new(started, _limits.MinResponseRateGrace, _limits.MinResponseBytesPerSecond);
-
-        private async ValueTask SendStatusAsync(int status, byte[] message, bool isHead, string? allowOrigin, bool keepAlive, byte[]? extraHeaders = null)
-        {
-            var n = ResponsePlanner.WriteStatus(_out, status, message, isHead, allowOrigin, keepAlive, _server._date.Current, extraHeaders);
-            await SendHeadAsync(n, more: false, new ResponseDeadline(Stopwatch.GetTimestamp(), _limits.MinResponseRateGrace, 0)).ConfigureAwait(false);
-            Count(status);
-        }
-
-        /// <summary>Sends <see cref="_out"/>[0..length) with send(2); MSG_MORE holds it for the body's first segment.</summary>
-        private async ValueTask<bool> SendHeadAsync(int length, bool more, ResponseDeadline deadline)
-        {
-            var offset = 0;
-            var flags = Native.MSG_NOSIGNAL | (more ? Native.MSG_MORE : 0);
-            while (offset < length)
-            {
-                var n = Native.Send(_fd, _out.AsSpan(offset, length - offset), flags);
-
-                if (n >= 0)
-                {
-                    offset += (int)n;
-                    continue;
-                }
-
-                var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-                if (errno == Native.EINTR)
-                {
-                    continue;
-                }
-
-                if (errno != Native.EAGAIN || !await WaitWritableAsync(deadline, 0).ConfigureAwait(false))
-                {
-                    return false;
-                }
-            }
-
-            return true;
-        }
-
-        private async ValueTask<bool> SendFileAsync(Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset, long count, ResponseDeadline deadline)
-        {
-            var fileFd = (int)file.DangerousGetHandle();
-            var sent = 0L;
-            while (sent < count)
-            {
-                var n = Native.SendFile(_fd, fileFd, ref offset, (nint)Math.Min(count - sent, 0x7fff_f000));
-                if (n > 0)
-                {
-                    sent += n;
-                    continue;
-                }
-
-                if (n == 0)
-                {
-                    return false; // the file is shorter than its index entry said
-                }
-
-                var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-                if (errno == Native.EINTR)
-                {
-                    continue;
-                }
-
-                if (errno != Native.EAGAIN || !await WaitWritableAsync(deadline, sent).ConfigureAwait(false))
-                {
-                    return false;
-                }
-            }
-
-            return true;
-        }
-
-        private async ValueTask<bool> SendMemoryAsync(ReadOnlyMemory<byte> body, ResponseDeadline deadline)
-        {
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(_connection.ConnectionClosed);
-            cts.CancelAfter(deadline.Remaining(0, body.Length));
-            try
-            {
-                await _socket.SendAsync(body, SocketFlags.None, cts.Token).ConfigureAwait(false);
-                return true;
-            }
-            catch (OperationCanceledException)
-            {
-                ServingLog.SlowClient(_server._logger, _connection.ConnectionId);
-                return false;
-            }
-        }
-
-        private async ValueTask<bool> WaitWritableAsync(ResponseDeadline deadline, long sent)
-        {
-            var wait = _server._readiness.WaitAsync(_fd, ref _registered);
-            try
-            {
-                await wait.WaitAsync(deadline.Remaining(sent, 0), _connection.ConnectionClosed).ConfigureAwait(false);
-                return true;
-            }
-            catch (TimeoutException)
-            {
-                ServingLog.SlowClient(_server._logger, _connection.ConnectionId);
-                return false;
-            }
-        }
-
-        private static int StatusFor(ParseStatus status) => status switch
-        {
-            ParseStatus.UriTooLong => 414,
-            ParseStatus.HeadersTooLarge => 431,
-            ParseStatus.VersionNotSupported => 505,
-            _ => 400,
-        };
-
-        private static byte[] MessageFor(ParseStatus status) => status switch
-        {
-            ParseStatus.UriTooLong => "request line too long"u8.ToArray(),
-            ParseStatus.HeadersTooLarge => "request header fields too large"u8.ToArray(),
-            ParseStatus.VersionNotSupported => "only HTTP/1.0 and HTTP/1.1 are supported"u8.ToArray(),
-            _ => "malformed request"u8.ToArray(),
-        };
-    }
-
-    /// <summary>One request, parsed once; header values are ranges of the connection's head buffer.</summary>
-    private sealed record RequestSummary(RequestMethod Method, bool KeepAlive, bool HasBody, string? Path, string? AllowOrigin)
-    {
-        public bool IsHead => Method == RequestMethod.Head;
-
-        public Range Range { get; init; }
-
-        public Range IfNoneMatch { get; init; }
-
-        public Range IfModifiedSince { get; init; }
-
-        public Range IfRange { get; init; }
-
-        /// <summary>Set when access is refused (answered 403 with the reason).</summary>
-        public TokenCheck? Denied { get; init; }
-
-        /// <summary>A player request (<c>/s/{token}/…</c>) rather than a peer's unsigned one.</summary>
-        public bool Signed { get; init; }
-    }
-}
-
-/// <summary>
-/// A response may take the grace period plus the time a client reading at the minimum rate needs
-/// for the bytes sent so far and about to be sent; a slower client is cut off.
-/// </summary>
-internal readonly record struct ResponseDeadline(long Started, TimeSpan Grace, long MinBytesPerSecond)
-{
-    public TimeSpan Remaining(long sent, long next)
-    {
-        if (MinBytesPerSecond <= 0)
-        {
-            return Timeout.InfiniteTimeSpan;
-        }
-
-        var allowed = Grace + TimeSpan.FromSeconds((double)(sent + next) / MinBytesPerSecond);
-        var left = allowed - Stopwatch.GetElapsedTime(Started);
-        return left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1);
-    }
 }

@@ -13,6 +13,21 @@ public enum FetchOutcome : byte
     GatewayTimeout,
     /// <summary>The object is larger than the cache takes: 502, and nothing is stored.</summary>
     TooLarge,
+    /// <summary>Not fetched: too many fetches under way (<c>Upstream:MaxConcurrentFetches</c> or the per-title cap): 503.</summary>
+    Overloaded,
+}
+
+/// <summary>How a request's miss met the upstream fetch (reported in <c>Cache-Status</c>).</summary>
+public enum FetchJoin : byte
+{
+    /// <summary>This request started the fetch.</summary>
+    Started,
+    /// <summary>It joined a fetch already under way (request collapsing).</summary>
+    Collapsed,
+    /// <summary>Answered 404 from the not-found cache; no parent was asked.</summary>
+    NotFoundCached,
+    /// <summary>Refused: too many fetches under way.</summary>
+    Refused,
 }
 
 /// <summary>

@@ -15,7 +15,10 @@ namespace OpenConnect.Appliance.Upstream;
 public sealed class ParentFetcher : IDisposable
 {
     private readonly ConcurrentDictionary<ulong, InflightObject> _inflight = new();
-    private readonly ConcurrentDictionary<ulong, long> _notFoundUntil = new();
+    private readonly NotFoundCache _notFound;
+    private readonly Lock _admissionLock = new();
+    private readonly Dictionary<string, int> _fetchesPerTitle = new(StringComparer.Ordinal);
+    private int _fetches;
     private readonly HttpMessageInvoker _http;
     private readonly UpstreamOptions _options;
     private readonly Uri[] _configuredParents;
@@ -34,6 +37,7 @@ public sealed class ParentFetcher : IDisposable
         _time = time;
         _metrics = metrics;
         _logger = logger;
+        _notFound = new NotFoundCache(_options.NotFoundTtl, _options.NotFoundMaxEntries, _options.NotFoundMaxBytes, time);
         _http = new HttpMessageInvoker(new SocketsHttpHandler
         {
             UseProxy = false,
@@ -101,23 +105,29 @@ public sealed class ParentFetcher : IDisposable
         return (status, null);
     }
 
+    /// <summary>The parents' 404s remembered for <c>Upstream:NotFoundTtl</c>, bounded by count and bytes.</summary>
+    public NotFoundCache NotFound => _notFound;
+
+    /// <summary>Fetches under way (each object once, however many requests joined it).</summary>
+    public int FetchesInFlight => Volatile.Read(ref _fetches);
+
     /// <summary>
     /// Returns the fetch for <paramref name="key"/>, starting it if none is under way. When a fetch
     /// completes successfully <paramref name="onComplete"/> runs once (the cache admits the body).
+    /// <paramref name="join"/> tells how: a new fetch, one already under way (collapsed), a 404 the
+    /// not-found cache remembers, or refused because too many fetches are under way (overall, or for
+    /// the object's title): joining a fetch is always allowed, starting one for a not-yet-known object is
+    /// what the caps bound, so a flood of unique missing names cannot become one parent request each.
     /// </summary>
-    public InflightObject GetOrStart(ulong key, string path, Action<InflightObject> onComplete)
+    public InflightObject GetOrStart(ulong key, string path, Action<InflightObject> onComplete, out FetchJoin join)
     {
-        if (_notFoundUntil.TryGetValue(key, out var until))
+        if (_notFound.IsNotFound(key, path))
         {
-            if (_time.GetTimestamp() < until)
-            {
-                var cached = new InflightObject(key, path);
-                cached.Fail(FetchOutcome.NotFound);
-                _metrics.NegativeHits.Inc();
-                return cached;
-            }
-
-            _notFoundUntil.TryRemove(key, out _);
+            var cached = new InflightObject(key, path);
+            cached.Fail(FetchOutcome.NotFound);
+            _metrics.NegativeHits.Inc();
+            join = FetchJoin.NotFoundCached;
+            return cached;
         }
 
         while (true)
@@ -134,19 +144,72 @@ public sealed class ParentFetcher : IDisposable
                 }
 
                 _metrics.CollapsedRequests.Inc();
+                join = FetchJoin.Collapsed;
                 return existing;
+            }
+
+            var title = TitleOf(path);
+            if (!TryAdmitFetch(title))
+            {
+                var refused = new InflightObject(key, path);
+                refused.Fail(FetchOutcome.Overloaded);
+                _metrics.FetchesRefused.Inc();
+                join = FetchJoin.Refused;
+                return refused;
             }
 
             var fetch = new InflightObject(key, path);
             if (_inflight.TryAdd(key, fetch))
             {
-                _ = RunAsync(fetch, onComplete);
+                _ = RunAsync(fetch, title, onComplete);
+                join = FetchJoin.Started;
                 return fetch;
+            }
+
+            EndFetch(title);
+        }
+    }
+
+    /// <summary>Returns the fetch for <paramref name="key"/>, starting it if none is under way (see the overload).</summary>
+    public InflightObject GetOrStart(ulong key, string path, Action<InflightObject> onComplete) => GetOrStart(key, path, onComplete, out _);
+
+    private static string TitleOf(string path) => ContentKey.TryParse(path, out var key) ? key.TitleId : "";
+
+    /// <summary>Takes a place for a new fetch under <c>Upstream:MaxConcurrentFetches</c> and the per-title cap.</summary>
+    private bool TryAdmitFetch(string title)
+    {
+        lock (_admissionLock)
+        {
+            var forTitle = _fetchesPerTitle.GetValueOrDefault(title);
+            if (_fetches >= _options.MaxConcurrentFetches || forTitle >= _options.MaxConcurrentFetchesPerTitle)
+            {
+                return false;
+            }
+
+            _fetches++;
+            _fetchesPerTitle[title] = forTitle + 1;
+            return true;
+        }
+    }
+
+    private void EndFetch(string title)
+    {
+        lock (_admissionLock)
+        {
+            _fetches--;
+            var left = _fetchesPerTitle[title] - 1;
+            if (left == 0)
+            {
+                _fetchesPerTitle.Remove(title);
+            }
+            else
+            {
+                _fetchesPerTitle[title] = left;
             }
         }
     }
 
-    private async Task RunAsync(InflightObject fetch, Action<InflightObject> onComplete)
+    private async Task RunAsync(InflightObject fetch, string title, Action<InflightObject> onComplete)
     {
         try
         {
@@ -164,6 +227,7 @@ public sealed class ParentFetcher : IDisposable
         finally
         {
             _inflight.TryRemove(new KeyValuePair<ulong, InflightObject>(fetch.Key, fetch));
+            EndFetch(title);
         }
     }
 
@@ -212,7 +276,7 @@ public sealed class ParentFetcher : IDisposable
         // The last parent is the authority (the origin): its 404 stands even if a peer failed.
         if (lastWasNotFound || notFound == parents.Length)
         {
-            _notFoundUntil[fetch.Key] = _time.GetTimestamp() + (long)(_options.NotFoundTtl.TotalSeconds * _time.TimestampFrequency);
+            _notFound.Add(fetch.Key, fetch.Path);
             fetch.Fail(FetchOutcome.NotFound);
             return;
         }

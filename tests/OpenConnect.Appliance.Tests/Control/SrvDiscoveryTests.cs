@@ -75,7 +75,7 @@ public sealed class SrvDiscoveryTests
             $"--Appliance:Upstream:OriginSrvName={originName}",
             $"--Appliance:Upstream:OriginDnsServer={dns.Server}");
 
-        var fetcher = harness.Appliance.Services.GetRequiredService<Upstream.ParentFetcher>();
+        var fetcher = harness.Appliance.Services.GetRequiredService<OpenConnect.Appliance.Upstream.ParentFetcher>();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
         while (fetcher.Parents.Count < 2)
         {

@@ -1,4 +1,5 @@
 using System.Text;
+using OpenConnect.Appliance.Caching;
 using OpenConnect.Appliance.Http;
 using OpenConnect.Contracts.Content;
 

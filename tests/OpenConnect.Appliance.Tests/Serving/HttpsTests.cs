@@ -38,13 +38,19 @@ public sealed class HttpsTests
 
         using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true };
         using var client = new HttpClient(handler) { BaseAddress = appliance.BaseAddress };
-        Assert.Equal(body, await client.GetByteArrayAsync("/v/tls/720p/seg-1.m4s"));
+        using (var miss = await client.GetAsync("/v/tls/720p/seg-1.m4s"))
+        {
+            Assert.Equal(body, await miss.Content.ReadAsByteArrayAsync());
+            Assert.Equal("OpenConnect; fwd=uri-miss; fwd-status=200; stored", miss.Headers.GetValues("Cache-Status").Single());
+        }
+
         using var ranged = new HttpRequestMessage(HttpMethod.Get, "/v/tls/720p/seg-1.m4s");
         ranged.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(100, 199);
         using var partial = await client.SendAsync(ranged);
         Assert.Equal(System.Net.HttpStatusCode.PartialContent, partial.StatusCode);
         Assert.Equal(body.AsSpan(100, 100).ToArray(), await partial.Content.ReadAsByteArrayAsync());
         Assert.Equal("bytes 100-199/120000", partial.Content.Headers.ContentRange?.ToString());
+        Assert.Equal("OpenConnect; hit; detail=ram", partial.Headers.GetValues("Cache-Status").Single());
         Assert.Equal(1, parent.RequestsFor("/v/tls/720p/seg-1.m4s"));
     }
 }

@@ -1,6 +1,6 @@
 using OpenConnect.Contracts.Content;
 
-namespace OpenConnect.Appliance.Control;
+namespace OpenConnect.Appliance.Caching;
 
 /// <summary>The cache tiers an object can be held in, as flags.</summary>
 [Flags]

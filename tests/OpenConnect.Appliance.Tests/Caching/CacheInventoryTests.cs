@@ -1,6 +1,6 @@
-using OpenConnect.Appliance.Control;
+using OpenConnect.Appliance.Caching;
 
-namespace OpenConnect.Appliance.Tests.Control;
+namespace OpenConnect.Appliance.Tests.Caching;
 
 public sealed class CacheInventoryTests
 {
