@@ -27,7 +27,8 @@ internal sealed record CacheSimOptions
                            defaults are S3FifoOptions' (the appliance's)
           --video K=V[,K=V..]
                            video policy parameters: halflife (HalfLife), sample (SampleSize), admit (AdmitRatio),
-                           and the signals title, position, rendition (1 on, 0 off) to measure each alone;
+                           unproven (UnprovenAdmitRatio), small (SmallFraction), ghost (GhostFraction),
+                           discount (SessionDiscount), quantile (AdmitQuantile), and the signals title, position, rendition (1 on, 0 off) to measure each alone;
                            defaults are VideoPolicyOptions' (the appliance's). Synthetic traces carry the
                            title/rendition/segment of each request; file traces have none (the policy
                            then values each object by its own decayed request count)
@@ -174,10 +175,15 @@ internal sealed record CacheSimOptions
                 "halflife" => o with { HalfLife = v },
                 "sample" => o with { SampleSize = (int)v },
                 "admit" => o with { AdmitRatio = v },
+                "small" => o with { SmallFraction = v },
+                "unproven" => o with { UnprovenAdmitRatio = v },
+                "ghost" => o with { GhostFraction = v },
+                "discount" => o with { SessionDiscount = v },
+                "quantile" => o with { AdmitQuantile = v },
                 "title" => o with { UseTitle = Switch(pair, v) },
                 "position" => o with { UsePosition = Switch(pair, v) },
                 "rendition" => o with { UseRendition = Switch(pair, v) },
-                _ => throw new BenchUsageException($"--video: unknown parameter '{pair[..eq]}'; known: halflife, sample, admit, title, position, rendition"),
+                _ => throw new BenchUsageException($"--video: unknown parameter '{pair[..eq]}'; known: halflife, sample, admit, unproven, small, ghost, discount, quantile, title, position, rendition"),
             };
         }
 

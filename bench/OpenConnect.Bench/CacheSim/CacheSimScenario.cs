@@ -36,7 +36,7 @@ public sealed class CacheSimScenario : IScenario
         Console.WriteLine(FormattableString.Invariant(
             $"s3fifo: small={s3.SmallFraction} ghost={s3.GhostFraction} cap={s3.FrequencyCap} promote={s3.PromoteThreshold} maxobj={s3.MaxSmallObjectFraction}"));
         Console.WriteLine(FormattableString.Invariant(
-            $"video: halflife={video.HalfLife} sample={video.SampleSize} admit={video.AdmitRatio} title={On(video.UseTitle)} position={On(video.UsePosition)} rendition={On(video.UseRendition)}"));
+            $"video: halflife={video.HalfLife} sample={video.SampleSize} admit={video.AdmitRatio} unproven={video.UnprovenAdmitRatio} small={video.SmallFraction} ghost={video.GhostFraction} title={On(video.UseTitle)} position={On(video.UsePosition)} rendition={On(video.UseRendition)}"));
 
         var traceFigures = new List<object>();
         var allMet = true;
@@ -104,6 +104,9 @@ public sealed class CacheSimScenario : IScenario
                 half_life = video.HalfLife,
                 sample_size = video.SampleSize,
                 admit_ratio = video.AdmitRatio,
+                unproven_admit_ratio = video.UnprovenAdmitRatio,
+                small_fraction = video.SmallFraction,
+                ghost_fraction = video.GhostFraction,
                 use_title = video.UseTitle,
                 use_position = video.UsePosition,
                 use_rendition = video.UseRendition,

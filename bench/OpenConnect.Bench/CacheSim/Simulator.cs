@@ -66,8 +66,8 @@ internal static class Simulator
 
         var nanosPerRequest = Stopwatch.GetElapsedTime(started).TotalNanoseconds / keys.Length;
 
-        // For S3-FIFO only entering main is an SSD write; the video policy, the baselines and Belady write every admission.
-        var ssdBytes = policy is S3FifoPolicy s3 ? s3.BytesAdmittedToMain : admittedBytes;
+        // For the tiered policies (S3-FIFO, video) only entering main is an SSD write; the baselines and Belady write every admission.
+        var ssdBytes = policy is ITieredPolicy tiered ? tiered.BytesAdmittedToMain : admittedBytes;
         return new SimResult(trace.Name, sizeFraction, capacity, policyName, keys.Length, hits, requested, hitBytes, ssdBytes, nanosPerRequest);
     }
 }

@@ -106,6 +106,9 @@ public readonly record struct ContentHint(ulong Title, ulong Rendition, int Segm
 /// <summary>A policy that can use a <see cref="ContentHint"/> when an object is offered; without one it behaves as for <see cref="ContentHint.None"/>.</summary>
 public interface IContentAwarePolicy : IResizablePolicy
 {
-    /// <summary>As <see cref="IEvictionPolicy.Admit"/>, with what the path says about the object.</summary>
-    bool Admit(ulong key, long size, ContentHint hint, List<ulong> evicted);
+    /// <summary>
+    /// As <see cref="IEvictionPolicy.Admit"/>, with what the path says about the object; keys that entered
+    /// the SSD tier during the call are appended to <paramref name="promoted"/> when given (see <see cref="ITieredPolicy"/>).
+    /// </summary>
+    bool Admit(ulong key, long size, ContentHint hint, List<ulong> evicted, List<ulong>? promoted = null);
 }

@@ -17,17 +17,19 @@ namespace OpenConnect.Appliance.Caching.Policy;
 /// requests (recency), without touching every counter: each request adds a weight that grows by
 /// 2^(1/half-life) per request, and all counters are rescaled together when the weight gets large.
 /// <para>
-/// Eviction samples <see cref="VideoPolicyOptions.SampleSize"/> resident objects and drops the lowest
-/// rate (as Redis and LHD do), so a request costs a few dictionary lookups and an eviction a few dozen
-/// array reads. A missed object is admitted only if it is worth more than what it would displace:
-/// otherwise it is served without being stored, which is also what keeps SSD writes down. Every admission
-/// is a write (there is no RAM probation queue).
+/// Two tiers, as in <see cref="S3FifoPolicy"/>: a new object enters a FIFO probation queue
+/// (<see cref="VideoPolicyOptions.SmallFraction"/> of the bytes, RAM only, no SSD write). When it reaches
+/// the head it is written to main (SSD) only if its estimated rate beats that of what it would displace
+/// there (<see cref="VideoPolicyOptions.AdmitRatio"/>); otherwise it leaves, and its title's counters
+/// remember it. Main evicts by sampling <see cref="VideoPolicyOptions.SampleSize"/> resident objects and
+/// dropping the lowest rate (as Redis and LHD do), so a request costs a few dictionary lookups and an
+/// eviction a few dozen array reads.
 /// </para>
 /// Objects offered without a hint are their own group at position 0 with no rendition: the policy then
 /// degrades to a decayed-frequency (LFU-like) policy with sampled eviction.
 /// Not thread-safe: the cache serialises calls.
 /// </summary>
-public sealed class VideoAwarePolicy : IContentAwarePolicy
+public sealed class VideoAwarePolicy : IContentAwarePolicy, ITieredPolicy
 {
     /// <summary>Position octaves tracked per title; segment numbers beyond 2^15 share the last one.</summary>
     public const int Octaves = 16;
@@ -40,13 +42,23 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy
 
     private const double RescaleAbove = 1e30;
 
+    private const byte InSmall = 0;
+    private const byte InMain = 1;
+    private const byte InGhost = 2;
+
     private readonly VideoPolicyOptions _options;
     private readonly Dictionary<ulong, int> _index;
     private Node[] _nodes;
     private int _nodesUsed;
     private int _freeNode = -1;
-    private int[] _resident; // node ids, dense, for uniform sampling
-    private int _residentCount;
+    private int[] _main; // node ids of main, dense, for uniform sampling
+    private int _mainCount;
+    private long _mainBytes;
+    private long _mainCapacity;
+    private long _smallCapacity;
+    private NodeList _small = NodeList.Empty; // probation, RAM only; head = oldest
+    private NodeList _ghost = NodeList.Empty; // keys that left probation unwritten
+    private long _ghostCapacity;
 
     private readonly Dictionary<ulong, int> _groupIndex = [];
     private Group[] _groups = new Group[256];
@@ -72,11 +84,11 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy
         options ??= new VideoPolicyOptions();
         options.Validate();
         _options = options;
-        CapacityBytes = capacityBytes;
+        SetCapacity(capacityBytes);
         expectedObjects = Math.Max(expectedObjects, 16);
         _index = new Dictionary<ulong, int>(expectedObjects);
         _nodes = new Node[expectedObjects];
-        _resident = new int[expectedObjects];
+        _main = new int[expectedObjects];
         _groupOctaves = options.UseTitle ? new double[_groups.Length * Octaves] : [];
         _renditionIndex.Add(0, 0);
         UpdateGrowth();
@@ -87,41 +99,94 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy
 
     public long CapacityBytes { get; private set; }
 
-    public long UsedBytes { get; private set; }
+    public long UsedBytes => _small.Bytes + _mainBytes;
 
-    public int Count => _residentCount;
+    public int Count => _small.Count + _mainCount;
 
-    /// <summary>Bytes admitted since creation: every admission is a write to the tier.</summary>
-    public long BytesAdmitted { get; private set; }
+    /// <summary>Bytes on probation: the RAM-only tier.</summary>
+    public long SmallBytes => _small.Bytes;
 
-    public long ObjectsAdmitted { get; private set; }
+    public long SmallCapacityBytes => _smallCapacity;
+
+    /// <summary>Bytes in main: the SSD tier.</summary>
+    public long MainBytes => _mainBytes;
+
+    /// <summary>Bytes that entered main (promotions and restores excluded): the SSD write volume.</summary>
+    public long BytesAdmittedToMain { get; private set; }
+
+    public long ObjectsAdmittedToMain { get; private set; }
 
     /// <summary>Titles (or, for objects without a hint, objects) whose counters are kept.</summary>
     public int GroupCount => _liveGroups;
 
-    public bool Contains(ulong key) => _index.ContainsKey(key);
+    public bool Contains(ulong key) => _index.TryGetValue(key, out var node) && _nodes[node].Queue != InGhost;
+
+    public bool IsInMain(ulong key) => _index.TryGetValue(key, out var node) && _nodes[node].Queue == InMain;
+
+    public int GhostCount => _ghost.Count;
 
     public bool Access(ulong key)
     {
-        if (!_index.TryGetValue(key, out var node))
+        if (!_index.TryGetValue(key, out var node) || _nodes[node].Queue == InGhost)
         {
             return false;
         }
 
         Tick();
         ref var n = ref _nodes[node];
+        n.Hit = true;
         Record(n.Group, n.Octave, n.Rendition);
         return true;
     }
 
-    public bool Admit(ulong key, long size, List<ulong> evicted) => Admit(key, size, ContentHint.None, evicted);
+    /// <summary>
+    /// Counts a request the policy is not asked to cache: a hit on an object outside the policy (a fill-pinned
+    /// file), so the title's counters still see its audience. Objects are not touched.
+    /// </summary>
+    public void Observe(ContentHint hint)
+    {
+        if (!hint.HasTitle || !_options.UseTitle)
+        {
+            return;
+        }
 
-    public bool Admit(ulong key, long size, ContentHint hint, List<ulong> evicted)
+        Tick();
+        Record(GroupOf(0, hint), OctaveOf(hint.Segment), RenditionOf(hint.Rendition));
+    }
+
+    public bool Admit(ulong key, long size, List<ulong> evicted) => Admit(key, size, ContentHint.None, evicted, null);
+
+    public bool Admit(ulong key, long size, List<ulong> evicted, List<ulong>? promoted) => Admit(key, size, ContentHint.None, evicted, promoted);
+
+    public bool Admit(ulong key, long size, ContentHint hint, List<ulong> evicted, List<ulong>? promoted = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
-        if (_index.ContainsKey(key))
+        var proven = false;
+        if (_index.TryGetValue(key, out var held))
         {
-            return true;
+            switch (_nodes[held].Queue)
+            {
+                case InMain:
+                    return true;
+                case InSmall:
+                    {
+                        // Offered again while on probation: the cache missed it in RAM, so its body is at hand
+                        // now and may not be later. Decide its promotion now rather than at the head of the queue.
+                        Tick();
+                        ref var n = ref _nodes[held];
+                        Record(n.Group, n.Octave, n.Rendition);
+                        n.Hit = true;
+                        Unlink(ref _small, held);
+                        return Promote(held, evicted, promoted) || ReturnToSmall(held, evicted, promoted);
+                    }
+
+                default:
+                    // A ghost hit: requested again after leaving probation unwritten.
+                    proven = true;
+                    Unlink(ref _ghost, held);
+                    Drop(held);
+                    break;
+            }
         }
 
         Tick();
@@ -134,24 +199,60 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy
             return false;
         }
 
-        var value = Value(group, octave, rendition);
-        while (UsedBytes + size > CapacityBytes)
+        if (proven || size > _smallCapacity)
         {
-            var victim = SampleVictim(out var victimValue);
-            if (value < victimValue * _options.AdmitRatio)
+            // Proven reuse goes straight to main, as does an object too large for probation (as a guess),
+            // if it is worth what it displaces there.
+            var ratio = proven ? _options.AdmitRatio : _options.UnprovenAdmitRatio;
+            if (size <= _mainCapacity && MakeRoomInMain(size, Value(group, octave, rendition), ratio, evicted))
             {
-                // Worth less than what it would displace: serve it without storing it. Victims already
-                // taken in this call stay out; they were worth less still.
-                return false;
+                AddToMain(NewNode(key, size, group, octave, rendition));
+                NoteAdmittedToMain(key, size, promoted);
+                return true;
             }
 
-            evicted.Add(_nodes[victim].Key);
-            Drop(victim);
+            if (size > _smallCapacity)
+            {
+                RememberInGhost(key, size);
+                return false;
+            }
         }
 
-        Insert(key, size, group, octave, rendition);
-        BytesAdmitted += size;
-        ObjectsAdmitted++;
+        var node = NewNode(key, size, group, octave, rendition);
+        _nodes[node].Hit = proven;
+        while (_small.Bytes + size > _smallCapacity && _small.Count > 0)
+        {
+            EvictSmall(evicted, promoted);
+        }
+
+        Link(ref _small, node);
+        return true;
+    }
+
+    public bool Restore(ulong key, long size, List<ulong> evicted)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
+        if (_index.TryGetValue(key, out var held))
+        {
+            if (_nodes[held].Queue == InMain)
+            {
+                return true;
+            }
+
+            var queue = _nodes[held].Queue;
+            Unlink(ref queue == InSmall ? ref _small : ref _ghost, held);
+            Drop(held);
+        }
+
+        if (size > _mainCapacity)
+        {
+            return false;
+        }
+
+        // A stored object comes back without a hint and without admission: it is on SSD already.
+        var group = GroupOf(key, ContentHint.None);
+        MakeRoomInMain(size, double.PositiveInfinity, 1, evicted);
+        AddToMain(NewNode(key, size, group, 0, 0));
         return true;
     }
 
@@ -162,20 +263,39 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy
             return false;
         }
 
+        // An explicit removal (purge, failed integrity check) also forgets a ghost entry: it must not fast-track.
+        var queue = _nodes[node].Queue;
+        if (queue == InMain)
+        {
+            RemoveFromMain(node);
+        }
+        else
+        {
+            Unlink(ref queue == InSmall ? ref _small : ref _ghost, node);
+        }
+
         Drop(node);
-        return true;
+        return queue != InGhost;
     }
 
+    /// <summary>
+    /// Changes the capacity, keeping the probation share: a shrink drops probation objects from the
+    /// oldest (without promoting them: they are not on SSD) and then the lowest-valued main objects.
+    /// </summary>
     public void Resize(long capacityBytes, List<ulong> evicted)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacityBytes);
-        CapacityBytes = capacityBytes;
-        while (UsedBytes > CapacityBytes && _residentCount > 0)
+        SetCapacity(capacityBytes);
+        while (_small.Bytes > _smallCapacity && _small.Count > 0)
         {
-            var victim = SampleVictim(out _);
-            evicted.Add(_nodes[victim].Key);
-            Drop(victim);
+            var head = _small.Head;
+            evicted.Add(_nodes[head].Key);
+            Unlink(ref _small, head);
+            Drop(head);
         }
+
+        MakeRoomInMain(0, double.PositiveInfinity, 1, evicted);
+        TrimGhost();
     }
 
     /// <summary>The estimated request rate of a resident object, in the policy's current units (for tests and diagnostics); 0 when not resident.</summary>
@@ -206,7 +326,11 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy
         double value;
         if (_options.UseTitle && _options.UsePosition)
         {
-            value = _groupOctaves[(group * Octaves) + octave] / OctaveWidth(octave);
+            // Requests per segment here are sessions that passed this point. One of them is (or just was) the
+            // session that brought the object in, which will not ask again: discount it, so a title watched
+            // once is not valued like a title with a steady audience.
+            var perSegment = _groupOctaves[(group * Octaves) + octave] / OctaveWidth(octave);
+            value = Math.Max(perSegment - (_weight * _options.SessionDiscount), perSegment * 1e-3);
         }
         else
         {
@@ -249,7 +373,7 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy
         value = double.PositiveInfinity;
         for (var i = 0; i < _options.SampleSize; i++)
         {
-            var node = _resident[(int)((uint)NextRandom() % (uint)_residentCount)];
+            var node = _main[(int)((uint)NextRandom() % (uint)_mainCount)];
             ref var n = ref _nodes[node];
             var v = Value(n.Group, n.Octave, n.Rendition);
             if (v < value)
@@ -260,6 +384,20 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy
         }
 
         return best;
+    }
+
+    /// <summary>The value at quantile <paramref name="q"/> of <see cref="VideoPolicyOptions.SampleSize"/> sampled main objects.</summary>
+    private double SampleQuantile(double q)
+    {
+        Span<double> values = stackalloc double[_options.SampleSize];
+        for (var i = 0; i < values.Length; i++)
+        {
+            ref var n = ref _nodes[_main[(int)((uint)NextRandom() % (uint)_mainCount)]];
+            values[i] = Value(n.Group, n.Octave, n.Rendition);
+        }
+
+        values.Sort();
+        return values[Math.Min(values.Length - 1, (int)(q * values.Length))];
     }
 
     private ulong NextRandom()
@@ -292,7 +430,7 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy
     }
 
     /// <summary>The half-life follows the number of resident objects: it is measured in turnovers of the cache.</summary>
-    private void UpdateGrowth() => _growth = Math.Pow(2, 1 / (_options.HalfLife * Math.Max(_residentCount, 64)));
+    private void UpdateGrowth() => _growth = Math.Pow(2, 1 / (_options.HalfLife * Math.Max(Count, 64)));
 
     private void Rescale(double factor)
     {
@@ -397,13 +535,103 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy
         return slot;
     }
 
-    private void Insert(ulong key, long size, int group, int octave, int rendition)
+    private void SetCapacity(long capacityBytes)
+    {
+        CapacityBytes = capacityBytes;
+        _smallCapacity = Math.Max(1, (long)(capacityBytes * _options.SmallFraction));
+        _mainCapacity = Math.Max(0, capacityBytes - _smallCapacity);
+        _ghostCapacity = (long)(capacityBytes * _options.GhostFraction);
+    }
+
+    /// <summary>Takes the head of probation: to main if it is worth its write there, else out of the cache.</summary>
+    private void EvictSmall(List<ulong> evicted, List<ulong>? promoted)
+    {
+        var node = _small.Head;
+        Unlink(ref _small, node);
+        if (Promote(node, evicted, promoted))
+        {
+            return;
+        }
+
+        // Not worth a write: out of the cache, remembered in the ghost (its title's counters remember it too).
+        var key = _nodes[node].Key;
+        var size = _nodes[node].Size;
+        evicted.Add(key);
+        Drop(node);
+        RememberInGhost(key, size);
+    }
+
+    /// <summary>Moves an unlinked probation node to main if its rate beats what it displaces; false (node untouched) if not.</summary>
+    private bool Promote(int node, List<ulong> evicted, List<ulong>? promoted)
+    {
+        ref var n = ref _nodes[node];
+        var ratio = n.Hit ? _options.AdmitRatio : _options.UnprovenAdmitRatio;
+        if (n.Size > _mainCapacity || !MakeRoomInMain(n.Size, Value(n.Group, n.Octave, n.Rendition), ratio, evicted))
+        {
+            return false;
+        }
+
+        AddToMain(node);
+        NoteAdmittedToMain(_nodes[node].Key, _nodes[node].Size, promoted);
+        return true;
+    }
+
+    /// <summary>Puts an unlinked probation node back at the tail of probation (it was offered again but not promoted).</summary>
+    private bool ReturnToSmall(int node, List<ulong> evicted, List<ulong>? promoted)
+    {
+        while (_small.Bytes + _nodes[node].Size > _smallCapacity && _small.Count > 0)
+        {
+            EvictSmall(evicted, promoted);
+        }
+
+        Link(ref _small, node);
+        return true;
+    }
+
+    /// <summary>
+    /// Evicts the lowest-valued sampled main objects until <paramref name="size"/> more bytes fit, as long as
+    /// each victim's rate times <paramref name="ratio"/> is below <paramref name="value"/>.
+    /// False when it stopped short; victims taken so far stay out (they were worth less still).
+    /// </summary>
+    private bool MakeRoomInMain(long size, double value, double ratio, List<ulong> evicted)
+    {
+        if (_mainBytes + size > _mainCapacity && _mainCount > 0 && _options.AdmitQuantile > 0 && !double.IsPositiveInfinity(value)
+            && value < SampleQuantile(_options.AdmitQuantile) * ratio)
+        {
+            // Below the bar of what main typically holds: a write would likely be evicted before it pays off.
+            return false;
+        }
+
+        while (_mainBytes + size > _mainCapacity && _mainCount > 0)
+        {
+            var victim = SampleVictim(out var victimValue);
+            if (value < victimValue * (_options.AdmitQuantile > 0 ? 1 : ratio))
+            {
+                return false;
+            }
+
+            evicted.Add(_nodes[victim].Key);
+            RemoveFromMain(victim);
+            Drop(victim);
+        }
+
+        return _mainBytes + size <= _mainCapacity;
+    }
+
+    private void NoteAdmittedToMain(ulong key, long size, List<ulong>? promoted)
+    {
+        BytesAdmittedToMain += size;
+        ObjectsAdmittedToMain++;
+        promoted?.Add(key);
+    }
+
+    private int NewNode(ulong key, long size, int group, int octave, int rendition)
     {
         int node;
         if (_freeNode >= 0)
         {
             node = _freeNode;
-            _freeNode = _nodes[node].Dense;
+            _freeNode = _nodes[node].Next;
         }
         else
         {
@@ -415,29 +643,133 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy
             node = _nodesUsed++;
         }
 
-        if (_residentCount == _resident.Length)
+        _nodes[node] = new Node { Key = key, Size = size, Group = group, Octave = (byte)octave, Rendition = (byte)rendition, Prev = -1, Next = -1, Dense = -1 };
+        _index.Add(key, node);
+        if (group >= 0)
         {
-            Array.Resize(ref _resident, _resident.Length * 2);
+            _groups[group].Refs++;
         }
 
-        _nodes[node] = new Node { Key = key, Size = size, Group = group, Octave = (byte)octave, Rendition = (byte)rendition, Dense = _residentCount };
-        _resident[_residentCount++] = node;
-        _index.Add(key, node);
-        _groups[group].Refs++;
-        UsedBytes += size;
+        return node;
     }
 
+    /// <summary>Forgets a node that is on neither list.</summary>
     private void Drop(int node)
     {
         ref var n = ref _nodes[node];
         _index.Remove(n.Key);
-        UsedBytes -= n.Size;
-        _groups[n.Group].Refs--;
-        var last = _resident[--_residentCount];
-        _resident[n.Dense] = last;
-        _nodes[last].Dense = n.Dense;
-        n.Dense = _freeNode; // the free list threads through Dense
+        if (n.Group >= 0)
+        {
+            _groups[n.Group].Refs--;
+        }
+
+        n.Next = _freeNode; // the free list threads through Next
         _freeNode = node;
+    }
+
+    private void AddToMain(int node)
+    {
+        if (_mainCount == _main.Length)
+        {
+            Array.Resize(ref _main, _main.Length * 2);
+        }
+
+        ref var n = ref _nodes[node];
+        n.Queue = InMain;
+        n.Hit = false;
+        n.Dense = _mainCount;
+        _main[_mainCount++] = node;
+        _mainBytes += n.Size;
+    }
+
+    private void RemoveFromMain(int node)
+    {
+        ref var n = ref _nodes[node];
+        var last = _main[--_mainCount];
+        _main[n.Dense] = last;
+        _nodes[last].Dense = n.Dense;
+        n.Dense = -1;
+        n.Queue = InSmall;
+        _mainBytes -= n.Size;
+    }
+
+    private void RememberInGhost(ulong key, long size)
+    {
+        if (_ghostCapacity == 0)
+        {
+            return;
+        }
+
+        var node = NewNode(key, size, -1, 0, 0);
+        _nodes[node].Queue = InGhost;
+        Link(ref _ghost, node);
+        TrimGhost();
+    }
+
+    private void TrimGhost()
+    {
+        while (_ghost.Bytes > _ghostCapacity && _ghost.Count > 0)
+        {
+            var oldest = _ghost.Head;
+            Unlink(ref _ghost, oldest);
+            Drop(oldest);
+        }
+    }
+
+    private void Link(ref NodeList list, int node)
+    {
+        ref var n = ref _nodes[node];
+        n.Prev = list.Tail;
+        n.Next = -1;
+        if (list.Tail < 0)
+        {
+            list.Head = node;
+        }
+        else
+        {
+            _nodes[list.Tail].Next = node;
+        }
+
+        list.Tail = node;
+        list.Bytes += n.Size;
+        list.Count++;
+    }
+
+    private void Unlink(ref NodeList list, int node)
+    {
+        ref var n = ref _nodes[node];
+        if (n.Prev < 0)
+        {
+            list.Head = n.Next;
+        }
+        else
+        {
+            _nodes[n.Prev].Next = n.Next;
+        }
+
+        if (n.Next < 0)
+        {
+            list.Tail = n.Prev;
+        }
+        else
+        {
+            _nodes[n.Next].Prev = n.Prev;
+        }
+
+        n.Prev = -1;
+        n.Next = -1;
+        list.Bytes -= n.Size;
+        list.Count--;
+    }
+
+    private struct NodeList
+    {
+        public int Head;
+        public int Tail;
+        public long Bytes;
+        public int Count;
+
+        public static NodeList Empty => new() { Head = -1, Tail = -1 };
     }
 
     private struct Node
@@ -445,9 +777,15 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy
         public ulong Key;
         public long Size;
         public int Group;
-        public int Dense;
+        public int Prev; // probation list
+        public int Next; // probation list, or the free list
+        public int Dense; // slot in _main
         public byte Octave;
         public byte Rendition;
+        public byte Queue;
+
+        /// <summary>Requested again while on probation.</summary>
+        public bool Hit;
     }
 
     private struct Group
