@@ -58,6 +58,7 @@ public sealed class CacheSimScenario : IScenario
                 requested_bytes = trace.TotalBytes,
                 has_hints = trace.Hints is not null,
                 compulsory_byte_miss_ratio = Round((double)trace.UniqueBytes / trace.TotalBytes),
+                one_hit_byte_share = Round((double)trace.OneHitBytes / trace.TotalBytes),
                 results = Array.ConvertAll(results, r => new
                 {
                     size_fraction = r.SizeFraction,
@@ -175,7 +176,7 @@ public sealed class CacheSimScenario : IScenario
     {
         Console.WriteLine();
         Console.WriteLine(FormattableString.Invariant(
-            $"== {trace.Name}: {trace.Count:N0} requests, {trace.UniqueObjects:N0} objects, unique {Gb(trace.UniqueBytes):F1} GB, requested {Gb(trace.TotalBytes):F1} GB, compulsory byte miss {(double)trace.UniqueBytes / trace.TotalBytes:F4} (replayed in {elapsed.TotalSeconds:F1} s)"));
+            $"== {trace.Name}: {trace.Count:N0} requests, {trace.UniqueObjects:N0} objects, unique {Gb(trace.UniqueBytes):F1} GB, requested {Gb(trace.TotalBytes):F1} GB, compulsory byte miss {(double)trace.UniqueBytes / trace.TotalBytes:F4} (one-hit objects {(double)trace.OneHitBytes / trace.TotalBytes:F4}) (replayed in {elapsed.TotalSeconds:F1} s)"));
         var table = new Table("size", "cache GB", "policy", "obj hit", "byte hit", "byte miss", "x Belady", "below LRU", "SSD written GB", "SSD written / requested", "ns/req");
         foreach (var r in results)
         {

@@ -19,17 +19,29 @@ internal sealed class Trace
         Keys = keys;
         Sizes = sizes;
         Hints = hints;
-        var firstSize = new Dictionary<ulong, long>();
+        var firstSize = new Dictionary<ulong, (long Size, int Requests)>();
         for (var i = 0; i < keys.Length; i++)
         {
             TotalBytes += sizes[i];
-            if (firstSize.TryAdd(keys[i], sizes[i]))
+            if (firstSize.TryGetValue(keys[i], out var seen))
             {
+                firstSize[keys[i]] = (seen.Size, seen.Requests + 1);
+            }
+            else
+            {
+                firstSize.Add(keys[i], (sizes[i], 1));
                 UniqueBytes += sizes[i];
             }
         }
 
         UniqueObjects = firstSize.Count;
+        foreach (var (size, requests) in firstSize.Values)
+        {
+            if (requests == 1)
+            {
+                OneHitBytes += size;
+            }
+        }
     }
 
     public string Name { get; }
@@ -51,6 +63,9 @@ internal sealed class Trace
     public long UniqueBytes { get; }
 
     public int UniqueObjects { get; }
+
+    /// <summary>Bytes of objects requested exactly once: part of the compulsory misses no policy can turn into hits, and writes no policy should make.</summary>
+    public long OneHitBytes { get; }
 
     /// <summary>Next request index of the same key, for <see cref="BeladyMin"/>; computed once and shared.</summary>
     public int[] NextUse => _nextUse ??= BeladyMin.ComputeNextUse(Keys);

@@ -51,7 +51,9 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy, ITieredPolicy
     private Node[] _nodes;
     private int _nodesUsed;
     private int _freeNode = -1;
-    private int[] _main; // node ids of main, dense, for uniform sampling
+    // Main's objects, dense, for uniform sampling. Each entry carries what its value needs, so a sample
+    // reads one entry and the (small, cache-resident) title counters, not the node array.
+    private MainEntry[] _main;
     private int _mainCount;
     private long _mainBytes;
     private long _mainCapacity;
@@ -88,7 +90,7 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy, ITieredPolicy
         expectedObjects = Math.Max(expectedObjects, 16);
         _index = new Dictionary<ulong, int>(expectedObjects);
         _nodes = new Node[expectedObjects];
-        _main = new int[expectedObjects];
+        _main = new MainEntry[expectedObjects];
         _groupOctaves = options.UseTitle ? new double[_groups.Length * Octaves] : [];
         _renditionIndex.Add(0, 0);
         UpdateGrowth();
@@ -373,13 +375,12 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy, ITieredPolicy
         value = double.PositiveInfinity;
         for (var i = 0; i < _options.SampleSize; i++)
         {
-            var node = _main[(int)((uint)NextRandom() % (uint)_mainCount)];
-            ref var n = ref _nodes[node];
-            var v = Value(n.Group, n.Octave, n.Rendition);
+            ref var e = ref _main[(int)((uint)NextRandom() % (uint)_mainCount)];
+            var v = Value(e.Group, e.Octave, e.Rendition);
             if (v < value)
             {
                 value = v;
-                best = node;
+                best = e.Node;
             }
         }
 
@@ -392,8 +393,8 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy, ITieredPolicy
         Span<double> values = stackalloc double[_options.SampleSize];
         for (var i = 0; i < values.Length; i++)
         {
-            ref var n = ref _nodes[_main[(int)((uint)NextRandom() % (uint)_mainCount)]];
-            values[i] = Value(n.Group, n.Octave, n.Rendition);
+            ref var e = ref _main[(int)((uint)NextRandom() % (uint)_mainCount)];
+            values[i] = Value(e.Group, e.Octave, e.Rendition);
         }
 
         values.Sort();
@@ -678,7 +679,7 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy, ITieredPolicy
         n.Queue = InMain;
         n.Hit = false;
         n.Dense = _mainCount;
-        _main[_mainCount++] = node;
+        _main[_mainCount++] = new MainEntry { Node = node, Group = n.Group, Octave = n.Octave, Rendition = n.Rendition };
         _mainBytes += n.Size;
     }
 
@@ -687,7 +688,7 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy, ITieredPolicy
         ref var n = ref _nodes[node];
         var last = _main[--_mainCount];
         _main[n.Dense] = last;
-        _nodes[last].Dense = n.Dense;
+        _nodes[last.Node].Dense = n.Dense;
         n.Dense = -1;
         n.Queue = InSmall;
         _mainBytes -= n.Size;
@@ -760,6 +761,14 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy, ITieredPolicy
         n.Next = -1;
         list.Bytes -= n.Size;
         list.Count--;
+    }
+
+    private struct MainEntry
+    {
+        public int Node;
+        public int Group;
+        public byte Octave;
+        public byte Rendition;
     }
 
     private struct NodeList
