@@ -129,6 +129,22 @@ public sealed class VideoAwarePolicyTests
     }
 
     [Theory]
+    [InlineData(true, 2UL)]
+    [InlineData(false, 1UL)]
+    public void Objects_restored_with_their_hint_are_valued_by_their_title(bool withHint, ulong expectedVictim)
+    {
+        var policy = WithHistory(new VideoPolicyOptions { SmallFraction = 0.01, SampleSize = 64, AdmitQuantile = 0, AdmitRatio = 0, UnprovenAdmitRatio = 0 });
+        var evicted = new List<ulong>();
+        Assert.True(policy.Restore(1, Size, withHint ? Hint("1/1/0") : ContentHint.None, evicted));
+        Assert.True(policy.Admit(2, Size, Hint("1/1/40"), evicted));
+        Assert.True(policy.Admit(3, Size, Hint("1/1/4"), evicted));
+        Assert.Equal(2 * Size, policy.BytesAdmittedToMain); // a restore is not a write
+
+        Assert.True(policy.Admit(4, Size, Hint("1/1/2"), evicted));
+        Assert.Equal([expectedVictim], evicted);
+    }
+
+    [Theory]
     [InlineData(-1, 0)]
     [InlineData(0, 0)]
     [InlineData(1, 0)]

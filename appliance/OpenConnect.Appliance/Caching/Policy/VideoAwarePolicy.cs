@@ -231,7 +231,13 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy, ITieredPolicy
         return true;
     }
 
-    public bool Restore(ulong key, long size, List<ulong> evicted)
+    public bool Restore(ulong key, long size, List<ulong> evicted) => Restore(key, size, ContentHint.None, evicted);
+
+    /// <summary>
+    /// As <see cref="Restore(ulong, long, List{ulong})"/>, keeping the object's title, position and rendition
+    /// (read from the stored path) so it is valued like any other after a restart instead of as a lone object.
+    /// </summary>
+    public bool Restore(ulong key, long size, ContentHint hint, List<ulong> evicted)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
         if (_index.TryGetValue(key, out var held))
@@ -251,10 +257,9 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy, ITieredPolicy
             return false;
         }
 
-        // A stored object comes back without a hint and without admission: it is on SSD already.
-        var group = GroupOf(key, ContentHint.None);
+        // A stored object comes back without admission (it is on SSD already) and without a request to count.
         MakeRoomInMain(size, double.PositiveInfinity, 1, evicted);
-        AddToMain(NewNode(key, size, group, 0, 0));
+        AddToMain(NewNode(key, size, GroupOf(key, hint), OctaveOf(hint.Segment), RenditionOf(hint.Rendition)));
         return true;
     }
 
