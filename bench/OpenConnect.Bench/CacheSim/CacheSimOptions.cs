@@ -8,8 +8,8 @@ internal sealed record CacheSimOptions
 {
     public const string UsageText = """
         bench cache-sim [options]
-          Replays traces through LRU, FIFO, S3-FIFO (the appliance's policy, the same class) and Belady MIN,
-          at cache sizes that are fractions of each trace's unique bytes.
+          Replays traces through LRU, FIFO, S3-FIFO, the video-aware policy (the appliance's classes) and
+          Belady MIN, at cache sizes that are fractions of each trace's unique bytes.
 
           --trace synthetic|oracle:PATH|text:PATH
                            synthetic (default): generated VOD workload, one trace per --alpha value
@@ -20,11 +20,18 @@ internal sealed record CacheSimOptions
           --requests N     synthetic: requests generated (default 3000000); files: at most N read (default all)
           --sizes F[,F..]  cache sizes as fractions of unique bytes (default 0.01,0.05,0.10)
           --policies P[,P..]
-                           subset of lru,fifo,s3fifo,belady to replay (default all; the 5% summary needs lru and s3fifo)
+                           subset of lru,fifo,s3fifo,video,belady to replay (default all; ratios need lru and belady)
           --s3fifo K=V[,K=V..]
                            S3-FIFO parameters for tuning: small (SmallFraction), ghost (GhostFraction),
                            cap (FrequencyCap), promote (PromoteThreshold), maxobj (MaxSmallObjectFraction);
                            defaults are S3FifoOptions' (the appliance's)
+          --video K=V[,K=V..]
+                           video policy parameters: halflife (HalfLife), sample (SampleSize), admit (AdmitRatio),
+                           unproven (UnprovenAdmitRatio), small (SmallFraction), ghost (GhostFraction),
+                           discount (SessionDiscount), quantile (AdmitQuantile), and the signals title, position, rendition (1 on, 0 off) to measure each alone;
+                           defaults are VideoPolicyOptions' (the appliance's). Synthetic traces carry the
+                           title/rendition/segment of each request; file traces have none (the policy
+                           then values each object by its own decayed request count)
         Output: a table per trace, a summary at the 5% size, and one JSON line last.
         """;
 
@@ -42,7 +49,9 @@ internal sealed record CacheSimOptions
 
     public S3FifoOptions S3Fifo { get; init; } = new();
 
-    public static IReadOnlyList<string> AllPolicies { get; } = ["lru", "fifo", "s3fifo", Simulator.Belady];
+    public VideoPolicyOptions Video { get; init; } = new();
+
+    public static IReadOnlyList<string> AllPolicies { get; } = ["lru", "fifo", "s3fifo", "video", Simulator.Belady];
 
     public static CacheSimOptions Parse(IReadOnlyList<string> args)
     {
@@ -57,6 +66,7 @@ internal sealed record CacheSimOptions
                 "--requests" => o with { Requests = ParseInt(name, value, 1) },
                 "--sizes" => o with { Sizes = ParseList(name, value, f => f is > 0 and <= 1, "in (0, 1]") },
                 "--s3fifo" => o with { S3Fifo = ParseS3Fifo(value) },
+                "--video" => o with { Video = ParseVideo(value) },
                 "--policies" => o with { Policies = ParsePolicies(value) },
                 _ => throw new BenchUsageException($"unknown option '{name}' (see --help)"),
             };
@@ -148,4 +158,51 @@ internal sealed record CacheSimOptions
 
         return o;
     }
+
+    private static VideoPolicyOptions ParseVideo(string value)
+    {
+        var o = new VideoPolicyOptions();
+        foreach (var pair in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var eq = pair.IndexOf('=');
+            if (eq <= 0 || !double.TryParse(pair.AsSpan(eq + 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var v))
+            {
+                throw new BenchUsageException($"--video '{pair}': expected KEY=NUMBER");
+            }
+
+            o = pair[..eq] switch
+            {
+                "halflife" => o with { HalfLife = v },
+                "sample" => o with { SampleSize = (int)v },
+                "admit" => o with { AdmitRatio = v },
+                "small" => o with { SmallFraction = v },
+                "unproven" => o with { UnprovenAdmitRatio = v },
+                "ghost" => o with { GhostFraction = v },
+                "discount" => o with { SessionDiscount = v },
+                "quantile" => o with { AdmitQuantile = v },
+                "title" => o with { UseTitle = Switch(pair, v) },
+                "position" => o with { UsePosition = Switch(pair, v) },
+                "rendition" => o with { UseRendition = Switch(pair, v) },
+                _ => throw new BenchUsageException($"--video: unknown parameter '{pair[..eq]}'; known: halflife, sample, admit, unproven, small, ghost, discount, quantile, title, position, rendition"),
+            };
+        }
+
+        try
+        {
+            o.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new BenchUsageException($"--video: {ex.Message}");
+        }
+
+        return o;
+    }
+
+    private static bool Switch(string pair, double v) => v switch
+    {
+        0 => false,
+        1 => true,
+        _ => throw new BenchUsageException($"--video '{pair}': a signal is 1 (on) or 0 (off)"),
+    };
 }

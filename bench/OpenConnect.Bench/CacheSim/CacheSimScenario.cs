@@ -10,11 +10,13 @@ namespace OpenConnect.Bench.CacheSim;
 public sealed class CacheSimScenario : IScenario
 {
     private const double GoalReductionVsLru = 0.10;
+    private const double GoalRatioToBelady = 1.15;
+    private const string GoalPolicy = "video";
     private const double SummarySize = 0.05;
 
     public string Name => "cache-sim";
 
-    public string Description => "eviction policies (LRU, FIFO, S3-FIFO, Belady) replayed on VOD traces: byte miss ratio, SSD writes";
+    public string Description => "eviction policies (LRU, FIFO, S3-FIFO, video-aware, Belady) replayed on VOD traces: byte miss ratio, SSD writes, policy cost";
 
     public string Usage => CacheSimOptions.UsageText;
 
@@ -30,8 +32,11 @@ public sealed class CacheSimScenario : IScenario
 
         Console.WriteLine("self-check: generator deterministic; text and oracleGeneral round trips identical");
         var s3 = options.S3Fifo;
+        var video = options.Video;
         Console.WriteLine(FormattableString.Invariant(
             $"s3fifo: small={s3.SmallFraction} ghost={s3.GhostFraction} cap={s3.FrequencyCap} promote={s3.PromoteThreshold} maxobj={s3.MaxSmallObjectFraction}"));
+        Console.WriteLine(FormattableString.Invariant(
+            $"video: halflife={video.HalfLife} sample={video.SampleSize} admit={video.AdmitRatio} unproven={video.UnprovenAdmitRatio} small={video.SmallFraction} ghost={video.GhostFraction} title={On(video.UseTitle)} position={On(video.UsePosition)} rendition={On(video.UseRendition)}"));
 
         var traceFigures = new List<object>();
         var allMet = true;
@@ -40,9 +45,10 @@ public sealed class CacheSimScenario : IScenario
             cancellationToken.ThrowIfCancellationRequested();
             var clock = Stopwatch.StartNew();
             var results = RunAll(trace, options, cancellationToken);
-            PrintTrace(trace, results, clock.Elapsed);
-            var summary = Summarise(results);
-            allMet &= summary?.GoalMet ?? false;
+            var ratios = Ratios.Of(results);
+            PrintTrace(trace, results, ratios, clock.Elapsed);
+            var goal = Goal(results, ratios);
+            allMet &= goal?.Met ?? false;
             traceFigures.Add(new
             {
                 name = trace.Name,
@@ -50,6 +56,9 @@ public sealed class CacheSimScenario : IScenario
                 unique_objects = trace.UniqueObjects,
                 unique_bytes = trace.UniqueBytes,
                 requested_bytes = trace.TotalBytes,
+                has_hints = trace.Hints is not null,
+                compulsory_byte_miss_ratio = Round((double)trace.UniqueBytes / trace.TotalBytes),
+                one_hit_byte_share = Round((double)trace.OneHitBytes / trace.TotalBytes),
                 results = Array.ConvertAll(results, r => new
                 {
                     size_fraction = r.SizeFraction,
@@ -58,26 +67,28 @@ public sealed class CacheSimScenario : IScenario
                     object_hit_ratio = Round(r.ObjectHitRatio),
                     byte_hit_ratio = Round(r.ByteHitRatio),
                     byte_miss_ratio = Round(r.ByteMissRatio),
+                    ratio_to_belady = Round(ratios.ToBelady(r)),
+                    below_lru = Round(ratios.BelowLru(r)),
                     ssd_bytes_written = r.SsdBytesWritten,
+                    ssd_written_per_requested_byte = Round((double)r.SsdBytesWritten / r.RequestedBytes),
+                    ssd_written_vs_s3fifo = Round(ratios.SsdVsS3Fifo(r)),
+                    policy_ns_per_request = Math.Round(r.PolicyNanosPerRequest, 1),
                 }),
-                at_5pct = summary is not { } s ? null : new
+                at_5pct = goal is not { } g ? null : new
                 {
-                    size_fraction = s.Size,
-                    lru_byte_miss_ratio = Round(s.Lru),
-                    fifo_byte_miss_ratio = Round(s.Fifo),
-                    s3fifo_byte_miss_ratio = Round(s.S3Fifo),
-                    belady_byte_miss_ratio = Round(s.Belady),
-                    byte_miss_ratio_reduction_vs_lru = Round(s.ReductionVsLru),
-                    gap_to_belady = Round(s.S3Fifo - s.Belady),
-                    gap_to_belady_relative = Round((s.S3Fifo - s.Belady) / s.Belady),
-                    lru_gap_closed = Round((s.Lru - s.S3Fifo) / (s.Lru - s.Belady)),
-                    ssd_bytes_written_vs_lru = Round((double)s.S3FifoSsd / s.LruSsd),
-                    goal_met = s.GoalMet,
+                    size_fraction = g.Size,
+                    policy = g.Policy,
+                    byte_miss_ratio = Round(g.ByteMissRatio),
+                    ratio_to_belady = Round(g.RatioToBelady),
+                    below_lru = Round(g.BelowLru),
+                    ssd_written_vs_s3fifo = Round(g.SsdVsS3Fifo),
+                    goal_met = g.Met,
                 },
             });
         }
 
-        Console.WriteLine($"goal (byte miss ratio >= {GoalReductionVsLru:P0} below LRU at the 5% size, every trace): {(allMet ? "met" : "NOT met")}");
+        Console.WriteLine(FormattableString.Invariant(
+            $"goal (video at the 5% size, every trace: byte miss <= {GoalRatioToBelady}x Belady, >= {GoalReductionVsLru:P0} below LRU, SSD writes <= S3-FIFO's): {(allMet ? "met" : "NOT met")}"));
         Summary.WriteJsonLine(new
         {
             scenario = Name,
@@ -89,11 +100,32 @@ public sealed class CacheSimScenario : IScenario
                 promote_threshold = s3.PromoteThreshold,
                 max_small_object_fraction = s3.MaxSmallObjectFraction,
             },
-            goal = new { byte_miss_ratio_reduction_vs_lru_at_5pct = GoalReductionVsLru, met = allMet },
+            video = new
+            {
+                half_life = video.HalfLife,
+                sample_size = video.SampleSize,
+                admit_ratio = video.AdmitRatio,
+                unproven_admit_ratio = video.UnprovenAdmitRatio,
+                small_fraction = video.SmallFraction,
+                ghost_fraction = video.GhostFraction,
+                use_title = video.UseTitle,
+                use_position = video.UsePosition,
+                use_rendition = video.UseRendition,
+            },
+            goal = new
+            {
+                policy = GoalPolicy,
+                ratio_to_belady_at_5pct = GoalRatioToBelady,
+                below_lru_at_5pct = GoalReductionVsLru,
+                ssd_written_vs_s3fifo_at_5pct = 1.0,
+                met = allMet,
+            },
             traces = traceFigures,
         });
         return Task.FromResult(0);
     }
+
+    private static string On(bool on) => on ? "on" : "off";
 
     private static IEnumerable<Trace> LoadTraces(CacheSimOptions o)
     {
@@ -136,36 +168,37 @@ public sealed class CacheSimScenario : IScenario
             0,
             jobs.Count,
             new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken },
-            i => results[i] = Simulator.Run(trace, jobs[i].Policy, jobs[i].Size, o.S3Fifo));
+            i => results[i] = Simulator.Run(trace, jobs[i].Policy, jobs[i].Size, o.S3Fifo, o.Video));
         return results;
     }
 
-    private static void PrintTrace(Trace trace, SimResult[] results, TimeSpan elapsed)
+    private static void PrintTrace(Trace trace, SimResult[] results, Ratios ratios, TimeSpan elapsed)
     {
         Console.WriteLine();
         Console.WriteLine(FormattableString.Invariant(
-            $"== {trace.Name}: {trace.Count:N0} requests, {trace.UniqueObjects:N0} objects, unique {Gb(trace.UniqueBytes):F1} GB, requested {Gb(trace.TotalBytes):F1} GB (replayed in {elapsed.TotalSeconds:F1} s)"));
-        var table = new Table("size", "cache GB", "policy", "obj hit", "byte hit", "byte miss", "SSD written GB", "SSD written / requested");
+            $"== {trace.Name}: {trace.Count:N0} requests, {trace.UniqueObjects:N0} objects, unique {Gb(trace.UniqueBytes):F1} GB, requested {Gb(trace.TotalBytes):F1} GB, compulsory byte miss {(double)trace.UniqueBytes / trace.TotalBytes:F4} (one-hit objects {(double)trace.OneHitBytes / trace.TotalBytes:F4}) (replayed in {elapsed.TotalSeconds:F1} s)"));
+        var table = new Table("size", "cache GB", "policy", "obj hit", "byte hit", "byte miss", "x Belady", "below LRU", "SSD written GB", "SSD written / requested", "ns/req");
         foreach (var r in results)
         {
             table.Add(r.SizeFraction.ToString("P0", CultureInfo.InvariantCulture), Gb(r.CacheBytes), r.Policy, r.ObjectHitRatio, r.ByteHitRatio, r.ByteMissRatio,
-                Gb(r.SsdBytesWritten), (double)r.SsdBytesWritten / r.RequestedBytes);
+                Cell(ratios.ToBelady(r)), Cell(ratios.BelowLru(r)), Gb(r.SsdBytesWritten), (double)r.SsdBytesWritten / r.RequestedBytes, Math.Round(r.PolicyNanosPerRequest));
         }
 
         Console.Write(table);
-        if (Summarise(results) is not { } s)
+        if (Goal(results, ratios) is not { } g)
         {
             return;
         }
 
         Console.WriteLine(FormattableString.Invariant(
-            $"at {s.Size:P0}: byte miss LRU {s.Lru:F4}, S3-FIFO {s.S3Fifo:F4} ({s.ReductionVsLru:P1} lower), Belady {s.Belady:F4}; goal {(s.GoalMet ? "met" : "not met")}"));
+            $"at {g.Size:P0}: byte miss {g.Policy} {g.ByteMissRatio:F4} = {g.RatioToBelady:F3}x Belady, {g.BelowLru:P1} below LRU, SSD writes {g.SsdVsS3Fifo:F2}x S3-FIFO's; goal {(g.Met ? "met" : "not met")}"));
     }
 
-    /// <summary>Null when the run lacks a policy the summary compares (see --policies).</summary>
-    private static Summary5? Summarise(SimResult[] results)
+    private static string Cell(double x) => double.IsFinite(x) ? x.ToString("F3", CultureInfo.InvariantCulture) : "-";
+
+    /// <summary>The goal policy at the size nearest 5%; null when the run lacks it or a policy it is compared with (see --policies).</summary>
+    private static GoalCheck? Goal(SimResult[] results, Ratios ratios)
     {
-        // The size nearest 5% (exactly 5% with the default sizes).
         var size = results[0].SizeFraction;
         foreach (var r in results)
         {
@@ -175,27 +208,22 @@ public sealed class CacheSimScenario : IScenario
             }
         }
 
-        SimResult? Pick(string policy)
-        {
-            foreach (var r in results)
-            {
-                if (r.SizeFraction == size && r.Policy == policy)
-                {
-                    return r;
-                }
-            }
-
-            return null;
-        }
-
-        if (Pick("lru") is not { } lru || Pick("s3fifo") is not { } s3)
+        var goal = Array.Find(results, r => r.SizeFraction == size && r.Policy == GoalPolicy);
+        if (goal is null)
         {
             return null;
         }
 
-        var reduction = (lru.ByteMissRatio - s3.ByteMissRatio) / lru.ByteMissRatio;
-        return new Summary5(size, lru.ByteMissRatio, Pick("fifo")?.ByteMissRatio ?? double.NaN, s3.ByteMissRatio,
-            Pick(Simulator.Belady)?.ByteMissRatio ?? double.NaN, reduction, lru.SsdBytesWritten, s3.SsdBytesWritten, reduction >= GoalReductionVsLru);
+        var toBelady = ratios.ToBelady(goal);
+        var belowLru = ratios.BelowLru(goal);
+        var ssd = ratios.SsdVsS3Fifo(goal);
+        if (!double.IsFinite(toBelady) || !double.IsFinite(belowLru) || !double.IsFinite(ssd))
+        {
+            return null;
+        }
+
+        var met = toBelady <= GoalRatioToBelady && belowLru >= GoalReductionVsLru && ssd <= 1.0;
+        return new GoalCheck(size, GoalPolicy, goal.ByteMissRatio, toBelady, belowLru, ssd, met);
     }
 
     private static double Gb(long bytes) => bytes / 1e9;
@@ -203,5 +231,5 @@ public sealed class CacheSimScenario : IScenario
     /// <summary>Five decimals for the JSON line; null for a figure the run did not produce (JSON has no NaN).</summary>
     private static double? Round(double x) => double.IsFinite(x) ? Math.Round(x, 5) : null;
 
-    private readonly record struct Summary5(double Size, double Lru, double Fifo, double S3Fifo, double Belady, double ReductionVsLru, long LruSsd, long S3FifoSsd, bool GoalMet);
+    private readonly record struct GoalCheck(double Size, string Policy, double ByteMissRatio, double RatioToBelady, double BelowLru, double SsdVsS3Fifo, bool Met);
 }

@@ -1,3 +1,5 @@
+using OpenConnect.Appliance.Caching.Policy;
+
 namespace OpenConnect.Bench.CacheSim;
 
 /// <summary>Parameters of the synthetic VOD workload. Defaults describe a regional appliance over about a week.</summary>
@@ -95,7 +97,7 @@ internal static class VodTraceGenerator
             due.TryDequeue(out var s, out var at);
             var ses = sessions[s];
             var title = TitleInfo.Of(ses.Title);
-            builder.Add((uint)at, SegmentKey(ses.Title, ses.Rung, ses.Segment), SegmentBytes(title, ses.Title, ses.Rung, ses.Segment));
+            builder.Add((uint)at, SegmentKey(ses.Title, ses.Rung, ses.Segment), SegmentBytes(title, ses.Title, ses.Rung, ses.Segment), HintOf(ses.Title, ses.Rung, ses.Segment));
 
             ses.Segment++;
             ses.Remaining--;
@@ -140,6 +142,9 @@ internal static class VodTraceGenerator
         var watch = rng.NextDouble() < 0.15 ? left : 1 + (int)(-Math.Log(1 - rng.NextDouble()) * 0.10 * info.Segments);
         return new Session { Title = title, Rung = rung, Segment = start, Remaining = Math.Min(watch, left), Fetched = 0 };
     }
+
+    /// <summary>What the appliance reads from the segment's path (<see cref="ContentHint.FromPath"/>): opaque title and rendition ids, and the segment number.</summary>
+    public static ContentHint HintOf(int title, int rung, int segment) => new((ulong)title + 1, (ulong)rung + 1, segment);
 
     /// <summary>A 64-bit hash of (title, rung, segment), standing in for the hash of the segment's path.</summary>
     public static ulong SegmentKey(int title, int rung, int segment) =>

@@ -13,6 +13,9 @@ public sealed class PolicyInvariantTests
     [InlineData("s3fifo", 1, 1_000)]
     [InlineData("s3fifo", 2, 50_000)]
     [InlineData("s3fifo", 3, 7_777)]
+    [InlineData("video", 1, 1_000)]
+    [InlineData("video", 2, 50_000)]
+    [InlineData("video", 3, 7_777)]
     [InlineData("belady", 1, 1_000)]
     [InlineData("belady", 2, 50_000)]
     public void Capacity_is_never_exceeded_and_evictions_match_residency(string policy, int seed, long capacity)
@@ -54,6 +57,7 @@ public sealed class PolicyInvariantTests
     [InlineData("lru", 11)]
     [InlineData("fifo", 12)]
     [InlineData("s3fifo", 13)]
+    [InlineData("video", 15)]
     [InlineData("belady", 14)]
     public void Replays_are_deterministic(string policy, int seed)
     {

@@ -7,6 +7,7 @@ public sealed class PolicyResizeTests
 {
     [Theory]
     [InlineData(PolicyFactory.S3Fifo)]
+    [InlineData(PolicyFactory.Video)]
     [InlineData(PolicyFactory.Lru)]
     [InlineData(PolicyFactory.Fifo)]
     public void Shrink_EvictsToTheNewCapacity_AndGrowKeepsEverything(string name)

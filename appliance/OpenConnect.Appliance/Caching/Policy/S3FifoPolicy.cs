@@ -15,7 +15,7 @@ namespace OpenConnect.Appliance.Caching.Policy;
 /// overload's <c>promoted</c> list: the caller owns and clears the list, so a call allocates nothing.
 /// <see cref="Access"/> never promotes; only admissions (which may evict from small) do.
 /// </summary>
-public sealed class S3FifoPolicy : IResizablePolicy
+public sealed class S3FifoPolicy : ITieredPolicy
 {
     private const byte InSmall = 1;
     private const byte InMain = 2;
