@@ -49,6 +49,12 @@ public sealed record MediaToolResult(string Tool, MediaToolOutcome Outcome, int 
 
     /// <summary>Whether the run was stopped by one of its limits rather than failing on its own.</summary>
     public bool HitLimit => Outcome is MediaToolOutcome.TimedOut or MediaToolOutcome.CpuLimit or MediaToolOutcome.MemoryLimit or MediaToolOutcome.OutputLimit or MediaToolOutcome.TooMuchOutput;
+
+    /// <summary>
+    /// Whether running the same input again would hit the same wall: the CPU-time, address-space and
+    /// file-size limits do not depend on how busy the host is (a wall-clock timeout and a crash may).
+    /// </summary>
+    public bool HitLimitForGood => Outcome is MediaToolOutcome.CpuLimit or MediaToolOutcome.MemoryLimit or MediaToolOutcome.OutputLimit or MediaToolOutcome.TooMuchOutput;
 }
 
 /// <summary>

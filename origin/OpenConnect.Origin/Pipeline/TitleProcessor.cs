@@ -158,7 +158,9 @@ public sealed partial class TitleProcessor
                 _store.StepFinished(titleId, name, error);
                 _metrics.StepFailures.WithLabels(label).Inc();
                 var attempts = _store.Steps(titleId).First(s => s.Name == name).Attempts;
-                if (attempts >= _options.MaxAttempts)
+                // A tool stopped by its CPU, memory or file-size limit would be stopped again: retrying
+                // spends the same resources a hostile source is trying to take.
+                if (attempts >= _options.MaxAttempts || ex is FfmpegFailedException { Result.HitLimitForGood: true })
                 {
                     throw new StepFailedException(name, attempts, error);
                 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using OpenConnect.Origin.Pipeline;
 using OpenConnect.Origin.Publishing;
 
 namespace OpenConnect.Origin.Tests.Pipeline;
@@ -72,5 +73,45 @@ public sealed class RetryAndProgressTests
         // One encode step per chunk (both rungs of a 2 s chunk in one job): two chunks.
         Assert.Contains("openconnect_origin_pipeline_step_seconds_count{step=\"encode\"} 2", metrics, StringComparison.Ordinal);
         _ = JsonSerializer.Serialize(observed);
+    }
+
+    /// <summary>A publisher whose integrity step runs into a media tool's limit: the sandbox's answer for a run it stopped.</summary>
+    private sealed class LimitHittingPublisher(MediaToolOutcome outcome) : ITitlePublisher
+    {
+        public int Calls;
+
+        public Task WriteIntegrityManifestAsync(string titleId, string packageDirectory, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref Calls);
+            var result = new MediaToolResult("ffmpeg", outcome, 137, "", "", new MediaToolLimits(TimeSpan.FromMinutes(1), 5, 512L << 20, 8L << 20));
+            throw new FfmpegFailedException(result.Summary, result);
+        }
+
+        public Task PublishAsync(string titleId, string packageDirectory, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("publish must not run after a failed integrity step");
+    }
+
+    [Theory]
+    [InlineData(MediaToolOutcome.CpuLimit, 1, "ffmpeg used up its CPU time limit (5 s)")]
+    [InlineData(MediaToolOutcome.MemoryLimit, 1, "ffmpeg ran out of memory (limit 512 MiB)")]
+    [InlineData(MediaToolOutcome.OutputLimit, 1, "ffmpeg wrote a file larger than its limit (8 MiB)")]
+    [InlineData(MediaToolOutcome.TimedOut, 3, "ffmpeg did not finish within its time limit (00:01:00)")]
+    public async Task AStepStoppedByAResourceLimit_FailsAtOnce_WhileATimeoutIsRetried(MediaToolOutcome outcome, int attempts, string error)
+    {
+        var publisher = new LimitHittingPublisher(outcome);
+        await using var pipeline = await PipelineHarness.StartAsync(
+            services => services.AddSingleton<ITitlePublisher>(publisher),
+            "--Origin:Pipeline:SegmentSeconds=2",
+            "--Origin:Pipeline:ChunkSeconds=2",
+            "--Origin:Pipeline:MaxAttempts=3",
+            "--Origin:Pipeline:RetryDelay=00:00:00.1");
+        var submission = await pipeline.SubmitCopyAsync(await PipelineMedia.ClipAsync(426, 240, 2));
+        Assert.True(submission.Accepted, submission.Reason);
+
+        var title = await pipeline.WaitForEndAsync(submission.TitleId, TimeSpan.FromMinutes(2));
+
+        Assert.Equal("failed", title.GetProperty("state").GetString());
+        Assert.Equal($"step integrity failed after {attempts} attempt{(attempts == 1 ? "" : "s")}: {error}", title.GetProperty("reason").GetString());
+        Assert.Equal(attempts, publisher.Calls);
     }
 }
