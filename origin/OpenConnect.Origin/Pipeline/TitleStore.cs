@@ -89,6 +89,10 @@ public sealed class TitleStore
             PRIMARY KEY (title_id, name)
         );
         """,
+        // An uploader's titles (their list, their quotas) without scanning every title.
+        """
+        CREATE INDEX titles_uploader ON titles(IFNULL(json_extract(metadata, '$.uploader_id'), ''), created_at);
+        """,
     ];
 
     private readonly string _connectionString;
@@ -135,6 +139,25 @@ public sealed class TitleStore
         using var connection = Open();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT * FROM titles ORDER BY created_at DESC, rowid DESC LIMIT $limit";
+        command.Parameters.AddWithValue("$limit", limit);
+        return ReadTitles(command);
+    }
+
+    /// <summary>
+    /// The titles of <paramref name="uploaderId"/> (by the <c>uploader_id</c> metadata; "" is the
+    /// titles uploaded without one), and those without one too when <paramref name="withAnonymous"/>,
+    /// newest first.
+    /// </summary>
+    public IReadOnlyList<TitleRecord> ListByUploader(string uploaderId, bool withAnonymous, int limit)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT * FROM titles WHERE IFNULL(json_extract(metadata, '$.uploader_id'), '') IN ($u, $anonymous)
+            ORDER BY created_at DESC, rowid DESC LIMIT $limit
+            """;
+        command.Parameters.AddWithValue("$u", uploaderId);
+        command.Parameters.AddWithValue("$anonymous", withAnonymous ? "" : uploaderId);
         command.Parameters.AddWithValue("$limit", limit);
         return ReadTitles(command);
     }

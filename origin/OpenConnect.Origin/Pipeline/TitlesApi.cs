@@ -13,12 +13,6 @@ public static class TitlesApi
     public const int DefaultLimit = 50;
     public const int MaxLimit = 500;
 
-    /// <summary>
-    /// A non-admin's list is their titles among this many newest pipeline titles (the pipeline's
-    /// store has no per-uploader index; the catalog is where a user's published titles are listed).
-    /// </summary>
-    public const int OwnTitlesWindow = 5000;
-
     public static WebApplication MapTitlesApi(this WebApplication app)
     {
         app.MapGet("/api/titles", async (HttpContext context, TitleStore store) =>
@@ -38,7 +32,7 @@ public static class TitlesApi
             context.Response.Headers.CacheControl = "no-store";
             var titles = caller.IsAdmin
                 ? store.List(limit)
-                : store.List(OwnTitlesWindow).Where(t => caller.MaySee(t.Metadata)).Take(limit);
+                : store.ListByUploader(caller.Grant?.UserId ?? "", caller.OpenIngest, limit);
             return Results.Ok(new { titles = titles.Select(t => Describe(t, steps: null)) });
         });
 
