@@ -208,6 +208,14 @@ public sealed partial class AccountStore : IAccessTokens
         return Task.FromResult<AccessGrant?>(new AccessGrant(reader.GetString(0), reader.GetString(1), role));
     }
 
+    public Task<UserRole?> RoleOfAsync(string userId, CancellationToken ct)
+    {
+        _ = ct;
+        using var connection = _database.Open();
+        using var command = connection.Command("SELECT role FROM users WHERE id = $id;").With("$id", userId);
+        return Task.FromResult<UserRole?>(command.ExecuteScalar() is string wire && UserRoles.TryParse(wire, out var role) ? role : null);
+    }
+
     public UserView? Get(string userId)
     {
         using var connection = _database.Open();

@@ -5,6 +5,9 @@ public interface IAccessTokens
 {
     /// <summary>The token's holder, or null when the token is unknown, revoked or expired.</summary>
     Task<AccessGrant?> ValidateAsync(string token, CancellationToken ct);
+
+    /// <summary>The user's role now, or null for an unknown user (ingest checks it on every upload write).</summary>
+    Task<UserRole?> RoleOfAsync(string userId, CancellationToken ct);
 }
 
 /// <summary>Who a token belongs to.</summary>

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+using OpenConnect.Origin.Catalog;
 
 namespace OpenConnect.Origin.Ingest;
 
@@ -34,6 +35,15 @@ public sealed partial class TusEndpoint
         if (entry.Current.IsFinal)
         {
             await ErrorAsync(context, StatusCodes.Status403Forbidden, "a final upload is built from its parts and cannot be patched", "PATCH");
+            return;
+        }
+
+        // The upload URL is a capability, but only while its owner may still upload: an admin who
+        // revokes the uploader role stops the uploads under way too.
+        if (_options.RequireToken && entry.Current.UploaderId is { } uploader
+            && await accessTokens.RoleOfAsync(uploader, context.RequestAborted) is not (UserRole.Uploader or UserRole.Admin))
+        {
+            await ErrorAsync(context, StatusCodes.Status403Forbidden, "this account may no longer upload (it is not an uploader any more)", "PATCH");
             return;
         }
 

@@ -59,6 +59,10 @@ public static class Uploaders
         return await LoginAsync(client, name, "correct horse battery");
     }
 
+    /// <summary>The built-in admin's bearer token.</summary>
+    public static async Task<string> AdminTokenAsync(HttpClient client) =>
+        (await LoginAsync(client, AccountStore.AdminName, CatalogOrigin.AdminPassword)).Token;
+
     private static async Task<(string Token, string UserId)> LoginAsync(HttpClient client, string name, string password)
     {
         using var login = await client.PostAsJsonAsync("/api/v1/auth/login", new { name, password });
