@@ -31,19 +31,7 @@ public sealed class Ffmpeg(MediaToolSandbox sandbox, TimeSpan timeout)
     /// <param name="expectedDuration">Length of the media the run covers: progress and the CPU and file-size limits; null for none.</param>
     /// <param name="progress">Receives 0..1 as ffmpeg reports its position.</param>
     /// <param name="cancellationToken">Stops ffmpeg (it is killed).</param>
-    public Task RunAsync(
-        string input,
-        MediaInputFormat format,
-        string inputArguments,
-        string output,
-        string outputArguments,
-        string workingDirectory,
-        TimeSpan? expectedDuration,
-        Action<double>? progress,
-        CancellationToken cancellationToken) =>
-        RunAsync(input, format, inputArguments, output, outputArguments, workingDirectory, expectedDuration, progress, sandbox.Options.RunLimits(timeout, expectedDuration), cancellationToken);
-
-    /// <summary>As the other overload, under explicit <paramref name="limits"/>.</summary>
+    /// <param name="limits">The run's limits; by default those of a run over <paramref name="expectedDuration"/> of media.</param>
     public async Task RunAsync(
         string input,
         MediaInputFormat format,
@@ -53,9 +41,10 @@ public sealed class Ffmpeg(MediaToolSandbox sandbox, TimeSpan timeout)
         string workingDirectory,
         TimeSpan? expectedDuration,
         Action<double>? progress,
-        MediaToolLimits limits,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        MediaToolLimits? limits = null)
     {
+        limits ??= sandbox.Options.RunLimits(timeout, expectedDuration);
         var arguments = $"-hide_banner -nostdin -y {format.Arguments} {inputArguments} -i {Quote(MediaInputFormat.InputUrl(input))} {outputArguments} {Quote(output)}";
         Action<string>? onLine = null;
         if (progress is not null && expectedDuration is { } total && total > TimeSpan.Zero)

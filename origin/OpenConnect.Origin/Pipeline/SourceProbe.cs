@@ -159,7 +159,7 @@ public sealed class SourceProbe(MediaToolSandbox sandbox)
         try
         {
             var ffmpeg = new Ffmpeg(sandbox, sandbox.Options.ProbeTimeout);
-            await ffmpeg.RunAsync(path, format, "-xerror", "-", "-map 0:v:0 -frames:v 5 -f null", Path.GetTempPath(), null, null, sandbox.Options.ProbeLimits, cancellationToken);
+            await ffmpeg.RunAsync(path, format, "-xerror", "-", "-map 0:v:0 -frames:v 5 -f null", Path.GetTempPath(), null, null, cancellationToken, sandbox.Options.ProbeLimits);
             return null;
         }
         catch (FfmpegFailedException ex) when (ex.Result is not null)
