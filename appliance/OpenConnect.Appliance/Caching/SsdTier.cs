@@ -153,10 +153,10 @@ internal sealed class SsdTier : IAsyncDisposable
     {
         bool write;
         _promoted.Clear();
-        if (_policy is S3FifoPolicy s3)
+        if (_policy is ITieredPolicy tiered)
         {
-            s3.Admit(key, size, _evicted, _promoted);
-            write = s3.IsInMain(key);
+            tiered.Admit(key, size, _evicted, _promoted);
+            write = tiered.IsInMain(key);
         }
         else
         {
@@ -189,9 +189,9 @@ internal sealed class SsdTier : IAsyncDisposable
     /// </summary>
     public void ReturnToPolicyLocked(ulong key, long length)
     {
-        if (_policy is S3FifoPolicy s3)
+        if (_policy is ITieredPolicy tiered)
         {
-            s3.Restore(key, Math.Max(1, length), _evicted);
+            tiered.Restore(key, Math.Max(1, length), _evicted);
         }
         else if (!_policy.Access(key))
         {

@@ -267,10 +267,17 @@ public sealed partial class TusEndpoint(
     /// <summary>429 with <c>Retry-After</c> (whole seconds, at least 1).</summary>
     private Task TooManyRequestsAsync(HttpContext context, TimeSpan retryAfter, string what, string method)
     {
-        var seconds = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds));
         metrics.Rejected.WithLabels("rate").Inc();
-        context.Response.Headers.RetryAfter = Invariant(seconds);
+        var seconds = SetRetryAfter(context, retryAfter);
         return ErrorAsync(context, StatusCodes.Status429TooManyRequests, $"{what}; retry after {seconds} s", method);
+    }
+
+    /// <summary>Sets <c>Retry-After</c> in whole seconds, at least 1; returns them.</summary>
+    private static long SetRetryAfter(HttpContext context, TimeSpan retryAfter)
+    {
+        var seconds = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds));
+        context.Response.Headers.RetryAfter = Invariant(seconds);
+        return seconds;
     }
 
     /// <summary>A quota refusal: its status, <c>Retry-After</c> when known, and its message.</summary>
@@ -279,7 +286,7 @@ public sealed partial class TusEndpoint(
         metrics.Rejected.WithLabels("quota").Inc();
         if (refusal.RetryAfter is { } retryAfter)
         {
-            context.Response.Headers.RetryAfter = Invariant(Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds)));
+            SetRetryAfter(context, retryAfter);
         }
 
         return ErrorAsync(context, refusal.Status, refusal.Message, method);

@@ -38,7 +38,7 @@ public static class UploadStatusEndpoint
             }
 
             var r = entry.Current;
-            var expired = r.State == UploadStates.Expired || (r.State == UploadStates.Uploading && time.GetUtcNow() >= r.ExpiresAt);
+            var expired = r.IsGoneAt(time.GetUtcNow());
             return Results.Ok(new UploadStatus(
                 r.Id,
                 r.Offset,

@@ -19,9 +19,6 @@ public sealed class FfmpegFailedException(string message, MediaToolResult? resul
 /// </summary>
 public sealed class Ffmpeg(MediaToolSandbox sandbox, TimeSpan timeout)
 {
-    /// <summary>The sandbox the runs go through.</summary>
-    public MediaToolSandbox Sandbox => sandbox;
-
     /// <param name="input">Input file.</param>
     /// <param name="format">How the input may be opened (its demuxer).</param>
     /// <param name="inputArguments">Options placed before <c>-i</c> (e.g. <c>-ss 12 -t 12</c>).</param>

@@ -171,7 +171,6 @@ public sealed partial class MediaToolSandbox
         {
             killedByUs = true;
             Kill(process);
-            await process.WaitForExitAsync(CancellationToken.None);
         }
 
         await process.WaitForExitAsync(CancellationToken.None);

@@ -80,6 +80,11 @@ public sealed class PipelineIntake(TitleStore store, PipelinePaths paths, Source
             return $"the source is {Describe(duration)} long, over the limit of {Describe(limits.MaxDuration)} per title";
         }
 
+        if (limits.MaxDurationPerWindow == TimeSpan.MaxValue)
+        {
+            return null; // no total to keep (an upload without an uploader): no usage query
+        }
+
         var uploader = upload.Metadata.TryGetValue(CatalogSync.UploaderKey, out var u) ? u : "";
         var used = store.UsageWithin(uploader, limits.Window).SourceDuration;
         if (used + duration > limits.MaxDurationPerWindow)
