@@ -97,6 +97,32 @@ public sealed class UploadSweepTests
     }
 
     [Fact]
+    public async Task APartialUploadPastItsExpiry_ShowsExpiredInItsStatus_AsHeadSays_BeforeTheSweeperRuns()
+    {
+        using var dir = new TempDirectory();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var origin = await StartAsync(dir.Path, new RecordingIntake(dir.Combine("accepted")), clock, [.. Settings, "--Origin:Ingest:SweepInterval=1.00:00:00"]);
+        using var client = origin.CreateClient();
+        string url;
+        using (var created = await Uploaders.PostAsync(client, null, 100, "partial"))
+        {
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            url = created.Headers.Location!.OriginalString;
+        }
+
+        (await PatchAsync(client, url, 0, RandomBytes(100))).Dispose();
+        Assert.Equal("complete", (await StatusAsync(client, url)).GetProperty("state").GetString());
+
+        clock.Advance(TimeSpan.FromHours(2) + TimeSpan.FromMinutes(1));
+        using (var head = await HeadAsync(client, url))
+        {
+            Assert.Equal(HttpStatusCode.Gone, head.StatusCode);
+        }
+
+        Assert.Equal("expired", (await StatusAsync(client, url)).GetProperty("state").GetString());
+    }
+
+    [Fact]
     public async Task RecordsOfFinishedUploads_AreKeptForTheRetention_ThenRemoved()
     {
         using var dir = new TempDirectory();
