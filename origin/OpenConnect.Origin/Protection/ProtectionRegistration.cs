@@ -14,10 +14,17 @@ public static class ProtectionRegistration
             var kek = KeyEncryptionKey.LoadOrCreate(options.Protection.KeyEncryptionKeyPath(options.DataDirectory));
             var store = new TitleKeyStore(Path.Combine(options.DataDirectory, "keys.db"), kek, sp.GetRequiredService<TimeProvider>());
             var metrics = sp.GetRequiredService<ProtectionMetrics>();
-            store.Created += _ => metrics.KeysCreated.Inc();
+            var logger = sp.GetRequiredService<ILogger<TitleKeyStore>>();
+            store.Created += (titleId, key) =>
+            {
+                metrics.KeysCreated.Inc();
+                ProtectionLog.TitleKeyCreated(logger, titleId, key.KeyIdHex, store.KeyEncryptionKeyId);
+            };
             return store;
         });
         services.AddSingleton<ITitleKeys>(sp => sp.GetRequiredService<TitleKeyStore>());
+        services.AddSingleton<LicenseRateLimiter>();
+        services.AddSingleton<LicenseEndpoint>();
 
         // Open the KEK and the database while the host starts: a malformed or exposed KEK file stops
         // the origin with its message instead of failing the first protected title later.

@@ -65,8 +65,8 @@ public sealed class TitleKeyStore : ITitleKeys, IDisposable
     /// <summary>The id of the KEK new keys are wrapped under.</summary>
     public string KeyEncryptionKeyId => _kek.Id;
 
-    /// <summary>Raised with the title id after a new title key is stored (durably).</summary>
-    public event Action<string>? Created;
+    /// <summary>Raised with the title id and its key after a new title key is stored (durably).</summary>
+    public event Action<string, TitleKey>? Created;
 
     public TitleKey GetOrCreate(string titleId)
     {
@@ -104,7 +104,7 @@ public sealed class TitleKeyStore : ITitleKeys, IDisposable
 
         // synchronous=FULL: the commit is on disk when it returns.
         transaction.Commit();
-        Created?.Invoke(titleId);
+        Created?.Invoke(titleId, key);
         return key;
     }
 
