@@ -51,11 +51,17 @@ public sealed class KeyEncryptionKey : IDisposable
     /// synced and renamed, so a crash never leaves half a key) when it does not exist. Throws
     /// <see cref="InvalidOperationException"/> naming the file when it is malformed or open to group or others.
     /// </summary>
-    public static KeyEncryptionKey LoadOrCreate(string path)
+    public static KeyEncryptionKey LoadOrCreate(string path) => File.Exists(path) ? Load(path) : Create(path);
+
+    /// <summary>
+    /// Loads an existing KEK file; throws <see cref="InvalidOperationException"/> naming the file when it
+    /// is missing, malformed or open to group or others.
+    /// </summary>
+    public static KeyEncryptionKey Load(string path)
     {
         if (!File.Exists(path))
         {
-            return Create(path);
+            throw new InvalidOperationException($"key-encryption key file '{path}' does not exist");
         }
 
         if (!OperatingSystem.IsWindows())

@@ -17,4 +17,10 @@ internal static partial class ProtectionLog
 
     [LoggerMessage(EventId = 5005, Level = LogLevel.Error, Message = "License for {TitleId} to {Client}: the title key is unavailable")]
     public static partial void TitleKeyUnavailable(ILogger logger, Exception exception, string titleId, string client);
+
+    [LoggerMessage(EventId = 5006, Level = LogLevel.Information, Message = "KEK rotation: {Rewrapped} title keys rewrapped under KEK {KekId}; {Left} left under KEKs not configured ({LeftKekIds}); {Damaged} rows that do not unwrap left as they were")]
+    public static partial void KeysRewrapped(ILogger logger, int rewrapped, string kekId, int left, string leftKekIds, int damaged);
+
+    [LoggerMessage(EventId = 5007, Level = LogLevel.Warning, Message = "{Count} title keys are wrapped under KEKs {KekIds}, not the current KEK {KekId}: they cannot be licensed until their KEK files are listed in Origin:Protection:PreviousKeyEncryptionKeyFiles")]
+    public static partial void KeysUnderOtherKeks(ILogger logger, long count, string kekIds, string kekId);
 }
