@@ -32,13 +32,14 @@ public sealed class LicenseEndpoint(ITitleKeys keys, PlaybackAccess access, Lice
         response.Headers.AccessControlAllowOrigin = "*";
         response.Headers.CacheControl = "no-store";
         var titleId = context.Request.RouteValues["titleId"] as string ?? "";
+        var loggedTitle = ContentKey.IsValidTitleId(titleId) ? titleId : "(not a title id)";
         var client = context.Connection.RemoteIpAddress;
         var clientText = client?.ToString() ?? "unknown";
 
         if (!limiter.TryAcquire(client, out var retryAfter))
         {
             metrics.LicenseRequests.WithLabels("rate_limited").Inc();
-            ProtectionLog.LicenseRateLimited(logger, titleId, clientText);
+            ProtectionLog.LicenseRateLimited(logger, loggedTitle, clientText);
             response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
             await WriteErrorAsync(response, StatusCodes.Status429TooManyRequests, "too many license requests from this client; retry later");
             return;
@@ -50,26 +51,26 @@ public sealed class LicenseEndpoint(ITitleKeys keys, PlaybackAccess access, Lice
         if (!signed || !check.Allowed)
         {
             var reason = check.Allowed ? PlaybackAccess.Reason(TokenCheck.Missing) : check.Reason;
-            await RefuseAsync(response, titleId, clientText, "forbidden", StatusCodes.Status403Forbidden, reason, 0);
+            await RefuseAsync(response, loggedTitle, clientText, "forbidden", StatusCodes.Status403Forbidden, reason, 0);
             return;
         }
 
         if (!ContentKey.IsValidTitleId(titleId))
         {
-            await RefuseAsync(response, titleId, clientText, "not_found", StatusCodes.Status404NotFound, "not a title id", 0);
+            await RefuseAsync(response, loggedTitle, clientText, "not_found", StatusCodes.Status404NotFound, "not a title id", 0);
             return;
         }
 
         var (body, bodyError) = await ReadBodyAsync(context.Request, context.RequestAborted);
         if (bodyError is not null)
         {
-            await RefuseAsync(response, titleId, clientText, "bad_request", StatusCodes.Status413PayloadTooLarge, bodyError, 0);
+            await RefuseAsync(response, loggedTitle, clientText, "bad_request", StatusCodes.Status413PayloadTooLarge, bodyError, 0);
             return;
         }
 
         if (!LicenseRequest.TryParse(body, out var requested, out var parseError))
         {
-            await RefuseAsync(response, titleId, clientText, "bad_request", StatusCodes.Status400BadRequest, parseError, 0);
+            await RefuseAsync(response, loggedTitle, clientText, "bad_request", StatusCodes.Status400BadRequest, parseError, 0);
             return;
         }
 
@@ -78,7 +79,7 @@ public sealed class LicenseEndpoint(ITitleKeys keys, PlaybackAccess access, Lice
         {
             if (!keys.TryGet(titleId, out key))
             {
-                await RefuseAsync(response, titleId, clientText, "not_found", StatusCodes.Status404NotFound, $"title {titleId} is not protected", requested.Count);
+                await RefuseAsync(response, loggedTitle, clientText, "not_found", StatusCodes.Status404NotFound, $"title {titleId} is not protected", requested.Count);
                 return;
             }
         }
@@ -103,7 +104,7 @@ public sealed class LicenseEndpoint(ITitleKeys keys, PlaybackAccess access, Lice
 
         if (granted.Count == 0)
         {
-            await RefuseAsync(response, titleId, clientText, "not_found", StatusCodes.Status404NotFound, $"none of the requested key ids belongs to title {titleId}", requested.Count);
+            await RefuseAsync(response, loggedTitle, clientText, "not_found", StatusCodes.Status404NotFound, $"none of the requested key ids belongs to title {titleId}", requested.Count);
             return;
         }
 

@@ -142,6 +142,32 @@ public sealed class LicenseEndpointTests
     }
 
     [Fact]
+    public async Task ADamagedKeyRow_Gets500_WithoutDetails_AndIsLogged()
+    {
+        using var dir = new TempDirectory();
+        var logs = new CapturedLogs();
+        await using var origin = await StartAsync(dir, logs);
+        var t1 = origin.Services.GetRequiredService<ITitleKeys>().GetOrCreate("t1");
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={dir.Combine("keys.db")};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE title_keys SET wrapped_key = zeroblob(44) WHERE title_id = 't1'";
+            command.ExecuteNonQuery();
+        }
+
+        using var client = origin.CreateClient();
+        var response = await PostAsync(client, LicenseEndpoint.LicensePath(Token("t1"), "t1"), Request(t1.KeyId));
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Contains("the title's key is unavailable", text);
+        Assert.DoesNotContain("keys.db", text, StringComparison.Ordinal);
+        var error = Assert.Single(logs.Entries, e => e.EventId.Id == 5005);
+        Assert.Equal(LogLevel.Error, error.Level);
+        Assert.Equal(1, await MetricAsync(client, "openconnect_origin_license_requests_total", ("outcome", "error")));
+    }
+
+    [Fact]
     public async Task BadBodies_Get400_AndAnOversizedOne413()
     {
         using var dir = new TempDirectory();
