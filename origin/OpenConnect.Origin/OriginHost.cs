@@ -4,6 +4,7 @@ using OpenConnect.Contracts.Security;
 using OpenConnect.Origin.Catalog;
 using OpenConnect.Origin.Ingest;
 using OpenConnect.Origin.Pipeline;
+using OpenConnect.Origin.Protection;
 using OpenConnect.Origin.Publishing;
 using OpenConnect.Origin.Storage;
 using OpenConnect.Origin.Web;
@@ -33,11 +34,18 @@ public static class OriginHost
             key.WritePublicKeyFile(Path.ChangeExtension(path, ".pub"));
             return key;
         });
+        builder.Services.AddSingleton(sp =>
+        {
+            // One verifier of playback tokens for the parent and license endpoints.
+            var options = sp.GetRequiredService<IOptions<OriginOptions>>().Value;
+            return new PlaybackAccess(PublicKeyRing.Parse(options.PlaybackKeys), NetworkList.Parse(options.EffectiveParentNetworks));
+        });
         builder.Services.AddSingleton<ITitlePublisher, TitlePublisher>();
         builder.Services.AddOriginPipeline();
         builder.Services.AddOriginIngest();
         builder.Services.AddOriginCatalog();
         builder.Services.AddOriginWebApp();
+        builder.Services.AddOriginProtection();
         builder.Services.AddHostedService<CatalogSync>();
         configureServices?.Invoke(builder.Services);
 
@@ -48,6 +56,7 @@ public static class OriginHost
         app.MapOriginIngest();
         app.MapOriginCatalog();
         app.MapOriginWebApp();
+        app.MapLicenseEndpoint();
         return app;
     }
 }
