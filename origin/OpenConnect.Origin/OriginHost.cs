@@ -4,6 +4,7 @@ using OpenConnect.Contracts.Security;
 using OpenConnect.Origin.Catalog;
 using OpenConnect.Origin.Ingest;
 using OpenConnect.Origin.Pipeline;
+using OpenConnect.Origin.Protection;
 using OpenConnect.Origin.Publishing;
 using OpenConnect.Origin.Storage;
 using OpenConnect.Origin.Web;
@@ -38,6 +39,7 @@ public static class OriginHost
         builder.Services.AddOriginIngest();
         builder.Services.AddOriginCatalog();
         builder.Services.AddOriginWebApp();
+        builder.Services.AddOriginProtection();
         builder.Services.AddHostedService<CatalogSync>();
         configureServices?.Invoke(builder.Services);
 

@@ -3,6 +3,7 @@ using OpenConnect.Contracts.Security;
 using OpenConnect.Origin.Catalog;
 using OpenConnect.Origin.Ingest;
 using OpenConnect.Origin.Pipeline;
+using OpenConnect.Origin.Protection;
 using OpenConnect.Origin.Web;
 
 namespace OpenConnect.Origin;
@@ -42,6 +43,8 @@ public sealed class OriginOptions : IRoleOptions<OriginOptions>
 
     public WebAppOptions Web { get; set; } = new();
 
+    public ProtectionOptions Protection { get; set; } = new();
+
     public string SigningKeyPath => string.IsNullOrEmpty(SigningKeyFile) ? Path.Combine(DataDirectory, "keys", "origin-signing.key") : SigningKeyFile;
 
     public string PublishedDirectory => Path.Combine(DataDirectory, "published");
@@ -58,5 +61,6 @@ public sealed class OriginOptions : IRoleOptions<OriginOptions>
         Pipeline.Validate(check);
         Catalog.Validate(check);
         Web.Validate(check);
+        Protection.Validate(check);
     }
 }
