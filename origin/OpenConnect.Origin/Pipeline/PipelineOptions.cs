@@ -70,7 +70,7 @@ public sealed class PipelineOptions
     public MediaSandboxOptions Sandbox { get; set; } = new();
 
     /// <summary>Protected titles' DRM signalling (section <c>Origin:Pipeline:Protection</c>).</summary>
-    public Cenc.ProtectionOptions Protection { get; set; } = new();
+    public Cenc.DrmSignallingOptions Protection { get; set; } = new();
 
     /// <summary>The codecs to produce: <see cref="Codecs"/> with H.264 first and duplicates removed.</summary>
     public IReadOnlyList<string> EffectiveCodecs =>

@@ -95,11 +95,6 @@ public sealed partial class TitleProcessor
             return (null, null);
         }
 
-        if (_keys is null)
-        {
-            throw new InvalidOperationException("the title is protected but the origin has no title key store");
-        }
-
         var key = _keys.GetOrCreate(titleId);
         return (key, new CencSignalling(key.KeyId, _options.Protection.Systems));
     }

@@ -52,7 +52,7 @@ public sealed partial class TitleProcessor
     private readonly SemaphoreSlim _encodeSlots;
     private readonly Ffmpeg _ffmpeg;
     private readonly SourceProbe _probe;
-    private readonly Protection.ITitleKeys? _keys;
+    private readonly Protection.ITitleKeys _keys;
 
     public TitleProcessor(
         TitleStore store,
@@ -65,7 +65,7 @@ public sealed partial class TitleProcessor
         Ffmpeg ffmpeg,
         TimeProvider time,
         ILogger<TitleProcessor> logger,
-        Protection.ITitleKeys? keys = null)
+        Protection.ITitleKeys keys)
     {
         _store = store;
         _paths = paths;

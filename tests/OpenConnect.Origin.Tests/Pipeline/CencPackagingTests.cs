@@ -10,17 +10,15 @@ using OpenConnect.Testing;
 
 namespace OpenConnect.Origin.Tests.Pipeline;
 
-/// <summary>A protected title through the whole pipeline: encrypted CMAF, signalled in both manifests, H.264 only.</summary>
+/// <summary>A protected title through the whole pipeline: encrypted CMAF with its key from the origin's key store, signalled in both manifests, H.264 only.</summary>
 public sealed class CencPackagingTests
 {
-    private static readonly TitleKey TestKey = new(Convert.FromHexString("9eb4050de44b4802932e27d75083e266"), Convert.FromHexString("166634c675823c235a4a9446fad52e4d"));
-
     [Fact]
     public async Task ProtectedTitle_IsEncryptedAndSignalled_AndDecodesOnlyWithItsKey()
     {
         var widevine = "edef8ba9-79d6-4ace-a3c8-27dcd51d21ed";
         await using var pipeline = await PipelineHarness.StartAsync(
-            services => services.AddSingleton<ITitleKeys>(new FixedTitleKeys(TestKey)),
+            null,
             "--Origin:Pipeline:SegmentSeconds=2",
             "--Origin:Pipeline:ChunkSeconds=2",
             "--Origin:Pipeline:Codecs:0=h264",
@@ -40,9 +38,10 @@ public sealed class CencPackagingTests
         Assert.Equal(["144p"], title.GetProperty("renditions").EnumerateArray().Select(r => r.GetProperty("name").GetString()));
 
         var id = submission.TitleId;
+        Assert.True(pipeline.Origin.Services.GetRequiredService<ITitleKeys>().TryGet(id, out var key), "the protected title has no key in the key store");
         var master = await pipeline.Client.GetStringAsync($"/v/{id}/master.m3u8");
-        var keyIdBase64 = Convert.ToBase64String(TestKey.KeyId);
-        Assert.Contains($"#EXT-X-SESSION-KEY:METHOD=SAMPLE-AES-CTR,URI=\"data:text/plain;base64,{keyIdBase64}\",KEYID=0x{Convert.ToHexString(TestKey.KeyId)},KEYFORMAT=\"org.w3.clearkey\",KEYFORMATVERSIONS=\"1\"\n", master);
+        var keyIdBase64 = Convert.ToBase64String(key.KeyId);
+        Assert.Contains($"#EXT-X-SESSION-KEY:METHOD=SAMPLE-AES-CTR,URI=\"data:text/plain;base64,{keyIdBase64}\",KEYID=0x{Convert.ToHexString(key.KeyId)},KEYFORMAT=\"org.w3.clearkey\",KEYFORMATVERSIONS=\"1\"\n", master);
         Assert.Matches($"#EXT-X-SESSION-KEY:METHOD=SAMPLE-AES-CTR,URI=\"data:text/plain;base64,[A-Za-z0-9+/=]+\",KEYID=0x[0-9A-F]{{32}},KEYFORMAT=\"urn:uuid:{widevine}\"", master);
         foreach (var rendition in new[] { "144p", "audio" })
         {
@@ -60,10 +59,10 @@ public sealed class CencPackagingTests
             var protections = set.Elements(ns + "ContentProtection").ToList();
             Assert.Equal(["urn:mpeg:dash:mp4protection:2011", "urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e", $"urn:uuid:{widevine}"], protections.Select(p => (string?)p.Attribute("schemeIdUri")));
             Assert.Equal("cenc", (string?)protections[0].Attribute("value"));
-            Assert.Equal(TestKey.KeyIdUuid, (string?)protections[0].Attribute(CencSignalling.CencNamespace + "default_KID"));
+            Assert.Equal(key.KeyIdUuid, (string?)protections[0].Attribute(CencSignalling.CencNamespace + "default_KID"));
             var clearKeyPssh = Pssh.Parse(Mp4Box.ParseAll(Convert.FromBase64String(protections[1].Element(CencSignalling.CencNamespace + "pssh")!.Value))[0].Payload);
             Assert.Equal(Pssh.CommonSystemId, clearKeyPssh.SystemId);
-            Assert.Equal(TestKey.KeyId, Assert.Single(clearKeyPssh.KeyIds));
+            Assert.Equal(key.KeyId, Assert.Single(clearKeyPssh.KeyIds));
             var widevinePssh = Pssh.Parse(Mp4Box.ParseAll(Convert.FromBase64String(protections[2].Element(CencSignalling.CencNamespace + "pssh")!.Value))[0].Payload);
             Assert.Equal(Convert.FromBase64String("CAESEJ60BQ3kS0gCky4n11CD4mY="), widevinePssh.Data);
             Assert.True(set.Elements().TakeWhile(e => e.Name.LocalName != "Representation").Count() >= 3, "ContentProtection comes before the Representations");
@@ -76,7 +75,7 @@ public sealed class CencPackagingTests
             var init = await File.ReadAllBytesAsync(pipeline.Published(id, rendition, "init.mp4"));
             var moov = Mp4Box.ParseAll(init).Single(b => b.Type == "moov");
             Assert.Equal([Pssh.CommonSystemId, Guid.Parse(widevine)], moov.Children!.Where(c => c.Type == "pssh").Select(c => Pssh.Parse(c.Payload).SystemId));
-            Assert.Equal(TestKey.KeyId, moov.Find("tenc")!.Payload[8..24]);
+            Assert.Equal(key.KeyId, moov.Find("tenc")!.Payload[8..24]);
 
             var segments = Directory.GetFiles(pipeline.Published(id, rendition), "seg-*.m4s").Order(StringComparer.Ordinal).ToList();
             Assert.True(segments.Count >= 2);
@@ -84,7 +83,7 @@ public sealed class CencPackagingTests
             {
                 var joined = directory.Combine($"{rendition}-{Path.GetFileNameWithoutExtension(segment)}.mp4");
                 await File.WriteAllBytesAsync(joined, [.. init, .. await File.ReadAllBytesAsync(segment)]);
-                var withKey = await DecodeAsync(joined, Convert.ToHexStringLower(TestKey.Key));
+                var withKey = await DecodeAsync(joined, Convert.ToHexStringLower(key.Key));
                 Assert.True(withKey.ExitCode == 0 && withKey.StandardError.Length == 0, withKey.StandardError);
                 Assert.Contains(",", withKey.StandardOutput.Split('\n').Last(l => l.Length > 0));
                 var withoutKey = await DecodeAsync(joined, null);
@@ -92,18 +91,6 @@ public sealed class CencPackagingTests
                 Assert.NotEqual(withKey.StandardOutput, withoutKey.StandardOutput);
             }
         }
-    }
-
-    [Fact]
-    public async Task ProtectedTitle_WithoutAKeyStore_FailsWithAClearReason()
-    {
-        await using var pipeline = await PipelineHarness.StartAsync(null, "--Origin:Pipeline:SegmentSeconds=2", "--Origin:Pipeline:ChunkSeconds=2", "--Origin:Pipeline:MaxAttempts=1");
-        var submission = await SubmitAsync(pipeline, await PipelineMedia.ClipAsync(256, 144, 2), "true");
-        Assert.True(submission.Accepted, submission.Reason);
-        var title = await pipeline.WaitForEndAsync(submission.TitleId, TimeSpan.FromMinutes(2));
-        Assert.Equal("failed", title.GetProperty("state").GetString());
-        var step = title.GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "package");
-        Assert.Equal("failed", step.GetProperty("state").GetString());
     }
 
     [Theory]
@@ -131,16 +118,4 @@ public sealed class CencPackagingTests
 
     private static Task<ExternalProcess.Result> DecodeAsync(string file, string? key) =>
         ExternalProcess.RunAsync("ffmpeg", [.. key is null ? [] : new[] { "-decryption_key", key }, "-v", "error", "-i", file, "-f", "framemd5", "-"], TimeSpan.FromMinutes(1));
-
-    /// <summary>A key store double holding one key for every title.</summary>
-    private sealed class FixedTitleKeys(TitleKey key) : ITitleKeys
-    {
-        public TitleKey GetOrCreate(string titleId) => key;
-
-        public bool TryGet(string titleId, out TitleKey found)
-        {
-            found = key;
-            return true;
-        }
-    }
 }

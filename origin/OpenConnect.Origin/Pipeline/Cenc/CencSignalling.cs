@@ -16,7 +16,7 @@ public sealed class CencSignalling
     public const string Mp4ProtectionScheme = "urn:mpeg:dash:mp4protection:2011";
     public static readonly XNamespace CencNamespace = "urn:mpeg:cenc:2013";
 
-    public CencSignalling(byte[] keyId, IEnumerable<ProtectionSystemOptions> systems)
+    public CencSignalling(byte[] keyId, IEnumerable<DrmSystemOptions> systems)
     {
         ArgumentOutOfRangeException.ThrowIfNotEqual(keyId.Length, 16, nameof(keyId));
         KeyId = keyId;

@@ -6,13 +6,13 @@ namespace OpenConnect.Origin.Pipeline.Cenc;
 /// Protected titles' signalling (section <c>Origin:Pipeline:Protection</c>). ClearKey (the W3C
 /// common <c>pssh</c>, DASH <c>urn:uuid:e2719d58-…</c>, HLS <c>org.w3.clearkey</c>) is always
 /// signalled; each of <see cref="Systems"/> adds its <c>pssh</c> to every init segment, a
-/// <c>ContentProtection</c> to the MPD and, with <see cref="ProtectionSystemOptions.HlsKeyFormat"/>,
+/// <c>ContentProtection</c> to the MPD and, with <see cref="DrmSystemOptions.HlsKeyFormat"/>,
 /// an <c>EXT-X-KEY</c>. The licence servers of those systems are the operator's.
 /// </summary>
-public sealed class ProtectionOptions
+public sealed class DrmSignallingOptions
 {
     /// <summary>Further DRM systems to signal (Widevine, PlayReady, FairPlay …). Default: none.</summary>
-    public List<ProtectionSystemOptions> Systems { get; set; } = [];
+    public List<DrmSystemOptions> Systems { get; set; } = [];
 
     public void Validate(OptionsCheck check)
     {
@@ -24,7 +24,7 @@ public sealed class ProtectionOptions
 }
 
 /// <summary>One DRM system's signalling, from configuration.</summary>
-public sealed class ProtectionSystemOptions
+public sealed class DrmSystemOptions
 {
     /// <summary>A label, written as the MPD <c>ContentProtection@value</c> (e.g. <c>Widevine</c>). Required.</summary>
     public string Name { get; set; } = "";
