@@ -60,9 +60,8 @@ public sealed class CencPackagingTests
             Assert.Equal(["urn:mpeg:dash:mp4protection:2011", "urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e", $"urn:uuid:{widevine}"], protections.Select(p => (string?)p.Attribute("schemeIdUri")));
             Assert.Equal("cenc", (string?)protections[0].Attribute("value"));
             Assert.Equal(key.KeyIdUuid, (string?)protections[0].Attribute(CencSignalling.CencNamespace + "default_KID"));
-            var clearKeyPssh = Pssh.Parse(Mp4Box.ParseAll(Convert.FromBase64String(protections[1].Element(CencSignalling.CencNamespace + "pssh")!.Value))[0].Payload);
-            Assert.Equal(Pssh.CommonSystemId, clearKeyPssh.SystemId);
-            Assert.Equal(key.KeyId, Assert.Single(clearKeyPssh.KeyIds));
+            Assert.Equal("ClearKey1.0", (string?)protections[1].Attribute("value"));
+            Assert.Empty(protections[1].Elements()); // dash.js reads the key id from default_KID ('keyids'); steering adds the licence URL
             var widevinePssh = Pssh.Parse(Mp4Box.ParseAll(Convert.FromBase64String(protections[2].Element(CencSignalling.CencNamespace + "pssh")!.Value))[0].Payload);
             Assert.Equal(Convert.FromBase64String("CAESEJ60BQ3kS0gCky4n11CD4mY="), widevinePssh.Data);
             Assert.True(set.Elements().TakeWhile(e => e.Name.LocalName != "Representation").Count() >= 3, "ContentProtection comes before the Representations");

@@ -58,7 +58,7 @@ public sealed class CencSignalling
         }
     }
 
-    /// <summary>The <c>ContentProtection</c> elements of an AdaptationSet: the <c>cenc</c> scheme with <c>default_KID</c>, then one per system with its <c>cenc:pssh</c>.</summary>
+    /// <summary>The <c>ContentProtection</c> elements of an AdaptationSet: the <c>cenc</c> scheme with <c>default_KID</c>, ClearKey, then one per configured system with its <c>cenc:pssh</c>.</summary>
     public IEnumerable<XElement> DashContentProtection(XNamespace mpd)
     {
         yield return new XElement(
@@ -68,11 +68,15 @@ public sealed class CencSignalling
             new XAttribute(CencNamespace + "default_KID", KeyIdUuid));
         foreach (var system in Systems)
         {
+            // ClearKey goes without cenc:pssh (the DASH-IF ClearKey form): dash.js then asks the
+            // CDM with 'keyids' built from default_KID; with a pssh here it passes the box as
+            // 'keyids' and the CDM refuses it. The init segments still carry the common pssh.
+            var isClearKey = system.SystemId == Pssh.ClearKeySystemId;
             yield return new XElement(
                 mpd + "ContentProtection",
                 new XAttribute("schemeIdUri", "urn:uuid:" + system.SystemId.ToString("D")),
                 new XAttribute("value", system.Name),
-                new XElement(CencNamespace + "pssh", Convert.ToBase64String(system.PsshBox)));
+                isClearKey ? null : new XElement(CencNamespace + "pssh", Convert.ToBase64String(system.PsshBox)));
         }
     }
 }
