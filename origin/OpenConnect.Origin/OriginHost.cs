@@ -34,6 +34,12 @@ public static class OriginHost
             key.WritePublicKeyFile(Path.ChangeExtension(path, ".pub"));
             return key;
         });
+        builder.Services.AddSingleton(sp =>
+        {
+            // One verifier of playback tokens for the parent and license endpoints.
+            var options = sp.GetRequiredService<IOptions<OriginOptions>>().Value;
+            return new PlaybackAccess(PublicKeyRing.Parse(options.PlaybackKeys), NetworkList.Parse(options.EffectiveParentNetworks));
+        });
         builder.Services.AddSingleton<ITitlePublisher, TitlePublisher>();
         builder.Services.AddOriginPipeline();
         builder.Services.AddOriginIngest();
@@ -50,6 +56,7 @@ public static class OriginHost
         app.MapOriginIngest();
         app.MapOriginCatalog();
         app.MapOriginWebApp();
+        app.MapLicenseEndpoint();
         return app;
     }
 }

@@ -19,16 +19,16 @@ public sealed class KeyEncryptionKey : IDisposable
 
     private static readonly byte[] IdLabel = "openconnect content KEK id v1"u8.ToArray();
 
-    private readonly AesGcm _aes;
+    // An AesGcm instance is not safe for concurrent use, so each operation makes its own from the key.
+    private readonly byte[] _key;
 
     private KeyEncryptionKey(byte[] key)
     {
-        _aes = new AesGcm(key, TagLength);
+        _key = key;
 
         // Derived with HMAC, not a hash of the key itself: the id names the key without being a
         // function an attacker could test guesses of a raw SHA-256 against elsewhere.
         Id = Convert.ToHexStringLower(HMACSHA256.HashData(key, IdLabel).AsSpan(0, 8));
-        CryptographicOperations.ZeroMemory(key);
     }
 
     /// <summary>16 hex digits naming the key; stored beside each key it wraps so a rotation knows which rows are left.</summary>
@@ -51,11 +51,17 @@ public sealed class KeyEncryptionKey : IDisposable
     /// synced and renamed, so a crash never leaves half a key) when it does not exist. Throws
     /// <see cref="InvalidOperationException"/> naming the file when it is malformed or open to group or others.
     /// </summary>
-    public static KeyEncryptionKey LoadOrCreate(string path)
+    public static KeyEncryptionKey LoadOrCreate(string path) => File.Exists(path) ? Load(path) : Create(path);
+
+    /// <summary>
+    /// Loads an existing KEK file; throws <see cref="InvalidOperationException"/> naming the file when it
+    /// is missing, malformed or open to group or others.
+    /// </summary>
+    public static KeyEncryptionKey Load(string path)
     {
         if (!File.Exists(path))
         {
-            return Create(path);
+            throw new InvalidOperationException($"key-encryption key file '{path}' does not exist");
         }
 
         if (!OperatingSystem.IsWindows())
@@ -92,7 +98,8 @@ public sealed class KeyEncryptionKey : IDisposable
         var wrapped = new byte[NonceLength + plaintext.Length + TagLength];
         var nonce = wrapped.AsSpan(0, NonceLength);
         RandomNumberGenerator.Fill(nonce);
-        _aes.Encrypt(nonce, plaintext, wrapped.AsSpan(NonceLength, plaintext.Length), wrapped.AsSpan(NonceLength + plaintext.Length), associatedData);
+        using var aes = new AesGcm(_key, TagLength);
+        aes.Encrypt(nonce, plaintext, wrapped.AsSpan(NonceLength, plaintext.Length), wrapped.AsSpan(NonceLength + plaintext.Length), associatedData);
         return wrapped;
     }
 
@@ -109,9 +116,10 @@ public sealed class KeyEncryptionKey : IDisposable
         }
 
         var result = new byte[wrapped.Length - NonceLength - TagLength];
+        using var aes = new AesGcm(_key, TagLength);
         try
         {
-            _aes.Decrypt(wrapped[..NonceLength], wrapped.Slice(NonceLength, result.Length), wrapped[^TagLength..], result, associatedData);
+            aes.Decrypt(wrapped[..NonceLength], wrapped.Slice(NonceLength, result.Length), wrapped[^TagLength..], result, associatedData);
         }
         catch (AuthenticationTagMismatchException)
         {
@@ -122,7 +130,7 @@ public sealed class KeyEncryptionKey : IDisposable
         return true;
     }
 
-    public void Dispose() => _aes.Dispose();
+    public void Dispose() => CryptographicOperations.ZeroMemory(_key);
 
     private static KeyEncryptionKey Create(string path)
     {

@@ -13,6 +13,14 @@ public sealed class ProtectionOptions
     /// </summary>
     public string KeyEncryptionKeyFile { get; set; } = "";
 
+    /// <summary>
+    /// Earlier KEK files, kept during a rotation: keys wrapped under them still unwrap, and at start the
+    /// origin rewraps every such key under the current KEK (<see cref="KeyEncryptionKeyFile"/>) and logs
+    /// how many it moved and how many are left. Default: none. Each must exist, be owner-only, and differ
+    /// from the current file.
+    /// </summary>
+    public List<string> PreviousKeyEncryptionKeyFiles { get; set; } = [];
+
     /// <summary>License requests per second each client address may make on average. Default 2.</summary>
     public int LicenseRequestsPerSecond { get; set; } = 2;
 
@@ -31,6 +39,13 @@ public sealed class ProtectionOptions
     {
         check.Require(KeyEncryptionKeyFile.Length == 0 || (KeyEncryptionKeyFile.Trim().Length == KeyEncryptionKeyFile.Length && !Directory.Exists(KeyEncryptionKeyFile) && !Path.EndsInDirectorySeparator(KeyEncryptionKeyFile)),
             "Protection:KeyEncryptionKeyFile", KeyEncryptionKeyFile, "must name a file (or be empty for {DataDirectory}/keys/content-kek.key)");
+        for (var i = 0; i < PreviousKeyEncryptionKeyFiles.Count; i++)
+        {
+            var file = PreviousKeyEncryptionKeyFiles[i];
+            check.Require(!string.IsNullOrWhiteSpace(file) && File.Exists(file), $"Protection:PreviousKeyEncryptionKeyFiles:{i}", file, "must name an existing key-encryption key file");
+            check.Require(KeyEncryptionKeyFile.Length == 0 || !string.Equals(Path.GetFullPath(file), Path.GetFullPath(KeyEncryptionKeyFile), StringComparison.Ordinal), $"Protection:PreviousKeyEncryptionKeyFiles:{i}", file, "must differ from Protection:KeyEncryptionKeyFile");
+        }
+
         check.Require(LicenseRequestsPerSecond is >= 1 and <= 1_000_000, "Protection:LicenseRequestsPerSecond", LicenseRequestsPerSecond, "must be between 1 and 1000000");
         check.Require(LicenseRequestBurst is >= 1 and <= 1_000_000, "Protection:LicenseRequestBurst", LicenseRequestBurst, "must be between 1 and 1000000");
     }

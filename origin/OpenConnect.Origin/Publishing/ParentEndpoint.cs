@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using OpenConnect.Contracts.Content;
 using OpenConnect.Contracts.Security;
@@ -16,11 +15,7 @@ public static class ParentEndpoint
 {
     public static WebApplication MapParentEndpoint(this WebApplication app)
     {
-        var access = new Lazy<PlaybackAccess>(() =>
-        {
-            var options = app.Services.GetRequiredService<IOptions<OriginOptions>>().Value;
-            return new PlaybackAccess(PublicKeyRing.Parse(options.PlaybackKeys), NetworkList.Parse(options.EffectiveParentNetworks));
-        });
+        var access = new Lazy<PlaybackAccess>(() => app.Services.GetRequiredService<PlaybackAccess>());
         var time = app.Services.GetService<TimeProvider>() ?? TimeProvider.System;
         IResult Serve(HttpContext context, IObjectStore store)
         {

@@ -125,11 +125,16 @@ public sealed class TitleKeyStoreTests
         // A second store on the same files stands for a second process.
         using var second = new TitleKeyStore(dir.Combine("keys.db"), KeyEncryptionKey.LoadOrCreate(dir.Combine("keys", "content-kek.key")), TimeProvider.System);
         using var start = new Barrier(16);
-        var tasks = Enumerable.Range(0, 16).Select(i => Task.Run(() =>
-        {
-            start.SignalAndWait();
-            return (i % 2 == 0 ? store : second).GetOrCreate("shared");
-        })).ToArray();
+        // Own threads (LongRunning): sixteen pool threads blocked at the barrier would wait for the pool to grow.
+        var tasks = Enumerable.Range(0, 16).Select(i => Task.Factory.StartNew(
+            () =>
+            {
+                start.SignalAndWait();
+                return (i % 2 == 0 ? store : second).GetOrCreate("shared");
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default)).ToArray();
         var keys = await Task.WhenAll(tasks);
 
         Assert.All(keys, key => Assert.Equal(keys[0], key, TitleKeyComparer.Instance));
