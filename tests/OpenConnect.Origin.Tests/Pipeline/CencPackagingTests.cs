@@ -92,6 +92,26 @@ public sealed class CencPackagingTests
         }
     }
 
+    [Fact]
+    public async Task TusCreation_RefusesAProtectedValueOtherThanTrueOrFalse()
+    {
+        await using var pipeline = await PipelineHarness.StartAsync(null);
+        async Task<HttpResponseMessage> CreateAsync(string value)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/files");
+            request.Headers.Add("Tus-Resumable", "1.0.0");
+            request.Headers.Add("Upload-Length", "10");
+            request.Headers.Add("Upload-Metadata", "filename " + Convert.ToBase64String(Encoding.UTF8.GetBytes("a.mp4")) + ",protected " + Convert.ToBase64String(Encoding.UTF8.GetBytes(value)));
+            return await pipeline.Client.SendAsync(request);
+        }
+
+        using var refused = await CreateAsync("maybe");
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("Upload-Metadata value of 'protected' must be true or false, not 'maybe'", await refused.Content.ReadAsStringAsync());
+        using var accepted = await CreateAsync("true");
+        Assert.Equal(System.Net.HttpStatusCode.Created, accepted.StatusCode);
+    }
+
     [Theory]
     [InlineData("true", null)]
     [InlineData("false", null)]
