@@ -93,7 +93,7 @@ public sealed class SteeredStack : IAsyncDisposable
 
     public static string RepositoryRoot => Path.GetFullPath(Path.Combine(PlayerScript.NodeDirectory(), "..", ".."));
 
-    private static async Task<SteeredStack> StartSteeringAndAppliancesAsync(TempDirectory state, Ed25519SigningKey key, RunningRole origin, int steeringPort, int appliances, string[] applianceSettings)
+    internal static async Task<SteeredStack> StartSteeringAndAppliancesAsync(TempDirectory state, Ed25519SigningKey key, RunningRole origin, int steeringPort, int appliances, string[] applianceSettings)
     {
         Directory.CreateDirectory(state.Combine("steering", "prefixes"));
         await File.WriteAllTextAsync(state.Combine("steering", "prefixes", "local.prefixes"), "127.0.0.0/8\n::1/128\n");

@@ -5,6 +5,8 @@ namespace OpenConnect.Origin.Ingest;
 /// <summary>
 /// Parses <c>Upload-Metadata</c>: comma-separated <c>key base64value</c> pairs (the value may be
 /// absent), keys unique, non-empty and free of spaces and commas, values valid base64 of UTF-8 text.
+/// The <c>protected</c> key, when present, is <c>true</c> or <c>false</c> (a protected title is
+/// packaged encrypted).
 /// </summary>
 public static class UploadMetadata
 {
@@ -62,6 +64,11 @@ public static class UploadMetadata
             {
                 return $"Upload-Metadata value of '{key}' is not UTF-8 text";
             }
+        }
+
+        if (metadata.TryGetValue(Pipeline.TitleRecord.ProtectedKey, out var isProtected) && isProtected is not ("true" or "false"))
+        {
+            return $"Upload-Metadata value of '{Pipeline.TitleRecord.ProtectedKey}' must be true or false, not '{isProtected}'";
         }
 
         return null;

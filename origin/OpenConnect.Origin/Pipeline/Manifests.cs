@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Xml.Linq;
+using OpenConnect.Origin.Pipeline.Cenc;
 
 namespace OpenConnect.Origin.Pipeline;
 
@@ -23,6 +24,9 @@ public sealed record PackagedTrack(string Name, bool IsVideo, string Codec, stri
 /// Writes the playlists and the MPD for one set of CMAF segments: VOD media playlists per
 /// rendition, the HLS multivariant playlist with an audio group, and a static DASH MPD whose
 /// SegmentTemplate points at the same files. Every URI is relative to the file that holds it.
+/// A protected title's manifests also carry its key signalling (<see cref="CencSignalling"/>):
+/// <c>EXT-X-KEY</c> in each media playlist, <c>EXT-X-SESSION-KEY</c> in the multivariant playlist
+/// and <c>ContentProtection</c> in each AdaptationSet.
 /// </summary>
 public static class Manifests
 {
@@ -51,13 +55,19 @@ public static class Manifests
         return segments;
     }
 
-    public static string MediaPlaylist(PackagedTrack track)
+    public static string MediaPlaylist(PackagedTrack track, CencSignalling? protection = null)
     {
         var target = Math.Max(1, (int)Math.Round(track.Segments.Max(s => s.Duration), MidpointRounding.AwayFromZero));
         var text = new StringBuilder();
         text.Append("#EXTM3U\n#EXT-X-VERSION:7\n");
         text.Append(CultureInfo.InvariantCulture, $"#EXT-X-TARGETDURATION:{target}\n");
-        text.Append("#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"init.mp4\"\n");
+        text.Append("#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+        foreach (var key in protection?.HlsKeyAttributes() ?? [])
+        {
+            text.Append(CultureInfo.InvariantCulture, $"#EXT-X-KEY:{key}\n");
+        }
+
+        text.Append("#EXT-X-MAP:URI=\"init.mp4\"\n");
         foreach (var segment in track.Segments)
         {
             text.Append(CultureInfo.InvariantCulture, $"#EXTINF:{segment.Duration:0.000000},\n{segment.File}\n");
@@ -67,10 +77,15 @@ public static class Manifests
         return text.ToString();
     }
 
-    public static string MultivariantPlaylist(IReadOnlyList<PackagedTrack> video, PackagedTrack? audio)
+    public static string MultivariantPlaylist(IReadOnlyList<PackagedTrack> video, PackagedTrack? audio, CencSignalling? protection = null)
     {
         var text = new StringBuilder();
         text.Append("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+        foreach (var key in protection?.HlsKeyAttributes() ?? [])
+        {
+            text.Append(CultureInfo.InvariantCulture, $"#EXT-X-SESSION-KEY:{key}\n");
+        }
+
         if (audio is not null)
         {
             text.Append(CultureInfo.InvariantCulture, $"#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"{AudioGroup}\",NAME=\"default\",LANGUAGE=\"und\",DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"2\",URI=\"{audio.Name}/index.m3u8\"\n");
@@ -93,7 +108,7 @@ public static class Manifests
         return text.ToString();
     }
 
-    public static string Mpd(IReadOnlyList<PackagedTrack> video, PackagedTrack? audio, int segmentSeconds)
+    public static string Mpd(IReadOnlyList<PackagedTrack> video, PackagedTrack? audio, int segmentSeconds, CencSignalling? protection = null)
     {
         XNamespace ns = "urn:mpeg:dash:schema:mpd:2011";
         var duration = video.Max(v => v.Duration);
@@ -110,7 +125,8 @@ public static class Manifests
                 new XAttribute("startWithSAP", "1"),
                 new XAttribute("maxWidth", group.Max(v => v.Width)),
                 new XAttribute("maxHeight", group.Max(v => v.Height)),
-                new XAttribute("par", Par(group.First())));
+                new XAttribute("par", Par(group.First())),
+                protection?.DashContentProtection(ns));
             foreach (var track in group)
             {
                 set.Add(new XElement(
@@ -138,6 +154,7 @@ public static class Manifests
                 new XAttribute("lang", "und"),
                 new XAttribute("segmentAlignment", "true"),
                 new XAttribute("startWithSAP", "1"),
+                protection?.DashContentProtection(ns),
                 new XElement(
                     ns + "Representation",
                     new XAttribute("id", audio.Name),
@@ -150,6 +167,7 @@ public static class Manifests
 
         var mpd = new XElement(
             ns + "MPD",
+            protection is null ? null : new XAttribute(XNamespace.Xmlns + "cenc", CencSignalling.CencNamespace.NamespaceName),
             new XAttribute("type", "static"),
             new XAttribute("profiles", "urn:mpeg:dash:profile:isoff-live:2011"),
             new XAttribute("mediaPresentationDuration", Iso(duration)),

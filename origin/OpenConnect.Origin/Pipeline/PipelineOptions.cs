@@ -69,6 +69,9 @@ public sealed class PipelineOptions
     /// <summary>Limits and isolation of the ffmpeg/ffprobe runs over uploaded bytes (section <c>Origin:Pipeline:Sandbox</c>).</summary>
     public MediaSandboxOptions Sandbox { get; set; } = new();
 
+    /// <summary>Protected titles' DRM signalling (section <c>Origin:Pipeline:Protection</c>).</summary>
+    public Cenc.DrmSignallingOptions Protection { get; set; } = new();
+
     /// <summary>The codecs to produce: <see cref="Codecs"/> with H.264 first and duplicates removed.</summary>
     public IReadOnlyList<string> EffectiveCodecs =>
         ["h264", .. Codecs.Select(c => c.Trim().ToLowerInvariant()).Where(c => c != "h264").Distinct()];
@@ -118,5 +121,6 @@ public sealed class PipelineOptions
         check.Require(ProcessTimeout >= TimeSpan.FromSeconds(5), "Pipeline:ProcessTimeout", ProcessTimeout, "must be at least 00:00:05");
         check.Require(StoryboardIntervalSeconds is >= 0 and <= 600, "Pipeline:StoryboardIntervalSeconds", StoryboardIntervalSeconds, "must be between 0 and 600");
         Sandbox.Validate(check);
+        Protection.Validate(check);
     }
 }

@@ -1,3 +1,5 @@
+using OpenConnect.Origin.Pipeline.Cenc;
+
 namespace OpenConnect.Origin.Pipeline;
 
 /// <summary>CMAF packaging: one folder of fMP4 segments per rendition, HLS and DASH manifests over them.</summary>
@@ -5,14 +7,20 @@ public sealed partial class TitleProcessor
 {
     public const string AudioRendition = "audio";
 
+    /// <summary>The only video codec a protected title is produced in (see <see cref="ProtectedRungs"/>).</summary>
+    public const string ProtectedCodec = "h264";
+
     /// <summary>
     /// Cuts each rung (and the audio) into <c>init.mp4</c> + <c>seg-NNNNN.m4s</c> with ffmpeg's HLS
     /// muxer in fMP4 mode (stream copy; the cuts fall on the forced keyframes, so every rung has the
     /// same segment boundaries), then writes our own media playlists, the multivariant playlist and
     /// the MPD. Built in a temporary directory and renamed to <c>package/</c> when complete.
+    /// A protected title's segments are then encrypted in place with its key (<c>cenc</c>, one key
+    /// id for audio and video) and its manifests carry the key signalling.
     /// </summary>
     private async Task PackageAsync(string titleId, TitlePlan plan, CancellationToken cancellationToken)
     {
+        var (key, protection) = ProtectionOf(titleId);
         var work = _paths.Work(titleId);
         var package = _paths.Package(titleId);
         var staging = Path.Combine(work, $"package.tmp-{Guid.NewGuid():N}");
@@ -24,6 +32,7 @@ public sealed partial class TitleProcessor
             {
                 var segments = await SegmentAsync(RungFile(titleId, rung), staging, rung.Name, plan, cancellationToken);
                 var codecs = CodecString.FromInitSegment(Path.Combine(staging, rung.Name, "init.mp4"));
+                segments = Protect(staging, rung.Name, segments, key, protection);
                 video.Add(new PackagedTrack(rung.Name, true, rung.Codec, codecs, rung.Width, rung.FrameHeight, plan.FrameRate, rung.BitrateKbps, segments));
             }
 
@@ -31,16 +40,18 @@ public sealed partial class TitleProcessor
             if (plan.HasAudio)
             {
                 var segments = await SegmentAsync(AudioFile(titleId), staging, AudioRendition, plan, cancellationToken);
-                audio = new PackagedTrack(AudioRendition, false, "aac", CodecString.FromInitSegment(Path.Combine(staging, AudioRendition, "init.mp4")), 0, 0, 0, _options.AudioBitrateKbps, segments);
+                var codecs = CodecString.FromInitSegment(Path.Combine(staging, AudioRendition, "init.mp4"));
+                segments = Protect(staging, AudioRendition, segments, key, protection);
+                audio = new PackagedTrack(AudioRendition, false, "aac", codecs, 0, 0, 0, _options.AudioBitrateKbps, segments);
             }
 
             foreach (var track in video.Append(audio).OfType<PackagedTrack>())
             {
-                File.WriteAllText(Path.Combine(staging, track.Name, "index.m3u8"), Manifests.MediaPlaylist(track));
+                File.WriteAllText(Path.Combine(staging, track.Name, "index.m3u8"), Manifests.MediaPlaylist(track, protection));
             }
 
-            File.WriteAllText(Path.Combine(staging, "master.m3u8"), Manifests.MultivariantPlaylist(video, audio));
-            File.WriteAllText(Path.Combine(staging, "manifest.mpd"), Manifests.Mpd(video, audio, plan.SegmentSeconds));
+            File.WriteAllText(Path.Combine(staging, "master.m3u8"), Manifests.MultivariantPlaylist(video, audio, protection));
+            File.WriteAllText(Path.Combine(staging, "manifest.mpd"), Manifests.Mpd(video, audio, plan.SegmentSeconds, protection));
             DurableFile.FlushTree(staging);
             if (Directory.Exists(package))
             {
@@ -74,5 +85,63 @@ public sealed partial class TitleProcessor
         }
 
         return parsed.Select(s => new Segment(s.File, s.Duration, new FileInfo(Path.Combine(directory, s.File)).Length)).ToList();
+    }
+
+    /// <summary>The title's key and signalling when it is protected; (null, null) otherwise.</summary>
+    private (Protection.TitleKey? Key, CencSignalling? Signalling) ProtectionOf(string titleId)
+    {
+        if (_store.Get(titleId)?.IsProtected != true)
+        {
+            return (null, null);
+        }
+
+        var key = _keys.GetOrCreate(titleId);
+        return (key, new CencSignalling(key.KeyId, _options.Protection.Systems));
+    }
+
+    /// <summary>Encrypts a rendition's init segment and media segments in place; the segment sizes change (senc, saiz, saio).</summary>
+    private static List<Segment> Protect(string staging, string rendition, List<Segment> segments, Protection.TitleKey? key, CencSignalling? protection)
+    {
+        if (key is null || protection is null)
+        {
+            return segments;
+        }
+
+        var directory = Path.Combine(staging, rendition);
+        var initPath = Path.Combine(directory, "init.mp4");
+        var (init, track) = CencEncryptor.ProtectInit(File.ReadAllBytes(initPath), key.KeyId, protection.PsshBoxes);
+        File.WriteAllBytes(initPath, init);
+        var result = new List<Segment>(segments.Count);
+        foreach (var segment in segments)
+        {
+            var path = Path.Combine(directory, segment.File);
+            var encrypted = CencEncryptor.ProtectSegment(File.ReadAllBytes(path), track, key.Key);
+            File.WriteAllBytes(path, encrypted);
+            result.Add(segment with { Bytes = encrypted.Length });
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// A protected title's rungs: H.264 only. ffmpeg's and our <c>cenc</c> subsample encryption is
+    /// defined for AVC NAL units; HEVC, VP9 and AV1 would need their own subsample rules.
+    /// </summary>
+    private IReadOnlyList<Rung> ProtectedRungs(string titleId, IReadOnlyList<Rung> rungs)
+    {
+        if (_store.Get(titleId)?.IsProtected != true || rungs.All(r => r.Codec == ProtectedCodec))
+        {
+            return rungs;
+        }
+
+        var dropped = rungs.Where(r => r.Codec != ProtectedCodec).Select(r => r.Codec).Distinct();
+        Log.ProtectedCodecsDropped(_logger, titleId, string.Join(",", dropped));
+        return [.. rungs.Where(r => r.Codec == ProtectedCodec)];
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3111, Level = LogLevel.Information, Message = "Title {TitleId} is protected: only H.264 is produced, not {Codecs}")]
+        public static partial void ProtectedCodecsDropped(ILogger logger, string titleId, string codecs);
     }
 }

@@ -52,6 +52,7 @@ public sealed partial class TitleProcessor
     private readonly SemaphoreSlim _encodeSlots;
     private readonly Ffmpeg _ffmpeg;
     private readonly SourceProbe _probe;
+    private readonly Protection.ITitleKeys _keys;
 
     public TitleProcessor(
         TitleStore store,
@@ -63,7 +64,8 @@ public sealed partial class TitleProcessor
         SourceProbe probe,
         Ffmpeg ffmpeg,
         TimeProvider time,
-        ILogger<TitleProcessor> logger)
+        ILogger<TitleProcessor> logger,
+        Protection.ITitleKeys keys)
     {
         _store = store;
         _paths = paths;
@@ -76,6 +78,7 @@ public sealed partial class TitleProcessor
         _logger = logger;
         _encodeSlots = new SemaphoreSlim(_options.MaxParallelEncodes, _options.MaxParallelEncodes);
         _ffmpeg = ffmpeg;
+        _keys = keys;
     }
 
     /// <summary>Runs the remaining steps of a title; throws <see cref="StepFailedException"/> when a step exhausts its attempts.</summary>
@@ -212,7 +215,7 @@ public sealed partial class TitleProcessor
 
     private Task PlanAsync(string titleId, SourceInfo source)
     {
-        var rungs = Ladder.For(source.Width, source.Height, _options);
+        var rungs = ProtectedRungs(titleId, Ladder.For(source.Width, source.Height, _options));
         var chunks = new List<Chunk>();
         var segment = _options.SegmentSeconds;
         for (double start = 0; start < source.DurationSeconds - 0.001; start += _options.ChunkSeconds)

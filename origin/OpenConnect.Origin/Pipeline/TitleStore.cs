@@ -43,7 +43,14 @@ public sealed record TitleRecord(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
     DateTimeOffset? PublishedAt,
-    DateTimeOffset? NextAttemptAt);
+    DateTimeOffset? NextAttemptAt)
+{
+    /// <summary>The upload's metadata key that marks a title protected (value <c>true</c>).</summary>
+    public const string ProtectedKey = "protected";
+
+    /// <summary>Packaged as CENC-encrypted CMAF with the title's key (see <c>Pipeline/Cenc</c>).</summary>
+    public bool IsProtected => Metadata.GetValueOrDefault(ProtectedKey) == "true";
+}
 
 /// <summary>One step's row: how often it was started, when it last started and finished.</summary>
 public sealed record StepRecord(string Name, string State, int Attempts, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? Error);

@@ -78,6 +78,7 @@ public static class TitlesApi
                     : [],
                 filename = t.Metadata.GetValueOrDefault("filename"),
             },
+            @protected = t.IsProtected,
             source = t.Source is { } s
                 ? new { container = s.Container, duration = s.DurationSeconds, width = s.Width, height = s.Height, videoCodec = s.VideoCodec, audioCodec = s.AudioCodec, frameRate = s.FrameRate }
                 : null,

@@ -8,13 +8,14 @@ namespace OpenConnect.Steering.Play;
 /// Rewrites the origin's MPD for a player: one MPD-level <c>BaseURL</c> per pathway carrying its
 /// <c>serviceLocation</c> (absolute, signed, ending in <c>/v/{title}/</c>, so segment templates
 /// resolve under it) and a <c>ContentSteering</c> element pointing at steering's DASH steering manifest.
+/// A protected title's ClearKey <c>ContentProtection</c> gets the licence URL (<see cref="ClearKeyLicense"/>).
 /// </summary>
 public static class DashManifest
 {
     public static readonly XNamespace Mpd = "urn:mpeg:dash:schema:mpd:2011";
 
     /// <summary>The rewritten MPD, or null when <paramref name="originMpd"/> is not an MPD.</summary>
-    public static string? Render(string originMpd, IReadOnlyList<Pathway> pathways, string steeringUri, string defaultLocation)
+    public static string? Render(string originMpd, IReadOnlyList<Pathway> pathways, string steeringUri, string defaultLocation, string? clearKeyLicenseUrl = null)
     {
         XDocument document;
         try
@@ -34,6 +35,11 @@ public static class DashManifest
         }
 
         var ns = root.Name.Namespace;
+        if (clearKeyLicenseUrl is not null)
+        {
+            ClearKeyLicense.AddToMpd(root, clearKeyLicenseUrl);
+        }
+
         root.Elements(ns + "BaseURL").Remove();
         root.Elements(ns + "ContentSteering").Remove();
 

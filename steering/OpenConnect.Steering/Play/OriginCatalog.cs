@@ -26,11 +26,7 @@ public sealed class OriginCatalog
         _http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromSeconds(5) };
     }
 
-    /// <summary>True when the origin has published the title (its multivariant playlist exists).</summary>
-    public async Task<OriginAnswer> IsPublishedAsync(string title, CancellationToken cancellationToken) =>
-        await GetAsync(title, "master.m3u8", HttpMethod.Head, cancellationToken);
-
-    /// <summary>The text of a title-level file (<c>master.m3u8</c>, <c>manifest.mpd</c>).</summary>
+    /// <summary>The text of a title-level file (<c>master.m3u8</c>, <c>manifest.mpd</c>); found means published.</summary>
     public Task<OriginAnswer> GetTextAsync(string title, string file, CancellationToken cancellationToken) =>
         GetAsync(title, file, HttpMethod.Get, cancellationToken);
 

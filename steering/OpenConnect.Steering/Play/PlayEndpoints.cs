@@ -48,7 +48,14 @@ public static class PlayEndpoints
             return Error(StatusCodes.Status429TooManyRequests, $"too many plays from this address; retry after {seconds} s");
         }
 
-        if (await CheckTitleAsync(titleId, catalog, context.RequestAborted) is { } problem)
+        if (Invalid(titleId) is { } bad)
+        {
+            return bad;
+        }
+
+        // The multivariant playlist both says the title is published and whether it is protected.
+        var master = await catalog.GetTextAsync(titleId, "master.m3u8", context.RequestAborted);
+        if (FromOrigin(master, titleId) is { } problem)
         {
             return problem;
         }
@@ -87,6 +94,9 @@ public static class PlayEndpoints
                 url = $"{steering}/play/{titleId}/manifest.mpd?session={session}",
                 pathways = decision.Pathways.Select(p => Describe(p, "manifest.mpd")),
             },
+            drm = master.Text is { } text && ClearKeyLicense.IsProtected(text)
+                ? new Dictionary<string, object> { [ClearKeyLicense.KeySystem] = new { licenseUrl = ClearKeyLicense.Url(decision) } }
+                : null,
         });
     }
 
@@ -132,7 +142,7 @@ public static class PlayEndpoints
         var decision = decisions.Decide(titleId, context.Connection.RemoteIpAddress);
         var session = SessionOf(context.Request);
         var steeringUri = SteeringUri(SteeringBase(context, options.Value), "dash", titleId, session, decision.Pathways.Select(p => p.Id));
-        var mpd = DashManifest.Render(origin.Text!, decision.Pathways, steeringUri, decision.Pathways[0].Id);
+        var mpd = DashManifest.Render(origin.Text!, decision.Pathways, steeringUri, decision.Pathways[0].Id, ClearKeyLicense.Url(decision));
         if (mpd is null)
         {
             return Error(StatusCodes.Status502BadGateway, $"the origin's manifest.mpd for '{titleId}' is not an MPD");
@@ -236,17 +246,6 @@ public static class PlayEndpoints
         }
 
         return accept.Contains("dash+xml", StringComparison.OrdinalIgnoreCase) ? "dash" : null;
-    }
-
-    private static async Task<IResult?> CheckTitleAsync(string titleId, OriginCatalog catalog, CancellationToken cancellationToken)
-    {
-        if (Invalid(titleId) is { } bad)
-        {
-            return bad;
-        }
-
-        var answer = await catalog.IsPublishedAsync(titleId, cancellationToken);
-        return FromOrigin(answer, titleId);
     }
 
     private static IResult? Invalid(string titleId) => ContentKey.IsValidTitleId(titleId)

@@ -13,6 +13,11 @@ import { ManualSeedAbr } from './manual-abr.js';
 const isSegment = (url) => /\/seg-[0-9]+\.m4s(\?|$)/.test(url);
 const isVideoSegment = (url) => isSegment(url) && /\/[0-9]+p[^/]*\/seg-/.test(url);
 
+// A protected title's /play answer names its EME ClearKey licence server (the origin's licence
+// endpoint with this play's token): drm['org.w3.clearkey'].licenseUrl. Clear titles have no drm.
+export const CLEAR_KEY = 'org.w3.clearkey';
+export const clearKeyLicenseUrl = (play) => (play && play.drm && play.drm[CLEAR_KEY] && play.drm[CLEAR_KEY].licenseUrl) || null;
+
 export async function startEngine(kind, video, play, abr, events) {
   if (kind === 'hls') { return startHls(video, play, abr, events); }
   if (kind === 'dash') { return startDash(video, play, abr, events); }
@@ -25,6 +30,12 @@ async function startHls(video, play, abr, events) {
   if (!Hls.isSupported()) { throw new Error('this browser has no Media Source Extensions'); }
   const config = { maxBufferLength: 30, backBufferLength: 30 };
   if (abr === 'seed') { config.abrController = seedAbrControllerFor(Hls); }
+  const licenseUrl = clearKeyLicenseUrl(play);
+  if (licenseUrl) {
+    // The playlists' EXT-X-KEY (KEYFORMAT="org.w3.clearkey") carry the key id; the key comes from here.
+    config.emeEnabled = true;
+    config.drmSystems = { [CLEAR_KEY]: { licenseUrl } };
+  }
   const hls = new Hls(config);
   hls.on(Hls.Events.FRAG_LOADED, (_, data) => { if (data.frag.type === 'main') { events.segment(data.frag.url); } });
   hls.on(Hls.Events.LEVEL_SWITCHED, (_, data) => {
@@ -68,6 +79,8 @@ async function startDash(video, play, abr, events) {
     // 17/27 (a segment could not be downloaded) are not fatal: dash.js moves to the next location.
     if (code !== 17 && code !== 27) { events.fatal('dash:' + code + ':' + ((e.error && e.error.message) || '')); }
   });
+  const licenseUrl = clearKeyLicenseUrl(play);
+  if (licenseUrl) { player.setProtectionData({ [CLEAR_KEY]: { serverURL: licenseUrl } }); }
   player.initialize(video, play.dash.url, true);
   player.on(dashjs.MediaPlayer.events.STREAM_INITIALIZED, () => {
     const cur = player.getCurrentRepresentationForType('video');
@@ -90,6 +103,8 @@ async function startShaka(video, play, abr, events) {
   await player.attach(video);
   const seed = abr === 'seed';
   player.configure({ abr: { enabled: !seed } });
+  const licenseUrl = clearKeyLicenseUrl(play);
+  if (licenseUrl) { player.configure({ drm: { servers: { [CLEAR_KEY]: licenseUrl } } }); }
   const ladder = () => player.getVariantTracks().slice().sort((a, b) => a.bandwidth - b.bandwidth);
   const manual = seed ? new ManualSeedAbr(video, () => ladder().map((t) => ({ bitrate: t.bandwidth, select: () => player.selectVariantTrack(t, false) })), () => ladder().findIndex((t) => t.active)) : null;
   player.getNetworkingEngine().registerResponseFilter((type, response) => {

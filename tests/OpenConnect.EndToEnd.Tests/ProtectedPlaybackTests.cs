@@ -1,0 +1,196 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using OpenConnect.Contracts.Security;
+using OpenConnect.Origin;
+using OpenConnect.Origin.Pipeline;
+using OpenConnect.Origin.Protection;
+using OpenConnect.Testing;
+
+namespace OpenConnect.EndToEnd.Tests;
+
+/// <summary>
+/// A protected title (uploaded with <c>protected=true</c>, packaged by the real pipeline as
+/// cenc-encrypted CMAF) plays in headless Chromium through steering and an appliance with hls.js,
+/// dash.js and Shaka using EME ClearKey, the key coming from the origin's licence endpoint; the
+/// segments the appliance serves hold no clear media.
+/// </summary>
+public sealed class ProtectedPlaybackTests(ProtectedPlaybackTests.ProtectedStack stack) : IClassFixture<ProtectedPlaybackTests.ProtectedStack>
+{
+    [Theory]
+    [InlineData("hls", "play")]
+    [InlineData("dash", "play")]
+    [InlineData("shaka", "play")]
+    [InlineData("dash", "manifest")]
+    [InlineData("shaka", "manifest")]
+    public async Task ProtectedTitle_PlaysThroughAnAppliance_WithTheLicenceFromTheOrigin(string player, string licenseFrom)
+    {
+        var s = await stack.ReadyAsync();
+        var playUrl = new Uri(s.Stack.SteeringUrl, $"/play/{s.TitleId}");
+        await using var browser = PlayerScript.Start("play-protected.js", ["--player", player, "--play-url", playUrl.ToString(), "--license", licenseFrom, "--play-seconds", "3", "--timeout-seconds", "90"]);
+        var result = await browser.ReadAsync("RESULT", TimeSpan.FromSeconds(120));
+
+        Assert.True(result.GetProperty("ok").GetBoolean(), $"protected playback failed: {result}\n{browser.Transcript}");
+        Assert.Equal(JsonValueKind.Null, result.GetProperty("fatal").ValueKind);
+        Assert.True(result.GetProperty("currentTime").GetDouble() >= 3, result.ToString());
+
+        // The licence came from the origin's endpoint, with this play's token.
+        var origin = s.Stack.Origin.BaseAddress;
+        var licenses = result.GetProperty("licenses").EnumerateArray().ToList();
+        Assert.NotEmpty(licenses);
+        Assert.Contains(licenses, l => l.GetProperty("status").GetInt32() == 200 && l.GetProperty("method").GetString() == "POST");
+        Assert.All(licenses, l => Assert.Matches($"^{origin.Scheme}://{origin.Host}:{origin.Port}/license/s/[A-Za-z0-9_.-]+/v/{s.TitleId}/clearkey$", l.GetProperty("url").GetString()));
+
+        // Media came from the appliance.
+        var appliance = s.Stack.Appliances[0];
+        var segments = result.GetProperty("segments").EnumerateArray().Where(x => x.GetProperty("path").GetString()!.EndsWith(".m4s", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(segments);
+        Assert.Contains(segments, x => x.GetProperty("host").GetString() == appliance.HostAndPort && x.GetProperty("status").GetInt32() == 200);
+    }
+
+    [Fact]
+    public async Task PlayAnswer_NamesTheLicenceUrl_AndTheSteeredMpdCarriesIt()
+    {
+        var s = await stack.ReadyAsync();
+        using var client = s.Stack.Steering.CreateClient();
+        using var play = JsonDocument.Parse(await client.GetStringAsync($"/play/{s.TitleId}"));
+        var licenseUrl = play.RootElement.GetProperty("drm").GetProperty("org.w3.clearkey").GetProperty("licenseUrl").GetString()!;
+        var origin = s.Stack.Origin.BaseAddress.ToString().TrimEnd('/');
+        Assert.StartsWith($"{origin}/license/s/", licenseUrl, StringComparison.Ordinal);
+        Assert.EndsWith($"/v/{s.TitleId}/clearkey", licenseUrl, StringComparison.Ordinal);
+
+        // The same token as the pathways' signed URLs.
+        var token = licenseUrl[$"{origin}/license/s/".Length..licenseUrl.IndexOf("/v/", StringComparison.Ordinal)];
+        Assert.All(play.RootElement.GetProperty("dash").GetProperty("pathways").EnumerateArray(), p => Assert.Contains($"/s/{token}/v/", p.GetProperty("url").GetString(), StringComparison.Ordinal));
+
+        var mpd = await client.GetStringAsync(play.RootElement.GetProperty("dash").GetProperty("url").GetString());
+        Assert.Contains("<dashif:Laurl>" + origin + "/license/s/", mpd, StringComparison.Ordinal);
+        Assert.Contains("cenc:default_KID=\"" + s.Key.KeyIdUuid + "\"", mpd, StringComparison.Ordinal);
+
+        // A clear title gets no drm.
+        using var clear = JsonDocument.Parse(await client.GetStringAsync($"/play/{s.ClearTitleId}"));
+        Assert.Equal(JsonValueKind.Null, clear.RootElement.GetProperty("drm").ValueKind);
+    }
+
+    [Fact]
+    public async Task SegmentsTheApplianceServes_DecodeOnlyWithTheTitleKey()
+    {
+        var s = await stack.ReadyAsync();
+        using var steering = s.Stack.Steering.CreateClient();
+        using var play = JsonDocument.Parse(await steering.GetStringAsync($"/play/{s.TitleId}"));
+        var appliance = s.Stack.Appliances[0];
+        var pathway = play.RootElement.GetProperty("dash").GetProperty("pathways").EnumerateArray()
+            .Single(p => p.GetProperty("applianceId").GetString() == appliance.Id);
+        var titleBase = pathway.GetProperty("url").GetString()!.Replace("manifest.mpd", "", StringComparison.Ordinal);
+
+        using var http = new HttpClient();
+        using var directory = new TempDirectory("openconnect-protected");
+        foreach (var rendition in new[] { "144p", "audio" })
+        {
+            var init = await http.GetByteArrayAsync(titleBase + rendition + "/init.mp4");
+            var segment = await http.GetByteArrayAsync(titleBase + rendition + "/seg-00002.m4s");
+            var file = directory.Combine(rendition + ".mp4");
+            await File.WriteAllBytesAsync(file, [.. init, .. segment]);
+
+            var withKey = await DecodeAsync(file, Convert.ToHexStringLower(s.Key.Key));
+            Assert.True(withKey.ExitCode == 0 && withKey.StandardError.Length == 0, $"{rendition} with the key: {withKey.StandardError}");
+            Assert.Contains(withKey.StandardOutput.Split('\n'), l => l.Length > 0 && l[0] != '#');
+            var withoutKey = await DecodeAsync(file, null);
+            Assert.True(withoutKey.ExitCode != 0 || withoutKey.StandardError.Length > 0, $"{rendition} segment from the appliance decoded cleanly without the key");
+            Assert.NotEqual(withKey.StandardOutput, withoutKey.StandardOutput);
+        }
+
+        Assert.True(await appliance.ContentRequestsAsync() > 0, "the appliance served no content");
+    }
+
+    private static Task<ExternalProcess.Result> DecodeAsync(string file, string? key) =>
+        ExternalProcess.RunAsync("ffmpeg", [.. key is null ? [] : new[] { "-decryption_key", key }, "-v", "error", "-i", file, "-f", "framemd5", "-"], TimeSpan.FromMinutes(1));
+
+    /// <summary>The stack once for the class: origin (real pipeline and key store), steering, one appliance, a protected and a clear title.</summary>
+    public sealed class ProtectedStack : IAsyncDisposable
+    {
+        private readonly Lazy<Task<Ready>> _ready;
+
+        public ProtectedStack() => _ready = new Lazy<Task<Ready>>(StartAsync);
+
+        public sealed record Ready(SteeredStack Stack, string TitleId, string ClearTitleId, TitleKey Key);
+
+        public Task<Ready> ReadyAsync() => _ready.Value;
+
+        private static async Task<Ready> StartAsync()
+        {
+            var state = new TempDirectory("openconnect-protected-stack");
+            var key = Ed25519SigningKey.LoadOrCreate(state.Combine("steering", "keys", "steering-signing.key"));
+            var origin = await RunningRole.StartAsync(
+                OriginHost.Build,
+                $"--Origin:DataDirectory={state.Combine("origin")}",
+                $"--Origin:PlaybackKeys:0={key.PublicKey}",
+                "--Origin:Pipeline:MaxHeight=144",
+                "--Origin:Pipeline:SegmentSeconds=2",
+                "--Origin:Pipeline:ChunkSeconds=4",
+                "--Logging:LogLevel:Default=Warning");
+            var source = state.Combine("source.mp4");
+            var made = await ExternalProcess.RunAsync(
+                "ffmpeg",
+                ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=256x144:rate=25:duration=12", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=12",
+                 "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "2", "-shortest", source],
+                TimeSpan.FromMinutes(2));
+            Assert.True(made.ExitCode == 0, made.StandardError);
+            var uploads = state.Combine("origin", "uploads");
+            var titleId = await PublishAsync(origin, uploads, source, "true");
+            var clearTitleId = await PublishAsync(origin, uploads, source, "false");
+            Assert.True(origin.Services.GetRequiredService<ITitleKeys>().TryGet(titleId, out var titleKey), "the protected title has no key");
+            Assert.False(origin.Services.GetRequiredService<ITitleKeys>().TryGet(clearTitleId, out _), "the clear title got a key");
+
+            var stack = await SteeredStack.StartSteeringAndAppliancesAsync(state, key, origin, steeringPort: 0, appliances: 1, []);
+            using var client = stack.Steering.CreateClient();
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (true)
+            {
+                using var play = JsonDocument.Parse(await client.GetStringAsync($"/play/{titleId}"));
+                if (play.RootElement.GetProperty("dash").GetProperty("pathways").GetArrayLength() >= 2)
+                {
+                    break;
+                }
+
+                Assert.True(DateTime.UtcNow < deadline, $"steering never offered the appliance: {play.RootElement}");
+                await Task.Delay(100);
+            }
+
+            return new Ready(stack, titleId, clearTitleId, titleKey);
+        }
+
+        private static async Task<string> PublishAsync(RunningRole origin, string uploads, string source, string isProtected)
+        {
+            Directory.CreateDirectory(uploads);
+            var upload = Path.Combine(uploads, Guid.NewGuid().ToString("N"));
+            File.Copy(source, upload);
+            var metadata = new Dictionary<string, string> { ["filename"] = "source.mp4", ["title"] = "protected " + isProtected, [TitleRecord.ProtectedKey] = isProtected };
+            var submission = await origin.Services.GetRequiredService<IPipelineIntake>().SubmitAsync(new SourceUpload(Path.GetFileName(upload), upload, metadata), CancellationToken.None);
+            Assert.True(submission.Accepted, submission.Reason);
+            var store = origin.Services.GetRequiredService<TitleStore>();
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(4);
+            while (true)
+            {
+                var title = store.Get(submission.TitleId)!;
+                if (title.State == TitleStates.Published)
+                {
+                    return title.Id;
+                }
+
+                Assert.True(title.State is TitleStates.Queued or TitleStates.Processing, $"title {title.Id} ended {title.State}: {title.Reason}");
+                Assert.True(DateTime.UtcNow < deadline, string.Create(CultureInfo.InvariantCulture, $"title {title.Id} not published within 4 minutes ({title.Step} {title.Percent}%)"));
+                await Task.Delay(250);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_ready.IsValueCreated && _ready.Value.IsCompletedSuccessfully)
+            {
+                var ready = await _ready.Value;
+                await ready.Stack.DisposeAsync();
+            }
+        }
+    }
+}
