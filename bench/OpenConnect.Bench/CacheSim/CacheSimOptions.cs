@@ -20,7 +20,16 @@ internal sealed record CacheSimOptions
           --requests N     synthetic: requests generated (default 3000000); files: at most N read (default all)
           --sizes F[,F..]  cache sizes as fractions of unique bytes (default 0.01,0.05,0.10)
           --policies P[,P..]
-                           subset of lru,fifo,s3fifo,video,belady to replay (default all; ratios need lru and belady)
+                           subset of lru,fifo,s3fifo,video,video-forecast,video-exact,belady to replay (default all;
+                           ratios need lru and belady). video-forecast: video with a per-title forecast made each
+                           day from the trace's past days only (as the fill controller would); video-exact: a
+                           bound, video given each day's true per-title rates (the future), never a policy
+          --forecast-smoothing A
+                           weight of the latest day in the forecast's moving average (default 0.5)
+          --forecast-weight W
+                           PriorWeight of the video-forecast replay (default 0.1; the --video prior= value
+                           applies to plain video, which receives no forecast, so it changes nothing there)
+          --exact-weight W PriorWeight of the video-exact bound (default 20)
           --s3fifo K=V[,K=V..]
                            S3-FIFO parameters for tuning: small (SmallFraction), ghost (GhostFraction),
                            cap (FrequencyCap), promote (PromoteThreshold), maxobj (MaxSmallObjectFraction);
@@ -28,7 +37,7 @@ internal sealed record CacheSimOptions
           --video K=V[,K=V..]
                            video policy parameters: halflife (HalfLife), sample (SampleSize), admit (AdmitRatio),
                            unproven (UnprovenAdmitRatio), small (SmallFraction), ghost (GhostFraction),
-                           discount (SessionDiscount), quantile (AdmitQuantile), and the signals title, position, rendition (1 on, 0 off) to measure each alone;
+                           discount (SessionDiscount), quantile (AdmitQuantile), prior (PriorWeight), and the signals title, position, rendition (1 on, 0 off) to measure each alone;
                            defaults are VideoPolicyOptions' (the appliance's). Synthetic traces carry the
                            title/rendition/segment of each request; file traces have none (the policy
                            then values each object by its own decayed request count)
@@ -58,7 +67,16 @@ internal sealed record CacheSimOptions
     /// <summary>Directory for the PNG charts and the JSON copy; null when --charts none.</summary>
     public string? ChartsDirectory { get; init; } = Path.Combine("bench", "charts");
 
-    public static IReadOnlyList<string> AllPolicies { get; } = ["lru", "fifo", "s3fifo", "video", Simulator.Belady];
+    public static IReadOnlyList<string> AllPolicies { get; } = ["lru", "fifo", "s3fifo", "video", Simulator.VideoForecast, Simulator.VideoExactRates, Simulator.Belady];
+
+    /// <summary>Weight of the latest day in the history forecast's moving average.</summary>
+    public double ForecastSmoothing { get; init; } = 0.5;
+
+    /// <summary><see cref="VideoPolicyOptions.PriorWeight"/> of the video-forecast replay (the appliance's default is 0: no forecast).</summary>
+    public double ForecastWeight { get; init; } = 0.1;
+
+    /// <summary><see cref="VideoPolicyOptions.PriorWeight"/> of the video-exact bound: high, so the true rates dominate the counts.</summary>
+    public double ExactWeight { get; init; } = 20;
 
     public static CacheSimOptions Parse(IReadOnlyList<string> args)
     {
@@ -75,6 +93,9 @@ internal sealed record CacheSimOptions
                 "--s3fifo" => o with { S3Fifo = ParseS3Fifo(value) },
                 "--video" => o with { Video = ParseVideo(value) },
                 "--policies" => o with { Policies = ParsePolicies(value) },
+                "--forecast-smoothing" => o with { ForecastSmoothing = ParseList(name, value, f => f is > 0 and <= 1, "in (0, 1]")[0] },
+                "--forecast-weight" => o with { ForecastWeight = ParseList(name, value, f => f is > 0 and <= 1000, "in (0, 1000]")[0] },
+                "--exact-weight" => o with { ExactWeight = ParseList(name, value, f => f is > 0 and <= 1000, "in (0, 1000]")[0] },
                 "--charts" => o with { ChartsDirectory = value == "none" ? null : value },
                 _ => throw new BenchUsageException($"unknown option '{name}' (see --help)"),
             };
@@ -188,10 +209,11 @@ internal sealed record CacheSimOptions
                 "ghost" => o with { GhostFraction = v },
                 "discount" => o with { SessionDiscount = v },
                 "quantile" => o with { AdmitQuantile = v },
+                "prior" => o with { PriorWeight = v },
                 "title" => o with { UseTitle = Switch(pair, v) },
                 "position" => o with { UsePosition = Switch(pair, v) },
                 "rendition" => o with { UseRendition = Switch(pair, v) },
-                _ => throw new BenchUsageException($"--video: unknown parameter '{pair[..eq]}'; known: halflife, sample, admit, unproven, small, ghost, discount, quantile, title, position, rendition"),
+                _ => throw new BenchUsageException($"--video: unknown parameter '{pair[..eq]}'; known: halflife, sample, admit, unproven, small, ghost, discount, quantile, prior, title, position, rendition"),
             };
         }
 
