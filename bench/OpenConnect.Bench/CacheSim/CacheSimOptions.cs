@@ -11,10 +11,14 @@ internal sealed record CacheSimOptions
           Replays traces through LRU, FIFO, S3-FIFO, the video-aware policy (the appliance's classes) and
           Belady MIN, at cache sizes that are fractions of each trace's unique bytes.
 
-          --trace synthetic|oracle:PATH|text:PATH
+          --trace synthetic|oracle:PATH|text:PATH|access:PATH
                            synthetic (default): generated VOD workload, one trace per --alpha value
                            oracle:PATH: libCacheSim oracleGeneral binary (24-byte records, uncompressed)
                            text:PATH: one 'time id size' request per line
+                           access:PATH: the appliance's access log in JSON format (Appliance:AccessLog:Format=json):
+                           GETs of /v/ paths answered 200/206, with the title/rendition/segment hints the path gives
+          --trace-file PATH
+                           the same as --trace access:PATH
           --alpha A[,A..]  Zipf exponent(s) of title popularity, synthetic only (default 0.8,1.0)
           --seed N         generator seed (default 42)
           --requests N     synthetic: requests generated (default 3000000); files: at most N read (default all)
@@ -86,6 +90,7 @@ internal sealed record CacheSimOptions
             o = name switch
             {
                 "--trace" => o with { Trace = ParseTrace(value) },
+                "--trace-file" => o with { Trace = ParseTrace("access:" + value) },
                 "--alpha" => o with { Alphas = ParseList(name, value, a => a is > 0 and <= 3, "in (0, 3]") },
                 "--seed" => o with { Seed = ParseInt(name, value, 0) },
                 "--requests" => o with { Requests = ParseInt(name, value, 1) },
@@ -107,12 +112,13 @@ internal sealed record CacheSimOptions
     private static string ParseTrace(string value)
     {
         if (value == "synthetic" || (value.StartsWith("oracle:", StringComparison.Ordinal) && value.Length > 7)
-            || (value.StartsWith("text:", StringComparison.Ordinal) && value.Length > 5))
+            || (value.StartsWith("text:", StringComparison.Ordinal) && value.Length > 5)
+            || (value.StartsWith("access:", StringComparison.Ordinal) && value.Length > 7))
         {
             return value;
         }
 
-        throw new BenchUsageException($"--trace '{value}': expected synthetic, oracle:PATH or text:PATH");
+        throw new BenchUsageException($"--trace '{value}': expected synthetic, oracle:PATH, text:PATH or access:PATH");
     }
 
     private static int ParseInt(string name, string value, int min) =>

@@ -154,6 +154,12 @@ public sealed class CacheSimScenario : IScenario
             yield break;
         }
 
+        if (o.Trace.StartsWith("access:", StringComparison.Ordinal))
+        {
+            yield return AccessLogTrace.Read(o.Trace["access:".Length..], o.Requests ?? int.MaxValue);
+            yield break;
+        }
+
         if (o.Trace.StartsWith("text:", StringComparison.Ordinal))
         {
             yield return TraceFiles.ReadText(o.Trace["text:".Length..], o.Requests ?? int.MaxValue);
