@@ -63,7 +63,7 @@ public sealed class RoleHostTests
     [InlineData("appliance", "--Appliance:Cache:RamBytes=-1", "Appliance:Cache:RamBytes")]
     [InlineData("appliance", "--Appliance:Cache:SsdBytes=lots", "Appliance:Cache:SsdBytes")]
     [InlineData("appliance", "--Appliance:Parents:0=origin:8100", "Appliance:Parents:0")]
-    [InlineData("appliance", "--Appliance:Cache:Policy=video", "Appliance:Cache:Policy")]
+    [InlineData("appliance", "--Appliance:Cache:Policy=belady", "Appliance:Cache:Policy")]
     [InlineData("appliance", "--Appliance:Cache:RamByts=1", "RamByts")]
     [InlineData("origin", "--Origin:DataDirectory= ", "Origin:DataDirectory")]
     [InlineData("steering", "--Steering:Nonsense=1", "Nonsense")]

@@ -45,13 +45,16 @@ public sealed class SegmentCache : IAsyncDisposable
         _metrics = metrics;
         _loggers = loggers;
         _time = time;
-        _ram = new RamTier(_policyLock, PolicyFactory.Create(cache.Policy, cache.RamBytes), metrics, inventory);
+        // The video policy values objects by what the path says; it governs the SSD tier (the writes and the
+        // bulk of the bytes). The small RAM tier keeps S3-FIFO, whose recency suits its short horizon.
+        var ramPolicy = cache.Policy == PolicyFactory.Video ? PolicyFactory.S3Fifo : cache.Policy;
+        _ram = new RamTier(_policyLock, PolicyFactory.Create(ramPolicy, cache.RamBytes), metrics, inventory);
 
         // The SSD policy's probation (small) queue holds objects that are not on SSD yet, so their
         // bodies exist only in RAM: keep it within half the RAM tier so a promoted object's body is
         // usually still in memory when it is written.
         var small = Math.Clamp(cache.RamBytes * 0.5 / cache.SsdBytes, 0.001, 0.10);
-        var ssdPolicy = PolicyFactory.Create(cache.Policy, cache.SsdBytes, new S3FifoOptions { SmallFraction = small });
+        var ssdPolicy = PolicyFactory.Create(cache.Policy, cache.SsdBytes, new S3FifoOptions { SmallFraction = small }, video: new VideoPolicyOptions { SmallFraction = small });
         _pinSet = new PinSet(Path.Combine(cache.Directory, "fill", "pins.bin"));
         _ssd = new SsdTier(_policyLock, ssdPolicy, cache.SsdBytes, _pinSet, metrics, inventory, loggers.CreateLogger<SegmentCache>());
         _pins = new PinnedObjects(_policyLock, _pinSet, _ssd);
@@ -155,7 +158,7 @@ public sealed class SegmentCache : IAsyncDisposable
             // pinned key: the pinned file is outside the SSD policy, which must not count or write it again.
             if (!_pins.ContainsLocked(key))
             {
-                writeSsd = _ssd.AdmitFetchedLocked(key, Math.Max(1, head.Length));
+                writeSsd = _ssd.AdmitFetchedLocked(key, Math.Max(1, head.Length), fetch.Path);
             }
         }
 
@@ -225,6 +228,18 @@ public sealed class SegmentCache : IAsyncDisposable
 
     /// <summary>Whether the SSD tier holds <paramref name="key"/> (index only; no file access).</summary>
     public bool HeldOnSsd(ulong key) => Store.Contains(key);
+
+    /// <summary>Titles (or hint-less objects) the SSD policy keeps counters for when it is <c>video</c>; null for the other policies.</summary>
+    public int? SsdPolicyGroups
+    {
+        get
+        {
+            lock (_policyLock)
+            {
+                return _ssd.PolicyLocked is VideoAwarePolicy video ? video.GroupCount : null;
+            }
+        }
+    }
 
     /// <summary>
     /// Pins an object the SSD tier holds with this body (length and SHA-256, as the integrity manifest names

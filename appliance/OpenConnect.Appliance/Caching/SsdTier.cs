@@ -145,15 +145,26 @@ internal sealed class SsdTier : IAsyncDisposable
 
     public bool InPolicyLocked(ulong key) => _policy.Contains(key);
 
+    /// <summary>The SSD policy, for diagnostics and tests; callers hold the policy lock.</summary>
+    public IResizablePolicy PolicyLocked => _policy;
+
     /// <summary>
     /// Offers a fetched object to the policy; true when it should be written now (it is in main). Objects
     /// the policy promoted from probation meanwhile are kept for <see cref="TakePromoted"/>.
     /// </summary>
-    public bool AdmitFetchedLocked(ulong key, long size)
+    /// <param name="key">The object's key.</param>
+    /// <param name="size">Body bytes.</param>
+    /// <param name="path">The request path: a content-aware policy (<c>video</c>) reads title, rendition and segment from it.</param>
+    public bool AdmitFetchedLocked(ulong key, long size, string? path = null)
     {
         bool write;
         _promoted.Clear();
-        if (_policy is ITieredPolicy tiered)
+        if (_policy is IContentAwarePolicy aware and ITieredPolicy awareTiered)
+        {
+            aware.Admit(key, size, path is null ? ContentHint.None : ContentHint.FromPath(path), _evicted, _promoted);
+            write = awareTiered.IsInMain(key);
+        }
+        else if (_policy is ITieredPolicy tiered)
         {
             tiered.Admit(key, size, _evicted, _promoted);
             write = tiered.IsInMain(key);

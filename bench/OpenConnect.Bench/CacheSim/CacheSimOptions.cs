@@ -11,16 +11,29 @@ internal sealed record CacheSimOptions
           Replays traces through LRU, FIFO, S3-FIFO, the video-aware policy (the appliance's classes) and
           Belady MIN, at cache sizes that are fractions of each trace's unique bytes.
 
-          --trace synthetic|oracle:PATH|text:PATH
+          --trace synthetic|oracle:PATH|text:PATH|access:PATH
                            synthetic (default): generated VOD workload, one trace per --alpha value
                            oracle:PATH: libCacheSim oracleGeneral binary (24-byte records, uncompressed)
                            text:PATH: one 'time id size' request per line
+                           access:PATH: the appliance's access log in JSON format (Appliance:AccessLog:Format=json):
+                           GETs of /v/ paths answered 200/206, with the title/rendition/segment hints the path gives
+          --trace-file PATH
+                           the same as --trace access:PATH
           --alpha A[,A..]  Zipf exponent(s) of title popularity, synthetic only (default 0.8,1.0)
           --seed N         generator seed (default 42)
           --requests N     synthetic: requests generated (default 3000000); files: at most N read (default all)
           --sizes F[,F..]  cache sizes as fractions of unique bytes (default 0.01,0.05,0.10)
           --policies P[,P..]
-                           subset of lru,fifo,s3fifo,video,belady to replay (default all; ratios need lru and belady)
+                           subset of lru,fifo,s3fifo,video,video-forecast,video-exact,belady to replay (default all;
+                           ratios need lru and belady). video-forecast: video with a per-title forecast made each
+                           day from the trace's past days only (as the fill controller would); video-exact: a
+                           bound, video given each day's true per-title rates (the future), never a policy
+          --forecast-smoothing A
+                           weight of the latest day in the forecast's moving average (default 0.5)
+          --forecast-weight W
+                           PriorWeight of the video-forecast replay (default 0.1; the --video prior= value
+                           applies to plain video, which receives no forecast, so it changes nothing there)
+          --exact-weight W PriorWeight of the video-exact bound (default 20)
           --s3fifo K=V[,K=V..]
                            S3-FIFO parameters for tuning: small (SmallFraction), ghost (GhostFraction),
                            cap (FrequencyCap), promote (PromoteThreshold), maxobj (MaxSmallObjectFraction);
@@ -28,10 +41,14 @@ internal sealed record CacheSimOptions
           --video K=V[,K=V..]
                            video policy parameters: halflife (HalfLife), sample (SampleSize), admit (AdmitRatio),
                            unproven (UnprovenAdmitRatio), small (SmallFraction), ghost (GhostFraction),
-                           discount (SessionDiscount), quantile (AdmitQuantile), and the signals title, position, rendition (1 on, 0 off) to measure each alone;
+                           discount (SessionDiscount), quantile (AdmitQuantile), prior (PriorWeight), and the signals title, position, rendition (1 on, 0 off) to measure each alone;
                            defaults are VideoPolicyOptions' (the appliance's). Synthetic traces carry the
                            title/rendition/segment of each request; file traces have none (the policy
                            then values each object by its own decayed request count)
+          --charts DIR|none
+                           where the PNG charts (byte miss ratio vs cache size, one per trace, every policy
+                           and Belady) and a copy of the JSON line (cache-sim.json) go (default bench/charts,
+                           relative to the working directory); none draws nothing
         Output: a table per trace, a summary at the 5% size, and one JSON line last.
         """;
 
@@ -51,7 +68,19 @@ internal sealed record CacheSimOptions
 
     public VideoPolicyOptions Video { get; init; } = new();
 
-    public static IReadOnlyList<string> AllPolicies { get; } = ["lru", "fifo", "s3fifo", "video", Simulator.Belady];
+    /// <summary>Directory for the PNG charts and the JSON copy; null when --charts none.</summary>
+    public string? ChartsDirectory { get; init; } = Path.Combine("bench", "charts");
+
+    public static IReadOnlyList<string> AllPolicies { get; } = ["lru", "fifo", "s3fifo", "video", Simulator.VideoForecast, Simulator.VideoExactRates, Simulator.Belady];
+
+    /// <summary>Weight of the latest day in the history forecast's moving average.</summary>
+    public double ForecastSmoothing { get; init; } = 0.5;
+
+    /// <summary><see cref="VideoPolicyOptions.PriorWeight"/> of the video-forecast replay (the appliance's default is 0: no forecast).</summary>
+    public double ForecastWeight { get; init; } = 0.1;
+
+    /// <summary><see cref="VideoPolicyOptions.PriorWeight"/> of the video-exact bound: high, so the true rates dominate the counts.</summary>
+    public double ExactWeight { get; init; } = 20;
 
     public static CacheSimOptions Parse(IReadOnlyList<string> args)
     {
@@ -61,6 +90,7 @@ internal sealed record CacheSimOptions
             o = name switch
             {
                 "--trace" => o with { Trace = ParseTrace(value) },
+                "--trace-file" => o with { Trace = ParseTrace("access:" + value) },
                 "--alpha" => o with { Alphas = ParseList(name, value, a => a is > 0 and <= 3, "in (0, 3]") },
                 "--seed" => o with { Seed = ParseInt(name, value, 0) },
                 "--requests" => o with { Requests = ParseInt(name, value, 1) },
@@ -68,6 +98,10 @@ internal sealed record CacheSimOptions
                 "--s3fifo" => o with { S3Fifo = ParseS3Fifo(value) },
                 "--video" => o with { Video = ParseVideo(value) },
                 "--policies" => o with { Policies = ParsePolicies(value) },
+                "--forecast-smoothing" => o with { ForecastSmoothing = ParseList(name, value, f => f is > 0 and <= 1, "in (0, 1]")[0] },
+                "--forecast-weight" => o with { ForecastWeight = ParseList(name, value, f => f is > 0 and <= 1000, "in (0, 1000]")[0] },
+                "--exact-weight" => o with { ExactWeight = ParseList(name, value, f => f is > 0 and <= 1000, "in (0, 1000]")[0] },
+                "--charts" => o with { ChartsDirectory = value == "none" ? null : value },
                 _ => throw new BenchUsageException($"unknown option '{name}' (see --help)"),
             };
         }
@@ -78,12 +112,13 @@ internal sealed record CacheSimOptions
     private static string ParseTrace(string value)
     {
         if (value == "synthetic" || (value.StartsWith("oracle:", StringComparison.Ordinal) && value.Length > 7)
-            || (value.StartsWith("text:", StringComparison.Ordinal) && value.Length > 5))
+            || (value.StartsWith("text:", StringComparison.Ordinal) && value.Length > 5)
+            || (value.StartsWith("access:", StringComparison.Ordinal) && value.Length > 7))
         {
             return value;
         }
 
-        throw new BenchUsageException($"--trace '{value}': expected synthetic, oracle:PATH or text:PATH");
+        throw new BenchUsageException($"--trace '{value}': expected synthetic, oracle:PATH, text:PATH or access:PATH");
     }
 
     private static int ParseInt(string name, string value, int min) =>
@@ -180,10 +215,11 @@ internal sealed record CacheSimOptions
                 "ghost" => o with { GhostFraction = v },
                 "discount" => o with { SessionDiscount = v },
                 "quantile" => o with { AdmitQuantile = v },
+                "prior" => o with { PriorWeight = v },
                 "title" => o with { UseTitle = Switch(pair, v) },
                 "position" => o with { UsePosition = Switch(pair, v) },
                 "rendition" => o with { UseRendition = Switch(pair, v) },
-                _ => throw new BenchUsageException($"--video: unknown parameter '{pair[..eq]}'; known: halflife, sample, admit, unproven, small, ghost, discount, quantile, title, position, rendition"),
+                _ => throw new BenchUsageException($"--video: unknown parameter '{pair[..eq]}'; known: halflife, sample, admit, unproven, small, ghost, discount, quantile, prior, title, position, rendition"),
             };
         }
 

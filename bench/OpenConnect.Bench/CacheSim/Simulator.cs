@@ -28,12 +28,24 @@ internal static class Simulator
 {
     public const string Belady = "belady";
 
-    public static SimResult Run(Trace trace, string policyName, double sizeFraction, S3FifoOptions s3Fifo, VideoPolicyOptions video)
+    /// <summary>The video policy with the fill controller's per-title forecast, made from past days only, delivered daily.</summary>
+    public const string VideoForecast = "video-forecast";
+
+    /// <summary>A bound, not a policy: the video policy given each day's true per-title rates (the future) as its prior.</summary>
+    public const string VideoExactRates = "video-exact";
+
+    public static SimResult Run(Trace trace, string policyName, double sizeFraction, S3FifoOptions s3Fifo, VideoPolicyOptions video, IReadOnlyList<TitlePrior?>? priorsByDay = null)
     {
         var capacity = Math.Max(1, (long)(trace.UniqueBytes * sizeFraction));
-        IEvictionPolicy policy = policyName == Belady
-            ? new BeladyMin(capacity, trace.NextUse)
-            : PolicyFactory.Create(policyName, capacity, s3Fifo, expectedObjects: 1 << 16, video);
+        IEvictionPolicy policy = policyName switch
+        {
+            Belady => new BeladyMin(capacity, trace.NextUse),
+            VideoForecast or VideoExactRates => new VideoAwarePolicy(capacity, video, 1 << 16),
+            _ => PolicyFactory.Create(policyName, capacity, s3Fifo, expectedObjects: 1 << 16, video),
+        };
+        var prior = priorsByDay is null ? null : policy as VideoAwarePolicy;
+        var times = trace.Times;
+        var day = -1;
 
         var keys = trace.Keys;
         var sizes = trace.Sizes;
@@ -47,6 +59,13 @@ internal static class Simulator
         var started = Stopwatch.GetTimestamp();
         for (var i = 0; i < keys.Length; i++)
         {
+            if (prior is not null && TitleForecasts.DayOf(times[i]) != day)
+            {
+                // A new day's forecast arrives with the night manifest.
+                day = TitleForecasts.DayOf(times[i]);
+                prior.SetPrior(day < priorsByDay!.Count ? priorsByDay[day] : null);
+            }
+
             var size = sizes[i];
             requested += size;
             if (policy.Access(keys[i]))

@@ -25,8 +25,14 @@ namespace OpenConnect.Appliance.Caching.Policy;
 /// dropping the lowest rate (as Redis and LHD do), so a request costs a few dictionary lookups and an
 /// eviction a few dozen array reads.
 /// </para>
+/// A <see cref="TitlePrior"/> (the fill controller's per-title forecast, delivered with the night manifest)
+/// adds pseudo-counts to each title's position counters: <see cref="VideoPolicyOptions.PriorWeight"/> × the
+/// title's forecast share × all requests counted in the current window, so a title the policy has not yet
+/// seen (a release) or seen little of starts from the forecast rather than from nothing.
+/// <para>
 /// Objects offered without a hint are their own group at position 0 with no rendition: the policy then
 /// degrades to a decayed-frequency (LFU-like) policy with sampled eviction.
+/// </para>
 /// Not thread-safe: the cache serialises calls.
 /// </summary>
 public sealed class VideoAwarePolicy : IContentAwarePolicy, ITieredPolicy
@@ -73,6 +79,10 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy, ITieredPolicy
     private readonly double[] _renditionCount = new double[MaxRenditions];
     private double _renditionTotal;
     private readonly double[] _positionCount = new double[Octaves];
+
+    private TitlePrior? _prior;
+    private double _priorScale; // PriorWeight × _mass, kept in step with _mass
+    private double _mass; // decayed sum of every recorded request: the window the counters cover
 
     private double _weight = 1;
     private double _growth;
@@ -305,6 +315,28 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy, ITieredPolicy
         TrimGhost();
     }
 
+    /// <summary>The forecast in use; null when none was delivered.</summary>
+    public TitlePrior? Prior => _prior;
+
+    /// <summary>
+    /// Replaces the forecast prior (null removes it). Cheap: one lookup per title the policy currently tracks;
+    /// the cache calls it when a night manifest arrives, between requests.
+    /// </summary>
+    public void SetPrior(TitlePrior? prior)
+    {
+        _prior = prior is { TotalRequests: > 0 } ? prior : null;
+        for (var g = 0; g < _groupsUsed; g++)
+        {
+            ref var group = ref _groups[g];
+            if (group.Refs >= 0)
+            {
+                group.PriorRow = group.Titled && _prior is not null ? _prior.RowOf(group.Id) : -1;
+            }
+        }
+
+        _priorScale = _prior is null ? 0 : _options.PriorWeight * _mass;
+    }
+
     /// <summary>The estimated request rate of a resident object, in the policy's current units (for tests and diagnostics); 0 when not resident.</summary>
     public double ValueOf(ulong key)
     {
@@ -336,12 +368,23 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy, ITieredPolicy
             // Requests per segment here are sessions that passed this point. One of them is (or just was) the
             // session that brought the object in, which will not ask again: discount it, so a title watched
             // once is not valued like a title with a steady audience.
-            var perSegment = _groupOctaves[(group * Octaves) + octave] / OctaveWidth(octave);
+            var count = _groupOctaves[(group * Octaves) + octave];
+            var row = _groups[group].PriorRow;
+            if (row >= 0)
+            {
+                count += _priorScale * _prior!.Share(row, octave);
+            }
+
+            var perSegment = count / OctaveWidth(octave);
             value = Math.Max(perSegment - (_weight * _options.SessionDiscount), perSegment * 1e-3);
         }
         else
         {
             value = _groups[group].Total;
+            if (_groups[group].PriorRow is var row and >= 0)
+            {
+                value += _priorScale * _prior!.RowShare(row);
+            }
             if (_options.UsePosition && _positionCount[0] > 0)
             {
                 // Without titles, the site-wide curve: requests per segment number at this octave relative to the first.
@@ -360,6 +403,8 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy, ITieredPolicy
     private void Record(int group, int octave, int rendition)
     {
         var w = _weight;
+        _mass += w;
+        _priorScale = _prior is null ? 0 : _options.PriorWeight * _mass;
         _groups[group].Total += w;
         if (_options.UseTitle)
         {
@@ -462,6 +507,8 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy, ITieredPolicy
 
         _renditionTotal *= factor;
         _weight *= factor;
+        _mass *= factor;
+        _priorScale *= factor;
     }
 
     /// <summary>Forgets groups that hold no resident object and have not been requested for many half-lives; amortised O(1).</summary>
@@ -488,7 +535,8 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy, ITieredPolicy
     private int GroupOf(ulong key, ContentHint hint)
     {
         // Objects without a title are their own group; the tag keeps their ids apart from title hashes.
-        var id = _options.UseTitle && hint.HasTitle ? hint.Title : (key ^ 0x5A5A_5A5A_5A5A_5A5AUL) | 1UL << 63;
+        var titled = _options.UseTitle && hint.HasTitle;
+        var id = titled ? hint.Title : (key ^ 0x5A5A_5A5A_5A5A_5A5AUL) | 1UL << 63;
         if (_groupIndex.TryGetValue(id, out var g))
         {
             return g;
@@ -513,7 +561,7 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy, ITieredPolicy
             g = _groupsUsed++;
         }
 
-        _groups[g] = new Group { Id = id, NextFree = -1 };
+        _groups[g] = new Group { Id = id, NextFree = -1, Titled = titled, PriorRow = titled && _prior is not null ? _prior.RowOf(id) : -1 };
         if (_options.UseTitle)
         {
             Array.Clear(_groupOctaves, g * Octaves, Octaves);
@@ -808,5 +856,7 @@ public sealed class VideoAwarePolicy : IContentAwarePolicy, ITieredPolicy
         public double Total;
         public int Refs;
         public int NextFree;
+        public int PriorRow; // -1: no forecast applies
+        public bool Titled;
     }
 }

@@ -71,6 +71,15 @@ public sealed record VideoPolicyOptions
     /// <summary>Weigh objects by the share of requests their rendition gets at this site. Default on.</summary>
     public bool UseRendition { get; init; } = true;
 
+    /// <summary>
+    /// How much a delivered forecast (<see cref="TitlePrior"/>) counts against the policy's own counters: 1
+    /// adds, for each title, its forecast share of every request counted in the current window (as much
+    /// evidence as the window itself). 0 ignores the forecast. Default 0: in cache-sim a forecast made from
+    /// past days (the fill controller's kind) did not beat the policy's own recent counts at any weight
+    /// tried (0.1–20; bench/RESULTS.md, section cache-sim), while each day's true rates at weight 20 did.
+    /// </summary>
+    public double PriorWeight { get; init; }
+
     /// <summary>Throws when a parameter is out of range; the message names the parameter.</summary>
     public void Validate()
     {
@@ -79,6 +88,7 @@ public sealed record VideoPolicyOptions
         Require(SampleSize is >= 1 and <= 256, nameof(SampleSize), SampleSize, "must be in [1, 256]");
         Require(SessionDiscount is >= 0 and <= 100, nameof(SessionDiscount), SessionDiscount, "must be in [0, 100]");
         Require(AdmitQuantile is >= 0 and <= 1, nameof(AdmitQuantile), AdmitQuantile, "must be in [0, 1]");
+        Require(PriorWeight is >= 0 and <= 1000, nameof(PriorWeight), PriorWeight, "must be in [0, 1000]");
         Require(GhostFraction is >= 0 and <= 16, nameof(GhostFraction), GhostFraction, "must be in [0, 16]");
         Require(AdmitRatio is >= 0 and <= 1000, nameof(AdmitRatio), AdmitRatio, "must be in [0, 1000]");
         Require(UnprovenAdmitRatio >= AdmitRatio && UnprovenAdmitRatio <= 1e6, nameof(UnprovenAdmitRatio), UnprovenAdmitRatio, "must be in [AdmitRatio, 1e6]");
