@@ -30,6 +30,11 @@ public sealed class FillSimScenario : IScenario
         var clock = Stopwatch.StartNew();
         var workload = new Workload(options);
         var forecastOptions = new ForecastOptions();
+        if (options.TitleMixPrior is { } titlePrior)
+        {
+            forecastOptions.TitleRenditionPriorPlays = titlePrior;
+        }
+
         Console.WriteLine(FormattableString.Invariant(
             $"region: {workload.Sites} sites, {Workload.SiteAppliances.Sum()} appliances ({string.Join('/', Workload.SiteAppliances)}); {options.Titles} titles at day 0 ({workload.CatalogBytesAtStart / 1e12:F1} TB) + {options.Releases}/day; {options.Plays} plays/day; Zipf {options.Alpha}"));
         Console.WriteLine(FormattableString.Invariant(
@@ -37,6 +42,13 @@ public sealed class FillSimScenario : IScenario
 
         var sims = options.Sizes.SelectMany(size => Enum.GetValues<Strategy>().Select(strategy => new FillSimulator(workload, options, strategy, size))).ToArray();
         var history = new List<PlayCount>();
+        var requests = new List<RenditionCount>();
+        var ladders = new Dictionary<string, IReadOnlyCollection<string>>(StringComparer.Ordinal);
+        for (var t = 0; t < workload.Names.Length; t++)
+        {
+            ladders[workload.Names[t]] = workload.Renditions(t).Select(r => workload.RenditionNames[r]).ToArray();
+        }
+
         var published = new Dictionary<string, DateTimeOffset?>(StringComparer.Ordinal);
         for (var t = 0; t < options.Titles; t++)
         {
@@ -68,7 +80,8 @@ public sealed class FillSimScenario : IScenario
             for (var s = 0; s < workload.Sites; s++)
             {
                 var demand = DemandModel.TitleDemand($"isp{s}", date, history, [], published, forecastOptions);
-                push[s] = Files(workload, demand, forecastOptions);
+                var mix = options.LearnRenditionMix ? RenditionMix.Learn($"isp{s}", date, requests, history, ladders, forecastOptions) : RenditionMix.Configured(forecastOptions);
+                push[s] = Files(workload, demand, mix);
                 known[s] = KnownRates(workload, day, s);
                 oracle[s] = Realized(workload, plays, s);
                 if (day >= options.Warmup)
@@ -93,7 +106,14 @@ public sealed class FillSimScenario : IScenario
                 history.Add(new PlayCount($"isp{group.Key.Site}", workload.Names[group.Key.Title], date, group.Count()));
             }
 
+            // What the site's appliances report with their fill progress: requests per (title, rendition) (video; audio is read by every play).
+            foreach (var group in plays.GroupBy(p => (p.Site, p.Title, p.Rendition)))
+            {
+                requests.Add(new RenditionCount($"isp{group.Key.Site}", workload.Names[group.Key.Title], workload.RenditionNames[group.Key.Rendition], date, group.Sum(p => (long)p.Chunks)));
+            }
+
             history.RemoveAll(p => p.Day < date.AddDays(-forecastOptions.HistoryDays));
+            requests.RemoveAll(p => p.Day < date.AddDays(-forecastOptions.HistoryDays));
             Console.Error.Write(FormattableString.Invariant($"\rday {day + 1}/{options.Days} ({clock.Elapsed.TotalSeconds:F0} s)"));
         }
 
@@ -105,15 +125,15 @@ public sealed class FillSimScenario : IScenario
 
     private static DateOnly Date(int day) => new DateOnly(2026, 1, 1).AddDays(day);
 
-    /// <summary>The forecast as the fill controller builds it: title demand split over the title's renditions.</summary>
-    private static List<FileForecast> Files(Workload w, Dictionary<string, double> demand, ForecastOptions options)
+    /// <summary>The forecast as the fill controller builds it: title demand split over the title's renditions by the site's mix.</summary>
+    private static List<FileForecast> Files(Workload w, Dictionary<string, double> demand, RenditionMix mix)
     {
         var files = new List<FileForecast>(demand.Count * 8);
         foreach (var (name, plays) in demand)
         {
             var title = int.Parse(name.AsSpan(1), CultureInfo.InvariantCulture);
             var renditions = w.Renditions(title).ToArray();
-            foreach (var (rendition, share) in DemandModel.RenditionShares(renditions.Select(r => w.RenditionNames[r]), options.RenditionShares))
+            foreach (var (rendition, share) in mix.Shares(name, renditions.Select(r => w.RenditionNames[r])))
             {
                 var r = (byte)Array.IndexOf(w.RenditionNames, rendition);
                 files.Add(new FileForecast(new FileId(name, rendition), w.FileBytes(title, r), plays * share));
@@ -263,6 +283,8 @@ public sealed class FillSimScenario : IScenario
             zipf_alpha = options.Alpha,
             pin_share = options.PinShare,
             release_notice_days = options.ReleaseNoticeDays,
+            rendition_mix = options.LearnRenditionMix ? "learned" : "configured",
+            title_rendition_prior_plays = options.TitleMixPrior ?? new ForecastOptions().TitleRenditionPriorPlays,
             seed = options.Seed,
             nightly_budget_bytes = (long)(options.RateMBs * 1e6 * options.WindowHours * 3600),
             catalog_bytes = results[0].CacheBytesPerAppliance == 0 ? 0 : (long)(results[0].CacheBytesPerAppliance / results[0].SizeFraction),
