@@ -32,6 +32,10 @@ internal sealed record CacheSimOptions
                            defaults are VideoPolicyOptions' (the appliance's). Synthetic traces carry the
                            title/rendition/segment of each request; file traces have none (the policy
                            then values each object by its own decayed request count)
+          --charts DIR|none
+                           where the PNG charts (byte miss ratio vs cache size, one per trace, every policy
+                           and Belady) and a copy of the JSON line (cache-sim.json) go (default bench/charts,
+                           relative to the working directory); none draws nothing
         Output: a table per trace, a summary at the 5% size, and one JSON line last.
         """;
 
@@ -51,6 +55,9 @@ internal sealed record CacheSimOptions
 
     public VideoPolicyOptions Video { get; init; } = new();
 
+    /// <summary>Directory for the PNG charts and the JSON copy; null when --charts none.</summary>
+    public string? ChartsDirectory { get; init; } = Path.Combine("bench", "charts");
+
     public static IReadOnlyList<string> AllPolicies { get; } = ["lru", "fifo", "s3fifo", "video", Simulator.Belady];
 
     public static CacheSimOptions Parse(IReadOnlyList<string> args)
@@ -68,6 +75,7 @@ internal sealed record CacheSimOptions
                 "--s3fifo" => o with { S3Fifo = ParseS3Fifo(value) },
                 "--video" => o with { Video = ParseVideo(value) },
                 "--policies" => o with { Policies = ParsePolicies(value) },
+                "--charts" => o with { ChartsDirectory = value == "none" ? null : value },
                 _ => throw new BenchUsageException($"unknown option '{name}' (see --help)"),
             };
         }

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
+using OpenConnect.Bench.Charts;
 
 namespace OpenConnect.Bench.CacheSim;
 
@@ -47,6 +49,12 @@ public sealed class CacheSimScenario : IScenario
             var results = RunAll(trace, options, cancellationToken);
             var ratios = Ratios.Of(results);
             PrintTrace(trace, results, ratios, clock.Elapsed);
+            if (options.ChartsDirectory is { } dir)
+            {
+                var png = PngChart.Save(MissRatioChart.Of(trace, results), Path.Combine(dir, MissRatioChart.FileName(trace.Name)));
+                Console.WriteLine($"chart: {png}");
+            }
+
             var goal = Goal(results, ratios);
             allMet &= goal?.Met ?? false;
             traceFigures.Add(new
@@ -89,7 +97,7 @@ public sealed class CacheSimScenario : IScenario
 
         Console.WriteLine(FormattableString.Invariant(
             $"goal (video at the 5% size, every trace: byte miss <= {GoalRatioToBelady}x Belady, >= {GoalReductionVsLru:P0} below LRU, SSD writes <= S3-FIFO's): {(allMet ? "met" : "NOT met")}"));
-        Summary.WriteJsonLine(new
+        var summary = new
         {
             scenario = Name,
             s3fifo = new
@@ -121,7 +129,14 @@ public sealed class CacheSimScenario : IScenario
                 met = allMet,
             },
             traces = traceFigures,
-        });
+        };
+        if (options.ChartsDirectory is { } charts)
+        {
+            Directory.CreateDirectory(charts);
+            File.WriteAllText(Path.Combine(charts, "cache-sim.json"), JsonSerializer.Serialize(summary) + "\n");
+        }
+
+        Summary.WriteJsonLine(summary);
         return Task.FromResult(0);
     }
 
