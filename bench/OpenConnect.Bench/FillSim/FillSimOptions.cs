@@ -31,6 +31,9 @@ public sealed record FillSimOptions
                              as the fill controller does) or configured (the configured shares)
           --title-mix-prior P  TitleRenditionPriorPlays of the learned mix (default: the fill controller's)
           --seed N           generator seed (default 7)
+          --charts DIR|none  where the PNG charts (offload per day for pull, push fill, known rates and the
+                             oracle, one per cache size) and a copy of the JSON line go (default bench/charts,
+                             relative to the working directory); none draws nothing
         Output: a table per cache size, the goal check at 10% (push fill against the oracle), and one
         JSON line last.
         """;
@@ -65,6 +68,9 @@ public sealed record FillSimOptions
 
     public double? TitleMixPrior { get; init; }
 
+    /// <summary>Directory for the PNG charts and the JSON copy; null when --charts none.</summary>
+    public string? ChartsDirectory { get; init; } = Path.Combine("bench", "charts");
+
     public static FillSimOptions Parse(IReadOnlyList<string> args)
     {
         var o = new FillSimOptions();
@@ -93,6 +99,7 @@ public sealed record FillSimOptions
                         _ => throw new BenchUsageException($"{name}: '{value}' is not 'learned' or 'configured'"),
                     },
                 },
+                "--charts" => o with { ChartsDirectory = value == "none" ? null : value },
                 "--title-mix-prior" => o with { TitleMixPrior = Number(name, value, 0, 1e9) },
                 "--seed" => o with { Seed = Int(name, value, 0, int.MaxValue) },
                 _ => throw new BenchUsageException($"unknown option '{name}' (see --help)"),

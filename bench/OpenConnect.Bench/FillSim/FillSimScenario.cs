@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using OpenConnect.Bench.Charts;
 using OpenConnect.FillController.Forecast;
 using OpenConnect.FillController.History;
 using OpenConnect.FillController.Placement;
@@ -120,6 +121,15 @@ public sealed class FillSimScenario : IScenario
         Console.Error.WriteLine();
         var results = sims.Select(s => s.Result()).ToArray();
         Print(results, options);
+        if (options.ChartsDirectory is { } charts)
+        {
+            foreach (var size in options.Sizes)
+            {
+                var png = PngChart.Save(OffloadChart.Of(results, options, size), Path.Combine(charts, OffloadChart.FileName(options, size)));
+                Console.WriteLine($"chart: {png}");
+            }
+        }
+
         return Task.FromResult(Summarise(results, options, forecastError / Math.Max(1, errorDays), knownRatesError / Math.Max(1, errorDays), clock.Elapsed));
     }
 
@@ -266,13 +276,18 @@ public sealed class FillSimScenario : IScenario
         }).ToArray();
 
         var at10 = sizes.MinBy(s => Math.Abs(s.size_fraction - GoalSize))!;
-        var met = Math.Abs(at10.size_fraction - GoalSize) < 1e-9 && at10.offload_push_fill >= GoalOffload && at10.gap_closed >= GoalGapClosed;
+        var atGoalSize = Math.Abs(at10.size_fraction - GoalSize) < 1e-9 && at10.nights_over_budget_push_fill == 0;
+        var met = atGoalSize && at10.offload_push_fill >= GoalOffload && at10.gap_closed >= GoalGapClosed;
+        // The reachable gap: what a forecast of demand rates can close at all is the gap from pull to
+        // known rates (which tail file gets its one play on the day is chance, known to the oracle only).
+        var metReachable = atGoalSize && at10.offload_push_fill >= GoalOffload && at10.gap_closed_known_rates >= GoalGapClosed;
         Console.WriteLine(FormattableString.Invariant(
             $"at {at10.size_fraction:P0}: offload pull {at10.offload_pull:F4}, push fill {at10.offload_push_fill:F4}, known rates {at10.offload_known_rates:F4}, oracle {at10.offload_oracle:F4}; gap closed {at10.gap_closed:F3} (of pull-known rates: {at10.gap_closed_known_rates:F3}; known rates close {at10.oracle_gap_closed_by_known_rates:F3})"));
         Console.WriteLine(FormattableString.Invariant(
             $"byte-share error against the day's realized reads: forecast {forecastError:F3}, known rates {knownRatesError:F3}"));
-        Console.WriteLine($"goal (push fill >= {GoalOffload:P0} offload at 10% and closes >= half the pull-oracle gap): {(met ? "met" : "NOT met")}");
-        Summary.WriteJsonLine(new
+        Console.WriteLine($"goal (push fill >= {GoalOffload:P0} offload at 10%, no night over budget, closes >= half the pull-oracle gap): {(met ? "met" : "NOT met")}");
+        Console.WriteLine($"goal against the reachable gap (>= half the pull-known rates gap): {(metReachable ? "met" : "NOT met")}");
+        var summary = new
         {
             scenario = "fill-sim",
             days = options.Days,
@@ -295,12 +310,24 @@ public sealed class FillSimScenario : IScenario
             offload_oracle = at10.offload_oracle,
             gap_closed = at10.gap_closed,
             goal_met = met,
+            goal_met_reachable = metReachable,
+            nights_over_budget_push_fill = at10.nights_over_budget_push_fill,
+            ratio_to_oracle_pull = Round(at10.offload_pull / at10.offload_oracle),
+            ratio_to_oracle_push_fill = Round(at10.offload_push_fill / at10.offload_oracle),
+            ratio_to_oracle_known_rates = Round(at10.offload_known_rates / at10.offload_oracle),
             offload_known_rates = at10.offload_known_rates,
             gap_closed_known_rates = at10.gap_closed_known_rates,
             oracle_gap_closed_by_known_rates = at10.oracle_gap_closed_by_known_rates,
             sizes,
             seconds = Math.Round(elapsed.TotalSeconds, 1),
-        });
+        };
+        Summary.WriteJsonLine(summary);
+        if (options.ChartsDirectory is { } charts)
+        {
+            Directory.CreateDirectory(charts);
+            File.WriteAllText(Path.Combine(charts, Path.ChangeExtension(OffloadChart.FileName(options, GoalSize), ".json")), System.Text.Json.JsonSerializer.Serialize(summary) + "\n");
+        }
+
         return 0;
     }
 
