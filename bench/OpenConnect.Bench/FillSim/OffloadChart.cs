@@ -23,7 +23,7 @@ internal static class OffloadChart
         var low = results.Where(r => r.SizeFraction == size).SelectMany(r => r.DailyOffload).Select(d => d.Offload).DefaultIfEmpty(0).Min();
         return new LineChart(
             string.Create(CultureInfo.InvariantCulture, $"fill-sim: offload per day, cache {size:P0} of the catalog, {options.Plays:N0} plays/day, seed {options.Seed}"),
-            "day (scored days; the first are warm-up)",
+            "day (scored days only: the warm-up days are not drawn)",
             "offload: bytes served by appliances / bytes requested",
             series)
         {
