@@ -41,6 +41,7 @@ public static class ApplianceHost
         services.AddHostedService(sp => sp.GetRequiredService<AccessLog>());
         services.AddHostedService<OriginDiscovery>();
         services.AddSingleton<FillMetrics>();
+        services.AddSingleton<RenditionRequestCounter>();
         services.AddSingleton<FillAgent>();
         services.AddHostedService(sp => sp.GetRequiredService<FillAgent>());
         services.AddHealthChecks().AddCheck<SsdTierHealthCheck>("ssd-tier").AddCheck<ControlState.HealthCheck>("control-plane");

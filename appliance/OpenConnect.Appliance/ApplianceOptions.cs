@@ -179,12 +179,20 @@ public sealed class FillOptions
     /// <summary>Time allowed for one object from one source (head and body) before the next source is tried. Default 30 s.</summary>
     public TimeSpan SourceTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How often the fill agent reports the requests it served per (title, rendition) to the fill controller (with a fill controller only). Default 15 min.</summary>
+    public TimeSpan DemandReportInterval { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Most (title, rendition) keys counted between two demand reports; requests of further keys are counted as dropped. Default 65,536 (about 3 MB).</summary>
+    public int DemandTableEntries { get; set; } = 65_536;
+
     public void Validate(OptionsCheck check)
     {
         check.Require(RateBytesPerSecond >= 0, "Fill:RateBytesPerSecond", RateBytesPerSecond, "must not be negative (0 means uncapped)");
         check.RequireAbsoluteHttpUri(ControllerUrl, "Fill:ControllerUrl", allowEmpty: true);
         check.Require(PollInterval >= TimeSpan.FromMilliseconds(100), "Fill:PollInterval", PollInterval, "must be at least 00:00:00.1");
         check.Require(SourceTimeout > TimeSpan.Zero, "Fill:SourceTimeout", SourceTimeout, "must be positive");
+        check.Require(DemandReportInterval >= TimeSpan.FromMilliseconds(100), "Fill:DemandReportInterval", DemandReportInterval, "must be at least 00:00:00.1");
+        check.Require(DemandTableEntries is >= 1 and <= 1 << 24, "Fill:DemandTableEntries", DemandTableEntries, "must be 1..16777216");
     }
 }
 

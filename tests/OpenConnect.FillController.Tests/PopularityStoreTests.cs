@@ -34,7 +34,7 @@ public sealed class PopularityStoreTests : IDisposable
         store.SaveRenditionBytes("t1", new Dictionary<string, long> { ["720p"] = 1000, ["audio"] = 10 }, DateTimeOffset.UnixEpoch);
 
         var reopened = new PopularityStore(_dir.Path);
-        Assert.Equal(1, reopened.SchemaVersion);
+        Assert.Equal(2, reopened.SchemaVersion);
         Assert.Equal(3, Assert.Single(reopened.Plays(Day, Day)).Plays);
         Assert.Equal(1000, reopened.RenditionBytes("t1", DateTimeOffset.UnixEpoch)!["720p"]);
         Assert.Null(reopened.RenditionBytes("t1", DateTimeOffset.UnixEpoch.AddSeconds(1)));

@@ -14,7 +14,10 @@ namespace OpenConnect.Appliance.Fill;
 /// A new manifest is stored at <c>{Cache:Directory}/fill/manifest.bin</c> and applied at once:
 /// pinned objects of files no longer in it are handed back to the eviction policy. While the
 /// controller says the site's window is open, the agent fills the files not yet done for this
-/// manifest (<see cref="FillPass"/>) and reports each file's outcome.
+/// manifest (<see cref="FillPass"/>) and reports each file's outcome. Every
+/// <c>Appliance:Fill:DemandReportInterval</c> it also reports the requests served per (title,
+/// rendition) since the last such report (<see cref="RenditionRequestCounter"/>), from which the controller
+/// learns the site's rendition mix; a report that fails is added back and sent with the next.
 /// </summary>
 public sealed class FillAgent : BackgroundService
 {
@@ -24,14 +27,17 @@ public sealed class FillAgent : BackgroundService
     private readonly SegmentCache _cache;
     private readonly CacheInventory _inventory;
     private readonly FillMetrics _metrics;
+    private readonly RenditionRequestCounter _demand;
     private readonly PublicKeyRing _integrityKeys;
     private readonly TimeProvider _time;
     private readonly ILogger<FillAgent> _logger;
     private readonly HashSet<string> _done = new(StringComparer.Ordinal);
     private FillManifest? _manifest;
+    private DateTimeOffset _lastDemandReport;
 
-    public FillAgent(IOptions<ApplianceOptions> options, SegmentCache cache, CacheInventory inventory, FillMetrics metrics, TimeProvider time, ILogger<FillAgent> logger)
+    public FillAgent(IOptions<ApplianceOptions> options, SegmentCache cache, CacheInventory inventory, FillMetrics metrics, RenditionRequestCounter demand, TimeProvider time, ILogger<FillAgent> logger)
     {
+        _demand = demand;
         _options = options.Value.Fill;
         _applianceId = options.Value.Id;
         _manifestFile = Path.Combine(options.Value.Cache.Directory, "fill", "manifest.bin");
@@ -57,10 +63,12 @@ public sealed class FillAgent : BackgroundService
         using var channel = GrpcChannel.ForAddress(_options.ControllerUrl);
         var client = new FillOrders.FillOrdersClient(channel);
         using var fetcher = new SourceFetcher(_options.SourceTimeout);
+        _lastDemandReport = _time.GetUtcNow();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
+                await ReportDemandAsync(client, stoppingToken).ConfigureAwait(false);
                 await PollAsync(client, fetcher, stoppingToken).ConfigureAwait(false);
             }
             catch (RpcException ex)
@@ -137,6 +145,45 @@ public sealed class FillAgent : BackgroundService
                 return;
             }
         }
+    }
+
+    /// <summary>Sends the requests counted since the last report once <c>DemandReportInterval</c> has passed; on failure they go back into the table.</summary>
+    private async Task ReportDemandAsync(FillOrders.FillOrdersClient client, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        if (now - _lastDemandReport < _options.DemandReportInterval)
+        {
+            return;
+        }
+
+        _lastDemandReport = now;
+        var (counts, dropped) = _demand.Drain();
+        if (counts.Count == 0 && dropped == 0)
+        {
+            return;
+        }
+
+        var report = new ProgressReport { ApplianceId = _applianceId, ManifestVersion = ManifestVersion, DemandDropped = dropped };
+        foreach (var (title, rendition, requests) in counts)
+        {
+            report.Demand.Add(new RenditionDemand { Title = title, Rendition = rendition, Requests = requests });
+        }
+
+        try
+        {
+            await client.ReportProgressAsync(report, deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
+        }
+        catch (RpcException)
+        {
+            foreach (var (title, rendition, requests) in counts)
+            {
+                _demand.Add(title, rendition, requests);
+            }
+
+            throw;
+        }
+
+        FillLog.DemandReported(_logger, counts.Count, counts.Sum(c => c.Requests), dropped);
     }
 
     /// <summary>Makes <paramref name="manifest"/> current: objects pinned for files it no longer lists go back under the eviction policy.</summary>

@@ -25,4 +25,7 @@ internal static partial class FillLog
 
     [LoggerMessage(EventId = 807, Level = LogLevel.Information, Message = "Fill window closed; {Left} files wait for the next window")]
     public static partial void WindowClosed(ILogger logger, int left);
+
+    [LoggerMessage(EventId = 808, Level = LogLevel.Debug, Message = "Reported demand: {Entries} (title, rendition) counts, {Requests} requests, {Dropped} not counted")]
+    public static partial void DemandReported(ILogger logger, int entries, long requests, long dropped);
 }

@@ -376,6 +376,11 @@ internal sealed class SegmentConnection
             if (denied is null && ContentKey.TryParse(content, out var key))
             {
                 path = key.Path;
+                // A segment read counts toward the title's rendition mix (playlists do not: players read several while choosing).
+                if (key.Rendition is { } rendition && head.Method == RequestMethod.Get && !key.FileName.EndsWith(".m3u8", StringComparison.Ordinal))
+                {
+                    _server.Demand.Record(key.TitleId, rendition);
+                }
             }
         }
 

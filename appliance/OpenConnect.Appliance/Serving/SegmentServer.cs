@@ -31,9 +31,10 @@ public sealed class SegmentServer : IDisposable
     private readonly WriteReadiness _readiness = new();
     private readonly ClientConnections _perClient;
 
-    public SegmentServer(SegmentCache cache, IOptions<ApplianceOptions> options, ApplianceMetrics metrics, HttpDate date, CorsPolicy cors, AccessGate gate, ControlState control, AccessLog accessLog, ILogger<SegmentServer> logger)
+    public SegmentServer(SegmentCache cache, IOptions<ApplianceOptions> options, ApplianceMetrics metrics, HttpDate date, CorsPolicy cors, AccessGate gate, ControlState control, AccessLog accessLog, Fill.RenditionRequestCounter demand, ILogger<SegmentServer> logger)
     {
         AccessLog = accessLog;
+        Demand = demand;
         _gate = gate;
         _control = control;
         _cache = cache;
@@ -132,6 +133,9 @@ public sealed class SegmentServer : IDisposable
     internal WriteReadiness Readiness => _readiness;
 
     internal AccessLog AccessLog { get; }
+
+    /// <summary>Requests per (title, rendition), reported by the fill agent.</summary>
+    internal Fill.RenditionRequestCounter Demand { get; }
 
     public void Dispose() => _readiness.Dispose();
 }

@@ -26,7 +26,14 @@ public sealed record FillSimOptions
                              origin with its publication time (default 1: the night before it
                              premieres; 0: listed at premiere, learned by the forecast the night after)
           --fetch-cost X     FetchCostRequests of push fill's and known_rates' planner (default: the fill controller's default)
+          --rendition-mix M  how push fill splits a title's plays over renditions: learned (default: each
+                             site's mix from the requests its appliances report per title and rendition,
+                             as the fill controller does) or configured (the configured shares)
+          --title-mix-prior P  TitleRenditionPriorPlays of the learned mix (default: the fill controller's)
           --seed N           generator seed (default 7)
+          --charts DIR|none  where the PNG charts (offload per day for pull, push fill, known rates and the
+                             oracle, one per cache size) and a copy of the JSON line go (default bench/charts,
+                             relative to the working directory); none draws nothing
         Output: a table per cache size, the goal check at 10% (push fill against the oracle), and one
         JSON line last.
         """;
@@ -57,6 +64,13 @@ public sealed record FillSimOptions
 
     public int Seed { get; init; } = 7;
 
+    public bool LearnRenditionMix { get; init; } = true;
+
+    public double? TitleMixPrior { get; init; }
+
+    /// <summary>Directory for the PNG charts and the JSON copy; null when --charts none.</summary>
+    public string? ChartsDirectory { get; init; } = Path.Combine("bench", "charts");
+
     public static FillSimOptions Parse(IReadOnlyList<string> args)
     {
         var o = new FillSimOptions();
@@ -76,6 +90,17 @@ public sealed record FillSimOptions
                 "--window-hours" => o with { WindowHours = Number(name, value, 0.01, 24) },
                 "--release-notice-days" => o with { ReleaseNoticeDays = Int(name, value, 0, 30) },
                 "--fetch-cost" => o with { FetchCost = Number(name, value, 0, 1e6) },
+                "--rendition-mix" => o with
+                {
+                    LearnRenditionMix = value switch
+                    {
+                        "learned" => true,
+                        "configured" => false,
+                        _ => throw new BenchUsageException($"{name}: '{value}' is not 'learned' or 'configured'"),
+                    },
+                },
+                "--charts" => o with { ChartsDirectory = value == "none" ? null : value },
+                "--title-mix-prior" => o with { TitleMixPrior = Number(name, value, 0, 1e9) },
                 "--seed" => o with { Seed = Int(name, value, 0, int.MaxValue) },
                 _ => throw new BenchUsageException($"unknown option '{name}' (see --help)"),
             };

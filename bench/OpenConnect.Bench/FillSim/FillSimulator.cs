@@ -40,7 +40,8 @@ internal sealed record StrategyResult(
     long[] MissBytes,
     long PeerPinnedMissBytes,
     double MeanPinnedBytes,
-    long PinnedHitBytes)
+    long PinnedHitBytes,
+    IReadOnlyList<(int Day, double Offload)> DailyOffload)
 {
     /// <summary>Names of <see cref="MissBytes"/>' buckets: where the origin bytes went.</summary>
     public static readonly string[] MissKinds = ["release_day0", "release_days1_6", "pinned_title_other_rendition", "title_not_pinned"];
@@ -58,6 +59,9 @@ internal sealed record StrategyResult(
 
     /// <summary>Of <see cref="ApplianceBytes"/>, those served from pinned files (the rest the pull cache served).</summary>
     public long PinnedHitBytes { get; init; } = PinnedHitBytes;
+
+    /// <summary>Offload of each scored day (bytes served by the appliances / bytes requested that day).</summary>
+    public IReadOnlyList<(int Day, double Offload)> DailyOffload { get; init; } = DailyOffload;
 
     public double Offload => RequestedBytes == 0 ? 0 : (double)ApplianceBytes / RequestedBytes;
 }
@@ -88,6 +92,7 @@ internal sealed class FillSimulator
     private long _peerPinnedMissBytes, _pinnedHitBytes;
     private double _pinnedSum;
     private long _requested, _served, _fill, _maxNight, _pinned;
+    private readonly List<(int Day, double Offload)> _daily = [];
     private int _nights, _overBudget;
     private double _churn;
 
@@ -127,6 +132,7 @@ internal sealed class FillSimulator
     public void RunDay(int day, Play[] plays, IReadOnlyList<FileForecast>[]? placementInput)
     {
         var scored = day >= _o.Warmup;
+        var (requestedBefore, servedBefore) = (_requested, _served);
         if (placementInput is not null)
         {
             for (var s = 0; s < _sites.Length; s++)
@@ -144,12 +150,17 @@ internal sealed class FillSimulator
                 Request(appliance, play.Title, _w.AudioRendition, c, day, scored);
             }
         }
+
+        if (scored && _requested > requestedBefore)
+        {
+            _daily.Add((day, (double)(_served - servedBefore) / (_requested - requestedBefore)));
+        }
     }
 
     public StrategyResult Result() => new(
         _strategy, _size, CacheBytes, _requested, _served, _fill, _maxNight, _nights == 0 ? 0 : (double)_fill / _nights / _sites.Sum(s => s.Length),
         _budget, _overBudget, _pinned, _nights == 0 ? 0 : _churn / _nights, [.. _missBytes], _peerPinnedMissBytes,
-        _nights == 0 ? 0 : _pinnedSum / _nights / _sites.Sum(s => s.Length), _pinnedHitBytes);
+        _nights == 0 ? 0 : _pinnedSum / _nights / _sites.Sum(s => s.Length), _pinnedHitBytes, [.. _daily]);
 
     private void Fill(int site, int day, IReadOnlyList<FileForecast> forecast, bool scored)
     {

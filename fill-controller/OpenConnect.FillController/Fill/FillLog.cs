@@ -16,4 +16,7 @@ internal static partial class FillLog
 
     [LoggerMessage(EventId = 304, Level = LogLevel.Error, Message = "Fill window check failed; trying again at the next check")]
     public static partial void CheckFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 305, Level = LogLevel.Debug, Message = "Appliance {ApplianceId} of site {Site} reported {Entries} (title, rendition) request counts, {Requests} requests, {Dropped} not counted")]
+    public static partial void DemandReported(ILogger logger, string applianceId, string site, int entries, long requests, long dropped);
 }

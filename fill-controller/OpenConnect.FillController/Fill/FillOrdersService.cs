@@ -2,15 +2,18 @@ using Google.Protobuf;
 using Grpc.Core;
 using OpenConnect.Contracts.Content;
 using OpenConnect.Contracts.Fill.V1;
+using OpenConnect.FillController.History;
 using OpenConnect.FillController.Placement;
 
 namespace OpenConnect.FillController.Fill;
 
 /// <summary>
 /// gRPC <c>FillOrders</c> on the fill controller's control endpoint: appliances pull their manifest
-/// (sent only when its version changed) with their site's window state, and report per-file progress.
+/// (sent only when its version changed) with their site's window state, and report per-file progress
+/// and the requests they served per (title, rendition), which go to the popularity store for the
+/// forecast's rendition mix.
 /// </summary>
-public sealed class FillOrdersService(FillStore store, FillCoordinator coordinator, ILogger<FillOrdersService> logger) : FillOrders.FillOrdersBase
+public sealed class FillOrdersService(FillStore store, FillCoordinator coordinator, PopularityStore popularity, TimeProvider time, ILogger<FillOrdersService> logger) : FillOrders.FillOrdersBase
 {
     public override Task<ManifestReply> GetManifest(ManifestRequest request, ServerCallContext context)
     {
@@ -37,7 +40,7 @@ public sealed class FillOrdersService(FillStore store, FillCoordinator coordinat
         return Task.FromResult(reply);
     }
 
-    public override Task<ProgressAck> ReportProgress(ProgressReport request, ServerCallContext context)
+    public override async Task<ProgressAck> ReportProgress(ProgressReport request, ServerCallContext context)
     {
         if (string.IsNullOrEmpty(request.ApplianceId))
         {
@@ -52,14 +55,43 @@ public sealed class FillOrdersService(FillStore store, FillCoordinator coordinat
             }
         }
 
-        if (store.LatestManifest(request.ApplianceId, request.ManifestVersion) is not { } manifest || manifest.Version != request.ManifestVersion)
+        foreach (var demand in request.Demand)
         {
-            return Task.FromResult(new ProgressAck { Current = false });
+            if (!ContentKey.IsValidTitleId(demand.Title) || !ContentKey.IsValidRendition(demand.Rendition) || demand.Requests < 0)
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"demand '{demand.Title}/{demand.Rendition}' needs a valid title, rendition and requests >= 0"));
+            }
+        }
+
+        var latest = store.LatestManifest(request.ApplianceId, request.ManifestVersion);
+        if (request.Demand.Count > 0)
+        {
+            await RecordDemandAsync(request, latest?.Site, context.CancellationToken).ConfigureAwait(false);
+        }
+
+        if (latest is not { } manifest || manifest.Version != request.ManifestVersion)
+        {
+            return new ProgressAck { Current = false };
         }
 
         store.RecordProgress(manifest.Version, request.Files.Select(f => (new FileId(f.Title, f.Rendition), f.State == FileState.Done ? FillStore.Done : FillStore.Failed, f.Reason, f.BytesFetched)));
         FillLog.ProgressReported(logger, request.ApplianceId, manifest.Version, request.Files.Count(f => f.State == FileState.Done), request.Files.Count(f => f.State == FileState.Failed));
         coordinator.StatusChanged(manifest.Site);
-        return Task.FromResult(new ProgressAck { Current = true, WindowClosed = !coordinator.WindowState(manifest.Site).Open });
+        return new ProgressAck { Current = true, WindowClosed = !coordinator.WindowState(manifest.Site).Open };
+    }
+
+    /// <summary>Adds the report's request counts to its appliance's site (from its manifest, else steering's roster) for today (UTC, the controller's clock).</summary>
+    private async Task RecordDemandAsync(ProgressReport request, string? site, CancellationToken cancellationToken)
+    {
+        if (site is null)
+        {
+            var roster = await coordinator.RosterAsync(cancellationToken).ConfigureAwait(false);
+            site = roster.FirstOrDefault(a => string.Equals(a.ApplianceId, request.ApplianceId, StringComparison.Ordinal))?.Site
+                ?? throw new RpcException(new Status(StatusCode.FailedPrecondition, $"appliance '{request.ApplianceId}' has no manifest and steering does not list it: its demand has no site"));
+        }
+
+        var day = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+        popularity.AddRenditionRequests(site, day, request.Demand.Where(d => d.Requests > 0).Select(d => (d.Title, d.Rendition, d.Requests)));
+        FillLog.DemandReported(logger, request.ApplianceId, site, request.Demand.Count, request.Demand.Sum(d => d.Requests), request.DemandDropped);
     }
 }

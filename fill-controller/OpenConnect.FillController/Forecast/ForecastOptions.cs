@@ -53,6 +53,20 @@ public sealed class ForecastOptions
         ["144p"] = 0.02,
     };
 
+    /// <summary>
+    /// How many plays of the configured <see cref="RenditionShares"/> a site's learned rendition mix
+    /// (from the per-(title, rendition) requests its appliances report) is blended with, per ladder:
+    /// a site's mix follows what its players pick once it has seen a few times this many plays of
+    /// titles with that ladder. 0 uses the learned mix alone. Default 50.
+    /// </summary>
+    public double RenditionMixPriorPlays { get; set; } = 50;
+
+    /// <summary>
+    /// How many plays of the site's learned mix a title's own rendition requests are blended with:
+    /// a title watched far more than this at a site splits by its own requests there. Default 1000 (in fill-sim, where every title of a site shares the site's mix, a title's own requests are noise: 10 offloaded slightly less).
+    /// </summary>
+    public double TitleRenditionPriorPlays { get; set; } = 1000;
+
     /// <summary>How long rendition sizes read from a title's integrity manifest are trusted. Default 1 day.</summary>
     public TimeSpan SizesLifetime { get; set; } = TimeSpan.FromDays(1);
 
@@ -65,6 +79,8 @@ public sealed class ForecastOptions
         check.Require(NewTitlePriorRank >= 1, $"{key}:NewTitlePriorRank", NewTitlePriorRank, "must be >= 1");
         check.Require(NewTitlePriorDays >= 0 && double.IsFinite(NewTitlePriorDays), $"{key}:NewTitlePriorDays", NewTitlePriorDays, "must be >= 0");
         check.Require(NewTitlePriorMinPlays >= 0 && double.IsFinite(NewTitlePriorMinPlays), $"{key}:NewTitlePriorMinPlays", NewTitlePriorMinPlays, "must be >= 0");
+        check.Require(RenditionMixPriorPlays >= 0 && double.IsFinite(RenditionMixPriorPlays), $"{key}:RenditionMixPriorPlays", RenditionMixPriorPlays, "must be >= 0");
+        check.Require(TitleRenditionPriorPlays >= 0 && double.IsFinite(TitleRenditionPriorPlays), $"{key}:TitleRenditionPriorPlays", TitleRenditionPriorPlays, "must be >= 0");
         check.Require(SizesLifetime > TimeSpan.Zero, $"{key}:SizesLifetime", SizesLifetime, "must be positive");
         foreach (var (name, share) in RenditionShares)
         {

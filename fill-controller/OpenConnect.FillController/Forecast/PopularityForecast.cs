@@ -6,8 +6,9 @@ namespace OpenConnect.FillController.Forecast;
 
 /// <summary>
 /// <see cref="IPopularityForecast"/> over the popularity store: title demand from
-/// <see cref="DemandModel"/>, split over each title's renditions by their configured shares,
-/// sized from the origin's integrity manifests. Titles the origin has no manifest for are left
+/// <see cref="DemandModel"/>, split over each title's renditions by the site's
+/// <see cref="RenditionMix"/> (learned from the requests its appliances report; the configured
+/// shares until they have reported), sized from the origin's integrity manifests. Titles the origin has no manifest for are left
 /// out (nothing to fill).
 /// </summary>
 public sealed partial class PopularityForecast(PopularityStore store, RenditionSizes sizes, IOptions<FillControllerOptions> options, ILogger<PopularityForecast> logger) : IPopularityForecast
@@ -19,7 +20,8 @@ public sealed partial class PopularityForecast(PopularityStore store, RenditionS
         var forecast = options.Value.Forecast;
         var from = day.AddDays(-forecast.HistoryDays - 1);
         var to = day.AddDays(-1);
-        var demand = DemandModel.TitleDemand(site, day, store.Plays(from, to), store.DailyViews(from, to), store.Titles(), forecast);
+        var plays = store.Plays(from, to);
+        var demand = DemandModel.TitleDemand(site, day, plays, store.DailyViews(from, to), store.Titles(), forecast);
 
         var titles = demand.Keys.Order(StringComparer.Ordinal).ToArray();
         var sized = new IReadOnlyDictionary<string, long>?[titles.Length];
@@ -35,6 +37,16 @@ public sealed partial class PopularityForecast(PopularityStore store, RenditionS
             }
         }).ConfigureAwait(false);
 
+        var ladders = new Dictionary<string, IReadOnlyCollection<string>>(StringComparer.Ordinal);
+        for (var i = 0; i < titles.Length; i++)
+        {
+            if (sized[i] is { } known)
+            {
+                ladders[titles[i]] = known.Keys.ToArray();
+            }
+        }
+
+        var mix = RenditionMix.Learn(site, day, store.RenditionRequests(from, to), plays, ladders, forecast);
         var files = new List<FileForecast>(titles.Length * 6);
         for (var i = 0; i < titles.Length; i++)
         {
@@ -43,7 +55,7 @@ public sealed partial class PopularityForecast(PopularityStore store, RenditionS
                 continue;
             }
 
-            foreach (var (rendition, share) in DemandModel.RenditionShares(renditions.Keys, forecast.RenditionShares))
+            foreach (var (rendition, share) in mix.Shares(titles[i], renditions.Keys))
             {
                 files.Add(new FileForecast(new FileId(titles[i], rendition), renditions[rendition], demand[titles[i]] * share));
             }

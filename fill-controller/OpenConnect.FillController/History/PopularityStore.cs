@@ -7,14 +7,18 @@ namespace OpenConnect.FillController.History;
 /// <summary>Plays of a title in a site on one UTC day, as one steering instance counted them.</summary>
 public sealed record PlayCount(string Site, string Title, DateOnly Day, long Plays);
 
+/// <summary>Requests an appliance of a site served for one rendition of a title on one UTC day.</summary>
+public sealed record RenditionCount(string Site, string Title, string Rendition, DateOnly Day, long Requests);
+
 /// <summary>The origin's cumulative view counter of a title, and when it was published.</summary>
 public sealed record ViewCount(string Title, long Views, DateTimeOffset? PublishedAt);
 
 /// <summary>
 /// Play history in SQLite (<c>{DataDirectory}/popularity.db</c>, WAL): steering's per-day play
-/// counts, daily snapshots of the origin's view counters, title publication times and rendition
-/// sizes. Every write is an upsert of an absolute value, so collecting the same figures again
-/// never double-counts.
+/// counts, daily snapshots of the origin's view counters, title publication times, rendition
+/// sizes, and the appliances' request counts per (title, rendition). Every collected figure is an
+/// upsert of an absolute value, so collecting the same figures again never double-counts; the
+/// appliances' request counts are deltas and are added.
 /// </summary>
 public sealed class PopularityStore
 {
@@ -53,6 +57,19 @@ public sealed class PopularityStore
         CREATE TABLE sized_titles (
             title TEXT PRIMARY KEY,
             fetched_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """,
+
+        // 2: requests per (title, rendition) the appliances report with their fill progress, summed
+        // per (site, day): each report is a delta since the appliance's previous one.
+        """
+        CREATE TABLE rendition_requests (
+            site TEXT NOT NULL,
+            title TEXT NOT NULL,
+            rendition TEXT NOT NULL,
+            day TEXT NOT NULL,
+            requests INTEGER NOT NULL,
+            PRIMARY KEY (site, day, title, rendition)
         ) WITHOUT ROWID;
         """,
     ];
@@ -125,6 +142,44 @@ public sealed class PopularityStore
                 title.ExecuteNonQuery();
             }
         });
+    }
+
+    /// <summary>Adds requests an appliance of <paramref name="site"/> reported (a delta since its previous report) to <paramref name="day"/>'s counts.</summary>
+    public void AddRenditionRequests(string site, DateOnly day, IEnumerable<(string Title, string Rendition, long Requests)> counts)
+    {
+        Write((connection, transaction) =>
+        {
+            using var command = Command(connection, transaction, "INSERT INTO rendition_requests(site, title, rendition, day, requests) VALUES ($s, $t, $r, $d, $n) ON CONFLICT DO UPDATE SET requests = requests + excluded.requests;");
+            command.Parameters.AddWithValue("$s", site);
+            command.Parameters.AddWithValue("$d", Day(day));
+            var t = command.Parameters.Add("$t", SqliteType.Text);
+            var r = command.Parameters.Add("$r", SqliteType.Text);
+            var n = command.Parameters.Add("$n", SqliteType.Integer);
+            foreach (var (title, rendition, requests) in counts)
+            {
+                t.Value = title;
+                r.Value = rendition;
+                n.Value = requests;
+                command.ExecuteNonQuery();
+            }
+        });
+    }
+
+    /// <summary>Requests per (site, title, rendition, day) the appliances reported, for days in [<paramref name="from"/>, <paramref name="to"/>].</summary>
+    public IReadOnlyList<RenditionCount> RenditionRequests(DateOnly from, DateOnly to)
+    {
+        using var connection = Open();
+        using var command = Command(connection, null, "SELECT site, title, rendition, day, requests FROM rendition_requests WHERE day >= $f AND day <= $t;");
+        command.Parameters.AddWithValue("$f", Day(from));
+        command.Parameters.AddWithValue("$t", Day(to));
+        using var reader = command.ExecuteReader();
+        var result = new List<RenditionCount>();
+        while (reader.Read())
+        {
+            result.Add(new RenditionCount(reader.GetString(0), reader.GetString(1), reader.GetString(2), ParseDay(reader.GetString(3)), reader.GetInt64(4)));
+        }
+
+        return result;
     }
 
     /// <summary>Plays per (site, title, day) summed over steering instances, for days in [<paramref name="from"/>, <paramref name="to"/>].</summary>
@@ -236,6 +291,7 @@ public sealed class PopularityStore
         Write((connection, transaction) =>
         {
             Execute(connection, transaction, "DELETE FROM plays WHERE day < $d;", ("$d", Day(before)));
+            Execute(connection, transaction, "DELETE FROM rendition_requests WHERE day < $d;", ("$d", Day(before)));
             Execute(connection, transaction, "DELETE FROM views WHERE day < (SELECT max(v.day) FROM views v WHERE v.title = views.title AND v.day < $d);", ("$d", Day(before)));
         });
     }
