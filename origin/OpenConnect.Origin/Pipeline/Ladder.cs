@@ -31,6 +31,13 @@ public static class Ladder
     /// <summary>The rendition folder name: <c>720p</c> for H.264, <c>720p-hevc</c> and so on.</summary>
     public static string RenditionName(int height, string codec) => codec == "h264" ? $"{height}p" : $"{height}p-{codec}";
 
+    /// <summary>
+    /// The name of a rung that shares its height with a dearer one in a per-title ladder: the H.264
+    /// bitrate tells them apart (<c>1080p-900k</c>, <c>1080p-900k-av1</c>).
+    /// </summary>
+    public static string RenditionName(int height, int h264Kbps, string codec) =>
+        RenditionName(height, codec).Insert($"{height}p".Length, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"-{h264Kbps}k"));
+
     /// <param name="displayWidth">Source width as displayed (after rotation and sample aspect ratio).</param>
     /// <param name="displayHeight">Source height as displayed.</param>
     /// <param name="options">Codecs, bitrates and the highest rung.</param>
@@ -45,7 +52,7 @@ public static class Ladder
     {
         ArgumentOutOfRangeException.ThrowIfZero(planned.Count);
         var allowed = CandidateHeights(displayWidth, displayHeight, options);
-        var steps = planned.OrderBy(p => p.Height).Select(p => (p.Height, p.Kbps)).ToList();
+        var steps = planned.OrderBy(p => p.Height).ThenBy(p => p.Kbps).Select(p => (p.Height, p.Kbps)).ToList();
         foreach (var (height, kbps) in steps)
         {
             if (!allowed.Contains(height))
@@ -56,9 +63,9 @@ public static class Ladder
             ArgumentOutOfRangeException.ThrowIfLessThan(kbps, 1);
         }
 
-        if (steps.Select(s => s.Height).Distinct().Count() != steps.Count)
+        if (steps.Select(s => (s.Height, s.Kbps)).Distinct().Count() != steps.Count)
         {
-            throw new ArgumentException("a per-title plan has one rung per height", nameof(planned));
+            throw new ArgumentException("a per-title plan has two rungs of the same height and bitrate", nameof(planned));
         }
 
         return Build(displayWidth, displayHeight, options, steps);
@@ -89,7 +96,9 @@ public static class Ladder
             {
                 var (width, frameHeight) = FrameSize(displayWidth, displayHeight, height);
                 var bitrate = Math.Max(1, (int)Math.Round(kbps * BitrateFactor(codec)));
-                rungs.Add(new Rung(RenditionName(height, codec), codec, height, width, frameHeight, bitrate));
+                var dearest = steps.Where(s => s.Height == height).Max(s => s.Kbps) == kbps;
+                var name = dearest ? RenditionName(height, codec) : RenditionName(height, kbps, codec);
+                rungs.Add(new Rung(name, codec, height, width, frameHeight, bitrate));
             }
         }
 

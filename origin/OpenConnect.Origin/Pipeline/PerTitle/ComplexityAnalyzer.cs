@@ -22,8 +22,8 @@ public sealed record ComplexityAnalysis(IReadOnlyList<RateQualityPoint> Points, 
 /// </summary>
 public sealed class ComplexityAnalyzer(Ffmpeg ffmpeg, PipelineOptions options)
 {
-    /// <summary>Constant rate factors of the trials: wide enough to span the fixed ladder's rates from 144p to the top.</summary>
-    public static readonly IReadOnlyList<int> TrialCrfs = [16, 22, 28, 34];
+    /// <summary>Constant rate factors of the trials: from near-transparent to well below the fixed ladder's quality, so its rates fall inside the curves.</summary>
+    public static readonly IReadOnlyList<int> TrialCrfs = [12, 19, 26, 33];
 
     /// <summary>Where the windows start: evenly spread, or back to back from 0 when the title is shorter than them all.</summary>
     public static IReadOnlyList<double> WindowStarts(double duration, int windows, double seconds)
@@ -58,17 +58,11 @@ public sealed class ComplexityAnalyzer(Ffmpeg ffmpeg, PipelineOptions options)
         {
             var files = trials.Select(t => Path.Combine(workDirectory, string.Create(CultureInfo.InvariantCulture, $"trial-{w}-{t.Height}-{t.Crf}.mp4"))).ToList();
             await EncodeWindowAsync(sourceFile, format, source, heights, starts[w], seconds, trials, files, workDirectory, cancellationToken);
-            await MeasureWindowAsync(sourceFile, format, starts[w], seconds, files, measureWidth, measureHeight, workDirectory, cancellationToken);
+            var measured = await MeasureAsync(sourceFile, format, starts[w], seconds, files, measureWidth, measureHeight, workDirectory, cancellationToken);
             for (var i = 0; i < trials.Count; i++)
             {
                 bytes[i] += new FileInfo(files[i]).Length;
-                var s = QualityStats.SsimFrames(await File.ReadAllTextAsync(Path.Combine(workDirectory, StatsName("ssim", i)), cancellationToken));
-                var m = QualityStats.MseFrames(await File.ReadAllTextAsync(Path.Combine(workDirectory, StatsName("psnr", i)), cancellationToken));
-                if (s.Frames == 0 || m.Frames == 0)
-                {
-                    throw new InvalidDataException($"the quality measurement of window {w} produced no frames");
-                }
-
+                var (s, m) = measured[i];
                 ssim[i] = (ssim[i].Sum + s.Sum, ssim[i].Frames + s.Frames);
                 mse[i] = (mse[i].Sum + m.Sum, mse[i].Frames + m.Frames);
                 File.Delete(files[i]);
@@ -118,11 +112,13 @@ public sealed class ComplexityAnalyzer(Ffmpeg ffmpeg, PipelineOptions options)
     }
 
     /// <summary>
-    /// The window of the source (input 0) and every trial (inputs 1…) scaled to the measuring size;
-    /// each trial goes through <c>ssim</c> then <c>psnr</c> against its own copy of the reference,
+    /// SSIM and MSE of encodes of one window of the source, all at <paramref name="width"/> x
+    /// <paramref name="height"/>: the window of the source (input 0) and every encode (inputs 1…) are
+    /// scaled to that size; each encode goes through <c>ssim</c> then <c>psnr</c> against its own copy of the reference,
     /// which write per-frame statistics files.
     /// </summary>
-    private async Task MeasureWindowAsync(string sourceFile, MediaInputFormat format, double start, double seconds, List<string> files, int width, int height, string workDirectory, CancellationToken cancellationToken)
+    /// <returns>Per file, the sums and frame counts of its per-frame SSIM and MSE.</returns>
+    public async Task<IReadOnlyList<((double Sum, int Frames) Ssim, (double Sum, int Frames) Mse)>> MeasureAsync(string sourceFile, MediaInputFormat format, double start, double seconds, IReadOnlyList<string> files, int width, int height, string workDirectory, CancellationToken cancellationToken)
     {
         var scale = string.Create(CultureInfo.InvariantCulture, $"scale={width}:{height}:flags=bicubic,setsar=1,format=yuv420p,setpts=PTS-STARTPTS");
         var extraInputs = new StringBuilder();
@@ -148,5 +144,23 @@ public sealed class ComplexityAnalyzer(Ffmpeg ffmpeg, PipelineOptions options)
         var input = string.Create(CultureInfo.InvariantCulture, $"-ss {start:0.###} -t {seconds:0.###}");
         var output = $"{extraInputs}-filter_complex \"{graph}\" {maps}-f null";
         await ffmpeg.RunAsync(sourceFile, format, input, "-", output, workDirectory, TimeSpan.FromSeconds(seconds * files.Count), null, cancellationToken);
+        var results = new List<((double, int), (double, int))>(files.Count);
+        for (var i = 0; i < files.Count; i++)
+        {
+            var ssimPath = Path.Combine(workDirectory, StatsName("ssim", i));
+            var psnrPath = Path.Combine(workDirectory, StatsName("psnr", i));
+            var s = QualityStats.SsimFrames(await File.ReadAllTextAsync(ssimPath, cancellationToken));
+            var m = QualityStats.MseFrames(await File.ReadAllTextAsync(psnrPath, cancellationToken));
+            File.Delete(ssimPath);
+            File.Delete(psnrPath);
+            if (s.Frames == 0 || m.Frames == 0)
+            {
+                throw new InvalidDataException("the quality measurement produced no frames");
+            }
+
+            results.Add((s, m));
+        }
+
+        return results;
     }
 }

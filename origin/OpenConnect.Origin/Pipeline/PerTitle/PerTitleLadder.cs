@@ -22,8 +22,9 @@ public sealed record PerTitleRules(double RateMargin = 0.10, double MinRungStep 
 /// (height, bitrate) on the convex hull across heights that reaches the target with the fewest bits,
 /// plus <see cref="PerTitleRules.RateMargin"/>, but never more than the fixed rung's bitrate (where
 /// no height does better, the fixed rung itself is kept, so quality never drops below it), never
-/// above the source's bitrate, with heights strictly falling down the ladder (one rung per height)
-/// and neighbouring rungs at least <see cref="PerTitleRules.MinRungStep"/> apart. Pure: tested as tables.
+/// above the source's bitrate, with heights never rising down the ladder (an easy title may have
+/// several rungs at its top height) and neighbouring rungs at least
+/// <see cref="PerTitleRules.MinRungStep"/> apart. Pure: tested as tables.
 /// </summary>
 public static class PerTitleLadder
 {
@@ -53,19 +54,19 @@ public static class PerTitleLadder
             var (height, kbps) = Best(curves, quality, ceilingHeight, rules.RateMargin);
             if (height == 0)
             {
-                chosen[^1].Serves.Add(target.Height); // no height left below the rung above: it serves this target too
+                chosen[^1].Serves.Add(target.Height); // no candidate height at all: the rung above serves this target too
                 continue;
             }
 
             if (kbps > target.Kbps)
             {
-                if (target.Height < ceilingHeight)
+                if (target.Height <= ceilingHeight)
                 {
                     (height, kbps) = (target.Height, target.Kbps);
                 }
                 else
                 {
-                    kbps = target.Kbps; // the fixed height is taken by a rung above: the best lower one at the fixed bits
+                    kbps = target.Kbps; // the rung above went lower than this fixed rung's height: the best height at the fixed bits
                 }
             }
 
@@ -91,13 +92,13 @@ public static class PerTitleLadder
             .ToList();
     }
 
-    /// <summary>The height below <paramref name="ceilingHeight"/> needing the fewest bits for the quality; ties go to the larger height.</summary>
+    /// <summary>The height up to <paramref name="ceilingHeight"/> needing the fewest bits for the quality; ties go to the larger height.</summary>
     private static (int Height, double Kbps) Best(IReadOnlyDictionary<int, RateQualityCurve> curves, double quality, int ceilingHeight, double margin)
     {
         var best = (Height: 0, Kbps: double.PositiveInfinity);
         foreach (var (height, curve) in curves.OrderByDescending(c => c.Key))
         {
-            if (height >= ceilingHeight)
+            if (height > ceilingHeight)
             {
                 continue;
             }
