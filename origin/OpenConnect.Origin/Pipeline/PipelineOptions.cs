@@ -28,12 +28,13 @@ public sealed class PipelineOptions
     public Dictionary<string, int> BitratesKbps { get; set; } = [];
 
     /// <summary>
-    /// How rungs are chosen: <c>per-title</c> (default) measures the title with trial encodes and
-    /// picks heights and bitrates from its rate-quality curves (<see cref="PerTitle.PerTitleLadder"/>),
-    /// never above the fixed ladder's bitrate for a height; <c>fixed</c> gives every title
-    /// <see cref="BitratesKbps"/> per height.
+    /// How rungs are chosen: <c>fixed</c> (default) gives every title <see cref="BitratesKbps"/> per
+    /// height; <c>per-title</c> measures the title with trial encodes and picks heights and bitrates
+    /// from its rate-quality curves (<see cref="PerTitle.PerTitleLadder"/>), never above the fixed
+    /// ladder's bitrate for a height. Fixed stays the default because <c>bench ladder</c> measured
+    /// per-title rungs below the fixed rungs' SSIM on some clips (see bench/RESULTS.md).
     /// </summary>
-    public string Ladder { get; set; } = "per-title";
+    public string Ladder { get; set; } = "fixed";
 
     /// <summary>Windows of the source the per-title analysis encodes (spread evenly). Default 3.</summary>
     public int PerTitleSampleWindows { get; set; } = 3;

@@ -13,8 +13,7 @@ public sealed class PackagingTests
     [Fact]
     public async Task H264Ladder_From360pSource_StopsAt360p_AndHlsAndDashReadBack()
     {
-        // The fixed ladder: this test is about packaging the standard rungs (the per-title choice has its own tests).
-        await using var pipeline = await PipelineHarness.StartAsync(null, "--Origin:Pipeline:SegmentSeconds=2", "--Origin:Pipeline:ChunkSeconds=2", "--Origin:Pipeline:Ladder=fixed");
+        await using var pipeline = await PipelineHarness.StartAsync(null, "--Origin:Pipeline:SegmentSeconds=2", "--Origin:Pipeline:ChunkSeconds=2");
         var source = await SampleMedia.GetAsync(SampleMedia.Mp4Small);
         var submission = await pipeline.SubmitCopyAsync(source, "Test pattern");
         Assert.True(submission.Accepted, submission.Reason);

@@ -13,8 +13,6 @@ public sealed class ResumeTests
     {
         using var dir = new TempDirectory("openconnect-resume");
         string[] settings = [$"--Origin:DataDirectory={dir.Path}", "--Origin:Pipeline:SegmentSeconds=2", "--Origin:Pipeline:ChunkSeconds=2", "--Origin:Pipeline:MaxParallelEncodes=1",
-            // The fixed ladder, so the rungs counted below are the standard heights.
-            "--Origin:Pipeline:Ladder=fixed",
             // The title is submitted without an uploader; with uploads open to anyone its status is too.
             "--Origin:Ingest:RequireToken=false"];
 
