@@ -9,6 +9,7 @@ public static class ScenarioCatalog
         new Ingest.IngestScenario(),
         new Steering.SteeringScenario(),
         new Transcode.TranscodeScenario(),
+        new LadderBench.LadderScenario(),
         new Catalog.CatalogScenario(),
         new Ttff.TtffScenario(),
         new Players.PlayersScenario(),

@@ -30,6 +30,18 @@ public static class EncoderArguments
         };
     }
 
+    /// <summary>
+    /// A trial encode for the per-title analysis: x264 at a constant rate factor with the pipeline's
+    /// preset and GOP, so its bitrate at a given quality predicts the real H.264 rung's.
+    /// </summary>
+    public static string TrialVideo(int crf, double frameRate, int segmentSeconds, PipelineOptions options, string stream = "v")
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(crf);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(crf, 51);
+        var gop = GopFrames(frameRate, segmentSeconds);
+        return string.Create(CultureInfo.InvariantCulture, $"-c:{stream} libx264 -preset:{stream} {options.X264Preset} -profile:{stream} high -crf:{stream} {crf} -pix_fmt:{stream} yuv420p -g:{stream} {gop} -keyint_min:{stream} {gop} -sc_threshold:{stream} 0");
+    }
+
     /// <summary>The scaling filter of a rung: exact even frame size, square pixels.</summary>
     public static string ScaleFilter(Rung rung) => string.Create(CultureInfo.InvariantCulture, $"scale={rung.Width}:{rung.FrameHeight}:flags=bicubic,setsar=1");
 

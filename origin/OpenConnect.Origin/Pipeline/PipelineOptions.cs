@@ -27,6 +27,27 @@ public sealed class PipelineOptions
     /// <summary>H.264 bitrate (kbit/s) per rung height, overriding <see cref="DefaultBitratesKbps"/> (e.g. <c>BitratesKbps:720=3000</c>). Other codecs use a fraction of it.</summary>
     public Dictionary<string, int> BitratesKbps { get; set; } = [];
 
+    /// <summary>
+    /// How rungs are chosen: <c>fixed</c> (default) gives every title <see cref="BitratesKbps"/> per
+    /// height; <c>per-title</c> measures the title with trial encodes and picks heights and bitrates
+    /// from its rate-quality curves (<see cref="PerTitle.PerTitleLadder"/>), never above the fixed
+    /// ladder's bitrate for a height. Fixed stays the default because <c>bench ladder</c> measured
+    /// per-title rungs below the fixed rungs' SSIM on some clips (see bench/RESULTS.md).
+    /// </summary>
+    public string Ladder { get; set; } = "fixed";
+
+    /// <summary>Windows of the source the per-title analysis encodes (spread evenly). Default 3.</summary>
+    public int PerTitleSampleWindows { get; set; } = 3;
+
+    /// <summary>Length of each per-title analysis window in seconds. Default 2.</summary>
+    public double PerTitleWindowSeconds { get; set; } = 2;
+
+    /// <summary>Bits added to the per-title rate a rung is predicted to need (0.10 = 10 %), against the trial's error. Default 0.10.</summary>
+    public double PerTitleRateMargin { get; set; } = 0.10;
+
+    /// <summary>Whether <see cref="Ladder"/> asks for the per-title ladder.</summary>
+    public bool IsPerTitle => string.Equals(Ladder.Trim(), "per-title", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>Highest rung produced (a ladder height); the ladder also never goes above the source. Default 2160.</summary>
     public int MaxHeight { get; set; } = 2160;
 
@@ -107,6 +128,10 @@ public sealed class PipelineOptions
             check.Require(value is >= 50 and <= 100_000, $"Pipeline:BitratesKbps:{key}", value, "must be between 50 and 100000 kbit/s");
         }
 
+        check.Require(Ladder.Trim().ToLowerInvariant() is "per-title" or "fixed", "Pipeline:Ladder", Ladder, "must be per-title or fixed");
+        check.Require(PerTitleSampleWindows is >= 1 and <= 20, "Pipeline:PerTitleSampleWindows", PerTitleSampleWindows, "must be between 1 and 20");
+        check.Require(PerTitleWindowSeconds is >= 0.5 and <= 30, "Pipeline:PerTitleWindowSeconds", PerTitleWindowSeconds, "must be between 0.5 and 30");
+        check.Require(PerTitleRateMargin is >= 0 and <= 1, "Pipeline:PerTitleRateMargin", PerTitleRateMargin, "must be between 0 and 1");
         check.Require(DefaultBitratesKbps.ContainsKey(MaxHeight), "Pipeline:MaxHeight", MaxHeight, "must be a ladder height (144, 240, 360, 480, 720, 1080, 1440, 2160)");
         check.Require(SegmentSeconds is >= 2 and <= 4, "Pipeline:SegmentSeconds", SegmentSeconds, "must be between 2 and 4");
         check.Require(ChunkSeconds >= SegmentSeconds && SegmentSeconds > 0 && ChunkSeconds % SegmentSeconds == 0, "Pipeline:ChunkSeconds", ChunkSeconds, "must be a positive multiple of Pipeline:SegmentSeconds");

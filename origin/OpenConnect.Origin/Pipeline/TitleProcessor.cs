@@ -104,7 +104,7 @@ public sealed partial class TitleProcessor
             await StepAsync(titleId, "audio", done, progress, ct => ExtractAudioAsync(titleId, title.SourceFile!, source, ct), cancellationToken);
         }
 
-        await StepAsync(titleId, "chunk", done, progress, _ => PlanAsync(titleId, source), cancellationToken);
+        await StepAsync(titleId, "chunk", done, progress, ct => PlanAsync(titleId, title.SourceFile!, source, ct), cancellationToken);
         var plan = ReadPlan(titleId);
         progress.SetEncodeJobs(plan.Chunks.Count, plan.Chunks.Count(c => IsChunkEncoded(done, plan, c)));
 
@@ -213,9 +213,9 @@ public sealed partial class TitleProcessor
         _store.SetSource(titleId, result.Source);
     }
 
-    private Task PlanAsync(string titleId, SourceInfo source)
+    private async Task PlanAsync(string titleId, string sourceFile, SourceInfo source, CancellationToken cancellationToken)
     {
-        var rungs = ProtectedRungs(titleId, Ladder.For(source.Width, source.Height, _options));
+        var rungs = ProtectedRungs(titleId, await ChooseRungsAsync(titleId, sourceFile, source, cancellationToken));
         var chunks = new List<Chunk>();
         var segment = _options.SegmentSeconds;
         for (double start = 0; start < source.DurationSeconds - 0.001; start += _options.ChunkSeconds)
@@ -234,7 +234,6 @@ public sealed partial class TitleProcessor
 
         var plan = new TitlePlan(rungs, chunks, segment, source.FrameRate, source.DurationSeconds, source.AudioCodec is not null);
         DurableFile.WriteAllText(Path.Combine(_paths.Work(titleId), "plan.json"), JsonSerializer.Serialize(plan));
-        return Task.CompletedTask;
     }
 
     private TitlePlan ReadPlan(string titleId) =>
@@ -352,6 +351,9 @@ public sealed partial class TitleProcessor
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 3102, Level = LogLevel.Information, Message = "Title {TitleId}: per-title ladder {Rungs} from {Trials} trial encodes in {Seconds:F1} s")]
+        public static partial void PerTitleLadder(ILogger logger, string titleId, string rungs, int trials, double seconds);
+
         [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Title {TitleId}: step {Step} failed (attempt {Attempt}); retrying in {Delay}: {Error}")]
         public static partial void StepRetry(ILogger logger, string titleId, string step, int attempt, TimeSpan delay, string error);
     }

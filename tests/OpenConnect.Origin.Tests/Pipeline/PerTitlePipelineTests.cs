@@ -1,0 +1,71 @@
+using System.Text.Json;
+using OpenConnect.Origin.Pipeline;
+using OpenConnect.Testing;
+
+namespace OpenConnect.Origin.Tests.Pipeline;
+
+/// <summary>The per-title ladder through the whole pipeline: two real titles of opposite complexity, real trial encodes.</summary>
+public sealed class PerTitlePipelineTests
+{
+    private const string Font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+
+    [Fact]
+    public async Task StillSlides_GetFarFewerBitsThanFilmGrain_AndNeitherExceedsTheFixedLadder()
+    {
+        using var media = new TempDirectory("openconnect-pertitle");
+        var slides = await GenerateAsync(media.Combine("slides.mp4"), $"color=c=0xf4f4f0:s=640x360:r=30:d=4,drawtext=fontfile={Font}:text='Slide %{{eif\\:trunc(t/2)+1\\:d}}':fontsize=40:x=40:y=40:fontcolor=black");
+        var grain = await GenerateAsync(media.Combine("grain.mp4"), "testsrc2=s=640x360:r=30:d=4,noise=alls=18:allf=t+u");
+
+        await using var pipeline = await PipelineHarness.StartAsync(
+            null,
+            "--Origin:Pipeline:SegmentSeconds=2",
+            "--Origin:Pipeline:ChunkSeconds=2",
+            "--Origin:Pipeline:Ladder=per-title",
+            "--Origin:Pipeline:PerTitleSampleWindows=2",
+            "--Origin:Pipeline:PerTitleWindowSeconds=1");
+        var fixedLadder = PipelineOptions.DefaultBitratesKbps;
+
+        var slidesRungs = await PublishAsync(pipeline, slides);
+        var grainRungs = await PublishAsync(pipeline, grain);
+
+        var fixedTotal = fixedLadder[144] + fixedLadder[240] + fixedLadder[360];
+        var slidesTotal = slidesRungs.Sum(r => r.Kbps);
+        var grainTotal = grainRungs.Sum(r => r.Kbps);
+        Assert.True(slidesTotal <= fixedTotal * 0.5, $"slides ladder {Show(slidesRungs)} totals {slidesTotal} kbit/s, fixed {fixedTotal}");
+        Assert.True(grainTotal >= slidesTotal * 3, $"grain ladder {Show(grainRungs)} should need far more than slides {Show(slidesRungs)}");
+        // Grain is beyond what any trial rate reaches at 360p, so its top rung keeps the fixed bitrate.
+        Assert.Equal(fixedLadder[360], grainRungs.Max(r => r.Kbps));
+        foreach (var rung in slidesRungs.Concat(grainRungs))
+        {
+            Assert.True(rung.Height <= 360, $"{rung.Name} is above the source");
+            Assert.True(rung.Kbps <= fixedLadder[rung.Height], $"{rung.Name} at {rung.Kbps} kbit/s is above the fixed ladder's {fixedLadder[rung.Height]} for {rung.Height}p");
+        }
+    }
+
+    private static string Show(IEnumerable<(string Name, int Height, int Kbps)> rungs) => string.Join(", ", rungs.Select(r => $"{r.Name}@{r.Kbps}k"));
+
+    private static async Task<List<(string Name, int Height, int Kbps)>> PublishAsync(PipelineHarness pipeline, string source)
+    {
+        var submission = await pipeline.SubmitCopyAsync(source);
+        Assert.True(submission.Accepted, submission.Reason);
+        var title = await pipeline.WaitForEndAsync(submission.TitleId, TimeSpan.FromMinutes(4));
+        Assert.True(title.GetProperty("state").GetString() == "published", title.ToString());
+
+        // The analysis is recorded beside the plan: one trial per candidate height and rate factor.
+        var ladder = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(new PipelinePaths(pipeline.DataDirectory).Work(submission.TitleId), "ladder.json"))).RootElement;
+        Assert.Equal(3 * 4, ladder.GetProperty("analysis").GetProperty("Points").GetArrayLength());
+
+        var rungs = title.GetProperty("renditions").EnumerateArray()
+            .Select(r => (Name: r.GetProperty("name").GetString()!, Height: Math.Min(r.GetProperty("width").GetInt32(), r.GetProperty("height").GetInt32()), Kbps: r.GetProperty("bitrateKbps").GetInt32()))
+            .ToList();
+        Assert.NotEmpty(rungs);
+        return rungs;
+    }
+
+    private static async Task<string> GenerateAsync(string path, string graph)
+    {
+        var result = await ExternalProcess.RunAsync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi", "-i", graph, "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p", "-g", "60", path], TimeSpan.FromMinutes(2));
+        Assert.True(result.ExitCode == 0, $"ffmpeg could not generate {Path.GetFileName(path)}: {result.StandardError}");
+        return path;
+    }
+}
