@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using OpenConnect.Origin.Storage;
 
 namespace OpenConnect.Origin.Pipeline;
 
@@ -111,8 +112,8 @@ public sealed class TitleStore
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
         _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true }.ToString();
         using var connection = Open();
-        Execute(connection, "PRAGMA journal_mode=WAL;");
-        Migrate(connection);
+        SqliteSchema.Execute(connection, "PRAGMA journal_mode=WAL;");
+        SqliteSchema.Migrate(connection, Migrations, "pipeline.db");
     }
 
     public static int SchemaVersion => Migrations.Length;
@@ -331,37 +332,11 @@ public sealed class TitleStore
     {
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
-        Execute(connection, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;");
+        SqliteSchema.Execute(connection, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;");
         return connection;
     }
 
-    private static void Migrate(SqliteConnection connection)
-    {
-        using var version = connection.CreateCommand();
-        version.CommandText = "PRAGMA user_version";
-        var current = Convert.ToInt32(version.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-        if (current > Migrations.Length)
-        {
-            throw new InvalidOperationException($"pipeline.db has schema version {current}, newer than this build understands ({Migrations.Length})");
-        }
 
-        for (var i = current; i < Migrations.Length; i++)
-        {
-            using var transaction = connection.BeginTransaction();
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = Migrations[i] + $"\nPRAGMA user_version = {i + 1};";
-            command.ExecuteNonQuery();
-            transaction.Commit();
-        }
-    }
-
-    private static void Execute(SqliteConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
 
     private static List<TitleRecord> ReadTitles(SqliteCommand command)
     {

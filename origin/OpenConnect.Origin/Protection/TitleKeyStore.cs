@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using OpenConnect.Contracts.Content;
+using OpenConnect.Origin.Storage;
 
 namespace OpenConnect.Origin.Protection;
 
@@ -71,8 +72,8 @@ public sealed class TitleKeyStore : ITitleKeys, IDisposable
             Pooling = true,
         }.ToString();
         using var connection = Open();
-        Execute(connection, "PRAGMA journal_mode=WAL;");
-        Migrate(connection);
+        SqliteSchema.Execute(connection, "PRAGMA journal_mode=WAL;");
+        SqliteSchema.Migrate(connection, Migrations, "keys.db");
     }
 
     public static int SchemaVersion => Migrations.Length;
@@ -312,37 +313,11 @@ public sealed class TitleKeyStore : ITitleKeys, IDisposable
     {
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
-        Execute(connection, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;");
+        SqliteSchema.Execute(connection, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;");
         return connection;
     }
 
-    private static void Migrate(SqliteConnection connection)
-    {
-        using var version = connection.CreateCommand();
-        version.CommandText = "PRAGMA user_version";
-        var current = Convert.ToInt32(version.ExecuteScalar(), CultureInfo.InvariantCulture);
-        if (current > Migrations.Length)
-        {
-            throw new InvalidOperationException($"keys.db has schema version {current}, newer than this build understands ({Migrations.Length})");
-        }
 
-        for (var i = current; i < Migrations.Length; i++)
-        {
-            using var transaction = connection.BeginTransaction();
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = Migrations[i] + $"\nPRAGMA user_version = {i + 1};";
-            command.ExecuteNonQuery();
-            transaction.Commit();
-        }
-    }
-
-    private static void Execute(SqliteConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
 }
 
 /// <summary>
