@@ -7,6 +7,7 @@ using OpenConnect.Contracts.Security;
 using OpenConnect.Origin;
 using OpenConnect.Origin.Pipeline;
 using OpenConnect.Testing;
+using Xunit.Abstractions;
 
 namespace OpenConnect.EndToEnd.Tests;
 
@@ -17,7 +18,7 @@ namespace OpenConnect.EndToEnd.Tests;
 /// the init segment's own codec string, Chromium's MSE supports each of them, and playback advances
 /// both on the rendition the player picks and when it is switched to AV1.
 /// </summary>
-public sealed partial class CodecPlaybackTests(CodecPlaybackTests.CodecStack stack) : IClassFixture<CodecPlaybackTests.CodecStack>
+public sealed partial class CodecPlaybackTests(CodecPlaybackTests.CodecStack stack, ITestOutputHelper output) : IClassFixture<CodecPlaybackTests.CodecStack>
 {
     private static readonly string[] ExpectedRenditions = ["144p", "240p", "360p", "240p-av1", "360p-av1"];
 
@@ -74,6 +75,7 @@ public sealed partial class CodecPlaybackTests(CodecPlaybackTests.CodecStack sta
         Assert.Contains(levels, c => c.StartsWith("avc1.", StringComparison.Ordinal));
         Assert.Contains(levels, c => c.StartsWith("av01.", StringComparison.Ordinal));
         var played = result.GetProperty("played").GetProperty("videoCodec").GetString()!;
+        output.WriteLine($"{player} {(force.Length > 0 ? "switched to " + force : "own choice")}: plays {result.GetProperty("played")} at {result.GetProperty("currentTime")} s");
         Assert.True(supported.TryGetValue(played, out var playable) && playable, $"{player} plays {played}, which Chromium does not decode: {result}");
 
         // The video segments came from the appliance, from renditions whose codec Chromium decodes.
