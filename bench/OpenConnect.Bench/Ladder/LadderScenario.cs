@@ -55,7 +55,8 @@ public sealed class LadderScenario : IScenario
     private async Task<int> RunInAsync(LadderSettings settings, string work, CancellationToken cancellationToken)
     {
         var width = (int)Math.Round(settings.Height * 16 / 9.0 / 2) * 2;
-        var options = new PipelineOptions();
+        // The fixed and per-title ladders are compared in H.264; other codecs have their own rows.
+        var options = new PipelineOptions { Codecs = ["h264"] };
         var ffmpeg = new Ffmpeg(new MediaToolSandbox(new MediaSandboxOptions(), NullLogger<MediaToolSandbox>.Instance), TimeSpan.FromHours(1));
         var analyzer = new ComplexityAnalyzer(ffmpeg, options);
         var clips = new List<ClipResult>();

@@ -12,8 +12,9 @@ public sealed record Rung(string Name, string Codec, int Height, int Width, int 
 
 /// <summary>
 /// Chooses the rungs for a source: the standard heights up to the source's short side (never an
-/// upscale), each frame size keeping the display aspect with even dimensions. Pure, so the rules
-/// are tested as tables.
+/// upscale), each frame size keeping the display aspect with even dimensions; H.264 at every rung,
+/// each other codec only at heights from its <see cref="PipelineOptions.MinHeightFor"/> up. Pure,
+/// so the rules are tested as tables.
 /// </summary>
 public static class Ladder
 {
@@ -45,8 +46,8 @@ public static class Ladder
         Build(displayWidth, displayHeight, options, [.. CandidateHeights(displayWidth, displayHeight, options).Select(h => (h, options.BitrateKbpsFor(h)))]);
 
     /// <summary>
-    /// The rungs of a per-title plan: each planned (height, H.264 bitrate) for every codec, the other
-    /// codecs at <see cref="BitrateFactor"/> of the H.264 bitrate.
+    /// The rungs of a per-title plan: each planned (height, H.264 bitrate) in H.264, and in every other
+    /// codec whose minimum height it reaches at <see cref="BitrateFactor"/> of the H.264 bitrate.
     /// </summary>
     public static IReadOnlyList<Rung> FromPlan(int displayWidth, int displayHeight, PipelineOptions options, IReadOnlyList<PerTitle.PlannedRung> planned)
     {
@@ -92,7 +93,8 @@ public static class Ladder
         var rungs = new List<Rung>();
         foreach (var codec in options.EffectiveCodecs)
         {
-            foreach (var (height, kbps) in steps)
+            var minHeight = options.MinHeightFor(codec);
+            foreach (var (height, kbps) in steps.Where(s => s.Height >= minHeight))
             {
                 var (width, frameHeight) = FrameSize(displayWidth, displayHeight, height);
                 var bitrate = Math.Max(1, (int)Math.Round(kbps * BitrateFactor(codec)));

@@ -21,8 +21,35 @@ public sealed class PipelineOptions
         [2160] = 14000,
     };
 
-    /// <summary>Video codecs to produce. Default <c>["h264"]</c>; add <c>hevc</c>, <c>vp9</c>, <c>av1</c>. H.264 is always included.</summary>
-    public List<string> Codecs { get; set; } = ["h264"];
+    /// <summary>
+    /// The codecs produced when <see cref="Codecs"/> is not configured: H.264 for every player and
+    /// AV1, which <c>bench ladder</c> measured at 0.21-0.87 of H.264's bytes at equal SSIM for
+    /// 0.30-0.48x its encode time at 1080p (see bench/RESULTS.md). VP9 took 2-4.6x H.264's encode
+    /// time and stays opt-in.
+    /// </summary>
+    public static readonly IReadOnlyList<string> DefaultCodecs = ["h264", "av1"];
+
+    /// <summary>The lowest rung height of each codec when <see cref="CodecMinHeights"/> does not name it: AV1 from 1080p.</summary>
+    public static readonly IReadOnlyDictionary<string, int> DefaultCodecMinHeights = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["av1"] = 1080,
+    };
+
+    /// <summary>
+    /// Video codecs to produce. Empty (default) means <see cref="DefaultCodecs"/>: <c>h264</c> and
+    /// <c>av1</c>. Configuring it replaces the default (<c>Codecs:0=h264</c> alone produces only
+    /// H.264); it is empty rather than pre-filled because the configuration binder appends to a
+    /// pre-filled list. Known: <c>h264</c>, <c>hevc</c>, <c>vp9</c>, <c>av1</c>. H.264 is always included.
+    /// </summary>
+    public List<string> Codecs { get; set; } = [];
+
+    /// <summary>
+    /// Lowest rung height (the short side) at which a codec other than H.264 gets a rendition
+    /// (e.g. <c>CodecMinHeights:av1=720</c>); H.264 is produced at every rung. A codec named here
+    /// replaces its <see cref="DefaultCodecMinHeights"/> entry (<c>av1: 1080</c>); a codec named in
+    /// neither gets every rung.
+    /// </summary>
+    public Dictionary<string, int> CodecMinHeights { get; set; } = [];
 
     /// <summary>H.264 bitrate (kbit/s) per rung height, overriding <see cref="DefaultBitratesKbps"/> (e.g. <c>BitratesKbps:720=3000</c>). Other codecs use a fraction of it.</summary>
     public Dictionary<string, int> BitratesKbps { get; set; } = [];
@@ -93,9 +120,29 @@ public sealed class PipelineOptions
     /// <summary>Protected titles' DRM signalling (section <c>Origin:Pipeline:Protection</c>).</summary>
     public Cenc.DrmSignallingOptions Protection { get; set; } = new();
 
-    /// <summary>The codecs to produce: <see cref="Codecs"/> with H.264 first and duplicates removed.</summary>
+    /// <summary>The codecs to produce: <see cref="Codecs"/> (or <see cref="DefaultCodecs"/>) with H.264 first and duplicates removed.</summary>
     public IReadOnlyList<string> EffectiveCodecs =>
-        ["h264", .. Codecs.Select(c => c.Trim().ToLowerInvariant()).Where(c => c != "h264").Distinct()];
+        ["h264", .. (Codecs.Count == 0 ? DefaultCodecs : Codecs).Select(c => c.Trim().ToLowerInvariant()).Where(c => c != "h264").Distinct()];
+
+    /// <summary>The lowest rung height that gets a rendition in <paramref name="codec"/>: 0 (every rung) for H.264 and for codecs without a minimum.</summary>
+    public int MinHeightFor(string codec)
+    {
+        codec = codec.Trim().ToLowerInvariant();
+        if (codec == "h264")
+        {
+            return 0;
+        }
+
+        foreach (var (key, value) in CodecMinHeights)
+        {
+            if (string.Equals(key.Trim(), codec, StringComparison.OrdinalIgnoreCase))
+            {
+                return value;
+            }
+        }
+
+        return DefaultCodecMinHeights.TryGetValue(codec, out var standard) ? standard : 0;
+    }
 
     /// <summary>The H.264 bitrate of a rung height, configured or default.</summary>
     public int BitrateKbpsFor(int height)
@@ -119,6 +166,13 @@ public sealed class PipelineOptions
         foreach (var codec in Codecs)
         {
             check.Require(KnownCodecs.Contains(codec.Trim().ToLowerInvariant()), "Pipeline:Codecs", codec, "must be one of h264, hevc, vp9, av1");
+        }
+
+        foreach (var (key, value) in CodecMinHeights)
+        {
+            var codec = key.Trim().ToLowerInvariant();
+            check.Require(codec is "hevc" or "vp9" or "av1", $"Pipeline:CodecMinHeights:{key}", value, "the key must be hevc, vp9 or av1 (H.264 is produced at every rung)");
+            check.Require(value is >= 1 and <= 4320, $"Pipeline:CodecMinHeights:{key}", value, "must be a positive height in pixels, at most 4320");
         }
 
         foreach (var (key, value) in BitratesKbps)

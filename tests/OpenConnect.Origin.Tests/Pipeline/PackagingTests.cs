@@ -61,6 +61,7 @@ public sealed class PackagingTests
             "--Origin:Pipeline:Codecs:1=hevc",
             "--Origin:Pipeline:Codecs:2=vp9",
             "--Origin:Pipeline:Codecs:3=av1",
+            "--Origin:Pipeline:CodecMinHeights:av1=144",
             "--Origin:Pipeline:Vp9CpuUsed=8",
             "--Origin:Pipeline:SvtAv1Preset=12");
         var source = await PipelineMedia.ClipAsync(256, 144, 4);
