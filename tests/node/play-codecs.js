@@ -13,10 +13,7 @@
 // player parsed with their codecs), `played` (the player's current rendition and its codecs at the
 // end), the media segments fetched (host, path, status) and the player errors.
 'use strict';
-const http = require('http');
-const path = require('path');
-const fs = require('fs');
-const { chromium } = require('playwright-core');
+const { servePage, launchChromium } = require('./player-page');
 
 function parseArgs(argv) {
   const args = { player: 'hls', playSeconds: 2, timeoutSeconds: 60, force: '', codecs: '' };
@@ -32,10 +29,6 @@ function parseArgs(argv) {
   return args;
 }
 
-const libraries = {
-  '/hls.js': path.join(__dirname, 'node_modules/hls.js/dist/hls.min.js'),
-  '/dash.js': path.join(__dirname, 'node_modules/dashjs/dist/modern/umd/dash.all.min.js'),
-};
 
 const page = `<!doctype html>
 <html><head><meta charset="utf-8"><title>codec player</title></head>
@@ -109,33 +102,14 @@ window.start = async function (player, playUrl, force) {
 };
 </script></body></html>`;
 
-function serve() {
-  const server = http.createServer((req, res) => {
-    const url = req.url.split('?')[0];
-    if (url === '/' || url === '/index.html') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(page);
-    } else if (libraries[url]) {
-      res.writeHead(200, { 'content-type': 'text/javascript' });
-      fs.createReadStream(libraries[url]).pipe(res);
-    } else {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
   const args = parseArgs(process.argv);
-  const server = await serve();
+  const server = await servePage(page);
   const origin = 'http://127.0.0.1:' + server.address().port;
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
-  });
+  const browser = await launchChromium();
   const segments = [];
   try {
     const context = await browser.newContext();

@@ -11,13 +11,10 @@
 // ttff: loads the page --starts times and prints `RESULT {json}` with each start's time to first
 //   frame (from setting the source to the first presented video frame).
 //
-// The page and the player libraries are served from node_modules by a loopback HTTP server here.
+// The page and the player libraries are served from node_modules by a loopback HTTP server (player-page.js).
 'use strict';
-const http = require('http');
-const path = require('path');
-const fs = require('fs');
 const readline = require('readline');
-const { chromium } = require('playwright-core');
+const { servePage, launchChromium } = require('./player-page');
 
 function parseArgs(argv) {
   const args = { player: 'hls', mode: 'failover', playSeconds: 4, afterSeconds: 6, starts: 20, timeoutSeconds: 50 };
@@ -32,10 +29,6 @@ function parseArgs(argv) {
   return args;
 }
 
-const libraries = {
-  '/hls.js': path.join(__dirname, 'node_modules/hls.js/dist/hls.min.js'),
-  '/dash.js': path.join(__dirname, 'node_modules/dashjs/dist/modern/umd/dash.all.min.js'),
-};
 
 // Short buffers keep the player fetching segments while it plays, so a failure mid-play is seen.
 const page = `<!doctype html>
@@ -78,22 +71,6 @@ window.start = function (player, url) {
 };
 </script></body></html>`;
 
-function serve() {
-  const server = http.createServer((req, res) => {
-    const url = req.url.split('?')[0];
-    if (url === '/' || url === '/index.html') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(page);
-    } else if (libraries[url]) {
-      res.writeHead(200, { 'content-type': 'text/javascript' });
-      fs.createReadStream(libraries[url]).pipe(res);
-    } else {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -180,12 +157,9 @@ async function ttff(browser, origin, args) {
 
 async function main() {
   const args = parseArgs(process.argv);
-  const server = await serve();
+  const server = await servePage(page);
   const origin = 'http://127.0.0.1:' + server.address().port;
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
-  });
+  const browser = await launchChromium();
   try {
     if (args.mode === 'ttff') { await ttff(browser, origin, args); } else { await failover(browser, origin, args); }
   } finally {

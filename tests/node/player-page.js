@@ -1,0 +1,42 @@
+// What the browser harnesses (play-failover.js, play-protected.js, play-codecs.js) share: a loopback
+// HTTP server for the test page and the player libraries from node_modules, and headless Chromium.
+'use strict';
+const http = require('http');
+const path = require('path');
+const fs = require('fs');
+const { chromium } = require('playwright-core');
+
+// The player libraries a page may load, by the path it loads them from.
+const libraries = {
+  '/hls.js': path.join(__dirname, 'node_modules/hls.js/dist/hls.min.js'),
+  '/dash.js': path.join(__dirname, 'node_modules/dashjs/dist/modern/umd/dash.all.min.js'),
+  '/shaka.js': path.join(__dirname, 'node_modules/shaka-player/dist/shaka-player.compiled.js'),
+};
+
+// Serves `page` at / and the libraries on 127.0.0.1 at a free port; resolves to the listening server.
+function servePage(page) {
+  const server = http.createServer((req, res) => {
+    const url = req.url.split('?')[0];
+    if (url === '/' || url === '/index.html') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(page);
+    } else if (libraries[url]) {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      fs.createReadStream(libraries[url]).pipe(res);
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+// Headless Chromium ($CHROMIUM or /usr/bin/chromium) that autoplays without a gesture.
+function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
+  });
+}
+
+module.exports = { servePage, launchChromium };
