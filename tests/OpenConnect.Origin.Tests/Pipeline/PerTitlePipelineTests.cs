@@ -55,6 +55,28 @@ public sealed class PerTitlePipelineTests
         var ladder = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(new PipelinePaths(pipeline.DataDirectory).Work(submission.TitleId), "ladder.json"))).RootElement;
         Assert.Equal(3 * 4, ladder.GetProperty("analysis").GetProperty("Points").GetArrayLength());
 
+        // Calibration measured every fixed rung and every final rung with real encodes; each final rung
+        // is a fixed rung, or measured at least the SSIM of the fixed rungs it serves, or sits at the source's
+        // own bitrate (no rung goes above the source, even where the fixed ladder does).
+        var sourceKbps = new FileInfo(source).Length * 8 / 1000.0 / 4;
+        var calibration = ladder.GetProperty("calibration");
+        var checks = calibration.GetProperty("Checks").EnumerateArray().ToDictionary(c => (c.GetProperty("Height").GetInt32(), c.GetProperty("Kbps").GetInt32()), c => c.GetProperty("Ssim").GetDouble());
+        var fixedKbps = PipelineOptions.DefaultBitratesKbps;
+        foreach (var height in new[] { 144, 240, 360 })
+        {
+            Assert.True(checks.ContainsKey((height, fixedKbps[height])), $"fixed rung {height}p was not measured");
+        }
+
+        foreach (var rung in calibration.GetProperty("Rungs").EnumerateArray())
+        {
+            var (height, kbps) = (rung.GetProperty("Height").GetInt32(), rung.GetProperty("Kbps").GetInt32());
+            var serves = rung.GetProperty("Serves").EnumerateArray().Select(s => s.GetInt32()).ToList();
+            var isFixed = height == serves.Max() && kbps == fixedKbps[height];
+            var target = serves.Max(h => checks[(h, fixedKbps[h])]);
+            var atSource = kbps >= Math.Floor(sourceKbps);
+            Assert.True(isFixed || atSource || checks[(height, kbps)] >= target, $"{height}p@{kbps}k measured {checks[(height, kbps)]}, below its fixed rungs' {target} (source {sourceKbps:F0} kbit/s)");
+        }
+
         var rungs = title.GetProperty("renditions").EnumerateArray()
             .Select(r => (Name: r.GetProperty("name").GetString()!, Height: Math.Min(r.GetProperty("width").GetInt32(), r.GetProperty("height").GetInt32()), Kbps: r.GetProperty("bitrateKbps").GetInt32()))
             .ToList();

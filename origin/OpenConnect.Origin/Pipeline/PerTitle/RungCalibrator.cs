@@ -40,6 +40,7 @@ public sealed class RungCalibrator(Ffmpeg ffmpeg, PipelineOptions options, Compl
         var measured = new Dictionary<(int Height, int Kbps), double>();
         var rungs = planned.ToList();
         var rounds = 0;
+        double Target(PlannedRung rung) => rung.Serves.Max(h => measured[(h, fixedByHeight[h].Kbps)]) + SsimMargin;
         var pending = fixedRungs.Select(r => (r.Height, r.Kbps)).Concat(rungs.Select(r => (r.Height, r.Kbps))).Distinct().ToList();
         while (pending.Count > 0 && rounds < MaxRounds)
         {
@@ -54,7 +55,7 @@ public sealed class RungCalibrator(Ffmpeg ffmpeg, PipelineOptions options, Compl
             {
                 var rung = rungs[i];
                 var own = fixedByHeight[rung.Serves.Max()];
-                var target = rung.Serves.Max(h => measured[(h, fixedByHeight[h].Kbps)]) + SsimMargin;
+                var target = Target(rung);
                 var raised = PerTitleLadder.Raise(rung, measured[(rung.Height, rung.Kbps)], target, own, sourceKbps, Step);
                 if (raised is null)
                 {
@@ -81,6 +82,8 @@ public sealed class RungCalibrator(Ffmpeg ffmpeg, PipelineOptions options, Compl
             }
         }
 
+        // Tidy merges by the targets measured here, not the ones the curves predicted.
+        rungs = [.. rungs.Select(r => r with { PredictedSsim = Math.Round(measured[(r.Height, r.Kbps)], 6), TargetSsim = Target(r) })];
         var tidy = PerTitleLadder.Tidy(rungs, measured, rules);
         var checks = measured.Select(m => new RungCheck(m.Key.Height, m.Key.Kbps, Math.Round(m.Value, 6))).OrderBy(c => c.Height).ThenBy(c => c.Kbps).ToList();
         return new RungCalibration(tidy, checks, rounds, clock.Elapsed.TotalSeconds);
