@@ -132,6 +132,18 @@ public sealed class PerTitleLadderTests
         }
     }
 
+    [Theory]
+    // The fixed rung's encode spends more than the source: the source caps the raise.
+    [InlineData(2000.0, 4800.0, 2000.0)]
+    // It spends less (a still title's fixed 1080p spends 300 of its nominal 5000 kbit/s): no cap, so the
+    // rung may fall back to the fixed rung.
+    [InlineData(2249.0, 300.0, null)]
+    [InlineData(2249.0, 2249.0, null)]
+    // Unknown source bitrate: no cap.
+    [InlineData(null, 4800.0, null)]
+    public void SourceCap_OnlyWhereTheFixedRungSpendsMoreThanTheSource(double? sourceKbps, double fixedSpentKbps, double? expected) =>
+        Assert.Equal(expected, PerTitleLadder.SourceCap(sourceKbps, fixedSpentKbps));
+
     [Fact]
     public void Raise_RejectsAStepThatDoesNotRaise() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => PerTitleLadder.Raise(Planned("1080@400/480"), 0.9, 0.95, new FixedRung(480, 800), null, 1.0));

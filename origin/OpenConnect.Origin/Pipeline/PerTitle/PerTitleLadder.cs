@@ -121,6 +121,14 @@ public static class PerTitleLadder
     }
 
     /// <summary>
+    /// The source bitrate that caps a calibration raise, or null for none: the source caps a rung only
+    /// where its fixed rung's real encode spends more than the source. An easy title's fixed encode
+    /// often spends far less than its nominal rate; falling back to it is then no dearer than the source.
+    /// </summary>
+    public static double? SourceCap(double? sourceKbps, double fixedSpentKbps) =>
+        sourceKbps is { } limit && fixedSpentKbps > limit ? limit : null;
+
+    /// <summary>
     /// The ladder after calibration: rungs that ended at the same height and rate become one, and a
     /// rung closer than <see cref="PerTitleRules.MinRungStep"/> below the next dearer one is merged
     /// into it when that one's measured SSIM (<paramref name="measured"/>, by height and rate) meets

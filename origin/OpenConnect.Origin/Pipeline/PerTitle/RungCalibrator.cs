@@ -3,8 +3,8 @@ using System.Globalization;
 
 namespace OpenConnect.Origin.Pipeline.PerTitle;
 
-/// <summary>One real encode of the calibration: a rung's height and rate, and the SSIM it measured over the analysis windows.</summary>
-public sealed record RungCheck(int Height, int Kbps, double Ssim);
+/// <summary>One real encode of the calibration: a rung's height and target rate, the SSIM it measured over the analysis windows and the kbit/s it really spent there.</summary>
+public sealed record RungCheck(int Height, int Kbps, double Ssim, double SpentKbps);
 
 /// <summary>What calibration did: the ladder it settled on, every encode it measured, its rounds and cost.</summary>
 public sealed record RungCalibration(IReadOnlyList<PlannedRung> Rungs, IReadOnlyList<RungCheck> Checks, int Rounds, double WallSeconds);
@@ -18,7 +18,8 @@ public sealed record RungCalibration(IReadOnlyList<PlannedRung> Rungs, IReadOnly
 /// until it reaches it, or becomes the fixed rung once that is no dearer
 /// (<see cref="PerTitleLadder.Raise"/>), for at most <see cref="MaxRounds"/> rounds; a rung still
 /// short after them is replaced by its fixed rung. Each round is one encode run and one measuring
-/// run per window, only for the rungs that changed.
+/// run per window, only for the rungs that changed. The source's bitrate caps a raise only where the
+/// fixed rung's own encode really spends more than the source on the windows.
 /// </summary>
 public sealed class RungCalibrator(Ffmpeg ffmpeg, PipelineOptions options, ComplexityAnalyzer analyzer)
 {
@@ -38,6 +39,7 @@ public sealed class RungCalibrator(Ffmpeg ffmpeg, PipelineOptions options, Compl
         Directory.CreateDirectory(workDirectory);
         var fixedByHeight = fixedRungs.ToDictionary(r => r.Height);
         var measured = new Dictionary<(int Height, int Kbps), double>();
+        var spent = new Dictionary<(int Height, int Kbps), double>();
         var rungs = planned.ToList();
         var rounds = 0;
         double Target(PlannedRung rung) => rung.Serves.Max(h => measured[(h, fixedByHeight[h].Kbps)]) + SsimMargin;
@@ -45,9 +47,10 @@ public sealed class RungCalibrator(Ffmpeg ffmpeg, PipelineOptions options, Compl
         while (pending.Count > 0 && rounds < MaxRounds)
         {
             rounds++;
-            foreach (var (key, ssim) in await MeasureAsync(sourceFile, source, analysis, pending, workDirectory, cancellationToken))
+            foreach (var (key, (ssim, kbps)) in await MeasureAsync(sourceFile, source, analysis, pending, workDirectory, cancellationToken))
             {
                 measured[key] = ssim;
+                spent[key] = kbps;
             }
 
             pending.Clear();
@@ -56,7 +59,8 @@ public sealed class RungCalibrator(Ffmpeg ffmpeg, PipelineOptions options, Compl
                 var rung = rungs[i];
                 var own = fixedByHeight[rung.Serves.Max()];
                 var target = Target(rung);
-                var raised = PerTitleLadder.Raise(rung, measured[(rung.Height, rung.Kbps)], target, own, sourceKbps, Step);
+                var cap = PerTitleLadder.SourceCap(sourceKbps, spent[(own.Height, own.Kbps)]);
+                var raised = PerTitleLadder.Raise(rung, measured[(rung.Height, rung.Kbps)], target, own, cap, Step);
                 if (raised is null)
                 {
                     continue;
@@ -85,12 +89,12 @@ public sealed class RungCalibrator(Ffmpeg ffmpeg, PipelineOptions options, Compl
         // Tidy merges by the targets measured here, not the ones the curves predicted.
         rungs = [.. rungs.Select(r => r with { PredictedSsim = Math.Round(measured[(r.Height, r.Kbps)], 6), TargetSsim = Target(r) })];
         var tidy = PerTitleLadder.Tidy(rungs, measured, rules);
-        var checks = measured.Select(m => new RungCheck(m.Key.Height, m.Key.Kbps, Math.Round(m.Value, 6))).OrderBy(c => c.Height).ThenBy(c => c.Kbps).ToList();
+        var checks = measured.Select(m => new RungCheck(m.Key.Height, m.Key.Kbps, Math.Round(m.Value, 6), Math.Round(spent[m.Key], 1))).OrderBy(c => c.Height).ThenBy(c => c.Kbps).ToList();
         return new RungCalibration(tidy, checks, rounds, clock.Elapsed.TotalSeconds);
     }
 
-    /// <summary>Frame-weighted SSIM over all windows of each (height, rate), encoded as the pipeline does.</summary>
-    private async Task<Dictionary<(int Height, int Kbps), double>> MeasureAsync(string sourceFile, SourceInfo source, ComplexityAnalysis analysis, List<(int Height, int Kbps)> encodes, string workDirectory, CancellationToken cancellationToken)
+    /// <summary>Frame-weighted SSIM over all windows of each (height, rate), encoded as the pipeline does, and the kbit/s the encodes really spent.</summary>
+    private async Task<Dictionary<(int Height, int Kbps), (double Ssim, double Kbps)>> MeasureAsync(string sourceFile, SourceInfo source, ComplexityAnalysis analysis, List<(int Height, int Kbps)> encodes, string workDirectory, CancellationToken cancellationToken)
     {
         var format = MediaInputFormat.ForSourceFile(sourceFile);
         var rungs = encodes.Select(e =>
@@ -99,6 +103,7 @@ public sealed class RungCalibrator(Ffmpeg ffmpeg, PipelineOptions options, Compl
             return new Rung(string.Create(CultureInfo.InvariantCulture, $"{e.Height}p-{e.Kbps}k"), "h264", e.Height, width, frameHeight, e.Kbps);
         }).ToList();
         var sums = new (double Sum, int Frames)[rungs.Count];
+        var bytes = new long[rungs.Count];
         var seconds = analysis.WindowSeconds;
         for (var w = 0; w < analysis.WindowStarts.Count; w++)
         {
@@ -117,10 +122,12 @@ public sealed class RungCalibrator(Ffmpeg ffmpeg, PipelineOptions options, Compl
             for (var i = 0; i < rungs.Count; i++)
             {
                 sums[i] = (sums[i].Sum + quality[i].Ssim.Sum, sums[i].Frames + quality[i].Ssim.Frames);
+                bytes[i] += new FileInfo(files[i]).Length;
                 File.Delete(files[i]);
             }
         }
 
-        return encodes.Select((e, i) => (e, sums[i].Sum / sums[i].Frames)).ToDictionary(x => x.e, x => x.Item2);
+        var sampled = seconds * analysis.WindowStarts.Count;
+        return encodes.Select((e, i) => (e, (sums[i].Sum / sums[i].Frames, bytes[i] * 8 / 1000.0 / sampled))).ToDictionary(x => x.e, x => x.Item2);
     }
 }
