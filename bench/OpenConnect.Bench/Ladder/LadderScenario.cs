@@ -75,15 +75,19 @@ public sealed class LadderScenario : IScenario
             var analysis = await analyzer.AnalyzeAsync(source, info, heights, Path.Combine(directory, "analysis"), cancellationToken);
             var fixedRungs = heights.Select(h => new FixedRung(h, options.BitrateKbpsFor(h))).ToList();
             var sourceKbps = new FileInfo(source).Length * 8 / 1000.0 / settings.Seconds;
-            var planned = PerTitleLadder.Choose(analysis.Curves(), fixedRungs, sourceKbps, new PerTitleRules(RateMargin: options.PerTitleRateMargin));
-            Console.WriteLine($"{name}: analysis {analysis.WallSeconds:F1} s ({analysis.Points.Count} trials over {analysis.WindowStarts.Count} x {analysis.WindowSeconds:0.#} s); per-title {string.Join(", ", planned.Select(p => $"{p.Height}p@{p.Kbps}k"))}");
+            var rules = new PerTitleRules(RateMargin: options.PerTitleRateMargin);
+            var chosen = PerTitleLadder.Choose(analysis.Curves(), fixedRungs, sourceKbps, rules);
+            Console.WriteLine($"{name}: analysis {analysis.WallSeconds:F1} s ({analysis.Points.Count} trials over {analysis.WindowStarts.Count} x {analysis.WindowSeconds:0.#} s); from the curves {string.Join(", ", chosen.Select(p => $"{p.Height}p@{p.Kbps}k"))}");
+            var calibration = await new RungCalibrator(ffmpeg, options, analyzer).CalibrateAsync(source, info, analysis, chosen, fixedRungs, sourceKbps, rules, Path.Combine(directory, "calibration"), cancellationToken);
+            var planned = calibration.Rungs;
+            Console.WriteLine($"{name}: calibration {calibration.WallSeconds:F1} s ({calibration.Rounds} rounds, {calibration.Checks.Count} encodes: {string.Join(", ", calibration.Checks.Select(c => $"{c.Height}p@{c.Kbps}k {c.Ssim:F5}"))}); per-title {string.Join(", ", planned.Select(p => $"{p.Height}p@{p.Kbps}k"))}");
 
             var fixedLadder = Ladder.For(width, settings.Height, options);
             var perTitleLadder = Ladder.FromPlan(width, settings.Height, options, planned);
             var fixedMeasured = await EncodeAndMeasureAsync(ffmpeg, analyzer, source, fixedLadder, settings.Seconds, analysis, Path.Combine(directory, "fixed"), options, cancellationToken);
             var perTitleMeasured = await EncodeAndMeasureAsync(ffmpeg, analyzer, source, perTitleLadder, settings.Seconds, analysis, Path.Combine(directory, "per-title"), options, cancellationToken);
             var complexity = analysis.Points.Where(p => p.Height == heights.Max() && p.Kbps > 0).OrderBy(p => p.Kbps).ElementAt(1).Kbps;
-            clips.Add(new ClipResult(name, clip.Easy, complexity, analysis, planned, fixedMeasured, perTitleMeasured));
+            clips.Add(new ClipResult(name, clip.Easy, complexity, analysis, calibration, planned, fixedMeasured, perTitleMeasured));
 
             if (settings.CodecSeconds > 0)
             {
@@ -107,7 +111,7 @@ public sealed class LadderScenario : IScenario
         foreach (var clip in clips)
         {
             Console.WriteLine();
-            Console.WriteLine($"{clip.Name} (trial kbit/s at CRF {ComplexityAnalyzer.TrialCrfs[1]}, top height: {clip.Complexity:F0}; analysis {clip.Analysis.WallSeconds:F1} s)");
+            Console.WriteLine($"{clip.Name} (trial kbit/s at CRF {ComplexityAnalyzer.TrialCrfs[1]}, top height: {clip.Complexity:F0}; analysis {clip.Analysis.WallSeconds:F1} s + calibration {clip.Calibration.WallSeconds:F1} s, {clip.Calibration.Rounds} rounds)");
             var table = new Table("fixed rung", "kbit/s", "bytes", "SSIM", "PSNR", "per-title rung", "kbit/s", "bytes", "SSIM", "PSNR", "ok");
             var rows = new List<object>();
             var allOk = true;
@@ -131,7 +135,7 @@ public sealed class LadderScenario : IScenario
             var clipGoal = clip.Easy ? ratio <= 0.80 && allOk : clip == hardest ? ratio <= 1.05 : ratio <= 1.05;
             goal &= clipGoal;
             Console.WriteLine($"{clip.Name}: total bytes fixed {fixedBytes}, per-title {perTitleBytes}, ratio {ratio:F3}; every rung at equal or better SSIM: {(allOk ? "yes" : "NO")}; goal ({(clip.Easy ? "<= 0.80 and all ok" : "<= 1.05")}): {(clipGoal ? "met" : "NOT met")}");
-            summary.Add(new { clip = clip.Name, easy = clip.Easy, hardest = clip == hardest, complexity_kbps = Math.Round(clip.Complexity), analysis_s = Math.Round(clip.Analysis.WallSeconds, 2), fixed_bytes = fixedBytes, per_title_bytes = perTitleBytes, bytes_ratio = Math.Round(ratio, 4), all_rungs_quality_ok = allOk, goal_met = clipGoal, rungs = rows });
+            summary.Add(new { clip = clip.Name, easy = clip.Easy, hardest = clip == hardest, complexity_kbps = Math.Round(clip.Complexity), analysis_s = Math.Round(clip.Analysis.WallSeconds, 2), calibration_s = Math.Round(clip.Calibration.WallSeconds, 2), calibration_rounds = clip.Calibration.Rounds, calibration_checks = clip.Calibration.Checks, fixed_bytes = fixedBytes, per_title_bytes = perTitleBytes, bytes_ratio = Math.Round(ratio, 4), all_rungs_quality_ok = allOk, goal_met = clipGoal, rungs = rows });
         }
 
         var codecBytes = new Dictionary<string, Dictionary<string, Dictionary<string, double?>>>();
@@ -165,6 +169,7 @@ public sealed class LadderScenario : IScenario
             rate_margin = options.PerTitleRateMargin,
             bytes_ratio = clips.ToDictionary(c => c.Name, c => Math.Round((double)c.PerTitle.Sum(r => r.Bytes) / c.Fixed.Sum(r => r.Bytes), 4)),
             analysis_s = clips.ToDictionary(c => c.Name, c => Math.Round(c.Analysis.WallSeconds, 2)),
+            calibration_s = clips.ToDictionary(c => c.Name, c => Math.Round(c.Calibration.WallSeconds, 2)),
             codec_bytes_ratio = codecBytes,
             codec_time_ratio = codecTime,
             clips = summary,
@@ -190,7 +195,7 @@ public sealed class LadderScenario : IScenario
 
     private sealed record MeasuredRung(Rung Rung, long Bytes, double Kbps, double Ssim, double Psnr, double EncodeSeconds);
 
-    private sealed record ClipResult(string Name, bool Easy, double Complexity, ComplexityAnalysis Analysis, IReadOnlyList<PlannedRung> Planned, IReadOnlyList<MeasuredRung> Fixed, IReadOnlyList<MeasuredRung> PerTitle);
+    private sealed record ClipResult(string Name, bool Easy, double Complexity, ComplexityAnalysis Analysis, RungCalibration Calibration, IReadOnlyList<PlannedRung> Planned, IReadOnlyList<MeasuredRung> Fixed, IReadOnlyList<MeasuredRung> PerTitle);
 
     private sealed record CodecRow(string Clip, int Height, string Codec, double H264Kbps, double H264Ssim, double? EqualKbps, double? BytesRatio, double TimeRatio);
 

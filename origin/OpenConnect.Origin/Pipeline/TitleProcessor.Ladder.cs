@@ -21,13 +21,17 @@ public sealed partial class TitleProcessor
             Directory.Delete(directory, recursive: true);
         }
 
-        var analysis = await new ComplexityAnalyzer(_ffmpeg, _options).AnalyzeAsync(sourceFile, source, heights, directory, cancellationToken);
+        var analyzer = new ComplexityAnalyzer(_ffmpeg, _options);
+        var analysis = await analyzer.AnalyzeAsync(sourceFile, source, heights, directory, cancellationToken);
         var fixedRungs = heights.Select(h => new FixedRung(h, _options.BitrateKbpsFor(h))).ToList();
         var sourceKbps = new FileInfo(sourceFile).Length * 8 / 1000.0 / source.DurationSeconds;
-        var planned = PerTitleLadder.Choose(analysis.Curves(), fixedRungs, sourceKbps, new PerTitleRules(RateMargin: _options.PerTitleRateMargin));
+        var rules = new PerTitleRules(RateMargin: _options.PerTitleRateMargin);
+        var chosen = PerTitleLadder.Choose(analysis.Curves(), fixedRungs, sourceKbps, rules);
+        var calibration = await new RungCalibrator(_ffmpeg, _options, analyzer).CalibrateAsync(sourceFile, source, analysis, chosen, fixedRungs, sourceKbps, rules, directory, cancellationToken);
+        var planned = calibration.Rungs;
         Directory.Delete(directory, recursive: true);
-        DurableFile.WriteAllText(Path.Combine(_paths.Work(titleId), "ladder.json"), JsonSerializer.Serialize(new { analysis, planned }));
-        Log.PerTitleLadder(_logger, titleId, string.Join(", ", planned.Select(p => $"{p.Height}p@{p.Kbps}k")), analysis.Points.Count, analysis.WallSeconds);
+        DurableFile.WriteAllText(Path.Combine(_paths.Work(titleId), "ladder.json"), JsonSerializer.Serialize(new { analysis, chosen, calibration }));
+        Log.PerTitleLadder(_logger, titleId, string.Join(", ", planned.Select(p => $"{p.Height}p@{p.Kbps}k")), analysis.Points.Count, analysis.WallSeconds + calibration.WallSeconds);
         return Ladder.FromPlan(source.Width, source.Height, _options, planned);
     }
 }

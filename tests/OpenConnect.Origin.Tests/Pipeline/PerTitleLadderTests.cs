@@ -26,10 +26,11 @@ public sealed class PerTitleLadderTests
     // margin), so the fixed ladder comes back unchanged, never dearer.
     [InlineData("360:400/0.88 1600/0.92; 720:400/0.80 1600/0.98", "360@800 720@1600", null, "360@800 720@1600")]
     // Easy content: the top rung keeps the fixed rate (its quality is beyond the trials at any lower rate),
-    // the 720p target is met by 1080p at 436 x 1.1 kbit/s, the 360p target by 1080p at 100 x 1.1.
-    [InlineData("360:200/0.92 800/0.93 3200/0.935; 720:200/0.94 800/0.97 3200/0.975; 1080:200/0.95 800/0.99 3200/0.995", "360@800 720@1600 1080@3200", null, "1080@110 1080@480 1080@3200")]
+    // the 720p target is met by 1080p at 436 x 1.1 kbit/s; the 360p target is below every 1080p trial, so
+    // it costs the cheapest trial's 200 x 1.1 (never extrapolated below it).
+    [InlineData("360:200/0.92 800/0.93 3200/0.935; 720:200/0.94 800/0.97 3200/0.975; 1080:200/0.95 800/0.99 3200/0.995", "360@800 720@1600 1080@3200", null, "1080@220 1080@480 1080@3200")]
     // The same easy title from a source of 1000 kbit/s: no rung above the source's bitrate.
-    [InlineData("360:200/0.92 800/0.93 3200/0.935; 720:200/0.94 800/0.97 3200/0.975; 1080:200/0.95 800/0.99 3200/0.995", "360@800 720@1600 1080@3200", 1000.0, "1080@110 1080@480 1080@1000")]
+    [InlineData("360:200/0.92 800/0.93 3200/0.935; 720:200/0.94 800/0.97 3200/0.975; 1080:200/0.95 800/0.99 3200/0.995", "360@800 720@1600 1080@3200", 1000.0, "1080@220 1080@480 1080@1000")]
     // Targets closer than MinRungStep collapse into the rung above, which then serves both.
     [InlineData("360:100/0.90 400/0.94 1600/0.97; 720:100/0.85 400/0.95 1600/0.995", "360@420 720@500", null, "720@500")]
     // A soft title: 360p reaches the top target with fewer bits than 720p, and the 360p target is then
@@ -90,13 +91,89 @@ public sealed class PerTitleLadderTests
     [Theory]
     [InlineData(0.93, 200)]
     [InlineData(0.96, 400)]
-    [InlineData(0.87, 50)] // below the cheapest trial: the first slope continues down
+    [InlineData(0.87, 100)] // below the cheapest trial: its rate, never an extrapolation below it
+    [InlineData(0.90, 100)]
     [InlineData(0.98, double.PositiveInfinity)] // better than any trial: out of reach at this height
     public void Curve_RateForQuality(double quality, double expected)
     {
         var curve = Curves("720:100/0.90 400/0.96 800/0.975")[720];
 
         Assert.Equal(expected, curve.KbpsFor(quality), 0);
+    }
+
+    [Theory]
+    // Reached (or above) the fixed rungs' measured SSIM: kept.
+    [InlineData("1080@400/360,480", 0.951, 0.950, "480@800", null, "kept")]
+    [InlineData("1080@400/360,480", 0.950, 0.950, "480@800", null, "kept")]
+    // Short of it: 1.25 times the rate, same height.
+    [InlineData("1080@400/360,480", 0.949, 0.950, "480@800", null, "1080@500")]
+    // Rounded up to a whole kbit/s.
+    [InlineData("720@101/240", 0.90, 0.95, "240@300", null, "720@127")]
+    // The raise would reach the fixed rate: the fixed rung itself.
+    [InlineData("1080@700/480", 0.90, 0.95, "480@800", null, "480@800")]
+    [InlineData("1080@640/480", 0.90, 0.95, "480@800", null, "480@800")]
+    // Already the fixed rung: nothing to raise even if the windows measured it short.
+    [InlineData("480@800/480", 0.90, 0.95, "480@800", null, "kept")]
+    // Never above the source: raised only to the source's rate, then no further.
+    [InlineData("1080@400/480", 0.90, 0.95, "480@800", 450.0, "1080@450")]
+    [InlineData("1080@450/480", 0.90, 0.95, "480@800", 450.0, "kept")]
+    public void Raise_StepsTowardTheFixedRung(string rung, double measured, double target, string own, double? sourceKbps, string expected)
+    {
+        var planned = Planned(rung);
+        var fixedRung = Fixed(own)[0];
+
+        var raised = PerTitleLadder.Raise(planned, measured, target, fixedRung, sourceKbps, 1.25);
+
+        Assert.Equal(expected, raised is null ? "kept" : $"{raised.Height}@{raised.Kbps}");
+        if (raised is not null)
+        {
+            Assert.Equal(planned.Serves, raised.Serves);
+            Assert.Equal(target, raised.TargetSsim);
+        }
+    }
+
+    [Theory]
+    // The fixed rung's encode spends more than the source: the source caps the raise.
+    [InlineData(2000.0, 4800.0, 2000.0)]
+    // It spends less (a still title's fixed 1080p spends 300 of its nominal 5000 kbit/s): no cap, so the
+    // rung may fall back to the fixed rung.
+    [InlineData(2249.0, 300.0, null)]
+    [InlineData(2249.0, 2249.0, null)]
+    // Unknown source bitrate: no cap.
+    [InlineData(null, 4800.0, null)]
+    public void SourceCap_OnlyWhereTheFixedRungSpendsMoreThanTheSource(double? sourceKbps, double fixedSpentKbps, double? expected) =>
+        Assert.Equal(expected, PerTitleLadder.SourceCap(sourceKbps, fixedSpentKbps));
+
+    [Fact]
+    public void Raise_RejectsAStepThatDoesNotRaise() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => PerTitleLadder.Raise(Planned("1080@400/480"), 0.9, 0.95, new FixedRung(480, 800), null, 1.0));
+
+    [Theory]
+    // Spaced rungs stay as they are, cheapest first.
+    [InlineData("1080@200/240 1080@600/480 1080@3000/1080", "1080@200:0.93 1080@600:0.96 1080@3000:0.99", "1080@200/240 1080@600/480 1080@3000/1080")]
+    // Two rungs that calibration raised to the same fixed rung become one serving both.
+    [InlineData("480@800/360 480@800/480 1080@3000/1080", "480@800:0.96 1080@3000:0.99", "480@800/360,480 1080@3000/1080")]
+    // Too close below the next rung, which measured at least this rung's target: merged into it.
+    [InlineData("1080@500/360 1080@600/480 1080@3000/1080", "1080@500:0.95 1080@600:0.96 1080@3000:0.99", "1080@600/360,480 1080@3000/1080")]
+    // Too close, but the dearer rung measured below this rung's target: both stay.
+    [InlineData("1080@500/360 720@600/480 1080@3000/1080", "1080@500:0.95 720@600:0.94 1080@3000:0.99", "1080@500/360 720@600/480 1080@3000/1080")]
+    public void Tidy_MergesDuplicatesAndCloseRungsThatStillMeetTheirTarget(string rungs, string measured, string expected)
+    {
+        var planned = rungs.Split(' ').Select(Planned).ToList();
+        var ssim = measured.Split(' ').ToDictionary(m => (int.Parse(m.Split('@')[0]), int.Parse(m.Split('@')[1].Split(':')[0])), m => double.Parse(m.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture));
+
+        var tidy = PerTitleLadder.Tidy(planned, ssim, Rules);
+
+        Assert.Equal(expected, string.Join(' ', tidy.Select(r => $"{r.Height}@{r.Kbps}/{string.Join(',', r.Serves)}")));
+        Assert.Equal(planned.SelectMany(r => r.Serves).Order(), tidy.SelectMany(r => r.Serves).Order());
+    }
+
+    /// <summary>A planned rung as "height@kbps/served,heights"; its target is the first served height's SSIM in <see cref="Tidy_MergesDuplicatesAndCloseRungsThatStillMeetTheirTarget"/> (0.95 for 360, 0.96 for 480, 0.99 for 1080).</summary>
+    private static PlannedRung Planned(string text)
+    {
+        var (rung, serves) = (text.Split('/')[0], text.Split('/')[1].Split(',').Select(int.Parse).ToList());
+        var target = serves.Max() switch { <= 360 => 0.95, <= 480 => 0.96, _ => 0.99 };
+        return new PlannedRung(int.Parse(rung.Split('@')[0]), int.Parse(rung.Split('@')[1]), target, target, serves);
     }
 
     [Fact]

@@ -92,6 +92,71 @@ public static class PerTitleLadder
             .ToList();
     }
 
+    /// <summary>
+    /// One calibration step for a rung whose real encode measured <paramref name="measuredSsim"/>
+    /// against the <paramref name="targetSsim"/> its fixed rungs measured the same way: null when
+    /// the target is reached (or the rung is the fixed rung itself, or it cannot rise above the
+    /// source); otherwise the rung at <paramref name="step"/> times the rate, and once that reaches
+    /// the fixed rate of <paramref name="own"/> (the dearest fixed rung it serves) that fixed rung
+    /// itself, which meets its own target by definition.
+    /// </summary>
+    public static PlannedRung? Raise(PlannedRung rung, double measuredSsim, double targetSsim, FixedRung own, double? sourceKbps, double step)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(step, 1.0);
+        if (measuredSsim >= targetSsim || (rung.Height == own.Height && rung.Kbps >= own.Kbps))
+        {
+            return null;
+        }
+
+        var kbps = (int)Math.Ceiling(rung.Kbps * step);
+        if (sourceKbps is { } source && kbps > source && source < own.Kbps)
+        {
+            var capped = (int)Math.Floor(source);
+            return capped > rung.Kbps ? rung with { Kbps = capped, PredictedSsim = measuredSsim, TargetSsim = targetSsim } : null;
+        }
+
+        return kbps >= own.Kbps
+            ? rung with { Height = own.Height, Kbps = own.Kbps, PredictedSsim = targetSsim, TargetSsim = targetSsim }
+            : rung with { Kbps = kbps, PredictedSsim = measuredSsim, TargetSsim = targetSsim };
+    }
+
+    /// <summary>
+    /// The source bitrate that caps a calibration raise, or null for none: the source caps a rung only
+    /// where its fixed rung's real encode spends more than the source. An easy title's fixed encode
+    /// often spends far less than its nominal rate; falling back to it is then no dearer than the source.
+    /// </summary>
+    public static double? SourceCap(double? sourceKbps, double fixedSpentKbps) =>
+        sourceKbps is { } limit && fixedSpentKbps > limit ? limit : null;
+
+    /// <summary>
+    /// The ladder after calibration: rungs that ended at the same height and rate become one, and a
+    /// rung closer than <see cref="PerTitleRules.MinRungStep"/> below the next dearer one is merged
+    /// into it when that one's measured SSIM (<paramref name="measured"/>, by height and rate) meets
+    /// the merged rung's target. Cheapest first.
+    /// </summary>
+    public static IReadOnlyList<PlannedRung> Tidy(IReadOnlyList<PlannedRung> rungs, IReadOnlyDictionary<(int Height, int Kbps), double> measured, PerTitleRules rules)
+    {
+        var kept = new List<PlannedRung>();
+        foreach (var rung in rungs.OrderByDescending(r => r.Kbps).ThenByDescending(r => r.Height))
+        {
+            if (kept.Count > 0)
+            {
+                var above = kept[^1];
+                var same = above.Height == rung.Height && above.Kbps == rung.Kbps;
+                var close = rung.Kbps * rules.MinRungStep > above.Kbps && measured.TryGetValue((above.Height, above.Kbps), out var ssim) && ssim >= rung.TargetSsim;
+                if (same || close)
+                {
+                    kept[^1] = above with { Serves = [.. above.Serves.Concat(rung.Serves).Distinct().Order()] };
+                    continue;
+                }
+            }
+
+            kept.Add(rung);
+        }
+
+        return [.. kept.OrderBy(r => r.Kbps).ThenBy(r => r.Height)];
+    }
+
     /// <summary>The height up to <paramref name="ceilingHeight"/> needing the fewest bits for the quality; ties go to the larger height.</summary>
     private static (int Height, double Kbps) Best(IReadOnlyDictionary<int, RateQualityCurve> curves, double quality, int ceilingHeight, double margin)
     {

@@ -13,7 +13,8 @@ public sealed record RateQualityPoint(int Height, double Kbps, double Ssim, doub
 /// Above the dearest point, <see cref="QualityAt"/> extrapolates the last slope (SSIM saturates, so
 /// this overestimates: a fixed rung's quality is then never underestimated) while
 /// <see cref="KbpsFor"/> treats anything better than the best trial as out of reach at this height
-/// (so a rate is never promised where it was not measured). Both directions err toward more bits.
+/// and answers the cheapest trial's rate for anything at or below it (so a rate is never promised
+/// where it was not measured). Both directions err toward more bits.
 /// </summary>
 public sealed class RateQualityCurve
 {
@@ -104,7 +105,8 @@ public sealed class RateQualityCurve
 
     /// <summary>
     /// The lowest bitrate predicted to reach <paramref name="quality"/>: interpolated between trial
-    /// points, extrapolated below the cheapest one, <see cref="double.PositiveInfinity"/> above the best.
+    /// points, the cheapest trial's rate for any quality at or below it (never extrapolated down),
+    /// <see cref="double.PositiveInfinity"/> above the best.
     /// </summary>
     public double KbpsFor(double quality)
     {
@@ -115,8 +117,9 @@ public sealed class RateQualityCurve
 
         if (quality <= _qualities[0])
         {
-            var slope = (_qualities[1] - _qualities[0]) / (_logRates[1] - _logRates[0]);
-            return slope <= 0 ? Math.Exp(_logRates[0]) : Math.Exp(_logRates[0] - ((_qualities[0] - quality) / slope));
+            // Never below the cheapest trial: extrapolating down the first slope was measured to be too
+            // optimistic (low rungs of easy titles landed below their fixed rung's SSIM).
+            return Math.Exp(_logRates[0]);
         }
 
         for (var i = 0; i < _qualities.Length - 1; i++)
