@@ -9,9 +9,10 @@ public sealed partial class TitleProcessor
     private async Task<IReadOnlyList<Rung>> ChooseRungsAsync(string titleId, string sourceFile, SourceInfo source, CancellationToken cancellationToken)
     {
         var heights = Ladder.CandidateHeights(source.Width, source.Height, _options);
-        if (!_options.IsPerTitle || heights.Count < 2 || !Ladder.Heights.Contains(heights[0]))
+        if (!_options.IsPerTitle || source.DurationSeconds < _options.PerTitleMinSourceSeconds || heights.Count < 2 || !Ladder.Heights.Contains(heights[0]))
         {
-            // One rung (or a source below the smallest ladder height) leaves nothing to choose.
+            // One rung (or a source below the smallest ladder height) leaves nothing to choose, and a
+            // short source is not worth the analysis.
             return Ladder.For(source.Width, source.Height, _options);
         }
 

@@ -138,6 +138,8 @@ public sealed class LadderTests
     [InlineData("CodecMinHeights:av1", "0", "CodecMinHeights:av1", "must be a positive height")]
     [InlineData("CodecMinHeights:av1", "-360", "CodecMinHeights:av1", "must be a positive height")]
     [InlineData("CodecMinHeights:vp9", "9000", "CodecMinHeights:vp9", "at most 4320")]
+    [InlineData("Ladder", "adaptive", "Ladder", "must be per-title or fixed")]
+    [InlineData("PerTitleMinSourceSeconds", "-1", "PerTitleMinSourceSeconds", "must be between 0 and 86400")]
     public void Validation_RejectsUnknownCodecsAndNonPositiveHeights(string key, string value, string reported, string message)
     {
         var options = Bind(new Dictionary<string, string?> { [$"Origin:Pipeline:{key}"] = value });

@@ -21,6 +21,7 @@ public sealed class PerTitlePipelineTests
             "--Origin:Pipeline:SegmentSeconds=2",
             "--Origin:Pipeline:ChunkSeconds=2",
             "--Origin:Pipeline:Ladder=per-title",
+            "--Origin:Pipeline:PerTitleMinSourceSeconds=0",
             "--Origin:Pipeline:PerTitleSampleWindows=2",
             "--Origin:Pipeline:PerTitleWindowSeconds=1");
         var fixedLadder = PipelineOptions.DefaultBitratesKbps;
