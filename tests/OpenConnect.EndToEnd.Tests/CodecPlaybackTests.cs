@@ -1,8 +1,6 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
-using Microsoft.Extensions.DependencyInjection;
 using OpenConnect.Contracts.Security;
 using OpenConnect.Origin;
 using OpenConnect.Origin.Pipeline;
@@ -167,7 +165,7 @@ public sealed partial class CodecPlaybackTests(CodecPlaybackTests.CodecStack sta
                  "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "2", "-shortest", source],
                 TimeSpan.FromMinutes(2));
             Assert.True(made.ExitCode == 0, made.StandardError);
-            var titleId = await PublishAsync(origin, state.Combine("origin", "uploads"), source);
+            var titleId = await PipelineTitles.PublishAsync(origin, state.Combine("origin", "uploads"), source, new() { ["filename"] = "source.mp4", ["title"] = "h264 and av1" });
 
             var stack = await SteeredStack.StartSteeringAndAppliancesAsync(state, key, origin, steeringPort: 0, appliances: 1, []);
             var playUrl = new Uri(stack.SteeringUrl, $"/play/{titleId}");
@@ -188,29 +186,6 @@ public sealed partial class CodecPlaybackTests(CodecPlaybackTests.CodecStack sta
             return new Ready(stack, titleId, playUrl);
         }
 
-        private static async Task<string> PublishAsync(RunningRole origin, string uploads, string source)
-        {
-            Directory.CreateDirectory(uploads);
-            var upload = Path.Combine(uploads, Guid.NewGuid().ToString("N"));
-            File.Copy(source, upload);
-            var metadata = new Dictionary<string, string> { ["filename"] = "source.mp4", ["title"] = "h264 and av1" };
-            var submission = await origin.Services.GetRequiredService<IPipelineIntake>().SubmitAsync(new SourceUpload(Path.GetFileName(upload), upload, metadata), CancellationToken.None);
-            Assert.True(submission.Accepted, submission.Reason);
-            var store = origin.Services.GetRequiredService<TitleStore>();
-            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(4);
-            while (true)
-            {
-                var title = store.Get(submission.TitleId)!;
-                if (title.State == TitleStates.Published)
-                {
-                    return title.Id;
-                }
-
-                Assert.True(title.State is TitleStates.Queued or TitleStates.Processing, $"title {title.Id} ended {title.State}: {title.Reason}");
-                Assert.True(DateTime.UtcNow < deadline, string.Create(CultureInfo.InvariantCulture, $"title {title.Id} not published within 4 minutes ({title.Step} {title.Percent}%)"));
-                await Task.Delay(250);
-            }
-        }
 
         public async ValueTask DisposeAsync()
         {

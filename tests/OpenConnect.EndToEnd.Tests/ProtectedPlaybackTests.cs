@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using OpenConnect.Contracts.Security;
@@ -137,8 +136,8 @@ public sealed class ProtectedPlaybackTests(ProtectedPlaybackTests.ProtectedStack
                 TimeSpan.FromMinutes(2));
             Assert.True(made.ExitCode == 0, made.StandardError);
             var uploads = state.Combine("origin", "uploads");
-            var titleId = await PublishAsync(origin, uploads, source, "true");
-            var clearTitleId = await PublishAsync(origin, uploads, source, "false");
+            var titleId = await PipelineTitles.PublishAsync(origin, uploads, source, new() { ["filename"] = "source.mp4", ["title"] = "protected true", [TitleRecord.ProtectedKey] = "true" });
+            var clearTitleId = await PipelineTitles.PublishAsync(origin, uploads, source, new() { ["filename"] = "source.mp4", ["title"] = "protected false", [TitleRecord.ProtectedKey] = "false" });
             Assert.True(origin.Services.GetRequiredService<ITitleKeys>().TryGet(titleId, out var titleKey), "the protected title has no key");
             Assert.False(origin.Services.GetRequiredService<ITitleKeys>().TryGet(clearTitleId, out _), "the clear title got a key");
 
@@ -160,29 +159,6 @@ public sealed class ProtectedPlaybackTests(ProtectedPlaybackTests.ProtectedStack
             return new Ready(stack, titleId, clearTitleId, titleKey);
         }
 
-        private static async Task<string> PublishAsync(RunningRole origin, string uploads, string source, string isProtected)
-        {
-            Directory.CreateDirectory(uploads);
-            var upload = Path.Combine(uploads, Guid.NewGuid().ToString("N"));
-            File.Copy(source, upload);
-            var metadata = new Dictionary<string, string> { ["filename"] = "source.mp4", ["title"] = "protected " + isProtected, [TitleRecord.ProtectedKey] = isProtected };
-            var submission = await origin.Services.GetRequiredService<IPipelineIntake>().SubmitAsync(new SourceUpload(Path.GetFileName(upload), upload, metadata), CancellationToken.None);
-            Assert.True(submission.Accepted, submission.Reason);
-            var store = origin.Services.GetRequiredService<TitleStore>();
-            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(4);
-            while (true)
-            {
-                var title = store.Get(submission.TitleId)!;
-                if (title.State == TitleStates.Published)
-                {
-                    return title.Id;
-                }
-
-                Assert.True(title.State is TitleStates.Queued or TitleStates.Processing, $"title {title.Id} ended {title.State}: {title.Reason}");
-                Assert.True(DateTime.UtcNow < deadline, string.Create(CultureInfo.InvariantCulture, $"title {title.Id} not published within 4 minutes ({title.Step} {title.Percent}%)"));
-                await Task.Delay(250);
-            }
-        }
 
         public async ValueTask DisposeAsync()
         {

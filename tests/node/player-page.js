@@ -21,8 +21,10 @@ function servePage(page) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(page);
     } else if (libraries[url]) {
-      res.writeHead(200, { 'content-type': 'text/javascript' });
-      fs.createReadStream(libraries[url]).pipe(res);
+      // A library missing from node_modules (npm ci not run) is a 500 naming it, not a crash.
+      const stream = fs.createReadStream(libraries[url]);
+      stream.on('error', (e) => { res.writeHead(500, { 'content-type': 'text/plain' }); res.end(String(e.message)); });
+      stream.on('open', () => { res.writeHead(200, { 'content-type': 'text/javascript' }); stream.pipe(res); });
     } else {
       res.writeHead(404);
       res.end();
