@@ -124,7 +124,7 @@ public sealed class LadderScenario : IScenario
                 var same = p.Rung.Height == f.Rung.Height && p.Rung.BitrateKbps == f.Rung.BitrateKbps;
                 var ok = same || p.Ssim >= f.Ssim;
                 allOk &= ok;
-                table.Add(f.Rung.Name, Math.Round(f.Kbps, 1), f.Bytes, Math.Round(f.Ssim, 5), Math.Round(f.Psnr, 2), $"{p.Rung.Name} ({p.Rung.BitrateKbps}k)", Math.Round(p.Kbps, 1), p.Bytes, Math.Round(p.Ssim, 5), Math.Round(p.Psnr, 2), same ? "same rung" : ok ? "yes" : "NO");
+                table.Add(f.Rung.Name, Kbps(f.Kbps), f.Bytes, Ssim(f.Ssim), Psnr(f.Psnr), $"{p.Rung.Name} ({p.Rung.BitrateKbps}k)", Kbps(p.Kbps), p.Bytes, Ssim(p.Ssim), Psnr(p.Psnr), same ? "same rung" : ok ? "yes" : "NO");
                 rows.Add(new { @fixed = f.Rung.Name, fixed_target_kbps = f.Rung.BitrateKbps, fixed_kbps = Math.Round(f.Kbps, 1), fixed_bytes = f.Bytes, fixed_ssim = Math.Round(f.Ssim, 5), fixed_psnr = Math.Round(f.Psnr, 2), per_title = p.Rung.Name, per_title_target_kbps = p.Rung.BitrateKbps, per_title_kbps = Math.Round(p.Kbps, 1), per_title_ssim = Math.Round(p.Ssim, 5), per_title_psnr = Math.Round(p.Psnr, 2), quality_ok = ok, same_rung = same });
             }
 
@@ -132,7 +132,9 @@ public sealed class LadderScenario : IScenario
             var fixedBytes = clip.Fixed.Sum(r => r.Bytes);
             var perTitleBytes = clip.PerTitle.Sum(r => r.Bytes);
             var ratio = (double)perTitleBytes / fixedBytes;
-            var clipGoal = clip.Easy ? ratio <= 0.80 && allOk : clip == hardest ? ratio <= 1.05 : ratio <= 1.05;
+            // Easy clips must save 20 % at equal or better quality per rung; the others (the hardest among
+            // them) may cost at most 5 % more.
+            var clipGoal = clip.Easy ? ratio <= 0.80 && allOk : ratio <= 1.05;
             goal &= clipGoal;
             Console.WriteLine($"{clip.Name}: total bytes fixed {fixedBytes}, per-title {perTitleBytes}, ratio {ratio:F3}; every rung at equal or better SSIM: {(allOk ? "yes" : "NO")}; goal ({(clip.Easy ? "<= 0.80 and all ok" : "<= 1.05")}): {(clipGoal ? "met" : "NOT met")}");
             summary.Add(new { clip = clip.Name, easy = clip.Easy, hardest = clip == hardest, complexity_kbps = Math.Round(clip.Complexity), analysis_s = Math.Round(clip.Analysis.WallSeconds, 2), calibration_s = Math.Round(clip.Calibration.WallSeconds, 2), calibration_rounds = clip.Calibration.Rounds, calibration_checks = clip.Calibration.Checks, fixed_bytes = fixedBytes, per_title_bytes = perTitleBytes, bytes_ratio = Math.Round(ratio, 4), all_rungs_quality_ok = allOk, goal_met = clipGoal, rungs = rows });
@@ -223,6 +225,12 @@ public sealed class LadderScenario : IScenario
     }
 
     /// <summary>Bitrate multiples of the fixed H.264 rate at which the other codecs are encoded; their SSIM curve gives the rate at H.264's SSIM.</summary>
+    private static string Kbps(double kbps) => kbps.ToString("F1", CultureInfo.InvariantCulture);
+
+    private static string Ssim(double ssim) => ssim.ToString("F5", CultureInfo.InvariantCulture);
+
+    private static string Psnr(double psnr) => psnr.ToString("F2", CultureInfo.InvariantCulture);
+
     private static readonly double[] CodecRateFactors = [0.3, 0.55, 1.0];
 
     private static async Task<IReadOnlyList<CodecRow>> CompareCodecsAsync(Ffmpeg ffmpeg, ComplexityAnalyzer analyzer, string clip, string source, int width, int sourceHeight, int height, LadderSettings settings, PipelineOptions options, string directory, CancellationToken cancellationToken)
