@@ -141,15 +141,23 @@ public sealed class SteeredStack : IAsyncDisposable
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
         {
-            using var play = JsonDocument.Parse(await client.GetStringAsync($"/play/{Title}"));
-            if (play.RootElement.GetProperty("hls").GetProperty("pathways").GetArrayLength() >= count)
+            // 503 is steering's "origin unavailable, try again" (its catalog lookup timed out): retry
+            // until the deadline like a player would; any other failure ends the wait at once.
+            using var response = await client.GetAsync($"/play/{Title}");
+            var body = await response.Content.ReadAsStringAsync();
+            if (response.StatusCode != System.Net.HttpStatusCode.ServiceUnavailable)
             {
-                return;
+                response.EnsureSuccessStatusCode();
+                using var play = JsonDocument.Parse(body);
+                if (play.RootElement.GetProperty("hls").GetProperty("pathways").GetArrayLength() >= count)
+                {
+                    return;
+                }
             }
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"steering never offered {count} pathways: {play.RootElement}");
+                throw new TimeoutException($"steering never offered {count} pathways: {(int)response.StatusCode} {body}");
             }
 
             await Task.Delay(100);
