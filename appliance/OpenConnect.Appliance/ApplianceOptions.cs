@@ -36,10 +36,19 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
     public AccessLogOptions AccessLog { get; set; } = new();
 
     /// <summary>
-    /// Base URL players use to reach this appliance, reported to steering. Empty (default) means the
-    /// first data URL (<c>urls</c>).
+    /// Base URL players use to reach this appliance, reported to steering: the URL for IPv4 players
+    /// when <see cref="PublicUrlIPv6"/> is set, else for every player. Empty (default) means the first
+    /// data URL (<c>urls</c>) that is not an IPv6 address.
     /// </summary>
     public string PublicUrl { get; set; } = "";
+
+    /// <summary>
+    /// Base URL IPv6 players use, e.g. <c>https://oca-1.v6.isp.example:8400</c> or
+    /// <c>http://[2001:db8::10]:8400</c>; steering hands each player the URL of the family its request
+    /// came in on. Empty (default): with <see cref="PublicUrl"/> set, that URL serves both families;
+    /// with both empty, the first data URL that is an IPv6 address (if any).
+    /// </summary>
+    public string PublicUrlIPv6 { get; set; } = "";
 
     /// <summary>Bytes per second this appliance can send, reported to steering as capacity. Default 1.25 GB/s (10 Gb/s).</summary>
     public long CapacityBytesPerSecond { get; set; } = 1_250_000_000;
@@ -64,6 +73,8 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
     public void Validate(OptionsCheck check)
     {
         check.RequireAbsoluteHttpUri(PublicUrl, "PublicUrl", allowEmpty: true);
+        check.RequireAbsoluteHttpUri(PublicUrlIPv6, "PublicUrlIPv6", allowEmpty: true);
+        check.Require(!Control.PublicUrls.NamesIPv4Address(PublicUrlIPv6), "PublicUrlIPv6", PublicUrlIPv6, "names an IPv4 address; give a host name or an IPv6 address in brackets, e.g. http://[2001:db8::10]:8400");
         check.Require(CapacityBytesPerSecond > 0, "CapacityBytesPerSecond", CapacityBytesPerSecond, "must be a positive number of bytes per second");
         Contracts.Security.PlaybackAccess.ValidateKeys(check, PlaybackKeys, "PlaybackKeys");
         Contracts.Security.NetworkList.Validate(check, UnsignedNetworks, "UnsignedNetworks");

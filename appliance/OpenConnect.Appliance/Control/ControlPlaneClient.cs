@@ -183,6 +183,7 @@ public sealed class ControlPlaneClient : BackgroundService
 
     private async Task RegisterAsync(CancellationToken cancellationToken)
     {
+        var (publicUrl, publicUrlIPv6) = PublicUrls.Choose(_options.PublicUrl, _options.PublicUrlIPv6, _server.Features.Get<IServerAddressesFeature>()?.Addresses);
         var request = new RegisterRequest
         {
             InstanceId = _instanceId,
@@ -190,7 +191,8 @@ public sealed class ControlPlaneClient : BackgroundService
             {
                 ApplianceId = _options.Id,
                 Site = _options.Site,
-                PublicUrl = PublicUrl(),
+                PublicUrl = publicUrl,
+                PublicUrlIpv6 = publicUrlIPv6,
                 CapacityBytesPerSecond = _options.CapacityBytesPerSecond,
                 MaxConnections = (int)Math.Min(int.MaxValue, _options.Limits.MaxConnections),
                 SsdBytes = _options.Cache.SsdBytes,
@@ -291,18 +293,6 @@ public sealed class ControlPlaneClient : BackgroundService
         _lastBytes = bytes;
         _lastBytesAt = now;
         return new ApplianceLoad { BytesPerSecondOut = Math.Max(0, rate), Connections = (int)_metrics.ConnectionsOpen.Value };
-    }
-
-    private string PublicUrl()
-    {
-        if (_options.PublicUrl.Length > 0)
-        {
-            return _options.PublicUrl.TrimEnd('/');
-        }
-
-        // The data listeners are bound before the control listener, so the first address is a data URL.
-        var addresses = _server.Features.Get<IServerAddressesFeature>()?.Addresses;
-        return addresses?.FirstOrDefault()?.TrimEnd('/') ?? "";
     }
 
     private DateTime Deadline() => DateTime.UtcNow + _options.Steering.CallTimeout;

@@ -9,7 +9,7 @@ namespace OpenConnect.Contracts.Security;
 /// <summary>
 /// A signed playback grant: steering signs it (Ed25519), appliances verify it with public keys only.
 /// It covers a path prefix (normally a title, <c>/v/{title}/</c>), an expiry, and optionally the
-/// client's network prefix.
+/// client's networks.
 /// </summary>
 /// <remarks>
 /// The token travels as the first path segments of the URL, <c>/s/{token}/v/{title}/…</c>, not in
@@ -17,6 +17,14 @@ namespace OpenConnect.Contracts.Security;
 /// playlist, which keeps the path (and so the token) but drops the query. The token is
 /// <c>base64url(payload) "." base64url(signature)</c>, the payload being
 /// <c>v1 "|" keyId "|" expiresUnixSeconds "|" pathPrefix "|" clientPrefix</c> in UTF-8.
+/// <para>
+/// <c>clientPrefix</c> is empty (any client) or a comma-separated list of at most
+/// <see cref="MaxClientPrefixes"/> network prefixes; the client must lie in one of them. Tokens
+/// issued before dual-stack serving name one prefix, which reads the same. Steering binds a player
+/// to the /24 or /48 it came from and lists the other family's whole space (<c>::/0</c> or
+/// <c>0.0.0.0/0</c>) so a dual-stack player can fetch over either family; see
+/// <c>TokenIssuer</c> for the trade-off.
+/// </para>
 /// </remarks>
 public sealed record UrlToken(string KeyId, DateTimeOffset Expires, string PathPrefix, string? ClientPrefix)
 {
@@ -24,6 +32,9 @@ public sealed record UrlToken(string KeyId, DateTimeOffset Expires, string PathP
     public const string PathPrefixSegment = "/s/";
 
     public const int MaxTokenLength = 512;
+
+    /// <summary>At most this many network prefixes in <see cref="ClientPrefix"/>.</summary>
+    public const int MaxClientPrefixes = 4;
 
     private const string Version = "v1";
 
@@ -38,9 +49,9 @@ public sealed record UrlToken(string KeyId, DateTimeOffset Expires, string PathP
             throw new ArgumentException("token fields must not contain '|'");
         }
 
-        if (clientPrefix is not null && !TryParsePrefix(clientPrefix, out _, out _))
+        if (clientPrefix is not null && !IsPrefixList(clientPrefix))
         {
-            throw new ArgumentException($"'{clientPrefix}' is not a network prefix such as 203.0.113.0/24", nameof(clientPrefix));
+            throw new ArgumentException($"'{clientPrefix}' is not a network prefix such as 203.0.113.0/24, or a comma-separated list of at most {MaxClientPrefixes}", nameof(clientPrefix));
         }
 
         var payload = Encoding.UTF8.GetBytes(string.Join('|', Version, key.KeyId, expires.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), pathPrefix, clientPrefix ?? ""));
@@ -130,15 +141,49 @@ public sealed record UrlToken(string KeyId, DateTimeOffset Expires, string PathP
             return TokenCheck.WrongPath;
         }
 
-        if (grant.ClientPrefix is not null)
+        if (grant.ClientPrefix is not null && (client is null || !InPrefixList(client, grant.ClientPrefix)))
         {
-            if (client is null || !TryParsePrefix(grant.ClientPrefix, out var network, out var bits) || !InPrefix(client, network, bits))
-            {
-                return TokenCheck.WrongClient;
-            }
+            return TokenCheck.WrongClient;
         }
 
         return TokenCheck.Valid;
+    }
+
+    /// <summary>
+    /// True when <paramref name="list"/> is a comma-separated list of 1 to <see cref="MaxClientPrefixes"/>
+    /// network prefixes (one prefix being the form every token had before dual-stack serving).
+    /// </summary>
+    public static bool IsPrefixList(string list)
+    {
+        var count = 0;
+        foreach (var range in list.AsSpan().Split(','))
+        {
+            if (++count > MaxClientPrefixes || !TryParsePrefix(list[range], out _, out _))
+            {
+                return false;
+            }
+        }
+
+        return count > 0;
+    }
+
+    /// <summary>True when <paramref name="address"/> lies in one of the prefixes of <paramref name="list"/> (a malformed list matches nothing).</summary>
+    public static bool InPrefixList(IPAddress address, string list)
+    {
+        if (!IsPrefixList(list))
+        {
+            return false;
+        }
+
+        foreach (var range in list.AsSpan().Split(','))
+        {
+            if (TryParsePrefix(list[range], out var network, out var bits) && InPrefix(address, network, bits))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Reads the grant inside a token without verifying it (for diagnostics); null when malformed.</summary>

@@ -34,7 +34,7 @@ public sealed class ApplianceRegistry
     public ApplianceView Register(ApplianceIdentity identity, string instanceId, DateTimeOffset now)
     {
         var view = new ApplianceView(identity.ApplianceId, identity.Site, identity.PublicUrl, identity.CapacityBytesPerSecond, identity.MaxConnections,
-            new ApplianceStatus(now, 0, 0, CacheHealthy: true, Draining: false, ApplianceStatus.NoTitles));
+            new ApplianceStatus(now, 0, 0, CacheHealthy: true, Draining: false, ApplianceStatus.NoTitles), identity.PublicUrlIpv6);
         var entry = new Entry(view, instanceId) { SsdBytes = identity.SsdBytes };
         lock (_indexLock)
         {

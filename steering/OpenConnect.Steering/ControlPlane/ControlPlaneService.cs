@@ -60,6 +60,11 @@ public sealed class ControlPlaneService(ApplianceRegistry registry, TimeProvider
             return $"public_url '{identity.PublicUrl}' must be an absolute http:// or https:// URL without a query";
         }
 
+        if (Selection.PlayerUrls.DescribeIPv6(identity.PublicUrlIpv6) is { } ipv6Problem)
+        {
+            return ipv6Problem;
+        }
+
         if (identity.CapacityBytesPerSecond <= 0)
         {
             return "capacity_bytes_per_second must be positive";

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using OpenConnect.Contracts.Placement;
 namespace OpenConnect.Steering.Selection;
 
@@ -9,11 +11,12 @@ public sealed class ApplianceView
 {
     private volatile ApplianceStatus _status;
 
-    public ApplianceView(string id, string site, string publicUrl, long capacityBytesPerSecond, int maxConnections, ApplianceStatus status)
+    public ApplianceView(string id, string site, string publicUrl, long capacityBytesPerSecond, int maxConnections, ApplianceStatus status, string? publicUrlIPv6 = null)
     {
         Id = id;
         Site = site;
         PublicUrl = publicUrl.TrimEnd('/');
+        PublicUrlIPv6 = string.IsNullOrEmpty(publicUrlIPv6) ? PublicUrl : publicUrlIPv6.TrimEnd('/');
         CapacityBytesPerSecond = capacityBytesPerSecond;
         MaxConnections = maxConnections;
         IdHash = Rendezvous.HashId(id);
@@ -24,8 +27,22 @@ public sealed class ApplianceView
 
     public string Site { get; }
 
-    /// <summary>Base URL players use, without a trailing slash.</summary>
+    /// <summary>Base URL IPv4 players use (and every player when the appliance has no IPv6 URL), without a trailing slash.</summary>
     public string PublicUrl { get; }
+
+    /// <summary>Base URL IPv6 players use, without a trailing slash; <see cref="PublicUrl"/> when the appliance registered none.</summary>
+    public string PublicUrlIPv6 { get; }
+
+    /// <summary>
+    /// The base URL for a player whose request came from <paramref name="client"/>: the IPv6 URL for
+    /// an IPv6 client, the IPv4 one otherwise (IPv4-mapped IPv6 addresses are IPv4 clients; an unknown
+    /// client gets the IPv4 URL). An appliance with one URL hands it to both families.
+    /// </summary>
+    public string UrlFor(IPAddress? client) => IsIPv6Client(client) ? PublicUrlIPv6 : PublicUrl;
+
+    /// <summary>True for an IPv6 client that is not an IPv4-mapped address.</summary>
+    public static bool IsIPv6Client(IPAddress? client) =>
+        client is { AddressFamily: AddressFamily.InterNetworkV6, IsIPv4MappedToIPv6: false };
 
     public long CapacityBytesPerSecond { get; }
 

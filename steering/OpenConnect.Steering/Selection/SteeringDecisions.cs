@@ -23,6 +23,13 @@ public sealed record Decision(string Title, string Site, string Token, DateTimeO
 /// Makes steering decisions: client address to site (prefix tables), ranking (registry +
 /// <see cref="PathwaySelector"/>), and signing (<see cref="TokenIssuer"/>).
 /// </summary>
+/// <remarks>
+/// Each appliance pathway carries the appliance's URL for the client's address family
+/// (<see cref="ApplianceView.UrlFor"/>). The family does not change the ranking: an appliance with
+/// one URL keeps its place and hands that URL to both families, because rendezvous placement is
+/// what keeps a title's cache hits on the same appliances, and a player on a network with both
+/// families reaches either URL (a single-family player that cannot still has the next pathways).
+/// </remarks>
 public sealed class SteeringDecisions
 {
     public const string OriginPathwayId = ControlPlaneService.OriginPathwayId;
@@ -79,7 +86,8 @@ public sealed class SteeringDecisions
         for (var i = 0; i < count; i++)
         {
             var appliance = chosen[i]!;
-            pathways[i] = new Pathway(appliance.Id, appliance.Id, appliance.Site, appliance.PublicUrl, TitleBase(appliance.PublicUrl, token, title));
+            var url = appliance.UrlFor(client);
+            pathways[i] = new Pathway(appliance.Id, appliance.Id, appliance.Site, url, TitleBase(url, token, title));
         }
 
         pathways[count] = new Pathway(OriginPathwayId, null, null, _originUrl, TitleBase(_originUrl, token, title));
