@@ -199,6 +199,25 @@ public sealed class ApplianceChild : IAsyncDisposable
 
     public static async Task<ApplianceChild> StartAsync(string id, string[] settings)
     {
+        // A free port is only free until someone binds it: parallel test classes race for them, so a
+        // start that lost its port to another process is retried on new ports.
+        for (var attempt = 1; ; attempt++)
+        {
+            var (child, error) = await TryStartAsync(id, settings);
+            if (child is not null)
+            {
+                return child;
+            }
+
+            if (attempt == 3 || !error.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InvalidOperationException($"appliance {id} did not start: {error}");
+            }
+        }
+    }
+
+    private static async Task<(ApplianceChild? Child, string Error)> TryStartAsync(string id, string[] settings)
+    {
         var port = FreePort();
         var controlPort = FreePort();
         var startInfo = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
@@ -214,8 +233,15 @@ public sealed class ApplianceChild : IAsyncDisposable
         }
 
         var process = Process.Start(startInfo)!;
+        var stderr = new System.Collections.Concurrent.ConcurrentQueue<string>();
         process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null && stderr.Count < 50)
+            {
+                stderr.Enqueue(e.Data);
+            }
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var child = new ApplianceChild(id, process, new Uri($"http://127.0.0.1:{port}"));
@@ -225,14 +251,17 @@ public sealed class ApplianceChild : IAsyncDisposable
         {
             if (process.HasExited)
             {
-                throw new InvalidOperationException($"appliance {id} exited with code {process.ExitCode} during start");
+                process.WaitForExit();
+                var error = $"exit code {process.ExitCode} during start; stderr: {string.Join(" | ", stderr)}";
+                await child.DisposeAsync();
+                return (null, error);
             }
 
             try
             {
                 if ((await client.GetAsync("/healthz")).IsSuccessStatusCode)
                 {
-                    return child;
+                    return (child, "");
                 }
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
