@@ -6,7 +6,7 @@ using OpenConnect.Appliance.Fill;
 using OpenConnect.Appliance.Http;
 using OpenConnect.Appliance.Serving;
 using OpenConnect.Appliance.Upstream;
-using OpenConnect.Contracts.Hosting;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.Appliance;
 

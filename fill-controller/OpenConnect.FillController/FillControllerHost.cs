@@ -1,8 +1,8 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
-using OpenConnect.Contracts.Hosting;
 using OpenConnect.FillController.Discovery;
 using OpenConnect.FillController.Fill;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.FillController;
 

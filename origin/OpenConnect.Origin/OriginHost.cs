@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
-using OpenConnect.Contracts.Hosting;
 using OpenConnect.Contracts.Security;
+using OpenConnect.Hosting;
 using OpenConnect.Origin.Catalog;
 using OpenConnect.Origin.Ingest;
 using OpenConnect.Origin.Pipeline;

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
-using OpenConnect.Contracts.Hosting;
 using OpenConnect.Contracts.Security;
+using OpenConnect.Hosting;
 using OpenConnect.Steering.ControlPlane;
 using OpenConnect.Steering.Play;
 using OpenConnect.Steering.Prefixes;

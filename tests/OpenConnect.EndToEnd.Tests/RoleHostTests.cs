@@ -74,7 +74,7 @@ public sealed class RoleHostTests
         using var state = new TempDirectory();
         var failure = await Assert.ThrowsAsync<OptionsValidationException>(
             () => RunningRole.StartAsync(role.Build, role.Settings(state.Path, setting)));
-        Assert.Contains(key, Contracts.Hosting.RoleHost.DescribeStartupFailure(failure));
+        Assert.Contains(key, OpenConnect.Hosting.RoleHost.DescribeStartupFailure(failure));
     }
 
     [Theory]

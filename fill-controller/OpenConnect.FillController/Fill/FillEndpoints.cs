@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using OpenConnect.Contracts.Hosting;
 using OpenConnect.FillController.History;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.FillController.Fill;
 

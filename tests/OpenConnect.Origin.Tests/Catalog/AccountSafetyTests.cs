@@ -186,7 +186,7 @@ public sealed class AccountSafetyTests
         // Provisioning the admin now refuses to start, naming the account; nothing is promoted.
         var adminFile = await SocialTests.AdminPasswordFileAsync(secrets);
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => CatalogOrigin.StartInAsync(data.Path, $"--Origin:Catalog:AdminPasswordFile={adminFile}"));
-        var message = OpenConnect.Contracts.Hosting.RoleHost.DescribeStartupFailure(failure);
+        var message = OpenConnect.Hosting.RoleHost.DescribeStartupFailure(failure);
         Assert.Contains("Origin:Catalog:AdminPasswordFile", message);
         Assert.Contains(squatterId, message);
         Assert.Contains("not promoted", message);
@@ -377,7 +377,7 @@ public sealed class AccountSafetyTests
         using var dir = new TempDirectory();
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => RunningRole.StartAsync(
             OriginHost.Build, $"--Origin:DataDirectory={dir.Path}", "--Origin:Catalog:PasswordHashConcurrency=0", "--Origin:Catalog:LoginBackoffMax=00:00:00.5", "--Origin:Catalog:RegistrationBurst=0"));
-        var message = OpenConnect.Contracts.Hosting.RoleHost.DescribeStartupFailure(failure);
+        var message = OpenConnect.Hosting.RoleHost.DescribeStartupFailure(failure);
         Assert.Contains("Origin:Catalog:PasswordHashConcurrency", message);
         Assert.Contains("Origin:Catalog:LoginBackoffMax", message);
         Assert.Contains("Origin:Catalog:RegistrationBurst", message);

@@ -136,7 +136,7 @@ public sealed class AccountTests
     {
         using var dir = new TempDirectory();
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => RunningRole.StartAsync(OriginHost.Build, $"--Origin:DataDirectory={dir.Path}", "--Origin:Catalog:ViewFlushInterval=00:00:00", "--Origin:Catalog:RateLimitBurst=0"));
-        var message = OpenConnect.Contracts.Hosting.RoleHost.DescribeStartupFailure(failure);
+        var message = OpenConnect.Hosting.RoleHost.DescribeStartupFailure(failure);
         Assert.Contains("Origin:Catalog:ViewFlushInterval", message);
         Assert.Contains("Origin:Catalog:RateLimitBurst", message);
     }

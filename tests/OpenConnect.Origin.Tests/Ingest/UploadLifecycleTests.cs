@@ -259,6 +259,6 @@ public sealed class UploadLifecycleTests
     {
         using var dir = new TempDirectory();
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => StartAsync(dir.Path, new RecordingIntake(dir.Combine("accepted")), null, setting));
-        Assert.Contains(key, OpenConnect.Contracts.Hosting.RoleHost.DescribeStartupFailure(ex));
+        Assert.Contains(key, OpenConnect.Hosting.RoleHost.DescribeStartupFailure(ex));
     }
 }

@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Prometheus;
 
-namespace OpenConnect.Contracts.Hosting;
+namespace OpenConnect.Hosting;
 
 /// <summary>
 /// The operational contract every role honours: standard .NET configuration plus an optional

@@ -1,7 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
-namespace OpenConnect.Contracts.Hosting;
+namespace OpenConnect.Hosting;
 
 /// <summary>Turns <c>urls</c>-style addresses into explicit Kestrel listeners, so a role can give its data and control endpoints different protocols.</summary>
 public static class ListenUrls
