@@ -340,7 +340,7 @@ public sealed class AccountSafetyTests
         var gate = origin.Role.Services.GetRequiredService<PasswordHashGate>();
         Assert.Equal(1, gate.PeakRunning);
         Assert.Equal(busy.Count, gate.Refused);
-        var metrics = PrometheusText.Parse(await origin.Client.GetStringAsync("/metrics"));
+        var metrics = await origin.Role.MetricsAsync();
         Assert.Equal(busy.Count, metrics.Value("openconnect_origin_logins_total", ("result", "busy")));
         Assert.Equal(ok, metrics.Value("openconnect_origin_logins_total", ("result", "ok")));
 

@@ -96,7 +96,7 @@ public sealed class AccountTests
         Assert.NotNull(limited);
         Assert.True(limited!.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
         Assert.Contains("too many requests", await CatalogOrigin.ErrorOf(limited));
-        Assert.Equal(HttpStatusCode.OK, (await origin.Client.GetAsync("/healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await origin.Role.GetManagementAsync("/healthz")).StatusCode);
     }
 
     [Fact]

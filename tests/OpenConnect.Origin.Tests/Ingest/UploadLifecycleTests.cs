@@ -228,7 +228,7 @@ public sealed class UploadLifecycleTests
         Assert.Equal("no decodable video stream (ffprobe)", status.GetProperty("reason").GetString());
         Assert.False(File.Exists(Path.Combine(dir.Path, "uploads", url[7..] + ".bin")));
         Assert.Single(intake.Submissions);
-        var metrics = PrometheusText.Parse(await client.GetStringAsync("/metrics"));
+        var metrics = await origin.MetricsAsync();
         Assert.Equal(1, metrics.Value("openconnect_origin_uploads_rejected_total", ("cause", "pipeline")) ?? -1);
     }
 
