@@ -10,6 +10,7 @@ using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace OpenConnect.Hosting;
 
@@ -133,7 +134,9 @@ public sealed partial class RoleListeners
             });
         }
 
-        var management = ListenUrls.Parse(configuration["Management:Url"] ?? Spec.DefaultManagementUrl, "Management:Url")[0];
+        // Kestrel's listeners are set up when the host is built, before options validation at start:
+        // check the kit's own settings here, with the same messages.
+        var management = ListenUrls.Parse(Checked<ManagementOptions>(configuration).Url, "Management:Url")[0];
         ListenUrls.Listen(kestrel, management, listen =>
         {
             listen.Protocols = HttpProtocols.Http1AndHttp2;
@@ -147,7 +150,7 @@ public sealed partial class RoleListeners
             return;
         }
 
-        var tls = configuration.GetSection(ControlTlsOptions.SectionName).Get<ControlTlsOptions>() ?? new ControlTlsOptions();
+        var tls = Checked<ControlTlsOptions>(configuration);
         foreach (var url in ListenUrls.Parse(control, "control URL"))
         {
             ListenUrls.Listen(kestrel, url, listen =>
@@ -163,6 +166,15 @@ public sealed partial class RoleListeners
                 ControlListen = listen;
             });
         }
+    }
+
+    private static T Checked<T>(IConfiguration configuration)
+        where T : class, IRoleOptions<T>, new()
+    {
+        var options = RoleOptionsRegistration.BindOrDefaults<T>(configuration);
+        var check = new OptionsCheck(T.SectionName);
+        options.Validate(check);
+        return check.Errors.Count == 0 ? options : throw new OptionsValidationException(T.SectionName, typeof(T), check.Errors);
     }
 
     private static void Tag(ListenOptions listen, ListenerKind kind)
