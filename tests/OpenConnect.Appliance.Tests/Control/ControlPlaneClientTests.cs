@@ -1,7 +1,4 @@
 using System.Net;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using OpenConnect.Appliance.Control;
 using OpenConnect.Appliance.Tests.Serving;
@@ -165,12 +162,8 @@ public sealed class ControlPlaneClientTests
         Assert.Contains("standalone", await management.GetStringAsync("/healthz"));
     }
 
-    private static Uri ControlAddress(ApplianceHarness harness)
-    {
-        // The data listener is bound first, the control listener second.
-        var addresses = harness.Appliance.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
-        return new Uri(addresses.Skip(1).First());
-    }
+    private static Uri ControlAddress(ApplianceHarness harness) =>
+        harness.Appliance.Services.GetRequiredService<OpenConnect.Hosting.RoleListeners>().ControlAddress;
 
     private static async Task Until(Func<bool> condition, string what)
     {
