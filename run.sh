@@ -31,7 +31,8 @@ Options:
   --appliance-ports A,B   the two appliances' HTTP ports (default: $APPLIANCE_PORTS); each
                           appliance's gRPC control endpoint listens on its port + 80,
                           steering's control plane on the steering port + 80, and the fill
-                          controller's fill orders (gRPC) on the fill port + 80
+                          controller's fill orders (gRPC) on the fill port + 80; every role's
+                          management listener (/healthz, /metrics) on its port + 1000
   --no-build              use the Release binaries already built
   -h, --help              this text
 
@@ -99,6 +100,7 @@ STATE_DIR="$(cd "$STATE_DIR" && pwd)"
 PIDS=()
 NAMES=()
 URLS=()
+MANAGEMENT_URLS=()
 
 stop_all() {
   trap - INT TERM EXIT
@@ -121,10 +123,11 @@ trap 'stop_all' EXIT
 start_role() {
   local name="$1" project="$2" port="$3"; shift 3
   local dll="$ROOT/$project/bin/Release/net10.0/$(basename "$project").dll"
-  dotnet "$dll" --urls "http://127.0.0.1:$port" "$@" >"$STATE_DIR/logs/$name.log" 2>&1 &
+  dotnet "$dll" --urls "http://127.0.0.1:$port" --Management:Url="http://127.0.0.1:$((port + 1000))" "$@" >"$STATE_DIR/logs/$name.log" 2>&1 &
   PIDS+=("$!")
   NAMES+=("$name")
   URLS+=("http://127.0.0.1:$port")
+  MANAGEMENT_URLS+=("http://127.0.0.1:$((port + 1000))")
 }
 
 ORIGIN_URL="http://127.0.0.1:$ORIGIN_PORT"
@@ -180,14 +183,14 @@ for n in 1 2; do
 done
 
 for i in "${!NAMES[@]}"; do
-  printf '%-16s %s   (health %s/healthz, metrics %s/metrics)\n' "${NAMES[$i]}" "${URLS[$i]}" "${URLS[$i]}" "${URLS[$i]}"
+  printf '%-16s %s   (health %s/healthz, metrics %s/metrics)\n' "${NAMES[$i]}" "${URLS[$i]}" "${MANAGEMENT_URLS[$i]}" "${MANAGEMENT_URLS[$i]}"
 done
 echo "state: $STATE_DIR   logs: $STATE_DIR/logs/"
 echo "play:  $STEERING_URL/play/<titleId>   (hls.js: $STEERING_URL/play/<titleId>/master.m3u8, dash.js: $STEERING_URL/play/<titleId>/manifest.mpd)"
 
 deadline=$((SECONDS + 120))
 for i in "${!NAMES[@]}"; do
-  until curl -fs -o /dev/null --max-time 2 "${URLS[$i]}/healthz"; do
+  until curl -fs -o /dev/null --max-time 2 "${MANAGEMENT_URLS[$i]}/healthz"; do
     if ! kill -0 "${PIDS[$i]}" 2>/dev/null; then
       echo "error: ${NAMES[$i]} exited; last lines of $STATE_DIR/logs/${NAMES[$i]}.log:" >&2
       tail -n 20 "$STATE_DIR/logs/${NAMES[$i]}.log" >&2

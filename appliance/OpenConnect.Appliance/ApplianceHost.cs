@@ -6,7 +6,7 @@ using OpenConnect.Appliance.Fill;
 using OpenConnect.Appliance.Http;
 using OpenConnect.Appliance.Serving;
 using OpenConnect.Appliance.Upstream;
-using OpenConnect.Contracts.Hosting;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.Appliance;
 
@@ -15,6 +15,7 @@ public static class ApplianceHost
 {
     public const string RoleName = "appliance";
     public const string DefaultUrls = "http://127.0.0.1:8400";
+    public const string DefaultManagementUrl = "http://127.0.0.1:9400";
 
     public static WebApplication Build(string[] args)
     {
@@ -67,27 +68,23 @@ public static class ApplianceHost
                 var grace = limits.MinResponseRateGrace > TimeSpan.FromSeconds(2) ? limits.MinResponseRateGrace : TimeSpan.FromSeconds(2);
                 kestrel.Limits.MinResponseDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(limits.MinResponseBytesPerSecond, grace);
             }
+        });
 
-            // Data endpoints (from `urls`) speak HTTP/1.1 through the segment server; the control
-            // endpoint speaks HTTP/2 cleartext for gRPC. Binding explicitly is what lets the two differ.
-            foreach (var url in ListenUrls.Parse(context.Configuration["urls"] ?? DefaultUrls))
+        // Data endpoints (from `urls`) speak HTTP/1.1 through the segment server; the control
+        // endpoint speaks HTTP/2 for gRPC; health and metrics answer on the management listener.
+        RoleListeners.Add(builder, new RoleListenerSpec
+        {
+            DefaultUrls = DefaultUrls,
+            DefaultManagementUrl = DefaultManagementUrl,
+            DataProtocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1,
+            DataConnectionMiddleware = services =>
             {
-                ListenUrls.Listen(kestrel, url, listen =>
-                {
-                    listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1;
-                    var server = listen.ApplicationServices.GetRequiredService<SegmentServer>();
-                    listen.Use(next => connection => server.OnConnectionAsync(connection, next));
-                    if (url.Scheme == Uri.UriSchemeHttps)
-                    {
-                        listen.UseHttps();
-                    }
-                });
-            }
-
-            if (Uri.TryCreate(appliance.ControlUrl, UriKind.Absolute, out var control))
-            {
-                ListenUrls.Listen(kestrel, control, listen => listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2);
-            }
+                var server = services.GetRequiredService<SegmentServer>();
+                return next => connection => server.OnConnectionAsync(connection, next);
+            },
+            ControlUrl = configuration => RoleOptionsRegistration.BindOrDefaults<ApplianceOptions>(configuration).ControlUrl,
+            // The drain switch and prefetch answer only on the control listener, which serves nothing else.
+            ControlPaths = [DrainEndpoint.Path, "/" + Contracts.Appliance.V1.ApplianceFill.Descriptor.FullName],
         });
 
         var app = builder.Build();

@@ -1,5 +1,6 @@
 using OpenConnect.Appliance.Caching.Policy;
 using OpenConnect.Contracts.Hosting;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.Appliance;
 
@@ -76,8 +77,8 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
         check.RequireAbsoluteHttpUri(PublicUrlIPv6, "PublicUrlIPv6", allowEmpty: true);
         check.Require(!Control.PublicUrls.NamesIPv4Address(PublicUrlIPv6), "PublicUrlIPv6", PublicUrlIPv6, "names an IPv4 address; give a host name or an IPv6 address in brackets, e.g. http://[2001:db8::10]:8400");
         check.Require(CapacityBytesPerSecond > 0, "CapacityBytesPerSecond", CapacityBytesPerSecond, "must be a positive number of bytes per second");
-        Contracts.Security.PlaybackAccess.ValidateKeys(check, PlaybackKeys, "PlaybackKeys");
-        Contracts.Security.NetworkList.Validate(check, UnsignedNetworks, "UnsignedNetworks");
+        check.RequirePlaybackKeys(PlaybackKeys, "PlaybackKeys");
+        check.RequireNetworkPrefixes(UnsignedNetworks, "UnsignedNetworks");
         Steering.Validate(check);
         check.Require(Identifiers.IsValid(Id), "Id", Id, $"must be {Identifiers.Rule} (steering refuses anything else)");
         check.Require(Identifiers.IsValid(Site), "Site", Site, $"must be {Identifiers.Rule} (steering refuses anything else)");
@@ -132,7 +133,7 @@ public sealed class SteeringClientOptions
     {
         check.RequireAbsoluteHttpUri(Url, "Steering:Url", allowEmpty: true);
         check.Require(SrvName.Length == 0 || (SrvName.StartsWith('_') && !SrvName.Contains(' ')), "Steering:SrvName", SrvName, "must be an SRV name such as _steering._tcp.isp.example");
-        check.Require(DnsServer.Length == 0 || Contracts.Discovery.SrvLocator.TryParseServer(DnsServer, out _), "Steering:DnsServer", DnsServer, "must be host:port with a numeric address, e.g. 127.0.0.1:53");
+        check.Require(DnsServer.Length == 0 || Hosting.Discovery.SrvLocator.TryParseServer(DnsServer, out _), "Steering:DnsServer", DnsServer, "must be host:port with a numeric address, e.g. 127.0.0.1:53");
         check.Require(ResolveInterval >= TimeSpan.FromSeconds(1), "Steering:ResolveInterval", ResolveInterval, "must be at least 00:00:01");
         check.Require(HeartbeatInterval >= TimeSpan.FromMilliseconds(100), "Steering:HeartbeatInterval", HeartbeatInterval, "must be at least 00:00:00.1");
         check.Require(CallTimeout > TimeSpan.Zero, "Steering:CallTimeout", CallTimeout, "must be positive");
@@ -286,7 +287,7 @@ public sealed class UpstreamOptions
         }
 
         check.Require(OriginSrvName.Length == 0 || (OriginSrvName.StartsWith('_') && !OriginSrvName.Contains(' ')), "Upstream:OriginSrvName", OriginSrvName, "must be an SRV name such as _origin._tcp.cdn.example");
-        check.Require(OriginDnsServer.Length == 0 || Contracts.Discovery.SrvLocator.TryParseServer(OriginDnsServer, out _), "Upstream:OriginDnsServer", OriginDnsServer, "must be host:port with a numeric address, e.g. 127.0.0.1:53");
+        check.Require(OriginDnsServer.Length == 0 || Hosting.Discovery.SrvLocator.TryParseServer(OriginDnsServer, out _), "Upstream:OriginDnsServer", OriginDnsServer, "must be host:port with a numeric address, e.g. 127.0.0.1:53");
         check.Require(OriginResolveInterval >= TimeSpan.FromSeconds(1), "Upstream:OriginResolveInterval", OriginResolveInterval, "must be at least 00:00:01");
 
         check.Require(ConnectTimeout > TimeSpan.Zero, "Upstream:ConnectTimeout", ConnectTimeout, "must be positive");

@@ -1,4 +1,4 @@
 using OpenConnect.Appliance;
-using OpenConnect.Contracts.Hosting;
+using OpenConnect.Hosting;
 
 return await RoleHost.RunRoleAsync(ApplianceHost.RoleName, ApplianceHost.Build, args);

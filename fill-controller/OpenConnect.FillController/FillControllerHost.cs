@@ -1,8 +1,7 @@
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
-using OpenConnect.Contracts.Hosting;
 using OpenConnect.FillController.Discovery;
 using OpenConnect.FillController.Fill;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.FillController;
 
@@ -11,6 +10,7 @@ public static class FillControllerHost
 {
     public const string RoleName = "fill-controller";
     public const string DefaultUrls = "http://127.0.0.1:8300";
+    public const string DefaultManagementUrl = "http://127.0.0.1:9300";
 
     public static WebApplication Build(string[] args) => Build(args, _ => { });
 
@@ -45,30 +45,14 @@ public static class FillControllerHost
         services.AddSingleton<WindowScheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<WindowScheduler>());
         services.AddGrpc();
-        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        // HTTP endpoints from `urls`; gRPC on its own HTTP/2 listener; health and metrics on the management listener.
+        RoleListeners.Add(builder, new RoleListenerSpec
         {
-            // HTTP endpoints from `urls`; gRPC on its own HTTP/2 cleartext endpoint (prior knowledge needs a dedicated listener).
-            foreach (var url in ListenUrls.Parse(context.Configuration["urls"] ?? DefaultUrls))
-            {
-                ListenUrls.Listen(kestrel, url, listen =>
-                {
-                    listen.Protocols = HttpProtocols.Http1AndHttp2;
-                    if (url.Scheme == Uri.UriSchemeHttps)
-                    {
-                        listen.UseHttps();
-                    }
-                });
-            }
-
-            var control = context.Configuration[$"{FillControllerOptions.SectionName}:Fill:ControlUrl"] ?? new FillOptions().ControlUrl;
-            if (Uri.TryCreate(control, UriKind.Absolute, out var controlUri))
-            {
-                ListenUrls.Listen(kestrel, controlUri, listen =>
-                {
-                    listen.Protocols = HttpProtocols.Http2;
-                    listen.ApplicationServices.GetRequiredService<FillControlEndpoint>().Listen = listen;
-                });
-            }
+            DefaultUrls = DefaultUrls,
+            DefaultManagementUrl = DefaultManagementUrl,
+            ControlUrl = configuration => configuration[$"{FillControllerOptions.SectionName}:Fill:ControlUrl"] ?? new FillOptions().ControlUrl,
+            // Fill orders (manifests, progress) answer only on the control listener, which serves nothing else.
+            ControlPaths = ["/" + Contracts.Fill.V1.FillOrders.Descriptor.FullName],
         });
     }
 }

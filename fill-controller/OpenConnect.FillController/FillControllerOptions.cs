@@ -1,7 +1,7 @@
-using OpenConnect.Contracts.Hosting;
 using OpenConnect.FillController.Discovery;
 using OpenConnect.FillController.Forecast;
 using OpenConnect.FillController.Placement;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.FillController;
 

@@ -1,4 +1,4 @@
-using OpenConnect.Contracts.Hosting;
 using OpenConnect.FillController;
+using OpenConnect.Hosting;
 
 return await RoleHost.RunRoleAsync(FillControllerHost.RoleName, FillControllerHost.Build, args);

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
-using OpenConnect.Contracts.Hosting;
 using OpenConnect.Contracts.Security;
+using OpenConnect.Hosting;
 using OpenConnect.Origin.Catalog;
 using OpenConnect.Origin.Ingest;
 using OpenConnect.Origin.Pipeline;
@@ -16,6 +16,7 @@ public static class OriginHost
 {
     public const string RoleName = "origin";
     public const string DefaultUrls = "http://127.0.0.1:8100";
+    public const string DefaultManagementUrl = "http://127.0.0.1:9100";
 
     public static WebApplication Build(string[] args) => Build(args, configureServices: null);
 
@@ -24,6 +25,7 @@ public static class OriginHost
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices)
     {
         var builder = RoleHost.CreateBuilder(RoleName, DefaultUrls, args);
+        RoleListeners.Add(builder, new RoleListenerSpec { DefaultUrls = DefaultUrls, DefaultManagementUrl = DefaultManagementUrl });
         builder.Services.AddRoleOptions<OriginOptions>(builder.Configuration);
         builder.Services.AddStateDirectory("data-directory", sp => sp.GetRequiredService<IOptions<OriginOptions>>().Value.DataDirectory);
         builder.Services.AddSingleton<IObjectStore>(sp => new LocalObjectStore(sp.GetRequiredService<IOptions<OriginOptions>>().Value.PublishedDirectory));

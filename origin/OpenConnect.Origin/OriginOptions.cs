@@ -1,5 +1,4 @@
-using OpenConnect.Contracts.Hosting;
-using OpenConnect.Contracts.Security;
+using OpenConnect.Hosting;
 using OpenConnect.Origin.Catalog;
 using OpenConnect.Origin.Ingest;
 using OpenConnect.Origin.Pipeline;
@@ -55,8 +54,8 @@ public sealed class OriginOptions : IRoleOptions<OriginOptions>
     public void Validate(OptionsCheck check)
     {
         check.Require(!string.IsNullOrWhiteSpace(DataDirectory), "DataDirectory", DataDirectory, "must name a directory");
-        NetworkList.Validate(check, ParentNetworks, "ParentNetworks");
-        PlaybackAccess.ValidateKeys(check, PlaybackKeys, "PlaybackKeys");
+        check.RequireNetworkPrefixes(ParentNetworks, "ParentNetworks");
+        check.RequirePlaybackKeys(PlaybackKeys, "PlaybackKeys");
         Ingest.Validate(check);
         Pipeline.Validate(check);
         Catalog.Validate(check);

@@ -1,4 +1,4 @@
-using OpenConnect.Contracts.Hosting;
+using OpenConnect.Hosting;
 using OpenConnect.Origin;
 
 return await RoleHost.RunRoleAsync(OriginHost.RoleName, OriginHost.Build, args);

@@ -1,4 +1,4 @@
-using OpenConnect.Contracts.Hosting;
+using OpenConnect.Hosting;
 using OpenConnect.Steering;
 
 return await RoleHost.RunRoleAsync(SteeringHost.RoleName, SteeringHost.Build, args);

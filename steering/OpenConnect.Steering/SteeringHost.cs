@@ -1,7 +1,6 @@
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
-using OpenConnect.Contracts.Hosting;
 using OpenConnect.Contracts.Security;
+using OpenConnect.Hosting;
 using OpenConnect.Steering.ControlPlane;
 using OpenConnect.Steering.Play;
 using OpenConnect.Steering.Prefixes;
@@ -15,6 +14,7 @@ public static class SteeringHost
 {
     public const string RoleName = "steering";
     public const string DefaultUrls = "http://127.0.0.1:8200";
+    public const string DefaultManagementUrl = "http://127.0.0.1:9200";
 
     public static WebApplication Build(string[] args) => Build(args, _ => { });
 
@@ -50,39 +50,21 @@ public static class SteeringHost
         services.AddGrpc();
         services.AddCors(cors => cors.AddPolicy(PlayEndpoints.CorsPolicy, policy => policy.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "HEAD").WithExposedHeaders("Retry-After")));
 
-        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        // Player endpoints from `urls`; the control plane (and the fill controller's roster) on its
+        // own HTTP/2 listener, which serves nothing else; health and metrics on the management listener.
+        RoleListeners.Add(builder, new RoleListenerSpec
         {
-            kestrel.AddServerHeader = false;
-            var steering = RoleOptionsRegistration.BindOrDefaults<SteeringOptions>(context.Configuration);
-            // Player endpoints from `urls`; the control plane on its own HTTP/2 cleartext endpoint
-            // (gRPC without TLS needs HTTP/2 prior knowledge, which a mixed endpoint does not offer).
-            foreach (var url in ListenUrls.Parse(context.Configuration["urls"] ?? DefaultUrls))
-            {
-                ListenUrls.Listen(kestrel, url, listen =>
-                {
-                    listen.Protocols = HttpProtocols.Http1AndHttp2;
-                    if (url.Scheme == Uri.UriSchemeHttps)
-                    {
-                        listen.UseHttps();
-                    }
-                });
-            }
-
-            if (Uri.TryCreate(steering.ControlUrl, UriKind.Absolute, out var control))
-            {
-                ListenUrls.Listen(kestrel, control, listen =>
-                {
-                    listen.Protocols = HttpProtocols.Http2;
-                    listen.ApplicationServices.GetRequiredService<ControlEndpoint>().Listen = listen;
-                });
-            }
+            DefaultUrls = DefaultUrls,
+            DefaultManagementUrl = DefaultManagementUrl,
+            ControlUrl = configuration => RoleOptionsRegistration.BindOrDefaults<SteeringOptions>(configuration).ControlUrl,
+            ControlPaths = [ControlEndpoint.ServicePath, ControlEndpoint.RosterPath],
         });
 
         configureServices(services);
         var app = builder.Build();
         app.UseCors();
         app.MapRoleEndpoints();
-        app.UseMiddleware<ControlEndpoint.Separation>();
         app.MapGrpcService<ControlPlaneService>();
         app.MapGrpcService<RosterService>();
         app.MapPlay();

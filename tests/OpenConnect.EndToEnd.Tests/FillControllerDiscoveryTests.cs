@@ -31,7 +31,7 @@ public sealed class FillControllerDiscoveryTests
         Assert.Equal(new Uri("http://127.0.0.5:18100"), directory.Origin);
         Assert.Equal(new Uri("http://127.0.0.1:8200"), directory.Steering);
 
-        using var client = fill.CreateClient();
+        using var client = fill.CreateManagementClient();
         var health = await client.GetStringAsync("/healthz");
         Assert.Contains("127.0.0.5:18100", health);
     }

@@ -15,7 +15,7 @@ public sealed class RoleHostTests
         var role = RoleUnderTest.All[name];
         using var state = new TempDirectory();
         await using var host = await RunningRole.StartAsync(role.Build, role.Settings(state.Path));
-        using var client = host.CreateClient();
+        using var client = host.CreateManagementClient();
 
         using var health = await client.GetAsync("/healthz");
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
@@ -37,6 +37,43 @@ public sealed class RoleHostTests
     }
 
     [Theory]
+    [MemberData(nameof(RoleUnderTest.Names), MemberType = typeof(RoleUnderTest))]
+    public async Task Role_ServesHealthAndMetrics_OnTheManagementListenerOnly(string name)
+    {
+        var role = RoleUnderTest.All[name];
+        using var state = new TempDirectory();
+        await using var host = await RunningRole.StartAsync(role.Build, role.Settings(state.Path));
+        Assert.NotEqual(host.BaseAddress.Port, host.ManagementAddress.Port);
+        using var data = host.CreateClient();
+        Assert.Equal(HttpStatusCode.NotFound, (await data.GetAsync("/healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await data.GetAsync("/metrics")).StatusCode);
+
+        using var management = host.CreateManagementClient();
+        Assert.Equal(HttpStatusCode.OK, (await management.GetAsync("/healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await management.GetAsync("/metrics")).StatusCode);
+        // Nothing but health and metrics there: not the role's public pages or API.
+        Assert.Equal(HttpStatusCode.NotFound, (await management.GetAsync("/")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await management.GetAsync("/api/titles")).StatusCode);
+    }
+
+    [Theory]
+    [MemberData(nameof(RoleUnderTest.Names), MemberType = typeof(RoleUnderTest))]
+    public async Task Role_WithWildcardUrls_AnswersOnIPv4AndIPv6Loopback(string name)
+    {
+        var role = RoleUnderTest.All[name];
+        using var state = new TempDirectory();
+        await using var host = await RunningRole.StartAsync(role.Build, role.Settings(state.Path, "--urls", "http://*:0"));
+        var port = host.BaseAddress.Port;
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        foreach (var address in new[] { "127.0.0.1", "[::1]" })
+        {
+            // Any answer from the role proves the listener; /healthz is 404 on a data port by design.
+            using var response = await client.GetAsync($"http://{address}:{port}/healthz");
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        }
+    }
+
+    [Theory]
     [InlineData("origin", 503, "Unhealthy")]
     [InlineData("steering", 503, "Unhealthy")]
     [InlineData("fill-controller", 503, "Unhealthy")]
@@ -47,7 +84,7 @@ public sealed class RoleHostTests
         using var state = new TempDirectory();
         var directory = state.Combine("state");
         await using var host = await RunningRole.StartAsync(role.Build, role.Settings(directory));
-        using var client = host.CreateClient();
+        using var client = host.CreateManagementClient();
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
 
         Directory.Delete(directory, recursive: true);
@@ -74,7 +111,7 @@ public sealed class RoleHostTests
         using var state = new TempDirectory();
         var failure = await Assert.ThrowsAsync<OptionsValidationException>(
             () => RunningRole.StartAsync(role.Build, role.Settings(state.Path, setting)));
-        Assert.Contains(key, Contracts.Hosting.RoleHost.DescribeStartupFailure(failure));
+        Assert.Contains(key, OpenConnect.Hosting.RoleHost.DescribeStartupFailure(failure));
     }
 
     [Theory]
@@ -96,6 +133,27 @@ public sealed class RoleHostTests
         Assert.StartsWith($"{name}: cannot start: ", line);
         Assert.Contains(key, line);
         Assert.DoesNotContain("   at ", result.StandardOutput + result.StandardError);
+    }
+
+    [Theory]
+    [InlineData("appliance", "http://127.0.0.1", "is not an http:// or https:// address with a port")]
+    [InlineData("origin", "https://127.0.0.1:0", "must be http://")]
+    [InlineData("steering", "http://management.example:9200", "not a host name")]
+    [InlineData("fill-controller", "http://127.0.0.1:0;http://[::1]:0", "exactly one address")]
+    public async Task RoleProcess_ExitsWithCode2_OnBadManagementUrl(string name, string url, string problem)
+    {
+        var role = RoleUnderTest.All[name];
+        using var state = new TempDirectory();
+        var result = await ExternalProcess.RunAsync(
+            "dotnet",
+            [role.AssemblyPath, "--urls", "http://127.0.0.1:0", .. role.Settings(state.Path, $"--Management:Url={url}")],
+            TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"{name}: cannot start: ", line);
+        Assert.Contains($"Management:Url = '{url}' is invalid: ", line);
+        Assert.Contains(problem, line);
     }
 
     [Fact]

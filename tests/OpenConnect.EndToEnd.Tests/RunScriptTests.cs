@@ -27,8 +27,9 @@ public sealed class RunScriptTests
             using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
             foreach (var port in ports)
             {
-                Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"http://127.0.0.1:{port}/healthz")).StatusCode);
-                var metrics = PrometheusText.Parse(await client.GetStringAsync($"http://127.0.0.1:{port}/metrics"));
+                // run.sh puts each role's management listener on its port + 1000.
+                Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"http://127.0.0.1:{port + 1000}/healthz")).StatusCode);
+                var metrics = PrometheusText.Parse(await client.GetStringAsync($"http://127.0.0.1:{port + 1000}/metrics"));
                 Assert.True(metrics.IsValid, string.Join('\n', metrics.Errors));
             }
 
@@ -47,7 +48,7 @@ public sealed class RunScriptTests
 
             foreach (var port in ports)
             {
-                await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync($"http://127.0.0.1:{port}/healthz"));
+                await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync($"http://127.0.0.1:{port + 1000}/healthz"));
             }
         }
         finally
@@ -119,7 +120,9 @@ public sealed class RunScriptTests
             // reported it live, and the appliance steering chose served the playlists and the segment
             // from what fill pinned, without one fetch from its parents.
             Assert.Contains(output, l => l.StartsWith("pushed to the appliances: appliance-", StringComparison.Ordinal));
-            var metrics = PrometheusText.Parse(await client.GetStringAsync(new Uri(new Uri(master), "/metrics")));
+            var applianceManagement = new UriBuilder(new Uri(master)) { Path = "/metrics" };
+            applianceManagement.Port += 1000;
+            var metrics = PrometheusText.Parse(await client.GetStringAsync(applianceManagement.Uri));
             Assert.True(metrics.Value("openconnect_appliance_fill_pinned_objects") > 0, "nothing pinned on the appliance steering chose");
             Assert.Equal(0, metrics.Value("openconnect_appliance_upstream_fetches_total") ?? 0);
         }

@@ -182,16 +182,20 @@ public sealed class ApplianceChild : IAsyncDisposable
 {
     private readonly Process _process;
 
-    private ApplianceChild(string id, Process process, Uri baseAddress)
+    private ApplianceChild(string id, Process process, Uri baseAddress, Uri managementAddress)
     {
         Id = id;
         _process = process;
         BaseAddress = baseAddress;
+        ManagementAddress = managementAddress;
     }
 
     public string Id { get; }
 
     public Uri BaseAddress { get; }
+
+    /// <summary>The management listener (<c>/healthz</c>, <c>/metrics</c>).</summary>
+    public Uri ManagementAddress { get; }
 
     public string HostAndPort => $"{BaseAddress.Host}:{BaseAddress.Port}";
 
@@ -220,11 +224,13 @@ public sealed class ApplianceChild : IAsyncDisposable
     {
         var port = FreePort();
         var controlPort = FreePort();
+        var managementPort = FreePort();
         var startInfo = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         string[] args =
         [
             typeof(ApplianceHost).Assembly.Location, "--urls", $"http://127.0.0.1:{port}",
             $"--Appliance:ControlUrl=http://127.0.0.1:{controlPort}", $"--Appliance:Id={id}",
+            $"--Management:Url=http://127.0.0.1:{managementPort}",
             "--Logging:LogLevel:Default=Warning", .. settings,
         ];
         foreach (var arg in args)
@@ -244,8 +250,8 @@ public sealed class ApplianceChild : IAsyncDisposable
         };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var child = new ApplianceChild(id, process, new Uri($"http://127.0.0.1:{port}"));
-        using var client = new HttpClient { BaseAddress = child.BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        var child = new ApplianceChild(id, process, new Uri($"http://127.0.0.1:{port}"), new Uri($"http://127.0.0.1:{managementPort}"));
+        using var client = new HttpClient { BaseAddress = child.ManagementAddress, Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (true)
         {
@@ -281,7 +287,7 @@ public sealed class ApplianceChild : IAsyncDisposable
     /// <summary>Content requests served (all tiers), from the appliance's own metrics.</summary>
     public async Task<double> ContentRequestsAsync()
     {
-        using var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+        using var client = new HttpClient { BaseAddress = ManagementAddress, Timeout = TimeSpan.FromSeconds(5) };
         var metrics = PrometheusText.Parse(await client.GetStringAsync("/metrics"));
         return (metrics.Value("openconnect_appliance_requests_total", ("tier", "ram")) ?? 0)
             + (metrics.Value("openconnect_appliance_requests_total", ("tier", "ssd")) ?? 0)

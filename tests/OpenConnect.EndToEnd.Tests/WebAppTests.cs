@@ -82,7 +82,8 @@ public sealed class WebAppTests
         Assert.InRange(start.GetProperty("ttffMs").GetDouble(), 1, 30_000);
         Assert.Equal(titleId, start.GetProperty("title").GetString());
         Assert.Equal("local", start.GetProperty("site").GetString());
-        var metrics = PrometheusText.Parse(await origin.GetStringAsync("/metrics"));
+        using var originManagement = stack.Origin.CreateManagementClient();
+        var metrics = PrometheusText.Parse(await originManagement.GetStringAsync("/metrics"));
         Assert.True(metrics.IsValid, string.Join('\n', metrics.Errors));
         Assert.True(metrics.Value("openconnect_qoe_ttff_seconds_count", ("player", "hls"), ("site", "local")) >= 1);
         Assert.True(metrics.Value("openconnect_qoe_play_seconds_total", ("site", "local"), ("appliance", appliance.Id)) > 0, "no play time was reported for the appliance (end beacon)");
@@ -160,7 +161,8 @@ public sealed class WebAppTests
         using var client = origin.CreateClient();
         using var response = await client.PostAsync("/api/qoe", new StringContent(body, System.Text.Encoding.UTF8, "text/plain"));
         Assert.Equal(expected, response.StatusCode);
-        var metrics = PrometheusText.Parse(await client.GetStringAsync("/metrics"));
+        using var management = origin.CreateManagementClient();
+        var metrics = PrometheusText.Parse(await management.GetStringAsync("/metrics"));
         Assert.Equal(1, metrics.Value("openconnect_qoe_beacons_total", ("outcome", expected == HttpStatusCode.NoContent ? "accepted" : "rejected")));
         if (expected == HttpStatusCode.NoContent)
         {
@@ -187,7 +189,8 @@ public sealed class WebAppTests
             Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
         }
 
-        var metrics = PrometheusText.Parse(await client.GetStringAsync("/metrics"));
+        using var management = origin.CreateManagementClient();
+        var metrics = PrometheusText.Parse(await management.GetStringAsync("/metrics"));
         Assert.Equal(1, metrics.Value("openconnect_qoe_ttff_seconds_count", ("player", "dash"), ("site", "s1")));
         Assert.Equal(1, metrics.Value("openconnect_qoe_ttff_seconds_count", ("player", "dash"), ("site", "s2")));
         Assert.Equal(2, metrics.Value("openconnect_qoe_ttff_seconds_count", ("player", "dash"), ("site", "other")));

@@ -103,7 +103,7 @@ public sealed class ContentSteeringTests
         Assert.Matches("^http://127\\.0\\.0\\.3:8403/s/[^/]+/v/t1/r0/index\\.m3u8$", replacement.GetProperty("PER-VARIANT-URIS").GetProperty("v0").GetString());
         Assert.Matches("^http://127\\.0\\.0\\.3:8403/s/[^/]+/v/t1/r2/index\\.m3u8$", replacement.GetProperty("PER-RENDITION-URIS").GetProperty("r0").GetString());
 
-        var metrics = OpenConnect.Testing.PrometheusText.Parse(await h.Http.GetStringAsync("/metrics"));
+        var metrics = await h.Steering.MetricsAsync();
         Assert.Equal(1, metrics.Value("openconnect_steering_manifest_requests_total", ("protocol", "hls"), ("current", "kept")));
         Assert.Equal(2, metrics.Value("openconnect_steering_reported_throughput_bits_per_second_count", ("protocol", "hls")));
     }

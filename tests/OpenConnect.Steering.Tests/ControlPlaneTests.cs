@@ -2,7 +2,6 @@ using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using OpenConnect.Contracts.Steering.V1;
 using OpenConnect.Steering.ControlPlane;
-using OpenConnect.Testing;
 
 namespace OpenConnect.Steering.Tests;
 
@@ -24,7 +23,7 @@ public sealed class ControlPlaneTests
         Assert.True((await h.HeartbeatAsync("a1")).Known);
         Assert.Equal(["a1", "origin"], await h.PlayPathwaysAsync());
 
-        var metrics = PrometheusText.Parse(await h.Http.GetStringAsync("/metrics"));
+        var metrics = await h.Steering.MetricsAsync();
         Assert.Equal(1, metrics.Value("openconnect_steering_appliances", ("state", "eligible")));
         Assert.True(metrics.Value("openconnect_steering_decisions_total") >= 4);
     }
@@ -48,10 +47,10 @@ public sealed class ControlPlaneTests
         await h.HeartbeatAsync("a1", bytesOut: 849, connections: 9);
         Assert.Equal(["a1", "origin"], await h.PlayPathwaysAsync());
 
-        var metrics = PrometheusText.Parse(await h.Http.GetStringAsync("/metrics"));
+        var metrics = await h.Steering.MetricsAsync();
         Assert.Equal(1, metrics.Value("openconnect_steering_appliances", ("state", "eligible")));
         await h.HeartbeatAsync("a1", draining: true);
-        metrics = PrometheusText.Parse(await h.Http.GetStringAsync("/metrics"));
+        metrics = await h.Steering.MetricsAsync();
         Assert.Equal(1, metrics.Value("openconnect_steering_appliances", ("state", "draining")));
     }
 
@@ -122,7 +121,9 @@ public sealed class ControlPlaneTests
         // The player port does not route the gRPC service (HTTP/1.1 answers 404).
         var response = await h.Http.PostAsync(ControlEndpoint.ServicePath + "/Register", new ByteArrayContent([]));
         Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
-        Assert.Equal(System.Net.HttpStatusCode.OK, (await h.Http.GetAsync("/healthz")).StatusCode);
+        // Health is on the management listener, not on the player port.
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await h.Http.GetAsync("/healthz")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await h.Steering.GetManagementAsync("/healthz")).StatusCode);
     }
 
     private static string[] Ids(ReadOnlySpan<Selection.ApplianceView> views)

@@ -137,7 +137,7 @@ public sealed class PlayCountingTests
             $"--Steering:DataDirectory={state.Combine("steering")}",
             "--Steering:ControlUrl=http://127.0.0.1:0",
             setting));
-        Assert.Contains(key, Contracts.Hosting.RoleHost.DescribeStartupFailure(failure), StringComparison.Ordinal);
+        Assert.Contains(key, OpenConnect.Hosting.RoleHost.DescribeStartupFailure(failure), StringComparison.Ordinal);
     }
 
     private static string Day(SteeringHarness h) => h.Time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);

@@ -5,8 +5,8 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using OpenConnect.Appliance.Caching;
-using OpenConnect.Contracts.Discovery;
 using OpenConnect.Contracts.Steering.V1;
+using OpenConnect.Hosting.Discovery;
 
 namespace OpenConnect.Appliance.Control;
 

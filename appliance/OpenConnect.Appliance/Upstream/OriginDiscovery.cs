@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using OpenConnect.Contracts.Discovery;
+using OpenConnect.Hosting.Discovery;
 
 namespace OpenConnect.Appliance.Upstream;
 

@@ -69,17 +69,22 @@ public sealed class CatalogScenario : IScenario
                 : $"catalog: {titles:N0} titles reused from {data} ({dbBytes / 1e6:F0} MB, opened and migrated in {seedSeconds:F1} s); {seconds} s per run; origin pinned to core 0, wrk -t1 pinned to core 1");
 
             var port = NginxServer.FreePort();
+            var managementPort = NginxServer.FreePort();
             server = ChildProcess.Start(tools.Taskset,
             [
                 "-c", "0", "dotnet", typeof(OriginHost).Assembly.Location,
                 "--urls", $"http://127.0.0.1:{port}",
+                $"--Management:Url=http://127.0.0.1:{managementPort}",
                 $"--Origin:DataDirectory={data}",
                 "--Origin:Catalog:RateLimitPerSecond=10000000",
                 "--Origin:Catalog:RateLimitBurst=10000000",
                 "--Logging:LogLevel:Default=Warning",
             ]);
             using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(30) };
-            await WaitHealthyAsync(client, server, cancellationToken).ConfigureAwait(false);
+            using (var management = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{managementPort}/"), Timeout = TimeSpan.FromSeconds(30) })
+            {
+                await WaitHealthyAsync(management, server, cancellationToken).ConfigureAwait(false);
+            }
 
             var hotId = CatalogCorpus.IdOf(titles / 2);
             var quality = new Table("query set", "queries", "with results", "source title in top 20");
@@ -179,7 +184,7 @@ public sealed class CatalogScenario : IScenario
             throw new InvalidOperationException($"{dataDirectory} is not empty and holds no complete seeding of {identity}; give an empty or new directory");
         }
 
-        var app = OriginHost.Build(["--urls", "http://127.0.0.1:0", $"--Origin:DataDirectory={dataDirectory}", "--Logging:LogLevel:Default=Warning"]);
+        var app = OriginHost.Build(["--urls", "http://127.0.0.1:0", "--Management:Url=http://127.0.0.1:0", $"--Origin:DataDirectory={dataDirectory}", "--Logging:LogLevel:Default=Warning"]);
         await using (app.ConfigureAwait(false))
         {
             // Opening the database applies pending migrations here, not in the measured origin's start.

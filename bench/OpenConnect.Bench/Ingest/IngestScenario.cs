@@ -192,10 +192,12 @@ public sealed class IngestScenario : IScenario
     private static async Task<Server> StartOriginAsync(string taskset, string repoRoot, string dataDirectory, CancellationToken cancellationToken)
     {
         var port = NginxServer.FreePort();
+        var managementPort = NginxServer.FreePort();
         var process = ChildProcess.Start(taskset,
         [
             "-c", "0", "dotnet", OriginDll(repoRoot),
             "--urls", $"http://127.0.0.1:{port}",
+            $"--Management:Url=http://127.0.0.1:{managementPort}",
             $"--Origin:DataDirectory={dataDirectory}",
             "--Origin:Ingest:WhenBacklogged=delay",
             "--Origin:Ingest:MaxBacklog=0",
@@ -205,7 +207,7 @@ public sealed class IngestScenario : IScenario
         var server = new Server("origin", process, port);
         try
         {
-            await HttpProbe.WaitUntilAsync(process, $"http://127.0.0.1:{port}/healthz", "origin", cancellationToken).ConfigureAwait(false);
+            await HttpProbe.WaitUntilAsync(process, $"http://127.0.0.1:{managementPort}/healthz", "origin", cancellationToken).ConfigureAwait(false);
             return server;
         }
         catch

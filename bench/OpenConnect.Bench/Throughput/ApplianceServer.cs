@@ -15,14 +15,16 @@ internal sealed class ApplianceServer : IAsyncDisposable
     private const long SsdOnlyRamBytes = 1L << 20;
 
     private readonly HttpClient _client;
+    private readonly HttpClient _management;
     private readonly string _cacheDirectory;
 
-    private ApplianceServer(ChildProcess process, int port, string cacheDirectory)
+    private ApplianceServer(ChildProcess process, int port, int managementPort, string cacheDirectory)
     {
         Process = process;
         Port = port;
         _cacheDirectory = cacheDirectory;
         _client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(30) };
+        _management = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{managementPort}/"), Timeout = TimeSpan.FromSeconds(30) };
     }
 
     public ChildProcess Process { get; }
@@ -45,12 +47,20 @@ internal sealed class ApplianceServer : IAsyncDisposable
             controlPort = NginxServer.FreePort();
         }
 
+        // Health and metrics answer on the management listener (default 127.0.0.1:9400): a free port too.
+        var managementPort = NginxServer.FreePort();
+        while (managementPort == port || managementPort == controlPort)
+        {
+            managementPort = NginxServer.FreePort();
+        }
+
         var ramBytes = tier == TierCase.Ram ? RamTierBytes : SsdOnlyRamBytes;
         var process = ChildProcess.Start(tools.Taskset,
         [
             "-c", "0", "dotnet", DllPath(repoRoot),
             "--urls", $"http://127.0.0.1:{port}",
             $"--Appliance:ControlUrl=http://127.0.0.1:{controlPort}",
+            $"--Management:Url=http://127.0.0.1:{managementPort}",
             // The load generator fetches unsigned paths, as a peer would; token checks are not what this measures.
             "--Appliance:UnsignedNetworks:0=127.0.0.0/8",
             $"--Appliance:Parents:0=http://127.0.0.1:{parentPort}",
@@ -58,10 +68,10 @@ internal sealed class ApplianceServer : IAsyncDisposable
             $"--Appliance:Cache:RamBytes={ramBytes.ToString(CultureInfo.InvariantCulture)}",
             "--Logging:LogLevel:Default=Warning",
         ]);
-        var server = new ApplianceServer(process, port, cacheDirectory);
+        var server = new ApplianceServer(process, port, managementPort, cacheDirectory);
         try
         {
-            await HttpProbe.WaitUntilAsync(process, $"http://127.0.0.1:{port}/healthz", "appliance", cancellationToken).ConfigureAwait(false);
+            await HttpProbe.WaitUntilAsync(process, $"http://127.0.0.1:{managementPort}/healthz", "appliance", cancellationToken).ConfigureAwait(false);
             return server;
         }
         catch
@@ -132,11 +142,12 @@ internal sealed class ApplianceServer : IAsyncDisposable
     }
 
     public async Task<PrometheusText> ScrapeAsync(CancellationToken cancellationToken) =>
-        new(await _client.GetStringAsync("metrics", cancellationToken).ConfigureAwait(false));
+        new(await _management.GetStringAsync("metrics", cancellationToken).ConfigureAwait(false));
 
     public async ValueTask DisposeAsync()
     {
         _client.Dispose();
+        _management.Dispose();
         await Process.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -158,7 +158,7 @@ public sealed partial class TranscodeScenario : IScenario
         var upload = Path.Combine(data, "uploads", "source.mp4");
         File.Copy(source, upload);
         Console.WriteLine($"{label}: our pipeline, MaxParallelEncodes={parallel} …");
-        var app = OriginHost.Build(["--urls", "http://127.0.0.1:0", $"--Origin:DataDirectory={data}", $"--Origin:Pipeline:MaxParallelEncodes={parallel}", "--Origin:Pipeline:Ladder=fixed", "--Logging:LogLevel:Default=Warning"]);
+        var app = OriginHost.Build(["--urls", "http://127.0.0.1:0", "--Management:Url=http://127.0.0.1:0", $"--Origin:DataDirectory={data}", $"--Origin:Pipeline:MaxParallelEncodes={parallel}", "--Origin:Pipeline:Ladder=fixed", "--Logging:LogLevel:Default=Warning"]);
         await app.StartAsync(cancellationToken);
         try
         {

@@ -64,22 +64,26 @@ internal sealed class SteeredStack : IAsyncDisposable
         var stack = new SteeredStack(processes, key, titles, steeringUrl) { Roles = roles };
         try
         {
-            processes.Add(Start(taskset, Dll(root, "origin", "OpenConnect.Origin"), originUrl, $"--Origin:DataDirectory={Path.Combine(work, "origin")}", $"--Origin:PlaybackKeys:0={key.PublicKey}"));
+            var originManagement = FreeManagementUrl();
+            processes.Add(Start(taskset, Dll(root, "origin", "OpenConnect.Origin"), originUrl, originManagement, $"--Origin:DataDirectory={Path.Combine(work, "origin")}", $"--Origin:PlaybackKeys:0={key.PublicKey}"));
             roles.Add(("origin", processes[^1]));
-            await HttpProbe.WaitUntilAsync(processes[^1], originUrl + "/healthz", "origin", cancellationToken).ConfigureAwait(false);
-            processes.Add(Start(taskset, Dll(root, "steering", "OpenConnect.Steering"), steeringUrl, $"--Steering:DataDirectory={Path.Combine(work, "steering")}", $"--Steering:ControlUrl=http://127.0.0.1:{controlPort}", $"--Steering:OriginUrl={originUrl}",
+            await HttpProbe.WaitUntilAsync(processes[^1], originManagement + "/healthz", "origin", cancellationToken).ConfigureAwait(false);
+            var steeringManagement = FreeManagementUrl();
+            processes.Add(Start(taskset, Dll(root, "steering", "OpenConnect.Steering"), steeringUrl, steeringManagement, $"--Steering:DataDirectory={Path.Combine(work, "steering")}", $"--Steering:ControlUrl=http://127.0.0.1:{controlPort}", $"--Steering:OriginUrl={originUrl}",
                 // Every player of the swarm starts from 127.0.0.1.
                 "--Steering:PlayRateLimitPerSecond=1000000", "--Steering:PlayRateLimitBurst=1000000"));
             roles.Add(("steering", processes[^1]));
-            await HttpProbe.WaitUntilAsync(processes[^1], steeringUrl + "/healthz", "steering", cancellationToken).ConfigureAwait(false);
+            await HttpProbe.WaitUntilAsync(processes[^1], steeringManagement + "/healthz", "steering", cancellationToken).ConfigureAwait(false);
             for (var i = 0; i < appliances; i++)
             {
                 var id = i == 0 ? "oca-bench" : $"oca-bench-{i}";
                 var applianceUrl = $"http://127.0.0.1:{NginxServer.FreePort()}";
+                var applianceManagement = FreeManagementUrl();
                 processes.Add(Start(
                     taskset,
                     Dll(root, "appliance", "OpenConnect.Appliance"),
                     applianceUrl,
+                    applianceManagement,
                     $"--Appliance:Id={id}",
                     "--Appliance:Site=local",
                     $"--Appliance:ControlUrl=http://127.0.0.1:{NginxServer.FreePort()}",
@@ -88,7 +92,7 @@ internal sealed class SteeredStack : IAsyncDisposable
                     $"--Appliance:Steering:Url=http://127.0.0.1:{controlPort}",
                     $"--Appliance:PlaybackKeys:0={key.PublicKey}"));
                 roles.Add((id, processes[^1]));
-                await HttpProbe.WaitUntilAsync(processes[^1], applianceUrl + "/healthz", id, cancellationToken).ConfigureAwait(false);
+                await HttpProbe.WaitUntilAsync(processes[^1], applianceManagement + "/healthz", id, cancellationToken).ConfigureAwait(false);
                 stack._applianceUrls.Add(applianceUrl);
             }
 
@@ -151,8 +155,11 @@ internal sealed class SteeredStack : IAsyncDisposable
         }
     }
 
-    private static ChildProcess Start(string taskset, string dll, string url, params string[] settings) =>
-        ChildProcess.Start(taskset, ["-c", "0", "dotnet", dll, "--urls", url, "--Logging:LogLevel:Default=Warning", .. settings]);
+    /// <summary>Starts a role with its management listener (<c>/healthz</c>) on <paramref name="managementUrl"/>.</summary>
+    private static ChildProcess Start(string taskset, string dll, string url, string managementUrl, params string[] settings) =>
+        ChildProcess.Start(taskset, ["-c", "0", "dotnet", dll, "--urls", url, $"--Management:Url={managementUrl}", "--Logging:LogLevel:Default=Warning", .. settings]);
+
+    private static string FreeManagementUrl() => $"http://127.0.0.1:{NginxServer.FreePort()}";
 
     private static string Dll(string root, string folder, string project)
     {

@@ -1,5 +1,4 @@
 using System.Net;
-using OpenConnect.Contracts.Hosting;
 
 namespace OpenConnect.Contracts.Security;
 
@@ -61,22 +60,17 @@ public sealed class PlaybackAccess
         _ => "allowed",
     };
 
-    /// <summary>Validates a configured key list (each base64 of a 32-byte Ed25519 public key).</summary>
-    public static void ValidateKeys(OptionsCheck check, IReadOnlyList<string> keys, string key)
+    /// <summary>Whether <paramref name="text"/> is a base64 Ed25519 public key (32 bytes), as a key list in configuration holds.</summary>
+    public static bool IsValidKey(string text)
     {
-        for (var i = 0; i < keys.Count; i++)
+        try
         {
-            var ok = true;
-            try
-            {
-                Ed25519PublicKey.Parse(keys[i]);
-            }
-            catch (FormatException)
-            {
-                ok = false;
-            }
-
-            check.Require(ok, $"{key}:{i}", keys[i], "must be a base64 Ed25519 public key (32 bytes), such as the content of steering-signing.pub");
+            Ed25519PublicKey.Parse(text);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
         }
     }
 }
@@ -117,14 +111,8 @@ public sealed class NetworkList
         return new NetworkList([.. parsed]);
     }
 
-    /// <summary>Validates a configured prefix list.</summary>
-    public static void Validate(OptionsCheck check, IReadOnlyList<string> prefixes, string key)
-    {
-        for (var i = 0; i < prefixes.Count; i++)
-        {
-            check.Require(UrlToken.TryParsePrefix(prefixes[i].Trim(), out _, out _), $"{key}:{i}", prefixes[i], "must be a network prefix such as 10.0.0.0/8 or 2001:db8::/32");
-        }
-    }
+    /// <summary>Whether <paramref name="text"/> is a network prefix such as <c>10.0.0.0/8</c> or <c>2001:db8::/32</c>.</summary>
+    public static bool IsValidPrefix(string text) => UrlToken.TryParsePrefix(text.Trim(), out _, out _);
 
     public bool Contains(IPAddress address)
     {

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
-using OpenConnect.Contracts.Discovery;
+using OpenConnect.Hosting.Discovery;
 
 namespace OpenConnect.FillController.Discovery;
 

@@ -1,5 +1,5 @@
-using OpenConnect.Contracts.Discovery;
-using OpenConnect.Contracts.Hosting;
+using OpenConnect.Hosting;
+using OpenConnect.Hosting.Discovery;
 
 namespace OpenConnect.FillController.Discovery;
 

@@ -1,6 +1,6 @@
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using OpenConnect.Contracts.Hosting;
 using OpenConnect.FillController.History;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.FillController.Fill;
 
@@ -75,7 +75,9 @@ public static class FillEndpoints
 /// <summary>The fill controller's gRPC listener (<see cref="FillOptions.ControlUrl"/>) and its bound address once started (port 0 becomes the picked port).</summary>
 public sealed class FillControlEndpoint
 {
-    internal ListenOptions? Listen { get; set; }
+    private readonly RoleListeners _listeners;
 
-    public Uri Address => ListenUrls.BoundAddress(Listen, "fill control endpoint");
+    public FillControlEndpoint(RoleListeners listeners) => _listeners = listeners;
+
+    public Uri Address => _listeners.ControlAddress;
 }

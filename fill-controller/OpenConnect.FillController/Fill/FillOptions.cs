@@ -1,4 +1,5 @@
 using OpenConnect.Contracts.Hosting;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.FillController.Fill;
 

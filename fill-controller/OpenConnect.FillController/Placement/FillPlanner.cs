@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
-using OpenConnect.Contracts.Hosting;
 using OpenConnect.Contracts.Placement;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.FillController.Placement;
 

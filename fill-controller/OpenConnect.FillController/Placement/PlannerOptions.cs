@@ -1,4 +1,4 @@
-using OpenConnect.Contracts.Hosting;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.FillController.Placement;
 

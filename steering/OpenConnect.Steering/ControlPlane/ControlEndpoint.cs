@@ -1,11 +1,11 @@
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using OpenConnect.Contracts.Hosting;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.Steering.ControlPlane;
 
 /// <summary>
 /// The control-plane listener (<see cref="SteeringOptions.ControlUrl"/>) and its bound address once
-/// the server has started (port 0 becomes the port the kernel picked).
+/// the server has started (port 0 becomes the port the kernel picked). The kit's listener wiring keeps
+/// <see cref="ServicePath"/> and <see cref="RosterPath"/> on this listener and everything else off it.
 /// </summary>
 public sealed class ControlEndpoint
 {
@@ -14,29 +14,13 @@ public sealed class ControlEndpoint
     /// <summary>The fill controller's roster service, also on the control port.</summary>
     public const string RosterPath = "/openconnect.fill.v1.ApplianceRoster";
 
-    internal ListenOptions? Listen { get; set; }
+    private readonly RoleListeners _listeners;
+
+    public ControlEndpoint(RoleListeners listeners) => _listeners = listeners;
 
     /// <summary>The bound port, or 0 before start.</summary>
-    public int Port => Listen?.IPEndPoint?.Port ?? 0;
+    public int Port => _listeners.ControlPort;
 
     /// <summary>The bound control-plane address, e.g. <c>http://127.0.0.1:8280</c>.</summary>
-    public Uri Address => ListenUrls.BoundAddress(Listen, "control endpoint");
-
-    /// <summary>Keeps the two listeners apart: only the control plane on the control port, never on the player ports.</summary>
-    public sealed class Separation(RequestDelegate next, ControlEndpoint control)
-    {
-        public Task InvokeAsync(HttpContext context)
-        {
-            var onControlPort = context.Connection.LocalPort == control.Port;
-            var isControlPlane = context.Request.Path.StartsWithSegments(ServicePath, StringComparison.Ordinal)
-                || context.Request.Path.StartsWithSegments(RosterPath, StringComparison.Ordinal);
-            if (onControlPort != isControlPlane)
-            {
-                context.Response.StatusCode = StatusCodes.Status404NotFound;
-                return Task.CompletedTask;
-            }
-
-            return next(context);
-        }
-    }
+    public Uri Address => _listeners.ControlAddress;
 }

@@ -1,7 +1,4 @@
 using System.Net;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using OpenConnect.Appliance.Control;
 using OpenConnect.Appliance.Tests.Serving;
@@ -105,20 +102,21 @@ public sealed class ControlPlaneClientTests
         await using var harness = await ApplianceHarness.StartAsync(Settings(steering.Url));
         using var control = new HttpClient { BaseAddress = ControlAddress(harness), DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
         using var data = new HttpClient { BaseAddress = harness.BaseAddress };
+        using var management = harness.Appliance.CreateManagementClient();
 
         Assert.Equal(HttpStatusCode.NotFound, (await data.PostAsync("/control/drain", null)).StatusCode);
         var drain = await control.PostAsync("/control/drain", null);
         Assert.Equal(HttpStatusCode.OK, drain.StatusCode);
         var count = steering.Heartbeats.Count;
         await Until(() => steering.Heartbeats.Skip(count).Any(h => h.Health.Draining), "a draining heartbeat");
-        var health = await data.GetStringAsync("/healthz");
+        var health = await management.GetStringAsync("/healthz");
         Assert.Contains("Degraded", health);
         Assert.Contains("draining", health);
 
         Assert.Equal(HttpStatusCode.OK, (await control.DeleteAsync("/control/drain")).StatusCode);
         count = steering.Heartbeats.Count;
         await Until(() => steering.Heartbeats.Skip(count).Any(h => !h.Health.Draining), "a heartbeat no longer draining");
-        Assert.DoesNotContain("Degraded", await data.GetStringAsync("/healthz"));
+        Assert.DoesNotContain("Degraded", await management.GetStringAsync("/healthz"));
     }
 
     [Fact]
@@ -132,6 +130,7 @@ public sealed class ControlPlaneClientTests
         harness.Parent.Put("/v/t1/720p/seg-1.m4s", ApplianceHarness.RandomBytes(1000, 3));
         var token = UrlToken.Sign(Steering, DateTimeOffset.UtcNow.AddMinutes(5), UrlToken.TitlePrefix("t1"));
         using var client = new HttpClient { BaseAddress = harness.BaseAddress };
+        using var management = harness.Appliance.CreateManagementClient();
 
         var state = harness.Appliance.Services.GetRequiredService<ControlState>();
         await Until(() => state.Lost, "the control plane counted as lost");
@@ -140,14 +139,14 @@ public sealed class ControlPlaneClientTests
         Assert.NotNull(playlist.Headers.RetryAfter);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync(UrlToken.SignedPath(token, "/v/t1/manifest.mpd"))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(UrlToken.SignedPath(token, "/v/t1/720p/seg-1.m4s"))).StatusCode);
-        var health = await client.GetStringAsync("/healthz");
+        var health = await management.GetStringAsync("/healthz");
         Assert.Contains("Degraded", health);
         Assert.Contains("control plane unreachable", health);
 
         await using var steering = await RecordingControlPlane.StartAsync(port);
         await Until(() => !steering.Heartbeats.IsEmpty, "heartbeats once steering is up");
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(UrlToken.SignedPath(token, "/v/t1/master.m3u8"))).StatusCode);
-        Assert.DoesNotContain("Degraded", await client.GetStringAsync("/healthz"));
+        Assert.DoesNotContain("Degraded", await management.GetStringAsync("/healthz"));
     }
 
     [Fact]
@@ -158,16 +157,13 @@ public sealed class ControlPlaneClientTests
         await Task.Delay(1500);
         var token = UrlToken.Sign(Steering, DateTimeOffset.UtcNow.AddMinutes(5), UrlToken.TitlePrefix("t1"));
         using var client = new HttpClient { BaseAddress = harness.BaseAddress };
+        using var management = harness.Appliance.CreateManagementClient();
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(UrlToken.SignedPath(token, "/v/t1/master.m3u8"))).StatusCode);
-        Assert.Contains("standalone", await client.GetStringAsync("/healthz"));
+        Assert.Contains("standalone", await management.GetStringAsync("/healthz"));
     }
 
-    private static Uri ControlAddress(ApplianceHarness harness)
-    {
-        // The data listener is bound first, the control listener second.
-        var addresses = harness.Appliance.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
-        return new Uri(addresses.Skip(1).First());
-    }
+    private static Uri ControlAddress(ApplianceHarness harness) =>
+        harness.Appliance.Services.GetRequiredService<OpenConnect.Hosting.RoleListeners>().ControlAddress;
 
     private static async Task Until(Func<bool> condition, string what)
     {

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using OpenConnect.Appliance.Control;
 using OpenConnect.Appliance.Tests.Serving;
-using OpenConnect.Contracts.Discovery;
+using OpenConnect.Hosting.Discovery;
 using OpenConnect.Testing;
 
 namespace OpenConnect.Appliance.Tests.Control;

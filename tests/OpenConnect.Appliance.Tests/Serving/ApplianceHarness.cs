@@ -60,7 +60,7 @@ public sealed class ApplianceHarness : IAsyncDisposable
 
     public async Task<PrometheusText.Document> MetricsAsync()
     {
-        using var client = Appliance.CreateClient();
+        using var client = Appliance.CreateManagementClient();
         return PrometheusText.Parse(await client.GetStringAsync("/metrics"));
     }
 

@@ -236,11 +236,11 @@ public sealed class ProtocolTests : IAsyncLifetime
     public async Task NonContentPaths_AreHandedToAspNetCore()
     {
         using var c = await _h.ConnectAsync();
+        // /healthz lives on the management listener: on the data port ASP.NET Core answers it 404.
         await c.SendAsync(Get(Playlist) + Get("/healthz"));
         Assert.Equal("#EXTM3U\n", (await c.ReadResponseAsync()).Text);
         var health = await c.ReadResponseAsync();
-        Assert.Equal(200, health.Status);
-        Assert.Contains("\"role\":\"appliance\"", health.Text);
+        Assert.Equal(404, health.Status);
 
         // Once handed over, content requests on that connection are still served (by the ASP.NET path).
         await c.SendAsync(Get(Segment, "Range: bytes=5-9\r\n"));

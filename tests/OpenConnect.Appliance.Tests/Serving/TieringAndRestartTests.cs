@@ -220,7 +220,8 @@ public sealed class TieringAndRestartTests : IAsyncLifetime
 
             var metrics = await appliance.MetricsAsync();
             Assert.True((metrics.Value("openconnect_appliance_cache_errors_total", ("kind", "ssd-write")) ?? 0) >= 1, "no SSD write error counted on a full disk");
-            using var health = await client.GetAsync("/healthz");
+            using var management = appliance.CreateManagementClient();
+            using var health = await management.GetAsync("/healthz");
             Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
             Assert.Contains("Degraded", await health.Content.ReadAsStringAsync());
         }

@@ -52,8 +52,7 @@ public sealed class FillAgentTests
         var t1 = status.GetProperty("titles").EnumerateArray().Single();
         Assert.Equal(1, t1.GetProperty("copiesPlanned").GetInt32());
         Assert.Equal(1, t1.GetProperty("copiesComplete").GetInt32());
-        using var metrics = stack.Controller.CreateClient();
-        var document = PrometheusText.Parse(await metrics.GetStringAsync("/metrics"));
+        var document = await stack.Controller.MetricsAsync();
         Assert.Equal(1, document.Value("openconnect_fill_titles", ("site", "isp1"), ("state", "live")));
     }
 
@@ -151,7 +150,7 @@ public sealed class FillAgentTests
 
         using var client = second.CreateClient();
         Assert.Equal(title.Objects["r0/seg-00002.m4s"], await client.GetByteArrayAsync(corrupted));
-        var metrics = PrometheusText.Parse(await client.GetStringAsync("/metrics"));
+        var metrics = await second.MetricsAsync();
         Assert.Equal(1, metrics.Value("openconnect_appliance_fill_source_failures_total", ("reason", "integrity")));
     }
 
@@ -173,7 +172,7 @@ public sealed class FillAgentTests
 
         Assert.All(title.FilePaths("r0"), path => Assert.Equal(2, origin.RequestsFor(path)));
         using var client = second.CreateClient();
-        var metrics = PrometheusText.Parse(await client.GetStringAsync("/metrics"));
+        var metrics = await second.MetricsAsync();
         // One failed attempt at the dead peer (the first object); after that it is asked last.
         Assert.Equal(1, metrics.Value("openconnect_appliance_fill_source_failures_total", ("reason", "error")));
     }

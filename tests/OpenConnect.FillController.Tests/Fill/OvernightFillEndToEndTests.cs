@@ -60,12 +60,12 @@ public sealed class OvernightFillEndToEndTests
         Assert.NotNull(segment);
         var contentPath = $"/v/{Title}/{segment}";
         var (token, _) = issuer.Issue(Title, IPAddress.Loopback, DateTimeOffset.UtcNow);
-        // The player's connection carries content requests only (a /metrics request hands its connection to Kestrel).
+        // The player's connection carries content requests only; metrics come from the management listener.
         using var player = appliance.CreateClient();
-        using var metrics = appliance.CreateClient();
+        using var metrics = appliance.CreateManagementClient();
 
         Assert.Equal(HttpStatusCode.Forbidden, (await player.GetAsync(contentPath)).StatusCode);
-        var originBefore = await OriginRequestsAsync(originClient);
+        var originBefore = await OriginRequestsAsync(origin);
         Assert.True(originBefore > 0, "the origin's request counter did not see the fill's requests");
         var before = PrometheusText.Parse(await metrics.GetStringAsync("/metrics"));
         var body = await player.GetByteArrayAsync(UrlToken.SignedPath(token, contentPath));
@@ -76,7 +76,7 @@ public sealed class OvernightFillEndToEndTests
         await Eventually.TrueAsync(async () => Hits(after = PrometheusText.Parse(await metrics.GetStringAsync("/metrics"))) > Hits(before), "the request counted");
         Assert.Equal(Hits(before) + 1, Hits(after));
         Assert.Equal(before.Value("openconnect_appliance_requests_total", ("tier", "miss")) ?? 0, after.Value("openconnect_appliance_requests_total", ("tier", "miss")) ?? 0);
-        Assert.Equal(originBefore, await OriginRequestsAsync(originClient));
+        Assert.Equal(originBefore, await OriginRequestsAsync(origin));
         Assert.Equal(0, after.Value("openconnect_appliance_upstream_fetches_total") ?? 0);
     }
 
@@ -84,9 +84,9 @@ public sealed class OvernightFillEndToEndTests
         (metrics.Value("openconnect_appliance_requests_total", ("tier", "ssd")) ?? 0) + (metrics.Value("openconnect_appliance_requests_total", ("tier", "ram")) ?? 0);
 
     /// <summary>Content requests the origin has received (its HTTP request counter, all codes and endpoints but /metrics).</summary>
-    private static async Task<double> OriginRequestsAsync(HttpClient origin)
+    private static async Task<double> OriginRequestsAsync(RunningRole origin)
     {
-        var metrics = PrometheusText.Parse(await origin.GetStringAsync("/metrics"));
+        var metrics = await origin.MetricsAsync();
         return metrics.Families.TryGetValue("http_requests_received_total", out var family)
             ? family.Samples.Where(s => !s.Labels.TryGetValue("endpoint", out var e) || !e.Contains("metrics", StringComparison.Ordinal)).Sum(s => s.Value)
             : 0;

@@ -186,7 +186,7 @@ public sealed class AccountSafetyTests
         // Provisioning the admin now refuses to start, naming the account; nothing is promoted.
         var adminFile = await SocialTests.AdminPasswordFileAsync(secrets);
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => CatalogOrigin.StartInAsync(data.Path, $"--Origin:Catalog:AdminPasswordFile={adminFile}"));
-        var message = OpenConnect.Contracts.Hosting.RoleHost.DescribeStartupFailure(failure);
+        var message = OpenConnect.Hosting.RoleHost.DescribeStartupFailure(failure);
         Assert.Contains("Origin:Catalog:AdminPasswordFile", message);
         Assert.Contains(squatterId, message);
         Assert.Contains("not promoted", message);
@@ -340,7 +340,7 @@ public sealed class AccountSafetyTests
         var gate = origin.Role.Services.GetRequiredService<PasswordHashGate>();
         Assert.Equal(1, gate.PeakRunning);
         Assert.Equal(busy.Count, gate.Refused);
-        var metrics = PrometheusText.Parse(await origin.Client.GetStringAsync("/metrics"));
+        var metrics = await origin.Role.MetricsAsync();
         Assert.Equal(busy.Count, metrics.Value("openconnect_origin_logins_total", ("result", "busy")));
         Assert.Equal(ok, metrics.Value("openconnect_origin_logins_total", ("result", "ok")));
 
@@ -377,7 +377,7 @@ public sealed class AccountSafetyTests
         using var dir = new TempDirectory();
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => RunningRole.StartAsync(
             OriginHost.Build, $"--Origin:DataDirectory={dir.Path}", "--Origin:Catalog:PasswordHashConcurrency=0", "--Origin:Catalog:LoginBackoffMax=00:00:00.5", "--Origin:Catalog:RegistrationBurst=0"));
-        var message = OpenConnect.Contracts.Hosting.RoleHost.DescribeStartupFailure(failure);
+        var message = OpenConnect.Hosting.RoleHost.DescribeStartupFailure(failure);
         Assert.Contains("Origin:Catalog:PasswordHashConcurrency", message);
         Assert.Contains("Origin:Catalog:LoginBackoffMax", message);
         Assert.Contains("Origin:Catalog:RegistrationBurst", message);

@@ -96,7 +96,7 @@ public sealed class AccountTests
         Assert.NotNull(limited);
         Assert.True(limited!.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
         Assert.Contains("too many requests", await CatalogOrigin.ErrorOf(limited));
-        Assert.Equal(HttpStatusCode.OK, (await origin.Client.GetAsync("/healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await origin.Role.GetManagementAsync("/healthz")).StatusCode);
     }
 
     [Fact]
@@ -136,7 +136,7 @@ public sealed class AccountTests
     {
         using var dir = new TempDirectory();
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => RunningRole.StartAsync(OriginHost.Build, $"--Origin:DataDirectory={dir.Path}", "--Origin:Catalog:ViewFlushInterval=00:00:00", "--Origin:Catalog:RateLimitBurst=0"));
-        var message = OpenConnect.Contracts.Hosting.RoleHost.DescribeStartupFailure(failure);
+        var message = OpenConnect.Hosting.RoleHost.DescribeStartupFailure(failure);
         Assert.Contains("Origin:Catalog:ViewFlushInterval", message);
         Assert.Contains("Origin:Catalog:RateLimitBurst", message);
     }

@@ -132,7 +132,7 @@ public sealed class TusProtocolTests
         Assert.Equal("Night Train", status.GetProperty("metadata").GetProperty("title").GetString());
         Assert.Equal("t-" + submission.UploadId[..8], status.GetProperty("titleId").GetString());
 
-        var metrics = PrometheusText.Parse(await client.GetStringAsync("/metrics"));
+        var metrics = await origin.MetricsAsync();
         Assert.Equal(300_000, metrics.Value("openconnect_origin_upload_bytes_received_total") ?? -1);
         Assert.Equal(1, metrics.Value("openconnect_origin_uploads_completed_total") ?? -1);
     }
@@ -236,7 +236,7 @@ public sealed class TusProtocolTests
         }
 
         Assert.Equal(Sha256(data), Assert.Single(intake.Submissions).Sha256);
-        var metrics = PrometheusText.Parse(await client.GetStringAsync("/metrics"));
+        var metrics = await origin.MetricsAsync();
         Assert.Equal(1, metrics.Value("openconnect_origin_upload_checksum_mismatches_total") ?? -1);
     }
 

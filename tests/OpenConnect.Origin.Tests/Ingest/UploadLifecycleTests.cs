@@ -228,7 +228,7 @@ public sealed class UploadLifecycleTests
         Assert.Equal("no decodable video stream (ffprobe)", status.GetProperty("reason").GetString());
         Assert.False(File.Exists(Path.Combine(dir.Path, "uploads", url[7..] + ".bin")));
         Assert.Single(intake.Submissions);
-        var metrics = PrometheusText.Parse(await client.GetStringAsync("/metrics"));
+        var metrics = await origin.MetricsAsync();
         Assert.Equal(1, metrics.Value("openconnect_origin_uploads_rejected_total", ("cause", "pipeline")) ?? -1);
     }
 
@@ -259,6 +259,6 @@ public sealed class UploadLifecycleTests
     {
         using var dir = new TempDirectory();
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => StartAsync(dir.Path, new RecordingIntake(dir.Combine("accepted")), null, setting));
-        Assert.Contains(key, OpenConnect.Contracts.Hosting.RoleHost.DescribeStartupFailure(ex));
+        Assert.Contains(key, OpenConnect.Hosting.RoleHost.DescribeStartupFailure(ex));
     }
 }

@@ -205,7 +205,7 @@ public sealed class UploadQuotaTests
     {
         using var dir = new TempDirectory();
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => Ingest.StartAsync(dir.Path, new RecordingIntake(dir.Combine("accepted")), null, setting));
-        Assert.Contains(key, OpenConnect.Contracts.Hosting.RoleHost.DescribeStartupFailure(ex));
+        Assert.Contains(key, OpenConnect.Hosting.RoleHost.DescribeStartupFailure(ex));
     }
 
     private static async Task<string> CreateDeferredAsync(HttpClient client, string token)

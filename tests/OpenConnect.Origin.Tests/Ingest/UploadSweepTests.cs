@@ -57,7 +57,7 @@ public sealed class UploadSweepTests
 
         using var gone = await client.GetAsync($"/api/uploads/{url[7..]}");
         Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
-        var metrics = PrometheusText.Parse(await client.GetStringAsync("/metrics"));
+        var metrics = await origin.MetricsAsync();
         Assert.Equal(1, metrics.Value("openconnect_origin_uploads_expired_total", ("cause", "abandoned")) ?? -1);
         Assert.Equal(1, metrics.Value("openconnect_origin_upload_records_removed_total") ?? -1);
     }

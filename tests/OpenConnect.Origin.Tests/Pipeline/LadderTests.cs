@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using OpenConnect.Contracts.Content;
-using OpenConnect.Contracts.Hosting;
+using OpenConnect.Hosting;
 using OpenConnect.Origin.Pipeline;
 using OpenConnect.Origin.Pipeline.PerTitle;
 

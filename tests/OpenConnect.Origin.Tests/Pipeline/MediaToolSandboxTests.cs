@@ -196,7 +196,7 @@ public sealed class MediaToolSandboxTests
     [Fact]
     public void Options_OutOfRange_AreReportedWithTheirKeys()
     {
-        var check = new OpenConnect.Contracts.Hosting.OptionsCheck("Origin");
+        var check = new OpenConnect.Hosting.OptionsCheck("Origin");
         new MediaSandboxOptions { MemoryLimitMegabytes = 10, ProbeTimeout = TimeSpan.Zero, MaxSourceDimension = 100, CpuSecondsPerMediaSecond = -1 }.Validate(check);
 
         Assert.Equal(4, check.Errors.Count);
@@ -205,7 +205,7 @@ public sealed class MediaToolSandboxTests
         Assert.Contains(check.Errors, e => e.StartsWith("Origin:Pipeline:Sandbox:MaxSourceDimension", StringComparison.Ordinal));
         Assert.Contains(check.Errors, e => e.StartsWith("Origin:Pipeline:Sandbox:CpuSecondsPerMediaSecond", StringComparison.Ordinal));
 
-        var defaults = new OpenConnect.Contracts.Hosting.OptionsCheck("Origin");
+        var defaults = new OpenConnect.Hosting.OptionsCheck("Origin");
         new MediaSandboxOptions().Validate(defaults);
         Assert.Empty(defaults.Errors);
     }

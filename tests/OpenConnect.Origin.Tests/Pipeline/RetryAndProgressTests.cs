@@ -67,7 +67,7 @@ public sealed class RetryAndProgressTests
         Assert.True(observed.Select(o => o.Step).Distinct().Count() >= 3, string.Join(" ", observed));
         Assert.InRange(observed[^1].Percent, 80, 99.9);
 
-        var metrics = await pipeline.Client.GetStringAsync("/metrics");
+        var metrics = await pipeline.Origin.MetricsTextAsync();
         Assert.Contains("openconnect_origin_titles{state=\"failed\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains("openconnect_origin_pipeline_step_failures_total{step=\"integrity\"} 3", metrics, StringComparison.Ordinal);
         // One encode step per chunk (both rungs of a 2 s chunk in one job): two chunks.

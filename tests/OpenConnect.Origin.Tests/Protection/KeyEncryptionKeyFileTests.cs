@@ -1,5 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
-using OpenConnect.Contracts.Hosting;
+using OpenConnect.Hosting;
 using OpenConnect.Origin.Protection;
 using OpenConnect.Testing;
 

@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
-using OpenConnect.Contracts.Hosting;
+using OpenConnect.Hosting;
 using OpenConnect.Origin.Protection;
 using OpenConnect.Testing;
 

@@ -52,9 +52,9 @@ public sealed class LicenseEndpointTests
         Assert.Equal("t1", line.Fields["TitleId"]);
         Assert.Equal("127.0.0.1", line.Fields["Client"]);
         Assert.Equal(1, line.Fields["KeyCount"]);
-        var granted = await MetricAsync(client, "openconnect_origin_license_requests_total", ("outcome", "granted"));
+        var granted = await MetricAsync(origin, "openconnect_origin_license_requests_total", ("outcome", "granted"));
         Assert.Equal(1, granted);
-        Assert.Equal(1, await MetricAsync(client, "openconnect_origin_license_keys_issued_total"));
+        Assert.Equal(1, await MetricAsync(origin, "openconnect_origin_license_keys_issued_total"));
         AssertNoKeyInLogs(logs, t1, keys.GetOrCreate("t2"));
     }
 
@@ -101,7 +101,7 @@ public sealed class LicenseEndpointTests
             Assert.Equal("*", Assert.Single(response.Headers.GetValues("Access-Control-Allow-Origin")));
         }
 
-        Assert.Equal(cases.Length, await MetricAsync(client, "openconnect_origin_license_requests_total", ("outcome", "forbidden")));
+        Assert.Equal(cases.Length, await MetricAsync(origin, "openconnect_origin_license_requests_total", ("outcome", "forbidden")));
         var refusals = logs.Entries.Where(e => e.EventId.Id == 5003).ToList();
         Assert.Equal(cases.Length, refusals.Count);
         Assert.All(refusals, e => Assert.Equal("forbidden", e.Fields["Outcome"]));
@@ -138,7 +138,7 @@ public sealed class LicenseEndpointTests
         Assert.Equal(HttpStatusCode.NotFound, unprotected.StatusCode);
         Assert.Contains("title t3 is not protected", await unprotected.Content.ReadAsStringAsync());
         Assert.False(keys.TryGet("t3", out _));
-        Assert.Equal(2, await MetricAsync(client, "openconnect_origin_license_requests_total", ("outcome", "not_found")));
+        Assert.Equal(2, await MetricAsync(origin, "openconnect_origin_license_requests_total", ("outcome", "not_found")));
     }
 
     [Fact]
@@ -164,7 +164,7 @@ public sealed class LicenseEndpointTests
         Assert.DoesNotContain("keys.db", text, StringComparison.Ordinal);
         var error = Assert.Single(logs.Entries, e => e.EventId.Id == 5005);
         Assert.Equal(LogLevel.Error, error.Level);
-        Assert.Equal(1, await MetricAsync(client, "openconnect_origin_license_requests_total", ("outcome", "error")));
+        Assert.Equal(1, await MetricAsync(origin, "openconnect_origin_license_requests_total", ("outcome", "error")));
     }
 
     [Fact]
@@ -201,7 +201,7 @@ public sealed class LicenseEndpointTests
         using var chunked = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(padded))) };
         chunked.Headers.TransferEncodingChunked = true;
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await client.SendAsync(chunked)).StatusCode);
-        Assert.Equal(8, await MetricAsync(client, "openconnect_origin_license_requests_total", ("outcome", "bad_request")));
+        Assert.Equal(8, await MetricAsync(origin, "openconnect_origin_license_requests_total", ("outcome", "bad_request")));
     }
 
     [Fact]
@@ -224,7 +224,7 @@ public sealed class LicenseEndpointTests
         Assert.InRange(retryAfter.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
         Assert.Equal("*", Assert.Single(limited.Headers.GetValues("Access-Control-Allow-Origin")));
         Assert.DoesNotContain("\"k\"", await limited.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Equal(1, await MetricAsync(client, "openconnect_origin_license_requests_total", ("outcome", "rate_limited")));
+        Assert.Equal(1, await MetricAsync(origin, "openconnect_origin_license_requests_total", ("outcome", "rate_limited")));
 
         // The bucket refills at the configured rate.
         await Task.Delay(retryAfter.Value + TimeSpan.FromMilliseconds(200));
@@ -297,9 +297,9 @@ public sealed class LicenseEndpointTests
         }).ToList();
     }
 
-    private static async Task<double?> MetricAsync(HttpClient client, string name, params (string, string)[] labels)
+    private static async Task<double?> MetricAsync(RunningRole origin, string name, params (string, string)[] labels)
     {
-        var document = PrometheusText.Parse(await client.GetStringAsync("/metrics"));
+        var document = await origin.MetricsAsync();
         return document.Value(name, labels);
     }
 

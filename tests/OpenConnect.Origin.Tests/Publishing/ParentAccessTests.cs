@@ -77,7 +77,7 @@ public sealed class ParentAccessTests
     {
         using var dir = new TempDirectory();
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => RunningRole.StartAsync(OriginHost.Build, $"--Origin:DataDirectory={dir.Path}", "--Origin:ParentNetworks:0=10.0.0.0/33", "--Origin:PlaybackKeys:0=bm90LWEta2V5"));
-        var message = OpenConnect.Contracts.Hosting.RoleHost.DescribeStartupFailure(failure);
+        var message = OpenConnect.Hosting.RoleHost.DescribeStartupFailure(failure);
         Assert.Contains("Origin:ParentNetworks:0", message);
         Assert.Contains("Origin:PlaybackKeys:0", message);
     }

@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 
-namespace OpenConnect.Contracts.Hosting;
+namespace OpenConnect.Hosting;
 
 public static class StateDirectory
 {

@@ -2,7 +2,7 @@ using System.Net;
 using DnsClient;
 using DnsClient.Protocol;
 
-namespace OpenConnect.Contracts.Discovery;
+namespace OpenConnect.Hosting.Discovery;
 
 /// <summary>
 /// Finds a service through a DNS SRV record (<c>_steering._tcp.isp.example</c>), falling back to a

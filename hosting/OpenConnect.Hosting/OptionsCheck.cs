@@ -1,4 +1,4 @@
-namespace OpenConnect.Contracts.Hosting;
+namespace OpenConnect.Hosting;
 
 /// <summary>Collects validation failures, each naming the full configuration key.</summary>
 public sealed class OptionsCheck

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace OpenConnect.Contracts.Hosting;
+namespace OpenConnect.Hosting;
 
 /// <summary>Healthy while a state directory exists and a small file can be written and removed in it.</summary>
 public sealed class WritableDirectoryHealthCheck : IHealthCheck

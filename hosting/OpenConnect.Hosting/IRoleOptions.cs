@@ -1,4 +1,4 @@
-namespace OpenConnect.Contracts.Hosting;
+namespace OpenConnect.Hosting;
 
 /// <summary>
 /// An options class bound from one configuration section and validated when the host starts.

@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Prometheus;
 
-namespace OpenConnect.Contracts.Hosting;
+namespace OpenConnect.Hosting;
 
 /// <summary>
 /// The operational contract every role honours: standard .NET configuration plus an optional
@@ -23,6 +23,10 @@ namespace OpenConnect.Contracts.Hosting;
 public static class RoleHost
 {
     public const int StartupFailureExitCode = 2;
+
+    public const string HealthPath = "/healthz";
+
+    public const string MetricsPath = "/metrics";
 
     /// <param name="role">The role name, used in logs, health and metrics.</param>
     /// <param name="defaultUrls">Where the role listens unless <c>--urls</c> or <c>ASPNETCORE_URLS</c> says otherwise.</param>
@@ -76,11 +80,15 @@ public static class RoleHost
         return builder;
     }
 
-    /// <summary>Maps <c>/healthz</c> (200 when healthy or degraded, 503 when unhealthy) and <c>/metrics</c>.</summary>
+    /// <summary>
+    /// Maps <c>/healthz</c> (200 when healthy or degraded, 503 when unhealthy) and <c>/metrics</c>, served
+    /// on the management listener only (<see cref="RoleListeners"/>), and keeps the listeners' paths apart.
+    /// </summary>
     public static WebApplication MapRoleEndpoints(this WebApplication app)
     {
+        app.UseRoleListeners();
         app.UseHttpMetrics(o => o.SetMetricFactory(app.Services.GetRequiredService<IMetricFactory>()));
-        app.MapHealthChecks("/healthz", new HealthCheckOptions
+        app.MapHealthChecks(HealthPath, new HealthCheckOptions
         {
             ResponseWriter = WriteHealthAsync,
             ResultStatusCodes =
@@ -90,7 +98,7 @@ public static class RoleHost
                 [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
             },
         });
-        app.MapMetrics("/metrics", app.Services.GetRequiredService<CollectorRegistry>());
+        app.MapMetrics(MetricsPath, app.Services.GetRequiredService<CollectorRegistry>());
         return app;
     }
 

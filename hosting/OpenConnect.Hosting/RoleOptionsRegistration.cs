@@ -2,7 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
-namespace OpenConnect.Contracts.Hosting;
+namespace OpenConnect.Hosting;
 
 public static class RoleOptionsRegistration
 {

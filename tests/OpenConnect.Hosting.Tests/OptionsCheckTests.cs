@@ -1,6 +1,5 @@
-using OpenConnect.Contracts.Hosting;
 
-namespace OpenConnect.Contracts.Tests;
+namespace OpenConnect.Hosting.Tests;
 
 public sealed class OptionsCheckTests
 {
