@@ -1,9 +1,7 @@
-using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using OpenConnect.Contracts.Content;
 using OpenConnect.Contracts.Security;
 using OpenConnect.Testing;
@@ -44,32 +42,46 @@ public sealed class IntegrityTests
     }
 
     [Fact]
-    public async Task AllowUnsignedContent_StartsWithoutKeys_WarnsAtStart_AndServesATitleWithoutManifest()
+    public async Task AllowUnsignedContent_StartsWithoutKeys_AndWarnsAtStart()
     {
-        var warnings = new ConcurrentQueue<(int EventId, string Message)>();
-        await using var parent = await TestParent.StartAsync();
         using var state = new TempDirectory("openconnect-integrity");
-        var body = Encoding.ASCII.GetBytes("#EXTM3U\n");
-        parent.Put("/v/plain/master.m3u8", body);
-        await using var appliance = await RunningRole.StartAsync(
-            args =>
-            {
-                var app = ApplianceHost.Build(args);
-                app.Services.GetRequiredService<ILoggerFactory>().AddProvider(new WarningCapture(warnings));
-                return app;
-            },
-            $"--Appliance:Cache:Directory={state.Path}",
-            "--Appliance:ControlUrl=http://127.0.0.1:0",
-            ApplianceHarness.UnsignedLoopback,
-            ApplianceHarness.AllowUnsignedContent,
-            $"--Appliance:Parents:0={parent.BaseAddress}");
+        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { typeof(ApplianceHost).Assembly.Location, "--urls", "http://127.0.0.1:0", $"--Appliance:Cache:Directory={state.Path}", "--Appliance:ControlUrl=http://127.0.0.1:0", ApplianceHarness.AllowUnsignedContent })
+        {
+            start.ArgumentList.Add(arg);
+        }
 
-        var warning = Assert.Single(warnings, w => w.EventId == 2005);
-        Assert.Contains("AllowUnsignedContent=true (test-only)", warning.Message);
-        using var client = new HttpClient { BaseAddress = appliance.BaseAddress };
+        using var process = Process.Start(start)!;
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            string? warning = null;
+            while (warning is null && await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+            {
+                warning = line.Contains("AllowUnsignedContent=true (test-only)", StringComparison.Ordinal) ? line : null;
+            }
+
+            Assert.NotNull(warning);
+            Assert.Contains("warn", warning);
+            Assert.False(process.HasExited);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
+    public async Task AllowUnsignedContent_ServesATitleWithoutManifest()
+    {
+        await using var h = await ApplianceHarness.StartAsync();
+        var body = Encoding.ASCII.GetBytes("#EXTM3U\n");
+        h.Parent.Put("/v/plain/master.m3u8", body);
+        using var client = new HttpClient { BaseAddress = h.BaseAddress };
         Assert.Equal(body, await client.GetByteArrayAsync("/v/plain/master.m3u8"));
         Assert.Equal(body, await client.GetByteArrayAsync("/v/plain/master.m3u8"));
-        Assert.Equal(1, parent.RequestsFor("/v/plain/master.m3u8"));
+        Assert.Equal(1, h.Parent.RequestsFor("/v/plain/master.m3u8"));
     }
 
     [Fact]
@@ -134,8 +146,9 @@ public sealed class IntegrityTests
             Assert.Contains($"integrity check: {reason}", await response.Content.ReadAsStringAsync());
         }
 
-        // The refusal is remembered with the manifest (one check per title, not per request).
-        Assert.Equal(1, await RefusalsAsync(h, reason));
+        // Each refused request is counted; the manifest is fetched once and its verdict remembered.
+        Assert.Equal(2, await RefusalsAsync(h, reason));
+        Assert.Equal(1, h.Parent.RequestsFor("/v/t1/integrity.json"));
         await AssertNothingCachedAsync(h);
         if (served is not null)
         {
@@ -299,31 +312,6 @@ public sealed class IntegrityTests
         {
             Assert.Equal(0, await h.MetricAsync("openconnect_appliance_tier_objects", ("tier", tier)));
             Assert.Equal(0, await h.MetricAsync("openconnect_appliance_admissions_total", ("tier", tier)));
-        }
-    }
-
-    private sealed class WarningCapture(ConcurrentQueue<(int EventId, string Message)> warnings) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new Logger(warnings);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(ConcurrentQueue<(int EventId, string Message)> warnings) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                if (logLevel >= LogLevel.Warning)
-                {
-                    warnings.Enqueue((eventId.Id, formatter(state, exception)));
-                }
-            }
         }
     }
 }
