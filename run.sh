@@ -168,6 +168,23 @@ if [ ! -s "$ADMIN_PASSWORD_FILE" ]; then
 fi
 start_role origin origin/OpenConnect.Origin "$ORIGIN_PORT" --Origin:DataDirectory="$STATE_DIR/origin" --Origin:PlaybackKeys:0="$PLAYBACK_KEY" \
   --Origin:Web:Directory="$ROOT/web/dist" --Origin:Web:SteeringUrl="$STEERING_URL" --Origin:Catalog:AdminPasswordFile="$ADMIN_PASSWORD_FILE"
+# The origin signs every title's integrity manifest; appliances admit only what its key signed.
+# Its public key is written at start, like steering's.
+ORIGIN_KEY_FILE="$STATE_DIR/origin/keys/origin-signing.pub"
+deadline=$((SECONDS + 120))
+until [ -s "$ORIGIN_KEY_FILE" ]; do
+  if ! kill -0 "${PIDS[1]}" 2>/dev/null; then
+    echo "error: origin exited; last lines of $STATE_DIR/logs/origin.log:" >&2
+    tail -n 20 "$STATE_DIR/logs/origin.log" >&2
+    exit 1
+  fi
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    echo "error: origin did not write $ORIGIN_KEY_FILE within 120 s; see $STATE_DIR/logs/origin.log" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+INTEGRITY_KEY="$(tr -d '[:space:]' <"$ORIGIN_KEY_FILE")"
 start_role fill-controller fill-controller/OpenConnect.FillController "$FILL_PORT" --FillController:DataDirectory="$STATE_DIR/fill-controller" \
   --FillController:Steering:Url="$STEERING_URL" --FillController:Origin:Url="$ORIGIN_URL" \
   --FillController:Fill:ControlUrl="$FILL_CONTROL_URL" --FillController:Fill:SteeringControlUrl="$STEERING_CONTROL_URL"
@@ -178,7 +195,7 @@ for n in 1 2; do
   start_role "appliance-$n" appliance/OpenConnect.Appliance "$port" \
     --Appliance:Id="appliance-$n" --Appliance:Site=local --Appliance:Cache:Directory="$STATE_DIR/appliance-$n" --Appliance:Parents:0="$ORIGIN_URL" \
     --Appliance:ControlUrl="http://127.0.0.1:$((port + 80))" --Appliance:Steering:Url="$STEERING_CONTROL_URL" \
-    --Appliance:PlaybackKeys:0="$PLAYBACK_KEY" --Appliance:UnsignedNetworks:0=127.0.0.0/8 \
+    --Appliance:PlaybackKeys:0="$PLAYBACK_KEY" --Appliance:Upstream:IntegrityKeys:0="$INTEGRITY_KEY" --Appliance:UnsignedNetworks:0=127.0.0.0/8 \
     --Appliance:Fill:ControllerUrl="$FILL_CONTROL_URL" --Appliance:Fill:PollInterval=00:00:02
 done
 

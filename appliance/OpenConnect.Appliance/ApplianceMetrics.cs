@@ -32,7 +32,7 @@ public sealed class ApplianceMetrics
         Evictions = factory.CreateCounter("openconnect_appliance_evictions_total", "Objects evicted from a tier.", ["tier"]);
         SsdBytesWritten = factory.CreateCounter("openconnect_appliance_ssd_bytes_written_total", "Object bytes written to the SSD tier.");
         CacheErrors = factory.CreateCounter("openconnect_appliance_cache_errors_total", "Cache tier failures (write failed, disk full, corrupt object dropped), by kind.", ["kind"]);
-        IntegrityFailures = factory.CreateCounter("openconnect_appliance_integrity_failures_total", "Pulled objects whose SHA-256 did not match the title's integrity manifest.");
+        IntegrityRefusals = factory.CreateCounter("openconnect_appliance_integrity_refusals_total", "Objects refused by the integrity check, never stored: by reason (manifest_missing, manifest_unavailable, manifest_invalid, unsigned, unknown_key, bad_signature, unlisted, size_mismatch, hash_mismatch) and path (pull: a miss from a parent or peer; fill).", ["reason", "via"]);
         TierBytes = factory.CreateGauge("openconnect_appliance_tier_bytes", "Bytes held per tier.", ["tier"]);
         TierObjects = factory.CreateGauge("openconnect_appliance_tier_objects", "Objects held per tier.", ["tier"]);
         ConnectionsOpen = factory.CreateGauge("openconnect_appliance_connections_open", "Client connections open on the segment server.");
@@ -73,7 +73,8 @@ public sealed class ApplianceMetrics
 
     public Counter CacheErrors { get; }
 
-    public Counter IntegrityFailures { get; }
+    /// <summary>Objects refused by the integrity check, by reason (<see cref="Upstream.IntegrityReason"/>) and via (pull, fill).</summary>
+    public Counter IntegrityRefusals { get; }
 
     public Gauge TierBytes { get; }
 

@@ -251,10 +251,20 @@ public sealed class UpstreamOptions
     public int MaxConnectionsPerParent { get; set; } = 64;
 
     /// <summary>
-    /// The origin's Ed25519 public keys (base64). When set, a title's integrity manifest is trusted
-    /// only with a valid signature by one of them; empty means manifests are checked for shape only.
+    /// The origin's Ed25519 public keys (base64, the content of <c>{Origin:DataDirectory}/keys/origin-signing.pub</c>).
+    /// Required (at least one): an object is admitted and served only when its title's integrity
+    /// manifest is signed by one of them and lists it with the body's size and SHA-256; anything else
+    /// is answered 502 and never stored. No default.
     /// </summary>
     public List<string> IntegrityKeys { get; set; } = [];
+
+    /// <summary>
+    /// Test-only: lets the appliance start without <see cref="IntegrityKeys"/>, and admit, unverified,
+    /// objects of titles without an integrity manifest and files a manifest does not list (a manifest
+    /// that exists must still be valid, and signed when keys are given). Logged as a warning at start.
+    /// Never set it in production. Default false.
+    /// </summary>
+    public bool AllowUnsignedContent { get; set; }
 
     /// <summary>
     /// DNS SRV name of the origin (e.g. <c>_origin._tcp.cdn.example</c>); when set, the origin it
@@ -271,6 +281,7 @@ public sealed class UpstreamOptions
 
     public void Validate(OptionsCheck check)
     {
+        check.Require(IntegrityKeys.Count > 0 || AllowUnsignedContent, "Upstream:IntegrityKeys", "", "at least one origin public key is required (the content of {Origin:DataDirectory}/keys/origin-signing.pub); Appliance:Upstream:AllowUnsignedContent=true starts without one, for tests only");
         for (var i = 0; i < IntegrityKeys.Count; i++)
         {
             var ok = true;

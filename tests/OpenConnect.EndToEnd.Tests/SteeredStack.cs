@@ -3,9 +3,11 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using OpenConnect.Appliance;
 using OpenConnect.Contracts.Security;
 using OpenConnect.Origin;
+using OpenConnect.Origin.Publishing;
 using OpenConnect.Origin.Storage;
 using OpenConnect.Steering;
 using OpenConnect.Steering.ControlPlane;
@@ -48,6 +50,8 @@ public sealed class SteeredStack : IAsyncDisposable
         var origin = await RunningRole.StartAsync(OriginHost.Build, $"--Origin:DataDirectory={state.Combine("origin")}", $"--Origin:PlaybackKeys:0={key.PublicKey}");
         var staging = state.Combine("staging");
         await PackagedTitle.CopyToAsync(staging, titleSeconds);
+        // Signed by the origin's own key, as its pipeline does: the appliances trust only that key.
+        await origin.Services.GetRequiredService<ITitlePublisher>().WriteIntegrityManifestAsync(Title, staging, CancellationToken.None);
         await origin.Services.GetRequiredService<IObjectStore>().PublishAsync(Title, staging, CancellationToken.None);
         var stack = await StartSteeringAndAppliancesAsync(state, key, origin, steeringPort: 0, appliances, applianceSettings);
         await stack.WaitForPathwaysAsync(appliances + 1);
@@ -104,6 +108,7 @@ public sealed class SteeredStack : IAsyncDisposable
             "--Steering:ControlUrl=http://127.0.0.1:0",
             $"--Steering:OriginUrl={origin.BaseAddress.ToString().TrimEnd('/')}");
         var control = steering.Services.GetRequiredService<ControlEndpoint>().Address;
+        var originKey = await OriginIntegrityKeyAsync(origin);
 
         var children = new List<ApplianceChild>();
         var stack = new SteeredStack(state, origin, steering, children);
@@ -121,6 +126,7 @@ public sealed class SteeredStack : IAsyncDisposable
                         $"--Appliance:Parents:0={origin.BaseAddress}",
                         $"--Appliance:Steering:Url={control}",
                         $"--Appliance:PlaybackKeys:0={key.PublicKey}",
+                        $"--Appliance:Upstream:IntegrityKeys:0={originKey}",
                         .. applianceSettings,
                     ]));
             }
@@ -132,6 +138,21 @@ public sealed class SteeredStack : IAsyncDisposable
             await stack.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The origin's integrity public key as run.sh reads it: the file the origin writes at start,
+    /// <c>{Origin:DataDirectory}/keys/origin-signing.pub</c>.
+    /// </summary>
+    private static async Task<string> OriginIntegrityKeyAsync(RunningRole origin)
+    {
+        var keyFile = Path.ChangeExtension(origin.Services.GetRequiredService<IOptions<OriginOptions>>().Value.SigningKeyPath, ".pub");
+        if (!File.Exists(keyFile))
+        {
+            throw new InvalidOperationException($"the origin did not write its integrity public key to {keyFile} at start");
+        }
+
+        return (await File.ReadAllTextAsync(keyFile)).Trim();
     }
 
     /// <summary>Waits until <c>/play</c> offers <paramref name="count"/> pathways (appliances registered and heartbeating, plus the origin).</summary>

@@ -29,14 +29,16 @@ public sealed class FillAgent : BackgroundService
     private readonly FillMetrics _metrics;
     private readonly RenditionRequestCounter _demand;
     private readonly PublicKeyRing _integrityKeys;
+    private readonly Prometheus.Counter _integrityRefusals;
     private readonly TimeProvider _time;
     private readonly ILogger<FillAgent> _logger;
     private readonly HashSet<string> _done = new(StringComparer.Ordinal);
     private FillManifest? _manifest;
     private DateTimeOffset _lastDemandReport;
 
-    public FillAgent(IOptions<ApplianceOptions> options, SegmentCache cache, CacheInventory inventory, FillMetrics metrics, RenditionRequestCounter demand, TimeProvider time, ILogger<FillAgent> logger)
+    public FillAgent(IOptions<ApplianceOptions> options, SegmentCache cache, CacheInventory inventory, FillMetrics metrics, ApplianceMetrics applianceMetrics, RenditionRequestCounter demand, TimeProvider time, ILogger<FillAgent> logger)
     {
+        _integrityRefusals = applianceMetrics.IntegrityRefusals;
         _demand = demand;
         _options = options.Value.Fill;
         _applianceId = options.Value.Id;
@@ -118,7 +120,7 @@ public sealed class FillAgent : BackgroundService
             return;
         }
 
-        var pass = new FillPass(_cache, fetcher, _metrics, _integrityKeys, _options.RateBytesPerSecond, _time, _logger);
+        var pass = new FillPass(_cache, fetcher, _metrics, _integrityRefusals, _integrityKeys, _options.RateBytesPerSecond, _time, _logger);
         for (var i = 0; i < pending.Count; i++)
         {
             var file = pending[i];

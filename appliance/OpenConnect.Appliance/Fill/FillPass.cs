@@ -1,8 +1,10 @@
 using System.Security.Cryptography;
 using OpenConnect.Appliance.Caching;
+using OpenConnect.Appliance.Upstream;
 using OpenConnect.Contracts.Content;
 using OpenConnect.Contracts.Fill.V1;
 using OpenConnect.Contracts.Security;
+using Prometheus;
 
 namespace OpenConnect.Appliance.Fill;
 
@@ -13,9 +15,11 @@ namespace OpenConnect.Appliance.Fill;
 /// SSD tier does not hold: held objects are only pinned, so an interrupted fill resumes where it
 /// stopped. Each missing object is fetched from the file's sources in rank order; a source that
 /// fails is tried last for the rest of the pass, and a body whose length or SHA-256 contradicts the
-/// integrity manifest is rejected and the next source tried.
+/// integrity manifest is rejected and the next source tried. Nothing is stored unless the title's
+/// manifest is valid (signed by a trusted origin key when keys are configured) and the body matches
+/// it; every refusal is counted in <c>openconnect_appliance_integrity_refusals_total{via="fill"}</c>.
 /// </summary>
-public sealed class FillPass(SegmentCache cache, SourceFetcher fetcher, FillMetrics metrics, PublicKeyRing integrityKeys, long rateBytesPerSecond, TimeProvider time, ILogger logger)
+public sealed class FillPass(SegmentCache cache, SourceFetcher fetcher, FillMetrics metrics, Counter integrityRefusals, PublicKeyRing integrityKeys, long rateBytesPerSecond, TimeProvider time, ILogger logger)
 {
     private const long MaxIntegrityManifestBytes = 16 << 20;
 
@@ -104,14 +108,11 @@ public sealed class FillPass(SegmentCache cache, SourceFetcher fetcher, FillMetr
                 continue;
             }
 
-            IntegrityManifest manifest;
-            try
+            var (manifest, refusal) = IntegrityCatalog.Judge(title, body, integrityKeys);
+            if (manifest is null)
             {
-                manifest = IntegrityManifest.ParseFor(title, body, integrityKeys);
-            }
-            catch (FormatException ex)
-            {
-                SourceFailed(source, path, ex.Message, integrity: true, errors);
+                Refused(refusal!.Reason!);
+                SourceFailed(source, path, refusal.Detail!, integrity: true, errors);
                 progress.IntegrityRejects++;
                 continue;
             }
@@ -126,7 +127,12 @@ public sealed class FillPass(SegmentCache cache, SourceFetcher fetcher, FillMetr
             return (manifest, null);
         }
 
-        return (null, $"no source served the integrity manifest of {title} ({string.Join("; ", errors)})");
+        if (progress.IntegrityRejects == 0)
+        {
+            Refused(IntegrityReason.ManifestUnavailable);
+        }
+
+        return (null, $"no source served a valid integrity manifest of {title} ({string.Join("; ", errors)})");
     }
 
     /// <summary>Makes sure the SSD tier holds the object, pinned: already held costs nothing, otherwise the first source with matching bytes wins.</summary>
@@ -151,12 +157,18 @@ public sealed class FillPass(SegmentCache cache, SourceFetcher fetcher, FillMetr
             if (result.Body is not { } body)
             {
                 SourceFailed(source, path, result.Error!, result.Mismatch, errors);
-                progress.IntegrityRejects += result.Mismatch ? 1 : 0;
+                if (result.Mismatch)
+                {
+                    Refused(IntegrityReason.SizeMismatch);
+                    progress.IntegrityRejects++;
+                }
+
                 continue;
             }
 
             if (!SHA256.HashData(body).AsSpan().SequenceEqual(sha256))
             {
+                Refused(IntegrityReason.HashMismatch);
                 SourceFailed(source, path, "SHA-256 differs from the integrity manifest", integrity: true, errors);
                 progress.IntegrityRejects++;
                 continue;
@@ -195,6 +207,8 @@ public sealed class FillPass(SegmentCache cache, SourceFetcher fetcher, FillMetr
     /// <summary>The file's sources in rank order, those that failed earlier in this pass last.</summary>
     private IEnumerable<string> Ordered(List<string> sources) =>
         sources.Where(s => !_failedSources.Contains(s)).Concat(sources.Where(_failedSources.Contains)).ToList();
+
+    private void Refused(string reason) => integrityRefusals.WithLabels(reason, "fill").Inc();
 
     private void SourceFailed(string source, string path, string reason, bool integrity, List<string> errors)
     {

@@ -100,6 +100,11 @@ public static class ContentEndpoint
                     response.ContentType = "text/plain; charset=utf-8";
                     await response.WriteAsync("too many objects being fetched from the parents; retry shortly\n", context.RequestAborted);
                 }
+                else if (outcome == Upstream.FetchOutcome.IntegrityRefused)
+                {
+                    response.ContentType = "text/plain; charset=utf-8";
+                    await response.WriteAsync($"refused by the integrity check: {lookup.Fetch.Refusal?.Reason}\n", context.RequestAborted);
+                }
 
                 return;
             }

@@ -304,6 +304,7 @@ internal sealed class SegmentConnection
                 Upstream.FetchOutcome.GatewayTimeout => (504, "no parent answered in time"u8.ToArray()),
                 Upstream.FetchOutcome.TooLarge => (502, "object too large to cache"u8.ToArray()),
                 Upstream.FetchOutcome.Overloaded => (503, "too many objects being fetched from the parents; retry shortly"u8.ToArray()),
+                Upstream.FetchOutcome.IntegrityRefused => (502, Encoding.ASCII.GetBytes($"refused by the integrity check: {fetch.Refusal?.Reason}")),
                 _ => (502, "no parent could provide the object"u8.ToArray()),
             };
             var headers = outcome == Upstream.FetchOutcome.Overloaded ? CacheStatus.FetchLimitHeaders : cacheStatus;

@@ -15,6 +15,8 @@ public enum FetchOutcome : byte
     TooLarge,
     /// <summary>Not fetched: too many fetches under way (<c>Upstream:MaxConcurrentFetches</c> or the per-title cap): 503.</summary>
     Overloaded,
+    /// <summary>Refused by the integrity check before any byte was sent (see <see cref="InflightObject.Refusal"/>): 502, nothing stored.</summary>
+    IntegrityRefused,
 }
 
 /// <summary>How a request's miss met the upstream fetch (reported in <c>Cache-Status</c>).</summary>
@@ -65,6 +67,9 @@ public sealed class InflightObject
     /// </summary>
     public byte[]? VerifiedSha256 { get; private set; }
 
+    /// <summary>Why the integrity check refused the object (<see cref="FetchOutcome.IntegrityRefused"/>), or null.</summary>
+    public IntegrityVerdict? Refusal { get; private set; }
+
     /// <summary>True once the body is complete and intact; false if the fetch failed part-way.</summary>
     public Task<bool> Completed => _completed.Task;
 
@@ -79,6 +84,27 @@ public sealed class InflightObject
         {
             Complete(true);
         }
+    }
+
+    /// <summary>Ends the fetch with a 502 that names the integrity check's reason; no client got a byte of it.</summary>
+    internal void Refuse(IntegrityVerdict refusal)
+    {
+        Refusal = refusal;
+        Fail(FetchOutcome.IntegrityRefused);
+    }
+
+    /// <summary>
+    /// Publishes a body that was read and verified in full before any client saw its head (the
+    /// store-and-forward path for objects that failed verification recently).
+    /// </summary>
+    internal void SetVerifiedBody(UpstreamHead head, byte[] body, byte[] sha256)
+    {
+        Head = head;
+        Body = body;
+        VerifiedSha256 = sha256;
+        Volatile.Write(ref _filled, body.LongLength);
+        _head.TrySetResult((FetchOutcome.Ok, head));
+        Complete(true);
     }
 
     internal void Fail(FetchOutcome outcome)

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using OpenConnect.Contracts.Content;
 using OpenConnect.Contracts.Security;
@@ -27,7 +28,10 @@ public sealed class ParentFetcher : IDisposable
     private readonly ApplianceMetrics _metrics;
     private readonly ILogger<ParentFetcher> _logger;
 
+    private const int MaxSuspects = 4096;
+
     private readonly IntegrityCatalog _integrity;
+    private readonly ConcurrentDictionary<ulong, DateTimeOffset> _suspects = new();
 
     public ParentFetcher(IOptions<ApplianceOptions> options, TimeProvider time, ApplianceMetrics metrics, ILogger<ParentFetcher> logger)
     {
@@ -49,7 +53,11 @@ public sealed class ParentFetcher : IDisposable
             MaxConnectionsPerServer = _options.MaxConnectionsPerParent,
         });
         // Manifests come from the same parents, through the same connection pools.
-        _integrity = new IntegrityCatalog(_options.NotFoundTtl, PublicKeyRing.Parse(_options.IntegrityKeys), time, logger, GetSmallAsync);
+        _integrity = new IntegrityCatalog(!_options.AllowUnsignedContent, _options.NotFoundTtl, PublicKeyRing.Parse(_options.IntegrityKeys), time, logger, GetSmallAsync);
+        if (_options.AllowUnsignedContent)
+        {
+            UpstreamLog.UnsignedContentAllowed(_logger, _options.IntegrityKeys.Count);
+        }
     }
 
     /// <summary>The parents tried in order: the configured ones, then the origin found through DNS SRV (if any).</summary>
@@ -73,12 +81,19 @@ public sealed class ParentFetcher : IDisposable
             : [.. _configuredParents, normalized];
     }
 
-    /// <summary>GETs a small object (a manifest) from the parents in order: the first 200 or 404 wins.</summary>
-    private async Task<(int Status, byte[]? Body)> GetSmallAsync(string path, int maxBytes, CancellationToken cancellationToken)
+    /// <summary>
+    /// GETs a small object (a manifest) from the parents in order: the first 200 whose body
+    /// <paramref name="accept"/> takes wins (a peer serving a bad one does not hide the origin's); else
+    /// the last body refused, so the caller can say why; 404 only when the last parent (the authority)
+    /// said so; any other failure is 502 (the caller retries soon).
+    /// </summary>
+    private async Task<(int Status, byte[]? Body)> GetSmallAsync(string path, int maxBytes, Func<byte[], bool> accept, CancellationToken cancellationToken)
     {
-        var status = 502;
+        var lastWasNotFound = false;
+        byte[]? refused = null;
         foreach (var parent in _parents)
         {
+            lastWasNotFound = false;
             try
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -87,22 +102,31 @@ public sealed class ParentFetcher : IDisposable
                 using var response = await _http.SendAsync(request, timeout.Token).ConfigureAwait(false);
                 if (response.StatusCode == HttpStatusCode.NotFound)
                 {
-                    status = 404;
+                    lastWasNotFound = true;
                     continue;
                 }
 
                 if (response.StatusCode == HttpStatusCode.OK && response.Content.Headers.ContentLength is { } length && length <= maxBytes)
                 {
-                    return (200, await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false));
+                    var body = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
+                    if (body.LongLength == length && accept(body))
+                    {
+                        return (200, body);
+                    }
+
+                    refused = body;
+                    continue;
                 }
+
+                UpstreamLog.ParentFailed(_logger, parent.Authority, path, $"status {(int)response.StatusCode}, {response.Content.Headers.ContentLength?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no"} Content-Length");
             }
-            catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
+            catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
             {
                 UpstreamLog.ParentFailed(_logger, parent.Authority, path, ex.Message);
             }
         }
 
-        return (status, null);
+        return refused is not null ? (200, refused) : (lastWasNotFound ? 404 : 502, null);
     }
 
     /// <summary>The parents' 404s remembered for <c>Upstream:NotFoundTtl</c>, bounded by count and bytes.</summary>
@@ -234,20 +258,24 @@ public sealed class ParentFetcher : IDisposable
     private async Task FetchAsync(InflightObject fetch)
     {
         var parents = _parents;
-        if (parents.Length == 0)
+        if (parents.Length == 0 || !ContentKey.TryParse(fetch.Path, out var key))
         {
             fetch.Fail(FetchOutcome.BadGateway);
             return;
         }
 
+        // The title's manifest is looked up while the first parent is asked: a miss pays one round trip, not two.
+        var verdict = _integrity.CheckAsync(key, CancellationToken.None);
+        var storeAndForward = IntegrityCatalog.IsManifest(key) || IsSuspect(fetch.Key);
         var notFound = 0;
         var lastFailure = FetchOutcome.BadGateway;
         var lastWasNotFound = false;
+        IntegrityVerdict? refusal = null;
         foreach (var parent in parents)
         {
             _metrics.UpstreamFetches.WithLabels(parent.Authority).Inc();
-            var result = await TryParentAsync(parent, fetch).ConfigureAwait(false);
-            switch (result)
+            var attempt = await TryParentAsync(parent, fetch, key, verdict, storeAndForward).ConfigureAwait(false);
+            switch (attempt.Outcome)
             {
                 case FetchOutcome.Ok:
                     return;
@@ -258,8 +286,20 @@ public sealed class ParentFetcher : IDisposable
                 case FetchOutcome.TooLarge:
                     fetch.Fail(FetchOutcome.TooLarge);
                     return;
+                case FetchOutcome.IntegrityRefused when attempt.TitleWide:
+                    // The title's manifest refuses the object: no parent can change that.
+                    CountRefusal(attempt.Refusal!, fetch.Path, parent);
+                    fetch.Refuse(attempt.Refusal!);
+                    return;
+                case FetchOutcome.IntegrityRefused:
+                    // This parent's copy is wrong; another parent (the origin after a peer) may have the right one.
+                    CountRefusal(attempt.Refusal!, fetch.Path, parent);
+                    refusal = attempt.Refusal;
+                    lastWasNotFound = false;
+                    _metrics.UpstreamFailures.WithLabels(parent.Authority).Inc();
+                    break;
                 default:
-                    lastFailure = result;
+                    lastFailure = attempt.Outcome;
                     lastWasNotFound = false;
                     _metrics.UpstreamFailures.WithLabels(parent.Authority).Inc();
                     break;
@@ -281,10 +321,19 @@ public sealed class ParentFetcher : IDisposable
             return;
         }
 
+        if (refusal is not null)
+        {
+            fetch.Refuse(refusal);
+            return;
+        }
+
         fetch.Fail(lastFailure);
     }
 
-    private async Task<FetchOutcome> TryParentAsync(Uri parent, InflightObject fetch)
+    /// <summary>One parent's answer: its outcome and, when the integrity check refused it, why and whether for the whole title.</summary>
+    private readonly record struct Attempt(FetchOutcome Outcome, IntegrityVerdict? Refusal = null, bool TitleWide = false);
+
+    private async Task<Attempt> TryParentAsync(Uri parent, InflightObject fetch, ContentKey key, Task<IntegrityVerdict> verdictTask, bool storeAndForward)
     {
         using var headerTimeout = new CancellationTokenSource(_options.HeaderTimeout);
         HttpResponseMessage response;
@@ -297,53 +346,133 @@ public sealed class ParentFetcher : IDisposable
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
         {
             UpstreamLog.ParentFailed(_logger, parent.Authority, fetch.Path, ex.Message);
-            return headerTimeout.IsCancellationRequested || ex.InnerException is TimeoutException ? FetchOutcome.GatewayTimeout : FetchOutcome.BadGateway;
+            return new(headerTimeout.IsCancellationRequested || ex.InnerException is TimeoutException ? FetchOutcome.GatewayTimeout : FetchOutcome.BadGateway);
         }
 
         using (response)
         {
             if (response.StatusCode == HttpStatusCode.NotFound)
             {
-                return FetchOutcome.NotFound;
+                return new(FetchOutcome.NotFound);
             }
 
             if (response.StatusCode != HttpStatusCode.OK)
             {
                 UpstreamLog.ParentFailed(_logger, parent.Authority, fetch.Path, $"status {(int)response.StatusCode}");
-                return FetchOutcome.BadGateway;
+                return new(FetchOutcome.BadGateway);
             }
 
             var length = response.Content.Headers.ContentLength;
             if (length is null)
             {
                 UpstreamLog.ParentFailed(_logger, parent.Authority, fetch.Path, "no Content-Length");
-                return FetchOutcome.BadGateway;
+                return new(FetchOutcome.BadGateway);
             }
 
             if (length > _options.MaxObjectBytes)
             {
                 UpstreamLog.ParentFailed(_logger, parent.Authority, fetch.Path, $"object of {length} bytes exceeds Appliance:Upstream:MaxObjectBytes");
-                return FetchOutcome.TooLarge;
+                return new(FetchOutcome.TooLarge);
+            }
+
+            // No client sees a head before the manifest has spoken: a refused object is a clean 502.
+            var verdict = await verdictTask.ConfigureAwait(false);
+            if (verdict.Refused)
+            {
+                return new(FetchOutcome.IntegrityRefused, verdict, TitleWide: true);
+            }
+
+            if (verdict.Expected is { } expected && expected.Size != length)
+            {
+                return new(FetchOutcome.IntegrityRefused, IntegrityVerdict.Refuse(IntegrityReason.SizeMismatch, $"{length} bytes, the integrity manifest says {expected.Size}"));
             }
 
             var etag = response.Headers.ETag?.ToString() ?? $"\"{fetch.Key:x16}-{length}\"";
             var lastModified = response.Content.Headers.LastModified ?? _time.GetUtcNow();
             // The type follows the path's extension, whatever a parent says, so every tier and every
             // appliance answers the same Content-Type for the same object.
-            var contentType = ContentTypes.For(fetch.Path);
-            fetch.SetHead(new UpstreamHead(length.Value, contentType, etag, lastModified, parent.Authority));
-            if (length == 0)
-            {
-                return FetchOutcome.Ok;
-            }
-
-            return await ReadBodyAsync(parent, response, fetch).ConfigureAwait(false);
+            var head = new UpstreamHead(length.Value, ContentTypes.For(fetch.Path), etag, lastModified, parent.Authority);
+            return storeAndForward
+                ? await StoreAndForwardAsync(parent, response, fetch, key, head, verdict).ConfigureAwait(false)
+                : await CutThroughAsync(parent, response, fetch, head, verdict).ConfigureAwait(false);
         }
     }
 
-    private async Task<FetchOutcome> ReadBodyAsync(Uri parent, HttpResponseMessage response, InflightObject fetch)
+    /// <summary>
+    /// Sends the head at once and the body as it arrives; the last byte is held back until the body is
+    /// verified, so a body that fails is never delivered whole (its clients are cut off) nor admitted.
+    /// </summary>
+    private async Task<Attempt> CutThroughAsync(Uri parent, HttpResponseMessage response, InflightObject fetch, UpstreamHead head, IntegrityVerdict verdict)
     {
-        var body = fetch.Body;
+        fetch.SetHead(head);
+        if (head.Length == 0)
+        {
+            return new(FetchOutcome.Ok);
+        }
+
+        var read = await ReadBodyAsync(parent, response, fetch.Path, fetch.Body, fetch).ConfigureAwait(false);
+        if (read != FetchOutcome.Ok)
+        {
+            return new(read);
+        }
+
+        if (verdict.Expected is null)
+        {
+            fetch.Complete(true);
+            return new(FetchOutcome.Ok);
+        }
+
+        var actual = SHA256.HashData(fetch.Body);
+        if (actual.AsSpan().SequenceEqual(Convert.FromHexString(verdict.Expected.Sha256)))
+        {
+            fetch.CompleteVerified(actual);
+            return new(FetchOutcome.Ok);
+        }
+
+        // Clients already hold all but the last byte: cut them off. The next fetch of this object reads
+        // and checks the whole body before answering, so its clients get a clean 502 or the right bytes.
+        MarkSuspect(fetch.Key);
+        CountRefusal(IntegrityVerdict.Refuse(IntegrityReason.HashMismatch, "SHA-256 does not match the integrity manifest"), fetch.Path, parent);
+        fetch.Complete(false);
+        return new(FetchOutcome.Ok);
+    }
+
+    /// <summary>
+    /// Reads and verifies the whole body before any client sees the head: for the integrity manifest
+    /// itself, and for objects that failed verification recently. A body that fails is refused from
+    /// this parent, and the next one is tried.
+    /// </summary>
+    private async Task<Attempt> StoreAndForwardAsync(Uri parent, HttpResponseMessage response, InflightObject fetch, ContentKey key, UpstreamHead head, IntegrityVerdict verdict)
+    {
+        var body = GC.AllocateUninitializedArray<byte>(checked((int)head.Length), pinned: true);
+        var read = await ReadBodyAsync(parent, response, fetch.Path, body, null).ConfigureAwait(false);
+        if (read != FetchOutcome.Ok)
+        {
+            return new(read);
+        }
+
+        var actual = SHA256.HashData(body);
+        if (IntegrityCatalog.IsManifest(key))
+        {
+            var check = _integrity.CheckManifestBody(key.TitleId, body);
+            if (check.Refused)
+            {
+                return new(FetchOutcome.IntegrityRefused, check);
+            }
+        }
+        else if (verdict.Expected is { } expected && !actual.AsSpan().SequenceEqual(Convert.FromHexString(expected.Sha256)))
+        {
+            MarkSuspect(fetch.Key);
+            return new(FetchOutcome.IntegrityRefused, IntegrityVerdict.Refuse(IntegrityReason.HashMismatch, "SHA-256 does not match the integrity manifest"));
+        }
+
+        fetch.SetVerifiedBody(head, body, actual);
+        return new(FetchOutcome.Ok);
+    }
+
+    /// <summary>Reads the body into <paramref name="body"/> (its length is the Content-Length), publishing progress to <paramref name="progress"/> when given.</summary>
+    private async Task<FetchOutcome> ReadBodyAsync(Uri parent, HttpResponseMessage response, string path, byte[] body, InflightObject? progress)
+    {
         long filled = 0;
         try
         {
@@ -359,72 +488,56 @@ public sealed class ParentFetcher : IDisposable
 
                 filled += n;
                 _metrics.UpstreamBytes.Inc(n);
-                fetch.Advance(filled);
+                progress?.Advance(filled);
             }
         }
         catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException)
         {
-            UpstreamLog.ParentFailed(_logger, parent.Authority, fetch.Path, $"body failed after {filled} bytes: {ex.Message}");
+            UpstreamLog.ParentFailed(_logger, parent.Authority, path, $"body failed after {filled} bytes: {ex.Message}");
             return ex is OperationCanceledException ? FetchOutcome.GatewayTimeout : FetchOutcome.BadGateway;
         }
 
         if (filled != body.Length)
         {
-            UpstreamLog.ParentFailed(_logger, parent.Authority, fetch.Path, $"body ended after {filled} of {body.Length} bytes");
+            UpstreamLog.ParentFailed(_logger, parent.Authority, path, $"body ended after {filled} of {body.Length} bytes");
             return FetchOutcome.BadGateway;
-        }
-
-        var (intact, sha256) = await VerifyAsync(parent, fetch).ConfigureAwait(false);
-        if (sha256 is not null)
-        {
-            fetch.CompleteVerified(sha256);
-        }
-        else
-        {
-            fetch.Complete(intact);
         }
 
         return FetchOutcome.Ok;
     }
 
-    /// <summary>
-    /// Checks the body against the title's integrity manifest. Clients of this fetch hold back the
-    /// last byte until this returns, so a body that fails is never delivered whole, and it is never
-    /// admitted to a tier. Returns the body's SHA-256 with an intact body the manifest lists.
-    /// </summary>
-    private async Task<(bool Intact, byte[]? Sha256)> VerifyAsync(Uri parent, InflightObject fetch)
+    private void CountRefusal(IntegrityVerdict refusal, string path, Uri parent)
     {
-        if (!Contracts.Content.ContentKey.TryParse(fetch.Path, out var key))
+        _metrics.IntegrityRefusals.WithLabels(refusal.Reason!, "pull").Inc();
+        UpstreamLog.IntegrityFailed(_logger, path, parent.Authority, refusal.Reason!, refusal.Detail!);
+    }
+
+    /// <summary>True when the object failed verification within <see cref="IntegrityCatalog.ManifestTtl"/>: it is then fetched store-and-forward.</summary>
+    private bool IsSuspect(ulong key)
+    {
+        if (!_suspects.TryGetValue(key, out var until))
         {
-            return (false, null);
+            return false;
         }
 
-        byte[]? expected;
-        try
+        if (_time.GetUtcNow() < until)
         {
-            expected = await _integrity.ExpectedSha256Async(key, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (InvalidDataException ex)
-        {
-            _metrics.IntegrityFailures.Inc();
-            UpstreamLog.IntegrityFailed(_logger, fetch.Path, parent.Authority, ex.Message);
-            return (false, null);
+            return true;
         }
 
-        if (expected is null)
+        _suspects.TryRemove(new KeyValuePair<ulong, DateTimeOffset>(key, until));
+        return false;
+    }
+
+    private void MarkSuspect(ulong key)
+    {
+        if (_suspects.Count >= MaxSuspects)
         {
-            return (true, null);
+            // Bounded: forgetting suspects only costs the next client a cut-off instead of a clean 502.
+            _suspects.Clear();
         }
 
-        var actual = System.Security.Cryptography.SHA256.HashData(fetch.Body);
-        if (actual.AsSpan().SequenceEqual(expected))
-        {
-            return (true, actual);
-        }
-
-        _metrics.IntegrityFailures.Inc();
-        UpstreamLog.IntegrityFailed(_logger, fetch.Path, parent.Authority, "SHA-256 does not match the manifest");
-        return (false, null);
+        _suspects[key] = _time.GetUtcNow() + IntegrityCatalog.ManifestTtl;
     }
 
     public void Dispose() => _http.Dispose();

@@ -11,6 +11,9 @@ internal static partial class UpstreamLog
     [LoggerMessage(2003, LogLevel.Warning, "Integrity manifest of title {TitleId} is unusable: {Reason}")]
     public static partial void BadManifest(ILogger logger, string titleId, string reason);
 
-    [LoggerMessage(2004, LogLevel.Warning, "{Path} from {Parent} failed integrity verification ({Reason}); not admitted, clients cut off")]
-    public static partial void IntegrityFailed(ILogger logger, string path, string parent, string reason);
+    [LoggerMessage(2004, LogLevel.Warning, "{Path} from {Parent} refused by the integrity check ({Reason}: {Detail}); not admitted")]
+    public static partial void IntegrityFailed(ILogger logger, string path, string parent, string reason, string detail);
+
+    [LoggerMessage(2005, LogLevel.Warning, "Appliance:Upstream:AllowUnsignedContent=true (test-only): titles without an integrity manifest and files it does not list are served unverified ({KeyCount} integrity keys configured)")]
+    public static partial void UnsignedContentAllowed(ILogger logger, int keyCount);
 }

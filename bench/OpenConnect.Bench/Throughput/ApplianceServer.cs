@@ -63,6 +63,8 @@ internal sealed class ApplianceServer : IAsyncDisposable
             $"--Management:Url=http://127.0.0.1:{managementPort}",
             // The load generator fetches unsigned paths, as a peer would; token checks are not what this measures.
             "--Appliance:UnsignedNetworks:0=127.0.0.0/8",
+            // The throughput parent serves bare files without integrity manifests.
+            "--Appliance:Upstream:AllowUnsignedContent=true",
             $"--Appliance:Parents:0=http://127.0.0.1:{parentPort}",
             $"--Appliance:Cache:Directory={cacheDirectory}",
             $"--Appliance:Cache:RamBytes={ramBytes.ToString(CultureInfo.InvariantCulture)}",

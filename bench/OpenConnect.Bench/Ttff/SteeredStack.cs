@@ -46,9 +46,16 @@ internal sealed class SteeredStack : IAsyncDisposable
     public static async Task<SteeredStack> StartAsync(string root, string taskset, string work, string package, IReadOnlyList<string> titles, int appliances, CancellationToken cancellationToken)
     {
         var key = Ed25519SigningKey.LoadOrCreate(Path.Combine(work, "steering", "keys", "steering-signing.key"));
+        // The origin's signing key, made here so each copy of the package gets its own title's signed
+        // integrity manifest; the origin loads it at start and writes the public half next to it.
+        var originKeyFile = Path.Combine(work, "origin", "keys", "origin-signing.key");
+        var originKey = Ed25519SigningKey.LoadOrCreate(originKeyFile);
         foreach (var title in titles)
         {
-            CopyDirectory(package, Path.Combine(work, "origin", "published", title));
+            var published = Path.Combine(work, "origin", "published", title);
+            CopyDirectory(package, published);
+            var manifest = await Origin.Publishing.TitlePublisher.BuildManifestAsync(title, published, originKey, cancellationToken).ConfigureAwait(false);
+            await File.WriteAllBytesAsync(Path.Combine(published, Contracts.Content.IntegrityManifest.FileName), manifest.ToJsonBytes(), cancellationToken).ConfigureAwait(false);
         }
 
         Directory.CreateDirectory(Path.Combine(work, "steering", "prefixes"));
@@ -68,6 +75,8 @@ internal sealed class SteeredStack : IAsyncDisposable
             processes.Add(Start(taskset, Dll(root, "origin", "OpenConnect.Origin"), originUrl, originManagement, $"--Origin:DataDirectory={Path.Combine(work, "origin")}", $"--Origin:PlaybackKeys:0={key.PublicKey}"));
             roles.Add(("origin", processes[^1]));
             await HttpProbe.WaitUntilAsync(processes[^1], originManagement + "/healthz", "origin", cancellationToken).ConfigureAwait(false);
+            // Appliances trust the key the origin wrote at start, as run.sh wires it.
+            var integrityKey = (await File.ReadAllTextAsync(Path.ChangeExtension(originKeyFile, ".pub"), cancellationToken).ConfigureAwait(false)).Trim();
             var steeringManagement = FreeManagementUrl();
             processes.Add(Start(taskset, Dll(root, "steering", "OpenConnect.Steering"), steeringUrl, steeringManagement, $"--Steering:DataDirectory={Path.Combine(work, "steering")}", $"--Steering:ControlUrl=http://127.0.0.1:{controlPort}", $"--Steering:OriginUrl={originUrl}",
                 // Every player of the swarm starts from 127.0.0.1.
@@ -90,7 +99,8 @@ internal sealed class SteeredStack : IAsyncDisposable
                     $"--Appliance:Cache:Directory={Path.Combine(work, id)}",
                     $"--Appliance:Parents:0={originUrl}",
                     $"--Appliance:Steering:Url=http://127.0.0.1:{controlPort}",
-                    $"--Appliance:PlaybackKeys:0={key.PublicKey}"));
+                    $"--Appliance:PlaybackKeys:0={key.PublicKey}",
+                    $"--Appliance:Upstream:IntegrityKeys:0={integrityKey}"));
                 roles.Add((id, processes[^1]));
                 await HttpProbe.WaitUntilAsync(processes[^1], applianceManagement + "/healthz", id, cancellationToken).ConfigureAwait(false);
                 stack._applianceUrls.Add(applianceUrl);

@@ -74,11 +74,19 @@ public sealed record IntegrityManifest
     }
 
     /// <summary>True when the manifest is signed by a key in <paramref name="keys"/> and the signature verifies.</summary>
-    public bool IsSignedBy(PublicKeyRing keys)
+    public bool IsSignedBy(PublicKeyRing keys) => CheckSignature(keys) == ManifestSignature.Valid;
+
+    /// <summary>Whether the manifest carries a valid signature by a key in <paramref name="keys"/>, and if not, why.</summary>
+    public ManifestSignature CheckSignature(PublicKeyRing keys)
     {
-        if (KeyId is null || Signature is null)
+        if (string.IsNullOrEmpty(KeyId) || string.IsNullOrEmpty(Signature))
         {
-            return false;
+            return ManifestSignature.Unsigned;
+        }
+
+        if (!keys.TryGet(KeyId, out _))
+        {
+            return ManifestSignature.UnknownKey;
         }
 
         byte[] signature;
@@ -88,10 +96,10 @@ public sealed record IntegrityManifest
         }
         catch (FormatException)
         {
-            return false;
+            return ManifestSignature.BadSignature;
         }
 
-        return keys.Verify(KeyId, Encoding.UTF8.GetBytes(CanonicalText()), signature);
+        return keys.Verify(KeyId, Encoding.UTF8.GetBytes(CanonicalText()), signature) ? ManifestSignature.Valid : ManifestSignature.BadSignature;
     }
 
     /// <summary>The text the signature covers (see the remarks on the type).</summary>
@@ -151,9 +159,17 @@ public sealed record IntegrityManifest
             throw new FormatException($"the integrity manifest served for {titleId} is the manifest of '{manifest.TitleId}'");
         }
 
-        if (trustedKeys.Count > 0 && !manifest.IsSignedBy(trustedKeys))
+        if (trustedKeys.Count > 0)
         {
-            throw new FormatException($"the integrity manifest of {titleId} is not signed by a trusted origin key (key id '{manifest.KeyId}')");
+            switch (manifest.CheckSignature(trustedKeys))
+            {
+                case ManifestSignature.Unsigned:
+                    throw new FormatException($"the integrity manifest of {titleId} is not signed");
+                case ManifestSignature.UnknownKey:
+                    throw new FormatException($"the integrity manifest of {titleId} is signed by key id '{manifest.KeyId}', which is not a trusted origin key");
+                case ManifestSignature.BadSignature:
+                    throw new FormatException($"the integrity manifest of {titleId} has a signature that does not verify with origin key '{manifest.KeyId}'");
+            }
         }
 
         return manifest;
@@ -219,3 +235,16 @@ public sealed record IntegrityManifest
 
 /// <summary>One file of a title: its size in bytes and lower-case hex SHA-256.</summary>
 public sealed record IntegrityEntry([property: JsonPropertyName("size")] long Size, [property: JsonPropertyName("sha256")] string Sha256);
+
+/// <summary>The outcome of checking a manifest's signature against the trusted origin keys.</summary>
+public enum ManifestSignature
+{
+    /// <summary>Signed by a trusted key, and the signature verifies.</summary>
+    Valid,
+    /// <summary>No key id or no signature.</summary>
+    Unsigned,
+    /// <summary>Signed by a key that is not trusted.</summary>
+    UnknownKey,
+    /// <summary>Names a trusted key, but the signature does not verify (tampered manifest or forged signature).</summary>
+    BadSignature,
+}

@@ -266,6 +266,7 @@ public sealed class FillPinningTests : IAsyncLifetime
         $"--Appliance:Cache:Directory={_state.Path}",
         "--Appliance:ControlUrl=http://127.0.0.1:0",
         Serving.ApplianceHarness.UnsignedLoopback,
+        Serving.ApplianceHarness.AllowUnsignedContent,
         $"--Appliance:Parents:0={_parent.BaseAddress}",
         $"--Appliance:Cache:RamBytes={ramBytes}",
         $"--Appliance:Cache:SsdBytes={ssdBytes}");

@@ -59,6 +59,7 @@ public sealed class VideoPolicyApplianceTests : IAsyncLifetime
         $"--Appliance:Cache:Directory={_state.Path}",
         "--Appliance:ControlUrl=http://127.0.0.1:0",
         Serving.ApplianceHarness.UnsignedLoopback,
+        Serving.ApplianceHarness.AllowUnsignedContent,
         $"--Appliance:Parents:0={_parent.BaseAddress}",
         "--Appliance:Cache:RamBytes=4194304",
         "--Appliance:Cache:SsdBytes=67108864",

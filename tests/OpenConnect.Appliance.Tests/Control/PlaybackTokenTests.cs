@@ -107,6 +107,7 @@ public sealed class PlaybackTokenTests
                 "--Kestrel:Certificates:Default:Password=test",
                 $"--Appliance:Cache:Directory={state.Combine("cache")}",
                 "--Appliance:ControlUrl=http://127.0.0.1:0",
+                Serving.ApplianceHarness.AllowUnsignedContent,
                 $"--Appliance:Parents:0={parent.BaseAddress}",
                 .. Secure,
             ]);

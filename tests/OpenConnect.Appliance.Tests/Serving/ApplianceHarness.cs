@@ -16,6 +16,9 @@ public sealed class ApplianceHarness : IAsyncDisposable
     /// <summary>Lets loopback clients fetch unsigned <c>/v/…</c> paths, as peers and fill do.</summary>
     public const string UnsignedLoopback = "--Appliance:UnsignedNetworks:0=127.0.0.0/8";
 
+    /// <summary>The test-only setting that lets an appliance start without integrity keys (the test parent publishes no signed manifests).</summary>
+    public const string AllowUnsignedContent = "--Appliance:Upstream:AllowUnsignedContent=true";
+
     public TestParent Parent { get; }
 
     public RunningRole Appliance { get; }
@@ -38,6 +41,7 @@ public sealed class ApplianceHarness : IAsyncDisposable
             "--Appliance:ControlUrl=http://127.0.0.1:0",
             // The tests play the peer role and fetch unsigned /v/ paths; players' tokens are tested in Control/.
             UnsignedLoopback,
+            AllowUnsignedContent,
             .. parents,
             "--Appliance:Cache:RamBytes=33554432",
             "--Appliance:Cache:SsdBytes=268435456",

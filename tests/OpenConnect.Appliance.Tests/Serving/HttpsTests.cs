@@ -33,6 +33,7 @@ public sealed class HttpsTests
             $"--Appliance:Cache:Directory={state.Combine("cache")}",
             "--Appliance:ControlUrl=http://127.0.0.1:0",
             ApplianceHarness.UnsignedLoopback,
+            ApplianceHarness.AllowUnsignedContent,
             $"--Appliance:Parents:0={parent.BaseAddress}");
         Assert.Equal("https", appliance.BaseAddress.Scheme);
 

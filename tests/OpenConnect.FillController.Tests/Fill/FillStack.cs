@@ -100,6 +100,7 @@ public sealed class FillStack : IAsyncDisposable
         $"--Appliance:Cache:Directory={State.Combine(id)}",
         "--Appliance:ControlUrl=http://127.0.0.1:0",
         "--Appliance:UnsignedNetworks:0=127.0.0.0/8",
+        "--Appliance:Upstream:AllowUnsignedContent=true",
         $"--Appliance:Parents:0={OriginUrl}",
         $"--Appliance:Steering:Url={SteeringControl}",
         "--Appliance:Steering:HeartbeatInterval=00:00:00.2",
