@@ -1,0 +1,8 @@
+namespace OpenConnect.Testing.Fleet;
+
+/// <summary>One host of the bed: its name (<c>a1</c>), namespace and its two addresses.</summary>
+public sealed record FleetHost(string Name, string Namespace, string Ipv4, string Ipv6)
+{
+    /// <summary>An http URL on this host's IPv4 address.</summary>
+    public string Url(int port) => $"http://{Ipv4}:{port}";
+}
