@@ -61,6 +61,9 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
 
     public SteeringClientOptions Steering { get; set; } = new();
 
+    /// <summary>The fleet identity: key, certificate, CA and enrollment (section <c>Appliance:Fleet</c>).</summary>
+    public Identity.FleetClientOptions Fleet { get; set; } = new();
+
     public void Validate(OptionsCheck check)
     {
         check.RequireAbsoluteHttpUri(PublicUrl, "PublicUrl", allowEmpty: true);
@@ -68,6 +71,7 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
         Contracts.Security.PlaybackAccess.ValidateKeys(check, PlaybackKeys, "PlaybackKeys");
         Contracts.Security.NetworkList.Validate(check, UnsignedNetworks, "UnsignedNetworks");
         Steering.Validate(check);
+        Fleet.Validate(check);
         check.Require(Identifiers.IsValid(Id), "Id", Id, $"must be {Identifiers.Rule} (steering refuses anything else)");
         check.Require(Identifiers.IsValid(Site), "Site", Site, $"must be {Identifiers.Rule} (steering refuses anything else)");
         for (var i = 0; i < Parents.Count; i++)

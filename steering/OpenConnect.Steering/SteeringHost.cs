@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using OpenConnect.Contracts.Hosting;
 using OpenConnect.Contracts.Security;
 using OpenConnect.Steering.ControlPlane;
+using OpenConnect.Steering.Fleet;
 using OpenConnect.Steering.Play;
 using OpenConnect.Steering.Prefixes;
 using OpenConnect.Steering.Selection;
@@ -46,6 +47,7 @@ public static class SteeringHost
         });
         services.AddSingleton<OriginCatalog>();
         services.AddSingleton<ControlEndpoint>();
+        services.AddFleet();
         services.AddHostedService<SigningKeyPublisher>();
         services.AddGrpc();
         services.AddCors(cors => cors.AddPolicy(PlayEndpoints.CorsPolicy, policy => policy.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "HEAD").WithExposedHeaders("Retry-After")));
@@ -54,8 +56,8 @@ public static class SteeringHost
         {
             kestrel.AddServerHeader = false;
             var steering = RoleOptionsRegistration.BindOrDefaults<SteeringOptions>(context.Configuration);
-            // Player endpoints from `urls`; the control plane on its own HTTP/2 cleartext endpoint
-            // (gRPC without TLS needs HTTP/2 prior knowledge, which a mixed endpoint does not offer).
+            // Player endpoints from `urls`; the control plane on its own HTTP/2 endpoint with mutual
+            // TLS, and enrollment (TLS, client certificate optional) on a third.
             foreach (var url in ListenUrls.Parse(context.Configuration["urls"] ?? DefaultUrls))
             {
                 ListenUrls.Listen(kestrel, url, listen =>
@@ -74,6 +76,16 @@ public static class SteeringHost
                 {
                     listen.Protocols = HttpProtocols.Http2;
                     listen.ApplicationServices.GetRequiredService<ControlEndpoint>().Listen = listen;
+                    listen.UseFleetTls(requireClientCertificate: true);
+                });
+            }
+
+            if (Uri.TryCreate(steering.Fleet.EnrollUrl, UriKind.Absolute, out var enroll))
+            {
+                ListenUrls.Listen(kestrel, enroll, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    listen.UseFleetTls(requireClientCertificate: false);
                 });
             }
         });
@@ -82,9 +94,10 @@ public static class SteeringHost
         var app = builder.Build();
         app.UseCors();
         app.MapRoleEndpoints();
-        app.UseMiddleware<ControlEndpoint.Separation>();
+        app.UseMiddleware<FleetGate>();
         app.MapGrpcService<ControlPlaneService>();
         app.MapGrpcService<RosterService>();
+        app.MapFleet();
         app.MapPlay();
         app.MapPlayHistory();
         return app;

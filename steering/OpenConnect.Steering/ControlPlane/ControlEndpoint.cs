@@ -19,24 +19,6 @@ public sealed class ControlEndpoint
     /// <summary>The bound port, or 0 before start.</summary>
     public int Port => Listen?.IPEndPoint?.Port ?? 0;
 
-    /// <summary>The bound control-plane address, e.g. <c>http://127.0.0.1:8280</c>.</summary>
+    /// <summary>The bound control-plane address, e.g. <c>https://127.0.0.1:8280</c>.</summary>
     public Uri Address => ListenUrls.BoundAddress(Listen, "control endpoint");
-
-    /// <summary>Keeps the two listeners apart: only the control plane on the control port, never on the player ports.</summary>
-    public sealed class Separation(RequestDelegate next, ControlEndpoint control)
-    {
-        public Task InvokeAsync(HttpContext context)
-        {
-            var onControlPort = context.Connection.LocalPort == control.Port;
-            var isControlPlane = context.Request.Path.StartsWithSegments(ServicePath, StringComparison.Ordinal)
-                || context.Request.Path.StartsWithSegments(RosterPath, StringComparison.Ordinal);
-            if (onControlPort != isControlPlane)
-            {
-                context.Response.StatusCode = StatusCodes.Status404NotFound;
-                return Task.CompletedTask;
-            }
-
-            return next(context);
-        }
-    }
 }
