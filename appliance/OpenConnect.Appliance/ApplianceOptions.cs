@@ -72,6 +72,7 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
         Contracts.Security.NetworkList.Validate(check, UnsignedNetworks, "UnsignedNetworks");
         Steering.Validate(check);
         Fleet.Validate(check);
+        check.Require(Steering.Url.Length == 0 || Steering.Url.StartsWith("https://", StringComparison.OrdinalIgnoreCase), "Steering:Url", Steering.Url, "must be an https:// URL: the control plane takes TLS with fleet certificates only");
         check.Require(Identifiers.IsValid(Id), "Id", Id, $"must be {Identifiers.Rule} (steering refuses anything else)");
         check.Require(Identifiers.IsValid(Site), "Site", Site, $"must be {Identifiers.Rule} (steering refuses anything else)");
         for (var i = 0; i < Parents.Count; i++)

@@ -185,6 +185,12 @@ public sealed class ControlPlaneClient : BackgroundService
     private async Task<bool> ResolveAsync(CancellationToken cancellationToken)
     {
         var (url, fromSrv) = await _locator.ResolveAsync(cancellationToken).ConfigureAwait(false);
+        // SRV answers give host and port only; the control plane speaks TLS and nothing else.
+        if (url is not null && url.Scheme == Uri.UriSchemeHttp)
+        {
+            url = new UriBuilder(url) { Scheme = Uri.UriSchemeHttps, Port = url.Port }.Uri;
+        }
+
         if (url is null || url == _endpoint)
         {
             return fromSrv;

@@ -82,7 +82,9 @@ public sealed record FleetIdentity
             return false;
         }
 
-        var parts = text[prefix.Length..].Split('/');
+        // System.Uri writes a URI with an empty path with a trailing slash (openconnect://steering/).
+        var rest = text[prefix.Length..];
+        var parts = (rest.EndsWith('/') ? rest[..^1] : rest).Split('/');
         identity = parts switch
         {
             ["steering"] => Steering,

@@ -20,5 +20,5 @@ public sealed class ControlEndpoint
     public int Port => Listen?.IPEndPoint?.Port ?? 0;
 
     /// <summary>The bound control-plane address, e.g. <c>https://127.0.0.1:8280</c>.</summary>
-    public Uri Address => ListenUrls.BoundAddress(Listen, "control endpoint");
+    public Uri Address => Fleet.FleetListenOptions.Https(ListenUrls.BoundAddress(Listen, "control endpoint"));
 }

@@ -9,7 +9,7 @@ namespace OpenConnect.Steering.Fleet;
 /// CSR for a certificate naming the appliance the operator added with that code; <c>Renew</c>
 /// (control listener, mutual TLS) gives the caller a fresh certificate for the identity it already holds.
 /// </summary>
-public sealed class EnrollmentService(FleetCertificates fleet, ILogger<EnrollmentService> logger) : Enrollment.EnrollmentBase
+public sealed class EnrollmentService(FleetState fleet, ILogger<EnrollmentService> logger) : Enrollment.EnrollmentBase
 {
     public override Task<CertificateReply> Enroll(EnrollRequest request, ServerCallContext context)
     {

@@ -19,7 +19,7 @@ public static class FleetCaller
     /// already demanded one) a refused certificate ends the request with 403; elsewhere a request
     /// with a refused certificate is treated as anonymous only if it has none at all.
     /// </summary>
-    public static async Task<bool> VerifyAsync(HttpContext context, FleetCertificates fleet, bool required)
+    public static async Task<bool> VerifyAsync(HttpContext context, FleetState fleet, bool required)
     {
         var certificate = await context.Connection.GetClientCertificateAsync(context.RequestAborted).ConfigureAwait(false);
         if (certificate is null && !required)

@@ -26,11 +26,14 @@ public sealed class FleetEndpoint
     public int Port => Listen?.IPEndPoint?.Port ?? 0;
 
     /// <summary>The bound enrollment address, e.g. <c>https://127.0.0.1:8281</c>.</summary>
-    public Uri Address => ListenUrls.BoundAddress(Listen, "enrollment endpoint");
+    public Uri Address => FleetListenOptions.Https(ListenUrls.BoundAddress(Listen, "enrollment endpoint"));
 }
 
 public static class FleetListenOptions
 {
+    /// <summary>A bound address with the scheme its listener really speaks (fleet listeners are TLS only).</summary>
+    public static Uri Https(Uri bound) => new UriBuilder(bound) { Scheme = Uri.UriSchemeHttps, Port = bound.Port }.Uri;
+
     /// <summary>
     /// TLS with steering's fleet certificate on a listener. With <paramref name="requireClientCertificate"/>
     /// (the control listener) the handshake fails without a client certificate chained to the fleet
@@ -39,7 +42,7 @@ public static class FleetListenOptions
     /// </summary>
     public static ListenOptions UseFleetTls(this ListenOptions listen, bool requireClientCertificate)
     {
-        var fleet = listen.ApplicationServices.GetRequiredService<FleetCertificates>();
+        var fleet = listen.ApplicationServices.GetRequiredService<FleetState>();
         if (!requireClientCertificate)
         {
             listen.ApplicationServices.GetRequiredService<FleetEndpoint>().Listen = listen;

@@ -9,7 +9,7 @@ namespace OpenConnect.Steering.Fleet;
 /// again (revocation, expiry); the enrollment port serves only enrollment and the operator calls;
 /// player ports serve neither, and their <c>/history/plays</c> takes the operator credential.
 /// </summary>
-public sealed class FleetGate(RequestDelegate next, ControlEndpoint control, FleetEndpoint enrollment, FleetCertificates fleet, OperatorCredential operators)
+public sealed class FleetGate(RequestDelegate next, ControlEndpoint control, FleetEndpoint enrollment, FleetState fleet, OperatorCredential operators)
 {
     public async Task InvokeAsync(HttpContext context)
     {

@@ -7,7 +7,7 @@ public static class FleetServices
     /// <summary>The fleet CA, enrollment records, operator credential and enrollment service; loaded (and checked) when the host starts.</summary>
     public static IServiceCollection AddFleet(this IServiceCollection services)
     {
-        services.AddSingleton<FleetCertificates>();
+        services.AddSingleton<FleetState>();
         services.AddSingleton<FleetEndpoint>();
         services.AddSingleton(sp => new OperatorCredential(sp.GetRequiredService<IOptions<SteeringOptions>>().Value.ResolvedOperatorTokenFile));
         services.AddHostedService<FleetStartup>();
@@ -22,7 +22,7 @@ public static class FleetServices
     }
 
     /// <summary>Loads the CA and the operator token before the listeners start, so a bad file stops the start with its reason.</summary>
-    private sealed class FleetStartup(FleetCertificates fleet, OperatorCredential operators, ILogger<FleetCertificates> logger) : IHostedService
+    private sealed class FleetStartup(FleetState fleet, OperatorCredential operators, ILogger<FleetState> logger) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {

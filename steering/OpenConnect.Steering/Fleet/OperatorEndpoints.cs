@@ -33,7 +33,7 @@ public static class OperatorEndpoints
             return status == StatusCodes.Status200OK ? await next(context) : Results.Json(new { error = status == 401 ? "operator credential required" : "operator credential refused" }, statusCode: status);
         });
 
-        group.MapPost("/appliances", (AddAppliance body, FleetCertificates fleet, ILogger<FleetCertificates> logger) =>
+        group.MapPost("/appliances", (AddAppliance body, FleetState fleet, ILogger<FleetState> logger) =>
         {
             if (!FleetIdentity.IsValidName(body.Id) || !FleetIdentity.IsValidName(body.Site) || body.Id == ControlPlaneService.OriginPathwayId)
             {
@@ -52,7 +52,7 @@ public static class OperatorEndpoints
             }
         });
 
-        group.MapGet("/appliances", (FleetCertificates fleet, ApplianceRegistry registry) => Results.Json(fleet.Enrollments.List().Select(r => new
+        group.MapGet("/appliances", (FleetState fleet, ApplianceRegistry registry) => Results.Json(fleet.Enrollments.List().Select(r => new
         {
             id = r.Id,
             site = r.Site,
@@ -63,7 +63,7 @@ public static class OperatorEndpoints
             registered = registry.Find(r.Id) is not null,
         })));
 
-        group.MapDelete("/appliances/{id}", (string id, FleetCertificates fleet, ApplianceRegistry registry, ILogger<FleetCertificates> logger) =>
+        group.MapDelete("/appliances/{id}", (string id, FleetState fleet, ApplianceRegistry registry, ILogger<FleetState> logger) =>
         {
             if (!fleet.Enrollments.Remove(id))
             {
@@ -75,7 +75,7 @@ public static class OperatorEndpoints
             return Results.Json(new { removed = id });
         });
 
-        group.MapPost("/certificates", (IssueCertificate body, FleetCertificates fleet, ILogger<FleetCertificates> logger) =>
+        group.MapPost("/certificates", (IssueCertificate body, FleetState fleet, ILogger<FleetState> logger) =>
         {
             if (!FleetIdentity.TryParse(body.Identity, out var identity) || identity.Role is FleetRole.Appliance or FleetRole.Steering)
             {

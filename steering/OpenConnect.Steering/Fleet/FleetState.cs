@@ -10,9 +10,9 @@ namespace OpenConnect.Steering.Fleet;
 /// revoked) and steering's own certificate for its control and enrollment listeners (a fresh key
 /// each start, never written to disk).
 /// </summary>
-public sealed class FleetCertificates : IDisposable
+public sealed class FleetState : IDisposable
 {
-    public FleetCertificates(IOptions<SteeringOptions> options, TimeProvider time)
+    public FleetState(IOptions<SteeringOptions> options, TimeProvider time)
     {
         var steering = options.Value;
         Options = steering.Fleet;
