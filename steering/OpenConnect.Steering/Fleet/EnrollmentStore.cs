@@ -207,7 +207,14 @@ public sealed class ApplianceRecord
 
     public ApplianceRecord Copy() => new()
     {
-        Id = Id, Site = Site, AddedAt = AddedAt, Removed = Removed, RevokedBefore = RevokedBefore, CodeSha256 = CodeSha256, CodeExpires = CodeExpires,
-        UsedCodeSha256 = [.. UsedCodeSha256], Serials = [.. Serials],
+        Id = Id,
+        Site = Site,
+        AddedAt = AddedAt,
+        Removed = Removed,
+        RevokedBefore = RevokedBefore,
+        CodeSha256 = CodeSha256,
+        CodeExpires = CodeExpires,
+        UsedCodeSha256 = [.. UsedCodeSha256],
+        Serials = [.. Serials],
     };
 }

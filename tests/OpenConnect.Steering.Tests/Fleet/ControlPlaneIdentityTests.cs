@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
-using Microsoft.Extensions.DependencyInjection;
 using Grpc.Net.Client;
+using Microsoft.Extensions.DependencyInjection;
 using OpenConnect.Contracts.Fill.V1;
 using OpenConnect.Contracts.Fleet;
 using OpenConnect.Contracts.Steering.V1;
