@@ -30,9 +30,10 @@ Options:
   --fill-port N           fill-controller HTTP port (default: $FILL_PORT)
   --appliance-ports A,B   the two appliances' HTTP ports (default: $APPLIANCE_PORTS); each
                           appliance's gRPC control endpoint listens on its port + 80,
-                          steering's control plane on the steering port + 80, and the fill
-                          controller's fill orders (gRPC) on the fill port + 80; every role's
-                          management listener (/healthz, /metrics) on its port + 1000
+                          steering's control plane (mutual TLS) on the steering port + 80, its
+                          fleet enrollment on + 81, and the fill controller's fill orders (gRPC)
+                          on the fill port + 80; every role's management listener (/healthz,
+                          /metrics) on its port + 1000
   --no-build              use the Release binaries already built
   -h, --help              this text
 
@@ -132,7 +133,9 @@ start_role() {
 
 ORIGIN_URL="http://127.0.0.1:$ORIGIN_PORT"
 STEERING_URL="http://127.0.0.1:$STEERING_PORT"
-STEERING_CONTROL_URL="http://127.0.0.1:$((STEERING_PORT + 80))"
+STEERING_CONTROL_URL="https://127.0.0.1:$((STEERING_PORT + 80))"
+STEERING_ENROLL_URL="https://127.0.0.1:$((STEERING_PORT + 81))"
+FLEET_DIR="$STATE_DIR/steering/fleet"
 FILL_URL="http://127.0.0.1:$FILL_PORT"
 FILL_CONTROL_URL="http://127.0.0.1:$((FILL_PORT + 80))"
 
@@ -144,7 +147,7 @@ printf '# run.sh: loopback clients belong to the local site\n127.0.0.0/8\n::1/12
 PUBLIC_KEY_FILE="$STATE_DIR/steering/keys/steering-signing.pub"
 rm -f "$PUBLIC_KEY_FILE"
 start_role steering steering/OpenConnect.Steering "$STEERING_PORT" --Steering:DataDirectory="$STATE_DIR/steering" \
-  --Steering:ControlUrl="$STEERING_CONTROL_URL" --Steering:OriginUrl="$ORIGIN_URL"
+  --Steering:ControlUrl="$STEERING_CONTROL_URL" --Steering:Fleet:EnrollUrl="$STEERING_ENROLL_URL" --Steering:OriginUrl="$ORIGIN_URL"
 deadline=$((SECONDS + 120))
 until [ -s "$PUBLIC_KEY_FILE" ]; do
   if ! kill -0 "${PIDS[0]}" 2>/dev/null; then
@@ -188,13 +191,31 @@ INTEGRITY_KEY="$(tr -d '[:space:]' <"$ORIGIN_KEY_FILE")"
 start_role fill-controller fill-controller/OpenConnect.FillController "$FILL_PORT" --FillController:DataDirectory="$STATE_DIR/fill-controller" \
   --FillController:Steering:Url="$STEERING_URL" --FillController:Origin:Url="$ORIGIN_URL" \
   --FillController:Fill:ControlUrl="$FILL_CONTROL_URL" --FillController:Fill:SteeringControlUrl="$STEERING_CONTROL_URL"
+# Enrollment, as in production: steering made the fleet CA and the operator token in $FLEET_DIR; the
+# operator adds each appliance (id, site) and gets a one-time code; the appliance makes its own key,
+# sends a certificate request with the code and gets its certificate. A second run reuses it.
+enroll_appliance() {
+  local id="$1" dir="$STATE_DIR/$1-fleet" answer
+  if [ -s "$dir/appliance.crt" ]; then return 0; fi
+  mkdir -p "$dir"
+  if ! answer=$(curl -fsS --retry 30 --retry-connrefused --retry-delay 1 --cacert "$FLEET_DIR/ca.crt" \
+      -H "Authorization: Bearer $(cat "$FLEET_DIR/operator.token")" -H 'Content-Type: application/json' \
+      -d "{\"id\":\"$id\",\"site\":\"local\"}" "$STEERING_ENROLL_URL/fleet/appliances"); then
+    echo "error: could not add $id to the fleet at $STEERING_ENROLL_URL; see $STATE_DIR/logs/steering.log" >&2
+    exit 1
+  fi
+  (umask 077; sed -n 's/.*"code":"\([0-9a-f]*\)".*/\1/p' <<<"$answer" >"$dir/enrollment.code")
+}
 # Appliances: players need steering's tokens; loopback (peers, fill, local tools) may fetch unsigned paths.
 for n in 1 2; do
   port_var="APPLIANCE${n}_PORT"
   port="${!port_var}"
+  enroll_appliance "appliance-$n"
   start_role "appliance-$n" appliance/OpenConnect.Appliance "$port" \
     --Appliance:Id="appliance-$n" --Appliance:Site=local --Appliance:Cache:Directory="$STATE_DIR/appliance-$n" --Appliance:Parents:0="$ORIGIN_URL" \
     --Appliance:ControlUrl="http://127.0.0.1:$((port + 80))" --Appliance:Steering:Url="$STEERING_CONTROL_URL" \
+    --Appliance:Fleet:Directory="$STATE_DIR/appliance-$n-fleet" --Appliance:Fleet:CaCertificateFile="$FLEET_DIR/ca.crt" \
+    --Appliance:Fleet:EnrollUrl="$STEERING_ENROLL_URL" --Appliance:Fleet:EnrollmentCodeFile="$STATE_DIR/appliance-$n-fleet/enrollment.code" \
     --Appliance:PlaybackKeys:0="$PLAYBACK_KEY" --Appliance:Upstream:IntegrityKeys:0="$INTEGRITY_KEY" --Appliance:UnsignedNetworks:0=127.0.0.0/8 \
     --Appliance:Fill:ControllerUrl="$FILL_CONTROL_URL" --Appliance:Fill:PollInterval=00:00:02
 done

@@ -35,6 +35,8 @@ public static class ApplianceHost
         services.AddSingleton<AccessGate>();
         services.AddSingleton<CacheInventory>();
         services.AddSingleton<ControlState>();
+        services.AddSingleton<Identity.FleetEnrollment>();
+        services.AddHostedService(sp => sp.GetRequiredService<Identity.FleetEnrollment>());
         services.AddSingleton<ControlPlaneClient>();
         services.AddHostedService(sp => sp.GetRequiredService<ControlPlaneClient>());
         services.AddSingleton<SegmentServer>();

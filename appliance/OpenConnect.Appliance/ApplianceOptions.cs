@@ -71,6 +71,9 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
 
     public SteeringClientOptions Steering { get; set; } = new();
 
+    /// <summary>The fleet identity: key, certificate, CA and enrollment (section <c>Appliance:Fleet</c>).</summary>
+    public Identity.FleetClientOptions Fleet { get; set; } = new();
+
     public void Validate(OptionsCheck check)
     {
         check.RequireAbsoluteHttpUri(PublicUrl, "PublicUrl", allowEmpty: true);
@@ -80,6 +83,8 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
         check.RequirePlaybackKeys(PlaybackKeys, "PlaybackKeys");
         check.RequireNetworkPrefixes(UnsignedNetworks, "UnsignedNetworks");
         Steering.Validate(check);
+        Fleet.Validate(check);
+        check.Require(Steering.Url.Length == 0 || Steering.Url.StartsWith("https://", StringComparison.OrdinalIgnoreCase), "Steering:Url", Steering.Url, "must be an https:// URL: the control plane takes TLS with fleet certificates only");
         check.Require(Identifiers.IsValid(Id), "Id", Id, $"must be {Identifiers.Rule} (steering refuses anything else)");
         check.Require(Identifiers.IsValid(Site), "Site", Site, $"must be {Identifiers.Rule} (steering refuses anything else)");
         for (var i = 0; i < Parents.Count; i++)

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using OpenConnect.Contracts.Security;
 using OpenConnect.Hosting;
 using OpenConnect.Steering.ControlPlane;
+using OpenConnect.Steering.Fleet;
 using OpenConnect.Steering.Play;
 using OpenConnect.Steering.Prefixes;
 using OpenConnect.Steering.Selection;
@@ -46,6 +47,7 @@ public static class SteeringHost
         });
         services.AddSingleton<OriginCatalog>();
         services.AddSingleton<ControlEndpoint>();
+        services.AddFleet();
         services.AddHostedService<SigningKeyPublisher>();
         services.AddGrpc();
         services.AddCors(cors => cors.AddPolicy(PlayEndpoints.CorsPolicy, policy => policy.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "HEAD").WithExposedHeaders("Retry-After")));
@@ -58,15 +60,39 @@ public static class SteeringHost
             DefaultUrls = DefaultUrls,
             DefaultManagementUrl = DefaultManagementUrl,
             ControlUrl = configuration => RoleOptionsRegistration.BindOrDefaults<SteeringOptions>(configuration).ControlUrl,
-            ControlPaths = [ControlEndpoint.ServicePath, ControlEndpoint.RosterPath],
+            ControlPaths = [ControlEndpoint.ServicePath, ControlEndpoint.RosterPath, FleetEndpoint.RenewPath],
+            // Mutual TLS with the fleet CA: a client certificate is required in the handshake.
+            ControlTls = listen => listen.UseFleetTls(requireClientCertificate: true),
+        });
+
+        // Enrollment and operator calls on a listener of their own: TLS with steering's fleet
+        // certificate, client certificate optional (a new appliance has none yet; the code is its credential).
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            var steering = RoleOptionsRegistration.BindOrDefaults<SteeringOptions>(context.Configuration);
+            if (!Uri.TryCreate(steering.Fleet.EnrollUrl, UriKind.Absolute, out _))
+            {
+                return;
+            }
+
+            foreach (var url in ListenUrls.Parse(steering.Fleet.EnrollUrl, "Steering:Fleet:EnrollUrl"))
+            {
+                ListenUrls.Listen(kestrel, url, listen =>
+                {
+                    listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2;
+                    listen.UseFleetTls(requireClientCertificate: false);
+                });
+            }
         });
 
         configureServices(services);
         var app = builder.Build();
         app.UseCors();
         app.MapRoleEndpoints();
+        app.UseMiddleware<FleetGate>();
         app.MapGrpcService<ControlPlaneService>();
         app.MapGrpcService<RosterService>();
+        app.MapFleet();
         app.MapPlay();
         app.MapPlayHistory();
         return app;

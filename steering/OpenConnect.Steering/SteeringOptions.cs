@@ -1,4 +1,5 @@
 using OpenConnect.Hosting;
+using OpenConnect.Steering.Fleet;
 
 namespace OpenConnect.Steering;
 
@@ -11,10 +12,14 @@ public sealed class SteeringOptions : IRoleOptions<SteeringOptions>
     public string DataDirectory { get; set; } = Path.Combine(".openconnect", "steering");
 
     /// <summary>
-    /// Where the control plane listens (HTTP/2 cleartext gRPC for appliance registration and
-    /// heartbeats). Port 0 picks a free port. Default <c>http://127.0.0.1:8280</c>.
+    /// Where the control plane listens: gRPC over HTTP/2 with TLS, and a client certificate from the
+    /// fleet CA required (appliance registration and heartbeats, the fill controller's roster,
+    /// certificate renewal). Port 0 picks a free port. Default <c>https://127.0.0.1:8280</c>.
     /// </summary>
-    public string ControlUrl { get; set; } = "http://127.0.0.1:8280";
+    public string ControlUrl { get; set; } = "https://127.0.0.1:8280";
+
+    /// <summary>The fleet CA, enrollment and operator credential (section <c>Steering:Fleet</c>).</summary>
+    public FleetOptions Fleet { get; set; } = new();
 
     /// <summary>How often appliances are asked to send heartbeats. Default 1 s.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
@@ -93,10 +98,15 @@ public sealed class SteeringOptions : IRoleOptions<SteeringOptions>
 
     public string ResolvedSigningKeyFile => string.IsNullOrEmpty(SigningKeyFile) ? Path.Combine(DataDirectory, "keys", "steering-signing.key") : SigningKeyFile;
 
+    public string ResolvedFleetDirectory => string.IsNullOrEmpty(Fleet.Directory) ? Path.Combine(DataDirectory, "fleet") : Fleet.Directory;
+
+    public string ResolvedOperatorTokenFile => string.IsNullOrEmpty(Fleet.OperatorTokenFile) ? Path.Combine(ResolvedFleetDirectory, "operator.token") : Fleet.OperatorTokenFile;
+
     public void Validate(OptionsCheck check)
     {
         check.Require(!string.IsNullOrWhiteSpace(DataDirectory), "DataDirectory", DataDirectory, "must name a directory");
-        check.Require(Uri.TryCreate(ControlUrl, UriKind.Absolute, out var control) && control.Scheme == "http" && control.AbsolutePath == "/", "ControlUrl", ControlUrl, "must be an http:// URL with host and port, e.g. http://10.0.0.2:8280");
+        check.Require(Uri.TryCreate(ControlUrl, UriKind.Absolute, out var control) && control.Scheme == "https" && control.AbsolutePath == "/", "ControlUrl", ControlUrl, "must be an https:// URL with host and port, e.g. https://10.0.0.2:8280 (the control plane takes TLS with fleet client certificates only)");
+        Fleet.Validate(check);
         check.Require(HeartbeatInterval >= TimeSpan.FromMilliseconds(50) && HeartbeatInterval <= TimeSpan.FromMinutes(1), "HeartbeatInterval", HeartbeatInterval, "must be between 00:00:00.05 and 00:01:00");
         check.Require(HeartbeatExpiry > HeartbeatInterval, "HeartbeatExpiry", HeartbeatExpiry, $"must be longer than Steering:HeartbeatInterval ({HeartbeatInterval})");
         check.Require(PrefixReloadInterval >= TimeSpan.FromSeconds(1), "PrefixReloadInterval", PrefixReloadInterval, "must be at least 00:00:01");

@@ -101,11 +101,14 @@ public sealed class SteeredStack : IAsyncDisposable
     {
         Directory.CreateDirectory(state.Combine("steering", "prefixes"));
         await File.WriteAllTextAsync(state.Combine("steering", "prefixes", "local.prefixes"), "127.0.0.0/8\n::1/128\n");
+        // The fleet CA steering loads, and each appliance's certificate issued by it up front (enrolled).
+        using var fleet = FleetCertificates.Create(state.Combine("steering", "fleet"));
         var steering = await RunningRole.StartAsync(
             SteeringHost.Build,
             "--urls", $"http://127.0.0.1:{steeringPort}",
             $"--Steering:DataDirectory={state.Combine("steering")}",
-            "--Steering:ControlUrl=http://127.0.0.1:0",
+            "--Steering:ControlUrl=https://127.0.0.1:0",
+            "--Steering:Fleet:EnrollUrl=https://127.0.0.1:0",
             $"--Steering:OriginUrl={origin.BaseAddress.ToString().TrimEnd('/')}");
         var control = steering.Services.GetRequiredService<ControlEndpoint>().Address;
         var originKey = await OriginIntegrityKeyAsync(origin);
@@ -116,6 +119,7 @@ public sealed class SteeredStack : IAsyncDisposable
         {
             for (var i = 1; i <= appliances; i++)
             {
+                fleet.WriteAppliance(state.Combine($"oca-{i}-fleet"), "local", $"oca-{i}").Dispose();
                 children.Add(await ApplianceChild.StartAsync(
                     $"oca-{i}",
                     [
@@ -127,6 +131,7 @@ public sealed class SteeredStack : IAsyncDisposable
                         $"--Appliance:Steering:Url={control}",
                         $"--Appliance:PlaybackKeys:0={key.PublicKey}",
                         $"--Appliance:Upstream:IntegrityKeys:0={originKey}",
+                        .. fleet.ApplianceSettings(state.Combine($"oca-{i}-fleet")),
                         .. applianceSettings,
                     ]));
             }

@@ -67,7 +67,7 @@ public sealed class DualStackTests
     public async Task Register_RefusesAnIPv6UrlNamingAnIPv4Address()
     {
         await using var h = await SteeringHarness.StartAsync(withOrigin: false);
-        var ex = await Assert.ThrowsAsync<RpcException>(async () => await h.Control.RegisterAsync(new RegisterRequest
+        var ex = await Assert.ThrowsAsync<RpcException>(async () => await h.ControlFor("a1").RegisterAsync(new RegisterRequest
         {
             Identity = Identity("a1", "http://127.0.0.1:8401", "http://127.0.0.1:8402"),
             InstanceId = "i1",
@@ -93,7 +93,7 @@ public sealed class DualStackTests
         using var v6 = new HttpClient { BaseAddress = new Uri(v6Address), Timeout = TimeSpan.FromSeconds(30) };
         Assert.Equal("127.0.0.1", v4.BaseAddress!.Host);
 
-        await h.Control.RegisterAsync(new RegisterRequest { Identity = Identity("a1", "http://127.0.0.1:8401", "http://[::1]:8401"), InstanceId = "a1-instance" });
+        await h.ControlFor("a1").RegisterAsync(new RegisterRequest { Identity = Identity("a1", "http://127.0.0.1:8401", "http://[::1]:8401"), InstanceId = "a1-instance" });
         await h.HeartbeatAsync("a1", inventory: SteeringHarness.FullInventory(1, SteeringHarness.Title));
         await h.RegisterAsync("b1", "isp2", "http://127.0.0.2:8402");
         await h.HeartbeatAsync("b1", inventory: SteeringHarness.FullInventory(1, SteeringHarness.Title));

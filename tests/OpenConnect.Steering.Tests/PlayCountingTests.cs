@@ -135,7 +135,8 @@ public sealed class PlayCountingTests
         var failure = await Assert.ThrowsAsync<OptionsValidationException>(() => RunningRole.StartAsync(
             SteeringHost.Build,
             $"--Steering:DataDirectory={state.Combine("steering")}",
-            "--Steering:ControlUrl=http://127.0.0.1:0",
+            "--Steering:ControlUrl=https://127.0.0.1:0",
+            "--Steering:Fleet:EnrollUrl=https://127.0.0.1:0",
             setting));
         Assert.Contains(key, OpenConnect.Hosting.RoleHost.DescribeStartupFailure(failure), StringComparison.Ordinal);
     }

@@ -1,12 +1,18 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using OpenConnect.Contracts.Fleet;
 using OpenConnect.Contracts.Steering.V1;
 using OpenConnect.Origin;
 using OpenConnect.Origin.Storage;
 using OpenConnect.Steering.ControlPlane;
+using OpenConnect.Steering.Fleet;
 using OpenConnect.Testing;
 using ControlPlaneGrpc = OpenConnect.Contracts.Steering.V1.ControlPlane;
 
@@ -15,11 +21,15 @@ namespace OpenConnect.Steering.Tests;
 /// <summary>
 /// A real origin (with a published ffmpeg package, title <c>t1</c>) and a real steering host on
 /// loopback ports, steering's clock being a <see cref="FakeTimeProvider"/>; loopback clients are
-/// in site <c>isp1</c> through <c>isp1.prefixes</c>. Appliances are registered over a real gRPC channel.
+/// in site <c>isp1</c> through <c>isp1.prefixes</c>. Appliances are registered over a real gRPC channel
+/// with mutual TLS, each with a certificate steering's own fleet CA issued for its id and site.
 /// </summary>
 public sealed class SteeringHarness : IAsyncDisposable
 {
     public const string Title = "t1";
+
+    private readonly ConcurrentDictionary<string, (GrpcChannel Channel, ControlPlaneGrpc.ControlPlaneClient Client)> _appliances = new(StringComparer.Ordinal);
+    private readonly List<GrpcChannel> _channels = [];
 
     private SteeringHarness(TempDirectory state, RunningRole? origin, RunningRole steering, FakeTimeProvider time)
     {
@@ -27,9 +37,8 @@ public sealed class SteeringHarness : IAsyncDisposable
         Origin = origin;
         Steering = steering;
         Time = time;
-        Channel = GrpcChannel.ForAddress(steering.Services.GetRequiredService<ControlEndpoint>().Address);
-        Control = new ControlPlaneGrpc.ControlPlaneClient(Channel);
         Http = steering.CreateClient();
+        OperatorToken = File.ReadAllText(Path.Combine(state.Combine("steering"), "fleet", "operator.token")).Trim();
     }
 
     public TempDirectory State { get; }
@@ -40,9 +49,64 @@ public sealed class SteeringHarness : IAsyncDisposable
 
     public FakeTimeProvider Time { get; }
 
-    public GrpcChannel Channel { get; }
+    public FleetState Fleet => Steering.Services.GetRequiredService<FleetState>();
 
-    public ControlPlaneGrpc.ControlPlaneClient Control { get; }
+    public Uri ControlAddress => Steering.Services.GetRequiredService<ControlEndpoint>().Address;
+
+    public Uri EnrollAddress => Steering.Services.GetRequiredService<FleetEndpoint>().Address;
+
+    /// <summary>The operator bearer token steering created in its fleet directory.</summary>
+    public string OperatorToken { get; }
+
+    /// <summary>A certificate (with its key) steering's CA issues for <paramref name="identity"/>, valid from steering's (fake) now.</summary>
+    public X509Certificate2 IssueCertificate(FleetIdentity identity, TimeSpan? lifetime = null)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=test", key, HashAlgorithmName.SHA256);
+        using var certificate = Fleet.Authority.Issue(request.PublicKey, identity, lifetime ?? TimeSpan.FromDays(7), server: false, []);
+        return certificate.CopyWithPrivateKey(key);
+    }
+
+    /// <summary>A gRPC channel to <paramref name="address"/> (default: the control port) presenting <paramref name="certificate"/>, trusting only steering's fleet certificate.</summary>
+    public GrpcChannel ChannelWith(X509Certificate2? certificate, Uri? address = null)
+    {
+        var ssl = new System.Net.Security.SslClientAuthenticationOptions { RemoteCertificateValidationCallback = Fleet.Trust.ServerValidator(FleetIdentity.Steering) };
+        if (certificate is not null)
+        {
+            ssl.ClientCertificates = [certificate];
+        }
+
+        var channel = GrpcChannel.ForAddress(address ?? ControlAddress, new GrpcChannelOptions { HttpHandler = new SocketsHttpHandler { SslOptions = ssl } });
+        lock (_channels)
+        {
+            _channels.Add(channel);
+        }
+
+        return channel;
+    }
+
+    /// <summary>The control-plane client of appliance <paramref name="id"/> (its own certificate, issued on first use).</summary>
+    public ControlPlaneGrpc.ControlPlaneClient ControlFor(string id, string site = "isp1") =>
+        _appliances.GetOrAdd(id, _ =>
+        {
+            // An id no certificate can name (the tests of steering's own checks) uses a valid stand-in.
+            var identity = FleetIdentity.IsValidName(id) && FleetIdentity.IsValidName(site) ? FleetIdentity.Appliance(site, id) : FleetIdentity.Appliance("isp1", "invalid-id");
+            var channel = ChannelWith(IssueCertificate(identity));
+            return (channel, new ControlPlaneGrpc.ControlPlaneClient(channel));
+        }).Client;
+
+    /// <summary>An HTTP client for operator calls on the enrollment listener, with the given bearer token (none when null).</summary>
+    public HttpClient OperatorClient(string? token)
+    {
+        var handler = new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = Fleet.Trust.ServerValidator(FleetIdentity.Steering) } };
+        var client = new HttpClient(handler) { BaseAddress = EnrollAddress, Timeout = TimeSpan.FromSeconds(30) };
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return client;
+    }
 
     public HttpClient Http { get; }
 
@@ -67,7 +131,8 @@ public sealed class SteeringHarness : IAsyncDisposable
         string[] all =
         [
             $"--Steering:DataDirectory={state.Combine("steering")}",
-            "--Steering:ControlUrl=http://127.0.0.1:0",
+            "--Steering:ControlUrl=https://127.0.0.1:0",
+            "--Steering:Fleet:EnrollUrl=https://127.0.0.1:0",
             $"--Steering:OriginUrl={originUrl}",
             "--Steering:CatalogCacheTime=00:00:00",
             .. settings,
@@ -78,7 +143,7 @@ public sealed class SteeringHarness : IAsyncDisposable
 
     public async Task RegisterAsync(string id, string site, string url, long capacity = 1_000_000_000, int maxConnections = 1000, string? instance = null)
     {
-        await Control.RegisterAsync(new RegisterRequest
+        await ControlFor(id, site).RegisterAsync(new RegisterRequest
         {
             Identity = new ApplianceIdentity { ApplianceId = id, Site = site, PublicUrl = url, CapacityBytesPerSecond = capacity, MaxConnections = maxConnections, SsdBytes = 1 << 30 },
             InstanceId = instance ?? id + "-instance",
@@ -99,7 +164,7 @@ public sealed class SteeringHarness : IAsyncDisposable
             request.Inventory = inventory;
         }
 
-        return await Control.HeartbeatAsync(request);
+        return await ControlFor(id).HeartbeatAsync(request);
     }
 
     public static InventoryUpdate FullInventory(ulong version, params string[] entries) =>
@@ -117,7 +182,9 @@ public sealed class SteeringHarness : IAsyncDisposable
 
     public async Task<JsonElement> GetJsonAsync(string path)
     {
-        var response = await Http.GetAsync(path);
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", OperatorToken);
+        var response = await Http.SendAsync(request);
         Assert.True(response.IsSuccessStatusCode, $"{path}: HTTP {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         return (await response.Content.ReadFromJsonAsync<JsonElement>())!;
     }
@@ -125,7 +192,10 @@ public sealed class SteeringHarness : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
-        Channel.Dispose();
+        foreach (var channel in _channels)
+        {
+            channel.Dispose();
+        }
         await Steering.DisposeAsync();
         if (Origin is not null)
         {

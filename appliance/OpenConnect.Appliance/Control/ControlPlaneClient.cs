@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using OpenConnect.Appliance.Caching;
+using OpenConnect.Appliance.Identity;
+using OpenConnect.Contracts.Fleet;
 using OpenConnect.Contracts.Steering.V1;
 using OpenConnect.Hosting.Discovery;
 
@@ -16,7 +18,10 @@ namespace OpenConnect.Appliance.Control;
 /// from DNS SRV when <c>Appliance:Steering:SrvName</c> is set (re-resolved periodically), else from
 /// <c>Appliance:Steering:Url</c>. Every successful call refreshes <see cref="ControlState"/>; failures
 /// are retried at the heartbeat interval, and after <c>LostAfter</c> without success the appliance
-/// stops taking new sessions.
+/// stops taking new sessions. Every call goes over TLS with the appliance's fleet certificate, and
+/// steering must present a certificate for <c>openconnect://steering</c> from the fleet CA (the
+/// system's roots and the host name do not count); the certificate is renewed on this connection
+/// when due, and the channel reconnects with the new one.
 /// </summary>
 public sealed class ControlPlaneClient : BackgroundService
 {
@@ -31,6 +36,9 @@ public sealed class ControlPlaneClient : BackgroundService
     private readonly ILogger<ControlPlaneClient> _logger;
     private readonly string _instanceId = Guid.NewGuid().ToString("N");
     private readonly SrvLocator _locator;
+    private readonly FleetEnrollment _fleet;
+    private CertificateRenewal? _renewal;
+    private int _credentialVersion;
 
     private GrpcChannel? _channel;
     private ControlPlane.ControlPlaneClient? _client;
@@ -49,8 +57,9 @@ public sealed class ControlPlaneClient : BackgroundService
     private long _lastBytes;
     private long _lastBytesAt;
 
-    public ControlPlaneClient(IOptions<ApplianceOptions> options, ControlState state, CacheInventory inventory, SegmentCache cache, ApplianceMetrics metrics, IServer server, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<ControlPlaneClient> logger)
+    public ControlPlaneClient(IOptions<ApplianceOptions> options, ControlState state, CacheInventory inventory, SegmentCache cache, ApplianceMetrics metrics, IServer server, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<ControlPlaneClient> logger, FleetEnrollment fleet)
     {
+        _fleet = fleet;
         _options = options.Value;
         _state = state;
         _inventory = inventory;
@@ -84,6 +93,8 @@ public sealed class ControlPlaneClient : BackgroundService
         // The public URL defaults to the bound data address, known once the server listens.
         await WaitForStartAsync(stoppingToken).ConfigureAwait(false);
         await Task.Run(SeedInventoryFromSsd, stoppingToken).ConfigureAwait(false);
+        var credentials = _fleet.Credentials ?? throw new InvalidOperationException("the control plane needs the appliance's fleet credentials");
+        _renewal = new CertificateRenewal(credentials, _options.Id, _options.Fleet.RenewRetryInterval, _time, _logger);
         var nextResolve = 0L;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -99,8 +110,15 @@ public sealed class ControlPlaneClient : BackgroundService
                     nextResolve = _time.GetTimestamp() + (long)(wait.TotalSeconds * _time.TimestampFrequency);
                 }
 
+                if (_endpoint is not null && credentials.Version != _credentialVersion)
+                {
+                    // A renewed certificate: reconnect with it (same instance, no new registration needed).
+                    Connect(_endpoint);
+                }
+
                 if (_client is not null)
                 {
+                    await _renewal.RenewIfDueAsync(_channel!.CreateCallInvoker(), Deadline(), stoppingToken).ConfigureAwait(false);
                     if (!_registered)
                     {
                         await RegisterAsync(stoppingToken).ConfigureAwait(false);
@@ -167,19 +185,44 @@ public sealed class ControlPlaneClient : BackgroundService
     private async Task<bool> ResolveAsync(CancellationToken cancellationToken)
     {
         var (url, fromSrv) = await _locator.ResolveAsync(cancellationToken).ConfigureAwait(false);
+        // SRV answers give host and port only; the control plane speaks TLS and nothing else.
+        if (url is not null && url.Scheme == Uri.UriSchemeHttp)
+        {
+            url = new UriBuilder(url) { Scheme = Uri.UriSchemeHttps, Port = url.Port }.Uri;
+        }
+
         if (url is null || url == _endpoint)
         {
             return fromSrv;
         }
 
         ControlLog.ControlPlaneFound(_logger, url.ToString(), fromSrv ? _locator.SrvName : "static URL");
-        _channel?.Dispose();
-        _channel = GrpcChannel.ForAddress(url);
-        _client = new ControlPlane.ControlPlaneClient(_channel);
-        _endpoint = url;
+        Connect(url);
         _registered = false;
         return fromSrv;
     }
+
+    /// <summary>A channel to <paramref name="url"/> over mutual TLS with the current fleet certificate.</summary>
+    private void Connect(Uri url)
+    {
+        var credentials = _fleet.Credentials!;
+        _credentialVersion = credentials.Version;
+        _channel?.Dispose();
+        _channel = GrpcChannel.ForAddress(url, new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                SslOptions = credentials.ClientOptions(FleetIdentity.Steering),
+                ConnectTimeout = _options.Steering.CallTimeout,
+                EnableMultipleHttp2Connections = true,
+            },
+        });
+        _client = new ControlPlane.ControlPlaneClient(_channel);
+        _endpoint = url;
+    }
+
+    /// <summary>Renewals of the fleet certificate since start.</summary>
+    public int CertificateRenewals => _renewal?.Renewals ?? 0;
 
     private async Task RegisterAsync(CancellationToken cancellationToken)
     {

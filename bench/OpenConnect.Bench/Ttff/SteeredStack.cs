@@ -64,6 +64,8 @@ internal sealed class SteeredStack : IAsyncDisposable
         var originPort = NginxServer.FreePort();
         var steeringPort = NginxServer.FreePort();
         var controlPort = NginxServer.FreePort();
+        var enrollPort = NginxServer.FreePort();
+        var fleetDirectory = Path.Combine(work, "steering", "fleet");
         var originUrl = $"http://127.0.0.1:{originPort}";
         var steeringUrl = $"http://127.0.0.1:{steeringPort}";
         var processes = new List<ChildProcess>();
@@ -78,7 +80,7 @@ internal sealed class SteeredStack : IAsyncDisposable
             // Appliances trust the key the origin wrote at start, as run.sh wires it.
             var integrityKey = (await File.ReadAllTextAsync(Path.ChangeExtension(originKeyFile, ".pub"), cancellationToken).ConfigureAwait(false)).Trim();
             var steeringManagement = FreeManagementUrl();
-            processes.Add(Start(taskset, Dll(root, "steering", "OpenConnect.Steering"), steeringUrl, steeringManagement, $"--Steering:DataDirectory={Path.Combine(work, "steering")}", $"--Steering:ControlUrl=http://127.0.0.1:{controlPort}", $"--Steering:OriginUrl={originUrl}",
+            processes.Add(Start(taskset, Dll(root, "steering", "OpenConnect.Steering"), steeringUrl, steeringManagement, $"--Steering:DataDirectory={Path.Combine(work, "steering")}", $"--Steering:ControlUrl=https://127.0.0.1:{controlPort}", $"--Steering:Fleet:EnrollUrl=https://127.0.0.1:{enrollPort}", $"--Steering:OriginUrl={originUrl}",
                 // Every player of the swarm starts from 127.0.0.1.
                 "--Steering:PlayRateLimitPerSecond=1000000", "--Steering:PlayRateLimitBurst=1000000"));
             roles.Add(("steering", processes[^1]));
@@ -88,6 +90,8 @@ internal sealed class SteeredStack : IAsyncDisposable
                 var id = i == 0 ? "oca-bench" : $"oca-bench-{i}";
                 var applianceUrl = $"http://127.0.0.1:{NginxServer.FreePort()}";
                 var applianceManagement = FreeManagementUrl();
+                // Enrolled the production way: the operator adds it, it enrolls with the one-time code.
+                var code = await AddApplianceAsync(fleetDirectory, enrollPort, id, cancellationToken).ConfigureAwait(false);
                 processes.Add(Start(
                     taskset,
                     Dll(root, "appliance", "OpenConnect.Appliance"),
@@ -98,7 +102,11 @@ internal sealed class SteeredStack : IAsyncDisposable
                     $"--Appliance:ControlUrl=http://127.0.0.1:{NginxServer.FreePort()}",
                     $"--Appliance:Cache:Directory={Path.Combine(work, id)}",
                     $"--Appliance:Parents:0={originUrl}",
-                    $"--Appliance:Steering:Url=http://127.0.0.1:{controlPort}",
+                    $"--Appliance:Steering:Url=https://127.0.0.1:{controlPort}",
+                    $"--Appliance:Fleet:Directory={Path.Combine(work, id + "-fleet")}",
+                    $"--Appliance:Fleet:CaCertificateFile={Path.Combine(fleetDirectory, "ca.crt")}",
+                    $"--Appliance:Fleet:EnrollUrl=https://127.0.0.1:{enrollPort}",
+                    $"--Appliance:Fleet:EnrollmentCode={code}",
                     $"--Appliance:PlaybackKeys:0={key.PublicKey}",
                     $"--Appliance:Upstream:IntegrityKeys:0={integrityKey}"));
                 roles.Add((id, processes[^1]));
@@ -196,4 +204,24 @@ internal sealed class SteeredStack : IAsyncDisposable
     }
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"steering {SteeringUrl}, appliances {string.Join(", ", _applianceUrls)}");
+
+    /// <summary>Adds an appliance on steering's enrollment listener with the operator token; the one-time enrollment code.</summary>
+    private static async Task<string> AddApplianceAsync(string fleetDirectory, int enrollPort, string id, CancellationToken cancellationToken)
+    {
+        using var authority = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(Path.Combine(fleetDirectory, "ca.crt"), cancellationToken).ConfigureAwait(false));
+        var trust = new OpenConnect.Contracts.Fleet.FleetTrust(authority);
+        using var handler = new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = trust.ServerValidator(OpenConnect.Contracts.Fleet.FleetIdentity.Steering) } };
+        using var client = new HttpClient(handler) { BaseAddress = new Uri($"https://127.0.0.1:{enrollPort}") };
+        var token = (await File.ReadAllTextAsync(Path.Combine(fleetDirectory, "operator.token"), cancellationToken).ConfigureAwait(false)).Trim();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        using var response = await client.PostAsync("/fleet/appliances", new StringContent(JsonSerializer.Serialize(new { id, site = "local" }), System.Text.Encoding.UTF8, "application/json"), cancellationToken).ConfigureAwait(false);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"adding appliance {id} to the fleet: HTTP {(int)response.StatusCode} {body}");
+        }
+
+        using var document = JsonDocument.Parse(body);
+        return document.RootElement.GetProperty("code").GetString()!;
+    }
 }

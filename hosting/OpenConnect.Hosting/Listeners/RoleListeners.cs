@@ -56,6 +56,12 @@ public sealed class RoleListenerSpec
     /// and the control listener answers nothing else (404 both ways).
     /// </summary>
     public IReadOnlyList<string> ControlPaths { get; init; } = [];
+
+    /// <summary>
+    /// The role's own TLS for the control listener (steering's fleet CA, which issues its own server
+    /// certificate); when set it replaces <c>ControlTls</c> and the control listener always uses TLS.
+    /// </summary>
+    public Action<ListenOptions>? ControlTls { get; init; }
 }
 
 /// <summary>
@@ -157,7 +163,12 @@ public sealed partial class RoleListeners
             {
                 listen.Protocols = HttpProtocols.Http2;
                 Tag(listen, ListenerKind.Control);
-                if (tls.IsConfigured)
+                if (Spec.ControlTls is { } roleTls)
+                {
+                    roleTls(listen);
+                    ControlUsesTls = true;
+                }
+                else if (tls.IsConfigured)
                 {
                     UseClientCertificateTls(listen, tls);
                     ControlUsesTls = true;

@@ -31,7 +31,9 @@ public sealed class ApplianceRegistry
     public IEnumerable<(ApplianceView View, long SsdBytes)> Roster => _entries.Values.Select(e => (e.View, e.SsdBytes));
 
     /// <summary>Registers (or re-registers after a restart) an appliance; its inventory starts empty at version 0.</summary>
-    public ApplianceView Register(ApplianceIdentity identity, string instanceId, DateTimeOffset now)
+    public ApplianceView Register(ApplianceIdentity identity, string instanceId, DateTimeOffset now) => RegisterEntry(identity, instanceId, now).View;
+
+    private Entry RegisterEntry(ApplianceIdentity identity, string instanceId, DateTimeOffset now)
     {
         var view = new ApplianceView(identity.ApplianceId, identity.Site, identity.PublicUrl, identity.CapacityBytesPerSecond, identity.MaxConnections,
             new ApplianceStatus(now, 0, 0, CacheHealthy: true, Draining: false, ApplianceStatus.NoTitles), identity.PublicUrlIpv6);
@@ -47,7 +49,44 @@ public sealed class ApplianceRegistry
             _bySite.AddOrUpdate(view.Site, _ => [view], (_, list) => [.. list, view]);
         }
 
-        return view;
+        return entry;
+    }
+
+    /// <summary>
+    /// Registers an appliance instance presenting the certificate <paramref name="serial"/>, unless
+    /// another instance of the same id under another certificate is live (heartbeat within
+    /// <paramref name="liveness"/>): then the reason it is refused. The same instance (a reconnect
+    /// after renewal) or the same certificate (a restart of the box holding its key) takes over.
+    /// </summary>
+    public string? TryRegister(ApplianceIdentity identity, string instanceId, string serial, DateTimeOffset now, TimeSpan liveness)
+    {
+        lock (_indexLock)
+        {
+            if (_entries.TryGetValue(identity.ApplianceId, out var live)
+                && live.InstanceId != instanceId && live.Serial != serial
+                && now - live.View.Status.LastHeartbeat < liveness)
+            {
+                return $"appliance '{identity.ApplianceId}' is live under another certificate ({live.Serial}); a second instance is refused while it heartbeats";
+            }
+
+            RegisterEntry(identity, instanceId, now).Serial = serial;
+            return null;
+        }
+    }
+
+    /// <summary>Forgets an appliance at once (removed from the fleet): no more plays, its heartbeats answered as unknown.</summary>
+    public bool Remove(string applianceId)
+    {
+        lock (_indexLock)
+        {
+            if (!_entries.TryRemove(applianceId, out var entry))
+            {
+                return false;
+            }
+
+            RemoveFromIndexes(entry.View);
+            return true;
+        }
     }
 
     /// <summary>Applies a heartbeat: liveness, load, health and inventory (delta by version, or full).</summary>
@@ -234,5 +273,8 @@ public sealed class ApplianceRegistry
         public ulong InventoryVersion { get; set; }
 
         public long SsdBytes { get; init; }
+
+        /// <summary>Serial of the certificate the instance registered with (empty when registered in-process).</summary>
+        public string Serial { get; set; } = "";
     }
 }

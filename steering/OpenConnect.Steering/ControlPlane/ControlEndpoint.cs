@@ -21,6 +21,6 @@ public sealed class ControlEndpoint
     /// <summary>The bound port, or 0 before start.</summary>
     public int Port => _listeners.ControlPort;
 
-    /// <summary>The bound control-plane address, e.g. <c>http://127.0.0.1:8280</c>.</summary>
-    public Uri Address => _listeners.ControlAddress;
+    /// <summary>The bound control-plane address, e.g. <c>https://127.0.0.1:8280</c>.</summary>
+    public Uri Address => Fleet.FleetListenOptions.Https(_listeners.ControlAddress);
 }

@@ -1,11 +1,18 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
+using OpenConnect.Contracts.Fleet;
 using OpenConnect.Contracts.Hosting;
 using OpenConnect.Contracts.Steering.V1;
+using OpenConnect.Steering.Fleet;
 
 namespace OpenConnect.Steering.ControlPlane;
 
-/// <summary>The gRPC control plane appliances register and heartbeat to.</summary>
+/// <summary>
+/// The gRPC control plane appliances register and heartbeat to, on the mutual-TLS control listener.
+/// The caller's fleet certificate is its identity: it may register and heartbeat only as the
+/// appliance id and site its certificate names, and while an instance of that id heartbeats under
+/// one certificate, another certificate's instance is refused (no two boxes take turns holding a site).
+/// </summary>
 public sealed class ControlPlaneService(ApplianceRegistry registry, TimeProvider time, IOptions<SteeringOptions> options, ILogger<ControlPlaneService> logger)
     : OpenConnect.Contracts.Steering.V1.ControlPlane.ControlPlaneBase
 {
@@ -21,7 +28,15 @@ public sealed class ControlPlaneService(ApplianceRegistry registry, TimeProvider
             throw Invalid(problem);
         }
 
-        registry.Register(identity, request.InstanceId, time.GetUtcNow());
+        var caller = RequireCaller(context, identity.ApplianceId, identity.Site);
+        var serial = context.GetHttpContext().Connection.ClientCertificate?.SerialNumber ?? "";
+        var refused = registry.TryRegister(identity, request.InstanceId, serial, time.GetUtcNow(), options.Value.HeartbeatExpiry);
+        if (refused is not null)
+        {
+            FleetLog.ControlCallRefused(logger, "Register", caller.ToString(), refused);
+            throw new RpcException(new Status(StatusCode.AlreadyExists, refused));
+        }
+
         SteeringLog.ApplianceRegistered(logger, identity.ApplianceId, identity.Site, identity.PublicUrl, request.InstanceId);
         return Task.FromResult(new RegisterReply { HeartbeatIntervalMs = (int)options.Value.HeartbeatInterval.TotalMilliseconds });
     }
@@ -31,6 +46,12 @@ public sealed class ControlPlaneService(ApplianceRegistry registry, TimeProvider
         if (string.IsNullOrEmpty(request.ApplianceId))
         {
             throw Invalid("appliance_id is required");
+        }
+
+        var caller = RequireCaller(context, request.ApplianceId, site: null);
+        if (registry.Find(request.ApplianceId) is { } known && known.Site != caller.Site)
+        {
+            throw Denied($"certificate names {caller}, not an appliance of site '{known.Site}'");
         }
 
         var reply = registry.Heartbeat(request, time.GetUtcNow());
@@ -77,6 +98,23 @@ public sealed class ControlPlaneService(ApplianceRegistry registry, TimeProvider
 
         return string.IsNullOrEmpty(instanceId) ? "instance_id is required" : null;
     }
+
+    /// <summary>The caller's appliance identity, which must be <paramref name="applianceId"/> (in <paramref name="site"/> when given).</summary>
+    private FleetIdentity RequireCaller(ServerCallContext context, string applianceId, string? site)
+    {
+        var caller = FleetCaller.Of(context.GetHttpContext());
+        if (caller is not { Role: FleetRole.Appliance } || caller.Name != applianceId || (site is not null && caller.Site != site))
+        {
+            var who = caller?.ToString() ?? "no fleet identity";
+            var claimed = site is null ? applianceId : FleetIdentity.IsValidName(site) && FleetIdentity.IsValidName(applianceId) ? FleetIdentity.Appliance(site, applianceId).ToString() : applianceId;
+            FleetLog.ControlCallRefused(logger, context.Method, who, $"claimed {claimed}");
+            throw Denied($"certificate names {who}; it may not act as {claimed}");
+        }
+
+        return caller;
+    }
+
+    private static RpcException Denied(string message) => new(new Status(StatusCode.PermissionDenied, message));
 
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 }

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using OpenConnect.Appliance.Control;
 using OpenConnect.Appliance.Tests.Serving;
+using OpenConnect.Contracts.Fleet;
 using OpenConnect.Contracts.Security;
 
 namespace OpenConnect.Appliance.Tests.Control;
@@ -20,6 +21,7 @@ public sealed class ControlPlaneClientTests
         "--Appliance:Site=isp-a",
         "--Appliance:CapacityBytesPerSecond=1000000000",
         $"--Appliance:PlaybackKeys:0={Steering.PublicKey}",
+        .. RecordingControlPlane.FleetSettings("oca-7", "isp-a"),
         .. more,
     ];
 
@@ -30,7 +32,7 @@ public sealed class ControlPlaneClientTests
     [InlineData("--Appliance:Id=oca/7", "Appliance:Id")]
     public async Task AnIdOrSiteSteeringWouldRefuse_StopsTheApplianceAtStart_WithTheKeyName(string setting, string key)
     {
-        var ex = await Assert.ThrowsAnyAsync<Exception>(() => ApplianceHarness.StartAsync(Settings(new Uri("http://127.0.0.1:9"), setting)));
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => ApplianceHarness.StartAsync(Settings(new Uri("https://127.0.0.1:9"), setting)));
         Assert.Contains(key, ex.Message);
         Assert.Contains("1-64 characters of [A-Za-z0-9._-]", ex.Message);
     }
@@ -45,6 +47,7 @@ public sealed class ControlPlaneClientTests
         var registration = Assert.Single(steering.Registrations);
         Assert.Equal("oca-7", registration.Identity.ApplianceId);
         Assert.Equal("isp-a", registration.Identity.Site);
+        Assert.Equal(FleetIdentity.Appliance("isp-a", "oca-7"), Assert.Single(steering.Callers));
         Assert.Equal(harness.BaseAddress.ToString().TrimEnd('/'), registration.Identity.PublicUrl);
         Assert.Equal(1_000_000_000, registration.Identity.CapacityBytesPerSecond);
         Assert.Equal(268435456, registration.Identity.SsdBytes);
@@ -123,7 +126,7 @@ public sealed class ControlPlaneClientTests
     public async Task WithoutTheControlPlane_NewSessionsAreRefused_SegmentsFlow_AndItRecovers()
     {
         var port = RecordingControlPlane.FreePort();
-        var url = new Uri($"http://127.0.0.1:{port}");
+        var url = new Uri($"https://127.0.0.1:{port}");
         await using var harness = await ApplianceHarness.StartAsync(Settings(url, "--Appliance:Steering:LostAfter=00:00:01"));
         harness.Parent.Put("/v/t1/master.m3u8", "#EXTM3U\n"u8.ToArray());
         harness.Parent.Put("/v/t1/manifest.mpd", "<MPD/>"u8.ToArray());

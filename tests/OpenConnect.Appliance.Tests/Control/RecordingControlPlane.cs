@@ -5,17 +5,22 @@ using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OpenConnect.Appliance.Control;
+using OpenConnect.Contracts.Fleet;
 using OpenConnect.Contracts.Steering.V1;
+using OpenConnect.Testing;
 
 namespace OpenConnect.Appliance.Tests.Control;
 
 /// <summary>
 /// A real gRPC ControlPlane server on loopback standing in for steering's side of the protocol: it
 /// records what appliances send and applies inventory updates the way steering must (a delta only on
-/// the version it holds, else it asks for the full set).
+/// the version it holds, else it asks for the full set). Like steering it listens with TLS, presents
+/// an <c>openconnect://steering</c> certificate from a test fleet CA and requires a client certificate
+/// from that CA; <see cref="FleetSettings"/> gives an appliance its certificate.
 /// </summary>
 public sealed class RecordingControlPlane : ControlPlane.ControlPlaneBase, IAsyncDisposable
 {
@@ -25,12 +30,26 @@ public sealed class RecordingControlPlane : ControlPlane.ControlPlaneBase, IAsyn
     private ulong _inventoryVersion;
     private string? _knownInstance;
 
+    private static readonly TempDirectory FleetDirectory = new("openconnect-test-fleet");
+    private static readonly FleetCertificates Fleet = FleetCertificates.Create(FleetDirectory.Combine("ca"));
+    private static readonly System.Security.Cryptography.X509Certificates.X509Certificate2 ServerCertificate = Fleet.IssueSteering();
+
     private RecordingControlPlane(int port)
     {
         Port = port;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, l => l.Protocols = HttpProtocols.Http2));
+        var trust = new FleetTrust(Fleet.Authority);
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, l =>
+        {
+            l.Protocols = HttpProtocols.Http2;
+            l.UseHttps(new HttpsConnectionAdapterOptions
+            {
+                ServerCertificate = ServerCertificate,
+                ClientCertificateMode = ClientCertificateMode.RequireCertificate,
+                ClientCertificateValidation = (certificate, _, _) => trust.CheckClient(certificate).Identity is not null,
+            });
+        }));
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(this);
         _app = builder.Build();
@@ -39,7 +58,18 @@ public sealed class RecordingControlPlane : ControlPlane.ControlPlaneBase, IAsyn
 
     public int Port { get; }
 
-    public Uri Url => new($"http://127.0.0.1:{Port}");
+    public Uri Url => new($"https://127.0.0.1:{Port}");
+
+    /// <summary>Identities of the callers, as their client certificates name them.</summary>
+    public ConcurrentQueue<FleetIdentity> Callers { get; } = new();
+
+    /// <summary>Settings giving an appliance a fleet certificate for <paramref name="site"/>/<paramref name="id"/> from this stand-in's CA.</summary>
+    public static string[] FleetSettings(string id, string site)
+    {
+        var directory = FleetDirectory.Combine($"{site}-{id}-{Guid.NewGuid():N}");
+        Fleet.WriteAppliance(directory, site, id).Dispose();
+        return Fleet.ApplianceSettings(directory);
+    }
 
     public ConcurrentQueue<RegisterRequest> Registrations { get; } = new();
 
@@ -79,6 +109,11 @@ public sealed class RecordingControlPlane : ControlPlane.ControlPlaneBase, IAsyn
 
     public override Task<RegisterReply> Register(RegisterRequest request, ServerCallContext context)
     {
+        if (context.GetHttpContext().Connection.ClientCertificate is { } certificate && FleetIdentity.FromCertificate(certificate) is { } caller)
+        {
+            Callers.Enqueue(caller);
+        }
+
         lock (_lock)
         {
             _knownInstance = request.InstanceId;

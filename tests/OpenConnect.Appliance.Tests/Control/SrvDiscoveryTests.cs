@@ -42,12 +42,17 @@ public sealed class SrvDiscoveryTests
         await using var dns = await Dnsmasq.StartAsync(
             Dnsmasq.Srv(Name, "steering.openconnect.test", steering.Port),
             Dnsmasq.Host("steering.openconnect.test", "127.0.0.1"));
-        var dead = $"http://127.0.0.1:{RecordingControlPlane.FreePort()}";
+        var dead = $"https://127.0.0.1:{RecordingControlPlane.FreePort()}";
         await using var harness = await ApplianceHarness.StartAsync(
+        [
             $"--Appliance:Steering:Url={dead}",
             $"--Appliance:Steering:SrvName={Name}",
             $"--Appliance:Steering:DnsServer={dns.Server}",
-            "--Appliance:Steering:HeartbeatInterval=00:00:00.1");
+            "--Appliance:Steering:HeartbeatInterval=00:00:00.1",
+            "--Appliance:Id=oca-1",
+            "--Appliance:Site=isp-a",
+            .. RecordingControlPlane.FleetSettings("oca-1", "isp-a"),
+        ]);
 
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
         while (steering.Heartbeats.IsEmpty)
@@ -57,7 +62,8 @@ public sealed class SrvDiscoveryTests
         }
 
         var client = harness.Appliance.Services.GetRequiredService<ControlPlaneClient>();
-        Assert.Equal(new Uri($"http://127.0.0.1:{steering.Port}"), client.Endpoint);
+        // SRV gives host and port; the control plane is always TLS.
+        Assert.Equal(new Uri($"https://127.0.0.1:{steering.Port}"), client.Endpoint);
         Assert.Single(steering.Registrations);
     }
 

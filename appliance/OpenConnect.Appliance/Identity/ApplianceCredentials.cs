@@ -1,0 +1,162 @@
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using OpenConnect.Contracts.Fleet;
+
+namespace OpenConnect.Appliance.Identity;
+
+/// <summary>
+/// The appliance's fleet key and certificate, and the fleet CA it trusts. The key is made here
+/// (ECDSA P-256, <c>appliance.key</c>, mode 0600) and only its certificate request ever leaves the
+/// box; the certificate (<c>appliance.crt</c>) is replaced on renewal, and readers take
+/// <see cref="Current"/> anew for each new connection.
+/// </summary>
+public sealed class ApplianceCredentials : IDisposable
+{
+    public const string KeyFileName = "appliance.key";
+    public const string CertificateFileName = "appliance.crt";
+
+    private readonly ECDsa _key;
+    private volatile Issued? _current;
+
+    private ApplianceCredentials(string directory, ECDsa key, X509Certificate2 authority)
+    {
+        Directory = directory;
+        _key = key;
+        Authority = authority;
+        Trust = new FleetTrust(authority);
+    }
+
+    public string Directory { get; }
+
+    public X509Certificate2 Authority { get; }
+
+    public FleetTrust Trust { get; }
+
+    /// <summary>The certificate in use (with its private key), or null before enrollment.</summary>
+    public X509Certificate2? Current => _current?.Certificate;
+
+    /// <summary>Changes whenever the certificate is replaced, so clients know to reconnect.</summary>
+    public int Version => _current?.Version ?? 0;
+
+    public string KeyPath => Path.Combine(Directory, KeyFileName);
+
+    public string CertificatePath => Path.Combine(Directory, CertificateFileName);
+
+    /// <summary>Opens the fleet directory: loads the key (making one on first use) and the certificate when there is one.</summary>
+    public static ApplianceCredentials Open(string directory, string caCertificateFile)
+    {
+        if (!File.Exists(caCertificateFile))
+        {
+            throw new InvalidOperationException($"Appliance:Fleet:CaCertificateFile '{caCertificateFile}' does not exist (copy ca.crt from steering's fleet directory)");
+        }
+
+        var authority = X509Certificate2.CreateFromPem(File.ReadAllText(caCertificateFile));
+        System.IO.Directory.CreateDirectory(directory);
+        var keyPath = Path.Combine(directory, KeyFileName);
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        if (File.Exists(keyPath))
+        {
+            RequirePrivate(keyPath);
+            key.ImportFromPem(File.ReadAllText(keyPath));
+        }
+        else
+        {
+            WritePrivate(keyPath, key.ExportPkcs8PrivateKeyPem());
+        }
+
+        var credentials = new ApplianceCredentials(directory, key, authority);
+        if (File.Exists(credentials.CertificatePath))
+        {
+            credentials.Install(File.ReadAllText(credentials.CertificatePath), save: false);
+        }
+
+        return credentials;
+    }
+
+    /// <summary>A PKCS#10 request (PEM) signed by the appliance's key: the only thing about the key that leaves the box.</summary>
+    public string CreateRequestPem(string subject)
+    {
+        var request = new CertificateRequest(new X500DistinguishedName($"CN={subject}"), _key, HashAlgorithmName.SHA256);
+        return request.CreateSigningRequestPem();
+    }
+
+    /// <summary>Takes a certificate steering issued: it must be for this key and chain to the fleet CA; saved (temp file + rename) when <paramref name="save"/>.</summary>
+    public X509Certificate2 Install(string certificatePem, bool save)
+    {
+        using var issued = X509Certificate2.CreateFromPem(certificatePem);
+        if (issued.GetECDsaPublicKey() is not { } publicKey || !publicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(_key.ExportSubjectPublicKeyInfo()))
+        {
+            throw new InvalidOperationException($"certificate {issued.SerialNumber} is not for this appliance's key ({KeyPath})");
+        }
+
+        var withKey = issued.CopyWithPrivateKey(_key);
+        if (save)
+        {
+            var temp = CertificatePath + ".tmp";
+            File.WriteAllText(temp, withKey.ExportCertificatePem());
+            File.Move(temp, CertificatePath, overwrite: true);
+        }
+
+        var previous = _current;
+        _current = new Issued(withKey, (previous?.Version ?? 0) + 1);
+        return withKey;
+    }
+
+    /// <summary>The identity in the current certificate, or null before enrollment.</summary>
+    public FleetIdentity? Identity => Current is { } certificate ? FleetIdentity.FromCertificate(certificate) : null;
+
+    /// <summary>TLS client options for fleet calls: the current certificate, and the server must be steering's fleet certificate.</summary>
+    public SslClientAuthenticationOptions ClientOptions(FleetIdentity server)
+    {
+        var options = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = Trust.ServerValidator(server) };
+        if (Current is { } certificate)
+        {
+            options.ClientCertificateContext = SslStreamCertificateContext.Create(certificate, additionalCertificates: null, offline: true);
+        }
+
+        return options;
+    }
+
+    public void Dispose()
+    {
+        _current?.Certificate.Dispose();
+        _key.Dispose();
+        Authority.Dispose();
+    }
+
+    internal static void WritePrivate(string path, string text)
+    {
+        var temp = path + ".tmp";
+        File.Delete(temp);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var stream = new FileStream(temp, options))
+        using (var writer = new StreamWriter(stream))
+        {
+            writer.Write(text);
+        }
+
+        File.Move(temp, path, overwrite: true);
+    }
+
+    private static void RequirePrivate(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        const UnixFileMode open = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        if ((File.GetUnixFileMode(path) & open) != 0)
+        {
+            throw new InvalidOperationException($"'{path}' is readable or writable by group or others; run chmod 600 on it");
+        }
+    }
+
+    private sealed record Issued(X509Certificate2 Certificate, int Version);
+}

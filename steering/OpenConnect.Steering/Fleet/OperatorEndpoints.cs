@@ -1,0 +1,101 @@
+using OpenConnect.Contracts.Fleet;
+using OpenConnect.Steering.ControlPlane;
+
+namespace OpenConnect.Steering.Fleet;
+
+/// <summary>
+/// Operator calls on the enrollment listener, each taking the operator credential
+/// (<c>Authorization: Bearer {token from OperatorTokenFile}</c> or an operator certificate):
+/// <list type="bullet">
+/// <item><c>POST /fleet/appliances</c> <c>{"id","site"}</c> → a one-time enrollment code;</item>
+/// <item><c>GET /fleet/appliances</c> → the enrolled appliances;</item>
+/// <item><c>DELETE /fleet/appliances/{id}</c> → revokes its certificates and drops it from steering at once;</item>
+/// <item><c>POST /fleet/certificates</c> <c>{"identity","csr"}</c> → a certificate for a service
+/// (<c>openconnect://fill-controller</c>, <c>openconnect://origin</c>) or an operator (<c>openconnect://operator/{name}</c>).</item>
+/// </list>
+/// </summary>
+public static class OperatorEndpoints
+{
+    public sealed record AddAppliance(string? Id, string? Site);
+
+    public sealed record IssueCertificate(string? Identity, string? Csr);
+
+    public static WebApplication MapFleetOperator(this WebApplication app)
+    {
+        var group = app.MapGroup(FleetEndpoint.OperatorPath).AddEndpointFilter(async (context, next) =>
+        {
+            var status = context.HttpContext.RequestServices.GetRequiredService<OperatorCredential>().Check(context.HttpContext);
+            if (status == StatusCodes.Status401Unauthorized)
+            {
+                context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
+            }
+
+            return status == StatusCodes.Status200OK ? await next(context) : Results.Json(new { error = status == 401 ? "operator credential required" : "operator credential refused" }, statusCode: status);
+        });
+
+        group.MapPost("/appliances", (AddAppliance body, FleetState fleet, ILogger<FleetState> logger) =>
+        {
+            if (!FleetIdentity.IsValidName(body.Id) || !FleetIdentity.IsValidName(body.Site) || body.Id == ControlPlaneService.OriginPathwayId)
+            {
+                return Error($"id and site must be {FleetIdentity.NameRule} (and the id not '{ControlPlaneService.OriginPathwayId}')");
+            }
+
+            try
+            {
+                var (code, expires) = fleet.Enrollments.Add(body.Id!, body.Site!, fleet.Options.EnrollmentCodeLifetime);
+                FleetLog.ApplianceAdded(logger, body.Id!, body.Site!, expires);
+                return Results.Json(new { id = body.Id, site = body.Site, identity = FleetIdentity.Appliance(body.Site!, body.Id!).ToString(), code, expires });
+            }
+            catch (FleetRequestException ex)
+            {
+                return Results.Json(new { error = ex.Message }, statusCode: StatusCodes.Status409Conflict);
+            }
+        });
+
+        group.MapGet("/appliances", (FleetState fleet, ApplianceRegistry registry) => Results.Json(fleet.Enrollments.List().Select(r => new
+        {
+            id = r.Id,
+            site = r.Site,
+            identity = FleetIdentity.Appliance(r.Site, r.Id).ToString(),
+            enrolled = r.Serials.Count > 0,
+            pendingCodeExpires = r.CodeExpires,
+            certificates = r.Serials,
+            registered = registry.Find(r.Id) is not null,
+        })));
+
+        group.MapDelete("/appliances/{id}", (string id, FleetState fleet, ApplianceRegistry registry, ILogger<FleetState> logger) =>
+        {
+            if (!fleet.Enrollments.Remove(id))
+            {
+                return Results.Json(new { error = $"appliance '{id}' is not enrolled" }, statusCode: StatusCodes.Status404NotFound);
+            }
+
+            registry.Remove(id);
+            FleetLog.ApplianceRemoved(logger, id);
+            return Results.Json(new { removed = id });
+        });
+
+        group.MapPost("/certificates", (IssueCertificate body, FleetState fleet, ILogger<FleetState> logger) =>
+        {
+            if (!FleetIdentity.TryParse(body.Identity, out var identity) || identity.Role is FleetRole.Appliance or FleetRole.Steering)
+            {
+                return Error("identity must be openconnect://fill-controller, openconnect://origin or openconnect://operator/{name} (appliances enroll with a code)");
+            }
+
+            try
+            {
+                using var certificate = fleet.Authority.IssueFromRequest(body.Csr ?? "", identity, fleet.Options.CertificateLifetime);
+                FleetLog.ServiceCertificateIssued(logger, identity.ToString(), certificate.SerialNumber, certificate.NotAfter.ToUniversalTime());
+                return Results.Json(new { identity = identity.ToString(), certificate = certificate.ExportCertificatePem(), authority = fleet.Authority.CertificatePem, serial = certificate.SerialNumber, notAfter = certificate.NotAfter.ToUniversalTime() });
+            }
+            catch (FleetRequestException ex)
+            {
+                return Error(ex.Message);
+            }
+        });
+
+        return app;
+    }
+
+    private static IResult Error(string message) => Results.Json(new { error = message }, statusCode: StatusCodes.Status400BadRequest);
+}
