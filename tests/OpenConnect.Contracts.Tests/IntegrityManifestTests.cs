@@ -28,7 +28,7 @@ public sealed class IntegrityManifestTests
         var replayed = Assert.Throws<FormatException>(() => IntegrityManifest.ParseFor("t2", json, new PublicKeyRing([Key.PublicKey])));
         Assert.Contains("the manifest of 't1'", replayed.Message);
         var untrusted = Assert.Throws<FormatException>(() => IntegrityManifest.ParseFor("t1", json, new PublicKeyRing([OtherKey.PublicKey])));
-        Assert.Contains("not signed by a trusted origin key", untrusted.Message);
+        Assert.Contains("which is not a trusted origin key", untrusted.Message);
     }
 
     [Fact]

@@ -52,11 +52,14 @@ public sealed class DualStackTests
     {
         await using var steering = await RecordingControlPlane.StartAsync();
         await using var harness = await ApplianceHarness.StartAsync(
+        [
             "--urls", "http://127.0.0.1:0;http://[::1]:0",
             $"--Appliance:Steering:Url={steering.Url}",
             "--Appliance:Steering:HeartbeatInterval=00:00:00.1",
             "--Appliance:Id=oca-6",
-            "--Appliance:Site=isp-a");
+            "--Appliance:Site=isp-a",
+            .. RecordingControlPlane.FleetSettings("oca-6", "isp-a"),
+        ]);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
         while (steering.Registrations.IsEmpty)
         {

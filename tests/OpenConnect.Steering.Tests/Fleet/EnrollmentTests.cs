@@ -207,6 +207,7 @@ public sealed class EnrollmentTests
         string[] settings =
         [
             $"--Appliance:Cache:Directory={state.Combine("cache")}",
+            "--Appliance:Upstream:AllowUnsignedContent=true",
             "--Appliance:ControlUrl=http://127.0.0.1:0",
             "--Appliance:Id=oca-1",
             "--Appliance:Site=isp1",
@@ -278,6 +279,7 @@ public sealed class EnrollmentTests
         string[] Settings(string code) =>
         [
             $"--Appliance:Cache:Directory={state.Combine("cache")}",
+            "--Appliance:Upstream:AllowUnsignedContent=true",
             "--Appliance:ControlUrl=http://127.0.0.1:0",
             "--Appliance:Id=oca-1",
             "--Appliance:Site=isp1",
