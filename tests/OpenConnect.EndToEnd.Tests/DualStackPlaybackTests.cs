@@ -4,9 +4,11 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using OpenConnect.Appliance;
 using OpenConnect.Contracts.Security;
 using OpenConnect.Origin;
+using OpenConnect.Origin.Publishing;
 using OpenConnect.Origin.Storage;
 using OpenConnect.Steering;
 using OpenConnect.Steering.ControlPlane;
@@ -34,19 +36,26 @@ public sealed class DualStackPlaybackTests
         await using var origin = await RunningRole.StartAsync(OriginHost.Build, "--urls", "http://[::1]:0", $"--Origin:DataDirectory={state.Combine("origin")}", $"--Origin:PlaybackKeys:0={key.PublicKey}");
         var staging = state.Combine("staging");
         await PackagedTitle.CopyToAsync(staging);
+        await origin.Services.GetRequiredService<ITitlePublisher>().WriteIntegrityManifestAsync(Title, staging, CancellationToken.None);
         await origin.Services.GetRequiredService<IObjectStore>().PublishAsync(Title, staging, CancellationToken.None);
+        var originKey = (await File.ReadAllTextAsync(Path.ChangeExtension(origin.Services.GetRequiredService<IOptions<OriginOptions>>().Value.SigningKeyPath, ".pub"))).Trim();
         Assert.Equal("[::1]", origin.BaseAddress.Host);
 
         Directory.CreateDirectory(state.Combine("steering", "prefixes"));
         await File.WriteAllTextAsync(state.Combine("steering", "prefixes", "local.prefixes"), "127.0.0.0/8\n::1/128\n");
+        // The fleet CA steering loads, and the appliance's certificate issued by it up front (enrolled).
+        using var fleet = FleetCertificates.Create(state.Combine("steering", "fleet"));
         await using var steering = await RunningRole.StartAsync(
             SteeringHost.Build,
             "--urls", "http://127.0.0.1:0;http://[::1]:0",
             $"--Steering:DataDirectory={state.Combine("steering")}",
-            "--Steering:ControlUrl=http://127.0.0.1:0",
+            "--Steering:ControlUrl=https://127.0.0.1:0",
+            "--Steering:Fleet:EnrollUrl=https://127.0.0.1:0",
             $"--Steering:OriginUrl={origin.BaseAddress.ToString().TrimEnd('/')}");
+        fleet.WriteAppliance(state.Combine("oca-6-fleet"), "local", "oca-6").Dispose();
         await using var appliance = await RunningRole.StartAsync(
             ApplianceHost.Build,
+        [
             "--urls", "http://127.0.0.1:0;http://[::1]:0",
             "--Appliance:Id=oca-6",
             "--Appliance:Site=local",
@@ -57,7 +66,10 @@ public sealed class DualStackPlaybackTests
             $"--Appliance:Parents:0={origin.BaseAddress}",
             $"--Appliance:Steering:Url={steering.Services.GetRequiredService<ControlEndpoint>().Address}",
             "--Appliance:Steering:HeartbeatInterval=00:00:00.2",
-            $"--Appliance:PlaybackKeys:0={key.PublicKey}");
+            $"--Appliance:PlaybackKeys:0={key.PublicKey}",
+            $"--Appliance:Upstream:IntegrityKeys:0={originKey}",
+            .. fleet.ApplianceSettings(state.Combine("oca-6-fleet")),
+        ]);
         var applianceV6 = IPv6Address(appliance);
 
         // The player reaches steering over IPv6 and is sent to the appliance's IPv6 URL.
