@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.Testing;
 
@@ -37,7 +38,7 @@ public sealed class FleetCertificates : IDisposable
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         var now = DateTimeOffset.UtcNow;
         var authority = request.CreateSelfSigned(now.AddDays(-1), now.AddYears(5));
-        WritePrivate(Path.Combine(fleetDirectory, "ca.key"), key.ExportPkcs8PrivateKeyPem());
+        PrivateFile.Write(Path.Combine(fleetDirectory, "ca.key"), key.ExportPkcs8PrivateKeyPem());
         var caFile = Path.Combine(fleetDirectory, "ca.crt");
         File.WriteAllText(caFile, authority.ExportCertificatePem());
         return new FleetCertificates(authority, key, caFile);
@@ -103,7 +104,7 @@ public sealed class FleetCertificates : IDisposable
         Directory.CreateDirectory(fleetDirectory);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var certificate = Issue(key, $"openconnect://appliance/{site}/{id}", lifetime: lifetime);
-        WritePrivate(Path.Combine(fleetDirectory, "appliance.key"), key.ExportPkcs8PrivateKeyPem());
+        PrivateFile.Write(Path.Combine(fleetDirectory, "appliance.key"), key.ExportPkcs8PrivateKeyPem());
         File.WriteAllText(Path.Combine(fleetDirectory, "appliance.crt"), certificate.ExportCertificatePem());
         return certificate;
     }
@@ -118,17 +119,4 @@ public sealed class FleetCertificates : IDisposable
         _key.Dispose();
     }
 
-    private static void WritePrivate(string path, string text)
-    {
-        File.Delete(path);
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using var stream = new FileStream(path, options);
-        using var writer = new StreamWriter(stream);
-        writer.Write(text);
-    }
 }

@@ -2,6 +2,7 @@ using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using OpenConnect.Contracts.Fleet;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.Appliance.Identity;
 
@@ -57,12 +58,12 @@ public sealed class ApplianceCredentials : IDisposable
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         if (File.Exists(keyPath))
         {
-            RequirePrivate(keyPath);
+            PrivateFile.RequireOwnerOnly(keyPath);
             key.ImportFromPem(File.ReadAllText(keyPath));
         }
         else
         {
-            WritePrivate(keyPath, key.ExportPkcs8PrivateKeyPem());
+            PrivateFile.Write(keyPath, key.ExportPkcs8PrivateKeyPem());
         }
 
         var credentials = new ApplianceCredentials(directory, key, authority);
@@ -123,39 +124,6 @@ public sealed class ApplianceCredentials : IDisposable
         _current?.Certificate.Dispose();
         _key.Dispose();
         Authority.Dispose();
-    }
-
-    internal static void WritePrivate(string path, string text)
-    {
-        var temp = path + ".tmp";
-        File.Delete(temp);
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using (var stream = new FileStream(temp, options))
-        using (var writer = new StreamWriter(stream))
-        {
-            writer.Write(text);
-        }
-
-        File.Move(temp, path, overwrite: true);
-    }
-
-    private static void RequirePrivate(string path)
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            return;
-        }
-
-        const UnixFileMode open = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
-        if ((File.GetUnixFileMode(path) & open) != 0)
-        {
-            throw new InvalidOperationException($"'{path}' is readable or writable by group or others; run chmod 600 on it");
-        }
     }
 
     private sealed record Issued(X509Certificate2 Certificate, int Version);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using OpenConnect.Contracts.Fleet;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.Steering.Fleet;
 
@@ -48,7 +49,7 @@ public sealed class FleetAuthority : IDisposable
             throw new InvalidOperationException($"fleet CA in '{directory}' is incomplete: both {KeyFileName} and {CertificateFileName} must exist (or neither, to create a new CA)");
         }
 
-        RequirePrivate(keyPath);
+        PrivateFile.RequireOwnerOnly(keyPath);
         var key = ECDsa.Create();
         key.ImportFromPem(File.ReadAllText(keyPath));
         var certificate = X509Certificate2.CreateFromPem(File.ReadAllText(certificatePath));
@@ -70,7 +71,7 @@ public sealed class FleetAuthority : IDisposable
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         using var certificate = request.CreateSelfSigned(now.AddMinutes(-5), now.AddYears(10));
-        WritePrivate(Path.Combine(directory, KeyFileName), key.ExportPkcs8PrivateKeyPem());
+        PrivateFile.Write(Path.Combine(directory, KeyFileName), key.ExportPkcs8PrivateKeyPem());
         File.WriteAllText(Path.Combine(directory, CertificateFileName), certificate.ExportCertificatePem());
     }
 
@@ -147,42 +148,6 @@ public sealed class FleetAuthority : IDisposable
     }
 
     public void Dispose() => _key.Dispose();
-
-    /// <summary>Writes a secret file readable by its owner only (created with mode 0600, then renamed into place).</summary>
-    public static void WritePrivate(string path, string text)
-    {
-        var temp = path + ".tmp";
-        File.Delete(temp);
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using (var stream = new FileStream(temp, options))
-        using (var writer = new StreamWriter(stream))
-        {
-            writer.Write(text);
-        }
-
-        File.Move(temp, path, overwrite: true);
-    }
-
-    /// <summary>Refuses a secret file that group or others can read or write.</summary>
-    public static void RequirePrivate(string path)
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            return;
-        }
-
-        const UnixFileMode open = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
-        var mode = File.GetUnixFileMode(path);
-        if ((mode & open) != 0)
-        {
-            throw new InvalidOperationException($"'{path}' is readable or writable by group or others (mode {Convert.ToString((int)mode, 8)}); run chmod 600 on it");
-        }
-    }
 
     private static void RequireAcceptableKey(PublicKey key)
     {

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using OpenConnect.Contracts.Fleet;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.Steering.Fleet;
 
@@ -19,10 +20,10 @@ public sealed class OperatorCredential
         if (!File.Exists(tokenFile))
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(tokenFile))!);
-            FleetAuthority.WritePrivate(tokenFile, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_') + "\n");
+            PrivateFile.Write(tokenFile, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_') + "\n");
         }
 
-        FleetAuthority.RequirePrivate(tokenFile);
+        PrivateFile.RequireOwnerOnly(tokenFile);
         var token = File.ReadAllText(tokenFile).Trim();
         if (token.Length < 16)
         {
