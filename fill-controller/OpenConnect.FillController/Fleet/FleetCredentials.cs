@@ -51,7 +51,7 @@ public sealed class FleetCredentials : IDisposable
         {
             certificate = X509Certificate2.CreateFromPemFile(certificateFile, keyFile);
         }
-        catch (CryptographicException ex)
+        catch (Exception ex) when (ex is CryptographicException or ArgumentException)
         {
             authority.Dispose();
             throw new InvalidOperationException($"{Section}:CertificateFile '{certificateFile}' with {Section}:KeyFile '{keyFile}' is not a PEM certificate and its private key: {ex.Message}", ex);
