@@ -198,6 +198,10 @@ issue_fill_controller_certificate() {
       && openssl x509 -in "$dir/fill-controller.crt" -noout -checkend 86400 >/dev/null 2>&1; then
     return 0
   fi
+  if ! command -v openssl >/dev/null; then
+    echo "error: openssl is needed to make the fill controller's key and certificate request (apt-get install openssl)" >&2
+    exit 1
+  fi
   mkdir -p "$dir"
   if [ ! -s "$dir/fill-controller.key" ]; then
     (umask 077; openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/fill-controller.key" 2>/dev/null)
