@@ -188,9 +188,45 @@ until [ -s "$ORIGIN_KEY_FILE" ]; do
   sleep 0.2
 done
 INTEGRITY_KEY="$(tr -d '[:space:]' <"$ORIGIN_KEY_FILE")"
+# The fill controller's fleet certificate, as an operator gets one for a service: a key made here
+# (mode 0600, never sent), a certificate request, and POST /fleet/certificates on steering's
+# enrollment listener with the operator token. A second run reuses it until a day before it expires.
+FILL_FLEET_DIR="$STATE_DIR/fill-controller-fleet"
+issue_fill_controller_certificate() {
+  local dir="$FILL_FLEET_DIR" csr answer pem
+  if [ -s "$dir/fill-controller.crt" ] && [ -s "$dir/fill-controller.key" ] \
+      && openssl x509 -in "$dir/fill-controller.crt" -noout -checkend 86400 >/dev/null 2>&1; then
+    return 0
+  fi
+  if ! command -v openssl >/dev/null; then
+    echo "error: openssl is needed to make the fill controller's key and certificate request (apt-get install openssl)" >&2
+    exit 1
+  fi
+  mkdir -p "$dir"
+  if [ ! -s "$dir/fill-controller.key" ]; then
+    (umask 077; openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/fill-controller.key" 2>/dev/null)
+  fi
+  csr="$(openssl req -new -key "$dir/fill-controller.key" -subj "/CN=openconnect-fill-controller" | awk '{printf "%s\\n", $0}')"
+  if ! answer=$(curl -fsS --retry 30 --retry-connrefused --retry-delay 1 --cacert "$FLEET_DIR/ca.crt" \
+      -H "Authorization: Bearer $(cat "$FLEET_DIR/operator.token")" -H 'Content-Type: application/json' \
+      -d "{\"identity\":\"openconnect://fill-controller\",\"csr\":\"$csr\"}" "$STEERING_ENROLL_URL/fleet/certificates"); then
+    echo "error: steering at $STEERING_ENROLL_URL did not issue the fill controller's certificate; see $STATE_DIR/logs/steering.log" >&2
+    exit 1
+  fi
+  # The PEM comes JSON-escaped (\n, and + as \u002B): printf %b undoes both.
+  pem="$(sed -n 's/.*"certificate":"\([^"]*\)".*/\1/p' <<<"$answer")"
+  if [ -z "$pem" ]; then
+    echo "error: steering's answer holds no certificate: $answer" >&2
+    exit 1
+  fi
+  printf '%b\n' "$pem" >"$dir/fill-controller.crt.tmp" && mv "$dir/fill-controller.crt.tmp" "$dir/fill-controller.crt"
+}
+issue_fill_controller_certificate
 start_role fill-controller fill-controller/OpenConnect.FillController "$FILL_PORT" --FillController:DataDirectory="$STATE_DIR/fill-controller" \
   --FillController:Steering:Url="$STEERING_URL" --FillController:Origin:Url="$ORIGIN_URL" \
-  --FillController:Fill:ControlUrl="$FILL_CONTROL_URL" --FillController:Fill:SteeringControlUrl="$STEERING_CONTROL_URL"
+  --FillController:Fill:ControlUrl="$FILL_CONTROL_URL" --FillController:Fill:SteeringControlUrl="$STEERING_CONTROL_URL" \
+  --FillController:Fleet:CertificateFile="$FILL_FLEET_DIR/fill-controller.crt" --FillController:Fleet:KeyFile="$FILL_FLEET_DIR/fill-controller.key" \
+  --FillController:Fleet:CaCertificateFile="$FLEET_DIR/ca.crt" --FillController:Steering:OperatorTokenFile="$FLEET_DIR/operator.token"
 # Enrollment, as in production: steering made the fleet CA and the operator token in $FLEET_DIR; the
 # operator adds each appliance (id, site) and gets a one-time code; the appliance makes its own key,
 # sends a certificate request with the code and gets its certificate. A second run reuses it.

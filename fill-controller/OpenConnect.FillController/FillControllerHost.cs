@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using OpenConnect.FillController.Discovery;
 using OpenConnect.FillController.Fill;
+using OpenConnect.FillController.Fleet;
 using OpenConnect.Hosting;
 
 namespace OpenConnect.FillController;
@@ -28,6 +29,9 @@ public static class FillControllerHost
 
         configureServices(builder.Services);
         var app = builder.Build();
+        // Credentials load now, so a missing or unusable file stops the start with its setting named.
+        app.Services.GetRequiredService<FleetCredentials>();
+        app.Services.GetRequiredService<History.OperatorToken>();
         app.MapRoleEndpoints();
         app.MapGrpcService<FillOrdersService>();
         app.MapFill();
@@ -39,6 +43,14 @@ public static class FillControllerHost
     {
         var services = builder.Services;
         services.AddSingleton<FillStore>();
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<FillControllerOptions>>().Value;
+            return FleetCredentials.Load(
+                options.Fleet.ResolvedCertificateFile(options.DataDirectory),
+                options.Fleet.ResolvedKeyFile(options.DataDirectory),
+                options.Fleet.ResolvedCaCertificateFile(options.DataDirectory));
+        });
         services.AddSingleton<RosterClient>();
         services.AddSingleton<FillCoordinator>();
         services.AddSingleton<FillControlEndpoint>();

@@ -31,6 +31,9 @@ public sealed class FillControllerOptions : IRoleOptions<FillControllerOptions>
     /// <summary>Placement (section <c>FillController:Placement</c>).</summary>
     public PlannerOptions Placement { get; set; } = new();
 
+    /// <summary>The fill controller's fleet certificate and the fleet CA (section <c>FillController:Fleet</c>).</summary>
+    public Fleet.FleetClientOptions Fleet { get; set; } = new();
+
     /// <summary>Fill protocol, windows and sites (section <c>FillController:Fill</c>).</summary>
     public Fill.FillOptions Fill { get; set; } = new();
 
@@ -40,8 +43,10 @@ public sealed class FillControllerOptions : IRoleOptions<FillControllerOptions>
         Forecast.Validate(check, "Forecast");
         Placement.Validate(check, "Placement");
         Fill.Validate(check);
+        Fleet.Validate(check);
         Steering.Validate(check, "Steering");
         Origin.Validate(check, "Origin");
+        check.Require(Origin.OperatorTokenFile.Length == 0, "Origin:OperatorTokenFile", Origin.OperatorTokenFile, "is not used: only steering takes the operator token");
         check.Require(ResolveInterval >= TimeSpan.FromSeconds(1), "ResolveInterval", ResolveInterval, "must be at least 00:00:01");
         check.Require(!string.IsNullOrWhiteSpace(DataDirectory), "DataDirectory", DataDirectory, "must name a directory");
     }

@@ -17,14 +17,17 @@ public sealed class FillControllerDiscoveryTests
         using var state = new TempDirectory("openconnect-fill");
         await using var fill = await RunningRole.StartAsync(
             FillControllerHost.Build,
+            [
             $"--FillController:DataDirectory={state.Path}",
             "--FillController:Fill:ControlUrl=http://127.0.0.1:0",
+            .. FillControllerFleet.Settings,
             "--FillController:Origin:Url=http://127.0.0.1:8100",
             "--FillController:Origin:SrvName=_origin._tcp.openconnect.test",
             $"--FillController:Origin:DnsServer={dns.Server}",
             "--FillController:Steering:Url=http://127.0.0.1:8200",
             "--FillController:Steering:SrvName=_steering._tcp.openconnect.test",
-            $"--FillController:Steering:DnsServer={dns.Server}");
+            $"--FillController:Steering:DnsServer={dns.Server}",
+            ]);
 
         var directory = fill.Services.GetRequiredService<ServiceDirectory>();
         await directory.Resolved.WaitAsync(TimeSpan.FromSeconds(15));

@@ -3,6 +3,7 @@ using OpenConnect.Appliance;
 using OpenConnect.FillController;
 using OpenConnect.Origin;
 using OpenConnect.Steering;
+using OpenConnect.Testing;
 
 namespace OpenConnect.EndToEnd.Tests;
 
@@ -17,10 +18,33 @@ public sealed record RoleUnderTest(string Name, Func<string[], WebApplication> B
         ["appliance"] = new("appliance", ApplianceHost.Build, typeof(ApplianceHost).Assembly.Location, "Appliance:Cache:Directory", ["--Appliance:ControlUrl=http://127.0.0.1:0", "--Appliance:UnsignedNetworks:0=127.0.0.0/8", "--Appliance:Upstream:AllowUnsignedContent=true"]),
         ["origin"] = new("origin", OriginHost.Build, typeof(OriginHost).Assembly.Location, "Origin:DataDirectory", []),
         ["steering"] = new("steering", SteeringHost.Build, typeof(SteeringHost).Assembly.Location, "Steering:DataDirectory", []),
-        ["fill-controller"] = new("fill-controller", FillControllerHost.Build, typeof(FillControllerHost).Assembly.Location, "FillController:DataDirectory", ["--FillController:Fill:ControlUrl=http://127.0.0.1:0"]),
+        ["fill-controller"] = new("fill-controller", FillControllerHost.Build, typeof(FillControllerHost).Assembly.Location, "FillController:DataDirectory", ["--FillController:Fill:ControlUrl=http://127.0.0.1:0", .. FillControllerFleet.Settings]),
     };
 
     public static TheoryData<string> Names => new(All.Keys);
 
     public override string ToString() => Name;
+}
+
+/// <summary>
+/// A fleet CA and an <c>openconnect://fill-controller</c> certificate, written once per test run:
+/// the fill controller refuses to start without them.
+/// </summary>
+public static class FillControllerFleet
+{
+    private static readonly TempDirectory Directory = new("openconnect-fill-fleet");
+
+    public static readonly string[] Settings = Write();
+
+    private static string[] Write()
+    {
+        using var fleet = FleetCertificates.Create(Directory.Combine("ca"));
+        var (certificateFile, keyFile) = fleet.WriteService(Directory.Path, "fill-controller", "openconnect://fill-controller");
+        return
+        [
+            $"--FillController:Fleet:CertificateFile={certificateFile}",
+            $"--FillController:Fleet:KeyFile={keyFile}",
+            $"--FillController:Fleet:CaCertificateFile={fleet.CaCertificateFile}",
+        ];
+    }
 }

@@ -109,6 +109,23 @@ public sealed class FleetCertificates : IDisposable
         return certificate;
     }
 
+    /// <summary>
+    /// Writes a service's key (<c>{name}.key</c>, 0600) and certificate (<c>{name}.crt</c>) for
+    /// <paramref name="identity"/> (e.g. <c>openconnect://fill-controller</c>) into <paramref name="directory"/>;
+    /// returns the two paths.
+    /// </summary>
+    public (string CertificateFile, string KeyFile) WriteService(string directory, string name, string identity)
+    {
+        Directory.CreateDirectory(directory);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var certificate = Issue(key, identity);
+        var keyFile = Path.Combine(directory, name + ".key");
+        var certificateFile = Path.Combine(directory, name + ".crt");
+        WritePrivate(keyFile, key.ExportPkcs8PrivateKeyPem());
+        File.WriteAllText(certificateFile, certificate.ExportCertificatePem());
+        return (certificateFile, keyFile);
+    }
+
     /// <summary>The settings that start an appliance with the identity <see cref="WriteAppliance"/> wrote.</summary>
     public string[] ApplianceSettings(string fleetDirectory) =>
         [$"--Appliance:Fleet:Directory={fleetDirectory}", $"--Appliance:Fleet:CaCertificateFile={CaCertificateFile}"];

@@ -15,6 +15,13 @@ public sealed class ServiceEndpointOptions
     /// <summary>DNS server (<c>host:port</c>) for <see cref="SrvName"/>. Default: the system's resolvers.</summary>
     public string DnsServer { get; set; } = "";
 
+    /// <summary>
+    /// Steering only: a file holding the operator bearer token (steering's
+    /// <c>{Steering:DataDirectory}/fleet/operator.token</c>, mode 0600) sent with
+    /// <c>GET /history/plays</c>. Default: none, and steering answers the collector 401.
+    /// </summary>
+    public string OperatorTokenFile { get; set; } = "";
+
     public void Validate(OptionsCheck check, string key)
     {
         check.RequireAbsoluteHttpUri(Url, $"{key}:Url", allowEmpty: true);

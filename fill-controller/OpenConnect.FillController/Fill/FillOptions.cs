@@ -12,8 +12,11 @@ public sealed class FillOptions
     /// </summary>
     public string ControlUrl { get; set; } = "http://127.0.0.1:8380";
 
-    /// <summary>Steering's control-plane URL (gRPC <c>ApplianceRoster</c>). Default <c>http://127.0.0.1:8280</c>.</summary>
-    public string SteeringControlUrl { get; set; } = "http://127.0.0.1:8280";
+    /// <summary>
+    /// Steering's control-plane URL (gRPC <c>ApplianceRoster</c> over mutual TLS with the
+    /// certificate in <c>FillController:Fleet</c>). Default <c>https://127.0.0.1:8280</c>.
+    /// </summary>
+    public string SteeringControlUrl { get; set; } = "https://127.0.0.1:8280";
 
     /// <summary>The window of a site not listed in <see cref="Sites"/>: UTC, 02:00–06:00.</summary>
     public FillWindowOptions DefaultWindow { get; set; } = new();
@@ -41,7 +44,7 @@ public sealed class FillOptions
     public void Validate(OptionsCheck check)
     {
         check.Require(Uri.TryCreate(ControlUrl, UriKind.Absolute, out var control) && control.Scheme == "http" && control.AbsolutePath == "/", "Fill:ControlUrl", ControlUrl, "must be an http:// URL with host and port, e.g. http://10.0.0.3:8380");
-        check.RequireAbsoluteHttpUri(SteeringControlUrl, "Fill:SteeringControlUrl");
+        check.Require(Uri.TryCreate(SteeringControlUrl, UriKind.Absolute, out var steering) && steering.Scheme == "https", "Fill:SteeringControlUrl", SteeringControlUrl, "must be an https:// URL (steering's control plane takes only mutual TLS), e.g. https://10.0.0.2:8280");
         check.RequireAbsoluteHttpUri(OriginUrl, "Fill:OriginUrl", allowEmpty: true);
         check.Require(SsdShare is > 0 and <= 1, "Fill:SsdShare", SsdShare, "must be above 0 and at most 1");
         check.Require(RosterMaxSilence > TimeSpan.Zero, "Fill:RosterMaxSilence", RosterMaxSilence, "must be positive");

@@ -8,11 +8,14 @@ namespace OpenConnect.FillController.History;
 /// Every <see cref="FillControllerOptions.CollectInterval"/>, copies steering's play counts
 /// (<c>GET /history/plays</c>) and the origin's view counters (<c>GET /api/v1/titles</c>, all pages)
 /// into the <see cref="PopularityStore"/>, then drops history older than the forecast reads.
-/// Collecting is idempotent: counts are stored as absolute values per key.
+/// Collecting is idempotent: counts are stored as absolute values per key. Steering's history takes
+/// the operator credential (<c>Authorization: Bearer</c> from <c>FillController:Steering:OperatorTokenFile</c>);
+/// a refusal fails the collection with the status and the setting to fix.
 /// </summary>
 public sealed partial class PopularityCollector(
     IHttpClientFactory httpFactory,
     ServiceDirectory directory,
+    OperatorToken operatorToken,
     PopularityStore store,
     TimeProvider time,
     IOptions<FillControllerOptions> options,
@@ -37,8 +40,7 @@ public sealed partial class PopularityCollector(
         var steering = directory.Steering ?? throw new InvalidOperationException("steering's address is not resolved");
         var origin = directory.Origin ?? throw new InvalidOperationException("the origin's address is not resolved");
 
-        var plays = await _http.GetFromJsonAsync<PlayHistoryResponse>(new Uri(steering, $"/history/plays?since={PopularityStore.Day(since)}"), cancellationToken).ConfigureAwait(false)
-            ?? throw new InvalidDataException("steering's play history is empty");
+        var plays = await ReadPlaysAsync(new Uri(steering, $"/history/plays?since={PopularityStore.Day(since)}"), cancellationToken).ConfigureAwait(false);
         store.UpsertPlays(plays.Instance, plays.Plays.Select(p => new PlayCount(p.Site, p.Title, PopularityStore.ParseDay(p.Day), p.Plays)));
 
         var views = new List<ViewCount>();
@@ -69,6 +71,28 @@ public sealed partial class PopularityCollector(
         store.Prune(since);
         Collections++;
         Collected(logger, plays.Plays.Count, views.Count);
+    }
+
+    private async Task<PlayHistoryResponse> ReadPlaysAsync(Uri url, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        if (operatorToken.Value is { } token)
+        {
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        }
+
+        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+        {
+            var fix = operatorToken.Value is null
+                ? $"no operator token is configured; set {FillControllerOptions.SectionName}:Steering:OperatorTokenFile to steering's operator.token"
+                : $"steering refused the operator token in {FillControllerOptions.SectionName}:Steering:OperatorTokenFile '{operatorToken.File}'";
+            throw new InvalidOperationException($"steering answered {(int)response.StatusCode} ({response.StatusCode}) to GET {url.AbsolutePath}: {fix}");
+        }
+
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<PlayHistoryResponse>(cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidDataException("steering's play history is empty");
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -31,7 +31,7 @@ public sealed class FillIntegrityTests
         var appliance = stack.Own(await stack.StartApplianceAsync("oca-1", "isp1", Trusting(OtherKey)));
 
         await stack.MoveClockToAsync(Window);
-        using var client = appliance.CreateClient();
+        using var client = appliance.CreateManagementClient();
         await Eventually.TrueAsync(async () => await RefusalsAsync(client, "unknown_key") >= 1, "the fill refused the manifest");
 
         Assert.All(title.SegmentPaths("r0"), path => Assert.Equal(0, origin.RequestsFor(path)));
@@ -56,7 +56,7 @@ public sealed class FillIntegrityTests
         var appliance = stack.Own(await stack.StartApplianceAsync("oca-1", "isp1", Trusting(SyntheticTitle.OriginKey)));
 
         await stack.MoveClockToAsync(Window);
-        using var client = appliance.CreateClient();
+        using var client = appliance.CreateManagementClient();
         await Eventually.TrueAsync(async () => await RefusalsAsync(client, "hash_mismatch") >= 1, "the fill refused the tampered object");
 
         var cache = appliance.Services.GetRequiredService<SegmentCache>();

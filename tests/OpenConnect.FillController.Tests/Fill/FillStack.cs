@@ -1,10 +1,8 @@
 using System.Text.Json;
-using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using OpenConnect.Appliance;
-using OpenConnect.Contracts.Fill.V1;
 using OpenConnect.FillController.Fill;
 using OpenConnect.FillController.Placement;
 using OpenConnect.Steering;
@@ -14,7 +12,9 @@ using OpenConnect.Testing;
 namespace OpenConnect.FillController.Tests.Fill;
 
 /// <summary>
-/// Real steering and a real fill controller in-process on loopback ports (the controller's clock a
+/// Real steering and a real fill controller in-process on loopback ports, joined by the fleet's
+/// mutual TLS (a test fleet CA in steering's fleet directory, the controller holding an
+/// <c>openconnect://fill-controller</c> certificate and steering's operator token; the controller's clock a
 /// <see cref="FakeTimeProvider"/> starting at <see cref="Noon"/> UTC, site windows UTC 02:00–06:00),
 /// in front of an origin URL the test provides; appliances start in-process or as processes and
 /// register with steering and poll the controller every 200 ms.
@@ -26,9 +26,10 @@ public sealed class FillStack : IAsyncDisposable
 
     private readonly List<IAsyncDisposable> _owned = [];
 
-    private FillStack(TempDirectory state, string originUrl, RunningRole steering, RunningRole controller, FakeTimeProvider time)
+    private FillStack(TempDirectory state, FleetCertificates fleet, string originUrl, RunningRole steering, RunningRole controller, FakeTimeProvider time)
     {
         State = state;
+        Fleet = fleet;
         OriginUrl = originUrl;
         Steering = steering;
         Controller = controller;
@@ -39,6 +40,9 @@ public sealed class FillStack : IAsyncDisposable
     }
 
     public TempDirectory State { get; }
+
+    /// <summary>The fleet CA steering loaded; issues the appliances' certificates.</summary>
+    public FleetCertificates Fleet { get; }
 
     public string OriginUrl { get; }
 
@@ -63,14 +67,21 @@ public sealed class FillStack : IAsyncDisposable
         var prefixes = state.Combine("steering", "prefixes");
         Directory.CreateDirectory(prefixes);
         await File.WriteAllTextAsync(Path.Combine(prefixes, "isp1.prefixes"), "127.0.0.0/8\n::1/128\n");
+        var fleet = FleetCertificates.Create(state.Combine("steering", "fleet"));
         var steering = await RunningRole.StartAsync(SteeringHost.Build,
-            $"--Steering:DataDirectory={state.Combine("steering")}", "--Steering:ControlUrl=http://127.0.0.1:0", $"--Steering:OriginUrl={originUrl.TrimEnd('/')}",
+            $"--Steering:DataDirectory={state.Combine("steering")}", "--Steering:ControlUrl=https://127.0.0.1:0", "--Steering:Fleet:EnrollUrl=https://127.0.0.1:0",
+            $"--Steering:OriginUrl={originUrl.TrimEnd('/')}",
             // Every play comes from 127.0.0.1: count each one, and let them through.
             "--Steering:CountRepeatPlays=true", "--Steering:PlayRateLimitBurst=100000");
         var control = steering.Services.GetRequiredService<ControlEndpoint>().Address;
         var time = new FakeTimeProvider(Noon);
+        var (certificateFile, keyFile) = fleet.WriteService(state.Combine("fill-controller-fleet"), "fill-controller", "openconnect://fill-controller");
         string[] all =
         [
+            $"--FillController:Fleet:CertificateFile={certificateFile}",
+            $"--FillController:Fleet:KeyFile={keyFile}",
+            $"--FillController:Fleet:CaCertificateFile={fleet.CaCertificateFile}",
+            $"--FillController:Steering:OperatorTokenFile={state.Combine("steering", "fleet", "operator.token")}",
             $"--FillController:DataDirectory={state.Combine("fill-controller")}",
             "--FillController:Fill:ControlUrl=http://127.0.0.1:0",
             $"--FillController:Fill:SteeringControlUrl={control}",
@@ -89,12 +100,25 @@ public sealed class FillStack : IAsyncDisposable
                 services.AddSingleton<IPlacementPlanner>(plan);
             }
         }), all);
-        return new FillStack(state, originUrl, steering, controller, time);
+        return new FillStack(state, fleet, originUrl, steering, controller, time);
     }
 
-    /// <summary>Settings of an appliance of this stack: registered with steering, polling the controller, pulling misses from the origin.</summary>
-    public string[] ApplianceSettings(string id, string site, params string[] settings) =>
-    [
+    /// <summary>
+    /// Settings of an appliance of this stack: enrolled (a fleet certificate for <paramref name="id"/>
+    /// in <paramref name="site"/>, written on first use), registered with steering, polling the
+    /// controller, pulling misses from the origin.
+    /// </summary>
+    public string[] ApplianceSettings(string id, string site, params string[] settings)
+    {
+        var fleetDirectory = State.Combine(id + "-fleet");
+        if (!File.Exists(Path.Combine(fleetDirectory, "appliance.crt")))
+        {
+            Fleet.WriteAppliance(fleetDirectory, site, id).Dispose();
+        }
+
+        return
+        [
+        .. Fleet.ApplianceSettings(fleetDirectory),
         $"--Appliance:Id={id}",
         $"--Appliance:Site={site}",
         $"--Appliance:Cache:Directory={State.Combine(id)}",
@@ -109,7 +133,8 @@ public sealed class FillStack : IAsyncDisposable
         "--Appliance:Cache:RamBytes=4194304",
         "--Appliance:Cache:SsdBytes=67108864",
         .. settings,
-    ];
+        ];
+    }
 
     public async Task<RunningRole> StartApplianceAsync(string id, string site = "isp1", params string[] settings)
     {
@@ -125,12 +150,11 @@ public sealed class FillStack : IAsyncDisposable
         return appliance;
     }
 
-    /// <summary>Waits until steering's roster lists <paramref name="id"/>.</summary>
+    /// <summary>Waits until steering's roster, as the controller reads it over mutual TLS, lists <paramref name="id"/>.</summary>
     public async Task WaitForRosterAsync(string id)
     {
-        using var channel = GrpcChannel.ForAddress(SteeringControl);
-        var client = new ApplianceRoster.ApplianceRosterClient(channel);
-        await Eventually.TrueAsync(async () => (await client.ListAsync(new RosterRequest())).Appliances.Any(a => a.ApplianceId == id), $"{id} registered with steering");
+        var roster = Controller.Services.GetRequiredService<RosterClient>();
+        await Eventually.TrueAsync(async () => (await roster.ListAsync(CancellationToken.None)).Any(a => a.ApplianceId == id), $"{id} registered with steering");
     }
 
     /// <summary>
@@ -218,6 +242,7 @@ public sealed class FillStack : IAsyncDisposable
         Http.Dispose();
         await Controller.DisposeAsync();
         await Steering.DisposeAsync();
+        Fleet.Dispose();
         State.Dispose();
     }
 }
