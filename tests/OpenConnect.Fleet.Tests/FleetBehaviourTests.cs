@@ -118,7 +118,7 @@ public sealed class FleetBehaviourTests(FleetFixture fleet)
         var refused = await Bed.CurlAsync("ca", master);
         Assert.True(refused.Status == 503, $"a1 answered {refused.Status} for a new session while cut off: {refused.Body}");
         Assert.Equal(200, (await Bed.CurlAsync("ca", segment)).Status);
-        var health = await Bed.CurlAsync("a1", Bed.Appliances["a1"].BaseUrl + "/healthz");
+        var health = await Bed.CurlAsync("a1", Bed.Appliances["a1"].ManagementUrl + "/healthz");
         Assert.Equal(200, health.Status);
         Assert.Contains("Degraded", health.Body, StringComparison.Ordinal);
 
