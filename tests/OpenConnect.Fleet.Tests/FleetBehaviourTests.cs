@@ -47,8 +47,11 @@ public sealed class FleetBehaviourTests(FleetFixture fleet)
         var inUse = Appliance(playing.GetProperty("host").GetString()!);
         Assert.Contains(inUse, appliances);
 
-        await player.GoAsync();
+        // Killed first, then GO: every segment the player fetches after GO is fetched after the kill
+        // (GO first let a fetch from the doomed appliance slip in before the kill landed). The stall
+        // clock starts at GO, a few milliseconds (SIGKILL and reaping) after the kill.
         await Bed.KillApplianceAsync(inUse);
+        await player.GoAsync();
         var result = await player.ReadAsync("RESULT", TimeSpan.FromSeconds(120));
 
         Assert.True(result.GetProperty("ok").GetBoolean(), $"playback did not continue: {player.Transcript}");
