@@ -47,8 +47,11 @@ public sealed class FleetBehaviourTests(FleetFixture fleet)
         var inUse = Appliance(playing.GetProperty("host").GetString()!);
         Assert.Contains(inUse, appliances);
 
-        await player.GoAsync();
+        // Killed first, then GO: every segment the player fetches after GO is fetched after the kill
+        // (GO first let a fetch from the doomed appliance slip in before the kill landed). The stall
+        // clock starts at GO, a few milliseconds (SIGKILL and reaping) after the kill.
         await Bed.KillApplianceAsync(inUse);
+        await player.GoAsync();
         var result = await player.ReadAsync("RESULT", TimeSpan.FromSeconds(120));
 
         Assert.True(result.GetProperty("ok").GetBoolean(), $"playback did not continue: {player.Transcript}");
@@ -118,7 +121,7 @@ public sealed class FleetBehaviourTests(FleetFixture fleet)
         var refused = await Bed.CurlAsync("ca", master);
         Assert.True(refused.Status == 503, $"a1 answered {refused.Status} for a new session while cut off: {refused.Body}");
         Assert.Equal(200, (await Bed.CurlAsync("ca", segment)).Status);
-        var health = await Bed.CurlAsync("a1", Bed.Appliances["a1"].BaseUrl + "/healthz");
+        var health = await Bed.CurlAsync("a1", Bed.Appliances["a1"].ManagementUrl + "/healthz");
         Assert.Equal(200, health.Status);
         Assert.Contains("Degraded", health.Body, StringComparison.Ordinal);
 

@@ -29,13 +29,17 @@ public sealed class FleetFixture : IAsyncLifetime
         _title = await _bed.PublishAsync(source);
     }
 
-    /// <summary>Every appliance running, no partition, steering counting all four eligible.</summary>
+    /// <summary>Every appliance enrolled and running, no partition, steering counting all four eligible.</summary>
     public async Task ResetAsync()
     {
         foreach (var (id, role) in Bed.Appliances.ToList())
         {
             await Bed.HealAsync(id);
-            if (!role.Running)
+            if (Bed.Removed.Contains(id))
+            {
+                await Bed.ReenrollApplianceAsync(id);
+            }
+            else if (!role.Running)
             {
                 await Bed.RestartApplianceAsync(id);
             }

@@ -13,11 +13,12 @@ public sealed class BedRole : IAsyncDisposable
     private readonly StreamWriter _log;
     private bool _disposed;
 
-    private BedRole(string name, FleetHost host, string baseUrl, string logFile, Process process, StreamWriter log)
+    private BedRole(string name, FleetHost host, string baseUrl, string managementUrl, string logFile, Process process, StreamWriter log)
     {
         Name = name;
         Host = host;
         BaseUrl = baseUrl;
+        ManagementUrl = managementUrl;
         LogFile = logFile;
         _process = process;
         _log = log;
@@ -30,11 +31,14 @@ public sealed class BedRole : IAsyncDisposable
     /// <summary>The role's data URL on the bed (its host's IPv4 address).</summary>
     public string BaseUrl { get; }
 
+    /// <summary>The role's management listener (<c>/healthz</c>, <c>/metrics</c>): loopback inside its host's namespace.</summary>
+    public string ManagementUrl { get; }
+
     public string LogFile { get; }
 
     public bool Running => !_disposed && !_process.HasExited;
 
-    public static BedRole Start(string name, FleetHost host, string dll, string baseUrl, string logFile, IEnumerable<string> settings)
+    public static BedRole Start(string name, FleetHost host, string dll, string baseUrl, string managementUrl, string logFile, IEnumerable<string> settings)
     {
         if (!File.Exists(dll))
         {
@@ -42,16 +46,17 @@ public sealed class BedRole : IAsyncDisposable
         }
 
         var startInfo = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in (string[])["netns", "exec", host.Namespace, "dotnet", dll, .. settings])
+        string[] all = [.. settings, $"--Management:Url={managementUrl}"];
+        foreach (var arg in (string[])["netns", "exec", host.Namespace, "dotnet", dll, .. all])
         {
             startInfo.ArgumentList.Add(arg);
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
         var log = new StreamWriter(logFile, append: true) { AutoFlush = true };
-        log.WriteLine($"== {DateTime.UtcNow:O} start {name} in {host.Namespace}: dotnet {dll} {string.Join(' ', settings)}");
+        log.WriteLine($"== {DateTime.UtcNow:O} start {name} in {host.Namespace}: dotnet {dll} {string.Join(' ', all)}");
         var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"could not start {name}");
-        var role = new BedRole(name, host, baseUrl, logFile, process, log);
+        var role = new BedRole(name, host, baseUrl, managementUrl, logFile, process, log);
         process.OutputDataReceived += (_, e) => role.Write(e.Data);
         process.ErrorDataReceived += (_, e) => role.Write(e.Data);
         process.BeginOutputReadLine();

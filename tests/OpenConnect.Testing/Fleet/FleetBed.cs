@@ -1,12 +1,17 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
+using Google.Protobuf;
 
 namespace OpenConnect.Testing.Fleet;
 
 /// <summary>
 /// The multi-host bed (<c>scripts/fleet-bed.sh</c>) with the real release binaries of every role
 /// started in their namespaces: origin, steering, fill controller, appliances a1 a2 (site-a) and
-/// b1 b2 (site-b); clients ca and cb. The test process stays in the root namespace and reaches the
+/// b1 b2 (site-b); clients ca and cb. The control plane runs the secure path: steering makes the
+/// fleet CA and the operator token; the operator (curl with the token, from steering's host) adds
+/// each appliance and gets a one-time code; the appliance makes its own key, enrolls with the code
+/// and heartbeats over mutual TLS. The test process stays in the root namespace and reaches the
 /// bed through <c>ip netns exec</c> (curl, node). Disposing kills every role and removes the bed;
 /// the script's watchdog removes it too if this process dies without disposing.
 /// </summary>
@@ -17,6 +22,8 @@ public sealed class FleetBed : IAsyncDisposable
     private static int _beds;
     private readonly Dictionary<string, FleetHost> _hosts;
     private readonly Dictionary<string, BedRole> _appliances = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _removed = new(StringComparer.Ordinal);
+    private int _grpcCalls;
     private bool _disposed;
 
     private FleetBed(string prefix, TempDirectory state, Dictionary<string, FleetHost> hosts)
@@ -65,11 +72,23 @@ public sealed class FleetBed : IAsyncDisposable
 
     public IReadOnlyDictionary<string, BedRole> Appliances => _appliances;
 
+    /// <summary>Steering's fleet directory: the CA (<c>ca.crt</c>, <c>ca.key</c>) and <c>operator.token</c>.</summary>
+    public string FleetDirectory => Path.Combine(State.Combine("steering"), "fleet");
+
+    /// <summary>The fleet CA's certificate, which every appliance (and every test client) trusts.</summary>
+    public string CaCertificateFile => Path.Combine(FleetDirectory, "ca.crt");
+
+    /// <summary>Appliance <paramref name="id"/>'s fleet directory: its own key and certificate, and its enrollment code.</summary>
+    public string ApplianceFleetDirectory(string id) => State.Combine(id + "-fleet");
+
+    /// <summary>Appliances an operator removed (revoked) and not yet enrolled again.</summary>
+    public IReadOnlySet<string> Removed => _removed;
+
     public FleetHost Host(string name) => _hosts.TryGetValue(name, out var host) ? host : throw new ArgumentException($"no host '{name}' in the bed ({string.Join(", ", _hosts.Keys)})", nameof(name));
 
     public string SteeringUrl => Steering.BaseUrl;
 
-    /// <summary>Builds the bed and starts every role; returns once each answers <c>/healthz</c> and steering lists the four appliances.</summary>
+    /// <summary>Builds the bed, starts every role and enrolls the appliances; returns once each answers <c>/healthz</c> and steering lists the four appliances.</summary>
     public static async Task<FleetBed> StartAsync()
     {
         if (!IsRoot)
@@ -118,6 +137,11 @@ public sealed class FleetBed : IAsyncDisposable
 
         Steering = StartRole("steering", "steering", "steering/OpenConnect.Steering", FleetLaunch.SteeringPort, FleetLaunch.Steering(this, steeringData));
         PlaybackKey = await ReadKeyAsync(Steering, Path.Combine(steeringData, "keys", "steering-signing.pub"));
+        // Steering makes the fleet CA and the operator token on first start; operator calls need its enrollment listener up.
+        await ReadKeyAsync(Steering, CaCertificateFile);
+        var token = await ReadKeyAsync(Steering, Path.Combine(FleetDirectory, "operator.token"));
+        await WriteSecretAsync(OperatorHeaderFile, $"Authorization: Bearer {token}\n");
+        await WaitHealthyAsync(Steering);
 
         var adminPassword = State.Combine("admin.password");
         await File.WriteAllTextAsync(adminPassword, "fleet bed admin password\n");
@@ -128,7 +152,7 @@ public sealed class FleetBed : IAsyncDisposable
 
         foreach (var id in FleetLaunch.Sites.Values.SelectMany(s => s.Appliances))
         {
-            StartAppliance(id);
+            await StartApplianceAsync(id);
         }
 
         foreach (var role in (BedRole[])[Steering, Origin, FillController, .. _appliances.Values])
@@ -148,7 +172,7 @@ public sealed class FleetBed : IAsyncDisposable
         }
         catch (TimeoutException ex)
         {
-            var metrics = await CurlAsync("steering", SteeringUrl + "/metrics");
+            var metrics = await CurlAsync("steering", Steering.ManagementUrl + "/metrics");
             var states = string.Join("; ", metrics.Body.Split('\n').Where(l => l.StartsWith("openconnect_steering_appliances{", StringComparison.Ordinal)));
             var logs = string.Join("\n", ((BedRole[])[Steering, .. _appliances.Values]).Select(r => $"-- {r.Name}:\n{r.Tail(15)}"));
             throw new TimeoutException($"{ex.Message} (steering: {states})\n{logs}", ex);
@@ -158,7 +182,7 @@ public sealed class FleetBed : IAsyncDisposable
     /// <summary>Steering's <c>openconnect_steering_appliances{state="eligible"}</c>.</summary>
     public async Task<int> EligibleAppliancesAsync()
     {
-        var (status, body) = await CurlAsync("steering", SteeringUrl + "/metrics");
+        var (status, body) = await CurlAsync("steering", Steering.ManagementUrl + "/metrics");
         if (status == 200 && PrometheusText.Parse(body).Value("openconnect_steering_appliances", ("state", "eligible")) is { } eligible)
         {
             return (int)eligible;
@@ -171,19 +195,135 @@ public sealed class FleetBed : IAsyncDisposable
     }
 
     private BedRole StartRole(string name, string host, string project, int port, string[] settings) =>
-        BedRole.Start(name, Host(host), Dll(project), Host(host).Url(port), State.Combine("logs", name + ".log"), [.. settings, "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:OpenConnect=Information"]);
+        BedRole.Start(name, Host(host), Dll(project), Host(host).Url(port), FleetLaunch.ManagementUrl, State.Combine("logs", name + ".log"), [.. settings, "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:OpenConnect=Information"]);
 
-    /// <summary>Starts (or restarts, keeping its cache) appliance <paramref name="id"/>; does not wait for health.</summary>
-    public BedRole StartAppliance(string id)
+    /// <summary>
+    /// Starts (or restarts, keeping its cache and certificate) appliance <paramref name="id"/>; does
+    /// not wait for health. Without a certificate yet, the operator adds it first and it enrolls
+    /// with the one-time code on start.
+    /// </summary>
+    public async Task<BedRole> StartApplianceAsync(string id)
     {
         if (_appliances.TryGetValue(id, out var old) && old.Running)
         {
             throw new InvalidOperationException($"appliance {id} is running");
         }
 
-        var role = StartRole(id, id, "appliance/OpenConnect.Appliance", FleetLaunch.AppliancePort, FleetLaunch.Appliance(this, id, State.Combine(id), PlaybackKey, IntegrityKey));
+        var fleetDirectory = ApplianceFleetDirectory(id);
+        var codeFile = Path.Combine(fleetDirectory, "enrollment.code");
+        if (!File.Exists(Path.Combine(fleetDirectory, "appliance.crt")))
+        {
+            var code = await AddApplianceAsync(id, FleetLaunch.SiteOf(id));
+            Directory.CreateDirectory(fleetDirectory);
+            await WriteSecretAsync(codeFile, code + "\n");
+        }
+
+        var role = StartRole(id, id, "appliance/OpenConnect.Appliance", FleetLaunch.AppliancePort, FleetLaunch.Appliance(this, id, State.Combine(id), fleetDirectory, CaCertificateFile, codeFile, PlaybackKey, IntegrityKey));
         _appliances[id] = role;
         return role;
+    }
+
+    private string OperatorHeaderFile => State.Combine("operator.header");
+
+    /// <summary>
+    /// An operator call on steering's enrollment listener (<c>/fleet/…</c>), made with curl from
+    /// steering's host with the operator token and the fleet CA.
+    /// </summary>
+    public async Task<(int Status, string Body)> OperatorAsync(string method, string path, object? json = null)
+    {
+        List<string> options = ["--cacert", CaCertificateFile, "-H", "@" + OperatorHeaderFile];
+        if (json is not null)
+        {
+            options.AddRange(["-H", "Content-Type: application/json", "--data-binary", JsonSerializer.Serialize(json)]);
+        }
+
+        return await CurlAsync("steering", FleetLaunch.SteeringEnrollUrl(this) + path, method, options);
+    }
+
+    /// <summary>The operator adds appliance <paramref name="id"/> of <paramref name="site"/> (<c>POST /fleet/appliances</c>); its one-time enrollment code.</summary>
+    public async Task<string> AddApplianceAsync(string id, string site)
+    {
+        var (status, body) = await OperatorAsync("POST", "/fleet/appliances", new { id, site });
+        if (status != 200)
+        {
+            throw new InvalidOperationException($"adding appliance {id} ({site}) to the fleet answered {status}: {body}\nsteering log:\n{Steering.Tail(15)}");
+        }
+
+        using var answer = JsonDocument.Parse(body);
+        return answer.RootElement.GetProperty("code").GetString() is { Length: > 0 } code ? code : throw new InvalidOperationException($"no enrollment code in {body}");
+    }
+
+    /// <summary>The operator removes appliance <paramref name="id"/> (<c>DELETE /fleet/appliances/{id}</c>): its certificates are revoked and steering drops it.</summary>
+    public async Task RemoveApplianceAsync(string id)
+    {
+        var (status, body) = await OperatorAsync("DELETE", "/fleet/appliances/" + id);
+        if (status != 200)
+        {
+            throw new InvalidOperationException($"removing appliance {id} answered {status}: {body}");
+        }
+
+        _removed.Add(id);
+    }
+
+    /// <summary>After a removal: stops the appliance, deletes its revoked key and certificate, and enrolls it again with a new code (as an operator re-adding a box does); waits for health.</summary>
+    public async Task ReenrollApplianceAsync(string id)
+    {
+        if (_appliances.Remove(id, out var old))
+        {
+            await old.DisposeAsync();
+        }
+
+        Directory.Delete(ApplianceFleetDirectory(id), recursive: true);
+        _removed.Remove(id);
+        await WaitHealthyAsync(await StartApplianceAsync(id));
+    }
+
+    /// <summary>
+    /// One unary gRPC call from <paramref name="host"/> (<c>fleet-grpc.js</c> beside this file,
+    /// Node's http2 and tls), as any host on the network could make it: TLS trusting the fleet CA,
+    /// with the client certificate and key files given, or none.
+    /// </summary>
+    public async Task<GrpcOutcome> GrpcAsync(string host, string url, string method, IMessage request, string? certificateFile = null, string? keyFile = null)
+    {
+        var message = request.ToByteArray();
+        var framed = new byte[5 + message.Length];
+        BinaryPrimitives.WriteUInt32BigEndian(framed.AsSpan(1, 4), (uint)message.Length);
+        message.CopyTo(framed, 5);
+        var bodyFile = State.Combine(string.Create(CultureInfo.InvariantCulture, $"grpc-{Interlocked.Increment(ref _grpcCalls)}.bin"));
+        await File.WriteAllBytesAsync(bodyFile, framed);
+
+        var script = Path.Combine(RepositoryRoot, "tests", "OpenConnect.Testing", "Fleet", "fleet-grpc.js");
+        List<string> command = ["node", script, "--url", url, "--path", method, "--body", bodyFile, "--ca", CaCertificateFile];
+        if (certificateFile is not null)
+        {
+            command.AddRange(["--cert", certificateFile, "--key", keyFile ?? throw new ArgumentNullException(nameof(keyFile))]);
+        }
+
+        var result = await ExecAsync(host, command, TimeSpan.FromSeconds(30));
+        if (result.ExitCode != 0 || result.StandardOutput.Trim().Length == 0)
+        {
+            throw new InvalidOperationException($"fleet-grpc.js from {host} failed ({result.ExitCode}): {result.StandardError}");
+        }
+
+        using var json = JsonDocument.Parse(result.StandardOutput.Trim().Split('\n')[^1]);
+        var root = json.RootElement;
+        var body = Convert.FromBase64String(root.GetProperty("body").GetString() ?? "");
+        return new GrpcOutcome(
+            root.GetProperty("answered").GetBoolean(),
+            root.GetProperty("status").ValueKind == JsonValueKind.Number ? root.GetProperty("status").GetInt32() : 0,
+            root.GetProperty("grpcStatus").ValueKind == JsonValueKind.Number ? root.GetProperty("grpcStatus").GetInt32() : null,
+            root.GetProperty("grpcMessage").GetString(),
+            body.Length >= 5 ? body[5..] : [],
+            root.GetProperty("error").GetString());
+    }
+
+    private static async Task WriteSecretAsync(string file, string text)
+    {
+        await File.WriteAllTextAsync(file, text);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
     }
 
     /// <summary>Restarts a stopped or killed appliance and waits until it answers <c>/healthz</c>.</summary>
@@ -194,7 +334,7 @@ public sealed class FleetBed : IAsyncDisposable
             await old.DisposeAsync();
         }
 
-        await WaitHealthyAsync(StartAppliance(id));
+        await WaitHealthyAsync(await StartApplianceAsync(id));
     }
 
     public Task KillApplianceAsync(string id) => _appliances[id].KillAsync();
@@ -220,9 +360,9 @@ public sealed class FleetBed : IAsyncDisposable
         ExternalProcess.RunAsync("ip", ["netns", "exec", Host(host).Namespace, .. command], timeout, RepositoryRoot);
 
     /// <summary>An HTTP GET (or another method) from inside <paramref name="host"/>: status 0 when no connection could be made.</summary>
-    public async Task<(int Status, string Body)> CurlAsync(string host, string url, string method = "GET")
+    public async Task<(int Status, string Body)> CurlAsync(string host, string url, string method = "GET", IEnumerable<string>? options = null)
     {
-        var result = await ExecAsync(host, ["curl", "-sS", "-X", method, "--max-time", "10", "-o", "-", "-w", "\n%{http_code}", url], TimeSpan.FromSeconds(20));
+        var result = await ExecAsync(host, ["curl", "-sS", "-X", method, "--max-time", "10", .. options ?? [], "-o", "-", "-w", "\n%{http_code}", url], TimeSpan.FromSeconds(20));
         // curl's body, a newline, then the status code (and the capture's own final newline).
         var text = result.StandardOutput.TrimEnd('\n');
         var cut = text.LastIndexOf('\n');
@@ -291,7 +431,7 @@ public sealed class FleetBed : IAsyncDisposable
                 throw new InvalidOperationException($"{role.Name} exited during start:\n{role.Tail()}");
             }
 
-            return (await CurlAsync(role.Host.Name, role.BaseUrl + "/healthz")).Status == 200 ? "yes" : null;
+            return (await CurlAsync(role.Host.Name, role.ManagementUrl + "/healthz")).Status == 200 ? "yes" : null;
         });
     }
 
@@ -360,4 +500,14 @@ public sealed class FleetBed : IAsyncDisposable
             throw new InvalidOperationException($"fleet-bed.sh down {Prefix} failed: {down.StandardError}");
         }
     }
+}
+
+/// <summary>
+/// What a gRPC call got: <see cref="Answered"/> is false when no HTTP response came (TLS handshake
+/// refused, connection reset), with <see cref="Error"/> saying why; otherwise the HTTP status, the
+/// gRPC status and message, and the reply message (without its 5-byte frame header).
+/// </summary>
+public sealed record GrpcOutcome(bool Answered, int HttpStatus, int? GrpcStatus, string? GrpcMessage, byte[] Reply, string? Error)
+{
+    public override string ToString() => $"answered={Answered} http={HttpStatus} grpc-status={GrpcStatus?.ToString(CultureInfo.InvariantCulture) ?? "none"} message={GrpcMessage} error={Error}";
 }

@@ -5,4 +5,7 @@ public sealed record FleetHost(string Name, string Namespace, string Ipv4, strin
 {
     /// <summary>An http URL on this host's IPv4 address.</summary>
     public string Url(int port) => $"http://{Ipv4}:{port}";
+
+    /// <summary>An https URL on this host's IPv4 address (steering's fleet listeners).</summary>
+    public string SecureUrl(int port) => $"https://{Ipv4}:{port}";
 }

@@ -2,17 +2,24 @@ namespace OpenConnect.Testing.Fleet;
 
 /// <summary>
 /// How every role of the bed is started: ports, addresses and settings, in this one place (the
-/// settings run.sh uses, on the bed's addresses). Mutual TLS and enrollment change only this file.
+/// settings run.sh uses, on the bed's addresses). The control plane is the secure path: steering's
+/// control and enrollment listeners are TLS only, appliances enroll with one-time codes and
+/// heartbeat with their fleet certificates. Every role's management listener (<c>/healthz</c>,
+/// <c>/metrics</c>) stays on loopback inside its host's namespace, as in production.
 /// </summary>
 public static class FleetLaunch
 {
     public const int OriginPort = 8100;
     public const int SteeringPort = 8200;
     public const int SteeringControlPort = 8280;
+    public const int SteeringEnrollPort = 8281;
     public const int FillPort = 8300;
     public const int FillControlPort = 8380;
     public const int AppliancePort = 8400;
     public const int ApplianceControlPort = 8480;
+
+    /// <summary>Every role's management listener, on loopback inside its own namespace (reached with <c>ip netns exec</c>).</summary>
+    public const string ManagementUrl = "http://127.0.0.1:9000";
 
     /// <summary>Segment duration of titles published on the bed (the origin's pipeline setting).</summary>
     public const int SegmentSeconds = 2;
@@ -33,11 +40,21 @@ public static class FleetLaunch
 
     public static string SiteOf(string appliance) => Sites.Single(s => s.Value.Appliances.Contains(appliance)).Key;
 
+    /// <summary>Steering's control listener (Register, Heartbeat, Renew): mutual TLS, fleet certificates only.</summary>
+    public static string SteeringControlUrl(FleetBed bed) => bed.Host("steering").SecureUrl(SteeringControlPort);
+
+    /// <summary>Steering's enrollment listener: appliances enroll with a code, operators add and remove appliances.</summary>
+    public static string SteeringEnrollUrl(FleetBed bed) => bed.Host("steering").SecureUrl(SteeringEnrollPort);
+
     public static string[] Steering(FleetBed bed, string dataDirectory) =>
     [
         "--urls", bed.Host("steering").Url(SteeringPort),
         $"--Steering:DataDirectory={dataDirectory}",
-        $"--Steering:ControlUrl={bed.Host("steering").Url(SteeringControlPort)}",
+        $"--Steering:ControlUrl={SteeringControlUrl(bed)}",
+        $"--Steering:Fleet:EnrollUrl={SteeringEnrollUrl(bed)}",
+        // Its certificate names both of its bed addresses (the listeners' host adds the IPv4 one too).
+        $"--Steering:Fleet:ServerNames:0={bed.Host("steering").Ipv4}",
+        $"--Steering:Fleet:ServerNames:1={bed.Host("steering").Ipv6}",
         $"--Steering:OriginUrl={bed.Host("origin").Url(OriginPort)}",
     ];
 
@@ -60,10 +77,15 @@ public static class FleetLaunch
         $"--FillController:Steering:Url={bed.Host("steering").Url(SteeringPort)}",
         $"--FillController:Origin:Url={bed.Host("origin").Url(OriginPort)}",
         $"--FillController:Fill:ControlUrl={bed.Host("fill").Url(FillControlPort)}",
-        $"--FillController:Fill:SteeringControlUrl={bed.Host("steering").Url(SteeringControlPort)}",
+        $"--FillController:Fill:SteeringControlUrl={SteeringControlUrl(bed)}",
     ];
 
-    public static string[] Appliance(FleetBed bed, string id, string cacheDirectory, string playbackKey, string integrityKey)
+    /// <summary>
+    /// An appliance enrolled the production way: <paramref name="fleetDirectory"/> holds its own key
+    /// and certificate (made on first start from the one-time code in <paramref name="enrollmentCodeFile"/>;
+    /// later starts reuse them), <paramref name="caCertificateFile"/> is the fleet CA from steering.
+    /// </summary>
+    public static string[] Appliance(FleetBed bed, string id, string cacheDirectory, string fleetDirectory, string caCertificateFile, string enrollmentCodeFile, string playbackKey, string integrityKey)
     {
         var host = bed.Host(id);
         string[] settings =
@@ -76,7 +98,11 @@ public static class FleetLaunch
             "--Appliance:Cache:SsdBytes=536870912",
             $"--Appliance:Parents:0={bed.Host("origin").Url(OriginPort)}",
             $"--Appliance:ControlUrl={host.Url(ApplianceControlPort)}",
-            $"--Appliance:Steering:Url={bed.Host("steering").Url(SteeringControlPort)}",
+            $"--Appliance:Steering:Url={SteeringControlUrl(bed)}",
+            $"--Appliance:Fleet:Directory={fleetDirectory}",
+            $"--Appliance:Fleet:CaCertificateFile={caCertificateFile}",
+            $"--Appliance:Fleet:EnrollUrl={SteeringEnrollUrl(bed)}",
+            $"--Appliance:Fleet:EnrollmentCodeFile={enrollmentCodeFile}",
             $"--Appliance:Steering:LostAfter={ApplianceLostAfter:c}",
             $"--Appliance:PlaybackKeys:0={playbackKey}",
             $"--Appliance:Upstream:IntegrityKeys:0={integrityKey}",

@@ -55,10 +55,12 @@ async function main() {
   try {
     const tab = await (await browser.newContext()).newPage();
     tab.on('requestfinished', async (request) => {
+      // Stamped on arrival: awaiting the response under load must not move a segment past GO.
+      const at = Date.now();
       const url = new URL(request.url());
       if (!/\.(m4s|mp4|ts)$/.test(url.pathname)) { return; }
       const response = await request.response();
-      if (response && response.status() < 300) { hosts.push({ host: url.hostname, at: Date.now() }); }
+      if (response && response.status() < 300) { hosts.push({ host: url.hostname, at }); }
     });
     await tab.goto(`http://127.0.0.1:${server.address().port}/`);
     await tab.evaluate((u) => window.start(u), args.url);
