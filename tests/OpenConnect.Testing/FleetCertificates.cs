@@ -121,7 +121,7 @@ public sealed class FleetCertificates : IDisposable
         using var certificate = Issue(key, identity);
         var keyFile = Path.Combine(directory, name + ".key");
         var certificateFile = Path.Combine(directory, name + ".crt");
-        WritePrivate(keyFile, key.ExportPkcs8PrivateKeyPem());
+        PrivateFile.Write(keyFile, key.ExportPkcs8PrivateKeyPem());
         File.WriteAllText(certificateFile, certificate.ExportCertificatePem());
         return (certificateFile, keyFile);
     }

@@ -2,6 +2,7 @@ using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using OpenConnect.Contracts.Fleet;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.FillController.Fleet;
 
@@ -92,15 +93,13 @@ public sealed class FleetCredentials : IDisposable
 
     private static void RequirePrivate(string path)
     {
-        if (OperatingSystem.IsWindows())
+        try
         {
-            return;
+            PrivateFile.RequireOwnerOnly(path);
         }
-
-        const UnixFileMode open = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
-        if ((File.GetUnixFileMode(path) & open) != 0)
+        catch (InvalidOperationException ex)
         {
-            throw new InvalidOperationException($"{Section}:KeyFile '{path}' is readable or writable by group or others; run chmod 600 on it");
+            throw new InvalidOperationException($"{Section}:KeyFile {ex.Message}", ex);
         }
     }
 }
