@@ -148,7 +148,9 @@ public sealed class FleetBed : IAsyncDisposable
         var originData = State.Combine("origin");
         Origin = StartRole("origin", "origin", "origin/OpenConnect.Origin", FleetLaunch.OriginPort, FleetLaunch.Origin(this, originData, PlaybackKey, adminPassword));
         IntegrityKey = await ReadKeyAsync(Origin, Path.Combine(originData, "keys", "origin-signing.pub"));
-        FillController = StartRole("fill-controller", "fill", "fill-controller/OpenConnect.FillController", FleetLaunch.FillPort, FleetLaunch.FillController(this, State.Combine("fill-controller")));
+        var fillData = State.Combine("fill-controller");
+        await IssueFillControllerCertificateAsync(Path.Combine(fillData, "fleet"));
+        FillController = StartRole("fill-controller", "fill", "fill-controller/OpenConnect.FillController", FleetLaunch.FillPort, FleetLaunch.FillController(this, fillData, Path.Combine(FleetDirectory, "operator.token")));
 
         foreach (var id in FleetLaunch.Sites.Values.SelectMany(s => s.Appliances))
         {
@@ -238,6 +240,30 @@ public sealed class FleetBed : IAsyncDisposable
         }
 
         return await CurlAsync("steering", FleetLaunch.SteeringEnrollUrl(this) + path, method, options);
+    }
+
+    /// <summary>
+    /// The fill controller's certificate, the way an operator gets it: a key made for it, a request
+    /// sent with <c>POST /fleet/certificates</c>, and the answer written beside the key and the fleet CA
+    /// in <paramref name="directory"/> (the fill controller's default file names).
+    /// </summary>
+    private async Task IssueFillControllerCertificateAsync(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=openconnect-fill-controller", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var csr = request.CreateSigningRequestPem();
+        var (status, body) = await OperatorAsync("POST", "/fleet/certificates", new { identity = "openconnect://fill-controller", csr });
+        if (status != 200)
+        {
+            throw new InvalidOperationException($"issuing the fill controller's certificate answered {status}: {body}\nsteering log:\n{Steering.Tail(15)}");
+        }
+
+        using var answer = JsonDocument.Parse(body);
+        var certificate = answer.RootElement.GetProperty("certificate").GetString() ?? throw new InvalidOperationException($"no certificate in {body}");
+        await WriteSecretAsync(Path.Combine(directory, "fill-controller.key"), key.ExportPkcs8PrivateKeyPem());
+        await File.WriteAllTextAsync(Path.Combine(directory, "fill-controller.crt"), certificate);
+        File.Copy(CaCertificateFile, Path.Combine(directory, "ca.crt"), overwrite: true);
     }
 
     /// <summary>The operator adds appliance <paramref name="id"/> of <paramref name="site"/> (<c>POST /fleet/appliances</c>); its one-time enrollment code.</summary>

@@ -70,7 +70,8 @@ public static class FleetLaunch
         $"--Origin:Catalog:AdminPasswordFile={adminPasswordFile}",
     ];
 
-    public static string[] FillController(FleetBed bed, string dataDirectory) =>
+    /// <summary>The fill controller with its fleet certificate in <c>{dataDirectory}/fleet/</c> (issued by the operator) and the operator token for play history.</summary>
+    public static string[] FillController(FleetBed bed, string dataDirectory, string operatorTokenFile) =>
     [
         "--urls", bed.Host("fill").Url(FillPort),
         $"--FillController:DataDirectory={dataDirectory}",
@@ -78,6 +79,7 @@ public static class FleetLaunch
         $"--FillController:Origin:Url={bed.Host("origin").Url(OriginPort)}",
         $"--FillController:Fill:ControlUrl={bed.Host("fill").Url(FillControlPort)}",
         $"--FillController:Fill:SteeringControlUrl={SteeringControlUrl(bed)}",
+        $"--FillController:Steering:OperatorTokenFile={operatorTokenFile}",
     ];
 
     /// <summary>
