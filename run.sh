@@ -131,6 +131,24 @@ start_role() {
   MANAGEMENT_URLS+=("http://127.0.0.1:$((port + 1000))")
 }
 
+# wait_for_file ROLE PID_INDEX FILE: waits up to 120 s for a role to write FILE (its public key at
+# start); stops with the role's last log lines if it exits first.
+wait_for_file() {
+  local name="$1" index="$2" file="$3" deadline=$((SECONDS + 120))
+  until [ -s "$file" ]; do
+    if ! kill -0 "${PIDS[$index]}" 2>/dev/null; then
+      echo "error: $name exited; last lines of $STATE_DIR/logs/$name.log:" >&2
+      tail -n 20 "$STATE_DIR/logs/$name.log" >&2
+      exit 1
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "error: $name did not write $file within 120 s; see $STATE_DIR/logs/$name.log" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
+}
+
 ORIGIN_URL="http://127.0.0.1:$ORIGIN_PORT"
 STEERING_URL="http://127.0.0.1:$STEERING_PORT"
 STEERING_CONTROL_URL="https://127.0.0.1:$((STEERING_PORT + 80))"
@@ -148,19 +166,7 @@ PUBLIC_KEY_FILE="$STATE_DIR/steering/keys/steering-signing.pub"
 rm -f "$PUBLIC_KEY_FILE"
 start_role steering steering/OpenConnect.Steering "$STEERING_PORT" --Steering:DataDirectory="$STATE_DIR/steering" \
   --Steering:ControlUrl="$STEERING_CONTROL_URL" --Steering:Fleet:EnrollUrl="$STEERING_ENROLL_URL" --Steering:OriginUrl="$ORIGIN_URL"
-deadline=$((SECONDS + 120))
-until [ -s "$PUBLIC_KEY_FILE" ]; do
-  if ! kill -0 "${PIDS[0]}" 2>/dev/null; then
-    echo "error: steering exited; last lines of $STATE_DIR/logs/steering.log:" >&2
-    tail -n 20 "$STATE_DIR/logs/steering.log" >&2
-    exit 1
-  fi
-  if [ "$SECONDS" -ge "$deadline" ]; then
-    echo "error: steering did not write $PUBLIC_KEY_FILE within 120 s; see $STATE_DIR/logs/steering.log" >&2
-    exit 1
-  fi
-  sleep 0.2
-done
+wait_for_file steering 0 "$PUBLIC_KEY_FILE"
 PLAYBACK_KEY="$(tr -d '[:space:]' <"$PUBLIC_KEY_FILE")"
 
 # The catalog's built-in admin (invite codes and roles: only an admin makes uploaders). Its
@@ -174,19 +180,7 @@ start_role origin origin/OpenConnect.Origin "$ORIGIN_PORT" --Origin:DataDirector
 # The origin signs every title's integrity manifest; appliances admit only what its key signed.
 # Its public key is written at start, like steering's.
 ORIGIN_KEY_FILE="$STATE_DIR/origin/keys/origin-signing.pub"
-deadline=$((SECONDS + 120))
-until [ -s "$ORIGIN_KEY_FILE" ]; do
-  if ! kill -0 "${PIDS[1]}" 2>/dev/null; then
-    echo "error: origin exited; last lines of $STATE_DIR/logs/origin.log:" >&2
-    tail -n 20 "$STATE_DIR/logs/origin.log" >&2
-    exit 1
-  fi
-  if [ "$SECONDS" -ge "$deadline" ]; then
-    echo "error: origin did not write $ORIGIN_KEY_FILE within 120 s; see $STATE_DIR/logs/origin.log" >&2
-    exit 1
-  fi
-  sleep 0.2
-done
+wait_for_file origin 1 "$ORIGIN_KEY_FILE"
 INTEGRITY_KEY="$(tr -d '[:space:]' <"$ORIGIN_KEY_FILE")"
 # The fill controller's fleet certificate, as an operator gets one for a service: a key made here
 # (mode 0600, never sent), a certificate request, and POST /fleet/certificates on steering's
