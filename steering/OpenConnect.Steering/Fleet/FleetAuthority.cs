@@ -78,7 +78,9 @@ public sealed class FleetAuthority : IDisposable
     /// <summary>
     /// Issues a certificate for <paramref name="identity"/> to the key in a PKCS#10 request (PEM).
     /// The request's signature must verify (proof the caller holds the key) and its key be ECDSA
-    /// P-256/P-384 or RSA of 2048 bits or more; everything else in it is ignored.
+    /// P-256/P-384 or RSA of 2048 bits or more; everything else in it is ignored. Every identity but
+    /// an operator may also serve TLS with it (appliances' control and parent listeners, the fill
+    /// controller's and the origin's fleet listeners); clients check the identity, not a host name.
     /// </summary>
     public X509Certificate2 IssueFromRequest(string csrPem, FleetIdentity identity, TimeSpan lifetime)
     {
@@ -93,7 +95,7 @@ public sealed class FleetAuthority : IDisposable
         }
 
         RequireAcceptableKey(request.PublicKey);
-        return Issue(request.PublicKey, identity, lifetime, server: false, []);
+        return Issue(request.PublicKey, identity, lifetime, server: identity.Role != FleetRole.Operator, []);
     }
 
     /// <summary>Issues a certificate for <paramref name="identity"/> to <paramref name="publicKey"/>.</summary>

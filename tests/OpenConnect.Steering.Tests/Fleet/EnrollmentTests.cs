@@ -80,6 +80,8 @@ public sealed class EnrollmentTests
         var reply = await EnrollClient(h).EnrollAsync(new EnrollRequest { Code = code, CsrPem = csr.CreateSigningRequestPem() });
         using var certificate = X509Certificate2.CreateFromPem(reply.CertificatePem);
         Assert.Equal(FleetIdentity.Appliance("isp1", "a1"), FleetIdentity.FromCertificate(certificate));
+        // An appliance serves its control and parent listeners with the same certificate.
+        Assert.Equal(FleetIdentity.Appliance("isp1", "a1"), h.Fleet.Trust.CheckServer(certificate).Identity);
         Assert.Equal("openconnect://appliance/isp1/a1", Assert.Single(FleetIdentity.SubjectAlternativeUris(certificate)));
         Assert.Equal(key.ExportSubjectPublicKeyInfo(), certificate.PublicKey.ExportSubjectPublicKeyInfo());
         Assert.Equal(h.Fleet.Authority.Certificate.Thumbprint, X509Certificate2.CreateFromPem(reply.AuthorityPem).Thumbprint);
@@ -177,6 +179,12 @@ public sealed class EnrollmentTests
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         using var certificate = X509Certificate2.CreateFromPem(body.GetProperty("certificate").GetString()!);
         Assert.Equal(FleetIdentity.FillController, h.Fleet.Trust.CheckClient(certificate).Identity);
+        // A service also serves TLS with its certificate (the fill controller's fleet listener); an operator never does.
+        Assert.Equal(FleetIdentity.FillController, h.Fleet.Trust.CheckServer(certificate).Identity);
+        var issued = await operators.PostAsJsonAsync("/fleet/certificates", new { identity = "openconnect://operator/alice", csr });
+        using var operatorCertificate = X509Certificate2.CreateFromPem((await issued.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("certificate").GetString()!);
+        Assert.Equal(FleetIdentity.Operator("alice"), h.Fleet.Trust.CheckClient(operatorCertificate).Identity);
+        Assert.Null(h.Fleet.Trust.CheckServer(operatorCertificate).Identity);
 
         foreach (var identity in new[] { "openconnect://appliance/isp1/a1", "openconnect://steering", "https://example.com" })
         {
