@@ -158,30 +158,12 @@ public sealed partial class CodecPlaybackTests(CodecPlaybackTests.CodecStack sta
                 "--Origin:Pipeline:SegmentSeconds=2",
                 "--Origin:Pipeline:ChunkSeconds=4",
                 "--Logging:LogLevel:Default=Warning");
-            var source = state.Combine("source.mp4");
-            var made = await ExternalProcess.RunAsync(
-                "ffmpeg",
-                ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=4", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4",
-                 "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "2", "-shortest", source],
-                TimeSpan.FromMinutes(2));
-            Assert.True(made.ExitCode == 0, made.StandardError);
+            var source = await SampleMedia.GetAsync(SampleMedia.Mp4Small);
             var titleId = await PipelineTitles.PublishAsync(origin, state.Combine("origin", "uploads"), source, new() { ["filename"] = "source.mp4", ["title"] = "h264 and av1" });
 
             var stack = await SteeredStack.StartSteeringAndAppliancesAsync(state, key, origin, steeringPort: 0, appliances: 1, []);
             var playUrl = new Uri(stack.SteeringUrl, $"/play/{titleId}");
-            using var client = stack.Steering.CreateClient();
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (true)
-            {
-                using var play = JsonDocument.Parse(await client.GetStringAsync(playUrl));
-                if (play.RootElement.GetProperty("dash").GetProperty("pathways").GetArrayLength() >= 2)
-                {
-                    break;
-                }
-
-                Assert.True(DateTime.UtcNow < deadline, $"steering never offered the appliance: {play.RootElement}");
-                await Task.Delay(100);
-            }
+            await stack.WaitForPathwaysAsync(titleId, pathways: 2);
 
             return new Ready(stack, titleId, playUrl);
         }

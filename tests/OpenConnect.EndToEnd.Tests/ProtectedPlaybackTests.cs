@@ -128,13 +128,7 @@ public sealed class ProtectedPlaybackTests(ProtectedPlaybackTests.ProtectedStack
                 "--Origin:Pipeline:SegmentSeconds=2",
                 "--Origin:Pipeline:ChunkSeconds=4",
                 "--Logging:LogLevel:Default=Warning");
-            var source = state.Combine("source.mp4");
-            var made = await ExternalProcess.RunAsync(
-                "ffmpeg",
-                ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=256x144:rate=25:duration=12", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=12",
-                 "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "2", "-shortest", source],
-                TimeSpan.FromMinutes(2));
-            Assert.True(made.ExitCode == 0, made.StandardError);
+            var source = await SampleMedia.GetAsync(SampleMedia.Mp4Low12s);
             var uploads = state.Combine("origin", "uploads");
             var titleId = await PipelineTitles.PublishAsync(origin, uploads, source, new() { ["filename"] = "source.mp4", ["title"] = "protected true", [TitleRecord.ProtectedKey] = "true" });
             var clearTitleId = await PipelineTitles.PublishAsync(origin, uploads, source, new() { ["filename"] = "source.mp4", ["title"] = "protected false", [TitleRecord.ProtectedKey] = "false" });
@@ -142,19 +136,7 @@ public sealed class ProtectedPlaybackTests(ProtectedPlaybackTests.ProtectedStack
             Assert.False(origin.Services.GetRequiredService<ITitleKeys>().TryGet(clearTitleId, out _), "the clear title got a key");
 
             var stack = await SteeredStack.StartSteeringAndAppliancesAsync(state, key, origin, steeringPort: 0, appliances: 1, []);
-            using var client = stack.Steering.CreateClient();
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (true)
-            {
-                using var play = JsonDocument.Parse(await client.GetStringAsync($"/play/{titleId}"));
-                if (play.RootElement.GetProperty("dash").GetProperty("pathways").GetArrayLength() >= 2)
-                {
-                    break;
-                }
-
-                Assert.True(DateTime.UtcNow < deadline, $"steering never offered the appliance: {play.RootElement}");
-                await Task.Delay(100);
-            }
+            await stack.WaitForPathwaysAsync(titleId, pathways: 2);
 
             return new Ready(stack, titleId, clearTitleId, titleKey);
         }

@@ -18,6 +18,9 @@ public static class SampleMedia
     public static readonly SampleSpec MovSmall = new("testsrc2-240p-3s", 320, 240, 3, "mov");
     public static readonly SampleSpec MkvHd = new("testsrc2-720p-4s", 1280, 720, 4, "mkv");
 
+    /// <summary>Small but long enough for several segments (protected playback).</summary>
+    public static readonly SampleSpec Mp4Low12s = new("testsrc2-144p-12s", 256, 144, 12, "mp4");
+
     public static IReadOnlyList<SampleSpec> Standard { get; } = [Mp4Small, MovSmall, MkvHd];
 
     private static readonly ConcurrentDictionary<string, Lazy<Task<string>>> Generated = new();

@@ -13,7 +13,7 @@
 // player parsed with their codecs), `played` (the player's current rendition and its codecs at the
 // end), the media segments fetched (host, path, status) and the player errors.
 'use strict';
-const { servePage, launchChromium } = require('./player-page');
+const { servePage, launchChromium, playUntil } = require('./player-page');
 
 function parseArgs(argv) {
   const args = { player: 'hls', playSeconds: 2, timeoutSeconds: 60, force: '', codecs: '' };
@@ -103,8 +103,6 @@ window.start = async function (player, playUrl, force) {
 </script></body></html>`;
 
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 async function main() {
   const args = parseArgs(process.argv);
   const server = await servePage(page);
@@ -124,15 +122,7 @@ async function main() {
     await tab.goto(origin + '/');
     const supported = await tab.evaluate((codecs) => window.supported(codecs), args.codecs);
     await tab.evaluate(([p, u, f]) => { window.start(p, u, f).catch((e) => { window.state.fatal = 'start: ' + e; }); }, [args.player, args.playUrl, args.force]);
-    const deadline = Date.now() + args.timeoutSeconds * 1000;
-    let t = 0;
-    let state;
-    while (true) {
-      t = await tab.evaluate(() => document.getElementById('v').currentTime);
-      state = await tab.evaluate(() => window.state);
-      if (t >= args.playSeconds || state.fatal || Date.now() > deadline) { break; }
-      await sleep(100);
-    }
+    const { t, state } = await playUntil(tab, args.playSeconds, args.timeoutSeconds);
     const played = await tab.evaluate(() => window.current());
     console.log('RESULT ' + JSON.stringify({
       ok: t >= args.playSeconds && !state.fatal,

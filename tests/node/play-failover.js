@@ -14,7 +14,7 @@
 // The page and the player libraries are served from node_modules by a loopback HTTP server (player-page.js).
 'use strict';
 const readline = require('readline');
-const { servePage, launchChromium } = require('./player-page');
+const { servePage, launchChromium, sleep } = require('./player-page');
 
 function parseArgs(argv) {
   const args = { player: 'hls', mode: 'failover', playSeconds: 4, afterSeconds: 6, starts: 20, timeoutSeconds: 50 };
@@ -72,7 +72,6 @@ window.start = function (player, url) {
 </script></body></html>`;
 
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function openPage(browser, origin, segmentHosts) {
   const context = await browser.newContext();

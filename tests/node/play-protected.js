@@ -10,7 +10,7 @@
 // licence requests made (URL, method, status), the media segments fetched (host, path, status)
 // and the player errors.
 'use strict';
-const { servePage, launchChromium } = require('./player-page');
+const { servePage, launchChromium, playUntil } = require('./player-page');
 
 function parseArgs(argv) {
   const args = { player: 'hls', license: 'play', playSeconds: 3, timeoutSeconds: 60 };
@@ -85,8 +85,6 @@ window.start = async function (player, playUrl, licenseFrom) {
 </script></body></html>`;
 
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 async function main() {
   const args = parseArgs(process.argv);
   const server = await servePage(page);
@@ -113,15 +111,7 @@ async function main() {
     });
     await tab.goto(origin + '/');
     await tab.evaluate(([p, u, l]) => { window.start(p, u, l).catch((e) => { window.state.fatal = 'start: ' + e; }); }, [args.player, args.playUrl, args.license]);
-    const deadline = Date.now() + args.timeoutSeconds * 1000;
-    let t = 0;
-    let state;
-    while (true) {
-      t = await tab.evaluate(() => document.getElementById('v').currentTime);
-      state = await tab.evaluate(() => window.state);
-      if (t >= args.playSeconds || state.fatal || Date.now() > deadline) { break; }
-      await sleep(100);
-    }
+    const { t, state } = await playUntil(tab, args.playSeconds, args.timeoutSeconds);
     console.log('RESULT ' + JSON.stringify({
       ok: t >= args.playSeconds && !state.fatal,
       currentTime: t, licenses, segments, errors: state.errors, fatal: state.fatal, drm: state.play && state.play.drm,

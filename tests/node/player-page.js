@@ -1,5 +1,6 @@
 // What the browser harnesses (play-failover.js, play-protected.js, play-codecs.js) share: a loopback
-// HTTP server for the test page and the player libraries from node_modules, and headless Chromium.
+// HTTP server for the test page and the player libraries from node_modules, headless Chromium, and
+// the wait for a page's video to play.
 'use strict';
 const http = require('http');
 const path = require('path');
@@ -41,4 +42,18 @@ function launchChromium() {
   });
 }
 
-module.exports = { servePage, launchChromium };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Polls the page's <video id="v"> until it played `playSeconds`, the page set window.state.fatal, or
+// `timeoutSeconds` passed; resolves to { t, state } (the last currentTime and window.state).
+async function playUntil(tab, playSeconds, timeoutSeconds) {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  for (;;) {
+    const t = await tab.evaluate(() => document.getElementById('v').currentTime);
+    const state = await tab.evaluate(() => window.state);
+    if (t >= playSeconds || state.fatal || Date.now() > deadline) { return { t, state }; }
+    await sleep(100);
+  }
+}
+
+module.exports = { servePage, launchChromium, playUntil, sleep };
