@@ -11,6 +11,7 @@ using OpenConnect.Appliance.Tests.Serving;
 using OpenConnect.Contracts.Appliance.V1;
 using OpenConnect.Contracts.Fleet;
 using OpenConnect.Hosting;
+using OpenConnect.Testing;
 
 namespace OpenConnect.Appliance.Tests.Control;
 
@@ -74,6 +75,38 @@ public sealed class ControlEndpointTests
         Assert.Equal(1, last.ObjectsDone);
         Assert.Equal(100_000, last.BytesFetched);
         Assert.Equal(1, h.Parent.RequestsFor("/v/ctl/720p/seg-1.m4s"));
+    }
+
+    /// <summary>
+    /// The operator how-to: curl with an operator certificate and key, pinning the appliance's public
+    /// key (its certificate names it by a URI, not a host name, so curl's host check cannot pass; the
+    /// key stays the same across renewals). A wrong pin, or no certificate, changes nothing.
+    /// </summary>
+    [Fact]
+    public async Task AnOperator_DrainsWithCurl_PinningTheAppliancesKey()
+    {
+        await using var h = await StartAsync(out var fleetDirectory);
+        var control = ControlAddress(h);
+        var (certificateFile, keyFile) = TestFleet.Ca.WriteService(h.State.Combine("operator"), "alice", "openconnect://operator/alice");
+        using var own = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(fleetDirectory, ApplianceCredentials.CertificateFileName)));
+        var pin = "sha256//" + Convert.ToBase64String(SHA256.HashData(own.PublicKey.ExportSubjectPublicKeyInfo()));
+        var wrongPin = "sha256//" + Convert.ToBase64String(SHA256.HashData(TestFleet.Ca.Authority.PublicKey.ExportSubjectPublicKeyInfo()));
+
+        Task<ExternalProcess.Result> Curl(string pinned, params string[] more) => ExternalProcess.RunAsync(
+            "curl",
+            ["-sS", "--http2", "--max-time", "20", "-k", "--pinnedpubkey", pinned, .. more, "-X", "POST", new Uri(control, "/control/drain").ToString()],
+            TimeSpan.FromSeconds(30));
+
+        var wrong = await Curl(wrongPin, "--cert", certificateFile, "--key", keyFile);
+        Assert.NotEqual(0, wrong.ExitCode);
+        var anonymous = await Curl(pin);
+        Assert.NotEqual(0, anonymous.ExitCode);
+        Assert.False(Draining(h));
+
+        var drained = await Curl(pin, "--cert", certificateFile, "--key", keyFile);
+        Assert.True(drained.ExitCode == 0, drained.StandardError);
+        Assert.Equal("""{"draining":true}""", drained.StandardOutput.Trim());
+        Assert.True(Draining(h));
     }
 
     public static TheoryData<string> RefusedAtTheHandshake => ["none", "foreign CA", "expired", "not yet valid", "self-signed operator"];
