@@ -49,15 +49,15 @@ public static class ControlListener
             HandshakeTimeout = TimeSpan.FromSeconds(10),
             OnConnection = context =>
             {
+                var remote = context.Connection.RemoteEndPoint?.ToString() ?? "?";
                 // Enrollment finishes before the server starts; this guards a handshake that would race it.
                 var credentials = services.GetRequiredService<FleetEnrollment>().Credentials;
                 if (credentials?.Current is null)
                 {
-                    ControlLog.NoCertificateYet(logger, context.Connection.RemoteEndPoint?.ToString() ?? "?");
+                    ControlLog.NoCertificateYet(logger, remote);
                     throw new AuthenticationException("the appliance has no fleet certificate yet (enrollment pending)");
                 }
 
-                var remote = context.Connection.RemoteEndPoint?.ToString() ?? "?";
                 return ValueTask.FromResult(new SslServerAuthenticationOptions
                 {
                     ServerCertificateContext = contexts.For(credentials),
