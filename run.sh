@@ -29,7 +29,7 @@ Options:
   --steering-port N       steering HTTP port (default: $STEERING_PORT)
   --fill-port N           fill-controller HTTP port (default: $FILL_PORT)
   --appliance-ports A,B   the two appliances' HTTP ports (default: $APPLIANCE_PORTS); each
-                          appliance's gRPC control endpoint listens on its port + 80,
+                          appliance's control endpoint (mutual TLS, operators) on its port + 80,
                           steering's control plane (mutual TLS) on the steering port + 80, its
                           fleet enrollment on + 81, and the fill controller's fill orders (gRPC)
                           on the fill port + 80; every role's management listener (/healthz,
@@ -243,7 +243,7 @@ for n in 1 2; do
   enroll_appliance "appliance-$n"
   start_role "appliance-$n" appliance/OpenConnect.Appliance "$port" \
     --Appliance:Id="appliance-$n" --Appliance:Site=local --Appliance:Cache:Directory="$STATE_DIR/appliance-$n" --Appliance:Parents:0="$ORIGIN_URL" \
-    --Appliance:ControlUrl="http://127.0.0.1:$((port + 80))" --Appliance:Steering:Url="$STEERING_CONTROL_URL" \
+    --Appliance:ControlUrl="https://127.0.0.1:$((port + 80))" --Appliance:Steering:Url="$STEERING_CONTROL_URL" \
     --Appliance:Fleet:Directory="$STATE_DIR/appliance-$n-fleet" --Appliance:Fleet:CaCertificateFile="$FLEET_DIR/ca.crt" \
     --Appliance:Fleet:EnrollUrl="$STEERING_ENROLL_URL" --Appliance:Fleet:EnrollmentCodeFile="$STATE_DIR/appliance-$n-fleet/enrollment.code" \
     --Appliance:PlaybackKeys:0="$PLAYBACK_KEY" --Appliance:Upstream:IntegrityKeys:0="$INTEGRITY_KEY" --Appliance:UnsignedNetworks:0=127.0.0.0/8 \

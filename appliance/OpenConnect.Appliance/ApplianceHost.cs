@@ -73,7 +73,8 @@ public static class ApplianceHost
         });
 
         // Data endpoints (from `urls`) speak HTTP/1.1 through the segment server; the control
-        // endpoint speaks HTTP/2 for gRPC; health and metrics answer on the management listener.
+        // endpoint speaks HTTP/2 over mutual TLS with fleet certificates (operators only), and only
+        // on an appliance with a fleet identity; health and metrics answer on the management listener.
         RoleListeners.Add(builder, new RoleListenerSpec
         {
             DefaultUrls = DefaultUrls,
@@ -84,13 +85,15 @@ public static class ApplianceHost
                 var server = services.GetRequiredService<SegmentServer>();
                 return next => connection => server.OnConnectionAsync(connection, next);
             },
-            ControlUrl = configuration => RoleOptionsRegistration.BindOrDefaults<ApplianceOptions>(configuration).ControlUrl,
+            ControlUrl = ControlListener.Urls,
             // The drain switch and prefetch answer only on the control listener, which serves nothing else.
             ControlPaths = [DrainEndpoint.Path, "/" + Contracts.Appliance.V1.ApplianceFill.Descriptor.FullName],
+            ControlTls = ControlListener.UseFleetTls,
         });
 
         var app = builder.Build();
         app.MapRoleEndpoints();
+        app.UseMiddleware<ControlGate>();
         app.MapContent();
         app.MapGrpcService<PrefetchService>();
         app.MapDrain();

@@ -19,10 +19,15 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
     public List<string> Parents { get; set; } = [];
 
     /// <summary>
-    /// Where the control endpoint listens (HTTP/2 cleartext, gRPC: the fill controller's Prefetch).
-    /// Keep it on a management interface: players never need it. Default <c>http://127.0.0.1:8480</c>.
+    /// Where the control endpoint listens: <c>POST/DELETE/GET /control/drain</c> and gRPC
+    /// <c>ApplianceFill.Prefetch</c>, for operators only. HTTP/2 over TLS only (<c>https://host:port</c>):
+    /// the appliance serves its own fleet certificate and every client must present a fleet
+    /// certificate; requests are served to <c>openconnect://operator/{name}</c> certificates alone.
+    /// Opened only when the appliance has a fleet identity (<c>Appliance:Fleet:CaCertificateFile</c>);
+    /// empty turns it off. Keep it on a management interface: players never need it.
+    /// Default <c>https://127.0.0.1:8480</c>.
     /// </summary>
-    public string ControlUrl { get; set; } = "http://127.0.0.1:8480";
+    public string ControlUrl { get; set; } = "https://127.0.0.1:8480";
 
     public CacheOptions Cache { get; set; } = new();
 
@@ -92,7 +97,7 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
             check.RequireAbsoluteHttpUri(Parents[i], $"Parents:{i}");
         }
 
-        check.Require(Uri.TryCreate(ControlUrl, UriKind.Absolute, out var control) && control.Scheme == "http" && control.AbsolutePath == "/", "ControlUrl", ControlUrl, "must be an http:// URL with host and port, e.g. http://10.0.0.5:8480");
+        check.Require(ControlUrl.Length == 0 || Control.ControlListener.IsValidUrl(ControlUrl), "ControlUrl", ControlUrl, "must be an https:// URL with host and port, e.g. https://10.0.0.5:8480 (the control endpoint takes TLS with fleet certificates only), or empty for none");
         Cache.Validate(check);
         Fill.Validate(check);
         Upstream.Validate(check);

@@ -59,7 +59,7 @@ public sealed class DualStackPlaybackTests
             "--urls", "http://127.0.0.1:0;http://[::1]:0",
             "--Appliance:Id=oca-6",
             "--Appliance:Site=local",
-            "--Appliance:ControlUrl=http://127.0.0.1:0",
+            "--Appliance:ControlUrl=https://127.0.0.1:0",
             $"--Appliance:Cache:Directory={state.Combine("oca-6")}",
             "--Appliance:Cache:RamBytes=67108864",
             "--Appliance:Cache:SsdBytes=268435456",

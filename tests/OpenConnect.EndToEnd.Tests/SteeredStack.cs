@@ -255,7 +255,7 @@ public sealed class ApplianceChild : IAsyncDisposable
         string[] args =
         [
             typeof(ApplianceHost).Assembly.Location, "--urls", $"http://127.0.0.1:{port}",
-            $"--Appliance:ControlUrl=http://127.0.0.1:{controlPort}", $"--Appliance:Id={id}",
+            $"--Appliance:ControlUrl=https://127.0.0.1:{controlPort}", $"--Appliance:Id={id}",
             $"--Management:Url=http://127.0.0.1:{managementPort}",
             "--Logging:LogLevel:Default=Warning", .. settings,
         ];

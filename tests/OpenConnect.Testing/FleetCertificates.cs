@@ -103,7 +103,8 @@ public sealed class FleetCertificates : IDisposable
     {
         Directory.CreateDirectory(fleetDirectory);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var certificate = Issue(key, $"openconnect://appliance/{site}/{id}", lifetime: lifetime);
+        // Like the ones steering issues, an appliance certificate is for server use as well.
+        var certificate = Issue(key, $"openconnect://appliance/{site}/{id}", server: true, lifetime: lifetime);
         PrivateFile.Write(Path.Combine(fleetDirectory, "appliance.key"), key.ExportPkcs8PrivateKeyPem());
         File.WriteAllText(Path.Combine(fleetDirectory, "appliance.crt"), certificate.ExportCertificatePem());
         return certificate;

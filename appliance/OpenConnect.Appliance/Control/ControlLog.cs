@@ -13,4 +13,22 @@ internal static partial class ControlLog
 
     [LoggerMessage(EventId = 703, Level = LogLevel.Information, Message = "Control plane at {Url} reachable again")]
     public static partial void ControlPlaneBack(ILogger logger, string url);
+
+    [LoggerMessage(EventId = 704, Level = LogLevel.Warning, Message = "Control endpoint: TLS handshake from {Remote} refused: {Problem}")]
+    public static partial void HandshakeRefused(ILogger logger, string remote, string problem);
+
+    [LoggerMessage(EventId = 705, Level = LogLevel.Warning, Message = "Control endpoint: TLS handshake from {Remote} refused: the appliance has no fleet certificate yet (enrollment pending)")]
+    public static partial void NoCertificateYet(ILogger logger, string remote);
+
+    [LoggerMessage(EventId = 706, Level = LogLevel.Warning, Message = "Control endpoint: {Method} {Path} from {Remote} refused: {Problem}")]
+    public static partial void Refused(ILogger logger, string method, string path, string remote, string problem);
+
+    [LoggerMessage(EventId = 707, Level = LogLevel.Information, Message = "Draining set to {Draining} by {Operator}")]
+    public static partial void DrainSet(ILogger logger, bool draining, string @operator);
+
+    [LoggerMessage(EventId = 708, Level = LogLevel.Information, Message = "No control listener: {Reason}")]
+    public static partial void NoControlListener(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 709, Level = LogLevel.Information, Message = "Prefetch of {Objects} objects for {Operator}")]
+    public static partial void Prefetch(ILogger logger, int objects, string @operator);
 }

@@ -11,7 +11,7 @@ namespace OpenConnect.Appliance.Identity;
 /// key and certificate from the fleet directory, or on the first start enrolls with the one-time
 /// code (CSR + code to steering's enrollment URL over TLS that checks steering's certificate against
 /// the fleet CA). A missing, refused or mismatched identity stops the start with the reason (exit 2).
-/// A standalone appliance (no control plane, no CA configured) has none.
+/// A standalone appliance (no control plane, no CA configured) has none, and so no control listener.
 /// </summary>
 public sealed class FleetEnrollment(IOptions<ApplianceOptions> options, TimeProvider time, ILogger<FleetEnrollment> logger) : IHostedService, IDisposable
 {
@@ -27,6 +27,11 @@ public sealed class FleetEnrollment(IOptions<ApplianceOptions> options, TimeProv
             if (appliance.Steering.Enabled)
             {
                 throw new InvalidOperationException("Appliance:Fleet:CaCertificateFile is required with a control plane (Appliance:Steering:Url or SrvName): the control plane takes fleet certificates only");
+            }
+
+            if (appliance.ControlUrl.Length > 0)
+            {
+                Control.ControlLog.NoControlListener(logger, $"the appliance has no fleet identity (Appliance:Fleet:CaCertificateFile is not set), so Appliance:ControlUrl {appliance.ControlUrl} is not opened: drain and prefetch take an operator's fleet certificate");
             }
 
             return;

@@ -8,15 +8,19 @@ using OpenConnect.Contracts.Content;
 namespace OpenConnect.Appliance.Serving;
 
 /// <summary>
-/// The fill entry point (gRPC <c>ApplianceFill.Prefetch</c>, on the control endpoint): brings a list
-/// of objects onto the SSD tier one after another within a bandwidth cap, streaming progress.
+/// The operator's fill entry point (gRPC <c>ApplianceFill.Prefetch</c>, on the control endpoint, for
+/// <c>openconnect://operator/{name}</c> certificates only): brings a list of objects onto the SSD tier
+/// one after another within a bandwidth cap, streaming progress.
 /// </summary>
-public sealed class PrefetchService(SegmentCache cache, IOptions<ApplianceOptions> options, TimeProvider time) : ApplianceFill.ApplianceFillBase
+public sealed class PrefetchService(SegmentCache cache, IOptions<ApplianceOptions> options, TimeProvider time, ILogger<PrefetchService> logger) : ApplianceFill.ApplianceFillBase
 {
     public const int MaxObjectsPerRequest = 100_000;
 
     public override async Task Prefetch(PrefetchRequest request, IServerStreamWriter<PrefetchProgress> responseStream, ServerCallContext context)
     {
+        // The control gate admits operators only; a call that did not come through it is refused too.
+        var caller = Control.ControlGate.Operator(context.GetHttpContext())
+            ?? throw new RpcException(new Status(StatusCode.PermissionDenied, "Prefetch takes an operator certificate on the control endpoint"));
         if (request.Paths.Count > MaxObjectsPerRequest)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"at most {MaxObjectsPerRequest} paths per request"));
@@ -38,6 +42,7 @@ public sealed class PrefetchService(SegmentCache cache, IOptions<ApplianceOption
             paths.Add(key.Path);
         }
 
+        Control.ControlLog.Prefetch(logger, paths.Count, caller.ToString());
         var rate = request.RateBytesPerSecond > 0 ? request.RateBytesPerSecond : options.Value.Fill.RateBytesPerSecond;
         var progress = new PrefetchProgress { ObjectsTotal = paths.Count };
         var pacer = new Fill.RatePacer(rate, time);

@@ -39,8 +39,8 @@ internal sealed class ApplianceServer : IAsyncDisposable
         Directory.CreateDirectory(cacheDirectory);
         var port = NginxServer.FreePort();
 
-        // The gRPC control endpoint listens too (default 127.0.0.1:8480): give it its own free port so
-        // the appliance never collides with anything else on the machine.
+        // The control endpoint (default 127.0.0.1:8480) opens only with a fleet identity, which this appliance
+        // lacks; give it its own free port anyway so the appliance never collides with anything else on the machine.
         var controlPort = NginxServer.FreePort();
         while (controlPort == port)
         {
@@ -59,7 +59,7 @@ internal sealed class ApplianceServer : IAsyncDisposable
         [
             "-c", "0", "dotnet", DllPath(repoRoot),
             "--urls", $"http://127.0.0.1:{port}",
-            $"--Appliance:ControlUrl=http://127.0.0.1:{controlPort}",
+            $"--Appliance:ControlUrl=https://127.0.0.1:{controlPort}",
             $"--Management:Url=http://127.0.0.1:{managementPort}",
             // The load generator fetches unsigned paths, as a peer would; token checks are not what this measures.
             "--Appliance:UnsignedNetworks:0=127.0.0.0/8",

@@ -99,7 +99,7 @@ internal sealed class SteeredStack : IAsyncDisposable
                     applianceManagement,
                     $"--Appliance:Id={id}",
                     "--Appliance:Site=local",
-                    $"--Appliance:ControlUrl=http://127.0.0.1:{NginxServer.FreePort()}",
+                    $"--Appliance:ControlUrl=https://127.0.0.1:{NginxServer.FreePort()}",
                     $"--Appliance:Cache:Directory={Path.Combine(work, id)}",
                     $"--Appliance:Parents:0={originUrl}",
                     $"--Appliance:Steering:Url=https://127.0.0.1:{controlPort}",

@@ -264,7 +264,7 @@ public sealed class FillPinningTests : IAsyncLifetime
     private Task<RunningRole> StartAsync(long ramBytes, long ssdBytes) => RunningRole.StartAsync(
         ApplianceHost.Build,
         $"--Appliance:Cache:Directory={_state.Path}",
-        "--Appliance:ControlUrl=http://127.0.0.1:0",
+        "--Appliance:ControlUrl=https://127.0.0.1:0",
         Serving.ApplianceHarness.UnsignedLoopback,
         Serving.ApplianceHarness.AllowUnsignedContent,
         $"--Appliance:Parents:0={_parent.BaseAddress}",

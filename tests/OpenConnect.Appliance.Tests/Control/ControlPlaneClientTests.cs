@@ -103,7 +103,7 @@ public sealed class ControlPlaneClientTests
     {
         await using var steering = await RecordingControlPlane.StartAsync();
         await using var harness = await ApplianceHarness.StartAsync(Settings(steering.Url));
-        using var control = new HttpClient { BaseAddress = ControlAddress(harness), DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var control = TestFleet.ControlHttp(ControlAddress(harness), TestFleet.Ca.Issue("openconnect://operator/ops"), FleetIdentity.Appliance("isp-a", "oca-7"));
         using var data = new HttpClient { BaseAddress = harness.BaseAddress };
         using var management = harness.Appliance.CreateManagementClient();
 

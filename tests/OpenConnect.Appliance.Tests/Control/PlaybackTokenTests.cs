@@ -106,7 +106,7 @@ public sealed class PlaybackTokenTests
                 $"--Kestrel:Certificates:Default:Path={pfx}",
                 "--Kestrel:Certificates:Default:Password=test",
                 $"--Appliance:Cache:Directory={state.Combine("cache")}",
-                "--Appliance:ControlUrl=http://127.0.0.1:0",
+                "--Appliance:ControlUrl=https://127.0.0.1:0",
                 Serving.ApplianceHarness.AllowUnsignedContent,
                 $"--Appliance:Parents:0={parent.BaseAddress}",
                 .. Secure,

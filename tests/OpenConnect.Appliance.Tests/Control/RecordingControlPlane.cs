@@ -11,7 +11,6 @@ using Microsoft.Extensions.Logging;
 using OpenConnect.Appliance.Control;
 using OpenConnect.Contracts.Fleet;
 using OpenConnect.Contracts.Steering.V1;
-using OpenConnect.Testing;
 
 namespace OpenConnect.Appliance.Tests.Control;
 
@@ -30,16 +29,14 @@ public sealed class RecordingControlPlane : ControlPlane.ControlPlaneBase, IAsyn
     private ulong _inventoryVersion;
     private string? _knownInstance;
 
-    private static readonly TempDirectory FleetDirectory = new("openconnect-test-fleet");
-    private static readonly FleetCertificates Fleet = FleetCertificates.Create(FleetDirectory.Combine("ca"));
-    private static readonly System.Security.Cryptography.X509Certificates.X509Certificate2 ServerCertificate = Fleet.IssueSteering();
+    private static readonly System.Security.Cryptography.X509Certificates.X509Certificate2 ServerCertificate = TestFleet.Ca.IssueSteering();
 
     private RecordingControlPlane(int port)
     {
         Port = port;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        var trust = new FleetTrust(Fleet.Authority);
+        var trust = new FleetTrust(TestFleet.Ca.Authority);
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, l =>
         {
             l.Protocols = HttpProtocols.Http2;
@@ -64,12 +61,7 @@ public sealed class RecordingControlPlane : ControlPlane.ControlPlaneBase, IAsyn
     public ConcurrentQueue<FleetIdentity> Callers { get; } = new();
 
     /// <summary>Settings giving an appliance a fleet certificate for <paramref name="site"/>/<paramref name="id"/> from this stand-in's CA.</summary>
-    public static string[] FleetSettings(string id, string site)
-    {
-        var directory = FleetDirectory.Combine($"{site}-{id}-{Guid.NewGuid():N}");
-        Fleet.WriteAppliance(directory, site, id).Dispose();
-        return Fleet.ApplianceSettings(directory);
-    }
+    public static string[] FleetSettings(string id, string site) => TestFleet.ApplianceFleetSettings(id, site);
 
     public ConcurrentQueue<RegisterRequest> Registrations { get; } = new();
 

@@ -38,7 +38,7 @@ public sealed class ApplianceHarness : IAsyncDisposable
         string[] all =
         [
             $"--Appliance:Cache:Directory={state.Path}",
-            "--Appliance:ControlUrl=http://127.0.0.1:0",
+            "--Appliance:ControlUrl=https://127.0.0.1:0",
             // The tests play the peer role and fetch unsigned /v/ paths; players' tokens are tested in Control/.
             UnsignedLoopback,
             AllowUnsignedContent,

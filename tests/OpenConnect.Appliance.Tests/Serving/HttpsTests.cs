@@ -31,7 +31,7 @@ public sealed class HttpsTests
             $"--Kestrel:Certificates:Default:Path={pfx}",
             "--Kestrel:Certificates:Default:Password=test",
             $"--Appliance:Cache:Directory={state.Combine("cache")}",
-            "--Appliance:ControlUrl=http://127.0.0.1:0",
+            "--Appliance:ControlUrl=https://127.0.0.1:0",
             ApplianceHarness.UnsignedLoopback,
             ApplianceHarness.AllowUnsignedContent,
             $"--Appliance:Parents:0={parent.BaseAddress}");

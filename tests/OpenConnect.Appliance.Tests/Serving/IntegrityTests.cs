@@ -32,7 +32,7 @@ public sealed class IntegrityTests
         using var state = new TempDirectory("openconnect-integrity");
         var result = await ExternalProcess.RunAsync(
             "dotnet",
-            [typeof(ApplianceHost).Assembly.Location, "--urls", "http://127.0.0.1:0", $"--Appliance:Cache:Directory={state.Path}", "--Appliance:ControlUrl=http://127.0.0.1:0"],
+            [typeof(ApplianceHost).Assembly.Location, "--urls", "http://127.0.0.1:0", $"--Appliance:Cache:Directory={state.Path}", "--Appliance:ControlUrl=https://127.0.0.1:0"],
             TimeSpan.FromSeconds(60));
 
         Assert.Equal(2, result.ExitCode);
@@ -46,7 +46,7 @@ public sealed class IntegrityTests
     {
         using var state = new TempDirectory("openconnect-integrity");
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { typeof(ApplianceHost).Assembly.Location, "--urls", "http://127.0.0.1:0", $"--Appliance:Cache:Directory={state.Path}", "--Appliance:ControlUrl=http://127.0.0.1:0", ApplianceHarness.AllowUnsignedContent })
+        foreach (var arg in new[] { typeof(ApplianceHost).Assembly.Location, "--urls", "http://127.0.0.1:0", $"--Appliance:Cache:Directory={state.Path}", "--Appliance:ControlUrl=https://127.0.0.1:0", ApplianceHarness.AllowUnsignedContent })
         {
             start.ArgumentList.Add(arg);
         }

@@ -1,33 +1,41 @@
-using System.Net;
-using System.Net.Sockets;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.Extensions.DependencyInjection;
+using OpenConnect.Appliance.Tests.Control;
 using OpenConnect.Contracts.Appliance.V1;
+using OpenConnect.Contracts.Fleet;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.Appliance.Tests.Serving;
 
-/// <summary>The fill entry point: gRPC Prefetch brings objects onto the SSD tier, then they are SSD hits.</summary>
+/// <summary>
+/// The operator's fill entry point: gRPC Prefetch (on the control endpoint, mutual TLS, an operator
+/// certificate) brings objects onto the SSD tier, then they are SSD hits.
+/// </summary>
 public sealed class PrefetchTests
 {
-    private static int FreePort()
+    private static readonly FleetIdentity Appliance = FleetIdentity.Appliance("isp-p", "oca-p");
+
+    private static Task<ApplianceHarness> StartAsync(params string[] settings) =>
+        ApplianceHarness.StartAsync([$"--Appliance:Id={Appliance.Name}", $"--Appliance:Site={Appliance.Site}", .. TestFleet.ApplianceFleetSettings(Appliance.Name, Appliance.Site), .. settings]);
+
+    private static GrpcChannel OperatorChannel(ApplianceHarness h)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var certificate = TestFleet.Ca.Issue("openconnect://operator/fill-ops");
+        return TestFleet.ControlGrpc(h.Appliance.Services.GetRequiredService<RoleListeners>().ControlAddress, certificate, Appliance);
     }
 
     [Fact]
     public async Task Prefetch_FillsTheSsdTier_ReportsProgress_AndObjectsAreThenSsdHits()
     {
-        var control = $"http://127.0.0.1:{FreePort()}";
-        await using var h = await ApplianceHarness.StartAsync($"--Appliance:ControlUrl={control}", "--Appliance:Cache:RamBytes=65536");
+        await using var h = await StartAsync("--Appliance:Cache:RamBytes=65536");
         var bodies = Enumerable.Range(0, 5).ToDictionary(i => $"/v/fill/720p/seg-{i:D5}.m4s", i => ApplianceHarness.RandomBytes(200_000, 40 + i));
         foreach (var (path, body) in bodies)
         {
             h.Parent.Put(path, body);
         }
 
-        using var channel = GrpcChannel.ForAddress(control);
+        using var channel = OperatorChannel(h);
         var client = new ApplianceFill.ApplianceFillClient(channel);
         var request = new PrefetchRequest { RateBytesPerSecond = 0 };
         request.Paths.AddRange(bodies.Keys);
@@ -80,8 +88,7 @@ public sealed class PrefetchTests
     [Fact]
     public async Task Prefetch_RespectsTheRateCap()
     {
-        var control = $"http://127.0.0.1:{FreePort()}";
-        await using var h = await ApplianceHarness.StartAsync($"--Appliance:ControlUrl={control}");
+        await using var h = await StartAsync();
         var request = new PrefetchRequest { RateBytesPerSecond = 1_000_000 };
         for (var i = 0; i < 4; i++)
         {
@@ -90,7 +97,7 @@ public sealed class PrefetchTests
             request.Paths.Add(path);
         }
 
-        using var channel = GrpcChannel.ForAddress(control);
+        using var channel = OperatorChannel(h);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var call = new ApplianceFill.ApplianceFillClient(channel).Prefetch(request);
         await foreach (var _ in call.ResponseStream.ReadAllAsync())
@@ -104,9 +111,8 @@ public sealed class PrefetchTests
     [Fact]
     public async Task Prefetch_RejectsNonContentPaths()
     {
-        var control = $"http://127.0.0.1:{FreePort()}";
-        await using var h = await ApplianceHarness.StartAsync($"--Appliance:ControlUrl={control}");
-        using var channel = GrpcChannel.ForAddress(control);
+        await using var h = await StartAsync();
+        using var channel = OperatorChannel(h);
         var request = new PrefetchRequest();
         request.Paths.Add("/etc/passwd");
         using var call = new ApplianceFill.ApplianceFillClient(channel).Prefetch(request);

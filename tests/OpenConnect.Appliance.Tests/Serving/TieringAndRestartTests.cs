@@ -34,7 +34,7 @@ public sealed class TieringAndRestartTests : IAsyncLifetime
     private string[] Settings(params string[] extra) =>
     [
         $"--Appliance:Cache:Directory={_state.Path}",
-        "--Appliance:ControlUrl=http://127.0.0.1:0",
+        "--Appliance:ControlUrl=https://127.0.0.1:0",
         $"--Appliance:Parents:0={_parent.BaseAddress}",
         "--Appliance:Cache:RamBytes=1048576",
         "--Appliance:Cache:SsdBytes=268435456",

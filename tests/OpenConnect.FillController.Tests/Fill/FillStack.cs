@@ -122,7 +122,7 @@ public sealed class FillStack : IAsyncDisposable
         $"--Appliance:Id={id}",
         $"--Appliance:Site={site}",
         $"--Appliance:Cache:Directory={State.Combine(id)}",
-        "--Appliance:ControlUrl=http://127.0.0.1:0",
+        "--Appliance:ControlUrl=https://127.0.0.1:0",
         "--Appliance:UnsignedNetworks:0=127.0.0.0/8",
         "--Appliance:Upstream:AllowUnsignedContent=true",
         $"--Appliance:Parents:0={OriginUrl}",

@@ -216,7 +216,7 @@ public sealed class EnrollmentTests
         [
             $"--Appliance:Cache:Directory={state.Combine("cache")}",
             "--Appliance:Upstream:AllowUnsignedContent=true",
-            "--Appliance:ControlUrl=http://127.0.0.1:0",
+            "--Appliance:ControlUrl=https://127.0.0.1:0",
             "--Appliance:Id=oca-1",
             "--Appliance:Site=isp1",
             "--Appliance:UnsignedNetworks:0=127.0.0.0/8",
@@ -288,7 +288,7 @@ public sealed class EnrollmentTests
         [
             $"--Appliance:Cache:Directory={state.Combine("cache")}",
             "--Appliance:Upstream:AllowUnsignedContent=true",
-            "--Appliance:ControlUrl=http://127.0.0.1:0",
+            "--Appliance:ControlUrl=https://127.0.0.1:0",
             "--Appliance:Id=oca-1",
             "--Appliance:Site=isp1",
             $"--Appliance:Steering:Url={h.ControlAddress}",

@@ -99,7 +99,7 @@ public static class FleetLaunch
             "--Appliance:Cache:RamBytes=67108864",
             "--Appliance:Cache:SsdBytes=536870912",
             $"--Appliance:Parents:0={bed.Host("origin").Url(OriginPort)}",
-            $"--Appliance:ControlUrl={host.Url(ApplianceControlPort)}",
+            $"--Appliance:ControlUrl={host.SecureUrl(ApplianceControlPort)}",
             $"--Appliance:Steering:Url={SteeringControlUrl(bed)}",
             $"--Appliance:Fleet:Directory={fleetDirectory}",
             $"--Appliance:Fleet:CaCertificateFile={caCertificateFile}",
