@@ -9,7 +9,8 @@ namespace OpenConnect.Fleet.Tests;
 /// IPv6 end to end on the bed: a client asks steering on steering's IPv6 address, is sent to its
 /// own site's appliances at their IPv6 URLs (<c>Appliance:PublicUrlIPv6</c>), and fetches every
 /// playlist, init segment and media segment of the title from there over IPv6, byte for byte the
-/// origin's published files.
+/// origin's published files; hls.js in Chromium, given steering's IPv6 master playlist, plays from
+/// the same appliances over IPv6.
 /// </summary>
 [Collection(FleetCollection.Name)]
 public sealed class FleetDualStackTests(FleetFixture fleet)
@@ -69,6 +70,15 @@ public sealed class FleetDualStackTests(FleetFixture fleet)
         {
             Assert.True(served.Any(e => e.Client == clientAddress && e.Path == path && e.Status == 200), $"{appliance}'s access log has no 200 for {path} to {clientAddress}");
         }
+
+        // And a real player (hls.js in Chromium) given steering's IPv6 master playlist plays from the site's appliances over IPv6.
+        await using var player = FleetPlayer.Start(Bed, clientA, $"{Bed.SteeringUrlIPv6}/play/{fleet.Title}/master.m3u8", playSeconds: 2, afterSeconds: 2, waitForGo: false);
+        var result = await player.ReadAsync("RESULT", TimeSpan.FromSeconds(120));
+        Assert.True(result.GetProperty("ok").GetBoolean(), player.Transcript);
+        var playing = await player.ReadAsync("PLAYING", TimeSpan.FromSeconds(1));
+        var hosts = result.GetProperty("hostsAfter").EnumerateArray().Select(h => h.GetString()!).Append(playing.GetProperty("host").GetString()!).Distinct().ToList();
+        var siteAddresses = siteA.Select(id => $"[{Bed.Host(id).Ipv6}]").ToList();
+        Assert.All(hosts, h => Assert.Contains(h, siteAddresses));
     }
 
     /// <summary>GETs <paramref name="uri"/> from <paramref name="client"/> into a file, checks it equals the origin's published file, and returns it as text.</summary>
