@@ -29,6 +29,16 @@ public sealed class FleetFixture : IAsyncLifetime
         _title = await _bed.PublishAsync(source);
     }
 
+    /// <summary>
+    /// Publishes a new 10 s title through the origin's pipeline (a title no appliance holds yet,
+    /// for a test that must see it travel: a fill).
+    /// </summary>
+    public async Task<string> PublishNewTitleAsync()
+    {
+        var source = await SampleMedia.GetAsync(new SampleSpec("testsrc2-360p-10s", 640, 360, 10, "mp4"));
+        return await Bed.PublishAsync(source);
+    }
+
     /// <summary>Every appliance enrolled and running, no partition, steering counting all four eligible.</summary>
     public async Task ResetAsync()
     {

@@ -88,6 +88,12 @@ public sealed class FleetBed : IAsyncDisposable
 
     public string SteeringUrl => Steering.BaseUrl;
 
+    /// <summary>Steering's player listener on its IPv6 address.</summary>
+    public string SteeringUrlIPv6 => Host("steering").UrlIPv6(FleetLaunch.SteeringPort);
+
+    /// <summary>The origin's published files (<c>{title}/{path}</c>), the bytes every copy must equal.</summary>
+    public string PublishedDirectory => Path.Combine(State.Combine("origin"), "published");
+
     /// <summary>Builds the bed, starts every role and enrolls the appliances; returns once each answers <c>/healthz</c> and steering lists the four appliances.</summary>
     public static async Task<FleetBed> StartAsync()
     {
@@ -241,6 +247,14 @@ public sealed class FleetBed : IAsyncDisposable
 
         return await CurlAsync("steering", FleetLaunch.SteeringEnrollUrl(this) + path, method, options);
     }
+
+    /// <summary>
+    /// An operator call on the fill controller (<c>/fill/sites/…</c>), made with curl from the fill
+    /// controller's host. Every fill operator call of the bed goes through here, so moving those
+    /// endpoints (to another listener, with another credential) changes this method only.
+    /// </summary>
+    public async Task<(int Status, string Body)> FillOperatorAsync(string method, string path) =>
+        await CurlAsync("fill", FillController.BaseUrl + path, method);
 
     /// <summary>
     /// The fill controller's certificate, the way an operator gets it: a key made for it, a request

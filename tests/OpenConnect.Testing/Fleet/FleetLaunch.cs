@@ -27,6 +27,9 @@ public static class FleetLaunch
     /// <summary>An appliance cut off from steering this long refuses new sessions (Appliance:Steering:LostAfter).</summary>
     public static readonly TimeSpan ApplianceLostAfter = TimeSpan.FromSeconds(4);
 
+    /// <summary>The fill controller leaves an appliance silent this long out of a site's placement (FillController:Fill:RosterMaxSilence; heartbeats come every second).</summary>
+    public static readonly TimeSpan FillRosterMaxSilence = TimeSpan.FromSeconds(5);
+
     /// <summary>The two sites: their appliances and client, and the prefixes steering maps to them.</summary>
     public static readonly IReadOnlyDictionary<string, (string[] Appliances, string Client, string[] Prefixes)> Sites =
         new Dictionary<string, (string[], string, string[])>(StringComparer.Ordinal)
@@ -38,6 +41,9 @@ public static class FleetLaunch
     /// <summary>Who may fetch unsigned <c>/v/…</c> paths from appliances (peers, fill) and the origin (appliances, steering, fill controller): infrastructure and appliance addresses (.0-.15 of each site), never clients.</summary>
     public static readonly string[] UnsignedNetworks = ["198.18.0.0/24", "198.18.1.0/28", "198.18.2.0/28", "2001:2::/64"];
 
+    /// <summary>Appliance <paramref name="id"/>'s access log (JSON lines): who fetched what from it, players and fill peers alike.</summary>
+    public static string ApplianceAccessLog(FleetBed bed, string id) => bed.State.Combine("logs", id + "-access.log");
+
     public static string SiteOf(string appliance) => Sites.Single(s => s.Value.Appliances.Contains(appliance)).Key;
 
     /// <summary>Steering's control listener (Register, Heartbeat, Renew): mutual TLS, fleet certificates only.</summary>
@@ -48,7 +54,8 @@ public static class FleetLaunch
 
     public static string[] Steering(FleetBed bed, string dataDirectory) =>
     [
-        "--urls", bed.Host("steering").Url(SteeringPort),
+        // Players reach steering on both of its addresses; an IPv6 player gets the appliances' IPv6 URLs.
+        "--urls", bed.Host("steering").DualStackUrls(SteeringPort),
         $"--Steering:DataDirectory={dataDirectory}",
         $"--Steering:ControlUrl={SteeringControlUrl(bed)}",
         $"--Steering:Fleet:EnrollUrl={SteeringEnrollUrl(bed)}",
@@ -80,6 +87,7 @@ public static class FleetLaunch
         $"--FillController:Fill:ControlUrl={bed.Host("fill").Url(FillControlPort)}",
         $"--FillController:Fill:SteeringControlUrl={SteeringControlUrl(bed)}",
         $"--FillController:Steering:OperatorTokenFile={operatorTokenFile}",
+        $"--FillController:Fill:RosterMaxSilence={FillRosterMaxSilence:c}",
     ];
 
     /// <summary>
@@ -92,7 +100,10 @@ public static class FleetLaunch
         var host = bed.Host(id);
         string[] settings =
         [
-            "--urls", host.Url(AppliancePort),
+            "--urls", host.DualStackUrls(AppliancePort),
+            $"--Appliance:PublicUrlIPv6={host.UrlIPv6(AppliancePort)}",
+            $"--Appliance:AccessLog:Path={ApplianceAccessLog(bed, id)}",
+            "--Appliance:AccessLog:Format=json",
             $"--Appliance:Id={id}",
             $"--Appliance:Site={SiteOf(id)}",
             $"--Appliance:Cache:Directory={cacheDirectory}",
