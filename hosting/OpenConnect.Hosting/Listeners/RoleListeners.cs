@@ -69,7 +69,11 @@ public sealed class RoleListenerSpec
     /// </summary>
     public Action<ListenOptions>? ControlTls { get; init; }
 
-    /// <summary>The parent listener's address from configuration; null or empty means the role has none.</summary>
+    /// <summary>
+    /// The parent listener's address from configuration; null or empty means the role has none. Only
+    /// valid <c>https://</c> addresses are bound: the role's options validation must reject anything
+    /// else, naming its setting, when the host starts.
+    /// </summary>
     public Func<IConfiguration, string?>? ParentUrl { get; init; }
 
     /// <summary>
@@ -177,10 +181,10 @@ public sealed partial class RoleListeners
         });
 
         var parent = Spec.ParentUrl?.Invoke(configuration);
-        if (!string.IsNullOrEmpty(parent))
+        if (!string.IsNullOrEmpty(parent) && ListenUrls.TryParse(parent) is { Problem: null } parentUrls && parentUrls.Urls.All(u => u.Uri.Scheme == Uri.UriSchemeHttps))
         {
             var parentTls = Spec.ParentTls ?? throw new InvalidOperationException("the role has a parent URL but no TLS for its parent listener");
-            foreach (var url in ListenUrls.Parse(parent, "parent URL"))
+            foreach (var url in parentUrls.Urls)
             {
                 ListenUrls.Listen(kestrel, url, listen =>
                 {
