@@ -32,8 +32,9 @@ Options:
                           appliance's control endpoint (mutual TLS, operators) on its port + 80,
                           steering's control plane (mutual TLS) on the steering port + 80, its
                           fleet enrollment on + 81, and the fill controller's fill orders (gRPC)
-                          on the fill port + 80; every role's management listener (/healthz,
-                          /metrics) on its port + 1000
+                          on the fill port + 80; parent pulls (TLS with fleet certificates) on
+                          the origin's and each appliance's port + 43; every role's management
+                          listener (/healthz, /metrics) on its port + 1000
   --no-build              use the Release binaries already built
   -h, --help              this text
 
@@ -155,6 +156,8 @@ STEERING_CONTROL_URL="https://127.0.0.1:$((STEERING_PORT + 80))"
 STEERING_ENROLL_URL="https://127.0.0.1:$((STEERING_PORT + 81))"
 FLEET_DIR="$STATE_DIR/steering/fleet"
 FILL_URL="http://127.0.0.1:$FILL_PORT"
+# Parent pulls over TLS with fleet certificates: the origin's fleet parent listener, and each appliance's (its data port + 43).
+ORIGIN_PARENT_URL="https://127.0.0.1:$((ORIGIN_PORT + 43))"
 FILL_CONTROL_URL="http://127.0.0.1:$((FILL_PORT + 80))"
 
 # Steering first: it owns the playback signing key. Its public key (written at start) goes to the
@@ -171,40 +174,30 @@ PLAYBACK_KEY="$(tr -d '[:space:]' <"$PUBLIC_KEY_FILE")"
 
 # The catalog's built-in admin (invite codes and roles: only an admin makes uploaders). Its
 # password is generated once and kept in the state directory.
-ADMIN_PASSWORD_FILE="$STATE_DIR/admin.password"
-if [ ! -s "$ADMIN_PASSWORD_FILE" ]; then
-  (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$ADMIN_PASSWORD_FILE")
-fi
-start_role origin origin/OpenConnect.Origin "$ORIGIN_PORT" --Origin:DataDirectory="$STATE_DIR/origin" --Origin:PlaybackKeys:0="$PLAYBACK_KEY" \
-  --Origin:Web:Directory="$ROOT/web/dist" --Origin:Web:SteeringUrl="$STEERING_URL" --Origin:Catalog:AdminPasswordFile="$ADMIN_PASSWORD_FILE"
-# The origin signs every title's integrity manifest; appliances admit only what its key signed.
-# Its public key is written at start, like steering's.
-ORIGIN_KEY_FILE="$STATE_DIR/origin/keys/origin-signing.pub"
-wait_for_file origin 1 "$ORIGIN_KEY_FILE"
-INTEGRITY_KEY="$(tr -d '[:space:]' <"$ORIGIN_KEY_FILE")"
-# The fill controller's fleet certificate, as an operator gets one for a service: a key made here
-# (mode 0600, never sent), a certificate request, and POST /fleet/certificates on steering's
+# A service's fleet certificate (the fill controller's, the origin's), as an operator gets one: a key
+# made here (mode 0600, never sent), a certificate request, and POST /fleet/certificates on steering's
 # enrollment listener with the operator token. A second run reuses it until a day before it expires.
 FILL_FLEET_DIR="$STATE_DIR/fill-controller-fleet"
-issue_fill_controller_certificate() {
-  local dir="$FILL_FLEET_DIR" csr answer pem
-  if [ -s "$dir/fill-controller.crt" ] && [ -s "$dir/fill-controller.key" ] \
-      && openssl x509 -in "$dir/fill-controller.crt" -noout -checkend 86400 >/dev/null 2>&1; then
+ORIGIN_FLEET_DIR="$STATE_DIR/origin-fleet"
+issue_service_certificate() {
+  local name="$1" identity="$2" dir="$3" csr answer pem
+  if [ -s "$dir/$name.crt" ] && [ -s "$dir/$name.key" ] \
+      && openssl x509 -in "$dir/$name.crt" -noout -checkend 86400 >/dev/null 2>&1; then
     return 0
   fi
   if ! command -v openssl >/dev/null; then
-    echo "error: openssl is needed to make the fill controller's key and certificate request (apt-get install openssl)" >&2
+    echo "error: openssl is needed to make the $name key and certificate request (apt-get install openssl)" >&2
     exit 1
   fi
   mkdir -p "$dir"
-  if [ ! -s "$dir/fill-controller.key" ]; then
-    (umask 077; openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/fill-controller.key" 2>/dev/null)
+  if [ ! -s "$dir/$name.key" ]; then
+    (umask 077; openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/$name.key" 2>/dev/null)
   fi
-  csr="$(openssl req -new -key "$dir/fill-controller.key" -subj "/CN=openconnect-fill-controller" | awk '{printf "%s\\n", $0}')"
+  csr="$(openssl req -new -key "$dir/$name.key" -subj "/CN=openconnect-$name" | awk '{printf "%s\\n", $0}')"
   if ! answer=$(curl -fsS --retry 30 --retry-connrefused --retry-delay 1 --cacert "$FLEET_DIR/ca.crt" \
       -H "Authorization: Bearer $(cat "$FLEET_DIR/operator.token")" -H 'Content-Type: application/json' \
-      -d "{\"identity\":\"openconnect://fill-controller\",\"csr\":\"$csr\"}" "$STEERING_ENROLL_URL/fleet/certificates"); then
-    echo "error: steering at $STEERING_ENROLL_URL did not issue the fill controller's certificate; see $STATE_DIR/logs/steering.log" >&2
+      -d "{\"identity\":\"$identity\",\"csr\":\"$csr\"}" "$STEERING_ENROLL_URL/fleet/certificates"); then
+    echo "error: steering at $STEERING_ENROLL_URL did not issue the $name certificate; see $STATE_DIR/logs/steering.log" >&2
     exit 1
   fi
   # The PEM comes JSON-escaped (\n, and + as \u002B): printf %b undoes both.
@@ -213,9 +206,24 @@ issue_fill_controller_certificate() {
     echo "error: steering's answer holds no certificate: $answer" >&2
     exit 1
   fi
-  printf '%b\n' "$pem" >"$dir/fill-controller.crt.tmp" && mv "$dir/fill-controller.crt.tmp" "$dir/fill-controller.crt"
+  printf '%b\n' "$pem" >"$dir/$name.crt.tmp" && mv "$dir/$name.crt.tmp" "$dir/$name.crt"
 }
-issue_fill_controller_certificate
+# The origin serves appliances' parent pulls over TLS with its fleet certificate (openconnect://origin).
+issue_service_certificate origin openconnect://origin "$ORIGIN_FLEET_DIR"
+ADMIN_PASSWORD_FILE="$STATE_DIR/admin.password"
+if [ ! -s "$ADMIN_PASSWORD_FILE" ]; then
+  (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$ADMIN_PASSWORD_FILE")
+fi
+start_role origin origin/OpenConnect.Origin "$ORIGIN_PORT" --Origin:DataDirectory="$STATE_DIR/origin" --Origin:PlaybackKeys:0="$PLAYBACK_KEY" \
+  --Origin:Web:Directory="$ROOT/web/dist" --Origin:Web:SteeringUrl="$STEERING_URL" --Origin:Catalog:AdminPasswordFile="$ADMIN_PASSWORD_FILE" \
+  --Origin:Fleet:ParentUrl="$ORIGIN_PARENT_URL" --Origin:Fleet:CertificateFile="$ORIGIN_FLEET_DIR/origin.crt" \
+  --Origin:Fleet:KeyFile="$ORIGIN_FLEET_DIR/origin.key" --Origin:Fleet:CaCertificateFile="$FLEET_DIR/ca.crt"
+# The origin signs every title's integrity manifest; appliances admit only what its key signed.
+# Its public key is written at start, like steering's.
+ORIGIN_KEY_FILE="$STATE_DIR/origin/keys/origin-signing.pub"
+wait_for_file origin 1 "$ORIGIN_KEY_FILE"
+INTEGRITY_KEY="$(tr -d '[:space:]' <"$ORIGIN_KEY_FILE")"
+issue_service_certificate fill-controller openconnect://fill-controller "$FILL_FLEET_DIR"
 start_role fill-controller fill-controller/OpenConnect.FillController "$FILL_PORT" --FillController:DataDirectory="$STATE_DIR/fill-controller" \
   --FillController:Steering:Url="$STEERING_URL" --FillController:Origin:Url="$ORIGIN_URL" \
   --FillController:Fill:ControlUrl="$FILL_CONTROL_URL" --FillController:Fill:SteeringControlUrl="$STEERING_CONTROL_URL" \
@@ -236,13 +244,19 @@ enroll_appliance() {
   fi
   (umask 077; sed -n 's/.*"code":"\([0-9a-f]*\)".*/\1/p' <<<"$answer" >"$dir/enrollment.code")
 }
-# Appliances: players need steering's tokens; loopback (peers, fill, local tools) may fetch unsigned paths.
+# Appliances: players need steering's tokens; loopback (fill, local tools) may fetch unsigned paths.
+# Parents over fleet TLS: appliance-2 pulls from appliance-1's parent listener, then the origin's;
+# appliance-1 from the origin's (a hierarchy: peers do not detect loops, so never a cycle).
+PARENTS_1=(--Appliance:Parents:0="$ORIGIN_PARENT_URL")
+PARENTS_2=(--Appliance:Parents:0="https://127.0.0.1:$((APPLIANCE1_PORT + 43))" --Appliance:Parents:1="$ORIGIN_PARENT_URL")
 for n in 1 2; do
   port_var="APPLIANCE${n}_PORT"
   port="${!port_var}"
   enroll_appliance "appliance-$n"
+  parents_var="PARENTS_$n[@]"
   start_role "appliance-$n" appliance/OpenConnect.Appliance "$port" \
-    --Appliance:Id="appliance-$n" --Appliance:Site=local --Appliance:Cache:Directory="$STATE_DIR/appliance-$n" --Appliance:Parents:0="$ORIGIN_URL" \
+    --Appliance:Id="appliance-$n" --Appliance:Site=local --Appliance:Cache:Directory="$STATE_DIR/appliance-$n" "${!parents_var}" \
+    --Appliance:Upstream:ParentListenerUrl="https://127.0.0.1:$((port + 43))" \
     --Appliance:ControlUrl="https://127.0.0.1:$((port + 80))" --Appliance:Steering:Url="$STEERING_CONTROL_URL" \
     --Appliance:Fleet:Directory="$STATE_DIR/appliance-$n-fleet" --Appliance:Fleet:CaCertificateFile="$FLEET_DIR/ca.crt" \
     --Appliance:Fleet:EnrollUrl="$STEERING_ENROLL_URL" --Appliance:Fleet:EnrollmentCodeFile="$STATE_DIR/appliance-$n-fleet/enrollment.code" \

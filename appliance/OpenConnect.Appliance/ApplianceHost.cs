@@ -27,6 +27,8 @@ public static class ApplianceHost
         services.AddSingleton<ApplianceMetrics>();
         services.AddSingleton<HttpDate>();
         services.AddSingleton(sp => new CorsPolicy(sp.GetRequiredService<IOptions<ApplianceOptions>>().Value.Cors.AllowedOrigins));
+        services.AddSingleton<ParentTls>();
+        services.AddSingleton<IValidateOptions<ApplianceOptions>, ParentTlsSettings>();
         services.AddSingleton<ParentFetcher>();
         services.AddSingleton<SegmentCache>();
         // Open the SSD tier (recovery) before any other service starts and before Kestrel accepts
@@ -89,6 +91,10 @@ public static class ApplianceHost
             // The drain switch and prefetch answer only on the control listener, which serves nothing else.
             ControlPaths = [DrainEndpoint.Path, "/" + Contracts.Appliance.V1.ApplianceFill.Descriptor.FullName],
             ControlTls = ControlListener.UseFleetTls,
+            // Other appliances pull unsigned /v/… here with fleet certificates (Appliance:Upstream:ParentListenerUrl).
+            ParentUrl = configuration => RoleOptionsRegistration.BindOrDefaults<ApplianceOptions>(configuration).Upstream.ParentListenerUrl,
+            ParentTls = listen => listen.ApplicationServices.GetRequiredService<ParentTls>().UseOnListener(listen),
+            ParentPaths = ["/v"],
         });
 
         var app = builder.Build();

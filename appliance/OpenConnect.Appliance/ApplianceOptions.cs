@@ -289,6 +289,15 @@ public sealed class UpstreamOptions
     /// <summary>How often the origin's SRV name is resolved again. Default 30 s.</summary>
     public TimeSpan OriginResolveInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Where this appliance serves other appliances that have it as a parent (e.g.
+    /// <c>https://0.0.0.0:8443</c>): TLS with its fleet certificate, a fleet client certificate naming
+    /// an appliance required, unsigned <c>/v/…</c> only (no <c>Appliance:UnsignedNetworks</c> needed;
+    /// signed player paths answer 404 there). Needs <c>Appliance:Fleet:CaCertificateFile</c>.
+    /// Empty (default): no parent listener; peers pull from the data port by network.
+    /// </summary>
+    public string ParentListenerUrl { get; set; } = "";
+
     public void Validate(OptionsCheck check)
     {
         check.Require(IntegrityKeys.Count > 0 || AllowUnsignedContent, "Upstream:IntegrityKeys", "", "at least one origin public key is required (the content of {Origin:DataDirectory}/keys/origin-signing.pub); Appliance:Upstream:AllowUnsignedContent=true starts without one, for tests only");
@@ -309,6 +318,7 @@ public sealed class UpstreamOptions
 
         check.Require(OriginSrvName.Length == 0 || (OriginSrvName.StartsWith('_') && !OriginSrvName.Contains(' ')), "Upstream:OriginSrvName", OriginSrvName, "must be an SRV name such as _origin._tcp.cdn.example");
         check.Require(OriginDnsServer.Length == 0 || Hosting.Discovery.SrvLocator.TryParseServer(OriginDnsServer, out _), "Upstream:OriginDnsServer", OriginDnsServer, "must be host:port with a numeric address, e.g. 127.0.0.1:53");
+        check.Require(ParentListenerUrl.Length == 0 || IsHttpsListenUrl(ParentListenerUrl), "Upstream:ParentListenerUrl", ParentListenerUrl, "must be https:// with an IP address (or * or localhost) and a port, e.g. https://0.0.0.0:8443");
         check.Require(OriginResolveInterval >= TimeSpan.FromSeconds(1), "Upstream:OriginResolveInterval", OriginResolveInterval, "must be at least 00:00:01");
 
         check.Require(ConnectTimeout > TimeSpan.Zero, "Upstream:ConnectTimeout", ConnectTimeout, "must be positive");
@@ -321,6 +331,12 @@ public sealed class UpstreamOptions
         check.Require(NotFoundMaxBytes >= 64 * 1024, "Upstream:NotFoundMaxBytes", NotFoundMaxBytes, "must be at least 65536");
         check.Require(MaxConcurrentFetches > 0, "Upstream:MaxConcurrentFetches", MaxConcurrentFetches, "must be positive");
         check.Require(MaxConcurrentFetchesPerTitle > 0 && MaxConcurrentFetchesPerTitle <= MaxConcurrentFetches, "Upstream:MaxConcurrentFetchesPerTitle", MaxConcurrentFetchesPerTitle, "must be positive and at most Upstream:MaxConcurrentFetches");
+    }
+
+    private static bool IsHttpsListenUrl(string urls)
+    {
+        var (parsed, problem) = ListenUrls.TryParse(urls);
+        return problem is null && parsed.Count > 0 && parsed.All(u => u.Uri.Scheme == Uri.UriSchemeHttps);
     }
 }
 

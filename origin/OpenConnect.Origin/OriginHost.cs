@@ -25,7 +25,15 @@ public static class OriginHost
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices)
     {
         var builder = RoleHost.CreateBuilder(RoleName, DefaultUrls, args);
-        RoleListeners.Add(builder, new RoleListenerSpec { DefaultUrls = DefaultUrls, DefaultManagementUrl = DefaultManagementUrl });
+        RoleListeners.Add(builder, new RoleListenerSpec
+        {
+            DefaultUrls = DefaultUrls,
+            DefaultManagementUrl = DefaultManagementUrl,
+            // Appliances and the fill controller pull unsigned /v/… here with fleet certificates (Origin:Fleet:ParentUrl).
+            ParentUrl = configuration => RoleOptionsRegistration.BindOrDefaults<OriginOptions>(configuration).Fleet.ParentUrl,
+            ParentTls = OriginFleetCredentials.UseOnListener,
+            ParentPaths = ["/v"],
+        });
         builder.Services.AddRoleOptions<OriginOptions>(builder.Configuration);
         builder.Services.AddStateDirectory("data-directory", sp => sp.GetRequiredService<IOptions<OriginOptions>>().Value.DataDirectory);
         builder.Services.AddSingleton<IObjectStore>(sp => new LocalObjectStore(sp.GetRequiredService<IOptions<OriginOptions>>().Value.PublishedDirectory));
@@ -42,6 +50,7 @@ public static class OriginHost
             var options = sp.GetRequiredService<IOptions<OriginOptions>>().Value;
             return new PlaybackAccess(PublicKeyRing.Parse(options.PlaybackKeys), NetworkList.Parse(options.EffectiveParentNetworks));
         });
+        builder.Services.AddSingleton(sp => OriginFleetCredentials.FromOptions(sp.GetRequiredService<IOptions<OriginOptions>>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
         builder.Services.AddSingleton<ITitlePublisher, TitlePublisher>();
         builder.Services.AddOriginPipeline();
         builder.Services.AddOriginIngest();

@@ -44,6 +44,9 @@ public sealed class OriginOptions : IRoleOptions<OriginOptions>
 
     public ProtectionOptions Protection { get; set; } = new();
 
+    /// <summary>The fleet parent listener: TLS with the origin's fleet certificate, appliances' certificates required (section <c>Origin:Fleet</c>).</summary>
+    public Publishing.OriginFleetOptions Fleet { get; set; } = new();
+
     public string SigningKeyPath => string.IsNullOrEmpty(SigningKeyFile) ? Path.Combine(DataDirectory, "keys", "origin-signing.key") : SigningKeyFile;
 
     public string PublishedDirectory => Path.Combine(DataDirectory, "published");
@@ -61,5 +64,6 @@ public sealed class OriginOptions : IRoleOptions<OriginOptions>
         Catalog.Validate(check);
         Web.Validate(check);
         Protection.Validate(check);
+        Fleet.Validate(check);
     }
 }

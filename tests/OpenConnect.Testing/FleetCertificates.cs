@@ -103,7 +103,7 @@ public sealed class FleetCertificates : IDisposable
     {
         Directory.CreateDirectory(fleetDirectory);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        // Like the ones steering issues, an appliance certificate is for server use as well.
+        // Steering issues appliance and service certificates for server use too (they serve parent pulls).
         var certificate = Issue(key, $"openconnect://appliance/{site}/{id}", server: true, lifetime: lifetime);
         PrivateFile.Write(Path.Combine(fleetDirectory, "appliance.key"), key.ExportPkcs8PrivateKeyPem());
         File.WriteAllText(Path.Combine(fleetDirectory, "appliance.crt"), certificate.ExportCertificatePem());
@@ -119,7 +119,7 @@ public sealed class FleetCertificates : IDisposable
     {
         Directory.CreateDirectory(directory);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        using var certificate = Issue(key, identity);
+        using var certificate = Issue(key, identity, server: !identity.StartsWith("openconnect://operator/", StringComparison.Ordinal));
         var keyFile = Path.Combine(directory, name + ".key");
         var certificateFile = Path.Combine(directory, name + ".crt");
         PrivateFile.Write(keyFile, key.ExportPkcs8PrivateKeyPem());

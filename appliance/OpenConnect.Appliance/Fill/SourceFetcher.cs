@@ -19,6 +19,13 @@ public sealed class SourceFetcher : IDisposable
     private readonly TimeSpan _timeout;
 
     public SourceFetcher(TimeSpan timeout)
+        : this(timeout, tls: null)
+    {
+    }
+
+    /// <param name="timeout">Time for one object, head to last byte.</param>
+    /// <param name="tls">Fleet TLS for <c>https://</c> sources (<see cref="Upstream.ParentTls"/>); null: https sources are checked against the system roots only.</param>
+    public SourceFetcher(TimeSpan timeout, Upstream.ParentTls? tls)
     {
         _timeout = timeout;
         _http = new HttpClient(new SocketsHttpHandler
@@ -27,6 +34,7 @@ public sealed class SourceFetcher : IDisposable
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             AutomaticDecompression = DecompressionMethods.None,
             AllowAutoRedirect = false,
+            SslOptions = tls?.ClientOptions() ?? new System.Net.Security.SslClientAuthenticationOptions(),
         })
         {
             Timeout = Timeout.InfiniteTimeSpan,

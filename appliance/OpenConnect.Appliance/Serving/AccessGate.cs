@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.Options;
 using OpenConnect.Contracts.Security;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.Appliance.Serving;
 
@@ -8,7 +9,7 @@ namespace OpenConnect.Appliance.Serving;
 /// The appliance's content access rule, shared by <see cref="SegmentServer"/> and
 /// <see cref="ContentEndpoint"/>: players present <c>/s/{token}/v/…</c> with a token signed by a key
 /// in <c>Appliance:PlaybackKeys</c>; unsigned <c>/v/…</c> is for <c>Appliance:UnsignedNetworks</c>
-/// (peers and fill) only.
+/// (peers and fill) on the data listener, and for appliances' fleet certificates on the parent listener.
 /// </summary>
 public sealed class AccessGate
 {
@@ -28,6 +29,28 @@ public sealed class AccessGate
 
     /// <summary>The 403 body for a failed check, preallocated.</summary>
     public static byte[] ReasonBytes(TokenCheck check) => Reasons[(int)check];
+
+    /// <summary>
+    /// On the parent listener (<c>Appliance:Upstream:ParentListenerUrl</c>): null when the request may
+    /// pull unsigned <c>/v/…</c> (the TLS handshake admitted an appliance's fleet certificate; checked
+    /// again here for expiry on a connection left open), else the status and reason. Signed player
+    /// paths are not served there: players use the data listener.
+    /// </summary>
+    public (int Status, string Reason)? RefuseParentPull(HttpContext context)
+    {
+        if (context.Request.Path.StartsWithSegments("/s", StringComparison.Ordinal))
+        {
+            return (StatusCodes.Status404NotFound, "signed player paths are served on the data listener, not the parent listener");
+        }
+
+        var caller = FleetParentTls.Caller(context, Now, out var problem);
+        if (caller is null)
+        {
+            return (StatusCodes.Status403Forbidden, problem!);
+        }
+
+        return Upstream.ParentTls.MayPull(caller) ? null : (StatusCodes.Status403Forbidden, $"{caller} may not pull from an appliance's parent listener");
+    }
 
     /// <summary>Requests that start a session: refused while the appliance is cut off from the control plane.</summary>
     public static bool StartsSession(string contentPath) =>

@@ -3,12 +3,15 @@ using OpenConnect.Appliance.Caching;
 using OpenConnect.Appliance.Control;
 using OpenConnect.Appliance.Http;
 using OpenConnect.Contracts.Content;
+using OpenConnect.Contracts.Security;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.Appliance.Serving;
 
 /// <summary>
 /// Content requests that reach ASP.NET Core instead of <see cref="SegmentServer"/>: HTTPS (TLS
-/// terminates in Kestrel, so there is no zero-copy path) and connections already handed to Kestrel.
+/// terminates in Kestrel, so there is no zero-copy path), the parent listener (fleet TLS, unsigned
+/// <c>/v/…</c> for appliances' certificates) and connections already handed to Kestrel.
 /// Same cache, same decisions (<see cref="ResponsePlanner"/>); bodies are copied through Kestrel's
 /// output pipe.
 /// </summary>
@@ -54,7 +57,19 @@ public static class ContentEndpoint
             response.Headers.AccessControlExposeHeaders = CorsPolicy.ExposedHeaders;
         }
 
-        var access = gate.Access.Check(request.Path.Value, context.Connection.RemoteIpAddress, gate.Now, out var contentPath, out var signed);
+        // The parent listener admits by fleet certificate (checked in the TLS handshake), never by network or token.
+        var onParentListener = context.Features.Get<ListenerKindFeature>()?.Kind == ListenerKind.Parent;
+        if (onParentListener && gate.RefuseParentPull(context) is { } refusal)
+        {
+            response.StatusCode = refusal.Status;
+            response.ContentType = "text/plain; charset=utf-8";
+            await response.WriteAsync(refusal.Reason + "\n", context.RequestAborted);
+            return;
+        }
+
+        ReadOnlySpan<char> contentPath = request.Path.Value;
+        var signed = false;
+        var access = onParentListener ? new AccessResult(TokenCheck.Valid) : gate.Access.Check(request.Path.Value, context.Connection.RemoteIpAddress, gate.Now, out contentPath, out signed);
         if (!access.Allowed)
         {
             response.StatusCode = StatusCodes.Status403Forbidden;

@@ -9,7 +9,8 @@ namespace OpenConnect.Appliance.Upstream;
 
 /// <summary>
 /// Pull-through on a miss: asks the parents in order (peer appliances in the site, then the
-/// origin), each with a connect, header and idle-read timeout, and moves on when one fails. Every
+/// origin), each with a connect, header and idle-read timeout, and moves on when one fails (an
+/// <c>https://</c> parent is pulled with fleet certificates both ways, <see cref="ParentTls"/>). Every
 /// concurrent miss for the same object joins one fetch (request collapsing), and short-lived
 /// negative entries stop a burst of requests for a missing object from reaching the origin.
 /// </summary>
@@ -33,7 +34,7 @@ public sealed class ParentFetcher : IDisposable
     private readonly IntegrityCatalog _integrity;
     private readonly ConcurrentDictionary<ulong, DateTimeOffset> _suspects = new();
 
-    public ParentFetcher(IOptions<ApplianceOptions> options, TimeProvider time, ApplianceMetrics metrics, ILogger<ParentFetcher> logger)
+    public ParentFetcher(IOptions<ApplianceOptions> options, ParentTls tls, TimeProvider time, ApplianceMetrics metrics, ILogger<ParentFetcher> logger)
     {
         _options = options.Value.Upstream;
         _configuredParents = [.. options.Value.Parents.Select(p => new Uri(p.TrimEnd('/') + "/"))];
@@ -51,6 +52,8 @@ public sealed class ParentFetcher : IDisposable
             ConnectTimeout = _options.ConnectTimeout,
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
             MaxConnectionsPerServer = _options.MaxConnectionsPerParent,
+            // https:// parents: the appliance's fleet certificate both ways (cleartext http:// parents are unaffected).
+            SslOptions = tls.ClientOptions(),
         });
         // Manifests come from the same parents, through the same connection pools.
         _integrity = new IntegrityCatalog(!_options.AllowUnsignedContent, _options.NotFoundTtl, PublicKeyRing.Parse(_options.IntegrityKeys), time, logger, GetSmallAsync);

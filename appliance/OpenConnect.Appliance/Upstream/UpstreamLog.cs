@@ -16,4 +16,7 @@ internal static partial class UpstreamLog
 
     [LoggerMessage(2005, LogLevel.Warning, "Appliance:Upstream:AllowUnsignedContent=true (test-only): titles without an integrity manifest and files it does not list are served unverified ({KeyCount} integrity keys configured)")]
     public static partial void UnsignedContentAllowed(ILogger logger, int keyCount);
+
+    [LoggerMessage(2006, LogLevel.Warning, "Parent {Parent} refused: {Reason}; trying the next parent")]
+    public static partial void ParentCertificateRefused(ILogger logger, string parent, string reason);
 }

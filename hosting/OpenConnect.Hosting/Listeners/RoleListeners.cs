@@ -25,6 +25,12 @@ public enum ListenerKind
 
     /// <summary><c>/healthz</c> and <c>/metrics</c> (<c>Management:Url</c>).</summary>
     Management,
+
+    /// <summary>
+    /// Parent pulls from other fleet members (TLS with a required fleet client certificate): only the
+    /// role's <see cref="RoleListenerSpec.ParentPaths"/>, and the role decides who may pull what.
+    /// </summary>
+    Parent,
 }
 
 /// <summary>Set on every connection by the kit, so the request pipeline knows which listener it came through.</summary>
@@ -62,6 +68,22 @@ public sealed class RoleListenerSpec
     /// certificate); when set it replaces <c>ControlTls</c> and the control listener always uses TLS.
     /// </summary>
     public Action<ListenOptions>? ControlTls { get; init; }
+
+    /// <summary>
+    /// The parent listener's address from configuration; null or empty means the role has none. Only
+    /// valid <c>https://</c> addresses are bound: the role's options validation must reject anything
+    /// else, naming its setting, when the host starts.
+    /// </summary>
+    public Func<IConfiguration, string?>? ParentUrl { get; init; }
+
+    /// <summary>
+    /// TLS for the parent listener (the role's fleet certificate, client certificates required):
+    /// always applied there, a parent listener never runs cleartext.
+    /// </summary>
+    public Action<ListenOptions>? ParentTls { get; init; }
+
+    /// <summary>Request path prefixes the parent listener serves; anything else answers 404 there.</summary>
+    public IReadOnlyList<string> ParentPaths { get; init; } = [];
 }
 
 /// <summary>
@@ -80,6 +102,14 @@ public sealed partial class RoleListeners
     internal ListenOptions? ControlListen { get; set; }
 
     internal ListenOptions? ManagementListen { get; set; }
+
+    internal ListenOptions? ParentListen { get; set; }
+
+    /// <summary>Whether the role configured a parent listener.</summary>
+    public bool HasParent => ParentListen is not null;
+
+    /// <summary>The bound parent address, e.g. <c>https://127.0.0.1:8443</c> (always TLS).</summary>
+    public Uri ParentAddress => new UriBuilder(ListenUrls.BoundAddress(ParentListen, "parent listener")) { Scheme = Uri.UriSchemeHttps }.Uri;
 
     /// <summary>Whether the role configured a control listener.</summary>
     public bool HasControl => ControlListen is not null;
@@ -149,6 +179,22 @@ public sealed partial class RoleListeners
             Tag(listen, ListenerKind.Management);
             ManagementListen = listen;
         });
+
+        var parent = Spec.ParentUrl?.Invoke(configuration);
+        if (!string.IsNullOrEmpty(parent) && ListenUrls.TryParse(parent) is { Problem: null } parentUrls && parentUrls.Urls.All(u => u.Uri.Scheme == Uri.UriSchemeHttps))
+        {
+            var parentTls = Spec.ParentTls ?? throw new InvalidOperationException("the role has a parent URL but no TLS for its parent listener");
+            foreach (var url in parentUrls.Urls)
+            {
+                ListenUrls.Listen(kestrel, url, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    Tag(listen, ListenerKind.Parent);
+                    parentTls(listen);
+                    ParentListen = listen;
+                });
+            }
+        }
 
         var control = Spec.ControlUrl?.Invoke(configuration);
         if (string.IsNullOrEmpty(control))
@@ -221,6 +267,11 @@ public sealed partial class RoleListeners
             lifetime.ApplicationStarted.Register(() =>
             {
                 ManagementListening(logger, listeners.ManagementAddress);
+                if (listeners.HasParent)
+                {
+                    ParentListening(logger, listeners.ParentAddress);
+                }
+
                 if (listeners.HasControl)
                 {
                     ControlListening(logger, listeners.ControlAddress, listeners.ControlUsesTls ? "TLS with client certificates" : "cleartext HTTP/2");
@@ -236,6 +287,9 @@ public sealed partial class RoleListeners
 
         [LoggerMessage(EventId = 9002, Level = LogLevel.Information, Message = "control listening on {Address} ({Security})")]
         private static partial void ControlListening(ILogger logger, Uri address, string security);
+
+        [LoggerMessage(EventId = 9003, Level = LogLevel.Information, Message = "parent listening on {Address} (TLS with fleet client certificates)")]
+        private static partial void ParentListening(ILogger logger, Uri address);
     }
 }
 
@@ -244,7 +298,8 @@ public static class RoleListenersApplication
     /// <summary>
     /// Keeps the listeners' paths apart: <c>/healthz</c> and <c>/metrics</c> only on the management
     /// listener, which serves nothing else; the control paths (when the role names them) only on the
-    /// control listener, which serves nothing else. Everything else answers 404 where it does not belong.
+    /// control listener, which serves nothing else; the parent listener only its parent paths.
+    /// Everything else answers 404 where it does not belong.
     /// </summary>
     public static WebApplication UseRoleListeners(this WebApplication app)
     {
@@ -260,7 +315,13 @@ public static class RoleListenersApplication
                 return Task.CompletedTask;
             }
 
-            if (listeners.Spec.ControlPaths.Count > 0 && !isManagement && IsControlPath(listeners.Spec.ControlPaths, path) != (kind == ListenerKind.Control))
+            if (kind == ListenerKind.Parent && !IsUnder(listeners.Spec.ParentPaths, path))
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            }
+
+            if (listeners.Spec.ControlPaths.Count > 0 && !isManagement && IsUnder(listeners.Spec.ControlPaths, path) != (kind == ListenerKind.Control))
             {
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
                 return Task.CompletedTask;
@@ -271,7 +332,7 @@ public static class RoleListenersApplication
         return app;
     }
 
-    private static bool IsControlPath(IReadOnlyList<string> prefixes, PathString path)
+    private static bool IsUnder(IReadOnlyList<string> prefixes, PathString path)
     {
         foreach (var prefix in prefixes)
         {

@@ -1,6 +1,7 @@
 using Microsoft.Net.Http.Headers;
 using OpenConnect.Contracts.Content;
 using OpenConnect.Contracts.Security;
+using OpenConnect.Hosting;
 using OpenConnect.Origin.Storage;
 
 namespace OpenConnect.Origin.Publishing;
@@ -8,8 +9,10 @@ namespace OpenConnect.Origin.Publishing;
 /// <summary>
 /// Serves published objects with byte ranges and validators: the last parent of every appliance and
 /// the last pathway for players. Appliances pull unsigned <c>/v/{title}/…</c> from
-/// <c>Origin:ParentNetworks</c>; players present <c>/s/{token}/v/{title}/…</c> with a token signed by
-/// a key in <c>Origin:PlaybackKeys</c>. Anything else gets 403 with the reason.
+/// <c>Origin:ParentNetworks</c> on the data listener, or with their fleet certificates on the fleet
+/// parent listener (<c>Origin:Fleet:ParentUrl</c>, nothing but <c>/v/…</c> there); players present
+/// <c>/s/{token}/v/{title}/…</c> with a token signed by a key in <c>Origin:PlaybackKeys</c>. Anything
+/// else gets 403 with the reason.
 /// </summary>
 public static class ParentEndpoint
 {
@@ -19,10 +22,29 @@ public static class ParentEndpoint
         var time = app.Services.GetService<TimeProvider>() ?? TimeProvider.System;
         IResult Serve(HttpContext context, IObjectStore store)
         {
-            var check = access.Value.Check(context.Request.Path.Value, context.Connection.RemoteIpAddress, time.GetUtcNow(), out var contentPath, out _);
-            if (!check.Allowed)
+            ReadOnlySpan<char> contentPath = context.Request.Path.Value;
+            if (context.Features.Get<ListenerKindFeature>()?.Kind == ListenerKind.Parent)
             {
-                return Results.Json(new { error = check.Reason }, statusCode: StatusCodes.Status403Forbidden);
+                // The fleet parent listener: the TLS handshake admitted an appliance's or the fill
+                // controller's fleet certificate; ParentNetworks and tokens play no part here.
+                if (context.Request.Path.StartsWithSegments("/s", StringComparison.Ordinal))
+                {
+                    return Results.NotFound(new { error = "signed player paths are served on the data listener, not the fleet parent listener" });
+                }
+
+                var caller = FleetParentTls.Caller(context, time.GetUtcNow(), out var problem);
+                if (caller is null || !OriginFleetCredentials.MayPull(caller))
+                {
+                    return Results.Json(new { error = problem ?? $"{caller} may not pull from the origin" }, statusCode: StatusCodes.Status403Forbidden);
+                }
+            }
+            else
+            {
+                var check = access.Value.Check(context.Request.Path.Value, context.Connection.RemoteIpAddress, time.GetUtcNow(), out contentPath, out _);
+                if (!check.Allowed)
+                {
+                    return Results.Json(new { error = check.Reason }, statusCode: StatusCodes.Status403Forbidden);
+                }
             }
 
             if (!ContentKey.TryParse(contentPath, out var key))

@@ -152,10 +152,11 @@ public sealed class FleetBed : IAsyncDisposable
         var adminPassword = State.Combine("admin.password");
         await File.WriteAllTextAsync(adminPassword, "fleet bed admin password\n");
         var originData = State.Combine("origin");
+        await IssueServiceCertificateAsync(Path.Combine(originData, "fleet"), "origin", "openconnect://origin");
         Origin = StartRole("origin", "origin", "origin/OpenConnect.Origin", FleetLaunch.OriginPort, FleetLaunch.Origin(this, originData, PlaybackKey, adminPassword));
         IntegrityKey = await ReadKeyAsync(Origin, Path.Combine(originData, "keys", "origin-signing.pub"));
         var fillData = State.Combine("fill-controller");
-        await IssueFillControllerCertificateAsync(Path.Combine(fillData, "fleet"));
+        await IssueServiceCertificateAsync(Path.Combine(fillData, "fleet"), "fill-controller", "openconnect://fill-controller");
         FillController = StartRole("fill-controller", "fill", "fill-controller/OpenConnect.FillController", FleetLaunch.FillPort, FleetLaunch.FillController(this, fillData, Path.Combine(FleetDirectory, "operator.token")));
 
         foreach (var id in FleetLaunch.Sites.Values.SelectMany(s => s.Appliances))
@@ -257,26 +258,26 @@ public sealed class FleetBed : IAsyncDisposable
         await CurlAsync("fill", FillController.BaseUrl + path, method);
 
     /// <summary>
-    /// The fill controller's certificate, the way an operator gets it: a key made for it, a request
-    /// sent with <c>POST /fleet/certificates</c>, and the answer written beside the key and the fleet CA
-    /// in <paramref name="directory"/> (the fill controller's default file names).
+    /// A service's certificate (the fill controller's, the origin's), the way an operator gets it: a key
+    /// made for it, a request sent with <c>POST /fleet/certificates</c>, and the answer written beside the
+    /// key and the fleet CA in <paramref name="directory"/> as <c>{name}.crt</c> and <c>{name}.key</c>.
     /// </summary>
-    private async Task IssueFillControllerCertificateAsync(string directory)
+    private async Task IssueServiceCertificateAsync(string directory, string name, string identity)
     {
         Directory.CreateDirectory(directory);
         using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
-        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=openconnect-fill-controller", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=openconnect-" + name, key, System.Security.Cryptography.HashAlgorithmName.SHA256);
         var csr = request.CreateSigningRequestPem();
-        var (status, body) = await OperatorAsync("POST", "/fleet/certificates", new { identity = "openconnect://fill-controller", csr });
+        var (status, body) = await OperatorAsync("POST", "/fleet/certificates", new { identity, csr });
         if (status != 200)
         {
-            throw new InvalidOperationException($"issuing the fill controller's certificate answered {status}: {body}\nsteering log:\n{Steering.Tail(15)}");
+            throw new InvalidOperationException($"issuing the {name} certificate answered {status}: {body}\nsteering log:\n{Steering.Tail(15)}");
         }
 
         using var answer = JsonDocument.Parse(body);
         var certificate = answer.RootElement.GetProperty("certificate").GetString() ?? throw new InvalidOperationException($"no certificate in {body}");
-        await WriteSecretAsync(Path.Combine(directory, "fill-controller.key"), key.ExportPkcs8PrivateKeyPem());
-        await File.WriteAllTextAsync(Path.Combine(directory, "fill-controller.crt"), certificate);
+        await WriteSecretAsync(Path.Combine(directory, name + ".key"), key.ExportPkcs8PrivateKeyPem());
+        await File.WriteAllTextAsync(Path.Combine(directory, name + ".crt"), certificate);
         File.Copy(CaCertificateFile, Path.Combine(directory, "ca.crt"), overwrite: true);
     }
 

@@ -18,6 +18,10 @@ public static class FleetLaunch
     public const int AppliancePort = 8400;
     public const int ApplianceControlPort = 8480;
 
+    /// <summary>Parent pulls over fleet TLS: the origin's fleet parent listener and each appliance's parent listener.</summary>
+    public const int OriginParentPort = 8143;
+    public const int ApplianceParentPort = 8443;
+
     /// <summary>Every role's management listener, on loopback inside its own namespace (reached with <c>ip netns exec</c>).</summary>
     public const string ManagementUrl = "http://127.0.0.1:9000";
 
@@ -75,6 +79,11 @@ public static class FleetLaunch
         $"--Origin:Pipeline:SegmentSeconds={SegmentSeconds}",
         "--Origin:Catalog:PasswordIterations=10000",
         $"--Origin:Catalog:AdminPasswordFile={adminPasswordFile}",
+        // Appliances pull over TLS with fleet certificates; the operator issued the origin's into {dataDirectory}/fleet.
+        $"--Origin:Fleet:ParentUrl={bed.Host("origin").SecureUrl(OriginParentPort)}",
+        $"--Origin:Fleet:CertificateFile={Path.Combine(dataDirectory, "fleet", "origin.crt")}",
+        $"--Origin:Fleet:KeyFile={Path.Combine(dataDirectory, "fleet", "origin.key")}",
+        $"--Origin:Fleet:CaCertificateFile={Path.Combine(dataDirectory, "fleet", "ca.crt")}",
     ];
 
     /// <summary>The fill controller with its fleet certificate in <c>{dataDirectory}/fleet/</c> (issued by the operator) and the operator token for play history.</summary>
@@ -109,7 +118,11 @@ public static class FleetLaunch
             $"--Appliance:Cache:Directory={cacheDirectory}",
             "--Appliance:Cache:RamBytes=67108864",
             "--Appliance:Cache:SsdBytes=536870912",
-            $"--Appliance:Parents:0={bed.Host("origin").Url(OriginPort)}",
+            // Parents over fleet TLS: the appliances listed before it in its site (a hierarchy, never a
+            // cycle: peers do not detect loops), then the origin; each appliance serves parent pulls.
+            .. Sites[SiteOf(id)].Appliances.TakeWhile(peer => peer != id).Append("origin")
+                .Select((parent, i) => $"--Appliance:Parents:{i}={bed.Host(parent).SecureUrl(parent == "origin" ? OriginParentPort : ApplianceParentPort)}"),
+            $"--Appliance:Upstream:ParentListenerUrl={host.SecureUrl(ApplianceParentPort)}",
             $"--Appliance:ControlUrl={host.SecureUrl(ApplianceControlPort)}",
             $"--Appliance:Steering:Url={SteeringControlUrl(bed)}",
             $"--Appliance:Fleet:Directory={fleetDirectory}",

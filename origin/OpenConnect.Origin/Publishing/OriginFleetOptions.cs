@@ -1,0 +1,62 @@
+using OpenConnect.Hosting;
+
+namespace OpenConnect.Origin.Publishing;
+
+/// <summary>
+/// The origin's fleet parent listener (section <c>Origin:Fleet</c>): appliances (and the fill
+/// controller) pull unsigned <c>/v/…</c> over TLS with their fleet certificates, whatever network
+/// they come from. The origin's certificate names <c>openconnect://origin</c> and is issued by an
+/// operator (<c>POST /fleet/certificates</c> on steering's enrollment listener). All empty (default):
+/// no fleet parent listener; parents pull from the data listener by <c>Origin:ParentNetworks</c>.
+/// </summary>
+public sealed class OriginFleetOptions
+{
+    /// <summary>Where the fleet parent listener listens, e.g. <c>https://0.0.0.0:8143</c> (https only). Default: empty (none).</summary>
+    public string ParentUrl { get; set; } = "";
+
+    /// <summary>PEM certificate naming <c>openconnect://origin</c>, issued by the fleet CA for server use. Required with <see cref="ParentUrl"/>.</summary>
+    public string CertificateFile { get; set; } = "";
+
+    /// <summary>PEM private key of <see cref="CertificateFile"/>; mode 0600 (refused when group or others may read it).</summary>
+    public string KeyFile { get; set; } = "";
+
+    /// <summary>The fleet CA certificate (PEM, steering's <c>fleet/ca.crt</c>): client certificates must chain to it.</summary>
+    public string CaCertificateFile { get; set; } = "";
+
+    public bool IsConfigured => ParentUrl.Length > 0;
+
+    public void Validate(OptionsCheck check)
+    {
+        var anyFile = CertificateFile.Length > 0 || KeyFile.Length > 0 || CaCertificateFile.Length > 0;
+        if (!IsConfigured)
+        {
+            check.Require(!anyFile, "Fleet:ParentUrl", ParentUrl, "is required when Origin:Fleet certificate files are set (they serve the fleet parent listener)");
+            return;
+        }
+
+        var (urls, problem) = ListenUrls.TryParse(ParentUrl);
+        check.Require(problem is null && urls.All(u => u.Uri.Scheme == Uri.UriSchemeHttps), "Fleet:ParentUrl", ParentUrl, "must be https:// with an IP address (or * or localhost) and a port, e.g. https://0.0.0.0:8143");
+        Require(check, CertificateFile, "Fleet:CertificateFile");
+        Require(check, KeyFile, "Fleet:KeyFile");
+        Require(check, CaCertificateFile, "Fleet:CaCertificateFile");
+        if (check.Errors.Count > 0)
+        {
+            return;
+        }
+
+        try
+        {
+            using var loaded = OriginFleetCredentials.Load(this, TimeProvider.System);
+        }
+        catch (InvalidOperationException ex)
+        {
+            check.Require(false, "Fleet:CertificateFile", CertificateFile, ex.Message);
+        }
+    }
+
+    private static void Require(OptionsCheck check, string path, string key)
+    {
+        check.Require(path.Length > 0, key, path, "a PEM file is required with Origin:Fleet:ParentUrl (the origin's certificate, its key and the fleet CA go together)");
+        check.Require(path.Length == 0 || File.Exists(path), key, path, "file does not exist");
+    }
+}
