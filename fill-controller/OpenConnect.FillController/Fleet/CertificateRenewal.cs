@@ -12,9 +12,14 @@ namespace OpenConnect.FillController.Fleet;
 /// with the current certificate), the new certificate written to <c>FillController:Fleet:CertificateFile</c>
 /// (temp file, then rename) and used by every new connection, no restart. A failed attempt is
 /// logged and tried again after <c>FillController:Fleet:RenewRetryInterval</c>.
+/// Timed on the wall clock certificates are checked against (<see cref="FleetCredentials.Trust"/>
+/// uses the system clock), not on the host's <see cref="TimeProvider"/>, which schedules fill
+/// windows and which tests move by hours.
 /// </summary>
-public sealed partial class CertificateRenewal(FleetCredentials credentials, IOptions<FillControllerOptions> options, TimeProvider time, ILogger<CertificateRenewal> logger) : BackgroundService
+public sealed partial class CertificateRenewal(FleetCredentials credentials, IOptions<FillControllerOptions> options, ILogger<CertificateRenewal> logger) : BackgroundService
 {
+    private readonly TimeProvider _clock = TimeProvider.System;
+
     private static readonly TimeSpan LongestWait = TimeSpan.FromHours(1);
 
     private int _renewals;
@@ -61,7 +66,7 @@ public sealed partial class CertificateRenewal(FleetCredentials credentials, IOp
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            var wait = DueAt - time.GetUtcNow();
+            var wait = DueAt - _clock.GetUtcNow();
             if (wait <= TimeSpan.Zero)
             {
                 try
@@ -82,7 +87,7 @@ public sealed partial class CertificateRenewal(FleetCredentials credentials, IOp
 
             try
             {
-                await Task.Delay(wait < LongestWait ? wait : LongestWait, time, stoppingToken).ConfigureAwait(false);
+                await Task.Delay(wait < LongestWait ? wait : LongestWait, _clock, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
