@@ -37,7 +37,8 @@ public sealed class PlayHistoryCollectionTests
         using var player = steering.CreateClient();
         Assert.Equal(HttpStatusCode.NotFound, (await player.GetAsync("/history/plays")).StatusCode);
         var control = steering.Services.GetRequiredService<ControlEndpoint>().Address;
-        using var fillCertificate = fleet.Issue(FleetIdentity.FillController.ToString(), server: true);
+        // Valid from before steering's (fake, fixed) clock reading.
+        using var fillCertificate = fleet.Issue(FleetIdentity.FillController.ToString(), server: true, notBefore: DateTimeOffset.UtcNow.AddMinutes(-5));
         using var operatorClient = FleetClients.Http2(control, fillCertificate, fleet.Authority, FleetIdentity.Steering);
 
         for (var i = 0; i < 30; i++)

@@ -111,14 +111,14 @@ public sealed class FleetCertificates : IDisposable
 
     /// <summary>
     /// Writes a service's key (<c>{name}.key</c>, 0600) and certificate (<c>{name}.crt</c>) for
-    /// <paramref name="identity"/> (e.g. <c>openconnect://fill-controller</c>) into <paramref name="directory"/>;
+    /// <paramref name="identity"/> (e.g. <c>openconnect://fill-controller</c>; client and server use, as steering issues service certificates) into <paramref name="directory"/>;
     /// returns the two paths.
     /// </summary>
     public (string CertificateFile, string KeyFile) WriteService(string directory, string name, string identity)
     {
         Directory.CreateDirectory(directory);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        using var certificate = Issue(key, identity);
+        using var certificate = Issue(key, identity, server: true);
         var keyFile = Path.Combine(directory, name + ".key");
         var certificateFile = Path.Combine(directory, name + ".crt");
         PrivateFile.Write(keyFile, key.ExportPkcs8PrivateKeyPem());

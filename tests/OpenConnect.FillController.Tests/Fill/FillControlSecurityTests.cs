@@ -191,6 +191,38 @@ public sealed class FillControlSecurityTests
     }
 
     [Fact]
+    public async Task OperatorEndpoints_AnswerCurl_WithAnOperatorCertificate_AndTheControllersPinnedKey()
+    {
+        // What run.sh and the operator how-to do: the controller's certificate names no host, so curl pins its key.
+        await using var stack = await FillStack.StartAsync(NoOrigin, plan: null);
+        var credentials = stack.Controller.Services.GetRequiredService<FleetCredentials>();
+        var pin = "sha256//" + Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(credentials.Current.PublicKey.ExportSubjectPublicKeyInfo()));
+        var certificateFile = stack.State.Combine("operator.crt");
+        var keyFile = stack.State.Combine("operator.key");
+        await File.WriteAllTextAsync(certificateFile, stack.OperatorCertificate.ExportCertificatePem());
+        using (var operatorKey = stack.OperatorCertificate.GetECDsaPrivateKey()!)
+        {
+            await File.WriteAllTextAsync(keyFile, operatorKey.ExportPkcs8PrivateKeyPem());
+        }
+
+        string[] curl = ["-sS", "--http2", "--insecure", "--pinnedpubkey", pin, "--cert", certificateFile, "--key", keyFile, "-w", "\n%{http_code}"];
+
+        var status = await ExternalProcess.RunAsync("curl", [.. curl, new Uri(stack.FillControl, "/fill/sites/isp1").ToString()], TimeSpan.FromSeconds(30));
+        Assert.True(status.ExitCode == 0, status.StandardError);
+        Assert.EndsWith("\n200", status.StandardOutput.TrimEnd(), StringComparison.Ordinal);
+        Assert.Contains("\"site\":\"isp1\"", status.StandardOutput, StringComparison.Ordinal);
+
+        // Another pinned key: curl refuses the controller.
+        var wrongPin = "sha256//" + Convert.ToBase64String(new byte[32]);
+        var refused = await ExternalProcess.RunAsync("curl", ["-sS", "--http2", "--insecure", "--pinnedpubkey", wrongPin, "--cert", certificateFile, "--key", keyFile, new Uri(stack.FillControl, "/fill/sites/isp1").ToString()], TimeSpan.FromSeconds(30));
+        Assert.NotEqual(0, refused.ExitCode);
+
+        // Without the operator certificate: 401 with a JSON error.
+        var anonymous = await ExternalProcess.RunAsync("curl", ["-sS", "--http2", "--insecure", "--pinnedpubkey", pin, "-w", "\n%{http_code}", new Uri(stack.FillControl, "/fill/sites/isp1").ToString()], TimeSpan.FromSeconds(30));
+        Assert.EndsWith("\n401", anonymous.StandardOutput.TrimEnd(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ControllerCertificate_IsRenewedOverSteering_WrittenAndServed_WithoutARestart()
     {
         // Two thirds of its 30 s lifetime have passed at start: due now, expiring in 10 s.

@@ -18,7 +18,8 @@ public static class FleetClients
     {
         Directory.CreateDirectory(directory);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        using var certificate = fleet.Issue(key, FleetIdentity.FillController.ToString(), server: server, notBefore: notBefore, lifetime: lifetime);
+        // Valid from a few minutes back: steering may run on a fake clock set before this was written.
+        using var certificate = fleet.Issue(key, FleetIdentity.FillController.ToString(), server: server, notBefore: notBefore ?? DateTimeOffset.UtcNow.AddMinutes(-5), lifetime: lifetime);
         var keyFile = Path.Combine(directory, "fill-controller.key");
         var certificateFile = Path.Combine(directory, "fill-controller.crt");
         PrivateFile.Write(keyFile, key.ExportPkcs8PrivateKeyPem());

@@ -70,16 +70,18 @@ public static class FleetLaunch
         $"--Origin:Catalog:AdminPasswordFile={adminPasswordFile}",
     ];
 
-    /// <summary>The fill controller with its fleet certificate in <c>{dataDirectory}/fleet/</c> (issued by the operator) and the operator token for play history.</summary>
+    /// <summary>
+    /// The fill controller with its fleet certificate in <c>{dataDirectory}/fleet/</c> (issued by the
+    /// operator), which it also reads play history with; <paramref name="operatorTokenFile"/> is no longer passed on.
+    /// </summary>
     public static string[] FillController(FleetBed bed, string dataDirectory, string operatorTokenFile) =>
     [
         "--urls", bed.Host("fill").Url(FillPort),
         $"--FillController:DataDirectory={dataDirectory}",
         $"--FillController:Steering:Url={bed.Host("steering").Url(SteeringPort)}",
         $"--FillController:Origin:Url={bed.Host("origin").Url(OriginPort)}",
-        $"--FillController:Fill:ControlUrl={bed.Host("fill").Url(FillControlPort)}",
+        $"--FillController:Fill:ControlUrl={bed.Host("fill").SecureUrl(FillControlPort)}",
         $"--FillController:Fill:SteeringControlUrl={SteeringControlUrl(bed)}",
-        $"--FillController:Steering:OperatorTokenFile={operatorTokenFile}",
     ];
 
     /// <summary>
@@ -108,7 +110,7 @@ public static class FleetLaunch
             $"--Appliance:Steering:LostAfter={ApplianceLostAfter:c}",
             $"--Appliance:PlaybackKeys:0={playbackKey}",
             $"--Appliance:Upstream:IntegrityKeys:0={integrityKey}",
-            $"--Appliance:Fill:ControllerUrl={bed.Host("fill").Url(FillControlPort)}",
+            $"--Appliance:Fill:ControllerUrl={bed.Host("fill").SecureUrl(FillControlPort)}",
             "--Appliance:Fill:PollInterval=00:00:02",
         ];
         return [.. settings, .. UnsignedNetworks.Select((n, i) => $"--Appliance:UnsignedNetworks:{i}={n}")];
