@@ -158,7 +158,7 @@ FLEET_DIR="$STATE_DIR/steering/fleet"
 FILL_URL="http://127.0.0.1:$FILL_PORT"
 # Parent pulls over TLS with fleet certificates: the origin's fleet parent listener, and each appliance's (its data port + 43).
 ORIGIN_PARENT_URL="https://127.0.0.1:$((ORIGIN_PORT + 43))"
-FILL_CONTROL_URL="http://127.0.0.1:$((FILL_PORT + 80))"
+FILL_CONTROL_URL="https://127.0.0.1:$((FILL_PORT + 80))"
 
 # Steering first: it owns the playback signing key. Its public key (written at start) goes to the
 # appliances and the origin, which verify players' tokens with it. The local site's prefix file maps
@@ -177,12 +177,17 @@ PLAYBACK_KEY="$(tr -d '[:space:]' <"$PUBLIC_KEY_FILE")"
 # A service's fleet certificate (the fill controller's, the origin's), as an operator gets one: a key
 # made here (mode 0600, never sent), a certificate request, and POST /fleet/certificates on steering's
 # enrollment listener with the operator token. A second run reuses it until a day before it expires.
+# The same for this script's own operator certificate (openconnect://operator/run-sh), which the
+# fill controller's /fill/sites endpoints take on its control listener.
 FILL_FLEET_DIR="$STATE_DIR/fill-controller-fleet"
 ORIGIN_FLEET_DIR="$STATE_DIR/origin-fleet"
-issue_service_certificate() {
-  local name="$1" identity="$2" dir="$3" csr answer pem
+OPERATOR_DIR="$STATE_DIR/operator"
+issue_certificate() { # dir name identity
+  local dir="$1" name="$2" identity="$3" csr answer pem
   if [ -s "$dir/$name.crt" ] && [ -s "$dir/$name.key" ] \
-      && openssl x509 -in "$dir/$name.crt" -noout -checkend 86400 >/dev/null 2>&1; then
+      && openssl x509 -in "$dir/$name.crt" -noout -checkend 86400 >/dev/null 2>&1 \
+      && { [ "$name" = operator ] || openssl x509 -in "$dir/$name.crt" -noout -ext extendedKeyUsage 2>/dev/null | grep -q 'TLS Web Server'; }; then
+    # (Services serve TLS with their certificates: one without serverAuth is replaced.)
     return 0
   fi
   if ! command -v openssl >/dev/null; then
@@ -197,7 +202,7 @@ issue_service_certificate() {
   if ! answer=$(curl -fsS --retry 30 --retry-connrefused --retry-delay 1 --cacert "$FLEET_DIR/ca.crt" \
       -H "Authorization: Bearer $(cat "$FLEET_DIR/operator.token")" -H 'Content-Type: application/json' \
       -d "{\"identity\":\"$identity\",\"csr\":\"$csr\"}" "$STEERING_ENROLL_URL/fleet/certificates"); then
-    echo "error: steering at $STEERING_ENROLL_URL did not issue the $name certificate; see $STATE_DIR/logs/steering.log" >&2
+    echo "error: steering at $STEERING_ENROLL_URL did not issue the $identity certificate; see $STATE_DIR/logs/steering.log" >&2
     exit 1
   fi
   # The PEM comes JSON-escaped (\n, and + as \u002B): printf %b undoes both.
@@ -208,8 +213,9 @@ issue_service_certificate() {
   fi
   printf '%b\n' "$pem" >"$dir/$name.crt.tmp" && mv "$dir/$name.crt.tmp" "$dir/$name.crt"
 }
+issue_certificate "$OPERATOR_DIR" operator openconnect://operator/run-sh
 # The origin serves appliances' parent pulls over TLS with its fleet certificate (openconnect://origin).
-issue_service_certificate origin openconnect://origin "$ORIGIN_FLEET_DIR"
+issue_certificate "$ORIGIN_FLEET_DIR" origin openconnect://origin
 ADMIN_PASSWORD_FILE="$STATE_DIR/admin.password"
 if [ ! -s "$ADMIN_PASSWORD_FILE" ]; then
   (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$ADMIN_PASSWORD_FILE")
@@ -223,12 +229,18 @@ start_role origin origin/OpenConnect.Origin "$ORIGIN_PORT" --Origin:DataDirector
 ORIGIN_KEY_FILE="$STATE_DIR/origin/keys/origin-signing.pub"
 wait_for_file origin 1 "$ORIGIN_KEY_FILE"
 INTEGRITY_KEY="$(tr -d '[:space:]' <"$ORIGIN_KEY_FILE")"
-issue_service_certificate fill-controller openconnect://fill-controller "$FILL_FLEET_DIR"
+issue_certificate "$FILL_FLEET_DIR" fill-controller openconnect://fill-controller
+# The fill controller's certificate names openconnect://fill-controller, no host: curl checks it by
+# its public key (renewal keeps the key), with this script's operator certificate.
+FILL_PIN="sha256//$(openssl pkey -in "$FILL_FLEET_DIR/fill-controller.key" -pubout -outform DER 2>/dev/null | openssl dgst -sha256 -binary | base64)"
+fill_operator_curl() {
+  curl -fsS --http2 --insecure --pinnedpubkey "$FILL_PIN" --cert "$OPERATOR_DIR/operator.crt" --key "$OPERATOR_DIR/operator.key" "$@"
+}
 start_role fill-controller fill-controller/OpenConnect.FillController "$FILL_PORT" --FillController:DataDirectory="$STATE_DIR/fill-controller" \
   --FillController:Steering:Url="$STEERING_URL" --FillController:Origin:Url="$ORIGIN_URL" \
   --FillController:Fill:ControlUrl="$FILL_CONTROL_URL" --FillController:Fill:SteeringControlUrl="$STEERING_CONTROL_URL" \
   --FillController:Fleet:CertificateFile="$FILL_FLEET_DIR/fill-controller.crt" --FillController:Fleet:KeyFile="$FILL_FLEET_DIR/fill-controller.key" \
-  --FillController:Fleet:CaCertificateFile="$FLEET_DIR/ca.crt" --FillController:Steering:OperatorTokenFile="$FLEET_DIR/operator.token"
+  --FillController:Fleet:CaCertificateFile="$FLEET_DIR/ca.crt"
 # Enrollment, as in production: steering made the fleet CA and the operator token in $FLEET_DIR; the
 # operator adds each appliance (id, site) and gets a one-time code; the appliance makes its own key,
 # sends a certificate request with the code and gets its certificate. A second run reuses it.
@@ -315,15 +327,15 @@ if [ "$DEMO" -eq 1 ]; then
   # Push it to the appliances now rather than at the night window: the fill controller collects
   # the play history and title list, places the new title (new-title prior), and the appliances'
   # fill agents fetch, verify and pin it. Steering must list the appliances first.
-  echo "pushing to the appliances (fill controller: POST $FILL_URL/fill/sites/local/open)..."
+  echo "pushing to the appliances (fill controller: POST $FILL_CONTROL_URL/fill/sites/local/open)..."
   deadline=$((SECONDS + 300))
-  until OPEN_JSON="$(curl -fsS --max-time 30 -X POST "$FILL_URL/fill/sites/local/open" 2>/dev/null)"; do
+  until OPEN_JSON="$(fill_operator_curl --max-time 30 -X POST "$FILL_CONTROL_URL/fill/sites/local/open" 2>/dev/null)"; do
     if [ "$SECONDS" -ge "$deadline" ]; then
       echo "error: the fill controller did not open the local site's fill; see $STATE_DIR/logs/fill-controller.log" >&2; exit 1
     fi
     sleep 1
   done
-  until SITE_JSON="$(curl -fsS --max-time 5 "$FILL_URL/fill/sites/local" 2>/dev/null)" \
+  until SITE_JSON="$(fill_operator_curl --max-time 5 "$FILL_CONTROL_URL/fill/sites/local" 2>/dev/null)" \
       && grep -q "\"title\":\"$TITLE_ID\",\"state\":\"live\"" <<<"$SITE_JSON"; do
     if [ "$SECONDS" -ge "$deadline" ]; then
       echo "error: $TITLE_ID is not live on the appliances after 300 s (fill status: ${SITE_JSON:-none}; open: $OPEN_JSON); see $STATE_DIR/logs/" >&2

@@ -190,8 +190,10 @@ public sealed class FillOptions
     public long RateBytesPerSecond { get; set; } = 150_000_000;
 
     /// <summary>
-    /// The fill controller's gRPC URL (<c>FillOrders</c>), e.g. <c>http://10.0.0.3:8380</c>. Empty
-    /// (default): no fill agent; the appliance only caches what players pull.
+    /// The fill controller's control URL (gRPC <c>FillOrders</c> over mutual TLS with the appliance's
+    /// fleet certificate; the controller must present <c>openconnect://fill-controller</c>), e.g.
+    /// <c>https://10.0.0.3:8380</c>. Must be https. Empty (default): no fill agent; the appliance only
+    /// caches what players pull.
     /// </summary>
     public string ControllerUrl { get; set; } = "";
 
@@ -210,7 +212,7 @@ public sealed class FillOptions
     public void Validate(OptionsCheck check)
     {
         check.Require(RateBytesPerSecond >= 0, "Fill:RateBytesPerSecond", RateBytesPerSecond, "must not be negative (0 means uncapped)");
-        check.RequireAbsoluteHttpUri(ControllerUrl, "Fill:ControllerUrl", allowEmpty: true);
+        check.Require(ControllerUrl.Length == 0 || (Uri.TryCreate(ControllerUrl, UriKind.Absolute, out var controller) && controller.Scheme == Uri.UriSchemeHttps && controller.Host.Length > 0), "Fill:ControllerUrl", ControllerUrl, "must be empty or an https:// URL (the fill controller takes only mutual TLS with fleet certificates), e.g. https://10.0.0.3:8380");
         check.Require(PollInterval >= TimeSpan.FromMilliseconds(100), "Fill:PollInterval", PollInterval, "must be at least 00:00:00.1");
         check.Require(SourceTimeout > TimeSpan.Zero, "Fill:SourceTimeout", SourceTimeout, "must be positive");
         check.Require(DemandReportInterval >= TimeSpan.FromMilliseconds(100), "Fill:DemandReportInterval", DemandReportInterval, "must be at least 00:00:00.1");

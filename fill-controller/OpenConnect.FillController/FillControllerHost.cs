@@ -31,14 +31,14 @@ public static class FillControllerHost
         var app = builder.Build();
         // Credentials load now, so a missing or unusable file stops the start with its setting named.
         app.Services.GetRequiredService<FleetCredentials>();
-        app.Services.GetRequiredService<History.OperatorToken>();
         app.MapRoleEndpoints();
+        app.UseMiddleware<FillGate>();
         app.MapGrpcService<FillOrdersService>();
         app.MapFill();
         return app;
     }
 
-    /// <summary>Fill protocol: state store, roster, coordinator, window scheduler, gRPC on its own HTTP/2 endpoint.</summary>
+    /// <summary>Fill protocol: fleet certificate and its renewal, state store, roster, coordinator, window scheduler, gRPC and operator endpoints on the control listener.</summary>
     private static void AddFill(WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -51,20 +51,27 @@ public static class FillControllerHost
                 options.Fleet.ResolvedKeyFile(options.DataDirectory),
                 options.Fleet.ResolvedCaCertificateFile(options.DataDirectory));
         });
+        services.AddSingleton<CertificateRenewal>();
+        services.AddHostedService(sp => sp.GetRequiredService<CertificateRenewal>());
         services.AddSingleton<RosterClient>();
+        services.AddSingleton<RosterAdmission>();
         services.AddSingleton<FillCoordinator>();
         services.AddSingleton<FillControlEndpoint>();
         services.AddSingleton<WindowScheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<WindowScheduler>());
         services.AddGrpc();
-        // HTTP endpoints from `urls`; gRPC on its own HTTP/2 listener; health and metrics on the management listener.
+        // The data listener (`urls`) serves nothing of the fill protocol; fill orders and the operator
+        // endpoints on the control listener (HTTP/2, mutual TLS with fleet certificates); health and
+        // metrics on the management listener.
         RoleListeners.Add(builder, new RoleListenerSpec
         {
             DefaultUrls = DefaultUrls,
             DefaultManagementUrl = DefaultManagementUrl,
             ControlUrl = configuration => configuration[$"{FillControllerOptions.SectionName}:Fill:ControlUrl"] ?? new FillOptions().ControlUrl,
-            // Fill orders (manifests, progress) answer only on the control listener, which serves nothing else.
-            ControlPaths = ["/" + Contracts.Fill.V1.FillOrders.Descriptor.FullName],
+            // Fill orders (manifests, progress) and the operator endpoints answer only on the control
+            // listener, which serves nothing else.
+            ControlPaths = ["/" + Contracts.Fill.V1.FillOrders.Descriptor.FullName, FillGate.OperatorPath],
+            ControlTls = listen => listen.UseFillControlTls(),
         });
     }
 }

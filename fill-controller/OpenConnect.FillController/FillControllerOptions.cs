@@ -46,7 +46,8 @@ public sealed class FillControllerOptions : IRoleOptions<FillControllerOptions>
         Fleet.Validate(check);
         Steering.Validate(check, "Steering");
         Origin.Validate(check, "Origin");
-        check.Require(Origin.OperatorTokenFile.Length == 0, "Origin:OperatorTokenFile", Origin.OperatorTokenFile, "is not used: only steering takes the operator token");
+        check.Require(Steering.OperatorTokenFile.Length == 0, "Steering:OperatorTokenFile", Steering.OperatorTokenFile, "is no longer used: the fill controller reads steering's /history/plays with its fleet certificate on steering's control listener (Fill:SteeringControlUrl); remove the setting");
+        check.Require(Origin.OperatorTokenFile.Length == 0, "Origin:OperatorTokenFile", Origin.OperatorTokenFile, "is not used: the fill controller holds no operator token");
         check.Require(ResolveInterval >= TimeSpan.FromSeconds(1), "ResolveInterval", ResolveInterval, "must be at least 00:00:01");
         check.Require(!string.IsNullOrWhiteSpace(DataDirectory), "DataDirectory", DataDirectory, "must name a directory");
     }

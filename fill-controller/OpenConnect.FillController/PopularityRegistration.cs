@@ -10,7 +10,6 @@ public static class PopularityRegistration
     public static IServiceCollection AddPopularityAndPlacement(this IServiceCollection services)
     {
         services.AddHttpClient(PopularityCollector.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(30));
-        services.AddSingleton<OperatorToken>();
         services.AddSingleton<PopularityStore>();
         services.AddSingleton<PopularityCollector>();
         services.AddHostedService(sp => sp.GetRequiredService<PopularityCollector>());

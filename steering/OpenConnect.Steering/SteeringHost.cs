@@ -60,7 +60,8 @@ public static class SteeringHost
             DefaultUrls = DefaultUrls,
             DefaultManagementUrl = DefaultManagementUrl,
             ControlUrl = configuration => RoleOptionsRegistration.BindOrDefaults<SteeringOptions>(configuration).ControlUrl,
-            ControlPaths = [ControlEndpoint.ServicePath, ControlEndpoint.RosterPath, FleetEndpoint.RenewPath],
+            // The play history is read here too, by the fill controller's certificate (or an operator's).
+            ControlPaths = [ControlEndpoint.ServicePath, ControlEndpoint.RosterPath, FleetEndpoint.RenewPath, PlayHistory.Route],
             // Mutual TLS with the fleet CA: a client certificate is required in the handshake.
             ControlTls = listen => listen.UseFleetTls(requireClientCertificate: true),
         });

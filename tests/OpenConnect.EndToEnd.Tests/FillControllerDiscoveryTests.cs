@@ -19,7 +19,7 @@ public sealed class FillControllerDiscoveryTests
             FillControllerHost.Build,
             [
             $"--FillController:DataDirectory={state.Path}",
-            "--FillController:Fill:ControlUrl=http://127.0.0.1:0",
+            "--FillController:Fill:ControlUrl=https://127.0.0.1:0",
             .. FillControllerFleet.Settings,
             "--FillController:Origin:Url=http://127.0.0.1:8100",
             "--FillController:Origin:SrvName=_origin._tcp.openconnect.test",

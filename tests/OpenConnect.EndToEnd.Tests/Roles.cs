@@ -18,7 +18,7 @@ public sealed record RoleUnderTest(string Name, Func<string[], WebApplication> B
         ["appliance"] = new("appliance", ApplianceHost.Build, typeof(ApplianceHost).Assembly.Location, "Appliance:Cache:Directory", ["--Appliance:ControlUrl=https://127.0.0.1:0", "--Appliance:UnsignedNetworks:0=127.0.0.0/8", "--Appliance:Upstream:AllowUnsignedContent=true"]),
         ["origin"] = new("origin", OriginHost.Build, typeof(OriginHost).Assembly.Location, "Origin:DataDirectory", []),
         ["steering"] = new("steering", SteeringHost.Build, typeof(SteeringHost).Assembly.Location, "Steering:DataDirectory", []),
-        ["fill-controller"] = new("fill-controller", FillControllerHost.Build, typeof(FillControllerHost).Assembly.Location, "FillController:DataDirectory", ["--FillController:Fill:ControlUrl=http://127.0.0.1:0", .. FillControllerFleet.Settings]),
+        ["fill-controller"] = new("fill-controller", FillControllerHost.Build, typeof(FillControllerHost).Assembly.Location, "FillController:DataDirectory", ["--FillController:Fill:ControlUrl=https://127.0.0.1:0", .. FillControllerFleet.Settings]),
     };
 
     public static TheoryData<string> Names => new(All.Keys);

@@ -1,15 +1,16 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Runtime.Versioning;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using OpenConnect.Contracts.Content;
+using OpenConnect.Contracts.Fleet;
 using OpenConnect.FillController.Forecast;
 using OpenConnect.FillController.History;
 using OpenConnect.FillController.Placement;
+using OpenConnect.FillController.Tests.Fill;
 using OpenConnect.Steering;
+using OpenConnect.Steering.ControlPlane;
 using OpenConnect.Testing;
 
 namespace OpenConnect.FillController.Tests;
@@ -17,8 +18,8 @@ namespace OpenConnect.FillController.Tests;
 /// <summary>
 /// Real origin (a published ffmpeg package), real steering counting <c>/play</c> decisions, and the
 /// real fill controller collecting them into SQLite and forecasting from them, all on loopback.
-/// Steering's <c>/history/plays</c> takes the operator token; the controller reaches steering's
-/// control plane with a fleet certificate.
+/// Steering serves <c>/history/plays</c> on its control listener to the fill controller's fleet
+/// certificate (or an operator's), over mutual TLS; the player port answers 404.
 /// </summary>
 public sealed class PlayHistoryCollectionTests
 {
@@ -34,10 +35,11 @@ public sealed class PlayHistoryCollectionTests
         var steeringTime = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var steering = await StartSteeringAsync(state, origin, steeringTime);
         using var player = steering.CreateClient();
-        var token = (await File.ReadAllTextAsync(state.Combine("steering", "fleet", "operator.token"))).Trim();
-        using var operatorClient = steering.CreateClient();
-        operatorClient.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await player.GetAsync("/history/plays")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await player.GetAsync("/history/plays")).StatusCode);
+        var control = steering.Services.GetRequiredService<ControlEndpoint>().Address;
+        // Valid from before steering's (fake, fixed) clock reading.
+        using var fillCertificate = fleet.Issue(FleetIdentity.FillController.ToString(), server: true, notBefore: DateTimeOffset.UtcNow.AddMinutes(-5));
+        using var operatorClient = FleetClients.Http2(control, fillCertificate, fleet.Authority, FleetIdentity.Steering);
 
         for (var i = 0; i < 30; i++)
         {
@@ -61,8 +63,7 @@ public sealed class PlayHistoryCollectionTests
         var data = state.Combine("fill-controller");
         string[] settings =
         [
-            .. FillControllerFleetSettings(state, fleet),
-            $"--FillController:Steering:OperatorTokenFile={state.Combine("steering", "fleet", "operator.token")}",
+            .. FillControllerFleetSettings(state, fleet, control),
             $"--FillController:DataDirectory={data}",
             $"--FillController:Steering:Url={steering.BaseAddress.ToString().TrimEnd('/')}",
             $"--FillController:Origin:Url={origin.BaseAddress.ToString().TrimEnd('/')}",
@@ -99,49 +100,55 @@ public sealed class PlayHistoryCollectionTests
     }
 
     [Fact]
-    [SupportedOSPlatform("linux")]
-    public async Task Collector_WithoutOperatorToken_ReportsSteerings401AndTheSettingToSet()
+    public async Task History_OnSteeringsControlListener_IsForTheFillControllerOrAnOperator_NotAnAppliance_NorThePlayerPort()
     {
         using var state = new TempDirectory("openconnect-fill-history");
         await using var origin = await PublishingOrigin.StartAsync(state, Title);
         using var fleet = FleetCertificates.Create(state.Combine("steering", "fleet"));
         await using var steering = await StartSteeringAsync(state, origin, TimeProvider.System);
+        var control = steering.Services.GetRequiredService<ControlEndpoint>().Address;
+
+        using var applianceCertificate = fleet.Issue("openconnect://appliance/isp1/a1");
+        using (var appliance = FleetClients.Http2(control, applianceCertificate, fleet.Authority, FleetIdentity.Steering))
+        {
+            var refused = await appliance.GetAsync("/history/plays");
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+            Assert.Contains("openconnect://fill-controller", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        using (var operatorCertificate = fleet.Issue("openconnect://operator/alice"))
+        using (var operators = FleetClients.Http2(control, operatorCertificate, fleet.Authority, FleetIdentity.Steering))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await operators.GetAsync("/history/plays")).StatusCode);
+        }
+
+        // No certificate: the control listener's handshake refuses the connection.
+        using (var anonymous = FleetClients.Http2(control, null, fleet.Authority, FleetIdentity.Steering))
+        {
+            await Assert.ThrowsAsync<HttpRequestException>(() => anonymous.GetAsync("/history/plays"));
+        }
+
+        // The player port no longer serves it, not even with the operator token.
+        var token = (await File.ReadAllTextAsync(state.Combine("steering", "fleet", "operator.token"))).Trim();
+        using var player = steering.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/history/plays") { Headers = { { "Authorization", "Bearer " + token } } };
+        Assert.Equal(HttpStatusCode.NotFound, (await player.SendAsync(request)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Start_WithTheRetiredOperatorTokenSetting_IsRefusedNamingIt()
+    {
+        using var state = new TempDirectory("openconnect-fill-history");
+        using var fleet = FleetCertificates.Create(state.Combine("steering", "fleet"));
         string[] settings =
         [
-            .. FillControllerFleetSettings(state, fleet),
+            .. FillControllerFleetSettings(state, fleet, new Uri("https://127.0.0.1:9")),
             $"--FillController:DataDirectory={state.Combine("fill-controller")}",
-            $"--FillController:Steering:Url={steering.BaseAddress.ToString().TrimEnd('/')}",
-            $"--FillController:Origin:Url={origin.BaseAddress.ToString().TrimEnd('/')}",
-            "--FillController:CollectInterval=01:00:00",
+            $"--FillController:Steering:OperatorTokenFile={state.Combine("operator.token")}",
         ];
-
-        await using (var fill = await RunningRole.StartAsync(FillControllerHost.Build, settings))
-        {
-            var collector = fill.Services.GetRequiredService<PopularityCollector>();
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => collector.CollectAsync(CancellationToken.None));
-            Assert.Contains("steering answered 401 (Unauthorized) to GET /history/plays", refused.Message, StringComparison.Ordinal);
-            Assert.Contains("FillController:Steering:OperatorTokenFile", refused.Message, StringComparison.Ordinal);
-            Assert.Equal(0, collector.Collections);
-        }
-
-        // A wrong token: steering answers 403, and the collector names the file it read.
-        var wrong = state.Combine("wrong.token");
-        await File.WriteAllTextAsync(wrong, "not-the-operator-token-of-this-steering\n");
-        File.SetUnixFileMode(wrong, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        await using (var fill = await RunningRole.StartAsync(FillControllerHost.Build, [.. settings, $"--FillController:Steering:OperatorTokenFile={wrong}"]))
-        {
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => fill.Services.GetRequiredService<PopularityCollector>().CollectAsync(CancellationToken.None));
-            Assert.Contains("steering answered 403 (Forbidden)", refused.Message, StringComparison.Ordinal);
-            Assert.Contains(wrong, refused.Message, StringComparison.Ordinal);
-        }
-
-        // A token file others can read, or one that is missing, stops the start.
-        File.SetUnixFileMode(wrong, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
-        var open = await Assert.ThrowsAsync<InvalidOperationException>(() => RunningRole.StartAsync(FillControllerHost.Build, [.. settings, $"--FillController:Steering:OperatorTokenFile={wrong}"]));
-        Assert.Contains("chmod 600", open.Message, StringComparison.Ordinal);
-        var missing = await Assert.ThrowsAsync<InvalidOperationException>(() => RunningRole.StartAsync(FillControllerHost.Build, [.. settings, $"--FillController:Steering:OperatorTokenFile={state.Combine("none.token")}"]));
-        Assert.Contains("FillController:Steering:OperatorTokenFile", missing.Message, StringComparison.Ordinal);
-        Assert.Contains("does not exist", missing.Message, StringComparison.Ordinal);
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => RunningRole.StartAsync(FillControllerHost.Build, settings));
+        Assert.Contains("Steering:OperatorTokenFile", refused.ToString(), StringComparison.Ordinal);
+        Assert.Contains("fleet certificate", refused.ToString(), StringComparison.Ordinal);
     }
 
     private static async Task<RunningRole> StartSteeringAsync(TempDirectory state, RunningRole origin, TimeProvider time)
@@ -159,12 +166,13 @@ public sealed class PlayHistoryCollectionTests
             "--Steering:CountRepeatPlays=true");
     }
 
-    private static string[] FillControllerFleetSettings(TempDirectory state, FleetCertificates fleet)
+    private static string[] FillControllerFleetSettings(TempDirectory state, FleetCertificates fleet, Uri steeringControl)
     {
-        var (certificateFile, keyFile) = fleet.WriteService(state.Combine("fill-controller-fleet"), "fill-controller", "openconnect://fill-controller");
+        var (certificateFile, keyFile) = FleetClients.WriteFillController(fleet, state.Combine("fill-controller-fleet"));
         return
         [
-            "--FillController:Fill:ControlUrl=http://127.0.0.1:0",
+            "--FillController:Fill:ControlUrl=https://127.0.0.1:0",
+            $"--FillController:Fill:SteeringControlUrl={steeringControl}",
             $"--FillController:Fleet:CertificateFile={certificateFile}",
             $"--FillController:Fleet:KeyFile={keyFile}",
             $"--FillController:Fleet:CaCertificateFile={fleet.CaCertificateFile}",

@@ -74,19 +74,19 @@ public sealed class PlayCountingTests
             Assert.NotEmpty((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("hls").GetProperty("pathways").EnumerateArray());
         }
 
-        var history = await h.GetJsonAsync("/history/plays");
+        var history = await h.GetHistoryAsync();
         Assert.Equal(1, Plays(history, today));
         Assert.Equal(3, history.GetProperty("repeats").GetInt64());
         Assert.Equal(0, history.GetProperty("uncounted").GetInt64());
 
         Assert.Equal(HttpStatusCode.OK, (await otherPrefix.GetAsync("/play/t1")).StatusCode);
         Assert.Equal(HttpStatusCode.Redirect, (await otherPrefix.GetAsync("/play/t1?redirect=hls")).StatusCode);
-        Assert.Equal(2, Plays(await h.GetJsonAsync("/history/plays"), today));
+        Assert.Equal(2, Plays(await h.GetHistoryAsync(), today));
 
         h.Time.Advance(TimeSpan.FromDays(1));
         Assert.Equal(HttpStatusCode.OK, (await first.GetAsync("/play/t1")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await samePrefix.GetAsync("/play/t1")).StatusCode);
-        var nextDay = await h.GetJsonAsync("/history/plays");
+        var nextDay = await h.GetHistoryAsync();
         Assert.Equal(2, Plays(nextDay, today));
         Assert.Equal(1, Plays(nextDay, Day(h)));
     }
@@ -102,14 +102,14 @@ public sealed class PlayCountingTests
         Assert.Equal(HttpStatusCode.OK, (await first.GetAsync("/play/t1")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await otherPrefix.GetAsync("/play/t1")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await first.GetAsync("/play/t1")).StatusCode);
-        var history = await h.GetJsonAsync("/history/plays");
+        var history = await h.GetHistoryAsync();
         Assert.Equal(1, Plays(history, today));
         Assert.Equal(1, history.GetProperty("uncounted").GetInt64());
         Assert.Equal(1, history.GetProperty("repeats").GetInt64());
 
         h.Time.Advance(TimeSpan.FromDays(1));
         Assert.Equal(HttpStatusCode.OK, (await otherPrefix.GetAsync("/play/t1")).StatusCode);
-        Assert.Equal(1, Plays(await h.GetJsonAsync("/history/plays"), Day(h)));
+        Assert.Equal(1, Plays(await h.GetHistoryAsync(), Day(h)));
     }
 
     [Fact]
@@ -121,7 +121,7 @@ public sealed class PlayCountingTests
             Assert.Equal(HttpStatusCode.OK, (await h.Http.GetAsync("/play/t1")).StatusCode);
         }
 
-        Assert.Equal(3, Plays(await h.GetJsonAsync("/history/plays"), Day(h)));
+        Assert.Equal(3, Plays(await h.GetHistoryAsync(), Day(h)));
     }
 
     [Theory]

@@ -13,6 +13,7 @@ using OpenConnect.Origin;
 using OpenConnect.Origin.Storage;
 using OpenConnect.Steering.ControlPlane;
 using OpenConnect.Steering.Fleet;
+using OpenConnect.Steering.Play;
 using OpenConnect.Testing;
 using ControlPlaneGrpc = OpenConnect.Contracts.Steering.V1.ControlPlane;
 
@@ -178,6 +179,23 @@ public sealed class SteeringHarness : IAsyncDisposable
     {
         using var document = JsonDocument.Parse(await Http.GetStringAsync($"/play/{title}"));
         return document.RootElement.GetProperty("hls").GetProperty("pathways").EnumerateArray().Select(p => p.GetProperty("id").GetString()!).ToArray();
+    }
+
+    /// <summary>An HTTP/2 client on the control listener presenting <paramref name="certificate"/>, trusting only steering's fleet certificate.</summary>
+    public HttpClient ControlHttp(X509Certificate2 certificate)
+    {
+        var handler = new SocketsHttpHandler { SslOptions = { ClientCertificates = [certificate], RemoteCertificateValidationCallback = Fleet.Trust.ServerValidator(FleetIdentity.Steering) } };
+        return new HttpClient(handler) { BaseAddress = ControlAddress, DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    /// <summary><c>GET /history/plays{query}</c> on the control listener, as the fill controller reads it (its fleet certificate).</summary>
+    public async Task<JsonElement> GetHistoryAsync(string query = "")
+    {
+        using var certificate = IssueCertificate(FleetIdentity.FillController);
+        using var client = ControlHttp(certificate);
+        using var response = await client.GetAsync(PlayHistory.Route + query);
+        Assert.True(response.IsSuccessStatusCode, $"{PlayHistory.Route}{query}: HTTP {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        return (await response.Content.ReadFromJsonAsync<JsonElement>())!;
     }
 
     public async Task<JsonElement> GetJsonAsync(string path)

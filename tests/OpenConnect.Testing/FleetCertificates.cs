@@ -112,7 +112,7 @@ public sealed class FleetCertificates : IDisposable
 
     /// <summary>
     /// Writes a service's key (<c>{name}.key</c>, 0600) and certificate (<c>{name}.crt</c>) for
-    /// <paramref name="identity"/> (e.g. <c>openconnect://fill-controller</c>) into <paramref name="directory"/>;
+    /// <paramref name="identity"/> (e.g. <c>openconnect://fill-controller</c>; client and server use, as steering issues service certificates) into <paramref name="directory"/>;
     /// returns the two paths.
     /// </summary>
     public (string CertificateFile, string KeyFile) WriteService(string directory, string name, string identity)

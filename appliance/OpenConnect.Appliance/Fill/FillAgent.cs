@@ -2,8 +2,10 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Options;
 using OpenConnect.Appliance.Caching;
+using OpenConnect.Appliance.Identity;
 using OpenConnect.Contracts.Fill;
 using OpenConnect.Contracts.Fill.V1;
+using OpenConnect.Contracts.Fleet;
 using OpenConnect.Contracts.Security;
 
 namespace OpenConnect.Appliance.Fill;
@@ -18,6 +20,9 @@ namespace OpenConnect.Appliance.Fill;
 /// <c>Appliance:Fill:DemandReportInterval</c> it also reports the requests served per (title,
 /// rendition) since the last such report (<see cref="RenditionRequestCounter"/>), from which the controller
 /// learns the site's rendition mix; a report that fails is added back and sent with the next.
+/// The controller is reached over mutual TLS: the appliance's fleet certificate (the current one: the
+/// channel is rebuilt after a renewal), and the controller must present <c>openconnect://fill-controller</c>
+/// from the fleet CA.
 /// </summary>
 public sealed class FillAgent : BackgroundService
 {
@@ -32,12 +37,14 @@ public sealed class FillAgent : BackgroundService
     private readonly Prometheus.Counter _integrityRefusals;
     private readonly TimeProvider _time;
     private readonly ILogger<FillAgent> _logger;
+    private readonly FleetEnrollment _fleet;
     private readonly HashSet<string> _done = new(StringComparer.Ordinal);
     private FillManifest? _manifest;
     private DateTimeOffset _lastDemandReport;
 
-    public FillAgent(IOptions<ApplianceOptions> options, SegmentCache cache, CacheInventory inventory, FillMetrics metrics, ApplianceMetrics applianceMetrics, RenditionRequestCounter demand, TimeProvider time, ILogger<FillAgent> logger)
+    public FillAgent(IOptions<ApplianceOptions> options, SegmentCache cache, CacheInventory inventory, FillMetrics metrics, ApplianceMetrics applianceMetrics, RenditionRequestCounter demand, TimeProvider time, ILogger<FillAgent> logger, FleetEnrollment fleet)
     {
+        _fleet = fleet;
         _integrityRefusals = applianceMetrics.IntegrityRefusals;
         _demand = demand;
         _options = options.Value.Fill;
@@ -61,41 +68,74 @@ public sealed class FillAgent : BackgroundService
             return;
         }
 
+        var credentials = _fleet.Credentials
+            ?? throw new InvalidOperationException("Appliance:Fill:ControllerUrl needs the appliance's fleet identity (Appliance:Fleet:CaCertificateFile and an enrolled certificate): the fill controller takes only fleet client certificates");
         await LoadStoredManifestAsync(stoppingToken).ConfigureAwait(false);
-        using var channel = GrpcChannel.ForAddress(_options.ControllerUrl);
-        var client = new FillOrders.FillOrdersClient(channel);
+        GrpcChannel? channel = null;
+        var channelVersion = -1;
+        FillOrders.FillOrdersClient? client = null;
         using var fetcher = new SourceFetcher(_options.SourceTimeout);
         _lastDemandReport = _time.GetUtcNow();
-        while (!stoppingToken.IsCancellationRequested)
+        try
         {
-            try
+            while (!stoppingToken.IsCancellationRequested)
             {
-                await ReportDemandAsync(client, stoppingToken).ConfigureAwait(false);
-                await PollAsync(client, fetcher, stoppingToken).ConfigureAwait(false);
-            }
-            catch (RpcException ex)
-            {
-                FillLog.ControllerUnreachable(_logger, _options.PollInterval, ex);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception ex) when (ex is FormatException or IOException or UnauthorizedAccessException or InvalidOperationException)
-            {
-                // A bad manifest or a local storage error: the agent keeps running and asks again.
-                FillLog.PassFailed(_logger, _options.PollInterval, ex);
-            }
+                if (client is null || credentials.Version != channelVersion)
+                {
+                    // A renewed certificate takes effect on a new channel (its TLS options hold the certificate).
+                    channel?.Dispose();
+                    channelVersion = credentials.Version;
+                    channel = GrpcChannel.ForAddress(_options.ControllerUrl, new GrpcChannelOptions
+                    {
+                        HttpHandler = new SocketsHttpHandler { SslOptions = credentials.ClientOptions(FleetIdentity.FillController), ConnectTimeout = TimeSpan.FromSeconds(10) },
+                    });
+                    client = new FillOrders.FillOrdersClient(channel);
+                }
 
-            try
-            {
-                await Task.Delay(_options.PollInterval, _time, stoppingToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
+                if (!await PollOnceAsync(client, fetcher, stoppingToken).ConfigureAwait(false))
+                {
+                    break;
+                }
             }
         }
+        finally
+        {
+            channel?.Dispose();
+        }
+    }
+
+    /// <summary>One round (demand report, manifest, fill) and the wait after it; false once stopping.</summary>
+    private async Task<bool> PollOnceAsync(FillOrders.FillOrdersClient client, SourceFetcher fetcher, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await ReportDemandAsync(client, stoppingToken).ConfigureAwait(false);
+            await PollAsync(client, fetcher, stoppingToken).ConfigureAwait(false);
+        }
+        catch (RpcException ex)
+        {
+            FillLog.ControllerUnreachable(_logger, _options.PollInterval, ex);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            return false;
+        }
+        catch (Exception ex) when (ex is FormatException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            // A bad manifest or a local storage error: the agent keeps running and asks again.
+            FillLog.PassFailed(_logger, _options.PollInterval, ex);
+        }
+
+        try
+        {
+            await Task.Delay(_options.PollInterval, _time, stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+
+        return true;
     }
 
     private async Task PollAsync(FillOrders.FillOrdersClient client, SourceFetcher fetcher, CancellationToken cancellationToken)

@@ -16,9 +16,8 @@ public sealed class ServiceEndpointOptions
     public string DnsServer { get; set; } = "";
 
     /// <summary>
-    /// Steering only: a file holding the operator bearer token (steering's
-    /// <c>{Steering:DataDirectory}/fleet/operator.token</c>, mode 0600) sent with
-    /// <c>GET /history/plays</c>. Default: none, and steering answers the collector 401.
+    /// No longer used; must stay empty (a start with it set says so). The fill controller once read
+    /// steering's <c>/history/plays</c> with the operator token; it now uses its fleet certificate.
     /// </summary>
     public string OperatorTokenFile { get; set; } = "";
 

@@ -1,4 +1,6 @@
+using OpenConnect.Contracts.Fleet;
 using OpenConnect.Contracts.Hosting;
+using OpenConnect.FillController.Fleet;
 using OpenConnect.FillController.History;
 using OpenConnect.Hosting;
 
@@ -7,13 +9,26 @@ namespace OpenConnect.FillController.Fill;
 /// <summary>
 /// Operator HTTP endpoints: <c>GET /fill/sites/{site}</c> (site status: titles live or filling) and
 /// <c>POST /fill/sites/{site}/open</c> (collect play history and titles, then open the site's fill
-/// now, for the length of its configured window, for the day of its next window).
+/// now, for the length of its configured window, for the day of its next window). They answer on
+/// the control listener only (404 on the data listener), to an operator's fleet certificate
+/// (<c>openconnect://operator/{name}</c>): none → 401, another identity → 403 (<see cref="FillGate"/>).
 /// </summary>
 public static class FillEndpoints
 {
     public static void MapFill(this WebApplication app)
     {
-        app.MapGet("/fill/sites/{site}", (string site, FillCoordinator coordinator) =>
+        var operators = app.MapGroup(FillGate.OperatorPath).AddEndpointFilter(async (context, next) =>
+        {
+            if (FillCaller.Of(context.HttpContext) is not { Role: FleetRole.Operator })
+            {
+                var who = FillCaller.Of(context.HttpContext)?.ToString() ?? "an anonymous caller";
+                return Results.Json(new { error = $"/fill/sites is for operator certificates (openconnect://operator/{{name}}); the caller is {who}" }, statusCode: StatusCodes.Status403Forbidden);
+            }
+
+            return await next(context);
+        });
+
+        operators.MapGet("/sites/{site}", (string site, FillCoordinator coordinator) =>
         {
             if (!Identifiers.IsValid(site))
             {
@@ -30,7 +45,7 @@ public static class FillEndpoints
             });
         });
 
-        app.MapPost("/fill/sites/{site}/open", async (string site, FillCoordinator coordinator, PopularityCollector collector, TimeProvider time, CancellationToken cancellationToken) =>
+        operators.MapPost("/sites/{site}/open", async (string site, FillCoordinator coordinator, PopularityCollector collector, TimeProvider time, CancellationToken cancellationToken) =>
         {
             if (!Identifiers.IsValid(site))
             {

@@ -7,16 +7,23 @@ namespace OpenConnect.FillController.Fill;
 public sealed class FillOptions
 {
     /// <summary>
-    /// Where the gRPC <c>FillOrders</c> service listens (HTTP/2 cleartext): appliances fetch their
-    /// manifests and report progress here. Default <c>http://127.0.0.1:8380</c>.
+    /// The control listener (HTTP/2 over TLS with the fill controller's fleet certificate, a fleet
+    /// client certificate on every request): appliances fetch their manifests and report progress
+    /// (gRPC <c>FillOrders</c>), operators call <c>/fill/sites/…</c>. Must be https. Default <c>https://127.0.0.1:8380</c>.
     /// </summary>
-    public string ControlUrl { get; set; } = "http://127.0.0.1:8380";
+    public string ControlUrl { get; set; } = "https://127.0.0.1:8380";
 
     /// <summary>
     /// Steering's control-plane URL (gRPC <c>ApplianceRoster</c> over mutual TLS with the
     /// certificate in <c>FillController:Fleet</c>). Default <c>https://127.0.0.1:8280</c>.
     /// </summary>
     public string SteeringControlUrl { get; set; } = "https://127.0.0.1:8280";
+
+    /// <summary>
+    /// How old steering's roster may be when an appliance calls: an appliance steering no longer
+    /// lists (removed by the operator) is refused fill orders at most this long after. Default 30 s.
+    /// </summary>
+    public TimeSpan RosterRefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The window of a site not listed in <see cref="Sites"/>: UTC, 02:00–06:00.</summary>
     public FillWindowOptions DefaultWindow { get; set; } = new();
@@ -43,11 +50,12 @@ public sealed class FillOptions
 
     public void Validate(OptionsCheck check)
     {
-        check.Require(Uri.TryCreate(ControlUrl, UriKind.Absolute, out var control) && control.Scheme == "http" && control.AbsolutePath == "/", "Fill:ControlUrl", ControlUrl, "must be an http:// URL with host and port, e.g. http://10.0.0.3:8380");
+        check.Require(Uri.TryCreate(ControlUrl, UriKind.Absolute, out var control) && control.Scheme == "https" && control.AbsolutePath == "/", "Fill:ControlUrl", ControlUrl, "must be an https:// URL with host and port (the control listener takes only mutual TLS with fleet certificates), e.g. https://10.0.0.3:8380");
         check.Require(Uri.TryCreate(SteeringControlUrl, UriKind.Absolute, out var steering) && steering.Scheme == "https", "Fill:SteeringControlUrl", SteeringControlUrl, "must be an https:// URL (steering's control plane takes only mutual TLS), e.g. https://10.0.0.2:8280");
         check.RequireAbsoluteHttpUri(OriginUrl, "Fill:OriginUrl", allowEmpty: true);
         check.Require(SsdShare is > 0 and <= 1, "Fill:SsdShare", SsdShare, "must be above 0 and at most 1");
         check.Require(RosterMaxSilence > TimeSpan.Zero, "Fill:RosterMaxSilence", RosterMaxSilence, "must be positive");
+        check.Require(RosterRefreshInterval >= TimeSpan.FromSeconds(1), "Fill:RosterRefreshInterval", RosterRefreshInterval, "must be at least 00:00:01");
         check.Require(CheckInterval >= TimeSpan.FromMilliseconds(100), "Fill:CheckInterval", CheckInterval, "must be at least 00:00:00.1");
         DefaultWindow.Validate(check, "Fill:DefaultWindow");
         foreach (var (site, window) in Sites)

@@ -9,27 +9,20 @@ namespace OpenConnect.FillController.Fill;
 
 /// <summary>
 /// Reads the appliance roster from steering's control plane (gRPC <c>ApplianceRoster.List</c>) over
-/// mutual TLS: the fill controller's fleet certificate, and steering must present
-/// <c>openconnect://steering</c> from the fleet CA.
+/// mutual TLS: the fill controller's fleet certificate (the current one: the channel is rebuilt
+/// after a renewal), and steering must present <c>openconnect://steering</c> from the fleet CA.
 /// </summary>
 public sealed class RosterClient : IDisposable
 {
-    private readonly GrpcChannel _channel;
-    private readonly ApplianceRoster.ApplianceRosterClient _client;
+    private readonly FleetCredentials _credentials;
     private readonly string _url;
+    private readonly object _gate = new();
+    private (int Version, GrpcChannel Channel, ApplianceRoster.ApplianceRosterClient Client)? _connection;
 
     public RosterClient(IOptions<FillControllerOptions> options, FleetCredentials credentials)
     {
         _url = options.Value.Fill.SteeringControlUrl;
-        _channel = GrpcChannel.ForAddress(_url, new GrpcChannelOptions
-        {
-            HttpHandler = new SocketsHttpHandler
-            {
-                SslOptions = credentials.ClientOptions(FleetIdentity.Steering),
-                ConnectTimeout = TimeSpan.FromSeconds(10),
-            },
-        });
-        _client = new ApplianceRoster.ApplianceRosterClient(_channel);
+        _credentials = credentials;
     }
 
     /// <summary>The roster; an <see cref="InvalidOperationException"/> saying why when steering cannot be reached or refuses the call.</summary>
@@ -38,7 +31,7 @@ public sealed class RosterClient : IDisposable
         RosterReply reply;
         try
         {
-            reply = await _client.ListAsync(new RosterRequest(), deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
+            reply = await Client().ListAsync(new RosterRequest(), deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
         }
         catch (RpcException ex) when (ex.StatusCode != StatusCode.Cancelled || !cancellationToken.IsCancellationRequested)
         {
@@ -51,5 +44,35 @@ public sealed class RosterClient : IDisposable
             .ToList();
     }
 
-    public void Dispose() => _channel.Dispose();
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _connection?.Channel.Dispose();
+            _connection = null;
+        }
+    }
+
+    /// <summary>The client on a channel presenting the current certificate (a renewal replaces the channel; calls on the old one get a minute to finish).</summary>
+    private ApplianceRoster.ApplianceRosterClient Client()
+    {
+        lock (_gate)
+        {
+            var version = _credentials.Version;
+            if (_connection is { } current && current.Version == version)
+            {
+                return current.Client;
+            }
+
+            if (_connection is { } previous)
+            {
+                // Calls in flight on the previous certificate's channel get a minute to finish.
+                _ = Task.Delay(TimeSpan.FromMinutes(1)).ContinueWith(_ => previous.Channel.Dispose(), TaskScheduler.Default);
+            }
+
+            var channel = GrpcChannel.ForAddress(_url, new GrpcChannelOptions { HttpHandler = _credentials.CreateHandler(FleetIdentity.Steering) });
+            _connection = (version, channel, new ApplianceRoster.ApplianceRosterClient(channel));
+            return _connection.Value.Client;
+        }
+    }
 }

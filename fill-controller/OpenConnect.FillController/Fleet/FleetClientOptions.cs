@@ -4,7 +4,8 @@ namespace OpenConnect.FillController.Fleet;
 
 /// <summary>
 /// The fill controller's fleet certificate (section <c>FillController:Fleet</c>): the files it
-/// presents to steering's control listener, and the fleet CA steering's certificate must chain to.
+/// presents to steering's control listener and serves its own control listener with, and the fleet
+/// CA every peer's certificate must chain to.
 /// All three must exist at start. Steering issues the certificate to an operator
 /// (<c>POST /fleet/certificates {"identity":"openconnect://fill-controller","csr":"..."}</c>).
 /// </summary>
@@ -19,6 +20,12 @@ public sealed class FleetClientOptions
     /// <summary>The fleet CA certificate (PEM, steering's <c>ca.crt</c>). Default <c>{DataDirectory}/fleet/ca.crt</c>.</summary>
     public string CaCertificateFile { get; set; } = "";
 
+    /// <summary>
+    /// Wait after a failed renewal before the next attempt (renewal starts two thirds into the
+    /// certificate's lifetime, over steering's control listener). Default 1 min.
+    /// </summary>
+    public TimeSpan RenewRetryInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     public string ResolvedCertificateFile(string dataDirectory) => Resolve(CertificateFile, dataDirectory, "fill-controller.crt");
 
     public string ResolvedKeyFile(string dataDirectory) => Resolve(KeyFile, dataDirectory, "fill-controller.key");
@@ -30,6 +37,7 @@ public sealed class FleetClientOptions
         check.Require(CertificateFile.Length == 0 || !string.IsNullOrWhiteSpace(CertificateFile), "Fleet:CertificateFile", CertificateFile, "must name a file");
         check.Require(KeyFile.Length == 0 || !string.IsNullOrWhiteSpace(KeyFile), "Fleet:KeyFile", KeyFile, "must name a file");
         check.Require(CaCertificateFile.Length == 0 || !string.IsNullOrWhiteSpace(CaCertificateFile), "Fleet:CaCertificateFile", CaCertificateFile, "must name a file");
+        check.Require(RenewRetryInterval >= TimeSpan.FromSeconds(1), "Fleet:RenewRetryInterval", RenewRetryInterval, "must be at least 00:00:01");
     }
 
     private static string Resolve(string configured, string dataDirectory, string fileName) =>

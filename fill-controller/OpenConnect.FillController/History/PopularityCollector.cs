@@ -1,6 +1,8 @@
 using System.Net;
 using Microsoft.Extensions.Options;
+using OpenConnect.Contracts.Fleet;
 using OpenConnect.FillController.Discovery;
+using OpenConnect.FillController.Fleet;
 
 namespace OpenConnect.FillController.History;
 
@@ -8,14 +10,15 @@ namespace OpenConnect.FillController.History;
 /// Every <see cref="FillControllerOptions.CollectInterval"/>, copies steering's play counts
 /// (<c>GET /history/plays</c>) and the origin's view counters (<c>GET /api/v1/titles</c>, all pages)
 /// into the <see cref="PopularityStore"/>, then drops history older than the forecast reads.
-/// Collecting is idempotent: counts are stored as absolute values per key. Steering's history takes
-/// the operator credential (<c>Authorization: Bearer</c> from <c>FillController:Steering:OperatorTokenFile</c>);
-/// a refusal fails the collection with the status and the setting to fix.
+/// Collecting is idempotent: counts are stored as absolute values per key. Steering serves its
+/// history on its control listener (<c>FillController:Fill:SteeringControlUrl</c>) to the fill
+/// controller's fleet certificate (HTTP/2, mutual TLS, steering checked as <c>openconnect://steering</c>);
+/// a refusal fails the collection with the status and what to fix.
 /// </summary>
 public sealed partial class PopularityCollector(
     IHttpClientFactory httpFactory,
     ServiceDirectory directory,
-    OperatorToken operatorToken,
+    FleetCredentials credentials,
     PopularityStore store,
     TimeProvider time,
     IOptions<FillControllerOptions> options,
@@ -27,6 +30,8 @@ public sealed partial class PopularityCollector(
     private const int PageSize = 100;
 
     private readonly HttpClient _http = httpFactory.CreateClient(HttpClientName);
+    private readonly object _steeringGate = new();
+    private (int Version, HttpClient Client)? _steering;
 
     /// <summary>Completed collections (for tests and <c>/healthz</c>).</summary>
     public long Collections { get; private set; }
@@ -37,9 +42,9 @@ public sealed partial class PopularityCollector(
         await directory.Resolved.WaitAsync(cancellationToken).ConfigureAwait(false);
         var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
         var since = today.AddDays(-options.Value.Forecast.HistoryDays - 1);
-        var steering = directory.Steering ?? throw new InvalidOperationException("steering's address is not resolved");
         var origin = directory.Origin ?? throw new InvalidOperationException("the origin's address is not resolved");
 
+        var steering = new Uri(options.Value.Fill.SteeringControlUrl);
         var plays = await ReadPlaysAsync(new Uri(steering, $"/history/plays?since={PopularityStore.Day(since)}"), cancellationToken).ConfigureAwait(false);
         store.UpsertPlays(plays.Instance, plays.Plays.Select(p => new PlayCount(p.Site, p.Title, PopularityStore.ParseDay(p.Day), p.Plays)));
 
@@ -75,24 +80,52 @@ public sealed partial class PopularityCollector(
 
     private async Task<PlayHistoryResponse> ReadPlaysAsync(Uri url, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, url);
-        if (operatorToken.Value is { } token)
+        using var request = new HttpRequestMessage(HttpMethod.Get, url) { Version = System.Net.HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var response = await SteeringClient().SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.NotFound)
         {
-            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
-        }
-
-        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
-        {
-            var fix = operatorToken.Value is null
-                ? $"no operator token is configured; set {FillControllerOptions.SectionName}:Steering:OperatorTokenFile to steering's operator.token"
-                : $"steering refused the operator token in {FillControllerOptions.SectionName}:Steering:OperatorTokenFile '{operatorToken.File}'";
-            throw new InvalidOperationException($"steering answered {(int)response.StatusCode} ({response.StatusCode}) to GET {url.AbsolutePath}: {fix}");
+            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            throw new InvalidOperationException($"steering answered {(int)response.StatusCode} ({response.StatusCode}) to GET {url.AbsolutePath} on its control listener "
+                + $"({FillControllerOptions.SectionName}:Fill:SteeringControlUrl): it serves the play history to the {FleetIdentity.FillController} certificate "
+                + $"({FillControllerOptions.SectionName}:Fleet:CertificateFile '{credentials.CertificateFile}'){(body.Length > 0 ? ": " + body : "")}");
         }
 
         response.EnsureSuccessStatusCode();
         return await response.Content.ReadFromJsonAsync<PlayHistoryResponse>(cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidDataException("steering's play history is empty");
+    }
+
+    /// <summary>A client presenting the current fleet certificate (a renewal replaces it; the previous one is let go after a minute).</summary>
+    private HttpClient SteeringClient()
+    {
+        lock (_steeringGate)
+        {
+            var version = credentials.Version;
+            if (_steering is { } current && current.Version == version)
+            {
+                return current.Client;
+            }
+
+            if (_steering is { } previous)
+            {
+                _ = Task.Delay(TimeSpan.FromMinutes(1)).ContinueWith(_ => previous.Client.Dispose(), TaskScheduler.Default);
+            }
+
+            var client = new HttpClient(credentials.CreateHandler(FleetIdentity.Steering)) { Timeout = TimeSpan.FromSeconds(30) };
+            _steering = (version, client);
+            return client;
+        }
+    }
+
+    public override void Dispose()
+    {
+        lock (_steeringGate)
+        {
+            _steering?.Client.Dispose();
+            _steering = null;
+        }
+
+        base.Dispose();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

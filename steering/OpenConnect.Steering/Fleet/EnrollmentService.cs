@@ -7,7 +7,8 @@ namespace OpenConnect.Steering.Fleet;
 /// <summary>
 /// Issues appliance certificates: <c>Enroll</c> (enrollment listener) trades a one-time code and a
 /// CSR for a certificate naming the appliance the operator added with that code; <c>Renew</c>
-/// (control listener, mutual TLS) gives the caller a fresh certificate for the identity it already holds.
+/// (control listener, mutual TLS) gives the caller a fresh certificate for the identity it already holds
+/// (appliances, and services such as the fill controller, which renews its own in place).
 /// </summary>
 public sealed class EnrollmentService(FleetState fleet, ILogger<EnrollmentService> logger) : Enrollment.EnrollmentBase
 {

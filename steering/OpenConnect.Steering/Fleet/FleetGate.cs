@@ -1,3 +1,4 @@
+using OpenConnect.Contracts.Fleet;
 using OpenConnect.Steering.ControlPlane;
 using OpenConnect.Steering.Play;
 
@@ -5,11 +6,12 @@ namespace OpenConnect.Steering.Fleet;
 
 /// <summary>
 /// Keeps the three kinds of listener apart and checks callers: the control port serves only the
-/// control plane, the roster and certificate renewal, each call with a fleet certificate checked
-/// again (revocation, expiry); the enrollment port serves only enrollment and the operator calls;
-/// player ports serve neither, and their <c>/history/plays</c> takes the operator credential.
+/// control plane, the roster, certificate renewal and the play history, each call with a fleet
+/// certificate checked again (revocation, expiry), the history only to <c>openconnect://fill-controller</c>
+/// or an operator certificate; the enrollment port serves only enrollment and the operator calls;
+/// player ports serve none of them.
 /// </summary>
-public sealed class FleetGate(RequestDelegate next, ControlEndpoint control, FleetEndpoint enrollment, FleetState fleet, OperatorCredential operators)
+public sealed class FleetGate(RequestDelegate next, ControlEndpoint control, FleetEndpoint enrollment, FleetState fleet)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -19,7 +21,8 @@ public sealed class FleetGate(RequestDelegate next, ControlEndpoint control, Fle
         var onEnrollment = !onControl && port == enrollment.Port;
         var controlCall = path.StartsWithSegments(ControlEndpoint.ServicePath, StringComparison.Ordinal)
             || path.StartsWithSegments(ControlEndpoint.RosterPath, StringComparison.Ordinal)
-            || path.Equals(FleetEndpoint.RenewPath, StringComparison.Ordinal);
+            || path.Equals(FleetEndpoint.RenewPath, StringComparison.Ordinal)
+            || path.StartsWithSegments(PlayHistory.Route, StringComparison.Ordinal);
         var enrollmentCall = path.Equals(FleetEndpoint.EnrollPath, StringComparison.Ordinal)
             || path.StartsWithSegments(FleetEndpoint.OperatorPath, StringComparison.Ordinal);
         var allowed = onControl ? controlCall : onEnrollment ? enrollmentCall : !controlCall && !enrollmentCall && !path.StartsWithSegments(FleetEndpoint.ServicePath, StringComparison.Ordinal);
@@ -34,14 +37,12 @@ public sealed class FleetGate(RequestDelegate next, ControlEndpoint control, Fle
             return;
         }
 
-        if (!onControl && !onEnrollment && path.StartsWithSegments(PlayHistory.Route, StringComparison.Ordinal))
+        if (onControl && path.StartsWithSegments(PlayHistory.Route, StringComparison.Ordinal)
+            && FleetCaller.Of(context) is not { Role: FleetRole.FillController or FleetRole.Operator })
         {
-            var status = operators.Check(context);
-            if (status != StatusCodes.Status200OK)
-            {
-                context.Response.StatusCode = status;
-                return;
-            }
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            await context.Response.WriteAsJsonAsync(new { error = $"the play history is for the {FleetIdentity.FillController} or an operator certificate, not {FleetCaller.Of(context)}" }).ConfigureAwait(false);
+            return;
         }
 
         await next(context).ConfigureAwait(false);

@@ -6,7 +6,8 @@ namespace OpenConnect.Steering.Play;
 /// <summary>
 /// Counts plays (<c>/play/{title}</c> decisions that answered 200 or a redirect, at most one per
 /// client prefix and title a day: <see cref="PlayDeduplication"/>) per (site, title, UTC day) in
-/// memory for the fill controller, which reads them with <c>GET /history/plays</c>.
+/// memory for the fill controller, which reads them with <c>GET /history/plays</c> on the control
+/// listener (mutual TLS; its <c>openconnect://fill-controller</c> certificate or an operator's, see <c>FleetGate</c>).
 /// Bounded: <see cref="RetainedDays"/> days and at most <see cref="MaxEntries"/> keys (plays of
 /// keys beyond that are counted as dropped, not stored). A restart starts from zero under a new
 /// <see cref="Instance"/> id, so the collector stores each instance's counts apart and never mixes
@@ -87,7 +88,7 @@ public sealed class PlayHistory(TimeProvider time, int maxEntries = PlayHistory.
 public sealed record PlayCountView(string Site, string Title, string Day, long Plays);
 
 /// <summary>
-/// <c>GET /history/plays?since=yyyy-MM-dd</c>: the plays <see cref="PlayHistory"/> counted (<c>/play/{title}</c>
+/// <c>GET /history/plays?since=yyyy-MM-dd</c> (control listener only): the plays <see cref="PlayHistory"/> counted (<c>/play/{title}</c>
 /// records them), with <c>repeats</c> and <c>uncounted</c>, the plays <see cref="PlayDeduplication"/> left out.
 /// </summary>
 public static class PlayHistoryEndpoints

@@ -1,8 +1,10 @@
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using OpenConnect.Appliance;
+using OpenConnect.Contracts.Fleet;
 using OpenConnect.FillController.Fill;
 using OpenConnect.FillController.Placement;
 using OpenConnect.Steering;
@@ -14,7 +16,8 @@ namespace OpenConnect.FillController.Tests.Fill;
 /// <summary>
 /// Real steering and a real fill controller in-process on loopback ports, joined by the fleet's
 /// mutual TLS (a test fleet CA in steering's fleet directory, the controller holding an
-/// <c>openconnect://fill-controller</c> certificate and steering's operator token; the controller's clock a
+/// <c>openconnect://fill-controller</c> certificate it also serves its control listener with; the
+/// operator endpoints called with an <c>openconnect://operator/test</c> certificate; the controller's clock a
 /// <see cref="FakeTimeProvider"/> starting at <see cref="Noon"/> UTC, site windows UTC 02:00–06:00),
 /// in front of an origin URL the test provides; appliances start in-process or as processes and
 /// register with steering and poll the controller every 200 ms.
@@ -34,10 +37,17 @@ public sealed class FillStack : IAsyncDisposable
         Steering = steering;
         Controller = controller;
         Time = time;
-        Http = controller.CreateClient();
         SteeringControl = steering.Services.GetRequiredService<ControlEndpoint>().Address;
         FillControl = controller.Services.GetRequiredService<FillControlEndpoint>().Address;
+        OperatorCertificate = fleet.Issue("openconnect://operator/test");
+        Http = ControlClient(OperatorCertificate);
     }
+
+    /// <summary>The operator's certificate <see cref="Http"/> presents.</summary>
+    public X509Certificate2 OperatorCertificate { get; }
+
+    /// <summary>An HTTP/2 client to the controller's control listener presenting <paramref name="certificate"/> (none when null).</summary>
+    public HttpClient ControlClient(X509Certificate2? certificate) => FleetClients.Http2(FillControl, certificate, Fleet.Authority, FleetIdentity.FillController);
 
     public TempDirectory State { get; }
 
@@ -52,6 +62,7 @@ public sealed class FillStack : IAsyncDisposable
 
     public FakeTimeProvider Time { get; }
 
+    /// <summary>The operator's client on the controller's control listener (<c>/fill/sites/…</c>).</summary>
     public HttpClient Http { get; }
 
     public Uri SteeringControl { get; }
@@ -61,7 +72,14 @@ public sealed class FillStack : IAsyncDisposable
     /// <param name="originUrl">Base URL of the origin (or a test parent standing in for it).</param>
     /// <param name="plan">Placement test double; null uses the registered forecast and planner.</param>
     /// <param name="settings">Extra fill-controller settings.</param>
-    public static async Task<FillStack> StartAsync(string originUrl, FixedPlan? plan, params string[] settings)
+    public static Task<FillStack> StartAsync(string originUrl, FixedPlan? plan, params string[] settings) =>
+        StartAsync(originUrl, plan, controllerCertificate: null, settings);
+
+    /// <param name="originUrl">Base URL of the origin (or a test parent standing in for it).</param>
+    /// <param name="plan">Placement test double; null uses the registered forecast and planner.</param>
+    /// <param name="controllerCertificate">Validity of the controller's first certificate (default: from now, 7 days).</param>
+    /// <param name="settings">Extra fill-controller settings.</param>
+    public static async Task<FillStack> StartAsync(string originUrl, FixedPlan? plan, (DateTimeOffset NotBefore, TimeSpan Lifetime)? controllerCertificate, params string[] settings)
     {
         var state = new TempDirectory("openconnect-fill");
         var prefixes = state.Combine("steering", "prefixes");
@@ -75,15 +93,14 @@ public sealed class FillStack : IAsyncDisposable
             "--Steering:CountRepeatPlays=true", "--Steering:PlayRateLimitBurst=100000");
         var control = steering.Services.GetRequiredService<ControlEndpoint>().Address;
         var time = new FakeTimeProvider(Noon);
-        var (certificateFile, keyFile) = fleet.WriteService(state.Combine("fill-controller-fleet"), "fill-controller", "openconnect://fill-controller");
+        var (certificateFile, keyFile) = FleetClients.WriteFillController(fleet, state.Combine("fill-controller-fleet"), controllerCertificate?.NotBefore, controllerCertificate?.Lifetime);
         string[] all =
         [
             $"--FillController:Fleet:CertificateFile={certificateFile}",
             $"--FillController:Fleet:KeyFile={keyFile}",
             $"--FillController:Fleet:CaCertificateFile={fleet.CaCertificateFile}",
-            $"--FillController:Steering:OperatorTokenFile={state.Combine("steering", "fleet", "operator.token")}",
             $"--FillController:DataDirectory={state.Combine("fill-controller")}",
-            "--FillController:Fill:ControlUrl=http://127.0.0.1:0",
+            "--FillController:Fill:ControlUrl=https://127.0.0.1:0",
             $"--FillController:Fill:SteeringControlUrl={control}",
             $"--FillController:Fill:OriginUrl={originUrl.TrimEnd('/')}",
             $"--FillController:Origin:Url={originUrl.TrimEnd('/')}",
@@ -240,6 +257,7 @@ public sealed class FillStack : IAsyncDisposable
         }
 
         Http.Dispose();
+        OperatorCertificate.Dispose();
         await Controller.DisposeAsync();
         await Steering.DisposeAsync();
         Fleet.Dispose();

@@ -65,12 +65,13 @@ public sealed class SteeringFleetLinkTests
         using var state = new TempDirectory("openconnect-fill-fleet");
         using var fleet = FleetCertificates.Create(state.Combine("ca"));
         using var otherFleet = FleetCertificates.Create(state.Combine("other-ca"));
-        var (certificateFile, keyFile) = fleet.WriteService(state.Combine("fc"), "fill-controller", "openconnect://fill-controller");
+        var (certificateFile, keyFile) = FleetClients.WriteFillController(fleet, state.Combine("fc"));
+        var (clientOnlyCertificate, clientOnlyKey) = FleetClients.WriteFillController(fleet, state.Combine("fc-client-only"), server: false);
         var (applianceCertificate, applianceKey) = fleet.WriteService(state.Combine("oca"), "oca", "openconnect://appliance/isp1/oca-1");
         string[] Settings(string certificate, string key, string ca) =>
         [
             $"--FillController:DataDirectory={state.Combine("data")}",
-            "--FillController:Fill:ControlUrl=http://127.0.0.1:0",
+            "--FillController:Fill:ControlUrl=https://127.0.0.1:0",
             $"--FillController:Fleet:CertificateFile={certificate}",
             $"--FillController:Fleet:KeyFile={key}",
             $"--FillController:Fleet:CaCertificateFile={ca}",
@@ -80,7 +81,7 @@ public sealed class SteeringFleetLinkTests
             (await Assert.ThrowsAnyAsync<Exception>(() => RunningRole.StartAsync(FillControllerHost.Build, settings))).Message;
 
         // Defaults under the data directory, which holds none of them.
-        var noFiles = await RefusedAsync($"--FillController:DataDirectory={state.Combine("empty")}", "--FillController:Fill:ControlUrl=http://127.0.0.1:0");
+        var noFiles = await RefusedAsync($"--FillController:DataDirectory={state.Combine("empty")}", "--FillController:Fill:ControlUrl=https://127.0.0.1:0");
         Assert.Contains("FillController:Fleet:CaCertificateFile", noFiles, StringComparison.Ordinal);
         Assert.Contains(Path.Combine(state.Combine("empty"), "fleet", "ca.crt"), noFiles, StringComparison.Ordinal);
         Assert.Contains("does not exist", noFiles, StringComparison.Ordinal);
@@ -99,7 +100,16 @@ public sealed class SteeringFleetLinkTests
 
         Assert.Contains("must be an https:// URL", await RefusedAsync([.. Settings(certificateFile, keyFile, fleet.CaCertificateFile), "--FillController:Fill:SteeringControlUrl=http://127.0.0.1:8280"]), StringComparison.Ordinal);
 
+        // The control listener serves TLS with the certificate: one without serverAuth (issued before steering added it) is refused.
+        Assert.Contains("not valid for TLS servers", await RefusedAsync(Settings(clientOnlyCertificate, clientOnlyKey, fleet.CaCertificateFile)), StringComparison.Ordinal);
+
         File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+        // The control listener is TLS only.
+        var cleartext = await RefusedAsync([.. Settings(certificateFile, keyFile, fleet.CaCertificateFile), "--FillController:Fill:ControlUrl=http://127.0.0.1:0"]);
+        Assert.Contains("Fill:ControlUrl", cleartext, StringComparison.Ordinal);
+        Assert.Contains("must be an https:// URL", cleartext, StringComparison.Ordinal);
+
         await using var started = await RunningRole.StartAsync(FillControllerHost.Build, Settings(certificateFile, keyFile, fleet.CaCertificateFile));
     }
 

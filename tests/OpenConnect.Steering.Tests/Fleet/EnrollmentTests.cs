@@ -49,12 +49,30 @@ public sealed class EnrollmentTests
             Assert.Equal(HttpStatusCode.Forbidden, (await wrong.GetAsync("/fleet/appliances")).StatusCode);
         }
 
-        // The play history on the player port takes the same credential.
-        Assert.Equal(HttpStatusCode.Unauthorized, (await h.Http.GetAsync("/history/plays")).StatusCode);
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/history/plays") { Headers = { { "Authorization", "Bearer nope" } } };
-        Assert.Equal(HttpStatusCode.Forbidden, (await h.Http.SendAsync(request)).StatusCode);
+        // The play history is not on the player port, not even with the operator token: it is on the
+        // control listener, for the fill controller's certificate or an operator's, not an appliance's.
+        Assert.Equal(HttpStatusCode.NotFound, (await h.Http.GetAsync("/history/plays")).StatusCode);
         using var right = new HttpRequestMessage(HttpMethod.Get, "/history/plays") { Headers = { { "Authorization", "Bearer " + h.OperatorToken } } };
-        Assert.Equal(HttpStatusCode.OK, (await h.Http.SendAsync(right)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await h.Http.SendAsync(right)).StatusCode);
+        using (var fillController = h.IssueCertificate(FleetIdentity.FillController))
+        using (var client = h.ControlHttp(fillController))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/history/plays")).StatusCode);
+        }
+
+        using (var operatorCertificate = h.IssueCertificate(FleetIdentity.Operator("alice")))
+        using (var client = h.ControlHttp(operatorCertificate))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/history/plays")).StatusCode);
+        }
+
+        using (var appliance = h.IssueCertificate(FleetIdentity.Appliance("isp1", "a1")))
+        using (var client = h.ControlHttp(appliance))
+        {
+            var refused = await client.GetAsync("/history/plays");
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+            Assert.Contains("openconnect://fill-controller", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
 
         // The token file is private to steering's user.
         var mode = File.GetUnixFileMode(Path.Combine(h.Fleet.Directory, "operator.token"));
@@ -147,6 +165,22 @@ public sealed class EnrollmentTests
         ControlPlaneIdentityTests.AssertHandshakeFailed(refused);
         Assert.DoesNotContain("a1", await h.PlayPathwaysAsync());
         Assert.Equal(HttpStatusCode.NotFound, (await operators.DeleteAsync("/fleet/appliances/a1")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Renew_ForTheFillControllersCertificate_KeepsItsIdentity_ForClientAndServerUse()
+    {
+        await using var h = await SteeringHarness.StartAsync(withOrigin: false);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var current = h.IssueCertificate(FleetIdentity.FillController);
+        var reply = await new Enrollment.EnrollmentClient(h.ChannelWith(current))
+            .RenewAsync(new RenewRequest { CsrPem = new CertificateRequest("CN=fill-controller", key, HashAlgorithmName.SHA256).CreateSigningRequestPem() });
+        Assert.Equal("openconnect://fill-controller", reply.Identity);
+        using var renewed = X509Certificate2.CreateFromPem(reply.CertificatePem);
+        Assert.NotEqual(current.SerialNumber, renewed.SerialNumber);
+        // The fill controller serves its control listener with it: server use as well as client use.
+        Assert.Equal(FleetIdentity.FillController, h.Fleet.Trust.CheckClient(renewed).Identity);
+        Assert.Equal(FleetIdentity.FillController, h.Fleet.Trust.CheckServer(renewed).Identity);
     }
 
     [Fact]

@@ -24,6 +24,7 @@ public sealed class FleetBed : IAsyncDisposable
     private readonly Dictionary<string, BedRole> _appliances = new(StringComparer.Ordinal);
     private readonly HashSet<string> _removed = new(StringComparer.Ordinal);
     private int _grpcCalls;
+    private string _fillPin = "";
     private bool _disposed;
 
     private FleetBed(string prefix, TempDirectory state, Dictionary<string, FleetHost> hosts)
@@ -157,7 +158,13 @@ public sealed class FleetBed : IAsyncDisposable
         IntegrityKey = await ReadKeyAsync(Origin, Path.Combine(originData, "keys", "origin-signing.pub"));
         var fillData = State.Combine("fill-controller");
         await IssueServiceCertificateAsync(Path.Combine(fillData, "fleet"), "fill-controller", "openconnect://fill-controller");
-        FillController = StartRole("fill-controller", "fill", "fill-controller/OpenConnect.FillController", FleetLaunch.FillPort, FleetLaunch.FillController(this, fillData, Path.Combine(FleetDirectory, "operator.token")));
+        FillController = StartRole("fill-controller", "fill", "fill-controller/OpenConnect.FillController", FleetLaunch.FillPort, FleetLaunch.FillController(this, fillData));
+        // The bed's operator certificate, for the fill controller's operator endpoints (its control listener).
+        await IssueServiceCertificateAsync(OperatorDirectory, "operator", "openconnect://operator/bed");
+        using (var fillCertificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(Path.Combine(fillData, "fleet", "fill-controller.crt"))))
+        {
+            _fillPin = "sha256//" + Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(fillCertificate.PublicKey.ExportSubjectPublicKeyInfo()));
+        }
 
         foreach (var id in FleetLaunch.Sites.Values.SelectMany(s => s.Appliances))
         {
@@ -249,13 +256,17 @@ public sealed class FleetBed : IAsyncDisposable
         return await CurlAsync("steering", FleetLaunch.SteeringEnrollUrl(this) + path, method, options);
     }
 
+    private string OperatorDirectory => State.Combine("operator");
+
     /// <summary>
-    /// An operator call on the fill controller (<c>/fill/sites/…</c>), made with curl from the fill
-    /// controller's host. Every fill operator call of the bed goes through here, so moving those
-    /// endpoints (to another listener, with another credential) changes this method only.
+    /// An operator call on the fill controller (<c>/fill/sites/…</c>): curl from the fill controller's
+    /// host to its control listener with the bed's operator certificate. The fill controller's
+    /// certificate names <c>openconnect://fill-controller</c> and no host, so curl checks it by its
+    /// public key. Every fill operator call of the bed goes through here.
     /// </summary>
     public async Task<(int Status, string Body)> FillOperatorAsync(string method, string path) =>
-        await CurlAsync("fill", FillController.BaseUrl + path, method);
+        await CurlAsync("fill", FleetLaunch.FillControlUrl(this) + path, method,
+            ["--http2", "--insecure", "--pinnedpubkey", _fillPin, "--cert", Path.Combine(OperatorDirectory, "operator.crt"), "--key", Path.Combine(OperatorDirectory, "operator.key")]);
 
     /// <summary>
     /// A service's certificate (the fill controller's, the origin's), the way an operator gets it: a key

@@ -86,16 +86,21 @@ public static class FleetLaunch
         $"--Origin:Fleet:CaCertificateFile={Path.Combine(dataDirectory, "fleet", "ca.crt")}",
     ];
 
-    /// <summary>The fill controller with its fleet certificate in <c>{dataDirectory}/fleet/</c> (issued by the operator) and the operator token for play history.</summary>
-    public static string[] FillController(FleetBed bed, string dataDirectory, string operatorTokenFile) =>
+    /// <summary>The fill controller's control listener (fill orders for appliances, <c>/fill/sites</c> for operators): mutual TLS, fleet certificates only.</summary>
+    public static string FillControlUrl(FleetBed bed) => bed.Host("fill").SecureUrl(FillControlPort);
+
+    /// <summary>
+    /// The fill controller with its fleet certificate in <c>{dataDirectory}/fleet/</c> (issued by the
+    /// operator), which it also reads steering's roster and play history with.
+    /// </summary>
+    public static string[] FillController(FleetBed bed, string dataDirectory) =>
     [
         "--urls", bed.Host("fill").Url(FillPort),
         $"--FillController:DataDirectory={dataDirectory}",
         $"--FillController:Steering:Url={bed.Host("steering").Url(SteeringPort)}",
         $"--FillController:Origin:Url={bed.Host("origin").Url(OriginPort)}",
-        $"--FillController:Fill:ControlUrl={bed.Host("fill").Url(FillControlPort)}",
+        $"--FillController:Fill:ControlUrl={FillControlUrl(bed)}",
         $"--FillController:Fill:SteeringControlUrl={SteeringControlUrl(bed)}",
-        $"--FillController:Steering:OperatorTokenFile={operatorTokenFile}",
         $"--FillController:Fill:RosterMaxSilence={FillRosterMaxSilence:c}",
     ];
 
@@ -132,7 +137,7 @@ public static class FleetLaunch
             $"--Appliance:Steering:LostAfter={ApplianceLostAfter:c}",
             $"--Appliance:PlaybackKeys:0={playbackKey}",
             $"--Appliance:Upstream:IntegrityKeys:0={integrityKey}",
-            $"--Appliance:Fill:ControllerUrl={bed.Host("fill").Url(FillControlPort)}",
+            $"--Appliance:Fill:ControllerUrl={bed.Host("fill").SecureUrl(FillControlPort)}",
             "--Appliance:Fill:PollInterval=00:00:02",
         ];
         return [.. settings, .. UnsignedNetworks.Select((n, i) => $"--Appliance:UnsignedNetworks:{i}={n}")];

@@ -1,0 +1,50 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using OpenConnect.Contracts.Fleet;
+using OpenConnect.Hosting;
+using OpenConnect.Testing;
+
+namespace OpenConnect.FillController.Tests.Fill;
+
+/// <summary>Fleet certificates and mutual-TLS clients for the fill controller's tests.</summary>
+public static class FleetClients
+{
+    /// <summary>
+    /// Writes the fill controller's key (0600) and a certificate for <c>openconnect://fill-controller</c>
+    /// (client and server use, as steering issues it) into <paramref name="directory"/>.
+    /// </summary>
+    public static (string CertificateFile, string KeyFile) WriteFillController(FleetCertificates fleet, string directory, DateTimeOffset? notBefore = null, TimeSpan? lifetime = null, bool server = true)
+    {
+        Directory.CreateDirectory(directory);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        // Valid from a few minutes back: steering may run on a fake clock set before this was written.
+        using var certificate = fleet.Issue(key, FleetIdentity.FillController.ToString(), server: server, notBefore: notBefore ?? DateTimeOffset.UtcNow.AddMinutes(-5), lifetime: lifetime);
+        var keyFile = Path.Combine(directory, "fill-controller.key");
+        var certificateFile = Path.Combine(directory, "fill-controller.crt");
+        PrivateFile.Write(keyFile, key.ExportPkcs8PrivateKeyPem());
+        File.WriteAllText(certificateFile, certificate.ExportCertificatePem());
+        return (certificateFile, keyFile);
+    }
+
+    /// <summary>
+    /// An HTTP/2 client to <paramref name="address"/> presenting <paramref name="certificate"/> (none
+    /// when null); the server must hold a fleet certificate naming <paramref name="server"/>.
+    /// </summary>
+    public static HttpClient Http2(Uri address, X509Certificate2? certificate, X509Certificate2 authority, FleetIdentity server)
+    {
+        var handler = new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = new FleetTrust(authority).ServerValidator(server) } };
+        if (certificate is not null)
+        {
+            handler.SslOptions.ClientCertificates = [certificate];
+        }
+
+        return new HttpClient(handler)
+        {
+            BaseAddress = address,
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Timeout = TimeSpan.FromSeconds(60),
+        };
+    }
+}
