@@ -9,51 +9,70 @@ namespace OpenConnect.Bench.Fleet;
 public sealed record ChaosEvent(double At, string What);
 
 /// <summary>
-/// Plays a <see cref="ChaosSchedule"/> on the bed: each incident in its own task (wait for its
-/// start, break, wait for its end, repair), every action logged with the time it happened. Actions
-/// on the bed's appliance table are serialized (<see cref="FleetBed"/> is not thread-safe);
-/// waiting for a restarted appliance to answer <c>/healthz</c> is not.
-/// <paramref name="beforeDown"/> runs just before an appliance goes down (the bench reads its
-/// counters one last time), <paramref name="afterUp"/> once it was started again.
+/// Plays a <see cref="ChaosSchedule"/> on the bed, one incident after the other: wait for its
+/// start, break, wait for its end (at least its planned length after the break), repair and, for
+/// stopped or killed appliances, wait until they answer <c>/healthz</c> again; only then the next
+/// incident (on a loaded machine incidents run late rather than overlap). Every action is logged
+/// with the time it happened; a failed action is logged and the schedule goes on. An incident that
+/// would start after <c>stopAt</c> is skipped (logged). <paramref name="beforeDown"/> runs just
+/// before an appliance goes down (the bench reads its counters one last time),
+/// <paramref name="afterUp"/> once it was started again.
 /// </summary>
 internal sealed class ChaosRunner(FleetBed bed, Func<string, Task> beforeDown, Action<string> afterUp)
 {
-    private readonly SemaphoreSlim _bed = new(1, 1);
     private readonly ConcurrentQueue<ChaosEvent> _events = new();
+    private readonly SemaphoreSlim _bed = new(1, 1);
     private Stopwatch _clock = Stopwatch.StartNew();
 
     public IReadOnlyList<ChaosEvent> Events => [.. _events.OrderBy(e => e.At)];
 
-    public Task RunAsync(IReadOnlyList<ChaosIncident> incidents, Stopwatch clock, CancellationToken cancellationToken)
+    public async Task RunAsync(IReadOnlyList<ChaosIncident> incidents, Stopwatch clock, double stopAt, CancellationToken cancellationToken)
     {
         _clock = clock;
-        return Task.WhenAll(incidents.Select(i => IncidentAsync(i, cancellationToken)));
+        foreach (var incident in incidents)
+        {
+            await UntilAsync(incident.Start, cancellationToken).ConfigureAwait(false);
+            if (_clock.Elapsed.TotalSeconds + (incident.End - incident.Start) > stopAt)
+            {
+                Log($"skipped (the run ends first): {incident.Describe()}");
+                continue;
+            }
+
+            try
+            {
+                await IncidentAsync(incident, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or IOException)
+            {
+                Log($"failed: {incident.Kind} {string.Join(',', incident.Appliances)}: {ex.Message.Split('\n')[0]}");
+            }
+        }
     }
 
     private async Task IncidentAsync(ChaosIncident incident, CancellationToken cancellationToken)
     {
-        await UntilAsync(incident.Start, cancellationToken).ConfigureAwait(false);
+        var late = _clock.Elapsed.TotalSeconds - incident.Start;
+        if (late > 1)
+        {
+            Log(string.Create(CultureInfo.InvariantCulture, $"{late:F1} s late: {incident.Describe()}"));
+        }
+
         try
         {
-            switch (incident.Kind)
+            if (incident.Kind == ChaosKind.Partition)
             {
-                case ChaosKind.Kill:
-                    await DownAsync(incident.Appliances, kill: true).ConfigureAwait(false);
-                    break;
-                case ChaosKind.Partition:
-                    foreach (var id in incident.Appliances)
-                    {
-                        await bed.PartitionFromSteeringAsync(id).ConfigureAwait(false);
-                        Log($"partition {id} from steering");
-                    }
-
-                    break;
-                default:
-                    await DownAsync(incident.Appliances, kill: false).ConfigureAwait(false);
-                    break;
+                foreach (var id in incident.Appliances)
+                {
+                    await bed.PartitionFromSteeringAsync(id).ConfigureAwait(false);
+                    Log($"partition {id} from steering");
+                }
+            }
+            else
+            {
+                await DownAsync(incident.Appliances, kill: incident.Kind == ChaosKind.Kill).ConfigureAwait(false);
             }
 
-            await UntilAsync(incident.End, cancellationToken).ConfigureAwait(false);
+            await UntilAsync(Math.Max(incident.End, _clock.Elapsed.TotalSeconds + ((incident.End - incident.Start) / 2)), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -79,15 +98,7 @@ internal sealed class ChaosRunner(FleetBed bed, Func<string, Task> beforeDown, A
             await beforeDown(id).ConfigureAwait(false);
         }
 
-        await _bed.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            await Task.WhenAll(appliances.Select(id => kill ? bed.KillApplianceAsync(id) : bed.StopApplianceAsync(id))).ConfigureAwait(false);
-        }
-        finally
-        {
-            _bed.Release();
-        }
+        await Task.WhenAll(appliances.Select(id => kill ? bed.KillApplianceAsync(id) : bed.StopApplianceAsync(id))).ConfigureAwait(false);
 
         Log((kill ? "kill -9 " : "stop (SIGTERM) ") + string.Join(", ", appliances));
     }
@@ -95,6 +106,7 @@ internal sealed class ChaosRunner(FleetBed bed, Func<string, Task> beforeDown, A
     /// <summary>Starts the appliance again (its cache and certificate kept) and waits until it answers <c>/healthz</c>.</summary>
     private async Task RestartAsync(string id)
     {
+        // One at a time: FleetBed's appliance table is not thread-safe.
         BedRole role;
         await _bed.WaitAsync().ConfigureAwait(false);
         try

@@ -79,7 +79,7 @@ public sealed class FleetScenario : IScenario
         var summaries = new List<(string Site, PlayersSummary Players)>();
         try
         {
-            await chaos.RunAsync(incidents, run, cancellationToken).ConfigureAwait(false);
+            await chaos.RunAsync(incidents, run, options.Seconds, cancellationToken).ConfigureAwait(false);
             foreach (var child in children)
             {
                 await child.Process.WaitForExitAsync(TimeSpan.FromSeconds(options.Seconds + 120), cancellationToken).ConfigureAwait(false);
