@@ -62,10 +62,13 @@ internal sealed class ApplianceCounters(FleetBed bed)
         }
     }
 
-    /// <summary>Reads <paramref name="appliance"/> one last time before it goes down and stops reading it; its next life counts from zero.</summary>
-    public async Task BeforeDownAsync(string appliance)
+    /// <summary>
+    /// <paramref name="appliance"/> went down: stop reading it; its next life counts from zero.
+    /// What it counted since the last read (at most one poll interval) is lost: a read just before
+    /// the kill would take seconds on a loaded machine and delay the incident.
+    /// </summary>
+    public void Down(string appliance)
     {
-        await ReadAsync(appliance).ConfigureAwait(false);
         lock (_totals)
         {
             _down[appliance] = true;

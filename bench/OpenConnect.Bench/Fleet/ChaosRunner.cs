@@ -14,11 +14,11 @@ public sealed record ChaosEvent(double At, string What);
 /// stopped or killed appliances, wait until they answer <c>/healthz</c> again; only then the next
 /// incident (on a loaded machine incidents run late rather than overlap). Every action is logged
 /// with the time it happened; a failed action is logged and the schedule goes on. An incident that
-/// would start after <c>stopAt</c> is skipped (logged). <paramref name="beforeDown"/> runs just
-/// before an appliance goes down (the bench reads its counters one last time),
-/// <paramref name="afterUp"/> once it was started again.
+/// would start after <c>stopAt</c> is skipped (logged). <paramref name="down"/> runs just after an
+/// appliance went down (its counters start again from zero), <paramref name="afterUp"/> once it was
+/// started again.
 /// </summary>
-internal sealed class ChaosRunner(FleetBed bed, Func<string, Task> beforeDown, Action<string> afterUp)
+internal sealed class ChaosRunner(FleetBed bed, Action<string> down, Action<string> afterUp)
 {
     private readonly ConcurrentQueue<ChaosEvent> _events = new();
     private readonly SemaphoreSlim _bed = new(1, 1);
@@ -93,12 +93,11 @@ internal sealed class ChaosRunner(FleetBed bed, Func<string, Task> beforeDown, A
 
     private async Task DownAsync(IReadOnlyList<string> appliances, bool kill)
     {
+        await Task.WhenAll(appliances.Select(id => kill ? bed.KillApplianceAsync(id) : bed.StopApplianceAsync(id))).ConfigureAwait(false);
         foreach (var id in appliances)
         {
-            await beforeDown(id).ConfigureAwait(false);
+            down(id);
         }
-
-        await Task.WhenAll(appliances.Select(id => kill ? bed.KillApplianceAsync(id) : bed.StopApplianceAsync(id))).ConfigureAwait(false);
 
         Log((kill ? "kill -9 " : "stop (SIGTERM) ") + string.Join(", ", appliances));
     }

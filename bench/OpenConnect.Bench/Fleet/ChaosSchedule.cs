@@ -27,17 +27,22 @@ public sealed record ChaosIncident(double Start, double End, ChaosKind Kind, str
 }
 
 /// <summary>
-/// The fixed chaos schedule of a run, chosen by the seed (the same seed, length and sites give the
-/// same schedule, printed before the run): one appliance per site killed and restarted, one
-/// appliance partitioned from steering, then a whole site stopped and started. Incidents take turns
-/// (one at a time, with a gap for the restarted appliance to come back and heartbeat) and all end
-/// by 85 % of the run, so the players' recovery is part of the measurement.
+/// The fixed chaos schedule of a run (the same seed, length and sites give the same schedule,
+/// printed before the run): in each site the appliance serving the title (the first of the site's
+/// list: steering sends a title's sessions to one appliance per site) killed and restarted; then
+/// the serving appliance of a site the seed chooses partitioned from steering; then a whole site,
+/// chosen by the seed, stopped and started. Incidents take turns (one at a time, with a gap for the
+/// restarted appliance to come back and heartbeat) and all end by 85 % of the run, so the players'
+/// recovery is part of the measurement.
 /// </summary>
 public static class ChaosSchedule
 {
     /// <summary>Shortest run with chaos: every incident needs a few seconds, plus the gaps.</summary>
     public const int MinimumSeconds = 30;
 
+    /// <param name="seconds">Length of the run.</param>
+    /// <param name="seed">Chooses the sites of the partition and of the stop.</param>
+    /// <param name="sites">Each site's appliances, the one serving the title first.</param>
     public static IReadOnlyList<ChaosIncident> Create(int seconds, int seed, IReadOnlyDictionary<string, string[]> sites)
     {
         if (seconds < MinimumSeconds)
@@ -62,21 +67,15 @@ public static class ChaosSchedule
         var at = from;
         foreach (var site in names)
         {
-            incidents.Add(new ChaosIncident(at, at + length, ChaosKind.Kill, site, [Pick(random, sites[site])]));
+            incidents.Add(new ChaosIncident(at, at + length, ChaosKind.Kill, site, [sites[site][0]]));
             at += slot;
         }
 
         var partitioned = names[random.Next(names.Count)];
-        incidents.Add(new ChaosIncident(at, at + length, ChaosKind.Partition, partitioned, [Pick(random, sites[partitioned])]));
+        incidents.Add(new ChaosIncident(at, at + length, ChaosKind.Partition, partitioned, [sites[partitioned][0]]));
         at += slot;
         var stopped = names[random.Next(names.Count)];
         incidents.Add(new ChaosIncident(at, at + length, ChaosKind.SiteStop, stopped, [.. sites[stopped].Order(StringComparer.Ordinal)]));
         return incidents;
-    }
-
-    private static string Pick(Random random, string[] appliances)
-    {
-        var ordered = appliances.Order(StringComparer.Ordinal).ToArray();
-        return ordered[random.Next(ordered.Length)];
     }
 }

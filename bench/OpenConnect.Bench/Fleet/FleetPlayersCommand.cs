@@ -7,8 +7,8 @@ namespace OpenConnect.Bench.Fleet;
 /// <summary>
 /// <c>bench fleet players …</c>, run by <c>bench fleet</c> inside a client host's namespace: keeps
 /// <c>--sessions</c> headless players busy for <c>--seconds</c> (each plays the title through
-/// steering with pathway failover, and a new session starts when one ends; one second's pause
-/// after a failed start), then prints one JSON line: the <see cref="PlayersSummary"/>.
+/// steering with pathway failover, to the end of its buffer, and a new session starts when one
+/// ends; one second's pause after a failed start), then prints one JSON line: the <see cref="PlayersSummary"/>.
 /// </summary>
 internal static class FleetPlayersCommand
 {
@@ -75,7 +75,7 @@ internal static class FleetPlayersCommand
             var played = 0;
             while (!stop.IsCancellationRequested)
             {
-                var session = new PlayerSession(http, steeringUrl, title, trace, rule, PathwayFailover.Default);
+                var session = new PlayerSession(http, steeringUrl, title, trace, rule, PathwayFailover.Default, playOut: true);
                 var result = await session.RunAsync(cancellationToken, stop.Token).ConfigureAwait(false);
                 results.Enqueue(result);
                 played++;

@@ -54,7 +54,15 @@ public sealed class FleetScenario : IScenario
         var title = await bed.PublishAsync(source).ConfigureAwait(false);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"published {title} ({options.TitleSeconds} s, {FleetLaunch.SegmentSeconds} s segments) through the origin's pipeline in {clock.Elapsed.TotalSeconds:F0} s"));
 
-        var sites = FleetLaunch.Sites.ToDictionary(s => s.Key, s => s.Value.Appliances, StringComparer.Ordinal);
+        // Each site's appliances, the one steering sends the title's sessions to first.
+        var sites = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var (site, (appliances, client, _)) in FleetLaunch.Sites)
+        {
+            var serving = FleetBed.PathwayIds(await bed.PlayAsync(client, title).ConfigureAwait(false)).FirstOrDefault(appliances.Contains);
+            sites[site] = [.. appliances.OrderBy(a => a == serving ? 0 : 1).ThenBy(a => a, StringComparer.Ordinal)];
+            log.WriteLine($"{site}: {client}'s plays go to {serving ?? "none of its appliances"}");
+        }
+
         var incidents = options.Chaos ? ChaosSchedule.Create(options.Seconds, options.Seed, sites) : [];
         log.WriteLine(options.Chaos ? $"chaos schedule (seed {options.Seed}):" : "chaos off (baseline)");
         foreach (var incident in incidents)
@@ -66,7 +74,7 @@ public sealed class FleetScenario : IScenario
         await counters.ReadAllAsync().ConfigureAwait(false);
         using var polling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var poll = counters.PollAsync(TimeSpan.FromSeconds(2), polling.Token);
-        var chaos = new ChaosRunner(bed, counters.BeforeDownAsync, counters.Up);
+        var chaos = new ChaosRunner(bed, counters.Down, counters.Up);
 
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{options.Sessions} players per client host for {options.Seconds} s"));
         var run = Stopwatch.StartNew();

@@ -61,9 +61,11 @@ public sealed record PathwayFailover(TimeSpan RequestTimeout, TimeSpan Penalty, 
 /// (<see cref="PlaybackBuffer"/>); downloads pause while the buffer holds more than
 /// <see cref="MaxBufferSeconds"/> minus one segment. Without <paramref name="failover"/> the session
 /// stays on the default pathway and ends at the first failed request (the players bench); with it,
-/// it moves between pathways (the fleet bench).
+/// it moves between pathways (the fleet bench). With <paramref name="playOut"/> the session lasts
+/// until its buffer has played out after the last segment, as a viewer watching to the end (the
+/// fleet bench keeps a number of viewers busy); without, it ends with the last download.
 /// </summary>
-internal sealed class PlayerSession(HttpClient http, string steeringUrl, string title, NetworkTrace trace, IAbrRule rule, PathwayFailover? failover = null)
+internal sealed class PlayerSession(HttpClient http, string steeringUrl, string title, NetworkTrace trace, IAbrRule rule, PathwayFailover? failover = null, bool playOut = false)
 {
     public const double MaxBufferSeconds = 30;
     private const int ReadSize = 16 * 1024;
@@ -177,6 +179,19 @@ internal sealed class PlayerSession(HttpClient http, string steeringUrl, string 
                 buffer.Append(done, seconds, i == segments.Count - 1);
                 bitrateSeconds += ladder.Bitrates[current] * seconds;
                 mediaSeconds += seconds;
+            }
+
+            if (playOut && buffer.Level(_limiter.Now) is var left and > 0)
+            {
+                using var wake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stop);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(left), wake.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    return Result(buffer, appliance, switches, bitrateSeconds, mediaSeconds, null, stopped: true);
+                }
             }
 
             return Result(buffer, appliance, switches, bitrateSeconds, mediaSeconds, null);
