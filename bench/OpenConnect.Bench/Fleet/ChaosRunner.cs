@@ -93,13 +93,20 @@ internal sealed class ChaosRunner(FleetBed bed, Action<string> down, Action<stri
 
     private async Task DownAsync(IReadOnlyList<string> appliances, bool kill)
     {
+        var names = string.Join(", ", appliances);
+        if (!kill)
+        {
+            // A graceful stop takes a while (open connections drain): log when it begins and ends.
+            Log("stop (SIGTERM) " + names);
+        }
+
         await Task.WhenAll(appliances.Select(id => kill ? bed.KillApplianceAsync(id) : bed.StopApplianceAsync(id))).ConfigureAwait(false);
         foreach (var id in appliances)
         {
             down(id);
         }
 
-        Log((kill ? "kill -9 " : "stop (SIGTERM) ") + string.Join(", ", appliances));
+        Log(kill ? "kill -9 " + names : names + " exited");
     }
 
     /// <summary>Starts the appliance again (its cache and certificate kept) and waits until it answers <c>/healthz</c>.</summary>

@@ -52,7 +52,12 @@ internal static class FleetPlayersCommand
         return 0;
     }
 
-    /// <summary>Runs the sessions; the slots start evenly over the first 5 s (at most a tenth of the run).</summary>
+    /// <summary>
+    /// Runs the sessions. The slots start evenly over the first quarter of the run (at most 30 s),
+    /// so that at any time some sessions are fetching (a session fetches its title's first 30 s at
+    /// once, then one segment per segment duration, then only plays its buffer out): an incident
+    /// meets sessions at every stage.
+    /// </summary>
     public static async Task<IReadOnlyList<SessionResult>> PlayAsync(string steeringUrl, string title, int slots, TimeSpan duration, CancellationToken cancellationToken)
     {
         using var handler = new SocketsHttpHandler
@@ -66,7 +71,7 @@ internal static class FleetPlayersCommand
         using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };
         using var stop = new CancellationTokenSource(duration);
         var results = new ConcurrentQueue<SessionResult>();
-        var ramp = Math.Min(5, duration.TotalSeconds / 10);
+        var ramp = Math.Min(30, duration.TotalSeconds / 4);
         var rule = new ThroughputRule();
         var trace = TraceGenerator.Steady(LinkProfile.Cable, 10);
         var tasks = Enumerable.Range(0, slots).Select(async slot =>
