@@ -34,8 +34,12 @@ public static class FleetReport
         text.AppendLine();
         text.Append(table);
         var all = result.All;
-        text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"players fetched {all.Bytes / Mb:F1} MB: {string.Join(", ", result.BytesByRole(all).OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"{r.Key} {r.Value / Mb:F1}"))}"));
+        foreach (var (site, players) in result.Sites.Append(("all", all)))
+        {
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"{site}: players fetched {players.Bytes / Mb:F1} MB: {string.Join(", ", result.BytesByRole(players).OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"{r.Key} {r.Value / Mb:F1}"))}"));
+        }
+
         text.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"the origin served {result.OriginServedBytes / Mb:F1} MB: {result.FromOrigin(all) / Mb:F1} MB to players directly, {result.OriginToAppliancesBytes / Mb:F1} MB to appliances (pull-through); appliance fill {result.FillBytes / Mb:F1} MB"));
         foreach (var (reason, count) in all.FailureReasons.OrderByDescending(r => r.Value))
@@ -111,6 +115,7 @@ public static class FleetReport
         ["bytes"] = p.Bytes,
         ["bytes_from_appliances"] = result.FromAppliances(p),
         ["bytes_from_origin"] = result.FromOrigin(p),
+        ["bytes_by_role"] = result.BytesByRole(p),
     };
 
     private static double? Round(double value, int digits) => double.IsFinite(value) ? Math.Round(value, digits) : null;
