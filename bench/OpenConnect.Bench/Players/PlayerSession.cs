@@ -108,6 +108,7 @@ internal sealed class PlayerSession(HttpClient http, string steeringUrl, string 
             _penalizedUntil = new double[_steered.Pathways.Count];
             _steeringUri = failover is { FollowSteering: true } ? _steered.SteeringUri : null;
             var ladder = _steered.Pathways[0].Ladder;
+            appliance = Host(ladder.Variants[0].Uri);
             _steeringMs = _limiter.Now * 1000;
             var current = 0;
             var segments = await WithFailoverAsync(async l =>
@@ -115,7 +116,6 @@ internal sealed class PlayerSession(HttpClient http, string steeringUrl, string 
                 await PlaylistAsync(l.AudioUri, cancellationToken).ConfigureAwait(false);
                 return (await PlaylistAsync(l.Variants[current].Uri, cancellationToken).ConfigureAwait(false)).Segments;
             }, cancellationToken).ConfigureAwait(false);
-            appliance = Host(Ladder.Variants[0].Uri);
             buffer = new PlaybackBuffer(segments[0].Seconds);
             var filled = false;
             for (var i = 0; i < segments.Count; i++)
