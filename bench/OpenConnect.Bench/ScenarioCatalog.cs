@@ -13,6 +13,7 @@ public static class ScenarioCatalog
         new Catalog.CatalogScenario(),
         new Ttff.TtffScenario(),
         new Players.PlayersScenario(),
+        new Fleet.FleetScenario(),
 
         new FillSim.FillSimScenario(),
     ];

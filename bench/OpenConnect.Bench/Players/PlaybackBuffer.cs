@@ -27,6 +27,16 @@ public sealed class PlaybackBuffer(double startSeconds)
 
     public int Rebuffers { get; private set; }
 
+    /// <summary>
+    /// Stalled seconds up to <paramref name="now"/>: <see cref="RebufferSeconds"/> plus a stall
+    /// still under way (a session that ends or fails while stalled).
+    /// </summary>
+    public double RebufferSecondsAt(double now)
+    {
+        Advance(now);
+        return !_playing && FirstFrameAt is not null && !_complete ? RebufferSeconds + Math.Max(0, now - _stallStartedAt) : RebufferSeconds;
+    }
+
     public bool Playing => _playing;
 
     /// <summary>Media buffered ahead of the playhead at <paramref name="now"/>.</summary>
