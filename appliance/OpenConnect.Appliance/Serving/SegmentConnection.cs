@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using OpenConnect.Appliance.Caching;
 using OpenConnect.Appliance.Http;
 using OpenConnect.Contracts.Content;
@@ -59,14 +60,20 @@ internal sealed class SegmentConnection
     public ValueTask RefuseAsync() =>
         SendStatusAsync(503, "too many connections from this address"u8.ToArray(), isHead: false, allowOrigin: null, keepAlive: false, "Retry-After: 5\r\n"u8.ToArray());
 
-    /// <summary>Serves requests until the connection ends; true when it must be handed to Kestrel.</summary>
+    /// <summary>
+    /// Serves requests until the connection ends; true when it must be handed to Kestrel. When the
+    /// server stops, Kestrel asks every connection to close (<see cref="IConnectionLifetimeNotificationFeature"/>):
+    /// an idle connection or one with a head under way closes at once, a response under way is
+    /// finished and the connection closed after it, as Kestrel's own HTTP/1.1 connections do.
+    /// </summary>
     public async Task<bool> RunAsync()
     {
         var input = _connection.Transport.Input;
         var closed = _connection.ConnectionClosed;
+        var closeRequested = _connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
         while (true)
         {
-            var result = await ReadHeadAsync(input, closed).ConfigureAwait(false);
+            var result = await ReadHeadAsync(input, closed, closeRequested).ConfigureAwait(false);
             if (result is null)
             {
                 return false;
@@ -94,7 +101,7 @@ internal sealed class SegmentConnection
                 _server.AccessLog.Write(new AccessEntry(DateTimeOffset.UtcNow, _client, MethodName(request!.Method), request.Path ?? "-", _loggedStatus, _loggedBytes, _loggedCache, Stopwatch.GetElapsedTime(began)));
             }
 
-            if (!keepAlive)
+            if (!keepAlive || closeRequested.IsCancellationRequested)
             {
                 return false;
             }
@@ -106,11 +113,11 @@ internal sealed class SegmentConnection
     /// values are ranges of it) and consumes it from the pipe. Null when the connection ended or
     /// timed out; <c>handOver</c> when the request is not for this server (nothing consumed).
     /// </summary>
-    private async ValueTask<(ParseStatus Status, RequestSummary? Request, bool HandOver)?> ReadHeadAsync(System.IO.Pipelines.PipeReader input, CancellationToken closed)
+    private async ValueTask<(ParseStatus Status, RequestSummary? Request, bool HandOver)?> ReadHeadAsync(System.IO.Pipelines.PipeReader input, CancellationToken closed, CancellationToken closeRequested)
     {
         var limit = _head.Length;
         var started = false;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(closed);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(closed, closeRequested);
 
         // A connection that has not sent its first request yet gets the shorter first-request timeout;
         // an idle one between requests the keep-alive timeout; a head under way the head timeout.
@@ -124,7 +131,7 @@ internal sealed class SegmentConnection
             }
             catch (OperationCanceledException)
             {
-                if (started && !closed.IsCancellationRequested)
+                if (started && !closed.IsCancellationRequested && !closeRequested.IsCancellationRequested)
                 {
                     await SendStatusAsync(408, "request head not received in time"u8.ToArray(), false, null, false).ConfigureAwait(false);
                 }
