@@ -132,23 +132,29 @@ start_role() {
   MANAGEMENT_URLS+=("http://127.0.0.1:$((port + 1000))")
 }
 
-# wait_for_file ROLE PID_INDEX FILE: waits up to 120 s for a role to write FILE (its public key at
-# start); stops with the role's last log lines if it exits first.
-wait_for_file() {
-  local name="$1" index="$2" file="$3" deadline=$((SECONDS + 120))
-  until [ -s "$file" ]; do
+# wait_until ROLE PID_INDEX WHAT COMMAND...: waits up to 120 s for COMMAND to succeed; stops with the
+# role's last log lines if it exits first.
+wait_until() {
+  local name="$1" index="$2" what="$3" deadline=$((SECONDS + 120)); shift 3
+  until "$@"; do
     if ! kill -0 "${PIDS[$index]}" 2>/dev/null; then
       echo "error: $name exited; last lines of $STATE_DIR/logs/$name.log:" >&2
       tail -n 20 "$STATE_DIR/logs/$name.log" >&2
       exit 1
     fi
     if [ "$SECONDS" -ge "$deadline" ]; then
-      echo "error: $name did not write $file within 120 s; see $STATE_DIR/logs/$name.log" >&2
+      echo "error: $name did not $what within 120 s; see $STATE_DIR/logs/$name.log" >&2
       exit 1
     fi
     sleep 0.2
   done
 }
+
+# wait_for_file ROLE PID_INDEX FILE: a role writes FILE (its public key) at start.
+wait_for_file() { wait_until "$1" "$2" "write $3" test -s "$3"; }
+
+# wait_for_listening ROLE PID_INDEX: the role's listeners are up (its management listener answers).
+wait_for_listening() { wait_until "$1" "$2" "listen" curl -s -o /dev/null --max-time 2 "${MANAGEMENT_URLS[$2]}/healthz"; }
 
 ORIGIN_URL="http://127.0.0.1:$ORIGIN_PORT"
 STEERING_URL="http://127.0.0.1:$STEERING_PORT"
@@ -171,9 +177,9 @@ start_role steering steering/OpenConnect.Steering "$STEERING_PORT" --Steering:Da
   --Steering:ControlUrl="$STEERING_CONTROL_URL" --Steering:Fleet:EnrollUrl="$STEERING_ENROLL_URL" --Steering:OriginUrl="$ORIGIN_URL"
 wait_for_file steering 0 "$PUBLIC_KEY_FILE"
 PLAYBACK_KEY="$(tr -d '[:space:]' <"$PUBLIC_KEY_FILE")"
+# The key is written before the listeners open: certificates are issued on the enrollment listener.
+wait_for_listening steering 0
 
-# The catalog's built-in admin (invite codes and roles: only an admin makes uploaders). Its
-# password is generated once and kept in the state directory.
 # A service's fleet certificate (the fill controller's, the origin's), as an operator gets one: a key
 # made here (mode 0600, never sent), a certificate request, and POST /fleet/certificates on steering's
 # enrollment listener with the operator token. A second run reuses it until a day before it expires.
@@ -216,6 +222,8 @@ issue_certificate() { # dir name identity
 issue_certificate "$OPERATOR_DIR" operator openconnect://operator/run-sh
 # The origin serves appliances' parent pulls over TLS with its fleet certificate (openconnect://origin).
 issue_certificate "$ORIGIN_FLEET_DIR" origin openconnect://origin
+# The catalog's built-in admin (invite codes and roles: only an admin makes uploaders). Its
+# password is generated once and kept in the state directory.
 ADMIN_PASSWORD_FILE="$STATE_DIR/admin.password"
 if [ ! -s "$ADMIN_PASSWORD_FILE" ]; then
   (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$ADMIN_PASSWORD_FILE")

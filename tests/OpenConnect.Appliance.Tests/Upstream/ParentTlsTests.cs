@@ -178,7 +178,7 @@ public sealed class ParentTlsTests : IDisposable
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => RunningRole.StartAsync(
             ApplianceHost.Build,
             $"--Appliance:Cache:Directory={_state.Combine("lonely")}",
-            "--Appliance:ControlUrl=http://127.0.0.1:0",
+            "--Appliance:ControlUrl=https://127.0.0.1:0",
             ApplianceHarness.AllowUnsignedContent,
             setting));
         var message = RoleHost.DescribeStartupFailure(failure);
@@ -198,7 +198,7 @@ public sealed class ParentTlsTests : IDisposable
             ApplianceHost.Build,
             [
                 $"--Appliance:Cache:Directory={_state.Combine("bad")}",
-                "--Appliance:ControlUrl=http://127.0.0.1:0",
+                "--Appliance:ControlUrl=https://127.0.0.1:0",
                 "--Appliance:Id=a1",
                 $"--Appliance:Site={Site}",
                 ApplianceHarness.AllowUnsignedContent,
@@ -226,7 +226,7 @@ public sealed class ParentTlsTests : IDisposable
             $"--Appliance:Id={id}",
             $"--Appliance:Site={Site}",
             $"--Appliance:Cache:Directory={_state.Combine(id)}",
-            "--Appliance:ControlUrl=http://127.0.0.1:0",
+            "--Appliance:ControlUrl=https://127.0.0.1:0",
             ApplianceHarness.AllowUnsignedContent,
             "--Appliance:Cache:RamBytes=33554432",
             "--Appliance:Cache:SsdBytes=268435456",
