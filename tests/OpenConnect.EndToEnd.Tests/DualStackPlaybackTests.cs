@@ -84,13 +84,13 @@ public sealed class DualStackPlaybackTests
         var fetched = 0;
         var masterText = await GetVerifiedAsync(player, master, Path.Combine(reference, "master.m3u8"));
         fetched++;
-        foreach (var playlist in UrisIn(masterText))
+        foreach (var playlist in PlaylistUris.In(masterText))
         {
             var playlistUri = new Uri(master, playlist);
             Assert.Equal(applianceV6.Authority, playlistUri.Authority);
             var text = await GetVerifiedAsync(player, playlistUri, Path.Combine(reference, playlist));
             fetched++;
-            foreach (var file in UrisIn(text))
+            foreach (var file in PlaylistUris.In(text))
             {
                 var relative = Path.Combine(Path.GetDirectoryName(playlist)!, file);
                 await GetVerifiedAsync(player, new Uri(playlistUri, file), Path.Combine(reference, relative));
@@ -134,31 +134,5 @@ public sealed class DualStackPlaybackTests
         var body = await response.Content.ReadAsByteArrayAsync();
         Assert.Equal(Convert.ToHexString(SHA256.HashData(await File.ReadAllBytesAsync(publishedFile))), Convert.ToHexString(SHA256.HashData(body)));
         return System.Text.Encoding.UTF8.GetString(body);
-    }
-
-    /// <summary>The URIs a playlist references: its URI lines and the <c>URI="…"</c> attributes of its tags.</summary>
-    private static IEnumerable<string> UrisIn(string playlist)
-    {
-        foreach (var raw in playlist.Split('\n'))
-        {
-            var line = raw.Trim();
-            if (line.Length == 0)
-            {
-                continue;
-            }
-
-            if (!line.StartsWith('#'))
-            {
-                yield return line;
-                continue;
-            }
-
-            var at = line.IndexOf("URI=\"", StringComparison.Ordinal);
-            if (at >= 0)
-            {
-                var start = at + 5;
-                yield return line[start..line.IndexOf('"', start)];
-            }
-        }
     }
 }

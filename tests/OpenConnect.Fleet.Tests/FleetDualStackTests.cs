@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
+using OpenConnect.Testing;
 using OpenConnect.Testing.Fleet;
 
 namespace OpenConnect.Fleet.Tests;
@@ -48,10 +49,10 @@ public sealed class FleetDualStackTests(FleetFixture fleet)
         var fetched = new List<Uri>();
         var masterText = await FetchVerifiedAsync(clientA, master, fetched);
         var mediaSegments = 0;
-        foreach (var playlist in UrisIn(masterText).Select(u => new Uri(master, u)))
+        foreach (var playlist in PlaylistUris.In(masterText).Select(u => new Uri(master, u)))
         {
             var text = await FetchVerifiedAsync(clientA, playlist, fetched);
-            foreach (var file in UrisIn(text).Select(u => new Uri(playlist, u)))
+            foreach (var file in PlaylistUris.In(text).Select(u => new Uri(playlist, u)))
             {
                 await FetchVerifiedAsync(clientA, file, fetched);
                 mediaSegments += file.AbsolutePath.EndsWith(".m4s", StringComparison.Ordinal) || file.AbsolutePath.EndsWith(".ts", StringComparison.Ordinal) ? 1 : 0;
@@ -105,31 +106,5 @@ public sealed class FleetDualStackTests(FleetFixture fleet)
         var at = uri.AbsolutePath.IndexOf(marker, StringComparison.Ordinal);
         Assert.True(at >= 0, $"{uri} is not a path of title {fleet.Title}");
         return uri.AbsolutePath[(at + marker.Length)..];
-    }
-
-    /// <summary>The URIs a playlist references: its URI lines and the <c>URI="…"</c> attributes of its tags.</summary>
-    private static IEnumerable<string> UrisIn(string playlist)
-    {
-        foreach (var raw in playlist.Split('\n'))
-        {
-            var line = raw.Trim();
-            if (line.Length == 0)
-            {
-                continue;
-            }
-
-            if (!line.StartsWith('#'))
-            {
-                yield return line;
-                continue;
-            }
-
-            var at = line.IndexOf("URI=\"", StringComparison.Ordinal);
-            if (at >= 0)
-            {
-                var start = at + 5;
-                yield return line[start..line.IndexOf('"', start)];
-            }
-        }
     }
 }
