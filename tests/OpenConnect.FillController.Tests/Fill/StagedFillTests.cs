@@ -91,6 +91,10 @@ public sealed class StagedFillTests
         Assert.Equal([origin.BaseAddress.ToString().TrimEnd('/')], sources[first]);
         var metrics = await appliances[second].MetricsAsync();
         Assert.Equal(0, metrics.Value("openconnect_appliance_fill_source_failures_total", ("reason", "error")) ?? 0);
+        // Every object of the file (and the title's integrity manifest) from the peer's parent listener, nothing from the origin.
+        var objectBytes = title.FilePaths("r0").Sum(p => (double)title.Objects[p[$"/v/{title.Title}/".Length..]].Length);
+        Assert.True(metrics.Value("openconnect_appliance_fill_source_bytes_total", ("source", peer.GetLeftPart(UriPartial.Authority))) >= objectBytes, $"less than the file's {objectBytes} bytes came from the peer");
+        Assert.Null(metrics.Value("openconnect_appliance_fill_source_bytes_total", ("source", origin.BaseAddress.ToString().TrimEnd('/'))));
     }
 
     [Fact]
