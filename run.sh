@@ -248,7 +248,7 @@ start_role fill-controller fill-controller/OpenConnect.FillController "$FILL_POR
   --FillController:Steering:Url="$STEERING_URL" --FillController:Origin:Url="$ORIGIN_URL" \
   --FillController:Fill:ControlUrl="$FILL_CONTROL_URL" --FillController:Fill:SteeringControlUrl="$STEERING_CONTROL_URL" \
   --FillController:Fleet:CertificateFile="$FILL_FLEET_DIR/fill-controller.crt" --FillController:Fleet:KeyFile="$FILL_FLEET_DIR/fill-controller.key" \
-  --FillController:Fleet:CaCertificateFile="$FLEET_DIR/ca.crt"
+  --FillController:Fleet:CaCertificateFile="$FLEET_DIR/ca.crt" --FillController:Fill:OriginParentUrl="$ORIGIN_PARENT_URL"
 # Enrollment, as in production: steering made the fleet CA and the operator token in $FLEET_DIR; the
 # operator adds each appliance (id, site) and gets a one-time code; the appliance makes its own key,
 # sends a certificate request with the code and gets its certificate. A second run reuses it.

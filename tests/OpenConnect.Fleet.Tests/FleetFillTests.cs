@@ -1,49 +1,60 @@
 using System.Text.Json;
 using OpenConnect.Contracts.Fill;
 using OpenConnect.Contracts.Fill.V1;
+using OpenConnect.Testing;
 using OpenConnect.Testing.Fleet;
 
 namespace OpenConnect.Fleet.Tests;
 
 /// <summary>
 /// The night fill on the bed: the operator opens site A's window on the fill controller, both
-/// site-A appliances fetch their manifests and fill, and where each copy came from is read back
-/// from the manifests the appliances hold (ranked sources) and from the peers' access logs (which
-/// appliance fetched which <c>/v/…</c> object from which). Each test publishes a title of its own,
-/// so no appliance holds it before the fill.
+/// site-A appliances fetch their manifests and fill over fleet TLS (peers' parent listeners, the
+/// origin's fleet parent listener), and where each copy came from is read back from the manifests
+/// the appliances hold (ranked sources) and from each appliance's fill bytes by source
+/// (<c>openconnect_appliance_fill_source_bytes_total{source}</c>). Each test publishes a title of its
+/// own, so no appliance holds it before the fill.
 /// </summary>
 [Collection(FleetCollection.Name)]
 public sealed class FleetFillTests(FleetFixture fleet)
 {
     private const string Site = "site-a";
 
-    private const string SimultaneousFillFinding = "Finding (see notes/bed-tests.md): a site's first fill of a title copies it from the origin to every appliance at once. " +
-        "SourceRanking ranks only appliances that reported the file DONE when the site opens, and the manifests are not reissued as copies complete, " +
-        "so with no holder at open time every manifest lists the origin alone. Not a bed-wiring problem (fill controller behaviour).";
-
     private FleetBed Bed => fleet.Bed;
 
-    [FleetFact(Skip = SimultaneousFillFinding)]
+    [FleetFact]
     public async Task ANightFill_CopiesANewTitleFromTheOriginOnce_AndTheSecondCopyFromTheSameSitePeer()
     {
         await fleet.ResetAsync();
         var title = await fleet.PublishNewTitleAsync();
+        var before = await SourceBytesAsync();
         await OpenSiteAsync();
         var status = await WaitUntilFilledAsync(title, copies => copies.Complete == copies.Planned);
         Assert.Equal(["a1", "a2"], status.Appliances);
 
-        // Every rendition placed twice: one appliance fetched it from the origin, the other from that appliance.
+        // Every rendition placed twice: one appliance fetched it from the origin (its manifest names the
+        // origin alone), the other, once that copy was DONE, from that appliance's parent listener.
         var manifests = FleetLaunch.Sites[Site].Appliances.ToDictionary(id => id, id => Files(id, title));
         var twice = manifests["a1"].Keys.Intersect(manifests["a2"].Keys).ToList();
         Assert.NotEmpty(twice);
-        var evidence = await EvidenceAsync(title, manifests);
+        var evidence = await EvidenceAsync(manifests, before);
         foreach (var rendition in twice)
         {
-            var fromPeer = FleetLaunch.Sites[Site].Appliances.Where(id =>
-                manifests[id][rendition].Sources.FirstOrDefault() == PeerUrl(id)
-                && evidence.PeerObjects[id].GetValueOrDefault(rendition) >= PublishedObjects(title, rendition)).ToList();
+            var fromPeer = FleetLaunch.Sites[Site].Appliances.Where(id => manifests[id][rendition].Sources.FirstOrDefault() == PeerUrl(id)).ToList();
             Assert.True(fromPeer.Count == 1, $"rendition {rendition} of {title}: expected exactly one site-A appliance to fill it from its peer, got [{string.Join(", ", fromPeer)}]; {evidence.Text}");
+            Assert.Equal(OriginSources, manifests[Peer(fromPeer[0])][rendition].Sources);
         }
+
+        // Bytes: each appliance took at least the whole of its peer-first renditions from the peer, and the
+        // origin sent each rendition once (the title-level files, small, at most once per appliance).
+        foreach (var id in FleetLaunch.Sites[Site].Appliances)
+        {
+            var peerFirst = manifests[id].Where(kv => kv.Value.Sources[0] == PeerUrl(id)).Select(kv => kv.Key).ToList();
+            Assert.True(evidence.FromPeer[id] >= peerFirst.Sum(r => PublishedBytes(title, r)), $"{id} took {evidence.FromPeer[id]} bytes from its peer for [{string.Join(", ", peerFirst)}] ({peerFirst.Sum(r => PublishedBytes(title, r))} published); {evidence.Text}");
+        }
+
+        var placed = manifests.Values.SelectMany(m => m.Keys).Distinct(StringComparer.Ordinal).Sum(r => PublishedBytes(title, r));
+        var fromOrigin = evidence.FromOrigin.Values.Sum();
+        Assert.True(fromOrigin <= placed + (2 * PublishedBytes(title, rendition: null)), $"the origin sent {fromOrigin} bytes for {placed} bytes of placed renditions; {evidence.Text}");
     }
 
     [FleetFact]
@@ -74,31 +85,35 @@ public sealed class FleetFillTests(FleetFixture fleet)
         // a2 is back and the site is opened again: a1 now holds every file, so a2's manifest ranks a1 first.
         await Bed.RestartApplianceAsync("a2");
         await Bed.WaitForEligibleAppliancesAsync(Bed.Appliances.Count);
+        var before = await SourceBytesAsync();
         await OpenSiteAsync();
         var status = await WaitUntilFilledAsync(title, copies => copies.Complete == copies.Planned && copies.Planned > a1Files.Count);
         Assert.Equal(["a1", "a2"], status.Appliances);
 
         var manifests = FleetLaunch.Sites[Site].Appliances.ToDictionary(id => id, id => Files(id, title));
-        var evidence = await EvidenceAsync(title, manifests);
+        var evidence = await EvidenceAsync(manifests, before);
         Assert.NotEmpty(manifests["a2"]);
         foreach (var (rendition, file) in manifests["a2"])
         {
             Assert.True(file.Sources.Count >= 2 && file.Sources[0] == PeerUrl("a2") && file.Sources[^1] == OriginSources[0], $"a2's sources for {rendition}: [{string.Join(", ", file.Sources)}]; {evidence.Text}");
-            // Every object of the rendition came from a1: its access log shows a2 fetching each one.
-            var objects = PublishedObjects(title, rendition);
-            Assert.True(evidence.PeerObjects["a2"].GetValueOrDefault(rendition) >= objects, $"a1 served a2 {evidence.PeerObjects["a2"].GetValueOrDefault(rendition)} of the {objects} objects of {rendition}; {evidence.Text}");
         }
 
-        // a1 filled from the origin only: a2 was off, and nothing else holds the title.
-        Assert.Empty(evidence.PeerObjects["a1"]);
+        // Every byte of a2's renditions came from a1's parent listener, none from the origin.
+        var a2Bytes = manifests["a2"].Keys.Sum(r => PublishedBytes(title, r));
+        Assert.True(evidence.FromPeer["a2"] >= a2Bytes, $"a1 served a2 {evidence.FromPeer["a2"]} of the {a2Bytes} bytes of its renditions; {evidence.Text}");
+        Assert.True(evidence.FromOrigin["a2"] == 0, $"a2 fetched {evidence.FromOrigin["a2"]} bytes from the origin; {evidence.Text}");
+
+        // a1 took nothing from a2 (its copy was complete; earlier, a2 was off).
+        Assert.Equal(0, evidence.FromPeer["a1"]);
     }
 
-    private string[] OriginSources => [Bed.Origin.BaseUrl];
+    /// <summary>The origin as manifests name it: its fleet parent listener (FillController:Fill:OriginParentUrl).</summary>
+    private string[] OriginSources => [Bed.Host("origin").SecureUrl(FleetLaunch.OriginParentPort)];
 
     private static string Peer(string id) => FleetLaunch.Sites[Site].Appliances.Single(a => a != id);
 
-    /// <summary>The URL steering's roster (and so the fill controller) gives for <paramref name="id"/>'s peer.</summary>
-    private string PeerUrl(string id) => Bed.Host(Peer(id)).Url(FleetLaunch.AppliancePort);
+    /// <summary>The URL steering's roster (and so the fill controller) gives for <paramref name="id"/>'s peer: its parent listener (fleet TLS).</summary>
+    private string PeerUrl(string id) => Bed.Host(Peer(id)).SecureUrl(FleetLaunch.ApplianceParentPort);
 
     private async Task OpenSiteAsync()
     {
@@ -151,40 +166,45 @@ public sealed class FleetFillTests(FleetFixture fleet)
         return ManifestCodec.Decode(File.ReadAllBytes(file)).Files.Where(f => f.Title == title).ToDictionary(f => f.Rendition, f => f);
     }
 
-    /// <summary>Objects of a rendition as published: what a complete copy of it holds.</summary>
-    private int PublishedObjects(string title, string rendition) =>
-        Directory.GetFiles(Path.Combine(Bed.PublishedDirectory, title, rendition)).Length;
+    /// <summary>Bytes of a rendition as published (what a complete copy of it holds), or of the title-level files when <paramref name="rendition"/> is null.</summary>
+    private long PublishedBytes(string title, string? rendition) =>
+        Directory.GetFiles(rendition is null ? Path.Combine(Bed.PublishedDirectory, title) : Path.Combine(Bed.PublishedDirectory, title, rendition)).Sum(f => new FileInfo(f).Length);
 
-    private sealed record Evidence(Dictionary<string, Dictionary<string, int>> PeerObjects, string Text);
+    private sealed record Evidence(Dictionary<string, double> FromPeer, Dictionary<string, double> FromOrigin, string Text);
+
+    /// <summary>Each site-A appliance's fill bytes so far (its counters run across tests): (from its peer, from the origin, the metrics text).</summary>
+    private async Task<Dictionary<string, (double FromPeer, double FromOrigin, string Text)>> SourceBytesAsync()
+    {
+        var bytes = new Dictionary<string, (double, double, string)>(StringComparer.Ordinal);
+        foreach (var id in FleetLaunch.Sites[Site].Appliances)
+        {
+            var metrics = await Bed.CurlAsync(id, Bed.Appliances[id].ManagementUrl + "/metrics");
+            var parsed = PrometheusText.Parse(metrics.Body);
+            var fill = string.Join(' ', metrics.Body.Split('\n').Where(l => l.StartsWith("openconnect_appliance_fill_", StringComparison.Ordinal) && !l.Contains("pinned", StringComparison.Ordinal)));
+            bytes[id] = (parsed.Value("openconnect_appliance_fill_source_bytes_total", ("source", PeerUrl(id))) ?? 0,
+                parsed.Value("openconnect_appliance_fill_source_bytes_total", ("source", OriginSources[0])) ?? 0, fill);
+        }
+
+        return bytes;
+    }
 
     /// <summary>
-    /// For each site-A appliance, the objects of <paramref name="title"/> it fetched from its peer, by
-    /// rendition (the peer's access log: GET <c>/v/{title}/{rendition}/…</c> answered 200 to its
-    /// address), and a description of everything seen, for failure messages.
+    /// For each site-A appliance, the fill bytes it fetched from its peer and from the origin since
+    /// <paramref name="before"/> (its <c>openconnect_appliance_fill_source_bytes_total{source}</c>), and a
+    /// description of everything seen, for failure messages.
     /// </summary>
-    private async Task<Evidence> EvidenceAsync(string title, Dictionary<string, Dictionary<string, FillFile>> manifests)
+    private async Task<Evidence> EvidenceAsync(Dictionary<string, Dictionary<string, FillFile>> manifests, Dictionary<string, (double FromPeer, double FromOrigin, string Text)> before)
     {
-        var prefix = $"/v/{title}/";
-        var peerObjects = new Dictionary<string, Dictionary<string, int>>(StringComparer.Ordinal);
+        var now = await SourceBytesAsync();
+        var fromPeer = now.ToDictionary(kv => kv.Key, kv => kv.Value.FromPeer - before[kv.Key].FromPeer, StringComparer.Ordinal);
+        var fromOrigin = now.ToDictionary(kv => kv.Key, kv => kv.Value.FromOrigin - before[kv.Key].FromOrigin, StringComparer.Ordinal);
         var text = new System.Text.StringBuilder();
         foreach (var id in FleetLaunch.Sites[Site].Appliances)
         {
-            var address = Bed.Host(id).Ipv4;
-            var served = (await FleetAccessLog.ReadAsync(Bed, Peer(id)))
-                .Where(e => e.Client == address && e.Method == "GET" && e.Status == 200 && e.Path.StartsWith(prefix, StringComparison.Ordinal))
-                .ToList();
-            peerObjects[id] = served
-                .Select(e => e.Path[prefix.Length..])
-                .Where(p => p.Contains('/'))
-                .GroupBy(p => p[..p.IndexOf('/')], StringComparer.Ordinal)
-                .ToDictionary(g => g.Key, g => g.Distinct(StringComparer.Ordinal).Count(), StringComparer.Ordinal);
-            var metrics = await Bed.CurlAsync(id, Bed.Appliances[id].ManagementUrl + "/metrics");
-            var fillBytes = string.Join(' ', metrics.Body.Split('\n').Where(l => l.StartsWith("openconnect_appliance_fill_", StringComparison.Ordinal) && !l.Contains("pinned", StringComparison.Ordinal)));
             text.Append($"[{id}: manifest sources {{{string.Join("; ", manifests[id].Select(kv => $"{kv.Key}: {string.Join(" ", kv.Value.Sources)}"))}}}, ")
-                .Append($"objects fetched from {Peer(id)}: {served.Count} ({string.Join(", ", peerObjects[id].Select(kv => $"{kv.Key}={kv.Value}"))}), ")
-                .Append($"fill metrics: {fillBytes}] ");
+                .Append($"bytes this test from {Peer(id)} {fromPeer[id]}, from the origin {fromOrigin[id]}, fill metrics: {now[id].Text}] ");
         }
 
-        return new Evidence(peerObjects, text.ToString());
+        return new Evidence(fromPeer, fromOrigin, text.ToString());
     }
 }

@@ -110,6 +110,14 @@ public sealed class ControlPlaneTests
         Assert.Contains("public_url", bad.Status.Detail, StringComparison.Ordinal);
         bad = await Assert.ThrowsAsync<RpcException>(() => h.RegisterAsync("a2", "isp1", "http://127.0.0.1:8402", capacity: 0));
         Assert.Contains("capacity", bad.Status.Detail, StringComparison.Ordinal);
+        bad = await Assert.ThrowsAsync<RpcException>(() => h.RegisterAsync("a2", "isp1", "http://127.0.0.1:8402", parentUrl: "http://127.0.0.1:8443"));
+        Assert.Equal(StatusCode.InvalidArgument, bad.StatusCode);
+        Assert.Contains("parent_url", bad.Status.Detail, StringComparison.Ordinal);
+
+        // A parent listener URL travels to the fill controller's roster.
+        await h.RegisterAsync("a3", "isp1", "http://127.0.0.1:8403", parentUrl: "https://127.0.0.1:8443/");
+        Assert.Equal("https://127.0.0.1:8443", h.Steering.Services.GetRequiredService<ApplianceRegistry>().Roster.Single(e => e.View.Id == "a3").ParentUrl);
+        Assert.Equal("", h.Steering.Services.GetRequiredService<ApplianceRegistry>().Roster.Single(e => e.View.Id == "a1").ParentUrl);
     }
 
     [Fact]

@@ -8,6 +8,7 @@ using OpenConnect.Appliance.Caching;
 using OpenConnect.Appliance.Identity;
 using OpenConnect.Contracts.Fleet;
 using OpenConnect.Contracts.Steering.V1;
+using OpenConnect.Hosting;
 using OpenConnect.Hosting.Discovery;
 
 namespace OpenConnect.Appliance.Control;
@@ -37,6 +38,7 @@ public sealed class ControlPlaneClient : BackgroundService
     private readonly string _instanceId = Guid.NewGuid().ToString("N");
     private readonly SrvLocator _locator;
     private readonly FleetEnrollment _fleet;
+    private readonly RoleListeners _listeners;
     private CertificateRenewal? _renewal;
     private int _credentialVersion;
 
@@ -57,9 +59,10 @@ public sealed class ControlPlaneClient : BackgroundService
     private long _lastBytes;
     private long _lastBytesAt;
 
-    public ControlPlaneClient(IOptions<ApplianceOptions> options, ControlState state, CacheInventory inventory, SegmentCache cache, ApplianceMetrics metrics, IServer server, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<ControlPlaneClient> logger, FleetEnrollment fleet)
+    public ControlPlaneClient(IOptions<ApplianceOptions> options, ControlState state, CacheInventory inventory, SegmentCache cache, ApplianceMetrics metrics, IServer server, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<ControlPlaneClient> logger, FleetEnrollment fleet, RoleListeners listeners)
     {
         _fleet = fleet;
+        _listeners = listeners;
         _options = options.Value;
         _state = state;
         _inventory = inventory;
@@ -224,6 +227,21 @@ public sealed class ControlPlaneClient : BackgroundService
     /// <summary>Renewals of the fleet certificate since start.</summary>
     public int CertificateRenewals => _renewal?.Renewals ?? 0;
 
+    /// <summary>
+    /// The parent listener's URL as peers reach it (the fill controller names it as a fill source):
+    /// the bound address, or, bound to every address (0.0.0.0, [::]), the public URL's host on the parent port.
+    /// </summary>
+    public static string AdvertisedParentUrl(Uri bound, string publicUrl)
+    {
+        var wildcard = bound.Host is "0.0.0.0" or "[::]" or "::" or "*" or "+";
+        if (!wildcard || !Uri.TryCreate(publicUrl, UriKind.Absolute, out var advertised))
+        {
+            return bound.GetLeftPart(UriPartial.Authority);
+        }
+
+        return new UriBuilder(Uri.UriSchemeHttps, advertised.Host, bound.Port).Uri.GetLeftPart(UriPartial.Authority);
+    }
+
     private async Task RegisterAsync(CancellationToken cancellationToken)
     {
         var (publicUrl, publicUrlIPv6) = PublicUrls.Choose(_options.PublicUrl, _options.PublicUrlIPv6, _server.Features.Get<IServerAddressesFeature>()?.Addresses);
@@ -236,6 +254,7 @@ public sealed class ControlPlaneClient : BackgroundService
                 Site = _options.Site,
                 PublicUrl = publicUrl,
                 PublicUrlIpv6 = publicUrlIPv6,
+                ParentUrl = _listeners.HasParent ? AdvertisedParentUrl(_listeners.ParentAddress, publicUrl) : "",
                 CapacityBytesPerSecond = _options.CapacityBytesPerSecond,
                 MaxConnections = (int)Math.Min(int.MaxValue, _options.Limits.MaxConnections),
                 SsdBytes = _options.Cache.SsdBytes,

@@ -38,13 +38,15 @@ public sealed class FillAgent : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<FillAgent> _logger;
     private readonly FleetEnrollment _fleet;
+    private readonly Upstream.ParentTls _parentTls;
     private readonly HashSet<string> _done = new(StringComparer.Ordinal);
     private FillManifest? _manifest;
     private DateTimeOffset _lastDemandReport;
 
-    public FillAgent(IOptions<ApplianceOptions> options, SegmentCache cache, CacheInventory inventory, FillMetrics metrics, ApplianceMetrics applianceMetrics, RenditionRequestCounter demand, TimeProvider time, ILogger<FillAgent> logger, FleetEnrollment fleet)
+    public FillAgent(IOptions<ApplianceOptions> options, SegmentCache cache, CacheInventory inventory, FillMetrics metrics, ApplianceMetrics applianceMetrics, RenditionRequestCounter demand, TimeProvider time, ILogger<FillAgent> logger, FleetEnrollment fleet, Upstream.ParentTls parentTls)
     {
         _fleet = fleet;
+        _parentTls = parentTls;
         _integrityRefusals = applianceMetrics.IntegrityRefusals;
         _demand = demand;
         _options = options.Value.Fill;
@@ -74,7 +76,9 @@ public sealed class FillAgent : BackgroundService
         GrpcChannel? channel = null;
         var channelVersion = -1;
         FillOrders.FillOrdersClient? client = null;
-        using var fetcher = new SourceFetcher(_options.SourceTimeout);
+        // https sources (peers' parent listeners, the origin's fleet parent listener) are pulled with the
+        // appliance's current fleet certificate and must present a fleet certificate of an appliance or the origin.
+        using var fetcher = new SourceFetcher(_options.SourceTimeout, _parentTls);
         _lastDemandReport = _time.GetUtcNow();
         try
         {

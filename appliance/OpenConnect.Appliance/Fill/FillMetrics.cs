@@ -10,6 +10,8 @@ public sealed class FillMetrics
     {
         Objects = factory.CreateCounter("openconnect_appliance_fill_objects_total", "Fill objects by outcome: fetched, held (already on SSD), failed (no source could provide it).", ["result"]);
         Bytes = factory.CreateCounter("openconnect_appliance_fill_bytes_total", "Body bytes fetched by fill.");
+        // Few label values: a site's peers and the origin, as the manifests name them.
+        SourceBytes = factory.CreateCounter("openconnect_appliance_fill_source_bytes_total", "Body bytes fetched by fill, by source (the base URL of the peer or origin they came from).", ["source"]);
         SourceFailures = factory.CreateCounter("openconnect_appliance_fill_source_failures_total", "Fill fetches that failed at one source (error, timeout, integrity mismatch), by reason.", ["reason"]);
         Files = factory.CreateCounter("openconnect_appliance_fill_files_total", "Files (renditions) filled, by result.", ["result"]);
         ManifestVersion = factory.CreateGauge("openconnect_appliance_fill_manifest_version", "Version of the fill manifest the appliance holds (0: none).");
@@ -25,6 +27,8 @@ public sealed class FillMetrics
     public Counter Objects { get; }
 
     public Counter Bytes { get; }
+
+    public Counter SourceBytes { get; }
 
     public Counter SourceFailures { get; }
 

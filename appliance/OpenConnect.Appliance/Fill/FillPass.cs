@@ -117,7 +117,7 @@ public sealed class FillPass(SegmentCache cache, SourceFetcher fetcher, FillMetr
                 continue;
             }
 
-            var error = await KeepAsync(path, body, SHA256.HashData(body), result, progress, cancellationToken).ConfigureAwait(false);
+            var error = await KeepAsync(source, path, body, SHA256.HashData(body), result, progress, cancellationToken).ConfigureAwait(false);
             if (error is not null)
             {
                 return (null, error);
@@ -174,7 +174,7 @@ public sealed class FillPass(SegmentCache cache, SourceFetcher fetcher, FillMetr
                 continue;
             }
 
-            return await KeepAsync(path, body, sha256, result, progress, cancellationToken).ConfigureAwait(false);
+            return await KeepAsync(source, path, body, sha256, result, progress, cancellationToken).ConfigureAwait(false);
         }
 
         metrics.Objects.WithLabels("failed").Inc();
@@ -185,7 +185,7 @@ public sealed class FillPass(SegmentCache cache, SourceFetcher fetcher, FillMetr
     /// Writes a verified body to the SSD tier (which takes <paramref name="sha256"/> rather than hashing it
     /// again), pins it and paces the pass to the rate cap.
     /// </summary>
-    private async Task<string?> KeepAsync(string path, byte[] body, byte[] sha256, SourceResult result, FileProgress progress, CancellationToken cancellationToken)
+    private async Task<string?> KeepAsync(string source, string path, byte[] body, byte[] sha256, SourceResult result, FileProgress progress, CancellationToken cancellationToken)
     {
         var key = KeyHash.Of(path);
         var etag = result.ETag ?? $"\"{Convert.ToHexStringLower(sha256.AsSpan(0, 8))}\"";
@@ -200,6 +200,7 @@ public sealed class FillPass(SegmentCache cache, SourceFetcher fetcher, FillMetr
         progress.BytesFetched += body.LongLength;
         metrics.Objects.WithLabels("fetched").Inc();
         metrics.Bytes.Inc(body.LongLength);
+        metrics.SourceBytes.WithLabels(source).Inc(body.LongLength);
         await _pacer.AddAsync(body.LongLength, cancellationToken).ConfigureAwait(false);
         return null;
     }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using OpenConnect.Contracts.Fill;
 using OpenConnect.Contracts.Fill.V1;
+using OpenConnect.Contracts.Placement;
 using OpenConnect.FillController.Discovery;
 using OpenConnect.FillController.Placement;
 using Prometheus;
@@ -44,7 +45,7 @@ public sealed class FillCoordinator
         _time = time;
         _logger = logger;
         _titles = metrics.CreateGauge("openconnect_fill_titles", "Titles of a site's current placement by state: live (every planned copy complete) or filling.", ["site", "state"]);
-        _files = metrics.CreateGauge("openconnect_fill_files", "Planned (appliance, file) copies of a site's current manifests by reported state: done, failed or pending.", ["site", "state"]);
+        _files = metrics.CreateGauge("openconnect_fill_files", "Planned (appliance, file) copies of a site's current manifests by reported state: done, failed or pending (held: pending copies held back until a first copy in the site completes).", ["site", "state"]);
         _manifests = metrics.CreateCounter("openconnect_fill_manifests_total", "Manifests issued to appliances.", ["site"]);
         // The gauges read every current manifest of a site: computed when scraped, for the sites whose
         // files changed since the last scrape, not once per progress report.
@@ -97,20 +98,23 @@ public sealed class FillCoordinator
             var holders = _store.CurrentFiles(site: null)
                 .Where(f => f.State == FillStore.Done)
                 .ToLookup(f => f.File, f => f.ApplianceId);
+            var heldUntil = _time.GetUtcNow() + ((openUntil - _time.GetUtcNow()) * _options.HoldShare);
+            var first = FirstCopies(site, inSite.Select(a => a.ApplianceId), placement, holders, byId);
             var manifests = new Dictionary<string, ulong>(StringComparer.Ordinal);
             var placed = 0;
             foreach (var appliance in inSite)
             {
                 var files = placement.ByAppliance.TryGetValue(appliance.ApplianceId, out var list) ? list : [];
                 placed += files.Count;
-                manifests[appliance.ApplianceId] = _store.AddManifest(appliance.ApplianceId, site, day, files, version =>
+                var entries = files.Select(f => new ManifestEntry(f, sizes.GetValueOrDefault(f), first.TryGetValue(f, out var goesFirst) && goesFirst != appliance.ApplianceId ? heldUntil : null)).ToList();
+                manifests[appliance.ApplianceId] = _store.AddManifest(appliance.ApplianceId, site, day, entries, version =>
                 {
                     var manifest = new FillManifest { Version = version, ApplianceId = appliance.ApplianceId, Site = site, Day = day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) };
-                    foreach (var file in files)
+                    foreach (var entry in entries.Where(e => e.HeldUntil is null))
                     {
-                        var entry = new FillFile { Title = file.Title, Rendition = file.Rendition, Bytes = sizes.GetValueOrDefault(file) };
-                        entry.Sources.AddRange(SourceRanking.Rank(file, appliance.ApplianceId, site, holders[file], byId, origin));
-                        manifest.Files.Add(entry);
+                        var file = new FillFile { Title = entry.File.Title, Rendition = entry.File.Rendition, Bytes = entry.Bytes };
+                        file.Sources.AddRange(SourceRanking.Rank(entry.File, appliance.ApplianceId, site, holders[entry.File], byId, origin));
+                        manifest.Files.Add(file);
                     }
 
                     return ManifestCodec.Encode(manifest);
@@ -143,6 +147,121 @@ public sealed class FillCoordinator
         return (false, WindowOf(site).Next(now).End);
     }
 
+    /// <summary>
+    /// The appliance whose copy of a file goes out first, for each file of the site planned on more
+    /// than one appliance while no appliance of the site holds it: the title's rendezvous choice among
+    /// them (spreading the origin pulls over the site). The other copies are held back until that
+    /// one completes, then pulled from it. Files not listed here go out to every appliance at once.
+    /// </summary>
+    public static Dictionary<FileId, string> FirstCopies(string site, IEnumerable<string> appliances, SitePlacement placement, ILookup<FileId, string> holders, IReadOnlyDictionary<string, RosterEntry> roster)
+    {
+        var first = new Dictionary<FileId, string>();
+        var planned = appliances
+            .SelectMany(id => placement.ByAppliance.TryGetValue(id, out var files) ? files.Select(f => (File: f, Id: id)) : [])
+            .GroupBy(p => p.File, p => p.Id);
+        foreach (var copies in planned)
+        {
+            var ids = copies.Distinct(StringComparer.Ordinal).ToList();
+            if (ids.Count < 2 || holders[copies.Key].Any(h => roster.TryGetValue(h, out var holder) && holder.Site == site))
+            {
+                continue;
+            }
+
+            var title = Rendezvous.HashTitle(copies.Key.Title);
+            first[copies.Key] = ids.OrderByDescending(id => Rendezvous.Score(title, Rendezvous.HashId(id), 1)).ThenBy(id => id, StringComparer.Ordinal).First();
+        }
+
+        return first;
+    }
+
+    /// <summary>
+    /// After an appliance of <paramref name="site"/> reported <paramref name="files"/> (DONE or FAILED):
+    /// the site's copies of those files held back are released, with the sources ranked now (a copy
+    /// just completed in the site comes first; after a failure, other holders or the origin).
+    /// </summary>
+    public async Task FilesReportedAsync(string site, IReadOnlyCollection<FileId> files, CancellationToken cancellationToken)
+    {
+        var reported = files.ToHashSet();
+        var held = _store.HeldCopies(site).Where(c => reported.Contains(c.File)).ToList();
+        if (held.Count > 0)
+        {
+            await ReleaseAsync(held, "a copy in the site was reported", overdue: false, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Releases the held copies whose bound has passed (their first copy is late), with the sources ranked now.</summary>
+    public async Task ReleaseOverdueAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var overdue = _store.HeldCopies(site: null).Where(c => c.HeldUntil <= now).ToList();
+        if (overdue.Count > 0)
+        {
+            await ReleaseAsync(overdue, "the first copy was not done within Fill:HoldShare of the window", overdue: true, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ReleaseAsync(IReadOnlyList<HeldCopy> copies, string why, bool overdue, CancellationToken cancellationToken)
+    {
+        await _opening.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            IReadOnlyDictionary<string, RosterEntry> byId;
+            try
+            {
+                byId = (await _roster.ListAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(a => a.ApplianceId, StringComparer.Ordinal);
+            }
+            catch (InvalidOperationException) when (overdue)
+            {
+                // Past the bound the copies go out anyway: without the roster, from the origin.
+                byId = new Dictionary<string, RosterEntry>(StringComparer.Ordinal);
+            }
+
+            var origin = OriginUrl();
+            var holders = _store.CurrentFiles(site: null).Where(f => f.State == FillStore.Done).ToLookup(f => f.File, f => f.ApplianceId);
+            foreach (var appliance in copies.GroupBy(c => (c.ApplianceId, c.Version, c.Site)))
+            {
+                var (applianceId, version, site) = appliance.Key;
+                var released = appliance.Select(c => c.File).ToHashSet();
+                if (_store.LatestManifest(applianceId) is not { } current || current.Version != version)
+                {
+                    continue;
+                }
+
+                var previous = ManifestCodec.Decode(current.Zstd);
+                var sources = released.ToDictionary(f => f, f => SourceRanking.Rank(f, applianceId, site, holders[f], byId, origin));
+                var next = _store.Release(applianceId, version, released, newVersion =>
+                {
+                    var manifest = previous.Clone();
+                    manifest.Version = newVersion;
+                    foreach (var copy in appliance)
+                    {
+                        var file = new FillFile { Title = copy.File.Title, Rendition = copy.File.Rendition, Bytes = copy.Bytes };
+                        file.Sources.AddRange(sources[copy.File]);
+                        manifest.Files.Add(file);
+                    }
+
+                    return ManifestCodec.Encode(manifest);
+                });
+                if (next is null)
+                {
+                    continue;
+                }
+
+                _manifests.WithLabels(site).Inc();
+                foreach (var file in released)
+                {
+                    FillLog.CopiesReleased(_logger, site, 1, file.Title, file.Rendition, why, sources[file][0]);
+                }
+
+                StatusChanged(site);
+            }
+        }
+        finally
+        {
+            _opening.Release();
+        }
+    }
+
     /// <summary>Titles of the site's current manifests: live once every planned copy is complete.</summary>
     public SiteStatus Status(string site)
     {
@@ -161,10 +280,16 @@ public sealed class FillCoordinator
         _files.WithLabels(site, "done").Set(status.Titles.Sum(t => t.CopiesComplete));
         _files.WithLabels(site, "failed").Set(status.Titles.Sum(t => t.CopiesFailed));
         _files.WithLabels(site, "pending").Set(status.Titles.Sum(t => t.CopiesPlanned - t.CopiesComplete - t.CopiesFailed));
+        _files.WithLabels(site, "held").Set(status.Titles.Sum(t => t.CopiesHeld));
     }
 
     private string OriginUrl()
     {
+        if (_options.OriginParentUrl.Length > 0)
+        {
+            return _options.OriginParentUrl;
+        }
+
         if (_options.OriginUrl.Length > 0)
         {
             return _options.OriginUrl;

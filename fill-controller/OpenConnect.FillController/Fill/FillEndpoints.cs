@@ -41,7 +41,7 @@ public static class FillEndpoints
                 site = status.Site,
                 day = status.Day?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
                 openUntil = status.OpenUntil,
-                titles = status.Titles.Select(t => new { title = t.Title, state = t.State, copiesPlanned = t.CopiesPlanned, copiesComplete = t.CopiesComplete, copiesFailed = t.CopiesFailed, appliances = t.Appliances }),
+                titles = status.Titles.Select(t => new { title = t.Title, state = t.State, copiesPlanned = t.CopiesPlanned, copiesComplete = t.CopiesComplete, copiesFailed = t.CopiesFailed, copiesHeld = t.CopiesHeld, appliances = t.Appliances }),
             });
         });
 

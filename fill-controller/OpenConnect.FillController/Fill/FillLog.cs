@@ -19,4 +19,10 @@ internal static partial class FillLog
 
     [LoggerMessage(EventId = 305, Level = LogLevel.Debug, Message = "Appliance {ApplianceId} of site {Site} reported {Entries} (title, rendition) request counts, {Requests} requests, {Dropped} not counted")]
     public static partial void DemandReported(ILogger logger, string applianceId, string site, int entries, long requests, long dropped);
+
+    [LoggerMessage(EventId = 306, Level = LogLevel.Information, Message = "Site {Site}: {Copies} held copies of {Title}/{Rendition} released ({Why}); first source {Source}")]
+    public static partial void CopiesReleased(ILogger logger, string site, int copies, string title, string rendition, string why, string source);
+
+    [LoggerMessage(EventId = 307, Level = LogLevel.Warning, Message = "Site {Site}: held copies of {Title}/{Rendition} could not be released now; the hold bound releases them")]
+    public static partial void ReleaseFailed(ILogger logger, string site, string title, string rendition, Exception exception);
 }

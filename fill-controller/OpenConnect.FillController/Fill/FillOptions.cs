@@ -37,11 +37,28 @@ public sealed class FillOptions
     /// </summary>
     public string OriginUrl { get; set; } = "";
 
+    /// <summary>
+    /// The origin's fleet parent listener (<c>Origin:Fleet:ParentUrl</c> as appliances reach it, e.g.
+    /// <c>https://10.0.0.1:8143</c>): when set, manifests name it as the origin source instead of
+    /// <see cref="OriginUrl"/>, and appliances pull from it with their fleet certificate. Must be https.
+    /// Default empty.
+    /// </summary>
+    public string OriginParentUrl { get; set; } = "";
+
     /// <summary>Share of each appliance's SSD bytes placement may fill (pinned); the rest stays for pulled content. Default 0.8.</summary>
     public double SsdShare { get; set; } = 0.8;
 
     /// <summary>An appliance silent for longer than this is left out of placement. Default 10 min.</summary>
     public TimeSpan RosterMaxSilence { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Staged copies: when a file is planned on several appliances of a site and none of them holds
+    /// it, one copy goes out at once and the others are held back until it is DONE, then pulled from
+    /// that appliance. If it fails, or is not DONE within this share of the time from opening to the
+    /// window's end, the held copies are released anyway (from the origin or another holder).
+    /// Above 0, at most 1. Default 0.25.
+    /// </summary>
+    public double HoldShare { get; set; } = 0.25;
 
     /// <summary>How often the scheduler checks whether a site's window has opened. Default 30 s.</summary>
     public TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(30);
@@ -53,7 +70,10 @@ public sealed class FillOptions
         check.Require(Uri.TryCreate(ControlUrl, UriKind.Absolute, out var control) && control.Scheme == "https" && control.AbsolutePath == "/", "Fill:ControlUrl", ControlUrl, "must be an https:// URL with host and port (the control listener takes only mutual TLS with fleet certificates), e.g. https://10.0.0.3:8380");
         check.Require(Uri.TryCreate(SteeringControlUrl, UriKind.Absolute, out var steering) && steering.Scheme == "https", "Fill:SteeringControlUrl", SteeringControlUrl, "must be an https:// URL (steering's control plane takes only mutual TLS), e.g. https://10.0.0.2:8280");
         check.RequireAbsoluteHttpUri(OriginUrl, "Fill:OriginUrl", allowEmpty: true);
+        check.Require(OriginParentUrl.Length == 0 || (Uri.TryCreate(OriginParentUrl, UriKind.Absolute, out var parent) && parent.Scheme == "https" && parent.Query.Length == 0), "Fill:OriginParentUrl", OriginParentUrl,
+            "must be empty or an https:// URL (the origin's fleet parent listener, Origin:Fleet:ParentUrl), e.g. https://10.0.0.1:8143");
         check.Require(SsdShare is > 0 and <= 1, "Fill:SsdShare", SsdShare, "must be above 0 and at most 1");
+        check.Require(HoldShare is > 0 and <= 1, "Fill:HoldShare", HoldShare, "must be above 0 and at most 1");
         check.Require(RosterMaxSilence > TimeSpan.Zero, "Fill:RosterMaxSilence", RosterMaxSilence, "must be positive");
         check.Require(RosterRefreshInterval >= TimeSpan.FromSeconds(1), "Fill:RosterRefreshInterval", RosterRefreshInterval, "must be at least 00:00:01");
         check.Require(CheckInterval >= TimeSpan.FromMilliseconds(100), "Fill:CheckInterval", CheckInterval, "must be at least 00:00:00.1");

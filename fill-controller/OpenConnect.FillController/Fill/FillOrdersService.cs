@@ -83,6 +83,21 @@ public sealed class FillOrdersService(FillStore store, FillCoordinator coordinat
         store.RecordProgress(manifest.Version, request.Files.Select(f => (new FileId(f.Title, f.Rendition), f.State == FileState.Done ? FillStore.Done : FillStore.Failed, f.Reason, f.BytesFetched)));
         FillLog.ProgressReported(logger, caller.Name, manifest.Version, request.Files.Count(f => f.State == FileState.Done), request.Files.Count(f => f.State == FileState.Failed));
         coordinator.StatusChanged(manifest.Site);
+        if (request.Files.Count == 0)
+        {
+            return new ProgressAck { Current = true, WindowClosed = !coordinator.WindowState(manifest.Site).Open };
+        }
+
+        try
+        {
+            await coordinator.FilesReportedAsync(manifest.Site, request.Files.Select(f => new FileId(f.Title, f.Rendition)).ToList(), context.CancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The report is recorded; the held copies go out at their bound instead.
+            FillLog.ReleaseFailed(logger, manifest.Site, request.Files[0].Title, request.Files[0].Rendition, ex);
+        }
+
         return new ProgressAck { Current = true, WindowClosed = !coordinator.WindowState(manifest.Site).Open };
     }
 

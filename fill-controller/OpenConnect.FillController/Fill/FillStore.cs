@@ -12,8 +12,17 @@ public sealed record StoredManifest(ulong Version, string ApplianceId, string Si
 /// <summary>A fill run: a site's window opened for <see cref="Day"/>, appliances may fetch until <see cref="OpenUntil"/>.</summary>
 public sealed record FillRun(string Site, DateOnly Day, DateTimeOffset OpenedAt, DateTimeOffset OpenUntil, bool Scheduled);
 
-/// <summary>One planned (appliance, file) pair of a site's current manifests and what the appliance reported for it.</summary>
-public sealed record PlannedFile(string ApplianceId, FileId File, int State, string Reason);
+/// <summary>
+/// One planned (appliance, file) pair of a site's current manifests and what the appliance reported for it;
+/// <see cref="Held"/>: a further copy of the site held back (not in the manifest sent yet) until a first copy completes.
+/// </summary>
+public sealed record PlannedFile(string ApplianceId, FileId File, int State, string Reason, bool Held = false);
+
+/// <summary>A file of a manifest as stored: its size, and until when it is held back (null: sent, in the manifest).</summary>
+public sealed record ManifestEntry(FileId File, long Bytes, DateTimeOffset? HeldUntil = null);
+
+/// <summary>A copy held back in an appliance's current manifest <see cref="Version"/>.</summary>
+public sealed record HeldCopy(string ApplianceId, string Site, ulong Version, FileId File, long Bytes, DateTimeOffset HeldUntil);
 
 /// <summary>
 /// The fill controller's durable state in <c>{DataDirectory}/fill.db</c> (SQLite, WAL): fill runs,
@@ -54,6 +63,11 @@ public sealed class FillStore : IDisposable
             CREATE TABLE IF NOT EXISTS manifest_files (version INTEGER NOT NULL, title TEXT NOT NULL, rendition TEXT NOT NULL, PRIMARY KEY (version, title, rendition));
             CREATE TABLE IF NOT EXISTS progress (version INTEGER NOT NULL, title TEXT NOT NULL, rendition TEXT NOT NULL, state INTEGER NOT NULL, reason TEXT NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY (version, title, rendition));
             """);
+        // Staged copies (added later): a file's size and, while it is held back, until when (Unix ms; 0: in the manifest).
+        if (Scalar("SELECT COUNT(*) FROM pragma_table_info('manifest_files') WHERE name = 'held_until'") == 0)
+        {
+            Execute("ALTER TABLE manifest_files ADD COLUMN held_until INTEGER NOT NULL DEFAULT 0; ALTER TABLE manifest_files ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;");
+        }
     }
 
     public void AddRun(FillRun run)
@@ -121,25 +135,77 @@ public sealed class FillStore : IDisposable
     /// Stores a manifest under the next version number (one sequence for all appliances) and returns
     /// that version; the appliance's superseded manifests go, with their files and progress.
     /// </summary>
-    public ulong AddManifest(string applianceId, string site, DateOnly day, IReadOnlyList<FileId> files, Func<ulong, byte[]> encode)
+    public ulong AddManifest(string applianceId, string site, DateOnly day, IReadOnlyList<FileId> files, Func<ulong, byte[]> encode) =>
+        AddManifest(applianceId, site, day, files.Select(f => new ManifestEntry(f, 0)).ToList(), encode);
+
+    /// <summary>
+    /// Stores a manifest under the next version number (one sequence for all appliances) and returns
+    /// that version; entries with <see cref="ManifestEntry.HeldUntil"/> are planned but held back
+    /// (<paramref name="encode"/> leaves them out). The appliance's superseded manifests go, with
+    /// their files and progress.
+    /// </summary>
+    public ulong AddManifest(string applianceId, string site, DateOnly day, IReadOnlyList<ManifestEntry> files, Func<ulong, byte[]> encode)
     {
         lock (_lock)
         {
             using var transaction = _db.BeginTransaction();
-            var version = (ulong)Scalar("SELECT COALESCE(MAX(version), 0) + 1 FROM manifests");
-            Execute("INSERT INTO manifests VALUES ($v, $a, $site, $day, $zstd)", ("$v", (long)version), ("$a", applianceId), ("$site", site), ("$day", Day(day)), ("$zstd", encode(version)));
-            foreach (var file in files)
-            {
-                Execute("INSERT OR IGNORE INTO manifest_files VALUES ($v, $t, $r)", ("$v", (long)version), ("$t", file.Title), ("$r", file.Rendition));
-            }
-
-            // The global newest version is never deleted (it is this one), so versions are never reused.
-            const string Superseded = "SELECT version FROM manifests WHERE appliance_id = $a AND version < $v";
-            Execute($"DELETE FROM progress WHERE version IN ({Superseded})", ("$a", applianceId), ("$v", (long)version));
-            Execute($"DELETE FROM manifest_files WHERE version IN ({Superseded})", ("$a", applianceId), ("$v", (long)version));
-            Execute("DELETE FROM manifests WHERE appliance_id = $a AND version < $v", ("$a", applianceId), ("$v", (long)version));
+            var version = Insert(applianceId, site, day, files, encode, carryProgressFrom: null);
             transaction.Commit();
             return version;
+        }
+    }
+
+    /// <summary>
+    /// Reissues the appliance's manifest <paramref name="version"/> under a new version with
+    /// <paramref name="released"/> no longer held; the progress already reported carries over.
+    /// Null when <paramref name="version"/> is no longer the appliance's newest (a new fill opened).
+    /// </summary>
+    public ulong? Release(string applianceId, ulong version, IReadOnlySet<FileId> released, Func<ulong, byte[]> encode)
+    {
+        lock (_lock)
+        {
+            using var transaction = _db.BeginTransaction();
+            using (var latest = Command("SELECT version, site, day FROM manifests WHERE appliance_id = $a ORDER BY version DESC LIMIT 1", ("$a", applianceId)))
+            {
+                using var reader = latest.ExecuteReader();
+                if (!reader.Read() || (ulong)reader.GetInt64(0) != version)
+                {
+                    return null;
+                }
+
+                var site = reader.GetString(1);
+                var day = ParseDay(reader.GetString(2));
+                reader.Close();
+                var files = Entries(version).Select(e => released.Contains(e.File) ? e with { HeldUntil = null } : e).ToList();
+                var next = Insert(applianceId, site, day, files, encode, carryProgressFrom: version);
+                transaction.Commit();
+                return next;
+            }
+        }
+    }
+
+    /// <summary>Copies held back in the current manifests of <paramref name="site"/> (every site when null).</summary>
+    public IReadOnlyList<HeldCopy> HeldCopies(string? site)
+    {
+        lock (_lock)
+        {
+            using var command = Command("""
+                SELECT m.appliance_id, m.site, m.version, f.title, f.rendition, f.bytes, f.held_until
+                FROM manifests m
+                JOIN (SELECT appliance_id, MAX(version) AS version FROM manifests GROUP BY appliance_id) latest ON latest.version = m.version
+                JOIN manifest_files f ON f.version = m.version
+                WHERE f.held_until > 0 AND ($site IS NULL OR m.site = $site)
+                ORDER BY m.site, f.title, f.rendition, m.appliance_id
+                """, ("$site", (object?)site ?? DBNull.Value));
+            using var reader = command.ExecuteReader();
+            var held = new List<HeldCopy>();
+            while (reader.Read())
+            {
+                held.Add(new HeldCopy(reader.GetString(0), reader.GetString(1), (ulong)reader.GetInt64(2), new FileId(reader.GetString(3), reader.GetString(4)), reader.GetInt64(5),
+                    DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6))));
+            }
+
+            return held;
         }
     }
 
@@ -184,7 +250,7 @@ public sealed class FillStore : IDisposable
         lock (_lock)
         {
             using var command = Command("""
-                SELECT m.appliance_id, f.title, f.rendition, COALESCE(p.state, 0), COALESCE(p.reason, '')
+                SELECT m.appliance_id, f.title, f.rendition, COALESCE(p.state, 0), COALESCE(p.reason, ''), f.held_until
                 FROM manifests m
                 JOIN (SELECT appliance_id, MAX(version) AS version FROM manifests GROUP BY appliance_id) latest ON latest.version = m.version
                 JOIN manifest_files f ON f.version = m.version
@@ -196,7 +262,7 @@ public sealed class FillStore : IDisposable
             var files = new List<PlannedFile>();
             while (reader.Read())
             {
-                files.Add(new PlannedFile(reader.GetString(0), new FileId(reader.GetString(1), reader.GetString(2)), (int)reader.GetInt64(3), reader.GetString(4)));
+                files.Add(new PlannedFile(reader.GetString(0), new FileId(reader.GetString(1), reader.GetString(2)), (int)reader.GetInt64(3), reader.GetString(4), reader.GetInt64(5) > 0));
             }
 
             return files;
@@ -204,6 +270,45 @@ public sealed class FillStore : IDisposable
     }
 
     public void Dispose() => _db.Dispose();
+
+    /// <summary>The files of stored manifest <paramref name="version"/>.</summary>
+    private List<ManifestEntry> Entries(ulong version)
+    {
+        using var command = Command("SELECT title, rendition, bytes, held_until FROM manifest_files WHERE version = $v ORDER BY title, rendition", ("$v", (long)version));
+        using var reader = command.ExecuteReader();
+        var entries = new List<ManifestEntry>();
+        while (reader.Read())
+        {
+            var held = reader.GetInt64(3);
+            entries.Add(new ManifestEntry(new FileId(reader.GetString(0), reader.GetString(1)), reader.GetInt64(2), held > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(held) : null));
+        }
+
+        return entries;
+    }
+
+    /// <summary>Inserts a manifest (inside the caller's transaction) and deletes the appliance's superseded ones.</summary>
+    private ulong Insert(string applianceId, string site, DateOnly day, IReadOnlyList<ManifestEntry> files, Func<ulong, byte[]> encode, ulong? carryProgressFrom)
+    {
+        var version = (ulong)Scalar("SELECT COALESCE(MAX(version), 0) + 1 FROM manifests");
+        Execute("INSERT INTO manifests VALUES ($v, $a, $site, $day, $zstd)", ("$v", (long)version), ("$a", applianceId), ("$site", site), ("$day", Day(day)), ("$zstd", encode(version)));
+        foreach (var file in files)
+        {
+            Execute("INSERT OR IGNORE INTO manifest_files (version, title, rendition, held_until, bytes) VALUES ($v, $t, $r, $h, $b)",
+                ("$v", (long)version), ("$t", file.File.Title), ("$r", file.File.Rendition), ("$h", file.HeldUntil?.ToUnixTimeMilliseconds() ?? 0L), ("$b", file.Bytes));
+        }
+
+        if (carryProgressFrom is { } previous)
+        {
+            Execute("INSERT INTO progress SELECT $v, title, rendition, state, reason, bytes FROM progress WHERE version = $old", ("$v", (long)version), ("$old", (long)previous));
+        }
+
+        // The global newest version is never deleted (it is this one), so versions are never reused.
+        const string Superseded = "SELECT version FROM manifests WHERE appliance_id = $a AND version < $v";
+        Execute($"DELETE FROM progress WHERE version IN ({Superseded})", ("$a", applianceId), ("$v", (long)version));
+        Execute($"DELETE FROM manifest_files WHERE version IN ({Superseded})", ("$a", applianceId), ("$v", (long)version));
+        Execute("DELETE FROM manifests WHERE appliance_id = $a AND version < $v", ("$a", applianceId), ("$v", (long)version));
+        return version;
+    }
 
     private static string Day(DateOnly day) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 

@@ -40,7 +40,7 @@ public sealed class RosterClient : IDisposable
         }
 
         return reply.Appliances
-            .Select(a => new RosterEntry(a.ApplianceId, a.Site, a.PublicUrl, a.SsdBytes, DateTimeOffset.FromUnixTimeMilliseconds(a.LastHeartbeatUnixMs)))
+            .Select(a => new RosterEntry(a.ApplianceId, a.Site, a.PublicUrl, a.SsdBytes, DateTimeOffset.FromUnixTimeMilliseconds(a.LastHeartbeatUnixMs), a.ParentUrl))
             .ToList();
     }
 

@@ -1,7 +1,10 @@
 namespace OpenConnect.FillController.Fill;
 
-/// <summary>One title in a site: its planned copies ((appliance, file) pairs) and how many are complete.</summary>
-public sealed record TitleStatus(string Title, int CopiesPlanned, int CopiesComplete, int CopiesFailed, IReadOnlyList<string> Appliances)
+/// <summary>
+/// One title in a site: its planned copies ((appliance, file) pairs) and how many are complete;
+/// <see cref="CopiesHeld"/> of the pending ones are held back until a first copy in the site completes.
+/// </summary>
+public sealed record TitleStatus(string Title, int CopiesPlanned, int CopiesComplete, int CopiesFailed, IReadOnlyList<string> Appliances, int CopiesHeld = 0)
 {
     /// <summary>Live: every planned copy of every file of the title is complete in the site.</summary>
     public bool Live => CopiesPlanned > 0 && CopiesComplete == CopiesPlanned;
@@ -23,7 +26,8 @@ public sealed record SiteStatus(string Site, DateOnly? Day, DateTimeOffset? Open
                 g.Count(),
                 g.Count(f => f.State == FillStore.Done),
                 g.Count(f => f.State == FillStore.Failed),
-                g.Select(f => f.ApplianceId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList()))
+                g.Select(f => f.ApplianceId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(),
+                g.Count(f => f.Held)))
             .ToList();
         return new SiteStatus(site, run?.Day, run?.OpenUntil, titles);
     }

@@ -82,6 +82,15 @@ public sealed class WindowScheduler(FillCoordinator coordinator, FillStore store
             }
         }
 
+        try
+        {
+            await coordinator.ReleaseOverdueAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            FillLog.CheckFailed(logger, ex);
+        }
+
         Interlocked.Exchange(ref _checkedUtcTicks, now.UtcTicks);
     }
 }

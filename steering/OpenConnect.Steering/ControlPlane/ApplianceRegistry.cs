@@ -28,7 +28,7 @@ public sealed class ApplianceRegistry
     public ApplianceView? Find(string applianceId) => _entries.TryGetValue(applianceId, out var entry) ? entry.View : null;
 
     /// <summary>Every registered appliance with the SSD bytes it reported (the fill controller's roster).</summary>
-    public IEnumerable<(ApplianceView View, long SsdBytes)> Roster => _entries.Values.Select(e => (e.View, e.SsdBytes));
+    public IEnumerable<(ApplianceView View, long SsdBytes, string ParentUrl)> Roster => _entries.Values.Select(e => (e.View, e.SsdBytes, e.ParentUrl));
 
     /// <summary>Registers (or re-registers after a restart) an appliance; its inventory starts empty at version 0.</summary>
     public ApplianceView Register(ApplianceIdentity identity, string instanceId, DateTimeOffset now) => RegisterEntry(identity, instanceId, now).View;
@@ -37,7 +37,7 @@ public sealed class ApplianceRegistry
     {
         var view = new ApplianceView(identity.ApplianceId, identity.Site, identity.PublicUrl, identity.CapacityBytesPerSecond, identity.MaxConnections,
             new ApplianceStatus(now, 0, 0, CacheHealthy: true, Draining: false, ApplianceStatus.NoTitles), identity.PublicUrlIpv6);
-        var entry = new Entry(view, instanceId) { SsdBytes = identity.SsdBytes };
+        var entry = new Entry(view, instanceId) { SsdBytes = identity.SsdBytes, ParentUrl = identity.ParentUrl.TrimEnd('/') };
         lock (_indexLock)
         {
             if (_entries.TryGetValue(identity.ApplianceId, out var previous))
@@ -273,6 +273,9 @@ public sealed class ApplianceRegistry
         public ulong InventoryVersion { get; set; }
 
         public long SsdBytes { get; init; }
+
+        /// <summary>The appliance's parent listener (empty: none), for the fill controller's sources.</summary>
+        public string ParentUrl { get; init; } = "";
 
         /// <summary>Serial of the certificate the instance registered with (empty when registered in-process).</summary>
         public string Serial { get; set; } = "";

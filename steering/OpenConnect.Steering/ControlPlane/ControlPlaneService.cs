@@ -81,6 +81,11 @@ public sealed class ControlPlaneService(ApplianceRegistry registry, TimeProvider
             return $"public_url '{identity.PublicUrl}' must be an absolute http:// or https:// URL without a query";
         }
 
+        if (identity.ParentUrl.Length > 0 && (!Uri.TryCreate(identity.ParentUrl, UriKind.Absolute, out var parent) || parent.Scheme != "https" || parent.Query.Length > 0))
+        {
+            return $"parent_url '{identity.ParentUrl}' must be empty or an absolute https:// URL without a query (the parent listener takes only fleet TLS)";
+        }
+
         if (Selection.PlayerUrls.DescribeIPv6(identity.PublicUrlIpv6) is { } ipv6Problem)
         {
             return ipv6Problem;

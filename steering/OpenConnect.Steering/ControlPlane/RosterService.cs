@@ -21,7 +21,7 @@ public sealed class RosterService(ApplianceRegistry registry) : ApplianceRoster.
         }
 
         var reply = new RosterReply();
-        foreach (var (view, ssdBytes) in registry.Roster)
+        foreach (var (view, ssdBytes, parentUrl) in registry.Roster)
         {
             reply.Appliances.Add(new RosterAppliance
             {
@@ -29,6 +29,7 @@ public sealed class RosterService(ApplianceRegistry registry) : ApplianceRoster.
                 Site = view.Site,
                 PublicUrl = view.PublicUrl,
                 SsdBytes = ssdBytes,
+                ParentUrl = parentUrl,
                 LastHeartbeatUnixMs = view.Status.LastHeartbeat.ToUnixTimeMilliseconds(),
             });
         }

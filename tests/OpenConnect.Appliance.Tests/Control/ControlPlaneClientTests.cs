@@ -38,6 +38,31 @@ public sealed class ControlPlaneClientTests
     }
 
     [Fact]
+    public async Task Registers_ItsParentListenersUrl_ForFillSources_AndNoneWithoutOne()
+    {
+        await using var steering = await RecordingControlPlane.StartAsync();
+        await using (var harness = await ApplianceHarness.StartAsync(Settings(steering.Url, "--Appliance:Upstream:ParentListenerUrl=https://127.0.0.1:0")))
+        {
+            await Until(() => !steering.Registrations.IsEmpty, "registration");
+            var bound = harness.Appliance.Services.GetRequiredService<OpenConnect.Hosting.RoleListeners>().ParentAddress;
+            Assert.Equal($"https://127.0.0.1:{bound.Port}", Assert.Single(steering.Registrations).Identity.ParentUrl);
+        }
+
+        await using var plain = await RecordingControlPlane.StartAsync();
+        await using var without = await ApplianceHarness.StartAsync(Settings(plain.Url));
+        await Until(() => !plain.Registrations.IsEmpty, "registration");
+        Assert.Equal("", Assert.Single(plain.Registrations).Identity.ParentUrl);
+    }
+
+    /// <summary>A parent listener bound to every address is advertised on the public URL's host.</summary>
+    [Theory]
+    [InlineData("https://127.0.0.1:8443/", "http://198.18.1.11:8400", "https://127.0.0.1:8443")]
+    [InlineData("https://0.0.0.0:8443/", "http://oca-1.isp.example:8400", "https://oca-1.isp.example:8443")]
+    [InlineData("https://[::]:8443/", "http://[2001:2::11]:8400", "https://[2001:2::11]:8443")]
+    public void AdvertisedParentUrl_IsTheBoundAddress_OrThePublicHostForAWildcard(string bound, string publicUrl, string advertised) =>
+        Assert.Equal(advertised, ControlPlaneClient.AdvertisedParentUrl(new Uri(bound), publicUrl));
+
+    [Fact]
     public async Task Registers_ThenHeartbeats_LoadHealthAndInventory_AsDeltas()
     {
         await using var steering = await RecordingControlPlane.StartAsync();

@@ -102,6 +102,7 @@ public static class FleetLaunch
         $"--FillController:Fill:ControlUrl={FillControlUrl(bed)}",
         $"--FillController:Fill:SteeringControlUrl={SteeringControlUrl(bed)}",
         $"--FillController:Fill:RosterMaxSilence={FillRosterMaxSilence:c}",
+        $"--FillController:Fill:OriginParentUrl={bed.Host("origin").SecureUrl(OriginParentPort)}",
     ];
 
     /// <summary>
