@@ -86,14 +86,14 @@ public sealed class FillControlSecurityTests
         using (var channel = Channel(stack.FillControl, stack.Fleet.Authority, foreign))
         {
             var refused = await Assert.ThrowsAsync<RpcException>(async () => await new FillOrders.FillOrdersClient(channel).GetManifestAsync(request));
-            Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+            FleetClients.AssertRefusedAtHandshake(refused);
         }
 
         using var expired = stack.Fleet.Issue("openconnect://appliance/isp1/a1", notBefore: DateTimeOffset.UtcNow.AddDays(-8), lifetime: TimeSpan.FromDays(7));
         using (var channel = Channel(stack.FillControl, stack.Fleet.Authority, expired))
         {
             var refused = await Assert.ThrowsAsync<RpcException>(async () => await new FillOrders.FillOrdersClient(channel).GetManifestAsync(request));
-            Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+            FleetClients.AssertRefusedAtHandshake(refused);
         }
 
         using (var channel = Channel(stack.FillControl, stack.Fleet.Authority, stack.OperatorCertificate))

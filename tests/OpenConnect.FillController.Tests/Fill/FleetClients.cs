@@ -11,6 +11,24 @@ namespace OpenConnect.FillController.Tests.Fill;
 public static class FleetClients
 {
     /// <summary>
+    /// Asserts a gRPC call was refused at the TLS handshake: no gRPC status came from the server, the
+    /// client reports the failed connection (Unavailable, or Internal when the server's alert arrives
+    /// while the client is still writing; which of the two is timing) and a TLS or I/O failure lies
+    /// underneath (a connection refused by a closed port has neither).
+    /// </summary>
+    public static void AssertRefusedAtHandshake(Grpc.Core.RpcException refused)
+    {
+        Assert.True(refused.StatusCode is Grpc.Core.StatusCode.Unavailable or Grpc.Core.StatusCode.Internal, $"expected a failed connection, got {refused.StatusCode}: {refused.Status.Detail}");
+        var causes = new List<Exception>();
+        for (var e = refused.Status.DebugException; e is not null; e = e.InnerException)
+        {
+            causes.Add(e);
+        }
+
+        Assert.True(causes.Any(e => e is System.Security.Authentication.AuthenticationException or IOException), $"expected a TLS or I/O failure under {refused.StatusCode}: {string.Join(" <- ", causes.Select(e => $"{e.GetType().Name}: {e.Message}"))}");
+    }
+
+    /// <summary>
     /// Writes the fill controller's key (0600) and a certificate for <c>openconnect://fill-controller</c>
     /// (client and server use, as steering issues it) into <paramref name="directory"/>.
     /// </summary>
