@@ -173,13 +173,42 @@ public sealed class RunScriptTests
         return pids;
     }
 
+    /// <summary>
+    /// Ports for run.sh's roles, below the kernel's ephemeral range (32768 and up) so that other
+    /// tests' outgoing connections cannot take them, each with the ports run.sh derives from it
+    /// (+43 parent, +80/+81 control and enrollment, +1000 management) free when picked.
+    /// </summary>
     private static int[] FreePorts(int count)
     {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        listeners.ForEach(l => l.Start());
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        listeners.ForEach(l => l.Stop());
-        return ports;
+        int[] derived = [0, 43, 80, 81, 1000];
+        var ports = new List<int>();
+        while (ports.Count < count)
+        {
+            var port = Random.Shared.Next(20_000, 30_000);
+            if (ports.Any(p => Math.Abs(p - port) <= 1100) || !derived.All(offset => IsFree(port + offset)))
+            {
+                continue;
+            }
+
+            ports.Add(port);
+        }
+
+        return [.. ports];
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            listener.Stop();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     private static string RepositoryRoot()
