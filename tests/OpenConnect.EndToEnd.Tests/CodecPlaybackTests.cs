@@ -132,7 +132,7 @@ public sealed partial class CodecPlaybackTests(CodecPlaybackTests.CodecStack sta
     private static partial Regex SegmentPath();
 
     /// <summary>The stack once for the class: origin (real pipeline, H.264 and AV1), steering, one appliance, one title.</summary>
-    public sealed class CodecStack : IAsyncDisposable
+    public sealed class CodecStack : IAsyncLifetime
     {
         private readonly Lazy<Task<Ready>> _ready;
 
@@ -169,7 +169,11 @@ public sealed partial class CodecPlaybackTests(CodecPlaybackTests.CodecStack sta
         }
 
 
-        public async ValueTask DisposeAsync()
+        public Task InitializeAsync() => Task.CompletedTask;
+
+        // xunit 2 disposes class fixtures through IAsyncLifetime or IDisposable only: an
+        // IAsyncDisposable fixture was never disposed, and its appliance process outlived the run.
+        public async Task DisposeAsync()
         {
             if (_ready.IsValueCreated && _ready.Value.IsCompletedSuccessfully)
             {

@@ -106,7 +106,7 @@ public sealed class ProtectedPlaybackTests(ProtectedPlaybackTests.ProtectedStack
         ExternalProcess.RunAsync("ffmpeg", [.. key is null ? [] : new[] { "-decryption_key", key }, "-v", "error", "-i", file, "-f", "framemd5", "-"], TimeSpan.FromMinutes(1));
 
     /// <summary>The stack once for the class: origin (real pipeline and key store), steering, one appliance, a protected and a clear title.</summary>
-    public sealed class ProtectedStack : IAsyncDisposable
+    public sealed class ProtectedStack : IAsyncLifetime
     {
         private readonly Lazy<Task<Ready>> _ready;
 
@@ -142,7 +142,11 @@ public sealed class ProtectedPlaybackTests(ProtectedPlaybackTests.ProtectedStack
         }
 
 
-        public async ValueTask DisposeAsync()
+        public Task InitializeAsync() => Task.CompletedTask;
+
+        // xunit 2 disposes class fixtures through IAsyncLifetime or IDisposable only: an
+        // IAsyncDisposable fixture was never disposed, and its appliance process outlived the run.
+        public async Task DisposeAsync()
         {
             if (_ready.IsValueCreated && _ready.Value.IsCompletedSuccessfully)
             {
