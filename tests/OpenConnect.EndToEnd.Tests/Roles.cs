@@ -17,7 +17,7 @@ public sealed record RoleUnderTest(string Name, Func<string[], WebApplication> B
     {
         ["appliance"] = new("appliance", ApplianceHost.Build, typeof(ApplianceHost).Assembly.Location, "Appliance:Cache:Directory", ["--Appliance:ControlUrl=https://127.0.0.1:0", "--Appliance:UnsignedNetworks:0=127.0.0.0/8", "--Appliance:Upstream:AllowUnsignedContent=true"]),
         ["origin"] = new("origin", OriginHost.Build, typeof(OriginHost).Assembly.Location, "Origin:DataDirectory", []),
-        ["steering"] = new("steering", SteeringHost.Build, typeof(SteeringHost).Assembly.Location, "Steering:DataDirectory", []),
+        ["steering"] = new("steering", SteeringHost.Build, typeof(SteeringHost).Assembly.Location, "Steering:DataDirectory", ["--Steering:ControlUrl=https://127.0.0.1:0", "--Steering:Fleet:EnrollUrl=https://127.0.0.1:0"]),
         ["fill-controller"] = new("fill-controller", FillControllerHost.Build, typeof(FillControllerHost).Assembly.Location, "FillController:DataDirectory", ["--FillController:Fill:ControlUrl=https://127.0.0.1:0", .. FillControllerFleet.Settings]),
     };
 
