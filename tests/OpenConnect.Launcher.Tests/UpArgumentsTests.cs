@@ -10,6 +10,7 @@ public sealed class UpArgumentsTests
     {
         var args = UpArguments.Parse(["--state-dir", "/s", "--origin-port", "8100", "--steering-port", "8200", "--fill-port", "8300", "--appliance-ports", "8400,8401", "--web-dir", "/w"]);
         Assert.Equal(new UpArguments("/s", 8100, 8200, 8300, args.AppliancePorts, "/w", null), args);
+        Assert.Equal(42, UpArguments.Parse(["--owner", "42", "--state-dir", "/s", "--origin-port", "1", "--steering-port", "2", "--fill-port", "3", "--appliance-ports", "4"]).OwnerPid);
         Assert.Equal([8400, 8401], args.AppliancePorts);
     }
 
@@ -19,6 +20,7 @@ public sealed class UpArgumentsTests
     [InlineData("--appliance-ports 8400,x", "--appliance-ports: 'x' is not a valid port")]
     [InlineData("--origin-port 70000", "--origin-port: '70000' is not a valid port")]
     [InlineData("--origin-port -1", "--origin-port: '-1' is not a valid port")]
+    [InlineData("--owner 0", "--owner: '0' is not a process id")]
     public void Parse_RefusesBadInput_SayingWhatIsWrong(string given, string message)
     {
         var error = Assert.Throws<UsageException>(() => UpArguments.Parse(given.Split(' ')));

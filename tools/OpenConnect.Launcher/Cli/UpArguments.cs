@@ -3,12 +3,12 @@ using System.Globalization;
 namespace OpenConnect.Launcher.Cli;
 
 /// <summary>The <c>up</c> verb's command line (run.sh's loopback fleet).</summary>
-public sealed record UpArguments(string StateDirectory, int OriginPort, int SteeringPort, int FillPort, IReadOnlyList<int> AppliancePorts, string? WebDirectory, string? RepositoryRoot)
+public sealed record UpArguments(string StateDirectory, int OriginPort, int SteeringPort, int FillPort, IReadOnlyList<int> AppliancePorts, string? WebDirectory, string? RepositoryRoot, int? OwnerPid = null)
 {
     public const string Usage =
         """
         Usage: OpenConnect.Launcher up --state-dir DIR --origin-port N --steering-port N --fill-port N
-                                       --appliance-ports A[,B...] [--web-dir DIR] [--root DIR]
+                                       --appliance-ports A[,B...] [--web-dir DIR] [--root DIR] [--owner PID]
 
         Starts and enrolls the loopback fleet (steering, origin, fill controller, appliances
         appliance-1, appliance-2, … in site 'local') from the Release build under --root (default: the
@@ -16,15 +16,16 @@ public sealed record UpArguments(string StateDirectory, int OriginPort, int Stee
         listener on + 80, steering's enrollment on + 81, parent pulls on + 43, management on + 1000.
         Prints each role's URLs, writes DIR/fleet.env (URLs, operator certificate, fill pin, admin
         password file) and prints 'fleet ready: DIR/fleet.env'; then runs until SIGINT or SIGTERM
-        (exit 0 once every role stopped) or until a role dies (exit 1 with its last log lines).
+        (exit 0 once every role stopped), until process PID (--owner) is gone (the same), or until a
+        role dies (exit 1 with its last log lines). --web-dir: the web app the origin serves at /.
         """;
 
-    private static readonly HashSet<string> Options = new(StringComparer.Ordinal) { "--state-dir", "--origin-port", "--steering-port", "--fill-port", "--appliance-ports", "--web-dir", "--root" };
+    private static readonly HashSet<string> Options = new(StringComparer.Ordinal) { "--state-dir", "--origin-port", "--steering-port", "--fill-port", "--appliance-ports", "--web-dir", "--root", "--owner" };
 
     public static UpArguments Parse(IReadOnlyList<string> args)
     {
         string? state = null, web = null, root = null;
-        int? origin = null, steering = null, fill = null;
+        int? origin = null, steering = null, fill = null, owner = null;
         List<int>? appliances = null;
         for (var i = 0; i < args.Count; i++)
         {
@@ -44,6 +45,7 @@ public sealed record UpArguments(string StateDirectory, int OriginPort, int Stee
                 case "--appliance-ports": appliances = [.. value.Split(',').Select(p => Port(name, p))]; break;
                 case "--web-dir": web = value; break;
                 case "--root": root = value; break;
+                case "--owner": owner = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid > 0 ? pid : throw new UsageException($"--owner: '{value}' is not a process id"); break;
                 default: throw new UsageException($"unknown option {name}");
             }
         }
@@ -55,7 +57,8 @@ public sealed record UpArguments(string StateDirectory, int OriginPort, int Stee
             fill ?? throw new UsageException("--fill-port is required"),
             appliances ?? throw new UsageException("--appliance-ports is required"),
             web,
-            root);
+            root,
+            owner);
     }
 
     private static int Port(string option, string value) =>

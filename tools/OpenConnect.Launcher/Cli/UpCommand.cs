@@ -71,6 +71,11 @@ public static class UpCommand
 
             while (!stop.IsCancellationRequested)
             {
+                if (args.OwnerPid is { } owner && !Directory.Exists(string.Create(CultureInfo.InvariantCulture, $"/proc/{owner}")))
+                {
+                    break;
+                }
+
                 if (fleet.FirstExited() is { } dead)
                 {
                     await error.WriteLineAsync($"error: {dead.Name} stopped unexpectedly; last lines of {dead.LogFile}:\n{dead.Tail()}").ConfigureAwait(false);
