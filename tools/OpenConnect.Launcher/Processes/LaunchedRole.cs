@@ -110,6 +110,16 @@ public sealed class LaunchedRole : IAsyncDisposable
         await _process.WaitForExitAsync().ConfigureAwait(false);
     }
 
+    /// <summary><see cref="KillAsync"/>, waiting at most <paramref name="wait"/> for the exit.</summary>
+    public void Kill(TimeSpan wait)
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(wait);
+        }
+    }
+
     /// <summary>SIGTERM and wait (at most <paramref name="bound"/>, <see cref="StopBound"/> by default) for a clean exit; then SIGKILL. Returns the exit code.</summary>
     public async Task<int> StopAsync(TimeSpan? bound = null)
     {
