@@ -99,212 +99,54 @@ fi
 
 mkdir -p "$STATE_DIR/logs"
 STATE_DIR="$(cd "$STATE_DIR" && pwd)"
-PIDS=()
-NAMES=()
-URLS=()
-MANAGEMENT_URLS=()
+LAUNCHER="$ROOT/tools/OpenConnect.Launcher/bin/Release/net10.0/OpenConnect.Launcher.dll"
+if [ ! -f "$LAUNCHER" ]; then
+  echo "error: $LAUNCHER is missing; run: dotnet build OpenConnect.sln -c Release" >&2; exit 1
+fi
 
+# The fleet launcher starts and enrolls the roles as production does (tools/OpenConnect.Launcher):
+# steering first (it owns the playback signing key, makes the fleet CA and the operator token);
+# the operator's, the origin's and the fill controller's certificates issued on steering's
+# enrollment listener from keys made locally; the origin with steering's public key, writing its
+# own integrity key, which the appliances trust; each appliance added with a one-time code, making
+# its own key and enrolling on first start, pulling from its parents over fleet TLS
+# (appliance-2 -> appliance-1 -> origin). A second run reuses the certificates. It prints each
+# role's URLs, writes what the demo needs to $STATE_DIR/fleet.env once every /healthz answers, and
+# runs until told to stop (or a role dies); it stops the roles with it, and the roles stop if it dies.
+ENV_FILE="$STATE_DIR/fleet.env"
+rm -f "$ENV_FILE"
+LAUNCHER_PID=""
 stop_all() {
   trap - INT TERM EXIT
-  if [ "${#PIDS[@]}" -gt 0 ]; then
-    echo "stopping..."
-    kill -TERM "${PIDS[@]}" 2>/dev/null || true
-    local deadline=$((SECONDS + 15))
-    for pid in "${PIDS[@]}"; do
-      while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
-      kill -KILL "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
-    done
-    echo "stopped"
+  if [ -n "$LAUNCHER_PID" ] && kill -0 "$LAUNCHER_PID" 2>/dev/null; then
+    kill -TERM "$LAUNCHER_PID" 2>/dev/null || true
+    wait "$LAUNCHER_PID" 2>/dev/null || true
   fi
 }
 trap 'stop_all; exit 130' INT
 trap 'stop_all; exit 143' TERM
 trap 'stop_all' EXIT
 
-start_role() {
-  local name="$1" project="$2" port="$3"; shift 3
-  local dll="$ROOT/$project/bin/Release/net10.0/$(basename "$project").dll"
-  dotnet "$dll" --urls "http://127.0.0.1:$port" --Management:Url="http://127.0.0.1:$((port + 1000))" "$@" >"$STATE_DIR/logs/$name.log" 2>&1 &
-  PIDS+=("$!")
-  NAMES+=("$name")
-  URLS+=("http://127.0.0.1:$port")
-  MANAGEMENT_URLS+=("http://127.0.0.1:$((port + 1000))")
-}
-
-# wait_until ROLE PID_INDEX WHAT COMMAND...: waits up to 120 s for COMMAND to succeed; stops with the
-# role's last log lines if it exits first.
-wait_until() {
-  local name="$1" index="$2" what="$3" deadline=$((SECONDS + 120)); shift 3
-  until "$@"; do
-    if ! kill -0 "${PIDS[$index]}" 2>/dev/null; then
-      echo "error: $name exited; last lines of $STATE_DIR/logs/$name.log:" >&2
-      tail -n 20 "$STATE_DIR/logs/$name.log" >&2
-      exit 1
-    fi
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      echo "error: $name did not $what within 120 s; see $STATE_DIR/logs/$name.log" >&2
-      exit 1
-    fi
-    sleep 0.2
-  done
-}
-
-# wait_for_file ROLE PID_INDEX FILE: a role writes FILE (its public key) at start.
-wait_for_file() { wait_until "$1" "$2" "write $3" test -s "$3"; }
-
-# wait_for_listening ROLE PID_INDEX: the role's listeners are up (its management listener answers).
-wait_for_listening() { wait_until "$1" "$2" "listen" curl -s -o /dev/null --max-time 2 "${MANAGEMENT_URLS[$2]}/healthz"; }
-
-ORIGIN_URL="http://127.0.0.1:$ORIGIN_PORT"
-STEERING_URL="http://127.0.0.1:$STEERING_PORT"
-STEERING_CONTROL_URL="https://127.0.0.1:$((STEERING_PORT + 80))"
-STEERING_ENROLL_URL="https://127.0.0.1:$((STEERING_PORT + 81))"
-FLEET_DIR="$STATE_DIR/steering/fleet"
-FILL_URL="http://127.0.0.1:$FILL_PORT"
-# Parent pulls over TLS with fleet certificates: the origin's fleet parent listener, and each appliance's (its data port + 43).
-ORIGIN_PARENT_URL="https://127.0.0.1:$((ORIGIN_PORT + 43))"
-FILL_CONTROL_URL="https://127.0.0.1:$((FILL_PORT + 80))"
-
-# Steering first: it owns the playback signing key. Its public key (written at start) goes to the
-# appliances and the origin, which verify players' tokens with it. The local site's prefix file maps
-# loopback clients to the appliances' site.
-mkdir -p "$STATE_DIR/steering/prefixes"
-printf '# run.sh: loopback clients belong to the local site\n127.0.0.0/8\n::1/128\n' >"$STATE_DIR/steering/prefixes/local.prefixes"
-PUBLIC_KEY_FILE="$STATE_DIR/steering/keys/steering-signing.pub"
-rm -f "$PUBLIC_KEY_FILE"
-start_role steering steering/OpenConnect.Steering "$STEERING_PORT" --Steering:DataDirectory="$STATE_DIR/steering" \
-  --Steering:ControlUrl="$STEERING_CONTROL_URL" --Steering:Fleet:EnrollUrl="$STEERING_ENROLL_URL" --Steering:OriginUrl="$ORIGIN_URL"
-wait_for_file steering 0 "$PUBLIC_KEY_FILE"
-PLAYBACK_KEY="$(tr -d '[:space:]' <"$PUBLIC_KEY_FILE")"
-# The key is written before the listeners open: certificates are issued on the enrollment listener.
-wait_for_listening steering 0
-
-# A service's fleet certificate (the fill controller's, the origin's), as an operator gets one: a key
-# made here (mode 0600, never sent), a certificate request, and POST /fleet/certificates on steering's
-# enrollment listener with the operator token. A second run reuses it until a day before it expires.
-# The same for this script's own operator certificate (openconnect://operator/run-sh), which the
-# fill controller's /fill/sites endpoints take on its control listener.
-FILL_FLEET_DIR="$STATE_DIR/fill-controller-fleet"
-ORIGIN_FLEET_DIR="$STATE_DIR/origin-fleet"
-OPERATOR_DIR="$STATE_DIR/operator"
-issue_certificate() { # dir name identity
-  local dir="$1" name="$2" identity="$3" csr answer pem
-  if [ -s "$dir/$name.crt" ] && [ -s "$dir/$name.key" ] \
-      && openssl x509 -in "$dir/$name.crt" -noout -checkend 86400 >/dev/null 2>&1 \
-      && { [ "$name" = operator ] || openssl x509 -in "$dir/$name.crt" -noout -ext extendedKeyUsage 2>/dev/null | grep -q 'TLS Web Server'; }; then
-    # (Services serve TLS with their certificates: one without serverAuth is replaced.)
-    return 0
-  fi
-  if ! command -v openssl >/dev/null; then
-    echo "error: openssl is needed to make the $name key and certificate request (apt-get install openssl)" >&2
+dotnet "$LAUNCHER" up --state-dir "$STATE_DIR" --origin-port "$ORIGIN_PORT" --steering-port "$STEERING_PORT" \
+  --fill-port "$FILL_PORT" --appliance-ports "$APPLIANCE1_PORT,$APPLIANCE2_PORT" --web-dir "$ROOT/web/dist" --owner "$$" &
+LAUNCHER_PID=$!
+until [ -s "$ENV_FILE" ]; do
+  if ! kill -0 "$LAUNCHER_PID" 2>/dev/null; then
+    status=0; wait "$LAUNCHER_PID" || status=$?
+    LAUNCHER_PID=""
+    echo "error: the roles did not start (launcher exit code $status); logs: $STATE_DIR/logs/" >&2
     exit 1
   fi
-  mkdir -p "$dir"
-  if [ ! -s "$dir/$name.key" ]; then
-    (umask 077; openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/$name.key" 2>/dev/null)
-  fi
-  csr="$(openssl req -new -key "$dir/$name.key" -subj "/CN=openconnect-$name" | awk '{printf "%s\\n", $0}')"
-  if ! answer=$(curl -fsS --retry 30 --retry-connrefused --retry-delay 1 --cacert "$FLEET_DIR/ca.crt" \
-      -H "Authorization: Bearer $(cat "$FLEET_DIR/operator.token")" -H 'Content-Type: application/json' \
-      -d "{\"identity\":\"$identity\",\"csr\":\"$csr\"}" "$STEERING_ENROLL_URL/fleet/certificates"); then
-    echo "error: steering at $STEERING_ENROLL_URL did not issue the $identity certificate; see $STATE_DIR/logs/steering.log" >&2
-    exit 1
-  fi
-  # The PEM comes JSON-escaped (\n, and + as \u002B): printf %b undoes both.
-  pem="$(sed -n 's/.*"certificate":"\([^"]*\)".*/\1/p' <<<"$answer")"
-  if [ -z "$pem" ]; then
-    echo "error: steering's answer holds no certificate: $answer" >&2
-    exit 1
-  fi
-  printf '%b\n' "$pem" >"$dir/$name.crt.tmp" && mv "$dir/$name.crt.tmp" "$dir/$name.crt"
-}
-issue_certificate "$OPERATOR_DIR" operator openconnect://operator/run-sh
-# The origin serves appliances' parent pulls over TLS with its fleet certificate (openconnect://origin).
-issue_certificate "$ORIGIN_FLEET_DIR" origin openconnect://origin
-# The catalog's built-in admin (invite codes and roles: only an admin makes uploaders). Its
-# password is generated once and kept in the state directory.
-ADMIN_PASSWORD_FILE="$STATE_DIR/admin.password"
-if [ ! -s "$ADMIN_PASSWORD_FILE" ]; then
-  (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$ADMIN_PASSWORD_FILE")
-fi
-start_role origin origin/OpenConnect.Origin "$ORIGIN_PORT" --Origin:DataDirectory="$STATE_DIR/origin" --Origin:PlaybackKeys:0="$PLAYBACK_KEY" \
-  --Origin:Web:Directory="$ROOT/web/dist" --Origin:Web:SteeringUrl="$STEERING_URL" --Origin:Catalog:AdminPasswordFile="$ADMIN_PASSWORD_FILE" \
-  --Origin:Fleet:ParentUrl="$ORIGIN_PARENT_URL" --Origin:Fleet:CertificateFile="$ORIGIN_FLEET_DIR/origin.crt" \
-  --Origin:Fleet:KeyFile="$ORIGIN_FLEET_DIR/origin.key" --Origin:Fleet:CaCertificateFile="$FLEET_DIR/ca.crt"
-# The origin signs every title's integrity manifest; appliances admit only what its key signed.
-# Its public key is written at start, like steering's.
-ORIGIN_KEY_FILE="$STATE_DIR/origin/keys/origin-signing.pub"
-wait_for_file origin 1 "$ORIGIN_KEY_FILE"
-INTEGRITY_KEY="$(tr -d '[:space:]' <"$ORIGIN_KEY_FILE")"
-issue_certificate "$FILL_FLEET_DIR" fill-controller openconnect://fill-controller
+  sleep 0.2
+done
+# STATE_DIR ORIGIN_URL STEERING_URL FILL_CONTROL_URL FILL_PIN OPERATOR_CERT OPERATOR_KEY ADMIN_PASSWORD_FILE FLEET_CA
+# shellcheck source=/dev/null
+source "$ENV_FILE"
 # The fill controller's certificate names openconnect://fill-controller, no host: curl checks it by
 # its public key (renewal keeps the key), with this script's operator certificate.
-FILL_PIN="sha256//$(openssl pkey -in "$FILL_FLEET_DIR/fill-controller.key" -pubout -outform DER 2>/dev/null | openssl dgst -sha256 -binary | base64)"
 fill_operator_curl() {
-  curl -fsS --http2 --insecure --pinnedpubkey "$FILL_PIN" --cert "$OPERATOR_DIR/operator.crt" --key "$OPERATOR_DIR/operator.key" "$@"
+  curl -fsS --http2 --insecure --pinnedpubkey "$FILL_PIN" --cert "$OPERATOR_CERT" --key "$OPERATOR_KEY" "$@"
 }
-start_role fill-controller fill-controller/OpenConnect.FillController "$FILL_PORT" --FillController:DataDirectory="$STATE_DIR/fill-controller" \
-  --FillController:Steering:Url="$STEERING_URL" --FillController:Origin:Url="$ORIGIN_URL" \
-  --FillController:Fill:ControlUrl="$FILL_CONTROL_URL" --FillController:Fill:SteeringControlUrl="$STEERING_CONTROL_URL" \
-  --FillController:Fleet:CertificateFile="$FILL_FLEET_DIR/fill-controller.crt" --FillController:Fleet:KeyFile="$FILL_FLEET_DIR/fill-controller.key" \
-  --FillController:Fleet:CaCertificateFile="$FLEET_DIR/ca.crt" --FillController:Fill:OriginParentUrl="$ORIGIN_PARENT_URL"
-# Enrollment, as in production: steering made the fleet CA and the operator token in $FLEET_DIR; the
-# operator adds each appliance (id, site) and gets a one-time code; the appliance makes its own key,
-# sends a certificate request with the code and gets its certificate. A second run reuses it.
-enroll_appliance() {
-  local id="$1" dir="$STATE_DIR/$1-fleet" answer
-  if [ -s "$dir/appliance.crt" ]; then return 0; fi
-  mkdir -p "$dir"
-  if ! answer=$(curl -fsS --retry 30 --retry-connrefused --retry-delay 1 --cacert "$FLEET_DIR/ca.crt" \
-      -H "Authorization: Bearer $(cat "$FLEET_DIR/operator.token")" -H 'Content-Type: application/json' \
-      -d "{\"id\":\"$id\",\"site\":\"local\"}" "$STEERING_ENROLL_URL/fleet/appliances"); then
-    echo "error: could not add $id to the fleet at $STEERING_ENROLL_URL; see $STATE_DIR/logs/steering.log" >&2
-    exit 1
-  fi
-  (umask 077; sed -n 's/.*"code":"\([0-9a-f]*\)".*/\1/p' <<<"$answer" >"$dir/enrollment.code")
-}
-# Appliances: players need steering's tokens; loopback (fill, local tools) may fetch unsigned paths.
-# Parents over fleet TLS: appliance-2 pulls from appliance-1's parent listener, then the origin's;
-# appliance-1 from the origin's (a hierarchy: peers do not detect loops, so never a cycle).
-PARENTS_1=(--Appliance:Parents:0="$ORIGIN_PARENT_URL")
-PARENTS_2=(--Appliance:Parents:0="https://127.0.0.1:$((APPLIANCE1_PORT + 43))" --Appliance:Parents:1="$ORIGIN_PARENT_URL")
-for n in 1 2; do
-  port_var="APPLIANCE${n}_PORT"
-  port="${!port_var}"
-  enroll_appliance "appliance-$n"
-  parents_var="PARENTS_$n[@]"
-  start_role "appliance-$n" appliance/OpenConnect.Appliance "$port" \
-    --Appliance:Id="appliance-$n" --Appliance:Site=local --Appliance:Cache:Directory="$STATE_DIR/appliance-$n" "${!parents_var}" \
-    --Appliance:Upstream:ParentListenerUrl="https://127.0.0.1:$((port + 43))" \
-    --Appliance:ControlUrl="https://127.0.0.1:$((port + 80))" --Appliance:Steering:Url="$STEERING_CONTROL_URL" \
-    --Appliance:Fleet:Directory="$STATE_DIR/appliance-$n-fleet" --Appliance:Fleet:CaCertificateFile="$FLEET_DIR/ca.crt" \
-    --Appliance:Fleet:EnrollUrl="$STEERING_ENROLL_URL" --Appliance:Fleet:EnrollmentCodeFile="$STATE_DIR/appliance-$n-fleet/enrollment.code" \
-    --Appliance:PlaybackKeys:0="$PLAYBACK_KEY" --Appliance:Upstream:IntegrityKeys:0="$INTEGRITY_KEY" --Appliance:UnsignedNetworks:0=127.0.0.0/8 \
-    --Appliance:Fill:ControllerUrl="$FILL_CONTROL_URL" --Appliance:Fill:PollInterval=00:00:02
-done
-
-for i in "${!NAMES[@]}"; do
-  printf '%-16s %s   (health %s/healthz, metrics %s/metrics)\n' "${NAMES[$i]}" "${URLS[$i]}" "${MANAGEMENT_URLS[$i]}" "${MANAGEMENT_URLS[$i]}"
-done
-echo "state: $STATE_DIR   logs: $STATE_DIR/logs/"
-echo "play:  $STEERING_URL/play/<titleId>   (hls.js: $STEERING_URL/play/<titleId>/master.m3u8, dash.js: $STEERING_URL/play/<titleId>/manifest.mpd)"
-
-deadline=$((SECONDS + 120))
-for i in "${!NAMES[@]}"; do
-  until curl -fs -o /dev/null --max-time 2 "${MANAGEMENT_URLS[$i]}/healthz"; do
-    if ! kill -0 "${PIDS[$i]}" 2>/dev/null; then
-      echo "error: ${NAMES[$i]} exited; last lines of $STATE_DIR/logs/${NAMES[$i]}.log:" >&2
-      tail -n 20 "$STATE_DIR/logs/${NAMES[$i]}.log" >&2
-      exit 1
-    fi
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      echo "error: ${NAMES[$i]} did not answer /healthz within 120 s; see $STATE_DIR/logs/${NAMES[$i]}.log" >&2
-      exit 1
-    fi
-    sleep 0.3
-  done
-done
 
 echo "web:   $ORIGIN_URL/   (QoE: $ORIGIN_URL/qoe)"
 echo "admin: log in as 'admin' with the password in $ADMIN_PASSWORD_FILE (invite codes, roles)"
@@ -357,13 +199,9 @@ if [ "$DEMO" -eq 1 ]; then
 fi
 echo "READY"
 
-# Stay in the foreground until a role dies or we are told to stop.
-while true; do
-  for i in "${!PIDS[@]}"; do
-    if ! kill -0 "${PIDS[$i]}" 2>/dev/null; then
-      echo "error: ${NAMES[$i]} stopped unexpectedly; see $STATE_DIR/logs/${NAMES[$i]}.log" >&2
-      exit 1
-    fi
-  done
-  sleep 1
-done
+# Stay in the foreground until a role dies (the launcher says which, with its last log lines) or we are told to stop.
+status=0
+wait "$LAUNCHER_PID" || status=$?
+LAUNCHER_PID=""
+echo "error: the fleet stopped (launcher exit code $status); see $STATE_DIR/logs/" >&2
+exit 1

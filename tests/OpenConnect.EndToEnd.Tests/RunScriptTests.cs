@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
+using OpenConnect.Launcher.Layout;
 using OpenConnect.Testing;
 
 namespace OpenConnect.EndToEnd.Tests;
@@ -178,38 +178,7 @@ public sealed class RunScriptTests
     /// tests' outgoing connections cannot take them, each with the ports run.sh derives from it
     /// (+43 parent, +80/+81 control and enrollment, +1000 management) free when picked.
     /// </summary>
-    private static int[] FreePorts(int count)
-    {
-        int[] derived = [0, 43, 80, 81, 1000];
-        var ports = new List<int>();
-        while (ports.Count < count)
-        {
-            var port = Random.Shared.Next(20_000, 30_000);
-            if (ports.Any(p => Math.Abs(p - port) <= 1100) || !derived.All(offset => IsFree(port + offset)))
-            {
-                continue;
-            }
-
-            ports.Add(port);
-        }
-
-        return [.. ports];
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
-            listener.Stop();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
+    private static int[] FreePorts(int count) => LoopbackPorts.Pick(count);
 
     private static string RepositoryRoot()
     {

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -203,144 +200,51 @@ public sealed class SteeredStack : IAsyncDisposable
     }
 }
 
-/// <summary>An appliance in its own process on a free loopback port.</summary>
+/// <summary>
+/// An appliance in its own process on a free loopback port, started by the fleet launcher's process
+/// code (<see cref="RoleProcess"/>): it has a watchdog, so it never outlives the test run.
+/// </summary>
 public sealed class ApplianceChild : IAsyncDisposable
 {
-    private readonly Process _process;
+    private readonly RoleProcess _process;
 
-    private ApplianceChild(string id, Process process, Uri baseAddress, Uri managementAddress)
+    private ApplianceChild(string id, RoleProcess process)
     {
         Id = id;
         _process = process;
-        BaseAddress = baseAddress;
-        ManagementAddress = managementAddress;
     }
 
     public string Id { get; }
 
-    public Uri BaseAddress { get; }
+    public Uri BaseAddress => _process.BaseAddress;
 
     /// <summary>The management listener (<c>/healthz</c>, <c>/metrics</c>).</summary>
-    public Uri ManagementAddress { get; }
+    public Uri ManagementAddress => _process.ManagementAddress;
 
     public string HostAndPort => $"{BaseAddress.Host}:{BaseAddress.Port}";
 
-    public bool Running => !_process.HasExited;
+    public bool Running => _process.Running;
 
-    public static async Task<ApplianceChild> StartAsync(string id, string[] settings)
-    {
-        // A free port is only free until someone binds it: parallel test classes race for them, so a
-        // start that lost its port to another process is retried on new ports.
-        for (var attempt = 1; ; attempt++)
-        {
-            var (child, error) = await TryStartAsync(id, settings);
-            if (child is not null)
-            {
-                return child;
-            }
-
-            if (attempt == 3 || !error.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
-            {
-                throw new InvalidOperationException($"appliance {id} did not start: {error}");
-            }
-        }
-    }
-
-    private static async Task<(ApplianceChild? Child, string Error)> TryStartAsync(string id, string[] settings)
-    {
-        var port = FreePort();
-        var controlPort = FreePort();
-        var managementPort = FreePort();
-        var startInfo = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        string[] args =
-        [
-            typeof(ApplianceHost).Assembly.Location, "--urls", $"http://127.0.0.1:{port}",
-            $"--Appliance:ControlUrl=https://127.0.0.1:{controlPort}", $"--Appliance:Id={id}",
-            $"--Management:Url=http://127.0.0.1:{managementPort}",
-            "--Logging:LogLevel:Default=Warning", .. settings,
-        ];
-        foreach (var arg in args)
-        {
-            startInfo.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(startInfo)!;
-        var stderr = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null && stderr.Count < 50)
-            {
-                stderr.Enqueue(e.Data);
-            }
-        };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        var child = new ApplianceChild(id, process, new Uri($"http://127.0.0.1:{port}"), new Uri($"http://127.0.0.1:{managementPort}"));
-        using var client = new HttpClient { BaseAddress = child.ManagementAddress, Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            if (process.HasExited)
-            {
-                process.WaitForExit();
-                var error = $"exit code {process.ExitCode} during start; stderr: {string.Join(" | ", stderr)}";
-                await child.DisposeAsync();
-                return (null, error);
-            }
-
-            try
-            {
-                if ((await client.GetAsync("/healthz")).IsSuccessStatusCode)
-                {
-                    return (child, "");
-                }
-            }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-            {
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                await child.DisposeAsync();
-                throw new TimeoutException($"appliance {id} did not answer /healthz within 60 s");
-            }
-
-            await Task.Delay(100);
-        }
-    }
+    public static async Task<ApplianceChild> StartAsync(string id, string[] settings) =>
+        new(id, await RoleProcess.StartAsync(
+            "appliance " + id,
+            typeof(ApplianceHost).Assembly.Location,
+            null,
+            () => [$"--Appliance:ControlUrl=https://127.0.0.1:{FreePort()}", $"--Appliance:Id={id}", "--Logging:LogLevel:Default=Warning", .. settings]));
 
     /// <summary>Content requests served (all tiers), from the appliance's own metrics.</summary>
     public async Task<double> ContentRequestsAsync()
     {
-        using var client = new HttpClient { BaseAddress = ManagementAddress, Timeout = TimeSpan.FromSeconds(5) };
-        var metrics = PrometheusText.Parse(await client.GetStringAsync("/metrics"));
+        var metrics = await _process.MetricsAsync();
         return (metrics.Value("openconnect_appliance_requests_total", ("tier", "ram")) ?? 0)
             + (metrics.Value("openconnect_appliance_requests_total", ("tier", "ssd")) ?? 0)
             + (metrics.Value("openconnect_appliance_requests_total", ("tier", "miss")) ?? 0);
     }
 
     /// <summary>Stops the appliance the hard way: its sockets close, its heartbeats stop.</summary>
-    public void Kill()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(10_000);
-        }
-    }
+    public void Kill() => _process.Kill();
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => RoleProcess.FreePort();
 
-    public ValueTask DisposeAsync()
-    {
-        Kill();
-        _process.Dispose();
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 }

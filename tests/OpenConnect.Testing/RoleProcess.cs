@@ -1,21 +1,24 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using OpenConnect.Launcher.Layout;
+using OpenConnect.Launcher.Processes;
 
 namespace OpenConnect.Testing;
 
 /// <summary>
 /// A role as a real separate process on a free loopback port, with its management listener on
-/// another, started once <c>/healthz</c> answers 200 there, so a test can kill it with SIGKILL (no shutdown hooks, children included) or stop it with
-/// SIGTERM.
+/// another, started once <c>/healthz</c> answers 200 there, so a test can kill it with SIGKILL (no
+/// shutdown hooks, children included) or stop it with SIGTERM. Started by the fleet launcher's
+/// process code: the role has a watchdog, so it never outlives the test run, even one killed with SIGKILL.
 /// </summary>
 public sealed class RoleProcess : IAsyncDisposable
 {
-    private readonly Process _process;
+    private static readonly string LogDirectory = Path.Combine(Path.GetTempPath(), "openconnect-role-logs");
+    private readonly LaunchedRole _role;
 
-    private RoleProcess(Process process, Uri baseAddress, Uri managementAddress)
+    private RoleProcess(LaunchedRole role, Uri baseAddress, Uri managementAddress)
     {
-        _process = process;
+        _role = role;
         BaseAddress = baseAddress;
         ManagementAddress = managementAddress;
     }
@@ -25,48 +28,77 @@ public sealed class RoleProcess : IAsyncDisposable
     /// <summary>The management listener (<c>/healthz</c>, <c>/metrics</c>).</summary>
     public Uri ManagementAddress { get; }
 
-    public int Pid => _process.Id;
+    public int Pid => _role.Pid;
+
+    public bool Running => _role.Running;
+
+    /// <summary>The last lines the role wrote (standard output and error).</summary>
+    public string Tail(int lines = 20) => _role.Tail(lines);
 
     /// <param name="name">The role's name, for error messages.</param>
     /// <param name="dll">The role's entry assembly.</param>
     /// <param name="prefix">Run under this command (e.g. strace), or null.</param>
     /// <param name="settings">Command-line settings after <c>--urls</c> and <c>--Management:Url</c>.</param>
-    public static async Task<RoleProcess> StartAsync(string name, string dll, string[]? prefix, params string[] settings)
-    {
-        var port = FreePort();
-        var managementPort = FreePort();
-        var startInfo = new ProcessStartInfo(prefix?[0] ?? "dotnet")
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var arg in (prefix?.Skip(1) ?? []).Concat(prefix is null ? [] : ["dotnet"]).Concat([dll, "--urls", $"http://127.0.0.1:{port}", $"--Management:Url=http://127.0.0.1:{managementPort}"]).Concat(settings))
-        {
-            startInfo.ArgumentList.Add(arg);
-        }
+    public static Task<RoleProcess> StartAsync(string name, string dll, string[]? prefix, params string[] settings) =>
+        StartAsync(name, dll, prefix, () => settings);
 
-        var process = Process.Start(startInfo)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        var baseAddress = new Uri($"http://127.0.0.1:{port}");
-        var managementAddress = new Uri($"http://127.0.0.1:{managementPort}");
-        using var client = new HttpClient { BaseAddress = managementAddress, Timeout = TimeSpan.FromSeconds(2) };
+    /// <summary>
+    /// As <see cref="StartAsync(string, string, string[], string[])"/>, with the settings made anew
+    /// for each attempt: a free port is only free until someone binds it, and parallel test classes
+    /// race for them, so a start that lost one of its ports to another process is retried on new ones.
+    /// </summary>
+    public static async Task<RoleProcess> StartAsync(string name, string dll, string[]? prefix, Func<string[]> settings)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = FreePort();
+            var managementPort = FreePort();
+            var baseAddress = new Uri($"http://127.0.0.1:{port}");
+            var managementAddress = new Uri($"http://127.0.0.1:{managementPort}");
+            var role = LaunchedRole.Start(new RoleStart(
+                name,
+                FleetHost.Loopback,
+                dll,
+                ["--urls", baseAddress.ToString().TrimEnd('/'), $"--Management:Url={managementAddress.ToString().TrimEnd('/')}", .. settings()],
+                Path.Combine(LogDirectory, $"{name}-{Guid.NewGuid():N}.log"),
+                baseAddress.ToString(),
+                managementAddress.ToString())
+            {
+                Prefix = prefix ?? [],
+            });
+            var process = new RoleProcess(role, baseAddress, managementAddress);
+            var error = await process.WaitHealthyAsync(name);
+            if (error is null)
+            {
+                return process;
+            }
+
+            await process.DisposeAsync();
+            if (attempt == 3 || !error.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InvalidOperationException($"{name} did not start: {error}");
+            }
+        }
+    }
+
+    /// <summary>Null once <c>/healthz</c> answers 200; why not when the role exits first (its last lines) or after 60 s.</summary>
+    private async Task<string?> WaitHealthyAsync(string name)
+    {
+        using var client = CreateManagementClient();
+        client.Timeout = TimeSpan.FromSeconds(2);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (true)
         {
-            if (process.HasExited)
+            if (!_role.Running)
             {
-                throw new InvalidOperationException($"{name} exited with code {process.ExitCode} during start");
+                return $"exit code {_role.ExitCode} during start; last lines:\n{_role.Tail()}";
             }
 
             try
             {
                 if ((await client.GetAsync("/healthz")).StatusCode == HttpStatusCode.OK)
                 {
-                    return new RoleProcess(process, baseAddress, managementAddress);
+                    return null;
                 }
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
@@ -75,8 +107,7 @@ public sealed class RoleProcess : IAsyncDisposable
 
             if (DateTime.UtcNow > deadline)
             {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"{name} did not answer /healthz within 60 s");
+                throw new TimeoutException($"{name} did not answer /healthz within 60 s; last lines:\n{_role.Tail()}");
             }
 
             await Task.Delay(100);
@@ -95,26 +126,15 @@ public sealed class RoleProcess : IAsyncDisposable
     }
 
     /// <summary>SIGKILL to the process and its children: no shutdown hooks, no final flush.</summary>
-    public async Task KillAsync()
-    {
-        _process.Kill(entireProcessTree: true);
-        await _process.WaitForExitAsync();
-    }
+    public Task KillAsync() => _role.KillAsync();
 
-    /// <summary>SIGTERM and wait (at most 30 s) for a clean exit; returns the exit code.</summary>
-    public async Task<int> StopAsync()
-    {
-        using (var kill = Process.Start("kill", $"-TERM {_process.Id}")!)
-        {
-            await kill.WaitForExitAsync();
-        }
+    /// <summary>SIGKILL, waiting at most 10 s for the exit.</summary>
+    public void Kill() => _role.Kill(TimeSpan.FromSeconds(10));
 
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await _process.WaitForExitAsync(timeout.Token);
-        return _process.ExitCode;
-    }
+    /// <summary>SIGTERM and wait (at most 30 s, then SIGKILL) for a clean exit; returns the exit code.</summary>
+    public Task<int> StopAsync() => _role.StopAsync(TimeSpan.FromSeconds(30));
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -123,11 +143,13 @@ public sealed class RoleProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
+        await _role.DisposeAsync();
+        try
         {
-            await KillAsync();
+            File.Delete(_role.LogFile);
         }
-
-        _process.Dispose();
+        catch (IOException)
+        {
+        }
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using OpenConnect.Launcher.Processes;
 using OpenConnect.Testing.Fleet;
 
 namespace OpenConnect.Bench.Fleet;
@@ -113,7 +114,7 @@ internal sealed class ChaosRunner(FleetBed bed, Action<string> down, Action<stri
     private async Task RestartAsync(string id)
     {
         // One at a time: FleetBed's appliance table is not thread-safe.
-        BedRole role;
+        LaunchedRole role;
         await _bed.WaitAsync().ConfigureAwait(false);
         try
         {

@@ -80,7 +80,7 @@ public sealed class FleetScenario : IScenario
         var run = Stopwatch.StartNew();
         var children = FleetLaunch.Sites.Select(s => (Site: s.Key, Client: s.Value.Client, Process: ChildProcess.Start("ip",
         [
-            "netns", "exec", bed.Host(s.Value.Client).Namespace, "dotnet", benchDll, "fleet", FleetPlayersCommand.Name,
+            "netns", "exec", bed.Host(s.Value.Client).Namespace!, "dotnet", benchDll, "fleet", FleetPlayersCommand.Name,
             "--steering", bed.SteeringUrl, "--title", title, "--client", s.Value.Client,
             "--sessions", options.Sessions.ToString(CultureInfo.InvariantCulture), "--seconds", options.Seconds.ToString(CultureInfo.InvariantCulture),
         ]))).ToList();

@@ -1,39 +1,41 @@
 using System.Globalization;
 using System.Text.Json;
-using OpenConnect.Bench.Throughput;
 using OpenConnect.Contracts.Security;
+using OpenConnect.Launcher;
+using OpenConnect.Launcher.Layout;
+using OpenConnect.Launcher.Processes;
 
 namespace OpenConnect.Bench.Ttff;
 
 /// <summary>
-/// Origin, steering and one or more appliances (one site) as Release processes pinned to core 0, wired as run.sh wires
-/// them: steering's key (created here first) verifies players' tokens on the appliance and the
-/// origin; loopback clients belong to the appliance's site.
+/// Origin, steering and one or more appliances (one site, no fill controller) as Release processes
+/// pinned to core 0, started and enrolled by the fleet launcher as run.sh's are: steering's key
+/// (created here first) verifies players' tokens on the appliances and the origin; loopback clients
+/// belong to the appliances' site; appliances pull from their parents over fleet TLS.
 /// </summary>
 internal sealed class SteeredStack : IAsyncDisposable
 {
-    private readonly List<ChildProcess> _processes;
+    private readonly LaunchedFleet _fleet;
     private readonly Ed25519SigningKey _key;
     private readonly IReadOnlyList<string> _titles;
-    private readonly List<string> _applianceUrls = [];
 
-    private SteeredStack(List<ChildProcess> processes, Ed25519SigningKey key, IReadOnlyList<string> titles, string steeringUrl)
+    private SteeredStack(LaunchedFleet fleet, Ed25519SigningKey key, IReadOnlyList<string> titles)
     {
-        _processes = processes;
+        _fleet = fleet;
         _key = key;
         _titles = titles;
-        SteeringUrl = steeringUrl;
+        Roles = [.. fleet.Roles.Select(r => (r.Name, new RoleCpu(r)))];
     }
 
-    public string SteeringUrl { get; }
+    public string SteeringUrl => _fleet.Layout.Url(FleetLayout.Steering);
 
-    public string ApplianceUrl => _applianceUrls[0];
+    public string ApplianceUrl => ApplianceUrls[0];
 
     /// <summary>Every appliance's data URL (all in site <c>local</c>), in start order.</summary>
-    public IReadOnlyList<string> ApplianceUrls => _applianceUrls;
+    public IReadOnlyList<string> ApplianceUrls => [.. _fleet.Layout.Appliances.Select(_fleet.Layout.Url)];
 
-    /// <summary>The role processes by name (origin, steering, oca-bench-N), for CPU accounting.</summary>
-    public IReadOnlyList<(string Name, ChildProcess Process)> Roles { get; private set; } = [];
+    /// <summary>The role processes by name (steering, origin, oca-bench-N), for CPU accounting.</summary>
+    public IReadOnlyList<(string Name, RoleCpu Process)> Roles { get; }
 
     public static Task<SteeredStack> StartAsync(string root, string taskset, string work, string package, string title, CancellationToken cancellationToken) =>
         StartAsync(root, taskset, work, package, [title], 1, cancellationToken);
@@ -45,11 +47,19 @@ internal sealed class SteeredStack : IAsyncDisposable
     /// </summary>
     public static async Task<SteeredStack> StartAsync(string root, string taskset, string work, string package, IReadOnlyList<string> titles, int appliances, CancellationToken cancellationToken)
     {
+        foreach (var project in (string[])["origin/OpenConnect.Origin", "steering/OpenConnect.Steering", "appliance/OpenConnect.Appliance"])
+        {
+            var dll = RoleStart.ReleaseDll(root, project);
+            if (!File.Exists(dll))
+            {
+                throw new BenchUsageException($"{dll} is missing; build first: dotnet build OpenConnect.sln -c Release");
+            }
+        }
+
         var key = Ed25519SigningKey.LoadOrCreate(Path.Combine(work, "steering", "keys", "steering-signing.key"));
         // The origin's signing key, made here so each copy of the package gets its own title's signed
         // integrity manifest; the origin loads it at start and writes the public half next to it.
-        var originKeyFile = Path.Combine(work, "origin", "keys", "origin-signing.key");
-        var originKey = Ed25519SigningKey.LoadOrCreate(originKeyFile);
+        var originKey = Ed25519SigningKey.LoadOrCreate(Path.Combine(work, "origin", "keys", "origin-signing.key"));
         foreach (var title in titles)
         {
             var published = Path.Combine(work, "origin", "published", title);
@@ -58,62 +68,21 @@ internal sealed class SteeredStack : IAsyncDisposable
             await File.WriteAllBytesAsync(Path.Combine(published, Contracts.Content.IntegrityManifest.FileName), manifest.ToJsonBytes(), cancellationToken).ConfigureAwait(false);
         }
 
-        Directory.CreateDirectory(Path.Combine(work, "steering", "prefixes"));
-        await File.WriteAllTextAsync(Path.Combine(work, "steering", "prefixes", "local.prefixes"), "127.0.0.0/8\n::1/128\n", cancellationToken).ConfigureAwait(false);
-
-        var originPort = NginxServer.FreePort();
-        var steeringPort = NginxServer.FreePort();
-        var controlPort = NginxServer.FreePort();
-        var enrollPort = NginxServer.FreePort();
-        var fleetDirectory = Path.Combine(work, "steering", "fleet");
-        var originUrl = $"http://127.0.0.1:{originPort}";
-        var steeringUrl = $"http://127.0.0.1:{steeringPort}";
-        var processes = new List<ChildProcess>();
-        var roles = new List<(string, ChildProcess)>();
-        var stack = new SteeredStack(processes, key, titles, steeringUrl) { Roles = roles };
+        var ports = LoopbackPorts.Pick(2 + appliances);
+        var layout = FleetLayout.Loopback(work, ports[0], ports[1], fillPort: null, [.. Enumerable.Range(0, appliances).Select(i => (i == 0 ? "oca-bench" : $"oca-bench-{i}", ports[2 + i]))]);
+        var fleet = await LaunchedFleet.StartAsync(layout, new FleetLaunchOptions
+        {
+            RepositoryRoot = root,
+            OperatorIdentity = "openconnect://operator/bench",
+            Prefix = [taskset, "-c", "0"],
+            ExtraSettings = role => role == FleetLayout.Steering
+                // Every player of the swarm starts from 127.0.0.1.
+                ? ["--Logging:LogLevel:Default=Warning", "--Steering:PlayRateLimitPerSecond=1000000", "--Steering:PlayRateLimitBurst=1000000"]
+                : ["--Logging:LogLevel:Default=Warning"],
+        }, cancellationToken).ConfigureAwait(false);
+        var stack = new SteeredStack(fleet, key, titles);
         try
         {
-            var originManagement = FreeManagementUrl();
-            processes.Add(Start(taskset, Dll(root, "origin", "OpenConnect.Origin"), originUrl, originManagement, $"--Origin:DataDirectory={Path.Combine(work, "origin")}", $"--Origin:PlaybackKeys:0={key.PublicKey}"));
-            roles.Add(("origin", processes[^1]));
-            await HttpProbe.WaitUntilAsync(processes[^1], originManagement + "/healthz", "origin", cancellationToken).ConfigureAwait(false);
-            // Appliances trust the key the origin wrote at start, as run.sh wires it.
-            var integrityKey = (await File.ReadAllTextAsync(Path.ChangeExtension(originKeyFile, ".pub"), cancellationToken).ConfigureAwait(false)).Trim();
-            var steeringManagement = FreeManagementUrl();
-            processes.Add(Start(taskset, Dll(root, "steering", "OpenConnect.Steering"), steeringUrl, steeringManagement, $"--Steering:DataDirectory={Path.Combine(work, "steering")}", $"--Steering:ControlUrl=https://127.0.0.1:{controlPort}", $"--Steering:Fleet:EnrollUrl=https://127.0.0.1:{enrollPort}", $"--Steering:OriginUrl={originUrl}",
-                // Every player of the swarm starts from 127.0.0.1.
-                "--Steering:PlayRateLimitPerSecond=1000000", "--Steering:PlayRateLimitBurst=1000000"));
-            roles.Add(("steering", processes[^1]));
-            await HttpProbe.WaitUntilAsync(processes[^1], steeringManagement + "/healthz", "steering", cancellationToken).ConfigureAwait(false);
-            for (var i = 0; i < appliances; i++)
-            {
-                var id = i == 0 ? "oca-bench" : $"oca-bench-{i}";
-                var applianceUrl = $"http://127.0.0.1:{NginxServer.FreePort()}";
-                var applianceManagement = FreeManagementUrl();
-                // Enrolled the production way: the operator adds it, it enrolls with the one-time code.
-                var code = await AddApplianceAsync(fleetDirectory, enrollPort, id, cancellationToken).ConfigureAwait(false);
-                processes.Add(Start(
-                    taskset,
-                    Dll(root, "appliance", "OpenConnect.Appliance"),
-                    applianceUrl,
-                    applianceManagement,
-                    $"--Appliance:Id={id}",
-                    "--Appliance:Site=local",
-                    $"--Appliance:ControlUrl=https://127.0.0.1:{NginxServer.FreePort()}",
-                    $"--Appliance:Cache:Directory={Path.Combine(work, id)}",
-                    $"--Appliance:Parents:0={originUrl}",
-                    $"--Appliance:Steering:Url=https://127.0.0.1:{controlPort}",
-                    $"--Appliance:Fleet:Directory={Path.Combine(work, id + "-fleet")}",
-                    $"--Appliance:Fleet:CaCertificateFile={Path.Combine(fleetDirectory, "ca.crt")}",
-                    $"--Appliance:Fleet:EnrollUrl=https://127.0.0.1:{enrollPort}",
-                    $"--Appliance:Fleet:EnrollmentCode={code}",
-                    $"--Appliance:PlaybackKeys:0={key.PublicKey}",
-                    $"--Appliance:Upstream:IntegrityKeys:0={integrityKey}"));
-                roles.Add((id, processes[^1]));
-                await HttpProbe.WaitUntilAsync(processes[^1], applianceManagement + "/healthz", id, cancellationToken).ConfigureAwait(false);
-                stack._applianceUrls.Add(applianceUrl);
-            }
-
             await stack.WaitForAppliancesAsync(cancellationToken).ConfigureAwait(false);
             return stack;
         }
@@ -131,7 +100,7 @@ internal sealed class SteeredStack : IAsyncDisposable
         foreach (var title in _titles)
         {
             var token = UrlToken.Sign(_key, DateTimeOffset.UtcNow.AddHours(1), UrlToken.TitlePrefix(title));
-            foreach (var appliance in _applianceUrls)
+            foreach (var appliance in ApplianceUrls)
             {
                 for (var pass = 0; pass < 2; pass++)
                 {
@@ -158,7 +127,7 @@ internal sealed class SteeredStack : IAsyncDisposable
                 using var play = JsonDocument.Parse(await client.GetStringAsync($"{SteeringUrl}/play/{title}", cancellationToken).ConfigureAwait(false));
                 var pathways = play.RootElement.GetProperty("hls").GetProperty("pathways");
                 var first = pathways[0].GetProperty("url").GetString()!;
-                if (pathways.GetArrayLength() >= Math.Min(_applianceUrls.Count + 1, 3) && _applianceUrls.Any(a => first.StartsWith(a, StringComparison.Ordinal)))
+                if (pathways.GetArrayLength() >= Math.Min(ApplianceUrls.Count + 1, 3) && ApplianceUrls.Any(a => first.StartsWith(a, StringComparison.Ordinal)))
                 {
                     break;
                 }
@@ -173,18 +142,6 @@ internal sealed class SteeredStack : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts a role with its management listener (<c>/healthz</c>) on <paramref name="managementUrl"/>.</summary>
-    private static ChildProcess Start(string taskset, string dll, string url, string managementUrl, params string[] settings) =>
-        ChildProcess.Start(taskset, ["-c", "0", "dotnet", dll, "--urls", url, $"--Management:Url={managementUrl}", "--Logging:LogLevel:Default=Warning", .. settings]);
-
-    private static string FreeManagementUrl() => $"http://127.0.0.1:{NginxServer.FreePort()}";
-
-    private static string Dll(string root, string folder, string project)
-    {
-        var path = Path.Combine(root, folder, project, "bin", "Release", "net10.0", project + ".dll");
-        return File.Exists(path) ? path : throw new BenchUsageException($"{path} is missing; build first: dotnet build OpenConnect.sln -c Release");
-    }
-
     private static void CopyDirectory(string source, string destination)
     {
         foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
@@ -195,33 +152,7 @@ internal sealed class SteeredStack : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var process in Enumerable.Reverse(_processes))
-        {
-            await process.DisposeAsync().ConfigureAwait(false);
-        }
-    }
+    public ValueTask DisposeAsync() => _fleet.DisposeAsync();
 
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"steering {SteeringUrl}, appliances {string.Join(", ", _applianceUrls)}");
-
-    /// <summary>Adds an appliance on steering's enrollment listener with the operator token; the one-time enrollment code.</summary>
-    private static async Task<string> AddApplianceAsync(string fleetDirectory, int enrollPort, string id, CancellationToken cancellationToken)
-    {
-        using var authority = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(Path.Combine(fleetDirectory, "ca.crt"), cancellationToken).ConfigureAwait(false));
-        var trust = new OpenConnect.Contracts.Fleet.FleetTrust(authority);
-        using var handler = new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = trust.ServerValidator(OpenConnect.Contracts.Fleet.FleetIdentity.Steering) } };
-        using var client = new HttpClient(handler) { BaseAddress = new Uri($"https://127.0.0.1:{enrollPort}") };
-        var token = (await File.ReadAllTextAsync(Path.Combine(fleetDirectory, "operator.token"), cancellationToken).ConfigureAwait(false)).Trim();
-        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
-        using var response = await client.PostAsync("/fleet/appliances", new StringContent(JsonSerializer.Serialize(new { id, site = "local" }), System.Text.Encoding.UTF8, "application/json"), cancellationToken).ConfigureAwait(false);
-        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new InvalidOperationException($"adding appliance {id} to the fleet: HTTP {(int)response.StatusCode} {body}");
-        }
-
-        using var document = JsonDocument.Parse(body);
-        return document.RootElement.GetProperty("code").GetString()!;
-    }
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"steering {SteeringUrl}, appliances {string.Join(", ", ApplianceUrls)}");
 }

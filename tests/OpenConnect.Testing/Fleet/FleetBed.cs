@@ -2,18 +2,22 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
 using Google.Protobuf;
+using OpenConnect.Launcher;
+using OpenConnect.Launcher.Layout;
+using OpenConnect.Launcher.Processes;
 
 namespace OpenConnect.Testing.Fleet;
 
 /// <summary>
 /// The multi-host bed (<c>scripts/fleet-bed.sh</c>) with the real release binaries of every role
-/// started in their namespaces: origin, steering, fill controller, appliances a1 a2 (site-a) and
-/// b1 b2 (site-b); clients ca and cb. The control plane runs the secure path: steering makes the
+/// started in their namespaces by the fleet launcher (<see cref="LaunchedFleet"/> over
+/// <see cref="FleetLaunch.Layout"/>): origin, steering, fill controller, appliances a1 a2 (site-a)
+/// and b1 b2 (site-b); clients ca and cb. The control plane runs the secure path: steering makes the
 /// fleet CA and the operator token; the operator (curl with the token, from steering's host) adds
 /// each appliance and gets a one-time code; the appliance makes its own key, enrolls with the code
 /// and heartbeats over mutual TLS. The test process stays in the root namespace and reaches the
 /// bed through <c>ip netns exec</c> (curl, node). Disposing kills every role and removes the bed;
-/// the script's watchdog removes it too if this process dies without disposing.
+/// the script's watchdog removes it, and the roles' watchdogs stop them, if this process dies without disposing.
 /// </summary>
 public sealed class FleetBed : IAsyncDisposable
 {
@@ -21,10 +25,9 @@ public sealed class FleetBed : IAsyncDisposable
 
     private static int _beds;
     private readonly Dictionary<string, FleetHost> _hosts;
-    private readonly Dictionary<string, BedRole> _appliances = new(StringComparer.Ordinal);
     private readonly HashSet<string> _removed = new(StringComparer.Ordinal);
+    private LaunchedFleet? _fleet;
     private int _grpcCalls;
-    private string _fillPin = "";
     private bool _disposed;
 
     private FleetBed(string prefix, TempDirectory state, Dictionary<string, FleetHost> hosts)
@@ -32,6 +35,7 @@ public sealed class FleetBed : IAsyncDisposable
         Prefix = prefix;
         State = state;
         _hosts = hosts;
+        Layout = FleetLaunch.Layout(state.Path, hosts);
     }
 
     public static bool IsRoot => File.ReadLines("/proc/self/status").Any(l => l.StartsWith("Uid:", StringComparison.Ordinal) && l.Split('\t', StringSplitOptions.RemoveEmptyEntries)[1] == "0");
@@ -59,28 +63,33 @@ public sealed class FleetBed : IAsyncDisposable
 
     public TempDirectory State { get; }
 
-    public BedRole Origin { get; private set; } = null!;
+    /// <summary>The fleet's layout on the bed: who runs where, on which ports, with which state.</summary>
+    public FleetLayout Layout { get; }
 
-    public BedRole Steering { get; private set; } = null!;
+    private LaunchedFleet Fleet => _fleet ?? throw new InvalidOperationException("the bed's fleet is not started");
 
-    public BedRole FillController { get; private set; } = null!;
+    public LaunchedRole Origin => Fleet.Origin;
+
+    public LaunchedRole Steering => Fleet.Steering;
+
+    public LaunchedRole FillController => Fleet.FillController!;
 
     /// <summary>Steering's playback public key (tokens), as written by steering at start.</summary>
-    public string PlaybackKey { get; private set; } = "";
+    public string PlaybackKey => Fleet.PlaybackKey;
 
     /// <summary>The origin's integrity manifest public key, as written by the origin at start.</summary>
-    public string IntegrityKey { get; private set; } = "";
+    public string IntegrityKey => Fleet.IntegrityKey;
 
-    public IReadOnlyDictionary<string, BedRole> Appliances => _appliances;
+    public IReadOnlyDictionary<string, LaunchedRole> Appliances => Fleet.Appliances;
 
     /// <summary>Steering's fleet directory: the CA (<c>ca.crt</c>, <c>ca.key</c>) and <c>operator.token</c>.</summary>
-    public string FleetDirectory => Path.Combine(State.Combine("steering"), "fleet");
+    public string FleetDirectory => Layout.FleetDirectory;
 
     /// <summary>The fleet CA's certificate, which every appliance (and every test client) trusts.</summary>
-    public string CaCertificateFile => Path.Combine(FleetDirectory, "ca.crt");
+    public string CaCertificateFile => Layout.CaCertificateFile;
 
     /// <summary>Appliance <paramref name="id"/>'s fleet directory: its own key and certificate, and its enrollment code.</summary>
-    public string ApplianceFleetDirectory(string id) => State.Combine(id + "-fleet");
+    public string ApplianceFleetDirectory(string id) => Layout.FleetCertificateDirectory(id);
 
     /// <summary>Appliances an operator removed (revoked) and not yet enrolled again.</summary>
     public IReadOnlySet<string> Removed => _removed;
@@ -93,7 +102,7 @@ public sealed class FleetBed : IAsyncDisposable
     public string SteeringUrlIPv6 => Host("steering").UrlIPv6(FleetLaunch.SteeringPort);
 
     /// <summary>The origin's published files (<c>{title}/{path}</c>), the bytes every copy must equal.</summary>
-    public string PublishedDirectory => Path.Combine(State.Combine("origin"), "published");
+    public string PublishedDirectory => Path.Combine(Layout.DataDirectory(FleetLayout.Origin), "published");
 
     /// <summary>Builds the bed, starts every role and enrolls the appliances; returns once each answers <c>/healthz</c> and steering lists the four appliances.</summary>
     public static async Task<FleetBed> StartAsync()
@@ -120,7 +129,14 @@ public sealed class FleetBed : IAsyncDisposable
         var bed = new FleetBed(prefix, new TempDirectory("openconnect-fleet"), hosts);
         try
         {
-            await bed.StartRolesAsync();
+            await File.WriteAllTextAsync(bed.Layout.AdminPasswordFile, "fleet bed admin password\n");
+            bed._fleet = await LaunchedFleet.StartAsync(bed.Layout, new FleetLaunchOptions
+            {
+                RepositoryRoot = RepositoryRoot,
+                OperatorIdentity = "openconnect://operator/bed",
+                ExtraSettings = role => FleetLaunch.ExtraSettings(bed.Layout, role),
+            });
+            await bed.WaitForEligibleAppliancesAsync(bed.Appliances.Count);
             return bed;
         }
         catch
@@ -128,55 +144,6 @@ public sealed class FleetBed : IAsyncDisposable
             await bed.DisposeAsync();
             throw;
         }
-    }
-
-    private static string Dll(string project) => Path.Combine(RepositoryRoot, project, "bin", "Release", "net10.0", Path.GetFileName(project) + ".dll");
-
-    private async Task StartRolesAsync()
-    {
-        var steeringData = State.Combine("steering");
-        var prefixDirectory = Path.Combine(steeringData, "prefixes");
-        Directory.CreateDirectory(prefixDirectory);
-        foreach (var (site, (_, _, prefixes)) in FleetLaunch.Sites)
-        {
-            await File.WriteAllTextAsync(Path.Combine(prefixDirectory, site + ".prefixes"), string.Join('\n', prefixes) + "\n");
-        }
-
-        Steering = StartRole("steering", "steering", "steering/OpenConnect.Steering", FleetLaunch.SteeringPort, FleetLaunch.Steering(this, steeringData));
-        PlaybackKey = await ReadKeyAsync(Steering, Path.Combine(steeringData, "keys", "steering-signing.pub"));
-        // Steering makes the fleet CA and the operator token on first start; operator calls need its enrollment listener up.
-        await ReadKeyAsync(Steering, CaCertificateFile);
-        var token = await ReadKeyAsync(Steering, Path.Combine(FleetDirectory, "operator.token"));
-        await WriteSecretAsync(OperatorHeaderFile, $"Authorization: Bearer {token}\n");
-        await WaitHealthyAsync(Steering);
-
-        var adminPassword = State.Combine("admin.password");
-        await File.WriteAllTextAsync(adminPassword, "fleet bed admin password\n");
-        var originData = State.Combine("origin");
-        await IssueServiceCertificateAsync(Path.Combine(originData, "fleet"), "origin", "openconnect://origin");
-        Origin = StartRole("origin", "origin", "origin/OpenConnect.Origin", FleetLaunch.OriginPort, FleetLaunch.Origin(this, originData, PlaybackKey, adminPassword));
-        IntegrityKey = await ReadKeyAsync(Origin, Path.Combine(originData, "keys", "origin-signing.pub"));
-        var fillData = State.Combine("fill-controller");
-        await IssueServiceCertificateAsync(Path.Combine(fillData, "fleet"), "fill-controller", "openconnect://fill-controller");
-        FillController = StartRole("fill-controller", "fill", "fill-controller/OpenConnect.FillController", FleetLaunch.FillPort, FleetLaunch.FillController(this, fillData));
-        // The bed's operator certificate, for the fill controller's operator endpoints (its control listener).
-        await IssueServiceCertificateAsync(OperatorDirectory, "operator", "openconnect://operator/bed");
-        using (var fillCertificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(Path.Combine(fillData, "fleet", "fill-controller.crt"))))
-        {
-            _fillPin = "sha256//" + Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(fillCertificate.PublicKey.ExportSubjectPublicKeyInfo()));
-        }
-
-        foreach (var id in FleetLaunch.Sites.Values.SelectMany(s => s.Appliances))
-        {
-            await StartApplianceAsync(id);
-        }
-
-        foreach (var role in (BedRole[])[Steering, Origin, FillController, .. _appliances.Values])
-        {
-            await WaitHealthyAsync(role);
-        }
-
-        await WaitForEligibleAppliancesAsync(_appliances.Count);
     }
 
     /// <summary>Waits until steering counts <paramref name="count"/> eligible appliances (registered, heartbeating, not draining).</summary>
@@ -190,7 +157,7 @@ public sealed class FleetBed : IAsyncDisposable
         {
             var metrics = await CurlAsync("steering", Steering.ManagementUrl + "/metrics");
             var states = string.Join("; ", metrics.Body.Split('\n').Where(l => l.StartsWith("openconnect_steering_appliances{", StringComparison.Ordinal)));
-            var logs = string.Join("\n", ((BedRole[])[Steering, .. _appliances.Values]).Select(r => $"-- {r.Name}:\n{r.Tail(15)}"));
+            var logs = string.Join("\n", ((LaunchedRole[])[Steering, .. Appliances.Values]).Select(r => $"-- {r.Name}:\n{r.Tail(15)}"));
             throw new TimeoutException($"{ex.Message} (steering: {states})\n{logs}", ex);
         }
     }
@@ -210,53 +177,18 @@ public sealed class FleetBed : IAsyncDisposable
         return -1;
     }
 
-    private BedRole StartRole(string name, string host, string project, int port, string[] settings) =>
-        BedRole.Start(name, Host(host), Dll(project), Host(host).Url(port), FleetLaunch.ManagementUrl, State.Combine("logs", name + ".log"), [.. settings, "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:OpenConnect=Information"]);
-
     /// <summary>
     /// Starts (or restarts, keeping its cache and certificate) appliance <paramref name="id"/>; does
     /// not wait for health. Without a certificate yet, the operator adds it first and it enrolls
     /// with the one-time code on start.
     /// </summary>
-    public async Task<BedRole> StartApplianceAsync(string id)
-    {
-        if (_appliances.TryGetValue(id, out var old) && old.Running)
-        {
-            throw new InvalidOperationException($"appliance {id} is running");
-        }
-
-        var fleetDirectory = ApplianceFleetDirectory(id);
-        var codeFile = Path.Combine(fleetDirectory, "enrollment.code");
-        if (!File.Exists(Path.Combine(fleetDirectory, "appliance.crt")))
-        {
-            var code = await AddApplianceAsync(id, FleetLaunch.SiteOf(id));
-            Directory.CreateDirectory(fleetDirectory);
-            await WriteSecretAsync(codeFile, code + "\n");
-        }
-
-        var role = StartRole(id, id, "appliance/OpenConnect.Appliance", FleetLaunch.AppliancePort, FleetLaunch.Appliance(this, id, State.Combine(id), fleetDirectory, CaCertificateFile, codeFile, PlaybackKey, IntegrityKey));
-        _appliances[id] = role;
-        return role;
-    }
-
-    private string OperatorHeaderFile => State.Combine("operator.header");
+    public Task<LaunchedRole> StartApplianceAsync(string id) => Fleet.StartApplianceAsync(id);
 
     /// <summary>
     /// An operator call on steering's enrollment listener (<c>/fleet/…</c>), made with curl from
     /// steering's host with the operator token and the fleet CA.
     /// </summary>
-    public async Task<(int Status, string Body)> OperatorAsync(string method, string path, object? json = null)
-    {
-        List<string> options = ["--cacert", CaCertificateFile, "-H", "@" + OperatorHeaderFile];
-        if (json is not null)
-        {
-            options.AddRange(["-H", "Content-Type: application/json", "--data-binary", JsonSerializer.Serialize(json)]);
-        }
-
-        return await CurlAsync("steering", FleetLaunch.SteeringEnrollUrl(this) + path, method, options);
-    }
-
-    private string OperatorDirectory => State.Combine("operator");
+    public Task<(int Status, string Body)> OperatorAsync(string method, string path, object? json = null) => Fleet.Enrollment.OperatorAsync(method, path, json);
 
     /// <summary>
     /// An operator call on the fill controller (<c>/fill/sites/…</c>): curl from the fill controller's
@@ -266,65 +198,22 @@ public sealed class FleetBed : IAsyncDisposable
     /// </summary>
     public async Task<(int Status, string Body)> FillOperatorAsync(string method, string path) =>
         await CurlAsync("fill", FleetLaunch.FillControlUrl(this) + path, method,
-            ["--http2", "--insecure", "--pinnedpubkey", _fillPin, "--cert", Path.Combine(OperatorDirectory, "operator.crt"), "--key", Path.Combine(OperatorDirectory, "operator.key")]);
-
-    /// <summary>
-    /// A service's certificate (the fill controller's, the origin's), the way an operator gets it: a key
-    /// made for it, a request sent with <c>POST /fleet/certificates</c>, and the answer written beside the
-    /// key and the fleet CA in <paramref name="directory"/> as <c>{name}.crt</c> and <c>{name}.key</c>.
-    /// </summary>
-    private async Task IssueServiceCertificateAsync(string directory, string name, string identity)
-    {
-        Directory.CreateDirectory(directory);
-        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
-        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=openconnect-" + name, key, System.Security.Cryptography.HashAlgorithmName.SHA256);
-        var csr = request.CreateSigningRequestPem();
-        var (status, body) = await OperatorAsync("POST", "/fleet/certificates", new { identity, csr });
-        if (status != 200)
-        {
-            throw new InvalidOperationException($"issuing the {name} certificate answered {status}: {body}\nsteering log:\n{Steering.Tail(15)}");
-        }
-
-        using var answer = JsonDocument.Parse(body);
-        var certificate = answer.RootElement.GetProperty("certificate").GetString() ?? throw new InvalidOperationException($"no certificate in {body}");
-        await WriteSecretAsync(Path.Combine(directory, name + ".key"), key.ExportPkcs8PrivateKeyPem());
-        await File.WriteAllTextAsync(Path.Combine(directory, name + ".crt"), certificate);
-        File.Copy(CaCertificateFile, Path.Combine(directory, "ca.crt"), overwrite: true);
-    }
+            ["--http2", "--insecure", "--pinnedpubkey", Fleet.FillPin, "--cert", Fleet.OperatorCertificateFile, "--key", Fleet.OperatorKeyFile]);
 
     /// <summary>The operator adds appliance <paramref name="id"/> of <paramref name="site"/> (<c>POST /fleet/appliances</c>); its one-time enrollment code.</summary>
-    public async Task<string> AddApplianceAsync(string id, string site)
-    {
-        var (status, body) = await OperatorAsync("POST", "/fleet/appliances", new { id, site });
-        if (status != 200)
-        {
-            throw new InvalidOperationException($"adding appliance {id} ({site}) to the fleet answered {status}: {body}\nsteering log:\n{Steering.Tail(15)}");
-        }
-
-        using var answer = JsonDocument.Parse(body);
-        return answer.RootElement.GetProperty("code").GetString() is { Length: > 0 } code ? code : throw new InvalidOperationException($"no enrollment code in {body}");
-    }
+    public Task<string> AddApplianceAsync(string id, string site) => Fleet.Enrollment.AddApplianceAsync(id, site);
 
     /// <summary>The operator removes appliance <paramref name="id"/> (<c>DELETE /fleet/appliances/{id}</c>): its certificates are revoked and steering drops it.</summary>
     public async Task RemoveApplianceAsync(string id)
     {
-        var (status, body) = await OperatorAsync("DELETE", "/fleet/appliances/" + id);
-        if (status != 200)
-        {
-            throw new InvalidOperationException($"removing appliance {id} answered {status}: {body}");
-        }
-
+        await Fleet.Enrollment.RemoveApplianceAsync(id);
         _removed.Add(id);
     }
 
     /// <summary>After a removal: stops the appliance, deletes its revoked key and certificate, and enrolls it again with a new code (as an operator re-adding a box does); waits for health.</summary>
     public async Task ReenrollApplianceAsync(string id)
     {
-        if (_appliances.Remove(id, out var old))
-        {
-            await old.DisposeAsync();
-        }
-
+        await Fleet.RemoveApplianceProcessAsync(id);
         Directory.Delete(ApplianceFleetDirectory(id), recursive: true);
         _removed.Remove(id);
         await WaitHealthyAsync(await StartApplianceAsync(id));
@@ -369,29 +258,16 @@ public sealed class FleetBed : IAsyncDisposable
             root.GetProperty("error").GetString());
     }
 
-    private static async Task WriteSecretAsync(string file, string text)
-    {
-        await File.WriteAllTextAsync(file, text);
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
-    }
-
     /// <summary>Restarts a stopped or killed appliance and waits until it answers <c>/healthz</c>.</summary>
     public async Task RestartApplianceAsync(string id)
     {
-        if (_appliances.Remove(id, out var old))
-        {
-            await old.DisposeAsync();
-        }
-
+        await Fleet.RemoveApplianceProcessAsync(id);
         await WaitHealthyAsync(await StartApplianceAsync(id));
     }
 
-    public Task KillApplianceAsync(string id) => _appliances[id].KillAsync();
+    public Task KillApplianceAsync(string id) => Appliances[id].KillAsync();
 
-    public Task StopApplianceAsync(string id) => _appliances[id].StopAsync();
+    public Task StopApplianceAsync(string id) => Appliances[id].StopAsync();
 
     /// <summary>Cuts <paramref name="host"/> off from steering: blackhole routes to steering's addresses in the host's namespace (connects fail at once; everything else still flows).</summary>
     public Task PartitionFromSteeringAsync(string host) => BedScriptAsync("partition", host);
@@ -408,8 +284,11 @@ public sealed class FleetBed : IAsyncDisposable
     }
 
     /// <summary>Runs a command inside <paramref name="host"/>'s namespace.</summary>
-    public Task<ExternalProcess.Result> ExecAsync(string host, IEnumerable<string> command, TimeSpan timeout) =>
-        ExternalProcess.RunAsync("ip", ["netns", "exec", Host(host).Namespace, .. command], timeout, RepositoryRoot);
+    public Task<ExternalProcess.Result> ExecAsync(string host, IEnumerable<string> command, TimeSpan timeout)
+    {
+        var full = Host(host).Command(command);
+        return ExternalProcess.RunAsync(full[0], full.Skip(1), timeout, RepositoryRoot);
+    }
 
     /// <summary>An HTTP GET (or another method) from inside <paramref name="host"/>: status 0 when no connection could be made.</summary>
     public async Task<(int Status, string Body)> CurlAsync(string host, string url, string method = "GET", IEnumerable<string>? options = null)
@@ -462,30 +341,8 @@ public sealed class FleetBed : IAsyncDisposable
         return json.RootElement.GetProperty("titleId").GetString()!;
     }
 
-    public async Task WaitHealthyAsync(BedRole role)
-    {
-        try
-        {
-            await WaitUntilHealthyAsync(role);
-        }
-        catch (TimeoutException ex)
-        {
-            throw new TimeoutException($"{ex.Message}; last lines of {role.Name}'s log:\n{role.Tail()}", ex);
-        }
-    }
-
-    private async Task WaitUntilHealthyAsync(BedRole role)
-    {
-        await WaitUntilAsync($"{role.Name} answers /healthz", TimeSpan.FromSeconds(90), async () =>
-        {
-            if (!role.Running)
-            {
-                throw new InvalidOperationException($"{role.Name} exited during start:\n{role.Tail()}");
-            }
-
-            return (await CurlAsync(role.Host.Name, role.ManagementUrl + "/healthz")).Status == 200 ? "yes" : null;
-        });
-    }
+    /// <summary>Waits until <paramref name="role"/> answers <c>/healthz</c> (90 s); fails with its last log lines.</summary>
+    public Task WaitHealthyAsync(LaunchedRole role) => Readiness.WaitHealthyAsync(role, TimeSpan.FromSeconds(90));
 
     /// <summary>Polls <paramref name="check"/> every 200 ms until it returns a value; throws naming <paramref name="what"/> after <paramref name="timeout"/>.</summary>
     public static async Task<T> WaitUntilAsync<T>(string what, TimeSpan timeout, Func<Task<T?>> check)
@@ -508,17 +365,6 @@ public sealed class FleetBed : IAsyncDisposable
         }
     }
 
-    private static async Task<string> ReadKeyAsync(BedRole role, string file) =>
-        await WaitUntilAsync($"{role.Name} writes {file}", TimeSpan.FromSeconds(90), async () =>
-        {
-            if (!role.Running)
-            {
-                throw new InvalidOperationException($"{role.Name} exited during start:\n{role.Tail()}");
-            }
-
-            return File.Exists(file) && (await File.ReadAllTextAsync(file)).Trim() is { Length: > 0 } key ? key : null;
-        });
-
     public async ValueTask DisposeAsync()
     {
         if (_disposed)
@@ -529,12 +375,9 @@ public sealed class FleetBed : IAsyncDisposable
         _disposed = true;
         try
         {
-            foreach (var role in (BedRole?[])[.. _appliances.Values, FillController, Origin, Steering])
+            if (_fleet is not null)
             {
-                if (role is not null)
-                {
-                    await role.DisposeAsync();
-                }
+                await _fleet.DisposeAsync();
             }
         }
         finally

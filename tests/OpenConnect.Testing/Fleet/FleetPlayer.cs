@@ -49,7 +49,7 @@ public sealed class FleetPlayer : IAsyncDisposable
         };
         string[] args =
         [
-            "netns", "exec", bed.Host(client).Namespace, "node", script, "--url", url,
+            "netns", "exec", bed.Host(client).Namespace!, "node", script, "--url", url,
             "--play-seconds", Invariant(playSeconds), "--after-seconds", Invariant(afterSeconds), "--timeout-seconds", "90", "--wait-go", waitForGo ? "1" : "0",
         ];
         foreach (var arg in args)
