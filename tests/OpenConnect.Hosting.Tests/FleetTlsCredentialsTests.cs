@@ -42,6 +42,36 @@ public sealed class FleetTlsCredentialsTests : IDisposable
     }
 
     [Fact]
+    public void ChangedFiles_AreReloaded_WhenTheyPassTheChecks_ARefusedPairIsReadOnce()
+    {
+        var directory = _dir.Combine("own");
+        var (certificateFile, keyFile) = _fleet.WriteService(directory, "fill-controller", "openconnect://fill-controller");
+        using var credentials = FleetTlsCredentials.Load(Files(certificateFile, keyFile), FleetIdentity.FillController, FleetCertificateUse.ClientAndServer);
+        Assert.False(credentials.ReloadIfChanged(out var refused));
+        Assert.Null(refused);
+
+        _fleet.WriteService(directory, "fill-controller", "openconnect://fill-controller");
+        Assert.True(credentials.ReloadIfChanged(out refused));
+        Assert.Null(refused);
+        Assert.Equal(2, credentials.Version);
+        using (var onDisk = X509Certificate2.CreateFromPem(File.ReadAllText(certificateFile)))
+        {
+            Assert.Equal(onDisk.SerialNumber, credentials.Current!.SerialNumber);
+        }
+
+        var renewed = credentials.Current!;
+        _fleet.WriteService(directory, "fill-controller", "openconnect://steering");
+        Assert.False(credentials.ReloadIfChanged(out refused));
+        Assert.Contains($"{Section}:CertificateFile '{certificateFile}' is not a fleet certificate for openconnect://fill-controller", refused);
+        Assert.Same(renewed, credentials.Current);
+
+        // Not read again until the files change again.
+        Assert.False(credentials.ReloadIfChanged(out refused));
+        Assert.Null(refused);
+        Assert.Equal(2, credentials.Version);
+    }
+
+    [Fact]
     public void WithoutACertificate_ClientOptions_PresentNone()
     {
         using var credentials = new FleetTlsCredentials(X509CertificateLoader.LoadCertificate(_fleet.Authority.RawData));

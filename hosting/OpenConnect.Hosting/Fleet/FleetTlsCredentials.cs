@@ -17,6 +17,7 @@ public sealed class FleetTlsCredentials : IDisposable
 {
     private readonly object _gate = new();
     private volatile Issued? _current;
+    private Source? _source;
 
     /// <param name="authority">The fleet CA certificate; disposed with these credentials.</param>
     /// <param name="time">The clock peers' certificates are checked against (default: the system's).</param>
@@ -48,33 +49,61 @@ public sealed class FleetTlsCredentials : IDisposable
         RequireFile(files.CaCertificateFile, $"{section}:CaCertificateFile", "copy ca.crt from steering's fleet directory");
         RequireFile(files.CertificateFile, $"{section}:CertificateFile", $"have steering issue one: POST /fleet/certificates {{\"identity\":\"{identity}\",\"csr\":\"<PEM>\"}} on its enrollment listener with the operator token");
         RequireFile(files.KeyFile, $"{section}:KeyFile", "the private key the certificate request was made with");
-        try
-        {
-            PrivateFile.RequireOwnerOnly(files.KeyFile);
-        }
-        catch (InvalidOperationException ex)
-        {
-            throw new InvalidOperationException($"{section}:KeyFile {ex.Message}", ex);
-        }
 
         var credentials = new FleetTlsCredentials(LoadAuthority(files.CaCertificateFile, $"{section}:CaCertificateFile"), time);
+        var source = new Source(files, identity, use);
         try
         {
-            credentials.Install(Exportable(X509Certificate2.CreateFromPemFile(files.CertificateFile, files.KeyFile)));
+            source.Stamp = Source.StampOf(files);
+            credentials.Install(credentials.Read(source));
         }
-        catch (Exception ex) when (ex is CryptographicException or ArgumentException)
+        catch (InvalidOperationException)
         {
             credentials.Dispose();
-            throw new InvalidOperationException($"{section}:CertificateFile '{files.CertificateFile}' with {section}:KeyFile '{files.KeyFile}' is not a PEM certificate and its private key: {ex.Message}", ex);
+            throw;
         }
 
-        if (credentials.Refusal(credentials.Current!, identity, use) is { } problem)
-        {
-            credentials.Dispose();
-            throw new InvalidOperationException($"{section}:CertificateFile '{files.CertificateFile}' is not a fleet certificate for {identity} from {section}:CaCertificateFile '{files.CaCertificateFile}': {problem}");
-        }
-
+        credentials._source = source;
         return credentials;
+    }
+
+    /// <summary>
+    /// For credentials from <see cref="Load"/>: re-reads the certificate and key files when either
+    /// changed on disk since they were last read (an operator put a renewed pair in place), and
+    /// makes the new certificate current when it passes the same checks as at start. Cheap enough
+    /// to call per TLS handshake (two file stats while nothing changed); a refused pair is not read
+    /// again until it changes again, and the current certificate stays.
+    /// </summary>
+    /// <param name="refused">Why a changed pair was refused, naming the setting; null otherwise.</param>
+    /// <returns>Whether a new certificate became current.</returns>
+    public bool ReloadIfChanged(out string? refused)
+    {
+        refused = null;
+        if (_source is not { } source || Source.StampOf(source.Files) == source.Stamp)
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            var stamp = Source.StampOf(source.Files);
+            if (stamp == source.Stamp)
+            {
+                return false;
+            }
+
+            source.Stamp = stamp;
+            try
+            {
+                Install(Read(source));
+                return true;
+            }
+            catch (InvalidOperationException ex)
+            {
+                refused = ex.Message;
+                return false;
+            }
+        }
     }
 
     /// <summary>Reads the fleet CA certificate (PEM) from <paramref name="file"/>, configured as <paramref name="setting"/>.</summary>
@@ -191,6 +220,39 @@ public sealed class FleetTlsCredentials : IDisposable
         Authority.Dispose();
     }
 
+    /// <summary>Reads and checks <paramref name="source"/>'s certificate and key: the key owner-only, the certificate for it, this CA's, valid now, the source's identity and use.</summary>
+    /// <exception cref="InvalidOperationException">What is wrong, naming the setting and the file.</exception>
+    private X509Certificate2 Read(Source source)
+    {
+        var (section, certificateFile, keyFile, caCertificateFile) = source.Files;
+        try
+        {
+            PrivateFile.RequireOwnerOnly(keyFile);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException)
+        {
+            throw new InvalidOperationException($"{section}:KeyFile {ex.Message}", ex);
+        }
+
+        X509Certificate2 certificate;
+        try
+        {
+            certificate = Exportable(X509Certificate2.CreateFromPemFile(certificateFile, keyFile));
+        }
+        catch (Exception ex) when (ex is CryptographicException or ArgumentException or IOException)
+        {
+            throw new InvalidOperationException($"{section}:CertificateFile '{certificateFile}' with {section}:KeyFile '{keyFile}' is not a PEM certificate and its private key: {ex.Message}", ex);
+        }
+
+        if (Refusal(certificate, source.Identity, source.Use) is { } problem)
+        {
+            certificate.Dispose();
+            throw new InvalidOperationException($"{section}:CertificateFile '{certificateFile}' is not a fleet certificate for {source.Identity} from {section}:CaCertificateFile '{caCertificateFile}': {problem}");
+        }
+
+        return certificate;
+    }
+
     private static void RequireFile(string path, string setting, string hint)
     {
         if (!File.Exists(path))
@@ -200,4 +262,20 @@ public sealed class FleetTlsCredentials : IDisposable
     }
 
     private sealed record Issued(X509Certificate2 Certificate, int Version);
+
+    /// <summary>The files credentials were loaded from, what they must hold, and when they were last read.</summary>
+    private sealed class Source(FleetCredentialFiles files, FleetIdentity identity, FleetCertificateUse use)
+    {
+        public FleetCredentialFiles Files { get; } = files;
+
+        public FleetIdentity Identity { get; } = identity;
+
+        public FleetCertificateUse Use { get; } = use;
+
+        public (DateTime Certificate, DateTime Key) Stamp { get; set; }
+
+        /// <summary>The files' last write times (a missing file reads as a fixed time far in the past).</summary>
+        public static (DateTime Certificate, DateTime Key) StampOf(FleetCredentialFiles files) =>
+            (File.GetLastWriteTimeUtc(files.CertificateFile), File.GetLastWriteTimeUtc(files.KeyFile));
+    }
 }
