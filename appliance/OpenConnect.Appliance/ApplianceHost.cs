@@ -98,6 +98,7 @@ public static class ApplianceHost
         });
 
         var app = builder.Build();
+        app.UseParentAccessLog();
         app.MapRoleEndpoints();
         app.UseMiddleware<ControlGate>();
         app.MapContent();

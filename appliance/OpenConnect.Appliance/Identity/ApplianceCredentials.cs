@@ -18,27 +18,26 @@ public sealed class ApplianceCredentials : IDisposable
     public const string CertificateFileName = "appliance.crt";
 
     private readonly ECDsa _key;
-    private volatile Issued? _current;
 
-    private ApplianceCredentials(string directory, ECDsa key, X509Certificate2 authority)
+    private ApplianceCredentials(string directory, ECDsa key, FleetTlsCredentials tls)
     {
         Directory = directory;
         _key = key;
-        Authority = authority;
-        Trust = new FleetTrust(authority);
+        Tls = tls;
     }
 
     public string Directory { get; }
 
-    public X509Certificate2 Authority { get; }
+    /// <summary>The certificate in use and the fleet CA check, as the kit's fleet TLS pieces take them.</summary>
+    public FleetTlsCredentials Tls { get; }
 
-    public FleetTrust Trust { get; }
+    public FleetTrust Trust => Tls.Trust;
 
     /// <summary>The certificate in use (with its private key), or null before enrollment.</summary>
-    public X509Certificate2? Current => _current?.Certificate;
+    public X509Certificate2? Current => Tls.Current;
 
     /// <summary>Changes whenever the certificate is replaced, so clients know to reconnect.</summary>
-    public int Version => _current?.Version ?? 0;
+    public int Version => Tls.Version;
 
     public string KeyPath => Path.Combine(Directory, KeyFileName);
 
@@ -47,12 +46,7 @@ public sealed class ApplianceCredentials : IDisposable
     /// <summary>Opens the fleet directory: loads the key (making one on first use) and the certificate when there is one.</summary>
     public static ApplianceCredentials Open(string directory, string caCertificateFile)
     {
-        if (!File.Exists(caCertificateFile))
-        {
-            throw new InvalidOperationException($"Appliance:Fleet:CaCertificateFile '{caCertificateFile}' does not exist (copy ca.crt from steering's fleet directory)");
-        }
-
-        var authority = X509Certificate2.CreateFromPem(File.ReadAllText(caCertificateFile));
+        var authority = FleetTlsCredentials.LoadAuthority(caCertificateFile, "Appliance:Fleet:CaCertificateFile");
         System.IO.Directory.CreateDirectory(directory);
         var keyPath = Path.Combine(directory, KeyFileName);
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -66,7 +60,7 @@ public sealed class ApplianceCredentials : IDisposable
             PrivateFile.Write(keyPath, key.ExportPkcs8PrivateKeyPem());
         }
 
-        var credentials = new ApplianceCredentials(directory, key, authority);
+        var credentials = new ApplianceCredentials(directory, key, new FleetTlsCredentials(authority));
         if (File.Exists(credentials.CertificatePath))
         {
             credentials.Install(File.ReadAllText(credentials.CertificatePath), save: false);
@@ -94,13 +88,10 @@ public sealed class ApplianceCredentials : IDisposable
         var withKey = issued.CopyWithPrivateKey(_key);
         if (save)
         {
-            var temp = CertificatePath + ".tmp";
-            File.WriteAllText(temp, withKey.ExportCertificatePem());
-            File.Move(temp, CertificatePath, overwrite: true);
+            FleetTlsCredentials.Save(CertificatePath, withKey);
         }
 
-        var previous = _current;
-        _current = new Issued(withKey, (previous?.Version ?? 0) + 1);
+        Tls.Install(withKey);
         return withKey;
     }
 
@@ -108,23 +99,11 @@ public sealed class ApplianceCredentials : IDisposable
     public FleetIdentity? Identity => Current is { } certificate ? FleetIdentity.FromCertificate(certificate) : null;
 
     /// <summary>TLS client options for fleet calls: the current certificate, and the server must be steering's fleet certificate.</summary>
-    public SslClientAuthenticationOptions ClientOptions(FleetIdentity server)
-    {
-        var options = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = Trust.ServerValidator(server) };
-        if (Current is { } certificate)
-        {
-            options.ClientCertificateContext = SslStreamCertificateContext.Create(certificate, additionalCertificates: null, offline: true);
-        }
-
-        return options;
-    }
+    public SslClientAuthenticationOptions ClientOptions(FleetIdentity server) => Tls.ClientOptions(server);
 
     public void Dispose()
     {
-        _current?.Certificate.Dispose();
+        Tls.Dispose();
         _key.Dispose();
-        Authority.Dispose();
     }
-
-    private sealed record Issued(X509Certificate2 Certificate, int Version);
 }

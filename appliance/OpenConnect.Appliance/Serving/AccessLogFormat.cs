@@ -14,7 +14,8 @@ namespace OpenConnect.Appliance.Serving;
 /// <param name="Bytes">Body bytes sent.</param>
 /// <param name="Cache">How the cache served it: <c>ram</c>, <c>ssd</c>, <c>miss</c>, or <c>-</c> when the cache was not consulted.</param>
 /// <param name="Duration">From the complete request head to the last byte handed to the kernel.</param>
-public readonly record struct AccessEntry(DateTimeOffset Time, IPAddress? Client, string Method, string Target, int Status, long Bytes, string Cache, TimeSpan Duration);
+/// <param name="Caller">The fleet identity of a pull on the parent listener (its client certificate's <c>openconnect://</c> URI); null on the data path.</param>
+public readonly record struct AccessEntry(DateTimeOffset Time, IPAddress? Client, string Method, string Target, int Status, long Bytes, string Cache, TimeSpan Duration, string? Caller = null);
 
 /// <summary>The access log's line formats: nginx's <c>combined</c> and one JSON object per line.</summary>
 public static class AccessLogFormat
@@ -24,14 +25,26 @@ public static class AccessLogFormat
 
     public static bool IsKnown(string format) => format is Combined or Json;
 
+    /// <summary>The <c>cache</c> field (and the metrics' tier label) for how the cache served a request.</summary>
+    public static string CacheLabel(Caching.CacheTier tier) => tier switch
+    {
+        Caching.CacheTier.Ram => "ram",
+        Caching.CacheTier.Ssd => "ssd",
+        _ => "miss",
+    };
+
     /// <summary>
     /// nginx <c>combined</c>: <c>addr - - [06/Dec/2026:23:33:21 +0000] "GET /v/t/r/a.m4s HTTP/1.1" 200 1234 "-" "-"</c>.
     /// Referer and User-Agent are not kept by the segment server's parser, so they are always <c>-</c>.
+    /// A pull on the parent listener names its caller's fleet identity as the remote user
+    /// (<c>addr - openconnect://appliance/site/id [...]</c>).
     /// </summary>
     public static string FormatCombined(in AccessEntry entry)
     {
         var line = new StringBuilder(128);
-        line.Append(entry.Client?.ToString() ?? "-").Append(" - - [")
+        line.Append(entry.Client?.ToString() ?? "-").Append(" - ");
+        AppendEscaped(line, entry.Caller ?? "-");
+        line.Append(" [")
             .Append(entry.Time.ToString("dd/MMM/yyyy:HH:mm:ss ", CultureInfo.InvariantCulture))
             .Append(entry.Time.Offset < TimeSpan.Zero ? '-' : '+')
             .Append(entry.Time.Offset.ToString("hhmm", CultureInfo.InvariantCulture))
@@ -44,7 +57,7 @@ public static class AccessLogFormat
         return line.ToString();
     }
 
-    /// <summary>One JSON object: time (ISO 8601), client, method, path, status, bytes, cache, seconds.</summary>
+    /// <summary>One JSON object: time (ISO 8601), client, method, path, status, bytes, cache, seconds, caller (null on the data path).</summary>
     public static string FormatJson(in AccessEntry entry)
     {
         using var buffer = new MemoryStream(192);
@@ -59,6 +72,7 @@ public static class AccessLogFormat
             json.WriteNumber("bytes", entry.Bytes);
             json.WriteString("cache", entry.Cache);
             json.WriteNumber("seconds", Math.Round(entry.Duration.TotalSeconds, 6));
+            json.WriteString("caller", entry.Caller);
             json.WriteEndObject();
         }
 

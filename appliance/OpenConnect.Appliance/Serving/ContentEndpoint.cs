@@ -95,6 +95,11 @@ public static class ContentEndpoint
         }
 
         using var lookup = await cache.LookupAsync(KeyHash.Of(path), path, context.RequestAborted);
+        if (onParentListener)
+        {
+            ParentAccessLog.SetCache(context, lookup.Tier);
+        }
+
         var info = lookup.Info;
         if (lookup.Tier == CacheTier.Miss)
         {

@@ -294,7 +294,7 @@ internal sealed class SegmentConnection
             return (plan, null);
         }
 
-        _server.Metrics.TimeToFirstByte.WithLabels(TierLabel(tier)).Observe(Elapsed(started));
+        _server.Metrics.TimeToFirstByte.WithLabels(AccessLogFormat.CacheLabel(tier)).Observe(Elapsed(started));
         return (plan, deadline);
     }
 
@@ -434,7 +434,7 @@ internal sealed class SegmentConnection
     private void Finish(CacheTier tier, ResponsePlan plan, long started)
     {
         var metrics = _server.Metrics;
-        var label = TierLabel(tier);
+        var label = AccessLogFormat.CacheLabel(tier);
         var bytes = plan.SendBody ? plan.BodyLength : 0;
         _loggedBytes = bytes;
         _loggedCache = label;
@@ -457,13 +457,6 @@ internal sealed class SegmentConnection
         RequestMethod.Head => "HEAD",
         RequestMethod.Options => "OPTIONS",
         _ => "OTHER",
-    };
-
-    private static string TierLabel(CacheTier tier) => tier switch
-    {
-        CacheTier.Ram => "ram",
-        CacheTier.Ssd => "ssd",
-        _ => "miss",
     };
 
     private static double Elapsed(long started) => Stopwatch.GetElapsedTime(started).TotalSeconds;

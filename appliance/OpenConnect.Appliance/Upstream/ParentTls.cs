@@ -1,5 +1,4 @@
 using System.Net.Security;
-using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using OpenConnect.Appliance.Identity;
 using OpenConnect.Contracts.Fleet;
@@ -25,32 +24,17 @@ public sealed class ParentTls(FleetEnrollment fleet, ILogger<ParentTls> logger)
     public static bool MayPull(FleetIdentity identity) => identity.Role == FleetRole.Appliance;
 
     /// <summary>TLS options for an HTTP handler that pulls from <c>https://</c> parents or fill sources.</summary>
-    public SslClientAuthenticationOptions ClientOptions() => new()
-    {
-        LocalCertificateSelectionCallback = (_, _, _, _, _) => fleet.Credentials?.Current!,
-        RemoteCertificateValidationCallback = CheckParent,
-    };
+    public SslClientAuthenticationOptions ClientOptions() =>
+        FleetTlsCredentials.ClientOptions(() => fleet.Credentials?.Tls, IsParent, Refused);
 
     /// <summary>TLS on the parent listener: this appliance's current certificate, fleet client certificates of appliances required.</summary>
-    public void UseOnListener(ListenOptions listen) =>
-        FleetParentTls.Use(listen, () => fleet.Credentials?.Current, () => fleet.Credentials?.Trust, MayPull);
+    public void UseOnListener(ListenOptions listen) => FleetParentTls.Use(listen, () => fleet.Credentials?.Tls, MayPull);
 
-    private bool CheckParent(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
-    {
-        var parent = (sender as SslStream)?.TargetHostName ?? "?";
-        if (fleet.Credentials?.Trust is not { } trust)
-        {
-            UpstreamLog.ParentCertificateRefused(logger, parent, "this appliance has no fleet credentials (Appliance:Fleet:CaCertificateFile)");
-            return false;
-        }
-
-        var verdict = trust.CheckServer(certificate as X509Certificate2 ?? (certificate is null ? null : X509CertificateLoader.LoadCertificate(certificate.GetRawCertData())));
-        if (verdict.Identity is { } identity && IsParent(identity))
-        {
-            return true;
-        }
-
-        UpstreamLog.ParentCertificateRefused(logger, parent, verdict.Problem ?? $"its certificate names {verdict.Identity}, not the origin or an appliance");
-        return false;
-    }
+    private void Refused(string parent, FleetVerdict? verdict) =>
+        UpstreamLog.ParentCertificateRefused(
+            logger,
+            parent,
+            verdict is null
+                ? "this appliance has no fleet credentials (Appliance:Fleet:CaCertificateFile)"
+                : verdict.Problem ?? $"its certificate names {verdict.Identity}, not the origin or an appliance");
 }

@@ -14,15 +14,17 @@ namespace OpenConnect.FillController.Fill;
 /// </summary>
 public sealed class RosterClient : IDisposable
 {
-    private readonly FleetCredentials _credentials;
     private readonly string _url;
-    private readonly object _gate = new();
-    private (int Version, GrpcChannel Channel, ApplianceRoster.ApplianceRosterClient Client)? _connection;
+    private readonly RenewingClient<ApplianceRoster.ApplianceRosterClient> _client;
 
     public RosterClient(IOptions<FillControllerOptions> options, FleetCredentials credentials)
     {
         _url = options.Value.Fill.SteeringControlUrl;
-        _credentials = credentials;
+        _client = new(credentials, handler =>
+        {
+            var channel = GrpcChannel.ForAddress(_url, new GrpcChannelOptions { HttpHandler = handler });
+            return (new ApplianceRoster.ApplianceRosterClient(channel), channel);
+        });
     }
 
     /// <summary>The roster; an <see cref="InvalidOperationException"/> saying why when steering cannot be reached or refuses the call.</summary>
@@ -31,7 +33,7 @@ public sealed class RosterClient : IDisposable
         RosterReply reply;
         try
         {
-            reply = await Client().ListAsync(new RosterRequest(), deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
+            reply = await _client.Get(FleetIdentity.Steering).ListAsync(new RosterRequest(), deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
         }
         catch (RpcException ex) when (ex.StatusCode != StatusCode.Cancelled || !cancellationToken.IsCancellationRequested)
         {
@@ -44,35 +46,5 @@ public sealed class RosterClient : IDisposable
             .ToList();
     }
 
-    public void Dispose()
-    {
-        lock (_gate)
-        {
-            _connection?.Channel.Dispose();
-            _connection = null;
-        }
-    }
-
-    /// <summary>The client on a channel presenting the current certificate (a renewal replaces the channel; calls on the old one get a minute to finish).</summary>
-    private ApplianceRoster.ApplianceRosterClient Client()
-    {
-        lock (_gate)
-        {
-            var version = _credentials.Version;
-            if (_connection is { } current && current.Version == version)
-            {
-                return current.Client;
-            }
-
-            if (_connection is { } previous)
-            {
-                // Calls in flight on the previous certificate's channel get a minute to finish.
-                _ = Task.Delay(TimeSpan.FromMinutes(1)).ContinueWith(_ => previous.Channel.Dispose(), TaskScheduler.Default);
-            }
-
-            var channel = GrpcChannel.ForAddress(_url, new GrpcChannelOptions { HttpHandler = _credentials.CreateHandler(FleetIdentity.Steering) });
-            _connection = (version, channel, new ApplianceRoster.ApplianceRosterClient(channel));
-            return _connection.Value.Client;
-        }
-    }
+    public void Dispose() => _client.Dispose();
 }

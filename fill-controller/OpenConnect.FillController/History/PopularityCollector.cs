@@ -30,8 +30,11 @@ public sealed partial class PopularityCollector(
     private const int PageSize = 100;
 
     private readonly HttpClient _http = httpFactory.CreateClient(HttpClientName);
-    private readonly object _steeringGate = new();
-    private (int Version, HttpClient Client)? _steering;
+    private readonly RenewingClient<HttpClient> _steering = new(credentials, handler =>
+    {
+        var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
+        return (client, client);
+    });
 
     /// <summary>Completed collections (for tests and <c>/healthz</c>).</summary>
     public long Collections { get; private set; }
@@ -81,7 +84,7 @@ public sealed partial class PopularityCollector(
     private async Task<PlayHistoryResponse> ReadPlaysAsync(Uri url, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, url) { Version = System.Net.HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
-        using var response = await SteeringClient().SendAsync(request, cancellationToken).ConfigureAwait(false);
+        using var response = await _steering.Get(FleetIdentity.Steering).SendAsync(request, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.NotFound)
         {
             var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
@@ -95,36 +98,9 @@ public sealed partial class PopularityCollector(
             ?? throw new InvalidDataException("steering's play history is empty");
     }
 
-    /// <summary>A client presenting the current fleet certificate (a renewal replaces it; the previous one is let go after a minute).</summary>
-    private HttpClient SteeringClient()
-    {
-        lock (_steeringGate)
-        {
-            var version = credentials.Version;
-            if (_steering is { } current && current.Version == version)
-            {
-                return current.Client;
-            }
-
-            if (_steering is { } previous)
-            {
-                _ = Task.Delay(TimeSpan.FromMinutes(1)).ContinueWith(_ => previous.Client.Dispose(), TaskScheduler.Default);
-            }
-
-            var client = new HttpClient(credentials.CreateHandler(FleetIdentity.Steering)) { Timeout = TimeSpan.FromSeconds(30) };
-            _steering = (version, client);
-            return client;
-        }
-    }
-
     public override void Dispose()
     {
-        lock (_steeringGate)
-        {
-            _steering?.Client.Dispose();
-            _steering = null;
-        }
-
+        _steering.Dispose();
         base.Dispose();
     }
 

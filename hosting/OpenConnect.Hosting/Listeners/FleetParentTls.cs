@@ -30,6 +30,13 @@ public static class FleetParentTls
         });
     }
 
+    /// <summary>The same with a role's <see cref="FleetTlsCredentials"/>: its current certificate and its fleet CA check, read per handshake.</summary>
+    /// <param name="listen">The parent listener.</param>
+    /// <param name="credentials">The role's credentials, read per handshake; null refuses the handshake.</param>
+    /// <param name="admits">Which fleet identities may pull here.</param>
+    public static void Use(ListenOptions listen, Func<FleetTlsCredentials?> credentials, Func<FleetIdentity, bool> admits) =>
+        Use(listen, () => credentials()?.Current, () => credentials()?.Trust, admits);
+
     /// <summary>Whether a client certificate chains to the fleet CA (custom root trust, client use, valid now) and names an admitted identity.</summary>
     public static bool Admits(FleetTrust? trust, X509Certificate2? certificate, Func<FleetIdentity, bool> admits) =>
         trust is not null && trust.CheckClient(certificate) is { Identity: { } identity } && admits(identity);

@@ -22,6 +22,8 @@ namespace OpenConnect.Appliance.Tests.Control;
 /// </summary>
 public sealed class ControlEndpointTests
 {
+    private const string Segment = "/v/ctl/720p/seg-1.m4s";
+
     private static readonly FleetIdentity Appliance = FleetIdentity.Appliance("isp-c", "oca-c");
 
     private static Task<ApplianceHarness> StartAsync(out string fleetDirectory, params string[] settings)
@@ -59,22 +61,13 @@ public sealed class ControlEndpointTests
         Assert.All(served, serial => Assert.Equal(own.SerialNumber, serial));
 
         var body = ApplianceHarness.RandomBytes(100_000, 71);
-        h.Parent.Put("/v/ctl/720p/seg-1.m4s", body);
+        h.Parent.Put(Segment, body);
         using var channel = TestFleet.ControlGrpc(control, Operator("bob"), Appliance);
-        var request = new PrefetchRequest();
-        request.Paths.Add("/v/ctl/720p/seg-1.m4s");
-        var last = new PrefetchProgress();
-        using (var call = new ApplianceFill.ApplianceFillClient(channel).Prefetch(request))
-        {
-            await foreach (var update in call.ResponseStream.ReadAllAsync())
-            {
-                last = update;
-            }
-        }
+        var last = await PrefetchAsync(channel);
 
         Assert.Equal(1, last.ObjectsDone);
         Assert.Equal(100_000, last.BytesFetched);
-        Assert.Equal(1, h.Parent.RequestsFor("/v/ctl/720p/seg-1.m4s"));
+        Assert.Equal(1, h.Parent.RequestsFor(Segment));
     }
 
     /// <summary>
@@ -132,15 +125,7 @@ public sealed class ControlEndpointTests
         Assert.False(Draining(h));
 
         using var channel = TestFleet.ControlGrpc(control, certificate, Appliance);
-        var request = new PrefetchRequest();
-        request.Paths.Add("/v/ctl/720p/seg-1.m4s");
-        var error = await Assert.ThrowsAsync<RpcException>(async () =>
-        {
-            using var call = new ApplianceFill.ApplianceFillClient(channel).Prefetch(request);
-            await foreach (var _ in call.ResponseStream.ReadAllAsync())
-            {
-            }
-        });
+        var error = await Assert.ThrowsAsync<RpcException>(() => PrefetchAsync(channel));
         // No gRPC answer at all: the call fails in the transport (Unavailable, or Internal when the
         // connection dies after the client finished its side of a TLS 1.3 handshake).
         Assert.Contains(error.StatusCode, new[] { StatusCode.Unavailable, StatusCode.Internal });
@@ -175,17 +160,9 @@ public sealed class ControlEndpointTests
 
         Assert.False(Draining(h));
 
-        h.Parent.Put("/v/ctl/720p/seg-1.m4s", ApplianceHarness.RandomBytes(1000, 72));
+        h.Parent.Put(Segment, ApplianceHarness.RandomBytes(1000, 72));
         using var channel = TestFleet.ControlGrpc(control, certificate, Appliance);
-        var request = new PrefetchRequest();
-        request.Paths.Add("/v/ctl/720p/seg-1.m4s");
-        var error = await Assert.ThrowsAsync<RpcException>(async () =>
-        {
-            using var call = new ApplianceFill.ApplianceFillClient(channel).Prefetch(request);
-            await foreach (var _ in call.ResponseStream.ReadAllAsync())
-            {
-            }
-        });
+        var error = await Assert.ThrowsAsync<RpcException>(() => PrefetchAsync(channel));
         Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
         Assert.Contains(identity, error.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(0, h.Parent.TotalRequests);
@@ -203,15 +180,7 @@ public sealed class ControlEndpointTests
         Assert.Null(refused.StatusCode);
 
         using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(plaintext);
-        var request = new PrefetchRequest();
-        request.Paths.Add("/v/ctl/720p/seg-1.m4s");
-        var error = await Assert.ThrowsAsync<RpcException>(async () =>
-        {
-            using var call = new ApplianceFill.ApplianceFillClient(channel).Prefetch(request);
-            await foreach (var _ in call.ResponseStream.ReadAllAsync())
-            {
-            }
-        });
+        var error = await Assert.ThrowsAsync<RpcException>(() => PrefetchAsync(channel));
         Assert.NotEqual(StatusCode.OK, error.StatusCode);
         Assert.NotEqual(StatusCode.PermissionDenied, error.StatusCode);
         Assert.False(Draining(h));
@@ -295,6 +264,21 @@ public sealed class ControlEndpointTests
         var error = await Assert.ThrowsAnyAsync<Exception>(() => StartAsync(out _, $"--Appliance:ControlUrl={url}"));
         Assert.Contains("Appliance:ControlUrl", error.Message, StringComparison.Ordinal);
         Assert.Contains("https://", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Prefetches <see cref="Segment"/> over <paramref name="channel"/> to the end of the progress stream; the last progress.</summary>
+    private static async Task<PrefetchProgress> PrefetchAsync(Grpc.Net.Client.GrpcChannel channel)
+    {
+        var request = new PrefetchRequest();
+        request.Paths.Add(Segment);
+        var last = new PrefetchProgress();
+        using var call = new ApplianceFill.ApplianceFillClient(channel).Prefetch(request);
+        await foreach (var update in call.ResponseStream.ReadAllAsync())
+        {
+            last = update;
+        }
+
+        return last;
     }
 
     private static X509Certificate2 SelfSigned(string identity)

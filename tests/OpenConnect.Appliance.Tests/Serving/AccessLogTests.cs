@@ -29,6 +29,14 @@ public sealed class AccessLogTests
     }
 
     [Fact]
+    public void Combined_NamesAParentPullsCaller_AsTheRemoteUser()
+    {
+        Assert.StartsWith(
+            "192.0.2.7 - openconnect://appliance/isp1/a1 [06/Dec/2026:23:33:21 +0000] \"GET ",
+            AccessLogFormat.FormatCombined(Entry with { Caller = "openconnect://appliance/isp1/a1" }));
+    }
+
+    [Fact]
     public void Combined_EscapesQuotesInTheTarget()
     {
         var line = AccessLogFormat.FormatCombined(Entry with { Target = "/a\"b" });
@@ -48,6 +56,10 @@ public sealed class AccessLogTests
         Assert.Equal(1234, root.GetProperty("bytes").GetInt64());
         Assert.Equal("ssd", root.GetProperty("cache").GetString());
         Assert.Equal(0.0015, root.GetProperty("seconds").GetDouble());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("caller").ValueKind);
+
+        using var parent = JsonDocument.Parse(AccessLogFormat.FormatJson(Entry with { Caller = "openconnect://appliance/isp1/a1" }));
+        Assert.Equal("openconnect://appliance/isp1/a1", parent.RootElement.GetProperty("caller").GetString());
     }
 
     [Fact]
@@ -104,7 +116,7 @@ public sealed class AccessLogTests
     }
 
     /// <summary>Waits (up to 10 s) until <paramref name="file"/> holds <paramref name="count"/> complete lines.</summary>
-    private static async Task<List<JsonElement>> LinesAsync(string file, int count)
+    internal static async Task<List<JsonElement>> LinesAsync(string file, int count)
     {
         string[] lines = [];
         for (var i = 0; i < 200; i++)

@@ -66,6 +66,29 @@ public sealed class ParentTlsTests : IDisposable
     }
 
     [Fact]
+    public async Task ParentListenerRequests_AreInThePeersAccessLog_WithTheCallersFleetIdentity()
+    {
+        await using var origin = await TestParent.StartAsync();
+        origin.Put(Segment, _body);
+        var file = _state.Combine("b1-access.log");
+        await using var peer = await StartApplianceAsync("b1", [origin.BaseAddress.ToString()], "--Appliance:Upstream:ParentListenerUrl=https://127.0.0.1:0", $"--Appliance:AccessLog:Path={file}", "--Appliance:AccessLog:Format=json");
+        using var a1 = _fleet.Issue("openconnect://appliance/site-a/a1");
+        using var client = Client(ParentAddress(peer), a1);
+        Assert.Equal(_body, await client.GetByteArrayAsync(Segment));
+        // A player's signed path sent here is answered 404 by the listener, and its token is not logged.
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/s/secret-token/v/fleet/720p/seg-1.m4s")).StatusCode);
+
+        var lines = await AccessLogTests.LinesAsync(file, 2);
+        Assert.Equal(2, lines.Count);
+        static (string?, string?, int, long, string?, string?) Fields(System.Text.Json.JsonElement l) =>
+            (l.GetProperty("method").GetString(), l.GetProperty("path").GetString(), l.GetProperty("status").GetInt32(), l.GetProperty("bytes").GetInt64(), l.GetProperty("cache").GetString(), l.GetProperty("caller").GetString());
+        Assert.Equal(("GET", Segment, 200, _body.Length, "miss", "openconnect://appliance/site-a/a1"), Fields(lines[0]));
+        Assert.Equal(("GET", "-", 404, 0L, "-", "openconnect://appliance/site-a/a1"), Fields(lines[1]));
+        Assert.All(lines, l => Assert.Equal("127.0.0.1", l.GetProperty("client").GetString()));
+        Assert.DoesNotContain("secret-token", await File.ReadAllTextAsync(file));
+    }
+
+    [Fact]
     public async Task ParentListener_ServesUnsignedPulls_OnlyToAppliancesFleetCertificates()
     {
         await using var origin = await TestParent.StartAsync();

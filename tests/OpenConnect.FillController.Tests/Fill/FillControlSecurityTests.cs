@@ -9,13 +9,11 @@ using Microsoft.Extensions.DependencyInjection;
 using OpenConnect.Contracts.Fill;
 using OpenConnect.Contracts.Fill.V1;
 using OpenConnect.Contracts.Fleet;
-using OpenConnect.Contracts.Steering.V1;
 using OpenConnect.FillController.Fill;
 using OpenConnect.FillController.Fleet;
 using OpenConnect.FillController.Placement;
 using OpenConnect.Steering.ControlPlane;
 using OpenConnect.Testing;
-using ControlPlaneGrpc = OpenConnect.Contracts.Steering.V1.ControlPlane;
 
 namespace OpenConnect.FillController.Tests.Fill;
 
@@ -34,14 +32,14 @@ public sealed class FillControlSecurityTests
     {
         await using var stack = await FillStack.StartAsync(NoOrigin, plan: null);
         using var a1 = stack.Fleet.Issue("openconnect://appliance/isp1/a1");
-        await RegisterAsync(stack, a1, "a1");
-        await RegisterAsync(stack, stack.Fleet.Issue("openconnect://appliance/isp1/a2"), "a2");
+        await stack.RegisterApplianceAsync(a1, "a1");
+        await stack.RegisterApplianceAsync(stack.Fleet.Issue("openconnect://appliance/isp1/a2"), "a2");
         var store = stack.Controller.Services.GetRequiredService<FillStore>();
         var day = DateOnly.FromDateTime(FillStack.Noon.UtcDateTime);
         var mine = AddManifest(store, "a1", day, new FileId("t1", "r0"));
         AddManifest(store, "a2", day, new FileId("t2", "r0"));
 
-        using var channel = Channel(stack.FillControl, stack.Fleet.Authority, a1);
+        using var channel = stack.FillOrdersChannel(a1);
         var client = new FillOrders.FillOrdersClient(channel);
         var reply = await client.GetManifestAsync(new ManifestRequest { ApplianceId = "a1" });
         Assert.Equal(mine, reply.Version);
@@ -74,7 +72,7 @@ public sealed class FillControlSecurityTests
         Assert.Equal("https", stack.FillControl.Scheme);
         var request = new ManifestRequest { ApplianceId = "a1" };
 
-        using (var anonymous = Channel(stack.FillControl, stack.Fleet.Authority, certificate: null))
+        using (var anonymous = stack.FillOrdersChannel(null))
         {
             var refused = await Assert.ThrowsAsync<RpcException>(async () => await new FillOrders.FillOrdersClient(anonymous).GetManifestAsync(request));
             Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
@@ -83,20 +81,20 @@ public sealed class FillControlSecurityTests
         using var state = new TempDirectory("openconnect-fill-foreign");
         using var foreignFleet = FleetCertificates.Create(state.Combine("ca"));
         using var foreign = foreignFleet.Issue("openconnect://appliance/isp1/a1");
-        using (var channel = Channel(stack.FillControl, stack.Fleet.Authority, foreign))
+        using (var channel = stack.FillOrdersChannel(foreign))
         {
             var refused = await Assert.ThrowsAsync<RpcException>(async () => await new FillOrders.FillOrdersClient(channel).GetManifestAsync(request));
             FleetClients.AssertRefusedAtHandshake(refused);
         }
 
         using var expired = stack.Fleet.Issue("openconnect://appliance/isp1/a1", notBefore: DateTimeOffset.UtcNow.AddDays(-8), lifetime: TimeSpan.FromDays(7));
-        using (var channel = Channel(stack.FillControl, stack.Fleet.Authority, expired))
+        using (var channel = stack.FillOrdersChannel(expired))
         {
             var refused = await Assert.ThrowsAsync<RpcException>(async () => await new FillOrders.FillOrdersClient(channel).GetManifestAsync(request));
             FleetClients.AssertRefusedAtHandshake(refused);
         }
 
-        using (var channel = Channel(stack.FillControl, stack.Fleet.Authority, stack.OperatorCertificate))
+        using (var channel = stack.FillOrdersChannel(stack.OperatorCertificate))
         {
             var refused = await Assert.ThrowsAsync<RpcException>(async () => await new FillOrders.FillOrdersClient(channel).GetManifestAsync(request));
             Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
@@ -117,14 +115,14 @@ public sealed class FillControlSecurityTests
     {
         await using var stack = await FillStack.StartAsync(NoOrigin, plan: null, "--FillController:Fill:RosterRefreshInterval=00:00:01");
         using var a1 = stack.Fleet.Issue("openconnect://appliance/isp1/a1");
-        await RegisterAsync(stack, a1, "a1");
-        using var channel = Channel(stack.FillControl, stack.Fleet.Authority, a1);
+        await stack.RegisterApplianceAsync(a1, "a1");
+        using var channel = stack.FillOrdersChannel(a1);
         var client = new FillOrders.FillOrdersClient(channel);
         Assert.Equal(0UL, (await client.GetManifestAsync(new ManifestRequest { ApplianceId = "a1" })).Version);
 
         // A valid certificate for an appliance steering does not list.
         using var stranger = stack.Fleet.Issue("openconnect://appliance/isp1/a3");
-        using (var strangerChannel = Channel(stack.FillControl, stack.Fleet.Authority, stranger))
+        using (var strangerChannel = stack.FillOrdersChannel(stranger))
         {
             var refused = await Assert.ThrowsAsync<RpcException>(async () => await new FillOrders.FillOrdersClient(strangerChannel).GetManifestAsync(new ManifestRequest { ApplianceId = "a3" }));
             Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
@@ -247,8 +245,8 @@ public sealed class FillControlSecurityTests
         // Once the first certificate has expired, steering still answers the controller: it presents the renewed one.
         await Task.Delay(notBefore.AddSeconds(31) - DateTimeOffset.UtcNow is { Ticks: > 0 } left ? left : TimeSpan.Zero);
         await stack.Controller.Services.GetRequiredService<RosterClient>().ListAsync(CancellationToken.None);
-        await RegisterAsync(stack, a1, "a1");
-        using var channel = Channel(stack.FillControl, stack.Fleet.Authority, a1);
+        await stack.RegisterApplianceAsync(a1, "a1");
+        using var channel = stack.FillOrdersChannel(a1);
         Assert.Equal(0UL, (await new FillOrders.FillOrdersClient(channel).GetManifestAsync(new ManifestRequest { ApplianceId = "a1" })).Version);
     }
 
@@ -259,34 +257,6 @@ public sealed class FillControlSecurityTests
             manifest.Files.Add(new FillFile { Title = file.Title, Rendition = file.Rendition, Bytes = 1000 });
             return ManifestCodec.Encode(manifest);
         });
-
-    /// <summary>Registers <paramref name="id"/> with steering over its control plane, as the appliance would.</summary>
-    private static async Task RegisterAsync(FillStack stack, X509Certificate2 certificate, string id)
-    {
-        using var channel = GrpcChannel.ForAddress(stack.SteeringControl, new GrpcChannelOptions
-        {
-            HttpHandler = new SocketsHttpHandler
-            {
-                SslOptions = { ClientCertificates = [certificate], RemoteCertificateValidationCallback = new FleetTrust(stack.Fleet.Authority).ServerValidator(FleetIdentity.Steering) },
-            },
-        });
-        await new ControlPlaneGrpc.ControlPlaneClient(channel).RegisterAsync(new RegisterRequest
-        {
-            Identity = new ApplianceIdentity { ApplianceId = id, Site = "isp1", PublicUrl = "http://127.0.0.1:9", CapacityBytesPerSecond = 1_000_000_000, MaxConnections = 1000, SsdBytes = 1 << 30 },
-            InstanceId = id + "-instance",
-        });
-    }
-
-    private static GrpcChannel Channel(Uri address, X509Certificate2 authority, X509Certificate2? certificate)
-    {
-        var ssl = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = new FleetTrust(authority).ServerValidator(FleetIdentity.FillController) };
-        if (certificate is not null)
-        {
-            ssl.ClientCertificates = [certificate];
-        }
-
-        return GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = new SocketsHttpHandler { SslOptions = ssl } });
-    }
 
     /// <summary>The serial of the certificate a fresh TLS connection to <paramref name="address"/> is served.</summary>
     private static async Task<string> ServedSerialAsync(Uri address, X509Certificate2 client)

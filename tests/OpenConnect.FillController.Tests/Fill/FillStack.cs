@@ -1,15 +1,19 @@
+using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using OpenConnect.Appliance;
 using OpenConnect.Contracts.Fleet;
+using OpenConnect.Contracts.Steering.V1;
 using OpenConnect.FillController.Fill;
 using OpenConnect.FillController.Placement;
 using OpenConnect.Steering;
 using OpenConnect.Steering.ControlPlane;
 using OpenConnect.Testing;
+using ControlPlaneGrpc = OpenConnect.Contracts.Steering.V1.ControlPlane;
 
 namespace OpenConnect.FillController.Tests.Fill;
 
@@ -165,6 +169,39 @@ public sealed class FillStack : IAsyncDisposable
         var appliance = await RoleProcess.StartAsync("appliance", typeof(ApplianceHost).Assembly.Location, null, ApplianceSettings(id, site, settings));
         await WaitForRosterAsync(id);
         return appliance;
+    }
+
+    /// <summary>
+    /// Registers appliance <paramref name="id"/> of site isp1 with steering over its control plane,
+    /// presenting <paramref name="certificate"/> as the appliance would (its parent listener
+    /// <paramref name="parentUrl"/>, none when empty).
+    /// </summary>
+    public async Task RegisterApplianceAsync(X509Certificate2 certificate, string id, string publicUrl = "http://127.0.0.1:9", string parentUrl = "")
+    {
+        using var channel = GrpcChannel.ForAddress(SteeringControl, new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                SslOptions = { ClientCertificates = [certificate], RemoteCertificateValidationCallback = new FleetTrust(Fleet.Authority).ServerValidator(FleetIdentity.Steering) },
+            },
+        });
+        await new ControlPlaneGrpc.ControlPlaneClient(channel).RegisterAsync(new RegisterRequest
+        {
+            Identity = new ApplianceIdentity { ApplianceId = id, Site = "isp1", PublicUrl = publicUrl, ParentUrl = parentUrl, CapacityBytesPerSecond = 1_000_000_000, MaxConnections = 1000, SsdBytes = 1 << 30 },
+            InstanceId = id + "-instance",
+        });
+    }
+
+    /// <summary>A gRPC channel to the controller's control listener presenting <paramref name="certificate"/> (none when null); the server must be the fill controller.</summary>
+    public GrpcChannel FillOrdersChannel(X509Certificate2? certificate)
+    {
+        var ssl = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = new FleetTrust(Fleet.Authority).ServerValidator(FleetIdentity.FillController) };
+        if (certificate is not null)
+        {
+            ssl.ClientCertificates = [certificate];
+        }
+
+        return GrpcChannel.ForAddress(FillControl, new GrpcChannelOptions { HttpHandler = new SocketsHttpHandler { SslOptions = ssl } });
     }
 
     /// <summary>Waits until steering's roster, as the controller reads it over mutual TLS, lists <paramref name="id"/>.</summary>

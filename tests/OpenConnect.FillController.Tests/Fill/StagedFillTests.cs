@@ -1,17 +1,13 @@
-using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
 using OpenConnect.Contracts.Fill;
 using OpenConnect.Contracts.Fill.V1;
-using OpenConnect.Contracts.Fleet;
-using OpenConnect.Contracts.Steering.V1;
 using OpenConnect.FillController.Fill;
 using OpenConnect.FillController.Placement;
 using OpenConnect.Hosting;
 using OpenConnect.Testing;
-using ControlPlaneGrpc = OpenConnect.Contracts.Steering.V1.ControlPlane;
 
 namespace OpenConnect.FillController.Tests.Fill;
 
@@ -274,21 +270,7 @@ public sealed class StagedFillTests
 
         public string ParentUrl { get; } = $"https://127.0.0.{10 + id[^1] - '0'}:8443";
 
-        public async Task RegisterAsync()
-        {
-            using var channel = GrpcChannel.ForAddress(stack.SteeringControl, new GrpcChannelOptions
-            {
-                HttpHandler = new SocketsHttpHandler
-                {
-                    SslOptions = { ClientCertificates = [_certificate], RemoteCertificateValidationCallback = new FleetTrust(stack.Fleet.Authority).ServerValidator(FleetIdentity.Steering) },
-                },
-            });
-            await new ControlPlaneGrpc.ControlPlaneClient(channel).RegisterAsync(new RegisterRequest
-            {
-                Identity = new ApplianceIdentity { ApplianceId = id, Site = "isp1", PublicUrl = $"http://127.0.0.{10 + id[^1] - '0'}:8400", ParentUrl = ParentUrl, CapacityBytesPerSecond = 1_000_000_000, MaxConnections = 1000, SsdBytes = 1 << 30 },
-                InstanceId = id + "-instance",
-            });
-        }
+        public Task RegisterAsync() => stack.RegisterApplianceAsync(_certificate, id, $"http://127.0.0.{10 + id[^1] - '0'}:8400", ParentUrl);
 
         /// <summary>Whether the controller answers this appliance's fill orders (steering's roster, as the controller last read it, lists it).</summary>
         public async Task<bool> AdmittedAsync()
@@ -329,13 +311,7 @@ public sealed class StagedFillTests
 
         private FillOrders.FillOrdersClient Client()
         {
-            _channel ??= GrpcChannel.ForAddress(stack.FillControl, new GrpcChannelOptions
-            {
-                HttpHandler = new SocketsHttpHandler
-                {
-                    SslOptions = new SslClientAuthenticationOptions { ClientCertificates = [_certificate], RemoteCertificateValidationCallback = new FleetTrust(stack.Fleet.Authority).ServerValidator(FleetIdentity.FillController) },
-                },
-            });
+            _channel ??= stack.FillOrdersChannel(_certificate);
             return new FillOrders.FillOrdersClient(_channel);
         }
     }

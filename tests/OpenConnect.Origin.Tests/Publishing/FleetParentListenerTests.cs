@@ -102,6 +102,28 @@ public sealed class FleetParentListenerTests : IDisposable
     }
 
     [Fact]
+    public async Task ARenewedPairPutInPlace_IsServedToTheNextConnection_WithoutARestart_ARefusedPairIsNot()
+    {
+        var directory = _dir.Combine("origin-fleet");
+        var files = _fleet.WriteService(directory, "origin", "openconnect://origin");
+        await using var origin = await StartAsync(files);
+        await PublishAsync(origin);
+        var listener = origin.Services.GetRequiredService<RoleListeners>().ParentAddress;
+        using var appliance = _fleet.Issue("openconnect://appliance/site-a/a1");
+        Assert.Equal(SerialOnDisk(files.CertificateFile), await ServedSerialAsync(listener, appliance));
+
+        // The operator puts a renewed certificate (and a new key) where the settings point.
+        _fleet.WriteService(directory, "origin", "openconnect://origin");
+        var renewed = SerialOnDisk(files.CertificateFile);
+        Assert.Equal(renewed, await ServedSerialAsync(listener, appliance));
+
+        // A pair that fails the start's checks (another identity) is not served; the renewed one stays.
+        _fleet.WriteService(directory, "origin", "openconnect://appliance/site-a/a9");
+        Assert.Equal(renewed, await ServedSerialAsync(listener, appliance));
+        Assert.Equal(renewed, await ServedSerialAsync(listener, appliance));
+    }
+
+    [Fact]
     public async Task WrongFleetFiles_AreStartupErrors_NamingTheSetting()
     {
         var good = _fleet.WriteService(_dir.Combine("good"), "origin", "openconnect://origin");
@@ -165,12 +187,31 @@ public sealed class FleetParentListenerTests : IDisposable
         await origin.Services.GetRequiredService<IObjectStore>().PublishAsync("t1", staging, CancellationToken.None);
     }
 
-    /// <summary>A client presenting <paramref name="certificate"/> (or none) that checks the server against the test fleet CA and reports the identity it presented.</summary>
-    private HttpClient Client(Uri baseAddress, X509Certificate2? certificate, out Func<string?> serverIdentity)
+    private static string SerialOnDisk(string certificateFile)
+    {
+        using var certificate = X509Certificate2.CreateFromPem(File.ReadAllText(certificateFile));
+        return certificate.SerialNumber;
+    }
+
+    /// <summary>The serial of the certificate a new connection to <paramref name="listener"/> is served, after a successful pull on it.</summary>
+    private async Task<string?> ServedSerialAsync(Uri listener, X509Certificate2 certificate)
+    {
+        using var client = Client(listener, certificate, out _, out var serial);
+        using var response = await client.GetAsync(Master);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return serial();
+    }
+
+    private HttpClient Client(Uri baseAddress, X509Certificate2? certificate, out Func<string?> serverIdentity) => Client(baseAddress, certificate, out serverIdentity, out _);
+
+    /// <summary>A client presenting <paramref name="certificate"/> (or none) that checks the server against the test fleet CA and reports the identity and serial it presented.</summary>
+    private HttpClient Client(Uri baseAddress, X509Certificate2? certificate, out Func<string?> serverIdentity, out Func<string?> serverSerial)
     {
         string? seen = null;
+        string? serial = null;
         var trust = new Contracts.Fleet.FleetTrust(_fleet.Authority);
         serverIdentity = () => seen;
+        serverSerial = () => serial;
         return new HttpClient(new SocketsHttpHandler
         {
             SslOptions = new SslClientAuthenticationOptions
@@ -179,6 +220,7 @@ public sealed class FleetParentListenerTests : IDisposable
                 RemoteCertificateValidationCallback = (_, server, _, _) =>
                 {
                     seen = trust.CheckServer(server as X509Certificate2).Identity?.ToString();
+                    serial = (server as X509Certificate2)?.SerialNumber;
                     return seen is not null;
                 },
             },
