@@ -76,7 +76,7 @@ out="$(cd "$out" && pwd)"
 # without a number (a commit before the first tag, 825181a) becomes 0.0.0+git.825181a.
 deb_version() {
   local v="$1" base rest
-  if [[ "$v" =~ ^([0-9]+(\.[0-9]+)*)(-(.+))?$ ]]; then
+  if [[ "$v" =~ ^([0-9]+(\.[0-9]+)+)(-(.+))?$ ]]; then
     base="${BASH_REMATCH[1]}"
     rest="${BASH_REMATCH[4]}"
   else

@@ -45,7 +45,7 @@ internal static class Packaging
     /// <summary>The Debian form of a version, as build.sh writes it (1.2.0-3-gabc → 1.2.0+3.gabc; 825181a → 0.0.0+git.825181a).</summary>
     public static string DebianVersion(string version)
     {
-        var match = System.Text.RegularExpressions.Regex.Match(version, @"^([0-9]+(?:\.[0-9]+)*)(?:-(.+))?$");
+        var match = System.Text.RegularExpressions.Regex.Match(version, @"^([0-9]+(?:\.[0-9]+)+)(?:-(.+))?$");
         var (upstream, rest) = match.Success ? (match.Groups[1].Value, match.Groups[2].Value) : ("0.0.0", "git." + version);
         return rest.Length == 0 ? upstream : $"{upstream}+{rest.Replace('-', '.')}";
     }

@@ -24,7 +24,7 @@ public sealed class UnitTests
     {
         using var directory = new TempDirectory("openconnect-unit");
         var (exposure, rating) = await UnitChecks.SecurityAsync(await UnitAsync(role), role, directory.Path);
-        // 1.6 to 1.9 when written (0 is best, 10 worst; "OK" up to 4.9): a unit that loses a
+        // 1.4 to 1.8 when written (0 is best, 10 worst; "OK" up to 4.9): a unit that loses a
         // protection fails here.
         Assert.True(exposure <= 2.0, $"exposure {exposure} {rating}");
         Assert.Equal("OK", rating);
