@@ -58,7 +58,7 @@ public static class RoleHost
             builder.Logging.AddJsonConsole(o => o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ");
         }
         else if (string.Equals(formatter, "systemd", StringComparison.OrdinalIgnoreCase)
-            || (string.IsNullOrEmpty(formatter) && ServiceManager.LogsToJournal))
+            || (string.IsNullOrEmpty(formatter) && ServiceManager.LogsToJournal()))
         {
             // journald stamps the time and reads the level from the <N> syslog prefix of each line.
             builder.Logging.AddSystemdConsole();

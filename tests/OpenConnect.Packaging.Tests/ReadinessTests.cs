@@ -25,7 +25,7 @@ public sealed class ReadinessTests(SteeringPackage package)
         using var socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
         socket.Bind(new UnixDomainSocketEndPoint(socketPath));
 
-        await using var role = Start(directory, socketPath);
+        await using var role = Start(directory, socketPath, journal: true);
         Assert.Equal("READY=1", await role.ReceiveAsync(socket, StartTimeout));
 
         // READY=1 came after the listeners opened: they answer at once, no retry.
@@ -51,7 +51,7 @@ public sealed class ReadinessTests(SteeringPackage package)
         Assert.Equal("STOPPING=1", await role.ReceiveAsync(socket, TimeSpan.FromSeconds(30)));
         Assert.Equal(0, await role.WaitForExitAsync(TimeSpan.FromSeconds(30)));
 
-        // Under journald (JOURNAL_STREAM set) each line starts with its syslog priority.
+        // Under journald (JOURNAL_STREAM naming stdout) each line starts with its syslog priority.
         var lines = role.Output;
         Assert.Contains(lines, l => l.StartsWith("<6>", StringComparison.Ordinal) && l.Contains("management listening on", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("<4>", StringComparison.Ordinal) && l.Contains("SIGHUP received", StringComparison.Ordinal));
@@ -62,23 +62,39 @@ public sealed class ReadinessTests(SteeringPackage package)
     public async Task NotifySocketThatIsGone_IsLogged_AndTheRoleStillStarts()
     {
         using var directory = new TempDirectory("openconnect-notify");
-        await using var role = Start(directory, directory.Combine("nobody-listens.sock"));
+        // JOURNAL_STREAM inherited from a parent whose stdout was the journal: ours is not.
+        await using var role = Start(directory, directory.Combine("nobody-listens.sock"), journal: false);
         await role.WaitForLineAsync(l => l.Contains("cannot notify the service manager (READY=1)", StringComparison.Ordinal), StartTimeout);
         using var management = new HttpClient { BaseAddress = role.ManagementAddress, Timeout = TimeSpan.FromSeconds(10) };
         Assert.Equal(HttpStatusCode.OK, (await management.GetAsync("/healthz")).StatusCode);
+        Assert.Contains(role.Output, l => l.Contains(" warn: OpenConnect.Hosting.Systemd", StringComparison.Ordinal) && !l.StartsWith('<'));
     }
 
-    private Started Start(TempDirectory directory, string notifySocket)
+    /// <param name="directory">The working directory; the data directory goes below it.</param>
+    /// <param name="notifySocket">NOTIFY_SOCKET.</param>
+    /// <param name="journal">
+    /// Set JOURNAL_STREAM to the inode of the program's stdout, as systemd does for a service logging
+    /// to the journal (a shell looks it up, then execs the program); otherwise to another stream's.
+    /// </param>
+    private Started Start(TempDirectory directory, string notifySocket, bool journal)
     {
         var port = FreePort();
         var managementPort = FreePort();
-        var startInfo = new ProcessStartInfo(package.InRoot("/usr/bin/openconnect-steering"))
+        var program = package.InRoot("/usr/bin/openconnect-steering");
+        var startInfo = new ProcessStartInfo(journal ? "/bin/sh" : program)
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = directory.Path,
         };
+        if (journal)
+        {
+            startInfo.ArgumentList.Add("-c");
+            startInfo.ArgumentList.Add("JOURNAL_STREAM=0:$(stat -L -c %i /proc/$$/fd/1) exec \"$0\" \"$@\"");
+            startInfo.ArgumentList.Add(program);
+        }
+
         foreach (var argument in new[]
         {
             "--config", package.InRoot("/etc/openconnect/steering.json"),

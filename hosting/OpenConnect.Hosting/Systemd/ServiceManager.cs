@@ -18,8 +18,32 @@ public static partial class ServiceManager
     /// <summary>The environment variable systemd sets when stdout and stderr go to the journal.</summary>
     public const string JournalStreamVariable = "JOURNAL_STREAM";
 
-    /// <summary>True when stdout is connected to journald (systemd sets <c>JOURNAL_STREAM</c>).</summary>
-    public static bool LogsToJournal => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(JournalStreamVariable));
+    /// <summary>
+    /// True when stdout is connected to journald. systemd sets <c>JOURNAL_STREAM=DEVICE:INODE</c> for
+    /// the stream it connects; a process that inherited the variable with another stdout (a test
+    /// runner started by a service, a child with redirected output) is not, so the inode of stdout
+    /// must match, as systemd.exec(5) asks.
+    /// </summary>
+    public static bool LogsToJournal()
+    {
+        var value = Environment.GetEnvironmentVariable(JournalStreamVariable);
+        var colon = value?.IndexOf(':', StringComparison.Ordinal) ?? -1;
+        if (value is null || colon < 0 || colon == value.Length - 1)
+        {
+            return false;
+        }
+
+        try
+        {
+            // "socket:[INODE]" for the journal's stream socket ("pipe:[INODE]", a path, ...).
+            var stdout = new FileInfo("/proc/self/fd/1").LinkTarget;
+            return stdout is not null && stdout.EndsWith($":[{value[(colon + 1)..]}]", StringComparison.Ordinal);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
 
     internal static IServiceCollection AddServiceManager(this IServiceCollection services)
     {
