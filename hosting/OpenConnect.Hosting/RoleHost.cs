@@ -10,15 +10,17 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OpenConnect.Hosting.Systemd;
 using Prometheus;
 
 namespace OpenConnect.Hosting;
 
 /// <summary>
 /// The operational contract every role honours: standard .NET configuration plus an optional
-/// <c>--config file.json</c>, single-line structured console logs, <c>/healthz</c>, a Prometheus
-/// <c>/metrics</c> endpoint backed by a per-host registry, and a start that fails fast with a
-/// readable message and exit code 2 on a bad setting.
+/// <c>--config file.json</c>, single-line structured console logs (journald's format under systemd),
+/// <c>/healthz</c>, a Prometheus <c>/metrics</c> endpoint backed by a per-host registry, readiness
+/// on <c>NOTIFY_SOCKET</c> (<see cref="Systemd.ServiceManager"/>), <c>--version</c>, and a start that
+/// fails fast with a readable message and exit code 2 on a bad setting.
 /// </summary>
 public static class RoleHost
 {
@@ -55,6 +57,13 @@ public static class RoleHost
         {
             builder.Logging.AddJsonConsole(o => o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ");
         }
+        else if (string.Equals(formatter, "systemd", StringComparison.OrdinalIgnoreCase)
+            || (string.IsNullOrEmpty(formatter) && ServiceManager.LogsToJournal()))
+        {
+            // journald stamps the time and reads the level from the <N> syslog prefix of each line.
+            builder.Logging.AddSystemdConsole();
+            builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        }
         else
         {
             builder.Logging.AddSimpleConsole(o =>
@@ -70,13 +79,14 @@ public static class RoleHost
         DotNetStats.Register(registry);
         Metrics.WithCustomRegistry(registry)
             .CreateGauge("openconnect_build_info", "Constant 1, labelled with the role and version of this process.", "role", "version")
-            .WithLabels(role, typeof(RoleHost).Assembly.GetName().Version?.ToString() ?? "0")
+            .WithLabels(role, RoleVersion.Current)
             .Set(1);
         builder.Services.AddSingleton(registry);
         builder.Services.AddSingleton<IMetricFactory>(Metrics.WithCustomRegistry(registry));
         builder.Services.AddSingleton(new RoleInfo(role));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddHealthChecks();
+        builder.Services.AddServiceManager();
         return builder;
     }
 
@@ -103,12 +113,19 @@ public static class RoleHost
     }
 
     /// <summary>
-    /// Builds and starts a role, then waits for shutdown. A failure to build or start (invalid
+    /// Builds and starts a role, then waits for shutdown; <c>--version</c> prints
+    /// <c>openconnect-{role} {version}</c> and exits 0 without building anything. A failure to build or start (invalid
     /// setting, missing config file, port in use, unusable directory) is reported on stderr as one
     /// line and yields exit code 2.
     /// </summary>
     public static async Task<int> RunRoleAsync(string role, Func<string[], WebApplication> build, string[] args)
     {
+        if (RoleVersion.IsRequested(args))
+        {
+            await Console.Out.WriteLineAsync(RoleVersion.Line(role));
+            return 0;
+        }
+
         WebApplication? app = null;
         try
         {
