@@ -36,7 +36,24 @@ public sealed class ApplianceMetrics
         TierBytes = factory.CreateGauge("openconnect_appliance_tier_bytes", "Bytes held per tier.", ["tier"]);
         TierObjects = factory.CreateGauge("openconnect_appliance_tier_objects", "Objects held per tier.", ["tier"]);
         ConnectionsOpen = factory.CreateGauge("openconnect_appliance_connections_open", "Client connections open on the segment server.");
-        HitRatio = factory.CreateGauge("openconnect_appliance_hit_ratio", "Hit ratio since start (RAM or SSD hit over content requests), by measure.", ["measure"]);
+        TierCapacity = factory.CreateGauge("openconnect_appliance_tier_capacity_bytes", "Configured size of each tier (Appliance:Cache:RamBytes, SsdBytes): the SSD write budget is drive writes per day of this.", ["tier"]);
+        ControlPlaneContact = factory.CreateGauge("openconnect_appliance_control_plane_last_contact_timestamp_seconds", "Unix time of the last heartbeat steering accepted (0: none since start).");
+
+        // Every tier's series from the start, so ratios over them (hit ratio = (ram + ssd) / all) have
+        // both sides before the first miss or hit, instead of a gap.
+        foreach (var tier in (string[])["ram", "ssd", "miss"])
+        {
+            Requests.WithLabels(tier);
+            ResponseBytes.WithLabels(tier);
+        }
+
+        foreach (var tier in (string[])["ram", "ssd"])
+        {
+            Admissions.WithLabels(tier);
+            Evictions.WithLabels(tier);
+            TierBytes.WithLabels(tier);
+            TierObjects.WithLabels(tier);
+        }
     }
 
     public Counter Requests { get; }
@@ -82,5 +99,9 @@ public sealed class ApplianceMetrics
 
     public Gauge ConnectionsOpen { get; }
 
-    public Gauge HitRatio { get; }
+    /// <summary>Configured bytes per tier (ram, ssd), set once when the cache is built.</summary>
+    public Gauge TierCapacity { get; }
+
+    /// <summary>Unix time (seconds) of the last heartbeat steering accepted.</summary>
+    public Gauge ControlPlaneContact { get; }
 }
