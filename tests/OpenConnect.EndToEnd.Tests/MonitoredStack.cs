@@ -188,8 +188,8 @@ internal sealed class MonitoredStack : IAsyncDisposable
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
 
-    /// <summary>Opens the site's fill now, as an operator does, and returns the files placed.</summary>
-    public async Task<int> OpenFillAsync()
+    /// <summary>Opens the site's fill now, as an operator does, and returns the files placed and the end of the run's window.</summary>
+    public async Task<(int FilesPlaced, DateTimeOffset OpenUntil)> OpenFillAsync()
     {
         using var operatorCertificate = Fleet.Issue("openconnect://operator/monitoring");
         var trust = new FleetTrust(Fleet.Authority);
@@ -205,7 +205,7 @@ internal sealed class MonitoredStack : IAsyncDisposable
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"fill open: {(int)response.StatusCode} {body}");
         using var opened = JsonDocument.Parse(body);
-        return opened.RootElement.GetProperty("filesPlaced").GetInt32();
+        return (opened.RootElement.GetProperty("filesPlaced").GetInt32(), opened.RootElement.GetProperty("openUntil").GetDateTimeOffset());
     }
 
     /// <summary>

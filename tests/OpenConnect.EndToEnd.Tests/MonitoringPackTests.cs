@@ -49,7 +49,7 @@ public sealed partial class MonitoringPackTests(ITestOutputHelper output)
     {
         await using var stack = await MonitoredStack.StartAsync();
         await stack.PlayAsync();
-        Assert.True(await stack.OpenFillAsync() > 0, "the fill placed no file: its progress panels would have nothing to draw");
+        Assert.True((await stack.OpenFillAsync()).FilesPlaced > 0, "the fill placed no file: its progress panels would have nothing to draw");
         await stack.SendQoeAsync();
 
         using var prometheus = await PrometheusServer.StartAsync(stack.ManagementTargets, MonitoredStack.Site);
@@ -105,6 +105,40 @@ public sealed partial class MonitoringPackTests(ITestOutputHelper output)
 
         // The dashboard's site variable lists the site the appliance targets carry.
         Assert.Contains(MonitoredStack.Site, await prometheus.LabelValuesAsync("site"));
+    }
+
+    [Fact]
+    public async Task Roles_ExportWhatThePackComputesFrom_InBaseUnits_AndNoRatioGauges()
+    {
+        var started = DateTimeOffset.UtcNow;
+        await using var stack = await MonitoredStack.StartAsync();
+        await stack.PlayAsync();
+        var (_, openUntil) = await stack.OpenFillAsync();
+        await stack.SendQoeAsync();
+
+        var appliance = await stack.Appliance.MetricsAsync();
+        Assert.True(appliance.IsValid, string.Join("; ", appliance.Errors));
+        Assert.DoesNotContain("openconnect_appliance_hit_ratio", appliance.Families.Keys);
+        Assert.Equal(16777216, appliance.Value("openconnect_appliance_tier_capacity_bytes", ("tier", "ram")));
+        Assert.Equal(134217728, appliance.Value("openconnect_appliance_tier_capacity_bytes", ("tier", "ssd")));
+        // Hits and misses both counted by tier: a hit ratio is (ram + ssd) / all, over any window.
+        Assert.True(appliance.Value("openconnect_appliance_requests_total", ("tier", "miss")) > 0);
+        Assert.True(appliance.Value("openconnect_appliance_requests_total", ("tier", "ram")) + appliance.Value("openconnect_appliance_requests_total", ("tier", "ssd")) > 0);
+        var contact = DateTimeOffset.FromUnixTimeMilliseconds((long)(appliance.Value("openconnect_appliance_control_plane_last_contact_timestamp_seconds")! * 1000));
+        Assert.InRange(contact, started, DateTimeOffset.UtcNow);
+
+        var fill = await stack.FillController.MetricsAsync();
+        Assert.True(fill.IsValid, string.Join("; ", fill.Errors));
+        var site = ("site", MonitoredStack.Site);
+        var openedAt = DateTimeOffset.FromUnixTimeMilliseconds((long)(fill.Value("openconnect_fill_window_opened_timestamp_seconds", site)! * 1000));
+        Assert.InRange(openedAt, started, DateTimeOffset.UtcNow);
+        Assert.Equal(openUntil.ToUnixTimeMilliseconds() / 1000.0, fill.Value("openconnect_fill_window_open_until_timestamp_seconds", site)!.Value, 3);
+
+        var origin = await stack.Origin.MetricsAsync();
+        Assert.True(origin.IsValid, string.Join("; ", origin.Errors));
+        // 8,000 kilobits reported: counted in bits.
+        Assert.Equal(8_000_000, origin.Value("openconnect_qoe_played_bits_total", site, ("appliance", MonitoredStack.ApplianceId)));
+        Assert.DoesNotContain("openconnect_qoe_played_kilobits_total", origin.Families.Keys);
     }
 
     /// <summary>An alert's expression without its threshold, or the selector inside <c>absent()</c>.</summary>
