@@ -32,6 +32,15 @@ public sealed partial class MonitoringPackTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Promtool_RuleUnitTests_FireEachAlertAtItsThreshold()
+    {
+        // Synthetic series in, alerts (labels, annotations, `for` durations) out: deploy/monitoring/tests.
+        var result = await PromtoolAsync("test", "rules", Path.Combine(PackDirectory, "tests", "alerts.test.yml"));
+        Assert.True(result.ExitCode == 0, result.StandardOutput + result.StandardError);
+        Assert.Contains("SUCCESS", result.StandardOutput + result.StandardError);
+    }
+
+    [Fact]
     public void Dashboard_DrawsEveryAreaTheOperatorAsksFor()
     {
         var titles = DashboardPanels().Select(p => p.Title).ToList();
