@@ -135,6 +135,7 @@ public sealed partial class MonitoringPackTests(ITestOutputHelper output)
         Assert.True(appliance.Value("openconnect_appliance_requests_total", ("tier", "ram")) + appliance.Value("openconnect_appliance_requests_total", ("tier", "ssd")) > 0);
         var contact = DateTimeOffset.FromUnixTimeMilliseconds((long)(appliance.Value("openconnect_appliance_control_plane_last_contact_timestamp_seconds")! * 1000));
         Assert.InRange(contact, started, DateTimeOffset.UtcNow);
+        Assert.Equal(0, appliance.Value("openconnect_appliance_control_plane_lost"));
 
         var fill = await stack.FillController.MetricsAsync();
         Assert.True(fill.IsValid, string.Join("; ", fill.Errors));
@@ -148,6 +149,17 @@ public sealed partial class MonitoringPackTests(ITestOutputHelper output)
         // 8,000 kilobits reported: counted in bits.
         Assert.Equal(8_000_000, origin.Value("openconnect_qoe_played_bits_total", site, ("appliance", MonitoredStack.ApplianceId)));
         Assert.DoesNotContain("openconnect_qoe_played_kilobits_total", origin.Families.Keys);
+    }
+
+    [Fact]
+    public async Task StandaloneAppliance_NeverCountsAsLost_AndHasNoContactTime()
+    {
+        var appliance = RoleUnderTest.All["appliance"];
+        using var state = new TempDirectory("openconnect-standalone");
+        await using var running = await RunningRole.StartAsync(appliance.Build, appliance.Settings(state.Path));
+        var metrics = await running.MetricsAsync();
+        Assert.Equal(0, metrics.Value("openconnect_appliance_control_plane_lost"));
+        Assert.Null(metrics.Value("openconnect_appliance_control_plane_last_contact_timestamp_seconds"));
     }
 
     /// <summary>An alert's expression without its threshold, or the selector inside <c>absent()</c>.</summary>
