@@ -1,3 +1,4 @@
+using OpenConnect.Appliance.Control;
 using Prometheus;
 
 namespace OpenConnect.Appliance;
@@ -36,7 +37,33 @@ public sealed class ApplianceMetrics
         TierBytes = factory.CreateGauge("openconnect_appliance_tier_bytes", "Bytes held per tier.", ["tier"]);
         TierObjects = factory.CreateGauge("openconnect_appliance_tier_objects", "Objects held per tier.", ["tier"]);
         ConnectionsOpen = factory.CreateGauge("openconnect_appliance_connections_open", "Client connections open on the segment server.");
-        HitRatio = factory.CreateGauge("openconnect_appliance_hit_ratio", "Hit ratio since start (RAM or SSD hit over content requests), by measure.", ["measure"]);
+        TierCapacity = factory.CreateGauge("openconnect_appliance_tier_capacity_bytes", "Configured size of each tier (Appliance:Cache:RamBytes, SsdBytes): the SSD write budget is drive writes per day of this.", ["tier"]);
+        // No series before the first contact (nor ever on an appliance without a control plane), rather than a 0 that reads as 1970.
+        ControlPlaneContact = factory.CreateGauge("openconnect_appliance_control_plane_last_contact_timestamp_seconds", "Unix time of the last Register or Heartbeat steering accepted.", new GaugeConfiguration { SuppressInitialValue = true });
+
+        // Every tier's series from the start, so ratios over them (hit ratio = (ram + ssd) / all) have
+        // both sides before the first miss or hit, instead of a gap.
+        foreach (var tier in (string[])["ram", "ssd", "miss"])
+        {
+            Requests.WithLabels(tier);
+            ResponseBytes.WithLabels(tier);
+        }
+
+        foreach (var tier in (string[])["ram", "ssd"])
+        {
+            Admissions.WithLabels(tier);
+            Evictions.WithLabels(tier);
+            TierBytes.WithLabels(tier);
+            TierObjects.WithLabels(tier);
+        }
+    }
+
+    /// <summary>The host's metrics, with the control-plane standing read at each scrape.</summary>
+    public ApplianceMetrics(IMetricFactory factory, CollectorRegistry registry, ControlState control)
+        : this(factory)
+    {
+        var lost = factory.CreateGauge("openconnect_appliance_control_plane_lost", "1 while the appliance counts its control plane lost (no Register or Heartbeat accepted for Appliance:Steering:LostAfter) and refuses new sessions; 0 otherwise, and always on an appliance without a control plane.");
+        registry.AddBeforeCollectCallback(() => lost.Set(control.Lost ? 1 : 0));
     }
 
     public Counter Requests { get; }
@@ -82,5 +109,9 @@ public sealed class ApplianceMetrics
 
     public Gauge ConnectionsOpen { get; }
 
-    public Gauge HitRatio { get; }
+    /// <summary>Configured bytes per tier (ram, ssd), set once when the cache is built.</summary>
+    public Gauge TierCapacity { get; }
+
+    /// <summary>Unix time (seconds) of the last Register or Heartbeat steering accepted; no series before the first.</summary>
+    public Gauge ControlPlaneContact { get; }
 }

@@ -19,8 +19,9 @@ public sealed class SteeringMetrics
         _latency = factory.CreateHistogram("openconnect_steering_decision_seconds", "Time to make one decision (prefix lookup, ranking, token).",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.000_002, 2, 16) });
         _steeringRequests = factory.CreateCounter("openconnect_steering_manifest_requests_total", "Steering manifest requests, by protocol and whether the player's current pathway was still offered.", ["protocol", "current"]);
-        _reportedThroughput = factory.CreateHistogram("openconnect_steering_reported_throughput_bits_per_second", "Throughput players report in _HLS_throughput / _DASH_throughput.",
-            new HistogramConfiguration { LabelNames = ["protocol"], Buckets = Histogram.ExponentialBuckets(250_000, 2, 10) });
+        // Players report bits per second; the histogram is in bytes per second, Prometheus's base unit.
+        _reportedThroughput = factory.CreateHistogram("openconnect_steering_reported_throughput_bytes_per_second", "Throughput players report in _HLS_throughput / _DASH_throughput, in bytes per second.",
+            new HistogramConfiguration { LabelNames = ["protocol"], Buckets = Histogram.ExponentialBuckets(250_000 / 8, 2, 10) });
         var state = factory.CreateGauge("openconnect_steering_appliances", "Registered appliances by state.", ["state"]);
         var policy = new SelectionPolicy(options.Value.HeartbeatExpiry, options.Value.MaxLoadFraction, options.Value.Pathways);
         registry.AddBeforeCollectCallback(() =>
@@ -71,7 +72,7 @@ public sealed class SteeringMetrics
         _steeringRequests.WithLabels(protocol, currentKept ? "kept" : "moved").Inc();
         if (throughput is > 0)
         {
-            _reportedThroughput.WithLabels(protocol).Observe(throughput.Value);
+            _reportedThroughput.WithLabels(protocol).Observe(throughput.Value / 8);
         }
     }
 }

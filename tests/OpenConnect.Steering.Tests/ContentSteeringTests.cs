@@ -105,7 +105,9 @@ public sealed class ContentSteeringTests
 
         var metrics = await h.Steering.MetricsAsync();
         Assert.Equal(1, metrics.Value("openconnect_steering_manifest_requests_total", ("protocol", "hls"), ("current", "kept")));
-        Assert.Equal(2, metrics.Value("openconnect_steering_reported_throughput_bits_per_second_count", ("protocol", "hls")));
+        Assert.Equal(2, metrics.Value("openconnect_steering_reported_throughput_bytes_per_second_count", ("protocol", "hls")));
+        // Two reports of 5 Mbit/s, recorded in bytes per second.
+        Assert.Equal(2 * 625_000, metrics.Value("openconnect_steering_reported_throughput_bytes_per_second_sum", ("protocol", "hls")));
     }
 
     [Fact]

@@ -32,10 +32,6 @@ public sealed class SegmentCache : IAsyncDisposable
     private readonly ILoggerFactory _loggers;
     private readonly TimeProvider _time;
     private readonly Action<InflightObject> _onFetched;
-    private long _hits;
-    private long _requests;
-    private long _hitBytes;
-    private long _requestBytes;
 
     public SegmentCache(IOptions<ApplianceOptions> options, ParentFetcher fetcher, ApplianceMetrics metrics, ILoggerFactory loggers, TimeProvider time, CacheInventory inventory)
     {
@@ -43,6 +39,8 @@ public sealed class SegmentCache : IAsyncDisposable
         _storeOptions = new SsdStoreOptions(Path.Combine(cache.Directory, "ssd"), cache.SsdBytes, cache.CheckpointInterval);
         _fetcher = fetcher;
         _metrics = metrics;
+        metrics.TierCapacity.WithLabels("ram").Set(cache.RamBytes);
+        metrics.TierCapacity.WithLabels("ssd").Set(cache.SsdBytes);
         _loggers = loggers;
         _time = time;
         // The video policy values objects by what the path says; it governs the SSD tier (the writes and the
@@ -129,17 +127,6 @@ public sealed class SegmentCache : IAsyncDisposable
         {
             _ = _ram.PromoteAsync(key, open);
         }
-    }
-
-    /// <summary>Counts a served content request for the hit-ratio gauges.</summary>
-    public void Record(CacheTier tier, long bytes)
-    {
-        var requests = Interlocked.Increment(ref _requests);
-        var requestBytes = Interlocked.Add(ref _requestBytes, bytes);
-        var hits = tier == CacheTier.Miss ? Interlocked.Read(ref _hits) : Interlocked.Increment(ref _hits);
-        var hitBytes = tier == CacheTier.Miss ? Interlocked.Read(ref _hitBytes) : Interlocked.Add(ref _hitBytes, bytes);
-        _metrics.HitRatio.WithLabels("objects").Set((double)hits / requests);
-        _metrics.HitRatio.WithLabels("bytes").Set(requestBytes == 0 ? 0 : (double)hitBytes / requestBytes);
     }
 
     /// <summary>A fetch completed intact: offer the body to RAM, and to the SSD policy unless fill pinned the key.</summary>

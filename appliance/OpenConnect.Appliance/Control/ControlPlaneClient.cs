@@ -270,7 +270,7 @@ public sealed class ControlPlaneClient : BackgroundService
         _needFull = true;
         _offered = null;
         Registrations++;
-        _state.Contacted();
+        Contacted();
         ControlLog.Registered(_logger, _options.Id, request.Identity.PublicUrl, _endpoint!.ToString());
     }
 
@@ -286,7 +286,7 @@ public sealed class ControlPlaneClient : BackgroundService
             Inventory = InventoryUpdate(),
         };
         var reply = await _client!.HeartbeatAsync(request, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
-        _state.Contacted();
+        Contacted();
         HeartbeatsAcknowledged++;
         if (!reply.Known)
         {
@@ -355,6 +355,13 @@ public sealed class ControlPlaneClient : BackgroundService
         _lastBytes = bytes;
         _lastBytesAt = now;
         return new ApplianceLoad { BytesPerSecondOut = Math.Max(0, rate), Connections = (int)_metrics.ConnectionsOpen.Value };
+    }
+
+    /// <summary>Steering accepted a Register or Heartbeat: the appliance is not lost, and the metric says when.</summary>
+    private void Contacted()
+    {
+        _state.Contacted();
+        _metrics.ControlPlaneContact.Set(_time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
     }
 
     private DateTime Deadline() => DateTime.UtcNow + _options.Steering.CallTimeout;

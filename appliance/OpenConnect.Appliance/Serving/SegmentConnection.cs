@@ -442,7 +442,6 @@ internal sealed class SegmentConnection
         metrics.ResponseBytes.WithLabels(label).Inc(bytes);
         metrics.TotalTime.WithLabels(label).Observe(Elapsed(started));
         Count(plan.Status);
-        _server.Cache.Record(tier, bytes);
     }
 
     private void Count(int status)

@@ -31,6 +31,8 @@ public sealed class FillCoordinator
     private readonly Gauge _titles;
     private readonly Gauge _files;
     private readonly Counter _manifests;
+    private readonly Gauge _windowOpened;
+    private readonly Gauge _windowOpenUntil;
     private readonly ConcurrentDictionary<string, byte> _changedSites = new(StringComparer.Ordinal);
 
     public FillCoordinator(FillStore store, RosterClient roster, IPopularityForecast forecast, IPlacementPlanner planner, ServiceDirectory services,
@@ -47,6 +49,9 @@ public sealed class FillCoordinator
         _titles = metrics.CreateGauge("openconnect_fill_titles", "Titles of a site's current placement by state: live (every planned copy complete) or filling.", ["site", "state"]);
         _files = metrics.CreateGauge("openconnect_fill_files", "Planned (appliance, file) copies of a site's current manifests by reported state: done, failed or pending (held: pending copies held back until a first copy in the site completes).", ["site", "state"]);
         _manifests = metrics.CreateCounter("openconnect_fill_manifests_total", "Manifests issued to appliances.", ["site"]);
+        // Progress against the window in PromQL: done / planned files vs (time() - opened) / (open_until - opened).
+        _windowOpened = metrics.CreateGauge("openconnect_fill_window_opened_timestamp_seconds", "Unix time the site's current fill run opened (its window's start, or an operator's fill now).", ["site"]);
+        _windowOpenUntil = metrics.CreateGauge("openconnect_fill_window_open_until_timestamp_seconds", "Unix time until which appliances of the site may fetch for the current fill run.", ["site"]);
         // The gauges read every current manifest of a site: computed when scraped, for the sites whose
         // files changed since the last scrape, not once per progress report.
         registry.AddBeforeCollectCallback(() =>
@@ -274,6 +279,12 @@ public sealed class FillCoordinator
 
     private void RefreshStatusMetrics(string site)
     {
+        if (_store.LatestRun(site, _time.GetUtcNow()) is { } run)
+        {
+            _windowOpened.WithLabels(site).Set(run.OpenedAt.ToUnixTimeMilliseconds() / 1000.0);
+            _windowOpenUntil.WithLabels(site).Set(run.OpenUntil.ToUnixTimeMilliseconds() / 1000.0);
+        }
+
         var status = Status(site);
         _titles.WithLabels(site, "live").Set(status.Titles.Count(t => t.Live));
         _titles.WithLabels(site, "filling").Set(status.Titles.Count(t => !t.Live));

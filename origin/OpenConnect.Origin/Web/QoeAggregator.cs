@@ -39,7 +39,7 @@ public sealed class QoeAggregator
     private readonly Counter _rebufferEvents;
     private readonly Counter _rebufferSeconds;
     private readonly Counter _playSeconds;
-    private readonly Counter _playedKbits;
+    private readonly Counter _playedBits;
     private readonly Counter _switches;
     private readonly Counter _fatal;
     private readonly Counter _beacons;
@@ -68,7 +68,7 @@ public sealed class QoeAggregator
         _rebufferEvents = metrics.CreateCounter("openconnect_qoe_rebuffer_events_total", "Rebuffering events (Vre count) after the first frame.", ["site", "appliance"]);
         _rebufferSeconds = metrics.CreateCounter("openconnect_qoe_rebuffer_seconds_total", "Time spent rebuffering after the first frame (Vre duration).", ["site", "appliance"]);
         _playSeconds = metrics.CreateCounter("openconnect_qoe_play_seconds_total", "Time spent playing; rebuffer ratio = rebuffer / (play + rebuffer).", ["site", "appliance"]);
-        _playedKbits = metrics.CreateCounter("openconnect_qoe_played_kilobits_total", "Rendition bitrate integrated over play time; average bitrate = this / play seconds.", ["site", "appliance"]);
+        _playedBits = metrics.CreateCounter("openconnect_qoe_played_bits_total", "Rendition bitrate integrated over play time (bits); average bitrate in bits per second = this / play seconds.", ["site", "appliance"]);
         _switches = metrics.CreateCounter("openconnect_qoe_bitrate_switches_total", "Rendition switches.", ["player", "abr"]);
         _fatal = metrics.CreateCounter("openconnect_qoe_fatal_errors_total", "Fatal player errors (before or after start).", ["player"]);
         _beacons = metrics.CreateCounter("openconnect_qoe_beacons_total", "QoE beacons received, by outcome: accepted, or rejected (400).", ["outcome"]);
@@ -123,7 +123,7 @@ public sealed class QoeAggregator
             _playSeconds.WithLabels(site, appliance).Inc(play);
             _rebufferSeconds.WithLabels(site, appliance).Inc(rebuffer);
             _rebufferEvents.WithLabels(site, appliance).Inc(events);
-            _playedKbits.WithLabels(site, appliance).Inc(kbits);
+            _playedBits.WithLabels(site, appliance).Inc(kbits * 1000);
             var key = (site, appliance);
             var sum = _byPlace.GetValueOrDefault(key);
             _byPlace[key] = (sum.Play + play, sum.Rebuffer + rebuffer, sum.Events + events, sum.Kbits + kbits);
