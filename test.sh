@@ -7,7 +7,8 @@ cd "$(dirname "$0")"
 source scripts/prereqs.sh
 
 ensure_commands ffmpeg:ffmpeg ffprobe:ffmpeg curl:curl strace:strace node:nodejs npm:npm \
-  chromium:chromium dnsmasq:dnsmasq-base ip:iproute2 prometheus:prometheus promtool:prometheus
+  chromium:chromium dnsmasq:dnsmasq-base ip:iproute2 prometheus:prometheus promtool:prometheus \
+  systemd-analyze:systemd dpkg-deb:dpkg
 
 echo "== npm clients (tests/node)"
 (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
