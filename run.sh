@@ -229,6 +229,7 @@ if [ ! -s "$ADMIN_PASSWORD_FILE" ]; then
   (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$ADMIN_PASSWORD_FILE")
 fi
 start_role origin origin/OpenConnect.Origin "$ORIGIN_PORT" --Origin:DataDirectory="$STATE_DIR/origin" --Origin:PlaybackKeys:0="$PLAYBACK_KEY" \
+  --Origin:PlaybackMacKeyFile="$(dirname "$PUBLIC_KEY_FILE")/origin-playback-mac.key" \
   --Origin:Web:Directory="$ROOT/web/dist" --Origin:Web:SteeringUrl="$STEERING_URL" --Origin:Catalog:AdminPasswordFile="$ADMIN_PASSWORD_FILE" \
   --Origin:Fleet:ParentUrl="$ORIGIN_PARENT_URL" --Origin:Fleet:CertificateFile="$ORIGIN_FLEET_DIR/origin.crt" \
   --Origin:Fleet:KeyFile="$ORIGIN_FLEET_DIR/origin.key" --Origin:Fleet:CaCertificateFile="$FLEET_DIR/ca.crt"

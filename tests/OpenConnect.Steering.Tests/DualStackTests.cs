@@ -109,18 +109,19 @@ public sealed class DualStackTests
         Assert.StartsWith(v6Address.TrimEnd('/') + "/play/t1/master.m3u8?session=", overV6.HlsUrl, StringComparison.Ordinal);
 
         // Tokens: bound to the issuing /24 or /48, open to the other family.
-        var ring = PublicKeyRing.Parse([(await h.GetJsonAsync("/keys")).GetProperty("keys")[0].GetProperty("publicKey").GetString()!]);
+        var ring = PublicKeyRing.Empty;
+        var macKeys = new PlaybackMacKeyRing(PlaybackMacKey.Load(h.State.Combine("steering", "keys", "origin-playback-mac.key")));
         var now = h.Time.GetUtcNow();
         var v4Token = TokenOf(overV4.Urls[0]);
         var v6Token = TokenOf(overV6.Urls[0]);
         Assert.Equal("127.0.0.0/24,::/0", UrlToken.Peek(v4Token)!.ClientPrefix);
         Assert.Equal("::/48,0.0.0.0/0", UrlToken.Peek(v6Token)!.ClientPrefix);
-        Assert.Equal(TokenCheck.Valid, UrlToken.Verify(v4Token, ring, now, "/v/t1/r0/seg-00001.m4s", IPAddress.IPv6Loopback));
-        Assert.Equal(TokenCheck.Valid, UrlToken.Verify(v4Token, ring, now, "/v/t1/r0/seg-00001.m4s", IPAddress.Parse("2001:2::1")));
-        Assert.Equal(TokenCheck.WrongClient, UrlToken.Verify(v4Token, ring, now, "/v/t1/r0/seg-00001.m4s", IPAddress.Parse("127.0.1.1")));
-        Assert.Equal(TokenCheck.Valid, UrlToken.Verify(v6Token, ring, now, "/v/t1/r0/seg-00001.m4s", IPAddress.Loopback));
-        Assert.Equal(TokenCheck.Valid, UrlToken.Verify(v6Token, ring, now, "/v/t1/r0/seg-00001.m4s", IPAddress.Parse("198.18.0.9")));
-        Assert.Equal(TokenCheck.WrongClient, UrlToken.Verify(v6Token, ring, now, "/v/t1/r0/seg-00001.m4s", IPAddress.Parse("2001:2::1")));
+        Assert.Equal(TokenCheck.Valid, UrlToken.Verify(v4Token, ring, macKeys, now, "/v/t1/r0/seg-00001.m4s", IPAddress.IPv6Loopback));
+        Assert.Equal(TokenCheck.Valid, UrlToken.Verify(v4Token, ring, macKeys, now, "/v/t1/r0/seg-00001.m4s", IPAddress.Parse("2001:2::1")));
+        Assert.Equal(TokenCheck.WrongClient, UrlToken.Verify(v4Token, ring, macKeys, now, "/v/t1/r0/seg-00001.m4s", IPAddress.Parse("127.0.1.1")));
+        Assert.Equal(TokenCheck.Valid, UrlToken.Verify(v6Token, ring, macKeys, now, "/v/t1/r0/seg-00001.m4s", IPAddress.Loopback));
+        Assert.Equal(TokenCheck.Valid, UrlToken.Verify(v6Token, ring, macKeys, now, "/v/t1/r0/seg-00001.m4s", IPAddress.Parse("198.18.0.9")));
+        Assert.Equal(TokenCheck.WrongClient, UrlToken.Verify(v6Token, ring, macKeys, now, "/v/t1/r0/seg-00001.m4s", IPAddress.Parse("2001:2::1")));
 
         // The steered HLS multivariant playlist.
         var hlsV4 = await v4.GetStringAsync("/play/t1/master.m3u8?session=s1");

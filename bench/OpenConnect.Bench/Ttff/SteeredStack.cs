@@ -74,7 +74,8 @@ internal sealed class SteeredStack : IAsyncDisposable
         try
         {
             var originManagement = FreeManagementUrl();
-            processes.Add(Start(taskset, Dll(root, "origin", "OpenConnect.Origin"), originUrl, originManagement, $"--Origin:DataDirectory={Path.Combine(work, "origin")}", $"--Origin:PlaybackKeys:0={key.PublicKey}"));
+            processes.Add(Start(taskset, Dll(root, "origin", "OpenConnect.Origin"), originUrl, originManagement, $"--Origin:DataDirectory={Path.Combine(work, "origin")}", $"--Origin:PlaybackKeys:0={key.PublicKey}",
+                $"--Origin:PlaybackMacKeyFile={PlaybackMacKey.WriteOriginKeyFile(key, Path.Combine(work, "steering", "keys", "origin-playback-mac.key"))}"));
             roles.Add(("origin", processes[^1]));
             await HttpProbe.WaitUntilAsync(processes[^1], originManagement + "/healthz", "origin", cancellationToken).ConfigureAwait(false);
             // Appliances trust the key the origin wrote at start, as run.sh wires it.

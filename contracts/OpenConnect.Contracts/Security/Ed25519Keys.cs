@@ -94,6 +94,23 @@ public sealed class Ed25519SigningKey
         File.Move(temporary, path, overwrite: true);
     }
 
+    /// <summary>
+    /// A 32-byte secret derived from the seed for <paramref name="label"/> (HMAC-SHA256 keyed with the
+    /// seed): secrets that must rotate with this key and live where it lives.
+    /// </summary>
+    public byte[] DeriveSecret(string label)
+    {
+        var seed = _private.GetEncoded();
+        try
+        {
+            return HMACSHA256.HashData(seed, System.Text.Encoding.UTF8.GetBytes(label));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(seed);
+        }
+    }
+
     public byte[] Sign(ReadOnlySpan<byte> message)
     {
         var signer = new Ed25519Signer();

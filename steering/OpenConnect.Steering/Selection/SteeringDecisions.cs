@@ -49,7 +49,7 @@ public sealed class SteeringDecisions
         _prefixes = prefixes;
         _tokens = tokens;
         _time = time;
-        _policy = new SelectionPolicy(options.HeartbeatExpiry, options.MaxLoadFraction, options.Pathways);
+        _policy = new SelectionPolicy(options.HeartbeatExpiry, options.MaxLoadFraction, options.Pathways, options.LoadSheddingStart);
         _defaultSite = options.DefaultSite;
         _originUrl = options.OriginUrl.TrimEnd('/');
         _metrics = metrics;
@@ -81,7 +81,7 @@ public sealed class SteeringDecisions
         var site = SiteOf(client);
         var chosen = new ApplianceView?[PathwaySelector.MaxPathways];
         var count = PathwaySelector.Rank(title, Rendezvous.HashTitle(title), site, _registry.InSite(site), _registry.Holders(title), now, _policy, chosen);
-        var (token, expires) = sign ? _tokens.Issue(title, client, now) : ("", default);
+        var (token, expires) = sign ? _tokens.Issue(title, client, now, chosen.AsSpan(0, count)) : ("", default);
         var pathways = new Pathway[count + 1];
         for (var i = 0; i < count; i++)
         {

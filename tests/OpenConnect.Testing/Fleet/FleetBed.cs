@@ -154,7 +154,7 @@ public sealed class FleetBed : IAsyncDisposable
         await File.WriteAllTextAsync(adminPassword, "fleet bed admin password\n");
         var originData = State.Combine("origin");
         await IssueServiceCertificateAsync(Path.Combine(originData, "fleet"), "origin", "openconnect://origin");
-        Origin = StartRole("origin", "origin", "origin/OpenConnect.Origin", FleetLaunch.OriginPort, FleetLaunch.Origin(this, originData, PlaybackKey, adminPassword));
+        Origin = StartRole("origin", "origin", "origin/OpenConnect.Origin", FleetLaunch.OriginPort, FleetLaunch.Origin(this, originData, PlaybackKey, Path.Combine(steeringData, "keys", "origin-playback-mac.key"), adminPassword));
         IntegrityKey = await ReadKeyAsync(Origin, Path.Combine(originData, "keys", "origin-signing.pub"));
         var fillData = State.Combine("fill-controller");
         await IssueServiceCertificateAsync(Path.Combine(fillData, "fleet"), "fill-controller", "openconnect://fill-controller");

@@ -69,12 +69,13 @@ public static class FleetLaunch
         $"--Steering:OriginUrl={bed.Host("origin").Url(OriginPort)}",
     ];
 
-    public static string[] Origin(FleetBed bed, string dataDirectory, string playbackKey, string adminPasswordFile) =>
+    public static string[] Origin(FleetBed bed, string dataDirectory, string playbackKey, string playbackMacKeyFile, string adminPasswordFile) =>
     [
         .. UnsignedNetworks.Select((n, i) => $"--Origin:ParentNetworks:{i}={n}"),
         "--urls", bed.Host("origin").Url(OriginPort),
         $"--Origin:DataDirectory={dataDirectory}",
         $"--Origin:PlaybackKeys:0={playbackKey}",
+        $"--Origin:PlaybackMacKeyFile={playbackMacKeyFile}",
         $"--Origin:Pipeline:MaxHeight=360",
         $"--Origin:Pipeline:SegmentSeconds={SegmentSeconds}",
         "--Origin:Catalog:PasswordIterations=10000",
