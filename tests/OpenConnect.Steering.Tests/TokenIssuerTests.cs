@@ -19,7 +19,7 @@ public sealed class TokenIssuerTests
     }
 
     [Fact]
-    public void Tokens_AreReusedWithinAnExpiryBucket_PerTitleAndClientNetwork_AndVerify()
+    public void Tokens_AreTheSameWithinAnExpiryBucket_PerTitleAndClientNetwork_AndVerify()
     {
         var key = Ed25519SigningKey.Generate();
         var issuer = new TokenIssuer(key, TimeSpan.FromHours(6), bindToClient: true);
@@ -82,7 +82,7 @@ public sealed class TokenIssuerTests
     [Fact]
     public void CachedTokens_DependOnTheAppliancesNamed()
     {
-        var issuer = new TokenIssuer(Ed25519SigningKey.Generate(), TimeSpan.FromHours(6), bindToClient: true);
+        var issuer = new TokenIssuer(Ed25519SigningKey.Generate(), TimeSpan.FromHours(6), bindToClient: true, cache: true);
         var client = IPAddress.Parse("203.0.113.9");
         var first = issuer.Issue("t1", client, Now, [View("a1"), View("a2")]).Token;
         Assert.Equal(first, issuer.Issue("t1", client, Now, [View("a1"), View("a2")]).Token);

@@ -107,13 +107,13 @@ public sealed class SteeringScenario : IScenario
         {
             ("lookup + rank (no token)", RankOnly(registry, table, options, now), 1),
             ("decision, v1 Ed25519 token per decision (BouncyCastle)", Decide(registry, table, new TokenIssuer(key, options.TokenLifetime, true, cache: false, format: PlaybackTokenFormat.Ed25519), clock, options), 1),
-            ("decision, v2 MAC token per decision, bound /24 (default)", Decide(registry, table, new TokenIssuer(key, options.TokenLifetime, true, cache: options.CacheTokens), clock, options), 1),
+            ("decision, v2 MAC token per decision, bound /24 (default)", Decide(registry, table, new TokenIssuer(key, options.TokenLifetime, true, options.CacheTokens), clock, options), 1),
             ("decision, v2 MAC, bound /24, token cache", Decide(registry, table, new TokenIssuer(key, options.TokenLifetime, true, cache: true), clock, options), 1),
             ("decision, v2 MAC, unbound token, token cache", Decide(registry, table, new TokenIssuer(key, options.TokenLifetime, false, cache: true), clock, options), 1),
             ("session: play + playlist + 6 polls (default)", Session(registry, table, new TokenIssuer(key, options.TokenLifetime, true, cache: options.CacheTokens), clock, options), 8),
         };
 
-        var results = new List<(string Name, double PerSecond, double PerCpuSecond, double P50, double P99, double Pathways)>();
+        var results = new List<(string Name, double PerSecond, double PerCpuSecond, double P50, double P99, double Pathways, double BytesEach, int Collections)>();
         foreach (var (name, run, perCall) in modes)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -126,6 +126,8 @@ public sealed class SteeringScenario : IScenario
             long pathways = 0;
             var process = Process.GetCurrentProcess();
             var cpuBefore = process.TotalProcessorTime;
+            var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+            var collectionsBefore = GC.CollectionCount(0);
             var started = Stopwatch.GetTimestamp();
             for (var i = 0; i < requests.Length; i++)
             {
@@ -135,21 +137,23 @@ public sealed class SteeringScenario : IScenario
             }
 
             var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+            var collections = GC.CollectionCount(0) - collectionsBefore;
             process.Refresh();
             var cpu = (process.TotalProcessorTime - cpuBefore).TotalSeconds;
             Array.Sort(latencies);
             var decisions = (double)requests.Length * perCall;
             // Latency is per call: per decision for the single modes, per session (8 decisions) for the mix.
-            results.Add((name, decisions / elapsed, decisions / cpu, Ms(latencies[latencies.Length / 2]) / perCall, Ms(latencies[(int)(latencies.Length * 0.99)]) / perCall, (double)pathways / decisions));
+            results.Add((name, decisions / elapsed, decisions / cpu, Ms(latencies[latencies.Length / 2]) / perCall, Ms(latencies[(int)(latencies.Length * 0.99)]) / perCall, (double)pathways / decisions, allocated / decisions, collections));
             residentMb.Add((name, ResidentMb()));
         }
 
         // On a shared machine the wall clock includes time the pinned thread waited for the core;
         // process CPU time counts only the time it ran (plus GC and runtime threads: conservative).
-        var report = new Table("mode", "decisions/s (wall)", "decisions/CPU-s", "p50 ms", "p99 ms", "pathways/decision");
+        var report = new Table("mode", "decisions/s (wall)", "decisions/CPU-s", "p50 ms", "p99 ms", "pathways/decision", "bytes allocated/decision", "gen0 GCs");
         foreach (var r in results)
         {
-            report.Add(r.Name, r.PerSecond, r.PerCpuSecond, r.P50, r.P99, r.Pathways);
+            report.Add(r.Name, r.PerSecond, r.PerCpuSecond, r.P50, r.P99, r.Pathways, Math.Round(r.BytesEach), r.Collections);
         }
 
         Console.Write(report);
@@ -193,10 +197,12 @@ public sealed class SteeringScenario : IScenario
             p99_ms = Math.Round(headline.P99, 4),
             rank_only_decisions_per_s = Math.Round(results[0].PerCpuSecond),
             rank_only_p99_ms = Math.Round(results[0].P99, 4),
-            v1_ed25519_decisions_per_s = Math.Round(results[1].PerCpuSecond),
-            v1_ed25519_p99_ms = Math.Round(results[1].P99, 4),
+            bytes_allocated_per_decision = Math.Round(headline.BytesEach),
+            rank_only_bytes_allocated_per_decision = Math.Round(results[0].BytesEach),
             cached_decisions_per_s = Math.Round(results[3].PerCpuSecond),
             cached_p99_ms = Math.Round(results[3].P99, 4),
+            v1_ed25519_decisions_per_s = Math.Round(results[1].PerCpuSecond),
+            v1_ed25519_p99_ms = Math.Round(results[1].P99, 4),
             unbound_cached_decisions_per_s = Math.Round(results[4].PerCpuSecond),
             unbound_cached_p99_ms = Math.Round(results[4].P99, 4),
             session_mix_decisions_per_s = Math.Round(results[5].PerCpuSecond),

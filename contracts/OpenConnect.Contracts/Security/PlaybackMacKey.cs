@@ -127,24 +127,7 @@ public sealed class PlaybackMacKey
     }
 
     /// <summary>Writes the key (base64) to <paramref name="path"/> with owner-only permissions, through a temporary name.</summary>
-    public void Save(string path)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        var temporary = path + ".tmp";
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using (var stream = new FileStream(temporary, options))
-        using (var writer = new StreamWriter(stream))
-        {
-            writer.Write(Convert.ToBase64String(_key));
-        }
-
-        File.Move(temporary, path, overwrite: true);
-    }
+    public void Save(string path) => SecretFile.Write(path, Convert.ToBase64String(_key), overwrite: true);
 
     /// <summary>Writes this key's token entry (tag and truncated MAC of <paramref name="payload"/>) to <paramref name="entry"/>.</summary>
     public void WriteEntry(ReadOnlySpan<byte> payload, Span<byte> entry)

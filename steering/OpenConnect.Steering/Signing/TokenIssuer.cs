@@ -42,9 +42,9 @@ public enum PlaybackTokenFormat
 /// </para>
 /// <para>
 /// Expiry is rounded up to a bucket (a sixtieth of the lifetime), so every client of the same
-/// network prefix asking for the same title within a bucket gets the same token. With the cache on,
-/// tokens are kept by (title, client prefix, expiry, verifiers), so a session's second signed answer
-/// (the playlist after <c>/play</c>) reuses the first.
+/// network prefix asking for the same title within a bucket gets the same token (both proofs are
+/// deterministic). With the cache on (<c>Steering:CacheTokens</c>, off by default: it costs more
+/// than a v2 token does), tokens are kept by (title, client prefix, expiry, verifiers).
 /// </para>
 /// </remarks>
 public sealed class TokenIssuer
@@ -60,7 +60,7 @@ public sealed class TokenIssuer
     private readonly ConcurrentDictionary<(string Title, string? Prefix, long Expires, ulong Verifiers), string> _tokens = new();
     private readonly ConcurrentDictionary<string, PlaybackMacKey> _verifierKeys = new(StringComparer.Ordinal);
 
-    public TokenIssuer(Ed25519SigningKey key, TimeSpan lifetime, bool bindToClient, bool cache = true, PlaybackTokenFormat format = PlaybackTokenFormat.Mac)
+    public TokenIssuer(Ed25519SigningKey key, TimeSpan lifetime, bool bindToClient, bool cache = false, PlaybackTokenFormat format = PlaybackTokenFormat.Mac)
     {
         _key = key;
         _master = PlaybackMacKey.MasterOf(key);
@@ -122,14 +122,15 @@ public sealed class TokenIssuer
         }
 
         var count = Math.Min(appliances.Length, UrlToken.MaxVerifiers - 1);
-        var verifiers = new PlaybackMacKey[count + 1];
+        var buffer = default(VerifierBuffer);
+        Span<PlaybackMacKey> verifiers = buffer;
         for (var i = 0; i < count; i++)
         {
             verifiers[i] = KeyFor(appliances[i]!.Id);
         }
 
         verifiers[count] = OriginKey;
-        return UrlToken.SignMac(verifiers, expires, UrlToken.TitlePrefix(title), prefix);
+        return UrlToken.SignMac(verifiers[..(count + 1)], expires, UrlToken.TitlePrefix(title), prefix);
     }
 
     /// <summary>Order-sensitive hash of the appliances a token names (part of the cache key).</summary>
@@ -174,4 +175,11 @@ public sealed class TokenIssuer
         bytes[6..length].Clear();
         return $"{new IPAddress(bytes[..16])}/48";
     }
+}
+
+/// <summary>Room for one token's verifier keys on the stack.</summary>
+[System.Runtime.CompilerServices.InlineArray(UrlToken.MaxVerifiers)]
+internal struct VerifierBuffer
+{
+    private PlaybackMacKey _first;
 }
