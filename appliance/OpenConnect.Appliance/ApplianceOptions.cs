@@ -60,8 +60,10 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
     public long CapacityBytesPerSecond { get; set; } = 1_250_000_000;
 
     /// <summary>
-    /// Steering's Ed25519 public keys (base64): players' <c>/s/{token}/v/…</c> URLs must carry a token
-    /// signed by one of them. Several keys may be listed while steering rotates. Default: none.
+    /// Steering's Ed25519 public keys (base64), for v1 playback tokens (signed by one of them). Steering
+    /// issues v2 tokens, which verify with the MAC key it sends this appliance over the control plane
+    /// and need no setting; list steering's key here only while v1 tokens are still in circulation
+    /// (a token lifetime after the upgrade). Several keys may be listed while steering rotates. Default: none.
     /// </summary>
     public List<string> PlaybackKeys { get; set; } = [];
 

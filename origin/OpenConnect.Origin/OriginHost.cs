@@ -48,7 +48,8 @@ public static class OriginHost
         {
             // One verifier of playback tokens for the parent and license endpoints.
             var options = sp.GetRequiredService<IOptions<OriginOptions>>().Value;
-            return new PlaybackAccess(PublicKeyRing.Parse(options.PlaybackKeys), NetworkList.Parse(options.EffectiveParentNetworks));
+            var macKeys = options.PlaybackMacKeyFile.Length == 0 ? new PlaybackMacKeyRing() : new PlaybackMacKeyRing(PlaybackMacKey.Load(options.PlaybackMacKeyFile));
+            return new PlaybackAccess(PublicKeyRing.Parse(options.PlaybackKeys), NetworkList.Parse(options.EffectiveParentNetworks), macKeys);
         });
         builder.Services.AddSingleton(sp => OriginFleetCredentials.FromOptions(sp.GetRequiredService<IOptions<OriginOptions>>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
         builder.Services.AddSingleton<ITitlePublisher, TitlePublisher>();

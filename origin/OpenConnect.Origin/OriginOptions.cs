@@ -29,10 +29,19 @@ public sealed class OriginOptions : IRoleOptions<OriginOptions>
     public List<string> ParentNetworks { get; set; } = [];
 
     /// <summary>
-    /// Steering's Ed25519 public keys (base64): players steered to the origin as the last pathway
-    /// present <c>/s/{token}/v/…</c> signed by one of them. Default: none.
+    /// Steering's Ed25519 public keys (base64), for v1 playback tokens: players steered to the origin
+    /// as the last pathway present <c>/s/{token}/v/…</c> signed by one of them. Needed only while v1
+    /// tokens circulate (steering issues v2 by default; see <see cref="PlaybackMacKeyFile"/>). Default: none.
     /// </summary>
     public List<string> PlaybackKeys { get; set; } = [];
+
+    /// <summary>
+    /// The origin's playback MAC key file, for v2 tokens: steering writes it as
+    /// <c>origin-playback-mac.key</c> beside its signing key (base64 of 32 bytes, owner-only); copy it
+    /// here over a channel you trust, as you would a TLS private key. It verifies only the origin's
+    /// entry of a token. Empty (default): v2 tokens are refused at the origin.
+    /// </summary>
+    public string PlaybackMacKeyFile { get; set; } = "";
 
     public IngestOptions Ingest { get; set; } = new();
 
@@ -59,6 +68,8 @@ public sealed class OriginOptions : IRoleOptions<OriginOptions>
         check.Require(!string.IsNullOrWhiteSpace(DataDirectory), "DataDirectory", DataDirectory, "must name a directory");
         check.RequireNetworkPrefixes(ParentNetworks, "ParentNetworks");
         check.RequirePlaybackKeys(PlaybackKeys, "PlaybackKeys");
+        check.Require(PlaybackMacKeyFile.Length == 0 || Contracts.Security.PlaybackMacKey.DescribeFile(PlaybackMacKeyFile) is null, "PlaybackMacKeyFile", PlaybackMacKeyFile,
+            "must be empty or name a readable key file holding base64 of 32 bytes (steering's origin-playback-mac.key)");
         Ingest.Validate(check);
         Pipeline.Validate(check);
         Catalog.Validate(check);

@@ -35,7 +35,7 @@ public static class SteeringHost
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<SteeringOptions>>().Value;
-            return new TokenIssuer(sp.GetRequiredService<Ed25519SigningKey>(), options.TokenLifetime, options.BindTokensToClientPrefix);
+            return new TokenIssuer(sp.GetRequiredService<Ed25519SigningKey>(), options.TokenLifetime, options.BindTokensToClientPrefix, options.CacheTokens, options.TokenFormat);
         });
         services.AddSingleton<SteeringDecisions>();
         services.AddSingleton(sp => new PlayHistory(sp.GetRequiredService<TimeProvider>()));
@@ -108,12 +108,22 @@ public static class SteeringHost
         return key;
     }
 
-    /// <summary>Writes the public key beside the private one at start (temp file + rename), for run.sh and appliance configuration.</summary>
-    private sealed class SigningKeyPublisher(Ed25519SigningKey key, IOptions<SteeringOptions> options) : IHostedService
+    /// <summary>
+    /// Writes, beside the private key at start (temp file + rename), the public key (for v1 verifiers'
+    /// configuration) and the origin's playback MAC key (owner-only: the origin's
+    /// <c>Origin:PlaybackMacKeyFile</c>, for v2 tokens).
+    /// </summary>
+    private sealed class SigningKeyPublisher(Ed25519SigningKey key, TokenIssuer tokens, IOptions<SteeringOptions> options) : IHostedService
     {
+        /// <summary>The file name of the origin's MAC key, beside steering's signing key.</summary>
+        public const string OriginKeyFileName = "origin-playback-mac.key";
+
         public Task StartAsync(CancellationToken cancellationToken)
         {
-            var path = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(options.Value.ResolvedSigningKeyFile))!, "steering-signing.pub");
+            var directory = Path.GetDirectoryName(Path.GetFullPath(options.Value.ResolvedSigningKeyFile))!;
+            // The origin's key first: run.sh waits for the public key file, then starts the origin with both.
+            tokens.OriginKey.Save(Path.Combine(directory, OriginKeyFileName));
+            var path = Path.Combine(directory, "steering-signing.pub");
             var temp = path + ".tmp";
             File.WriteAllText(temp, key.PublicKey + "\n");
             File.Move(temp, path, overwrite: true);

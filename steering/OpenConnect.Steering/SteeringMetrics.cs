@@ -23,7 +23,7 @@ public sealed class SteeringMetrics
         _reportedThroughput = factory.CreateHistogram("openconnect_steering_reported_throughput_bytes_per_second", "Throughput players report in _HLS_throughput / _DASH_throughput, in bytes per second.",
             new HistogramConfiguration { LabelNames = ["protocol"], Buckets = Histogram.ExponentialBuckets(250_000 / 8, 2, 10) });
         var state = factory.CreateGauge("openconnect_steering_appliances", "Registered appliances by state.", ["state"]);
-        var policy = new SelectionPolicy(options.Value.HeartbeatExpiry, options.Value.MaxLoadFraction, options.Value.Pathways);
+        var policy = new SelectionPolicy(options.Value.HeartbeatExpiry, options.Value.MaxLoadFraction, options.Value.Pathways, options.Value.LoadSheddingStart);
         registry.AddBeforeCollectCallback(() =>
         {
             var now = time.GetUtcNow();

@@ -39,6 +39,15 @@ public sealed class SteeringOptions : IRoleOptions<SteeringOptions>
     /// <summary>An appliance is a candidate while its output is below this fraction of its capacity. Default 0.85.</summary>
     public double MaxLoadFraction { get; set; } = 0.85;
 
+    /// <summary>
+    /// Load (the larger of output against capacity and connections against the maximum) above which an
+    /// appliance's rendezvous weight falls, linearly to a twentieth at <see cref="MaxLoadFraction"/>, so
+    /// a hot appliance hands new sessions to its peers of the same rank before its cut-off. Below it,
+    /// placement is plain rendezvous (cache affinity). At most <see cref="MaxLoadFraction"/>; equal
+    /// turns shedding off. Default 0.6.
+    /// </summary>
+    public double LoadSheddingStart { get; set; } = 0.6;
+
     /// <summary>Appliance pathways offered per play, before the origin (always last). Default 3.</summary>
     public int Pathways { get; set; } = 3;
 
@@ -62,6 +71,23 @@ public sealed class SteeringOptions : IRoleOptions<SteeringOptions>
 
     /// <summary>Bind tokens to the client's /24 (IPv4) or /48 (IPv6). Default true.</summary>
     public bool BindTokensToClientPrefix { get; set; } = true;
+
+    /// <summary>
+    /// The playback tokens issued. <c>Mac</c> (default): v2, one HMAC per appliance of the decision and
+    /// one for the origin, each under that verifier's own key (appliances get theirs in the
+    /// control-plane replies; the origin reads <c>origin-playback-mac.key</c>, written beside the signing
+    /// key, through <c>Origin:PlaybackMacKeyFile</c>). <c>Ed25519</c>: v1, one signature checked with
+    /// steering's public key, for a fleet whose appliances or origin do not accept v2 yet.
+    /// </summary>
+    public Signing.PlaybackTokenFormat TokenFormat { get; set; } = Signing.PlaybackTokenFormat.Mac;
+
+    /// <summary>
+    /// Keep issued tokens by (title, client prefix, expiry bucket, pathways) and hand the same one out
+    /// again. A v2 token costs a few microseconds of HMAC, less than the cache's upkeep for a stream of
+    /// new clients (<c>bench steering</c>), and the same grant yields the same token either way.
+    /// Default false.
+    /// </summary>
+    public bool CacheTokens { get; set; }
 
     /// <summary>The TTL, in seconds, of the HLS and DASH steering manifests. Default 10.</summary>
     public int SteeringTtlSeconds { get; set; } = 10;
@@ -112,6 +138,7 @@ public sealed class SteeringOptions : IRoleOptions<SteeringOptions>
         check.Require(PrefixReloadInterval >= TimeSpan.FromSeconds(1), "PrefixReloadInterval", PrefixReloadInterval, "must be at least 00:00:01");
         check.Require(!string.IsNullOrWhiteSpace(DefaultSite), "DefaultSite", DefaultSite, "must name a site");
         check.Require(MaxLoadFraction is > 0 and <= 1, "MaxLoadFraction", MaxLoadFraction, "must be above 0 and at most 1");
+        check.Require(LoadSheddingStart > 0 && LoadSheddingStart <= MaxLoadFraction, "LoadSheddingStart", LoadSheddingStart, $"must be above 0 and at most Steering:MaxLoadFraction ({MaxLoadFraction})");
         check.Require(Pathways is >= 1 and <= 16, "Pathways", Pathways, "must be between 1 and 16");
         check.RequireAbsoluteHttpUri(OriginUrl, "OriginUrl");
         check.RequireAbsoluteHttpUri(PublicUrl, "PublicUrl", allowEmpty: true);

@@ -150,6 +150,7 @@ public sealed partial class CodecPlaybackTests(CodecPlaybackTests.CodecStack sta
                 OriginHost.Build,
                 $"--Origin:DataDirectory={state.Combine("origin")}",
                 $"--Origin:PlaybackKeys:0={key.PublicKey}",
+                SteeredStack.OriginMacKeySetting(state, key),
                 "--Origin:Pipeline:Codecs:0=h264",
                 "--Origin:Pipeline:Codecs:1=av1",
                 "--Origin:Pipeline:CodecMinHeights:av1=240",

@@ -124,6 +124,7 @@ public sealed class ProtectedPlaybackTests(ProtectedPlaybackTests.ProtectedStack
                 OriginHost.Build,
                 $"--Origin:DataDirectory={state.Combine("origin")}",
                 $"--Origin:PlaybackKeys:0={key.PublicKey}",
+                SteeredStack.OriginMacKeySetting(state, key),
                 "--Origin:Pipeline:MaxHeight=144",
                 "--Origin:Pipeline:SegmentSeconds=2",
                 "--Origin:Pipeline:ChunkSeconds=4",

@@ -40,11 +40,15 @@ public sealed class SteeredStack : IAsyncDisposable
 
     public Uri SteeringUrl => Steering.BaseAddress;
 
+    /// <summary>The origin's v2 playback key, written where steering writes it (the origin starts first).</summary>
+    public static string OriginMacKeySetting(TempDirectory state, Ed25519SigningKey key) =>
+        $"--Origin:PlaybackMacKeyFile={PlaybackMacKey.WriteOriginKeyFile(key, state.Combine("steering", "keys", "origin-playback-mac.key"))}";
+
     public static async Task<SteeredStack> StartAsync(int appliances, double titleSeconds, params string[] applianceSettings)
     {
         var state = new TempDirectory("openconnect-steered");
         var key = Ed25519SigningKey.LoadOrCreate(state.Combine("steering", "keys", "steering-signing.key"));
-        var origin = await RunningRole.StartAsync(OriginHost.Build, $"--Origin:DataDirectory={state.Combine("origin")}", $"--Origin:PlaybackKeys:0={key.PublicKey}");
+        var origin = await RunningRole.StartAsync(OriginHost.Build, $"--Origin:DataDirectory={state.Combine("origin")}", $"--Origin:PlaybackKeys:0={key.PublicKey}", OriginMacKeySetting(state, key));
         var staging = state.Combine("staging");
         await PackagedTitle.CopyToAsync(staging, titleSeconds);
         // Signed by the origin's own key, as its pipeline does: the appliances trust only that key.
@@ -79,6 +83,7 @@ public sealed class SteeredStack : IAsyncDisposable
             OriginHost.Build,
             $"--Origin:DataDirectory={state.Combine("origin")}",
             $"--Origin:PlaybackKeys:0={key.PublicKey}",
+            OriginMacKeySetting(state, key),
             $"--Origin:Web:Directory={webDirectory}",
             $"--Origin:Web:SteeringUrl=http://127.0.0.1:{steeringPort}",
             "--Origin:Pipeline:MaxHeight=360",

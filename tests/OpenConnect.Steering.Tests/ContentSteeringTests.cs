@@ -110,10 +110,17 @@ public sealed class ContentSteeringTests
         Assert.Equal(2 * 625_000, metrics.Value("openconnect_steering_reported_throughput_bytes_per_second_sum", ("protocol", "hls")));
     }
 
-    [Fact]
-    public async Task Mpd_HasABaseUrlPerServiceLocation_AndContentSteering_AndTheDashSteeringManifestAnswers()
+    /// <summary>
+    /// The MPD and its steering manifest. A new appliance is cloned for DASH only with v1 tokens: a
+    /// clone keeps the origin location's path, and so its token, which with v2 names only the
+    /// appliances of the MPD's decision.
+    /// </summary>
+    [Theory]
+    [InlineData("Mac")]
+    [InlineData("Ed25519")]
+    public async Task Mpd_HasABaseUrlPerServiceLocation_AndContentSteering_AndTheDashSteeringManifestAnswers(string tokenFormat)
     {
-        await using var h = await SteeringHarness.StartAsync();
+        await using var h = await SteeringHarness.StartAsync(true, $"--Steering:TokenFormat={tokenFormat}");
         await h.RegisterAsync("a1", "isp1", "http://127.0.0.1:8401");
         await h.HeartbeatAsync("a1");
 
@@ -139,13 +146,22 @@ public sealed class ContentSteeringTests
         Assert.Equal(1, manifest.GetProperty("VERSION").GetInt32());
         Assert.Equal(["a1", "origin"], Priority(manifest));
 
-        // A new appliance is cloned from the origin location with its full scheme://host:port (dash.js keeps the path).
+        // A new appliance: with v1 tokens it is cloned from the origin location with its full
+        // scheme://host:port (dash.js keeps the path); with v2 the MPD's token does not name it, so it is not offered.
         await h.RegisterAsync("a2", "isp1", "http://127.0.0.2:8402");
         await h.HeartbeatAsync("a2", inventory: SteeringHarness.FullInventory(1, "t1"));
         manifest = await SteerAsync(h, steering.Value);
-        Assert.Equal(["a2", "a1", "origin"], Priority(manifest));
-        var clone = Assert.Single(manifest.GetProperty("PATHWAY-CLONES").EnumerateArray());
-        Assert.Equal("http://127.0.0.2:8402", clone.GetProperty("URI-REPLACEMENT").GetProperty("HOST").GetString());
+        if (tokenFormat == "Mac")
+        {
+            Assert.Equal(["a1", "origin"], Priority(manifest));
+            Assert.False(manifest.TryGetProperty("PATHWAY-CLONES", out _));
+        }
+        else
+        {
+            Assert.Equal(["a2", "a1", "origin"], Priority(manifest));
+            var clone = Assert.Single(manifest.GetProperty("PATHWAY-CLONES").EnumerateArray());
+            Assert.Equal("http://127.0.0.2:8402", clone.GetProperty("URI-REPLACEMENT").GetProperty("HOST").GetString());
+        }
 
         h.Time.Advance(TimeSpan.FromSeconds(4));
         manifest = await SteerAsync(h, steering.Value);

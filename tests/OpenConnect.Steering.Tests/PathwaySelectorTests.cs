@@ -94,7 +94,65 @@ public sealed class PathwaySelectorTests
         Assert.InRange(big, 20_000 * 3 / 12 * 0.85, 20_000 * 3 / 12 * 1.15);
     }
 
+    private static readonly SelectionPolicy Shedding = new(TimeSpan.FromSeconds(3), 0.85, 3, SheddingStart: 0.6);
+
+    /// <summary>The weight factor: 1 up to the shedding start, then linear down to a twentieth at the cut-off.</summary>
+    [Theory]
+    [InlineData(0.0, 1.0)]
+    [InlineData(0.6, 1.0)]
+    [InlineData(0.725, 0.525)]
+    [InlineData(0.8, 0.24)]
+    [InlineData(0.85, 0.05)]
+    [InlineData(0.95, 0.05)]
+    public void LoadWeight_FallsLinearlyFromTheSheddingStartToTheCutOff(double load, double weight)
+    {
+        Assert.Equal(weight, Shedding.LoadWeight(load), 6);
+        Assert.Equal(1.0, Policy.LoadWeight(load), 6);
+    }
+
+    /// <summary>
+    /// Two site peers of the same tier, one at <paramref name="bytesLoad"/> of its output capacity and
+    /// <paramref name="connections"/> of 100 connections, the other idle: the loaded one's share of
+    /// new sessions (first pathway over many titles) is w/(w+1) for its load weight w, so it sheds to
+    /// its peer before the cut-off; without shedding it keeps half until the cut-off.
+    /// </summary>
+    [Theory]
+    [InlineData(0.10, 0, "h", 0.50)]
+    [InlineData(0.60, 0, "h", 0.50)]
+    [InlineData(0.725, 0, "h", 0.344)]
+    [InlineData(0.80, 0, "h", 0.194)]
+    [InlineData(0.84, 0, "h", 0.081)]
+    // Connections count as load too: 80 of 100 is as hot as 80 % of the output.
+    [InlineData(0.10, 80, "h", 0.194)]
+    // The same between two appliances that do not hold the title.
+    [InlineData(0.80, 0, "", 0.194)]
+    public void AHotAppliance_ShedsNewSessionsToASitePeer_BeforeItsCutOff(double bytesLoad, int connections, string holds, double share)
+    {
+        const int Titles = 20_000;
+        var titles = Enumerable.Range(0, Titles).Select(i => $"title-{i}").ToArray();
+        IReadOnlySet<string> held = holds.Length > 0 ? titles.ToHashSet(StringComparer.Ordinal) : ApplianceStatus.NoTitles;
+        var hot = View("hot", "A", held, (long)(1_000_000_000 * bytesLoad), connections);
+        var cold = View("cold", "A", held, 0, 0);
+
+        var first = titles.Count(t => PathwaySelector.Rank(t, "A", [hot, cold], Now, Shedding)[0].Id == "hot");
+        Assert.InRange((double)first / Titles, share - 0.03, share + 0.03);
+        var unshed = titles.Count(t => PathwaySelector.Rank(t, "A", [hot, cold], Now, Policy)[0].Id == "hot");
+        Assert.InRange((double)unshed / Titles, 0.47, 0.53);
+    }
+
+    /// <summary>Load never crosses tiers: a hot local holder still ranks before an idle local non-holder and a remote holder.</summary>
+    [Fact]
+    public void Load_ReordersWithinATier_NotAcrossTiers()
+    {
+        var t1 = new HashSet<string>(["t1"]);
+        var views = new[] { View("hot", "A", t1, 840_000_000, 0), View("idle", "A", ApplianceStatus.NoTitles, 0, 0), View("remote", "B", t1, 0, 0) };
+        Assert.Equal(["hot", "idle", "remote"], PathwaySelector.Rank("t1", "A", views, Now, Shedding).Select(a => a.Id));
+    }
+
     private static ApplianceView Parse(string spec) => Parse(spec, 1_000_000_000);
+
+    private static ApplianceView View(string id, string site, IReadOnlySet<string> titles, long bytesOut, int connections) =>
+        new(id, site, $"http://{id}.example:8400", 1_000_000_000, 100, new ApplianceStatus(Now - TimeSpan.FromSeconds(1), bytesOut, connections, true, false, titles));
 
     private static ApplianceView Parse(string spec, long capacity)
     {

@@ -9,13 +9,14 @@ namespace OpenConnect.Steering.Tests;
 public sealed class PlayTests
 {
     [Fact]
-    public async Task Play_ReturnsRankedSignedUrls_ThatVerifyAgainstThePublishedKey_ForThisTitleOnly()
+    public async Task Play_ReturnsRankedSignedUrls_ThatVerifyWithEachPathwaysOwnKey_ForThisTitleOnly()
     {
         await using var h = await SteeringHarness.StartAsync();
-        await h.RegisterAsync("a1", "isp1", "http://127.0.0.1:8401");
+        var a1Key = new PlaybackMacKey((await h.RegisterAsync("a1", "isp1", "http://127.0.0.1:8401")).PlaybackKey.Span);
         await h.HeartbeatAsync("a1", inventory: SteeringHarness.FullInventory(1, SteeringHarness.Title));
         await h.RegisterAsync("b1", "isp2", "http://127.0.0.2:8401");
-        await h.HeartbeatAsync("b1", inventory: SteeringHarness.FullInventory(1, SteeringHarness.Title));
+        var b1Key = new PlaybackMacKey((await h.HeartbeatAsync("b1", inventory: SteeringHarness.FullInventory(1, SteeringHarness.Title))).PlaybackKey.Span);
+        var c1Key = new PlaybackMacKey((await h.RegisterAsync("c1", "isp3", "http://127.0.0.3:8401")).PlaybackKey.Span);
 
         var play = await h.GetJsonAsync("/play/t1");
         Assert.Equal("t1", play.GetProperty("titleId").GetString());
@@ -35,19 +36,26 @@ public sealed class PlayTests
         Assert.StartsWith(h.Origin!.BaseAddress + "s/", pathways[2].GetProperty("url").GetString(), StringComparison.Ordinal);
         Assert.EndsWith("/v/t1/manifest.mpd", play.GetProperty("dash").GetProperty("pathways")[0].GetProperty("url").GetString(), StringComparison.Ordinal);
 
-        // The key published at /keys (and in the .pub file) verifies the token: for t1, this client's /24, not another title.
-        var keys = await h.GetJsonAsync("/keys");
-        var published = keys.GetProperty("keys")[0];
-        var ring = PublicKeyRing.Parse([published.GetProperty("publicKey").GetString()!]);
+        // The token (a v2 one) verifies with the key each pathway's appliance got in its control-plane
+        // replies, and with the origin's key file: for t1, this client's /24, not another title. An
+        // appliance the decision does not name (c1) cannot verify it.
+        var published = (await h.GetJsonAsync("/keys")).GetProperty("keys")[0];
         Assert.Equal(published.GetProperty("publicKey").GetString(), (await File.ReadAllTextAsync(h.State.Combine("steering", "keys", "steering-signing.pub"))).Trim());
+        var originKey = PlaybackMacKey.Load(h.State.Combine("steering", "keys", "origin-playback-mac.key"));
         Assert.True(UrlToken.TrySplitSignedPath(new Uri(pathways[0].GetProperty("url").GetString()!).AbsolutePath, out var token, out var content));
         var now = h.Time.GetUtcNow();
-        Assert.Equal(TokenCheck.Valid, UrlToken.Verify(token, ring, now, content, IPAddress.Loopback));
-        Assert.Equal(TokenCheck.Valid, UrlToken.Verify(token, ring, now, "/v/t1/r0/seg-00001.m4s", IPAddress.Parse("127.0.0.77")));
-        Assert.Equal(TokenCheck.WrongPath, UrlToken.Verify(token, ring, now, "/v/t2/master.m3u8", IPAddress.Loopback));
-        Assert.Equal(TokenCheck.WrongClient, UrlToken.Verify(token, ring, now, content, IPAddress.Parse("127.0.1.1")));
-        Assert.Equal(TokenCheck.Expired, UrlToken.Verify(token, ring, expires, content, IPAddress.Loopback));
-        Assert.Equal(published.GetProperty("keyId").GetString(), UrlToken.Peek(token)!.KeyId);
+        var ring = new PlaybackMacKeyRing(a1Key);
+        Assert.Equal(UrlToken.MacKeyId, UrlToken.Peek(token)!.KeyId);
+        Assert.Equal(TokenCheck.Valid, UrlToken.Verify(token, PublicKeyRing.Empty, ring, now, content, IPAddress.Loopback));
+        Assert.Equal(TokenCheck.Valid, UrlToken.Verify(token, PublicKeyRing.Empty, ring, now, "/v/t1/r0/seg-00001.m4s", IPAddress.Parse("127.0.0.77")));
+        Assert.Equal(TokenCheck.WrongPath, UrlToken.Verify(token, PublicKeyRing.Empty, ring, now, "/v/t2/master.m3u8", IPAddress.Loopback));
+        Assert.Equal(TokenCheck.WrongClient, UrlToken.Verify(token, PublicKeyRing.Empty, ring, now, content, IPAddress.Parse("127.0.1.1")));
+        Assert.Equal(TokenCheck.Expired, UrlToken.Verify(token, PublicKeyRing.Empty, ring, expires, content, IPAddress.Loopback));
+        Assert.Equal(TokenCheck.Valid, UrlToken.Verify(token, PublicKeyRing.Empty, new PlaybackMacKeyRing(b1Key), now, content, IPAddress.Loopback));
+        Assert.Equal(TokenCheck.Valid, UrlToken.Verify(token, PublicKeyRing.Empty, new PlaybackMacKeyRing(originKey), now, content, IPAddress.Loopback));
+        Assert.Equal(TokenCheck.UnknownKey, UrlToken.Verify(token, PublicKeyRing.Empty, new PlaybackMacKeyRing(c1Key), now, content, IPAddress.Loopback));
+        // v2 needs no public key: steering's Ed25519 key (at /keys and in the .pub file) does not verify it.
+        Assert.Equal(TokenCheck.UnknownKey, UrlToken.Verify(token, PublicKeyRing.Parse([published.GetProperty("publicKey").GetString()!]), now, content, IPAddress.Loopback));
     }
 
     [Fact]

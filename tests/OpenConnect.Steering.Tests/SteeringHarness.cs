@@ -142,9 +142,9 @@ public sealed class SteeringHarness : IAsyncDisposable
         return new SteeringHarness(state, origin, steering, time);
     }
 
-    public async Task RegisterAsync(string id, string site, string url, long capacity = 1_000_000_000, int maxConnections = 1000, string? instance = null, string parentUrl = "")
+    public async Task<RegisterReply> RegisterAsync(string id, string site, string url, long capacity = 1_000_000_000, int maxConnections = 1000, string? instance = null, string parentUrl = "")
     {
-        await ControlFor(id, site).RegisterAsync(new RegisterRequest
+        return await ControlFor(id, site).RegisterAsync(new RegisterRequest
         {
             Identity = new ApplianceIdentity { ApplianceId = id, Site = site, PublicUrl = url, CapacityBytesPerSecond = capacity, MaxConnections = maxConnections, SsdBytes = 1 << 30, ParentUrl = parentUrl },
             InstanceId = instance ?? id + "-instance",

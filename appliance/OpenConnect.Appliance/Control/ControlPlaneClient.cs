@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using OpenConnect.Appliance.Caching;
 using OpenConnect.Appliance.Identity;
 using OpenConnect.Contracts.Fleet;
+using OpenConnect.Contracts.Security;
 using OpenConnect.Contracts.Steering.V1;
 using OpenConnect.Hosting;
 using OpenConnect.Hosting.Discovery;
@@ -39,6 +40,7 @@ public sealed class ControlPlaneClient : BackgroundService
     private readonly SrvLocator _locator;
     private readonly FleetEnrollment _fleet;
     private readonly RoleListeners _listeners;
+    private readonly Serving.AccessGate _gate;
     private CertificateRenewal? _renewal;
     private int _credentialVersion;
 
@@ -59,8 +61,9 @@ public sealed class ControlPlaneClient : BackgroundService
     private long _lastBytes;
     private long _lastBytesAt;
 
-    public ControlPlaneClient(IOptions<ApplianceOptions> options, ControlState state, CacheInventory inventory, SegmentCache cache, ApplianceMetrics metrics, IServer server, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<ControlPlaneClient> logger, FleetEnrollment fleet, RoleListeners listeners)
+    public ControlPlaneClient(IOptions<ApplianceOptions> options, ControlState state, CacheInventory inventory, SegmentCache cache, ApplianceMetrics metrics, IServer server, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<ControlPlaneClient> logger, FleetEnrollment fleet, RoleListeners listeners, Serving.AccessGate gate)
     {
+        _gate = gate;
         _fleet = fleet;
         _listeners = listeners;
         _options = options.Value;
@@ -266,6 +269,8 @@ public sealed class ControlPlaneClient : BackgroundService
             _interval = TimeSpan.FromMilliseconds(reply.HeartbeatIntervalMs);
         }
 
+        InstallPlaybackKey(reply.PlaybackKey);
+
         _registered = true;
         _needFull = true;
         _offered = null;
@@ -306,6 +311,20 @@ public sealed class ControlPlaneClient : BackgroundService
         if (reply.WantFullInventory)
         {
             _needFull = true;
+        }
+
+        InstallPlaybackKey(reply.PlaybackKey);
+    }
+
+    /// <summary>
+    /// Makes the playback MAC key steering sent (on this mutual-TLS link, to this appliance's
+    /// certificate only) the one v2 tokens verify with; the previous key stays valid beside it.
+    /// </summary>
+    private void InstallPlaybackKey(Google.Protobuf.ByteString key)
+    {
+        if (key.Length == PlaybackMacKey.Length)
+        {
+            _gate.Access.MacKeys.Install(new PlaybackMacKey(key.Span));
         }
     }
 

@@ -417,7 +417,7 @@ internal sealed class SegmentConnection
             return TokenCheck.Valid;
         }
 
-        var check = UrlToken.Verify(token, _server.Gate.Access.Keys, now, content, _client);
+        var check = UrlToken.Verify(token, _server.Gate.Access.Keys, _server.Gate.Access.MacKeys, now, content, _client);
         if (check == TokenCheck.Valid)
         {
             _grantToken = token.ToString();

@@ -62,23 +62,7 @@ public sealed class Ed25519SigningKey
         }
 
         var key = Generate();
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        var temporary = path + ".tmp";
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using (var stream = new FileStream(temporary, options))
-        using (var writer = new StreamWriter(stream))
-        {
-            writer.Write(Convert.ToBase64String(key._private.GetEncoded()));
-            writer.Flush();
-            stream.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, path, overwrite: false);
+        SecretFile.Write(path, Convert.ToBase64String(key._private.GetEncoded()), overwrite: false);
         return key;
     }
 
@@ -92,6 +76,23 @@ public sealed class Ed25519SigningKey
         var temporary = path + ".tmp";
         File.WriteAllText(temporary, PublicKey + "\n");
         File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>
+    /// A 32-byte secret derived from the seed for <paramref name="label"/> (HMAC-SHA256 keyed with the
+    /// seed): secrets that must rotate with this key and live where it lives.
+    /// </summary>
+    public byte[] DeriveSecret(string label)
+    {
+        var seed = _private.GetEncoded();
+        try
+        {
+            return HMACSHA256.HashData(seed, System.Text.Encoding.UTF8.GetBytes(label));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(seed);
+        }
     }
 
     public byte[] Sign(ReadOnlySpan<byte> message)
@@ -190,4 +191,29 @@ public sealed class PublicKeyRing
     /// <summary>True when <paramref name="keyId"/> is trusted and its key verifies the signature.</summary>
     public bool Verify(string keyId, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) =>
         _keys.TryGetValue(keyId, out var key) && key.Verify(message, signature);
+}
+
+/// <summary>Writes secrets (keys) to files only their owner can read, through a temporary name, so a crash never leaves half a key.</summary>
+internal static class SecretFile
+{
+    public static void Write(string path, string text, bool overwrite)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var temporary = path + ".tmp";
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var stream = new FileStream(temporary, options))
+        using (var writer = new StreamWriter(stream))
+        {
+            writer.Write(text);
+            writer.Flush();
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temporary, path, overwrite);
+    }
 }

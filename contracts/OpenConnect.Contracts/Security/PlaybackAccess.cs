@@ -6,20 +6,26 @@ namespace OpenConnect.Contracts.Security;
 /// Who may read content from a server: a player presenting a playback token in the path
 /// (<c>/s/{token}/v/…</c>) that verifies against the trusted keys, or a peer from a trusted network
 /// asking for the plain path (<c>/v/…</c>): peer appliances and fill. Appliances and the origin's
-/// parent endpoint both decide with this.
+/// parent endpoint both decide with this. v2 tokens verify with this server's own MAC keys
+/// (<see cref="MacKeys"/>), v1 tokens with steering's public keys (<see cref="Keys"/>).
 /// </summary>
 public sealed class PlaybackAccess
 {
     private readonly PublicKeyRing _keys;
     private readonly NetworkList _unsignedNetworks;
 
-    public PlaybackAccess(PublicKeyRing keys, NetworkList unsignedNetworks)
+    public PlaybackAccess(PublicKeyRing keys, NetworkList unsignedNetworks, PlaybackMacKeyRing? macKeys = null)
     {
         _keys = keys;
         _unsignedNetworks = unsignedNetworks;
+        MacKeys = macKeys ?? new PlaybackMacKeyRing();
     }
 
+    /// <summary>Steering's Ed25519 public keys, for v1 tokens (empty: v1 tokens are refused).</summary>
     public PublicKeyRing Keys => _keys;
+
+    /// <summary>This server's own MAC keys, for v2 tokens; an appliance installs the key steering sends it.</summary>
+    public PlaybackMacKeyRing MacKeys { get; }
 
     /// <summary>Whether <paramref name="client"/> may fetch unsigned <c>/v/…</c> paths.</summary>
     public bool AllowsUnsigned(IPAddress? client) => client is not null && _unsignedNetworks.Contains(client);
@@ -33,7 +39,7 @@ public sealed class PlaybackAccess
         if (UrlToken.TrySplitSignedPath(path, out var token, out contentPath))
         {
             signed = true;
-            return new AccessResult(UrlToken.Verify(token, _keys, now, contentPath, client));
+            return new AccessResult(UrlToken.Verify(token, _keys, MacKeys, now, contentPath, client));
         }
 
         signed = false;
@@ -52,7 +58,7 @@ public sealed class PlaybackAccess
     {
         TokenCheck.Missing => "playback token missing",
         TokenCheck.Malformed => "playback token malformed",
-        TokenCheck.UnknownKey => "playback token signed by an unknown key",
+        TokenCheck.UnknownKey => "playback token signed by an unknown key or issued for other servers",
         TokenCheck.BadSignature => "playback token signature does not verify (tampered)",
         TokenCheck.Expired => "playback token expired",
         TokenCheck.WrongPath => "playback token does not cover this path",

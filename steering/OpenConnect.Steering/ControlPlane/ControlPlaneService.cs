@@ -1,9 +1,11 @@
+using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using OpenConnect.Contracts.Fleet;
 using OpenConnect.Contracts.Hosting;
 using OpenConnect.Contracts.Steering.V1;
 using OpenConnect.Steering.Fleet;
+using OpenConnect.Steering.Signing;
 
 namespace OpenConnect.Steering.ControlPlane;
 
@@ -12,8 +14,10 @@ namespace OpenConnect.Steering.ControlPlane;
 /// The caller's fleet certificate is its identity: it may register and heartbeat only as the
 /// appliance id and site its certificate names, and while an instance of that id heartbeats under
 /// one certificate, another certificate's instance is refused (no two boxes take turns holding a site).
+/// Each reply carries the caller's playback MAC key (<see cref="TokenIssuer.KeyFor"/>): only after the
+/// certificate check, and only the key of the appliance the certificate names.
 /// </summary>
-public sealed class ControlPlaneService(ApplianceRegistry registry, TimeProvider time, IOptions<SteeringOptions> options, ILogger<ControlPlaneService> logger)
+public sealed class ControlPlaneService(ApplianceRegistry registry, TokenIssuer tokens, TimeProvider time, IOptions<SteeringOptions> options, ILogger<ControlPlaneService> logger)
     : OpenConnect.Contracts.Steering.V1.ControlPlane.ControlPlaneBase
 {
     /// <summary>The pathway id reserved for the origin; no appliance may take it.</summary>
@@ -38,7 +42,11 @@ public sealed class ControlPlaneService(ApplianceRegistry registry, TimeProvider
         }
 
         SteeringLog.ApplianceRegistered(logger, identity.ApplianceId, identity.Site, identity.PublicUrl, request.InstanceId);
-        return Task.FromResult(new RegisterReply { HeartbeatIntervalMs = (int)options.Value.HeartbeatInterval.TotalMilliseconds });
+        return Task.FromResult(new RegisterReply
+        {
+            HeartbeatIntervalMs = (int)options.Value.HeartbeatInterval.TotalMilliseconds,
+            PlaybackKey = ByteString.CopyFrom(tokens.KeyFor(caller.Name).Bytes),
+        });
     }
 
     public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context)
@@ -55,6 +63,11 @@ public sealed class ControlPlaneService(ApplianceRegistry registry, TimeProvider
         }
 
         var reply = registry.Heartbeat(request, time.GetUtcNow());
+        if (reply.Known)
+        {
+            reply.PlaybackKey = ByteString.CopyFrom(tokens.KeyFor(caller.Name).Bytes);
+        }
+
         if (reply.WantFullInventory)
         {
             SteeringLog.InventoryResync(logger, request.ApplianceId, request.Inventory?.BaseVersion ?? 0);

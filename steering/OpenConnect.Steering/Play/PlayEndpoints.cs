@@ -184,9 +184,16 @@ public static class PlayEndpoints
             toClone = [.. signed.Pathways.Where(p => wanted.Contains(p.Id))];
             wanted.ExceptWith(toClone.Select(p => p.Id));
             priority.RemoveAll(wanted.Contains);
-            if (protocol == "dash")
+            if (protocol == "dash" && options.TokenFormat == Signing.PlaybackTokenFormat.Ed25519)
             {
                 clones.AddRange(toClone.Select(p => new PathwayClone(p.Id, p.HostUrl, null, null)));
+            }
+            else if (protocol == "dash")
+            {
+                // A DASH clone replaces only the host of the origin location, keeping its path and so
+                // the MPD's token, and a v2 token names only the appliances of the decision the MPD
+                // came from: the new appliance would refuse it. Offer DASH players only what they know.
+                priority.RemoveAll(id => toClone.Any(p => p.Id == id));
             }
             else if (await catalog.GetTextAsync(titleId, "master.m3u8", context.RequestAborted) is { Status: OriginStatus.Found, Text: { } text }
                 && HlsMultivariant.Parse(text) is { } playlist)

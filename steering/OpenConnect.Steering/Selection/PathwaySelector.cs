@@ -9,7 +9,9 @@ namespace OpenConnect.Steering.Selection;
 /// eligible appliances (they fill from their parents), then eligible appliances of other sites that
 /// hold the title (only when the client's site leaves room; at most
 /// <see cref="MaxRemoteHoldersScanned"/> of them are scored). Within each tier, weighted rendezvous hashing on (title, appliance) decides, so
-/// the same title lands on the same appliances and different titles spread. The origin is not an
+/// the same title lands on the same appliances and different titles spread. The weight is the
+/// appliance's capacity, lowered by its load above <see cref="SelectionPolicy.SheddingStart"/>
+/// (<see cref="Score"/>): a hot appliance sheds new sessions to its tier peers before its cut-off. The origin is not an
 /// appliance: callers append it as the last pathway.
 /// </remarks>
 public static class PathwaySelector
@@ -51,10 +53,11 @@ public static class PathwaySelector
 
         foreach (var appliance in local)
         {
-            if (policy.IsEligible(appliance, now))
+            var status = appliance.Status;
+            if (policy.IsEligible(appliance, status, now))
             {
-                var tier = appliance.Status.Titles.Contains(title) ? LocalHolder : LocalOther;
-                Offer(appliance, tier, Rendezvous.Score(titleHash, appliance.IdHash, appliance.CapacityBytesPerSecond), result, tiers, scores, ref count, capacity);
+                var tier = status.Titles.Contains(title) ? LocalHolder : LocalOther;
+                Offer(appliance, tier, Score(titleHash, appliance, status, policy), result, tiers, scores, ref count, capacity);
             }
         }
 
@@ -68,9 +71,10 @@ public static class PathwaySelector
             for (var i = 0; i < scanned; i++)
             {
                 var appliance = holders[(start + i) % holders.Length];
-                if (!string.Equals(appliance.Site, clientSite, StringComparison.Ordinal) && policy.IsEligible(appliance, now))
+                var status = appliance.Status;
+                if (!string.Equals(appliance.Site, clientSite, StringComparison.Ordinal) && policy.IsEligible(appliance, status, now))
                 {
-                    Offer(appliance, RemoteHolder, Rendezvous.Score(titleHash, appliance.IdHash, appliance.CapacityBytesPerSecond), result, tiers, scores, ref count, capacity);
+                    Offer(appliance, RemoteHolder, Score(titleHash, appliance, status, policy), result, tiers, scores, ref count, capacity);
                 }
             }
         }
@@ -88,6 +92,14 @@ public static class PathwaySelector
         var n = Rank(title, Rendezvous.HashTitle(title), clientSite, local, holders, now, policy, result);
         return result[..n].Select(a => a!).ToArray();
     }
+
+    /// <summary>
+    /// The weighted rendezvous score of a candidate: capacity is its weight, scaled down by its load
+    /// above the shedding start (<see cref="SelectionPolicy.LoadWeight"/>), so a hot appliance keeps
+    /// fewer of the titles it would win and its peers of the same tier take them.
+    /// </summary>
+    public static double Score(ulong titleHash, ApplianceView appliance, ApplianceStatus status, SelectionPolicy policy) =>
+        Rendezvous.Score(titleHash, appliance.IdHash, appliance.CapacityBytesPerSecond) * policy.LoadWeight(SelectionPolicy.Load(appliance, status));
 
     private static void Offer(ApplianceView appliance, int tier, double score, Span<ApplianceView?> result, Span<int> tiers, Span<double> scores, ref int count, int capacity)
     {

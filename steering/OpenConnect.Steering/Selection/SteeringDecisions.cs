@@ -49,7 +49,7 @@ public sealed class SteeringDecisions
         _prefixes = prefixes;
         _tokens = tokens;
         _time = time;
-        _policy = new SelectionPolicy(options.HeartbeatExpiry, options.MaxLoadFraction, options.Pathways);
+        _policy = new SelectionPolicy(options.HeartbeatExpiry, options.MaxLoadFraction, options.Pathways, options.LoadSheddingStart);
         _defaultSite = options.DefaultSite;
         _originUrl = options.OriginUrl.TrimEnd('/');
         _metrics = metrics;
@@ -79,9 +79,10 @@ public sealed class SteeringDecisions
         var started = Stopwatch.GetTimestamp();
         var now = _time.GetUtcNow();
         var site = SiteOf(client);
-        var chosen = new ApplianceView?[PathwaySelector.MaxPathways];
+        var buffer = default(PathwayBuffer);
+        Span<ApplianceView?> chosen = buffer;
         var count = PathwaySelector.Rank(title, Rendezvous.HashTitle(title), site, _registry.InSite(site), _registry.Holders(title), now, _policy, chosen);
-        var (token, expires) = sign ? _tokens.Issue(title, client, now) : ("", default);
+        var (token, expires) = sign ? _tokens.Issue(title, client, now, chosen[..count]) : ("", default);
         var pathways = new Pathway[count + 1];
         for (var i = 0; i < count; i++)
         {
@@ -105,4 +106,11 @@ public sealed class SteeringDecisions
         && (appliance.Site == decision.Site || decision.Pathways.Any(p => p.Id == applianceId));
 
     public static string TitleBase(string hostUrl, string token, string title) => string.Concat(hostUrl, "/s/", token, "/v/", title, "/");
+}
+
+/// <summary>Room for one decision's ranked appliances on the stack.</summary>
+[System.Runtime.CompilerServices.InlineArray(PathwaySelector.MaxPathways)]
+internal struct PathwayBuffer
+{
+    private ApplianceView? _first;
 }

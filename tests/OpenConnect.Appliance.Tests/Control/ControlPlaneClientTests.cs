@@ -110,6 +110,67 @@ public sealed class ControlPlaneClientTests
         Assert.True(steering.Inventory.SetEquals(["t1", "t1/720p", "t1/1080p"]));
     }
 
+    /// <summary>
+    /// v2 tokens verify with the MAC key steering sends this appliance (oca-7) in its replies: a token
+    /// naming oca-7 is served; one minted with another appliance's key (oca-8), one forging oca-7's
+    /// entry with that key, and expired, other-title or other-client v2 tokens are refused.
+    /// </summary>
+    [Theory]
+    [InlineData("good", null)]
+    [InlineData("other-appliance", "issued for other servers")]
+    [InlineData("forged-entry", "tampered")]
+    [InlineData("origin-only", "issued for other servers")]
+    [InlineData("expired", "expired")]
+    [InlineData("wrong-title", "does not cover this path")]
+    [InlineData("wrong-client", "another client network")]
+    public async Task V2Tokens_VerifyWithTheKeySteeringSent_AndOnlyForThisAppliance(string kind, string? reason)
+    {
+        await using var steering = await RecordingControlPlane.StartAsync();
+        var own = PlaybackMacKey.Derive(Steering, "oca-7");
+        var other = PlaybackMacKey.Derive(Steering, "oca-8");
+        var origin = PlaybackMacKey.Derive(Steering, PlaybackMacKey.OriginVerifier);
+        steering.PlaybackKey = own;
+        await using var harness = await ApplianceHarness.StartAsync(Settings(steering.Url, "--Appliance:UnsignedNetworks:0=192.0.2.0/24"));
+        await Until(() => !steering.Heartbeats.IsEmpty, "first heartbeat");
+        harness.Parent.Put("/v/t1/720p/seg-1.m4s", ApplianceHarness.RandomBytes(5000, 11));
+
+        var later = DateTimeOffset.UtcNow.AddMinutes(5);
+        var t1 = UrlToken.TitlePrefix("t1");
+        var token = kind switch
+        {
+            "good" => UrlToken.SignMac([other, own, origin], later, t1, "127.0.0.0/24,::/0"),
+            "other-appliance" => UrlToken.SignMac([other], later, t1),
+            "forged-entry" => ForgeEntry(other, own.Tag, later, t1),
+            "origin-only" => UrlToken.SignMac([origin], later, t1),
+            "expired" => UrlToken.SignMac([own], DateTimeOffset.UtcNow.AddSeconds(-5), t1),
+            "wrong-title" => UrlToken.SignMac([own], later, UrlToken.TitlePrefix("t2")),
+            "wrong-client" => UrlToken.SignMac([own], later, t1, "198.51.100.0/24"),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+        };
+        using var client = new HttpClient { BaseAddress = harness.BaseAddress };
+        var response = await client.GetAsync(UrlToken.SignedPath(token, "/v/t1/720p/seg-1.m4s"));
+
+        if (reason is null)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return;
+        }
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains(reason, await response.Content.ReadAsStringAsync());
+        Assert.Equal(0, harness.Parent.TotalRequests);
+    }
+
+    /// <summary>A token whose only entry carries <paramref name="tag"/> (another verifier's) but a MAC under <paramref name="key"/>.</summary>
+    private static string ForgeEntry(PlaybackMacKey key, uint tag, DateTimeOffset expires, string pathPrefix)
+    {
+        var token = UrlToken.SignMac([key], expires, pathPrefix);
+        var dot = token.IndexOf('.');
+        var entry = System.Buffers.Text.Base64Url.DecodeFromChars(token.AsSpan(dot + 1));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(entry, tag);
+        return string.Concat(token.AsSpan(0, dot + 1), System.Buffers.Text.Base64Url.EncodeToString(entry));
+    }
+
     [Fact]
     public async Task RegistersAgain_WhenSteeringDoesNotKnowIt()
     {

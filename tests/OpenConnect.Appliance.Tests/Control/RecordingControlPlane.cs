@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OpenConnect.Appliance.Control;
 using OpenConnect.Contracts.Fleet;
+using OpenConnect.Contracts.Security;
 using OpenConnect.Contracts.Steering.V1;
 
 namespace OpenConnect.Appliance.Tests.Control;
@@ -73,6 +74,11 @@ public sealed class RecordingControlPlane : ControlPlane.ControlPlaneBase, IAsyn
     /// <summary>Ask for the full inventory in the next heartbeat reply.</summary>
     public bool WantFullNext { get; set; }
 
+    /// <summary>The playback MAC key sent in every reply (as steering sends the caller its own); null sends none.</summary>
+    public PlaybackMacKey? PlaybackKey { get; set; }
+
+    private Google.Protobuf.ByteString PlaybackKeyBytes => PlaybackKey is { } key ? Google.Protobuf.ByteString.CopyFrom(key.Bytes) : Google.Protobuf.ByteString.Empty;
+
     public static async Task<RecordingControlPlane> StartAsync(int port = 0)
     {
         var server = new RecordingControlPlane(port == 0 ? FreePort() : port);
@@ -114,7 +120,7 @@ public sealed class RecordingControlPlane : ControlPlane.ControlPlaneBase, IAsyn
         }
 
         Registrations.Enqueue(request);
-        return Task.FromResult(new RegisterReply { HeartbeatIntervalMs = 100 });
+        return Task.FromResult(new RegisterReply { HeartbeatIntervalMs = 100, PlaybackKey = PlaybackKeyBytes });
     }
 
     public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context)
@@ -157,7 +163,7 @@ public sealed class RecordingControlPlane : ControlPlane.ControlPlaneBase, IAsyn
                 wantFull = true;
             }
 
-            return Task.FromResult(new HeartbeatReply { Known = true, WantFullInventory = wantFull, InventoryVersion = _inventoryVersion });
+            return Task.FromResult(new HeartbeatReply { Known = true, WantFullInventory = wantFull, InventoryVersion = _inventoryVersion, PlaybackKey = PlaybackKeyBytes });
         }
     }
 

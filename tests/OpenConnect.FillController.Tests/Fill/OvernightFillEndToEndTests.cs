@@ -59,7 +59,9 @@ public sealed class OvernightFillEndToEndTests
             .FirstOrDefault(k => cache.IsPinned(KeyHash.Of($"/v/{Title}/{k}")));
         Assert.NotNull(segment);
         var contentPath = $"/v/{Title}/{segment}";
-        var (token, _) = issuer.Issue(Title, IPAddress.Loopback, DateTimeOffset.UtcNow);
+        // A token naming oca-1, as steering issues for a decision that offers it (v2: its own MAC entry).
+        var oca1 = stack.Steering.Services.GetRequiredService<OpenConnect.Steering.ControlPlane.ApplianceRegistry>().Find("oca-1");
+        var (token, _) = issuer.Issue(Title, IPAddress.Loopback, DateTimeOffset.UtcNow, [oca1]);
         // The player's connection carries content requests only; metrics come from the management listener.
         using var player = appliance.CreateClient();
         using var metrics = appliance.CreateManagementClient();

@@ -49,6 +49,61 @@ public sealed class ParentAccessTests
         Assert.Equal(HttpStatusCode.Forbidden, otherTitle.StatusCode);
     }
 
+    /// <summary>
+    /// v2 tokens verify with the origin's MAC key file: a token naming the origin is served; one naming
+    /// only appliances (or minted with an appliance's key), expired, for another title or another
+    /// client network, or forging the origin's entry, is refused. Without the key file v2 is refused.
+    /// </summary>
+    [Theory]
+    [InlineData("good", null)]
+    [InlineData("appliances-only", "issued for other servers")]
+    [InlineData("forged", "tampered")]
+    [InlineData("expired", "expired")]
+    [InlineData("other-title", "does not cover this path")]
+    [InlineData("other-client", "another client network")]
+    public async Task V2Tokens_VerifyWithTheOriginsKeyFile(string kind, string? reason)
+    {
+        using var dir = new TempDirectory();
+        var keyFile = PlaybackMacKey.WriteOriginKeyFile(Steering, dir.Combine("keys", "origin-playback-mac.key"));
+        await using var origin = await RunningRole.StartAsync(
+            OriginHost.Build,
+            $"--Origin:DataDirectory={dir.Path}",
+            "--Origin:ParentNetworks:0=10.0.0.0/8",
+            $"--Origin:PlaybackMacKeyFile={keyFile}");
+        await PublishAsync(origin, dir);
+        using var client = origin.CreateClient();
+
+        var later = DateTimeOffset.UtcNow.AddMinutes(5);
+        var t1 = UrlToken.TitlePrefix("t1");
+        var own = PlaybackMacKey.Derive(Steering, PlaybackMacKey.OriginVerifier);
+        var appliance = PlaybackMacKey.Derive(Steering, "oca-1");
+        var token = kind switch
+        {
+            "good" => UrlToken.SignMac([appliance, own], later, t1),
+            "appliances-only" => UrlToken.SignMac([appliance], later, t1),
+            "forged" => Retag(UrlToken.SignMac([appliance], later, t1), own.Tag),
+            "expired" => UrlToken.SignMac([own], DateTimeOffset.UtcNow.AddSeconds(-1), t1),
+            "other-title" => UrlToken.SignMac([own], later, UrlToken.TitlePrefix("t2")),
+            "other-client" => UrlToken.SignMac([own], later, t1, "203.0.113.0/24"),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+        };
+        var response = await client.GetAsync(UrlToken.SignedPath(token, "/v/t1/master.m3u8"));
+
+        if (reason is null)
+        {
+            Assert.Equal("#EXTM3U\n", await response.Content.ReadAsStringAsync());
+            using var otherDir = new TempDirectory();
+            await using var withoutKey = await StartOutsideParentNetworksAsync(otherDir);
+            var refused = await withoutKey.CreateClient().GetAsync(UrlToken.SignedPath(token, "/v/t1/master.m3u8"));
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+            Assert.Contains("issued for other servers", await refused.Content.ReadAsStringAsync());
+            return;
+        }
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains(reason, await response.Content.ReadAsStringAsync());
+    }
+
     [Fact]
     public async Task Posters_ArePublic_OutsideTheParentNetworks_AndNothingElseIs()
     {
@@ -76,10 +131,20 @@ public sealed class ParentAccessTests
     public async Task BadAccessSettings_AreRejected_AtStart_NamingTheKey()
     {
         using var dir = new TempDirectory();
-        var failure = await Assert.ThrowsAnyAsync<Exception>(() => RunningRole.StartAsync(OriginHost.Build, $"--Origin:DataDirectory={dir.Path}", "--Origin:ParentNetworks:0=10.0.0.0/33", "--Origin:PlaybackKeys:0=bm90LWEta2V5"));
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => RunningRole.StartAsync(OriginHost.Build, $"--Origin:DataDirectory={dir.Path}", "--Origin:ParentNetworks:0=10.0.0.0/33", "--Origin:PlaybackKeys:0=bm90LWEta2V5", $"--Origin:PlaybackMacKeyFile={dir.Combine("absent.key")}"));
         var message = OpenConnect.Hosting.RoleHost.DescribeStartupFailure(failure);
         Assert.Contains("Origin:ParentNetworks:0", message);
         Assert.Contains("Origin:PlaybackKeys:0", message);
+        Assert.Contains("Origin:PlaybackMacKeyFile", message);
+    }
+
+    /// <summary>A token whose entry carries <paramref name="tag"/> (another verifier's) over a MAC made with a different key.</summary>
+    private static string Retag(string token, uint tag)
+    {
+        var dot = token.IndexOf('.');
+        var entry = System.Buffers.Text.Base64Url.DecodeFromChars(token.AsSpan(dot + 1));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(entry, tag);
+        return string.Concat(token.AsSpan(0, dot + 1), System.Buffers.Text.Base64Url.EncodeToString(entry));
     }
 
     /// <summary>An origin whose parent networks leave out loopback, so the tests' client is a player.</summary>

@@ -178,6 +178,9 @@ public sealed class FleetLayout
     /// <summary>Steering's playback public key, written by steering at start.</summary>
     public string PlaybackKeyFile => StatePath(Steering, "keys", "steering-signing.pub");
 
+    /// <summary>The origin's playback MAC key, which steering writes beside its signing key at start (v2 playback tokens).</summary>
+    public string OriginPlaybackMacKeyFile => StatePath(Steering, "keys", "origin-playback-mac.key");
+
     /// <summary>The origin's integrity manifest public key, written by the origin at start.</summary>
     public string IntegrityKeyFile => StatePath(Origin, "keys", "origin-signing.pub");
 

@@ -41,6 +41,8 @@ public static class RoleSettings
             $"--Management:Url={layout.ManagementUrl(FleetLayout.Origin)}",
             $"--Origin:DataDirectory={layout.DataDirectory(FleetLayout.Origin)}",
             $"--Origin:PlaybackKeys:0={playbackKey}",
+            // v2 playback tokens carry an entry for the origin, checked with this key (steering wrote it before its public key).
+            $"--Origin:PlaybackMacKeyFile={layout.OriginPlaybackMacKeyFile}",
             $"--Origin:Catalog:AdminPasswordFile={layout.AdminPasswordFile}",
             // Appliances pull over TLS with fleet certificates.
             $"--Origin:Fleet:ParentUrl={layout.ParentUrl(FleetLayout.Origin)}",
