@@ -50,7 +50,7 @@ internal static class PipelineTitles
             if (titleId is null)
             {
                 using var status = JsonDocument.Parse(await client.GetStringAsync($"/api/uploads/{uploadId}"));
-                Assert.NotEqual("rejected", status.RootElement.GetProperty("state").GetString());
+                Assert.True(status.RootElement.GetProperty("state").GetString() != "rejected", $"the origin rejected upload {uploadId}: {status.RootElement}");
                 titleId = status.RootElement.GetProperty("titleId").GetString();
             }
 
@@ -63,8 +63,8 @@ internal static class PipelineTitles
                     return titleId;
                 }
 
-                Assert.True(state is "queued" or "processing", $"title {titleId} ended {state}: {title.RootElement}");
-                Assert.True(DateTime.UtcNow < deadline, $"title {titleId} not published within 4 minutes: {title.RootElement}");
+                Assert.True(state is "queued" or "processing", $"title {titleId} ended {state}: {title.RootElement}\norigin log:\n{stack.Origin.Tail()}");
+                Assert.True(DateTime.UtcNow < deadline, $"title {titleId} not published within 4 minutes: {title.RootElement}\norigin log:\n{stack.Origin.Tail()}");
             }
             else
             {
