@@ -1,8 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
-using OpenConnect.Contracts.Security;
-using OpenConnect.Origin;
 using OpenConnect.Origin.Pipeline;
 using OpenConnect.Testing;
 using Xunit.Abstractions;
@@ -144,31 +142,30 @@ public sealed partial class CodecPlaybackTests(CodecPlaybackTests.CodecStack sta
 
         private static async Task<Ready> StartAsync()
         {
-            var state = new TempDirectory("openconnect-codec-stack");
-            var key = Ed25519SigningKey.LoadOrCreate(state.Combine("steering", "keys", "steering-signing.key"));
-            var origin = await RunningRole.StartAsync(
-                OriginHost.Build,
-                $"--Origin:DataDirectory={state.Combine("origin")}",
-                $"--Origin:PlaybackKeys:0={key.PublicKey}",
-                SteeredStack.OriginMacKeySetting(state, key),
+            var stack = await SteeredStack.StartPipelineAsync(
+                "openconnect-codec-stack",
+                appliances: 1,
                 "--Origin:Pipeline:Codecs:0=h264",
                 "--Origin:Pipeline:Codecs:1=av1",
                 "--Origin:Pipeline:CodecMinHeights:av1=240",
                 "--Origin:Pipeline:SvtAv1Preset=12",
                 "--Origin:Pipeline:MaxHeight=360",
                 "--Origin:Pipeline:SegmentSeconds=2",
-                "--Origin:Pipeline:ChunkSeconds=4",
-                "--Logging:LogLevel:Default=Warning");
-            var source = await SampleMedia.GetAsync(SampleMedia.Mp4Small);
-            var titleId = await PipelineTitles.PublishAsync(origin, state.Combine("origin", "uploads"), source, new() { ["filename"] = "source.mp4", ["title"] = "h264 and av1" });
-
-            var stack = await SteeredStack.StartSteeringAndAppliancesAsync(state, key, origin, steeringPort: 0, appliances: 1, []);
-            var playUrl = new Uri(stack.SteeringUrl, $"/play/{titleId}");
-            await stack.WaitForPathwaysAsync(titleId, pathways: 2);
-
-            return new Ready(stack, titleId, playUrl);
+                "--Origin:Pipeline:ChunkSeconds=4");
+            try
+            {
+                var source = await SampleMedia.GetAsync(SampleMedia.Mp4Small);
+                var titleId = await PipelineTitles.PublishAsync(stack, source, new() { ["filename"] = "source.mp4", ["title"] = "h264 and av1" });
+                var playUrl = new Uri(stack.SteeringUrl, $"/play/{titleId}");
+                await stack.WaitForPathwaysAsync(titleId, pathways: 2);
+                return new Ready(stack, titleId, playUrl);
+            }
+            catch
+            {
+                await stack.DisposeAsync();
+                throw;
+            }
         }
-
 
         public Task InitializeAsync() => Task.CompletedTask;
 

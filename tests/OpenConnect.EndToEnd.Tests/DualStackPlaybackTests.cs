@@ -33,7 +33,7 @@ public sealed class DualStackPlaybackTests
         var reference = state.Combine("reference");
         await PackagedTitle.CopyToAsync(reference);
 
-        await using var origin = await RunningRole.StartAsync(OriginHost.Build, "--urls", "http://[::1]:0", $"--Origin:DataDirectory={state.Combine("origin")}", $"--Origin:PlaybackKeys:0={key.PublicKey}", SteeredStack.OriginMacKeySetting(state, key));
+        await using var origin = await RunningRole.StartAsync(OriginHost.Build, "--urls", "http://[::1]:0", $"--Origin:DataDirectory={state.Combine("origin")}", $"--Origin:PlaybackKeys:0={key.PublicKey}", $"--Origin:PlaybackMacKeyFile={PlaybackMacKey.WriteOriginKeyFile(key, state.Combine("steering", "keys", "origin-playback-mac.key"))}");
         var staging = state.Combine("staging");
         await PackagedTitle.CopyToAsync(staging);
         await origin.Services.GetRequiredService<ITitlePublisher>().WriteIntegrityManifestAsync(Title, staging, CancellationToken.None);

@@ -1,7 +1,8 @@
+using System.Buffers.Text;
+using System.Net;
+using System.Text;
 using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
 using OpenConnect.Contracts.Security;
-using OpenConnect.Origin;
 using OpenConnect.Origin.Pipeline;
 using OpenConnect.Origin.Protection;
 using OpenConnect.Testing;
@@ -118,30 +119,63 @@ public sealed class ProtectedPlaybackTests(ProtectedPlaybackTests.ProtectedStack
 
         private static async Task<Ready> StartAsync()
         {
-            var state = new TempDirectory("openconnect-protected-stack");
-            var key = Ed25519SigningKey.LoadOrCreate(state.Combine("steering", "keys", "steering-signing.key"));
-            var origin = await RunningRole.StartAsync(
-                OriginHost.Build,
-                $"--Origin:DataDirectory={state.Combine("origin")}",
-                $"--Origin:PlaybackKeys:0={key.PublicKey}",
-                SteeredStack.OriginMacKeySetting(state, key),
+            var stack = await SteeredStack.StartPipelineAsync(
+                "openconnect-protected-stack",
+                appliances: 1,
                 "--Origin:Pipeline:MaxHeight=144",
                 "--Origin:Pipeline:SegmentSeconds=2",
-                "--Origin:Pipeline:ChunkSeconds=4",
-                "--Logging:LogLevel:Default=Warning");
-            var source = await SampleMedia.GetAsync(SampleMedia.Mp4Low12s);
-            var uploads = state.Combine("origin", "uploads");
-            var titleId = await PipelineTitles.PublishAsync(origin, uploads, source, new() { ["filename"] = "source.mp4", ["title"] = "protected true", [TitleRecord.ProtectedKey] = "true" });
-            var clearTitleId = await PipelineTitles.PublishAsync(origin, uploads, source, new() { ["filename"] = "source.mp4", ["title"] = "protected false", [TitleRecord.ProtectedKey] = "false" });
-            Assert.True(origin.Services.GetRequiredService<ITitleKeys>().TryGet(titleId, out var titleKey), "the protected title has no key");
-            Assert.False(origin.Services.GetRequiredService<ITitleKeys>().TryGet(clearTitleId, out _), "the clear title got a key");
+                "--Origin:Pipeline:ChunkSeconds=4");
+            try
+            {
+                var source = await SampleMedia.GetAsync(SampleMedia.Mp4Low12s);
+                var titleId = await PipelineTitles.PublishAsync(stack, source, new() { ["filename"] = "source.mp4", ["title"] = "protected true", [TitleRecord.ProtectedKey] = "true" });
+                var clearTitleId = await PipelineTitles.PublishAsync(stack, source, new() { ["filename"] = "source.mp4", ["title"] = "protected false", [TitleRecord.ProtectedKey] = "false" });
 
-            var stack = await SteeredStack.StartSteeringAndAppliancesAsync(state, key, origin, steeringPort: 0, appliances: 1, []);
-            await stack.WaitForPathwaysAsync(titleId, pathways: 2);
+                // The key id the published init segment carries (its tenc box), and the key the
+                // origin's licence endpoint grants for it; the clear title has none to grant.
+                var keyId = TencKeyId(await File.ReadAllBytesAsync(Path.Combine(stack.PublishedDirectory, titleId, "144p", "init.mp4")));
+                Assert.True(keyId is not null, "the protected title's init segment has no tenc box");
+                var (status, titleKey) = await LicenseAsync(stack, titleId, keyId);
+                Assert.True(status == HttpStatusCode.OK && titleKey is not null, $"the protected title has no key: licence answered {(int)status}");
+                Assert.Null(TencKeyId(await File.ReadAllBytesAsync(Path.Combine(stack.PublishedDirectory, clearTitleId, "144p", "init.mp4"))));
+                var (clearStatus, _) = await LicenseAsync(stack, clearTitleId, keyId);
+                Assert.True(clearStatus == HttpStatusCode.NotFound, $"the clear title got a key: licence answered {(int)clearStatus}");
 
-            return new Ready(stack, titleId, clearTitleId, titleKey);
+                await stack.WaitForPathwaysAsync(titleId, pathways: 2);
+                return new Ready(stack, titleId, clearTitleId, titleKey);
+            }
+            catch
+            {
+                await stack.DisposeAsync();
+                throw;
+            }
         }
 
+        /// <summary>The default key id of an init segment's <c>tenc</c> box (CENC), or null when it has none.</summary>
+        private static byte[]? TencKeyId(byte[] init)
+        {
+            var at = init.AsSpan().IndexOf("tenc"u8);
+            // After the type: version and flags (4), reserved, pattern, default_isProtected, IV size (4), then the 16-byte KID.
+            return at < 0 || at + 28 > init.Length ? null : init[(at + 12)..(at + 28)];
+        }
+
+        /// <summary>A ClearKey licence request for <paramref name="keyId"/> to the origin's endpoint, with a token steering's key signed for the title.</summary>
+        private static async Task<(HttpStatusCode Status, TitleKey? Key)> LicenseAsync(SteeredStack stack, string titleId, byte[] keyId)
+        {
+            var token = UrlToken.Sign(stack.PlaybackKey, DateTimeOffset.UtcNow.AddMinutes(10), UrlToken.TitlePrefix(titleId));
+            using var client = stack.Origin.CreateClient();
+            using var response = await client.PostAsync(
+                LicenseEndpoint.LicensePath(token, titleId),
+                new StringContent($"{{\"kids\":[\"{Base64Url.EncodeToString(keyId)}\"],\"type\":\"temporary\"}}", Encoding.UTF8, "application/json"));
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                return (response.StatusCode, null);
+            }
+
+            using var license = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            var key = license.RootElement.GetProperty("keys").EnumerateArray().Single();
+            return (response.StatusCode, new TitleKey(Base64Url.DecodeFromChars(key.GetProperty("kid").GetString()), Base64Url.DecodeFromChars(key.GetProperty("k").GetString())));
+        }
 
         public Task InitializeAsync() => Task.CompletedTask;
 

@@ -1,62 +1,87 @@
 using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
-using OpenConnect.Appliance;
+using OpenConnect.Contracts.Content;
 using OpenConnect.Contracts.Security;
-using OpenConnect.Origin;
+using OpenConnect.Launcher;
+using OpenConnect.Launcher.Layout;
+using OpenConnect.Launcher.Processes;
 using OpenConnect.Origin.Publishing;
-using OpenConnect.Origin.Storage;
-using OpenConnect.Steering;
-using OpenConnect.Steering.ControlPlane;
 using OpenConnect.Testing;
 
 namespace OpenConnect.EndToEnd.Tests;
 
 /// <summary>
-/// The playback path wired as run.sh wires it: an origin with a published ffmpeg package (title
-/// <see cref="Title"/>), steering (its key created up front, loopback clients in site <c>local</c>),
-/// and appliances as real processes (so stopping one is a kill: connections refused at once) that
-/// register with steering and pull from the origin. Players need steering's tokens everywhere.
+/// The playback path as run.sh starts it: origin, steering and appliances as Release processes on
+/// loopback, started and enrolled by the fleet launcher (<see cref="LaunchedFleet"/>: fleet CA,
+/// operator and origin certificates, appliances enrolled with one-time codes, pulling from the
+/// origin's parent listener over fleet TLS). Steering's playback key is made here before it starts
+/// (so tests can sign tokens); loopback clients are in site <c>local</c>. Stopping an appliance is a
+/// kill: connections refused at once. Players need steering's tokens everywhere.
 /// </summary>
 public sealed class SteeredStack : IAsyncDisposable
 {
     public const string Title = "t1";
 
-    private SteeredStack(TempDirectory state, RunningRole origin, RunningRole steering, List<ApplianceChild> appliances)
+    /// <summary>The password of the catalog's built-in <c>admin</c> (written to the launcher's admin password file before start).</summary>
+    public const string AdminPassword = "web stack admin password";
+
+    private static readonly string[] RoleProjects = ["steering/OpenConnect.Steering", "origin/OpenConnect.Origin", "appliance/OpenConnect.Appliance"];
+
+    private readonly LaunchedFleet _fleet;
+
+    private SteeredStack(TempDirectory state, LaunchedFleet fleet, Ed25519SigningKey playbackKey)
     {
         State = state;
-        Origin = origin;
-        Steering = steering;
-        Appliances = appliances;
+        _fleet = fleet;
+        PlaybackKey = playbackKey;
+        Origin = new StackRole(fleet.Origin);
+        Steering = new StackRole(fleet.Steering);
+        Appliances = [.. fleet.Layout.Appliances.Select(id => new StackAppliance(id, fleet.Appliances[id]))];
     }
 
     public TempDirectory State { get; }
 
-    public RunningRole Origin { get; }
+    public StackRole Origin { get; }
 
-    public RunningRole Steering { get; }
+    public StackRole Steering { get; }
 
-    public IReadOnlyList<ApplianceChild> Appliances { get; }
+    public IReadOnlyList<StackAppliance> Appliances { get; }
 
     public Uri SteeringUrl => Steering.BaseAddress;
 
-    /// <summary>The origin's v2 playback key, written where steering writes it (the origin starts first).</summary>
-    public static string OriginMacKeySetting(TempDirectory state, Ed25519SigningKey key) =>
-        $"--Origin:PlaybackMacKeyFile={PlaybackMacKey.WriteOriginKeyFile(key, state.Combine("steering", "keys", "origin-playback-mac.key"))}";
+    /// <summary>Steering's playback signing key (players' and licence tokens).</summary>
+    public Ed25519SigningKey PlaybackKey { get; }
 
+    /// <summary>The origin's published directory (<c>{Origin:DataDirectory}/published</c>).</summary>
+    public string PublishedDirectory => PublishedDirectoryOf(_fleet.Layout.StateDirectory);
+
+    public static string RepositoryRoot => Path.GetFullPath(Path.Combine(PlayerScript.NodeDirectory(), "..", ".."));
+
+    /// <summary>
+    /// The stack with an ffmpeg package of <paramref name="titleSeconds"/> published as
+    /// <see cref="Title"/> before the origin starts (with its integrity manifest signed by the
+    /// origin's key, made here first: the appliances trust only that key); returns once steering
+    /// offers every appliance and the origin.
+    /// </summary>
     public static async Task<SteeredStack> StartAsync(int appliances, double titleSeconds, params string[] applianceSettings)
     {
-        var state = new TempDirectory("openconnect-steered");
-        var key = Ed25519SigningKey.LoadOrCreate(state.Combine("steering", "keys", "steering-signing.key"));
-        var origin = await RunningRole.StartAsync(OriginHost.Build, $"--Origin:DataDirectory={state.Combine("origin")}", $"--Origin:PlaybackKeys:0={key.PublicKey}", OriginMacKeySetting(state, key));
-        var staging = state.Combine("staging");
-        await PackagedTitle.CopyToAsync(staging, titleSeconds);
-        // Signed by the origin's own key, as its pipeline does: the appliances trust only that key.
-        await origin.Services.GetRequiredService<ITitlePublisher>().WriteIntegrityManifestAsync(Title, staging, CancellationToken.None);
-        await origin.Services.GetRequiredService<IObjectStore>().PublishAsync(Title, staging, CancellationToken.None);
-        var stack = await StartSteeringAndAppliancesAsync(state, key, origin, steeringPort: 0, appliances, applianceSettings);
-        await stack.WaitForPathwaysAsync(appliances + 1);
-        return stack;
+        var stack = await LaunchAsync("openconnect-steered", appliances, [], applianceSettings, async state =>
+        {
+            var originKey = Ed25519SigningKey.LoadOrCreate(Path.Combine(state, FleetLayout.Origin, "keys", "origin-signing.key"));
+            var published = Path.Combine(PublishedDirectoryOf(state), Title);
+            await PackagedTitle.CopyToAsync(published, titleSeconds);
+            var manifest = await TitlePublisher.BuildManifestAsync(Title, published, originKey, CancellationToken.None);
+            await File.WriteAllBytesAsync(Path.Combine(published, IntegrityManifest.FileName), manifest.ToJsonBytes());
+        });
+        try
+        {
+            await stack.WaitForPathwaysAsync(appliances + 1);
+            return stack;
+        }
+        catch
+        {
+            await stack.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>
@@ -72,95 +97,88 @@ public sealed class SteeredStack : IAsyncDisposable
             throw new InvalidOperationException($"the web app is not built ({webDirectory}/index.html is missing): run cd web && npm ci && npm run build (./test.sh does)");
         }
 
-        var state = new TempDirectory("openconnect-web");
-        var key = Ed25519SigningKey.LoadOrCreate(state.Combine("steering", "keys", "steering-signing.key"));
-        var steeringPort = ApplianceChild.FreePort();
-
-        // The catalog's admin, as run.sh provisions it: only an admin makes uploaders (invite codes).
-        var adminPasswordFile = state.Combine("admin.password");
-        await File.WriteAllTextAsync(adminPasswordFile, AdminPassword + "\n");
-        var origin = await RunningRole.StartAsync(
-            OriginHost.Build,
-            $"--Origin:DataDirectory={state.Combine("origin")}",
-            $"--Origin:PlaybackKeys:0={key.PublicKey}",
-            OriginMacKeySetting(state, key),
-            $"--Origin:Web:Directory={webDirectory}",
-            $"--Origin:Web:SteeringUrl=http://127.0.0.1:{steeringPort}",
-            "--Origin:Pipeline:MaxHeight=360",
-            "--Origin:Pipeline:SegmentSeconds=2",
-            "--Origin:Catalog:PasswordIterations=10000",
-            $"--Origin:Catalog:AdminPasswordFile={adminPasswordFile}",
-            "--Logging:LogLevel:Default=Warning");
-        return await StartSteeringAndAppliancesAsync(state, key, origin, steeringPort, appliances: 2, []);
-    }
-
-    /// <summary>The password of the catalog's built-in <c>admin</c> in the web stack.</summary>
-    public const string AdminPassword = "web stack admin password";
-
-    public static string RepositoryRoot => Path.GetFullPath(Path.Combine(PlayerScript.NodeDirectory(), "..", ".."));
-
-    internal static async Task<SteeredStack> StartSteeringAndAppliancesAsync(TempDirectory state, Ed25519SigningKey key, RunningRole origin, int steeringPort, int appliances, string[] applianceSettings)
-    {
-        Directory.CreateDirectory(state.Combine("steering", "prefixes"));
-        await File.WriteAllTextAsync(state.Combine("steering", "prefixes", "local.prefixes"), "127.0.0.0/8\n::1/128\n");
-        // The fleet CA steering loads, and each appliance's certificate issued by it up front (enrolled).
-        using var fleet = FleetCertificates.Create(state.Combine("steering", "fleet"));
-        var steering = await RunningRole.StartAsync(
-            SteeringHost.Build,
-            "--urls", $"http://127.0.0.1:{steeringPort}",
-            $"--Steering:DataDirectory={state.Combine("steering")}",
-            "--Steering:ControlUrl=https://127.0.0.1:0",
-            "--Steering:Fleet:EnrollUrl=https://127.0.0.1:0",
-            $"--Steering:OriginUrl={origin.BaseAddress.ToString().TrimEnd('/')}");
-        var control = steering.Services.GetRequiredService<ControlEndpoint>().Address;
-        var originKey = await OriginIntegrityKeyAsync(origin);
-
-        var children = new List<ApplianceChild>();
-        var stack = new SteeredStack(state, origin, steering, children);
-        try
-        {
-            for (var i = 1; i <= appliances; i++)
-            {
-                fleet.WriteAppliance(state.Combine($"oca-{i}-fleet"), "local", $"oca-{i}").Dispose();
-                children.Add(await ApplianceChild.StartAsync(
-                    $"oca-{i}",
-                    [
-                        "--Appliance:Site=local",
-                        $"--Appliance:Cache:Directory={state.Combine($"oca-{i}")}",
-                        "--Appliance:Cache:RamBytes=67108864",
-                        "--Appliance:Cache:SsdBytes=268435456",
-                        $"--Appliance:Parents:0={origin.BaseAddress}",
-                        $"--Appliance:Steering:Url={control}",
-                        $"--Appliance:PlaybackKeys:0={key.PublicKey}",
-                        $"--Appliance:Upstream:IntegrityKeys:0={originKey}",
-                        .. fleet.ApplianceSettings(state.Combine($"oca-{i}-fleet")),
-                        .. applianceSettings,
-                    ]));
-            }
-
-            return stack;
-        }
-        catch
-        {
-            await stack.DisposeAsync();
-            throw;
-        }
+        return await LaunchAsync(
+            "openconnect-web",
+            appliances: 2,
+            originSettings: layout =>
+            [
+                $"--Origin:Web:Directory={webDirectory}",
+                $"--Origin:Web:SteeringUrl={layout.Url(FleetLayout.Steering)}",
+                "--Origin:Pipeline:MaxHeight=360",
+                "--Origin:Pipeline:SegmentSeconds=2",
+                "--Origin:Catalog:PasswordIterations=10000",
+            ],
+            applianceSettings: [],
+            prepare: _ => Task.CompletedTask);
     }
 
     /// <summary>
-    /// The origin's integrity public key as run.sh reads it: the file the origin writes at start,
-    /// <c>{Origin:DataDirectory}/keys/origin-signing.pub</c>.
+    /// The stack with an empty origin running the real pipeline with <paramref name="originSettings"/>
+    /// and <paramref name="appliances"/> appliances; titles are published through the origin's upload
+    /// endpoint (<see cref="PipelineTitles"/>).
     /// </summary>
-    private static async Task<string> OriginIntegrityKeyAsync(RunningRole origin)
+    public static Task<SteeredStack> StartPipelineAsync(string name, int appliances, params string[] originSettings) =>
+        LaunchAsync(name, appliances, _ => originSettings, [], _ => Task.CompletedTask);
+
+    private static Task<SteeredStack> LaunchAsync(string name, int appliances, string[] originSettings, string[] applianceSettings, Func<string, Task> prepare) =>
+        LaunchAsync(name, appliances, _ => originSettings, applianceSettings, prepare);
+
+    /// <summary>
+    /// Starts the fleet in a new state directory prepared by <paramref name="prepare"/>. Ports are
+    /// picked free, but parallel test classes race for them: a start that lost one ("address already
+    /// in use") is retried from scratch on new ports (three attempts).
+    /// </summary>
+    private static async Task<SteeredStack> LaunchAsync(string name, int appliances, Func<FleetLayout, string[]> originSettings, string[] applianceSettings, Func<string, Task> prepare)
     {
-        var keyFile = Path.ChangeExtension(origin.Services.GetRequiredService<IOptions<OriginOptions>>().Value.SigningKeyPath, ".pub");
-        if (!File.Exists(keyFile))
+        var root = RepositoryRoot;
+        foreach (var project in RoleProjects)
         {
-            throw new InvalidOperationException($"the origin did not write its integrity public key to {keyFile} at start");
+            var dll = RoleStart.ReleaseDll(root, project);
+            if (!File.Exists(dll))
+            {
+                throw new InvalidOperationException($"{dll} is missing: the end-to-end stack runs the roles' Release build; build first: dotnet build OpenConnect.sln -c Release (./test.sh does)");
+            }
         }
 
-        return (await File.ReadAllTextAsync(keyFile)).Trim();
+        for (var attempt = 1; ; attempt++)
+        {
+            var state = new TempDirectory(name);
+            try
+            {
+                // Made before steering starts, which loads it: tests sign players' tokens with it.
+                var playbackKey = Ed25519SigningKey.LoadOrCreate(Path.Combine(state.Path, FleetLayout.Steering, "keys", "steering-signing.key"));
+                // The catalog's admin, as run.sh provisions it (the launcher keeps an existing password).
+                await File.WriteAllTextAsync(Path.Combine(state.Path, "admin.password"), AdminPassword + "\n");
+                await prepare(state.Path);
+
+                var ports = LoopbackPorts.Pick(2 + appliances);
+                var layout = FleetLayout.Loopback(state.Path, ports[0], ports[1], fillPort: null, [.. Enumerable.Range(1, appliances).Select(i => ($"oca-{i}", ports[1 + i]))]);
+                var fleet = await LaunchedFleet.StartAsync(layout, new FleetLaunchOptions
+                {
+                    RepositoryRoot = root,
+                    OperatorIdentity = "openconnect://operator/e2e",
+                    ExtraSettings = role => role switch
+                    {
+                        FleetLayout.Origin => ["--Logging:LogLevel:Default=Warning", .. originSettings(layout)],
+                        FleetLayout.Steering => ["--Logging:LogLevel:Default=Warning"],
+                        _ => ["--Logging:LogLevel:Default=Warning", "--Appliance:Cache:RamBytes=67108864", "--Appliance:Cache:SsdBytes=268435456", .. applianceSettings],
+                    },
+                });
+                return new SteeredStack(state, fleet, playbackKey);
+            }
+            catch (LaunchException e) when (attempt < 3 && e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                state.Dispose();
+            }
+            catch
+            {
+                state.Dispose();
+                throw;
+            }
+        }
     }
+
+    private static string PublishedDirectoryOf(string state) => Path.Combine(state, FleetLayout.Origin, "published");
 
     /// <summary>Waits until <c>/play</c> offers <paramref name="count"/> pathways (appliances registered and heartbeating, plus the origin).</summary>
     public async Task WaitForPathwaysAsync(int count)
@@ -194,62 +212,51 @@ public sealed class SteeredStack : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var appliance in Appliances)
-        {
-            await appliance.DisposeAsync();
-        }
-
-        await Steering.DisposeAsync();
-        await Origin.DisposeAsync();
+        await _fleet.DisposeAsync();
         State.Dispose();
     }
 }
 
-/// <summary>
-/// An appliance in its own process on a free loopback port, started by the fleet launcher's process
-/// code (<see cref="RoleProcess"/>): it has a watchdog, so it never outlives the test run.
-/// </summary>
-public sealed class ApplianceChild : IAsyncDisposable
+/// <summary>Origin or steering of a <see cref="SteeredStack"/>: what its process exposes.</summary>
+public sealed class StackRole(LaunchedRole role)
 {
-    private readonly RoleProcess _process;
-
-    private ApplianceChild(string id, RoleProcess process)
-    {
-        Id = id;
-        _process = process;
-    }
-
-    public string Id { get; }
-
-    public Uri BaseAddress => _process.BaseAddress;
+    public Uri BaseAddress { get; } = new(role.BaseUrl);
 
     /// <summary>The management listener (<c>/healthz</c>, <c>/metrics</c>).</summary>
-    public Uri ManagementAddress => _process.ManagementAddress;
+    public Uri ManagementAddress { get; } = new(role.ManagementUrl);
+
+    public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+
+    public HttpClient CreateManagementClient() => new() { BaseAddress = ManagementAddress, Timeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>The last lines of the role's log, for failure messages.</summary>
+    public string Tail(int lines = 20) => role.Tail(lines);
+}
+
+/// <summary>An appliance of a <see cref="SteeredStack"/>, a launcher process with a watchdog (it never outlives the test run).</summary>
+public sealed class StackAppliance(string id, LaunchedRole role)
+{
+    public string Id { get; } = id;
+
+    public Uri BaseAddress { get; } = new(role.BaseUrl);
+
+    /// <summary>The management listener (<c>/healthz</c>, <c>/metrics</c>).</summary>
+    public Uri ManagementAddress { get; } = new(role.ManagementUrl);
 
     public string HostAndPort => $"{BaseAddress.Host}:{BaseAddress.Port}";
 
-    public bool Running => _process.Running;
-
-    public static async Task<ApplianceChild> StartAsync(string id, string[] settings) =>
-        new(id, await RoleProcess.StartAsync(
-            "appliance " + id,
-            typeof(ApplianceHost).Assembly.Location,
-            null,
-            () => [$"--Appliance:ControlUrl=https://127.0.0.1:{FreePort()}", $"--Appliance:Id={id}", "--Logging:LogLevel:Default=Warning", .. settings]));
+    public bool Running => role.Running;
 
     /// <summary>Content requests served (all tiers), from the appliance's own metrics.</summary>
     public async Task<double> ContentRequestsAsync()
     {
-        var metrics = await _process.MetricsAsync();
+        using var client = new HttpClient { BaseAddress = ManagementAddress, Timeout = TimeSpan.FromSeconds(30) };
+        var metrics = PrometheusText.Parse(await client.GetStringAsync("/metrics"));
         return (metrics.Value("openconnect_appliance_requests_total", ("tier", "ram")) ?? 0)
             + (metrics.Value("openconnect_appliance_requests_total", ("tier", "ssd")) ?? 0)
             + (metrics.Value("openconnect_appliance_requests_total", ("tier", "miss")) ?? 0);
     }
 
     /// <summary>Stops the appliance the hard way: its sockets close, its heartbeats stop.</summary>
-    public void Kill() => _process.Kill();
-
-    public static int FreePort() => RoleProcess.FreePort();
-
-    public ValueTask DisposeAsync() => _process.DisposeAsync();
+    public void Kill() => role.Kill(TimeSpan.FromSeconds(10));
 }
