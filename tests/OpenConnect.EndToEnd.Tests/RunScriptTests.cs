@@ -207,9 +207,13 @@ internal sealed class RunScript : IDisposable
 
     public static RunScript Start(string root, TempDirectory state, int[] ports, params string[] extra)
     {
-        var startInfo = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = root };
+        // As from a terminal, where Ctrl-C reaches run.sh: a test host started in the background by a
+        // non-interactive shell (nohup … &) inherits SIGINT ignored, and bash cannot trap a signal
+        // ignored on entry, so the disposition is reset here rather than inherited.
+        var startInfo = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = root };
         string[] args =
         [
+            "--default-signal=INT,QUIT", "bash",
             Path.Combine(root, "run.sh"), "--state-dir", state.Path,
             "--origin-port", ports[0].ToString(), "--steering-port", ports[1].ToString(), "--fill-port", ports[2].ToString(),
             "--appliance-ports", $"{ports[3]},{ports[4]}", .. extra,

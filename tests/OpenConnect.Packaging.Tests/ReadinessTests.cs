@@ -81,15 +81,23 @@ public sealed class ReadinessTests(SteeringPackage package)
         var port = FreePort();
         var managementPort = FreePort();
         var program = package.InRoot("/usr/bin/openconnect-steering");
-        var startInfo = new ProcessStartInfo(journal ? "/bin/sh" : program)
+        // systemd starts a service with every signal at its default; a test host started in the
+        // background by a non-interactive shell (nohup … &) would hand SIGHUP down ignored instead.
+        var startInfo = new ProcessStartInfo("env")
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = directory.Path,
         };
-        if (journal)
+        startInfo.ArgumentList.Add("--default-signal=HUP,INT,QUIT,TERM");
+        if (!journal)
         {
+            startInfo.ArgumentList.Add(program);
+        }
+        else
+        {
+            startInfo.ArgumentList.Add("/bin/sh");
             startInfo.ArgumentList.Add("-c");
             startInfo.ArgumentList.Add("JOURNAL_STREAM=0:$(stat -L -c %i /proc/$$/fd/1) exec \"$0\" \"$@\"");
             startInfo.ArgumentList.Add(program);
