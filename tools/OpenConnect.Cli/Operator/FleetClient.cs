@@ -1,0 +1,138 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Text.Json;
+using OpenConnect.Contracts.Fleet;
+
+namespace OpenConnect.Cli.Operator;
+
+/// <summary>
+/// HTTP/2 over mutual TLS to one fleet service with the operator's certificate, accepting only a
+/// server whose fleet certificate names an identity the caller expects. Every failure becomes a
+/// <see cref="CliFailure"/> with one line and its own exit code.
+/// </summary>
+public sealed class FleetClient : IDisposable
+{
+    private readonly HttpClient _http;
+    private readonly Uri _service;
+    private string? _serverRefused;
+
+    /// <param name="service">The service's base address (https://).</param>
+    /// <param name="credentials">The operator's certificate and fleet CA.</param>
+    /// <param name="accepts">Which server identities are accepted.</param>
+    /// <param name="timeout">How long one call may take, connecting included.</param>
+    public FleetClient(Uri service, OperatorCredentials credentials, Func<FleetIdentity, bool> accepts, TimeSpan timeout)
+    {
+        if (service.Scheme != Uri.UriSchemeHttps)
+        {
+            throw new CliFailure(ExitCodes.Usage, $"'{service}' must be an https:// URL: fleet control listeners take mutual TLS only");
+        }
+
+        _service = service;
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions = credentials.ClientOptions(accepts, problem => _serverRefused = problem),
+            ConnectTimeout = timeout,
+        };
+        _http = new HttpClient(handler)
+        {
+            BaseAddress = service,
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Timeout = timeout,
+        };
+    }
+
+    /// <summary>Sends <paramref name="method"/> to <paramref name="path"/> and returns the JSON answer of a 2xx response.</summary>
+    /// <exception cref="CliFailure">Unreachable, handshake refused, 401/403, another status, or not JSON.</exception>
+    public async Task<JsonElement> SendAsync(HttpMethod method, string path, CancellationToken cancellationToken)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(new HttpRequestMessage(method, path), cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw Describe(ex);
+        }
+        catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new CliFailure(ExitCodes.Unreachable, $"{_service}: unreachable: no answer within {_http.Timeout.TotalSeconds:0} s", ex);
+        }
+
+        using (response)
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+            {
+                throw new CliFailure(ExitCodes.Forbidden, $"{method} {path}: {(int)response.StatusCode} {response.ReasonPhrase}: {ErrorOf(body)}");
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new CliFailure(ExitCodes.ServiceError, $"{method} {path}: {(int)response.StatusCode} {response.ReasonPhrase}: {ErrorOf(body)}");
+            }
+
+            try
+            {
+                using var document = JsonDocument.Parse(body);
+                return document.RootElement.Clone();
+            }
+            catch (JsonException ex)
+            {
+                throw new CliFailure(ExitCodes.ServiceError, $"{method} {path}: the answer is not JSON: {ex.Message}", ex);
+            }
+        }
+    }
+
+    private CliFailure Describe(HttpRequestException ex)
+    {
+        if (_serverRefused is { } refused)
+        {
+            return new CliFailure(ExitCodes.HandshakeRefused, $"{_service}: TLS handshake refused: {refused}", ex);
+        }
+
+        return ex.HttpRequestError switch
+        {
+            HttpRequestError.NameResolutionError => new CliFailure(ExitCodes.Unreachable, $"{_service}: unreachable: the host name does not resolve", ex),
+            HttpRequestError.ConnectionError when ex.InnerException is SocketException socket => new CliFailure(ExitCodes.Unreachable, $"{_service}: unreachable: {socket.Message}", ex),
+            HttpRequestError.SecureConnectionError => new CliFailure(ExitCodes.HandshakeRefused, $"{_service}: TLS handshake refused: {Innermost(ex)}", ex),
+            _ when ex.InnerException is AuthenticationException => new CliFailure(ExitCodes.HandshakeRefused, $"{_service}: TLS handshake refused: {Innermost(ex)}", ex),
+            // TLS 1.3: the server checks the client certificate after the client has finished its
+            // side of the handshake, so a refusal shows as the connection closing on the first request.
+            HttpRequestError.ResponseEnded or HttpRequestError.HttpProtocolError or HttpRequestError.Unknown =>
+                new CliFailure(ExitCodes.HandshakeRefused, $"{_service}: the server closed the connection after the TLS handshake: it refused the operator certificate ({Innermost(ex)})", ex),
+            _ => new CliFailure(ExitCodes.Unreachable, $"{_service}: unreachable: {Innermost(ex)}", ex),
+        };
+    }
+
+    private static string Innermost(Exception ex)
+    {
+        while (ex.InnerException is not null)
+        {
+            ex = ex.InnerException;
+        }
+
+        return ex.Message;
+    }
+
+    private static string ErrorOf(string body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("error", out var error))
+            {
+                return error.ToString();
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return body.Length == 0 ? "(empty answer)" : body.Length > 300 ? body[..300] + "…" : body;
+    }
+
+    public void Dispose() => _http.Dispose();
+}
