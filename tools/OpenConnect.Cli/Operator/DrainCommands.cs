@@ -22,16 +22,17 @@ public static class DrainCommands
 
     private static Command Make(string name, string description, HttpMethod method, OperatorOptions shared, CliOutput output)
     {
-        var url = new Argument<Uri>("APPLIANCE_CONTROL_URL") { Description = "The appliance's control listener, e.g. https://10.0.0.5:8480 (its Appliance:ControlUrl)." };
+        var url = new Argument<string>("APPLIANCE_CONTROL_URL") { Description = "The appliance's control listener, e.g. https://10.0.0.5:8480 (its Appliance:ControlUrl)." };
         var appliance = new Option<string?>("--appliance") { Description = "The appliance's fleet identity as SITE/ID: its certificate must name exactly this one. Without it, any appliance certificate from the fleet CA is accepted and its identity is shown." };
         var command = new Command(name, description) { url, appliance };
         shared.AddTo(command);
         command.SetAction((parse, cancellationToken) => output.RunAsync(parse.GetValue(shared.Json), async () =>
         {
             var expected = ParseAppliance(parse.GetValue(appliance));
+            var service = OperatorOptions.ServiceUrl(parse.GetValue(url)!, "APPLIANCE_CONTROL_URL");
             using var credentials = shared.LoadCredentials(parse);
             FleetIdentity? server = null;
-            using var client = new FleetClient(parse.GetValue(url)!, credentials, identity =>
+            using var client = new FleetClient(service, credentials, identity =>
             {
                 server = identity;
                 return identity.Role == FleetRole.Appliance && (expected is null || identity == expected);
@@ -42,7 +43,7 @@ public static class DrainCommands
                 throw new CliFailure(ExitCodes.ServiceError, $"{method} {Path}: the answer has no draining flag: {answer}");
             }
 
-            var result = new DrainState(server?.ToString() ?? "?", parse.GetValue(url)!.ToString(), draining.GetBoolean());
+            var result = new DrainState(server?.ToString() ?? "?", service.ToString(), draining.GetBoolean());
             return new CliResult(result, CliOutput.Table(["APPLIANCE", "CONTROL URL", "STATE"], [[result.Appliance, result.Url, result.Draining ? "draining" : "serving"]]));
         }));
         return command;

@@ -37,8 +37,6 @@ public sealed class FleetClient : IDisposable
         _http = new HttpClient(handler)
         {
             BaseAddress = service,
-            DefaultRequestVersion = HttpVersion.Version20,
-            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
             Timeout = timeout,
         };
     }
@@ -50,7 +48,8 @@ public sealed class FleetClient : IDisposable
         HttpResponseMessage response;
         try
         {
-            response = await _http.SendAsync(new HttpRequestMessage(method, path), cancellationToken).ConfigureAwait(false);
+            using var request = new HttpRequestMessage(method, path) { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+            response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpRequestException ex)
         {
@@ -102,7 +101,7 @@ public sealed class FleetClient : IDisposable
             // TLS 1.3: the server checks the client certificate after the client has finished its
             // side of the handshake, so a refusal shows as the connection closing on the first request.
             HttpRequestError.ResponseEnded or HttpRequestError.HttpProtocolError or HttpRequestError.Unknown =>
-                new CliFailure(ExitCodes.HandshakeRefused, $"{_service}: the server closed the connection after the TLS handshake: it refused the operator certificate ({Innermost(ex)})", ex),
+                new CliFailure(ExitCodes.HandshakeRefused, $"{_service}: the server closed the connection right after the TLS handshake, as it does when it refuses the client certificate ({Innermost(ex)})", ex),
             _ => new CliFailure(ExitCodes.Unreachable, $"{_service}: unreachable: {Innermost(ex)}", ex),
         };
     }

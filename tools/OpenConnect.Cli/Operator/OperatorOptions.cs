@@ -27,6 +27,12 @@ public sealed class OperatorOptions
     public OperatorCredentials LoadCredentials(ParseResult parse) =>
         OperatorCredentials.Load(parse.GetValue(Cert)!.FullName, parse.GetValue(Key)!.FullName, parse.GetValue(Ca)!.FullName);
 
+    /// <summary>A service's base address: an absolute https:// URL (fleet listeners take mutual TLS only).</summary>
+    public static Uri ServiceUrl(string text, string name) =>
+        Uri.TryCreate(text, UriKind.Absolute, out var url) && url.Scheme == Uri.UriSchemeHttps && url.AbsolutePath == "/"
+            ? url
+            : throw new CliFailure(ExitCodes.Usage, $"{name} '{text}' must be an https:// URL with host and port, e.g. https://10.0.0.5:8480: fleet control listeners take mutual TLS only");
+
     public TimeSpan Timeout(ParseResult parse)
     {
         var seconds = parse.GetValue(TimeoutSeconds);

@@ -1,0 +1,39 @@
+using OpenConnect.Testing;
+
+namespace OpenConnect.Cli.Tests;
+
+/// <summary>A fleet CA for the CLI tests, a foreign one, and certificate files written as an operator keeps them.</summary>
+public sealed class TestFleetFiles : IDisposable
+{
+    public TestFleetFiles()
+    {
+        Directory = new TempDirectory("openconnect-cli-fleet");
+        Ca = FleetCertificates.Create(Directory.Combine("ca"));
+        Foreign = FleetCertificates.Create(Directory.Combine("foreign"));
+    }
+
+    public TempDirectory Directory { get; }
+
+    public FleetCertificates Ca { get; }
+
+    /// <summary>A CA the fleet does not trust.</summary>
+    public FleetCertificates Foreign { get; }
+
+    /// <summary>The <c>--cert --key --ca</c> arguments for a certificate naming <paramref name="identity"/> from <paramref name="issuer"/> (default: the fleet CA).</summary>
+    public string[] Credentials(string identity, FleetCertificates? issuer = null, string? ca = null)
+    {
+        issuer ??= Ca;
+        var name = Guid.NewGuid().ToString("N");
+        var (certificate, key) = issuer.WriteService(Directory.Combine("clients"), name, identity);
+        return ["--cert", certificate, "--key", key, "--ca", ca ?? Ca.CaCertificateFile];
+    }
+
+    public string[] Operator(string name = "alice") => Credentials($"openconnect://operator/{name}");
+
+    public void Dispose()
+    {
+        Ca.Dispose();
+        Foreign.Dispose();
+        Directory.Dispose();
+    }
+}
