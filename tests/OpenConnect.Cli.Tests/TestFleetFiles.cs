@@ -5,10 +5,11 @@ namespace OpenConnect.Cli.Tests;
 /// <summary>A fleet CA for the CLI tests, a foreign one, and certificate files written as an operator keeps them.</summary>
 public sealed class TestFleetFiles : IDisposable
 {
-    public TestFleetFiles()
+    /// <param name="caDirectory">Where the CA is written (steering's fleet directory, to be steering's CA); default: a directory of its own.</param>
+    public TestFleetFiles(string? caDirectory = null)
     {
         Directory = new TempDirectory("openconnect-cli-fleet");
-        Ca = FleetCertificates.Create(Directory.Combine("ca"));
+        Ca = FleetCertificates.Create(caDirectory ?? Directory.Combine("ca"));
         Foreign = FleetCertificates.Create(Directory.Combine("foreign"));
     }
 

@@ -50,6 +50,10 @@ public sealed class CliOutput(TextWriter output, TextWriter error)
         return text.ToString().TrimEnd('\n');
     }
 
+    /// <summary>A property of a JSON object as table text: "-" when absent or null.</summary>
+    public static string Text(JsonElement body, string name) =>
+        body.ValueKind == JsonValueKind.Object && body.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value.ToString() : "-";
+
     private static void AppendRow(StringBuilder text, IReadOnlyList<string> cells, int[] widths)
     {
         for (var i = 0; i < cells.Count; i++)

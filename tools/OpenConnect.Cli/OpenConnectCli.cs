@@ -17,6 +17,8 @@ public static class OpenConnectCli
             root.Subcommands.Add(command);
         }
 
+        root.Subcommands.Add(FillCommands.Create(shared, output));
+        root.Subcommands.Add(EnrollCommands.Create(shared, output));
         return root;
     }
 

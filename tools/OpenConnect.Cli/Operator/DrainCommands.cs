@@ -30,20 +30,13 @@ public static class DrainCommands
         {
             var expected = ParseAppliance(parse.GetValue(appliance));
             var service = OperatorOptions.ServiceUrl(parse.GetValue(url)!, "APPLIANCE_CONTROL_URL");
-            using var credentials = shared.LoadCredentials(parse);
-            FleetIdentity? server = null;
-            using var client = new FleetClient(service, credentials, identity =>
+            var answer = await shared.CallAsync(parse, service, identity => identity.Role == FleetRole.Appliance && (expected is null || identity == expected), method, Path, cancellationToken).ConfigureAwait(false);
+            if (!answer.Body.TryGetProperty("draining", out var draining) || draining.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
             {
-                server = identity;
-                return identity.Role == FleetRole.Appliance && (expected is null || identity == expected);
-            }, shared.Timeout(parse));
-            var answer = await client.SendAsync(method, Path, cancellationToken).ConfigureAwait(false);
-            if (!answer.TryGetProperty("draining", out var draining) || draining.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
-            {
-                throw new CliFailure(ExitCodes.ServiceError, $"{method} {Path}: the answer has no draining flag: {answer}");
+                throw new CliFailure(ExitCodes.ServiceError, $"{method} {Path}: the answer has no draining flag: {answer.Body}");
             }
 
-            var result = new DrainState(server?.ToString() ?? "?", service.ToString(), draining.GetBoolean());
+            var result = new DrainState(answer.Server, service.ToString(), draining.GetBoolean());
             return new CliResult(result, CliOutput.Table(["APPLIANCE", "CONTROL URL", "STATE"], [[result.Appliance, result.Url, result.Draining ? "draining" : "serving"]]));
         }));
         return command;

@@ -43,12 +43,27 @@ public sealed class FleetClient : IDisposable
 
     /// <summary>Sends <paramref name="method"/> to <paramref name="path"/> and returns the JSON answer of a 2xx response.</summary>
     /// <exception cref="CliFailure">Unreachable, handshake refused, 401/403, another status, or not JSON.</exception>
-    public async Task<JsonElement> SendAsync(HttpMethod method, string path, CancellationToken cancellationToken)
+    /// <param name="method">The HTTP method.</param>
+    /// <param name="path">The path on the service.</param>
+    /// <param name="cancellationToken">Ends the call.</param>
+    /// <param name="token">A bearer token to send (steering's operator token), or null.</param>
+    /// <param name="content">A JSON body, or null.</param>
+    public async Task<JsonElement> SendAsync(HttpMethod method, string path, CancellationToken cancellationToken, string? token = null, object? content = null)
     {
         HttpResponseMessage response;
         try
         {
             using var request = new HttpRequestMessage(method, path) { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+            if (token is not null)
+            {
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            }
+
+            if (content is not null)
+            {
+                request.Content = System.Net.Http.Json.JsonContent.Create(content);
+            }
+
             response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpRequestException ex)
@@ -121,9 +136,13 @@ public sealed class FleetClient : IDisposable
         try
         {
             using var document = JsonDocument.Parse(body);
-            if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("error", out var error))
+            // {error} from the fleet gates, a problem document's detail (or title) from the endpoints.
+            foreach (var name in (ReadOnlySpan<string>)["error", "detail", "title"])
             {
-                return error.ToString();
+                if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty(name, out var message) && message.ValueKind == JsonValueKind.String)
+                {
+                    return message.GetString()!;
+                }
             }
         }
         catch (JsonException)

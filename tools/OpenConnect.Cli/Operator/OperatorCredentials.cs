@@ -13,7 +13,7 @@ namespace OpenConnect.Cli.Operator;
 /// </summary>
 public sealed class OperatorCredentials : IDisposable
 {
-    private OperatorCredentials(X509Certificate2 certificate, X509Certificate2 authority, FleetIdentity identity)
+    private OperatorCredentials(X509Certificate2? certificate, X509Certificate2 authority, FleetIdentity? identity)
     {
         Certificate = certificate;
         Authority = authority;
@@ -21,13 +21,28 @@ public sealed class OperatorCredentials : IDisposable
         Identity = identity;
     }
 
-    public X509Certificate2 Certificate { get; }
+    /// <summary>The client certificate; null when the call authenticates with a bearer token instead.</summary>
+    public X509Certificate2? Certificate { get; }
 
     public X509Certificate2 Authority { get; }
 
     public FleetTrust Trust { get; }
 
-    public FleetIdentity Identity { get; }
+    public FleetIdentity? Identity { get; }
+
+    /// <summary>Only the fleet CA, to check the server by: the caller authenticates otherwise (a bearer token).</summary>
+    /// <exception cref="CliFailure">The CA file is missing or not a PEM certificate.</exception>
+    public static OperatorCredentials AuthorityOnly(string caFile)
+    {
+        try
+        {
+            return new OperatorCredentials(null, FleetTlsCredentials.LoadAuthority(caFile, "--ca"), null);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new CliFailure(ExitCodes.Usage, ex.Message, ex);
+        }
+    }
 
     /// <summary>Reads and checks the three files: the key owner-only, the certificate for it, from the CA, valid now, naming one fleet identity.</summary>
     /// <exception cref="CliFailure">What is wrong with which file (<see cref="ExitCodes.Usage"/>).</exception>
@@ -80,7 +95,7 @@ public sealed class OperatorCredentials : IDisposable
     /// <param name="refused">Told why a server was refused.</param>
     public SslClientAuthenticationOptions ClientOptions(Func<FleetIdentity, bool> accepts, Action<string> refused) => new()
     {
-        ClientCertificateContext = SslStreamCertificateContext.Create(Certificate, additionalCertificates: null, offline: true),
+        ClientCertificateContext = Certificate is null ? null : SslStreamCertificateContext.Create(Certificate, additionalCertificates: null, offline: true),
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
         RemoteCertificateValidationCallback = (_, server, _, _) =>
         {
@@ -98,7 +113,7 @@ public sealed class OperatorCredentials : IDisposable
 
     public void Dispose()
     {
-        Certificate.Dispose();
+        Certificate?.Dispose();
         Authority.Dispose();
     }
 }
