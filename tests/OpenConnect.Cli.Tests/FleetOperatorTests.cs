@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using OpenConnect.Appliance;
 using OpenConnect.FillController;
 using OpenConnect.FillController.Fill;
 using OpenConnect.Hosting;
@@ -134,6 +135,69 @@ public sealed class FleetOperatorTests : IAsyncLifetime
         var run = await CliRun.RunAsync(["fill", "status", "isp1", "--fill-controller", SteeringControl, .. _fleet.Operator()]);
         Assert.Equal(ExitCodes.HandshakeRefused, run.ExitCode);
         Assert.Contains("the server is openconnect://steering, not the expected identity", run.Error);
+    }
+
+    [Fact]
+    public async Task Status_ListsTheAppliancesSteeringKnows_BySite()
+    {
+        var empty = await CliRun.RunAsync(["status", "--steering", SteeringControl, .. _fleet.Operator()]);
+        Assert.True(empty.ExitCode == 0, empty.ToString());
+        Assert.Equal("0 appliance(s) in 0 site(s)", empty.Output.Trim());
+
+        await using var parent = await TestParent.StartAsync();
+        var fleetDirectory = _state.Combine("oca1-fleet");
+        _fleet.Ca.WriteAppliance(fleetDirectory, "isp1", "oca1").Dispose();
+        await using var appliance = await RunningRole.StartAsync(
+            ApplianceHost.Build,
+            [
+                "--Appliance:Id=oca1",
+                "--Appliance:Site=isp1",
+                $"--Appliance:Cache:Directory={_state.Combine("oca1")}",
+                "--Appliance:ControlUrl=https://127.0.0.1:0",
+                "--Appliance:Upstream:AllowUnsignedContent=true",
+                $"--Appliance:Parents:0={parent.BaseAddress}",
+                $"--Appliance:Steering:Url={SteeringControl}",
+                .. _fleet.Ca.ApplianceSettings(fleetDirectory),
+            ]);
+        var registry = _steering.Services.GetRequiredService<ApplianceRegistry>();
+        for (var i = 0; i < 300 && registry.Find("oca1") is null; i++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.NotNull(registry.Find("oca1"));
+        var status = await CliRun.RunAsync(["status", "--steering", SteeringControl, .. _fleet.Operator()]);
+        Assert.True(status.ExitCode == 0, status.ToString());
+        var lines = status.Output.Trim().Split('\n');
+        Assert.Equal("1 appliance(s) in 1 site(s)", lines[0]);
+        Assert.Equal(["SITE", "ID", "PUBLIC", "URL", "SSD", "GB", "LAST", "HEARTBEAT"], lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(["isp1", "oca1"], lines[2].Split(' ', StringSplitOptions.RemoveEmptyEntries)[..2]);
+        Assert.EndsWith(" ago", lines[2]);
+
+        var json = await CliRun.RunAsync(["status", "--steering", SteeringControl, "--json", .. _fleet.Operator()]);
+        using var document = JsonDocument.Parse(json.Output);
+        Assert.Equal(1, document.RootElement.GetProperty("sites").GetInt32());
+        var entry = Assert.Single(document.RootElement.GetProperty("roster").EnumerateArray());
+        Assert.Equal("oca1", entry.GetProperty("id").GetString());
+        Assert.Equal("isp1", entry.GetProperty("site").GetString());
+        Assert.True(entry.GetProperty("lastHeartbeat").GetDateTimeOffset() > DateTimeOffset.UtcNow.AddMinutes(-5));
+    }
+
+    [Fact]
+    public async Task Status_WithAnAppliancesCertificate_IsPermissionDenied()
+    {
+        var run = await CliRun.RunAsync(["status", "--steering", SteeringControl, .. _fleet.Credentials("openconnect://appliance/isp1/oca3")]);
+        Assert.Equal(ExitCodes.Forbidden, run.ExitCode);
+        Assert.StartsWith("openconnect: ApplianceRoster.List: PermissionDenied:", run.Error);
+    }
+
+    [Fact]
+    public async Task Status_AgainstTheEnrollmentListener_IsAServiceError()
+    {
+        // Same server identity, wrong listener: the roster is on the control port only (404 there).
+        var run = await CliRun.RunAsync(["status", "--steering", Enroll, .. _fleet.Operator()]);
+        Assert.Equal(ExitCodes.ServiceError, run.ExitCode);
+        Assert.StartsWith("openconnect: ApplianceRoster.List:", run.Error);
     }
 
     public async Task DisposeAsync()

@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Text.Json;
+using Grpc.Core;
+using Grpc.Net.Client;
 using OpenConnect.Contracts.Fleet;
 
 namespace OpenConnect.Cli.Operator;
@@ -39,6 +41,33 @@ public sealed class FleetClient : IDisposable
             BaseAddress = service,
             Timeout = timeout,
         };
+    }
+
+    /// <summary>Runs one gRPC call on a channel over the same connection settings, mapping its failures like the HTTP calls'.</summary>
+    /// <exception cref="CliFailure">Unreachable, handshake refused, permission denied, or another gRPC error.</exception>
+    public async Task<T> CallGrpcAsync<T>(string name, Func<GrpcChannel, CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        using var channel = GrpcChannel.ForAddress(_service, new GrpcChannelOptions { HttpClient = _http, DisposeHttpClient = false });
+        try
+        {
+            return await call(channel, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException ex) when (ex.Status.DebugException is HttpRequestException inner)
+        {
+            throw Describe(inner);
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.PermissionDenied or StatusCode.Unauthenticated)
+        {
+            throw new CliFailure(ExitCodes.Forbidden, $"{name}: {ex.StatusCode}: {ex.Status.Detail}", ex);
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.DeadlineExceeded || (ex.StatusCode == StatusCode.Cancelled && !cancellationToken.IsCancellationRequested))
+        {
+            throw new CliFailure(ExitCodes.Unreachable, $"{_service}: unreachable: no answer within {_http.Timeout.TotalSeconds:0} s", ex);
+        }
+        catch (RpcException ex)
+        {
+            throw new CliFailure(_serverRefused is null ? ExitCodes.ServiceError : ExitCodes.HandshakeRefused, _serverRefused is { } refused ? $"{_service}: TLS handshake refused: {refused}" : $"{name}: {ex.StatusCode}: {ex.Status.Detail}", ex);
+        }
     }
 
     /// <summary>Sends <paramref name="method"/> to <paramref name="path"/> and returns the JSON answer of a 2xx response.</summary>
