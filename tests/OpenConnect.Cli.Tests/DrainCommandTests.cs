@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using OpenConnect.Appliance;
 using OpenConnect.Appliance.Control;
 using OpenConnect.Hosting;
 using OpenConnect.Testing;
@@ -16,7 +15,6 @@ namespace OpenConnect.Cli.Tests;
 public sealed class DrainCommandTests : IAsyncLifetime
 {
     private readonly TestFleetFiles _fleet = new();
-    private readonly TempDirectory _state = new("openconnect-cli-appliance");
     private TestParent _parent = null!;
     private RunningRole _appliance = null!;
 
@@ -27,19 +25,7 @@ public sealed class DrainCommandTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _parent = await TestParent.StartAsync();
-        var fleetDirectory = _fleet.Directory.Combine("appliance");
-        _fleet.Ca.WriteAppliance(fleetDirectory, "isp1", "oca1").Dispose();
-        _appliance = await RunningRole.StartAsync(
-            ApplianceHost.Build,
-            [
-                "--Appliance:Id=oca1",
-                "--Appliance:Site=isp1",
-                $"--Appliance:Cache:Directory={_state.Path}",
-                "--Appliance:ControlUrl=https://127.0.0.1:0",
-                "--Appliance:Upstream:AllowUnsignedContent=true",
-                $"--Appliance:Parents:0={_parent.BaseAddress}",
-                .. _fleet.Ca.ApplianceSettings(fleetDirectory),
-            ]);
+        _appliance = await _fleet.StartApplianceAsync("isp1", "oca1", _parent.BaseAddress);
     }
 
     [Fact]
@@ -135,7 +121,6 @@ public sealed class DrainCommandTests : IAsyncLifetime
     {
         await _appliance.DisposeAsync();
         await _parent.DisposeAsync();
-        _state.Dispose();
         _fleet.Dispose();
     }
 }

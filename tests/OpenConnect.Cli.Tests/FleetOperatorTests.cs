@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using OpenConnect.Appliance;
 using OpenConnect.FillController;
 using OpenConnect.FillController.Fill;
 using OpenConnect.Hosting;
@@ -145,20 +144,7 @@ public sealed class FleetOperatorTests : IAsyncLifetime
         Assert.Equal("0 appliance(s) in 0 site(s)", empty.Output.Trim());
 
         await using var parent = await TestParent.StartAsync();
-        var fleetDirectory = _state.Combine("oca1-fleet");
-        _fleet.Ca.WriteAppliance(fleetDirectory, "isp1", "oca1").Dispose();
-        await using var appliance = await RunningRole.StartAsync(
-            ApplianceHost.Build,
-            [
-                "--Appliance:Id=oca1",
-                "--Appliance:Site=isp1",
-                $"--Appliance:Cache:Directory={_state.Combine("oca1")}",
-                "--Appliance:ControlUrl=https://127.0.0.1:0",
-                "--Appliance:Upstream:AllowUnsignedContent=true",
-                $"--Appliance:Parents:0={parent.BaseAddress}",
-                $"--Appliance:Steering:Url={SteeringControl}",
-                .. _fleet.Ca.ApplianceSettings(fleetDirectory),
-            ]);
+        await using var appliance = await _fleet.StartApplianceAsync("isp1", "oca1", parent.BaseAddress, $"--Appliance:Steering:Url={SteeringControl}");
         var registry = _steering.Services.GetRequiredService<ApplianceRegistry>();
         for (var i = 0; i < 300 && registry.Find("oca1") is null; i++)
         {

@@ -1,3 +1,4 @@
+using OpenConnect.Appliance;
 using OpenConnect.Testing;
 
 namespace OpenConnect.Cli.Tests;
@@ -27,6 +28,25 @@ public sealed class TestFleetFiles : IDisposable
         var name = Guid.NewGuid().ToString("N");
         var (certificate, key) = issuer.WriteService(Directory.Combine("clients"), name, identity);
         return ["--cert", certificate, "--key", key, "--ca", ca ?? Ca.CaCertificateFile];
+    }
+
+    /// <summary>Starts an appliance enrolled as <paramref name="site"/>/<paramref name="id"/> by this CA, with its control listener, in front of <paramref name="parent"/>.</summary>
+    public Task<RunningRole> StartApplianceAsync(string site, string id, Uri parent, params string[] settings)
+    {
+        var fleetDirectory = Directory.Combine($"{site}-{id}-fleet");
+        Ca.WriteAppliance(fleetDirectory, site, id).Dispose();
+        return RunningRole.StartAsync(
+            ApplianceHost.Build,
+            [
+                $"--Appliance:Id={id}",
+                $"--Appliance:Site={site}",
+                $"--Appliance:Cache:Directory={Directory.Combine($"{site}-{id}-cache")}",
+                "--Appliance:ControlUrl=https://127.0.0.1:0",
+                "--Appliance:Upstream:AllowUnsignedContent=true",
+                $"--Appliance:Parents:0={parent}",
+                .. Ca.ApplianceSettings(fleetDirectory),
+                .. settings,
+            ]);
     }
 
     public string[] Operator(string name = "alice") => Credentials($"openconnect://operator/{name}");
