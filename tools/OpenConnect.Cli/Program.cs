@@ -1,0 +1,3 @@
+using OpenConnect.Cli;
+
+return await OpenConnectCli.RunAsync(args, Console.Out, Console.Error);
