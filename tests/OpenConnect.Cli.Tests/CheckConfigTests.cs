@@ -53,6 +53,54 @@ public sealed class CheckConfigTests : IDisposable
         Assert.Equal($"{role}: {file} ok", run.Output.Trim());
     }
 
+    /// <summary>
+    /// The files the packages install as <c>/etc/openconnect/ROLE.json</c> pass the role's own checks as
+    /// shipped, once the values only an operator can supply are in: the origin's public key on an
+    /// appliance, the fill controller's fleet certificate in its state directory.
+    /// </summary>
+    [Theory]
+    [InlineData("appliance")]
+    [InlineData("steering")]
+    [InlineData("origin")]
+    [InlineData("fill-controller")]
+    public async Task ThePackagedFile_IsOk_OnceTheOperatorsValuesAreIn(string role)
+    {
+        var root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "OpenConnect.sln")))
+        {
+            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("repository root not found");
+        }
+
+        var text = await File.ReadAllTextAsync(Path.Combine(root, "packaging", "config", role + ".json"));
+        switch (role)
+        {
+            case "appliance":
+                var key = Contracts.Security.Ed25519SigningKey.LoadOrCreate(_directory.Combine("origin-keys", "origin-signing.key")).PublicKey;
+                text = Replace(text, "\"IntegrityKeys\": []", $"\"IntegrityKeys\": [\"{key}\"]");
+                break;
+            case "fill-controller":
+                var data = _directory.Combine("fill-state");
+                using (var fleet = FleetCertificates.Create(_directory.Combine("packaged-ca")))
+                {
+                    fleet.WriteService(Path.Combine(data, "fleet"), "fill-controller", "openconnect://fill-controller");
+                    File.Copy(fleet.CaCertificateFile, Path.Combine(data, "fleet", "ca.crt"));
+                }
+
+                text = Replace(text, "\"/var/lib/openconnect/fill-controller\"", $"\"{data}\"");
+                break;
+        }
+
+        var file = Write("packaged-" + role + ".json", text);
+        var run = await CliRun.RunAsync("check-config", role, file);
+        Assert.True(run.ExitCode == 0, run.ToString());
+
+        static string Replace(string text, string what, string with)
+        {
+            Assert.Contains(what, text);
+            return text.Replace(what, with, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task AnUnknownKey_IsRefused_NamingIt()
     {

@@ -120,7 +120,16 @@ public sealed class Ed25519PublicKey
         }
 
         Encoded = encoded.ToArray();
-        _key = new Ed25519PublicKeyParameters(Encoded);
+        try
+        {
+            _key = new Ed25519PublicKeyParameters(Encoded);
+        }
+        catch (ArgumentException ex)
+        {
+            // 32 bytes that are not a point on the curve: a damaged or made-up key, not a crash.
+            throw new FormatException("not an Ed25519 public key: the 32 bytes are not a point on the curve", ex);
+        }
+
         KeyId = Convert.ToHexStringLower(SHA256.HashData(Encoded).AsSpan(0, 8));
     }
 
