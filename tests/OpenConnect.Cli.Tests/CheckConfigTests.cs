@@ -65,13 +65,7 @@ public sealed class CheckConfigTests : IDisposable
     [InlineData("fill-controller")]
     public async Task ThePackagedFile_IsOk_OnceTheOperatorsValuesAreIn(string role)
     {
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "OpenConnect.sln")))
-        {
-            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("repository root not found");
-        }
-
-        var text = await File.ReadAllTextAsync(Path.Combine(root, "packaging", "config", role + ".json"));
+        var text = await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Root, "packaging", "config", role + ".json"));
         switch (role)
         {
             case "appliance":

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using OpenConnect.Testing;
 
 namespace OpenConnect.EndToEnd.Tests;
 
@@ -61,16 +62,7 @@ public sealed class PlayerScript : IAsyncDisposable
         }
     }
 
-    public static string NodeDirectory()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "OpenConnect.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return Path.Combine(directory?.FullName ?? throw new InvalidOperationException("repository root not found"), "tests", "node");
-    }
+    public static string NodeDirectory() => Path.Combine(RepositoryPaths.Root, "tests", "node");
 
     public static PlayerScript Start(IEnumerable<string> args) => Start("play-failover.js", args);
 

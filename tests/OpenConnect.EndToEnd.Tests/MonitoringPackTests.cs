@@ -227,18 +227,7 @@ public sealed partial class MonitoringPackTests(ITestOutputHelper output)
         Assert.True(found, $"{command} is not installed: apt-get install prometheus (test.sh installs it)");
     }
 
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "OpenConnect.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("OpenConnect.sln not found above " + AppContext.BaseDirectory);
-    }
+    private static string RepositoryRoot() => RepositoryPaths.Root;
 
     [GeneratedRegex(@"^(?<measure>.+?)\s*(==|!=|>=|<=|>|<)\s*(bool\s+)?-?[0-9][0-9.eE+-]*$", RegexOptions.Singleline)]
     private static partial Regex Threshold();

@@ -180,16 +180,7 @@ public sealed class RunScriptTests
     /// </summary>
     private static int[] FreePorts(int count) => LoopbackPorts.Pick(count);
 
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "OpenConnect.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("OpenConnect.sln not found above the test directory");
-    }
+    private static string RepositoryRoot() => RepositoryPaths.Root;
 }
 
 /// <summary>./run.sh as a child process with its output lines collected and READY signalled.</summary>

@@ -42,19 +42,7 @@ public sealed class FleetBed : IAsyncDisposable
 
     public static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
-    public static string RepositoryRoot
-    {
-        get
-        {
-            var directory = new DirectoryInfo(AppContext.BaseDirectory);
-            while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "OpenConnect.sln")))
-            {
-                directory = directory.Parent;
-            }
-
-            return directory?.FullName ?? throw new InvalidOperationException("repository root (OpenConnect.sln) not found above " + AppContext.BaseDirectory);
-        }
-    }
+    public static string RepositoryRoot => RepositoryPaths.Root;
 
     public static string Script => Path.Combine(RepositoryRoot, "scripts", "fleet-bed.sh");
 
