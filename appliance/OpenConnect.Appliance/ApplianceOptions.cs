@@ -10,6 +10,7 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
     public static string SectionName => "Appliance";
 
     /// <summary>Stable identity reported to steering. Default: the host name.</summary>
+    /// <value>the host name</value>
     public string Id { get; set; } = Environment.MachineName;
 
     /// <summary>The ISP site this appliance belongs to. Default <c>local</c>.</summary>

@@ -55,6 +55,7 @@ public sealed class CatalogOptions
     /// Password hashes (login, registration) computed at once. Default half the cores, at least 1, so
     /// logins can never take the whole CPU.
     /// </summary>
+    /// <value>half the processor count, at least 1</value>
     public int PasswordHashConcurrency { get; set; } = Math.Max(1, Environment.ProcessorCount / 2);
 
     /// <summary>Password hashes that may wait for a slot; beyond them a login or registration answers 503 with <c>Retry-After</c>. Default 4.</summary>

@@ -93,6 +93,7 @@ public sealed class PipelineOptions
     public int ChunkSeconds { get; set; } = 12;
 
     /// <summary>Chunk encode jobs running at once (each one ffmpeg process for all rungs of a chunk). Default: the processor count.</summary>
+    /// <value>the processor count</value>
     public int MaxParallelEncodes { get; set; } = Environment.ProcessorCount;
 
     /// <summary>x264 preset. Default <c>veryfast</c>.</summary>
