@@ -9,10 +9,11 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
 {
     public static string SectionName => "Appliance";
 
-    /// <summary>Stable identity reported to steering. Default: the host name.</summary>
+    /// <summary>Stable identity reported to steering. Default: the host name. 1–64 characters of <c>[A-Za-z0-9._-]</c>, checked at start.</summary>
+    /// <value>the host name</value>
     public string Id { get; set; } = Environment.MachineName;
 
-    /// <summary>The ISP site this appliance belongs to. Default <c>local</c>.</summary>
+    /// <summary>The ISP site this appliance belongs to. Default <c>local</c>. Same rule as <see cref="Id"/>; steering's prefix files and the fill controller name sites the same way.</summary>
     public string Site { get; set; } = "local";
 
     /// <summary>Parents tried in order on a cache miss: peer appliances in the site, then the origin (last: its 404 is final).</summary>
@@ -426,10 +427,16 @@ public sealed class AccessLogOptions
     /// <summary>File the lines are appended to; SIGUSR1 reopens it (for rotation). Empty (default): no access log.</summary>
     public string Path { get; set; } = "";
 
-    /// <summary><c>combined</c> (nginx's combined format, default) or <c>json</c> (one object per line).</summary>
+    /// <summary>
+    /// <c>combined</c> (nginx's combined format, default: Referer and User-Agent are <c>-</c>, the content
+    /// path without a token; a parent-listener pull names its caller's fleet identity as the remote user) or
+    /// <c>json</c> (one object per line: <c>time</c>, <c>client</c>, <c>method</c>, <c>path</c>, <c>status</c>,
+    /// <c>bytes</c>, <c>cache</c> <c>ram</c>/<c>ssd</c>/<c>miss</c>/<c>-</c>, <c>seconds</c>, <c>caller</c>: the
+    /// fleet identity of a parent-listener pull, <c>null</c> on the data port).
+    /// </summary>
     public string Format { get; set; } = Serving.AccessLogFormat.Combined;
 
-    /// <summary>Lines queued for the writer at most; beyond it lines are dropped and counted. Default 65,536.</summary>
+    /// <summary>Lines queued for the writer at most; beyond it lines are dropped and counted. Default 65,536. 16..16777216; requests never wait for the writer, and dropped lines are counted in <c>openconnect_appliance_access_log_dropped_total</c>.</summary>
     public int QueueLines { get; set; } = 65_536;
 
     public bool Enabled => Path.Length > 0;

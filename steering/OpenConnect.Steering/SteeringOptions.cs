@@ -48,7 +48,7 @@ public sealed class SteeringOptions : IRoleOptions<SteeringOptions>
     /// </summary>
     public double LoadSheddingStart { get; set; } = 0.6;
 
-    /// <summary>Appliance pathways offered per play, before the origin (always last). Default 3.</summary>
+    /// <summary>Appliance pathways offered per play, before the origin (always last). Default 3. 1–16.</summary>
     public int Pathways { get; set; } = 3;
 
     /// <summary>The origin: the last pathway, and where steering reads published manifests. Default <c>http://127.0.0.1:8100</c>.</summary>

@@ -5,13 +5,13 @@ namespace OpenConnect.Origin.Catalog;
 /// <summary>Catalog settings (section <c>Origin:Catalog</c>): metadata, search, accounts, social features.</summary>
 public sealed class CatalogOptions
 {
-    /// <summary>How often aggregated view counts are written to the database. Default 2 s; a crash loses at most this much.</summary>
+    /// <summary>How often aggregated view counts are written to the database. Default 2 s; a crash loses at most this much. 0.05 s..10 min.</summary>
     public TimeSpan ViewFlushInterval { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>How long a bearer token issued at login stays valid. Default 7 days.</summary>
+    /// <summary>How long a bearer token issued at login stays valid. Default 7 days. 1 min..365 days.</summary>
     public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromDays(7);
 
-    /// <summary>PBKDF2-SHA256 iterations for new password hashes. Default 600,000 (OWASP 2023); existing hashes keep their own count.</summary>
+    /// <summary>PBKDF2-SHA256 iterations for new password hashes. Default 600,000 (OWASP 2023); existing hashes keep their own count. 10,000..10,000,000.</summary>
     public int PasswordIterations { get; set; } = 600_000;
 
     /// <summary>
@@ -20,7 +20,7 @@ public sealed class CatalogOptions
     /// </summary>
     public string AdminPasswordFile { get; set; } = "";
 
-    /// <summary>Requests per second each client (remote address) may make to <c>/api/v1</c> on average. Default 20.</summary>
+    /// <summary>Requests per second each client (remote address) may make to <c>/api/v1</c> on average. Default 20. Beyond the bucket (<see cref="RateLimitBurst"/>) a request gets 429 with <c>Retry-After</c>. 1..10,000,000.</summary>
     public int RateLimitPerSecond { get; set; } = 20;
 
     /// <summary>Requests a client may make in a burst before the per-second rate applies. Default 100.</summary>
@@ -28,14 +28,14 @@ public sealed class CatalogOptions
 
     /// <summary>
     /// Registrations each client (remote address) may make in a burst. Default 5. Registration has its
-    /// own token bucket, stricter than the <c>/api/v1</c> one: each costs a password hash and a row.
+    /// own token bucket, stricter than the <c>/api/v1</c> one: each costs a password hash and a row. 1..1,000,000.
     /// </summary>
     public int RegistrationBurst { get; set; } = 5;
 
-    /// <summary>Time after which a client may register one more account once its burst is spent. Default 1 min.</summary>
+    /// <summary>Time after which a client may register one more account once its burst is spent. Default 1 min. 1 ms..1 day.</summary>
     public TimeSpan RegistrationInterval { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>Failed logins of one account name (from any client) before logins of that name back off. Default 5.</summary>
+    /// <summary>Failed logins of one account name (from any client) before logins of that name back off. Default 5. 1..1000.</summary>
     public int LoginBackoffFailures { get; set; } = 5;
 
     /// <summary>
@@ -53,14 +53,15 @@ public sealed class CatalogOptions
 
     /// <summary>
     /// Password hashes (login, registration) computed at once. Default half the cores, at least 1, so
-    /// logins can never take the whole CPU.
+    /// logins can never take the whole CPU. 1..1024.
     /// </summary>
+    /// <value>half the processor count, at least 1</value>
     public int PasswordHashConcurrency { get; set; } = Math.Max(1, Environment.ProcessorCount / 2);
 
-    /// <summary>Password hashes that may wait for a slot; beyond them a login or registration answers 503 with <c>Retry-After</c>. Default 4.</summary>
+    /// <summary>Password hashes that may wait for a slot; beyond them a login or registration answers 503 with <c>Retry-After</c>. Default 4. 0..100,000.</summary>
     public int PasswordHashQueue { get; set; } = 4;
 
-    /// <summary>How long an invite code an admin creates stays valid unless the request asks for another time. Default 7 days.</summary>
+    /// <summary>How long an invite code an admin creates stays valid unless the request asks for another time. Default 7 days. 1 min..365 days; a request may ask for 60 s..365 days.</summary>
     public TimeSpan InviteLifetime { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>Titles kept in the in-process metadata cache. Default 10,000.</summary>

@@ -10,7 +10,7 @@ public sealed class IngestOptions
 
     /// <summary>
     /// Creating an upload needs a bearer token of a user with the uploader (or admin) role, issued by
-    /// the catalog's login; the title is then that user's, on their channel. Default true.
+    /// the catalog's login; the title is then that user's, on their channel. Default true. Upload URLs themselves are unguessable capabilities (128 random bits).
     /// </summary>
     public bool RequireToken { get; set; } = true;
 

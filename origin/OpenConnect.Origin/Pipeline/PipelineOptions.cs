@@ -51,7 +51,7 @@ public sealed class PipelineOptions
     /// </summary>
     public Dictionary<string, int> CodecMinHeights { get; set; } = [];
 
-    /// <summary>H.264 bitrate (kbit/s) per rung height, overriding <see cref="DefaultBitratesKbps"/> (e.g. <c>BitratesKbps:720=3000</c>). Other codecs use a fraction of it.</summary>
+    /// <summary>H.264 bitrate (kbit/s) per rung height, overriding <see cref="DefaultBitratesKbps"/> (e.g. <c>BitratesKbps:720=3000</c>). Other codecs use a fraction of it. Defaults: 144: 200, 240: 400, 360: 800, 480: 1400, 720: 2800, 1080: 5000, 1440: 8000, 2160: 14000 (maxrate 1.5x, buffer 2x); HEVC and VP9 use 0.65 of it, AV1 0.55.</summary>
     public Dictionary<string, int> BitratesKbps { get; set; } = [];
 
     /// <summary>
@@ -71,10 +71,10 @@ public sealed class PipelineOptions
     /// </summary>
     public double PerTitleMinSourceSeconds { get; set; } = 120;
 
-    /// <summary>Windows of the source the per-title analysis encodes (spread evenly). Default 3.</summary>
+    /// <summary>Windows of the source the per-title analysis encodes (spread evenly). Default 3. 1–20.</summary>
     public int PerTitleSampleWindows { get; set; } = 3;
 
-    /// <summary>Length of each per-title analysis window in seconds. Default 2.</summary>
+    /// <summary>Length of each per-title analysis window in seconds. Default 2. 0.5–30 s.</summary>
     public double PerTitleWindowSeconds { get; set; } = 2;
 
     /// <summary>Bits added to the per-title rate a rung is predicted to need (0.10 = 10 %), against the trial's error. Default 0.10.</summary>
@@ -83,7 +83,7 @@ public sealed class PipelineOptions
     /// <summary>Whether <see cref="Ladder"/> asks for the per-title ladder.</summary>
     public bool IsPerTitle => string.Equals(Ladder.Trim(), "per-title", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Highest rung produced (a ladder height); the ladder also never goes above the source. Default 2160.</summary>
+    /// <summary>Highest rung produced (a ladder height); the ladder also never goes above the source. Default 2160. One of 144, 240, 360, 480, 720, 1080, 1440, 2160.</summary>
     public int MaxHeight { get; set; } = 2160;
 
     /// <summary>CMAF segment length in seconds (2–4). Default 4.</summary>
@@ -93,6 +93,7 @@ public sealed class PipelineOptions
     public int ChunkSeconds { get; set; } = 12;
 
     /// <summary>Chunk encode jobs running at once (each one ffmpeg process for all rungs of a chunk). Default: the processor count.</summary>
+    /// <value>the processor count</value>
     public int MaxParallelEncodes { get; set; } = Environment.ProcessorCount;
 
     /// <summary>x264 preset. Default <c>veryfast</c>.</summary>
