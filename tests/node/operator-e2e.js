@@ -9,7 +9,7 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { launchChromium } = require('./player-page');
+const { runInChromium } = require('./player-page');
 
 const REQUIRED = ['origin', 'password', 'appliances', 'screenshots'];
 
@@ -29,10 +29,8 @@ async function main() {
   const origin = args.origin.replace(/\/$/, '');
   const expected = args.appliances.split(',');
   fs.mkdirSync(args.screenshots, { recursive: true });
-  const result = { ok: false, consoleErrors: [] };
-  const browser = await launchChromium();
   const timeout = args.timeoutSeconds * 1000;
-  try {
+  await runInChromium(async (browser, result) => {
     const admin = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
     admin.on('console', (m) => { if (m.type() === 'error') { result.consoleErrors.push(m.text()); } });
 
@@ -84,13 +82,7 @@ async function main() {
     // The page's check is the browser's; the API's answer is what counts.
     const token = await viewer.evaluate(() => localStorage.getItem('oc.token'));
     result.viewerApiStatus = (await viewer.request.get(origin + '/api/v1/operator/fleet', { headers: { authorization: 'Bearer ' + token } })).status();
-    result.ok = true;
-  } catch (e) {
-    result.error = String((e && e.stack) || e);
-  } finally {
-    await browser.close();
-  }
-  console.log('RESULT ' + JSON.stringify(result));
+  });
 }
 
 main().catch((e) => { console.log('RESULT ' + JSON.stringify({ ok: false, error: String((e && e.stack) || e) })); process.exit(1); });
