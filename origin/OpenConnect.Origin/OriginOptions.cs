@@ -73,7 +73,7 @@ public sealed class OriginOptions : IRoleOptions<OriginOptions>
         Ingest.Validate(check);
         Pipeline.Validate(check);
         Catalog.Validate(check);
-        Web.Validate(check);
+        Web.Validate(check, Fleet.IsConfigured);
         Protection.Validate(check);
         Fleet.Validate(check);
     }

@@ -121,11 +121,18 @@ public sealed class FleetOperatorTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task FillStatus_WithANonOperatorCertificate_Gets403()
+    public async Task FillStatus_WithANonOperatorCertificate_Gets403_AndTheOriginMayOnlyRead()
     {
-        var run = await CliRun.RunAsync(["fill", "status", "isp1", "--fill-controller", Fill, .. _fleet.Credentials("openconnect://origin")]);
+        var run = await CliRun.RunAsync(["fill", "status", "isp1", "--fill-controller", Fill, .. _fleet.Credentials("openconnect://appliance/isp1/oca3")]);
         Assert.Equal(ExitCodes.Forbidden, run.ExitCode);
         Assert.Contains("403 Forbidden", run.Error);
+
+        // The origin reads fill progress for the operator page; it may not open a fill.
+        var read = await CliRun.RunAsync(["fill", "status", "isp1", "--fill-controller", Fill, .. _fleet.Credentials("openconnect://origin")]);
+        Assert.True(read.ExitCode == 0, read.ToString());
+        var open = await CliRun.RunAsync(["fill", "open", "isp1", "--fill-controller", Fill, .. _fleet.Credentials("openconnect://origin")]);
+        Assert.Equal(ExitCodes.Forbidden, open.ExitCode);
+        Assert.Contains("403 Forbidden", open.Error);
     }
 
     [Fact]
@@ -137,54 +144,111 @@ public sealed class FleetOperatorTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Status_ListsTheAppliancesSteeringKnows_BySite()
+    public async Task Status_ShowsSitesAndAppliances_WithHealthLoadVersionAndFillProgress()
     {
-        var empty = await CliRun.RunAsync(["status", "--steering", SteeringControl, .. _fleet.Operator()]);
+        var empty = await CliRun.RunAsync(["status", "--steering", Enroll, .. _fleet.Operator()]);
         Assert.True(empty.ExitCode == 0, empty.ToString());
-        Assert.Equal("0 appliance(s) in 0 site(s)", empty.Output.Trim());
+        Assert.Equal("0 appliance(s) in 0 site(s): 0 healthy", empty.Output.Trim());
 
         await using var parent = await TestParent.StartAsync();
         await using var appliance = await _fleet.StartApplianceAsync("isp1", "oca1", parent.BaseAddress, $"--Appliance:Steering:Url={SteeringControl}");
+        await WaitForHeartbeatAsync("oca1");
+
+        var status = await CliRun.RunAsync(["status", "--steering", Enroll, "--fill-controller", Fill, .. _fleet.Operator()]);
+        Assert.True(status.ExitCode == 0, status.ToString());
+        var lines = status.Output.Trim().Split('\n');
+        Assert.Equal("1 appliance(s) in 1 site(s): 1 healthy", lines[0]);
+        Assert.Equal("", lines[1]);
+        Assert.Equal(["SITE", "HEALTHY", "OUT/CAPACITY", "Mbit/s", "CONNS", "HIT", "FILL"], Words(lines[2]));
+        Assert.Equal(["isp1", "1/1"], Words(lines[3])[..2]);
+        // No fill run yet: nothing planned, and the site's default window (02:00-06:00 UTC).
+        Assert.Contains("nothing planned", lines[3]);
+        Assert.Equal("", lines[4]);
+        Assert.Equal(["SITE", "ID", "HEALTH", "LOAD", "OUT", "Mbit/s", "CONNS", "HIT", "HEARTBEAT", "TITLES", "SSD", "GB", "VERSION", "PUBLIC", "URL"], Words(lines[5]));
+        var row = Words(lines[6]);
+        Assert.Equal(["isp1", "oca1", "healthy"], row[..3]);
+        Assert.Contains(RoleVersion.Current, row);
+        Assert.Equal(appliance.BaseAddress.ToString().TrimEnd('/'), row[^1]);
+
+        var json = await CliRun.RunAsync(["status", "--steering", Enroll, "--fill-controller", Fill, "--json", .. _fleet.Operator()]);
+        Assert.True(json.ExitCode == 0, json.ToString());
+        using var document = JsonDocument.Parse(json.Output);
+        var roster = document.RootElement.GetProperty("roster");
+        var site = Assert.Single(roster.GetProperty("sites").EnumerateArray());
+        Assert.Equal("isp1", site.GetProperty("name").GetString());
+        Assert.Equal(1, site.GetProperty("healthy").GetInt32());
+        var entry = Assert.Single(roster.GetProperty("appliances").EnumerateArray());
+        Assert.Equal("oca1", entry.GetProperty("id").GetString());
+        Assert.Equal("healthy", entry.GetProperty("health").GetString());
+        Assert.Equal(RoleVersion.Current, entry.GetProperty("version").GetString());
+        Assert.True(entry.GetProperty("capacityBytesPerSecond").GetInt64() > 0);
+        Assert.InRange(entry.GetProperty("heartbeatAgeSeconds").GetDouble(), 0, 30);
+        var fill = Assert.Single(document.RootElement.GetProperty("fill").GetProperty("sites").EnumerateArray());
+        Assert.Equal("isp1", fill.GetProperty("site").GetString());
+        Assert.Equal(0, fill.GetProperty("copiesPlanned").GetInt32());
+        Assert.Equal(JsonValueKind.Null, fill.GetProperty("progress").ValueKind);
+        Assert.Equal(TimeSpan.FromHours(4), fill.GetProperty("windowEnd").GetDateTimeOffset() - fill.GetProperty("windowStart").GetDateTimeOffset());
+
+        // The operator token reads the roster too.
+        var token = await CliRun.RunAsync("status", "--steering", Enroll, "--token-file", TokenFile, "--ca", _fleet.Ca.CaCertificateFile);
+        Assert.True(token.ExitCode == 0, token.ToString());
+        Assert.StartsWith("1 appliance(s) in 1 site(s): 1 healthy", token.Output);
+    }
+
+    [Fact]
+    public async Task Status_ReadsAsTheOrigin_ButTheOriginMayNotEnroll()
+    {
+        // The origin's certificate may read the roster (it serves the operator page), nothing else.
+        var status = await CliRun.RunAsync(["status", "--steering", Enroll, .. _fleet.Credentials("openconnect://origin")]);
+        Assert.True(status.ExitCode == 0, status.ToString());
+        var list = await CliRun.RunAsync(["enroll", "list", "--steering", Enroll, .. _fleet.Credentials("openconnect://origin")]);
+        Assert.Equal(ExitCodes.Forbidden, list.ExitCode);
+        Assert.Equal("openconnect: GET /fleet/appliances: 403 Forbidden: operator credential refused", list.Error.Trim());
+    }
+
+    [Fact]
+    public async Task Status_WithAnAppliancesCertificate_IsForbidden()
+    {
+        var run = await CliRun.RunAsync(["status", "--steering", Enroll, .. _fleet.Credentials("openconnect://appliance/isp1/oca3")]);
+        Assert.Equal(ExitCodes.Forbidden, run.ExitCode);
+        Assert.Equal("openconnect: GET /fleet/roster: 403 Forbidden: operator credential refused", run.Error.Trim());
+    }
+
+    [Fact]
+    public async Task Status_AgainstTheControlListener_IsAServiceError()
+    {
+        // Same server identity, wrong listener: operator calls are on the enrollment port only (404 here).
+        var run = await CliRun.RunAsync(["status", "--steering", SteeringControl, .. _fleet.Operator()]);
+        Assert.Equal(ExitCodes.ServiceError, run.ExitCode);
+        Assert.StartsWith("openconnect: GET /fleet/roster: 404", run.Error);
+    }
+
+    [Fact]
+    public async Task Status_WhenTheFillControllerIsUnreachable_ExitsUnreachable()
+    {
+        // Steering answers; the fill controller's port has nobody listening.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var closed = $"https://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}";
+        listener.Stop();
+        var run = await CliRun.RunAsync(["status", "--steering", Enroll, "--fill-controller", closed, "--timeout", "5", .. _fleet.Operator()]);
+        Assert.Equal(ExitCodes.Unreachable, run.ExitCode);
+        Assert.StartsWith($"openconnect: {closed}/: unreachable:", run.Error);
+    }
+
+    private async Task WaitForHeartbeatAsync(string id)
+    {
         var registry = _steering.Services.GetRequiredService<ApplianceRegistry>();
-        for (var i = 0; i < 300 && registry.Find("oca1") is null; i++)
+        var reports = _steering.Services.GetRequiredService<ApplianceReports>();
+        for (var i = 0; i < 300 && (registry.Find(id) is null || reports.Find(id) is null); i++)
         {
             await Task.Delay(100);
         }
 
-        Assert.NotNull(registry.Find("oca1"));
-        var status = await CliRun.RunAsync(["status", "--steering", SteeringControl, .. _fleet.Operator()]);
-        Assert.True(status.ExitCode == 0, status.ToString());
-        var lines = status.Output.Trim().Split('\n');
-        Assert.Equal("1 appliance(s) in 1 site(s)", lines[0]);
-        Assert.Equal(["SITE", "ID", "PUBLIC", "URL", "SSD", "GB", "LAST", "HEARTBEAT"], lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Equal(["isp1", "oca1"], lines[2].Split(' ', StringSplitOptions.RemoveEmptyEntries)[..2]);
-        Assert.EndsWith(" ago", lines[2]);
-
-        var json = await CliRun.RunAsync(["status", "--steering", SteeringControl, "--json", .. _fleet.Operator()]);
-        using var document = JsonDocument.Parse(json.Output);
-        Assert.Equal(1, document.RootElement.GetProperty("sites").GetInt32());
-        var entry = Assert.Single(document.RootElement.GetProperty("roster").EnumerateArray());
-        Assert.Equal("oca1", entry.GetProperty("id").GetString());
-        Assert.Equal("isp1", entry.GetProperty("site").GetString());
-        Assert.True(entry.GetProperty("lastHeartbeat").GetDateTimeOffset() > DateTimeOffset.UtcNow.AddMinutes(-5));
+        Assert.NotNull(registry.Find(id));
     }
 
-    [Fact]
-    public async Task Status_WithAnAppliancesCertificate_IsPermissionDenied()
-    {
-        var run = await CliRun.RunAsync(["status", "--steering", SteeringControl, .. _fleet.Credentials("openconnect://appliance/isp1/oca3")]);
-        Assert.Equal(ExitCodes.Forbidden, run.ExitCode);
-        Assert.StartsWith("openconnect: ApplianceRoster.List: PermissionDenied:", run.Error);
-    }
-
-    [Fact]
-    public async Task Status_AgainstTheEnrollmentListener_IsAServiceError()
-    {
-        // Same server identity, wrong listener: the roster is on the control port only (404 there).
-        var run = await CliRun.RunAsync(["status", "--steering", Enroll, .. _fleet.Operator()]);
-        Assert.Equal(ExitCodes.ServiceError, run.ExitCode);
-        Assert.StartsWith("openconnect: ApplianceRoster.List:", run.Error);
-    }
+    private static string[] Words(string line) => line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
 
     public async Task DisposeAsync()
     {

@@ -26,6 +26,8 @@ public sealed class SteeredStack : IAsyncDisposable
 
     private static readonly string[] RoleProjects = ["steering/OpenConnect.Steering", "origin/OpenConnect.Origin", "appliance/OpenConnect.Appliance"];
 
+    private const string FillControllerProject = "fill-controller/OpenConnect.FillController";
+
     private readonly LaunchedFleet _fleet;
 
     private SteeredStack(TempDirectory state, LaunchedFleet fleet, Ed25519SigningKey playbackKey)
@@ -87,9 +89,11 @@ public sealed class SteeredStack : IAsyncDisposable
     /// <summary>
     /// The stack as a person meets it: the origin with the real pipeline (a small fast ladder: 360p
     /// top rung, 2 s segments) serving the built web app from <c>web/dist</c>, steering and two
-    /// appliances. Nothing is published up front: titles arrive through the upload page.
+    /// appliances; with <paramref name="fillController"/>, the fill controller too. The origin reads
+    /// the fleet for the operator page from steering's enrollment listener (and the fill controller's
+    /// control listener). Nothing is published up front: titles arrive through the upload page.
     /// </summary>
-    public static async Task<SteeredStack> StartWebAsync()
+    public static async Task<SteeredStack> StartWebAsync(bool fillController = false)
     {
         var webDirectory = Path.Combine(RepositoryRoot, "web", "dist");
         if (!File.Exists(Path.Combine(webDirectory, "index.html")))
@@ -107,9 +111,12 @@ public sealed class SteeredStack : IAsyncDisposable
                 "--Origin:Pipeline:MaxHeight=360",
                 "--Origin:Pipeline:SegmentSeconds=2",
                 "--Origin:Catalog:PasswordIterations=10000",
+                $"--Origin:Web:FleetSteeringUrl={layout.EnrollUrl}",
+                .. fillController ? [$"--Origin:Web:FleetFillControllerUrl={layout.ControlUrl(FleetLayout.FillController)}"] : (string[])[],
             ],
             applianceSettings: [],
-            prepare: _ => Task.CompletedTask);
+            prepare: _ => Task.CompletedTask,
+            fillController);
     }
 
     /// <summary>
@@ -128,10 +135,10 @@ public sealed class SteeredStack : IAsyncDisposable
     /// picked free, but parallel test classes race for them: a start that lost one ("address already
     /// in use") is retried from scratch on new ports (three attempts).
     /// </summary>
-    private static async Task<SteeredStack> LaunchAsync(string name, int appliances, Func<FleetLayout, string[]> originSettings, string[] applianceSettings, Func<string, Task> prepare)
+    private static async Task<SteeredStack> LaunchAsync(string name, int appliances, Func<FleetLayout, string[]> originSettings, string[] applianceSettings, Func<string, Task> prepare, bool fillController = false)
     {
         var root = RepositoryRoot;
-        foreach (var project in RoleProjects)
+        foreach (var project in fillController ? [.. RoleProjects, FillControllerProject] : RoleProjects)
         {
             var dll = RoleStart.ReleaseDll(root, project);
             if (!File.Exists(dll))
@@ -151,8 +158,8 @@ public sealed class SteeredStack : IAsyncDisposable
                 await File.WriteAllTextAsync(Path.Combine(state.Path, "admin.password"), AdminPassword + "\n");
                 await prepare(state.Path);
 
-                var ports = LoopbackPorts.Pick(2 + appliances);
-                var layout = FleetLayout.Loopback(state.Path, ports[0], ports[1], fillPort: null, [.. Enumerable.Range(1, appliances).Select(i => ($"oca-{i}", ports[1 + i]))]);
+                var ports = LoopbackPorts.Pick(3 + appliances);
+                var layout = FleetLayout.Loopback(state.Path, ports[0], ports[1], fillPort: fillController ? ports[^1] : null, [.. Enumerable.Range(1, appliances).Select(i => ($"oca-{i}", ports[1 + i]))]);
                 var fleet = await LaunchedFleet.StartAsync(layout, new FleetLaunchOptions
                 {
                     RepositoryRoot = root,

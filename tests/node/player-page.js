@@ -56,4 +56,20 @@ async function playUntil(tab, playSeconds, timeoutSeconds) {
   }
 }
 
-module.exports = { servePage, launchChromium, playUntil, sleep };
+// Runs `steps(browser, result)` in a launched Chromium and prints `RESULT {json}` however it ends:
+// `result.ok` true when the steps finished, else `result.error` says why.
+async function runInChromium(steps) {
+  const result = { ok: false, consoleErrors: [] };
+  const browser = await launchChromium();
+  try {
+    await steps(browser, result);
+    result.ok = true;
+  } catch (e) {
+    result.error = String((e && e.stack) || e);
+  } finally {
+    await browser.close();
+  }
+  console.log('RESULT ' + JSON.stringify(result));
+}
+
+module.exports = { servePage, launchChromium, playUntil, sleep, runInChromium };

@@ -13,7 +13,7 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { chromium } = require('playwright-core');
+const { runInChromium } = require('./player-page');
 
 function parseArgs(argv) {
   const args = { timeoutSeconds: 240 };
@@ -50,14 +50,9 @@ async function main() {
   const origin = args.origin.replace(/\/$/, '');
   fs.mkdirSync(args.screenshots, { recursive: true });
   const shot = (page, name) => page.screenshot({ path: path.join(args.screenshots, name), fullPage: true });
-  const result = { ok: false, consoleErrors: [] };
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
-  });
   const deadline = Date.now() + args.timeoutSeconds * 1000;
   const left = () => Math.max(1000, deadline - Date.now());
-  try {
+  await runInChromium(async (browser, result) => {
     const uploaderContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const viewerContext = await browser.newContext({ viewport: { width: 390, height: 844 } });
     const a = await uploaderContext.newPage();
@@ -175,13 +170,7 @@ async function main() {
     await a.waitForSelector('[data-testid=qoe-totals]');
     await sleep(500);
     await shot(a, 'qoe.png');
-    result.ok = true;
-  } catch (e) {
-    result.error = String((e && e.stack) || e);
-  } finally {
-    await browser.close();
-  }
-  console.log('RESULT ' + JSON.stringify(result));
+  });
 }
 
 main().catch((e) => { console.log('RESULT ' + JSON.stringify({ ok: false, error: String((e && e.stack) || e) })); process.exit(1); });

@@ -19,7 +19,7 @@ public static class OpenConnectCli
 
         root.Subcommands.Add(FillCommands.Create(shared, output));
         root.Subcommands.Add(EnrollCommands.Create(shared, output));
-        root.Subcommands.Add(StatusCommand.Create(shared, output, TimeProvider.System));
+        root.Subcommands.Add(StatusCommand.Create(shared, output));
         return root;
     }
 

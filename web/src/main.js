@@ -8,6 +8,7 @@ import { channelPage } from './pages/channel.js';
 import { uploadPage } from './pages/upload.js';
 import { loginPage, registerPage } from './pages/account.js';
 import { qoePage } from './pages/qoe.js';
+import { operatorPage } from './pages/operator.js';
 import { startBell, stopBell } from './bell.js';
 import './style.css';
 
@@ -20,6 +21,7 @@ const routes = [
   [/^\/login$/, loginPage],
   [/^\/register$/, registerPage],
   [/^\/qoe$/, qoePage],
+  [/^\/operator$/, operatorPage],
 ];
 
 let cleanup = null;
@@ -58,6 +60,7 @@ function renderHeader() {
   form.addEventListener('submit', (e) => { e.preventDefault(); navigate('/search?q=' + encodeURIComponent(form.q.value)); });
   const nav = h('nav', {},
     user && user.role !== 'viewer' ? h('a', { href: '/upload', 'data-link': '' }, 'Upload') : null,
+    user && user.role === 'admin' ? h('a', { href: '/operator', 'data-link': '' }, 'Operator') : null,
     user && user.channelId ? h('a', { href: '/channel/' + user.channelId, 'data-link': '' }, 'My channel') : null,
     user ? h('span', { id: 'bell-slot' }) : null,
     user ? h('span', { class: 'user' }, user.name) : h('a', { href: '/login', 'data-link': '' }, 'Log in'),

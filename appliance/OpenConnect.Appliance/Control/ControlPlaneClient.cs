@@ -261,6 +261,7 @@ public sealed class ControlPlaneClient : BackgroundService
                 CapacityBytesPerSecond = _options.CapacityBytesPerSecond,
                 MaxConnections = (int)Math.Min(int.MaxValue, _options.Limits.MaxConnections),
                 SsdBytes = _options.Cache.SsdBytes,
+                Version = RoleVersion.Current,
             },
         };
         var reply = await _client!.RegisterAsync(request, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -373,7 +374,14 @@ public sealed class ControlPlaneClient : BackgroundService
 
         _lastBytes = bytes;
         _lastBytesAt = now;
-        return new ApplianceLoad { BytesPerSecondOut = Math.Max(0, rate), Connections = (int)_metrics.ConnectionsOpen.Value };
+        var hits = (long)(_metrics.Requests.WithLabels("ram").Value + _metrics.Requests.WithLabels("ssd").Value);
+        return new ApplianceLoad
+        {
+            BytesPerSecondOut = Math.Max(0, rate),
+            Connections = (int)_metrics.ConnectionsOpen.Value,
+            Requests = hits + (long)_metrics.Requests.WithLabels("miss").Value,
+            HitRequests = hits,
+        };
     }
 
     /// <summary>Steering accepted a Register or Heartbeat: the appliance is not lost, and the metric says when.</summary>

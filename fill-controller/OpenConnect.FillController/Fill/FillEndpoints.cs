@@ -7,11 +7,13 @@ using OpenConnect.Hosting;
 namespace OpenConnect.FillController.Fill;
 
 /// <summary>
-/// Operator HTTP endpoints: <c>GET /fill/sites/{site}</c> (site status: titles live or filling) and
+/// Operator HTTP endpoints: <c>GET /fill/sites</c> (every known site's fill progress against its
+/// night window, <see cref="SiteProgress"/>), <c>GET /fill/sites/{site}</c> (site status: titles live or filling) and
 /// <c>POST /fill/sites/{site}/open</c> (collect play history and titles, then open the site's fill
 /// now, for the length of its configured window, for the day of its next window). They answer on
 /// the control listener only (404 on the data listener), to an operator's fleet certificate
-/// (<c>openconnect://operator/{name}</c>): none → 401, another identity → 403 (<see cref="FillGate"/>).
+/// (<c>openconnect://operator/{name}</c>), the GETs also to the origin's (<c>openconnect://origin</c>,
+/// for the operator page): none → 401, another identity → 403 (<see cref="FillGate"/>).
 /// </summary>
 public static class FillEndpoints
 {
@@ -19,13 +21,36 @@ public static class FillEndpoints
     {
         var operators = app.MapGroup(FillGate.OperatorPath).AddEndpointFilter(async (context, next) =>
         {
-            if (FillCaller.Of(context.HttpContext) is not { Role: FleetRole.Operator })
+            // The origin reads (GET only) for the operator page it serves to admins.
+            var caller = FillCaller.Of(context.HttpContext);
+            if (caller is not { Role: FleetRole.Operator } && !(caller is { Role: FleetRole.Origin } && HttpMethods.IsGet(context.HttpContext.Request.Method)))
             {
-                var who = FillCaller.Of(context.HttpContext)?.ToString() ?? "an anonymous caller";
-                return Results.Json(new { error = $"/fill/sites is for operator certificates (openconnect://operator/{{name}}); the caller is {who}" }, statusCode: StatusCodes.Status403Forbidden);
+                var who = caller?.ToString() ?? "an anonymous caller";
+                return Results.Json(new { error = $"/fill/sites is for operator certificates (openconnect://operator/{{name}}), and reading it for the origin's; the caller is {who}" }, statusCode: StatusCodes.Status403Forbidden);
             }
 
             return await next(context);
+        });
+
+        operators.MapGet("/sites", async (FillCoordinator coordinator, TimeProvider time, CancellationToken cancellationToken) =>
+        {
+            // Sites with a configured window, and those steering's roster names (when it answers).
+            var sites = new SortedSet<string>(coordinator.ConfiguredSites, StringComparer.Ordinal);
+            string? rosterError = null;
+            try
+            {
+                foreach (var entry in await coordinator.RosterAsync(cancellationToken))
+                {
+                    sites.Add(entry.Site);
+                }
+            }
+            catch (InvalidOperationException e)
+            {
+                rosterError = e.Message;
+            }
+
+            var now = time.GetUtcNow();
+            return Results.Json(new FillSites(now, rosterError, [.. sites.Select(site => SiteProgress.Of(coordinator.Status(site), coordinator.WindowOf(site).Next(now), coordinator.WindowState(site), now))]));
         });
 
         operators.MapGet("/sites/{site}", (string site, FillCoordinator coordinator) =>

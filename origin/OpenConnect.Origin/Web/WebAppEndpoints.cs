@@ -5,14 +5,14 @@ namespace OpenConnect.Origin.Web;
 
 /// <summary>
 /// The web app's URLs: the page routes (<c>/</c>, <c>/search</c>, <c>/watch/…</c>, <c>/channel/…</c>,
-/// <c>/upload</c>, <c>/login</c>, <c>/register</c>, <c>/qoe</c>, and anything under <c>/app/</c>
+/// <c>/upload</c>, <c>/login</c>, <c>/register</c>, <c>/qoe</c>, <c>/operator</c>, and anything under <c>/app/</c>
 /// that is not a file) all answer <c>index.html</c>, which routes in the browser; files under
 /// <c>/app/</c> come from the build. Hashed assets are cached for a year, everything else is
 /// revalidated. <c>/app/config.json</c> tells the page where steering is.
 /// </summary>
 internal static class WebAppEndpoints
 {
-    private static readonly string[] PageRoutes = ["/", "/search", "/watch/{**rest}", "/channel/{**rest}", "/upload", "/login", "/register", "/qoe"];
+    private static readonly string[] PageRoutes = ["/", "/search", "/watch/{**rest}", "/channel/{**rest}", "/upload", "/login", "/register", "/qoe", "/operator"];
 
     public static void Map(WebApplication app)
     {

@@ -24,8 +24,34 @@ public sealed class WebAppOptions
     /// <summary>Recent QoE samples (starts, bitrate points) kept in memory for the QoE page. Default 2000.</summary>
     public int RecentSamples { get; set; } = 2000;
 
-    public void Validate(OptionsCheck check)
+    /// <summary>
+    /// Steering's enrollment listener (its <c>Steering:Fleet:EnrollUrl</c>), e.g. <c>https://10.0.0.2:8281</c>:
+    /// the operator page (<c>/operator</c>, admins only) reads the fleet roster there with the origin's
+    /// fleet certificate (needs <c>Origin:Fleet</c>). Default: empty (the page says it is not set).
+    /// </summary>
+    public string FleetSteeringUrl { get; set; } = "";
+
+    /// <summary>
+    /// The fill controller's control listener (its <c>FillController:Fill:ControlUrl</c>), e.g.
+    /// <c>https://10.0.0.3:8380</c>: the operator page reads each site's fill progress there with the
+    /// origin's fleet certificate (needs <c>Origin:Fleet</c>). Default: empty (no fill progress shown).
+    /// </summary>
+    public string FleetFillControllerUrl { get; set; } = "";
+
+    /// <param name="check">Collects the problems.</param>
+    /// <param name="fleetConfigured">Whether <c>Origin:Fleet</c> gives the origin a fleet certificate (the fleet URLs need one).</param>
+    public void Validate(OptionsCheck check, bool fleetConfigured)
     {
+        foreach (var (url, key) in (ReadOnlySpan<(string, string)>)[(FleetSteeringUrl, "Web:FleetSteeringUrl"), (FleetFillControllerUrl, "Web:FleetFillControllerUrl")])
+        {
+            check.Require(
+                url.Length == 0 || (Uri.TryCreate(url, UriKind.Absolute, out var parsed) && parsed.Scheme == Uri.UriSchemeHttps && parsed.AbsolutePath == "/" && parsed.Query.Length == 0),
+                key,
+                url,
+                "must be empty or an https:// URL with host and port only, e.g. https://10.0.0.2:8281 (fleet listeners take mutual TLS only)");
+            check.Require(url.Length == 0 || fleetConfigured, key, url, "needs the origin's fleet certificate: set Origin:Fleet:ParentUrl, CertificateFile, KeyFile and CaCertificateFile");
+        }
+
         check.RequireAbsoluteHttpUri(SteeringUrl, "Web:SteeringUrl");
         check.Require(MaxBeaconBytes is >= 256 and <= 65536, "Web:MaxBeaconBytes", MaxBeaconBytes, "must be between 256 and 65536");
         check.Require(MaxLabelValues is >= 1 and <= 1000, "Web:MaxLabelValues", MaxLabelValues, "must be between 1 and 1000");

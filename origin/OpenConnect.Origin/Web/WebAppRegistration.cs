@@ -2,13 +2,14 @@ using Microsoft.Extensions.Options;
 
 namespace OpenConnect.Origin.Web;
 
-/// <summary>Wires the web app (static pages and assets) and the QoE beacon endpoint into the origin host.</summary>
+/// <summary>Wires the web app (static pages and assets), the QoE beacon endpoint and the operator page's fleet API into the origin host.</summary>
 public static class WebAppRegistration
 {
     public static IServiceCollection AddOriginWebApp(this IServiceCollection services)
     {
         services.AddSingleton(sp => new WebAppFiles(sp.GetRequiredService<IOptions<OriginOptions>>().Value.Web.EffectiveDirectory()));
         services.AddSingleton<QoeAggregator>();
+        services.AddSingleton<FleetStatusReader>();
         return services;
     }
 
@@ -16,6 +17,7 @@ public static class WebAppRegistration
     {
         WebAppEndpoints.Map(app);
         QoeEndpoints.Map(app);
+        OperatorEndpoints.Map(app);
         return app;
     }
 }

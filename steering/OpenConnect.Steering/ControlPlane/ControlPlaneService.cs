@@ -17,7 +17,7 @@ namespace OpenConnect.Steering.ControlPlane;
 /// Each reply carries the caller's playback MAC key (<see cref="TokenIssuer.KeyFor"/>): only after the
 /// certificate check, and only the key of the appliance the certificate names.
 /// </summary>
-public sealed class ControlPlaneService(ApplianceRegistry registry, TokenIssuer tokens, TimeProvider time, IOptions<SteeringOptions> options, ILogger<ControlPlaneService> logger)
+public sealed class ControlPlaneService(ApplianceRegistry registry, ApplianceReports reports, TokenIssuer tokens, TimeProvider time, IOptions<SteeringOptions> options, ILogger<ControlPlaneService> logger)
     : OpenConnect.Contracts.Steering.V1.ControlPlane.ControlPlaneBase
 {
     /// <summary>The pathway id reserved for the origin; no appliance may take it.</summary>
@@ -41,6 +41,7 @@ public sealed class ControlPlaneService(ApplianceRegistry registry, TokenIssuer 
             throw new RpcException(new Status(StatusCode.AlreadyExists, refused));
         }
 
+        reports.Registered(identity.ApplianceId, request.InstanceId, identity.Version, time.GetUtcNow());
         SteeringLog.ApplianceRegistered(logger, identity.ApplianceId, identity.Site, identity.PublicUrl, request.InstanceId);
         return Task.FromResult(new RegisterReply
         {
@@ -62,9 +63,11 @@ public sealed class ControlPlaneService(ApplianceRegistry registry, TokenIssuer 
             throw Denied($"certificate names {caller}, not an appliance of site '{known.Site}'");
         }
 
-        var reply = registry.Heartbeat(request, time.GetUtcNow());
+        var now = time.GetUtcNow();
+        var reply = registry.Heartbeat(request, now);
         if (reply.Known)
         {
+            reports.Heartbeat(request.ApplianceId, request.InstanceId, request.Load?.Requests ?? 0, request.Load?.HitRequests ?? 0, now);
             reply.PlaybackKey = ByteString.CopyFrom(tokens.KeyFor(caller.Name).Bytes);
         }
 

@@ -9,6 +9,7 @@ public static class FleetServices
     {
         services.AddSingleton<FleetState>();
         services.AddSingleton<FleetEndpoint>();
+        services.AddSingleton<ApplianceReports>();
         services.AddSingleton(sp => new OperatorCredential(sp.GetRequiredService<IOptions<SteeringOptions>>().Value.ResolvedOperatorTokenFile));
         services.AddHostedService<FleetStartup>();
         return services;

@@ -38,7 +38,8 @@ public sealed class OperatorCredential
 
     /// <summary>
     /// 200 when the request carries the operator token or comes with an operator certificate the
-    /// caller's <see cref="FleetCaller"/> vouched for; 401 with no credential, 403 with a wrong one.
+    /// caller's <see cref="FleetCaller"/> vouched for; 401 with no credential, 403 with a wrong one
+    /// (a wrong token, or a fleet certificate of another identity without a token).
     /// </summary>
     public int Check(HttpContext context)
     {
@@ -50,7 +51,8 @@ public sealed class OperatorCredential
         var header = context.Request.Headers.Authorization.ToString();
         if (header.Length == 0)
         {
-            return StatusCodes.Status401Unauthorized;
+            // A fleet certificate naming someone else (an appliance, a service) is a wrong credential, not a missing one.
+            return FleetCaller.Of(context) is null ? StatusCodes.Status401Unauthorized : StatusCodes.Status403Forbidden;
         }
 
         const string bearer = "Bearer ";

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using OpenConnect.Contracts.Fleet;
 using OpenConnect.Steering.ControlPlane;
 
@@ -9,6 +10,9 @@ namespace OpenConnect.Steering.Fleet;
 /// <list type="bullet">
 /// <item><c>POST /fleet/appliances</c> <c>{"id","site"}</c> → a one-time enrollment code;</item>
 /// <item><c>GET /fleet/appliances</c> → the enrolled appliances;</item>
+/// <item><c>GET /fleet/roster</c> → every registered appliance with health, load, hit ratio, last
+/// heartbeat, holdings and version, and each site's totals (<see cref="FleetRoster"/>); read only,
+/// so it also answers the origin's fleet certificate (the operator page);</item>
 /// <item><c>DELETE /fleet/appliances/{id}</c> → revokes its certificates and drops it from steering at once;</item>
 /// <item><c>POST /fleet/certificates</c> <c>{"identity","csr"}</c> → a certificate for a service
 /// (<c>openconnect://fill-controller</c>, <c>openconnect://origin</c>) or an operator (<c>openconnect://operator/{name}</c>).</item>
@@ -24,7 +28,15 @@ public static class OperatorEndpoints
     {
         var group = app.MapGroup(FleetEndpoint.OperatorPath).AddEndpointFilter(async (context, next) =>
         {
-            var status = context.HttpContext.RequestServices.GetRequiredService<OperatorCredential>().Check(context.HttpContext);
+            // Routes marked ServiceReadable (reads only) also take the origin's fleet certificate:
+            // it serves the operator page to admins without holding an operator credential.
+            var http = context.HttpContext;
+            if (http.GetEndpoint()?.Metadata.GetMetadata<ServiceReadable>() is not null && FleetCaller.Of(http) is { Role: FleetRole.Origin })
+            {
+                return await next(context);
+            }
+
+            var status = http.RequestServices.GetRequiredService<OperatorCredential>().Check(http);
             if (status == StatusCodes.Status401Unauthorized)
             {
                 context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
@@ -63,7 +75,13 @@ public static class OperatorEndpoints
             registered = registry.Find(r.Id) is not null,
         })));
 
-        group.MapDelete("/appliances/{id}", (string id, FleetState fleet, ApplianceRegistry registry, ILogger<FleetState> logger) =>
+        group.MapGet("/roster", (ApplianceRegistry registry, ApplianceReports reports, TimeProvider time, IOptions<SteeringOptions> options, HttpContext context) =>
+        {
+            context.Response.Headers.CacheControl = "no-store";
+            return Results.Json(FleetRoster.Build(registry.Roster, reports, time.GetUtcNow(), options.Value.HeartbeatExpiry));
+        }).WithMetadata(ServiceReadable.Instance);
+
+        group.MapDelete("/appliances/{id}", (string id, FleetState fleet, ApplianceRegistry registry, ApplianceReports reports, ILogger<FleetState> logger) =>
         {
             if (!fleet.Enrollments.Remove(id))
             {
@@ -71,6 +89,7 @@ public static class OperatorEndpoints
             }
 
             registry.Remove(id);
+            reports.Forget(id);
             FleetLog.ApplianceRemoved(logger, id);
             return Results.Json(new { removed = id });
         });
@@ -98,4 +117,14 @@ public static class OperatorEndpoints
     }
 
     private static IResult Error(string message) => Results.Json(new { error = message }, statusCode: StatusCodes.Status400BadRequest);
+}
+
+/// <summary>Marks an operator route that only reads, which the origin's fleet certificate may call too.</summary>
+public sealed class ServiceReadable
+{
+    public static readonly ServiceReadable Instance = new();
+
+    private ServiceReadable()
+    {
+    }
 }

@@ -4,6 +4,7 @@ using OpenConnect.Appliance.Control;
 using OpenConnect.Appliance.Tests.Serving;
 using OpenConnect.Contracts.Fleet;
 using OpenConnect.Contracts.Security;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.Appliance.Tests.Control;
 
@@ -76,6 +77,7 @@ public sealed class ControlPlaneClientTests
         Assert.Equal(harness.BaseAddress.ToString().TrimEnd('/'), registration.Identity.PublicUrl);
         Assert.Equal(1_000_000_000, registration.Identity.CapacityBytesPerSecond);
         Assert.Equal(268435456, registration.Identity.SsdBytes);
+        Assert.Equal(RoleVersion.Current, registration.Identity.Version);
         var first = steering.Heartbeats.First();
         Assert.Equal(registration.InstanceId, first.InstanceId);
         Assert.True(first.Health.CacheHealthy);
@@ -94,6 +96,13 @@ public sealed class ControlPlaneClientTests
         {
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(UrlToken.SignedPath(token, path))).StatusCode);
         }
+
+        // The same segment again is a cache hit: heartbeats carry the counters steering's hit ratio comes from.
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(UrlToken.SignedPath(token, "/v/t1/720p/seg-1.m4s"))).StatusCode);
+        await Until(() => steering.Heartbeats.Any(h => h.Load.Requests == 4), "a heartbeat counting four requests");
+        var counted = steering.Heartbeats.First(h => h.Load.Requests == 4);
+        Assert.Equal(1, counted.Load.HitRequests);
+        Assert.Equal(0, first.Load.HitRequests);
 
         await Until(() => steering.Inventory.SetEquals(["t1", "t1/720p", "t1/1080p"]), "inventory t1, t1/720p, t1/1080p");
         var updates = steering.Heartbeats.Where(h => h.Inventory is not null).ToList();

@@ -189,6 +189,37 @@ public sealed class FillControlSecurityTests
     }
 
     [Fact]
+    public async Task TheOriginsCertificate_ReadsFillProgress_ButOpensNothing()
+    {
+        // The origin serves the operator page: it may read (GET) the sites, never open a fill.
+        await using var stack = await FillStack.StartAsync(NoOrigin, plan: null);
+        using var originCertificate = stack.Fleet.Issue("openconnect://origin");
+        using var origin = stack.ControlClient(originCertificate);
+
+        var list = await origin.GetAsync("/fill/sites");
+        Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+        using (var sites = JsonDocument.Parse(await list.Content.ReadAsStringAsync()))
+        {
+            Assert.Equal(JsonValueKind.Null, sites.RootElement.GetProperty("rosterError").ValueKind);
+            Assert.Equal(JsonValueKind.Array, sites.RootElement.GetProperty("sites").ValueKind);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await origin.GetAsync("/fill/sites/isp1")).StatusCode);
+        var open = await origin.PostAsync("/fill/sites/isp1/open", null);
+        Assert.Equal(HttpStatusCode.Forbidden, open.StatusCode);
+        Assert.Contains("openconnect://origin", JsonDocument.Parse(await open.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+
+        // The operator's list names the site steering's roster knows, with its window.
+        using var applianceCertificate = stack.Fleet.Issue("openconnect://appliance/isp1/a1");
+        await stack.RegisterApplianceAsync(applianceCertificate, "a1");
+        await stack.WaitForRosterAsync("a1");
+        using var listed = JsonDocument.Parse(await stack.Http.GetStringAsync("/fill/sites"));
+        var isp1 = listed.RootElement.GetProperty("sites").EnumerateArray().Single(s => s.GetProperty("site").GetString() == "isp1");
+        Assert.True(isp1.GetProperty("windowEnd").GetDateTimeOffset() > isp1.GetProperty("windowStart").GetDateTimeOffset());
+        Assert.Equal(0, isp1.GetProperty("copiesPlanned").GetInt32());
+    }
+
+    [Fact]
     public async Task OperatorEndpoints_AnswerCurl_WithAnOperatorCertificate_AndTheControllersPinnedKey()
     {
         // What run.sh and the operator how-to do: the controller's certificate names no host, so curl pins its key.

@@ -27,4 +27,45 @@ public sealed class SiteStatusTests
         Assert.Equal(["a1", "a2"], t1.Appliances);
         Assert.True(status.Titles.Single(t => t.Title == "t2").Live);
     }
+
+    [Theory]
+    // 03:00 in a 02:00-06:00 UTC window: a quarter gone.
+    [InlineData(3, 0.25)]
+    // Before the window: nothing gone yet (the window is the next one).
+    [InlineData(1, 0)]
+    // After it: the next night's window, not yet open.
+    [InlineData(7, 0)]
+    public void Progress_IsCopiesCompleteOfPlanned_AgainstTheWindow(int hour, double elapsed)
+    {
+        var now = new DateTimeOffset(2026, 12, 7, hour, 0, 0, TimeSpan.Zero);
+        var window = new FillWindow(TimeZoneInfo.Utc, new TimeOnly(2, 0), new TimeOnly(6, 0));
+        var files = new List<PlannedFile>
+        {
+            new("a1", new FileId("t1", "r0"), FillStore.Done, ""),
+            new("a2", new FileId("t1", "r0"), FillStore.Failed, ""),
+            new("a1", new FileId("t2", "r0"), FillStore.Done, ""),
+            new("a2", new FileId("t2", "r0"), FillStore.Done, ""),
+        };
+        var next = window.Next(now);
+
+        var progress = SiteProgress.Of(SiteStatus.From("isp1", null, files), next, (false, next.End), now);
+
+        Assert.Equal(elapsed, progress.WindowElapsed);
+        Assert.Equal(hour < 6 ? 7 : 8, progress.WindowStart.Day);
+        Assert.Equal(TimeSpan.FromHours(4), progress.WindowEnd - progress.WindowStart);
+        Assert.Equal((4, 3, 1), (progress.CopiesPlanned, progress.CopiesComplete, progress.CopiesFailed));
+        Assert.Equal(0.75, progress.Progress);
+        Assert.Equal((1, 1), (progress.TitlesLive, progress.TitlesFilling));
+        Assert.Null(progress.Day);
+    }
+
+    [Fact]
+    public void Progress_WithNothingPlanned_IsUnknown()
+    {
+        var now = new DateTimeOffset(2026, 12, 7, 12, 0, 0, TimeSpan.Zero);
+        var next = new FillWindow(TimeZoneInfo.Utc, new TimeOnly(2, 0), new TimeOnly(6, 0)).Next(now);
+        var progress = SiteProgress.Of(SiteStatus.From("isp1", null, []), next, (false, next.End), now);
+        Assert.Null(progress.Progress);
+        Assert.Equal(0, progress.CopiesPlanned);
+    }
 }
