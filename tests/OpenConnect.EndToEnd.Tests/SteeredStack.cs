@@ -111,8 +111,6 @@ public sealed class SteeredStack : IAsyncDisposable
                 "--Origin:Pipeline:MaxHeight=360",
                 "--Origin:Pipeline:SegmentSeconds=2",
                 "--Origin:Catalog:PasswordIterations=10000",
-                $"--Origin:Web:FleetSteeringUrl={layout.EnrollUrl}",
-                .. fillController ? [$"--Origin:Web:FleetFillControllerUrl={layout.ControlUrl(FleetLayout.FillController)}"] : (string[])[],
             ],
             applianceSettings: [],
             prepare: _ => Task.CompletedTask,

@@ -71,6 +71,8 @@ public sealed class RoleSettingsTests
         Assert.Contains("--Origin:Fleet:CaCertificateFile=/state/steering/fleet/ca.crt", origin);
         Assert.Contains("--Origin:Fleet:ParentUrl=https://127.0.0.1:8143", origin);
         Assert.Contains("--Origin:Catalog:AdminPasswordFile=/state/admin.password", origin);
+        Assert.Contains("--Origin:Web:FleetSteeringUrl=https://127.0.0.1:8281", origin);
+        Assert.Contains("--Origin:Web:FleetFillControllerUrl=https://127.0.0.1:8380", origin);
         var fill = RoleSettings.FillController(Loopback);
         Assert.Contains("--FillController:Fleet:CertificateFile=/state/fill-controller-fleet/fill-controller.crt", fill);
         Assert.Contains("--FillController:Fill:ControlUrl=https://127.0.0.1:8380", fill);

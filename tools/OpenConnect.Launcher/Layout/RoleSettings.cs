@@ -49,6 +49,9 @@ public static class RoleSettings
             $"--Origin:Fleet:CertificateFile={Path.Combine(fleet, "origin.crt")}",
             $"--Origin:Fleet:KeyFile={Path.Combine(fleet, "origin.key")}",
             $"--Origin:Fleet:CaCertificateFile={layout.CaCertificateFile}",
+            // The operator page reads steering's roster and the fill controller's progress with the origin's certificate.
+            $"--Origin:Web:FleetSteeringUrl={layout.EnrollUrl}",
+            .. layout.HasFillController ? [$"--Origin:Web:FleetFillControllerUrl={layout.ControlUrl(FleetLayout.FillController)}"] : (string[])[],
         ];
     }
 
