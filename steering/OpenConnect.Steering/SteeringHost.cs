@@ -46,6 +46,7 @@ public static class SteeringHost
             return new PlayRateLimiter(sp.GetRequiredService<TimeProvider>(), options.PlayRateLimitPerSecond, options.PlayRateLimitBurst, options.PlayRateLimitClients);
         });
         services.AddSingleton<OriginCatalog>();
+        services.AddSingleton<Takedown.TakedownRegistry>();
         services.AddSingleton<ControlEndpoint>();
         services.AddFleet();
         services.AddHostedService<SigningKeyPublisher>();
