@@ -34,6 +34,9 @@ public sealed class OriginFleetOptions
     /// <summary>How long to wait before reporting the takedown list again after steering did not acknowledge it. Default 5 s.</summary>
     public TimeSpan TakedownRetryInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often the takedown list is reported again though nothing changed (repairs a steering that lost its state). Default 1 min.</summary>
+    public TimeSpan TakedownRefreshInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     public bool IsConfigured => ParentUrl.Length > 0;
 
     /// <summary>Whether the fleet certificate files are in use: for the parent listener or for reporting takedowns.</summary>
@@ -43,6 +46,7 @@ public sealed class OriginFleetOptions
     {
         var anyFile = CertificateFile.Length > 0 || KeyFile.Length > 0 || CaCertificateFile.Length > 0;
         check.Require(TakedownRetryInterval >= TimeSpan.FromMilliseconds(100) && TakedownRetryInterval <= TimeSpan.FromHours(1), "Fleet:TakedownRetryInterval", TakedownRetryInterval, "must be between 00:00:00.1 and 01:00:00");
+        check.Require(TakedownRefreshInterval >= TimeSpan.FromSeconds(1) && TakedownRefreshInterval <= TimeSpan.FromDays(1), "Fleet:TakedownRefreshInterval", TakedownRefreshInterval, "must be between 00:00:01 and 1.00:00:00");
         check.Require(SteeringControlUrl.Length == 0 || (Uri.TryCreate(SteeringControlUrl, UriKind.Absolute, out var steering) && steering.Scheme == Uri.UriSchemeHttps && steering.AbsolutePath == "/"),
             "Fleet:SteeringControlUrl", SteeringControlUrl, "must be empty or steering's control listener as https://HOST:PORT (mutual TLS only), e.g. https://10.0.0.2:8280");
         if (!UsesCertificate)

@@ -12,7 +12,7 @@ namespace OpenConnect.Origin.Publishing;
 /// listener (<c>Origin:Fleet:SteeringControlUrl</c>, mutual TLS with the origin's fleet certificate;
 /// steering must present <c>openconnect://steering</c> from the fleet CA): once at start and after
 /// every change, retrying every <see cref="OriginFleetOptions.TakedownRetryInterval"/> until steering
-/// acknowledges. The full list each time makes a report idempotent and repairs steering's copy after it
+/// acknowledges, and again every <see cref="OriginFleetOptions.TakedownRefreshInterval"/>. The full list each time makes a report idempotent and repairs steering's copy after it
 /// lost its state. Without a steering URL it does nothing (steering then learns of a title's removal
 /// only when the origin answers 404 for it).
 /// </summary>
@@ -23,7 +23,6 @@ public sealed partial class TakedownReporter : BackgroundService
     private readonly IServiceProvider _services;
     private readonly ILogger<TakedownReporter> _logger;
     private readonly SemaphoreSlim _changed = new(0, 1);
-    private int _pending = 1;
 
     public TakedownReporter(TitleTakedowns takedowns, IOptions<OriginOptions> options, IServiceProvider services, ILogger<TakedownReporter> logger)
     {
@@ -49,7 +48,6 @@ public sealed partial class TakedownReporter : BackgroundService
 
     private void OnChanged(string titleId)
     {
-        Interlocked.Exchange(ref _pending, 1);
         try
         {
             _changed.Release();
@@ -80,33 +78,34 @@ public sealed partial class TakedownReporter : BackgroundService
         var failing = false;
         while (!stoppingToken.IsCancellationRequested)
         {
-            if (Interlocked.Exchange(ref _pending, 0) == 1)
+            var report = new TakedownReport();
+            report.Takedowns.AddRange(_takedowns.List().Select(e => new Contracts.Steering.V1.Takedown { TitleId = e.TitleId, Reason = e.Reason, AtUnixMs = e.At.ToUnixTimeMilliseconds() }));
+            try
             {
-                var report = new TakedownReport();
-                report.Takedowns.AddRange(_takedowns.List().Select(e => new Contracts.Steering.V1.Takedown { TitleId = e.TitleId, Reason = e.Reason, AtUnixMs = e.At.ToUnixTimeMilliseconds() }));
-                try
+                var ack = await client.ReportTakedownsAsync(report, deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: stoppingToken).ConfigureAwait(false);
+                if (ack.Generation != AcknowledgedGeneration || failing || Reports == 0)
                 {
-                    var ack = await client.ReportTakedownsAsync(report, deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: stoppingToken).ConfigureAwait(false);
-                    AcknowledgedGeneration = ack.Generation;
-                    Reports++;
-                    failing = false;
                     Reported(_logger, report.Takedowns.Count, ack.Generation);
                 }
-                catch (Exception ex) when (ex is RpcException or HttpRequestException && !stoppingToken.IsCancellationRequested)
+
+                AcknowledgedGeneration = ack.Generation;
+                Reports++;
+                failing = false;
+            }
+            catch (Exception ex) when (ex is RpcException or HttpRequestException && !stoppingToken.IsCancellationRequested)
+            {
+                if (!failing)
                 {
-                    Interlocked.Exchange(ref _pending, 1);
-                    if (!failing)
-                    {
-                        ReportFailed(_logger, _options.SteeringControlUrl, ex.Message);
-                        failing = true;
-                    }
+                    ReportFailed(_logger, _options.SteeringControlUrl, ex.Message);
+                    failing = true;
                 }
             }
 
-            var wait = Volatile.Read(ref _pending) == 1 ? _options.TakedownRetryInterval : Timeout.InfiniteTimeSpan;
+            // A change wakes it at once; otherwise the list is reported again after a while (a failure
+            // sooner), which repairs a steering that restarted without its state directory.
             try
             {
-                await _changed.WaitAsync(wait, stoppingToken).ConfigureAwait(false);
+                await _changed.WaitAsync(failing ? _options.TakedownRetryInterval : _options.TakedownRefreshInterval, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
