@@ -30,12 +30,12 @@ internal static partial class TakedownEndpoints
                 return denied;
             }
 
-            if (Unknown(id, pipeline) is { } missing)
+            if (Unknown(id, pipeline, store) is { } missing)
             {
                 return missing;
             }
 
-            if (pipeline.Get(id)!.State is Pipeline.TitleStates.Queued or Pipeline.TitleStates.Processing)
+            if (pipeline.Get(id)?.State is Pipeline.TitleStates.Queued or Pipeline.TitleStates.Processing)
             {
                 return ApiErrors.Conflict($"title '{id}' is still being processed; delete it once it is published or failed");
             }
@@ -47,7 +47,7 @@ internal static partial class TakedownEndpoints
             return Results.Ok(new TakedownView(id, entry.Reason, entry.At, deleted));
         }).Produces<TakedownView>().WithName("DeleteTitle");
 
-        api.MapPut("/titles/{id}/takedown", async (string id, HttpContext context, PipelineTitles pipeline, TitleTakedowns takedowns, ILogger<TitleTakedowns> logger) =>
+        api.MapPut("/titles/{id}/takedown", async (string id, HttpContext context, PipelineTitles pipeline, IObjectStore store, TitleTakedowns takedowns, ILogger<TitleTakedowns> logger) =>
         {
             var (grant, denied) = await CatalogAuth.RequireAsync(context, UserRole.Admin);
             if (denied is not null)
@@ -55,7 +55,7 @@ internal static partial class TakedownEndpoints
                 return denied;
             }
 
-            if (Unknown(id, pipeline) is { } missing)
+            if (Unknown(id, pipeline, store) is { } missing)
             {
                 return missing;
             }
@@ -96,14 +96,15 @@ internal static partial class TakedownEndpoints
         }).Produces<List<TakedownView>>().WithName("ListTakedowns");
     }
 
-    private static IResult? Unknown(string id, PipelineTitles pipeline)
+    /// <summary>400 for a bad id, 404 for a title neither the pipeline nor the object store knows (packages published outside the pipeline count).</summary>
+    private static IResult? Unknown(string id, PipelineTitles pipeline, IObjectStore store)
     {
         if (!ApiLimits.IsValidId(id))
         {
             return ApiErrors.BadRequest("title id must be 1..64 characters of [A-Za-z0-9_-]");
         }
 
-        return pipeline.Get(id) is null ? ApiErrors.NotFound($"no title '{id}'") : null;
+        return pipeline.Get(id) is null && !store.IsPublished(id) ? ApiErrors.NotFound($"no title '{id}'") : null;
     }
 
     private static partial class Log
