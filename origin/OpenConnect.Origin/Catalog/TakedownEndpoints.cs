@@ -24,15 +24,10 @@ internal static partial class TakedownEndpoints
     {
         api.MapDelete("/titles/{id}", async (string id, HttpContext context, PipelineTitles pipeline, IObjectStore store, TitleTakedowns takedowns, ILogger<TitleTakedowns> logger) =>
         {
-            var (grant, denied) = await CatalogAuth.RequireAsync(context, UserRole.Admin);
-            if (denied is not null)
+            var (grant, refused) = await RequireAdminAndTitleAsync(context, id, pipeline, store);
+            if (refused is not null)
             {
-                return denied;
-            }
-
-            if (Unknown(id, pipeline, store) is { } missing)
-            {
-                return missing;
+                return refused;
             }
 
             if (pipeline.Get(id)?.State is Pipeline.TitleStates.Queued or Pipeline.TitleStates.Processing)
@@ -49,15 +44,10 @@ internal static partial class TakedownEndpoints
 
         api.MapPut("/titles/{id}/takedown", async (string id, HttpContext context, PipelineTitles pipeline, IObjectStore store, TitleTakedowns takedowns, ILogger<TitleTakedowns> logger) =>
         {
-            var (grant, denied) = await CatalogAuth.RequireAsync(context, UserRole.Admin);
-            if (denied is not null)
+            var (grant, refused) = await RequireAdminAndTitleAsync(context, id, pipeline, store);
+            if (refused is not null)
             {
-                return denied;
-            }
-
-            if (Unknown(id, pipeline, store) is { } missing)
-            {
-                return missing;
+                return refused;
             }
 
             var entry = takedowns.TakeDown(id, TitleTakedowns.Unpublished);
@@ -96,15 +86,24 @@ internal static partial class TakedownEndpoints
         }).Produces<List<TakedownView>>().WithName("ListTakedowns");
     }
 
-    /// <summary>400 for a bad id, 404 for a title neither the pipeline nor the object store knows (packages published outside the pipeline count).</summary>
-    private static IResult? Unknown(string id, PipelineTitles pipeline, IObjectStore store)
+    /// <summary>
+    /// The admin's grant, or the refusal: 401/403 without an admin's token, 400 for a bad id, 404 for a
+    /// title neither the pipeline nor the object store knows (packages published outside the pipeline count).
+    /// </summary>
+    private static async Task<(AccessGrant? Grant, IResult? Refused)> RequireAdminAndTitleAsync(HttpContext context, string id, PipelineTitles pipeline, IObjectStore store)
     {
-        if (!ApiLimits.IsValidId(id))
+        var (grant, denied) = await CatalogAuth.RequireAsync(context, UserRole.Admin);
+        if (denied is not null)
         {
-            return ApiErrors.BadRequest("title id must be 1..64 characters of [A-Za-z0-9_-]");
+            return (null, denied);
         }
 
-        return pipeline.Get(id) is null && !store.IsPublished(id) ? ApiErrors.NotFound($"no title '{id}'") : null;
+        if (!ApiLimits.IsValidId(id))
+        {
+            return (null, ApiErrors.BadRequest("title id must be 1..64 characters of [A-Za-z0-9_-]"));
+        }
+
+        return pipeline.Get(id) is null && !store.IsPublished(id) ? (null, ApiErrors.NotFound($"no title '{id}'")) : (grant, null);
     }
 
     private static partial class Log

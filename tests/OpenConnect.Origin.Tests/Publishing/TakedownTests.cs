@@ -152,3 +152,34 @@ public sealed class TakedownTests
         }
     }
 }
+
+public sealed class TakedownReportingOptionsTests
+{
+    [Theory]
+    [InlineData("http://127.0.0.1:8280", "", "Fleet:SteeringControlUrl")]
+    [InlineData("https://127.0.0.1:8280/x", "", "Fleet:SteeringControlUrl")]
+    [InlineData("https://127.0.0.1:8280", "", "Fleet:CertificateFile")]
+    [InlineData("", "00:00:00.01", "Fleet:TakedownRetryInterval")]
+    public void SteeringControlUrl_IsHttpsWithTheFleetFiles_AndIntervalsAreBounded(string url, string retry, string key)
+    {
+        var options = new OriginFleetOptions { SteeringControlUrl = url };
+        if (retry.Length > 0)
+        {
+            options.TakedownRetryInterval = TimeSpan.Parse(retry, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var check = new OpenConnect.Hosting.OptionsCheck("Origin");
+        options.Validate(check);
+        Assert.Contains(check.Errors, e => e.Contains(key, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void NothingSet_IsValid() => Assert.Empty(Validate(new OriginFleetOptions()));
+
+    private static IReadOnlyList<string> Validate(OriginFleetOptions options)
+    {
+        var check = new OpenConnect.Hosting.OptionsCheck("Origin");
+        options.Validate(check);
+        return check.Errors;
+    }
+}
