@@ -127,3 +127,23 @@ public sealed class TakedownTests
         Assert.Equal(0ul, h.Steering.Services.GetRequiredService<TakedownRegistry>().Generation);
     }
 }
+
+public sealed class TakedownStartupTests
+{
+    [Fact]
+    public async Task ADamagedTakedownList_StopsTheStart_NamingTheFile()
+    {
+        using var state = new TempDirectory("openconnect-takedown-start");
+        var file = state.Combine("steering", TakedownRegistry.FileName);
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        await File.WriteAllTextAsync(file, "{ \"Generation\": 1, \"Takedowns\": [ { \"TitleId\": \"../x\", \"Reason\": \"deleted\", \"AtUnixMs\": 0 } ] }");
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => RunningRole.StartAsync(
+            SteeringHost.Build,
+            $"--Steering:DataDirectory={state.Combine("steering")}",
+            "--Steering:ControlUrl=https://127.0.0.1:0",
+            "--Steering:Fleet:EnrollUrl=https://127.0.0.1:0"));
+        var message = OpenConnect.Hosting.RoleHost.DescribeStartupFailure(failure);
+        Assert.Contains(file, message, StringComparison.Ordinal);
+        Assert.Contains("not a content title id", message, StringComparison.Ordinal);
+    }
+}
