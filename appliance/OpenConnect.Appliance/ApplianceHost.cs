@@ -89,7 +89,7 @@ public static class ApplianceHost
             },
             ControlUrl = ControlListener.Urls,
             // The drain switch and prefetch answer only on the control listener, which serves nothing else.
-            ControlPaths = [DrainEndpoint.Path, "/" + Contracts.Appliance.V1.ApplianceFill.Descriptor.FullName],
+            ControlPaths = [DrainEndpoint.Path, PurgeEndpoint.Path, "/" + Contracts.Appliance.V1.ApplianceFill.Descriptor.FullName],
             ControlTls = ControlListener.UseFleetTls,
             // Other appliances pull unsigned /v/… here with fleet certificates (Appliance:Upstream:ParentListenerUrl).
             ParentUrl = configuration => RoleOptionsRegistration.BindOrDefaults<ApplianceOptions>(configuration).Upstream.ParentListenerUrl,
@@ -104,6 +104,7 @@ public static class ApplianceHost
         app.MapContent();
         app.MapGrpcService<PrefetchService>();
         app.MapDrain();
+        app.MapPurge();
         return app;
     }
 

@@ -9,7 +9,8 @@ namespace OpenConnect.Origin;
 /// <summary>
 /// Keeps the catalog's view of every title in step with the pipeline: each change of a pipeline
 /// title (created, progress, state, renditions) is forwarded through <see cref="ICatalogTitles"/>,
-/// which makes a published title searchable and notifies its channel's subscribers. Changes are
+/// which makes a published title searchable and notifies its channel's subscribers. A title taken
+/// down (<see cref="TitleTakedowns"/>) is forwarded as <c>removed</c>, and again when its takedown changes. Changes are
 /// queued and coalesced per title, so the pipeline never waits on the catalog. At start every
 /// pipeline title is forwarded once, which repairs whatever a crash between the two databases left
 /// behind (the upsert is idempotent).
@@ -17,14 +18,17 @@ namespace OpenConnect.Origin;
 public sealed partial class CatalogSync : BackgroundService
 {
     private readonly PipelineTitles _pipeline;
+    private readonly TitleTakedowns _takedowns;
     private readonly ICatalogTitles _catalog;
     private readonly AccountStore _accounts;
     private readonly ILogger<CatalogSync> _logger;
     private readonly Channel<string> _changed = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
     private readonly HashSet<string> _pending = [];
 
-    public CatalogSync(PipelineTitles pipeline, ICatalogTitles catalog, AccountStore accounts, ILogger<CatalogSync> logger)
+    public CatalogSync(PipelineTitles pipeline, ICatalogTitles catalog, AccountStore accounts, TitleTakedowns takedowns, ILogger<CatalogSync> logger)
     {
+        _takedowns = takedowns;
+        _takedowns.Changed += Enqueue;
         _pipeline = pipeline;
         _catalog = catalog;
         _accounts = accounts;
@@ -38,6 +42,7 @@ public sealed partial class CatalogSync : BackgroundService
     public override void Dispose()
     {
         _pipeline.Changed -= Enqueue;
+        _takedowns.Changed -= Enqueue;
         base.Dispose();
     }
 
@@ -87,11 +92,13 @@ public sealed partial class CatalogSync : BackgroundService
     private TitleUpdate ToUpdate(PipelineTitleRecord title)
     {
         var uploader = title.Metadata.GetValueOrDefault(UploaderKey);
-        var published = title.State == Pipeline.TitleStates.Published;
+        // A title an admin took down leaves lists and search (its row stays for its comments and history).
+        var removed = _takedowns.IsTakenDown(title.Id);
+        var published = title.State == Pipeline.TitleStates.Published && !removed;
         return new TitleUpdate
         {
             Id = title.Id,
-            Status = title.State,
+            Status = removed ? TitleStatus.Removed : title.State,
             UploaderId = uploader,
             ChannelId = uploader is null ? null : _accounts.Get(uploader)?.ChannelId,
             Title = title.Metadata.GetValueOrDefault("title") ?? title.Metadata.GetValueOrDefault("filename") ?? title.Id,

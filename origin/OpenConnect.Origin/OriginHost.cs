@@ -53,6 +53,8 @@ public static class OriginHost
         });
         builder.Services.AddSingleton(sp => OriginFleetCredentials.FromOptions(sp.GetRequiredService<IOptions<OriginOptions>>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
         builder.Services.AddSingleton<ITitlePublisher, TitlePublisher>();
+        builder.Services.AddSingleton(sp => new TitleTakedowns(sp.GetRequiredService<IOptions<OriginOptions>>().Value.DataDirectory, sp.GetService<TimeProvider>() ?? TimeProvider.System));
+        builder.Services.AddHostedService<TakedownReporter>();
         builder.Services.AddOriginPipeline();
         builder.Services.AddOriginIngest();
         builder.Services.AddOriginCatalog();

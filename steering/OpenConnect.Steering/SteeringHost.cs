@@ -7,6 +7,7 @@ using OpenConnect.Steering.Play;
 using OpenConnect.Steering.Prefixes;
 using OpenConnect.Steering.Selection;
 using OpenConnect.Steering.Signing;
+using OpenConnect.Steering.Takedown;
 
 namespace OpenConnect.Steering;
 
@@ -46,6 +47,7 @@ public static class SteeringHost
             return new PlayRateLimiter(sp.GetRequiredService<TimeProvider>(), options.PlayRateLimitPerSecond, options.PlayRateLimitBurst, options.PlayRateLimitClients);
         });
         services.AddSingleton<OriginCatalog>();
+        services.AddTakedowns();
         services.AddSingleton<ControlEndpoint>();
         services.AddFleet();
         services.AddHostedService<SigningKeyPublisher>();

@@ -125,6 +125,10 @@ public sealed class SteeredStack : IAsyncDisposable
     public static Task<SteeredStack> StartPipelineAsync(string name, int appliances, params string[] originSettings) =>
         LaunchAsync(name, appliances, _ => originSettings, [], _ => Task.CompletedTask);
 
+    /// <summary>As <see cref="StartPipelineAsync(string, int, string[])"/>, with origin settings that depend on the fleet's layout (its ports).</summary>
+    public static Task<SteeredStack> StartPipelineAsync(string name, int appliances, Func<FleetLayout, string[]> originSettings) =>
+        LaunchAsync(name, appliances, originSettings, [], _ => Task.CompletedTask);
+
     private static Task<SteeredStack> LaunchAsync(string name, int appliances, string[] originSettings, string[] applianceSettings, Func<string, Task> prepare) =>
         LaunchAsync(name, appliances, _ => originSettings, applianceSettings, prepare);
 

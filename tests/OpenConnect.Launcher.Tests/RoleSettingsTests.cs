@@ -72,6 +72,7 @@ public sealed class RoleSettingsTests
         Assert.Contains("--Origin:Fleet:ParentUrl=https://127.0.0.1:8143", origin);
         Assert.Contains("--Origin:Catalog:AdminPasswordFile=/state/admin.password", origin);
         Assert.Contains("--Origin:Web:FleetSteeringUrl=https://127.0.0.1:8281", origin);
+        Assert.Contains("--Origin:Fleet:SteeringControlUrl=https://127.0.0.1:8280", origin);
         Assert.Contains("--Origin:Web:FleetFillControllerUrl=https://127.0.0.1:8380", origin);
         var fill = RoleSettings.FillController(Loopback);
         Assert.Contains("--FillController:Fleet:CertificateFile=/state/fill-controller-fleet/fill-controller.crt", fill);

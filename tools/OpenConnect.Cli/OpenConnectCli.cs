@@ -17,6 +17,7 @@ public static class OpenConnectCli
             root.Subcommands.Add(command);
         }
 
+        root.Subcommands.Add(PurgeCommand.Create(new OperatorOptions(), output));
         root.Subcommands.Add(FillCommands.Create(shared, output));
         root.Subcommands.Add(EnrollCommands.Create(shared, output));
         root.Subcommands.Add(StatusCommand.Create(shared, output));

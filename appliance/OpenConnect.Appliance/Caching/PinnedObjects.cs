@@ -94,6 +94,18 @@ internal sealed class PinnedObjects
         }
     }
 
+    /// <summary>Drops a pin without returning the object to the policy (it is being purged); true when it was pinned.</summary>
+    public bool DropLocked(ulong key)
+    {
+        if (!_pins.Remove(key, out _))
+        {
+            return false;
+        }
+
+        _ssd.ResizeLocked();
+        return true;
+    }
+
     public void Unpin(ulong key)
     {
         lock (_policyLock)

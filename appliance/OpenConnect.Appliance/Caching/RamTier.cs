@@ -116,6 +116,23 @@ internal sealed class RamTier : IDisposable
         }
     }
 
+    /// <summary>The keys and paths of the bodies held now (a snapshot).</summary>
+    public IReadOnlyList<(ulong Key, string Path)> Held() => [.. _bodies.Select(b => (b.Key, b.Value.Info.Path))];
+
+    /// <summary>Drops <paramref name="key"/> from the policy and closes its body (once no response leases it); false when RAM did not hold it.</summary>
+    public bool RemoveLocked(ulong key)
+    {
+        var inPolicy = _policy.Remove(key);
+        if (_bodies.TryRemove(key, out var gone))
+        {
+            gone.Memory.Close();
+            _inventory.Dropped(key, InventoryTier.Ram);
+            return true;
+        }
+
+        return inPolicy;
+    }
+
     public void UpdateGauges()
     {
         _metrics.TierBytes.WithLabels("ram").Set(_policy.UsedBytes);

@@ -19,7 +19,7 @@ namespace OpenConnect.Appliance.Caching;
 /// them; bodies are never copied under it. The SSD tier is opened by <see cref="StartAsync"/>, the
 /// host's start step (recovery can take seconds), not in the constructor.
 /// </summary>
-public sealed class SegmentCache : IAsyncDisposable
+public sealed partial class SegmentCache : IAsyncDisposable
 {
     private readonly Lock _policyLock = new();
     private readonly RamTier _ram;
@@ -32,6 +32,7 @@ public sealed class SegmentCache : IAsyncDisposable
     private readonly ILoggerFactory _loggers;
     private readonly TimeProvider _time;
     private readonly Action<InflightObject> _onFetched;
+    private readonly CacheInventory _inventory;
 
     public SegmentCache(IOptions<ApplianceOptions> options, ParentFetcher fetcher, ApplianceMetrics metrics, ILoggerFactory loggers, TimeProvider time, CacheInventory inventory)
     {
@@ -43,6 +44,7 @@ public sealed class SegmentCache : IAsyncDisposable
         metrics.TierCapacity.WithLabels("ssd").Set(cache.SsdBytes);
         _loggers = loggers;
         _time = time;
+        _inventory = inventory;
         // The video policy values objects by what the path says; it governs the SSD tier (the writes and the
         // bulk of the bytes). The small RAM tier keeps S3-FIFO, whose recency suits its short horizon.
         var ramPolicy = cache.Policy == PolicyFactory.Video ? PolicyFactory.S3Fifo : cache.Policy;
@@ -78,14 +80,21 @@ public sealed class SegmentCache : IAsyncDisposable
         await Task.Run(_pinSet.Load, cancellationToken).ConfigureAwait(false);
         _ssd.Open(store);
         _ram.UpdateGauges();
+        await PurgeTakenDownAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Finds the bytes for <paramref name="path"/>: a RAM hit, an SSD hit (an open file), or a miss
-    /// joined to the single upstream fetch for that object.
+    /// joined to the single upstream fetch for that object. A title on the takedown list is a miss that
+    /// answers 410 at once, whatever the tiers still hold while its purge runs.
     /// </summary>
     public async ValueTask<CacheLookup> LookupAsync(ulong key, string path, CancellationToken cancellationToken)
     {
+        if (_fetcher.Takedowns.Holds(path))
+        {
+            return CacheLookup.Miss(ParentFetcher.Gone(key, path), FetchJoin.TakenDown);
+        }
+
         if (_ram.TryLease(key, path, out var ram))
         {
             lock (_policyLock)
@@ -133,6 +142,12 @@ public sealed class SegmentCache : IAsyncDisposable
     private void OnFetched(InflightObject fetch)
     {
         var head = fetch.Head!;
+        if (_fetcher.Takedowns.Holds(fetch.Path))
+        {
+            // Taken down while it was being fetched: its readers got their bytes, the cache keeps none.
+            return;
+        }
+
         var info = new ObjectInfo(fetch.Path, head.Length, head.ETag, head.LastModified, head.ContentType, ContentTypes.CacheControlFor(fetch.Path));
         var key = fetch.Key;
         bool inRam;
@@ -261,6 +276,11 @@ public sealed class SegmentCache : IAsyncDisposable
     /// </summary>
     public async Task<FillWriteResult> StoreFilledAsync(ulong key, string path, byte[] body, byte[] sha256, string contentType, string etag, DateTimeOffset lastModified, CancellationToken cancellationToken)
     {
+        if (_fetcher.Takedowns.Holds(path))
+        {
+            return new FillWriteResult(false, $"{path}: the title was taken down at the origin");
+        }
+
         try
         {
             return await _pins.StoreFilledAsync(key, path, body, sha256, contentType, etag, lastModified, cancellationToken).ConfigureAwait(false);
@@ -279,6 +299,11 @@ public sealed class SegmentCache : IAsyncDisposable
     /// </summary>
     public async Task<PrefetchResult> PrefetchAsync(ulong key, string path, CancellationToken cancellationToken)
     {
+        if (_fetcher.Takedowns.Holds(path))
+        {
+            return new PrefetchResult(false, false, 0, "the title was taken down at the origin");
+        }
+
         if (Store.TryOpen(key, path, out var existing))
         {
             var length = existing.BodyLength;
@@ -294,6 +319,7 @@ public sealed class SegmentCache : IAsyncDisposable
             return new PrefetchResult(false, false, 0, outcome switch
             {
                 FetchOutcome.NotFound => "not found at any parent",
+                FetchOutcome.Gone => "the title was taken down at the origin",
                 FetchOutcome.GatewayTimeout => "parents timed out",
                 FetchOutcome.TooLarge => "larger than Appliance:Upstream:MaxObjectBytes",
                 FetchOutcome.Overloaded => "too many fetches under way (Appliance:Upstream:MaxConcurrentFetches)",

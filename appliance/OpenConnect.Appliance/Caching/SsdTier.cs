@@ -247,6 +247,30 @@ internal sealed class SsdTier : IAsyncDisposable
         _evicted.Clear();
     }
 
+    /// <summary>
+    /// Deletes <paramref name="key"/> from the tier: out of the policy, its open file closed (responses
+    /// holding it finish), its file and index entry gone. Pins are the caller's (the pin set comes first).
+    /// </summary>
+    public bool RemoveLocked(ulong key)
+    {
+        var inPolicy = _policy.Remove(key);
+        if (_open.TryRemove(key, out var open))
+        {
+            open.Close();
+        }
+
+        if (_store is { } store && store.Remove(key))
+        {
+            _inventory.Dropped(key, InventoryTier.Ssd);
+            return true;
+        }
+
+        return inPolicy;
+    }
+
+    /// <summary>Completes when every SSD write under way now has ended.</summary>
+    public Task PendingWritesAsync() => Task.WhenAll(_pendingWrites.Values);
+
     /// <summary>The write of <paramref name="key"/> under way, if any.</summary>
     public bool TryGetPendingWrite(ulong key, out Task underWay) => _pendingWrites.TryGetValue(key, out underWay!);
 

@@ -5,8 +5,8 @@ using OpenConnect.Hosting;
 namespace OpenConnect.Appliance.Control;
 
 /// <summary>
-/// Authorizes every request on the control listener by the caller's fleet identity: the drain switch
-/// and Prefetch are for operators (<c>openconnect://operator/{name}</c>) only. The client certificate
+/// Authorizes every request on the control listener by the caller's fleet identity: the drain switch,
+/// purge and Prefetch are for operators (<c>openconnect://operator/{name}</c>) only. The client certificate
 /// is checked again on each request, not only at the handshake, so one that expires while its
 /// connection stays open is refused on the next call. Anything else gets 403 with a JSON
 /// <c>{error}</c> naming the identity, or gRPC PermissionDenied; refusals are logged. The fill
@@ -35,7 +35,7 @@ public sealed class ControlGate(RequestDelegate next, FleetEnrollment enrollment
         {
             null => verdict.Problem ?? "refused",
             { Role: FleetRole.Operator } => null,
-            var identity => $"{identity} may not use the appliance's control endpoint: drain and prefetch take an operator certificate (openconnect://operator/{{name}})",
+            var identity => $"{identity} may not use the appliance's control endpoint: drain, purge and prefetch take an operator certificate (openconnect://operator/{{name}})",
         };
         if (problem is not null)
         {

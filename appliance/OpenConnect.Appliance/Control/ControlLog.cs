@@ -29,6 +29,12 @@ internal static partial class ControlLog
     [LoggerMessage(EventId = 708, Level = LogLevel.Information, Message = "No control listener: {Reason}")]
     public static partial void NoControlListener(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = 710, Level = LogLevel.Warning, Message = "Takedown list generation {Generation} applied: {Count} titles refused (410); purged now: {Purged}")]
+    public static partial void TakedownsApplied(ILogger logger, ulong generation, int count, string purged);
+
+    [LoggerMessage(EventId = 711, Level = LogLevel.Warning, Message = "Purge by {Operator}: {Scope}; {Objects} objects dropped ({Pins} pinned), {NotFound} remembered 404s forgotten")]
+    public static partial void Purged(ILogger logger, string @operator, string scope, int objects, int pins, int notFound);
+
     [LoggerMessage(EventId = 709, Level = LogLevel.Information, Message = "Prefetch of {Objects} objects for {Operator}")]
     public static partial void Prefetch(ILogger logger, int objects, string @operator);
 }

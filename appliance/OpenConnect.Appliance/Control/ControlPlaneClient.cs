@@ -23,7 +23,8 @@ namespace OpenConnect.Appliance.Control;
 /// stops taking new sessions. Every call goes over TLS with the appliance's fleet certificate, and
 /// steering must present a certificate for <c>openconnect://steering</c> from the fleet CA (the
 /// system's roots and the host name do not count); the certificate is renewed on this connection
-/// when due, and the channel reconnects with the new one.
+/// when due, and the channel reconnects with the new one. Replies carry steering's takedown list: the
+/// appliance persists it, refuses its titles (410) and purges them from the cache before the next call.
 /// </summary>
 public sealed class ControlPlaneClient : BackgroundService
 {
@@ -271,6 +272,7 @@ public sealed class ControlPlaneClient : BackgroundService
         }
 
         InstallPlaybackKey(reply.PlaybackKey);
+        await ApplyTakedownsAsync(reply.Takedowns, cancellationToken).ConfigureAwait(false);
 
         _registered = true;
         _needFull = true;
@@ -290,6 +292,7 @@ public sealed class ControlPlaneClient : BackgroundService
             Load = MeasureLoad(),
             Health = new ApplianceHealth { CacheHealthy = _cache.Store.IsHealthy, Draining = _state.Draining },
             Inventory = InventoryUpdate(),
+            TakedownGeneration = _cache.Takedowns.Generation,
         };
         var reply = await _client!.HeartbeatAsync(request, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
         Contacted();
@@ -315,6 +318,31 @@ public sealed class ControlPlaneClient : BackgroundService
         }
 
         InstallPlaybackKey(reply.PlaybackKey);
+        await ApplyTakedownsAsync(reply.Takedowns, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Applies steering's takedown list when it differs from the one applied (the generation, or after a steering restart the titles).</summary>
+    private async Task ApplyTakedownsAsync(TakedownList? list, CancellationToken cancellationToken)
+    {
+        if (list is null)
+        {
+            return;
+        }
+
+        var titles = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in list.Takedowns)
+        {
+            titles[entry.TitleId] = entry.Reason;
+        }
+
+        var applied = _cache.Takedowns;
+        if (list.Generation == applied.Generation && titles.Count == applied.Count && titles.Keys.All(applied.HoldsTitle))
+        {
+            return;
+        }
+
+        var added = await _cache.ApplyTakedownsAsync(list.Generation, titles, cancellationToken).ConfigureAwait(false);
+        ControlLog.TakedownsApplied(_logger, list.Generation, titles.Count, added.Count == 0 ? "-" : string.Join(',', added));
     }
 
     /// <summary>

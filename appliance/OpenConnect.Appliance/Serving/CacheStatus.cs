@@ -10,7 +10,7 @@ namespace OpenConnect.Appliance.Serving;
 /// <c>stored</c> (the fetched body is admitted to the cache when complete and verified) and
 /// <c>collapsed</c> (joined another request's fetch). The extension parameter <c>detail</c> names the
 /// tier or reason: <c>ram</c>, <c>ssd</c>, <c>collapsed</c>, <c>not-found</c> (a 404 the not-found cache
-/// remembers), <c>parent-failed</c> (502/504), <c>fetch-limit</c> (503: too many fetches under way).
+/// remembers), <c>parent-failed</c> (502/504), <c>fetch-limit</c> (503: too many fetches under way), <c>taken-down</c> (410: the title is on the takedown list).
 /// </summary>
 public static class CacheStatus
 {
@@ -23,6 +23,8 @@ public static class CacheStatus
     public static readonly byte[] NotFoundCached = Line("hit; detail=not-found");
     public static readonly byte[] ParentFailed = Line("fwd=uri-miss; detail=parent-failed");
     public static readonly byte[] FetchLimit = Line("detail=fetch-limit");
+    public static readonly byte[] TakenDown = Line("detail=taken-down");
+    public static readonly byte[] Gone = Line("fwd=uri-miss; fwd-status=410");
 
     /// <summary>The 503 of a refused miss: Retry-After and its Cache-Status.</summary>
     public static readonly byte[] FetchLimitHeaders = [.. "Retry-After: 1\r\n"u8, .. FetchLimit];
@@ -35,6 +37,8 @@ public static class CacheStatus
         _ => (join, outcome) switch
         {
             (FetchJoin.Refused, _) => FetchLimit,
+            (FetchJoin.TakenDown, _) => TakenDown,
+            (_, FetchOutcome.Gone) => Gone,
             (FetchJoin.NotFoundCached, _) => NotFoundCached,
             (FetchJoin.Collapsed, FetchOutcome.Ok) => Collapsed,
             (FetchJoin.Collapsed, FetchOutcome.NotFound) => NotFoundCollapsed,

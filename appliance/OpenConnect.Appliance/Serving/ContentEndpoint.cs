@@ -110,6 +110,7 @@ public static class ContentEndpoint
                 response.StatusCode = outcome switch
                 {
                     Upstream.FetchOutcome.NotFound => 404,
+                    Upstream.FetchOutcome.Gone => 410,
                     Upstream.FetchOutcome.GatewayTimeout => 504,
                     Upstream.FetchOutcome.Overloaded => 503,
                     _ => 502,

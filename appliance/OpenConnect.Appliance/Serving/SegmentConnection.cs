@@ -308,6 +308,7 @@ internal sealed class SegmentConnection
             var (status, message) = outcome switch
             {
                 Upstream.FetchOutcome.NotFound => (404, "no such content"u8.ToArray()),
+                Upstream.FetchOutcome.Gone => (410, "this title was taken down at the origin"u8.ToArray()),
                 Upstream.FetchOutcome.GatewayTimeout => (504, "no parent answered in time"u8.ToArray()),
                 Upstream.FetchOutcome.TooLarge => (502, "object too large to cache"u8.ToArray()),
                 Upstream.FetchOutcome.Overloaded => (503, "too many objects being fetched from the parents; retry shortly"u8.ToArray()),

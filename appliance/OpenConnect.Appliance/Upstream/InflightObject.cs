@@ -17,6 +17,8 @@ public enum FetchOutcome : byte
     Overloaded,
     /// <summary>Refused by the integrity check before any byte was sent (see <see cref="InflightObject.Refusal"/>): 502, nothing stored.</summary>
     IntegrityRefused,
+    /// <summary>The title is taken down (steering's takedown list, or the parent answered 410): 410, nothing fetched or stored.</summary>
+    Gone,
 }
 
 /// <summary>How a request's miss met the upstream fetch (reported in <c>Cache-Status</c>).</summary>
@@ -30,6 +32,8 @@ public enum FetchJoin : byte
     NotFoundCached,
     /// <summary>Refused: too many fetches under way.</summary>
     Refused,
+    /// <summary>Answered 410 from the takedown list; no parent was asked.</summary>
+    TakenDown,
 }
 
 /// <summary>

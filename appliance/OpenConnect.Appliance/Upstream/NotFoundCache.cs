@@ -101,6 +101,21 @@ public sealed class NotFoundCache
         }
     }
 
+    /// <summary>Forgets every remembered 404 whose path <paramref name="match"/> takes (null: all); returns how many.</summary>
+    public int Forget(Func<string, bool>? match)
+    {
+        lock (_lock)
+        {
+            var doomed = _entries.Where(e => match is null || match(e.Value.Path)).ToList();
+            foreach (var (key, entry) in doomed)
+            {
+                RemoveLocked(key, entry);
+            }
+
+            return doomed.Count;
+        }
+    }
+
     private void RemoveLocked(ulong key, Entry entry)
     {
         _entries.Remove(key);

@@ -43,6 +43,7 @@ public sealed class ParentFetcher : IDisposable
         _metrics = metrics;
         _logger = logger;
         _notFound = new NotFoundCache(_options.NotFoundTtl, _options.NotFoundMaxEntries, _options.NotFoundMaxBytes, time);
+        Takedowns = new TakedownSet(Path.Combine(options.Value.Cache.Directory, TakedownSet.FileName));
         _http = new HttpMessageInvoker(new SocketsHttpHandler
         {
             UseProxy = false,
@@ -135,6 +136,9 @@ public sealed class ParentFetcher : IDisposable
     /// <summary>The parents' 404s remembered for <c>Upstream:NotFoundTtl</c>, bounded by count and bytes.</summary>
     public NotFoundCache NotFound => _notFound;
 
+    /// <summary>The titles taken down at the origin: no fetch starts for them, a lookup answers 410.</summary>
+    public TakedownSet Takedowns { get; }
+
     /// <summary>Fetches under way (each object once, however many requests joined it).</summary>
     public int FetchesInFlight => Volatile.Read(ref _fetches);
 
@@ -148,6 +152,12 @@ public sealed class ParentFetcher : IDisposable
     /// </summary>
     public InflightObject GetOrStart(ulong key, string path, Action<InflightObject> onComplete, out FetchJoin join)
     {
+        if (Takedowns.Holds(path))
+        {
+            join = FetchJoin.TakenDown;
+            return Gone(key, path);
+        }
+
         if (_notFound.IsNotFound(key, path))
         {
             var cached = new InflightObject(key, path);
@@ -195,6 +205,14 @@ public sealed class ParentFetcher : IDisposable
 
             EndFetch(title);
         }
+    }
+
+    /// <summary>A fetch that never starts: the title is taken down.</summary>
+    public static InflightObject Gone(ulong key, string path)
+    {
+        var gone = new InflightObject(key, path);
+        gone.Fail(FetchOutcome.Gone);
+        return gone;
     }
 
     /// <summary>Returns the fetch for <paramref name="key"/>, starting it if none is under way (see the overload).</summary>
@@ -289,6 +307,10 @@ public sealed class ParentFetcher : IDisposable
                 case FetchOutcome.TooLarge:
                     fetch.Fail(FetchOutcome.TooLarge);
                     return;
+                case FetchOutcome.Gone:
+                    // A parent says the title was taken down; steering's list follows within a heartbeat.
+                    fetch.Fail(FetchOutcome.Gone);
+                    return;
                 case FetchOutcome.IntegrityRefused when attempt.TitleWide:
                     // The title's manifest refuses the object: no parent can change that.
                     CountRefusal(attempt.Refusal!, fetch.Path, parent);
@@ -357,6 +379,11 @@ public sealed class ParentFetcher : IDisposable
             if (response.StatusCode == HttpStatusCode.NotFound)
             {
                 return new(FetchOutcome.NotFound);
+            }
+
+            if (response.StatusCode == HttpStatusCode.Gone)
+            {
+                return new(FetchOutcome.Gone);
             }
 
             if (response.StatusCode != HttpStatusCode.OK)

@@ -89,6 +89,7 @@ public static class CatalogRegistration
         SearchEndpoints.Map(api);
         AccountEndpoints.Map(api);
         AdminEndpoints.Map(api);
+        TakedownEndpoints.Map(api);
         NotificationEndpoints.Map(api);
         return app;
     }

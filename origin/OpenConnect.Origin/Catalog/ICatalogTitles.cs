@@ -21,7 +21,10 @@ public static class TitleStatus
     public const string Failed = "failed";
     public const string Delayed = "delayed";
 
-    public static bool IsKnown(string status) => status is Queued or Processing or Published or Rejected or Failed or Delayed;
+    /// <summary>Taken down by an admin (deleted or unpublished): out of lists and search, 410 on read.</summary>
+    public const string Removed = "removed";
+
+    public static bool IsKnown(string status) => status is Queued or Processing or Published or Rejected or Failed or Delayed or Removed;
 }
 
 /// <summary>

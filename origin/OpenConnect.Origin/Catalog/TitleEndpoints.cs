@@ -35,11 +35,16 @@ internal static class TitleEndpoints
             return Results.Ok(titles.ListPublished(channel.Length == 0 ? null : channel, after, limit));
         }).Produces<Page<TitleView>>().WithName("ListTitles");
 
-        api.MapGet("/titles/{id}", async (string id, HttpContext context, TitleCache cache) =>
+        api.MapGet("/titles/{id}", async (string id, HttpContext context, TitleCache cache, Publishing.TitleTakedowns takedowns) =>
         {
             if (!ApiLimits.IsValidId(id))
             {
                 return ApiErrors.BadRequest("title id must be 1..64 characters of [A-Za-z0-9_-]");
+            }
+
+            if (takedowns.IsTakenDown(id, out var reason))
+            {
+                return ApiErrors.Error(StatusCodes.Status410Gone, $"title '{id}' was taken down ({reason})");
             }
 
             var entry = await cache.GetAsync(id);

@@ -375,7 +375,7 @@ public sealed class TitleStore : ICatalogTitles
 
         if (!TitleStatus.IsKnown(update.Status))
         {
-            throw new ArgumentException($"'{update.Status}' is not a title status (queued, processing, published, rejected, failed, delayed)", nameof(update));
+            throw new ArgumentException($"'{update.Status}' is not a title status (queued, processing, published, rejected, failed, delayed, removed)", nameof(update));
         }
 
         if (CheckText(update.Title, update.Description, update.Tags) is { } problem)

@@ -23,19 +23,44 @@ public sealed class OriginFleetOptions
     /// <summary>The fleet CA certificate (PEM, steering's <c>fleet/ca.crt</c>): client certificates must chain to it.</summary>
     public string CaCertificateFile { get; set; } = "";
 
+    /// <summary>
+    /// Steering's control listener, e.g. <c>https://10.0.0.2:8280</c> (its <c>Steering:ControlUrl</c>):
+    /// the origin reports its takedown list there with its fleet certificate, so steering stops steering
+    /// a deleted or unpublished title at once and every appliance drops it. Needs the certificate files.
+    /// Default: empty (takedowns are not reported; steering and appliances learn only from 404s).
+    /// </summary>
+    public string SteeringControlUrl { get; set; } = "";
+
+    /// <summary>How long to wait before reporting the takedown list again after steering did not acknowledge it. Default 5 s.</summary>
+    public TimeSpan TakedownRetryInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the takedown list is reported again though nothing changed (repairs a steering that lost its state). Default 1 min.</summary>
+    public TimeSpan TakedownRefreshInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     public bool IsConfigured => ParentUrl.Length > 0;
+
+    /// <summary>Whether the fleet certificate files are in use: for the parent listener or for reporting takedowns.</summary>
+    public bool UsesCertificate => IsConfigured || SteeringControlUrl.Length > 0;
 
     public void Validate(OptionsCheck check)
     {
         var anyFile = CertificateFile.Length > 0 || KeyFile.Length > 0 || CaCertificateFile.Length > 0;
-        if (!IsConfigured)
+        check.Require(TakedownRetryInterval >= TimeSpan.FromMilliseconds(100) && TakedownRetryInterval <= TimeSpan.FromHours(1), "Fleet:TakedownRetryInterval", TakedownRetryInterval, "must be between 00:00:00.1 and 01:00:00");
+        check.Require(TakedownRefreshInterval >= TimeSpan.FromSeconds(1) && TakedownRefreshInterval <= TimeSpan.FromDays(1), "Fleet:TakedownRefreshInterval", TakedownRefreshInterval, "must be between 00:00:01 and 1.00:00:00");
+        check.Require(SteeringControlUrl.Length == 0 || (Uri.TryCreate(SteeringControlUrl, UriKind.Absolute, out var steering) && steering.Scheme == Uri.UriSchemeHttps && steering.AbsolutePath == "/"),
+            "Fleet:SteeringControlUrl", SteeringControlUrl, "must be empty or steering's control listener as https://HOST:PORT (mutual TLS only), e.g. https://10.0.0.2:8280");
+        if (!UsesCertificate)
         {
-            check.Require(!anyFile, "Fleet:ParentUrl", ParentUrl, "is required when Origin:Fleet certificate files are set (they serve the fleet parent listener)");
+            check.Require(!anyFile, "Fleet:ParentUrl", ParentUrl, "is required when Origin:Fleet certificate files are set (they serve the fleet parent listener), unless Origin:Fleet:SteeringControlUrl uses them");
             return;
         }
 
-        var (urls, problem) = ListenUrls.TryParse(ParentUrl);
-        check.Require(problem is null && urls.All(u => u.Uri.Scheme == Uri.UriSchemeHttps), "Fleet:ParentUrl", ParentUrl, "must be https:// with an IP address (or * or localhost) and a port, e.g. https://0.0.0.0:8143");
+        if (IsConfigured)
+        {
+            var (urls, problem) = ListenUrls.TryParse(ParentUrl);
+            check.Require(problem is null && urls.All(u => u.Uri.Scheme == Uri.UriSchemeHttps), "Fleet:ParentUrl", ParentUrl, "must be https:// with an IP address (or * or localhost) and a port, e.g. https://0.0.0.0:8143");
+        }
+
         Require(check, CertificateFile, "Fleet:CertificateFile");
         Require(check, KeyFile, "Fleet:KeyFile");
         Require(check, CaCertificateFile, "Fleet:CaCertificateFile");
@@ -56,7 +81,7 @@ public sealed class OriginFleetOptions
 
     private static void Require(OptionsCheck check, string path, string key)
     {
-        check.Require(path.Length > 0, key, path, "a PEM file is required with Origin:Fleet:ParentUrl (the origin's certificate, its key and the fleet CA go together)");
+        check.Require(path.Length > 0, key, path, "a PEM file is required with Origin:Fleet:ParentUrl or SteeringControlUrl (the origin's certificate, its key and the fleet CA go together)");
         check.Require(path.Length == 0 || File.Exists(path), key, path, "file does not exist");
     }
 }

@@ -12,7 +12,7 @@ namespace OpenConnect.Origin.Publishing;
 /// <c>Origin:ParentNetworks</c> on the data listener, or with their fleet certificates on the fleet
 /// parent listener (<c>Origin:Fleet:ParentUrl</c>, nothing but <c>/v/…</c> there); players present
 /// <c>/s/{token}/v/{title}/…</c> with a token signed by a key in <c>Origin:PlaybackKeys</c>. Anything
-/// else gets 403 with the reason.
+/// else gets 403 with the reason. A title taken down (<see cref="TitleTakedowns"/>) gets 410 with the reason.
 /// </summary>
 public static class ParentEndpoint
 {
@@ -78,6 +78,13 @@ public static class ParentEndpoint
     /// <summary>A published object with its validators and byte ranges, or 404 with <paramref name="missing"/>.</summary>
     private static IResult Send(HttpContext context, IObjectStore store, ContentKey key, string missing, string cacheControl)
     {
+        // A title an admin took down is gone for every caller, appliances included (they drop it on 410).
+        if (context.RequestServices.GetRequiredService<TitleTakedowns>().IsTakenDown(key.TitleId, out var reason))
+        {
+            context.Response.Headers.CacheControl = "no-store";
+            return Results.Json(new { error = $"title {key.TitleId} was taken down ({reason})" }, statusCode: StatusCodes.Status410Gone);
+        }
+
         var stored = store.Open(key);
         if (stored is null)
         {

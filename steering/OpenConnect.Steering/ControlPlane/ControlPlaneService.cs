@@ -6,6 +6,7 @@ using OpenConnect.Contracts.Hosting;
 using OpenConnect.Contracts.Steering.V1;
 using OpenConnect.Steering.Fleet;
 using OpenConnect.Steering.Signing;
+using OpenConnect.Steering.Takedown;
 
 namespace OpenConnect.Steering.ControlPlane;
 
@@ -15,9 +16,11 @@ namespace OpenConnect.Steering.ControlPlane;
 /// appliance id and site its certificate names, and while an instance of that id heartbeats under
 /// one certificate, another certificate's instance is refused (no two boxes take turns holding a site).
 /// Each reply carries the caller's playback MAC key (<see cref="TokenIssuer.KeyFor"/>): only after the
-/// certificate check, and only the key of the appliance the certificate names.
+/// certificate check, and only the key of the appliance the certificate names. Replies also carry the
+/// takedown list (<see cref="TakedownRegistry"/>) when the appliance's applied generation differs, and
+/// only the origin's certificate may report takedowns.
 /// </summary>
-public sealed class ControlPlaneService(ApplianceRegistry registry, ApplianceReports reports, TokenIssuer tokens, TimeProvider time, IOptions<SteeringOptions> options, ILogger<ControlPlaneService> logger)
+public sealed class ControlPlaneService(ApplianceRegistry registry, ApplianceReports reports, TokenIssuer tokens, TakedownRegistry takedowns, TimeProvider time, IOptions<SteeringOptions> options, ILogger<ControlPlaneService> logger)
     : OpenConnect.Contracts.Steering.V1.ControlPlane.ControlPlaneBase
 {
     /// <summary>The pathway id reserved for the origin; no appliance may take it.</summary>
@@ -47,6 +50,7 @@ public sealed class ControlPlaneService(ApplianceRegistry registry, ApplianceRep
         {
             HeartbeatIntervalMs = (int)options.Value.HeartbeatInterval.TotalMilliseconds,
             PlaybackKey = ByteString.CopyFrom(tokens.KeyFor(caller.Name).Bytes),
+            Takedowns = takedowns.List,
         });
     }
 
@@ -69,6 +73,10 @@ public sealed class ControlPlaneService(ApplianceRegistry registry, ApplianceRep
         {
             reports.Heartbeat(request.ApplianceId, request.InstanceId, request.Load?.Requests ?? 0, request.Load?.HitRequests ?? 0, now);
             reply.PlaybackKey = ByteString.CopyFrom(tokens.KeyFor(caller.Name).Bytes);
+            if (request.TakedownGeneration != takedowns.Generation)
+            {
+                reply.Takedowns = takedowns.List;
+            }
         }
 
         if (reply.WantFullInventory)
@@ -77,6 +85,33 @@ public sealed class ControlPlaneService(ApplianceRegistry registry, ApplianceRep
         }
 
         return Task.FromResult(reply);
+    }
+
+    public override Task<TakedownAck> ReportTakedowns(TakedownReport request, ServerCallContext context)
+    {
+        var caller = FleetCaller.Of(context.GetHttpContext());
+        if (caller is not { Role: FleetRole.Origin })
+        {
+            var who = caller?.ToString() ?? "no fleet identity";
+            TakedownLog.Refused(logger, who, "only the origin's certificate may report takedowns");
+            throw Denied($"certificate names {who}; only {FleetIdentity.Origin} may report takedowns");
+        }
+
+        try
+        {
+            var generation = takedowns.Replace(request.Takedowns, out var changed);
+            if (changed)
+            {
+                TakedownLog.Replaced(logger, request.Takedowns.Count, generation);
+            }
+
+            return Task.FromResult(new TakedownAck { Generation = generation });
+        }
+        catch (ArgumentException ex)
+        {
+            TakedownLog.Refused(logger, caller.ToString(), ex.Message);
+            throw Invalid(ex.Message);
+        }
     }
 
     /// <summary>Why an identity cannot be registered, or null when it can.</summary>

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using OpenConnect.Contracts.Content;
 using OpenConnect.Steering.Selection;
 using OpenConnect.Steering.Signing;
+using OpenConnect.Steering.Takedown;
 
 namespace OpenConnect.Steering.Play;
 
@@ -12,7 +13,9 @@ namespace OpenConnect.Steering.Play;
 /// The player interface: <c>/play/{title}</c> (ranked signed URLs as JSON, or a redirect), the
 /// steered HLS multivariant playlist and DASH MPD, the two steering manifests, and <c>/keys</c>.
 /// Only <c>/play/{title}</c> counts a play (<see cref="PlayHistory"/>), so only it is rate-limited
-/// per client (<see cref="PlayRateLimiter"/>: 429 with <c>Retry-After</c>).
+/// per client (<see cref="PlayRateLimiter"/>: 429 with <c>Retry-After</c>). A title the origin took
+/// down (<see cref="TakedownRegistry"/>) gets 410 with the reason on every one of them at once, before
+/// the origin is asked: players holding a steering URI stop at their next poll.
 /// </summary>
 public static class PlayEndpoints
 {
@@ -30,14 +33,14 @@ public static class PlayEndpoints
         players.MapGet("/play/{titleId}", PlayAsync);
         players.MapGet("/play/{titleId}/master.m3u8", MultivariantAsync);
         players.MapGet("/play/{titleId}/manifest.mpd", MpdAsync);
-        players.MapGet("/steering/hls/{titleId}", (HttpContext context, string titleId, SteeringDecisions decisions, OriginCatalog catalog, IOptions<SteeringOptions> options, SteeringMetrics metrics, ILoggerFactory logs)
-            => SteeringAsync(context, titleId, "hls", decisions, catalog, options.Value, metrics, logs));
-        players.MapGet("/steering/dash/{titleId}", (HttpContext context, string titleId, SteeringDecisions decisions, OriginCatalog catalog, IOptions<SteeringOptions> options, SteeringMetrics metrics, ILoggerFactory logs)
-            => SteeringAsync(context, titleId, "dash", decisions, catalog, options.Value, metrics, logs));
+        players.MapGet("/steering/hls/{titleId}", (HttpContext context, string titleId, SteeringDecisions decisions, OriginCatalog catalog, TakedownRegistry takedowns, IOptions<SteeringOptions> options, SteeringMetrics metrics, ILoggerFactory logs)
+            => SteeringAsync(context, titleId, "hls", decisions, catalog, takedowns, options.Value, metrics, logs));
+        players.MapGet("/steering/dash/{titleId}", (HttpContext context, string titleId, SteeringDecisions decisions, OriginCatalog catalog, TakedownRegistry takedowns, IOptions<SteeringOptions> options, SteeringMetrics metrics, ILoggerFactory logs)
+            => SteeringAsync(context, titleId, "dash", decisions, catalog, takedowns, options.Value, metrics, logs));
         return app;
     }
 
-    private static async Task<IResult> PlayAsync(HttpContext context, string titleId, SteeringDecisions decisions, OriginCatalog catalog, IOptions<SteeringOptions> options, PlayHistory history, PlayRateLimiter limiter, PlayDeduplication dedupe)
+    private static async Task<IResult> PlayAsync(HttpContext context, string titleId, SteeringDecisions decisions, OriginCatalog catalog, TakedownRegistry takedowns, IOptions<SteeringOptions> options, PlayHistory history, PlayRateLimiter limiter, PlayDeduplication dedupe)
     {
         var client = context.Connection.RemoteIpAddress;
         if (!limiter.TryAcquire(client, out var retryAfter))
@@ -48,7 +51,7 @@ public static class PlayEndpoints
             return Error(StatusCodes.Status429TooManyRequests, $"too many plays from this address; retry after {seconds} s");
         }
 
-        if (Invalid(titleId) is { } bad)
+        if ((Invalid(titleId) ?? Gone(titleId, takedowns, context.Response)) is { } bad)
         {
             return bad;
         }
@@ -100,9 +103,9 @@ public static class PlayEndpoints
         });
     }
 
-    private static async Task<IResult> MultivariantAsync(HttpContext context, string titleId, SteeringDecisions decisions, OriginCatalog catalog, IOptions<SteeringOptions> options)
+    private static async Task<IResult> MultivariantAsync(HttpContext context, string titleId, SteeringDecisions decisions, OriginCatalog catalog, TakedownRegistry takedowns, IOptions<SteeringOptions> options)
     {
-        if (Invalid(titleId) is { } bad)
+        if ((Invalid(titleId) ?? Gone(titleId, takedowns, context.Response)) is { } bad)
         {
             return bad;
         }
@@ -126,9 +129,9 @@ public static class PlayEndpoints
         return Results.Text(playlist.Render(decision.Pathways, steeringUri, decision.Pathways[0].Id), "application/vnd.apple.mpegurl");
     }
 
-    private static async Task<IResult> MpdAsync(HttpContext context, string titleId, SteeringDecisions decisions, OriginCatalog catalog, IOptions<SteeringOptions> options)
+    private static async Task<IResult> MpdAsync(HttpContext context, string titleId, SteeringDecisions decisions, OriginCatalog catalog, TakedownRegistry takedowns, IOptions<SteeringOptions> options)
     {
-        if (Invalid(titleId) is { } bad)
+        if ((Invalid(titleId) ?? Gone(titleId, takedowns, context.Response)) is { } bad)
         {
             return bad;
         }
@@ -152,9 +155,9 @@ public static class PlayEndpoints
         return Results.Text(mpd, "application/dash+xml");
     }
 
-    private static async Task<IResult> SteeringAsync(HttpContext context, string titleId, string protocol, SteeringDecisions decisions, OriginCatalog catalog, SteeringOptions options, SteeringMetrics metrics, ILoggerFactory logs)
+    private static async Task<IResult> SteeringAsync(HttpContext context, string titleId, string protocol, SteeringDecisions decisions, OriginCatalog catalog, TakedownRegistry takedowns, SteeringOptions options, SteeringMetrics metrics, ILoggerFactory logs)
     {
-        if (Invalid(titleId) is { } bad)
+        if ((Invalid(titleId) ?? Gone(titleId, takedowns, context.Response)) is { } bad)
         {
             return bad;
         }
@@ -258,6 +261,18 @@ public static class PlayEndpoints
     private static IResult? Invalid(string titleId) => ContentKey.IsValidTitleId(titleId)
         ? null
         : Error(StatusCodes.Status400BadRequest, $"'{titleId}' is not a valid title id (1-{ContentKey.MaxTitleIdLength} characters of [A-Za-z0-9_-])");
+
+    /// <summary>410 for a title taken down at the origin; not cached, so a republished title plays again at once.</summary>
+    private static IResult? Gone(string titleId, TakedownRegistry takedowns, HttpResponse response)
+    {
+        if (!takedowns.IsTakenDown(titleId, out var reason))
+        {
+            return null;
+        }
+
+        response.Headers.CacheControl = "no-store";
+        return Error(StatusCodes.Status410Gone, $"title '{titleId}' was taken down at the origin ({reason}); it is no longer available");
+    }
 
     private static IResult? FromOrigin(OriginAnswer answer, string titleId) => answer.Status switch
     {

@@ -42,7 +42,7 @@ public static class DrainCommands
         return command;
     }
 
-    private static FleetIdentity? ParseAppliance(string? text)
+    internal static FleetIdentity? ParseAppliance(string? text)
     {
         if (text is null)
         {

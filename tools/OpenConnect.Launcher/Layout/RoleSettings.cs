@@ -49,6 +49,8 @@ public static class RoleSettings
             $"--Origin:Fleet:CertificateFile={Path.Combine(fleet, "origin.crt")}",
             $"--Origin:Fleet:KeyFile={Path.Combine(fleet, "origin.key")}",
             $"--Origin:Fleet:CaCertificateFile={layout.CaCertificateFile}",
+            // Takedowns reach steering, and through its heartbeat replies every appliance.
+            $"--Origin:Fleet:SteeringControlUrl={layout.ControlUrl(FleetLayout.Steering)}",
             // The operator page reads steering's roster and the fill controller's progress with the origin's certificate.
             $"--Origin:Web:FleetSteeringUrl={layout.EnrollUrl}",
             .. layout.HasFillController ? [$"--Origin:Web:FleetFillControllerUrl={layout.ControlUrl(FleetLayout.FillController)}"] : (string[])[],
