@@ -8,13 +8,15 @@ namespace OpenConnect.Steering.ControlPlane;
 /// <summary>
 /// The appliances steering knows: identity, running instance, last heartbeat, load, health and
 /// inventory. Selection reads two indexes without locks: appliances by site and holders by title,
-/// both replaced copy-on-write when membership or an inventory changes.
+/// both replaced copy-on-write when membership or an inventory changes. Titles held are interned to
+/// small integer ids (never reused) so ranking tests holding with a <see cref="TitleIdSet"/>.
 /// </summary>
 public sealed class ApplianceRegistry
 {
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ApplianceView[]> _bySite = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, HolderSet> _holders = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _titleIds = new(StringComparer.Ordinal);
     private readonly Lock _indexLock = new();
 
     public int Count => _entries.Count;
@@ -23,7 +25,20 @@ public sealed class ApplianceRegistry
 
     public ReadOnlySpan<ApplianceView> InSite(string site) => _bySite.TryGetValue(site, out var list) ? list : [];
 
-    public ReadOnlySpan<ApplianceView> Holders(string title) => _holders.TryGetValue(title, out var set) ? set.Snapshot() : [];
+    public ReadOnlySpan<ApplianceView> Holders(string title) => Holders(title, out _);
+
+    /// <summary>The appliances holding <paramref name="title"/>, and its id for <see cref="TitleIdSet.Contains"/> (-1 when none holds it).</summary>
+    public ReadOnlySpan<ApplianceView> Holders(string title, out int titleId)
+    {
+        if (_holders.TryGetValue(title, out var set))
+        {
+            titleId = set.TitleId;
+            return set.Snapshot();
+        }
+
+        titleId = -1;
+        return [];
+    }
 
     public ApplianceView? Find(string applianceId) => _entries.TryGetValue(applianceId, out var entry) ? entry.View : null;
 
@@ -36,7 +51,7 @@ public sealed class ApplianceRegistry
     private Entry RegisterEntry(ApplianceIdentity identity, string instanceId, DateTimeOffset now)
     {
         var view = new ApplianceView(identity.ApplianceId, identity.Site, identity.PublicUrl, identity.CapacityBytesPerSecond, identity.MaxConnections,
-            new ApplianceStatus(now, 0, 0, CacheHealthy: true, Draining: false, ApplianceStatus.NoTitles), identity.PublicUrlIpv6);
+            new ApplianceStatus(now, 0, 0, CacheHealthy: true, Draining: false, ApplianceStatus.NoTitles) { TitleIds = TitleIdSet.None }, identity.PublicUrlIpv6);
         var entry = new Entry(view, instanceId) { SsdBytes = identity.SsdBytes, ParentUrl = identity.ParentUrl.TrimEnd('/') };
         lock (_indexLock)
         {
@@ -101,6 +116,7 @@ public sealed class ApplianceRegistry
         {
             var wantFull = false;
             var titles = entry.View.Status.Titles;
+            var titleIds = entry.View.Status.TitleIds;
             if (request.Inventory is { } update)
             {
                 var decoded = InventoryCodec.TryDecode(update.ZstdEntries);
@@ -110,19 +126,19 @@ public sealed class ApplianceRegistry
                 }
                 else
                 {
-                    titles = ApplyInventory(entry, decoded, update.Full);
+                    (titles, titleIds) = ApplyInventory(entry, decoded, update.Full);
                     entry.InventoryVersion = update.Version;
                 }
             }
 
             var load = request.Load ?? new ApplianceLoad();
             var health = request.Health ?? new ApplianceHealth { CacheHealthy = true };
-            entry.View.Status = new ApplianceStatus(now, load.BytesPerSecondOut, load.Connections, health.CacheHealthy, health.Draining, titles);
+            entry.View.Status = new ApplianceStatus(now, load.BytesPerSecondOut, load.Connections, health.CacheHealthy, health.Draining, titles) { TitleIds = titleIds };
             return new HeartbeatReply { Known = true, WantFullInventory = wantFull, InventoryVersion = entry.InventoryVersion };
         }
     }
 
-    private IReadOnlySet<string> ApplyInventory(Entry entry, InventoryEntries decoded, bool full)
+    private (IReadOnlySet<string> Titles, TitleIdSet Ids) ApplyInventory(Entry entry, InventoryEntries decoded, bool full)
     {
         if (full)
         {
@@ -151,9 +167,15 @@ public sealed class ApplianceRegistry
         var before = entry.View.Status.Titles;
         lock (_indexLock)
         {
+            var ids = new List<int>(titles.Count);
+            foreach (var title in titles)
+            {
+                ids.Add(TitleIdOf(title));
+            }
+
             if (!ReferenceEquals(_entries.GetValueOrDefault(entry.View.Id), entry))
             {
-                return titles;
+                return (titles, new TitleIdSet(ids));
             }
 
             foreach (var title in before)
@@ -168,12 +190,24 @@ public sealed class ApplianceRegistry
             {
                 if (!before.Contains(title))
                 {
-                    _holders.GetOrAdd(title, _ => new HolderSet()).Add(entry.View);
+                    _holders.GetOrAdd(title, t => new HolderSet(TitleIdOf(t))).Add(entry.View);
                 }
             }
+
+            return (titles, new TitleIdSet(ids));
+        }
+    }
+
+    /// <summary>The id of <paramref name="title"/>, assigned on first use (the caller holds the index lock).</summary>
+    private int TitleIdOf(string title)
+    {
+        if (!_titleIds.TryGetValue(title, out var id))
+        {
+            id = _titleIds.Count;
+            _titleIds[title] = id;
         }
 
-        return titles;
+        return id;
     }
 
     /// <summary>The title of an inventory entry (<c>{title}</c> or <c>{title}/{rendition}</c>), or null when malformed.</summary>
@@ -222,10 +256,12 @@ public sealed class ApplianceRegistry
     /// The appliances holding one title. Changes go to a list; readers get an array snapshot built
     /// on the first read after a change, so loading thousands of inventories costs no copying.
     /// </summary>
-    private sealed class HolderSet
+    private sealed class HolderSet(int titleId)
     {
         private readonly List<ApplianceView> _list = [];
         private volatile ApplianceView[]? _snapshot;
+
+        public int TitleId { get; } = titleId;
 
         public void Add(ApplianceView view)
         {

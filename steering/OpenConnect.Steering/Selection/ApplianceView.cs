@@ -74,4 +74,10 @@ public sealed record ApplianceStatus(
     IReadOnlySet<string> Titles)
 {
     public static readonly IReadOnlySet<string> NoTitles = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// <see cref="Titles"/> as the registry's title ids, for the ranking's holding test; null when the
+    /// status was not built by an <see cref="ControlPlane.ApplianceRegistry"/> (ranking then tests <see cref="Titles"/>).
+    /// </summary>
+    public TitleIdSet? TitleIds { get; init; }
 }

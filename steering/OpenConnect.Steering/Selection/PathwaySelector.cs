@@ -30,6 +30,10 @@ public static class PathwaySelector
     /// </summary>
     /// <param name="title">The title played.</param>
     /// <param name="titleHash">Its <see cref="Rendezvous.HashTitle"/>.</param>
+    /// <param name="titleId">
+    /// Its id in the registry the statuses come from (<see cref="ControlPlane.ApplianceRegistry.Holders(string, out int)"/>;
+    /// -1 when no appliance holds it), tested against <see cref="ApplianceStatus.TitleIds"/>; statuses without ids test <see cref="ApplianceStatus.Titles"/>.
+    /// </param>
     /// <param name="clientSite">The client's site.</param>
     /// <param name="local">The appliances registered in the client's site.</param>
     /// <param name="holders">Appliances anywhere that hold the title (those of the client's site are skipped here).</param>
@@ -39,6 +43,7 @@ public static class PathwaySelector
     public static int Rank(
         string title,
         ulong titleHash,
+        int titleId,
         string clientSite,
         ReadOnlySpan<ApplianceView> local,
         ReadOnlySpan<ApplianceView> holders,
@@ -56,7 +61,7 @@ public static class PathwaySelector
             var status = appliance.Status;
             if (policy.IsEligible(appliance, status, now))
             {
-                var tier = status.Titles.Contains(title) ? LocalHolder : LocalOther;
+                var tier = Holds(status, title, titleId) ? LocalHolder : LocalOther;
                 Offer(appliance, tier, Score(titleHash, appliance, status, policy), result, tiers, scores, ref count, capacity);
             }
         }
@@ -89,7 +94,7 @@ public static class PathwaySelector
         var local = list.Where(a => a.Site == clientSite).ToArray();
         var holders = list.Where(a => a.Status.Titles.Contains(title)).ToArray();
         var result = new ApplianceView?[MaxPathways];
-        var n = Rank(title, Rendezvous.HashTitle(title), clientSite, local, holders, now, policy, result);
+        var n = Rank(title, Rendezvous.HashTitle(title), -1, clientSite, local, holders, now, policy, result);
         return result[..n].Select(a => a!).ToArray();
     }
 
@@ -100,6 +105,9 @@ public static class PathwaySelector
     /// </summary>
     public static double Score(ulong titleHash, ApplianceView appliance, ApplianceStatus status, SelectionPolicy policy) =>
         Rendezvous.Score(titleHash, appliance.IdHash, appliance.CapacityBytesPerSecond) * policy.LoadWeight(SelectionPolicy.Load(appliance, status));
+
+    private static bool Holds(ApplianceStatus status, string title, int titleId) =>
+        status.TitleIds is { } ids ? ids.Contains(titleId) : status.Titles.Contains(title);
 
     private static void Offer(ApplianceView appliance, int tier, double score, Span<ApplianceView?> result, Span<int> tiers, Span<double> scores, ref int count, int capacity)
     {
