@@ -33,7 +33,7 @@ public static class DecisionProfile
             ("+ site and holder indexes, title hash", (title, client) =>
             {
                 var site = table.Lookup(client) ?? options.DefaultSite;
-                sink += registry.InSite(site).Length + registry.Holders(title, out var id).Length + id + (long)(Rendezvous.HashTitle(title) & 1);
+                sink += registry.Members(site).Length + registry.Holders(title, out var id).Length + id + (long)(Rendezvous.HashTitle(title) & 1);
             }),
             ("+ ranking", (title, client) => sink += Rank(title, client)),
             ("+ v2 token", (title, client) =>
@@ -73,7 +73,7 @@ public static class DecisionProfile
         {
             var site = table.Lookup(client) ?? options.DefaultSite;
             var holders = registry.Holders(title, out var titleId);
-            return PathwaySelector.Rank(title, Rendezvous.HashTitle(title), titleId, site, registry.InSite(site), holders, now, policy, chosen);
+            return PathwaySelector.Rank(title, Rendezvous.HashTitle(title), titleId, site, registry.Members(site), holders, now, policy, chosen);
         }
     }
 

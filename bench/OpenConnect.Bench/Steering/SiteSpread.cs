@@ -56,7 +56,7 @@ internal static class SiteSpread
         {
             var title = titles[zipf.Next()];
             var holders = registry.Holders(title, out var titleId);
-            if (PathwaySelector.Rank(title, Rendezvous.HashTitle(title), titleId, site, registry.InSite(site), holders, now, policy, chosen) > 0)
+            if (PathwaySelector.Rank(title, Rendezvous.HashTitle(title), titleId, site, registry.Members(site), holders, now, policy, chosen) > 0)
             {
                 var id = chosen[0]!.Id;
                 counts[id] = counts.GetValueOrDefault(id) + 1;

@@ -300,7 +300,7 @@ public sealed class SteeringScenario : IScenario
             var (title, client) = request;
             var site = table.Lookup(client) ?? options.DefaultSite;
             var holders = registry.Holders(title, out var titleId);
-            return PathwaySelector.Rank(title, Rendezvous.HashTitle(title), titleId, site, registry.InSite(site), holders, now, policy, chosen) + 1;
+            return PathwaySelector.Rank(title, Rendezvous.HashTitle(title), titleId, site, registry.Members(site), holders, now, policy, chosen) + 1;
         };
     }
 

@@ -15,6 +15,7 @@ public sealed class ApplianceRegistry
 {
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ApplianceView[]> _bySite = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SiteMember[]> _members = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, HolderSet> _holders = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _titleIds = new(StringComparer.Ordinal);
     private readonly Lock _indexLock = new();
@@ -24,6 +25,9 @@ public sealed class ApplianceRegistry
     public IEnumerable<ApplianceView> All => _entries.Values.Select(e => e.View);
 
     public ReadOnlySpan<ApplianceView> InSite(string site) => _bySite.TryGetValue(site, out var list) ? list : [];
+
+    /// <summary>The appliances of <paramref name="site"/> at their current statuses, for ranking (replaced whenever one's status changes).</summary>
+    public ReadOnlySpan<SiteMember> Members(string site) => _members.TryGetValue(site, out var members) ? members : [];
 
     public ReadOnlySpan<ApplianceView> Holders(string title) => Holders(title, out _);
 
@@ -62,6 +66,8 @@ public sealed class ApplianceRegistry
 
             _entries[identity.ApplianceId] = entry;
             _bySite.AddOrUpdate(view.Site, _ => [view], (_, list) => [.. list, view]);
+            _members.AddOrUpdate(view.Site, _ => [new SiteMember(view, view.Status)], (_, members) => [.. members, new SiteMember(view, view.Status)]);
+            view.OnStatusChanged(RefreshMember);
         }
 
         return entry;
@@ -223,18 +229,44 @@ public sealed class ApplianceRegistry
         return title;
     }
 
+    /// <summary>Copies <paramref name="view"/>'s current status into its site's members (copy-on-write; readers never lock).</summary>
+    private void RefreshMember(ApplianceView view)
+    {
+        lock (_indexLock)
+        {
+            if (!_members.TryGetValue(view.Site, out var members))
+            {
+                return;
+            }
+
+            for (var i = 0; i < members.Length; i++)
+            {
+                if (ReferenceEquals(members[i].View, view))
+                {
+                    var updated = (SiteMember[])members.Clone();
+                    updated[i] = new SiteMember(view, view.Status);
+                    _members[view.Site] = updated;
+                    return;
+                }
+            }
+        }
+    }
+
     private void RemoveFromIndexes(ApplianceView view)
     {
+        view.OnStatusChanged(_ => { });
         if (_bySite.TryGetValue(view.Site, out var site))
         {
             var remaining = site.Where(v => !ReferenceEquals(v, view)).ToArray();
             if (remaining.Length == 0)
             {
                 _bySite.TryRemove(view.Site, out _);
+                _members.TryRemove(view.Site, out _);
             }
             else
             {
                 _bySite[view.Site] = remaining;
+                _members[view.Site] = [.. _members[view.Site].Where(m => !ReferenceEquals(m.View, view))];
             }
         }
 

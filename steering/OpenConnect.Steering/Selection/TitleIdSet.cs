@@ -6,9 +6,10 @@ namespace OpenConnect.Steering.Selection;
 /// The titles one appliance holds, as the registry's interned title ids (<see cref="ControlPlane.ApplianceRegistry"/>)
 /// in an open-addressing table: the holding test of a decision is a multiply, a shift and usually one
 /// cache line, where a set of strings hashes the title again and follows three references per appliance.
-/// Immutable once built; a heartbeat that changes the inventory builds a new one.
+/// Immutable once built; a heartbeat that changes the inventory builds a new one. A struct, so a
+/// status or a <see cref="SiteMember"/> holds the table itself rather than a reference to one more object.
 /// </summary>
-public sealed class TitleIdSet
+public readonly struct TitleIdSet
 {
     private const int Empty = -1;
 
@@ -25,6 +26,7 @@ public sealed class TitleIdSet
         _shift = 32 - BitOperations.Log2((uint)size);
         _slots = new int[size];
         Array.Fill(_slots, Empty);
+        var count = 0;
         foreach (var id in ids)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(id);
@@ -38,9 +40,11 @@ public sealed class TitleIdSet
             if (_slots[slot] == Empty)
             {
                 _slots[slot] = id;
-                Count++;
+                count++;
             }
         }
+
+        Count = count;
     }
 
     public int Count { get; }
@@ -48,12 +52,12 @@ public sealed class TitleIdSet
     /// <summary>True when the set holds <paramref name="id"/> (false for a negative id: a title no appliance holds).</summary>
     public bool Contains(int id)
     {
-        if (id < 0)
+        var slots = _slots;
+        if (id < 0 || slots is null)
         {
             return false;
         }
 
-        var slots = _slots;
         var mask = slots.Length - 1;
         var slot = Home(id);
         while (true)
