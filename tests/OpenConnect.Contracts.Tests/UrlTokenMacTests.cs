@@ -130,11 +130,11 @@ public sealed class UrlTokenMacTests
     }
 
     /// <summary>
-    /// A key reuses its keyed HMAC state between entries: every entry, made one after another or from
-    /// several threads at once, is still HMAC-SHA256 of its own payload truncated to 16 bytes.
+    /// A key's precomputed HMAC state is shared by every entry it makes: each entry, made one after
+    /// another or from several threads at once, is still HMAC-SHA256 of its own payload truncated to 16 bytes.
     /// </summary>
     [Fact]
-    public async Task Entries_AreTheTruncatedHmac_WhenTheKeyStateIsReused_AndWhenUsedConcurrently()
+    public async Task Entries_AreTheTruncatedHmac_OneAfterAnother_AndConcurrently()
     {
         static byte[] Payload(int i) => System.Text.Encoding.UTF8.GetBytes($"v2|{1795000000 + i}|/v/title-{i}/|203.0.113.0/24,::/0");
 
