@@ -129,6 +129,42 @@ public sealed class UrlTokenMacTests
         }
     }
 
+    /// <summary>
+    /// A key's precomputed HMAC state is shared by every entry it makes: each entry, made one after
+    /// another or from several threads at once, is still HMAC-SHA256 of its own payload truncated to 16 bytes.
+    /// </summary>
+    [Fact]
+    public async Task Entries_AreTheTruncatedHmac_OneAfterAnother_AndConcurrently()
+    {
+        static byte[] Payload(int i) => System.Text.Encoding.UTF8.GetBytes($"v2|{1795000000 + i}|/v/title-{i}/|203.0.113.0/24,::/0");
+
+        static void Check(PlaybackMacKey key, int i)
+        {
+            var payload = Payload(i);
+            var entry = new byte[PlaybackMacKey.EntryLength];
+            key.WriteEntry(payload, entry);
+            Assert.Equal(key.Tag, BinaryPrimitives.ReadUInt32BigEndian(entry));
+            var expected = System.Security.Cryptography.HMACSHA256.HashData(key.Bytes, payload)[..PlaybackMacKey.MacLength];
+            Assert.Equal(expected, entry[PlaybackMacKey.TagLength..]);
+            Assert.True(key.Verify(payload, expected));
+            Assert.False(key.Verify(Payload(i + 1), expected));
+        }
+
+        var key = PlaybackMacKey.Derive(Steering, "oca-reuse");
+        for (var i = 0; i < 50; i++)
+        {
+            Check(key, i);
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(t => Task.Run(() =>
+        {
+            for (var i = 0; i < 2000; i++)
+            {
+                Check(key, (t * 10_000) + i);
+            }
+        })));
+    }
+
     [Fact]
     public void SignMac_RefusesFieldsATokenCannotCarry()
     {

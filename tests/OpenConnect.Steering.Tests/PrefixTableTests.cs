@@ -108,4 +108,52 @@ public sealed class PrefixTableTests
             await Task.Delay(25);
         }
     }
+
+    /// <summary>
+    /// The IPv4 lookup (16-bit first level, then the longer lengths present in the /16) agrees with a
+    /// brute-force longest match over random prefixes of every length, nested and overlapping, for
+    /// addresses inside them, next to them and anywhere; IPv4-mapped clients read the same.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void LookupV4_AgreesWithABruteForceLongestMatch(int seed)
+    {
+        var random = new Random(seed);
+        var builder = new PrefixTable.Builder();
+        var prefixes = new List<(uint Network, int Bits, string Site)>();
+        // Crowd a few /8s so prefixes nest; /0 and short lengths only sometimes, so misses happen too.
+        uint[] crowded = [0x0A00_0000, 0xC000_0000, 0x6400_0000];
+        var lengths = seed == 1 ? new[] { 1, 8, 12, 15, 16, 17, 20, 23, 24, 25, 30, 32 } : new[] { 0, 4, 16, 16, 17, 18, 24, 24, 24, 31, 32 };
+        for (var i = 0; i < 3000; i++)
+        {
+            var bits = lengths[random.Next(lengths.Length)];
+            var address = crowded[random.Next(crowded.Length)] | ((uint)random.Next(1 << 24) & 0x00FF_FFFF);
+            var network = bits == 0 ? 0 : address & (uint.MaxValue << (32 - bits));
+            var site = $"s{random.Next(50)}";
+            if (builder.AddV4(site, network, bits))
+            {
+                prefixes.Add((network, bits, site));
+            }
+        }
+
+        var table = builder.Build();
+        string? Expected(uint address) => prefixes
+            .Where(p => p.Bits == 0 || (address & (uint.MaxValue << (32 - p.Bits))) == p.Network)
+            .OrderByDescending(p => p.Bits)
+            .Select(p => p.Site)
+            .FirstOrDefault();
+
+        var probes = prefixes.Take(500).SelectMany(p => new[] { p.Network, p.Network - 1, p.Network | (uint)random.Next(1 << 8) })
+            .Concat(Enumerable.Range(0, 500).Select(_ => (uint)random.NextInt64(0, 1L << 32)));
+        foreach (var address in probes)
+        {
+            var expected = Expected(address);
+            Assert.Equal(expected, table.LookupV4(address));
+            var bytes = BitConverter.GetBytes(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(address));
+            Assert.Equal(expected, table.Lookup(new IPAddress(bytes)));
+            Assert.Equal(expected, table.Lookup(new IPAddress(bytes).MapToIPv6()));
+        }
+    }
 }

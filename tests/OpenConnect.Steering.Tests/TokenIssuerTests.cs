@@ -18,6 +18,22 @@ public sealed class TokenIssuerTests
         Assert.Equal(prefix, TokenIssuer.ClientPrefix(IPAddress.Parse(client)));
     }
 
+    [Theory]
+    [InlineData("203.0.113.77", "203.0.113.0/24,::/0")]
+    [InlineData("0.0.0.1", "0.0.0.0/24,::/0")]
+    [InlineData("255.255.255.255", "255.255.255.0/24,::/0")]
+    [InlineData("10.1.2.3", "10.1.2.0/24,::/0")]
+    [InlineData("::ffff:198.51.100.200", "198.51.100.0/24,::/0")]
+    [InlineData("2001:db8:1234:5678::9", "2001:db8:1234::/48,0.0.0.0/0")]
+    [InlineData("::1", "::/48,0.0.0.0/0")]
+    public void BindingFor_NamesTheClientPrefixAndTheOtherFamily(string client, string binding)
+    {
+        var address = IPAddress.Parse(client);
+        Assert.Equal(binding, TokenIssuer.BindingFor(address));
+        Assert.True(UrlToken.IsPrefixList(binding));
+        Assert.True(UrlToken.InPrefixList(address, binding));
+    }
+
     [Fact]
     public void Tokens_AreTheSameWithinAnExpiryBucket_PerTitleAndClientNetwork_AndVerify()
     {

@@ -55,7 +55,8 @@ internal static class SiteSpread
         for (var i = 0; i < Sessions; i++)
         {
             var title = titles[zipf.Next()];
-            if (PathwaySelector.Rank(title, Rendezvous.HashTitle(title), site, registry.InSite(site), registry.Holders(title), now, policy, chosen) > 0)
+            var holders = registry.Holders(title, out var titleId);
+            if (PathwaySelector.Rank(title, Rendezvous.HashTitle(title), titleId, site, registry.Members(site), holders, now, policy, chosen) > 0)
             {
                 var id = chosen[0]!.Id;
                 counts[id] = counts.GetValueOrDefault(id) + 1;

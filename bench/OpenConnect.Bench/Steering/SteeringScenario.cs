@@ -166,6 +166,8 @@ public sealed class SteeringScenario : IScenario
         var defaultRegionMicroseconds = CpuMicrosecondsEach(defaultRegion, rank);
         Console.WriteLine(FormattableString.Invariant(
             $"ranking profile: {inSiteMicroseconds:F2} µs/decision for clients in a site ({inSite.Length:N0}), {defaultRegionMicroseconds:F2} µs for default-region clients ({defaultRegion.Length:N0})"));
+        var profile = DecisionProfile.Measure(registry, table, new TokenIssuer(key, options.TokenLifetime, true, options.CacheTokens), clock, options, requests);
+        Console.Write(DecisionProfile.Report(profile));
         var crypto = o.Crypto > 0 ? SigningMicro.Measure(o.Crypto) : [];
         if (crypto.Count > 0)
         {
@@ -208,6 +210,7 @@ public sealed class SteeringScenario : IScenario
             rank_only_p99_ms = Math.Round(results[0].P99, 4),
             rank_in_site_us = Math.Round(inSiteMicroseconds, 2),
             rank_default_region_us = Math.Round(defaultRegionMicroseconds, 2),
+            decision_profile_us = profile.ToDictionary(p => p.Name, p => Math.Round(p.StepMicroseconds, 2)),
             bytes_allocated_per_decision = Math.Round(headline.BytesEach),
             rank_only_bytes_allocated_per_decision = Math.Round(results[0].BytesEach),
             cached_decisions_per_s = Math.Round(results[3].PerCpuSecond),
@@ -296,7 +299,8 @@ public sealed class SteeringScenario : IScenario
         {
             var (title, client) = request;
             var site = table.Lookup(client) ?? options.DefaultSite;
-            return PathwaySelector.Rank(title, Rendezvous.HashTitle(title), site, registry.InSite(site), registry.Holders(title), now, policy, chosen) + 1;
+            var holders = registry.Holders(title, out var titleId);
+            return PathwaySelector.Rank(title, Rendezvous.HashTitle(title), titleId, site, registry.Members(site), holders, now, policy, chosen) + 1;
         };
     }
 

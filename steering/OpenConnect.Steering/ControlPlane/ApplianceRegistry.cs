@@ -8,13 +8,16 @@ namespace OpenConnect.Steering.ControlPlane;
 /// <summary>
 /// The appliances steering knows: identity, running instance, last heartbeat, load, health and
 /// inventory. Selection reads two indexes without locks: appliances by site and holders by title,
-/// both replaced copy-on-write when membership or an inventory changes.
+/// both replaced copy-on-write when membership or an inventory changes. Titles held are interned to
+/// small integer ids (never reused) so ranking tests holding with a <see cref="TitleIdSet"/>.
 /// </summary>
 public sealed class ApplianceRegistry
 {
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ApplianceView[]> _bySite = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SiteMember[]> _members = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, HolderSet> _holders = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _titleIds = new(StringComparer.Ordinal);
     private readonly Lock _indexLock = new();
 
     public int Count => _entries.Count;
@@ -23,7 +26,23 @@ public sealed class ApplianceRegistry
 
     public ReadOnlySpan<ApplianceView> InSite(string site) => _bySite.TryGetValue(site, out var list) ? list : [];
 
-    public ReadOnlySpan<ApplianceView> Holders(string title) => _holders.TryGetValue(title, out var set) ? set.Snapshot() : [];
+    /// <summary>The appliances of <paramref name="site"/> at their current statuses, for ranking (replaced whenever one's status changes).</summary>
+    public ReadOnlySpan<SiteMember> Members(string site) => _members.TryGetValue(site, out var members) ? members : [];
+
+    public ReadOnlySpan<ApplianceView> Holders(string title) => Holders(title, out _);
+
+    /// <summary>The appliances holding <paramref name="title"/>, and its id for <see cref="TitleIdSet.Contains"/> (-1 when none holds it).</summary>
+    public ReadOnlySpan<ApplianceView> Holders(string title, out int titleId)
+    {
+        if (_holders.TryGetValue(title, out var set))
+        {
+            titleId = set.TitleId;
+            return set.Snapshot();
+        }
+
+        titleId = -1;
+        return [];
+    }
 
     public ApplianceView? Find(string applianceId) => _entries.TryGetValue(applianceId, out var entry) ? entry.View : null;
 
@@ -36,7 +55,7 @@ public sealed class ApplianceRegistry
     private Entry RegisterEntry(ApplianceIdentity identity, string instanceId, DateTimeOffset now)
     {
         var view = new ApplianceView(identity.ApplianceId, identity.Site, identity.PublicUrl, identity.CapacityBytesPerSecond, identity.MaxConnections,
-            new ApplianceStatus(now, 0, 0, CacheHealthy: true, Draining: false, ApplianceStatus.NoTitles), identity.PublicUrlIpv6);
+            new ApplianceStatus(now, 0, 0, CacheHealthy: true, Draining: false, ApplianceStatus.NoTitles) { TitleIds = TitleIdSet.None }, identity.PublicUrlIpv6);
         var entry = new Entry(view, instanceId) { SsdBytes = identity.SsdBytes, ParentUrl = identity.ParentUrl.TrimEnd('/') };
         lock (_indexLock)
         {
@@ -47,6 +66,8 @@ public sealed class ApplianceRegistry
 
             _entries[identity.ApplianceId] = entry;
             _bySite.AddOrUpdate(view.Site, _ => [view], (_, list) => [.. list, view]);
+            _members.AddOrUpdate(view.Site, _ => [new SiteMember(view, view.Status)], (_, members) => [.. members, new SiteMember(view, view.Status)]);
+            view.OnStatusChanged(RefreshMember);
         }
 
         return entry;
@@ -101,6 +122,7 @@ public sealed class ApplianceRegistry
         {
             var wantFull = false;
             var titles = entry.View.Status.Titles;
+            var titleIds = entry.View.Status.TitleIds;
             if (request.Inventory is { } update)
             {
                 var decoded = InventoryCodec.TryDecode(update.ZstdEntries);
@@ -110,19 +132,19 @@ public sealed class ApplianceRegistry
                 }
                 else
                 {
-                    titles = ApplyInventory(entry, decoded, update.Full);
+                    (titles, titleIds) = ApplyInventory(entry, decoded, update.Full);
                     entry.InventoryVersion = update.Version;
                 }
             }
 
             var load = request.Load ?? new ApplianceLoad();
             var health = request.Health ?? new ApplianceHealth { CacheHealthy = true };
-            entry.View.Status = new ApplianceStatus(now, load.BytesPerSecondOut, load.Connections, health.CacheHealthy, health.Draining, titles);
+            entry.View.Status = new ApplianceStatus(now, load.BytesPerSecondOut, load.Connections, health.CacheHealthy, health.Draining, titles) { TitleIds = titleIds };
             return new HeartbeatReply { Known = true, WantFullInventory = wantFull, InventoryVersion = entry.InventoryVersion };
         }
     }
 
-    private IReadOnlySet<string> ApplyInventory(Entry entry, InventoryEntries decoded, bool full)
+    private (IReadOnlySet<string> Titles, TitleIdSet Ids) ApplyInventory(Entry entry, InventoryEntries decoded, bool full)
     {
         if (full)
         {
@@ -151,9 +173,15 @@ public sealed class ApplianceRegistry
         var before = entry.View.Status.Titles;
         lock (_indexLock)
         {
+            var ids = new List<int>(titles.Count);
+            foreach (var title in titles)
+            {
+                ids.Add(TitleIdOf(title));
+            }
+
             if (!ReferenceEquals(_entries.GetValueOrDefault(entry.View.Id), entry))
             {
-                return titles;
+                return (titles, new TitleIdSet(ids));
             }
 
             foreach (var title in before)
@@ -168,12 +196,24 @@ public sealed class ApplianceRegistry
             {
                 if (!before.Contains(title))
                 {
-                    _holders.GetOrAdd(title, _ => new HolderSet()).Add(entry.View);
+                    _holders.GetOrAdd(title, t => new HolderSet(TitleIdOf(t))).Add(entry.View);
                 }
             }
+
+            return (titles, new TitleIdSet(ids));
+        }
+    }
+
+    /// <summary>The id of <paramref name="title"/>, assigned on first use (the caller holds the index lock).</summary>
+    private int TitleIdOf(string title)
+    {
+        if (!_titleIds.TryGetValue(title, out var id))
+        {
+            id = _titleIds.Count;
+            _titleIds[title] = id;
         }
 
-        return titles;
+        return id;
     }
 
     /// <summary>The title of an inventory entry (<c>{title}</c> or <c>{title}/{rendition}</c>), or null when malformed.</summary>
@@ -189,18 +229,44 @@ public sealed class ApplianceRegistry
         return title;
     }
 
+    /// <summary>Copies <paramref name="view"/>'s current status into its site's members (copy-on-write; readers never lock).</summary>
+    private void RefreshMember(ApplianceView view)
+    {
+        lock (_indexLock)
+        {
+            if (!_members.TryGetValue(view.Site, out var members))
+            {
+                return;
+            }
+
+            for (var i = 0; i < members.Length; i++)
+            {
+                if (ReferenceEquals(members[i].View, view))
+                {
+                    var updated = (SiteMember[])members.Clone();
+                    updated[i] = new SiteMember(view, view.Status);
+                    _members[view.Site] = updated;
+                    return;
+                }
+            }
+        }
+    }
+
     private void RemoveFromIndexes(ApplianceView view)
     {
+        view.OnStatusChanged(_ => { });
         if (_bySite.TryGetValue(view.Site, out var site))
         {
             var remaining = site.Where(v => !ReferenceEquals(v, view)).ToArray();
             if (remaining.Length == 0)
             {
                 _bySite.TryRemove(view.Site, out _);
+                _members.TryRemove(view.Site, out _);
             }
             else
             {
                 _bySite[view.Site] = remaining;
+                _members[view.Site] = [.. _members[view.Site].Where(m => !ReferenceEquals(m.View, view))];
             }
         }
 
@@ -222,10 +288,12 @@ public sealed class ApplianceRegistry
     /// The appliances holding one title. Changes go to a list; readers get an array snapshot built
     /// on the first read after a change, so loading thousands of inventories costs no copying.
     /// </summary>
-    private sealed class HolderSet
+    private sealed class HolderSet(int titleId)
     {
         private readonly List<ApplianceView> _list = [];
         private volatile ApplianceView[]? _snapshot;
+
+        public int TitleId { get; } = titleId;
 
         public void Add(ApplianceView view)
         {

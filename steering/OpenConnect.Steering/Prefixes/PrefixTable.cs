@@ -9,22 +9,67 @@ namespace OpenConnect.Steering.Prefixes;
 /// keyed by the masked address; a lookup probes the lengths present, longest first, so its cost is
 /// bounded by the number of distinct lengths (at most 33 or 129), not by the number of prefixes.
 /// </summary>
+/// <remarks>
+/// IPv4 has a 16-bit first level (two arrays of 65,536 entries, 384 KiB): per /16, the site of the
+/// longest prefix of /16 or shorter that covers it, and which lengths above /16 occur inside it. A
+/// lookup then probes only the longer lengths present in the client's /16 and answers the rest from
+/// the array, where it used to probe every length in the table.
+/// </remarks>
 public sealed class PrefixTable
 {
     private readonly string[] _sites;
     private readonly Dictionary<uint, int>?[] _v4;
     private readonly Dictionary<UInt128, int>?[] _v6;
-    private readonly int[] _v4Lengths;
     private readonly int[] _v6Lengths;
+
+    // The IPv4 first level, indexed by the top 16 bits: site index + 1 of the longest prefix of /16
+    // or shorter covering the /16 (0: none), and a bit per length 17..32 (bit length - 17) present inside it.
+    private readonly int[] _v4Short;
+    private readonly ushort[] _v4LongerLengths;
 
     private PrefixTable(string[] sites, Dictionary<uint, int>?[] v4, Dictionary<UInt128, int>?[] v6, int count)
     {
         _sites = sites;
         _v4 = v4;
         _v6 = v6;
-        _v4Lengths = Enumerable.Range(0, 33).Where(l => v4[l] is not null).OrderDescending().ToArray();
         _v6Lengths = Enumerable.Range(0, 129).Where(l => v6[l] is not null).OrderDescending().ToArray();
+        (_v4Short, _v4LongerLengths) = FirstLevel(v4);
         Count = count;
+    }
+
+    private static (int[] Short, ushort[] Longer) FirstLevel(Dictionary<uint, int>?[] v4)
+    {
+        var shortest = new int[1 << 16];
+        var longer = new ushort[1 << 16];
+        // Shorter prefixes first, so a longer one covering the same /16 overwrites them.
+        for (var length = 0; length <= 16; length++)
+        {
+            if (v4[length] is not { } table)
+            {
+                continue;
+            }
+
+            foreach (var (network, site) in table)
+            {
+                var first = (int)(network >> 16);
+                Array.Fill(shortest, site + 1, first, 1 << (16 - length));
+            }
+        }
+
+        for (var length = 17; length <= 32; length++)
+        {
+            if (v4[length] is not { } table)
+            {
+                continue;
+            }
+
+            foreach (var network in table.Keys)
+            {
+                longer[network >> 16] |= (ushort)(1 << (length - 17));
+            }
+        }
+
+        return (shortest, longer);
     }
 
     public static PrefixTable Empty { get; } = new Builder().Build();
@@ -37,33 +82,41 @@ public sealed class PrefixTable
     /// <summary>The site announcing the longest prefix that contains <paramref name="address"/>, or null.</summary>
     public string? Lookup(IPAddress address)
     {
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
-
         Span<byte> bytes = stackalloc byte[16];
         if (!address.TryWriteBytes(bytes, out var written))
         {
             return null;
         }
 
-        return written == 4
-            ? LookupV4(BinaryPrimitives.ReadUInt32BigEndian(bytes))
+        if (written == 4)
+        {
+            return LookupV4(BinaryPrimitives.ReadUInt32BigEndian(bytes));
+        }
+
+        // An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is its IPv4 address, read in place.
+        return address.IsIPv4MappedToIPv6
+            ? LookupV4(BinaryPrimitives.ReadUInt32BigEndian(bytes[12..]))
             : LookupV6(BinaryPrimitives.ReadUInt128BigEndian(bytes));
     }
 
     public string? LookupV4(uint address)
     {
-        foreach (var length in _v4Lengths)
+        var top = address >> 16;
+        uint longer = _v4LongerLengths[top];
+        while (longer != 0)
         {
+            var bit = 31 - System.Numerics.BitOperations.LeadingZeroCount(longer);
+            var length = 17 + bit;
             if (_v4[length]!.TryGetValue(address & MaskV4(length), out var site))
             {
                 return _sites[site];
             }
+
+            longer &= ~(1u << bit);
         }
 
-        return null;
+        var shortest = _v4Short[top];
+        return shortest == 0 ? null : _sites[shortest - 1];
     }
 
     public string? LookupV6(UInt128 address)

@@ -10,6 +10,7 @@ namespace OpenConnect.Steering.Selection;
 public sealed class ApplianceView
 {
     private volatile ApplianceStatus _status;
+    private Action<ApplianceView>? _statusChanged;
 
     public ApplianceView(string id, string site, string publicUrl, long capacityBytesPerSecond, int maxConnections, ApplianceStatus status, string? publicUrlIPv6 = null)
     {
@@ -51,11 +52,19 @@ public sealed class ApplianceView
     /// <summary>Hash of <see cref="Id"/>, the appliance's half of the rendezvous score.</summary>
     public ulong IdHash { get; }
 
+    /// <summary>The status as of the last heartbeat; setting it also refreshes the registry's site index (<see cref="SiteMember"/>).</summary>
     public ApplianceStatus Status
     {
         get => _status;
-        set => _status = value;
+        set
+        {
+            _status = value;
+            _statusChanged?.Invoke(this);
+        }
     }
+
+    /// <summary>Called after every status change (the registry that indexes this view sets it once).</summary>
+    internal void OnStatusChanged(Action<ApplianceView> changed) => _statusChanged = changed;
 }
 
 /// <summary>An appliance's state as of its last heartbeat.</summary>
@@ -74,4 +83,10 @@ public sealed record ApplianceStatus(
     IReadOnlySet<string> Titles)
 {
     public static readonly IReadOnlySet<string> NoTitles = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// <see cref="Titles"/> as the registry's title ids, for the ranking's holding test; null when the
+    /// status was not built by an <see cref="ControlPlane.ApplianceRegistry"/> (ranking then tests <see cref="Titles"/>).
+    /// </summary>
+    public TitleIdSet? TitleIds { get; init; }
 }

@@ -30,8 +30,12 @@ public static class PathwaySelector
     /// </summary>
     /// <param name="title">The title played.</param>
     /// <param name="titleHash">Its <see cref="Rendezvous.HashTitle"/>.</param>
+    /// <param name="titleId">
+    /// Its id in the registry the statuses come from (<see cref="ControlPlane.ApplianceRegistry.Holders(string, out int)"/>;
+    /// -1 when no appliance holds it), tested against <see cref="ApplianceStatus.TitleIds"/>; statuses without ids test <see cref="ApplianceStatus.Titles"/>.
+    /// </param>
     /// <param name="clientSite">The client's site.</param>
-    /// <param name="local">The appliances registered in the client's site.</param>
+    /// <param name="local">The appliances registered in the client's site (<see cref="ControlPlane.ApplianceRegistry.Members"/>).</param>
     /// <param name="holders">Appliances anywhere that hold the title (those of the client's site are skipped here).</param>
     /// <param name="now">The decision time.</param>
     /// <param name="policy">Eligibility and count.</param>
@@ -39,8 +43,9 @@ public static class PathwaySelector
     public static int Rank(
         string title,
         ulong titleHash,
+        int titleId,
         string clientSite,
-        ReadOnlySpan<ApplianceView> local,
+        ReadOnlySpan<SiteMember> local,
         ReadOnlySpan<ApplianceView> holders,
         DateTimeOffset now,
         SelectionPolicy policy,
@@ -51,13 +56,13 @@ public static class PathwaySelector
         Span<double> scores = stackalloc double[MaxPathways];
         var count = 0;
 
-        foreach (var appliance in local)
+        foreach (ref readonly var member in local)
         {
-            var status = appliance.Status;
-            if (policy.IsEligible(appliance, status, now))
+            if (policy.IsEligible(member, now))
             {
-                var tier = status.Titles.Contains(title) ? LocalHolder : LocalOther;
-                Offer(appliance, tier, Score(titleHash, appliance, status, policy), result, tiers, scores, ref count, capacity);
+                var tier = member.Holds(title, titleId) ? LocalHolder : LocalOther;
+                var load = SelectionPolicy.Load(member.BytesPerSecondOut, member.Connections, member.CapacityBytesPerSecond, member.MaxConnections);
+                Offer(member.View, tier, WeightedScore(titleHash, member.IdHash, member.CapacityBytesPerSecond, load, policy), result, tiers, scores, ref count, capacity);
             }
         }
 
@@ -86,10 +91,10 @@ public static class PathwaySelector
     public static IReadOnlyList<ApplianceView> Rank(string title, string clientSite, IEnumerable<ApplianceView> all, DateTimeOffset now, SelectionPolicy policy)
     {
         var list = all.ToList();
-        var local = list.Where(a => a.Site == clientSite).ToArray();
+        var local = SiteMember.Of(list.Where(a => a.Site == clientSite));
         var holders = list.Where(a => a.Status.Titles.Contains(title)).ToArray();
         var result = new ApplianceView?[MaxPathways];
-        var n = Rank(title, Rendezvous.HashTitle(title), clientSite, local, holders, now, policy, result);
+        var n = Rank(title, Rendezvous.HashTitle(title), -1, clientSite, local, holders, now, policy, result);
         return result[..n].Select(a => a!).ToArray();
     }
 
@@ -99,7 +104,10 @@ public static class PathwaySelector
     /// fewer of the titles it would win and its peers of the same tier take them.
     /// </summary>
     public static double Score(ulong titleHash, ApplianceView appliance, ApplianceStatus status, SelectionPolicy policy) =>
-        Rendezvous.Score(titleHash, appliance.IdHash, appliance.CapacityBytesPerSecond) * policy.LoadWeight(SelectionPolicy.Load(appliance, status));
+        WeightedScore(titleHash, appliance.IdHash, appliance.CapacityBytesPerSecond, SelectionPolicy.Load(appliance, status), policy);
+
+    private static double WeightedScore(ulong titleHash, ulong idHash, long capacity, double load, SelectionPolicy policy) =>
+        Rendezvous.Score(titleHash, idHash, capacity) * policy.LoadWeight(load);
 
     private static void Offer(ApplianceView appliance, int tier, double score, Span<ApplianceView?> result, Span<int> tiers, Span<double> scores, ref int count, int capacity)
     {

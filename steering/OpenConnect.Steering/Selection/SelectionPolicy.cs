@@ -18,23 +18,33 @@ public sealed record SelectionPolicy(TimeSpan HeartbeatExpiry, double MaxLoadFra
 
     /// <summary>True when <paramref name="appliance"/>, in <paramref name="status"/>, may take a new play at <paramref name="now"/>.</summary>
     public bool IsEligible(ApplianceView appliance, ApplianceStatus status, DateTimeOffset now) =>
-        IsAlive(status, now)
-        && status.CacheHealthy
-        && !status.Draining
-        && status.BytesPerSecondOut < appliance.CapacityBytesPerSecond * MaxLoadFraction
-        && (appliance.MaxConnections <= 0 || status.Connections < appliance.MaxConnections);
+        IsEligible(status.LastHeartbeat, status.CacheHealthy && !status.Draining, status.BytesPerSecondOut, status.Connections, appliance.CapacityBytesPerSecond, appliance.MaxConnections, now);
+
+    /// <summary>True when site member <paramref name="member"/> may take a new play at <paramref name="now"/>.</summary>
+    public bool IsEligible(in SiteMember member, DateTimeOffset now) =>
+        IsEligible(member.LastHeartbeat, member.Available, member.BytesPerSecondOut, member.Connections, member.CapacityBytesPerSecond, member.MaxConnections, now);
 
     public bool IsAlive(ApplianceStatus status, DateTimeOffset now) => now - status.LastHeartbeat <= HeartbeatExpiry;
+
+    private bool IsEligible(DateTimeOffset lastHeartbeat, bool available, long bytesOut, int connections, long capacity, int maxConnections, DateTimeOffset now) =>
+        now - lastHeartbeat <= HeartbeatExpiry
+        && available
+        && bytesOut < capacity * MaxLoadFraction
+        && (maxConnections <= 0 || connections < maxConnections);
 
     /// <summary>
     /// The load of an appliance in <paramref name="status"/>: the larger of its output against its
     /// capacity and its connections against its maximum (0 when it has none).
     /// </summary>
-    public static double Load(ApplianceView appliance, ApplianceStatus status)
+    public static double Load(ApplianceView appliance, ApplianceStatus status) =>
+        Load(status.BytesPerSecondOut, status.Connections, appliance.CapacityBytesPerSecond, appliance.MaxConnections);
+
+    /// <summary>The load of an appliance sending <paramref name="bytesOut"/> on <paramref name="connections"/>, against its capacity and maximum.</summary>
+    public static double Load(long bytesOut, int connections, long capacity, int maxConnections)
     {
-        var bytes = (double)status.BytesPerSecondOut / Math.Max(appliance.CapacityBytesPerSecond, 1);
-        var connections = appliance.MaxConnections > 0 ? (double)status.Connections / appliance.MaxConnections : 0;
-        return Math.Max(bytes, connections);
+        var bytes = (double)bytesOut / Math.Max(capacity, 1);
+        var share = maxConnections > 0 ? (double)connections / maxConnections : 0;
+        return Math.Max(bytes, share);
     }
 
     /// <summary>

@@ -81,7 +81,8 @@ public sealed class SteeringDecisions
         var site = SiteOf(client);
         var buffer = default(PathwayBuffer);
         Span<ApplianceView?> chosen = buffer;
-        var count = PathwaySelector.Rank(title, Rendezvous.HashTitle(title), site, _registry.InSite(site), _registry.Holders(title), now, _policy, chosen);
+        var holders = _registry.Holders(title, out var titleId);
+        var count = PathwaySelector.Rank(title, Rendezvous.HashTitle(title), titleId, site, _registry.Members(site), holders, now, _policy, chosen);
         var (token, expires) = sign ? _tokens.Issue(title, client, now, chosen[..count]) : ("", default);
         var pathways = new Pathway[count + 1];
         for (var i = 0; i < count; i++)

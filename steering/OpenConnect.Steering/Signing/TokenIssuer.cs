@@ -152,6 +152,26 @@ public sealed class TokenIssuer
     /// </summary>
     public static string BindingFor(IPAddress client)
     {
+        // The common case, an IPv4 client, in one allocation: the text IPAddress would give, without
+        // formatting an address object first.
+        Span<byte> bytes = stackalloc byte[16];
+        if (client.TryWriteBytes(bytes, out var length) && (length == 4 || client.IsIPv4MappedToIPv6))
+        {
+            var v4 = length == 4 ? bytes[..4] : bytes[12..16];
+            Span<char> text = stackalloc char[32];
+            var written = 0;
+            for (var i = 0; i < 3; i++)
+            {
+                v4[i].TryFormat(text[written..], out var digits, provider: System.Globalization.CultureInfo.InvariantCulture);
+                written += digits;
+                text[written++] = '.';
+            }
+
+            const string Rest = "0/24,::/0";
+            Rest.CopyTo(text[written..]);
+            return new string(text[..(written + Rest.Length)]);
+        }
+
         var own = ClientPrefix(client);
         return string.Concat(own, own.Contains(':', StringComparison.Ordinal) ? ",0.0.0.0/0" : ",::/0");
     }
