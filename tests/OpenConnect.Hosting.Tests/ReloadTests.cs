@@ -62,10 +62,9 @@ public sealed class ReloadTests
     [Fact]
     public async Task ValidNewFile_AppliesLiveKeys_NamesRestartKeys_AndRestartKeysKeepTheirStartValue()
     {
-        using var dir = new TempDirectory();
-        var config = dir.Combine("role.json");
-        WriteConfig(config, greeting: "hello", directory: "/var/lib/a");
-        await using var role = await StartAsync(config);
+        var (dir, config, role) = await StartWithConfigAsync();
+        using var directory = dir;
+        await using var running = role;
         using var client = role.CreateClient();
         Assert.Equal("hello /var/lib/a", await client.GetStringAsync("/settings"));
 
@@ -82,10 +81,9 @@ public sealed class ReloadTests
     [Fact]
     public async Task FileThatDoesNotParse_IsRefused_NamingTheFile_AndTheRunningConfigurationStays()
     {
-        using var dir = new TempDirectory();
-        var config = dir.Combine("role.json");
-        WriteConfig(config, greeting: "hello", directory: "/var/lib/a");
-        await using var role = await StartAsync(config);
+        var (dir, config, role) = await StartWithConfigAsync();
+        using var directory = dir;
+        await using var running = role;
 
         File.WriteAllText(config, """{ "Reload": { "Greeting": "bonjour", """);
         var report = role.Services.GetRequiredService<ConfigurationReloader>().Reload();
@@ -103,10 +101,9 @@ public sealed class ReloadTests
     [InlineData("""{ "ControlTls": { "CertificateFile": "/nonexistent/control.pem" } }""", "ControlTls:CertificateFile")]
     public async Task ValueThatFailsValidation_IsRefused_NamingTheKey_AndTheRunningConfigurationStays(string json, string key)
     {
-        using var dir = new TempDirectory();
-        var config = dir.Combine("role.json");
-        WriteConfig(config, greeting: "hello", directory: "/var/lib/a");
-        await using var role = await StartAsync(config);
+        var (dir, config, role) = await StartWithConfigAsync();
+        using var directory = dir;
+        await using var running = role;
 
         File.WriteAllText(config, json);
         var report = role.Services.GetRequiredService<ConfigurationReloader>().Reload();
@@ -154,10 +151,18 @@ public sealed class ReloadTests
 
     private static async Task<string> GetAsync(RawHttp connection, string path)
     {
-        await connection.SendAsync($"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
-        var response = await connection.ReadResponseAsync();
+        var response = await connection.GetAsync(path);
         Assert.Equal(200, response.Status);
         return response.Text;
+    }
+
+    /// <summary>A role started with a config file holding <c>hello</c> and <c>/var/lib/a</c>.</summary>
+    private static async Task<(TempDirectory Directory, string Config, RunningRole Role)> StartWithConfigAsync()
+    {
+        var dir = new TempDirectory();
+        var config = dir.Combine("role.json");
+        WriteConfig(config, greeting: "hello", directory: "/var/lib/a");
+        return (dir, config, await StartAsync(config));
     }
 
     private static void WriteConfig(string path, string greeting, string directory) =>

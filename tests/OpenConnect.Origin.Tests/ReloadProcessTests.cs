@@ -17,20 +17,13 @@ public sealed class ReloadProcessTests
         using var first = ServerCertificateFiles.Write(certificateFile, keyFile, "CN=origin before");
         var config = dir.Combine("origin.json");
         WriteConfig(config, dir.Combine("data"), parentNetworks: "10.0.0.0/8");
-        var port = RoleProcess.FreePort();
-        var data = new Uri($"https://127.0.0.1:{port}");
-        await using var origin = await RoleProcess.StartAsync("origin", typeof(OriginHost).Assembly.Location, RoleProcess.DefaultSignals, () =>
-        [
-            "--urls", data.ToString().TrimEnd('/'),
-            "--config", config,
-            $"--Kestrel:Certificates:Default:Path={certificateFile}",
-            $"--Kestrel:Certificates:Default:KeyPath={keyFile}",
-        ]);
+        var (origin, data) = await RoleProcess.StartHttpsAsync("origin", typeof(OriginHost).Assembly.Location, config, certificateFile, keyFile);
+        await using var running = origin;
 
         // Unsigned /v/… from loopback: refused while ParentNetworks does not hold it.
         using var open = await RawHttp.ConnectTlsAsync(data);
         Assert.Equal(first.Thumbprint, open.ServerCertificate!.Thumbprint);
-        Assert.Equal(403, await StatusAsync(open, "/v/t1/manifest.json"));
+        Assert.Equal(403, (await open.GetAsync("/v/t1/manifest.json")).Status);
 
         using var second = ServerCertificateFiles.Write(certificateFile, keyFile, "CN=origin after");
         WriteConfig(config, dir.Combine("data-moved"), parentNetworks: "127.0.0.0/8");
@@ -38,10 +31,10 @@ public sealed class ReloadProcessTests
         Assert.Contains("reload applied:", outcome, StringComparison.Ordinal);
 
         // The open connection still answers, now under the new ParentNetworks (no such title: 404).
-        Assert.Equal(404, await StatusAsync(open, "/v/t1/manifest.json"));
+        Assert.Equal(404, (await open.GetAsync("/v/t1/manifest.json")).Status);
         using var fresh = await RawHttp.ConnectTlsAsync(data);
         Assert.Equal(second.Thumbprint, fresh.ServerCertificate!.Thumbprint);
-        Assert.Equal(404, await StatusAsync(fresh, "/v/t1/manifest.json"));
+        Assert.Equal(404, (await fresh.GetAsync("/v/t1/manifest.json")).Status);
 
         var log = origin.Log;
         Assert.Contains("reload: Origin:ParentNetworks:0 changed: applied", log, StringComparison.Ordinal);
@@ -52,15 +45,9 @@ public sealed class ReloadProcessTests
         File.WriteAllText(config, "{ \"Origin\": ");
         Assert.Contains("reload refused:", await origin.ReloadAsync(), StringComparison.Ordinal);
         Assert.Contains("origin.json", origin.Log, StringComparison.Ordinal);
-        Assert.Equal(404, await StatusAsync(open, "/v/t1/manifest.json"));
+        Assert.Equal(404, (await open.GetAsync("/v/t1/manifest.json")).Status);
         using var management = origin.CreateManagementClient();
         Assert.Equal(System.Net.HttpStatusCode.OK, (await management.GetAsync("/healthz")).StatusCode);
-    }
-
-    private static async Task<int> StatusAsync(RawHttp connection, string path)
-    {
-        await connection.SendAsync($"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
-        return (await connection.ReadResponseAsync()).Status;
     }
 
     private static void WriteConfig(string path, string dataDirectory, string parentNetworks) =>

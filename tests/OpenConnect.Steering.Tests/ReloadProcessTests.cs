@@ -26,7 +26,7 @@ public sealed class ReloadProcessTests
             "--Steering:Fleet:EnrollUrl=https://127.0.0.1:0",
         ]);
         using var open = await RawHttp.ConnectAsync(steering.BaseAddress);
-        var before = await StatusAsync(open);
+        var before = (await open.GetAsync("/no-such-path")).Status;
         Assert.Equal(1, await PrefixCountAsync(steering));
 
         // The operator adds a prefix, puts another signing key in place and changes a restart-only setting.
@@ -44,7 +44,7 @@ public sealed class ReloadProcessTests
         var signingKey = Assert.Single(log.Split('\n'), l => l.Contains("steering signing key refused", StringComparison.Ordinal));
         Assert.Contains("Steering:SigningKeyFile", signingKey, StringComparison.Ordinal);
         Assert.Contains("needs a restart", signingKey, StringComparison.Ordinal);
-        Assert.Equal(before, await StatusAsync(open));
+        Assert.Equal(before, (await open.GetAsync("/no-such-path")).Status);
 
         // A prefix file that does not parse is refused with the reason; the table in use stays.
         await File.WriteAllTextAsync(keyFile, runningKey);
@@ -52,13 +52,7 @@ public sealed class ReloadProcessTests
         await steering.ReloadAsync();
         Assert.Contains("prefix tables (Steering:PrefixDirectory) refused", steering.Log, StringComparison.Ordinal);
         Assert.Equal(2, await PrefixCountAsync(steering));
-        Assert.Equal(before, await StatusAsync(open));
-    }
-
-    private static async Task<int> StatusAsync(RawHttp connection)
-    {
-        await connection.SendAsync("GET /no-such-path HTTP/1.1\r\nHost: localhost\r\n\r\n");
-        return (await connection.ReadResponseAsync()).Status;
+        Assert.Equal(before, (await open.GetAsync("/no-such-path")).Status);
     }
 
     private static async Task<int> PrefixCountAsync(RoleProcess steering)

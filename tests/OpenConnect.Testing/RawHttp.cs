@@ -52,6 +52,13 @@ public sealed class RawHttp : IDisposable
         return new RawHttp(client, tls) { ServerCertificate = certificate };
     }
 
+    /// <summary>Sends <c>GET {path}</c> (HTTP/1.1, keep-alive) and reads the response.</summary>
+    public async Task<Response> GetAsync(string path)
+    {
+        await SendAsync($"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        return await ReadResponseAsync();
+    }
+
     public Task SendAsync(string raw) => SendAsync(Encoding.Latin1.GetBytes(raw));
 
     public async Task SendAsync(byte[] raw)

@@ -162,6 +162,27 @@ public sealed class RoleProcess : IAsyncDisposable
     /// <summary>A prefix that starts the role with every signal at its default, as systemd does.</summary>
     public static readonly string[] DefaultSignals = ["env", "--default-signal=HUP,INT,QUIT,TERM"];
 
+    /// <summary>
+    /// Starts a role for a reload test, as its unit does: <c>--config</c> <paramref name="config"/>
+    /// (which the test rewrites), signals at their defaults, and HTTPS on the data listener with the
+    /// certificate and key files the test replaces (<c>Kestrel:Certificates:Default</c>).
+    /// </summary>
+    /// <returns>The role and its HTTPS data address.</returns>
+    public static async Task<(RoleProcess Role, Uri Data)> StartHttpsAsync(string name, string dll, string config, string certificateFile, string keyFile, params string[] settings)
+    {
+        var port = FreePort();
+        var data = new Uri($"https://127.0.0.1:{port}");
+        var role = await StartAsync(name, dll, DefaultSignals, () =>
+        [
+            "--urls", data.ToString().TrimEnd('/'),
+            "--config", config,
+            $"--Kestrel:Certificates:Default:Path={certificateFile}",
+            $"--Kestrel:Certificates:Default:KeyPath={keyFile}",
+            .. settings,
+        ]);
+        return (role, data);
+    }
+
     /// <summary>The role's whole log so far (standard output and error).</summary>
     public string Log => File.ReadAllText(_role.LogFile);
 

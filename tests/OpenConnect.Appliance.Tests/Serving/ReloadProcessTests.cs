@@ -19,20 +19,13 @@ public sealed class ReloadProcessTests
         using var first = ServerCertificateFiles.Write(certificateFile, keyFile, "CN=appliance before");
         var config = dir.Combine("appliance.json");
         WriteConfig(config, dir.Combine("cache"), unsignedNetwork: "10.0.0.0/8", ramBytes: 64 << 20);
-        var port = RoleProcess.FreePort();
-        var data = new Uri($"https://127.0.0.1:{port}");
-        await using var appliance = await RoleProcess.StartAsync("appliance", typeof(ApplianceHost).Assembly.Location, RoleProcess.DefaultSignals, () =>
-        [
-            "--urls", data.ToString().TrimEnd('/'),
-            "--config", config,
-            $"--Kestrel:Certificates:Default:Path={certificateFile}",
-            $"--Kestrel:Certificates:Default:KeyPath={keyFile}",
-        ]);
+        var (appliance, data) = await RoleProcess.StartHttpsAsync("appliance", typeof(ApplianceHost).Assembly.Location, config, certificateFile, keyFile);
+        await using var running = appliance;
 
         // Unsigned /v/… from loopback: refused while UnsignedNetworks does not hold it.
         using var open = await RawHttp.ConnectTlsAsync(data);
         Assert.Equal(first.Thumbprint, open.ServerCertificate!.Thumbprint);
-        var refused = await GetAsync(open, Segment);
+        var refused = await open.GetAsync(Segment);
         Assert.Equal(403, refused.Status);
         Assert.Equal("playback token missing", refused.Text.Trim());
 
@@ -43,10 +36,10 @@ public sealed class ReloadProcessTests
         // New connections: the new certificate and the new UnsignedNetworks (no parent holds the segment).
         using var fresh = await RawHttp.ConnectTlsAsync(data);
         Assert.Equal(second.Thumbprint, fresh.ServerCertificate!.Thumbprint);
-        var admitted = await GetAsync(fresh, Segment);
+        var admitted = await fresh.GetAsync(Segment);
         Assert.NotEqual(403, admitted.Status);
         // The connection opened before the reload still answers.
-        Assert.Equal(admitted.Status, (await GetAsync(open, Segment)).Status);
+        Assert.Equal(admitted.Status, (await open.GetAsync(Segment)).Status);
 
         var log = appliance.Log;
         Assert.Contains("reload: Appliance:UnsignedNetworks:0 changed: applied", log, StringComparison.Ordinal);
@@ -58,13 +51,7 @@ public sealed class ReloadProcessTests
         Assert.Contains("reload refused:", await appliance.ReloadAsync(), StringComparison.Ordinal);
         var refusal = Assert.Single(appliance.Log.Split('\n'), l => l.Contains("reload refused, the running configuration stays", StringComparison.Ordinal));
         Assert.Contains("Appliance:UnsignedNetworks:0 = 'not-a-network'", refusal, StringComparison.Ordinal);
-        Assert.Equal(admitted.Status, (await GetAsync(open, Segment)).Status);
-    }
-
-    private static async Task<RawHttp.Response> GetAsync(RawHttp connection, string path)
-    {
-        await connection.SendAsync($"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
-        return await connection.ReadResponseAsync();
+        Assert.Equal(admitted.Status, (await open.GetAsync(Segment)).Status);
     }
 
     private static void WriteConfig(string path, string cacheDirectory, string unsignedNetwork, long ramBytes) =>
