@@ -149,6 +149,32 @@ public sealed class ReloadTests
         Assert.Equal(second.Thumbprint, third.ServerCertificate!.Thumbprint);
     }
 
+    [Fact]
+    public void ServerCertificateHolder_ReplacesOnlyADifferentCertificate_AndRefusesABrokenOne_NamingTheSetting()
+    {
+        using var dir = new TempDirectory();
+        var (certificateFile, keyFile) = (dir.Combine("control.crt"), dir.Combine("control.key"));
+        using var first = ServerCertificateFiles.Write(certificateFile, keyFile, "CN=first");
+        var holder = new ServerCertificateHolder("control TLS certificate", () => ServerCertificateHolder.LoadFiles("ControlTls:CertificateFile", certificateFile, keyFile, password: null));
+        Assert.Equal(first.Thumbprint, holder.Current.Thumbprint);
+        Assert.True(holder.Current.HasPrivateKey);
+
+        Assert.False(holder.Reload());
+
+        using var second = ServerCertificateFiles.Write(certificateFile, keyFile, "CN=second");
+        Assert.True(holder.Reload());
+        Assert.Equal(second.Thumbprint, holder.Current.Thumbprint);
+
+        File.WriteAllText(keyFile, "-----BEGIN PRIVATE KEY-----\nbroken\n-----END PRIVATE KEY-----\n");
+        var refused = Assert.Throws<InvalidOperationException>(() => holder.Reload());
+        Assert.StartsWith("ControlTls:CertificateFile '", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(second.Thumbprint, holder.Current.Thumbprint);
+
+        File.Delete(certificateFile);
+        Assert.Contains("does not exist", Assert.Throws<InvalidOperationException>(() => holder.Reload()).Message, StringComparison.Ordinal);
+        Assert.Equal(second.Thumbprint, holder.Current.Thumbprint);
+    }
+
     private static async Task<string> GetAsync(RawHttp connection, string path)
     {
         var response = await connection.GetAsync(path);
