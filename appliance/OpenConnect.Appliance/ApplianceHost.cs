@@ -35,6 +35,13 @@ public static class ApplianceHost
         // the first connection: hosted services start in registration order, the server after them.
         services.AddHostedService<CacheStartup>();
         services.AddSingleton<AccessGate>();
+        services.AddReloadable<AccessGate>();
+        services.AddSingleton<IntegrityKeys>();
+        services.AddReloadable<IntegrityKeys>();
+        services.AddLiveSettings(
+            $"{ApplianceOptions.SectionName}:PlaybackKeys",
+            $"{ApplianceOptions.SectionName}:UnsignedNetworks",
+            $"{ApplianceOptions.SectionName}:Upstream:IntegrityKeys");
         services.AddSingleton<CacheInventory>();
         services.AddSingleton<ControlState>();
         services.AddSingleton<Identity.FleetEnrollment>();

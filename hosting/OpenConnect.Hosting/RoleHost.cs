@@ -87,6 +87,7 @@ public static class RoleHost
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddHealthChecks();
         builder.Services.AddServiceManager();
+        builder.Services.AddLiveSettings("Logging:LogLevel");
         return builder;
     }
 

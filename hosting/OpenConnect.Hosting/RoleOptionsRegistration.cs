@@ -4,6 +4,13 @@ using Microsoft.Extensions.Options;
 
 namespace OpenConnect.Hosting;
 
+/// <summary>Checks one options class against a configuration a reload is about to apply.</summary>
+internal interface IOptionsReloadCheck
+{
+    /// <summary>Every failure, each naming its key; empty when the new configuration is valid.</summary>
+    IReadOnlyList<string> Check(IConfiguration candidate);
+}
+
 public static class RoleOptionsRegistration
 {
     /// <summary>
@@ -29,6 +36,9 @@ public static class RoleOptionsRegistration
             })
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<TOptions>, RoleOptionsValidator<TOptions>>();
+        // IOptionsMonitor<TOptions> follows a reload (SIGHUP); IOptions<TOptions> keeps the values read at start.
+        services.AddSingleton<IOptionsChangeTokenSource<TOptions>>(new ConfigurationChangeTokenSource<TOptions>(Options.DefaultName, section));
+        services.AddSingleton<IOptionsReloadCheck, OptionsReloadCheck<TOptions>>();
         return services;
     }
 
@@ -46,6 +56,35 @@ public static class RoleOptionsRegistration
         catch (InvalidOperationException)
         {
             return new TOptions();
+        }
+    }
+
+    /// <summary>Binds and validates <typeparamref name="TOptions"/> from a new configuration before a reload applies it, with every validator the role registered.</summary>
+    private sealed class OptionsReloadCheck<TOptions>(IEnumerable<IValidateOptions<TOptions>> validators) : IOptionsReloadCheck
+        where TOptions : class, IRoleOptions<TOptions>
+    {
+        public IReadOnlyList<string> Check(IConfiguration candidate)
+        {
+            var options = Activator.CreateInstance<TOptions>();
+            try
+            {
+                candidate.GetSection(TOptions.SectionName).Bind(options, binder => binder.ErrorOnUnknownConfiguration = true);
+            }
+            catch (InvalidOperationException ex)
+            {
+                return [$"section '{TOptions.SectionName}': {ex.Message}"];
+            }
+
+            var failures = new List<string>();
+            foreach (var validator in validators)
+            {
+                if (validator.Validate(Options.DefaultName, options) is { Failed: true } result)
+                {
+                    failures.AddRange(result.Failures ?? [result.FailureMessage]);
+                }
+            }
+
+            return failures;
         }
     }
 

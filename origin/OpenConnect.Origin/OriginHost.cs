@@ -44,14 +44,23 @@ public static class OriginHost
             key.WritePublicKeyFile(Path.ChangeExtension(path, ".pub"));
             return key;
         });
-        builder.Services.AddSingleton(sp =>
-        {
-            // One verifier of playback tokens for the parent and license endpoints.
-            var options = sp.GetRequiredService<IOptions<OriginOptions>>().Value;
-            var macKeys = options.PlaybackMacKeyFile.Length == 0 ? new PlaybackMacKeyRing() : new PlaybackMacKeyRing(PlaybackMacKey.Load(options.PlaybackMacKeyFile));
-            return new PlaybackAccess(PublicKeyRing.Parse(options.PlaybackKeys), NetworkList.Parse(options.EffectiveParentNetworks), macKeys);
-        });
+        builder.Services.AddSingleton<IReloadable>(sp => new SigningKeyFileCheck(
+            "origin integrity signing key",
+            $"{OriginOptions.SectionName}:SigningKeyFile",
+            sp.GetRequiredService<IOptions<OriginOptions>>().Value.SigningKeyPath,
+            sp.GetRequiredService<Ed25519SigningKey>(),
+            "appliances must trust the new public key (Appliance:Upstream:IntegrityKeys, reloadable) before the origin signs with it"));
+        // One verifier of playback tokens for the parent and license endpoints, rebuilt on a reload.
+        builder.Services.AddSingleton<OriginPlaybackAccess>();
+        builder.Services.AddReloadable<OriginPlaybackAccess>();
+        builder.Services.AddLiveSettings(
+            $"{OriginOptions.SectionName}:PlaybackKeys",
+            $"{OriginOptions.SectionName}:PlaybackMacKeyFile",
+            $"{OriginOptions.SectionName}:ParentNetworks");
         builder.Services.AddSingleton(sp => OriginFleetCredentials.FromOptions(sp.GetRequiredService<IOptions<OriginOptions>>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
+        builder.Services.AddSingleton<IReloadable>(sp => new FleetCredentialsReload(
+            $"fleet certificate ({OriginOptions.SectionName}:Fleet)",
+            () => sp.GetRequiredService<RoleListeners>().HasParent ? sp.GetRequiredService<FleetTlsCredentials>() : null));
         builder.Services.AddSingleton<ITitlePublisher, TitlePublisher>();
         builder.Services.AddSingleton(sp => new TitleTakedowns(sp.GetRequiredService<IOptions<OriginOptions>>().Value.DataDirectory, sp.GetService<TimeProvider>() ?? TimeProvider.System));
         builder.Services.AddHostedService<TakedownReporter>();

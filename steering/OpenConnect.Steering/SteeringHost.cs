@@ -32,6 +32,13 @@ public static class SteeringHost
         services.AddSingleton<PrefixDirectoryWatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<PrefixDirectoryWatcher>());
         services.AddHealthChecks().AddCheck<PrefixDirectoryWatcher>("prefix-tables");
+        services.AddSingleton<IReloadable, PrefixTablesReload>();
+        services.AddSingleton<IReloadable>(sp => new SigningKeyFileCheck(
+            "steering signing key",
+            $"{SteeringOptions.SectionName}:SigningKeyFile",
+            Path.GetFullPath(sp.GetRequiredService<IOptions<SteeringOptions>>().Value.ResolvedSigningKeyFile),
+            sp.GetRequiredService<Ed25519SigningKey>(),
+            "every appliance's and the origin's playback key derives from it"));
         services.AddSingleton(sp => LoadSigningKey(sp.GetRequiredService<IOptions<SteeringOptions>>().Value, sp.GetRequiredService<ILogger<TokenIssuer>>()));
         services.AddSingleton(sp =>
         {

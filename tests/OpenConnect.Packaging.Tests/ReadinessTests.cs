@@ -10,7 +10,7 @@ namespace OpenConnect.Packaging.Tests;
 /// <summary>
 /// The packaged steering program, started the way its unit starts it (the packaged configuration,
 /// <c>NOTIFY_SOCKET</c> and <c>JOURNAL_STREAM</c> set) with test ports and a test data directory:
-/// readiness on a real datagram socket, SIGHUP, STOPPING=1 and journald's log format.
+/// readiness on a real datagram socket, SIGHUP (RELOADING=1, READY=1), STOPPING=1 and journald's log format.
 /// </summary>
 [Collection(SteeringPackageCollection.Name)]
 public sealed class ReadinessTests(SteeringPackage package)
@@ -40,9 +40,12 @@ public sealed class ReadinessTests(SteeringPackage package)
         Assert.Equal(package.GitVersion, buildInfo.Labels["version"]);
         Assert.Equal("steering", buildInfo.Labels["role"]);
 
-        // systemctl reload: caught and logged, the process keeps serving.
+        // systemctl reload: RELOADING=1 with the monotonic time, the configuration read again, READY=1; the process keeps serving.
         await role.SignalAsync("HUP");
-        await role.WaitForLineAsync(l => l.Contains("SIGHUP received", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        var reloading = await role.ReceiveAsync(socket, TimeSpan.FromSeconds(30));
+        Assert.Matches(@"^RELOADING=1\nMONOTONIC_USEC=[1-9][0-9]*$", reloading);
+        Assert.Equal("READY=1", await role.ReceiveAsync(socket, TimeSpan.FromSeconds(30)));
+        await role.WaitForLineAsync(l => l.Contains("reload applied:", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
         Assert.False(role.HasExited);
         Assert.Equal(HttpStatusCode.OK, (await management.GetAsync("/healthz")).StatusCode);
 
@@ -54,7 +57,7 @@ public sealed class ReadinessTests(SteeringPackage package)
         // Under journald (JOURNAL_STREAM naming stdout) each line starts with its syslog priority.
         var lines = role.Output;
         Assert.Contains(lines, l => l.StartsWith("<6>", StringComparison.Ordinal) && l.Contains("management listening on", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.StartsWith("<4>", StringComparison.Ordinal) && l.Contains("SIGHUP received", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("<6>", StringComparison.Ordinal) && l.Contains("SIGHUP received", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, l => l.Contains("Press Ctrl+C", StringComparison.Ordinal));
     }
 

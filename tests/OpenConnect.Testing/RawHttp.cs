@@ -1,4 +1,6 @@
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
 namespace OpenConnect.Testing;
@@ -10,15 +12,18 @@ namespace OpenConnect.Testing;
 public sealed class RawHttp : IDisposable
 {
     private readonly TcpClient _client;
-    private readonly NetworkStream _stream;
+    private readonly Stream _stream;
     private readonly MemoryStream _pending = new();
 
-    private RawHttp(TcpClient client)
+    private RawHttp(TcpClient client, Stream? stream = null)
     {
         _client = client;
-        _stream = client.GetStream();
+        _stream = stream ?? client.GetStream();
         _stream.ReadTimeout = 10_000;
     }
+
+    /// <summary>The certificate the server presented, for a connection from <see cref="ConnectTlsAsync"/>.</summary>
+    public X509Certificate2? ServerCertificate { get; private init; }
 
     public sealed record Response(int Status, IReadOnlyDictionary<string, string> Headers, byte[] Body)
     {
@@ -33,6 +38,25 @@ public sealed class RawHttp : IDisposable
         await client.ConnectAsync(baseAddress.Host, baseAddress.Port);
         client.NoDelay = true;
         return new RawHttp(client);
+    }
+
+    /// <summary>A TLS connection (HTTP/1.1, no ALPN) that accepts whatever certificate the server presents: tests read it from <see cref="ServerCertificate"/>.</summary>
+    public static async Task<RawHttp> ConnectTlsAsync(Uri baseAddress)
+    {
+        var client = new TcpClient();
+        await client.ConnectAsync(baseAddress.Host, baseAddress.Port);
+        client.NoDelay = true;
+        var tls = new SslStream(client.GetStream(), leaveInnerStreamOpen: false, (_, _, _, _) => true);
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost" });
+        var certificate = X509CertificateLoader.LoadCertificate(tls.RemoteCertificate!.GetRawCertData());
+        return new RawHttp(client, tls) { ServerCertificate = certificate };
+    }
+
+    /// <summary>Sends <c>GET {path}</c> (HTTP/1.1, keep-alive) and reads the response.</summary>
+    public async Task<Response> GetAsync(string path)
+    {
+        await SendAsync($"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        return await ReadResponseAsync();
     }
 
     public Task SendAsync(string raw) => SendAsync(Encoding.Latin1.GetBytes(raw));

@@ -125,6 +125,67 @@ public sealed class RoleProcess : IAsyncDisposable
         return PrometheusText.Parse(await client.GetStringAsync("/metrics"));
     }
 
+    /// <summary>
+    /// SIGHUP (what <c>systemctl reload</c> sends), then the line that ends the reload in the role's log
+    /// (<c>reload applied: …</c> or <c>reload refused: …</c>), waiting at most 30 s. Start the role with
+    /// <see cref="DefaultSignals"/> as its prefix: a test runner started in the background may hand
+    /// SIGHUP down ignored.
+    /// </summary>
+    public async Task<string> ReloadAsync()
+    {
+        static List<string> Outcomes(string log) =>
+            [.. File.ReadAllLines(log).Where(l => l.Contains("reload applied:", StringComparison.Ordinal) || l.Contains("reload refused:", StringComparison.Ordinal))];
+        var before = Outcomes(_role.LogFile).Count;
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-HUP", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var outcomes = Outcomes(_role.LogFile);
+            if (outcomes.Count > before)
+            {
+                return outcomes[before];
+            }
+
+            if (DateTime.UtcNow > deadline || !_role.Running)
+            {
+                throw new TimeoutException($"no reload outcome in the log within 30 s (running: {_role.Running}); last lines:\n{_role.Tail(40)}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>A prefix that starts the role with every signal at its default, as systemd does.</summary>
+    public static readonly string[] DefaultSignals = ["env", "--default-signal=HUP,INT,QUIT,TERM"];
+
+    /// <summary>
+    /// Starts a role for a reload test, as its unit does: <c>--config</c> <paramref name="config"/>
+    /// (which the test rewrites), signals at their defaults, and HTTPS on the data listener with the
+    /// certificate and key files the test replaces (<c>Kestrel:Certificates:Default</c>).
+    /// </summary>
+    /// <returns>The role and its HTTPS data address.</returns>
+    public static async Task<(RoleProcess Role, Uri Data)> StartHttpsAsync(string name, string dll, string config, string certificateFile, string keyFile, params string[] settings)
+    {
+        var port = FreePort();
+        var data = new Uri($"https://127.0.0.1:{port}");
+        var role = await StartAsync(name, dll, DefaultSignals, () =>
+        [
+            "--urls", data.ToString().TrimEnd('/'),
+            "--config", config,
+            $"--Kestrel:Certificates:Default:Path={certificateFile}",
+            $"--Kestrel:Certificates:Default:KeyPath={keyFile}",
+            .. settings,
+        ]);
+        return (role, data);
+    }
+
+    /// <summary>The role's whole log so far (standard output and error).</summary>
+    public string Log => File.ReadAllText(_role.LogFile);
+
     /// <summary>SIGKILL to the process and its children: no shutdown hooks, no final flush.</summary>
     public Task KillAsync() => _role.KillAsync();
 

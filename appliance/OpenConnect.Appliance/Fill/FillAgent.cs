@@ -6,7 +6,6 @@ using OpenConnect.Appliance.Identity;
 using OpenConnect.Contracts.Fill;
 using OpenConnect.Contracts.Fill.V1;
 using OpenConnect.Contracts.Fleet;
-using OpenConnect.Contracts.Security;
 
 namespace OpenConnect.Appliance.Fill;
 
@@ -33,7 +32,7 @@ public sealed class FillAgent : BackgroundService
     private readonly CacheInventory _inventory;
     private readonly FillMetrics _metrics;
     private readonly RenditionRequestCounter _demand;
-    private readonly PublicKeyRing _integrityKeys;
+    private readonly Upstream.IntegrityKeys _integrityKeys;
     private readonly Prometheus.Counter _integrityRefusals;
     private readonly TimeProvider _time;
     private readonly ILogger<FillAgent> _logger;
@@ -43,7 +42,7 @@ public sealed class FillAgent : BackgroundService
     private FillManifest? _manifest;
     private DateTimeOffset _lastDemandReport;
 
-    public FillAgent(IOptions<ApplianceOptions> options, SegmentCache cache, CacheInventory inventory, FillMetrics metrics, ApplianceMetrics applianceMetrics, RenditionRequestCounter demand, TimeProvider time, ILogger<FillAgent> logger, FleetEnrollment fleet, Upstream.ParentTls parentTls)
+    public FillAgent(IOptions<ApplianceOptions> options, SegmentCache cache, CacheInventory inventory, FillMetrics metrics, ApplianceMetrics applianceMetrics, RenditionRequestCounter demand, TimeProvider time, ILogger<FillAgent> logger, FleetEnrollment fleet, Upstream.ParentTls parentTls, Upstream.IntegrityKeys integrityKeys)
     {
         _fleet = fleet;
         _parentTls = parentTls;
@@ -55,7 +54,7 @@ public sealed class FillAgent : BackgroundService
         _cache = cache;
         _inventory = inventory;
         _metrics = metrics;
-        _integrityKeys = PublicKeyRing.Parse(options.Value.Upstream.IntegrityKeys);
+        _integrityKeys = integrityKeys;
         _time = time;
         _logger = logger;
     }
@@ -164,7 +163,7 @@ public sealed class FillAgent : BackgroundService
             return;
         }
 
-        var pass = new FillPass(_cache, fetcher, _metrics, _integrityRefusals, _integrityKeys, _options.RateBytesPerSecond, _time, _logger);
+        var pass = new FillPass(_cache, fetcher, _metrics, _integrityRefusals, _integrityKeys.Current, _options.RateBytesPerSecond, _time, _logger);
         for (var i = 0; i < pending.Count; i++)
         {
             var file = pending[i];

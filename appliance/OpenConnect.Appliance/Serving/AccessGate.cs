@@ -11,19 +11,46 @@ namespace OpenConnect.Appliance.Serving;
 /// in <c>Appliance:PlaybackKeys</c>; unsigned <c>/v/…</c> is for <c>Appliance:UnsignedNetworks</c>
 /// (peers and fill) on the data listener, and for appliances' fleet certificates on the parent listener.
 /// </summary>
-public sealed class AccessGate
+/// On a reload <c>Appliance:PlaybackKeys</c> and <c>Appliance:UnsignedNetworks</c> are read again
+/// (<see cref="IReloadable"/>): the next request checks against them; the MAC keys steering sent stay.
+public sealed class AccessGate : IReloadable
 {
     private static readonly byte[][] Reasons = [.. Enum.GetValues<TokenCheck>().Select(c => Encoding.ASCII.GetBytes(PlaybackAccess.Reason(c)))];
     private readonly TimeProvider _time;
+    private readonly IOptionsMonitor<ApplianceOptions> _options;
+    private volatile PlaybackAccess _access;
+    private string _settings;
 
-    public AccessGate(IOptions<ApplianceOptions> options, TimeProvider time)
+    public AccessGate(IOptionsMonitor<ApplianceOptions> options, TimeProvider time)
     {
         _time = time;
-        var appliance = options.Value;
-        Access = new PlaybackAccess(PublicKeyRing.Parse(appliance.PlaybackKeys), NetworkList.Parse(appliance.UnsignedNetworks));
+        _options = options;
+        var appliance = options.CurrentValue;
+        _access = new PlaybackAccess(PublicKeyRing.Parse(appliance.PlaybackKeys), NetworkList.Parse(appliance.UnsignedNetworks));
+        _settings = Settings(appliance);
     }
 
-    public PlaybackAccess Access { get; }
+    public PlaybackAccess Access => _access;
+
+    public string Name => "playback keys (Appliance:PlaybackKeys, Appliance:UnsignedNetworks)";
+
+    public bool Reload()
+    {
+        var appliance = _options.CurrentValue;
+        var settings = Settings(appliance);
+        if (settings == _settings)
+        {
+            return false;
+        }
+
+        // The MAC key ring is steering's to fill (Register and Heartbeat replies): the same ring carries over.
+        _access = new PlaybackAccess(PublicKeyRing.Parse(appliance.PlaybackKeys), NetworkList.Parse(appliance.UnsignedNetworks), _access.MacKeys);
+        _settings = settings;
+        return true;
+    }
+
+    private static string Settings(ApplianceOptions appliance) =>
+        string.Join('\n', appliance.PlaybackKeys) + "\n\n" + string.Join('\n', appliance.UnsignedNetworks);
 
     public DateTimeOffset Now => _time.GetUtcNow();
 

@@ -34,18 +34,18 @@ public sealed class IntegrityCatalog
     private readonly TimeSpan _absentTtl;
     private readonly ILogger _logger;
     private readonly Func<string, int, Func<byte[], bool>, CancellationToken, Task<(int Status, byte[]? Body)>> _fetch;
-    private readonly PublicKeyRing _trustedKeys;
+    private readonly Func<PublicKeyRing> _trustedKeys;
 
     /// <param name="requireSignedManifest">Refuse objects of titles without a valid signed manifest, and files it does not list.</param>
     /// <param name="absentTtl">How long "this title has no (usable) manifest" is remembered.</param>
-    /// <param name="trustedKeys">The origin's public keys; when not empty a manifest must carry a valid signature by one of them.</param>
+    /// <param name="trustedKeys">The origin's public keys, read per manifest (they change on a reload); when not empty a manifest must carry a valid signature by one of them.</param>
     /// <param name="time">The clock.</param>
     /// <param name="logger">Where unusable manifests are reported.</param>
     /// <param name="fetch">
     /// How to GET a small object from the parents: 200 with the first body the predicate accepts (or the
     /// last one it refused), 404 when the authority said so, anything else when the parents failed.
     /// </param>
-    public IntegrityCatalog(bool requireSignedManifest, TimeSpan absentTtl, PublicKeyRing trustedKeys, TimeProvider time, ILogger logger, Func<string, int, Func<byte[], bool>, CancellationToken, Task<(int Status, byte[]? Body)>> fetch)
+    public IntegrityCatalog(bool requireSignedManifest, TimeSpan absentTtl, Func<PublicKeyRing> trustedKeys, TimeProvider time, ILogger logger, Func<string, int, Func<byte[], bool>, CancellationToken, Task<(int Status, byte[]? Body)>> fetch)
     {
         _requireSignedManifest = requireSignedManifest;
         _absentTtl = absentTtl;
@@ -101,7 +101,7 @@ public sealed class IntegrityCatalog
     /// <summary>Checks a fetched <c>integrity.json</c> body before it is admitted or served: the same rules as for the manifest the catalog loads.</summary>
     public IntegrityVerdict CheckManifestBody(string titleId, byte[] body)
     {
-        var (_, refusal) = Judge(titleId, body, _trustedKeys);
+        var (_, refusal) = Judge(titleId, body, _trustedKeys());
         return refusal ?? IntegrityVerdict.Unverified;
     }
 
@@ -112,7 +112,7 @@ public sealed class IntegrityCatalog
         var now = _time.GetUtcNow();
         try
         {
-            var (status, body) = await _fetch(IntegrityManifest.PathFor(titleId), MaxManifestBytes, candidate => Judge(titleId, candidate, _trustedKeys).Refusal is null, CancellationToken.None).ConfigureAwait(false);
+            var (status, body) = await _fetch(IntegrityManifest.PathFor(titleId), MaxManifestBytes, candidate => Judge(titleId, candidate, _trustedKeys()).Refusal is null, CancellationToken.None).ConfigureAwait(false);
             if (status == 404)
             {
                 var missing = _requireSignedManifest
@@ -127,7 +127,7 @@ public sealed class IntegrityCatalog
                 return Unavailable(titleId, $"status {status}", now);
             }
 
-            var (manifest, refusal) = Judge(titleId, body, _trustedKeys);
+            var (manifest, refusal) = Judge(titleId, body, _trustedKeys());
             if (refusal is not null)
             {
                 UpstreamLog.BadManifest(_logger, titleId, refusal.Detail!);

@@ -3,7 +3,6 @@ using System.Net;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using OpenConnect.Contracts.Content;
-using OpenConnect.Contracts.Security;
 
 namespace OpenConnect.Appliance.Upstream;
 
@@ -34,7 +33,7 @@ public sealed class ParentFetcher : IDisposable
     private readonly IntegrityCatalog _integrity;
     private readonly ConcurrentDictionary<ulong, DateTimeOffset> _suspects = new();
 
-    public ParentFetcher(IOptions<ApplianceOptions> options, ParentTls tls, TimeProvider time, ApplianceMetrics metrics, ILogger<ParentFetcher> logger)
+    public ParentFetcher(IOptions<ApplianceOptions> options, ParentTls tls, IntegrityKeys integrityKeys, TimeProvider time, ApplianceMetrics metrics, ILogger<ParentFetcher> logger)
     {
         _options = options.Value.Upstream;
         _configuredParents = [.. options.Value.Parents.Select(p => new Uri(p.TrimEnd('/') + "/"))];
@@ -57,7 +56,7 @@ public sealed class ParentFetcher : IDisposable
             SslOptions = tls.ClientOptions(),
         });
         // Manifests come from the same parents, through the same connection pools.
-        _integrity = new IntegrityCatalog(!_options.AllowUnsignedContent, _options.NotFoundTtl, PublicKeyRing.Parse(_options.IntegrityKeys), time, logger, GetSmallAsync);
+        _integrity = new IntegrityCatalog(!_options.AllowUnsignedContent, _options.NotFoundTtl, () => integrityKeys.Current, time, logger, GetSmallAsync);
         if (_options.AllowUnsignedContent)
         {
             UpstreamLog.UnsignedContentAllowed(_logger, _options.IntegrityKeys.Count);

@@ -1,10 +1,8 @@
-using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
@@ -146,6 +144,7 @@ public sealed partial class RoleListeners
         builder.Services.AddRoleOptions<ControlTlsOptions>(builder.Configuration);
         builder.Services.TryAddSingleton<IControlClientCertificateValidator, CaChainClientCertificateValidator>();
         builder.Services.AddHostedService<BoundAddressLogger>();
+        listeners.AddCertificateReloads(builder.Services);
         builder.WebHost.ConfigureKestrel((context, kestrel) => listeners.Configure(context.Configuration, kestrel));
         return listeners;
     }
@@ -165,7 +164,7 @@ public sealed partial class RoleListeners
 
                 if (url.Scheme == Uri.UriSchemeHttps)
                 {
-                    listen.UseHttps();
+                    UseContentHttps(listen, configuration);
                 }
             });
         }
@@ -241,21 +240,6 @@ public sealed partial class RoleListeners
         {
             connection.Features.Set(feature);
             return next(connection);
-        });
-    }
-
-    private static void UseClientCertificateTls(ListenOptions listen, ControlTlsOptions tls)
-    {
-        var server = X509Certificate2.CreateFromPemFile(tls.CertificateFile, tls.KeyFile);
-        // SslStream on Linux needs the key in a form it can export to OpenSSL: round-trip through PKCS#12.
-        server = X509CertificateLoader.LoadPkcs12(server.Export(X509ContentType.Pkcs12), null);
-        var ca = X509CertificateLoader.LoadCertificateFromFile(tls.CaCertificateFile);
-        var validator = listen.ApplicationServices.GetRequiredService<IControlClientCertificateValidator>();
-        listen.UseHttps(new HttpsConnectionAdapterOptions
-        {
-            ServerCertificate = server,
-            ClientCertificateMode = ClientCertificateMode.RequireCertificate,
-            ClientCertificateValidation = (certificate, chain, errors) => validator.Validate(certificate, chain, errors, ca),
         });
     }
 

@@ -14,7 +14,7 @@ namespace OpenConnect.Origin.Protection;
 /// networks that may pull unsigned content get no keys. Every response is <c>no-store</c> and open to
 /// any origin (players' pages are elsewhere; no credentials are involved).
 /// </summary>
-public sealed class LicenseEndpoint(ITitleKeys keys, PlaybackAccess access, LicenseRateLimiter limiter, ProtectionMetrics metrics, TimeProvider time, ILogger<LicenseEndpoint> logger)
+public sealed class LicenseEndpoint(ITitleKeys keys, OriginPlaybackAccess access, LicenseRateLimiter limiter, ProtectionMetrics metrics, TimeProvider time, ILogger<LicenseEndpoint> logger)
 {
     public const string RoutePrefix = "/license";
 
@@ -47,7 +47,7 @@ public sealed class LicenseEndpoint(ITitleKeys keys, PlaybackAccess access, Lice
 
         // The path an appliance would check: /s/{token}/v/{title}/clearkey (this route's path less /license).
         var path = context.Request.Path.Value.AsSpan(RoutePrefix.Length);
-        var check = access.Check(path, client, time.GetUtcNow(), out _, out var signed);
+        var check = access.Current.Check(path, client, time.GetUtcNow(), out _, out var signed);
         if (!signed || !check.Allowed)
         {
             var reason = check.Allowed ? PlaybackAccess.Reason(TokenCheck.Missing) : check.Reason;

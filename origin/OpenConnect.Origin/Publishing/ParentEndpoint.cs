@@ -1,6 +1,5 @@
 using Microsoft.Net.Http.Headers;
 using OpenConnect.Contracts.Content;
-using OpenConnect.Contracts.Security;
 using OpenConnect.Hosting;
 using OpenConnect.Origin.Storage;
 
@@ -18,7 +17,7 @@ public static class ParentEndpoint
 {
     public static WebApplication MapParentEndpoint(this WebApplication app)
     {
-        var access = new Lazy<PlaybackAccess>(() => app.Services.GetRequiredService<PlaybackAccess>());
+        var access = new Lazy<Protection.OriginPlaybackAccess>(() => app.Services.GetRequiredService<Protection.OriginPlaybackAccess>());
         var time = app.Services.GetService<TimeProvider>() ?? TimeProvider.System;
         IResult Serve(HttpContext context, IObjectStore store)
         {
@@ -40,7 +39,7 @@ public static class ParentEndpoint
             }
             else
             {
-                var check = access.Value.Check(context.Request.Path.Value, context.Connection.RemoteIpAddress, time.GetUtcNow(), out contentPath, out _);
+                var check = access.Value.Current.Check(context.Request.Path.Value, context.Connection.RemoteIpAddress, time.GetUtcNow(), out contentPath, out _);
                 if (!check.Allowed)
                 {
                     return Results.Json(new { error = check.Reason }, statusCode: StatusCodes.Status403Forbidden);
