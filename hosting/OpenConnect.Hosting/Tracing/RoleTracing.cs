@@ -72,9 +72,13 @@ public static class RoleTracing
         return builder;
     }
 
-    /// <summary>Health checks and scrapes on the management listener are not traced: they would drown the requests.</summary>
+    /// <summary>
+    /// Requests on the role's own listeners (<see cref="RoleListeners"/>) are traced, except health checks
+    /// and scrapes on the management listener, which would drown them. Other servers in the process
+    /// (test fixtures) are not: ASP.NET Core's activity source is process-wide.
+    /// </summary>
     private static bool IsTraced(HttpContext context) =>
-        context.Features.Get<ListenerKindFeature>()?.Kind != ListenerKind.Management;
+        context.Features.Get<ListenerKindFeature>() is { Kind: not ListenerKind.Management };
 
     /// <summary>
     /// The trace context of a request head's <c>traceparent</c> and <c>tracestate</c> values (ASCII
