@@ -44,6 +44,8 @@ public sealed class TracingTests
         var trace = await receiver.WaitForTraceAsync(
             traceId,
             spans => spans.Any(s => s.Service == Service("steering") && s.Kind == "SERVER")
+                && spans.Any(s => s.Service == Service("appliance") && s.Kind == "SERVER")
+                && spans.Any(s => s.Name == "appliance parent fetch")
                 && spans.Any(s => s.Service == Service("origin") && s.Kind == "SERVER" && IsSegment(s.Tags.GetValueOrDefault("url.path"))),
             TimeSpan.FromSeconds(30));
         var spans = string.Join("\n", trace);
