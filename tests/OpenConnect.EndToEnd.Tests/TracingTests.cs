@@ -53,6 +53,7 @@ public sealed class TracingTests
         // Steering continued the player's /play span.
         var steered = Assert.Single(trace, s => s.Service == Service("steering") && s.Kind == "SERVER");
         Assert.Equal(playSpan, steered.ParentId);
+        Assert.Equal(appliance.Id, steered.Tags["openconnect.pathway"]);
 
         // The appliance's request span continued the player's segment span, and was a miss…
         var served = Assert.Single(trace, s => s.Service == Service("appliance") && s.Kind == "SERVER");

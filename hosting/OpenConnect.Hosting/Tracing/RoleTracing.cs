@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using OpenConnect.Contracts.Security;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -45,7 +46,11 @@ public static class RoleTracing
             {
                 tracing.SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(ratio)))
                     .AddSource(SourceName)
-                    .AddAspNetCoreInstrumentation(o => o.Filter = IsTraced)
+                    .AddAspNetCoreInstrumentation(o =>
+                    {
+                        o.Filter = IsTraced;
+                        o.EnrichWithHttpRequest = (activity, request) => RedactToken(activity, request.Path.Value);
+                    })
                     .AddHttpClientInstrumentation();
                 if (options.Exporter == TracingExporter.Zipkin)
                 {
@@ -79,6 +84,34 @@ public static class RoleTracing
     /// </summary>
     private static bool IsTraced(HttpContext context) =>
         context.Features.Get<ListenerKindFeature>() is { Kind: not ListenerKind.Management };
+
+    /// <summary>
+    /// Adds a tag to the span of the request being handled (ASP.NET Core's) while tracing is on; does
+    /// nothing otherwise (ASP.NET Core may keep an activity for log scopes even then).
+    /// </summary>
+    public static void TagRequest(string key, string? value)
+    {
+        if (Source.HasListeners() && Activity.Current is { IsAllDataRequested: true } activity)
+        {
+            activity.SetTag(key, value);
+        }
+    }
+
+    /// <summary>
+    /// A signed player path (<c>/s/{token}/v/…</c>) carries a bearer token: its server span keeps the
+    /// content path and never the token, which would otherwise reach the tracing backend.
+    /// </summary>
+    private static void RedactToken(Activity activity, string? path)
+    {
+        if (path is not null && path.StartsWith("/s/", StringComparison.Ordinal))
+        {
+            activity.SetTag("url.path", RedactedPath(path));
+        }
+    }
+
+    /// <summary><c>/s/{token}/v/t/a.m4s</c> as <c>/s/redacted/v/t/a.m4s</c>; any other <c>/s/…</c> path as <c>/s/redacted</c>.</summary>
+    public static string RedactedPath(string path) =>
+        UrlToken.TrySplitSignedPath(path, out _, out var content) ? string.Concat("/s/redacted", content) : "/s/redacted";
 
     /// <summary>
     /// The trace context of a request head's <c>traceparent</c> and <c>tracestate</c> values (ASCII

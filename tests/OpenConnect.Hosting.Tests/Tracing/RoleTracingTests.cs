@@ -19,6 +19,7 @@ public sealed class RoleTracingTests
 {
     private const string TraceId = "4bf92f3577b34da6a3ce929d0e0e4736";
     private const string CallerSpanId = "00f067aa0ba902b7";
+    private const string SignedTraceId = "5bf92f3577b34da6a3ce929d0e0e4737";
 
     [Fact]
     public async Task Off_ByDefault_NothingListens_AndNoProviderIsRegistered()
@@ -47,6 +48,9 @@ public sealed class RoleTracingTests
             request.Headers.Add("traceparent", $"00-{TraceId}-{CallerSpanId}-01");
             (await client.SendAsync(request)).EnsureSuccessStatusCode();
             (await client.GetAsync(new Uri(app.Services.GetRequiredService<RoleListeners>().ManagementAddress, RoleHost.HealthPath))).EnsureSuccessStatusCode();
+            using var signed = new HttpRequestMessage(HttpMethod.Get, "/s/secret-token-value/v/t1/r0/seg-00001.m4s");
+            signed.Headers.Add("traceparent", $"00-{SignedTraceId}-{CallerSpanId}-01");
+            await client.SendAsync(signed);
 
             var trace = await receiver.WaitForTraceAsync(TraceId, spans => spans.Count > 0, TimeSpan.FromSeconds(20));
             var server = Assert.Single(trace);
@@ -55,6 +59,12 @@ public sealed class RoleTracingTests
             Assert.Equal(RoleTracing.ServiceName("kit-test"), server.Service);
             Assert.Equal("/hello", server.Tags["url.path"]);
         }
+
+        // A signed player path is recorded without its token.
+        var player = Assert.Single(await receiver.WaitForTraceAsync(SignedTraceId, spans => spans.Count > 0, TimeSpan.FromSeconds(20)));
+        Assert.Equal("/s/redacted/v/t1/r0/seg-00001.m4s", player.Tags["url.path"]);
+        Assert.DoesNotContain(player.Tags.Values, v => v.Contains("secret-token-value", StringComparison.Ordinal));
+        Assert.DoesNotContain("secret-token-value", player.Name, StringComparison.Ordinal);
 
         // Health checks on the management listener are not traced, and a stopped host stops listening.
         Assert.DoesNotContain(receiver.Spans, s => s.Tags.GetValueOrDefault("url.path") == RoleHost.HealthPath);
