@@ -16,7 +16,7 @@ public sealed class TracingTests
     [Fact]
     public async Task ColdSegment_IsOneTrace_FromThePlayerThroughSteeringTheApplianceMissAndTheOrigin()
     {
-        await using var receiver = await ZipkinReceiver.StartAsync();
+        await using var receiver = await TraceReceiver.StartAsync();
         await using var stack = await SteeredStack.StartAsync(appliances: 1, titleSeconds: 4, everyRoleSettings: receiver.RoleSettings(), applianceSettings: []);
         var appliance = stack.Appliances[0];
         var player = new TracedPlayer();
@@ -53,7 +53,7 @@ public sealed class TracingTests
     [Fact]
     public async Task ColdSegment_IsOneTrace_ThroughAPeerAppliance_ToTheOrigin()
     {
-        await using var receiver = await ZipkinReceiver.StartAsync();
+        await using var receiver = await TraceReceiver.StartAsync();
         await using var stack = await SteeredStack.StartAsync(appliances: 2, titleSeconds: 4, everyRoleSettings: receiver.RoleSettings(), applianceSettings: []);
         // The second appliance of a site asks the first (its peer, over fleet TLS) before the origin.
         var edge = stack.Appliances[1];

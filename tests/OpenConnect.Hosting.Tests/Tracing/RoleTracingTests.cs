@@ -38,7 +38,7 @@ public sealed class RoleTracingTests
     [Fact]
     public async Task Zipkin_ContinuesTheCallersTrace_AndExportsTheServerSpan()
     {
-        await using var receiver = await ZipkinReceiver.StartAsync();
+        await using var receiver = await TraceReceiver.StartAsync();
         await using (var app = await StartAsync(receiver.RoleSettings()))
         {
             Assert.NotNull(app.Services.GetService<TracerProvider>());
@@ -72,9 +72,29 @@ public sealed class RoleTracingTests
     }
 
     [Fact]
+    public async Task Otlp_PostsProtobufToTheEndpointAsGiven()
+    {
+        await using var receiver = await TraceReceiver.StartAsync();
+        await using var app = await StartAsync("--Tracing:Exporter=otlp", $"--Tracing:Endpoint={receiver.OtlpEndpoint}", "--Tracing:ExportInterval=00:00:00.2");
+        using var client = PlayerClient(app);
+        (await client.GetAsync("/hello")).EnsureSuccessStatusCode();
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (receiver.OtlpPosts.Count == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no OTLP post arrived at /v1/traces");
+            await Task.Delay(100);
+        }
+
+        var (contentType, length) = receiver.OtlpPosts.First();
+        Assert.Equal("application/x-protobuf", contentType);
+        Assert.True(length > 0);
+    }
+
+    [Fact]
     public async Task SampleRatioZero_RecordsNoNewTrace_ButFollowsASampledCaller()
     {
-        await using var receiver = await ZipkinReceiver.StartAsync();
+        await using var receiver = await TraceReceiver.StartAsync();
         await using var app = await StartAsync([.. receiver.RoleSettings(), "--Tracing:SampleRatio=0"]);
         using var client = PlayerClient(app);
         (await client.GetAsync("/hello")).EnsureSuccessStatusCode();

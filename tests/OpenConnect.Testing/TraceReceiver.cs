@@ -20,26 +20,34 @@ public sealed record ZipkinSpan(string TraceId, string Id, string? ParentId, str
 /// <summary>
 /// A Zipkin collector's span intake (<c>POST /api/v2/spans</c>, JSON v2) on <c>127.0.0.1:0</c> in the
 /// test process: roles running as other processes export to <see cref="Endpoint"/>
-/// (<c>Tracing:Exporter=zipkin</c>) and the test reads back what they sent.
+/// (<c>Tracing:Exporter=zipkin</c>) and the test reads back what they sent. It also takes OTLP/HTTP
+/// posts at <see cref="OtlpEndpoint"/> and keeps their content types (bodies are not decoded).
 /// </summary>
-public sealed class ZipkinReceiver : IAsyncDisposable
+public sealed class TraceReceiver : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<ZipkinSpan> _spans = new();
+    private readonly ConcurrentQueue<(string? ContentType, long Length)> _otlpPosts = new();
 
-    private ZipkinReceiver(WebApplication app) => _app = app;
+    private TraceReceiver(WebApplication app) => _app = app;
 
     public Uri Endpoint { get; private set; } = null!;
 
     public IReadOnlyCollection<ZipkinSpan> Spans => _spans;
 
-    public static async Task<ZipkinReceiver> StartAsync()
+    /// <summary>The OTLP/HTTP traces path, <c>/v1/traces</c>.</summary>
+    public Uri OtlpEndpoint => new(Endpoint, "/v1/traces");
+
+    /// <summary>Content type and length of each OTLP post received.</summary>
+    public IReadOnlyCollection<(string? ContentType, long Length)> OtlpPosts => _otlpPosts;
+
+    public static async Task<TraceReceiver> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        var receiver = new ZipkinReceiver(app);
+        var receiver = new TraceReceiver(app);
         app.MapPost("/api/v2/spans", async (HttpContext context) =>
         {
             using var body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
@@ -49,6 +57,13 @@ public sealed class ZipkinReceiver : IAsyncDisposable
             }
 
             return Results.Accepted();
+        });
+        app.MapPost("/v1/traces", async (HttpContext context) =>
+        {
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+            receiver._otlpPosts.Enqueue((context.Request.ContentType, body.Length));
+            return Results.Ok();
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
