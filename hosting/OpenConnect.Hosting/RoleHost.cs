@@ -11,6 +11,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OpenConnect.Hosting.Systemd;
+using OpenConnect.Hosting.Tracing;
 using Prometheus;
 
 namespace OpenConnect.Hosting;
@@ -88,6 +89,7 @@ public static class RoleHost
         builder.Services.AddHealthChecks();
         builder.Services.AddServiceManager();
         builder.Services.AddLiveSettings("Logging:LogLevel");
+        builder.AddRoleTracing(role);
         return builder;
     }
 

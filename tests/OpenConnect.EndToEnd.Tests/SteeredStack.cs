@@ -64,9 +64,13 @@ public sealed class SteeredStack : IAsyncDisposable
     /// origin's key, made here first: the appliances trust only that key); returns once steering
     /// offers every appliance and the origin.
     /// </summary>
-    public static async Task<SteeredStack> StartAsync(int appliances, double titleSeconds, params string[] applianceSettings)
+    public static Task<SteeredStack> StartAsync(int appliances, double titleSeconds, params string[] applianceSettings) =>
+        StartAsync(appliances, titleSeconds, everyRoleSettings: [], applianceSettings);
+
+    /// <summary>As <see cref="StartAsync(int, double, string[])"/>, with <paramref name="everyRoleSettings"/> given to origin, steering and appliances alike (e.g. <c>Tracing</c>).</summary>
+    public static async Task<SteeredStack> StartAsync(int appliances, double titleSeconds, string[] everyRoleSettings, string[] applianceSettings)
     {
-        var stack = await LaunchAsync("openconnect-steered", appliances, [], applianceSettings, async state =>
+        var stack = await LaunchAsync("openconnect-steered", appliances, _ => everyRoleSettings, [.. everyRoleSettings, .. applianceSettings], everyRoleSettings, async state =>
         {
             var originKey = Ed25519SigningKey.LoadOrCreate(Path.Combine(state, FleetLayout.Origin, "keys", "origin-signing.key"));
             var published = Path.Combine(PublishedDirectoryOf(state), Title);
@@ -113,6 +117,7 @@ public sealed class SteeredStack : IAsyncDisposable
                 "--Origin:Catalog:PasswordIterations=10000",
             ],
             applianceSettings: [],
+            steeringSettings: [],
             prepare: _ => Task.CompletedTask,
             fillController);
     }
@@ -123,21 +128,18 @@ public sealed class SteeredStack : IAsyncDisposable
     /// endpoint (<see cref="PipelineTitles"/>).
     /// </summary>
     public static Task<SteeredStack> StartPipelineAsync(string name, int appliances, params string[] originSettings) =>
-        LaunchAsync(name, appliances, _ => originSettings, [], _ => Task.CompletedTask);
+        LaunchAsync(name, appliances, _ => originSettings, [], [], _ => Task.CompletedTask);
 
     /// <summary>As <see cref="StartPipelineAsync(string, int, string[])"/>, with origin settings that depend on the fleet's layout (its ports).</summary>
     public static Task<SteeredStack> StartPipelineAsync(string name, int appliances, Func<FleetLayout, string[]> originSettings) =>
-        LaunchAsync(name, appliances, originSettings, [], _ => Task.CompletedTask);
-
-    private static Task<SteeredStack> LaunchAsync(string name, int appliances, string[] originSettings, string[] applianceSettings, Func<string, Task> prepare) =>
-        LaunchAsync(name, appliances, _ => originSettings, applianceSettings, prepare);
+        LaunchAsync(name, appliances, originSettings, [], [], _ => Task.CompletedTask);
 
     /// <summary>
     /// Starts the fleet in a new state directory prepared by <paramref name="prepare"/>. Ports are
     /// picked free, but parallel test classes race for them: a start that lost one ("address already
     /// in use") is retried from scratch on new ports (three attempts).
     /// </summary>
-    private static async Task<SteeredStack> LaunchAsync(string name, int appliances, Func<FleetLayout, string[]> originSettings, string[] applianceSettings, Func<string, Task> prepare, bool fillController = false)
+    private static async Task<SteeredStack> LaunchAsync(string name, int appliances, Func<FleetLayout, string[]> originSettings, string[] applianceSettings, string[] steeringSettings, Func<string, Task> prepare, bool fillController = false)
     {
         var root = RepositoryRoot;
         foreach (var project in fillController ? [.. RoleProjects, FillControllerProject] : RoleProjects)
@@ -169,7 +171,7 @@ public sealed class SteeredStack : IAsyncDisposable
                     ExtraSettings = role => role switch
                     {
                         FleetLayout.Origin => ["--Logging:LogLevel:Default=Warning", .. originSettings(layout)],
-                        FleetLayout.Steering => ["--Logging:LogLevel:Default=Warning"],
+                        FleetLayout.Steering => ["--Logging:LogLevel:Default=Warning", .. steeringSettings],
                         _ => ["--Logging:LogLevel:Default=Warning", "--Appliance:Cache:RamBytes=67108864", "--Appliance:Cache:SsdBytes=268435456", .. applianceSettings],
                     },
                 });

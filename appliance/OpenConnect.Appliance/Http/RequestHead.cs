@@ -29,6 +29,9 @@ public ref struct RequestHead
     public ReadOnlySpan<byte> IfRange;
     public ReadOnlySpan<byte> Origin;
     public ReadOnlySpan<byte> AccessControlRequestMethod;
+    /// <summary>W3C trace context (<c>traceparent</c>, <c>tracestate</c>): only read when tracing is on.</summary>
+    public ReadOnlySpan<byte> Traceparent;
+    public ReadOnlySpan<byte> Tracestate;
     public bool ConnectionClose;
     public bool ConnectionKeepAlive;
     public bool HasBody;

@@ -179,6 +179,12 @@ public static class RequestHeadParser
             case 10 when name.EqualsAsciiIgnoreCase("connection"):
                 ParseConnection(value, ref head);
                 break;
+            case 10 when name.EqualsAsciiIgnoreCase("tracestate"):
+                head.Tracestate = value;
+                break;
+            case 11 when name.EqualsAsciiIgnoreCase("traceparent"):
+                head.Traceparent = value;
+                break;
             case 13 when name.EqualsAsciiIgnoreCase("if-none-match"):
                 head.IfNoneMatch = value;
                 break;

@@ -5,6 +5,7 @@ using OpenConnect.Appliance.Http;
 using OpenConnect.Contracts.Content;
 using OpenConnect.Contracts.Security;
 using OpenConnect.Hosting;
+using OpenConnect.Hosting.Tracing;
 
 namespace OpenConnect.Appliance.Serving;
 
@@ -136,6 +137,8 @@ public static class ContentEndpoint
         {
             response.Headers["Cache-Status"] = CacheStatus.Value(lookup.Tier == CacheTier.Ram ? CacheStatus.RamHit : CacheStatus.SsdHit);
         }
+
+        RoleTracing.TagRequest("openconnect.cache", AccessLogFormat.CacheLabel(lookup.Tier));
 
         var plan = ResponsePlanner.Plan(
             HttpMethods.IsHead(request.Method) ? RequestMethod.Head : RequestMethod.Get,

@@ -16,6 +16,11 @@ internal sealed record RequestSummary(RequestMethod Method, bool KeepAlive, bool
 
     public Range IfRange { get; init; }
 
+    /// <summary>The W3C trace context headers; recorded only while tracing is on.</summary>
+    public Range Traceparent { get; init; }
+
+    public Range Tracestate { get; init; }
+
     /// <summary>Set when access is refused (answered 403 with the reason).</summary>
     public TokenCheck? Denied { get; init; }
 

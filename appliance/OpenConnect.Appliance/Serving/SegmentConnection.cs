@@ -8,6 +8,7 @@ using OpenConnect.Appliance.Caching;
 using OpenConnect.Appliance.Http;
 using OpenConnect.Contracts.Content;
 using OpenConnect.Contracts.Security;
+using OpenConnect.Hosting.Tracing;
 
 namespace OpenConnect.Appliance.Serving;
 
@@ -16,7 +17,7 @@ namespace OpenConnect.Appliance.Serving;
 /// Kestrel's input pipe, check access, look the object up, answer), like Kestrel's <c>SocketConnection</c>.
 /// Owns the head and response buffers it reuses per request; bytes go out through its <see cref="ZeroCopySender"/>.
 /// </summary>
-internal sealed class SegmentConnection
+internal sealed partial class SegmentConnection
 {
     /// <summary>Longest request target considered content: a token (up to 512 characters) plus a content path.</summary>
     private const int MaxTargetLength = 1024;
@@ -95,7 +96,13 @@ internal sealed class SegmentConnection
             _loggedStatus = 0;
             _loggedBytes = 0;
             _loggedCache = "-";
+            using var activity = RoleTracing.Source.HasListeners() ? StartTrace(request!) : null;
             var keepAlive = await HandleAsync(request!).ConfigureAwait(false);
+            if (activity is not null)
+            {
+                EndTrace(activity);
+            }
+
             if (_server.AccessLog.Enabled && _loggedStatus != 0)
             {
                 _server.AccessLog.Write(new AccessEntry(DateTimeOffset.UtcNow, _client, MethodName(request!.Method), request.Path ?? "-", _loggedStatus, _loggedBytes, _loggedCache, Stopwatch.GetElapsedTime(began)));
@@ -393,6 +400,7 @@ internal sealed class SegmentConnection
             }
         }
 
+        var traced = RoleTracing.Source.HasListeners();
         return new RequestSummary(head.Method, head.KeepAlive, head.HasBody, path, _server.Cors.AllowOriginFor(head.Origin))
         {
             Denied = denied,
@@ -401,6 +409,8 @@ internal sealed class SegmentConnection
             IfNoneMatch = RangeOf(source, head.IfNoneMatch),
             IfModifiedSince = RangeOf(source, head.IfModifiedSince),
             IfRange = RangeOf(source, head.IfRange),
+            Traceparent = traced ? RangeOf(source, head.Traceparent) : default,
+            Tracestate = traced ? RangeOf(source, head.Tracestate) : default,
         };
     }
 

@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using OpenConnect.Contracts.Content;
+using OpenConnect.Hosting.Tracing;
 
 namespace OpenConnect.Appliance.Upstream;
 
@@ -255,9 +257,18 @@ public sealed class ParentFetcher : IDisposable
 
     private async Task RunAsync(InflightObject fetch, string title, Action<InflightObject> onComplete)
     {
+        // Tracing on: the fetch is a child of the request that started it, and its HTTP calls carry
+        // the trace to the parents (traceparent); requests that join it later are not linked.
+        using var activity = RoleTracing.Source.StartActivity("appliance parent fetch");
+        activity?.SetTag("url.path", fetch.Path);
         try
         {
             await FetchAsync(fetch).ConfigureAwait(false);
+            if (activity is not null)
+            {
+                TraceOutcome(activity, fetch);
+            }
+
             if (await fetch.Completed.ConfigureAwait(false))
             {
                 onComplete(fetch);
@@ -272,6 +283,22 @@ public sealed class ParentFetcher : IDisposable
         {
             _inflight.TryRemove(new KeyValuePair<ulong, InflightObject>(fetch.Key, fetch));
             EndFetch(title);
+        }
+    }
+
+    private static void TraceOutcome(Activity activity, InflightObject fetch)
+    {
+        if (!fetch.HeadTask.IsCompletedSuccessfully)
+        {
+            return;
+        }
+
+        var (outcome, head) = fetch.HeadTask.Result;
+        activity.SetTag("openconnect.fetch.outcome", outcome.ToString());
+        activity.SetTag("openconnect.parent", head?.Parent);
+        if (outcome is not (FetchOutcome.Ok or FetchOutcome.NotFound))
+        {
+            activity.SetStatus(ActivityStatusCode.Error);
         }
     }
 

@@ -9,7 +9,7 @@ namespace OpenConnect.Origin.Pipeline;
 /// work directory and wakes the worker. Submissions run one at a time, so two sources of one
 /// uploader cannot both fit the daily duration that only one fits.
 /// </summary>
-public sealed class PipelineIntake(TitleStore store, PipelinePaths paths, SourceProbe probe, PipelineSignal signal, PipelineMetrics metrics) : IPipelineIntake
+public sealed class PipelineIntake(TitleStore store, PipelinePaths paths, SourceProbe probe, PipelineSignal signal, PipelineMetrics metrics, PipelineTraces traces) : IPipelineIntake
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
 
@@ -25,6 +25,7 @@ public sealed class PipelineIntake(TitleStore store, PipelinePaths paths, Source
     public async Task<TitleSubmission> SubmitAsync(SourceUpload upload, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(upload.UploadId);
+        using var activity = PipelineTraces.StartIngest(upload.UploadId);
         await _gate.WaitAsync(cancellationToken);
         try
         {
@@ -60,6 +61,7 @@ public sealed class PipelineIntake(TitleStore store, PipelinePaths paths, Source
             Directory.CreateDirectory(paths.Work(id));
             File.Move(upload.SourcePath, sourceFile);
             metrics.Refresh(store);
+            traces.Remember(id, activity);
             signal.Wake();
             return new TitleSubmission(id, TitleStates.Queued, null);
         }

@@ -14,6 +14,7 @@ public static class PipelineRegistration
         services.AddSingleton(sp => new Ffmpeg(sp.GetRequiredService<MediaToolSandbox>(), sp.GetRequiredService<IOptions<OriginOptions>>().Value.Pipeline.ProcessTimeout));
         services.AddSingleton<SourceProbe>();
         services.AddSingleton<PipelineSignal>();
+        services.AddSingleton<PipelineTraces>();
         services.AddSingleton<PipelineMetrics>();
         services.AddSingleton<TitleProcessor>();
         services.AddSingleton<IPipelineIntake, PipelineIntake>();

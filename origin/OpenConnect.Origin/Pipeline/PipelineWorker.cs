@@ -9,7 +9,7 @@ namespace OpenConnect.Origin.Pipeline;
 /// recorded step (processing ones first), after stopping the ffmpeg processes a killed predecessor
 /// left running (<see cref="LeftoverTools"/>).
 /// </summary>
-public sealed partial class PipelineWorker(TitleStore store, TitleProcessor processor, PipelineSignal signal, PipelineMetrics metrics, PipelinePaths paths, ILogger<PipelineWorker> logger) : BackgroundService
+public sealed partial class PipelineWorker(TitleStore store, TitleProcessor processor, PipelineSignal signal, PipelineMetrics metrics, PipelineTraces traces, PipelinePaths paths, ILogger<PipelineWorker> logger) : BackgroundService
 {
     /// <summary>Uploaders remembered for turn-taking before the least recently served idle ones are forgotten.</summary>
     private const int MaxRememberedUploaders = 4096;
@@ -93,6 +93,7 @@ public sealed partial class PipelineWorker(TitleStore store, TitleProcessor proc
             }
 
             Served(next, unfinished);
+            using var activity = traces.StartRun(next.Id);
             try
             {
                 Log.Starting(logger, next.Id, next.State);
@@ -107,6 +108,7 @@ public sealed partial class PipelineWorker(TitleStore store, TitleProcessor proc
             {
                 var reason = ex is StepFailedException ? ex.Message : $"internal error: {ex.Message}";
                 Log.Failed(logger, next.Id, reason);
+                activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, reason);
                 store.SetState(next.Id, TitleStates.Failed, reason);
                 metrics.Refresh(store);
             }

@@ -138,6 +138,7 @@ public sealed partial class TitleProcessor
             _store.StepStarted(titleId, name);
             progress.Show(label);
             var started = Stopwatch.GetTimestamp();
+            using var activity = PipelineTraces.StartStep(titleId, name, label);
             try
             {
                 await run(cancellationToken);
@@ -158,6 +159,7 @@ public sealed partial class TitleProcessor
             catch (Exception ex)
             {
                 var error = ex.Message;
+                activity?.SetStatus(ActivityStatusCode.Error, error);
                 _store.StepFinished(titleId, name, error);
                 _metrics.StepFailures.WithLabels(label).Inc();
                 var attempts = _store.Steps(titleId).First(s => s.Name == name).Attempts;

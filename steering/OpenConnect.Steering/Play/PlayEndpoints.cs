@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using OpenConnect.Contracts.Content;
+using OpenConnect.Hosting.Tracing;
 using OpenConnect.Steering.Selection;
 using OpenConnect.Steering.Signing;
 using OpenConnect.Steering.Takedown;
@@ -64,6 +65,8 @@ public static class PlayEndpoints
         }
 
         var decision = decisions.Decide(titleId, client);
+        RoleTracing.TagRequest("openconnect.site", decision.Site);
+        RoleTracing.TagRequest("openconnect.pathway", decision.Pathways[0].Id);
         // An answered play counts in the site the decision was made for (the fill controller's
         // history), once per client prefix and title a day: replaying cannot inflate popularity.
         if (options.Value.CountRepeatPlays || dedupe.Check(client is null ? "unknown" : TokenIssuer.ClientPrefix(client), titleId) == PlayCount.First)

@@ -57,6 +57,17 @@ public sealed class RequestHeadParserTests
         Assert.Equal("https://p.example", Encoding.ASCII.GetString(head.Origin));
         Assert.Equal("GET", Encoding.ASCII.GetString(head.AccessControlRequestMethod));
         Assert.False(head.HasBody);
+        Assert.True(head.Traceparent.IsEmpty);
+    }
+
+    [Fact]
+    public void Extracts_TraceContextHeaders_WithoutTouchingConnection()
+    {
+        var raw = Encoding.ASCII.GetBytes("GET /a HTTP/1.1\r\nHost: h\r\nTraceParent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\ntracestate: congo=t61rcWkgMzE\r\nConnection: close\r\n\r\n");
+        Assert.Equal(ParseStatus.Complete, RequestHeadParser.TryParse(raw, MaxLine, MaxHeaders, MaxCount, out var head, out _));
+        Assert.Equal("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", Encoding.ASCII.GetString(head.Traceparent));
+        Assert.Equal("congo=t61rcWkgMzE", Encoding.ASCII.GetString(head.Tracestate));
+        Assert.True(head.ConnectionClose);
     }
 
     [Theory]

@@ -22,7 +22,8 @@ public sealed class ResumeTests
             new PipelinePaths(dir.Path),
             new SourceProbe(TimeSpan.FromSeconds(60)),
             new PipelineSignal(),
-            new PipelineMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())));
+            new PipelineMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())),
+            new PipelineTraces());
         var upload = Path.Combine(dir.Path, "upload.mkv");
         File.Copy(await SampleMedia.GetAsync(SampleMedia.MkvHd), upload);
         var submission = await intake.SubmitAsync(new SourceUpload("resume-1", upload, new Dictionary<string, string> { ["title"] = "resume" }), CancellationToken.None);
