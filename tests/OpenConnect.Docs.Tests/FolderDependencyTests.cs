@@ -30,8 +30,8 @@ public sealed class FolderDependencyTests
         new("origin/OpenConnect.Origin", "OpenConnect.Origin", new Dictionary<string, string[]>
         {
             ["Storage"] = [],
-            ["Catalog"] = [],
-            ["Publishing"] = ["Storage"],
+            ["Catalog"] = ["Publishing", "Storage"],
+            ["Publishing"] = ["Protection", "Storage"],
             ["Protection"] = ["Storage"],
             ["Pipeline"] = ["Catalog", "Protection", "Publishing", "Storage"],
             ["Ingest"] = ["Catalog", "Pipeline"],
@@ -41,10 +41,11 @@ public sealed class FolderDependencyTests
         {
             ["Prefixes"] = [],
             ["Signing"] = [],
+            ["Takedown"] = [],
             ["Selection"] = ["ControlPlane", "Prefixes", "Signing"],
-            ["ControlPlane"] = ["Fleet", "Selection", "Signing"],
-            ["Fleet"] = ["ControlPlane", "Play"],
-            ["Play"] = ["Selection", "Signing"],
+            ["ControlPlane"] = ["Fleet", "Selection", "Signing", "Takedown"],
+            ["Fleet"] = ["ControlPlane", "Play", "Selection"],
+            ["Play"] = ["Selection", "Signing", "Takedown"],
         }),
         new("fill-controller/OpenConnect.FillController", "OpenConnect.FillController", new Dictionary<string, string[]>
         {
@@ -61,6 +62,8 @@ public sealed class FolderDependencyTests
             ["Fleet"] = [],
             ["Listeners"] = [],
             ["Systemd"] = [],
+            ["Tracing"] = [],
+            ["Reload"] = ["Systemd"],
         }),
         new("contracts/OpenConnect.Contracts", "OpenConnect.Contracts", new Dictionary<string, string[]>
         {
@@ -79,6 +82,7 @@ public sealed class FolderDependencyTests
         ("OpenConnect.Appliance", "Http", "Caching", "ResponsePlanner takes the cache's ObjectInfo; Http should take the validators and length it needs"),
         ("OpenConnect.Appliance", "Identity", "Control", "FleetEnrollment logs the missing control listener through ControlLog"),
         ("OpenConnect.Appliance", "Serving", "Control", "PrefetchService (a control-listener gRPC service) and ContentEndpoint live in Serving and use ControlGate/ControlLog; PrefetchService belongs in Control"),
+        ("OpenConnect.Origin", "Catalog", "Pipeline", "TakedownEndpoints reads the pipeline's TitleStore to refuse deleting a title still in the pipeline; the catalog should see published titles only (the pipeline/catalog split of the origin issue)"),
         ("OpenConnect.Steering", "Signing", "Selection", "TokenIssuer takes Selection's ApplianceView for each pathway's MAC entry; it should take the appliance ids it signs for"),
     ];
 
