@@ -51,6 +51,11 @@ public static class FillControllerHost
                 options.Fleet.ResolvedKeyFile(options.DataDirectory),
                 options.Fleet.ResolvedCaCertificateFile(options.DataDirectory));
         });
+        // On a reload the files are read again: the control listener serves a renewed pair from the
+        // next handshake on and the clients to steering and appliances rebuild on its new version.
+        services.AddSingleton<IReloadable>(sp => new FleetCredentialsReload(
+            $"fleet certificate ({FillControllerOptions.SectionName}:Fleet)",
+            () => sp.GetRequiredService<FleetCredentials>().Tls));
         services.AddSingleton<CertificateRenewal>();
         services.AddHostedService(sp => sp.GetRequiredService<CertificateRenewal>());
         services.AddSingleton<RosterClient>();

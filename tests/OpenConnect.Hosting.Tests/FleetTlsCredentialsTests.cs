@@ -72,6 +72,43 @@ public sealed class FleetTlsCredentialsTests : IDisposable
     }
 
     [Fact]
+    public void TheSamePairWrittenAgain_IsNotANewCertificate()
+    {
+        var (certificateFile, keyFile) = _fleet.WriteService(_dir.Combine("own"), "fill-controller", "openconnect://fill-controller");
+        using var credentials = FleetTlsCredentials.Load(Files(certificateFile, keyFile), FleetIdentity.FillController, FleetCertificateUse.ClientAndServer);
+        var current = credentials.Current;
+
+        // What a role's own renewal does: the certificate it installed is written to its file.
+        File.WriteAllText(certificateFile, File.ReadAllText(certificateFile));
+        File.SetLastWriteTimeUtc(certificateFile, DateTime.UtcNow.AddSeconds(5));
+        Assert.False(credentials.ReloadIfChanged(out var refused));
+        Assert.Null(refused);
+        Assert.Equal(1, credentials.Version);
+        Assert.Same(current, credentials.Current);
+    }
+
+    [Fact]
+    public void AnotherCaInTheCaFile_NeedsARestart_AndTheReloadRefusesIt()
+    {
+        var (certificateFile, keyFile) = _fleet.WriteService(_dir.Combine("own"), "origin", "openconnect://origin");
+        using var credentials = FleetTlsCredentials.Load(Files(certificateFile, keyFile), FleetIdentity.Origin, FleetCertificateUse.Server);
+        var reload = new FleetCredentialsReload("fleet certificate (Role:Fleet)", () => credentials);
+        Assert.Null(credentials.AuthorityChanged());
+        Assert.False(reload.Reload());
+
+        using var foreign = FleetCertificates.Create(_dir.Combine("foreign"));
+        File.Copy(foreign.CaCertificateFile, _fleet.CaCertificateFile, overwrite: true);
+        var changed = credentials.AuthorityChanged();
+        Assert.Contains($"{Section}:CaCertificateFile '{_fleet.CaCertificateFile}' now holds another CA", changed);
+        Assert.Contains("needs a restart", changed);
+        Assert.Equal(changed, Assert.Throws<InvalidOperationException>(() => reload.Reload()).Message);
+        Assert.Equal(_fleet.Authority.Thumbprint, credentials.Authority.Thumbprint);
+
+        File.WriteAllText(_fleet.CaCertificateFile, "not a certificate");
+        Assert.Contains($"{Section}:CaCertificateFile '{_fleet.CaCertificateFile}' is not a PEM certificate", credentials.AuthorityChanged());
+    }
+
+    [Fact]
     public void WithoutACertificate_ClientOptions_PresentNone()
     {
         using var credentials = new FleetTlsCredentials(X509CertificateLoader.LoadCertificate(_fleet.Authority.RawData));

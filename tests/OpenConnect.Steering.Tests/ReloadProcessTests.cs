@@ -55,6 +55,83 @@ public sealed class ReloadProcessTests
         Assert.Equal(before, (await open.GetAsync("/no-such-path")).Status);
     }
 
+    [Fact]
+    public async Task Sighup_IssuesSteeringsCertificateForNewServerNames_ToNewConnections_AndNamesAnotherFleetCaAsNeedingARestart()
+    {
+        using var dir = new TempDirectory("openconnect-steering-fleet-reload");
+        var state = dir.Combine("state");
+        var config = dir.Combine("steering.json");
+        WriteFleetConfig(config, state, "steering-a.isp.example");
+        Uri? enroll = null;
+        await using var steering = await RoleProcess.StartAsync("steering", typeof(SteeringHost).Assembly.Location, RoleProcess.DefaultSignals, () =>
+        {
+            enroll = new Uri($"https://127.0.0.1:{RoleProcess.FreePort()}");
+            return ["--config", config, "--Steering:ControlUrl=https://127.0.0.1:0", $"--Steering:Fleet:EnrollUrl={enroll.ToString().TrimEnd('/')}"];
+        });
+
+        using var open = await RawHttp.ConnectTlsAsync(enroll!);
+        var before = (await open.GetAsync("/no-such-path")).Status;
+        var first = open.ServerCertificate!;
+        Assert.Contains("steering-a.isp.example", DnsNames(first));
+        Assert.Equal("openconnect://steering", Contracts.Fleet.FleetIdentity.FromCertificate(first)?.ToString());
+
+        // A reload with nothing changed keeps the certificate.
+        Assert.Contains("reload applied:", await steering.ReloadAsync(), StringComparison.Ordinal);
+        using (var same = await RawHttp.ConnectTlsAsync(enroll!))
+        {
+            Assert.Equal(first.Thumbprint, same.ServerCertificate!.Thumbprint);
+        }
+
+        // The operator renames steering: new connections get a certificate for the new name, the open one stays.
+        WriteFleetConfig(config, state, "steering-b.isp.example");
+        Assert.Contains("reload applied:", await steering.ReloadAsync(), StringComparison.Ordinal);
+        using (var fresh = await RawHttp.ConnectTlsAsync(enroll!))
+        {
+            var second = fresh.ServerCertificate!;
+            Assert.NotEqual(first.Thumbprint, second.Thumbprint);
+            Assert.Contains("steering-b.isp.example", DnsNames(second));
+            Assert.DoesNotContain("steering-a.isp.example", DnsNames(second));
+            Assert.Equal("openconnect://steering", Contracts.Fleet.FleetIdentity.FromCertificate(second)?.ToString());
+            Assert.Equal(second.Issuer, first.Issuer);
+        }
+
+        Assert.Equal(before, (await open.GetAsync("/no-such-path")).Status);
+        var log = steering.Log;
+        Assert.Contains("reload: Steering:Fleet:ServerNames:0 changed: applied", log, StringComparison.Ordinal);
+        Assert.Contains("steering's fleet certificate (Steering:Fleet:ServerNames) replaced", log, StringComparison.Ordinal);
+
+        // A name that is none is refused naming the key; another CA in the fleet directory needs a restart.
+        WriteFleetConfig(config, state, "not a host name");
+        Assert.Contains("reload refused:", await steering.ReloadAsync(), StringComparison.Ordinal);
+        Assert.Contains("Steering:Fleet:ServerNames", Assert.Single(steering.Log.Split('\n'), l => l.Contains("reload refused, the running configuration stays", StringComparison.Ordinal)), StringComparison.Ordinal);
+        WriteFleetConfig(config, state, "steering-b.isp.example");
+        using (var other = FleetCertificates.Create(dir.Combine("other-fleet")))
+        {
+            File.Copy(other.CaCertificateFile, Path.Combine(state, "fleet", "ca.crt"), overwrite: true);
+        }
+
+        Assert.Contains("reload applied:", await steering.ReloadAsync(), StringComparison.Ordinal);
+        var authority = Assert.Single(steering.Log.Split('\n'), l => l.Contains("fleet CA (Steering:Fleet:Directory) refused", StringComparison.Ordinal));
+        Assert.Contains("needs a restart", authority, StringComparison.Ordinal);
+        using (var after = await RawHttp.ConnectTlsAsync(enroll!))
+        {
+            Assert.Equal(first.Issuer, after.ServerCertificate!.Issuer);
+            Assert.Contains("steering-b.isp.example", DnsNames(after.ServerCertificate));
+        }
+
+        Assert.Equal(before, (await open.GetAsync("/no-such-path")).Status);
+    }
+
+    private static List<string> DnsNames(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate) =>
+        [.. certificate.Extensions.OfType<System.Security.Cryptography.X509Certificates.X509SubjectAlternativeNameExtension>().SelectMany(e => e.EnumerateDnsNames())];
+
+    private static void WriteFleetConfig(string path, string state, string serverName) =>
+        File.WriteAllText(path, JsonSerializer.Serialize(new
+        {
+            Steering = new { DataDirectory = state, Fleet = new { ServerNames = new[] { serverName } } },
+            Logging = new { LogLevel = new Dictionary<string, string> { ["Default"] = "Warning", ["OpenConnect.Hosting"] = "Information" } },
+        }));
+
     private static async Task<int> PrefixCountAsync(RoleProcess steering)
     {
         using var management = steering.CreateManagementClient();

@@ -11,7 +11,8 @@ namespace OpenConnect.FillController.Fleet;
 /// start: a missing file, a key group or others can read, a certificate that is not for the key,
 /// not issued by the fleet CA, not valid now, not usable for TLS servers, or naming another
 /// identity than <c>openconnect://fill-controller</c> stops the start with a message naming the
-/// setting. <see cref="CertificateRenewal"/> replaces the certificate in place (<see cref="Install"/>);
+/// setting. <see cref="CertificateRenewal"/> replaces the certificate in place (<see cref="Install"/>),
+/// and so does a reload (SIGHUP) after an operator put a renewed certificate and key in the files;
 /// every new connection, client or server, takes <see cref="Current"/> anew.
 /// </summary>
 public sealed class FleetCredentials : IDisposable
@@ -34,6 +35,9 @@ public sealed class FleetCredentials : IDisposable
     public int Version => _tls.Version;
 
     public FleetTrust Trust => _tls.Trust;
+
+    /// <summary>The kit's credentials behind these, for the reloader (<see cref="FleetCredentialsReload"/>).</summary>
+    public FleetTlsCredentials Tls => _tls;
 
     public string CertificateFile { get; }
 

@@ -95,7 +95,15 @@ public sealed class FleetTlsCredentials : IDisposable
             source.Stamp = stamp;
             try
             {
-                Install(Read(source));
+                var read = Read(source);
+                if (Current is { } current && read.RawDataMemory.Span.SequenceEqual(current.RawDataMemory.Span))
+                {
+                    // The role wrote it itself (a renewal it installed), or the files were touched: nothing new.
+                    read.Dispose();
+                    return false;
+                }
+
+                Install(read);
                 return true;
             }
             catch (InvalidOperationException ex)
@@ -103,6 +111,37 @@ public sealed class FleetTlsCredentials : IDisposable
                 refused = ex.Message;
                 return false;
             }
+        }
+    }
+
+    /// <summary>
+    /// For credentials from <see cref="Load"/>: why the CA file on disk cannot be taken while the role
+    /// runs, or null when it still holds the CA in use. Every peer's certificate and this role's own
+    /// chain to that CA, so a different one (a new fleet) needs a restart; the running CA stays trusted.
+    /// </summary>
+    public string? AuthorityChanged()
+    {
+        if (_source is not { } source)
+        {
+            return null;
+        }
+
+        var setting = $"{source.Files.Section}:CaCertificateFile";
+        X509Certificate2 onDisk;
+        try
+        {
+            onDisk = LoadAuthority(source.Files.CaCertificateFile, setting);
+        }
+        catch (InvalidOperationException ex)
+        {
+            return $"{ex.Message}; the running fleet CA stays";
+        }
+
+        using (onDisk)
+        {
+            return onDisk.RawDataMemory.Span.SequenceEqual(Authority.RawDataMemory.Span)
+                ? null
+                : $"{setting} '{source.Files.CaCertificateFile}' now holds another CA ({onDisk.Subject}, {onDisk.Thumbprint}) than the running one ({Authority.Thumbprint}): a new fleet CA needs a restart (systemctl restart); the running CA stays trusted until then";
         }
     }
 

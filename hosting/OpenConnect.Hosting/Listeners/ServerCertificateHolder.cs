@@ -14,7 +14,7 @@ public sealed class ServerCertificateHolder : IReloadable
     private volatile X509Certificate2 _current;
 
     /// <param name="name">What it is, for the log, naming its settings.</param>
-    /// <param name="load">Reads the files; throws <see cref="InvalidOperationException"/> naming the setting.</param>
+    /// <param name="load">Reads the files; throws <see cref="InvalidOperationException"/> naming the setting. May return <see cref="Current"/> itself to keep it (a certificate made rather than read, e.g. issued by the role's own CA, that has no reason to change).</param>
     /// <exception cref="InvalidOperationException">The first load failed.</exception>
     public ServerCertificateHolder(string name, Func<X509Certificate2> load)
     {
@@ -31,6 +31,11 @@ public sealed class ServerCertificateHolder : IReloadable
     public bool Reload()
     {
         var next = _load();
+        if (ReferenceEquals(next, _current))
+        {
+            return false;
+        }
+
         if (next.RawDataMemory.Span.SequenceEqual(_current.RawDataMemory.Span))
         {
             next.Dispose();

@@ -50,7 +50,8 @@ public static class FleetListenOptions
 
         return listen.UseHttps(new HttpsConnectionAdapterOptions
         {
-            ServerCertificate = fleet.ServerCertificate,
+            // Per handshake: a reload may have issued a new one (new names, renewal).
+            ServerCertificateSelector = (_, _) => fleet.ServerCertificate,
             ClientCertificateMode = requireClientCertificate ? ClientCertificateMode.RequireCertificate : ClientCertificateMode.AllowCertificate,
             ClientCertificateValidation = (certificate, _, _) => fleet.Trust.CheckClient(certificate).Identity is not null,
             CheckCertificateRevocation = false,

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.Steering.Fleet;
 
@@ -8,6 +9,15 @@ public static class FleetServices
     public static IServiceCollection AddFleet(this IServiceCollection services)
     {
         services.AddSingleton<FleetState>();
+        // On a reload: steering's own certificate is issued again for new names or when due, and the
+        // CA files are checked (another CA needs a restart). The other Fleet settings need a restart.
+        services.AddSingleton<IReloadable>(sp => sp.GetRequiredService<FleetState>().Certificate.Holder);
+        services.AddSingleton<IReloadable>(sp =>
+        {
+            var fleet = sp.GetRequiredService<FleetState>();
+            return new FleetAuthorityCheck(fleet.Authority, fleet.Directory);
+        });
+        services.AddLiveSettings($"{SteeringOptions.SectionName}:Fleet:ServerNames");
         services.AddSingleton<FleetEndpoint>();
         services.AddSingleton<ApplianceReports>();
         services.AddSingleton(sp => new OperatorCredential(sp.GetRequiredService<IOptions<SteeringOptions>>().Value.ResolvedOperatorTokenFile));

@@ -8,11 +8,11 @@ namespace OpenConnect.Steering.Fleet;
 /// Steering's side of the fleet PKI, loaded once at start: the CA, the enrollment records, the
 /// trust check every control call goes through (chained to the CA, in its validity period, not
 /// revoked) and steering's own certificate for its control and enrollment listeners (a fresh key
-/// each start, never written to disk).
+/// each start, never written to disk; see <see cref="SteeringCertificate"/> for what a reload renews).
 /// </summary>
 public sealed class FleetState : IDisposable
 {
-    public FleetState(IOptions<SteeringOptions> options, TimeProvider time)
+    public FleetState(IOptions<SteeringOptions> options, IOptionsMonitor<SteeringOptions> current, TimeProvider time)
     {
         var steering = options.Value;
         Options = steering.Fleet;
@@ -26,17 +26,17 @@ public sealed class FleetState : IDisposable
         Authority = FleetAuthority.LoadOrCreate(Directory, time);
         Enrollments = new EnrollmentStore(Directory, time);
         Trust = new FleetTrust(Authority.Certificate, IsRevoked, time);
-        var hosts = new List<string>(steering.Fleet.ServerNames);
+        var listenerHosts = new List<string>();
         foreach (var url in new[] { steering.ControlUrl, steering.Fleet.EnrollUrl })
         {
             if (Uri.TryCreate(url, UriKind.Absolute, out var uri))
             {
-                hosts.Add(uri.Host);
+                listenerHosts.Add(uri.Host);
             }
         }
 
-        // Steering renews its own certificate by restarting; a lifetime of a year keeps that rare.
-        ServerCertificate = Authority.CreateServerCertificate(hosts.Where(h => h is not ("0.0.0.0" or "[::]" or "*" or "+")), TimeSpan.FromDays(365));
+        // Issued now, again on a reload when the names changed or it is due for renewal.
+        Certificate = new SteeringCertificate(Authority, listenerHosts, () => current.CurrentValue.Fleet.ServerNames, time);
     }
 
     public FleetOptions Options { get; }
@@ -49,10 +49,15 @@ public sealed class FleetState : IDisposable
 
     public FleetTrust Trust { get; }
 
-    public X509Certificate2 ServerCertificate { get; }
+    /// <summary>Steering's own certificate for its control and enrollment listeners, replaced on a reload.</summary>
+    public SteeringCertificate Certificate { get; }
+
+    /// <summary>The certificate new handshakes on the control and enrollment listeners present.</summary>
+    public X509Certificate2 ServerCertificate => Certificate.Holder.Current;
 
     public void Dispose()
     {
+        // Earlier certificates are left to the finalizer: open connections may still hold them.
         ServerCertificate.Dispose();
         Authority.Dispose();
     }
