@@ -29,7 +29,8 @@ public sealed class FleetOptions
     /// <summary>
     /// Extra DNS names or IP addresses for steering's own certificate, besides the hosts of
     /// <c>ControlUrl</c> and <see cref="EnrollUrl"/> (clients check the <c>openconnect://steering</c>
-    /// identity, the names help other tools). Default none.
+    /// identity, the names help other tools). Default none. Applied on reload (SIGHUP): steering's
+    /// certificate is issued again with the new names for new connections.
     /// </summary>
     public string[] ServerNames { get; set; } = [];
 
