@@ -31,10 +31,15 @@ internal sealed class SsdTier : IAsyncDisposable
     private readonly ApplianceMetrics _metrics;
     private readonly CacheInventory _inventory;
     private readonly ILogger _logger;
+    private readonly TimeSpan _playlistTtl;
+    private readonly TimeProvider _time;
     private SsdStore? _store;
 
-    public SsdTier(Lock policyLock, IResizablePolicy policy, long capacityBytes, PinSet pins, ApplianceMetrics metrics, CacheInventory inventory, ILogger logger)
+    /// <summary><paramref name="playlistTtl"/> and <paramref name="time"/>: the freshness of changeable objects read back from the store.</summary>
+    public SsdTier(Lock policyLock, IResizablePolicy policy, long capacityBytes, PinSet pins, ApplianceMetrics metrics, CacheInventory inventory, ILogger logger, TimeSpan playlistTtl, TimeProvider time)
     {
+        _playlistTtl = playlistTtl;
+        _time = time;
         _policyLock = policyLock;
         _policy = policy;
         CapacityBytes = capacityBytes;
@@ -121,7 +126,10 @@ internal sealed class SsdTier : IAsyncDisposable
 
         // The handle now belongs to the open set (or to this response alone when the set is full); the
         // StoredObject wrapper is not disposed.
-        var info = new ObjectInfo(stored.Path, stored.BodyLength, stored.ETag, stored.LastModified, stored.ContentType, ContentTypes.CacheControlFor(stored.Path));
+        // The store keeps no freshness: a changeable object (a playlist) is stale as it opens, so its first
+        // request revalidates it, and a parent outage then still finds it within Cache:StaleIfError.
+        var lifetime = FreshnessRule.LifetimeFor(stored.Path, null, _playlistTtl);
+        var info = new ObjectInfo(stored.Path, stored.BodyLength, stored.ETag, stored.LastModified, stored.ContentType, ContentTypes.CacheControlFor(stored.Path), lifetime, _time.GetUtcNow());
         var opened = new OpenObject(info, stored.Handle, stored.BodyOffset);
         opened.TryAcquire();
         if (_open.Count < MaxOpenObjects && _open.TryAdd(key, opened))

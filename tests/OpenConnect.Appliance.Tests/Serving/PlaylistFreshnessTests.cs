@@ -1,0 +1,173 @@
+using System.Net;
+using System.Text;
+
+namespace OpenConnect.Appliance.Tests.Serving;
+
+/// <summary>
+/// Playlists revalidate with the parent once their freshness runs out (a republish changes them);
+/// segments stay immutable. A real appliance in front of a real parent that counts conditional requests.
+/// </summary>
+public sealed class PlaylistFreshnessTests
+{
+    private const string Playlist = "/v/t9/720p/index.m3u8";
+    private const string Segment = "/v/t9/720p/seg-00001.m4s";
+    private const string OneSecondTtl = "--Appliance:Cache:PlaylistTtl=00:00:01";
+    private static readonly TimeSpan PastTtl = TimeSpan.FromMilliseconds(1300);
+
+    private static byte[] Text(string s) => Encoding.ASCII.GetBytes(s);
+
+    [Fact]
+    public async Task ChangedPlaylist_IsServedNewAfterTheTtl_AndFreshCopyBeforeIt()
+    {
+        await using var h = await ApplianceHarness.StartAsync(OneSecondTtl);
+        h.Parent.Put(Playlist, Text("#EXTM3U\n#v1\n"));
+        using var client = new HttpClient { BaseAddress = h.BaseAddress };
+
+        Assert.Equal("#EXTM3U\n#v1\n", await client.GetStringAsync(Playlist));
+        h.Parent.Put(Playlist, Text("#EXTM3U\n#v2 republished\n"));
+        // Still fresh: the cached copy, no parent request.
+        Assert.Equal("#EXTM3U\n#v1\n", await client.GetStringAsync(Playlist));
+        Assert.Equal(1, h.Parent.RequestsFor(Playlist));
+
+        await Task.Delay(PastTtl);
+        Assert.Equal("#EXTM3U\n#v2 republished\n", await client.GetStringAsync(Playlist));
+        Assert.Equal(2, h.Parent.RequestsFor(Playlist));
+        Assert.Equal(1, h.Parent.ConditionalRequestsFor(Playlist));
+
+        // The new version is what the cache holds now.
+        Assert.Equal("#EXTM3U\n#v2 republished\n", await client.GetStringAsync(Playlist));
+        Assert.Equal(2, h.Parent.RequestsFor(Playlist));
+    }
+
+    [Fact]
+    public async Task UnchangedPlaylist_RevalidatesWith304_AndServesTheCachedBody()
+    {
+        await using var h = await ApplianceHarness.StartAsync(OneSecondTtl);
+        var body = Text("#EXTM3U\n#EXT-X-VERSION:7\n");
+        h.Parent.Put(Playlist, body);
+        using var client = new HttpClient { BaseAddress = h.BaseAddress };
+        Assert.Equal(body, await client.GetByteArrayAsync(Playlist));
+
+        await Task.Delay(PastTtl);
+        using var response = await client.GetAsync(Playlist);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(body, await response.Content.ReadAsByteArrayAsync());
+        Assert.Equal(1, h.Parent.ConditionalRequestsFor(Playlist));
+        Assert.Equal(1, h.Parent.NotModifiedFor(Playlist));
+        // Refreshed: fresh again for the TTL, so the next request asks nobody.
+        Assert.Equal(body, await client.GetByteArrayAsync(Playlist));
+        Assert.Equal(2, h.Parent.RequestsFor(Playlist));
+        Assert.Equal(1.0, await h.MetricAsync("openconnect_appliance_upstream_bytes_total") / body.Length);
+    }
+
+    [Fact]
+    public async Task Playlist_TellsPlayersTheFreshnessLeft_NeverImmutable()
+    {
+        await using var h = await ApplianceHarness.StartAsync("--Appliance:Cache:PlaylistTtl=00:01:00");
+        h.Parent.Put(Playlist, Text("#EXTM3U\n"));
+        using var client = new HttpClient { BaseAddress = h.BaseAddress };
+
+        foreach (var _ in new[] { "miss", "hit" })
+        {
+            using var response = await client.GetAsync(Playlist);
+            var cacheControl = response.Headers.CacheControl!;
+            Assert.True(cacheControl.Public);
+            Assert.InRange(cacheControl.MaxAge!.Value, TimeSpan.FromSeconds(55), TimeSpan.FromSeconds(60));
+            Assert.DoesNotContain("immutable", response.Headers.GetValues("Cache-Control").Single());
+        }
+    }
+
+    [Fact]
+    public async Task ParentMaxAge_GovernsFreshness_OverTheConfiguredTtl()
+    {
+        await using var h = await ApplianceHarness.StartAsync("--Appliance:Cache:PlaylistTtl=01:00:00");
+        h.Parent.CacheControl = "public, max-age=1";
+        h.Parent.Put(Playlist, Text("#EXTM3U\n#v1\n"));
+        using var client = new HttpClient { BaseAddress = h.BaseAddress };
+        await client.GetStringAsync(Playlist);
+        h.Parent.Put(Playlist, Text("#EXTM3U\n#v2\n"));
+
+        await Task.Delay(PastTtl);
+        Assert.Equal("#EXTM3U\n#v2\n", await client.GetStringAsync(Playlist));
+        Assert.Equal(1, h.Parent.ConditionalRequestsFor(Playlist));
+    }
+
+    [Fact]
+    public async Task Segments_AreNeverRevalidated()
+    {
+        await using var h = await ApplianceHarness.StartAsync(OneSecondTtl);
+        h.Parent.CacheControl = "public, max-age=1";
+        var body = ApplianceHarness.RandomBytes(100_000, 3);
+        h.Parent.Put(Segment, body);
+        using var client = new HttpClient { BaseAddress = h.BaseAddress };
+        Assert.Equal(body, await client.GetByteArrayAsync(Segment));
+        h.Parent.Put(Segment, ApplianceHarness.RandomBytes(100_000, 4));
+
+        await Task.Delay(PastTtl);
+        using var response = await client.GetAsync(Segment);
+
+        Assert.Equal(body, await response.Content.ReadAsByteArrayAsync());
+        Assert.Equal("public, max-age=31536000, immutable", response.Headers.GetValues("Cache-Control").Single());
+        Assert.Equal(1, h.Parent.RequestsFor(Segment));
+        Assert.Equal(0, h.Parent.ConditionalRequestsFor(Segment));
+    }
+
+    [Fact]
+    public async Task StalePlaylist_ConcurrentRequests_ShareOneRevalidation()
+    {
+        await using var h = await ApplianceHarness.StartAsync(OneSecondTtl);
+        var body = Text("#EXTM3U\n#shared\n");
+        h.Parent.Put(Playlist, body);
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 32 }) { BaseAddress = h.BaseAddress };
+        await client.GetByteArrayAsync(Playlist);
+
+        await Task.Delay(PastTtl);
+        h.Parent.HeadDelay = TimeSpan.FromMilliseconds(400);
+        var responses = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => client.GetByteArrayAsync(Playlist)));
+
+        Assert.All(responses, r => Assert.Equal(body, r));
+        Assert.Equal(1, h.Parent.ConditionalRequestsFor(Playlist));
+        Assert.Equal(2, h.Parent.RequestsFor(Playlist));
+    }
+
+    [Fact]
+    public async Task ParentFailure_ServesTheStaleCopy_WithinTheBound_ThenTheError()
+    {
+        await using var h = await ApplianceHarness.StartAsync(OneSecondTtl, "--Appliance:Cache:StaleIfError=00:00:02", "--Appliance:Upstream:NotFoundTtl=00:00:01");
+        var body = Text("#EXTM3U\n#stale\n");
+        h.Parent.Put(Playlist, body);
+        using var client = new HttpClient { BaseAddress = h.BaseAddress };
+        await client.GetByteArrayAsync(Playlist);
+
+        h.Parent.FailWithStatus = 500;
+        await Task.Delay(PastTtl);
+        using (var stale = await client.GetAsync(Playlist))
+        {
+            Assert.Equal(HttpStatusCode.OK, stale.StatusCode);
+            Assert.Equal(body, await stale.Content.ReadAsByteArrayAsync());
+            Assert.Equal(TimeSpan.Zero, stale.Headers.CacheControl!.MaxAge);
+        }
+
+        // Past freshness + StaleIfError: the parent's failure is the answer.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Equal(HttpStatusCode.BadGateway, (await client.GetAsync(Playlist)).StatusCode);
+
+        // The parent back: the copy revalidates (304) and is served again.
+        h.Parent.FailWithStatus = null;
+        Assert.Equal(body, await client.GetByteArrayAsync(Playlist));
+    }
+
+    [Fact]
+    public async Task PlaylistRemovedAtTheParent_IsNotServedStale()
+    {
+        await using var h = await ApplianceHarness.StartAsync(OneSecondTtl);
+        h.Parent.Put(Playlist, Text("#EXTM3U\n"));
+        using var client = new HttpClient { BaseAddress = h.BaseAddress };
+        await client.GetStringAsync(Playlist);
+
+        h.Parent.FailWithStatus = 404;
+        await Task.Delay(PastTtl);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync(Playlist)).StatusCode);
+    }
+}
