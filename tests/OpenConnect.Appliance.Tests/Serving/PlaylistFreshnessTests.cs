@@ -16,6 +16,24 @@ public sealed class PlaylistFreshnessTests
 
     private static byte[] Text(string s) => Encoding.ASCII.GetBytes(s);
 
+    /// <summary>An appliance whose cache holds <paramref name="body"/> as <see cref="Playlist"/> (one parent request so far).</summary>
+    private static async Task<ApplianceHarness> StartWithCachedPlaylistAsync(byte[] body, params string[] settings)
+    {
+        var h = await ApplianceHarness.StartAsync(settings);
+        try
+        {
+            h.Parent.Put(Playlist, body);
+            using var client = new HttpClient { BaseAddress = h.BaseAddress };
+            Assert.Equal(body, await client.GetByteArrayAsync(Playlist));
+            return h;
+        }
+        catch
+        {
+            await h.DisposeAsync();
+            throw;
+        }
+    }
+
     [Fact]
     public async Task ChangedPlaylist_IsServedNewAfterTheTtl_AndFreshCopyBeforeIt()
     {
@@ -42,11 +60,9 @@ public sealed class PlaylistFreshnessTests
     [Fact]
     public async Task UnchangedPlaylist_RevalidatesWith304_AndServesTheCachedBody()
     {
-        await using var h = await ApplianceHarness.StartAsync(OneSecondTtl);
         var body = Text("#EXTM3U\n#EXT-X-VERSION:7\n");
-        h.Parent.Put(Playlist, body);
+        await using var h = await StartWithCachedPlaylistAsync(body, OneSecondTtl);
         using var client = new HttpClient { BaseAddress = h.BaseAddress };
-        Assert.Equal(body, await client.GetByteArrayAsync(Playlist));
 
         await Task.Delay(PastTtl);
         using var response = await client.GetAsync(Playlist);
@@ -116,11 +132,9 @@ public sealed class PlaylistFreshnessTests
     [Fact]
     public async Task StalePlaylist_ConcurrentRequests_ShareOneRevalidation()
     {
-        await using var h = await ApplianceHarness.StartAsync(OneSecondTtl);
         var body = Text("#EXTM3U\n#shared\n");
-        h.Parent.Put(Playlist, body);
+        await using var h = await StartWithCachedPlaylistAsync(body, OneSecondTtl);
         using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 32 }) { BaseAddress = h.BaseAddress };
-        await client.GetByteArrayAsync(Playlist);
 
         await Task.Delay(PastTtl);
         h.Parent.HeadDelay = TimeSpan.FromMilliseconds(400);
@@ -134,11 +148,9 @@ public sealed class PlaylistFreshnessTests
     [Fact]
     public async Task ParentFailure_ServesTheStaleCopy_WithinTheBound_ThenTheError()
     {
-        await using var h = await ApplianceHarness.StartAsync(OneSecondTtl, "--Appliance:Cache:StaleIfError=00:00:02", "--Appliance:Upstream:NotFoundTtl=00:00:01");
         var body = Text("#EXTM3U\n#stale\n");
-        h.Parent.Put(Playlist, body);
+        await using var h = await StartWithCachedPlaylistAsync(body, OneSecondTtl, "--Appliance:Cache:StaleIfError=00:00:02");
         using var client = new HttpClient { BaseAddress = h.BaseAddress };
-        await client.GetByteArrayAsync(Playlist);
 
         h.Parent.FailWithStatus = 500;
         await Task.Delay(PastTtl);
@@ -161,10 +173,8 @@ public sealed class PlaylistFreshnessTests
     [Fact]
     public async Task PlaylistRemovedAtTheParent_IsNotServedStale()
     {
-        await using var h = await ApplianceHarness.StartAsync(OneSecondTtl);
-        h.Parent.Put(Playlist, Text("#EXTM3U\n"));
+        await using var h = await StartWithCachedPlaylistAsync(Text("#EXTM3U\n"), OneSecondTtl);
         using var client = new HttpClient { BaseAddress = h.BaseAddress };
-        await client.GetStringAsync(Playlist);
 
         h.Parent.FailWithStatus = 404;
         await Task.Delay(PastTtl);
