@@ -180,7 +180,7 @@ public sealed class CacheOptions
     /// How long a cached playlist (<c>.m3u8</c>, <c>.mpd</c>, or any object a parent sends without
     /// <c>immutable</c>) is fresh when the parent's <c>Cache-Control</c> gives no <c>max-age</c>; a stale one is
     /// revalidated with the parent (<c>If-None-Match</c>) at its next request. Segments are immutable and
-    /// never revalidated. A playlist read back from the SSD tier after a restart is revalidated at once.
+    /// never revalidated. A playlist read back from the SSD tier counts its freshness from when it was written there.
     /// 0 revalidates every request. Default 5 s; at most 1 day.
     /// </summary>
     public TimeSpan PlaylistTtl { get; set; } = TimeSpan.FromSeconds(5);

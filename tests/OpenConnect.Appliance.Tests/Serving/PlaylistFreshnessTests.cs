@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using OpenConnect.Testing;
 
 namespace OpenConnect.Appliance.Tests.Serving;
 
@@ -179,5 +181,58 @@ public sealed class PlaylistFreshnessTests
         h.Parent.FailWithStatus = 404;
         await Task.Delay(PastTtl);
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync(Playlist)).StatusCode);
+    }
+
+    private static async Task<double> UpstreamBytesAsync(RunningRole appliance)
+    {
+        using var client = appliance.CreateManagementClient();
+        return PrometheusText.Parse(await client.GetStringAsync("/metrics")).Value("openconnect_appliance_upstream_bytes_total") ?? 0;
+    }
+
+    [Fact]
+    public async Task PlaylistReadBackFromSsd_AfterARestart_KeepsItsFreshness_AndRevalidates()
+    {
+        await using var parent = await TestParent.StartAsync();
+        using var state = new TempDirectory("openconnect-freshness");
+        var body = Text("#EXTM3U\n#on-ssd\n");
+        parent.Put(Playlist, body);
+        string[] settings =
+        [
+            $"--Appliance:Cache:Directory={state.Path}",
+            "--Appliance:ControlUrl=https://127.0.0.1:0",
+            ApplianceHarness.UnsignedLoopback,
+            ApplianceHarness.AllowUnsignedContent,
+            $"--Appliance:Parents:0={parent.BaseAddress}",
+            "--Appliance:Cache:PlaylistTtl=00:00:02",
+            // LRU writes a fetched object to SSD at once (S3-FIFO waits for it to prove reuse).
+            "--Appliance:Cache:Policy=lru",
+        ];
+
+        await using (var first = await RunningRole.StartAsync(ApplianceHost.Build, settings))
+        {
+            using var client = first.CreateClient();
+            var cache = first.Services.GetRequiredService<OpenConnect.Appliance.Caching.SegmentCache>();
+            for (var i = 0; i < 50 && !cache.HeldOnSsd(OpenConnect.Appliance.Caching.KeyHash.Of(Playlist)); i++)
+            {
+                Assert.Equal(body, await client.GetByteArrayAsync(Playlist));
+                await Task.Delay(50);
+            }
+
+            Assert.True(cache.HeldOnSsd(OpenConnect.Appliance.Caching.KeyHash.Of(Playlist)), "the SSD tier never took the playlist");
+        }
+
+        var requests = parent.RequestsFor(Playlist);
+        var conditional = parent.ConditionalRequestsFor(Playlist);
+        await Task.Delay(TimeSpan.FromSeconds(2.2));
+        await using var second = await RunningRole.StartAsync(ApplianceHost.Build, settings);
+        using var again = second.CreateClient();
+
+        // Read back from SSD past its TTL: revalidated (a 304, no body), then fresh again.
+        Assert.Equal(body, await again.GetByteArrayAsync(Playlist));
+        Assert.Equal(conditional + 1, parent.ConditionalRequestsFor(Playlist));
+        Assert.Equal(parent.ConditionalRequestsFor(Playlist), parent.NotModifiedFor(Playlist));
+        Assert.Equal(body, await again.GetByteArrayAsync(Playlist));
+        Assert.Equal(requests + 1, parent.RequestsFor(Playlist));
+        Assert.Equal(0, await UpstreamBytesAsync(second));
     }
 }
