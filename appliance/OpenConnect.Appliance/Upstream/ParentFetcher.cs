@@ -179,10 +179,10 @@ public sealed class ParentFetcher : IDisposable
                 if ((existing.Head is not null && existing.Completed.IsCompletedSuccessfully && !existing.Completed.Result)
                     || (revalidating is null && existing.HeadTask.IsCompletedSuccessfully && existing.HeadTask.Result.Outcome == FetchOutcome.NotModified))
                 {
-                    // (Or it was a revalidation that ended in a 304, which has no body for a request without a copy.)
-                    // Its body already failed (cut part-way or refused by the integrity check) and it is on its
-                    // way out of the table: a request arriving now starts a fresh fetch instead of sharing
-                    // that failure.
+                    // Its body already failed (cut part-way or refused by the integrity check), or it was a
+                    // revalidation that ended in a 304 (no body for a request without a cached copy), and it is on
+                    // its way out of the table: a request arriving now starts a fresh fetch instead of sharing
+                    // that outcome.
                     _inflight.TryRemove(new KeyValuePair<ulong, InflightObject>(key, existing));
                     continue;
                 }
