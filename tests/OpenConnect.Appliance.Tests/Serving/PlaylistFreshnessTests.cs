@@ -13,8 +13,9 @@ public sealed class PlaylistFreshnessTests
 {
     private const string Playlist = "/v/t9/720p/index.m3u8";
     private const string Segment = "/v/t9/720p/seg-00001.m4s";
-    private const string OneSecondTtl = "--Appliance:Cache:PlaylistTtl=00:00:01";
-    private static readonly TimeSpan PastTtl = TimeSpan.FromMilliseconds(1300);
+    // Two seconds: long enough that "still fresh" steps hold on a loaded machine, short enough to wait out.
+    private const string ShortTtl = "--Appliance:Cache:PlaylistTtl=00:00:02";
+    private static readonly TimeSpan PastTtl = TimeSpan.FromMilliseconds(2300);
 
     private static byte[] Text(string s) => Encoding.ASCII.GetBytes(s);
 
@@ -39,7 +40,7 @@ public sealed class PlaylistFreshnessTests
     [Fact]
     public async Task ChangedPlaylist_IsServedNewAfterTheTtl_AndFreshCopyBeforeIt()
     {
-        await using var h = await ApplianceHarness.StartAsync(OneSecondTtl);
+        await using var h = await ApplianceHarness.StartAsync(ShortTtl);
         h.Parent.Put(Playlist, Text("#EXTM3U\n#v1\n"));
         using var client = new HttpClient { BaseAddress = h.BaseAddress };
 
@@ -63,7 +64,7 @@ public sealed class PlaylistFreshnessTests
     public async Task UnchangedPlaylist_RevalidatesWith304_AndServesTheCachedBody()
     {
         var body = Text("#EXTM3U\n#EXT-X-VERSION:7\n");
-        await using var h = await StartWithCachedPlaylistAsync(body, OneSecondTtl);
+        await using var h = await StartWithCachedPlaylistAsync(body, ShortTtl);
         using var client = new HttpClient { BaseAddress = h.BaseAddress };
 
         await Task.Delay(PastTtl);
@@ -100,7 +101,7 @@ public sealed class PlaylistFreshnessTests
     public async Task ParentMaxAge_GovernsFreshness_OverTheConfiguredTtl()
     {
         await using var h = await ApplianceHarness.StartAsync("--Appliance:Cache:PlaylistTtl=01:00:00");
-        h.Parent.CacheControl = "public, max-age=1";
+        h.Parent.CacheControl = "public, max-age=2";
         h.Parent.Put(Playlist, Text("#EXTM3U\n#v1\n"));
         using var client = new HttpClient { BaseAddress = h.BaseAddress };
         await client.GetStringAsync(Playlist);
@@ -114,8 +115,8 @@ public sealed class PlaylistFreshnessTests
     [Fact]
     public async Task Segments_AreNeverRevalidated()
     {
-        await using var h = await ApplianceHarness.StartAsync(OneSecondTtl);
-        h.Parent.CacheControl = "public, max-age=1";
+        await using var h = await ApplianceHarness.StartAsync(ShortTtl);
+        h.Parent.CacheControl = "public, max-age=2";
         var body = ApplianceHarness.RandomBytes(100_000, 3);
         h.Parent.Put(Segment, body);
         using var client = new HttpClient { BaseAddress = h.BaseAddress };
@@ -135,7 +136,7 @@ public sealed class PlaylistFreshnessTests
     public async Task StalePlaylist_ConcurrentRequests_ShareOneRevalidation()
     {
         var body = Text("#EXTM3U\n#shared\n");
-        await using var h = await StartWithCachedPlaylistAsync(body, OneSecondTtl);
+        await using var h = await StartWithCachedPlaylistAsync(body, ShortTtl);
         using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 32 }) { BaseAddress = h.BaseAddress };
 
         await Task.Delay(PastTtl);
@@ -151,7 +152,7 @@ public sealed class PlaylistFreshnessTests
     public async Task ParentFailure_ServesTheStaleCopy_WithinTheBound_ThenTheError()
     {
         var body = Text("#EXTM3U\n#stale\n");
-        await using var h = await StartWithCachedPlaylistAsync(body, OneSecondTtl, "--Appliance:Cache:StaleIfError=00:00:02");
+        await using var h = await StartWithCachedPlaylistAsync(body, ShortTtl, "--Appliance:Cache:StaleIfError=00:00:03");
         using var client = new HttpClient { BaseAddress = h.BaseAddress };
 
         h.Parent.FailWithStatus = 500;
@@ -164,7 +165,7 @@ public sealed class PlaylistFreshnessTests
         }
 
         // Past freshness + StaleIfError: the parent's failure is the answer.
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        await Task.Delay(TimeSpan.FromSeconds(3));
         Assert.Equal(HttpStatusCode.BadGateway, (await client.GetAsync(Playlist)).StatusCode);
 
         // The parent back: the copy revalidates (304) and is served again.
@@ -175,7 +176,7 @@ public sealed class PlaylistFreshnessTests
     [Fact]
     public async Task PlaylistRemovedAtTheParent_IsNotServedStale()
     {
-        await using var h = await StartWithCachedPlaylistAsync(Text("#EXTM3U\n"), OneSecondTtl);
+        await using var h = await StartWithCachedPlaylistAsync(Text("#EXTM3U\n"), ShortTtl);
         using var client = new HttpClient { BaseAddress = h.BaseAddress };
 
         h.Parent.FailWithStatus = 404;
@@ -203,7 +204,7 @@ public sealed class PlaylistFreshnessTests
             ApplianceHarness.UnsignedLoopback,
             ApplianceHarness.AllowUnsignedContent,
             $"--Appliance:Parents:0={parent.BaseAddress}",
-            "--Appliance:Cache:PlaylistTtl=00:00:02",
+            ShortTtl,
             // LRU writes a fetched object to SSD at once (S3-FIFO waits for it to prove reuse).
             "--Appliance:Cache:Policy=lru",
         ];
@@ -223,7 +224,7 @@ public sealed class PlaylistFreshnessTests
 
         var requests = parent.RequestsFor(Playlist);
         var conditional = parent.ConditionalRequestsFor(Playlist);
-        await Task.Delay(TimeSpan.FromSeconds(2.2));
+        await Task.Delay(PastTtl);
         await using var second = await RunningRole.StartAsync(ApplianceHost.Build, settings);
         using var again = second.CreateClient();
 
