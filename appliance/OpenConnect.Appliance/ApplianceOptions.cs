@@ -176,6 +176,22 @@ public sealed class CacheOptions
     /// <summary>How often the SSD index is checkpointed. Default 30 s.</summary>
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a cached playlist (<c>.m3u8</c>, <c>.mpd</c>, or any object a parent sends without
+    /// <c>immutable</c>) is fresh when the parent's <c>Cache-Control</c> gives no <c>max-age</c>; a stale one is
+    /// revalidated with the parent (<c>If-None-Match</c>) at its next request. Segments are immutable and
+    /// never revalidated. A playlist read back from the SSD tier counts its freshness from when it was written there.
+    /// 0 revalidates every request. Default 5 s; at most 1 day.
+    /// </summary>
+    public TimeSpan PlaylistTtl { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long past its freshness a playlist is still served from the cache when its revalidation fails
+    /// (every parent unreachable or erroring): stale-if-error. After that, the parent's error is the answer.
+    /// A 404 or 410 from the parent is never masked. 0 never serves a stale copy. Default 5 min; at most 1 day.
+    /// </summary>
+    public TimeSpan StaleIfError { get; set; } = TimeSpan.FromMinutes(5);
+
     public void Validate(OptionsCheck check)
     {
         check.Require(!string.IsNullOrWhiteSpace(Directory), "Cache:Directory", Directory, "must name a directory");
@@ -183,6 +199,8 @@ public sealed class CacheOptions
         check.Require(SsdBytes > 0, "Cache:SsdBytes", SsdBytes, "must be a positive number of bytes");
         check.Require(PolicyFactory.IsKnown(Policy), "Cache:Policy", Policy, $"must be one of {string.Join(", ", PolicyFactory.Names)}");
         check.Require(CheckpointInterval >= TimeSpan.FromSeconds(1), "Cache:CheckpointInterval", CheckpointInterval, "must be at least 00:00:01");
+        check.Require(PlaylistTtl >= TimeSpan.Zero && PlaylistTtl <= TimeSpan.FromDays(1), "Cache:PlaylistTtl", PlaylistTtl, "must be 00:00:00 to 1.00:00:00");
+        check.Require(StaleIfError >= TimeSpan.Zero && StaleIfError <= TimeSpan.FromDays(1), "Cache:StaleIfError", StaleIfError, "must be 00:00:00 to 1.00:00:00");
     }
 }
 

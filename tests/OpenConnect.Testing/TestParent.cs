@@ -18,6 +18,8 @@ public sealed class TestParent : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, byte[]> _objects = new();
     private readonly ConcurrentDictionary<string, int> _requests = new();
+    private readonly ConcurrentDictionary<string, int> _conditional = new();
+    private readonly ConcurrentDictionary<string, int> _notModified = new();
     private readonly WebApplication _app;
 
     private TestParent(WebApplication app, Uri baseAddress)
@@ -42,6 +44,9 @@ public sealed class TestParent : IAsyncDisposable
     /// <summary>When set, the body is cut (connection aborted) after this many bytes.</summary>
     public long? AbortAfterBytes { get; set; }
 
+    /// <summary>When set, the <c>Cache-Control</c> sent with every object (200 and 304).</summary>
+    public string? CacheControl { get; set; }
+
     /// <summary>Optional hook awaited before each response head is written.</summary>
     public Func<string, Task>? BeforeResponse { get; set; }
 
@@ -64,6 +69,12 @@ public sealed class TestParent : IAsyncDisposable
     public int RequestsFor(string path) => _requests.TryGetValue(path, out var n) ? n : 0;
 
     public int TotalRequests => _requests.Values.Sum();
+
+    /// <summary>Requests for <paramref name="path"/> that carried <c>If-None-Match</c> or <c>If-Modified-Since</c>.</summary>
+    public int ConditionalRequestsFor(string path) => _conditional.TryGetValue(path, out var n) ? n : 0;
+
+    /// <summary>Requests for <paramref name="path"/> answered 304 (no body).</summary>
+    public int NotModifiedFor(string path) => _notModified.TryGetValue(path, out var n) ? n : 0;
 
     private async Task ServeAsync(HttpContext context)
     {
@@ -91,10 +102,28 @@ public sealed class TestParent : IAsyncDisposable
             return;
         }
 
+        var etag = $"\"{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(body))[..16]}\"";
+        context.Response.Headers.ETag = etag;
+        context.Response.Headers.LastModified = "Sun, 01 Nov 2026 12:00:00 GMT";
+        if (CacheControl is { } cacheControl)
+        {
+            context.Response.Headers.CacheControl = cacheControl;
+        }
+
+        var ifNoneMatch = context.Request.Headers.IfNoneMatch.ToString();
+        if (ifNoneMatch.Length > 0 || context.Request.Headers.IfModifiedSince.Count > 0)
+        {
+            _conditional.AddOrUpdate(path, 1, (_, n) => n + 1);
+            if (ifNoneMatch == etag)
+            {
+                _notModified.AddOrUpdate(path, 1, (_, n) => n + 1);
+                context.Response.StatusCode = 304;
+                return;
+            }
+        }
+
         context.Response.ContentLength = body.Length;
         context.Response.ContentType = "application/octet-stream";
-        context.Response.Headers.ETag = $"\"{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(body))[..16]}\"";
-        context.Response.Headers.LastModified = "Sun, 01 Nov 2026 12:00:00 GMT";
         await context.Response.StartAsync(context.RequestAborted);
         long sent = 0;
         while (sent < body.Length)

@@ -2,7 +2,6 @@ using Microsoft.Extensions.Options;
 using OpenConnect.Appliance.Caching.Policy;
 using OpenConnect.Appliance.Storage;
 using OpenConnect.Appliance.Upstream;
-using OpenConnect.Contracts.Content;
 
 namespace OpenConnect.Appliance.Caching;
 
@@ -33,6 +32,7 @@ public sealed partial class SegmentCache : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly Action<InflightObject> _onFetched;
     private readonly CacheInventory _inventory;
+    private readonly TimeSpan _staleIfError;
 
     public SegmentCache(IOptions<ApplianceOptions> options, ParentFetcher fetcher, ApplianceMetrics metrics, ILoggerFactory loggers, TimeProvider time, CacheInventory inventory)
     {
@@ -45,6 +45,7 @@ public sealed partial class SegmentCache : IAsyncDisposable
         _loggers = loggers;
         _time = time;
         _inventory = inventory;
+        _staleIfError = cache.StaleIfError;
         // The video policy values objects by what the path says; it governs the SSD tier (the writes and the
         // bulk of the bytes). The small RAM tier keeps S3-FIFO, whose recency suits its short horizon.
         var ramPolicy = cache.Policy == PolicyFactory.Video ? PolicyFactory.S3Fifo : cache.Policy;
@@ -56,7 +57,7 @@ public sealed partial class SegmentCache : IAsyncDisposable
         var small = Math.Clamp(cache.RamBytes * 0.5 / cache.SsdBytes, 0.001, 0.10);
         var ssdPolicy = PolicyFactory.Create(cache.Policy, cache.SsdBytes, new S3FifoOptions { SmallFraction = small }, video: new VideoPolicyOptions { SmallFraction = small });
         _pinSet = new PinSet(Path.Combine(cache.Directory, "fill", "pins.bin"));
-        _ssd = new SsdTier(_policyLock, ssdPolicy, cache.SsdBytes, _pinSet, metrics, inventory, loggers.CreateLogger<SegmentCache>());
+        _ssd = new SsdTier(_policyLock, ssdPolicy, cache.SsdBytes, _pinSet, metrics, inventory, loggers.CreateLogger<SegmentCache>(), cache.PlaylistTtl, time);
         _pins = new PinnedObjects(_policyLock, _pinSet, _ssd);
         _onFetched = OnFetched;
     }
@@ -86,7 +87,8 @@ public sealed partial class SegmentCache : IAsyncDisposable
     /// <summary>
     /// Finds the bytes for <paramref name="path"/>: a RAM hit, an SSD hit (an open file), or a miss
     /// joined to the single upstream fetch for that object. A title on the takedown list is a miss that
-    /// answers 410 at once, whatever the tiers still hold while its purge runs.
+    /// answers 410 at once, whatever the tiers still hold while its purge runs. A hit on a changeable
+    /// object (a playlist) whose freshness ran out is revalidated first (<see cref="RevalidateAsync"/>).
     /// </summary>
     public async ValueTask<CacheLookup> LookupAsync(ulong key, string path, CancellationToken cancellationToken)
     {
@@ -103,22 +105,29 @@ public sealed partial class SegmentCache : IAsyncDisposable
                 _ssd.AccessLocked(key);
             }
 
-            return CacheLookup.RamHit(ram);
+            return await FreshOrRevalidatedAsync(key, path, CacheLookup.RamHit(ram), cancellationToken).ConfigureAwait(false);
         }
 
         if (_ssd.TryLeaseOpen(key, path, out var open))
         {
             TouchSsd(key, open);
-            return CacheLookup.SsdHit(open);
+            return await FreshOrRevalidatedAsync(key, path, CacheLookup.SsdHit(open), cancellationToken).ConfigureAwait(false);
         }
 
         if (await _ssd.OpenAsync(key, path, cancellationToken).ConfigureAwait(false) is { } opened)
         {
             TouchSsd(key, opened);
-            return CacheLookup.SsdHit(opened);
+            return await FreshOrRevalidatedAsync(key, path, CacheLookup.SsdHit(opened), cancellationToken).ConfigureAwait(false);
         }
 
         var fetch = _fetcher.GetOrStart(key, path, _onFetched, out var join);
+        if (fetch.Revalidating is not null && (await fetch.HeadTask.WaitAsync(cancellationToken).ConfigureAwait(false)).Outcome == FetchOutcome.NotModified)
+        {
+            // The copy that fetch revalidates left the cache meanwhile, so its 304 has no body for this
+            // request: fetch the object afresh (the finished revalidation no longer collapses requests).
+            fetch = _fetcher.GetOrStart(key, path, _onFetched, out join);
+        }
+
         return CacheLookup.Miss(fetch, join);
     }
 
@@ -148,12 +157,17 @@ public sealed partial class SegmentCache : IAsyncDisposable
             return;
         }
 
-        var info = new ObjectInfo(fetch.Path, head.Length, head.ETag, head.LastModified, head.ContentType, ContentTypes.CacheControlFor(fetch.Path));
+        var info = ObjectInfo.FromHead(fetch.Path, head, _time.GetUtcNow());
         var key = fetch.Key;
         bool inRam;
         var writeSsd = false;
         lock (_policyLock)
         {
+            if (fetch.Revalidating is not null)
+            {
+                DropReplacedLocked(key);
+            }
+
             inRam = _ram.AdmitBodyLocked(key, info, fetch.Body);
 
             // A player's miss that began before a fill stored and pinned the same object ends here with a
@@ -332,8 +346,8 @@ public sealed partial class SegmentCache : IAsyncDisposable
             return new PrefetchResult(false, false, fetch.Filled, "transfer failed or did not match the integrity manifest");
         }
 
-        var info = new ObjectInfo(path, head!.Length, head.ETag, head.LastModified, head.ContentType, ContentTypes.CacheControlFor(path));
-        RestoreInSsdPolicy(key, head.Length);
+        var info = ObjectInfo.FromHead(path, head!, _time.GetUtcNow());
+        RestoreInSsdPolicy(key, head!.Length);
         if (_ssd.TryGetPendingWrite(key, out var underWay))
         {
             // A client's miss is writing the same object; wait for it rather than write twice.

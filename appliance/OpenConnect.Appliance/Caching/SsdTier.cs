@@ -31,10 +31,15 @@ internal sealed class SsdTier : IAsyncDisposable
     private readonly ApplianceMetrics _metrics;
     private readonly CacheInventory _inventory;
     private readonly ILogger _logger;
+    private readonly TimeSpan _playlistTtl;
+    private readonly TimeProvider _time;
     private SsdStore? _store;
 
-    public SsdTier(Lock policyLock, IResizablePolicy policy, long capacityBytes, PinSet pins, ApplianceMetrics metrics, CacheInventory inventory, ILogger logger)
+    /// <summary><paramref name="playlistTtl"/> and <paramref name="time"/>: the freshness of changeable objects read back from the store.</summary>
+    public SsdTier(Lock policyLock, IResizablePolicy policy, long capacityBytes, PinSet pins, ApplianceMetrics metrics, CacheInventory inventory, ILogger logger, TimeSpan playlistTtl, TimeProvider time)
     {
+        _playlistTtl = playlistTtl;
+        _time = time;
         _policyLock = policyLock;
         _policy = policy;
         CapacityBytes = capacityBytes;
@@ -121,7 +126,10 @@ internal sealed class SsdTier : IAsyncDisposable
 
         // The handle now belongs to the open set (or to this response alone when the set is full); the
         // StoredObject wrapper is not disposed.
-        var info = new ObjectInfo(stored.Path, stored.BodyLength, stored.ETag, stored.LastModified, stored.ContentType, ContentTypes.CacheControlFor(stored.Path));
+        // The store keeps no Cache-Control: a changeable object (a playlist) is fresh for the playlist TTL from
+        // when its file was written (the fetch or fill that brought it), so after a restart it revalidates.
+        var lifetime = FreshnessRule.LifetimeFor(stored.Path, null, _playlistTtl);
+        var info = new ObjectInfo(stored.Path, stored.BodyLength, stored.ETag, stored.LastModified, stored.ContentType, ContentTypes.CacheControlFor(stored.Path), lifetime, lifetime is { } ttl ? FreshUntil(stored, ttl) : default);
         var opened = new OpenObject(info, stored.Handle, stored.BodyOffset);
         opened.TryAcquire();
         if (_open.Count < MaxOpenObjects && _open.TryAdd(key, opened))
@@ -138,6 +146,21 @@ internal sealed class SsdTier : IAsyncDisposable
         }
 
         return opened;
+    }
+
+    /// <summary>The written time of the object's file plus <paramref name="lifetime"/>, never beyond a lifetime from now (a clock moved back).</summary>
+    private DateTimeOffset FreshUntil(StoredObject stored, TimeSpan lifetime)
+    {
+        var now = _time.GetUtcNow();
+        try
+        {
+            var written = new DateTimeOffset(File.GetLastWriteTimeUtc(stored.Handle), TimeSpan.Zero);
+            return written + lifetime < now + lifetime ? written + lifetime : now + lifetime;
+        }
+        catch (IOException)
+        {
+            return now;
+        }
     }
 
     /// <summary>Records a request with the policy; true when it holds the key.</summary>

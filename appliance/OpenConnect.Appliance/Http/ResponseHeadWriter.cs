@@ -54,6 +54,16 @@ public ref struct ResponseHeadWriter
         Append("\r\n"u8);
     }
 
+    /// <summary>A header whose value is a fixed prefix and a number, e.g. <c>Cache-Control: public, max-age=4</c>.</summary>
+    public void Header(ReadOnlySpan<byte> name, ReadOnlySpan<byte> prefix, long value)
+    {
+        Append(name);
+        Append(": "u8);
+        Append(prefix);
+        Number(value);
+        Append("\r\n"u8);
+    }
+
     public void ContentRange(long start, long end, long length)
     {
         Append("Content-Range: bytes "u8);

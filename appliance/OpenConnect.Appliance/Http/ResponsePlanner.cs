@@ -33,14 +33,21 @@ public static class ResponsePlanner
     /// <summary>
     /// Writes the head for <paramref name="plan"/>; returns the number of bytes written.
     /// <paramref name="extraHeaders"/>: complete header lines to add (the <c>Cache-Status</c> line).
+    /// <paramref name="now"/>: for an object that can change (a playlist), its <c>Cache-Control</c> carries
+    /// the freshness left at this time (none given: <c>max-age=0</c>), never <c>immutable</c>.
     /// </summary>
-    public static int WriteHead(Span<byte> buffer, in ResponsePlan plan, ObjectInfo obj, string? allowOrigin, bool keepAlive, ReadOnlySpan<byte> date, ReadOnlySpan<byte> extraHeaders = default)
+    public static int WriteHead(Span<byte> buffer, in ResponsePlan plan, ObjectInfo obj, string? allowOrigin, bool keepAlive, ReadOnlySpan<byte> date, ReadOnlySpan<byte> extraHeaders = default, DateTimeOffset? now = null)
     {
         var w = new ResponseHeadWriter(buffer);
         w.StatusLine(plan.Status);
         w.Header("Date"u8, date);
         WriteCors(ref w, allowOrigin);
         w.Append(obj.StaticHeaders);
+        if (!obj.IsImmutable)
+        {
+            w.Header("Cache-Control"u8, "public, max-age="u8, now is { } at ? obj.RemainingSeconds(at) : 0);
+        }
+
         switch (plan.Status)
         {
             case 304:

@@ -131,7 +131,7 @@ public static class ContentEndpoint
                 return;
             }
 
-            info = new ObjectInfo(path, head!.Length, head.ETag, head.LastModified, head.ContentType, ContentTypes.CacheControlFor(path));
+            info = ObjectInfo.FromHead(path, head!, gate.Now);
         }
         else
         {
@@ -150,7 +150,7 @@ public static class ContentEndpoint
         response.StatusCode = plan.Status;
         response.Headers.ETag = info!.ETag;
         response.Headers.LastModified = Validators.FormatHttpDate(info.LastModified);
-        response.Headers.CacheControl = info.CacheControl;
+        response.Headers.CacheControl = info.CacheControlAt(gate.Now);
         response.Headers.AcceptRanges = "bytes";
         if (plan.Status == 416)
         {

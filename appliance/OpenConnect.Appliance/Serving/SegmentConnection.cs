@@ -294,7 +294,7 @@ internal sealed partial class SegmentConnection
     private async ValueTask<(ResponsePlan Plan, ResponseDeadline? Deadline)> SendPlannedHeadAsync(ObjectInfo info, RequestSummary request, CacheTier tier, long started, byte[] cacheStatus)
     {
         var plan = ResponsePlanner.Plan(request.Method, _head.AsSpan(request.Range), _head.AsSpan(request.IfNoneMatch), _head.AsSpan(request.IfModifiedSince), _head.AsSpan(request.IfRange), info);
-        var headLength = ResponsePlanner.WriteHead(_out, plan, info, request.AllowOrigin, request.KeepAlive, _server.Date.Current, cacheStatus);
+        var headLength = ResponsePlanner.WriteHead(_out, plan, info, request.AllowOrigin, request.KeepAlive, _server.Date.Current, cacheStatus, info.IsImmutable ? null : _server.Gate.Now);
         var deadline = Deadline(started);
         if (!await _sender.SendHeadAsync(_out.AsMemory(0, headLength), more: plan.SendBody, deadline).ConfigureAwait(false))
         {
@@ -329,7 +329,7 @@ internal sealed partial class SegmentConnection
             return request.KeepAlive;
         }
 
-        var info = new ObjectInfo(fetch.Path, head!.Length, head.ETag, head.LastModified, head.ContentType, ContentTypes.CacheControlFor(fetch.Path));
+        var info = ObjectInfo.FromHead(fetch.Path, head!, _server.Gate.Now);
         var (plan, deadline) = await SendPlannedHeadAsync(info, request, CacheTier.Miss, started, cacheStatus).ConfigureAwait(false);
         if (deadline is not { } due)
         {

@@ -1,7 +1,10 @@
 namespace OpenConnect.Appliance.Upstream;
 
-/// <summary>The response head a parent gave for an object.</summary>
-public sealed record UpstreamHead(long Length, string ContentType, string ETag, DateTimeOffset LastModified, string Parent);
+/// <summary>
+/// The response head a parent gave for an object. <paramref name="Lifetime"/>: how long a copy is fresh
+/// (<see cref="Caching.FreshnessRule"/>), null when the object is immutable.
+/// </summary>
+public sealed record UpstreamHead(long Length, string ContentType, string ETag, DateTimeOffset LastModified, string Parent, TimeSpan? Lifetime = null);
 
 public enum FetchOutcome : byte
 {
@@ -19,6 +22,8 @@ public enum FetchOutcome : byte
     IntegrityRefused,
     /// <summary>The title is taken down (steering's takedown list, or the parent answered 410): 410, nothing fetched or stored.</summary>
     Gone,
+    /// <summary>A revalidation the parent answered 304: the cached copy is current (see <see cref="InflightObject.Revalidating"/>).</summary>
+    NotModified,
 }
 
 /// <summary>How a request's miss met the upstream fetch (reported in <c>Cache-Status</c>).</summary>
@@ -55,6 +60,13 @@ public sealed class InflightObject
     }
 
     public ulong Key { get; }
+
+    /// <summary>
+    /// The stale cached copy this fetch revalidates (sent as <c>If-None-Match</c> / <c>If-Modified-Since</c>),
+    /// or null for a plain miss. A 304 ends the fetch with <see cref="FetchOutcome.NotModified"/>; a 200
+    /// replaces the copy.
+    /// </summary>
+    public Caching.ObjectInfo? Revalidating { get; init; }
 
     public string Path { get; }
 
@@ -109,6 +121,15 @@ public sealed class InflightObject
         Volatile.Write(ref _filled, body.LongLength);
         _head.TrySetResult((FetchOutcome.Ok, head));
         Complete(true);
+    }
+
+    /// <summary>The parent answered 304 to a revalidation: <paramref name="head"/> carries the new freshness lifetime.</summary>
+    internal void NotModified(UpstreamHead head)
+    {
+        if (_head.TrySetResult((FetchOutcome.NotModified, head)))
+        {
+            _completed.TrySetResult(false);
+        }
     }
 
     internal void Fail(FetchOutcome outcome)

@@ -24,6 +24,7 @@ public sealed class ParentFetcher : IDisposable
     private int _fetches;
     private readonly HttpMessageInvoker _http;
     private readonly UpstreamOptions _options;
+    private readonly TimeSpan _playlistTtl;
     private readonly Uri[] _configuredParents;
     private volatile Uri[] _parents;
     private readonly TimeProvider _time;
@@ -38,6 +39,7 @@ public sealed class ParentFetcher : IDisposable
     public ParentFetcher(IOptions<ApplianceOptions> options, ParentTls tls, IntegrityKeys integrityKeys, TimeProvider time, ApplianceMetrics metrics, ILogger<ParentFetcher> logger)
     {
         _options = options.Value.Upstream;
+        _playlistTtl = options.Value.Cache.PlaylistTtl;
         _configuredParents = [.. options.Value.Parents.Select(p => new Uri(p.TrimEnd('/') + "/"))];
         _parents = _configuredParents;
         _time = time;
@@ -150,8 +152,10 @@ public sealed class ParentFetcher : IDisposable
     /// not-found cache remembers, or refused because too many fetches are under way (overall, or for
     /// the object's title): joining a fetch is always allowed, starting one for a not-yet-known object is
     /// what the caps bound, so a flood of unique missing names cannot become one parent request each.
+    /// <paramref name="revalidating"/>: the stale cached copy a new fetch asks the parents about
+    /// conditionally (<see cref="InflightObject.Revalidating"/>); requests for it join the same fetch.
     /// </summary>
-    public InflightObject GetOrStart(ulong key, string path, Action<InflightObject> onComplete, out FetchJoin join)
+    public InflightObject GetOrStart(ulong key, string path, Action<InflightObject> onComplete, out FetchJoin join, Caching.ObjectInfo? revalidating = null)
     {
         if (Takedowns.Holds(path))
         {
@@ -172,11 +176,13 @@ public sealed class ParentFetcher : IDisposable
         {
             if (_inflight.TryGetValue(key, out var existing))
             {
-                if (existing.Head is not null && existing.Completed.IsCompletedSuccessfully && !existing.Completed.Result)
+                if ((existing.Head is not null && existing.Completed.IsCompletedSuccessfully && !existing.Completed.Result)
+                    || (revalidating is null && existing.HeadTask.IsCompletedSuccessfully && existing.HeadTask.Result.Outcome == FetchOutcome.NotModified))
                 {
-                    // Its body already failed (cut part-way or refused by the integrity check) and it is on its
-                    // way out of the table: a request arriving now starts a fresh fetch instead of sharing
-                    // that failure.
+                    // Its body already failed (cut part-way or refused by the integrity check), or it was a
+                    // revalidation that ended in a 304 (no body for a request without a cached copy), and it is on
+                    // its way out of the table: a request arriving now starts a fresh fetch instead of sharing
+                    // that outcome.
                     _inflight.TryRemove(new KeyValuePair<ulong, InflightObject>(key, existing));
                     continue;
                 }
@@ -196,7 +202,7 @@ public sealed class ParentFetcher : IDisposable
                 return refused;
             }
 
-            var fetch = new InflightObject(key, path);
+            var fetch = new InflightObject(key, path) { Revalidating = revalidating };
             if (_inflight.TryAdd(key, fetch))
             {
                 _ = RunAsync(fetch, title, onComplete);
@@ -324,7 +330,7 @@ public sealed class ParentFetcher : IDisposable
             var attempt = await TryParentAsync(parent, fetch, key, verdict, storeAndForward).ConfigureAwait(false);
             switch (attempt.Outcome)
             {
-                case FetchOutcome.Ok:
+                case FetchOutcome.Ok or FetchOutcome.NotModified:
                     return;
                 case FetchOutcome.NotFound:
                     notFound++;
@@ -392,6 +398,10 @@ public sealed class ParentFetcher : IDisposable
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(parent, fetch.Path.TrimStart('/')));
             request.Headers.TryAddWithoutValidation("Via", "1.1 openconnect-appliance");
+            if (fetch.Revalidating is { } stale)
+            {
+                AddValidators(request, stale);
+            }
             response = await _http.SendAsync(request, headerTimeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
@@ -410,6 +420,15 @@ public sealed class ParentFetcher : IDisposable
             if (response.StatusCode == HttpStatusCode.Gone)
             {
                 return new(FetchOutcome.Gone);
+            }
+
+            var parentCacheControl = response.Headers.CacheControl?.ToString();
+            if (response.StatusCode == HttpStatusCode.NotModified && fetch.Revalidating is { } current)
+            {
+                // The parent's copy is ours: only the freshness moves on (its Cache-Control, else the playlist TTL).
+                var lifetime = Caching.FreshnessRule.LifetimeFor(fetch.Path, parentCacheControl, _playlistTtl) ?? current.Lifetime;
+                fetch.NotModified(new UpstreamHead(current.Length, current.ContentType, current.ETag, current.LastModified, parent.Authority, lifetime));
+                return new(FetchOutcome.NotModified);
             }
 
             if (response.StatusCode != HttpStatusCode.OK)
@@ -447,12 +466,32 @@ public sealed class ParentFetcher : IDisposable
             var lastModified = response.Content.Headers.LastModified ?? _time.GetUtcNow();
             // The type follows the path's extension, whatever a parent says, so every tier and every
             // appliance answers the same Content-Type for the same object.
-            var head = new UpstreamHead(length.Value, ContentTypes.For(fetch.Path), etag, lastModified, parent.Authority);
+            var head = new UpstreamHead(length.Value, ContentTypes.For(fetch.Path), etag, lastModified, parent.Authority, Caching.FreshnessRule.LifetimeFor(fetch.Path, parentCacheControl, _playlistTtl));
             return storeAndForward
                 ? await StoreAndForwardAsync(parent, response, fetch, key, head, verdict).ConfigureAwait(false)
                 : await CutThroughAsync(parent, response, fetch, head, verdict).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Makes a revalidation conditional: <c>If-None-Match</c> with the parent's ETag, else (an ETag this
+    /// appliance made up because the parent sent none) <c>If-Modified-Since</c> with its Last-Modified.
+    /// </summary>
+    private static void AddValidators(HttpRequestMessage request, Caching.ObjectInfo stale)
+    {
+        if (!IsSynthesizedETag(stale))
+        {
+            request.Headers.TryAddWithoutValidation("If-None-Match", stale.ETag);
+        }
+        else
+        {
+            request.Headers.IfModifiedSince = stale.LastModified;
+        }
+    }
+
+    /// <summary>The ETag <see cref="TryParentAsync"/> gives an object whose parent sent none: no parent knows it.</summary>
+    private static bool IsSynthesizedETag(Caching.ObjectInfo info) =>
+        info.ETag == $"\"{Caching.KeyHash.Of(info.Path):x16}-{info.Length}\"";
 
     /// <summary>
     /// Sends the head at once and the body as it arrives; the last byte is held back until the body is

@@ -47,4 +47,33 @@ public sealed class ParentEndpointTests
         Assert.True(store.Delete("t1"));
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/v/t1/master.m3u8")).StatusCode);
     }
+
+    [Fact]
+    public async Task Playlists_AreRevalidatable_ASegmentIsImmutable_AndAConditionalRequestGets304WithTheFreshness()
+    {
+        using var dir = new TempDirectory();
+        await using var origin = await RunningRole.StartAsync(OriginHost.Build, $"--Origin:DataDirectory={dir.Path}");
+        var staging = Path.Combine(dir.Path, "staging");
+        Directory.CreateDirectory(Path.Combine(staging, "720p"));
+        await File.WriteAllBytesAsync(Path.Combine(staging, "720p", "seg-00001.m4s"), new byte[100]);
+        await File.WriteAllTextAsync(Path.Combine(staging, "master.m3u8"), "#EXTM3U\n");
+        await origin.Services.GetRequiredService<IObjectStore>().PublishAsync("t1", staging, CancellationToken.None);
+        using var client = origin.CreateClient();
+
+        using var playlist = await client.GetAsync("/v/t1/master.m3u8");
+        Assert.Equal("public, max-age=10", playlist.Headers.CacheControl?.ToString());
+        Assert.NotNull(playlist.Headers.ETag);
+        Assert.NotNull(playlist.Content.Headers.LastModified);
+
+        using var conditional = new HttpRequestMessage(HttpMethod.Get, "/v/t1/master.m3u8");
+        conditional.Headers.IfNoneMatch.Add(playlist.Headers.ETag!);
+        using var notModified = await client.SendAsync(conditional);
+        Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
+        Assert.Empty(await notModified.Content.ReadAsByteArrayAsync());
+        Assert.Equal("public, max-age=10", notModified.Headers.CacheControl?.ToString());
+        Assert.Equal(playlist.Headers.ETag, notModified.Headers.ETag);
+
+        using var segment = await client.GetAsync("/v/t1/720p/seg-00001.m4s");
+        Assert.Equal("public, max-age=31536000, immutable", segment.Headers.GetValues("Cache-Control").Single());
+    }
 }
