@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Text.Json;
 using OpenConnect.Contracts.Content;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.Appliance.Upstream;
 
@@ -73,15 +74,7 @@ public sealed class TakedownSet
             var next = State.Of(generation, titles.Where(t => ContentKey.IsValidTitleId(t.Key)).ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal));
             if (_path is not null)
             {
-                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_path))!);
-                var temp = _path + ".tmp";
-                using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-                {
-                    JsonSerializer.Serialize(stream, new Stored(generation, new Dictionary<string, string>(next.Titles, StringComparer.Ordinal)), Json);
-                    stream.Flush(flushToDisk: true);
-                }
-
-                File.Move(temp, _path, overwrite: true);
+                DurableJsonFile.Write(_path, new Stored(generation, new Dictionary<string, string>(next.Titles, StringComparer.Ordinal)), Json);
             }
 
             _state = next;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.Origin.Publishing;
 
@@ -139,14 +140,6 @@ public sealed class TitleTakedowns
 
     private void Save(IEnumerable<TakedownEntry> entries)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
-        var temp = _path + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            JsonSerializer.Serialize(stream, entries.OrderBy(e => e.TitleId, StringComparer.Ordinal).ToList(), Json);
-            stream.Flush(flushToDisk: true);
-        }
-
-        File.Move(temp, _path, overwrite: true);
+        DurableJsonFile.Write(_path, entries.OrderBy(e => e.TitleId, StringComparer.Ordinal).ToList(), Json);
     }
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using OpenConnect.Contracts.Content;
 using OpenConnect.Contracts.Steering.V1;
+using OpenConnect.Hosting;
 
 namespace OpenConnect.Steering.Takedown;
 
@@ -136,15 +137,7 @@ public sealed class TakedownRegistry
     private void Save(TakedownList list)
     {
         var stored = new StoredList(list.Generation, [.. list.Takedowns.Select(t => new StoredTakedown(t.TitleId, t.Reason, t.AtUnixMs))]);
-        Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
-        var temp = _path + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            JsonSerializer.Serialize(stream, stored, Json);
-            stream.Flush(flushToDisk: true);
-        }
-
-        File.Move(temp, _path, overwrite: true);
+        DurableJsonFile.Write(_path, stored, Json);
     }
 
     private sealed record Snapshot(TakedownList List, FrozenDictionary<string, Contracts.Steering.V1.Takedown> Titles)
