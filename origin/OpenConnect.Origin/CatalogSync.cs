@@ -1,5 +1,6 @@
 using System.Threading.Channels;
-using OpenConnect.Origin.Catalog;
+using OpenConnect.Origin.Catalog.Accounts;
+using OpenConnect.Origin.Catalog.Titles;
 using OpenConnect.Origin.Publishing;
 using PipelineTitleRecord = OpenConnect.Origin.Pipeline.TitleRecord;
 using PipelineTitles = OpenConnect.Origin.Pipeline.TitleStore;

@@ -1,5 +1,6 @@
 using System.Globalization;
-using OpenConnect.Origin.Catalog;
+using OpenConnect.Origin.Catalog.Search;
+using OpenConnect.Origin.Catalog.Titles;
 
 namespace OpenConnect.Bench.Catalog;
 

@@ -6,6 +6,8 @@ using Microsoft.Extensions.DependencyInjection;
 using OpenConnect.Bench.Throughput;
 using OpenConnect.Origin;
 using OpenConnect.Origin.Catalog;
+using OpenConnect.Origin.Catalog.Search;
+using OpenConnect.Origin.Catalog.Titles;
 
 namespace OpenConnect.Bench.Catalog;
 
@@ -191,7 +193,7 @@ public sealed class CatalogScenario : IScenario
             var database = app.Services.GetRequiredService<CatalogDatabase>();
             if (!reuse)
             {
-                var store = app.Services.GetRequiredService<TitleStore>();
+                var store = app.Services.GetRequiredService<PublishedTitles>();
                 foreach (var batch in corpus.Titles.Chunk(5_000))
                 {
                     await store.UpsertManyAsync(batch, cancellationToken).ConfigureAwait(false);

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using OpenConnect.Origin.Catalog.Search;
+using OpenConnect.Origin.Catalog.Titles;
 
 namespace OpenConnect.Origin.Catalog;
 

@@ -2,6 +2,11 @@ using System.Globalization;
 using System.Net;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
+using OpenConnect.Origin.Catalog.Accounts;
+using OpenConnect.Origin.Catalog.Notifications;
+using OpenConnect.Origin.Catalog.Search;
+using OpenConnect.Origin.Catalog.Social;
+using OpenConnect.Origin.Catalog.Titles;
 
 namespace OpenConnect.Origin.Catalog;
 
@@ -18,8 +23,8 @@ public static class CatalogRegistration
         services.AddSingleton<CatalogDatabase>();
         services.AddSingleton<TitleCache>();
         services.AddSingleton<NotificationHub>();
-        services.AddSingleton<TitleStore>();
-        services.AddSingleton<ICatalogTitles>(sp => sp.GetRequiredService<TitleStore>());
+        services.AddSingleton<PublishedTitles>();
+        services.AddSingleton<ICatalogTitles>(sp => sp.GetRequiredService<PublishedTitles>());
         services.AddSingleton<TitleSearch>();
         services.AddSingleton<AccountMetrics>();
         services.AddSingleton<PasswordHashGate>();
@@ -78,7 +83,7 @@ public static class CatalogRegistration
     public static WebApplication MapOriginCatalog(this WebApplication app)
     {
         // The cache loads through the store; resolving it here wires that before the first request.
-        var titles = app.Services.GetRequiredService<TitleStore>();
+        var titles = app.Services.GetRequiredService<PublishedTitles>();
         app.Services.GetRequiredService<TitleCache>().SetLoader(titles.GetAsync);
 
         app.UseRateLimiter();

@@ -29,9 +29,9 @@ public sealed partial class TusEndpoint
                 return;
             }
 
-            if (!grant.Has(Catalog.UserRole.Uploader))
+            if (!grant.Has(Catalog.Accounts.UserRole.Uploader))
             {
-                await ErrorAsync(context, StatusCodes.Status403Forbidden, $"user '{grant.Name}' is a {Catalog.UserRoles.ToWire(grant.Role)}; uploading needs the uploader role", "POST");
+                await ErrorAsync(context, StatusCodes.Status403Forbidden, $"user '{grant.Name}' is a {Catalog.Accounts.UserRoles.ToWire(grant.Role)}; uploading needs the uploader role", "POST");
                 return;
             }
 

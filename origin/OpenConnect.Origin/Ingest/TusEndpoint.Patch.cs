@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
-using OpenConnect.Origin.Catalog;
+using OpenConnect.Origin.Catalog.Accounts;
 
 namespace OpenConnect.Origin.Ingest;
 

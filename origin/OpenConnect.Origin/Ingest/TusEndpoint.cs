@@ -17,7 +17,7 @@ public sealed partial class TusEndpoint(
     TimeProvider time,
     IngestMetrics metrics,
     IHostApplicationLifetime lifetime,
-    Catalog.IAccessTokens accessTokens,
+    Catalog.Accounts.IAccessTokens accessTokens,
     ILogger<TusEndpoint> logger)
 {
     public const string Version = "1.0.0";

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using OpenConnect.Origin.Catalog;
+using OpenConnect.Origin.Catalog.Accounts;
 
 namespace OpenConnect.Origin.Pipeline;
 

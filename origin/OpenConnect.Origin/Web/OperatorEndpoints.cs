@@ -1,4 +1,5 @@
 using OpenConnect.Origin.Catalog;
+using OpenConnect.Origin.Catalog.Accounts;
 
 namespace OpenConnect.Origin.Web;
 

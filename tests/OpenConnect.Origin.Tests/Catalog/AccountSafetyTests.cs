@@ -3,7 +3,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using OpenConnect.Origin.Catalog;
+using OpenConnect.Origin.Catalog.Accounts;
+using OpenConnect.Origin.Catalog.Titles;
 using OpenConnect.Testing;
 
 namespace OpenConnect.Origin.Tests.Catalog;

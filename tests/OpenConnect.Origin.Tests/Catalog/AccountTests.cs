@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using OpenConnect.Origin.Catalog;
+using OpenConnect.Origin.Catalog.Accounts;
 using OpenConnect.Testing;
 
 namespace OpenConnect.Origin.Tests.Catalog;

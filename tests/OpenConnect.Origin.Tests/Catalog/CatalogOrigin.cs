@@ -4,6 +4,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using OpenConnect.Origin.Catalog;
+using OpenConnect.Origin.Catalog.Accounts;
+using OpenConnect.Origin.Catalog.Titles;
 using OpenConnect.Testing;
 
 namespace OpenConnect.Origin.Tests.Catalog;

@@ -3,7 +3,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using OpenConnect.Origin.Catalog;
+using OpenConnect.Origin.Catalog.Notifications;
+using OpenConnect.Origin.Catalog.Titles;
 
 namespace OpenConnect.Origin.Tests.Catalog;
 

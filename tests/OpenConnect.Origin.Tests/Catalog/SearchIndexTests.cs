@@ -1,6 +1,8 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using OpenConnect.Origin.Catalog;
+using OpenConnect.Origin.Catalog.Search;
+using OpenConnect.Origin.Catalog.Titles;
 using OpenConnect.Testing;
 
 namespace OpenConnect.Origin.Tests.Catalog;
@@ -153,7 +155,7 @@ public sealed class SearchIndexTests
         Assert.Equal(["suzette"], corrected.Corrections["suzete"]);
 
         // The migrated rows are deleted and replaced like new ones on an edit, and new titles index as usual.
-        var store = origin.Role.Services.GetRequiredService<TitleStore>();
+        var store = origin.Role.Services.GetRequiredService<PublishedTitles>();
         Assert.NotNull(await store.EditAsync("old-crepes", "Galettes bretonnes", "Buckwheat", null, CancellationToken.None));
         await origin.PublishAsync("new-crepes", "Crêpes for breakfast", "Quick batter", ["breakfast"]);
         Assert.Equal(["new-crepes"], await IdsAsync(origin, "q=crepes"));

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
-using OpenConnect.Origin.Catalog;
+using OpenConnect.Origin.Catalog.Search;
+using OpenConnect.Origin.Catalog.Titles;
 
 namespace OpenConnect.Origin.Tests.Catalog;
 
@@ -145,8 +146,8 @@ public sealed class SearchTests
     {
         var now = new DateTimeOffset(2026, 11, 24, 0, 0, 0, TimeSpan.Zero);
         // Ten times the engagement is worth 45,000 s (12.5 h) of age.
-        Assert.Equal(TitleStore.HotScore(1000, 0, 0, now.AddSeconds(-45_000)), TitleStore.HotScore(100, 0, 0, now), 6);
-        Assert.True(TitleStore.HotScore(100, 0, 0, now) > TitleStore.HotScore(100, 0, 0, now.AddDays(-1)));
-        Assert.True(TitleStore.HotScore(100, 5, 0, now) > TitleStore.HotScore(100, 0, 5, now));
+        Assert.Equal(PublishedTitles.HotScore(1000, 0, 0, now.AddSeconds(-45_000)), PublishedTitles.HotScore(100, 0, 0, now), 6);
+        Assert.True(PublishedTitles.HotScore(100, 0, 0, now) > PublishedTitles.HotScore(100, 0, 0, now.AddDays(-1)));
+        Assert.True(PublishedTitles.HotScore(100, 5, 0, now) > PublishedTitles.HotScore(100, 0, 5, now));
     }
 }

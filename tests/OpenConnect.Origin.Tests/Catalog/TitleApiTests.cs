@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
-using OpenConnect.Origin.Catalog;
+using OpenConnect.Origin.Catalog.Search;
+using OpenConnect.Origin.Catalog.Titles;
 
 namespace OpenConnect.Origin.Tests.Catalog;
 

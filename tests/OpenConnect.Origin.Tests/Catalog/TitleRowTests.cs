@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using OpenConnect.Origin.Catalog;
+using OpenConnect.Origin.Catalog.Titles;
 using OpenConnect.Testing;
 
 namespace OpenConnect.Origin.Tests.Catalog;

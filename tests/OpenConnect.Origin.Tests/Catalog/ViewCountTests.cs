@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
-using OpenConnect.Origin.Catalog;
+using OpenConnect.Origin.Catalog.Titles;
 using OpenConnect.Testing;
 
 namespace OpenConnect.Origin.Tests.Catalog;

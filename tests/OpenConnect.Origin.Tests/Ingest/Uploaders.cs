@@ -5,7 +5,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using OpenConnect.Origin.Catalog;
+using OpenConnect.Origin.Catalog.Accounts;
 using OpenConnect.Origin.Pipeline;
 using OpenConnect.Origin.Tests.Catalog;
 using OpenConnect.Testing;

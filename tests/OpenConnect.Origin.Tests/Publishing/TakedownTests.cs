@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using OpenConnect.Origin.Catalog;
+using OpenConnect.Origin.Catalog.Titles;
 using OpenConnect.Origin.Publishing;
 using OpenConnect.Origin.Storage;
 using OpenConnect.Origin.Tests.Catalog;

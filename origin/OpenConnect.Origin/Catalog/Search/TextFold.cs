@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Search;
 
 /// <summary>
 /// Folds text for matching the way the FTS5 <c>unicode61</c> tokenizer with <c>remove_diacritics</c>

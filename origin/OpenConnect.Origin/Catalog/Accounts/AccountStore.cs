@@ -2,8 +2,9 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using OpenConnect.Origin.Catalog.Social;
 
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Accounts;
 
 public sealed record UserView(string Id, string Name, string Role, string? ChannelId, DateTimeOffset CreatedAt);
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Accounts;
 
 /// <summary>PBKDF2-SHA256 password hashes stored as <c>pbkdf2-sha256${iterations}${salt}${hash}</c> (base64).</summary>
 public static class PasswordHasher

@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Options;
+using OpenConnect.Origin.Catalog.Accounts;
+using OpenConnect.Origin.Catalog.Titles;
 
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Notifications;
 
 /// <summary>
 /// <c>GET /api/v1/notifications</c> (stored, paged by id) and <c>GET /api/v1/notifications/stream</c>

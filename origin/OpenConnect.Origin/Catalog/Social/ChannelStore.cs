@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
+using OpenConnect.Origin.Catalog.Accounts;
 
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Social;
 
 public sealed record ChannelView(string Id, string OwnerId, string Name, string Description, long Subscribers, DateTimeOffset CreatedAt);
 

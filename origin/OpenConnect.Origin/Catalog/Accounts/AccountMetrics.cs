@@ -1,6 +1,6 @@
 using Prometheus;
 
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Accounts;
 
 /// <summary>Account metrics on the host's registry: login outcomes, so a guessing campaign shows as a rate.</summary>
 public sealed class AccountMetrics

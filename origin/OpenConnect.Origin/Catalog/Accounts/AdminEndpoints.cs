@@ -1,4 +1,6 @@
-namespace OpenConnect.Origin.Catalog;
+using OpenConnect.Origin.Catalog.Titles;
+
+namespace OpenConnect.Origin.Catalog.Accounts;
 
 public sealed record RoleRequest(string? Role);
 

@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Notifications;
 
 /// <summary>A stored notification as the API returns it.</summary>
 public sealed record NotificationView(long Id, string Kind, string TitleId, string ChannelId, string Message, DateTimeOffset CreatedAt);

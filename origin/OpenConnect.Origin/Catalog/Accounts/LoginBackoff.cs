@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Accounts;
 
 /// <summary>
 /// Per-account-name login back-off. Failures are counted per name (folded to lower case, as names

@@ -2,7 +2,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 using Prometheus;
 
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Titles;
 
 /// <summary>
 /// Eventually consistent view counts. A play is recorded in memory (deduplicated per title and
@@ -120,7 +120,7 @@ public sealed partial class ViewCounter : BackgroundService, IHostedLifecycleSer
                 countParameter.Value = added;
                 updateSeq.Value = seq;
                 update.ExecuteNonQuery();
-                TitleStore.RefreshHotScore(connection, transaction, seq);
+                PublishedTitles.RefreshHotScore(connection, transaction, seq);
                 total += added;
             }
         }

@@ -1,8 +1,9 @@
+using OpenConnect.Origin.Catalog.Accounts;
 using OpenConnect.Origin.Publishing;
 using OpenConnect.Origin.Storage;
 using PipelineTitles = OpenConnect.Origin.Pipeline.TitleStore;
 
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Titles;
 
 /// <summary>The answer to a takedown call: the title, why it is down, since when, and whether files were deleted now.</summary>
 public sealed record TakedownView(string TitleId, string Reason, DateTimeOffset At, bool FilesDeleted);

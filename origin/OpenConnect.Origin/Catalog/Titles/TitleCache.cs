@@ -4,7 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Prometheus;
 
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Titles;
 
 /// <summary>A title's API representation, serialized once, with its entity tag.</summary>
 public sealed record CachedTitle(byte[] Json, string ETag);

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Accounts;
 
 /// <summary>
 /// Bounds the password hashes computed at once (<c>PasswordHashConcurrency</c>) and the ones waiting

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
 
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Search;
 
 /// <summary>
 /// Merges the search indexes every <see cref="CatalogOptions.SearchOptimizeInterval"/> (a day by

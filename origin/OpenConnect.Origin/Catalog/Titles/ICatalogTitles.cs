@@ -1,4 +1,4 @@
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Titles;
 
 /// <summary>
 /// The seam the transcode pipeline writes through: every time a title is created or changes state,

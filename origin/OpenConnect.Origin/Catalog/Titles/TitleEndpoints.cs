@@ -1,4 +1,7 @@
-namespace OpenConnect.Origin.Catalog;
+using OpenConnect.Origin.Catalog.Accounts;
+using OpenConnect.Origin.Catalog.Social;
+
+namespace OpenConnect.Origin.Catalog.Titles;
 
 public sealed record EditTitleRequest(string? Title, string? Description, IReadOnlyList<string>? Tags);
 
@@ -11,7 +14,7 @@ internal static class TitleEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/titles", (HttpContext context, TitleStore titles) =>
+        api.MapGet("/titles", (HttpContext context, PublishedTitles titles) =>
         {
             var query = context.Request.Query;
             if (!ApiLimits.TryPageSize(query["limit"], out var limit, out var error))
@@ -64,7 +67,7 @@ internal static class TitleEndpoints
             return Results.Bytes(entry.Json, "application/json");
         }).Produces<TitleView>().WithName("GetTitle");
 
-        api.MapMethods("/titles/{id}", ["PATCH"], async (string id, HttpContext context, TitleStore titles) =>
+        api.MapMethods("/titles/{id}", ["PATCH"], async (string id, HttpContext context, PublishedTitles titles) =>
         {
             var (grant, denied) = await CatalogAuth.RequireAsync(context, UserRole.Uploader);
             if (denied is not null)
@@ -83,7 +86,7 @@ internal static class TitleEndpoints
                 return bad;
             }
 
-            if (TitleStore.CheckText(body!.Title, body.Description, body.Tags) is { } problem)
+            if (PublishedTitles.CheckText(body!.Title, body.Description, body.Tags) is { } problem)
             {
                 return ApiErrors.BadRequest(problem);
             }
@@ -103,7 +106,7 @@ internal static class TitleEndpoints
             return updated is null ? ApiErrors.NotFound($"no title '{id}'") : Results.Ok(updated);
         }).Accepts<EditTitleRequest>("application/json").Produces<TitleView>().WithName("EditTitle");
 
-        api.MapPost("/titles/{id}/views", async (string id, HttpContext context, TitleStore titles, ViewCounter views) =>
+        api.MapPost("/titles/{id}/views", async (string id, HttpContext context, PublishedTitles titles, ViewCounter views) =>
         {
             if (!ApiLimits.IsValidId(id))
             {
@@ -130,7 +133,7 @@ internal static class TitleEndpoints
             return Results.Accepted();
         }).Accepts<ViewRequest>("application/json").WithName("RecordView");
 
-        api.MapGet("/titles/{id}/rating", async (string id, HttpContext context, TitleStore titles, SocialStore social) =>
+        api.MapGet("/titles/{id}/rating", async (string id, HttpContext context, PublishedTitles titles, SocialStore social) =>
         {
             var (grant, denied) = await CatalogAuth.RequireAsync(context, UserRole.Viewer);
             if (denied is not null)
@@ -146,7 +149,7 @@ internal static class TitleEndpoints
             return Results.Ok(new { rating = social.MyRating(title.Seq, grant!.UserId) });
         }).WithName("GetMyRating");
 
-        api.MapPut("/titles/{id}/rating", async (string id, HttpContext context, TitleStore titles, SocialStore social) =>
+        api.MapPut("/titles/{id}/rating", async (string id, HttpContext context, PublishedTitles titles, SocialStore social) =>
         {
             var (grant, denied) = await CatalogAuth.RequireAsync(context, UserRole.Viewer);
             if (denied is not null)

@@ -1,4 +1,4 @@
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Accounts;
 
 /// <summary>
 /// Account names users cannot register: the built-in admin's and names that pass for staff. A name

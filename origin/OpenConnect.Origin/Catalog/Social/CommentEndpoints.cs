@@ -1,6 +1,8 @@
 using System.Globalization;
+using OpenConnect.Origin.Catalog.Accounts;
+using OpenConnect.Origin.Catalog.Titles;
 
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Social;
 
 public sealed record CommentRequest(string? Body, long? ParentId);
 
@@ -11,7 +13,7 @@ internal static class CommentEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/titles/{id}/comments", (string id, HttpContext context, TitleStore titles, SocialStore social) =>
+        api.MapGet("/titles/{id}/comments", (string id, HttpContext context, PublishedTitles titles, SocialStore social) =>
         {
             var query = context.Request.Query;
             if (!ApiLimits.TryPageSize(query["limit"], out var limit, out var error))
@@ -51,7 +53,7 @@ internal static class CommentEndpoints
             return Results.Ok(social.ListComments(id, title.Seq, parent, after, limit));
         }).Produces<Page<CommentView>>().WithName("ListComments");
 
-        api.MapPost("/titles/{id}/comments", async (string id, HttpContext context, TitleStore titles, SocialStore social) =>
+        api.MapPost("/titles/{id}/comments", async (string id, HttpContext context, PublishedTitles titles, SocialStore social) =>
         {
             var (grant, denied) = await CatalogAuth.RequireAsync(context, UserRole.Viewer);
             if (denied is not null)

@@ -1,8 +1,9 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Data.Sqlite;
+using OpenConnect.Origin.Catalog.Titles;
 
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Search;
 
 public enum SearchSort
 {
@@ -151,12 +152,12 @@ public sealed class TitleSearch
         if (page.Count > 0)
         {
             // "+t.status": a lookup by primary key per page row, never a walk of the status index.
-            using var read = connection.Command($"SELECT {TitleStore.Columns} FROM titles t WHERE t.seq IN (SELECT value FROM json_each($seqs)) AND +t.status = 'published';")
+            using var read = connection.Command($"SELECT {PublishedTitles.Columns} FROM titles t WHERE t.seq IN (SELECT value FROM json_each($seqs)) AND +t.status = 'published';")
                 .With("$seqs", "[" + string.Join(',', page) + "]");
             using var reader = read.ExecuteReader();
             while (reader.Read())
             {
-                rows[reader.GetInt64(0)] = TitleStore.Read(reader);
+                rows[reader.GetInt64(0)] = PublishedTitles.Read(reader);
             }
         }
 
@@ -196,7 +197,7 @@ public sealed class TitleSearch
     private static SearchResult Sorted(SqliteConnection connection, string match, SearchRequest request, Dictionary<string, IReadOnlyList<string>> corrections)
     {
         using var command = connection.CreateCommand();
-        var sql = new StringBuilder("SELECT ").Append(TitleStore.Columns)
+        var sql = new StringBuilder("SELECT ").Append(PublishedTitles.Columns)
             .Append(" FROM titles_text JOIN titles t ON t.seq = titles_text.rowid WHERE titles_text MATCH $match AND t.status = 'published'");
         command.With("$match", match);
         AppendFilters(sql, command, request);
@@ -207,7 +208,7 @@ public sealed class TitleSearch
     private static SearchResult Browse(SqliteConnection connection, SearchRequest request)
     {
         using var command = connection.CreateCommand();
-        var sql = new StringBuilder("SELECT ").Append(TitleStore.Columns).Append(" FROM titles t WHERE t.status = 'published'");
+        var sql = new StringBuilder("SELECT ").Append(PublishedTitles.Columns).Append(" FROM titles t WHERE t.status = 'published'");
         AppendFilters(sql, command, request);
         return OrderedPage(command, sql, request, []);
     }
@@ -227,7 +228,7 @@ public sealed class TitleSearch
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            items.Add(TitleStore.Read(reader));
+            items.Add(PublishedTitles.Read(reader));
         }
 
         return PageOf(items, request, corrections);

@@ -1,4 +1,6 @@
-namespace OpenConnect.Origin.Catalog;
+using OpenConnect.Origin.Catalog.Social;
+
+namespace OpenConnect.Origin.Catalog.Accounts;
 
 public sealed record RegisterRequest(string? Name, string? Password, string? Role, string? Invite);
 

@@ -1,4 +1,4 @@
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Titles;
 
 /// <summary>A title as the API returns it: everything a player needs to start, plus the social counters.</summary>
 public sealed record TitleView(

@@ -2,8 +2,9 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using OpenConnect.Origin.Catalog.Titles;
 
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Accounts;
 
 /// <summary>An invite as an admin lists it; the code itself is shown once, at creation.</summary>
 public sealed record InviteView(

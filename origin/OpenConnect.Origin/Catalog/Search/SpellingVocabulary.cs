@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
 
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Search;
 
 /// <summary>
 /// The folded words of published titles, tags and descriptions (three letters or more): exact and

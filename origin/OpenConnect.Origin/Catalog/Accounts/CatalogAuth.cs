@@ -1,4 +1,4 @@
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Accounts;
 
 /// <summary>Bearer-token checks for catalog endpoints: 401 without a valid token, 403 with too small a role.</summary>
 internal static class CatalogAuth

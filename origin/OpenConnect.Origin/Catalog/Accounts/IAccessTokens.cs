@@ -1,4 +1,4 @@
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Accounts;
 
 /// <summary>Validates bearer tokens issued at login; ingest uses it to require an uploader token.</summary>
 public interface IAccessTokens

@@ -1,13 +1,15 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using OpenConnect.Origin.Catalog.Notifications;
+using OpenConnect.Origin.Catalog.Search;
 
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Titles;
 
 /// <summary>
 /// Titles in the catalog database: the pipeline's upserts, uploader edits, reads and lists. Every
 /// write updates the search index in the same transaction, so search sees it on commit.
 /// </summary>
-public sealed class TitleStore : ICatalogTitles
+public sealed class PublishedTitles : ICatalogTitles
 {
     /// <summary>
     /// A title row as <see cref="Read"/> takes it: the sequence number, the duration (a REAL, kept
@@ -26,7 +28,7 @@ public sealed class TitleStore : ICatalogTitles
     private readonly NotificationHub _hub;
     private readonly TimeProvider _time;
 
-    public TitleStore(CatalogDatabase database, TitleCache cache, NotificationHub hub, TimeProvider time)
+    public PublishedTitles(CatalogDatabase database, TitleCache cache, NotificationHub hub, TimeProvider time)
     {
         _database = database;
         _cache = cache;

@@ -1,4 +1,7 @@
-namespace OpenConnect.Origin.Catalog;
+using OpenConnect.Origin.Catalog.Accounts;
+using OpenConnect.Origin.Catalog.Titles;
+
+namespace OpenConnect.Origin.Catalog.Social;
 
 public sealed record RatingView(string Rating, long Likes, long Dislikes);
 
@@ -42,7 +45,7 @@ public sealed class SocialStore
                 reader.Read();
                 var rating = new RatingView(value switch { 1 => "like", -1 => "dislike", _ => "none" }, reader.GetInt64(0), reader.GetInt64(1));
                 reader.Close();
-                TitleStore.RefreshHotScore(connection, transaction, seq);
+                PublishedTitles.RefreshHotScore(connection, transaction, seq);
                 return rating;
             }
         }, ct);

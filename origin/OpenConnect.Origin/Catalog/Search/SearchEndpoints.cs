@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace OpenConnect.Origin.Catalog;
+namespace OpenConnect.Origin.Catalog.Search;
 
 /// <summary><c>GET /api/v1/search?q=&amp;channel=&amp;tag=&amp;minDuration=&amp;maxDuration=&amp;sort=&amp;limit=&amp;cursor=</c>.</summary>
 internal static class SearchEndpoints
