@@ -37,12 +37,16 @@ internal sealed partial class SegmentConnection
     private readonly byte[] _out = new byte[4096];
     private readonly LimitsOptions _limits;
     private readonly System.Net.IPAddress? _client;
-    private readonly bool _unsignedAllowed;
 
     // On the parent listener: the fleet client certificate the TLS handshake admitted, and its identity for the access log.
     private readonly bool _onParentListener;
     private readonly X509Certificate2? _parentCertificate;
     private readonly string? _caller;
+
+    // Whether this client may fetch unsigned /v/…, decided under the access rules in _access; a reload
+    // replaces the gate's rules, and the next request on an open connection decides again.
+    private PlaybackAccess? _access;
+    private bool _unsignedAllowed;
     private bool _awaitingFirstRequest = true;
 
     // What the access log records of the request being answered (set as the response is counted).
@@ -71,11 +75,6 @@ internal sealed partial class SegmentConnection
             _onParentListener = true;
             _parentCertificate = tls?.ClientCertificate;
             _caller = _parentCertificate is null ? null : FleetIdentity.FromCertificate(_parentCertificate)?.ToString();
-            _unsignedAllowed = true;
-        }
-        else
-        {
-            _unsignedAllowed = server.Gate.Access.AllowsUnsigned(_client);
         }
     }
 
@@ -412,6 +411,7 @@ internal sealed partial class SegmentConnection
         }
         else if (content && head.Path.Length <= MaxTargetLength)
         {
+            UseCurrentAccess();
             Span<char> chars = stackalloc char[head.Path.Length];
             Encoding.ASCII.GetChars(head.Path, chars);
             ReadOnlySpan<char> contentPath = chars;
@@ -450,6 +450,25 @@ internal sealed partial class SegmentConnection
             Traceparent = traced ? RangeOf(source, head.Traceparent) : default,
             Tracestate = traced ? RangeOf(source, head.Tracestate) : default,
         };
+    }
+
+    /// <summary>
+    /// Takes the gate's current access rules when a reload replaced them since this connection's last
+    /// request: whether it may fetch unsigned <c>/v/…</c> is decided again (on the parent listener always:
+    /// its fleet certificate is checked per request; elsewhere when the client's address is in
+    /// <c>Appliance:UnsignedNetworks</c>), and a grant verified under the old keys is checked again.
+    /// </summary>
+    private void UseCurrentAccess()
+    {
+        var access = _server.Gate.Access;
+        if (ReferenceEquals(access, _access))
+        {
+            return;
+        }
+
+        _access = access;
+        _unsignedAllowed = _onParentListener || access.AllowsUnsigned(_client);
+        _grant = null;
     }
 
     /// <summary>Verifies the token of <c>/s/{token}/v/…</c>, reusing this connection's last verified grant when it covers the path.</summary>
