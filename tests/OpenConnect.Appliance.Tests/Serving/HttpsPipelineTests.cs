@@ -205,6 +205,53 @@ public sealed class HttpsPipelineTests
         Assert.Equal(1, await h.MetricAsync("openconnect_appliance_requests_total", ("tier", "miss")));
     }
 
+    [Fact]
+    public async Task ATlsClientReadingSlowerThanTheMinimumRate_IsCutOff()
+    {
+        using var files = new TempDirectory("openconnect-https");
+        await using var h = await ApplianceHarness.StartAsync(
+            [
+                .. HttpsSettings(files),
+                "--Appliance:Limits:MinResponseBytesPerSecond=10000000",
+                "--Appliance:Limits:MinResponseRateGrace=00:00:01",
+                "--Appliance:Limits:SendBufferBytes=65536",
+            ]);
+        var body = ApplianceHarness.RandomBytes(16_000_000, 87);
+        h.Parent.Put(Segment, body);
+
+        using var tcp = new System.Net.Sockets.TcpClient { ReceiveBufferSize = 8192 };
+        await tcp.ConnectAsync(h.BaseAddress.Host, h.BaseAddress.Port);
+        await using var tls = new SslStream(tcp.GetStream(), false, (_, _, _, _) => true);
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost" });
+        await tls.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"GET {Segment} HTTP/1.1\r\nHost: a\r\n\r\n"));
+
+        // Read nothing for longer than grace + 16 MB at 10 MB/s allows: the pipe's flush outlives the deadline.
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        var received = 0L;
+        var buffer = new byte[1 << 16];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        try
+        {
+            while (true)
+            {
+                var n = await tls.ReadAsync(buffer, timeout.Token);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                received += n;
+            }
+        }
+        catch (IOException)
+        {
+            // A reset is as good as a close here.
+        }
+
+        Assert.False(timeout.IsCancellationRequested, "the server kept the stalled connection open");
+        Assert.True(received < body.Length, $"received {received} of {body.Length} bytes: the slow client was not cut off");
+    }
+
     /// <summary>An HTTPS data listener on an ephemeral port with a fresh self-signed certificate.</summary>
     internal static string[] HttpsSettings(TempDirectory files) => ["--urls", "https://127.0.0.1:0", .. CertificateSettings(files)];
 
