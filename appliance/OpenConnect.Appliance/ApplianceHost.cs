@@ -81,19 +81,22 @@ public static class ApplianceHost
             }
         });
 
-        // Data endpoints (from `urls`) speak HTTP/1.1 through the segment server; the control
-        // endpoint speaks HTTP/2 over mutual TLS with fleet certificates (operators only), and only
-        // on an appliance with a fleet identity; health and metrics answer on the management listener.
+        // Data endpoints (from `urls`, plaintext or HTTPS) and the parent listener speak HTTP/1.1
+        // through the segment server (under TLS on the decrypted connection; ALPN offers only
+        // http/1.1); the control endpoint speaks HTTP/2 over mutual TLS with fleet certificates
+        // (operators only), and only on an appliance with a fleet identity; health and metrics
+        // answer on the management listener.
+        Func<IServiceProvider, Func<Microsoft.AspNetCore.Connections.ConnectionDelegate, Microsoft.AspNetCore.Connections.ConnectionDelegate>> segmentServer = services =>
+        {
+            var server = services.GetRequiredService<SegmentServer>();
+            return next => connection => server.OnConnectionAsync(connection, next);
+        };
         RoleListeners.Add(builder, new RoleListenerSpec
         {
             DefaultUrls = DefaultUrls,
             DefaultManagementUrl = DefaultManagementUrl,
             DataProtocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1,
-            DataConnectionMiddleware = services =>
-            {
-                var server = services.GetRequiredService<SegmentServer>();
-                return next => connection => server.OnConnectionAsync(connection, next);
-            },
+            DataConnectionMiddleware = segmentServer,
             ControlUrl = ControlListener.Urls,
             // The drain switch and prefetch answer only on the control listener, which serves nothing else.
             ControlPaths = [DrainEndpoint.Path, PurgeEndpoint.Path, "/" + Contracts.Appliance.V1.ApplianceFill.Descriptor.FullName],
@@ -102,13 +105,15 @@ public static class ApplianceHost
             ParentUrl = configuration => RoleOptionsRegistration.BindOrDefaults<ApplianceOptions>(configuration).Upstream.ParentListenerUrl,
             ParentTls = listen => listen.ApplicationServices.GetRequiredService<ParentTls>().UseOnListener(listen),
             ParentPaths = ["/v"],
+            ParentProtocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1,
+            ParentConnectionMiddleware = segmentServer,
         });
 
         var app = builder.Build();
+        app.UseHandedOverConnections();
         app.UseParentAccessLog();
         app.MapRoleEndpoints();
         app.UseMiddleware<ControlGate>();
-        app.MapContent();
         app.MapGrpcService<PrefetchService>();
         app.MapDrain();
         app.MapPurge();

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Microsoft.Extensions.Options;
 using OpenConnect.Contracts.Security;
@@ -6,8 +7,8 @@ using OpenConnect.Hosting;
 namespace OpenConnect.Appliance.Serving;
 
 /// <summary>
-/// The appliance's content access rule, shared by <see cref="SegmentServer"/> and
-/// <see cref="ContentEndpoint"/>: players present <c>/s/{token}/v/…</c> with a token signed by a key
+/// The appliance's content access rule, applied by <see cref="SegmentConnection"/> on every listener
+/// that serves content (plaintext, HTTPS and the parent listener): players present <c>/s/{token}/v/…</c> with a token signed by a key
 /// in <c>Appliance:PlaybackKeys</c>; unsigned <c>/v/…</c> is for <c>Appliance:UnsignedNetworks</c>
 /// (peers and fill) on the data listener, and for appliances' fleet certificates on the parent listener.
 /// </summary>
@@ -59,18 +60,19 @@ public sealed class AccessGate : IReloadable
 
     /// <summary>
     /// On the parent listener (<c>Appliance:Upstream:ParentListenerUrl</c>): null when the request may
-    /// pull unsigned <c>/v/…</c> (the TLS handshake admitted an appliance's fleet certificate; checked
-    /// again here for expiry on a connection left open), else the status and reason. Signed player
-    /// paths are not served there: players use the data listener.
+    /// pull unsigned <c>/v/…</c> (the TLS handshake admitted an appliance's fleet certificate, the
+    /// connection's <paramref name="clientCertificate"/>; checked again here for expiry on a connection
+    /// left open), else the status and reason. Signed player paths (<paramref name="signed"/>) are not
+    /// served there: players use the data listener.
     /// </summary>
-    public (int Status, string Reason)? RefuseParentPull(HttpContext context)
+    public (int Status, string Reason)? RefuseParentPull(bool signed, X509Certificate2? clientCertificate)
     {
-        if (context.Request.Path.StartsWithSegments("/s", StringComparison.Ordinal))
+        if (signed)
         {
             return (StatusCodes.Status404NotFound, "signed player paths are served on the data listener, not the parent listener");
         }
 
-        var caller = FleetParentTls.Caller(context, Now, out var problem);
+        var caller = FleetParentTls.Caller(clientCertificate, Now, out var problem);
         if (caller is null)
         {
             return (StatusCodes.Status403Forbidden, problem!);

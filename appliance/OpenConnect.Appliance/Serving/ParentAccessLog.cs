@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using OpenConnect.Appliance.Caching;
 using OpenConnect.Contracts.Fleet;
 using OpenConnect.Hosting;
 
@@ -9,13 +8,13 @@ namespace OpenConnect.Appliance.Serving;
 /// Puts the parent listener's requests (peers' pulls over fleet TLS,
 /// <c>Appliance:Upstream:ParentListenerUrl</c>) in the same access log as the players' requests, one
 /// line each, with the caller's fleet identity (JSON <c>caller</c>; <c>combined</c>'s remote user).
-/// Every request on that listener is logged, refused ones and other paths too; a path outside
-/// <c>/v/…</c> is logged as <c>-</c>. Nothing is added when the access log is off.
+/// Content requests there are logged by <see cref="SegmentConnection"/> like any other; this middleware
+/// logs the rest, the requests of a connection handed to ASP.NET Core (another path, answered 404 by the
+/// kit's listener routing), so every request on that listener is logged. A path outside <c>/v/…</c> is
+/// logged as <c>-</c>. Nothing is added when the access log is off.
 /// </summary>
 public static class ParentAccessLog
 {
-    private static readonly object CacheKey = new();
-
     /// <summary>Registers the middleware; call before the kit's listener routing, so its 404s are logged too.</summary>
     public static WebApplication UseParentAccessLog(this WebApplication app)
     {
@@ -46,9 +45,6 @@ public static class ParentAccessLog
         return app;
     }
 
-    /// <summary>Records how the cache served a parent-listener request, for its line's <c>cache</c> field.</summary>
-    public static void SetCache(HttpContext context, CacheTier tier) => context.Items[CacheKey] = AccessLogFormat.CacheLabel(tier);
-
     private static AccessEntry Entry(HttpContext context, TimeSpan duration)
     {
         var request = context.Request;
@@ -57,8 +53,7 @@ public static class ParentAccessLog
         // Only content paths are logged: anything else (a player's /s/{token}/… sent here) might carry a secret.
         var target = request.Path.StartsWithSegments("/v", StringComparison.Ordinal) ? request.Path.Value! : "-";
         var bytes = method == "GET" && response.StatusCode is 200 or 206 ? response.ContentLength ?? 0 : 0;
-        var cache = context.Items.TryGetValue(CacheKey, out var label) ? (string)label! : "-";
         var caller = context.Connection.ClientCertificate is { } certificate ? FleetIdentity.FromCertificate(certificate)?.ToString() : null;
-        return new AccessEntry(DateTimeOffset.UtcNow, context.Connection.RemoteIpAddress, method, target, response.StatusCode, bytes, cache, duration, caller);
+        return new AccessEntry(DateTimeOffset.UtcNow, context.Connection.RemoteIpAddress, method, target, response.StatusCode, bytes, "-", duration, caller);
     }
 }

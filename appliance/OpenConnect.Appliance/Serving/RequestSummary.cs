@@ -24,6 +24,9 @@ internal sealed record RequestSummary(RequestMethod Method, bool KeepAlive, bool
     /// <summary>Set when access is refused (answered 403 with the reason).</summary>
     public TokenCheck? Denied { get; init; }
 
+    /// <summary>Set when the listener refuses the request (the parent listener's fleet rule): answered with the status and reason.</summary>
+    public (int Status, byte[] Reason)? Refused { get; init; }
+
     /// <summary>A player request (<c>/s/{token}/…</c>) rather than a peer's unsigned one.</summary>
     public bool Signed { get; init; }
 }

@@ -40,7 +40,7 @@ internal sealed partial class SegmentConnection
         }
     }
 
-    /// <summary>Named like ASP.NET Core's spans for the same routes (<see cref="ContentEndpoint"/>), so both paths group together.</summary>
+    /// <summary>Named like ASP.NET Core's spans for route templates, so the appliance's spans group like the other roles'.</summary>
     private static string SpanName(RequestSummary request) => (request.Method, request.Signed) switch
     {
         (RequestMethod.Get, true) => "GET /s/{token}/v/{**rest}",

@@ -1,13 +1,17 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Features;
 using OpenConnect.Appliance.Caching;
 using OpenConnect.Appliance.Http;
 using OpenConnect.Contracts.Content;
+using OpenConnect.Contracts.Fleet;
 using OpenConnect.Contracts.Security;
+using OpenConnect.Hosting;
 using OpenConnect.Hosting.Tracing;
 
 namespace OpenConnect.Appliance.Serving;
@@ -15,7 +19,10 @@ namespace OpenConnect.Appliance.Serving;
 /// <summary>
 /// One client connection of the <see cref="SegmentServer"/>: the request loop (read and parse a head from
 /// Kestrel's input pipe, check access, look the object up, answer), like Kestrel's <c>SocketConnection</c>.
-/// Owns the head and response buffers it reuses per request; bytes go out through its <see cref="ZeroCopySender"/>.
+/// Owns the head and response buffers it reuses per request. Every content listener runs it: plaintext
+/// and HTTPS data listeners and the parent listener (Kestrel's TLS middleware runs first there, so the
+/// input pipe is already decrypted); bytes go out through the connection's <see cref="IResponseSender"/>,
+/// <see cref="ZeroCopySender"/> on a plain socket, <see cref="PipeSender"/> under TLS.
 /// </summary>
 internal sealed partial class SegmentConnection
 {
@@ -25,12 +32,21 @@ internal sealed partial class SegmentConnection
     private readonly SegmentServer _server;
     private readonly ConnectionContext _connection;
     private readonly Socket _socket;
-    private readonly ZeroCopySender _sender;
+    private readonly IResponseSender _sender;
     private readonly byte[] _head;
     private readonly byte[] _out = new byte[4096];
     private readonly LimitsOptions _limits;
     private readonly System.Net.IPAddress? _client;
-    private readonly bool _unsignedAllowed;
+
+    // On the parent listener: the fleet client certificate the TLS handshake admitted, and its identity for the access log.
+    private readonly bool _onParentListener;
+    private readonly X509Certificate2? _parentCertificate;
+    private readonly string? _caller;
+
+    // Whether this client may fetch unsigned /v/…, decided under the access rules in _access; a reload
+    // replaces the gate's rules, and the next request on an open connection decides again.
+    private PlaybackAccess? _access;
+    private bool _unsignedAllowed;
     private bool _awaitingFirstRequest = true;
 
     // What the access log records of the request being answered (set as the response is counted).
@@ -48,11 +64,18 @@ internal sealed partial class SegmentConnection
         _server = server;
         _connection = connection;
         _socket = socket;
-        _sender = new ZeroCopySender(socket, server.Readiness, connection, server.Logger);
+        var tls = connection.Features.Get<ITlsConnectionFeature>();
+        _sender = tls is null ? new ZeroCopySender(socket, server.Readiness, connection, server.Logger) : new PipeSender(connection, server.Logger);
         _limits = server.Options.Limits;
         _head = new byte[_limits.MaxRequestLineBytes + _limits.MaxRequestHeaderBytes + 8];
         _client = (socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
-        _unsignedAllowed = server.Gate.Access.AllowsUnsigned(_client);
+        if (connection.Features.Get<ListenerKindFeature>()?.Kind == ListenerKind.Parent)
+        {
+            // Admitted by fleet certificate (checked per request, AccessGate.RefuseParentPull), never by network or token.
+            _onParentListener = true;
+            _parentCertificate = tls?.ClientCertificate;
+            _caller = _parentCertificate is null ? null : FleetIdentity.FromCertificate(_parentCertificate)?.ToString();
+        }
     }
 
     public void Unregister() => _sender.Unregister();
@@ -105,7 +128,7 @@ internal sealed partial class SegmentConnection
 
             if (_server.AccessLog.Enabled && _loggedStatus != 0)
             {
-                _server.AccessLog.Write(new AccessEntry(DateTimeOffset.UtcNow, _client, MethodName(request!.Method), request.Path ?? "-", _loggedStatus, _loggedBytes, _loggedCache, Stopwatch.GetElapsedTime(began)));
+                _server.AccessLog.Write(new AccessEntry(DateTimeOffset.UtcNow, _client, MethodName(request!.Method), request.Path ?? "-", _loggedStatus, _loggedBytes, _loggedCache, Stopwatch.GetElapsedTime(began), _caller));
             }
 
             if (!keepAlive || closeRequested.IsCancellationRequested)
@@ -248,6 +271,12 @@ internal sealed partial class SegmentConnection
             return request.KeepAlive;
         }
 
+        if (request.Refused is { } refused)
+        {
+            await SendStatusAsync(refused.Status, refused.Reason, request.IsHead, request.AllowOrigin, request.KeepAlive).ConfigureAwait(false);
+            return request.KeepAlive;
+        }
+
         if (request.Denied is { } denied)
         {
             await SendStatusAsync(403, AccessGate.ReasonBytes(denied), request.IsHead, request.AllowOrigin, request.KeepAlive).ConfigureAwait(false);
@@ -373,15 +402,22 @@ internal sealed partial class SegmentConnection
     {
         string? path = null;
         TokenCheck? denied = null;
+        (int, byte[])? refused = null;
         var signed = head.Path.StartsWith("/s/"u8);
-        if ((signed || head.Path.StartsWith("/v/"u8)) && head.Path.Length <= MaxTargetLength)
+        var content = signed || head.Path.StartsWith("/v/"u8);
+        if (content && _onParentListener && _server.Gate.RefuseParentPull(signed, _parentCertificate) is { } refusal)
         {
+            refused = (refusal.Status, Encoding.UTF8.GetBytes(refusal.Reason));
+        }
+        else if (content && head.Path.Length <= MaxTargetLength)
+        {
+            UseCurrentAccess();
             Span<char> chars = stackalloc char[head.Path.Length];
             Encoding.ASCII.GetChars(head.Path, chars);
-            ReadOnlySpan<char> content = chars;
+            ReadOnlySpan<char> contentPath = chars;
             if (signed)
             {
-                var check = CheckToken(chars, out content);
+                var check = CheckToken(chars, out contentPath);
                 denied = check == TokenCheck.Valid ? null : check;
             }
             else if (!_unsignedAllowed)
@@ -389,11 +425,12 @@ internal sealed partial class SegmentConnection
                 denied = TokenCheck.Missing;
             }
 
-            if (denied is null && ContentKey.TryParse(content, out var key))
+            if (denied is null && ContentKey.TryParse(contentPath, out var key))
             {
                 path = key.Path;
-                // A segment read counts toward the title's rendition mix (playlists do not: players read several while choosing).
-                if (key.Rendition is { } rendition && head.Method == RequestMethod.Get && !key.FileName.EndsWith(".m3u8", StringComparison.Ordinal))
+                // A segment read counts toward the title's rendition mix (playlists do not: players read several
+                // while choosing; a peer's pull on the parent listener is its players' demand, not ours).
+                if (key.Rendition is { } rendition && head.Method == RequestMethod.Get && !_onParentListener && !key.FileName.EndsWith(".m3u8", StringComparison.Ordinal))
                 {
                     _server.Demand.Record(key.TitleId, rendition);
                 }
@@ -404,6 +441,7 @@ internal sealed partial class SegmentConnection
         return new RequestSummary(head.Method, head.KeepAlive, head.HasBody, path, _server.Cors.AllowOriginFor(head.Origin))
         {
             Denied = denied,
+            Refused = refused,
             Signed = signed,
             Range = RangeOf(source, head.Range),
             IfNoneMatch = RangeOf(source, head.IfNoneMatch),
@@ -412,6 +450,25 @@ internal sealed partial class SegmentConnection
             Traceparent = traced ? RangeOf(source, head.Traceparent) : default,
             Tracestate = traced ? RangeOf(source, head.Tracestate) : default,
         };
+    }
+
+    /// <summary>
+    /// Takes the gate's current access rules when a reload replaced them since this connection's last
+    /// request: whether it may fetch unsigned <c>/v/…</c> is decided again (on the parent listener always:
+    /// its fleet certificate is checked per request; elsewhere when the client's address is in
+    /// <c>Appliance:UnsignedNetworks</c>), and a grant verified under the old keys is checked again.
+    /// </summary>
+    private void UseCurrentAccess()
+    {
+        var access = _server.Gate.Access;
+        if (ReferenceEquals(access, _access))
+        {
+            return;
+        }
+
+        _access = access;
+        _unsignedAllowed = _onParentListener || access.AllowsUnsigned(_client);
+        _grant = null;
     }
 
     /// <summary>Verifies the token of <c>/s/{token}/v/…</c>, reusing this connection's last verified grant when it covers the path.</summary>

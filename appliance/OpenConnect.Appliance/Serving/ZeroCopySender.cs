@@ -10,7 +10,7 @@ namespace OpenConnect.Appliance.Serving;
 /// (<see cref="WriteReadiness"/>) under the response's <see cref="ResponseDeadline"/>; a client slower
 /// than that is cut off.
 /// </summary>
-internal sealed class ZeroCopySender
+internal sealed class ZeroCopySender : IResponseSender
 {
     private readonly Socket _socket;
     private readonly int _fd;

@@ -11,7 +11,7 @@ namespace OpenConnect.Hosting;
 /// TLS for a role's parent listener (<see cref="ListenerKind.Parent"/>): the role's own fleet
 /// certificate, chosen per handshake (an appliance's is replaced on renewal), and a client certificate
 /// required from the fleet CA naming an identity the role admits. The handshake is the gate; each
-/// request is checked again for the certificate's validity window (<see cref="Caller"/>), so expiry
+/// request is checked again for the certificate's validity window (<see cref="Caller(X509Certificate2?, DateTimeOffset, out string?)"/>), so expiry
 /// holds on connections that stay open.
 /// </summary>
 public static class FleetParentTls
@@ -46,9 +46,15 @@ public static class FleetParentTls
     /// handshake already checked the chain and identity, this catches a certificate that expired
     /// while its connection stayed open.
     /// </summary>
-    public static FleetIdentity? Caller(HttpContext context, DateTimeOffset now, out string? problem)
+    public static FleetIdentity? Caller(HttpContext context, DateTimeOffset now, out string? problem) =>
+        Caller(context.Connection.ClientCertificate, now, out problem);
+
+    /// <summary>
+    /// The same for a connection served outside ASP.NET Core (the appliance's segment server): the
+    /// client certificate the TLS handshake admitted, from the connection's TLS feature.
+    /// </summary>
+    public static FleetIdentity? Caller(X509Certificate2? certificate, DateTimeOffset now, out string? problem)
     {
-        var certificate = context.Connection.ClientCertificate;
         if (certificate is null)
         {
             problem = "a fleet client certificate is required on the parent listener";

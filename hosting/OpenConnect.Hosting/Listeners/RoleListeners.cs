@@ -49,7 +49,11 @@ public sealed class RoleListenerSpec
     /// <summary>Protocols of the data listeners.</summary>
     public HttpProtocols DataProtocols { get; init; } = HttpProtocols.Http1AndHttp2;
 
-    /// <summary>An optional per-connection middleware on the data listeners (the appliance's segment server).</summary>
+    /// <summary>
+    /// An optional per-connection middleware on the data listeners (the appliance's segment server). On an
+    /// <c>https://</c> listener it runs after Kestrel's TLS middleware, on the decrypted connection (the
+    /// TLS feature, with the client certificate if any, is on the connection's features).
+    /// </summary>
     public Func<IServiceProvider, Func<ConnectionDelegate, ConnectionDelegate>>? DataConnectionMiddleware { get; init; }
 
     /// <summary>The control listener's address from configuration; null or empty means the role has none.</summary>
@@ -82,6 +86,15 @@ public sealed class RoleListenerSpec
 
     /// <summary>Request path prefixes the parent listener serves; anything else answers 404 there.</summary>
     public IReadOnlyList<string> ParentPaths { get; init; } = [];
+
+    /// <summary>Protocols of the parent listener (offered by ALPN in its TLS handshake).</summary>
+    public HttpProtocols ParentProtocols { get; init; } = HttpProtocols.Http1AndHttp2;
+
+    /// <summary>
+    /// An optional per-connection middleware on the parent listener, run after its TLS middleware on the
+    /// decrypted connection (the appliance's segment server, as on its data listeners).
+    /// </summary>
+    public Func<IServiceProvider, Func<ConnectionDelegate, ConnectionDelegate>>? ParentConnectionMiddleware { get; init; }
 }
 
 /// <summary>
@@ -157,14 +170,16 @@ public sealed partial class RoleListeners
             {
                 listen.Protocols = Spec.DataProtocols;
                 Tag(listen, ListenerKind.Data);
-                if (Spec.DataConnectionMiddleware is { } middleware)
-                {
-                    listen.Use(middleware(listen.ApplicationServices));
-                }
 
+                // Connection middleware runs in the order added: TLS first, so the role's middleware reads plaintext.
                 if (url.Scheme == Uri.UriSchemeHttps)
                 {
                     UseContentHttps(listen, configuration);
+                }
+
+                if (Spec.DataConnectionMiddleware is { } middleware)
+                {
+                    listen.Use(middleware(listen.ApplicationServices));
                 }
             });
         }
@@ -187,9 +202,14 @@ public sealed partial class RoleListeners
             {
                 ListenUrls.Listen(kestrel, url, listen =>
                 {
-                    listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    listen.Protocols = Spec.ParentProtocols;
                     Tag(listen, ListenerKind.Parent);
                     parentTls(listen);
+                    if (Spec.ParentConnectionMiddleware is { } middleware)
+                    {
+                        listen.Use(middleware(listen.ApplicationServices));
+                    }
+
                     ParentListen = listen;
                 });
             }

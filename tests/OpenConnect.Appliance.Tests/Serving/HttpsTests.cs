@@ -1,44 +1,30 @@
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using OpenConnect.Testing;
 
 namespace OpenConnect.Appliance.Tests.Serving;
 
-/// <summary>HTTPS: TLS terminates in Kestrel and content is served by the ASP.NET path (no zero-copy).</summary>
+/// <summary>HTTPS: TLS terminates in Kestrel's TLS middleware and the segment server answers on the decrypted connection.</summary>
 public sealed class HttpsTests
 {
     [Fact]
     public async Task Https_ServesContent_ThroughKestrelTls()
     {
         using var state = new TempDirectory("openconnect-tls");
-        var pfx = state.Combine("appliance.pfx");
-        using (var key = RSA.Create(2048))
-        {
-            var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-            var san = new SubjectAlternativeNameBuilder();
-            san.AddIpAddress(System.Net.IPAddress.Loopback);
-            request.CertificateExtensions.Add(san.Build());
-            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
-            await File.WriteAllBytesAsync(pfx, certificate.Export(X509ContentType.Pfx, "test"));
-        }
-
         await using var parent = await TestParent.StartAsync();
         var body = ApplianceHarness.RandomBytes(120_000, 77);
         parent.Put("/v/tls/720p/seg-1.m4s", body);
         await using var appliance = await RunningRole.StartAsync(
             ApplianceHost.Build,
-            "--urls", "https://127.0.0.1:0",
-            $"--Kestrel:Certificates:Default:Path={pfx}",
-            "--Kestrel:Certificates:Default:Password=test",
-            $"--Appliance:Cache:Directory={state.Combine("cache")}",
-            "--Appliance:ControlUrl=https://127.0.0.1:0",
-            ApplianceHarness.UnsignedLoopback,
-            ApplianceHarness.AllowUnsignedContent,
-            $"--Appliance:Parents:0={parent.BaseAddress}");
+            [
+                .. HttpsPipelineTests.HttpsSettings(state),
+                $"--Appliance:Cache:Directory={state.Combine("cache")}",
+                "--Appliance:ControlUrl=https://127.0.0.1:0",
+                ApplianceHarness.UnsignedLoopback,
+                ApplianceHarness.AllowUnsignedContent,
+                $"--Appliance:Parents:0={parent.BaseAddress}",
+            ]);
         Assert.Equal("https", appliance.BaseAddress.Scheme);
 
-        using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true };
-        using var client = new HttpClient(handler) { BaseAddress = appliance.BaseAddress };
+        using var client = HttpsPipelineTests.TlsClient(appliance.BaseAddress);
         using (var miss = await client.GetAsync("/v/tls/720p/seg-1.m4s"))
         {
             Assert.Equal(body, await miss.Content.ReadAsByteArrayAsync());

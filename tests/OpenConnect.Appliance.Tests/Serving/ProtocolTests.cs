@@ -243,9 +243,13 @@ public sealed class ProtocolTests : IAsyncLifetime
         var health = await c.ReadResponseAsync();
         Assert.Equal(404, health.Status);
 
-        // Once handed over, content requests on that connection are still served (by the ASP.NET path).
-        await c.SendAsync(Get(Segment, "Range: bytes=5-9\r\n"));
-        var r = await c.ReadResponseAsync();
+        // A handed-over connection is closed after that answer (content is only ever served by the
+        // segment server); the client's next request comes on a new connection.
+        Assert.Equal("close", health["Connection"]);
+        Assert.True(await c.IsClosedByServerAsync(TimeSpan.FromSeconds(10)));
+        using var next = await _h.ConnectAsync();
+        await next.SendAsync(Get(Segment, "Range: bytes=5-9\r\n"));
+        var r = await next.ReadResponseAsync();
         Assert.Equal(206, r.Status);
         Assert.Equal(_segment.AsSpan(5, 5).ToArray(), r.Body);
     }

@@ -102,6 +102,11 @@ public sealed class ParentTlsTests : IDisposable
             using var pulled = await client.GetAsync(Segment);
             Assert.Equal(HttpStatusCode.OK, pulled.StatusCode);
             Assert.Equal(_body, await pulled.Content.ReadAsByteArrayAsync());
+            Assert.Equal(HttpVersion.Version11, pulled.Version);
+
+            // Served by the segment server on the decrypted connection, like the data listener: Cache-Status, metrics.
+            Assert.Equal("OpenConnect; fwd=uri-miss; fwd-status=200; stored", pulled.Headers.GetValues("Cache-Status").Single());
+            Assert.Equal(1, (await peer.MetricsAsync()).Value("openconnect_appliance_requests_total", ("tier", "miss")));
 
             // Players use the data listener: signed paths, management and anything else are not here.
             var token = UrlToken.Sign(Ed25519SigningKey.Generate(), DateTimeOffset.UtcNow.AddMinutes(5), UrlToken.TitlePrefix("fleet"));
