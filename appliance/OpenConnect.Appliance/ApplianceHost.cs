@@ -59,6 +59,10 @@ public static class ApplianceHost
         services.AddHealthChecks().AddCheck<SsdTierHealthCheck>("ssd-tier").AddCheck<ControlState.HealthCheck>("control-plane");
         services.AddGrpc();
 
+        // Run the connection's code on the thread that completed the socket read instead of queueing it
+        // to the thread pool a second time: the segment server's request loop only parses, looks up and
+        // starts non-blocking sends, so nothing blocks there.
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             // Options are validated (with key names) when the host starts; a section that does not

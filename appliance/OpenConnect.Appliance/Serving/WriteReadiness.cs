@@ -5,42 +5,64 @@ namespace OpenConnect.Appliance.Serving;
 
 /// <summary>
 /// Waits for sockets to become writable after sendfile(2) or send(2) returned EAGAIN, with one
-/// dedicated epoll thread. The runtime's own epoll registration of the socket is untouched: a
-/// second epoll instance may watch the same descriptor. Registrations are level-triggered and
-/// one-shot, so readiness that arrived between EAGAIN and the registration is reported at once
-/// (no lost wake-up), and each wait costs one epoll_ctl.
+/// epoll thread per core (a socket always goes to the same one, by descriptor number). The runtime's
+/// own epoll registration of the socket is untouched: a second epoll instance may watch the same
+/// descriptor. Registrations are level-triggered and one-shot, so readiness that arrived between
+/// EAGAIN and the registration is reported at once (no lost wake-up), and each wait costs one
+/// epoll_ctl. The waiting response continues on the epoll thread that saw the socket writable (its
+/// next sendfile is non-blocking), nginx's shape: handing it to the thread pool cost a thread wake-up
+/// and a context switch per wait.
 /// </summary>
 internal sealed unsafe class WriteReadiness : IDisposable
 {
-    private readonly int _epoll;
+    private readonly int[] _epolls;
     private readonly ConcurrentDictionary<int, TaskCompletionSource> _waiters = new();
-    private readonly Thread _thread;
+    private readonly Thread[] _threads;
     private volatile bool _disposed;
 
     public WriteReadiness()
+        : this(Environment.ProcessorCount)
     {
-        _epoll = Native.EpollCreate1(Native.EPOLL_CLOEXEC);
-        if (_epoll < 0)
-        {
-            throw new IOException($"epoll_create1 failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-
-        _thread = new Thread(Loop) { IsBackground = true, Name = "openconnect-write-readiness" };
-        _thread.Start();
     }
 
-    /// <summary>Completes when <paramref name="fd"/> is writable (or errored: the next send reports it).</summary>
+    public WriteReadiness(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        _epolls = new int[threads];
+        _threads = new Thread[threads];
+        for (var i = 0; i < threads; i++)
+        {
+            _epolls[i] = Native.EpollCreate1(Native.EPOLL_CLOEXEC);
+            if (_epolls[i] < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                CloseAll(i);
+                throw new IOException($"epoll_create1 failed: errno {errno}");
+            }
+        }
+
+        for (var i = 0; i < threads; i++)
+        {
+            var epoll = _epolls[i];
+            _threads[i] = new Thread(() => Loop(epoll)) { IsBackground = true, Name = $"openconnect-write-readiness-{i}" };
+            _threads[i].Start();
+        }
+    }
+
+    /// <summary>Completes when <paramref name="fd"/> is writable (or errored: the next send reports it), on an epoll thread.</summary>
     public Task WaitAsync(int fd, ref bool registered)
     {
-        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // No RunContinuationsAsynchronously: the response goes on on the epoll thread.
+        var waiter = new TaskCompletionSource();
         _waiters[fd] = waiter;
+        var epoll = EpollOf(fd);
         var ev = new Native.EpollEvent { Events = Native.EPOLLOUT | Native.EPOLLONESHOT, Data = (ulong)fd };
         var op = registered ? Native.EPOLL_CTL_MOD : Native.EPOLL_CTL_ADD;
-        if (Native.EpollCtl(_epoll, op, fd, &ev) != 0)
+        if (Native.EpollCtl(epoll, op, fd, &ev) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
             op = errno == Native.ENOENT ? Native.EPOLL_CTL_ADD : Native.EPOLL_CTL_MOD;
-            if (errno is not (Native.ENOENT or Native.EEXIST) || Native.EpollCtl(_epoll, op, fd, &ev) != 0)
+            if (errno is not (Native.ENOENT or Native.EEXIST) || Native.EpollCtl(epoll, op, fd, &ev) != 0)
             {
                 _waiters.TryRemove(fd, out _);
                 return Task.FromException(new IOException($"epoll_ctl failed: errno {Marshal.GetLastPInvokeError()}"));
@@ -59,7 +81,7 @@ internal sealed unsafe class WriteReadiness : IDisposable
             return;
         }
 
-        Native.EpollCtl(_epoll, Native.EPOLL_CTL_DEL, fd, null);
+        Native.EpollCtl(EpollOf(fd), Native.EPOLL_CTL_DEL, fd, null);
         if (_waiters.TryRemove(fd, out var waiter))
         {
             waiter.TrySetCanceled();
@@ -68,13 +90,15 @@ internal sealed unsafe class WriteReadiness : IDisposable
         registered = false;
     }
 
-    private void Loop()
+    private int EpollOf(int fd) => _epolls[(uint)fd % (uint)_epolls.Length];
+
+    private void Loop(int epoll)
     {
         const int Max = 256;
         var events = stackalloc Native.EpollEvent[Max];
         while (!_disposed)
         {
-            var n = Native.EpollWait(_epoll, events, Max, 1000);
+            var n = Native.EpollWait(epoll, events, Max, 1000);
             for (var i = 0; i < n; i++)
             {
                 if (_waiters.TryRemove((int)events[i].Data, out var waiter))
@@ -88,8 +112,20 @@ internal sealed unsafe class WriteReadiness : IDisposable
     public void Dispose()
     {
         _disposed = true;
-        _thread.Join();
-        _ = CloseNative(_epoll);
+        foreach (var thread in _threads)
+        {
+            thread.Join();
+        }
+
+        CloseAll(_epolls.Length);
+    }
+
+    private void CloseAll(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            _ = CloseNative(_epolls[i]);
+        }
     }
 
     [DllImport("libc", EntryPoint = "close")]
