@@ -41,6 +41,28 @@ public sealed class ThroughputReportTests
     }
 
     [Fact]
+    public void Wrk_run_that_completed_nothing_has_no_latency_rather_than_zero()
+    {
+        const string Nothing = """
+              Latency Distribution
+                 50%    0.00us
+                 75%    0.00us
+                 90%    0.00us
+                 99%    0.00us
+              0 requests in 14.00s, 30.00MB read
+            Requests/sec:      0.00
+            Transfer/sec:      2.14MB
+            """;
+
+        var report = WrkReport.Parse(Nothing);
+
+        Assert.Equal(0, report.Requests);
+        Assert.True(double.IsNaN(report.P50Ms));
+        Assert.True(double.IsNaN(report.P99Ms));
+        Assert.Equal(30.0 * 1024 * 1024, report.BytesRead);
+    }
+
+    [Fact]
     public void Wrk_output_without_a_report_is_a_format_error()
     {
         var error = Assert.Throws<FormatException>(() => WrkReport.Parse("unable to connect to 127.0.0.1:1 Connection refused"));

@@ -55,7 +55,16 @@ public static class PngChart
             {
                 var plot = Draw(chart);
                 plots.Add(plot);
-                multiplot.AddPlot(plot);
+
+                // A new Multiplot holds one empty plot: the first chart replaces it.
+                if (plots.Count == 1)
+                {
+                    multiplot.Reset(plot);
+                }
+                else
+                {
+                    multiplot.AddPlot(plot);
+                }
             }
 
             multiplot.SavePng(full, charts.Max(c => c.Width), charts.Sum(c => c.Height));
