@@ -37,7 +37,7 @@ public sealed record ThroughputSettings(
           servers for R rounds. Installs nginx-light, wrk, nghttp2-client (h2load) and openssl with apt-get when
           missing and running as root; uses strace when present to count the appliance's sendfile calls.
           --files N            number of 2 MB segment files (default 64)
-          --seconds D          measured duration per run, in seconds (default 8)
+          --seconds D          measured duration per run, in seconds (default 6; at N connections at least N / 700)
           --rounds R           rounds of nginx/appliance alternation (default 1)
           --connections LIST   connection counts, comma-separated, 1..10000 (default 32,1000,10000)
           --cases LIST         ram, ssd, https (RAM tier over TLS 1.3), log (RAM tier, JSON access log on,
@@ -80,7 +80,7 @@ public sealed record ThroughputSettings(
 
     public static ThroughputSettings Parse(IReadOnlyList<string> args)
     {
-        var settings = new ThroughputSettings(64, 8, 1, [32, 1000, 10_000], [TierCase.Ram, TierCase.Ssd, TierCase.Https, TierCase.Log], 2);
+        var settings = new ThroughputSettings(64, 6, 1, [32, 1000, 10_000], [TierCase.Ram, TierCase.Ssd, TierCase.Https, TierCase.Log], 2);
         for (var i = 0; i < args.Count; i++)
         {
             var name = args[i];
