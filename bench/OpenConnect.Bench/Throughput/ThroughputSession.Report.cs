@@ -137,7 +137,7 @@ internal sealed partial class ThroughputSession
             Console.WriteLine($"PROBLEM: {problem}");
         }
 
-        if (chartPath is not null)
+        if (chartPath is not null && cells.Count > 0)
         {
             figures["chart"] = WriteChart(cells, chartPath);
             File.WriteAllText(Path.ChangeExtension(chartPath, ".json"), JsonSerializer.Serialize(figures) + "\n");
@@ -278,7 +278,8 @@ internal sealed partial class ThroughputSession
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Soak: appliance RSS growth last {SoakWindowSeconds:F0} s over first = {growth:F1} % (goal <= {ThroughputGoals.SoakGrowthPercent} %)"));
     }
 
-    private string WriteChart(IReadOnlyList<CellSummary> cells, string path)
+    /// <summary>Draws the panels that have a measured point; returns the PNG's path, or null when nothing was measured.</summary>
+    private string? WriteChart(IReadOnlyList<CellSummary> cells, string path)
     {
         var charts = new List<LineChart>
         {
@@ -291,7 +292,8 @@ internal sealed partial class ThroughputSession
                 s => FixedRate(s.Case, s.Server, s.Connections)?.P99Ms ?? double.NaN));
         }
 
-        return PngChart.SaveStacked(charts.Where(c => c.Series.Count > 0).ToList(), path);
+        var drawn = charts.Where(c => c.Series.Count > 0).ToList();
+        return drawn.Count > 0 ? PngChart.SaveStacked(drawn, path) : null;
     }
 
     private static int ServerOrder(string server) => server switch
