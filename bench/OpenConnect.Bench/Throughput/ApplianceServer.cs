@@ -2,9 +2,15 @@ using System.Globalization;
 
 namespace OpenConnect.Bench.Throughput;
 
+/// <summary>How one appliance process of the bench is configured.</summary>
+/// <param name="Ram">RAM tier large enough for every segment (else smaller than one, so segments live on the SSD tier only).</param>
+/// <param name="Tls">Also serve the content over HTTPS with this certificate.</param>
+/// <param name="AccessLogPath">Write the JSON access log here; null = off (the default).</param>
+internal sealed record ApplianceConfig(bool Ram, TlsSetup? Tls = null, string? AccessLogPath = null);
+
 /// <summary>
 /// The appliance as a separate process from the Release build, pinned to core 0, with nginx as its
-/// only parent and a fresh cache directory; warmed until every segment is on the tier under test.
+/// only parent and its own cache directory; warmed until every segment is on the tier under test.
 /// </summary>
 internal sealed class ApplianceServer : IAsyncDisposable
 {
@@ -14,14 +20,18 @@ internal sealed class ApplianceServer : IAsyncDisposable
     /// <summary>Smaller than one segment, so no segment is ever admitted to RAM.</summary>
     private const long SsdOnlyRamBytes = 1L << 20;
 
+    /// <summary>Per-address connection cap in the bench: above the most connections it opens (10,000), all from 127.0.0.1.</summary>
+    public const int MaxConnectionsPerClient = 20_000;
+
     private readonly HttpClient _client;
     private readonly HttpClient _management;
     private readonly string _cacheDirectory;
 
-    private ApplianceServer(ChildProcess process, int port, int managementPort, string cacheDirectory)
+    private ApplianceServer(ChildProcess process, int port, int? tlsPort, int managementPort, string cacheDirectory)
     {
         Process = process;
         Port = port;
+        TlsPort = tlsPort;
         _cacheDirectory = cacheDirectory;
         _client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(30) };
         _management = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{managementPort}/"), Timeout = TimeSpan.FromSeconds(30) };
@@ -31,34 +41,36 @@ internal sealed class ApplianceServer : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The HTTPS content port, when configured with a certificate.</summary>
+    public int? TlsPort { get; }
+
     public static string DllPath(string repoRoot) =>
         Path.Combine(repoRoot, "appliance", "OpenConnect.Appliance", "bin", "Release", "net10.0", "OpenConnect.Appliance.dll");
 
-    public static async Task<ApplianceServer> StartAsync(ToolPaths tools, string repoRoot, TierCase tier, int parentPort, string cacheDirectory, CancellationToken cancellationToken)
+    public static async Task<ApplianceServer> StartAsync(ToolPaths tools, string repoRoot, ApplianceConfig config, int parentPort, string cacheDirectory, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(cacheDirectory);
-        var port = NginxServer.FreePort();
 
-        // The control endpoint (default 127.0.0.1:8480) opens only with a fleet identity, which this appliance
-        // lacks; give it its own free port anyway so the appliance never collides with anything else on the machine.
-        var controlPort = NginxServer.FreePort();
-        while (controlPort == port)
+        // Data, HTTPS data, control and management ports, all distinct. The control endpoint (default 127.0.0.1:8480)
+        // opens only with a fleet identity, which this appliance lacks; it gets its own free port anyway so the
+        // appliance never collides with anything else on the machine. Health and metrics answer on the management listener.
+        var ports = new List<int>();
+        while (ports.Count < 4)
         {
-            controlPort = NginxServer.FreePort();
+            var candidate = NginxServer.FreePort();
+            if (!ports.Contains(candidate))
+            {
+                ports.Add(candidate);
+            }
         }
 
-        // Health and metrics answer on the management listener (default 127.0.0.1:9400): a free port too.
-        var managementPort = NginxServer.FreePort();
-        while (managementPort == port || managementPort == controlPort)
+        var (port, tlsPort, controlPort, managementPort) = (ports[0], ports[1], ports[2], ports[3]);
+        var ramBytes = config.Ram ? RamTierBytes : SsdOnlyRamBytes;
+        var urls = config.Tls is null ? $"http://127.0.0.1:{port}" : $"http://127.0.0.1:{port};https://127.0.0.1:{tlsPort}";
+        var args = new List<string>
         {
-            managementPort = NginxServer.FreePort();
-        }
-
-        var ramBytes = tier == TierCase.Ram ? RamTierBytes : SsdOnlyRamBytes;
-        var process = ChildProcess.Start(tools.Taskset,
-        [
-            "-c", "0", "dotnet", DllPath(repoRoot),
-            "--urls", $"http://127.0.0.1:{port}",
+            "dotnet", DllPath(repoRoot),
+            "--urls", urls,
             $"--Appliance:ControlUrl=https://127.0.0.1:{controlPort}",
             $"--Management:Url=http://127.0.0.1:{managementPort}",
             // The load generator fetches unsigned paths, as a peer would; token checks are not what this measures.
@@ -69,8 +81,26 @@ internal sealed class ApplianceServer : IAsyncDisposable
             $"--Appliance:Cache:Directory={cacheDirectory}",
             $"--Appliance:Cache:RamBytes={ramBytes.ToString(CultureInfo.InvariantCulture)}",
             "--Logging:LogLevel:Default=Warning",
-        ]);
-        var server = new ApplianceServer(process, port, managementPort, cacheDirectory);
+            // All load comes from 127.0.0.1: the per-address cap (default 1000) must allow 10,000 connections.
+            $"--Appliance:Limits:MaxConnectionsPerClient={MaxConnectionsPerClient.ToString(CultureInfo.InvariantCulture)}",
+            // The memory check holds connections open without a request for a few seconds (nginx waits as long).
+            "--Appliance:Limits:FirstRequestTimeout=00:05:00",
+        };
+        if (config.Tls is { } tls)
+        {
+            args.Add($"--Kestrel:Certificates:Default:Path={tls.CertificatePath}");
+            args.Add($"--Kestrel:Certificates:Default:KeyPath={tls.KeyPath}");
+        }
+
+        if (config.AccessLogPath is { } log)
+        {
+            args.Add($"--Appliance:AccessLog:Path={log}");
+            args.Add("--Appliance:AccessLog:Format=json");
+        }
+
+        var (file, pinned) = tools.OnCore(0, args[0], args.Skip(1));
+        var process = ChildProcess.Start(file, pinned);
+        var server = new ApplianceServer(process, port, config.Tls is null ? null : tlsPort, managementPort, cacheDirectory);
         try
         {
             await HttpProbe.WaitUntilAsync(process, $"http://127.0.0.1:{managementPort}/healthz", "appliance", cancellationToken).ConfigureAwait(false);
@@ -91,10 +121,9 @@ internal sealed class ApplianceServer : IAsyncDisposable
     /// smaller than a segment the second pass puts every segment on the SSD tier: no filler segments
     /// are needed any more to push the last ones out of the small queue (measured: 64 of 64 after 2 passes).
     /// </summary>
-    public async Task<int> WarmAsync(TierCase tier, IReadOnlyList<string> paths, CancellationToken cancellationToken)
+    public async Task<int> WarmAsync(string label, IReadOnlyList<string> paths, CancellationToken cancellationToken)
     {
         const int MaxPasses = 6;
-        var label = tier == TierCase.Ram ? "ram" : "ssd";
         for (var pass = 1; pass <= MaxPasses; pass++)
         {
             await GetAllAsync(paths, cancellationToken).ConfigureAwait(false);
@@ -131,10 +160,13 @@ internal sealed class ApplianceServer : IAsyncDisposable
     }
 
     /// <summary>Reads every file of the cache directory once, so the SSD tier is served from the page cache like nginx's files.</summary>
-    public async Task ReadCacheFilesAsync(CancellationToken cancellationToken)
+    public Task ReadCacheFilesAsync(CancellationToken cancellationToken) => ReadFilesAsync(_cacheDirectory, cancellationToken);
+
+    /// <summary>Reads every file under <paramref name="directory"/> once (into the page cache).</summary>
+    public static async Task ReadFilesAsync(string directory, CancellationToken cancellationToken)
     {
         var buffer = new byte[1 << 20];
-        foreach (var file in Directory.EnumerateFiles(_cacheDirectory, "*", SearchOption.AllDirectories))
+        foreach (var file in Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories))
         {
             await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
             while (await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false) > 0)
@@ -154,13 +186,17 @@ internal sealed class ApplianceServer : IAsyncDisposable
     }
 }
 
-/// <summary>Values of single-label series from a Prometheus text exposition.</summary>
+/// <summary>Values of unlabelled and single-label series from a Prometheus text exposition.</summary>
 internal sealed class PrometheusText(string text)
 {
+    /// <summary>The value of the unlabelled series <paramref name="name"/>, or 0 when absent.</summary>
+    public double Value(string name) => Find(name + " ");
+
     /// <summary>The value of <c>name{tier="label"}</c> (the first label named tier), or 0 when absent.</summary>
-    public double Value(string name, string tier)
+    public double Value(string name, string tier) => Find($"{name}{{tier=\"{tier}\"}} ");
+
+    private double Find(string prefix)
     {
-        var prefix = $"{name}{{tier=\"{tier}\"}} ";
         foreach (var line in text.Split('\n'))
         {
             if (line.StartsWith(prefix, StringComparison.Ordinal))

@@ -18,6 +18,26 @@ public sealed record RunResult(
     public double CpuSecondsPerGigabyte => Gigabytes > 0 ? ServerCpuSeconds / Gigabytes : double.NaN;
 
     public double ServerCpuPercent => Wrk.DurationSeconds > 0 ? 100 * ServerCpuSeconds / Wrk.DurationSeconds : double.NaN;
+
+    /// <summary>The server's resident memory just before the run (no connections open).</summary>
+    public ProcessMemory? RssBefore { get; init; }
+
+    /// <summary>The server's resident memory halfway through the run, every connection open and loaded.</summary>
+    public ProcessMemory? RssLoaded { get; init; }
+
+    /// <summary>(VmRSS under load − VmRSS before) / connections, in KiB; NaN when not sampled.</summary>
+    public double LoadedPerConnectionKb => RssBefore is { } before && RssLoaded is { } loaded
+        ? ProcessMemory.PerConnectionKb(loaded.VmRssKb, before.VmRssKb, Connections)
+        : double.NaN;
+}
+
+/// <summary>One fixed-rate run against one server (h2load, rate-limited).</summary>
+public sealed record FixedRateResult(TierCase Case, string Server, int Connections, FixedRateReport Report);
+
+/// <summary>A server's resident memory before and while <see cref="Opened"/> idle connections (no request sent) were held open.</summary>
+public sealed record IdleMemory(string Server, int Connections, int Opened, ProcessMemory Before, ProcessMemory Held)
+{
+    public double PerConnectionKb => ProcessMemory.PerConnectionKb(Held.VmRssKb, Before.VmRssKb, Opened);
 }
 
 /// <summary>All rounds of one (case, server, connections) cell: medians, and CPU per GB over the summed rounds.</summary>
@@ -47,6 +67,12 @@ public sealed record CellSummary(TierCase Case, string Server, int Connections, 
     }
 
     public double ServerCpuPercent => Median(Runs.Select(r => r.ServerCpuPercent));
+
+    /// <summary>Median over rounds of the loaded-minus-before RSS per connection, in KiB (NaN when not sampled).</summary>
+    public double LoadedPerConnectionKb => Median(Runs.Select(r => r.LoadedPerConnectionKb).Where(double.IsFinite));
+
+    /// <summary>Median over rounds of VmRSS under load, in KiB (NaN when not sampled).</summary>
+    public double LoadedRssKb => Median(Runs.Where(r => r.RssLoaded is not null).Select(r => (double)r.RssLoaded!.VmRssKb));
 
     public static double Median(IEnumerable<double> values)
     {

@@ -36,14 +36,18 @@ public sealed record WrkReport(
             timeouts = Long(socket.Groups[4]);
         }
 
+        // With no request completed, wrk prints 0 for every percentile: not a latency, so NaN (not measured).
+        var requests = Long(total.Groups[1]);
+        var p50Ms = requests > 0 ? Milliseconds(p50.Groups[1].Value, p50.Groups[2].Value) : double.NaN;
+        var p99Ms = requests > 0 ? Milliseconds(p99.Groups[1].Value, p99.Groups[2].Value) : double.NaN;
         return new WrkReport(
-            Long(total.Groups[1]),
+            requests,
             Milliseconds(total.Groups[2].Value, total.Groups[3].Value) / 1000,
             Bytes(total.Groups[4].Value, total.Groups[5].Value),
             Double(rps.Groups[1].Value),
             Bytes(transfer.Groups[1].Value, transfer.Groups[2].Value),
-            Milliseconds(p50.Groups[1].Value, p50.Groups[2].Value),
-            Milliseconds(p99.Groups[1].Value, p99.Groups[2].Value),
+            p50Ms,
+            p99Ms,
             socketErrors,
             timeouts,
             non2xx.Success ? Long(non2xx.Groups[1]) : 0);
