@@ -100,7 +100,7 @@ public sealed class SteeringSession : IDisposable
 
                 if (_registered)
                 {
-                    await HeartbeatAsync(stoppingToken).ConfigureAwait(false);
+                    await HeartbeatAsync(afterRegistering: false, stoppingToken).ConfigureAwait(false);
                 }
 
                 SetReachable(true);
@@ -118,8 +118,10 @@ public sealed class SteeringSession : IDisposable
 
             try
             {
-                // A replica that does not answer is retried with back-off (doubling up to 8 heartbeat
-                // intervals), so a dead one costs little; a live one is called every interval.
+                // A replica that does not answer is retried with back-off (two heartbeat intervals after
+                // the first failure), so a dead one costs little, while a restarted one hears from every
+                // appliance within steering's heartbeat expiry (three intervals by default) and its
+                // registry is whole again by then; a live one is called every interval.
                 await Task.Delay(Reachable ? _interval : Backoff(), _owner.Time, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
@@ -129,7 +131,7 @@ public sealed class SteeringSession : IDisposable
         }
     }
 
-    private TimeSpan Backoff() => _interval * Math.Min(8, 1 << Math.Min(3, _failures - 1));
+    private TimeSpan Backoff() => _failures > 1 ? _interval * 2 : _interval;
 
     /// <summary>A channel to the replica over mutual TLS with the current fleet certificate.</summary>
     private void Connect()
@@ -169,7 +171,7 @@ public sealed class SteeringSession : IDisposable
         ControlLog.Registered(_logger, request.Identity.ApplianceId, request.Identity.PublicUrl, Endpoint.ToString());
     }
 
-    private async Task HeartbeatAsync(CancellationToken cancellationToken)
+    private async Task HeartbeatAsync(bool afterRegistering, CancellationToken cancellationToken)
     {
         var request = new HeartbeatRequest
         {
@@ -186,9 +188,15 @@ public sealed class SteeringSession : IDisposable
         HeartbeatsAcknowledged++;
         if (!reply.Known)
         {
-            // The replica restarted or expired this instance: register again right away.
+            // The replica restarted or expired this instance: register again right away, and send the
+            // full inventory at once rather than an interval later (a restarted replica is whole sooner).
             _registered = false;
             await RegisterAsync(cancellationToken).ConfigureAwait(false);
+            if (!afterRegistering)
+            {
+                await HeartbeatAsync(afterRegistering: true, cancellationToken).ConfigureAwait(false);
+            }
+
             return;
         }
 
