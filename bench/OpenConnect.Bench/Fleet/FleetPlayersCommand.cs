@@ -103,6 +103,12 @@ internal static class FleetPlayersCommand
             }
         }).ToArray();
         await Task.WhenAll(tasks).ConfigureAwait(false);
+        if (steeringUrls.Count > 1)
+        {
+            // The scenario prints what the players said: how often a refused steering replica was passed over.
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"steering requests moved to another replica after a refused connection: {handler.Failovers}"));
+        }
+
         return [.. results];
     }
 
