@@ -4,12 +4,13 @@
 #   scripts/fleet-bed.sh up PREFIX [--owner PID]   build the bed (prints the hosts and addresses)
 #   scripts/fleet-bed.sh down PREFIX               remove it (idempotent: a missing bed is fine)
 #   scripts/fleet-bed.sh exec PREFIX HOST cmd...   run cmd inside HOST's namespace
-#   scripts/fleet-bed.sh partition PREFIX HOST     cut HOST off from steering (blackhole routes)
+#   scripts/fleet-bed.sh partition PREFIX HOST     cut HOST off from steering, every replica (blackhole routes)
 #   scripts/fleet-bed.sh heal PREFIX HOST          undo partition
 #   scripts/fleet-bed.sh hosts                     the host table (name, IPv4, IPv6)
 #
-# Hosts (one namespace each, named PREFIX-HOST): origin, steering, fill (the fill controller),
-# a1 a2 (site A appliances), b1 b2 (site B appliances), ca cb (one client per site). The bridge
+# Hosts (one namespace each, named PREFIX-HOST): origin, steering, steering-2 steering-3 (steering
+# replicas, idle unless a test or bench starts them), fill (the fill controller), a1 a2 (site A appliances), b1 b2
+# (site B appliances), ca cb (one client per site). The bridge
 # lives in its own namespace PREFIX-sw, so the root namespace gains nothing but the /run/netns
 # entries, which `down` removes. Every host has one IPv4 address from 198.18.0.0/15 and one IPv6
 # address from 2001:2::/48, both on one link (on-link /15 and /48, no router):
@@ -22,11 +23,12 @@
 # every process left inside the bed's namespaces before deleting them. Needs root and iproute2.
 set -euo pipefail
 
-HOSTS="origin steering fill a1 a2 b1 b2 ca cb"
+HOSTS="origin steering steering-2 steering-3 fill a1 a2 b1 b2 ca cb"
+STEERING_HOSTS="steering steering-2 steering-3"
 
 ipv4_of() {
   case "$1" in
-    origin) echo 198.18.0.10 ;; steering) echo 198.18.0.11 ;; fill) echo 198.18.0.12 ;;
+    origin) echo 198.18.0.10 ;; steering) echo 198.18.0.11 ;; fill) echo 198.18.0.12 ;; steering-2) echo 198.18.0.13 ;; steering-3) echo 198.18.0.14 ;;
     a1) echo 198.18.1.11 ;; a2) echo 198.18.1.12 ;; ca) echo 198.18.1.200 ;;
     b1) echo 198.18.2.11 ;; b2) echo 198.18.2.12 ;; cb) echo 198.18.2.200 ;;
     *) echo "error: unknown host '$1' (hosts: $HOSTS)" >&2; return 64 ;;
@@ -35,7 +37,7 @@ ipv4_of() {
 
 ipv6_of() {
   case "$1" in
-    origin) echo 2001:2::10 ;; steering) echo 2001:2::11 ;; fill) echo 2001:2::12 ;;
+    origin) echo 2001:2::10 ;; steering) echo 2001:2::11 ;; fill) echo 2001:2::12 ;; steering-2) echo 2001:2::13 ;; steering-3) echo 2001:2::14 ;;
     a1) echo 2001:2:0:1::11 ;; a2) echo 2001:2:0:1::12 ;; ca) echo 2001:2:0:1::200 ;;
     b1) echo 2001:2:0:2::11 ;; b2) echo 2001:2:0:2::12 ;; cb) echo 2001:2:0:2::200 ;;
     *) echo "error: unknown host '$1' (hosts: $HOSTS)" >&2; return 64 ;;
@@ -61,7 +63,7 @@ check_prefix() {
 
 # The bed's namespaces, including any left over from a half-built bed.
 namespaces_of() {
-  ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^$1-(sw|origin|steering|fill|a1|a2|b1|b2|ca|cb)$" || true
+  ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^$1-(sw|origin|steering|steering-2|steering-3|fill|a1|a2|b1|b2|ca|cb)$" || true
 }
 
 down() {
@@ -121,15 +123,19 @@ up() {
 }
 
 partition() {
-  local prefix="$1" host="$2" ns="$1-$2"
-  ip -n "$ns" route replace blackhole "$(ipv4_of steering)/32"
-  ip -n "$ns" -6 route replace blackhole "$(ipv6_of steering)/128"
+  local prefix="$1" host="$2" ns="$1-$2" steering
+  for steering in $STEERING_HOSTS; do
+    ip -n "$ns" route replace blackhole "$(ipv4_of "$steering")/32"
+    ip -n "$ns" -6 route replace blackhole "$(ipv6_of "$steering")/128"
+  done
 }
 
 heal() {
-  local prefix="$1" host="$2" ns="$1-$2"
-  ip -n "$ns" route del blackhole "$(ipv4_of steering)/32" 2>/dev/null || true
-  ip -n "$ns" -6 route del blackhole "$(ipv6_of steering)/128" 2>/dev/null || true
+  local prefix="$1" host="$2" ns="$1-$2" steering
+  for steering in $STEERING_HOSTS; do
+    ip -n "$ns" route del blackhole "$(ipv4_of "$steering")/32" 2>/dev/null || true
+    ip -n "$ns" -6 route del blackhole "$(ipv6_of "$steering")/128" 2>/dev/null || true
+  done
 }
 
 command="${1:-}"

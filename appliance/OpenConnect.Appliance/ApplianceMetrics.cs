@@ -40,6 +40,7 @@ public sealed class ApplianceMetrics
         TierCapacity = factory.CreateGauge("openconnect_appliance_tier_capacity_bytes", "Configured size of each tier (Appliance:Cache:RamBytes, SsdBytes): the SSD write budget is drive writes per day of this.", ["tier"]);
         // No series before the first contact (nor ever on an appliance without a control plane), rather than a 0 that reads as 1970.
         ControlPlaneContact = factory.CreateGauge("openconnect_appliance_control_plane_last_contact_timestamp_seconds", "Unix time of the last Register or Heartbeat steering accepted.", new GaugeConfiguration { SuppressInitialValue = true });
+        SteeringSessionUp = factory.CreateGauge("openconnect_appliance_steering_session_up", "Per steering replica (its control-plane URL): 1 while its last Register or Heartbeat succeeded, 0 while it fails.", ["steering"]);
 
         // Every tier's series from the start, so ratios over them (hit ratio = (ram + ssd) / all) have
         // both sides before the first miss or hit, instead of a gap.
@@ -114,4 +115,6 @@ public sealed class ApplianceMetrics
 
     /// <summary>Unix time (seconds) of the last Register or Heartbeat steering accepted; no series before the first.</summary>
     public Gauge ControlPlaneContact { get; }
+
+    public Gauge SteeringSessionUp { get; }
 }

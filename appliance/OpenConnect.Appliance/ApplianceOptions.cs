@@ -119,7 +119,18 @@ public sealed class SteeringClientOptions
     /// </summary>
     public string Url { get; set; } = "";
 
-    /// <summary>DNS SRV name to find the control plane by, e.g. <c>_steering._tcp.isp.example</c>; wins over <see cref="Url"/> when it resolves. Default: none.</summary>
+    /// <summary>
+    /// More steering instances (replicas) beside <see cref="Url"/>, e.g. <c>Urls:0=https://10.0.0.3:8280</c>.
+    /// The appliance registers and heartbeats to every one of them, each in its own session (a dead
+    /// replica does not slow the others), so any replica can steer players to it. Default none.
+    /// </summary>
+    public string[] Urls { get; set; } = [];
+
+    /// <summary>
+    /// DNS SRV name to find the control plane by, e.g. <c>_steering._tcp.isp.example</c>. Every target
+    /// it lists is a steering replica and gets its own session; when it resolves it wins over
+    /// <see cref="Url"/> and <see cref="Urls"/>. Default: none.
+    /// </summary>
     public string SrvName { get; set; } = "";
 
     /// <summary>DNS server (<c>host:port</c>) for <see cref="SrvName"/>. Default: the system's resolvers.</summary>
@@ -140,11 +151,20 @@ public sealed class SteeringClientOptions
     /// </summary>
     public TimeSpan LostAfter { get; set; } = TimeSpan.FromSeconds(30);
 
-    public bool Enabled => Url.Length > 0 || SrvName.Length > 0;
+    public bool Enabled => Url.Length > 0 || Urls.Length > 0 || SrvName.Length > 0;
+
+    /// <summary><see cref="Url"/> and <see cref="Urls"/>, without repeats: the replicas used while SRV gives none.</summary>
+    public IReadOnlyList<Uri> StaticUrls =>
+        [.. new[] { Url }.Concat(Urls).Where(u => u.Length > 0).Select(u => new Uri(u)).Distinct()];
 
     public void Validate(OptionsCheck check)
     {
         check.RequireAbsoluteHttpUri(Url, "Steering:Url", allowEmpty: true);
+        for (var i = 0; i < Urls.Length; i++)
+        {
+            check.RequireAbsoluteHttpUri(Urls[i], $"Steering:Urls:{i}");
+        }
+
         check.Require(SrvName.Length == 0 || (SrvName.StartsWith('_') && !SrvName.Contains(' ')), "Steering:SrvName", SrvName, "must be an SRV name such as _steering._tcp.isp.example");
         check.Require(DnsServer.Length == 0 || Hosting.Discovery.SrvLocator.TryParseServer(DnsServer, out _), "Steering:DnsServer", DnsServer, "must be host:port with a numeric address, e.g. 127.0.0.1:53");
         check.Require(ResolveInterval >= TimeSpan.FromSeconds(1), "Steering:ResolveInterval", ResolveInterval, "must be at least 00:00:01");

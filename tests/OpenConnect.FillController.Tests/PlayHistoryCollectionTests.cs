@@ -151,14 +151,72 @@ public sealed class PlayHistoryCollectionTests
         Assert.Contains("fleet certificate", refused.ToString(), StringComparison.Ordinal);
     }
 
-    private static async Task<RunningRole> StartSteeringAsync(TempDirectory state, RunningRole origin, TimeProvider time)
+    /// <summary>
+    /// Each steering replica counts the plays it answered; the fill controller reads every replica's
+    /// history (kept per instance, so they add up), and one replica that is down does not stop the collection.
+    /// </summary>
+    [Fact]
+    public async Task PlaysCountedByTwoSteeringReplicas_AreCollectedFromBoth_AndAddUp_EvenWithAThirdDown()
+    {
+        using var state = new TempDirectory("openconnect-fill-replicas");
+        await using var origin = await PublishingOrigin.StartAsync(state, Title);
+        using var fleet = FleetCertificates.Create(state.Combine("steering", "fleet"));
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var first = await StartSteeringAsync(state, origin, time);
+        await using var second = await StartSteeringAsync(state, origin, time, replica: "steering-2");
+        using (var player = first.CreateClient())
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                Assert.Equal(HttpStatusCode.OK, (await player.GetAsync($"/play/{Title}")).StatusCode);
+            }
+        }
+
+        using (var player = second.CreateClient())
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                Assert.Equal(HttpStatusCode.OK, (await player.GetAsync($"/play/{Title}")).StatusCode);
+            }
+        }
+
+        var dead = $"https://127.0.0.1:{FreePort()}";
+        string[] settings =
+        [
+            .. FillControllerFleetSettings(state, fleet, first.Services.GetRequiredService<ControlEndpoint>().Address),
+            $"--FillController:Fill:SteeringControlUrls:0={second.Services.GetRequiredService<ControlEndpoint>().Address}",
+            $"--FillController:Fill:SteeringControlUrls:1={dead}",
+            $"--FillController:DataDirectory={state.Combine("fill-controller")}",
+            $"--FillController:Steering:Url={first.BaseAddress.ToString().TrimEnd('/')}",
+            $"--FillController:Origin:Url={origin.BaseAddress.ToString().TrimEnd('/')}",
+            "--FillController:CollectInterval=01:00:00",
+        ];
+        await using var fill = await RunningRole.StartAsync(FillControllerHost.Build, settings);
+        var collector = fill.Services.GetRequiredService<PopularityCollector>();
+        await collector.CollectAsync(CancellationToken.None);
+        await collector.CollectAsync(CancellationToken.None);
+        var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+        Assert.Equal(15, Assert.Single(fill.Services.GetRequiredService<PopularityStore>().Plays(today, today)).Plays);
+    }
+
+    private static int FreePort()
+    {
+        using var socket = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        socket.Start();
+        return ((IPEndPoint)socket.LocalEndpoint).Port;
+    }
+
+    private static async Task<RunningRole> StartSteeringAsync(TempDirectory state, RunningRole origin, TimeProvider time, string replica = "steering")
     {
         var prefixes = state.Combine("steering", "prefixes");
         Directory.CreateDirectory(prefixes);
         await File.WriteAllTextAsync(Path.Combine(prefixes, "isp1.prefixes"), "127.0.0.0/8\n::1/128\n");
         return await RunningRole.StartAsync(
             args => SteeringHost.Build(args, s => s.AddSingleton(time)),
-            $"--Steering:DataDirectory={state.Combine("steering")}",
+            $"--Steering:DataDirectory={state.Combine(replica)}",
+            $"--Steering:SigningKeyFile={state.Combine("steering", "keys", "steering-signing.key")}",
+            $"--Steering:Fleet:Directory={state.Combine("steering", "fleet")}",
+            $"--Steering:PrefixDirectory={prefixes}",
             "--Steering:ControlUrl=https://127.0.0.1:0",
             "--Steering:Fleet:EnrollUrl=https://127.0.0.1:0",
             $"--Steering:OriginUrl={origin.BaseAddress.ToString().TrimEnd('/')}",

@@ -31,9 +31,11 @@ public sealed class SteeringHarness : IAsyncDisposable
 
     private readonly ConcurrentDictionary<string, (GrpcChannel Channel, ControlPlaneGrpc.ControlPlaneClient Client)> _appliances = new(StringComparer.Ordinal);
     private readonly List<GrpcChannel> _channels = [];
+    private readonly bool _ownsState;
 
-    private SteeringHarness(TempDirectory state, RunningRole? origin, RunningRole steering, FakeTimeProvider time)
+    private SteeringHarness(TempDirectory state, RunningRole? origin, RunningRole steering, FakeTimeProvider time, bool ownsState = true)
     {
+        _ownsState = ownsState;
         State = state;
         Origin = origin;
         Steering = steering;
@@ -142,6 +144,31 @@ public sealed class SteeringHarness : IAsyncDisposable
         return new SteeringHarness(state, origin, steering, time);
     }
 
+    /// <summary>
+    /// A second steering instance beside this one (a replica): its own data directory, process state
+    /// and ports, sharing only what replicas are configured to share (the signing key file, the fleet
+    /// directory with its CA, and the prefix tables), the same origin and the same clock. It knows
+    /// nothing of this instance's registry: appliances register with it separately.
+    /// </summary>
+    public async Task<SteeringHarness> StartReplicaAsync(params string[] settings)
+    {
+        var steering = State.Combine("steering");
+        string[] all =
+        [
+            $"--Steering:DataDirectory={State.Combine("steering-replica-" + Guid.NewGuid().ToString("N")[..8])}",
+            $"--Steering:SigningKeyFile={Path.Combine(steering, "keys", "steering-signing.key")}",
+            $"--Steering:Fleet:Directory={Path.Combine(steering, "fleet")}",
+            $"--Steering:PrefixDirectory={Path.Combine(steering, "prefixes")}",
+            "--Steering:ControlUrl=https://127.0.0.1:0",
+            "--Steering:Fleet:EnrollUrl=https://127.0.0.1:0",
+            $"--Steering:OriginUrl={Origin?.BaseAddress.ToString().TrimEnd('/') ?? "http://127.0.0.1:9"}",
+            "--Steering:CatalogCacheTime=00:00:00",
+            .. settings,
+        ];
+        var replica = await RunningRole.StartAsync(args => SteeringHost.Build(args, s => s.AddSingleton<TimeProvider>(Time)), all);
+        return new SteeringHarness(State, null, replica, Time, ownsState: false);
+    }
+
     public async Task<RegisterReply> RegisterAsync(string id, string site, string url, long capacity = 1_000_000_000, int maxConnections = 1000, string? instance = null, string parentUrl = "")
     {
         return await ControlFor(id, site).RegisterAsync(new RegisterRequest
@@ -220,6 +247,9 @@ public sealed class SteeringHarness : IAsyncDisposable
             await Origin.DisposeAsync();
         }
 
-        State.Dispose();
+        if (_ownsState)
+        {
+            State.Dispose();
+        }
     }
 }

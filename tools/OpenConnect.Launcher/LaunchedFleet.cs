@@ -17,6 +17,7 @@ public sealed class LaunchedFleet : IAsyncDisposable
 {
     private readonly FleetLaunchOptions _options;
     private readonly Dictionary<string, LaunchedRole> _appliances = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, LaunchedRole> _replicas = new(StringComparer.Ordinal);
     private bool _disposed;
 
     private LaunchedFleet(FleetLayout layout, FleetLaunchOptions options)
@@ -29,6 +30,9 @@ public sealed class LaunchedFleet : IAsyncDisposable
 
     public LaunchedRole Steering { get; private set; } = null!;
 
+    /// <summary>Steering's replicas (<c>steering-2</c>, …) by name; empty with one steering instance.</summary>
+    public IReadOnlyDictionary<string, LaunchedRole> SteeringReplicas => _replicas;
+
     public LaunchedRole Origin { get; private set; } = null!;
 
     /// <summary>The fill controller, when the layout has one.</summary>
@@ -37,7 +41,7 @@ public sealed class LaunchedFleet : IAsyncDisposable
     public IReadOnlyDictionary<string, LaunchedRole> Appliances => _appliances;
 
     /// <summary>Every role started, in start order.</summary>
-    public IEnumerable<LaunchedRole> Roles => ((LaunchedRole?[])[Steering, Origin, FillController, .. Layout.Appliances.Where(_appliances.ContainsKey).Select(id => _appliances[id])]).OfType<LaunchedRole>();
+    public IEnumerable<LaunchedRole> Roles => ((LaunchedRole?[])[Steering, .. Layout.SteeringReplicas.Where(_replicas.ContainsKey).Select(r => _replicas[r]), Origin, FillController, .. Layout.Appliances.Where(_appliances.ContainsKey).Select(id => _appliances[id])]).OfType<LaunchedRole>();
 
     /// <summary>Steering's playback public key (players' tokens), as steering wrote it at start.</summary>
     public string PlaybackKey { get; private set; } = "";
@@ -103,6 +107,11 @@ public sealed class LaunchedFleet : IAsyncDisposable
         await Readiness.WaitForFileAsync(Steering, Layout.OperatorTokenFile, _options.StartTimeout, cancellationToken).ConfigureAwait(false);
         await Readiness.WaitHealthyAsync(Steering, _options.StartTimeout, cancellationToken).ConfigureAwait(false);
         Enrollment = new EnrollmentClient(Layout, Steering);
+        // Replicas share the signing key, the fleet CA and the prefix tables steering just wrote; nothing else.
+        foreach (var replica in Layout.SteeringReplicas.Skip(1))
+        {
+            await StartSteeringReplicaAsync(replica, cancellationToken).ConfigureAwait(false);
+        }
 
         await Enrollment.IssueCertificateAsync(Layout.OperatorDirectory, "operator", _options.OperatorIdentity, server: false, cancellationToken).ConfigureAwait(false);
         // The origin serves parent pulls over TLS with its fleet certificate.
@@ -153,6 +162,34 @@ public sealed class LaunchedFleet : IAsyncDisposable
         return role;
     }
 
+    /// <summary>
+    /// Starts (or starts again) steering replica <paramref name="name"/> (<c>steering-2</c>, …) and waits
+    /// until it answers <c>/healthz</c>. It starts with an empty registry and rebuilds it from the
+    /// appliances' heartbeats.
+    /// </summary>
+    public async Task<LaunchedRole> StartSteeringReplicaAsync(string name, CancellationToken cancellationToken = default)
+    {
+        if (name == FleetLayout.Steering || !Layout.IsSteering(name))
+        {
+            throw new ArgumentException($"'{name}' is not a steering replica of this fleet ({string.Join(", ", Layout.SteeringReplicas.Skip(1))})", nameof(name));
+        }
+
+        if (_replicas.TryGetValue(name, out var old) && old.Running)
+        {
+            throw new InvalidOperationException($"steering replica {name} is running");
+        }
+
+        var role = Start(name, "steering/OpenConnect.Steering", RoleSettings.Steering(Layout, name));
+        _replicas[name] = role;
+        if (old is not null)
+        {
+            await old.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await Readiness.WaitHealthyAsync(role, _options.StartTimeout, cancellationToken).ConfigureAwait(false);
+        return role;
+    }
+
     /// <summary>Forgets appliance <paramref name="id"/>'s process (killing it if it runs).</summary>
     public async Task RemoveApplianceProcessAsync(string id)
     {
@@ -182,7 +219,7 @@ public sealed class LaunchedFleet : IAsyncDisposable
     /// <summary>Stops every role with SIGTERM (appliances first, steering last), each SIGKILLed after <see cref="LaunchedRole.StopBound"/>.</summary>
     public async Task StopAsync()
     {
-        foreach (var group in (IEnumerable<LaunchedRole?>[])[_appliances.Values, [FillController], [Origin], [Steering]])
+        foreach (var group in (IEnumerable<LaunchedRole?>[])[_appliances.Values, [FillController], [Origin], _replicas.Values, [Steering]])
         {
             await Task.WhenAll(group.OfType<LaunchedRole>().Select(r => r.StopAsync())).ConfigureAwait(false);
         }

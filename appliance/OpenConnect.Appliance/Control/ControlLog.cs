@@ -14,6 +14,9 @@ internal static partial class ControlLog
     [LoggerMessage(EventId = 703, Level = LogLevel.Information, Message = "Control plane at {Url} reachable again")]
     public static partial void ControlPlaneBack(ILogger logger, string url);
 
+    [LoggerMessage(EventId = 712, Level = LogLevel.Information, Message = "Control plane at {Url} no longer named: its session ends")]
+    public static partial void ControlPlaneDropped(ILogger logger, string url);
+
     [LoggerMessage(EventId = 704, Level = LogLevel.Warning, Message = "Control endpoint: TLS handshake from {Remote} refused: {Problem}")]
     public static partial void HandshakeRefused(ILogger logger, string remote, string problem);
 

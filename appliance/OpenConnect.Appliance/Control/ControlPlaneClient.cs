@@ -1,12 +1,10 @@
 using Google.Protobuf;
 using Grpc.Core;
-using Grpc.Net.Client;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using OpenConnect.Appliance.Caching;
 using OpenConnect.Appliance.Identity;
-using OpenConnect.Contracts.Fleet;
 using OpenConnect.Contracts.Security;
 using OpenConnect.Contracts.Steering.V1;
 using OpenConnect.Hosting;
@@ -15,16 +13,20 @@ using OpenConnect.Hosting.Discovery;
 namespace OpenConnect.Appliance.Control;
 
 /// <summary>
-/// Keeps steering informed: registers on start (and whenever steering answers that it does not know
-/// this instance), then heartbeats with load, health and inventory changes. Steering's address comes
-/// from DNS SRV when <c>Appliance:Steering:SrvName</c> is set (re-resolved periodically), else from
-/// <c>Appliance:Steering:Url</c>. Every successful call refreshes <see cref="ControlState"/>; failures
-/// are retried at the heartbeat interval, and after <c>LostAfter</c> without success the appliance
-/// stops taking new sessions. Every call goes over TLS with the appliance's fleet certificate, and
-/// steering must present a certificate for <c>openconnect://steering</c> from the fleet CA (the
-/// system's roots and the host name do not count); the certificate is renewed on this connection
-/// when due, and the channel reconnects with the new one. Replies carry steering's takedown list: the
-/// appliance persists it, refuses its titles (410) and purges them from the cache before the next call.
+/// Keeps steering informed: one <see cref="SteeringSession"/> per steering replica registers on start
+/// (and whenever its replica answers that it does not know this instance), then heartbeats with load,
+/// health and inventory changes. The replicas are every target of the DNS SRV name when
+/// <c>Appliance:Steering:SrvName</c> is set and resolves (re-resolved periodically; sessions start and
+/// stop as targets come and go), else <c>Appliance:Steering:Url</c> and <c>Urls</c>. Sessions run
+/// independently: a dead replica is retried with back-off without slowing the others. Any replica's
+/// success refreshes <see cref="ControlState"/>; after <c>LostAfter</c> without one from any replica the
+/// appliance stops taking new sessions. Every call goes over TLS with the appliance's fleet
+/// certificate, and steering must present a certificate for <c>openconnect://steering</c> from the
+/// fleet CA (the system's roots and the host name do not count); the certificate is renewed over one
+/// of the sessions when due, and each session reconnects with the new one. Replies carry the
+/// replica's playback MAC key (replicas share the signing key, so they send the same one) and its
+/// takedown list: the lists are merged (<see cref="TakedownMerge"/>), and the appliance persists the
+/// union, refuses its titles (410) and purges them from the cache.
 /// </summary>
 public sealed class ControlPlaneClient : BackgroundService
 {
@@ -42,25 +44,12 @@ public sealed class ControlPlaneClient : BackgroundService
     private readonly FleetEnrollment _fleet;
     private readonly RoleListeners _listeners;
     private readonly Serving.AccessGate _gate;
+    private readonly TakedownMerge _takedowns = new();
+    private readonly SemaphoreSlim _applying = new(1, 1);
+    private readonly SemaphoreSlim _renewing = new(1, 1);
+    private readonly Lock _sessionsLock = new();
     private CertificateRenewal? _renewal;
-    private int _credentialVersion;
-
-    private GrpcChannel? _channel;
-    private ControlPlane.ControlPlaneClient? _client;
-    private Uri? _endpoint;
-    private bool _registered;
-    private bool _reachable = true;
-    private ulong _sequence;
-    private TimeSpan _interval;
-
-    // Inventory steering has acknowledged, and what the last heartbeat offered on top of it.
-    private HashSet<string> _ackedEntries = new(StringComparer.Ordinal);
-    private ulong _ackedVersion;
-    private bool _needFull = true;
-    private (ulong Version, HashSet<string> Entries)? _offered;
-
-    private long _lastBytes;
-    private long _lastBytesAt;
+    private SteeringSession[] _sessions = [];
 
     public ControlPlaneClient(IOptions<ApplianceOptions> options, ControlState state, CacheInventory inventory, SegmentCache cache, ApplianceMetrics metrics, IServer server, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<ControlPlaneClient> logger, FleetEnrollment fleet, RoleListeners listeners, Serving.AccessGate gate)
     {
@@ -77,18 +66,30 @@ public sealed class ControlPlaneClient : BackgroundService
         _time = time;
         _logger = logger;
         var steering = _options.Steering;
-        _interval = steering.HeartbeatInterval;
-        _locator = new SrvLocator(steering.SrvName, steering.DnsServer, steering.Url, steering.CallTimeout);
+        _locator = new SrvLocator(steering.SrvName, steering.DnsServer, "", steering.CallTimeout);
     }
 
-    /// <summary>The control-plane URL in use (null before the first resolution or when none is found).</summary>
-    public Uri? Endpoint => _endpoint;
+    /// <summary>The control-plane URL of the first replica in use (null before the first resolution or when none is found).</summary>
+    public Uri? Endpoint => Sessions.FirstOrDefault()?.Endpoint;
 
-    /// <summary>Heartbeats steering acknowledged since start.</summary>
-    public long HeartbeatsAcknowledged { get; private set; }
+    /// <summary>The sessions in use, one per steering replica, best SRV target (or first configured URL) first.</summary>
+    public IReadOnlyList<SteeringSession> Sessions => Volatile.Read(ref _sessions);
 
-    /// <summary>Registrations steering accepted since start.</summary>
-    public long Registrations { get; private set; }
+    /// <summary>Heartbeats steering acknowledged since start, all replicas together.</summary>
+    public long HeartbeatsAcknowledged => Sessions.Sum(s => s.HeartbeatsAcknowledged);
+
+    /// <summary>Registrations steering accepted since start, all replicas together.</summary>
+    public long Registrations => Sessions.Sum(s => s.Registrations);
+
+    internal ApplianceOptions Options => _options;
+
+    internal TimeProvider Time => _time;
+
+    internal string InstanceId => _instanceId;
+
+    internal CacheInventory Inventory => _inventory;
+
+    internal ApplianceCredentials Credentials => _fleet.Credentials!;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -102,68 +103,53 @@ public sealed class ControlPlaneClient : BackgroundService
         await Task.Run(SeedInventoryFromSsd, stoppingToken).ConfigureAwait(false);
         var credentials = _fleet.Credentials ?? throw new InvalidOperationException("the control plane needs the appliance's fleet credentials");
         _renewal = new CertificateRenewal(credentials, _options.Id, _options.Fleet.RenewRetryInterval, _time, _logger);
-        var nextResolve = 0L;
-        while (!stoppingToken.IsCancellationRequested)
+        try
         {
-            try
+            while (!stoppingToken.IsCancellationRequested)
             {
-                if (_time.GetTimestamp() >= nextResolve)
+                var settled = true;
+                try
                 {
                     var fromSrv = await ResolveAsync(stoppingToken).ConfigureAwait(false);
-                    // An SRV name that did not resolve (DNS down, record not there yet) or a control
-                    // plane that does not answer is looked up again soon rather than at the full interval.
-                    var settled = fromSrv || _locator.SrvName.Length == 0;
-                    var wait = settled && _reachable ? _options.Steering.ResolveInterval : TimeSpan.FromSeconds(1);
-                    nextResolve = _time.GetTimestamp() + (long)(wait.TotalSeconds * _time.TimestampFrequency);
+                    // An SRV name that did not resolve (DNS down, record not there yet) or a replica that
+                    // does not answer is looked up again soon rather than at the full interval.
+                    settled = (fromSrv || _locator.SrvName.Length == 0) && Sessions.All(s => s.Reachable);
                 }
-
-                if (_endpoint is not null && credentials.Version != _credentialVersion)
+                catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    // A renewed certificate: reconnect with it (same instance, no new registration needed).
-                    Connect(_endpoint);
+                    ControlLog.ControlPlaneUnreachable(_logger, _locator.ToString(), ex.Message);
+                    settled = false;
                 }
 
-                if (_client is not null)
+                try
                 {
-                    await _renewal.RenewIfDueAsync(_channel!.CreateCallInvoker(), Deadline(), stoppingToken).ConfigureAwait(false);
-                    if (!_registered)
-                    {
-                        await RegisterAsync(stoppingToken).ConfigureAwait(false);
-                    }
-
-                    if (_registered)
-                    {
-                        await HeartbeatAsync(stoppingToken).ConfigureAwait(false);
-                    }
+                    await Task.Delay(settled ? _options.Steering.ResolveInterval : TimeSpan.FromSeconds(1), _time, stoppingToken).ConfigureAwait(false);
                 }
-
-                Reachable(true);
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
             }
-            catch (RpcException ex) when (!stoppingToken.IsCancellationRequested)
+        }
+        finally
+        {
+            foreach (var session in Interlocked.Exchange(ref _sessions, []))
             {
-                Reachable(false, ex.Status.Detail);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // Anything else (a DNS or socket failure) is retried like an unreachable control plane:
-                // the client must never stop, or the appliance would count as lost for good.
-                Reachable(false, ex.Message);
-            }
-
-            try
-            {
-                await Task.Delay(_interval, _time, stoppingToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
+                await session.StopAsync().ConfigureAwait(false);
+                session.Dispose();
             }
         }
     }
 
     public override void Dispose()
     {
-        _channel?.Dispose();
+        foreach (var session in Interlocked.Exchange(ref _sessions, []))
+        {
+            session.Dispose();
+        }
+
+        _applying.Dispose();
+        _renewing.Dispose();
         base.Dispose();
     }
 
@@ -188,44 +174,61 @@ public sealed class ControlPlaneClient : BackgroundService
         }
     }
 
-    /// <summary>Resolves the control plane's address, switching channels when it changed; true when SRV gave it.</summary>
+    /// <summary>
+    /// Finds the replicas (all SRV targets, else the configured URLs) and starts a session for each new
+    /// one, stopping those no longer named; true when SRV gave them. An empty answer keeps the sessions.
+    /// </summary>
     private async Task<bool> ResolveAsync(CancellationToken cancellationToken)
     {
-        var (url, fromSrv) = await _locator.ResolveAsync(cancellationToken).ConfigureAwait(false);
+        var (found, fromSrv) = await _locator.ResolveAllAsync(cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<Uri> urls = fromSrv ? found : _options.Steering.StaticUrls;
         // SRV answers give host and port only; the control plane speaks TLS and nothing else.
-        if (url is not null && url.Scheme == Uri.UriSchemeHttp)
-        {
-            url = new UriBuilder(url) { Scheme = Uri.UriSchemeHttps, Port = url.Port }.Uri;
-        }
-
-        if (url is null || url == _endpoint)
+        var wanted = urls.Select(u => u.Scheme == Uri.UriSchemeHttp ? new UriBuilder(u) { Scheme = Uri.UriSchemeHttps, Port = u.Port }.Uri : u).Distinct().ToList();
+        if (wanted.Count == 0)
         {
             return fromSrv;
         }
 
-        ControlLog.ControlPlaneFound(_logger, url.ToString(), fromSrv ? _locator.SrvName : "static URL");
-        Connect(url);
-        _registered = false;
-        return fromSrv;
-    }
-
-    /// <summary>A channel to <paramref name="url"/> over mutual TLS with the current fleet certificate.</summary>
-    private void Connect(Uri url)
-    {
-        var credentials = _fleet.Credentials!;
-        _credentialVersion = credentials.Version;
-        _channel?.Dispose();
-        _channel = GrpcChannel.ForAddress(url, new GrpcChannelOptions
+        List<SteeringSession> stopped;
+        lock (_sessionsLock)
         {
-            HttpHandler = new SocketsHttpHandler
+            var current = _sessions;
+            if (current.Select(s => s.Endpoint).SequenceEqual(wanted))
             {
-                SslOptions = credentials.ClientOptions(FleetIdentity.Steering),
-                ConnectTimeout = _options.Steering.CallTimeout,
-                EnableMultipleHttp2Connections = true,
-            },
-        });
-        _client = new ControlPlane.ControlPlaneClient(_channel);
-        _endpoint = url;
+                return fromSrv;
+            }
+
+            var next = new List<SteeringSession>(wanted.Count);
+            foreach (var url in wanted)
+            {
+                if (current.FirstOrDefault(s => s.Endpoint == url) is { } kept)
+                {
+                    next.Add(kept);
+                    continue;
+                }
+
+                ControlLog.ControlPlaneFound(_logger, url.ToString(), fromSrv ? _locator.SrvName : "static URL");
+                _takedowns.Expect(url);
+                var session = new SteeringSession(this, url, _options.Steering.HeartbeatInterval, _logger, cancellationToken);
+                next.Add(session);
+                session.Start();
+            }
+
+            stopped = [.. current.Where(s => !wanted.Contains(s.Endpoint))];
+            Volatile.Write(ref _sessions, [.. next]);
+        }
+
+        foreach (var session in stopped)
+        {
+            ControlLog.ControlPlaneDropped(_logger, session.Endpoint.ToString());
+            await session.StopAsync().ConfigureAwait(false);
+            _takedowns.Forget(session.Endpoint);
+            _state.Forget(session.Endpoint.ToString());
+            _metrics.SteeringSessionUp.RemoveLabelled(session.Endpoint.ToString());
+            session.Dispose();
+        }
+
+        return fromSrv;
     }
 
     /// <summary>Renewals of the fleet certificate since start.</summary>
@@ -246,110 +249,77 @@ public sealed class ControlPlaneClient : BackgroundService
         return new UriBuilder(Uri.UriSchemeHttps, advertised.Host, bound.Port).Uri.GetLeftPart(UriPartial.Authority);
     }
 
-    private async Task RegisterAsync(CancellationToken cancellationToken)
+    /// <summary>What this appliance registers as (the same with every replica).</summary>
+    internal ApplianceIdentity Identity()
     {
         var (publicUrl, publicUrlIPv6) = PublicUrls.Choose(_options.PublicUrl, _options.PublicUrlIPv6, _server.Features.Get<IServerAddressesFeature>()?.Addresses);
-        var request = new RegisterRequest
-        {
-            InstanceId = _instanceId,
-            Identity = new ApplianceIdentity
-            {
-                ApplianceId = _options.Id,
-                Site = _options.Site,
-                PublicUrl = publicUrl,
-                PublicUrlIpv6 = publicUrlIPv6,
-                ParentUrl = _listeners.HasParent ? AdvertisedParentUrl(_listeners.ParentAddress, publicUrl) : "",
-                CapacityBytesPerSecond = _options.CapacityBytesPerSecond,
-                MaxConnections = (int)Math.Min(int.MaxValue, _options.Limits.MaxConnections),
-                SsdBytes = _options.Cache.SsdBytes,
-                Version = RoleVersion.Current,
-            },
-        };
-        var reply = await _client!.RegisterAsync(request, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (reply.HeartbeatIntervalMs > 0)
-        {
-            _interval = TimeSpan.FromMilliseconds(reply.HeartbeatIntervalMs);
-        }
-
-        InstallPlaybackKey(reply.PlaybackKey);
-        await ApplyTakedownsAsync(reply.Takedowns, cancellationToken).ConfigureAwait(false);
-
-        _registered = true;
-        _needFull = true;
-        _offered = null;
-        Registrations++;
-        Contacted();
-        ControlLog.Registered(_logger, _options.Id, request.Identity.PublicUrl, _endpoint!.ToString());
-    }
-
-    private async Task HeartbeatAsync(CancellationToken cancellationToken)
-    {
-        var request = new HeartbeatRequest
+        return new ApplianceIdentity
         {
             ApplianceId = _options.Id,
-            InstanceId = _instanceId,
-            Sequence = ++_sequence,
-            Load = MeasureLoad(),
-            Health = new ApplianceHealth { CacheHealthy = _cache.Store.IsHealthy, Draining = _state.Draining },
-            Inventory = InventoryUpdate(),
-            TakedownGeneration = _cache.Takedowns.Generation,
+            Site = _options.Site,
+            PublicUrl = publicUrl,
+            PublicUrlIpv6 = publicUrlIPv6,
+            ParentUrl = _listeners.HasParent ? AdvertisedParentUrl(_listeners.ParentAddress, publicUrl) : "",
+            CapacityBytesPerSecond = _options.CapacityBytesPerSecond,
+            MaxConnections = (int)Math.Min(int.MaxValue, _options.Limits.MaxConnections),
+            SsdBytes = _options.Cache.SsdBytes,
+            Version = RoleVersion.Current,
         };
-        var reply = await _client!.HeartbeatAsync(request, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
-        Contacted();
-        HeartbeatsAcknowledged++;
-        if (!reply.Known)
-        {
-            // Steering restarted or expired this instance: register again right away.
-            _registered = false;
-            await RegisterAsync(cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        if (_offered is { } offered && reply.InventoryVersion == offered.Version)
-        {
-            _ackedEntries = offered.Entries;
-            _ackedVersion = offered.Version;
-        }
-
-        _offered = null;
-        if (reply.WantFullInventory)
-        {
-            _needFull = true;
-        }
-
-        InstallPlaybackKey(reply.PlaybackKey);
-        await ApplyTakedownsAsync(reply.Takedowns, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Applies steering's takedown list when it differs from the one applied (the generation, or after a steering restart the titles).</summary>
-    private async Task ApplyTakedownsAsync(TakedownList? list, CancellationToken cancellationToken)
-    {
-        if (list is null)
-        {
-            return;
-        }
+    internal ApplianceHealth Health() => new() { CacheHealthy = _cache.Store.IsHealthy, Draining = _state.Draining };
 
+    /// <summary>Renews the fleet certificate over <paramref name="invoker"/> when due; one session at a time.</summary>
+    internal async Task RenewIfDueAsync(CallInvoker invoker, CancellationToken cancellationToken)
+    {
+        await _renewing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _renewal!.RenewIfDueAsync(invoker, Deadline(), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _renewing.Release();
+        }
+    }
+
+    /// <summary>
+    /// Merges <paramref name="replica"/>'s takedown list with the other replicas' and applies the result
+    /// when it differs from the one applied (the generation, or the titles).
+    /// </summary>
+    internal async Task ApplyTakedownsAsync(Uri replica, TakedownList list, CancellationToken cancellationToken)
+    {
         var titles = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var entry in list.Takedowns)
         {
             titles[entry.TitleId] = entry.Reason;
         }
 
-        var applied = _cache.Takedowns;
-        if (list.Generation == applied.Generation && titles.Count == applied.Count && titles.Keys.All(applied.HoldsTitle))
+        await _applying.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            return;
-        }
+            var applied = _cache.Takedowns;
+            var (generation, merged) = _takedowns.Offer(replica, list.Generation, titles, applied.Titles);
+            if (generation == applied.Generation && merged.Count == applied.Count && merged.Keys.All(applied.HoldsTitle))
+            {
+                return;
+            }
 
-        var added = await _cache.ApplyTakedownsAsync(list.Generation, titles, cancellationToken).ConfigureAwait(false);
-        ControlLog.TakedownsApplied(_logger, list.Generation, titles.Count, added.Count == 0 ? "-" : string.Join(',', added));
+            var added = await _cache.ApplyTakedownsAsync(generation, merged, cancellationToken).ConfigureAwait(false);
+            ControlLog.TakedownsApplied(_logger, generation, merged.Count, added.Count == 0 ? "-" : string.Join(',', added));
+        }
+        finally
+        {
+            _applying.Release();
+        }
     }
 
     /// <summary>
     /// Makes the playback MAC key steering sent (on this mutual-TLS link, to this appliance's
     /// certificate only) the one v2 tokens verify with; the previous key stays valid beside it.
+    /// Replicas share the signing key, so their replies carry the same key and installing it again changes nothing.
     /// </summary>
-    private void InstallPlaybackKey(Google.Protobuf.ByteString key)
+    internal void InstallPlaybackKey(ByteString key)
     {
         if (key.Length == PlaybackMacKey.Length)
         {
@@ -357,85 +327,34 @@ public sealed class ControlPlaneClient : BackgroundService
         }
     }
 
-    /// <summary>The inventory part of a heartbeat: the full set when needed, else the change since the acknowledged version (null when none).</summary>
-    private InventoryUpdate? InventoryUpdate()
-    {
-        var current = _inventory.Snapshot();
-        var entries = new InventoryEntries();
-        var full = _needFull;
-        if (full)
-        {
-            entries.Added.AddRange(current.Order(StringComparer.Ordinal));
-        }
-        else
-        {
-            entries.Added.AddRange(current.Where(e => !_ackedEntries.Contains(e)).Order(StringComparer.Ordinal));
-            entries.Removed.AddRange(_ackedEntries.Where(e => !current.Contains(e)).Order(StringComparer.Ordinal));
-            if (entries.Added.Count == 0 && entries.Removed.Count == 0)
-            {
-                return null;
-            }
-        }
-
-        var version = _ackedVersion + 1;
-        _offered = (version, current);
-        _needFull = false;
-        return new InventoryUpdate
-        {
-            Full = full,
-            BaseVersion = full ? 0 : _ackedVersion,
-            Version = version,
-            ZstdEntries = ByteString.CopyFrom(InventoryCodec.Compress(entries)),
-        };
-    }
-
-    private ApplianceLoad MeasureLoad()
+    /// <summary>Load counters now (bytes out so far; each session turns them into a rate over its own interval).</summary>
+    internal (ApplianceLoad Load, long BytesOut) SampleLoad()
     {
         var bytes = (long)(_metrics.ResponseBytes.WithLabels("ram").Value + _metrics.ResponseBytes.WithLabels("ssd").Value + _metrics.ResponseBytes.WithLabels("miss").Value);
-        var now = _time.GetTimestamp();
-        var rate = 0L;
-        if (_lastBytesAt != 0)
-        {
-            var seconds = _time.GetElapsedTime(_lastBytesAt, now).TotalSeconds;
-            rate = seconds > 0 ? (long)((bytes - _lastBytes) / seconds) : 0;
-        }
-
-        _lastBytes = bytes;
-        _lastBytesAt = now;
         var hits = (long)(_metrics.Requests.WithLabels("ram").Value + _metrics.Requests.WithLabels("ssd").Value);
-        return new ApplianceLoad
+        var load = new ApplianceLoad
         {
-            BytesPerSecondOut = Math.Max(0, rate),
             Connections = (int)_metrics.ConnectionsOpen.Value,
             Requests = hits + (long)_metrics.Requests.WithLabels("miss").Value,
             HitRequests = hits,
         };
+        return (load, bytes);
     }
 
-    /// <summary>Steering accepted a Register or Heartbeat: the appliance is not lost, and the metric says when.</summary>
-    private void Contacted()
+    /// <summary>A replica accepted a Register or Heartbeat: the appliance is not lost, and the metric says when.</summary>
+    internal void Contacted()
     {
         _state.Contacted();
         _metrics.ControlPlaneContact.Set(_time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
     }
 
-    private DateTime Deadline() => DateTime.UtcNow + _options.Steering.CallTimeout;
-
-    private void Reachable(bool reachable, string? detail = null)
+    /// <summary>Records a session's standing for <c>/healthz</c> and the per-replica metric.</summary>
+    internal void SessionState(SteeringSession session, bool reachable)
     {
-        if (reachable == _reachable)
-        {
-            return;
-        }
-
-        _reachable = reachable;
-        if (reachable)
-        {
-            ControlLog.ControlPlaneBack(_logger, _endpoint?.ToString() ?? "");
-        }
-        else
-        {
-            ControlLog.ControlPlaneUnreachable(_logger, _endpoint?.ToString() ?? "", detail ?? "");
-        }
+        var url = session.Endpoint.ToString();
+        _state.Session(url, reachable);
+        _metrics.SteeringSessionUp.WithLabels(url).Set(reachable ? 1 : 0);
     }
+
+    internal DateTime Deadline() => DateTime.UtcNow + _options.Steering.CallTimeout;
 }

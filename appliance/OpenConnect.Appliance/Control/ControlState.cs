@@ -16,6 +16,7 @@ public sealed class ControlState
     private readonly TimeProvider _time;
     private readonly TimeSpan _lostAfter;
     private long _lastContact;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _sessions = new(StringComparer.Ordinal);
     private volatile bool _draining;
 
     public ControlState(IOptions<ApplianceOptions> options, TimeProvider time)
@@ -49,6 +50,15 @@ public sealed class ControlState
 
     public void Contacted() => Interlocked.Exchange(ref _lastContact, _time.GetTimestamp());
 
+    /// <summary>Each steering replica's standing (its control-plane URL → reachable), for <c>/healthz</c>.</summary>
+    public IReadOnlyDictionary<string, bool> Sessions => _sessions;
+
+    /// <summary>Records whether the last call to one steering replica succeeded.</summary>
+    public void Session(string url, bool reachable) => _sessions[url] = reachable;
+
+    /// <summary>A replica no longer in use.</summary>
+    public void Forget(string url) => _sessions.TryRemove(url, out _);
+
     /// <summary>Reports the control-plane standing in <c>/healthz</c>.</summary>
     public sealed class HealthCheck(ControlState state) : IHealthCheck
     {
@@ -59,6 +69,7 @@ public sealed class ControlState
                 ["enabled"] = state.Enabled,
                 ["draining"] = state.Draining,
                 ["secondsSinceContact"] = Math.Round(state.SinceContact.TotalSeconds, 1),
+                ["steering"] = state.Sessions.OrderBy(s => s.Key, StringComparer.Ordinal).ToDictionary(s => s.Key, s => s.Value ? "reachable" : "unreachable"),
             };
             if (state.Lost)
             {

@@ -50,6 +50,14 @@ internal sealed class ChaosRunner(FleetBed bed, Action<string> down, Action<stri
         }
     }
 
+    /// <summary>Kills steering instance <paramref name="name"/> with SIGKILL at <paramref name="at"/> seconds into the run; it stays down.</summary>
+    public async Task KillSteeringAsync(string name, double at, CancellationToken cancellationToken)
+    {
+        await UntilAsync(at, cancellationToken).ConfigureAwait(false);
+        await bed.SteeringInstance(name).KillAsync().ConfigureAwait(false);
+        Log($"kill -9 {name} (steering replica; stays down)");
+    }
+
     private async Task IncidentAsync(ChaosIncident incident, CancellationToken cancellationToken)
     {
         var late = _clock.Elapsed.TotalSeconds - incident.Start;

@@ -8,10 +8,16 @@ namespace OpenConnect.Bench.Fleet;
 /// <param name="TitleSeconds">Length of the published title (default 60): players start a new session when one ends.</param>
 /// <param name="Seed">Chooses the chaos schedule's appliances (default 42).</param>
 /// <param name="Chaos">The chaos schedule on (default) or off (a baseline run).</param>
-public sealed record FleetOptions(int Sessions, int Seconds, int TitleSeconds, int Seed, bool Chaos)
+/// <param name="SteeringReplicas">Steering instances, each on its own bed host (default 1; at most 3).</param>
+/// <param name="KillSteeringAt">Seconds into the run at which one steering replica is killed with SIGKILL (null: none).</param>
+public sealed record FleetOptions(int Sessions, int Seconds, int TitleSeconds, int Seed, bool Chaos, int SteeringReplicas = 1, int? KillSteeringAt = null)
 {
+    /// <summary>Steering hosts the bed has (<c>steering</c>, <c>steering-2</c>, <c>steering-3</c>).</summary>
+    public const int MaxSteeringReplicas = 3;
+
     public const string Usage = """
         bench fleet [--sessions N] [--seconds S] [--title-seconds S] [--seed N] [--chaos on|off]
+                    [--steering-replicas N] [--kill-steering-at S]
           --sessions N        concurrent players per client host (ca in site-a, cb in site-b;
                               default 20); a player starts a new session when one ends
           --seconds S         length of the run (default 120; at least 30 with chaos)
@@ -19,6 +25,12 @@ public sealed record FleetOptions(int Sessions, int Seconds, int TitleSeconds, i
                               (default 60, 2 s segments, the bed's 360p ladder)
           --seed N            chooses the chaos schedule's appliances (default 42)
           --chaos on|off      off: the same run without incidents (baseline; default on)
+          --steering-replicas N  steering instances, each on its own host (1-3, default 1); every
+                              appliance heartbeats to all, players spread their starts over them and
+                              move to the next one when one refuses the connection
+          --kill-steering-at S   kill -9 the first steering instance S seconds into the run (needs
+                              --steering-replicas 2 or 3; it stays down): with --chaos off, every
+                              failed start and rebuffer of the run is the kill's
         Brings up the multi-host bed (scripts/fleet-bed.sh; every role's Release build in its own
         network namespace), publishes a title, runs the players inside the client namespaces
         (bench fleet players …, one process per client host) and, with chaos, kills and restarts
@@ -39,6 +51,8 @@ public sealed record FleetOptions(int Sessions, int Seconds, int TitleSeconds, i
                 "--seconds" => o with { Seconds = Number(name, value, 10, 86_400) },
                 "--title-seconds" => o with { TitleSeconds = Number(name, value, 10, 3600) },
                 "--seed" => o with { Seed = Number(name, value, 0, int.MaxValue) },
+                "--steering-replicas" => o with { SteeringReplicas = Number(name, value, 1, MaxSteeringReplicas) },
+                "--kill-steering-at" => o with { KillSteeringAt = Number(name, value, 1, 86_400) },
                 "--chaos" => o with
                 {
                     Chaos = value switch
@@ -55,6 +69,11 @@ public sealed record FleetOptions(int Sessions, int Seconds, int TitleSeconds, i
         if (o.Chaos && o.Seconds < ChaosSchedule.MinimumSeconds)
         {
             throw new BenchUsageException($"--seconds: a run with chaos needs at least {ChaosSchedule.MinimumSeconds} s (or --chaos off)");
+        }
+
+        if (o.KillSteeringAt is { } kill && (o.SteeringReplicas < 2 || kill >= o.Seconds))
+        {
+            throw new BenchUsageException($"--kill-steering-at: needs --steering-replicas 2 or 3 and a time within the run (--seconds {o.Seconds})");
         }
 
         return o;

@@ -9,6 +9,9 @@ namespace OpenConnect.Bench.Fleet;
 /// <c>--sessions</c> headless players busy for <c>--seconds</c> (each plays the title through
 /// steering with pathway failover, to the end of its buffer, and a new session starts when one
 /// ends; one second's pause after a failed start), then prints one JSON line: the <see cref="PlayersSummary"/>.
+/// <c>--steering</c> may name several steering replicas (comma-separated): sessions start on them in
+/// turn, and a request to a replica that refuses the connection goes to the next one
+/// (<see cref="SteeringFailoverHandler"/>, as a browser does with a name of several addresses).
 /// </summary>
 internal static class FleetPlayersCommand
 {
@@ -16,14 +19,15 @@ internal static class FleetPlayersCommand
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args, CancellationToken cancellationToken)
     {
-        string? steering = null, title = null, client = null;
+        List<string>? steering = null;
+        string? title = null, client = null;
         int sessions = 0, seconds = 0;
         foreach (var (name, value) in BenchArgs.Pairs(args))
         {
             switch (name)
             {
                 case "--steering":
-                    steering = value.TrimEnd('/');
+                    steering = [.. value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(u => u.TrimEnd('/'))];
                     break;
                 case "--title":
                     title = value;
@@ -42,9 +46,9 @@ internal static class FleetPlayersCommand
             }
         }
 
-        if (steering is null || title is null || client is null || sessions < 1 || seconds < 1)
+        if (steering is not { Count: > 0 } || title is null || client is null || sessions < 1 || seconds < 1)
         {
-            throw new BenchUsageException("fleet players needs --steering URL --title ID --client NAME --sessions N --seconds S");
+            throw new BenchUsageException("fleet players needs --steering URL[,URL...] --title ID --client NAME --sessions N --seconds S");
         }
 
         var results = await PlayAsync(steering, title, sessions, TimeSpan.FromSeconds(seconds), cancellationToken).ConfigureAwait(false);
@@ -58,9 +62,9 @@ internal static class FleetPlayersCommand
     /// once, then one segment per segment duration, then only plays its buffer out): an incident
     /// meets sessions at every stage.
     /// </summary>
-    public static async Task<IReadOnlyList<SessionResult>> PlayAsync(string steeringUrl, string title, int slots, TimeSpan duration, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<SessionResult>> PlayAsync(IReadOnlyList<string> steeringUrls, string title, int slots, TimeSpan duration, CancellationToken cancellationToken)
     {
-        using var handler = new SocketsHttpHandler
+        using var sockets = new SocketsHttpHandler
         {
             MaxConnectionsPerServer = int.MaxValue,
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
@@ -68,6 +72,7 @@ internal static class FleetPlayersCommand
             UseCookies = false,
             AutomaticDecompression = System.Net.DecompressionMethods.None,
         };
+        using var handler = new SteeringFailoverHandler([.. steeringUrls.Select(u => new Uri(u))], sockets);
         using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };
         using var stop = new CancellationTokenSource(duration);
         var results = new ConcurrentQueue<SessionResult>();
@@ -80,7 +85,7 @@ internal static class FleetPlayersCommand
             var played = 0;
             while (!stop.IsCancellationRequested)
             {
-                var session = new PlayerSession(http, steeringUrl, title, trace, rule, PathwayFailover.Default, playOut: true);
+                var session = new PlayerSession(http, steeringUrls[(slot + played) % steeringUrls.Count], title, trace, rule, PathwayFailover.Default, playOut: true);
                 var result = await session.RunAsync(cancellationToken, stop.Token).ConfigureAwait(false);
                 results.Enqueue(result);
                 played++;
@@ -98,6 +103,12 @@ internal static class FleetPlayersCommand
             }
         }).ToArray();
         await Task.WhenAll(tasks).ConfigureAwait(false);
+        if (steeringUrls.Count > 1)
+        {
+            // The scenario prints what the players said: how often a refused steering replica was passed over.
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"steering requests moved to another replica after a refused connection: {handler.Failovers}"));
+        }
+
         return [.. results];
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using OpenConnect.Bench.Throughput;
+using OpenConnect.Launcher.Layout;
 using OpenConnect.Testing;
 using OpenConnect.Testing.Fleet;
 
@@ -48,7 +49,7 @@ public sealed class FleetScenario : IScenario
         var loadBefore = Players.Swarm.LoadAverage();
         var clock = Stopwatch.StartNew();
         var source = await SampleMedia.GetAsync(new SampleSpec(string.Create(CultureInfo.InvariantCulture, $"testsrc2-360p-{options.TitleSeconds}s"), 640, 360, options.TitleSeconds, "mp4")).ConfigureAwait(false);
-        await using var bed = await FleetBed.StartAsync().ConfigureAwait(false);
+        await using var bed = await FleetBed.StartAsync(options.SteeringReplicas).ConfigureAwait(false);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bed {bed.Prefix} up in {clock.Elapsed.TotalSeconds:F0} s (load average {loadBefore:F1} before)"));
         clock.Restart();
         var title = await bed.PublishAsync(source).ConfigureAwait(false);
@@ -76,18 +77,31 @@ public sealed class FleetScenario : IScenario
         var poll = counters.PollAsync(TimeSpan.FromSeconds(2), polling.Token);
         var chaos = new ChaosRunner(bed, counters.Down, counters.Up);
 
+        var steering = bed.Layout.SteeringReplicas.Select(r => bed.SteeringInstance(r).BaseUrl).ToList();
+        if (steering.Count > 1)
+        {
+            log.WriteLine($"steering replicas: {string.Join(", ", steering)}; players start on them in turn and move on when one refuses");
+        }
+
+        if (options.KillSteeringAt is { } killAt)
+        {
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  kill -9 {FleetLayout.Steering} at {killAt} s (it stays down)"));
+        }
+
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{options.Sessions} players per client host for {options.Seconds} s"));
         var run = Stopwatch.StartNew();
         var children = FleetLaunch.Sites.Select(s => (Site: s.Key, Client: s.Value.Client, Process: ChildProcess.Start("ip",
         [
             "netns", "exec", bed.Host(s.Value.Client).Namespace!, "dotnet", benchDll, "fleet", FleetPlayersCommand.Name,
-            "--steering", bed.SteeringUrl, "--title", title, "--client", s.Value.Client,
+            "--steering", string.Join(',', steering), "--title", title, "--client", s.Value.Client,
             "--sessions", options.Sessions.ToString(CultureInfo.InvariantCulture), "--seconds", options.Seconds.ToString(CultureInfo.InvariantCulture),
         ]))).ToList();
         var summaries = new List<(string Site, PlayersSummary Players)>();
         try
         {
+            var killSteering = options.KillSteeringAt is { } at ? chaos.KillSteeringAsync(FleetLayout.Steering, at, cancellationToken) : Task.CompletedTask;
             await chaos.RunAsync(incidents, run, options.Seconds, cancellationToken).ConfigureAwait(false);
+            await killSteering.ConfigureAwait(false);
             foreach (var child in children)
             {
                 await child.Process.WaitForExitAsync(TimeSpan.FromSeconds(options.Seconds + 120), cancellationToken).ConfigureAwait(false);
@@ -124,8 +138,12 @@ public sealed class FleetScenario : IScenario
         var hosts = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             [Authority(bed.Host("origin").Url(FleetLaunch.OriginPort))] = FleetResult.Origin,
-            [Authority(bed.SteeringUrl)] = FleetResult.Steering,
         };
+        foreach (var url in steering)
+        {
+            hosts[Authority(url)] = FleetResult.Steering;
+        }
+
         foreach (var id in bed.Appliances.Keys)
         {
             hosts[Authority(bed.Host(id).Url(FleetLaunch.AppliancePort))] = id;

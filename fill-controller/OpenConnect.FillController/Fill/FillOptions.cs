@@ -20,6 +20,17 @@ public sealed class FillOptions
     public string SteeringControlUrl { get; set; } = "https://127.0.0.1:8280";
 
     /// <summary>
+    /// More steering replicas' control-plane URLs beside <see cref="SteeringControlUrl"/>, e.g.
+    /// <c>SteeringControlUrls:0=https://10.0.0.3:8280</c>. Each replica counts the plays it answered,
+    /// so play history is read from every one (and summed, per replica instance); the roster is read
+    /// from the first that answers (replicas rebuild the same roster from heartbeats). Default none.
+    /// </summary>
+    public string[] SteeringControlUrls { get; set; } = [];
+
+    /// <summary><see cref="SteeringControlUrl"/> and <see cref="SteeringControlUrls"/>, without repeats.</summary>
+    public IReadOnlyList<string> SteeringReplicas => [.. new[] { SteeringControlUrl }.Concat(SteeringControlUrls).Distinct(StringComparer.Ordinal)];
+
+    /// <summary>
     /// How old steering's roster may be when an appliance calls: an appliance steering no longer
     /// lists (removed by the operator) is refused fill orders at most this long after. Default 30 s.
     /// </summary>
@@ -69,6 +80,11 @@ public sealed class FillOptions
     {
         check.Require(Uri.TryCreate(ControlUrl, UriKind.Absolute, out var control) && control.Scheme == "https" && control.AbsolutePath == "/", "Fill:ControlUrl", ControlUrl, "must be an https:// URL with host and port (the control listener takes only mutual TLS with fleet certificates), e.g. https://10.0.0.3:8380");
         check.Require(Uri.TryCreate(SteeringControlUrl, UriKind.Absolute, out var steering) && steering.Scheme == "https", "Fill:SteeringControlUrl", SteeringControlUrl, "must be an https:// URL (steering's control plane takes only mutual TLS), e.g. https://10.0.0.2:8280");
+        for (var i = 0; i < SteeringControlUrls.Length; i++)
+        {
+            check.Require(Uri.TryCreate(SteeringControlUrls[i], UriKind.Absolute, out var replica) && replica.Scheme == "https", $"Fill:SteeringControlUrls:{i}", SteeringControlUrls[i], "must be an https:// URL (steering's control plane takes only mutual TLS), e.g. https://10.0.0.3:8280");
+        }
+
         check.RequireAbsoluteHttpUri(OriginUrl, "Fill:OriginUrl", allowEmpty: true);
         check.Require(OriginParentUrl.Length == 0 || (Uri.TryCreate(OriginParentUrl, UriKind.Absolute, out var parent) && parent.Scheme == "https" && parent.Query.Length == 0), "Fill:OriginParentUrl", OriginParentUrl,
             "must be empty or an https:// URL (the origin's fleet parent listener, Origin:Fleet:ParentUrl), e.g. https://10.0.0.1:8143");

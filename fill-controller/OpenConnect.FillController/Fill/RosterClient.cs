@@ -10,41 +10,54 @@ namespace OpenConnect.FillController.Fill;
 /// <summary>
 /// Reads the appliance roster from steering's control plane (gRPC <c>ApplianceRoster.List</c>) over
 /// mutual TLS: the fill controller's fleet certificate (the current one: the channel is rebuilt
-/// after a renewal), and steering must present <c>openconnect://steering</c> from the fleet CA.
+/// after a renewal), and steering must present <c>openconnect://steering</c> from the fleet CA. With
+/// several steering replicas (<c>Fill:SteeringControlUrls</c>) the first that answers gives it: each
+/// rebuilds the same roster from the appliances' heartbeats.
 /// </summary>
 public sealed class RosterClient : IDisposable
 {
-    private readonly string _url;
-    private readonly RenewingClient<ApplianceRoster.ApplianceRosterClient> _client;
+    private readonly (string Url, RenewingClient<ApplianceRoster.ApplianceRosterClient> Client)[] _replicas;
 
     public RosterClient(IOptions<FillControllerOptions> options, FleetCredentials credentials)
     {
-        _url = options.Value.Fill.SteeringControlUrl;
-        _client = new(credentials, handler =>
+        _replicas = [.. options.Value.Fill.SteeringReplicas.Select(url => (url, new RenewingClient<ApplianceRoster.ApplianceRosterClient>(credentials, handler =>
         {
-            var channel = GrpcChannel.ForAddress(_url, new GrpcChannelOptions { HttpHandler = handler });
+            var channel = GrpcChannel.ForAddress(url, new GrpcChannelOptions { HttpHandler = handler });
             return (new ApplianceRoster.ApplianceRosterClient(channel), channel);
-        });
+        })))];
     }
 
-    /// <summary>The roster; an <see cref="InvalidOperationException"/> saying why when steering cannot be reached or refuses the call.</summary>
+    /// <summary>The roster; an <see cref="InvalidOperationException"/> saying why when no replica can be reached or each refuses the call.</summary>
     public async Task<IReadOnlyList<RosterEntry>> ListAsync(CancellationToken cancellationToken)
     {
-        RosterReply reply;
-        try
+        var failures = new List<string>();
+        foreach (var (url, client) in _replicas)
         {
-            reply = await _client.Get(FleetIdentity.Steering).ListAsync(new RosterRequest(), deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
-        }
-        catch (RpcException ex) when (ex.StatusCode != StatusCode.Cancelled || !cancellationToken.IsCancellationRequested)
-        {
-            var detail = ex.Status.DebugException is { } inner ? $"{ex.Status.Detail} ({inner.GetBaseException().Message})" : ex.Status.Detail;
-            throw new InvalidOperationException($"steering's roster at {_url} failed: {ex.StatusCode}: {detail}", ex);
+            RosterReply reply;
+            try
+            {
+                reply = await client.Get(FleetIdentity.Steering).ListAsync(new RosterRequest(), deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
+            }
+            catch (RpcException ex) when (ex.StatusCode != StatusCode.Cancelled || !cancellationToken.IsCancellationRequested)
+            {
+                var detail = ex.Status.DebugException is { } inner ? $"{ex.Status.Detail} ({inner.GetBaseException().Message})" : ex.Status.Detail;
+                failures.Add($"steering's roster at {url} failed: {ex.StatusCode}: {detail}");
+                continue;
+            }
+
+            return reply.Appliances
+                .Select(a => new RosterEntry(a.ApplianceId, a.Site, a.PublicUrl, a.SsdBytes, DateTimeOffset.FromUnixTimeMilliseconds(a.LastHeartbeatUnixMs), a.ParentUrl))
+                .ToList();
         }
 
-        return reply.Appliances
-            .Select(a => new RosterEntry(a.ApplianceId, a.Site, a.PublicUrl, a.SsdBytes, DateTimeOffset.FromUnixTimeMilliseconds(a.LastHeartbeatUnixMs), a.ParentUrl))
-            .ToList();
+        throw new InvalidOperationException(string.Join("; ", failures));
     }
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        foreach (var (_, client) in _replicas)
+        {
+            client.Dispose();
+        }
+    }
 }

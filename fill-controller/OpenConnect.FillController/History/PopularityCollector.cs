@@ -47,9 +47,33 @@ public sealed partial class PopularityCollector(
         var since = today.AddDays(-options.Value.Forecast.HistoryDays - 1);
         var origin = directory.Origin ?? throw new InvalidOperationException("the origin's address is not resolved");
 
-        var steering = new Uri(options.Value.Fill.SteeringControlUrl);
-        var plays = await ReadPlaysAsync(new Uri(steering, $"/history/plays?since={PopularityStore.Day(since)}"), cancellationToken).ConfigureAwait(false);
-        store.UpsertPlays(plays.Instance, plays.Plays.Select(p => new PlayCount(p.Site, p.Title, PopularityStore.ParseDay(p.Day), p.Plays)));
+        // Every steering replica counts the plays it answered: read each (stored per instance, so they
+        // add up). One that cannot be reached keeps its last figures; only when none answers does the
+        // collection fail.
+        var playCount = 0;
+        var failures = new List<string>();
+        var replicas = options.Value.Fill.SteeringReplicas;
+        foreach (var replica in replicas)
+        {
+            PlayHistoryResponse plays;
+            try
+            {
+                plays = await ReadPlaysAsync(new Uri(new Uri(replica), $"/history/plays?since={PopularityStore.Day(since)}"), cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpRequestException ex) when (replicas.Count > 1)
+            {
+                failures.Add($"{replica}: {ex.Message}");
+                continue;
+            }
+
+            store.UpsertPlays(plays.Instance, plays.Plays.Select(p => new PlayCount(p.Site, p.Title, PopularityStore.ParseDay(p.Day), p.Plays)));
+            playCount += plays.Plays.Count;
+        }
+
+        if (failures.Count == replicas.Count)
+        {
+            throw new HttpRequestException($"no steering replica served its play history ({string.Join("; ", failures)})");
+        }
 
         var views = new List<ViewCount>();
         string? cursor = null;
@@ -78,7 +102,7 @@ public sealed partial class PopularityCollector(
         store.UpsertViews(today, views);
         store.Prune(since);
         Collections++;
-        Collected(logger, plays.Plays.Count, views.Count);
+        Collected(logger, playCount, views.Count);
     }
 
     private async Task<PlayHistoryResponse> ReadPlaysAsync(Uri url, CancellationToken cancellationToken)

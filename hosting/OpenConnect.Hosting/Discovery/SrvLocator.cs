@@ -49,20 +49,49 @@ public sealed class SrvLocator
     /// </summary>
     public async Task<(Uri? Url, bool FromSrv)> ResolveAsync(CancellationToken cancellationToken)
     {
+        var (urls, fromSrv) = await ResolveAllAsync(cancellationToken, firstOnly: true).ConfigureAwait(false);
+        return (urls.Count > 0 ? urls[0] : null, fromSrv);
+    }
+
+    /// <summary>
+    /// Every target of the SRV name, best first in the order <see cref="ResolveAsync"/> picks by (for a
+    /// service whose callers talk to all its replicas), or the fallback alone when SRV gives nothing
+    /// (empty when there is no fallback either). <c>FromSrv</c> tells which.
+    /// </summary>
+    public Task<(IReadOnlyList<Uri> Urls, bool FromSrv)> ResolveAllAsync(CancellationToken cancellationToken) =>
+        ResolveAllAsync(cancellationToken, firstOnly: false);
+
+    private async Task<(IReadOnlyList<Uri> Urls, bool FromSrv)> ResolveAllAsync(CancellationToken cancellationToken, bool firstOnly)
+    {
+        IReadOnlyList<Uri> fallback = _fallback is null ? [] : [_fallback];
         if (_lookup is null)
         {
-            return (_fallback, false);
+            return (fallback, false);
         }
 
         try
         {
             var response = await _lookup.QueryAsync(_srvName, QueryType.SRV, QueryClass.IN, cancellationToken).ConfigureAwait(false);
-            var best = response.Answers.SrvRecords().OrderBy(r => r.Priority).ThenByDescending(r => r.Weight).ThenBy(r => r.Target.Value, StringComparer.Ordinal).FirstOrDefault();
-            if (best is not null)
+            var records = response.Answers.SrvRecords().OrderBy(r => r.Priority).ThenByDescending(r => r.Weight).ThenBy(r => r.Target.Value, StringComparer.Ordinal).ToList();
+            var urls = new List<Uri>(records.Count);
+            foreach (var record in records)
             {
-                var host = await ResolveTargetAsync(best.Target.Value.TrimEnd('.'), response.Additionals, cancellationToken).ConfigureAwait(false);
-                var builder = new UriBuilder(_fallback?.Scheme ?? Uri.UriSchemeHttp, host, best.Port);
-                return (builder.Uri, true);
+                var host = await ResolveTargetAsync(record.Target.Value.TrimEnd('.'), response.Additionals, cancellationToken).ConfigureAwait(false);
+                var url = new UriBuilder(_fallback?.Scheme ?? Uri.UriSchemeHttp, host, record.Port).Uri;
+                if (!urls.Contains(url))
+                {
+                    urls.Add(url);
+                }
+
+                if (firstOnly)
+                {
+                    break;
+                }
+            }
+
+            if (urls.Count > 0)
+            {
+                return (urls, true);
             }
         }
         catch (Exception ex) when (ex is DnsResponseException or System.Net.Sockets.SocketException or TimeoutException)
@@ -70,7 +99,7 @@ public sealed class SrvLocator
             // No answer from the DNS server: keep working with the static URL.
         }
 
-        return (_fallback, false);
+        return (fallback, false);
     }
 
     private async Task<string> ResolveTargetAsync(string target, IReadOnlyList<DnsResourceRecord> additionals, CancellationToken cancellationToken)

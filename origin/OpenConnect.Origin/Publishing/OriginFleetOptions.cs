@@ -31,6 +31,16 @@ public sealed class OriginFleetOptions
     /// </summary>
     public string SteeringControlUrl { get; set; } = "";
 
+    /// <summary>
+    /// More steering replicas' control listeners beside <see cref="SteeringControlUrl"/>, e.g.
+    /// <c>SteeringControlUrls:0=https://10.0.0.3:8280</c>: replicas keep no shared store, so the origin
+    /// reports its takedown list to each of them. Default none.
+    /// </summary>
+    public string[] SteeringControlUrls { get; set; } = [];
+
+    /// <summary><see cref="SteeringControlUrl"/> and <see cref="SteeringControlUrls"/>, without repeats.</summary>
+    public IReadOnlyList<string> SteeringReplicas => [.. new[] { SteeringControlUrl }.Concat(SteeringControlUrls).Where(u => u.Length > 0).Distinct(StringComparer.Ordinal)];
+
     /// <summary>How long to wait before reporting the takedown list again after steering did not acknowledge it. Default 5 s.</summary>
     public TimeSpan TakedownRetryInterval { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -40,15 +50,20 @@ public sealed class OriginFleetOptions
     public bool IsConfigured => ParentUrl.Length > 0;
 
     /// <summary>Whether the fleet certificate files are in use: for the parent listener or for reporting takedowns.</summary>
-    public bool UsesCertificate => IsConfigured || SteeringControlUrl.Length > 0;
+    public bool UsesCertificate => IsConfigured || SteeringReplicas.Count > 0;
 
     public void Validate(OptionsCheck check)
     {
         var anyFile = CertificateFile.Length > 0 || KeyFile.Length > 0 || CaCertificateFile.Length > 0;
         check.Require(TakedownRetryInterval >= TimeSpan.FromMilliseconds(100) && TakedownRetryInterval <= TimeSpan.FromHours(1), "Fleet:TakedownRetryInterval", TakedownRetryInterval, "must be between 00:00:00.1 and 01:00:00");
         check.Require(TakedownRefreshInterval >= TimeSpan.FromSeconds(1) && TakedownRefreshInterval <= TimeSpan.FromDays(1), "Fleet:TakedownRefreshInterval", TakedownRefreshInterval, "must be between 00:00:01 and 1.00:00:00");
-        check.Require(SteeringControlUrl.Length == 0 || (Uri.TryCreate(SteeringControlUrl, UriKind.Absolute, out var steering) && steering.Scheme == Uri.UriSchemeHttps && steering.AbsolutePath == "/"),
+        check.Require(SteeringControlUrl.Length == 0 || IsControlUrl(SteeringControlUrl),
             "Fleet:SteeringControlUrl", SteeringControlUrl, "must be empty or steering's control listener as https://HOST:PORT (mutual TLS only), e.g. https://10.0.0.2:8280");
+        for (var i = 0; i < SteeringControlUrls.Length; i++)
+        {
+            check.Require(IsControlUrl(SteeringControlUrls[i]), $"Fleet:SteeringControlUrls:{i}", SteeringControlUrls[i], "must be a steering replica's control listener as https://HOST:PORT (mutual TLS only), e.g. https://10.0.0.3:8280");
+        }
+
         if (!UsesCertificate)
         {
             check.Require(!anyFile, "Fleet:ParentUrl", ParentUrl, "is required when Origin:Fleet certificate files are set (they serve the fleet parent listener), unless Origin:Fleet:SteeringControlUrl uses them");
@@ -84,4 +99,7 @@ public sealed class OriginFleetOptions
         check.Require(path.Length > 0, key, path, "a PEM file is required with Origin:Fleet:ParentUrl or SteeringControlUrl (the origin's certificate, its key and the fleet CA go together)");
         check.Require(path.Length == 0 || File.Exists(path), key, path, "file does not exist");
     }
+
+    private static bool IsControlUrl(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var steering) && steering.Scheme == Uri.UriSchemeHttps && steering.AbsolutePath == "/";
 }

@@ -8,13 +8,15 @@ using OpenConnect.Hosting;
 namespace OpenConnect.Origin.Publishing;
 
 /// <summary>
-/// Reports the origin's whole takedown list (<see cref="TitleTakedowns"/>) to steering's control
-/// listener (<c>Origin:Fleet:SteeringControlUrl</c>, mutual TLS with the origin's fleet certificate;
-/// steering must present <c>openconnect://steering</c> from the fleet CA): once at start and after
-/// every change, retrying every <see cref="OriginFleetOptions.TakedownRetryInterval"/> until steering
-/// acknowledges, and again every <see cref="OriginFleetOptions.TakedownRefreshInterval"/>. The full list each time makes a report idempotent and repairs steering's copy after it
-/// lost its state. Without a steering URL it does nothing (steering then learns of a title's removal
-/// only when the origin answers 404 for it).
+/// Reports the origin's whole takedown list (<see cref="TitleTakedowns"/>) to every steering replica's
+/// control listener (<c>Origin:Fleet:SteeringControlUrl</c> and <c>SteeringControlUrls</c>, mutual TLS
+/// with the origin's fleet certificate; steering must present <c>openconnect://steering</c> from the
+/// fleet CA), each replica in its own loop so one that is down delays none of the others: once at
+/// start and after every change, retrying every <see cref="OriginFleetOptions.TakedownRetryInterval"/>
+/// until that replica acknowledges, and again every <see cref="OriginFleetOptions.TakedownRefreshInterval"/>.
+/// The full list each time makes a report idempotent and repairs a replica's copy after it lost its
+/// state. Without a steering URL it does nothing (steering then learns of a title's removal only when
+/// the origin answers 404 for it).
 /// </summary>
 public sealed partial class TakedownReporter : BackgroundService
 {
@@ -22,7 +24,8 @@ public sealed partial class TakedownReporter : BackgroundService
     private readonly OriginFleetOptions _options;
     private readonly IServiceProvider _services;
     private readonly ILogger<TakedownReporter> _logger;
-    private readonly SemaphoreSlim _changed = new(0, 1);
+    private readonly SemaphoreSlim[] _changed;
+    private long _reports;
 
     public TakedownReporter(TitleTakedowns takedowns, IOptions<OriginOptions> options, IServiceProvider services, ILogger<TakedownReporter> logger)
     {
@@ -30,43 +33,49 @@ public sealed partial class TakedownReporter : BackgroundService
         _options = options.Value.Fleet;
         _services = services;
         _logger = logger;
+        _changed = [.. _options.SteeringReplicas.Select(_ => new SemaphoreSlim(0, 1))];
         _takedowns.Changed += OnChanged;
     }
 
-    /// <summary>Steering's takedown generation from the last acknowledged report (0 before one).</summary>
+    /// <summary>Steering's takedown generation from the last report a replica acknowledged (0 before one).</summary>
     public ulong AcknowledgedGeneration { get; private set; }
 
-    /// <summary>Reports steering acknowledged since start.</summary>
-    public long Reports { get; private set; }
+    /// <summary>Reports the steering replicas acknowledged since start, all together.</summary>
+    public long Reports => Interlocked.Read(ref _reports);
 
     public override void Dispose()
     {
         _takedowns.Changed -= OnChanged;
-        _changed.Dispose();
+        foreach (var changed in _changed)
+        {
+            changed.Dispose();
+        }
+
         base.Dispose();
     }
 
     private void OnChanged(string titleId)
     {
-        try
+        foreach (var changed in _changed)
         {
-            _changed.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // A wake-up is already pending; it reports the list as it is then.
+            try
+            {
+                changed.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // A wake-up is already pending; it reports the list as it is then.
+            }
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (_options.SteeringControlUrl.Length == 0)
-        {
-            return;
-        }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(_options.SteeringReplicas.Select((url, i) => ReportToAsync(url, _changed[i], stoppingToken)));
 
+    private async Task ReportToAsync(string url, SemaphoreSlim changed, CancellationToken stoppingToken)
+    {
         var credentials = _services.GetRequiredService<FleetTlsCredentials>();
-        using var channel = GrpcChannel.ForAddress(_options.SteeringControlUrl, new GrpcChannelOptions
+        using var channel = GrpcChannel.ForAddress(url, new GrpcChannelOptions
         {
             HttpHandler = new SocketsHttpHandler
             {
@@ -76,6 +85,7 @@ public sealed partial class TakedownReporter : BackgroundService
         });
         var client = new ControlPlane.ControlPlaneClient(channel);
         var failing = false;
+        var acknowledged = (ulong?)null;
         while (!stoppingToken.IsCancellationRequested)
         {
             var report = new TakedownReport();
@@ -83,20 +93,21 @@ public sealed partial class TakedownReporter : BackgroundService
             try
             {
                 var ack = await client.ReportTakedownsAsync(report, deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: stoppingToken).ConfigureAwait(false);
-                if (ack.Generation != AcknowledgedGeneration || failing || Reports == 0)
+                if (ack.Generation != acknowledged || failing)
                 {
-                    Reported(_logger, report.Takedowns.Count, ack.Generation);
+                    Reported(_logger, report.Takedowns.Count, url, ack.Generation);
                 }
 
+                acknowledged = ack.Generation;
                 AcknowledgedGeneration = ack.Generation;
-                Reports++;
+                Interlocked.Increment(ref _reports);
                 failing = false;
             }
             catch (Exception ex) when (ex is RpcException or HttpRequestException && !stoppingToken.IsCancellationRequested)
             {
                 if (!failing)
                 {
-                    ReportFailed(_logger, _options.SteeringControlUrl, ex.Message);
+                    ReportFailed(_logger, url, ex.Message);
                     failing = true;
                 }
             }
@@ -105,7 +116,7 @@ public sealed partial class TakedownReporter : BackgroundService
             // sooner), which repairs a steering that restarted without its state directory.
             try
             {
-                await _changed.WaitAsync(failing ? _options.TakedownRetryInterval : _options.TakedownRefreshInterval, stoppingToken).ConfigureAwait(false);
+                await changed.WaitAsync(failing ? _options.TakedownRetryInterval : _options.TakedownRefreshInterval, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -114,8 +125,8 @@ public sealed partial class TakedownReporter : BackgroundService
         }
     }
 
-    [LoggerMessage(EventId = 7311, Level = LogLevel.Information, Message = "Takedown list ({Count} titles) reported to steering: generation {Generation}")]
-    private static partial void Reported(ILogger logger, int count, ulong generation);
+    [LoggerMessage(EventId = 7311, Level = LogLevel.Information, Message = "Takedown list ({Count} titles) reported to steering at {Url}: generation {Generation}")]
+    private static partial void Reported(ILogger logger, int count, string url, ulong generation);
 
     [LoggerMessage(EventId = 7312, Level = LogLevel.Warning, Message = "Could not report the takedown list to steering at {Url} (retrying): {Error}")]
     private static partial void ReportFailed(ILogger logger, string url, string error);

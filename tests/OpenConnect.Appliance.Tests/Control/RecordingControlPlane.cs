@@ -77,6 +77,9 @@ public sealed class RecordingControlPlane : ControlPlane.ControlPlaneBase, IAsyn
     /// <summary>The playback MAC key sent in every reply (as steering sends the caller its own); null sends none.</summary>
     public PlaybackMacKey? PlaybackKey { get; set; }
 
+    /// <summary>The takedown list sent at Register, and in heartbeats whose generation differs from it (as steering does). Default none.</summary>
+    public TakedownList? Takedowns { get; set; }
+
     private Google.Protobuf.ByteString PlaybackKeyBytes => PlaybackKey is { } key ? Google.Protobuf.ByteString.CopyFrom(key.Bytes) : Google.Protobuf.ByteString.Empty;
 
     public static async Task<RecordingControlPlane> StartAsync(int port = 0)
@@ -120,7 +123,7 @@ public sealed class RecordingControlPlane : ControlPlane.ControlPlaneBase, IAsyn
         }
 
         Registrations.Enqueue(request);
-        return Task.FromResult(new RegisterReply { HeartbeatIntervalMs = 100, PlaybackKey = PlaybackKeyBytes });
+        return Task.FromResult(new RegisterReply { HeartbeatIntervalMs = 100, PlaybackKey = PlaybackKeyBytes, Takedowns = Takedowns });
     }
 
     public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context)
@@ -163,7 +166,15 @@ public sealed class RecordingControlPlane : ControlPlane.ControlPlaneBase, IAsyn
                 wantFull = true;
             }
 
-            return Task.FromResult(new HeartbeatReply { Known = true, WantFullInventory = wantFull, InventoryVersion = _inventoryVersion, PlaybackKey = PlaybackKeyBytes });
+            var takedowns = Takedowns;
+            return Task.FromResult(new HeartbeatReply
+            {
+                Known = true,
+                WantFullInventory = wantFull,
+                InventoryVersion = _inventoryVersion,
+                PlaybackKey = PlaybackKeyBytes,
+                Takedowns = takedowns is not null && takedowns.Generation != request.TakedownGeneration ? takedowns : null,
+            });
         }
     }
 

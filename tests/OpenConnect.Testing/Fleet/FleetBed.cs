@@ -30,12 +30,12 @@ public sealed class FleetBed : IAsyncDisposable
     private int _grpcCalls;
     private bool _disposed;
 
-    private FleetBed(string prefix, TempDirectory state, Dictionary<string, FleetHost> hosts)
+    private FleetBed(string prefix, TempDirectory state, Dictionary<string, FleetHost> hosts, int steeringReplicas)
     {
         Prefix = prefix;
         State = state;
         _hosts = hosts;
-        Layout = FleetLaunch.Layout(state.Path, hosts);
+        Layout = FleetLaunch.Layout(state.Path, hosts, steeringReplicas);
     }
 
     public static bool IsRoot => File.ReadLines("/proc/self/status").Any(l => l.StartsWith("Uid:", StringComparison.Ordinal) && l.Split('\t', StringSplitOptions.RemoveEmptyEntries)[1] == "0");
@@ -59,6 +59,29 @@ public sealed class FleetBed : IAsyncDisposable
     public LaunchedRole Origin => Fleet.Origin;
 
     public LaunchedRole Steering => Fleet.Steering;
+
+    /// <summary>Steering instance <paramref name="name"/>: <c>steering</c> or a replica (<c>steering-2</c>).</summary>
+    public LaunchedRole SteeringInstance(string name) => name == FleetLayout.Steering ? Fleet.Steering : Fleet.SteeringReplicas[name];
+
+    /// <summary>Starts steering replica <paramref name="name"/> again (after a kill); returns once it answers <c>/healthz</c>.</summary>
+    public Task<LaunchedRole> RestartSteeringReplicaAsync(string name) => Fleet.StartSteeringReplicaAsync(name);
+
+    /// <summary>
+    /// Steering instance <paramref name="name"/>'s roster (<c>GET /fleet/roster</c> with the operator
+    /// token): per appliance, what it registered and its health, without the times and loads each
+    /// instance samples at its own moment.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> RosterAsync(string name)
+    {
+        var (status, body) = await Fleet.Enrollment.OperatorOnAsync(name, "GET", "/fleet/roster");
+        if (status != 200)
+        {
+            throw new InvalidOperationException($"{name}: GET /fleet/roster answered {status}: {body}");
+        }
+
+        using var roster = JsonDocument.Parse(body);
+        return [.. roster.RootElement.GetProperty("appliances").EnumerateArray().Select(a => string.Join(' ', ((string[])["id", "site", "health", "publicUrl", "parentUrl", "capacityBytesPerSecond", "maxConnections", "titles", "ssdBytes"]).Select(p => a.GetProperty(p).ToString()))).Order(StringComparer.Ordinal)];
+    }
 
     public LaunchedRole FillController => Fleet.FillController!;
 
@@ -93,7 +116,7 @@ public sealed class FleetBed : IAsyncDisposable
     public string PublishedDirectory => Path.Combine(Layout.DataDirectory(FleetLayout.Origin), "published");
 
     /// <summary>Builds the bed, starts every role and enrolls the appliances; returns once each answers <c>/healthz</c> and steering lists the four appliances.</summary>
-    public static async Task<FleetBed> StartAsync()
+    public static async Task<FleetBed> StartAsync(int steeringReplicas = 1)
     {
         if (!IsRoot)
         {
@@ -114,7 +137,7 @@ public sealed class FleetBed : IAsyncDisposable
             hosts[f[0]] = new FleetHost(f[0], f[1], f[2], f[3]);
         }
 
-        var bed = new FleetBed(prefix, new TempDirectory("openconnect-fleet"), hosts);
+        var bed = new FleetBed(prefix, new TempDirectory("openconnect-fleet"), hosts, steeringReplicas);
         try
         {
             await File.WriteAllTextAsync(bed.Layout.AdminPasswordFile, "fleet bed admin password\n");
@@ -124,7 +147,11 @@ public sealed class FleetBed : IAsyncDisposable
                 OperatorIdentity = "openconnect://operator/bed",
                 ExtraSettings = role => FleetLaunch.ExtraSettings(bed.Layout, role),
             });
-            await bed.WaitForEligibleAppliancesAsync(bed.Appliances.Count);
+            foreach (var replica in bed.Layout.SteeringReplicas)
+            {
+                await bed.WaitForEligibleAppliancesAsync(bed.Appliances.Count, replica);
+            }
+
             return bed;
         }
         catch
@@ -135,15 +162,15 @@ public sealed class FleetBed : IAsyncDisposable
     }
 
     /// <summary>Waits until steering counts <paramref name="count"/> eligible appliances (registered, heartbeating, not draining).</summary>
-    public async Task WaitForEligibleAppliancesAsync(int count)
+    public async Task WaitForEligibleAppliancesAsync(int count, string steering = FleetLayout.Steering)
     {
         try
         {
-            await WaitUntilAsync($"steering counts {count} eligible appliances", TimeSpan.FromSeconds(60), async () => await EligibleAppliancesAsync() == count ? "yes" : null);
+            await WaitUntilAsync($"{steering} counts {count} eligible appliances", TimeSpan.FromSeconds(60), async () => await EligibleAppliancesAsync(steering) == count ? "yes" : null);
         }
         catch (TimeoutException ex)
         {
-            var metrics = await CurlAsync("steering", Steering.ManagementUrl + "/metrics");
+            var metrics = await CurlAsync(steering, SteeringInstance(steering).ManagementUrl + "/metrics");
             var states = string.Join("; ", metrics.Body.Split('\n').Where(l => l.StartsWith("openconnect_steering_appliances{", StringComparison.Ordinal)));
             var logs = string.Join("\n", ((LaunchedRole[])[Steering, .. Appliances.Values]).Select(r => $"-- {r.Name}:\n{r.Tail(15)}"));
             throw new TimeoutException($"{ex.Message} (steering: {states})\n{logs}", ex);
@@ -151,9 +178,9 @@ public sealed class FleetBed : IAsyncDisposable
     }
 
     /// <summary>Steering's <c>openconnect_steering_appliances{state="eligible"}</c>.</summary>
-    public async Task<int> EligibleAppliancesAsync()
+    public async Task<int> EligibleAppliancesAsync(string steering = FleetLayout.Steering)
     {
-        var (status, body) = await CurlAsync("steering", Steering.ManagementUrl + "/metrics");
+        var (status, body) = await CurlAsync(steering, SteeringInstance(steering).ManagementUrl + "/metrics");
         if (status == 200 && PrometheusText.Parse(body).Value("openconnect_steering_appliances", ("state", "eligible")) is { } eligible)
         {
             return (int)eligible;
@@ -161,7 +188,7 @@ public sealed class FleetBed : IAsyncDisposable
 
         // Steering's metrics object (and with it this gauge) is built on the first player request;
         // a steering-manifest request for a title that does not exist builds it.
-        await CurlAsync("steering", SteeringUrl + "/steering/hls/fleet-bed-probe");
+        await CurlAsync(steering, SteeringInstance(steering).BaseUrl + "/steering/hls/fleet-bed-probe");
         return -1;
     }
 

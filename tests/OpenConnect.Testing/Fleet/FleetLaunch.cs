@@ -47,8 +47,8 @@ public static class FleetLaunch
     public static readonly string[] UnsignedNetworks = ["198.18.0.0/24", "198.18.1.0/28", "198.18.2.0/28", "2001:2::/64"];
 
     /// <summary>The bed's layout over <paramref name="hosts"/> (as <c>scripts/fleet-bed.sh up</c> printed them).</summary>
-    public static FleetLayout Layout(string stateDirectory, IReadOnlyDictionary<string, FleetHost> hosts) =>
-        FleetLayout.Namespaces(stateDirectory, hosts, [.. Sites.Select(s => new FleetSite(s.Key, s.Value.Appliances, s.Value.Prefixes, s.Value.Client))], UnsignedNetworks);
+    public static FleetLayout Layout(string stateDirectory, IReadOnlyDictionary<string, FleetHost> hosts, int steeringReplicas = 1) =>
+        FleetLayout.Namespaces(stateDirectory, hosts, [.. Sites.Select(s => new FleetSite(s.Key, s.Value.Appliances, s.Value.Prefixes, s.Value.Client))], UnsignedNetworks, steeringReplicas);
 
     /// <summary>Appliance <paramref name="id"/>'s access log (JSON lines): who fetched what from it, players and fill peers alike.</summary>
     public static string ApplianceAccessLog(FleetBed bed, string id) => AccessLogFile(bed.Layout, id);
@@ -79,7 +79,7 @@ public static class FleetLaunch
                 "--Origin:Catalog:PasswordIterations=10000",
             ],
             FleetLayout.FillController => [$"--FillController:Fill:RosterMaxSilence={FillRosterMaxSilence:c}"],
-            FleetLayout.Steering => [],
+            _ when layout.IsSteering(role) => [],
             _ =>
             [
                 $"--Appliance:AccessLog:Path={AccessLogFile(layout, role)}",

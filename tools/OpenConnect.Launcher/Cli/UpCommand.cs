@@ -22,7 +22,8 @@ public static class UpCommand
             args.OriginPort,
             args.SteeringPort,
             args.FillPort,
-            [.. args.AppliancePorts.Select((port, i) => ($"appliance-{i + 1}", port))]);
+            [.. args.AppliancePorts.Select((port, i) => ($"appliance-{i + 1}", port))],
+            steeringReplicas: args.SteeringReplicas);
         var root = args.RepositoryRoot ?? FindRepositoryRoot();
         var options = new FleetLaunchOptions
         {
@@ -114,6 +115,7 @@ public static class UpCommand
             ("STATE_DIR", layout.StateDirectory),
             ("ORIGIN_URL", layout.Url(FleetLayout.Origin)),
             ("STEERING_URL", layout.Url(FleetLayout.Steering)),
+            ("STEERING_URLS", string.Join(' ', layout.SteeringReplicas.Select(layout.Url))),
             ("FILL_CONTROL_URL", layout.HasFillController ? layout.ControlUrl(FleetLayout.FillController) : ""),
             ("FILL_PIN", fleet.FillPin),
             ("OPERATOR_CERT", fleet.OperatorCertificateFile),

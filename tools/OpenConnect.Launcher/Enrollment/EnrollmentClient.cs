@@ -26,7 +26,14 @@ public sealed class EnrollmentClient(FleetLayout layout, LaunchedRole? steering 
     /// An operator call (<c>/fleet/…</c>) on steering's enrollment listener; status 0 when no HTTP
     /// answer came. <paramref name="json"/>, when given, is sent as the JSON body.
     /// </summary>
-    public async Task<(int Status, string Body)> OperatorAsync(string method, string path, object? json = null, CancellationToken cancellationToken = default)
+    public Task<(int Status, string Body)> OperatorAsync(string method, string path, object? json = null, CancellationToken cancellationToken = default) =>
+        OperatorOnAsync(FleetLayout.Steering, method, path, json, cancellationToken);
+
+    /// <summary>
+    /// An operator call on steering instance <paramref name="replica"/>'s enrollment listener (a replica
+    /// reads the same operator token), made with curl from that instance's host.
+    /// </summary>
+    public async Task<(int Status, string Body)> OperatorOnAsync(string replica, string method, string path, object? json = null, CancellationToken cancellationToken = default)
     {
         if (!_headerWritten)
         {
@@ -47,8 +54,9 @@ public sealed class EnrollmentClient(FleetLayout layout, LaunchedRole? steering 
             command.AddRange(["-H", "Content-Type: application/json", "--data-binary", JsonSerializer.Serialize(json)]);
         }
 
-        command.AddRange(["-o", "-", "-w", "\n%{http_code}", layout.EnrollUrl + path]);
-        var result = await CommandRunner.RunOnAsync(layout.Host(FleetLayout.Steering), command, TimeSpan.FromSeconds(20), cancellationToken: cancellationToken).ConfigureAwait(false);
+        var enroll = layout.Host(replica).SecureUrl(layout.Port(replica) + FleetLayout.EnrollOffset);
+        command.AddRange(["-o", "-", "-w", "\n%{http_code}", enroll + path]);
+        var result = await CommandRunner.RunOnAsync(layout.Host(replica), command, TimeSpan.FromSeconds(20), cancellationToken: cancellationToken).ConfigureAwait(false);
         return ParseCurl(result.StandardOutput);
     }
 

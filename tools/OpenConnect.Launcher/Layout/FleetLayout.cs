@@ -20,6 +20,12 @@ public sealed class FleetLayout
     public const int BedFillPort = 8300;
     public const int BedAppliancePort = 8400;
 
+    /// <summary>Most steering replicas a fleet runs.</summary>
+    public const int MaxSteeringReplicas = 9;
+
+    /// <summary>On loopback, replica i (from 0) of steering uses the steering port + i × this.</summary>
+    public const int SteeringReplicaPortStep = 5;
+
     public const int ParentOffset = 43;
     public const int ControlOffset = 80;
     public const int EnrollOffset = 81;
@@ -30,8 +36,9 @@ public sealed class FleetLayout
 
     private readonly Dictionary<string, (FleetHost Host, int Port)> _roles;
 
-    private FleetLayout(FleetAddressing addressing, string stateDirectory, IReadOnlyList<FleetSite> sites, bool fillController, IReadOnlyList<string> unsignedNetworks, Dictionary<string, (FleetHost, int)> roles)
+    private FleetLayout(FleetAddressing addressing, string stateDirectory, IReadOnlyList<FleetSite> sites, bool fillController, IReadOnlyList<string> unsignedNetworks, Dictionary<string, (FleetHost, int)> roles, int steeringReplicas)
     {
+        SteeringReplicas = [Steering, .. Enumerable.Range(2, steeringReplicas - 1).Select(SteeringReplica)];
         Addressing = addressing;
         StateDirectory = Path.GetFullPath(stateDirectory);
         Sites = sites;
@@ -39,7 +46,7 @@ public sealed class FleetLayout
         UnsignedNetworks = unsignedNetworks;
         _roles = roles;
         Appliances = [.. sites.SelectMany(s => s.Appliances)];
-        var duplicate = Appliances.GroupBy(a => a, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1 || g.Key is Steering or Origin or FillController);
+        var duplicate = Appliances.GroupBy(a => a, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1 || g.Key is Steering or Origin or FillController || SteeringReplicas.Contains(g.Key, StringComparer.Ordinal));
         if (duplicate is not null)
         {
             throw new ArgumentException($"appliance id '{duplicate.Key}' is used twice or names another role");
@@ -62,20 +69,39 @@ public sealed class FleetLayout
     /// <summary>Every appliance id, site by site, each in its site's parent order.</summary>
     public IReadOnlyList<string> Appliances { get; }
 
-    /// <summary>The roles in start order: steering, origin, the fill controller, then the appliances.</summary>
-    public IReadOnlyList<string> Roles => [Steering, Origin, .. HasFillController ? (string[])[FillController] : [], .. Appliances];
+    /// <summary>
+    /// Steering's instances: <c>steering</c> (it makes the fleet CA, the signing key and the operator
+    /// token, and takes enrollment), then the replicas <c>steering-2</c>, <c>steering-3</c>, … that share
+    /// those files and nothing else. Every appliance, the origin and the fill controller talk to all of them.
+    /// </summary>
+    public IReadOnlyList<string> SteeringReplicas { get; }
+
+    /// <summary>The roles in start order: steering and its replicas, origin, the fill controller, then the appliances.</summary>
+    public IReadOnlyList<string> Roles => [.. SteeringReplicas, Origin, .. HasFillController ? (string[])[FillController] : [], .. Appliances];
+
+    /// <summary>The name of steering replica <paramref name="number"/> (2, 3, …; 1 is <c>steering</c> itself).</summary>
+    public static string SteeringReplica(int number) => number == 1 ? Steering : $"{Steering}-{number}";
+
+    /// <summary>Every steering instance's control listener, <c>steering</c> first.</summary>
+    public IReadOnlyList<string> SteeringControlUrls => [.. SteeringReplicas.Select(ControlUrl)];
 
     /// <summary>
     /// Every role on 127.0.0.1 (run.sh's fleet): one site, <paramref name="site"/>, holding the
     /// appliances in the given order, with loopback clients mapped to it.
     /// </summary>
-    public static FleetLayout Loopback(string stateDirectory, int originPort, int steeringPort, int? fillPort, IReadOnlyList<(string Id, int Port)> appliances, string site = "local")
+    public static FleetLayout Loopback(string stateDirectory, int originPort, int steeringPort, int? fillPort, IReadOnlyList<(string Id, int Port)> appliances, string site = "local", int steeringReplicas = 1)
     {
+        CheckReplicas(steeringReplicas);
         var roles = new Dictionary<string, (FleetHost, int)>(StringComparer.Ordinal)
         {
             [Origin] = (FleetHost.Loopback, CheckPort(Origin, originPort)),
-            [Steering] = (FleetHost.Loopback, CheckPort(Steering, steeringPort)),
         };
+        for (var i = 0; i < steeringReplicas; i++)
+        {
+            var name = SteeringReplica(i + 1);
+            roles[name] = (FleetHost.Loopback, CheckPort(name, steeringPort + (i * SteeringReplicaPortStep)));
+        }
+
         if (fillPort is { } fill)
         {
             roles[FillController] = (FleetHost.Loopback, CheckPort(FillController, fill));
@@ -92,7 +118,7 @@ public sealed class FleetLayout
             throw new ArgumentException($"every role needs its own port (given: {string.Join(", ", taken)})");
         }
 
-        return new FleetLayout(FleetAddressing.Loopback, stateDirectory, [new FleetSite(site, [.. appliances.Select(a => a.Id)], ["127.0.0.0/8", "::1/128"])], fillPort is not null, ["127.0.0.0/8"], roles);
+        return new FleetLayout(FleetAddressing.Loopback, stateDirectory, [new FleetSite(site, [.. appliances.Select(a => a.Id)], ["127.0.0.0/8", "::1/128"])], fillPort is not null, ["127.0.0.0/8"], roles, steeringReplicas);
     }
 
     /// <summary>
@@ -100,27 +126,43 @@ public sealed class FleetLayout
     /// prints them): steering on <c>steering</c>, the origin on <c>origin</c>, the fill controller on
     /// <c>fill</c>, each appliance on the host named after it; the bed's fixed ports.
     /// </summary>
-    public static FleetLayout Namespaces(string stateDirectory, IReadOnlyDictionary<string, FleetHost> hosts, IReadOnlyList<FleetSite> sites, IReadOnlyList<string> unsignedNetworks)
+    public static FleetLayout Namespaces(string stateDirectory, IReadOnlyDictionary<string, FleetHost> hosts, IReadOnlyList<FleetSite> sites, IReadOnlyList<string> unsignedNetworks, int steeringReplicas = 1)
     {
+        CheckReplicas(steeringReplicas);
         FleetHost HostOf(string name) => hosts.TryGetValue(name, out var host) ? host : throw new ArgumentException($"the bed has no host '{name}' (hosts: {string.Join(", ", hosts.Keys)})");
         var roles = new Dictionary<string, (FleetHost, int)>(StringComparer.Ordinal)
         {
             [Origin] = (HostOf("origin"), BedOriginPort),
-            [Steering] = (HostOf("steering"), BedSteeringPort),
             [FillController] = (HostOf("fill"), BedFillPort),
         };
+        for (var i = 1; i <= steeringReplicas; i++)
+        {
+            // Each replica on its own bed host (steering, steering-2, …), on the same port.
+            roles[SteeringReplica(i)] = (HostOf(SteeringReplica(i)), BedSteeringPort);
+        }
+
         foreach (var id in sites.SelectMany(s => s.Appliances))
         {
             roles[id] = (HostOf(id), BedAppliancePort);
         }
 
-        return new FleetLayout(FleetAddressing.Namespaces, stateDirectory, sites, fillController: true, unsignedNetworks, roles);
+        return new FleetLayout(FleetAddressing.Namespaces, stateDirectory, sites, fillController: true, unsignedNetworks, roles, steeringReplicas);
+    }
+
+    private static void CheckReplicas(int replicas)
+    {
+        if (replicas is < 1 or > MaxSteeringReplicas)
+        {
+            throw new ArgumentOutOfRangeException(nameof(replicas), replicas, $"steering replicas must be 1-{MaxSteeringReplicas}");
+        }
     }
 
     private static int CheckPort(string role, int port) =>
         port is >= 1 and <= 65535 - ManagementOffset ? port : throw new ArgumentOutOfRangeException(nameof(port), port, $"{role}'s port must be 1-{65535 - ManagementOffset} (its management listener is on the port + {ManagementOffset})");
 
     public bool IsAppliance(string role) => Appliances.Contains(role, StringComparer.Ordinal);
+
+    public bool IsSteering(string role) => SteeringReplicas.Contains(role, StringComparer.Ordinal);
 
     public FleetHost Host(string role) => Role(role).Host;
 
@@ -184,7 +226,13 @@ public sealed class FleetLayout
     /// <summary>The origin's integrity manifest public key, written by the origin at start.</summary>
     public string IntegrityKeyFile => StatePath(Origin, "keys", "origin-signing.pub");
 
-    public string PrefixFile(string site) => StatePath(Steering, "prefixes", site + ".prefixes");
+    /// <summary>Steering's signing key, which its replicas share (the v1 public key and every v2 MAC key derive from it).</summary>
+    public string SigningKeyFile => StatePath(Steering, "keys", "steering-signing.key");
+
+    /// <summary>The prefix tables, one file per site, read by every steering replica.</summary>
+    public string PrefixDirectory => StatePath(Steering, "prefixes");
+
+    public string PrefixFile(string site) => Path.Combine(PrefixDirectory, site + ".prefixes");
 
     public string LogDirectory => StatePath("logs");
 

@@ -9,19 +9,34 @@ namespace OpenConnect.Launcher.Layout;
 /// </summary>
 public static class RoleSettings
 {
-    public static IReadOnlyList<string> Steering(FleetLayout layout)
+    /// <summary>
+    /// Steering instance <paramref name="role"/> (default <c>steering</c>). A replica keeps its own data
+    /// directory (registry, takedowns, play history) and shares with <c>steering</c> only its signing
+    /// key, its fleet directory (the CA, the enrollment records, the operator token) and the prefix tables.
+    /// </summary>
+    public static IReadOnlyList<string> Steering(FleetLayout layout, string role = FleetLayout.Steering)
     {
-        var host = layout.Host(FleetLayout.Steering);
+        var host = layout.Host(role);
         List<string> settings =
         [
             // Players reach steering on each of its addresses; an IPv6 player gets the appliances' IPv6 URLs.
-            "--urls", host.ListenUrls(layout.Port(FleetLayout.Steering)),
-            $"--Management:Url={layout.ManagementUrl(FleetLayout.Steering)}",
-            $"--Steering:DataDirectory={layout.DataDirectory(FleetLayout.Steering)}",
-            $"--Steering:ControlUrl={layout.ControlUrl(FleetLayout.Steering)}",
-            $"--Steering:Fleet:EnrollUrl={layout.EnrollUrl}",
+            "--urls", host.ListenUrls(layout.Port(role)),
+            $"--Management:Url={layout.ManagementUrl(role)}",
+            $"--Steering:DataDirectory={layout.DataDirectory(role)}",
+            $"--Steering:ControlUrl={layout.ControlUrl(role)}",
+            $"--Steering:Fleet:EnrollUrl={host.SecureUrl(layout.Port(role) + FleetLayout.EnrollOffset)}",
             $"--Steering:OriginUrl={layout.Url(FleetLayout.Origin)}",
         ];
+        if (role != FleetLayout.Steering)
+        {
+            settings.AddRange(
+            [
+                $"--Steering:SigningKeyFile={layout.SigningKeyFile}",
+                $"--Steering:Fleet:Directory={layout.FleetDirectory}",
+                $"--Steering:PrefixDirectory={layout.PrefixDirectory}",
+            ]);
+        }
+
         if (host.Ipv6 is not null)
         {
             // Its certificate names both of its addresses (the listeners' host adds the IPv4 one too).
@@ -51,6 +66,7 @@ public static class RoleSettings
             $"--Origin:Fleet:CaCertificateFile={layout.CaCertificateFile}",
             // Takedowns reach steering, and through its heartbeat replies every appliance.
             $"--Origin:Fleet:SteeringControlUrl={layout.ControlUrl(FleetLayout.Steering)}",
+            .. layout.SteeringControlUrls.Skip(1).Select((url, i) => $"--Origin:Fleet:SteeringControlUrls:{i}={url}"),
             // The operator page reads steering's roster and the fill controller's progress with the origin's certificate.
             $"--Origin:Web:FleetSteeringUrl={layout.EnrollUrl}",
             .. layout.HasFillController ? [$"--Origin:Web:FleetFillControllerUrl={layout.ControlUrl(FleetLayout.FillController)}"] : (string[])[],
@@ -70,6 +86,7 @@ public static class RoleSettings
             $"--FillController:Origin:Url={layout.Url(FleetLayout.Origin)}",
             $"--FillController:Fill:ControlUrl={layout.ControlUrl(FleetLayout.FillController)}",
             $"--FillController:Fill:SteeringControlUrl={layout.ControlUrl(FleetLayout.Steering)}",
+            .. layout.SteeringControlUrls.Skip(1).Select((url, i) => $"--FillController:Fill:SteeringControlUrls:{i}={url}"),
             $"--FillController:Fill:OriginParentUrl={layout.ParentUrl(FleetLayout.Origin)}",
             $"--FillController:Fleet:CertificateFile={Path.Combine(fleet, "fill-controller.crt")}",
             $"--FillController:Fleet:KeyFile={Path.Combine(fleet, "fill-controller.key")}",
@@ -97,7 +114,9 @@ public static class RoleSettings
             .. layout.Parents(id).Select((parent, i) => $"--Appliance:Parents:{i}={layout.ParentUrl(parent)}"),
             $"--Appliance:Upstream:ParentListenerUrl={layout.ParentUrl(id)}",
             $"--Appliance:ControlUrl={layout.ControlUrl(id)}",
+            // Every steering instance: the appliance registers and heartbeats to each.
             $"--Appliance:Steering:Url={layout.ControlUrl(FleetLayout.Steering)}",
+            .. layout.SteeringControlUrls.Skip(1).Select((url, i) => $"--Appliance:Steering:Urls:{i}={url}"),
             $"--Appliance:Fleet:Directory={layout.FleetCertificateDirectory(id)}",
             $"--Appliance:Fleet:CaCertificateFile={layout.CaCertificateFile}",
             $"--Appliance:Fleet:EnrollUrl={layout.EnrollUrl}",
