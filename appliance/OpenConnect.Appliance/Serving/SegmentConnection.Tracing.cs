@@ -13,7 +13,7 @@ internal sealed partial class SegmentConnection
 {
     private Activity? StartTrace(RequestSummary request)
     {
-        var parent = RoleTracing.ParseTraceContext(_head.AsSpan(request.Traceparent), _head.AsSpan(request.Tracestate));
+        var parent = RoleTracing.ParseTraceContext(Head.AsSpan(request.Traceparent), Head.AsSpan(request.Tracestate));
         var activity = RoleTracing.Source.StartActivity(SpanName(request), ActivityKind.Server, parent);
         if (activity is { IsAllDataRequested: true })
         {

@@ -33,8 +33,15 @@ internal sealed partial class SegmentConnection
     private readonly ConnectionContext _connection;
     private readonly Socket _socket;
     private readonly IResponseSender _sender;
-    private readonly byte[] _head;
-    private readonly byte[] _out = new byte[4096];
+    /// <summary>Size of a response head buffer: heads the planner writes are far below it.</summary>
+    private const int OutBytes = 4096;
+
+    // The request head (the summary's header values are ranges of it) and the response head buffer:
+    // rented from the shared pool when a request starts and returned when its response is done, so an
+    // idle keep-alive connection holds neither (28 KiB with the default limits).
+    private readonly int _headCapacity;
+    private byte[]? _head;
+    private byte[]? _out;
     private readonly LimitsOptions _limits;
     private readonly System.Net.IPAddress? _client;
 
@@ -67,7 +74,7 @@ internal sealed partial class SegmentConnection
         var tls = connection.Features.Get<ITlsConnectionFeature>();
         _sender = tls is null ? new ZeroCopySender(socket, server.Readiness, connection, server.Logger) : new PipeSender(connection, server.Logger);
         _limits = server.Options.Limits;
-        _head = new byte[_limits.MaxRequestLineBytes + _limits.MaxRequestHeaderBytes + 8];
+        _headCapacity = _limits.MaxRequestLineBytes + _limits.MaxRequestHeaderBytes + 8;
         _client = (socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
         if (connection.Features.Get<ListenerKindFeature>()?.Kind == ListenerKind.Parent)
         {
@@ -95,6 +102,18 @@ internal sealed partial class SegmentConnection
         var input = _connection.Transport.Input;
         var closed = _connection.ConnectionClosed;
         var closeRequested = _connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
+        try
+        {
+            return await ServeRequestsAsync(input, closed, closeRequested).ConfigureAwait(false);
+        }
+        finally
+        {
+            ReturnBuffers();
+        }
+    }
+
+    private async Task<bool> ServeRequestsAsync(System.IO.Pipelines.PipeReader input, CancellationToken closed, CancellationToken closeRequested)
+    {
         while (true)
         {
             var result = await ReadHeadAsync(input, closed, closeRequested).ConfigureAwait(false);
@@ -131,10 +150,31 @@ internal sealed partial class SegmentConnection
                 _server.AccessLog.Write(new AccessEntry(DateTimeOffset.UtcNow, _client, MethodName(request!.Method), request.Path ?? "-", _loggedStatus, _loggedBytes, _loggedCache, Stopwatch.GetElapsedTime(began), _caller));
             }
 
+            ReturnBuffers();
             if (!keepAlive || closeRequested.IsCancellationRequested)
             {
                 return false;
             }
+        }
+    }
+
+    private byte[] Head => _head ??= ArrayPool<byte>.Shared.Rent(_headCapacity);
+
+    private byte[] Out => _out ??= ArrayPool<byte>.Shared.Rent(OutBytes);
+
+    /// <summary>Gives the request's buffers back to the pool; the next request rents them again.</summary>
+    private void ReturnBuffers()
+    {
+        if (_head is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_head);
+            _head = null;
+        }
+
+        if (_out is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_out);
+            _out = null;
         }
     }
 
@@ -145,7 +185,7 @@ internal sealed partial class SegmentConnection
     /// </summary>
     private async ValueTask<(ParseStatus Status, RequestSummary? Request, bool HandOver)?> ReadHeadAsync(System.IO.Pipelines.PipeReader input, CancellationToken closed, CancellationToken closeRequested)
     {
-        var limit = _head.Length;
+        var limit = _headCapacity;
         var started = false;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(closed, closeRequested);
 
@@ -200,8 +240,8 @@ internal sealed partial class SegmentConnection
             else
             {
                 // A head straddling pipe segments: heads are small, so copy rather than parse a sequence.
-                buffer.Slice(0, length).CopyTo(_head);
-                span = _head.AsSpan(0, length);
+                buffer.Slice(0, length).CopyTo(Head);
+                span = Head.AsSpan(0, length);
                 copied = true;
             }
 
@@ -233,7 +273,7 @@ internal sealed partial class SegmentConnection
             var request = Describe(ref head, span);
             if (!copied)
             {
-                span[..consumed].CopyTo(_head);
+                span[..consumed].CopyTo(Head);
             }
 
             input.AdvanceTo(buffer.GetPosition(consumed));
@@ -255,8 +295,8 @@ internal sealed partial class SegmentConnection
 
         if (request.Method == RequestMethod.Options)
         {
-            var n = ResponsePlanner.WritePreflight(_out, request.AllowOrigin, request.KeepAlive, _server.Date.Current);
-            if (!await _sender.SendHeadAsync(_out.AsMemory(0, n), more: false, Deadline(started)).ConfigureAwait(false))
+            var n = ResponsePlanner.WritePreflight(Out, request.AllowOrigin, request.KeepAlive, _server.Date.Current);
+            if (!await _sender.SendHeadAsync(Out.AsMemory(0, n), more: false, Deadline(started)).ConfigureAwait(false))
             {
                 return false;
             }
@@ -322,10 +362,10 @@ internal sealed partial class SegmentConnection
     /// <summary>Plans the response for <paramref name="info"/> and sends its head; a null deadline means the send failed.</summary>
     private async ValueTask<(ResponsePlan Plan, ResponseDeadline? Deadline)> SendPlannedHeadAsync(ObjectInfo info, RequestSummary request, CacheTier tier, long started, byte[] cacheStatus)
     {
-        var plan = ResponsePlanner.Plan(request.Method, _head.AsSpan(request.Range), _head.AsSpan(request.IfNoneMatch), _head.AsSpan(request.IfModifiedSince), _head.AsSpan(request.IfRange), info);
-        var headLength = ResponsePlanner.WriteHead(_out, plan, info, request.AllowOrigin, request.KeepAlive, _server.Date.Current, cacheStatus, info.IsImmutable ? null : _server.Gate.Now);
+        var plan = ResponsePlanner.Plan(request.Method, Head.AsSpan(request.Range), Head.AsSpan(request.IfNoneMatch), Head.AsSpan(request.IfModifiedSince), Head.AsSpan(request.IfRange), info);
+        var headLength = ResponsePlanner.WriteHead(Out, plan, info, request.AllowOrigin, request.KeepAlive, _server.Date.Current, cacheStatus, info.IsImmutable ? null : _server.Gate.Now);
         var deadline = Deadline(started);
-        if (!await _sender.SendHeadAsync(_out.AsMemory(0, headLength), more: plan.SendBody, deadline).ConfigureAwait(false))
+        if (!await _sender.SendHeadAsync(Out.AsMemory(0, headLength), more: plan.SendBody, deadline).ConfigureAwait(false))
         {
             return (plan, null);
         }
@@ -533,8 +573,8 @@ internal sealed partial class SegmentConnection
 
     private async ValueTask SendStatusAsync(int status, byte[] message, bool isHead, string? allowOrigin, bool keepAlive, byte[]? extraHeaders = null)
     {
-        var n = ResponsePlanner.WriteStatus(_out, status, message, isHead, allowOrigin, keepAlive, _server.Date.Current, extraHeaders);
-        await _sender.SendHeadAsync(_out.AsMemory(0, n), more: false, new ResponseDeadline(Stopwatch.GetTimestamp(), _limits.MinResponseRateGrace, 0)).ConfigureAwait(false);
+        var n = ResponsePlanner.WriteStatus(Out, status, message, isHead, allowOrigin, keepAlive, _server.Date.Current, extraHeaders);
+        await _sender.SendHeadAsync(Out.AsMemory(0, n), more: false, new ResponseDeadline(Stopwatch.GetTimestamp(), _limits.MinResponseRateGrace, 0)).ConfigureAwait(false);
         Count(status);
     }
 
