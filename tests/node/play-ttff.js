@@ -45,7 +45,7 @@ const profiles = {
   },
   // A fresh browser has no throughput hint: hlsStartConfig(null) and dashStartSettings(null).
   fast: {
-    hls: { maxBufferLength: 3, maxMaxBufferLength: 4, backBufferLength: 2, testBandwidth: false, startFragPrefetch: true, abrEwmaDefaultEstimate: 1 },
+    hls: { maxBufferLength: 3, maxMaxBufferLength: 4, backBufferLength: 2, testBandwidth: false, startFragPrefetch: true, enableWorker: false, abrEwmaDefaultEstimate: 1 },
     dash: { streaming: { buffer: { bufferTimeAtTopQuality: 3, bufferTimeAtTopQualityLongForm: 3, stableBufferTime: 3, bufferToKeep: 2 },
       abr: { initialBitrate: { video: 1 } } } },
   },

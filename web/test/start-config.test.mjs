@@ -45,8 +45,8 @@ test('a storage that refuses writes is not an error', () => {
   assert.doesNotThrow(() => saveThroughputHint({ setItem: () => { throw new Error('quota'); } }, 1_000_000));
 });
 
-test('hls.js starts without a bandwidth test, prefetching, from the hint', () => {
-  assert.deepEqual(hlsStartConfig(null), { testBandwidth: false, startFragPrefetch: true, abrEwmaDefaultEstimate: 1 });
+test('hls.js starts without a bandwidth test or worker, prefetching, from the hint', () => {
+  assert.deepEqual(hlsStartConfig(null), { testBandwidth: false, startFragPrefetch: true, enableWorker: false, abrEwmaDefaultEstimate: 1 });
   assert.equal(hlsStartConfig(4_000_000).abrEwmaDefaultEstimate, 2_000_000);
 });
 

@@ -2,8 +2,10 @@
 // profile, tests/node/play-ttff.js, uses the same settings).
 //  - hls.js: no bandwidth test (with testBandwidth and an automatic start level hls.js first loads a
 //    segment of the lowest rendition only to time it, and throws it away), the start fragment is
-//    fetched while the MediaSource opens (startFragPrefetch), and the start rendition comes from a
-//    throughput hint instead of a fixed guess.
+//    fetched while the MediaSource opens (startFragPrefetch), no transmuxing worker (a fresh page
+//    spends hundreds of ms starting one, which compiles hls.js a second time; our segments are fMP4,
+//    which hls.js only passes through, so the main thread loses nothing), and the start rendition
+//    comes from a throughput hint instead of a fixed guess.
 //  - dash.js: the start bitrate comes from the same hint (streaming.abr.initialBitrate).
 // The hint is the last estimate this browser measured (saved while playing); without one the player
 // starts at the lowest rendition, whose first segment is the smallest request.
@@ -48,6 +50,7 @@ export function hlsStartConfig(hintBps) {
   return {
     testBandwidth: false,
     startFragPrefetch: true,
+    enableWorker: false,
     abrEwmaDefaultEstimate: hintBps ? hintBps * START_SHARE : 1,
   };
 }
