@@ -56,6 +56,8 @@ internal static partial class TitlePackager
         {
             // Keyframes at 0, the short cut, and every segmentSeconds; ffmpeg's DASH muxer cuts at the first
             // keyframe past each multiple of its segment duration, so a duration of the short cut cuts at each.
+            // Audio (every AAC frame a keyframe) is then cut at the short length throughout; the origin
+            // keeps audio on the regular grid.
             args.AddRange(["-force_key_frames", string.Create(CultureInfo.InvariantCulture, $"expr:eq(n_forced,0)+eq(n_forced,1)*gte(t,{firstSegmentSeconds})+gte(t,(n_forced-1)*{segmentSeconds})*gte(n_forced,2)")]);
         }
 

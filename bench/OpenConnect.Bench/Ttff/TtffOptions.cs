@@ -16,7 +16,7 @@ internal sealed record TtffOptions
 
     public string Profile { get; private init; } = "fast";
 
-    public double FirstSegmentSeconds { get; private init; } = 2;
+    public double FirstSegmentSeconds { get; private init; } = 1;
 
     public string HlsConfig { get; private init; } = "{}";
 
@@ -61,9 +61,10 @@ internal sealed record TtffOptions
     }
 
     private static double FirstSegment(string value) =>
-        double.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var s) && s is >= 0.5 and <= 2 && s * 30 == Math.Floor(s * 30)
+        // Up to half the 2 s segment (the cut then falls on each keyframe, as in the origin), or 2: no short segment.
+        double.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var s) && (s is >= 0.5 and <= 1 || s == 2) && s * 30 == Math.Floor(s * 30)
             ? s
-            : throw new BenchUsageException("--first-segment is 0.5 to 2 seconds, a whole number of frames at 30 fps");
+            : throw new BenchUsageException("--first-segment is 0.5 to 1 seconds (a whole number of frames at 30 fps), or 2 for none");
 
     private static string JsonObject(string name, string value)
     {
