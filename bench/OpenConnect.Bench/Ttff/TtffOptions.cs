@@ -16,7 +16,7 @@ internal sealed record TtffOptions
 
     public string Profile { get; private init; } = "fast";
 
-    public double FirstSegmentSeconds { get; private init; } = 1;
+    public double FirstSegmentSeconds { get; private init; } = 2;
 
     public string HlsConfig { get; private init; } = "{}";
 

@@ -32,7 +32,7 @@ public sealed class TtffScenario : IScenario
           --profile P        player settings on both sides: fast (the web app's, default) or
                              baseline (library defaults with a 3 s forward buffer)
           --first-segment S  length of each rendition's first segment in seconds, 0.5 to 1
-                             (default 1, as the origin cuts H.264 titles), or 2 for none
+                             (Origin:Pipeline:FirstSegmentSeconds), or 2 for none (default)
           --hls-config JSON  merged into the hls.js config on both sides (to measure one setting)
           --dash-config JSON merged into dash.js's settings on both sides
         Needs a Release build (dotnet build -c Release), ffmpeg, nginx (nginx-light), taskset,

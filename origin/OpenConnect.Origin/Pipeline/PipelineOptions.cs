@@ -95,9 +95,11 @@ public sealed class PipelineOptions
     /// grid, and every rendition cuts at the same instants. 0 turns it off (every segment
     /// <see cref="SegmentSeconds"/> long). Either 0 or between 0.5 and half of <see cref="SegmentSeconds"/>.
     /// Applies to titles whose rungs are all H.264 (the encoders of the other codecs ignore a keyframe
-    /// forced inside a GOP); audio segments keep <see cref="SegmentSeconds"/>. Default 1.
+    /// forced inside a GOP); audio segments keep <see cref="SegmentSeconds"/>. Default 0: in
+    /// <c>bench ttff</c> hls.js and dash.js still waited for the second segment before the first frame,
+    /// so a short first segment only added a request.
     /// </summary>
-    public double FirstSegmentSeconds { get; set; } = 1;
+    public double FirstSegmentSeconds { get; set; }
 
     /// <summary>Length of the time ranges encoded in parallel, a multiple of <see cref="SegmentSeconds"/>. Default 12.</summary>
     public int ChunkSeconds { get; set; } = 12;

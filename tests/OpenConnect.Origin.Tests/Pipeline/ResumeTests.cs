@@ -96,8 +96,7 @@ public sealed class ResumeTests
             .Select(r => Directory.GetFiles(Path.Combine(dir.Path, "published", submission.TitleId, r), "seg-*.m4s").Length)
             .Distinct()
             .ToList();
-        // 4 s in 2 s segments, the first cut short (Pipeline:FirstSegmentSeconds, 1 s): 1 + 1 + 2 s.
-        Assert.Equal([3], segmentCounts);
+        Assert.Equal([2], segmentCounts);
     }
 
     private static Dictionary<string, JsonElement> Steps(JsonElement title) =>
