@@ -8,13 +8,13 @@
 //        [--config <json merged into the player config>] [--timeout-seconds 30]
 //
 // Prints `RESULT {json}`: { ok, ttffMs: [..], starts: [{ ttffMs, resources: [{ name, start, end, bytes }],
-// events: [{ name, at }] }] }, times in ms from setting the source.
+// events: [{ name, at }] }] }, times in ms from setting the source; { ok: false, error } when a start fails.
 //
 // Profiles: the player settings, the same on every side of a comparison. `fast` is what the web app's
 // player uses (web/src/player/start-config.js); `baseline` is the bench's earlier setting (player
 // defaults with a 3 s forward buffer).
 'use strict';
-const { servePage, launchChromium, sleep } = require('./player-page');
+const { servePage, runInChromium, sleep } = require('./player-page');
 
 function parseArgs(argv) {
   const args = { player: 'hls', starts: 20, profile: 'fast', config: '{}', timeoutSeconds: 30 };
@@ -119,38 +119,42 @@ window.resources = function () {
 };
 </script></body></html>`;
 
+// One start in a fresh browser context: waits for the first frame (or a fatal error or the
+// timeout) and returns { ttffMs, resources, events }; throws with the page's state when it never came.
+async function oneStart(browser, origin, args, i) {
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    await tab.goto(origin + '/');
+    await tab.evaluate(([p, u, profile, extra]) => window.start(p, u, profile, extra), [args.player, args.url, args.profile, args.config]);
+    const deadline = Date.now() + args.timeoutSeconds * 1000;
+    let state;
+    do {
+      await sleep(5);
+      state = await tab.evaluate(() => window.state);
+    } while (state.firstFrameMs === null && !state.fatal && Date.now() <= deadline);
+    // Requests finishing just after the first frame still belong to the start's picture.
+    await sleep(50);
+    const resources = await tab.evaluate(() => window.resources());
+    if (state.firstFrameMs === null) { throw new Error(`start ${i} showed no frame: ${JSON.stringify({ state, resources })}`); }
+    return { ttffMs: state.firstFrameMs, resources, events: state.events };
+  } finally {
+    await context.close();
+  }
+}
+
+// runInChromium prints `RESULT {json}`: ok with ttffMs and starts, or ok false with the error.
 async function main() {
   const args = parseArgs(process.argv);
   const server = await servePage(page);
   const origin = 'http://127.0.0.1:' + server.address().port;
-  const browser = await launchChromium();
-  const starts = [];
   try {
-    for (let i = 0; i < args.starts; i++) {
-      const context = await browser.newContext();
-      const tab = await context.newPage();
-      await tab.goto(origin + '/');
-      await tab.evaluate(([p, u, profile, extra]) => window.start(p, u, profile, extra), [args.player, args.url, args.profile, args.config]);
-      const deadline = Date.now() + args.timeoutSeconds * 1000;
-      let state;
-      for (;;) {
-        state = await tab.evaluate(() => window.state);
-        if (state.firstFrameMs !== null || state.fatal || Date.now() > deadline) { break; }
-        await sleep(5);
-      }
-      // Requests finishing just after the first frame still belong to the start's picture.
-      await sleep(50);
-      const resources = await tab.evaluate(() => window.resources());
-      await context.close();
-      if (state.firstFrameMs === null) {
-        console.log('RESULT ' + JSON.stringify({ ok: false, start: i, state, resources }));
-        return;
-      }
-      starts.push({ ttffMs: state.firstFrameMs, resources, events: state.events });
-    }
-    console.log('RESULT ' + JSON.stringify({ ok: true, ttffMs: starts.map((s) => s.ttffMs), starts }));
+    await runInChromium(async (browser, result) => {
+      result.starts = [];
+      for (let i = 0; i < args.starts; i++) { result.starts.push(await oneStart(browser, origin, args, i)); }
+      result.ttffMs = result.starts.map((s) => s.ttffMs);
+    });
   } finally {
-    await browser.close();
     server.close();
   }
 }
