@@ -136,7 +136,8 @@ public sealed class ContentSteeringTests
         Assert.StartsWith(h.Origin!.BaseAddress + "s/", baseUrls[1].Value, StringComparison.Ordinal);
         var steering = Assert.Single(root.Elements(ns + "ContentSteering"));
         Assert.Equal("a1", (string?)steering.Attribute("defaultServiceLocation"));
-        Assert.Equal("true", (string?)steering.Attribute("queryBeforeStart"));
+        // The MPD already carries the decision: no steering query in series before the first segment.
+        Assert.Equal("false", (string?)steering.Attribute("queryBeforeStart"));
         Assert.StartsWith(h.Steering.BaseAddress + "steering/dash/t1?session=s1&pathways=", steering.Value, StringComparison.Ordinal);
         // The periods, adaptation sets and segment templates of the origin's MPD are kept.
         Assert.Equal(3, root.Descendants(ns + "Representation").Count());

@@ -8,7 +8,8 @@ namespace OpenConnect.Bench.Ttff;
 /// Packages a synthetic title with ffmpeg the way the origin lays titles out: <c>master.m3u8</c>,
 /// <c>manifest.mpd</c>, and per rendition <c>rN/index.m3u8</c>, <c>rN/init.mp4</c>,
 /// <c>rN/seg-NNNNN.m4s</c> (H.264 video renditions, by default two, one AAC audio, fMP4 segments,
-/// by default 2 s).
+/// by default 2 s; the first segment of each rendition may be cut shorter, at the same time in every
+/// rendition, so a player's first request is small).
 /// </summary>
 internal static partial class TitlePackager
 {
@@ -18,12 +19,19 @@ internal static partial class TitlePackager
     public static Task PackageAsync(string directory, int seconds, CancellationToken cancellationToken) =>
         PackageAsync(directory, seconds, TwoRungs, 2, cancellationToken);
 
+    public static Task PackageAsync(string directory, int seconds, IReadOnlyList<VideoRung> rungs, int segmentSeconds, CancellationToken cancellationToken) =>
+        PackageAsync(directory, seconds, rungs, segmentSeconds, segmentSeconds, cancellationToken);
+
     /// <summary>
     /// Packages <paramref name="rungs"/> (renditions <c>r0</c>.. in the given order) plus one AAC
     /// audio rendition (the last <c>rN</c>), in <paramref name="segmentSeconds"/>-second segments.
+    /// When <paramref name="firstSegmentSeconds"/> is shorter, every rendition's first segment ends there
+    /// (a forced keyframe in each video rendition), the second at <paramref name="segmentSeconds"/>, and
+    /// the rest keep the regular grid; the MPD then lists the segments in a SegmentTimeline.
     /// </summary>
-    public static async Task PackageAsync(string directory, int seconds, IReadOnlyList<VideoRung> rungs, int segmentSeconds, CancellationToken cancellationToken)
+    public static async Task PackageAsync(string directory, int seconds, IReadOnlyList<VideoRung> rungs, int segmentSeconds, double firstSegmentSeconds, CancellationToken cancellationToken)
     {
+        var shortFirst = firstSegmentSeconds < segmentSeconds;
         for (var i = 0; i <= rungs.Count; i++)
         {
             Directory.CreateDirectory(Path.Combine(directory, "r" + i.ToString(CultureInfo.InvariantCulture)));
@@ -44,6 +52,15 @@ internal static partial class TitlePackager
         }
 
         args.AddRange(["-map", "1:a", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", gop, "-keyint_min", gop, "-sc_threshold", "0"]);
+        if (shortFirst)
+        {
+            // Keyframes at 0, the short cut, and every segmentSeconds; ffmpeg's DASH muxer cuts at the first
+            // keyframe past each multiple of its segment duration, so a duration of the short cut cuts at each.
+            // Audio (every AAC frame a keyframe) is then cut at the short length throughout; the origin
+            // keeps audio on the regular grid.
+            args.AddRange(["-force_key_frames", string.Create(CultureInfo.InvariantCulture, $"expr:eq(n_forced,0)+eq(n_forced,1)*gte(t,{firstSegmentSeconds})+gte(t,(n_forced-1)*{segmentSeconds})*gte(n_forced,2)")]);
+        }
+
         for (var i = 0; i < rungs.Count; i++)
         {
             var n = i.ToString(CultureInfo.InvariantCulture);
@@ -53,7 +70,7 @@ internal static partial class TitlePackager
         args.AddRange(
         [
             "-c:a", "aac", "-b:a", "96k", "-ac", "2",
-            "-f", "dash", "-seg_duration", segmentSeconds.ToString(CultureInfo.InvariantCulture), "-use_template", "1", "-use_timeline", "0",
+            "-f", "dash", "-seg_duration", firstSegmentSeconds.ToString(CultureInfo.InvariantCulture), "-use_template", "1", "-use_timeline", shortFirst ? "1" : "0",
             "-adaptation_sets", "id=0,streams=v id=1,streams=a",
             "-init_seg_name", "r$RepresentationID$/init.mp4", "-media_seg_name", "r$RepresentationID$/seg-$Number%05d$.m4s",
             "-hls_playlist", "1", "-hls_master_name", "master.m3u8",

@@ -5,38 +5,43 @@ using OpenConnect.Bench.Throughput;
 namespace OpenConnect.Bench.Ttff;
 
 /// <summary>
-/// Time to first frame in headless Chromium with hls.js: a title played through steering and a warm
-/// appliance (steered multivariant playlist, signed URLs, the appliance's segment server) against the
-/// same files served by nginx from disk. Servers (origin, steering, appliance, nginx) are pinned to
-/// core 0, Chromium and the node driver to core 1; the two sides alternate in rounds within one run.
+/// Time to first frame in headless Chromium with hls.js and dash.js: a title played through steering
+/// and a warm appliance (steered multivariant playlist or MPD, signed URLs, the appliance's segment
+/// server) against the same files served by nginx from disk, with the same player settings on both
+/// sides. Servers (origin, steering, appliance, nginx) are pinned to core 0, Chromium and the node
+/// driver to core 1; sides and engines alternate in rounds within one run. Besides p50/p95 per engine
+/// and side it prints each side's median request waterfall and player events (<see cref="StartBreakdown"/>).
 /// </summary>
 public sealed class TtffScenario : IScenario
 {
     private const string Title = "ttff";
 
+    private static readonly string[] Engines = ["hls", "dash"];
+
     public string Name => "ttff";
 
-    public string Description => "time to first frame (hls.js, headless Chromium) through steering + appliance vs nginx";
+    public string Description => "time to first frame (hls.js and dash.js, headless Chromium) through steering + appliance vs nginx";
 
     public string Usage => """
-        bench ttff [--starts N] [--rounds N] [--seconds S]
-          --starts N    starts per side (default 20)
-          --rounds N    alternate the sides in this many rounds (default 4)
-          --seconds S   length of the packaged test title (default 12)
+        bench ttff [--starts N] [--rounds N] [--seconds S] [--engines hls,dash] [--profile fast|baseline]
+                   [--first-segment S] [--hls-config JSON] [--dash-config JSON]
+          --starts N         starts per engine and side (default 20)
+          --rounds N         alternate the sides in this many rounds (default 4)
+          --seconds S        length of the packaged test title (default 12)
+          --engines LIST     player engines, comma-separated (default hls,dash)
+          --profile P        player settings on both sides: fast (the web app's, default) or
+                             baseline (library defaults with a 3 s forward buffer)
+          --first-segment S  length of each rendition's first segment in seconds, 0.5 to 1
+                             (Origin:Pipeline:FirstSegmentSeconds), or 2 for none (default)
+          --hls-config JSON  merged into the hls.js config on both sides (to measure one setting)
+          --dash-config JSON merged into dash.js's settings on both sides
         Needs a Release build (dotnet build -c Release), ffmpeg, nginx (nginx-light), taskset,
         chromium and node with tests/node/node_modules installed.
         """;
 
     public async Task<int> RunAsync(IReadOnlyList<string> args, CancellationToken cancellationToken)
     {
-        var starts = IntOption(args, "--starts", 20);
-        var rounds = IntOption(args, "--rounds", 4);
-        var seconds = IntOption(args, "--seconds", 12);
-        if (starts < 2 || rounds < 1 || starts % rounds != 0 || seconds < 4)
-        {
-            throw new BenchUsageException("--starts must be at least 2 and a multiple of --rounds; --seconds at least 4");
-        }
-
+        var options = TtffOptions.Parse(args);
         var nginx = Find("nginx") ?? throw new BenchUsageException("nginx not found; apt-get install -y nginx-light");
         var taskset = Find("taskset") ?? throw new BenchUsageException("taskset not found; apt-get install -y util-linux");
         var root = FindRepoRoot();
@@ -46,54 +51,38 @@ public sealed class TtffScenario : IScenario
         {
             var www = Path.Combine(work, "www");
             var package = Path.Combine(www, "v", Title);
-            await TitlePackager.PackageAsync(package, seconds, cancellationToken).ConfigureAwait(false);
+            await TitlePackager.PackageAsync(package, options.Seconds, TitlePackager.TwoRungs, 2, options.FirstSegmentSeconds, cancellationToken).ConfigureAwait(false);
 
             await using var stack = await SteeredStack.StartAsync(root, taskset, work, package, Title, cancellationToken).ConfigureAwait(false);
             await using var reference = await StartNginxAsync(nginx, taskset, work, www, cancellationToken).ConfigureAwait(false);
-            var nginxUrl = $"http://127.0.0.1:{reference.Port}/v/{Title}/master.m3u8";
-            var oursUrl = $"{stack.SteeringUrl}/play/{Title}/master.m3u8";
-
-            // Warm both: the appliance's cache (every file through a signed URL) and the page cache for nginx.
-            await stack.WarmAsync(package, cancellationToken).ConfigureAwait(false);
-            await RunPlayerAsync(root, taskset, nginxUrl, 1, cancellationToken).ConfigureAwait(false);
-            await RunPlayerAsync(root, taskset, oursUrl, 1, cancellationToken).ConfigureAwait(false);
-
-            var ours = new List<double>();
-            var theirs = new List<double>();
-            var perRound = starts / rounds;
-            for (var round = 0; round < rounds; round++)
+            var player = new PlayerScript(root, taskset, options);
+            var sides = new List<Side>();
+            foreach (var engine in options.Engines)
             {
-                // Alternate which side goes first so drift in the machine's load falls on both.
-                var first = round % 2 == 0;
-                if (first)
-                {
-                    ours.AddRange(await RunPlayerAsync(root, taskset, oursUrl, perRound, cancellationToken).ConfigureAwait(false));
-                }
+                var file = engine == "hls" ? "master.m3u8" : "manifest.mpd";
+                sides.Add(new Side(engine, "steering + appliance", $"{stack.SteeringUrl}/play/{Title}/{file}"));
+                sides.Add(new Side(engine, "nginx (files on disk)", $"http://127.0.0.1:{reference.Port}/v/{Title}/{file}"));
+            }
 
-                theirs.AddRange(await RunPlayerAsync(root, taskset, nginxUrl, perRound, cancellationToken).ConfigureAwait(false));
-                if (!first)
+            // Warm both: the appliance's cache (every file through a signed URL), the page cache for
+            // nginx, steering's catalog cache, and each engine once per side.
+            await stack.WarmAsync(package, cancellationToken).ConfigureAwait(false);
+            foreach (var side in sides)
+            {
+                await player.RunAsync(side.Engine, side.Url, 1, cancellationToken).ConfigureAwait(false);
+            }
+
+            var perRound = options.Starts / options.Rounds;
+            for (var round = 0; round < options.Rounds; round++)
+            {
+                // Alternate the order so drift in the machine's load falls on every side.
+                foreach (var side in round % 2 == 0 ? sides : Enumerable.Reverse(sides))
                 {
-                    ours.AddRange(await RunPlayerAsync(root, taskset, oursUrl, perRound, cancellationToken).ConfigureAwait(false));
+                    side.Starts.AddRange(await player.RunAsync(side.Engine, side.Url, perRound, cancellationToken).ConfigureAwait(false));
                 }
             }
 
-            var table = new Table("side", "starts", "p50 ms", "p95 ms", "min ms", "max ms");
-            table.Add("steering + appliance", ours.Count, F(Percentile(ours, 50)), F(Percentile(ours, 95)), F(ours.Min()), F(ours.Max()));
-            table.Add("nginx (files on disk)", theirs.Count, F(Percentile(theirs, 50)), F(Percentile(theirs, 95)), F(theirs.Min()), F(theirs.Max()));
-            var ratio = Percentile(ours, 50) / Percentile(theirs, 50);
-            Console.WriteLine(table);
-            Console.WriteLine($"ttff ratio (ours / nginx, p50): {ratio.ToString("F3", CultureInfo.InvariantCulture)}; goal <= 1.1");
-            Summary.WriteJsonLine(new
-            {
-                scenario = Name,
-                starts_per_side = starts,
-                title_seconds = seconds,
-                ttff_ratio_vs_nginx = Math.Round(ratio, 3),
-                ours_p50_ms = Math.Round(Percentile(ours, 50), 1),
-                ours_p95_ms = Math.Round(Percentile(ours, 95), 1),
-                nginx_p50_ms = Math.Round(Percentile(theirs, 50), 1),
-                nginx_p95_ms = Math.Round(Percentile(theirs, 95), 1),
-            });
+            Report(sides, options);
             return 0;
         }
         finally
@@ -109,25 +98,98 @@ public sealed class TtffScenario : IScenario
         }
     }
 
-    /// <summary>Runs the node driver for <paramref name="starts"/> starts of <paramref name="url"/>; the time to first frame of each, in ms.</summary>
-    private static async Task<List<double>> RunPlayerAsync(string root, string taskset, string url, int starts, CancellationToken cancellationToken)
+    private void Report(List<Side> sides, TtffOptions options)
     {
-        var script = Path.Combine(root, "tests", "node", "play-failover.js");
-        var timeout = TimeSpan.FromSeconds(30 + (starts * 15));
-        var (exit, output) = await ChildProcess.RunAsync(taskset, ["-c", "1", "node", script, "--player", "hls", "--mode", "ttff", "--url", url, "--starts", starts.ToString(CultureInfo.InvariantCulture)], timeout, cancellationToken).ConfigureAwait(false);
-        var line = output.Split('\n').LastOrDefault(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
-        if (exit != 0 || line is null)
+        foreach (var side in sides)
         {
-            throw new InvalidOperationException($"the player script failed (exit {exit}) for {url}:\n{output}");
+            Console.WriteLine(StartBreakdown.Render($"{EngineName(side.Engine)}, {side.Name}", side.Starts));
         }
 
-        using var result = JsonDocument.Parse(line["RESULT ".Length..]);
-        if (!result.RootElement.GetProperty("ok").GetBoolean())
+        var table = new Table("engine", "side", "starts", "p50 ms", "p95 ms", "min ms", "max ms");
+        foreach (var side in sides)
         {
-            throw new InvalidOperationException($"playback failed for {url}: {line}");
+            var ms = side.Ttff;
+            table.Add(EngineName(side.Engine), side.Name, ms.Count, F(Percentile(ms, 50)), F(Percentile(ms, 95)), F(ms.Min()), F(ms.Max()));
         }
 
-        return [.. result.RootElement.GetProperty("ttffMs").EnumerateArray().Select(e => e.GetDouble())];
+        Console.WriteLine(table);
+        var json = new Dictionary<string, object>
+        {
+            ["scenario"] = Name,
+            ["starts_per_side"] = options.Starts,
+            ["title_seconds"] = options.Seconds,
+            ["first_segment_seconds"] = options.FirstSegmentSeconds,
+            ["profile"] = options.Profile,
+            ["load_average"] = LoadAverage(),
+        };
+        var worst = 0.0;
+        foreach (var engine in options.Engines)
+        {
+            var ours = sides.First(s => s.Engine == engine).Ttff;
+            var theirs = sides.Last(s => s.Engine == engine).Ttff;
+            var ratio = Percentile(ours, 50) / Percentile(theirs, 50);
+            worst = Math.Max(worst, ratio);
+            var key = EngineName(engine).Replace(".", "", StringComparison.Ordinal);
+            Console.WriteLine($"{EngineName(engine)}: ttff ratio (ours / nginx, p50) {ratio.ToString("F3", CultureInfo.InvariantCulture)}; bar <= 0.7; goal p50 <= 200 ms (ours {F(Percentile(ours, 50))} ms)");
+            json[$"ttff_p50_ms_{key}"] = Math.Round(Percentile(ours, 50), 1);
+            json[$"ttff_p95_ms_{key}"] = Math.Round(Percentile(ours, 95), 1);
+            json[$"nginx_p50_ms_{key}"] = Math.Round(Percentile(theirs, 50), 1);
+            json[$"nginx_p95_ms_{key}"] = Math.Round(Percentile(theirs, 95), 1);
+            json[$"ttff_ratio_vs_nginx_{key}"] = Math.Round(ratio, 3);
+        }
+
+        // The worse engine's ratio, under the key earlier runs reported.
+        json["ttff_ratio_vs_nginx"] = Math.Round(worst, 3);
+        Summary.WriteJsonLine(json);
+    }
+
+    private static string EngineName(string engine) => engine == "hls" ? "hls.js" : "dash.js";
+
+    /// <summary>The 1-minute load average, so a reader can tell a busy machine's run from a quiet one's.</summary>
+    private static double LoadAverage()
+    {
+        try
+        {
+            return double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return double.NaN;
+        }
+    }
+
+    /// <summary>One engine against one server: its URL and the starts measured so far.</summary>
+    private sealed record Side(string Engine, string Name, string Url)
+    {
+        public List<StartSample> Starts { get; } = [];
+
+        public List<double> Ttff => [.. Starts.Select(s => s.TtffMs)];
+    }
+
+    /// <summary>The node driver (<c>tests/node/play-ttff.js</c>) on core 1.</summary>
+    private sealed class PlayerScript(string root, string taskset, TtffOptions options)
+    {
+        /// <summary>Runs <paramref name="starts"/> starts of <paramref name="url"/> with <paramref name="engine"/>.</summary>
+        public async Task<List<StartSample>> RunAsync(string engine, string url, int starts, CancellationToken cancellationToken)
+        {
+            var script = Path.Combine(root, "tests", "node", "play-ttff.js");
+            var timeout = TimeSpan.FromSeconds(30 + (starts * 15));
+            var config = engine == "hls" ? options.HlsConfig : options.DashConfig;
+            var (exit, output) = await ChildProcess.RunAsync(taskset, ["-c", "1", "node", script, "--player", engine, "--url", url, "--starts", starts.ToString(CultureInfo.InvariantCulture), "--profile", options.Profile, "--config", config], timeout, cancellationToken).ConfigureAwait(false);
+            var line = output.Split('\n').LastOrDefault(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
+            if (exit != 0 || line is null)
+            {
+                throw new InvalidOperationException($"the player script failed (exit {exit}) for {url}:\n{output}");
+            }
+
+            using var result = JsonDocument.Parse(line["RESULT ".Length..]);
+            if (!result.RootElement.GetProperty("ok").GetBoolean())
+            {
+                throw new InvalidOperationException($"playback failed for {url}: {line}");
+            }
+
+            return [.. result.RootElement.GetProperty("starts").EnumerateArray().Select(StartSample.FromJson)];
+        }
     }
 
     private static async Task<NginxReference> StartNginxAsync(string nginx, string taskset, string work, string www, CancellationToken cancellationToken)
@@ -193,24 +255,6 @@ public sealed class TtffScenario : IScenario
     }
 
     private static string F(double value) => value.ToString("F0", CultureInfo.InvariantCulture);
-
-    private static int IntOption(IReadOnlyList<string> args, string name, int fallback)
-    {
-        for (var i = 0; i < args.Count; i++)
-        {
-            if (args[i] == name)
-            {
-                if (i + 1 >= args.Count || !int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var value))
-                {
-                    throw new BenchUsageException($"{name} needs a whole number");
-                }
-
-                return value;
-            }
-        }
-
-        return fallback;
-    }
 
     internal static string? Find(string name)
     {

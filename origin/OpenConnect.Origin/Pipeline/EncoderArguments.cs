@@ -6,7 +6,8 @@ namespace OpenConnect.Origin.Pipeline;
 /// The encoder settings of one rung as ffmpeg options: target bitrate with a VBV cap, and closed
 /// GOPs of exactly one segment whose keyframes sit on segment boundaries (fixed GOP length,
 /// no scene-cut keyframes, forced keyframes at every multiple of the segment length), so every
-/// rung and every chunk cuts at the same instants.
+/// rung and every chunk cuts at the same instants. The first chunk may also get a keyframe at
+/// the end of a shorter first segment (<see cref="ForcedKeyframes"/>).
 /// </summary>
 public static class EncoderArguments
 {
@@ -15,11 +16,12 @@ public static class EncoderArguments
     /// <param name="segmentSeconds">Segment length.</param>
     /// <param name="options">Presets.</param>
     /// <param name="stream">Output stream specifier: <c>v</c> for a single-output command, <c>v:0</c>, <c>v:1</c>… when one command writes several.</param>
-    public static string Video(Rung rung, double frameRate, int segmentSeconds, PipelineOptions options, string stream = "v")
+    /// <param name="firstSegmentSeconds">For the title's first chunk: the end of a shorter first segment (an extra keyframe); 0 for none.</param>
+    public static string Video(Rung rung, double frameRate, int segmentSeconds, PipelineOptions options, string stream = "v", double firstSegmentSeconds = 0)
     {
         var gop = GopFrames(frameRate, segmentSeconds);
         var s = stream;
-        var common = string.Create(CultureInfo.InvariantCulture, $"-pix_fmt:{s} yuv420p -b:{s} {rung.BitrateKbps}k -maxrate:{s} {rung.MaxRateKbps}k -bufsize:{s} {rung.BufferKbits}k -g:{s} {gop} -keyint_min:{s} {gop} -force_key_frames:{s} \"expr:gte(t,n_forced*{segmentSeconds})\"");
+        var common = string.Create(CultureInfo.InvariantCulture, $"-pix_fmt:{s} yuv420p -b:{s} {rung.BitrateKbps}k -maxrate:{s} {rung.MaxRateKbps}k -bufsize:{s} {rung.BufferKbits}k -g:{s} {gop} -keyint_min:{s} {gop} -force_key_frames:{s} \"{ForcedKeyframes(segmentSeconds, firstSegmentSeconds)}\"");
         return rung.Codec switch
         {
             "h264" => $"-c:{s} libx264 -preset:{s} {options.X264Preset} -profile:{s} high {common} -sc_threshold:{s} 0 -x264-params:{s} open_gop=0",
@@ -70,6 +72,15 @@ public static class EncoderArguments
     /// <summary>The AAC stereo options.</summary>
     public static string Audio(PipelineOptions options, string stream = "a") =>
         string.Create(CultureInfo.InvariantCulture, $"-c:{stream} aac -b:{stream} {options.AudioBitrateKbps}k -ac 2 -ar 48000");
+
+    /// <summary>
+    /// ffmpeg's <c>-force_key_frames</c> expression: a keyframe at every multiple of the segment
+    /// length, plus one at <paramref name="firstSegmentSeconds"/> when it is above 0 (keyframes at 0,
+    /// that, then the regular multiples: a short first segment, a second one that ends on the grid).
+    /// </summary>
+    public static string ForcedKeyframes(int segmentSeconds, double firstSegmentSeconds) => firstSegmentSeconds > 0
+        ? string.Create(CultureInfo.InvariantCulture, $"expr:if(lt(n_forced,2),gte(t,n_forced*{firstSegmentSeconds:0.###}),gte(t,(n_forced-1)*{segmentSeconds}))")
+        : string.Create(CultureInfo.InvariantCulture, $"expr:gte(t,n_forced*{segmentSeconds})");
 
     public static int GopFrames(double frameRate, int segmentSeconds) => Math.Max(1, (int)Math.Round(frameRate * segmentSeconds));
 }

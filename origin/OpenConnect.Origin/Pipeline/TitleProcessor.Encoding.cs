@@ -116,10 +116,12 @@ public sealed partial class TitleProcessor
         var job = string.Create(CultureInfo.InvariantCulture, $"chunk/{chunk.Index}");
         var input = string.Create(CultureInfo.InvariantCulture, $"-threads {threads} -ss {chunk.Start:0.######}");
         var ffmpegOutputs = new List<(string Output, string Arguments)>(rungs.Count);
+        // Chunks count from 1: the title's first chunk holds the short first segment's extra keyframe.
+        var firstSegment = chunk.Index == 1 ? FirstSegmentSeconds(plan.Rungs, _options) : 0;
         for (var i = 0; i < rungs.Count; i++)
         {
             var prefix = i == 0 ? $"-filter_complex_threads {threads} -filter_complex \"{EncoderArguments.SplitScaleFilter(rungs)}\" " : "";
-            ffmpegOutputs.Add((outputs[i].Temp, prefix + string.Create(CultureInfo.InvariantCulture, $"-t {chunk.Duration:0.######} -map \"[v{i}]\" -an -sn -dn -fps_mode passthrough -threads {threads} {EncoderArguments.Video(rungs[i], plan.FrameRate, plan.SegmentSeconds, _options)}")));
+            ffmpegOutputs.Add((outputs[i].Temp, prefix + string.Create(CultureInfo.InvariantCulture, $"-t {chunk.Duration:0.######} -map \"[v{i}]\" -an -sn -dn -fps_mode passthrough -threads {threads} {EncoderArguments.Video(rungs[i], plan.FrameRate, plan.SegmentSeconds, _options, firstSegmentSeconds: firstSegment)}")));
         }
 
         try

@@ -13,8 +13,9 @@ public sealed partial class TitleProcessor
     /// <summary>
     /// Cuts each rung (and the audio) into <c>init.mp4</c> + <c>seg-NNNNN.m4s</c> with ffmpeg's HLS
     /// muxer in fMP4 mode (stream copy; the cuts fall on the forced keyframes, so every rung has the
-    /// same segment boundaries), then writes our own media playlists, the multivariant playlist and
-    /// the MPD. Built in a temporary directory and renamed to <c>package/</c> when complete.
+    /// same segment boundaries; a video rung's first segment ends at the first chunk's extra keyframe
+    /// when <see cref="FirstSegmentSeconds"/> gives one), then writes our own media playlists, the
+    /// multivariant playlist and the MPD. Built in a temporary directory and renamed to <c>package/</c> when complete.
     /// A protected title's segments are then encrypted in place with its key (<c>cenc</c>, one key
     /// id for audio and video) and its manifests carry the key signalling.
     /// </summary>
@@ -30,7 +31,7 @@ public sealed partial class TitleProcessor
             var video = new List<PackagedTrack>();
             foreach (var rung in plan.Rungs)
             {
-                var segments = await SegmentAsync(RungFile(titleId, rung), staging, rung.Name, plan, cancellationToken);
+                var segments = await SegmentAsync(RungFile(titleId, rung), staging, rung.Name, CutSeconds(plan, FirstSegmentSeconds(plan.Rungs, _options)), cancellationToken);
                 var codecs = CodecString.FromInitSegment(Path.Combine(staging, rung.Name, "init.mp4"));
                 segments = Protect(staging, rung.Name, segments, key, protection);
                 video.Add(new PackagedTrack(rung.Name, true, rung.Codec, codecs, rung.Width, rung.FrameHeight, plan.FrameRate, rung.BitrateKbps, segments));
@@ -39,7 +40,7 @@ public sealed partial class TitleProcessor
             PackagedTrack? audio = null;
             if (plan.HasAudio)
             {
-                var segments = await SegmentAsync(AudioFile(titleId), staging, AudioRendition, plan, cancellationToken);
+                var segments = await SegmentAsync(AudioFile(titleId), staging, AudioRendition, plan.SegmentSeconds, cancellationToken);
                 var codecs = CodecString.FromInitSegment(Path.Combine(staging, AudioRendition, "init.mp4"));
                 segments = Protect(staging, AudioRendition, segments, key, protection);
                 audio = new PackagedTrack(AudioRendition, false, "aac", codecs, 0, 0, 0, _options.AudioBitrateKbps, segments);
@@ -70,12 +71,35 @@ public sealed partial class TitleProcessor
         }
     }
 
-    private async Task<List<Segment>> SegmentAsync(string input, string staging, string rendition, TitlePlan plan, CancellationToken cancellationToken)
+    /// <summary>
+    /// The short first segment of a title's video renditions (<see cref="PipelineOptions.FirstSegmentSeconds"/>),
+    /// or 0: only when every rung is H.264. x265 and SVT-AV1 as ffmpeg drives them ignore a forced
+    /// keyframe inside a GOP, so a title with such rungs would have renditions cut at different instants.
+    /// </summary>
+    internal static double FirstSegmentSeconds(IReadOnlyList<Rung> rungs, PipelineOptions options) =>
+        rungs.All(r => r.Codec == ProtectedCodec) ? options.FirstSegmentSeconds : 0;
+
+    /// <summary>
+    /// ffmpeg's HLS muxer cuts at the first keyframe past each multiple of <c>-hls_time</c>, counted
+    /// from the start. With keyframes at 0, the short first cut F and every segment length S after,
+    /// cutting at multiples of F (F ≤ S/2, checked at start) cuts at each keyframe: F, S, 2S, …
+    /// Without a short first segment, the segment length. A title encoded before the extra keyframe
+    /// existed has none, so its segments stay S long.
+    /// </summary>
+    internal static double CutSeconds(TitlePlan plan, double firstSegmentSeconds) =>
+        firstSegmentSeconds > 0 && firstSegmentSeconds < plan.SegmentSeconds ? firstSegmentSeconds : plan.SegmentSeconds;
+
+    /// <summary>
+    /// Cuts one rendition's file into fMP4 segments at keyframes, one every <paramref name="cutSeconds"/>
+    /// at the most. Audio is cut at the segment length: a short first audio segment would make every
+    /// audio segment short (every AAC frame is a keyframe).
+    /// </summary>
+    private async Task<List<Segment>> SegmentAsync(string input, string staging, string rendition, double cutSeconds, CancellationToken cancellationToken)
     {
         var directory = Path.Combine(staging, rendition);
         Directory.CreateDirectory(directory);
         var playlist = Path.Combine(directory, "ffmpeg.m3u8");
-        var arguments = $"-c copy -f hls -hls_time {plan.SegmentSeconds} -hls_playlist_type vod -hls_segment_type fmp4 -hls_fmp4_init_filename init.mp4 -start_number 1 -hls_segment_filename {Ffmpeg.Quote(Path.Combine(directory, "seg-%05d.m4s"))}";
+        var arguments = $"-c copy -f hls -hls_time {cutSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} -hls_playlist_type vod -hls_segment_type fmp4 -hls_fmp4_init_filename init.mp4 -start_number 1 -hls_segment_filename {Ffmpeg.Quote(Path.Combine(directory, "seg-%05d.m4s"))}";
         await _ffmpeg.RunAsync(input, MediaInputFormat.Intermediate, "", playlist, arguments, staging, null, null, cancellationToken);
         var parsed = Manifests.ParseMediaPlaylist(await File.ReadAllTextAsync(playlist, cancellationToken));
         File.Delete(playlist);

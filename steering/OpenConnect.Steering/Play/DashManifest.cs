@@ -7,7 +7,8 @@ namespace OpenConnect.Steering.Play;
 /// <summary>
 /// Rewrites the origin's MPD for a player: one MPD-level <c>BaseURL</c> per pathway carrying its
 /// <c>serviceLocation</c> (absolute, signed, ending in <c>/v/{title}/</c>, so segment templates
-/// resolve under it) and a <c>ContentSteering</c> element pointing at steering's DASH steering manifest.
+/// resolve under it) and a <c>ContentSteering</c> element pointing at steering's DASH steering manifest,
+/// polled once playback runs, not before it starts.
 /// A protected title's ClearKey <c>ContentProtection</c> gets the licence URL (<see cref="ClearKeyLicense"/>).
 /// </summary>
 public static class DashManifest
@@ -49,9 +50,12 @@ public static class DashManifest
             added.Add(new XElement(ns + "BaseURL", new XAttribute("serviceLocation", pathway.Id), pathway.TitleBase));
         }
 
+        // queryBeforeStart="false": this MPD is the decision a steering query would answer now (same
+        // ranking, defaultServiceLocation first), so a player need not ask before its first segment;
+        // asking would put one more request in series before the first frame. It polls from then on.
         added.Add(new XElement(ns + "ContentSteering",
             new XAttribute("defaultServiceLocation", defaultLocation),
-            new XAttribute("queryBeforeStart", "true"),
+            new XAttribute("queryBeforeStart", "false"),
             steeringUri));
 
         // Schema order: ProgramInformation first, then BaseURL (ContentSteering beside it).

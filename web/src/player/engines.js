@@ -8,6 +8,7 @@
 // pick the rendition after each finished video segment (ManualSeedAbr).
 import { seedAbrControllerFor } from './hls-abr.js';
 import { ManualSeedAbr } from './manual-abr.js';
+import { hlsStartConfig, dashStartSettings } from './start-config.js';
 
 // Media segments are <rendition>/seg-NNNNN.m4s; video renditions are named <height>p[-codec].
 const isSegment = (url) => /\/seg-[0-9]+\.m4s(\?|$)/.test(url);
@@ -18,18 +19,19 @@ const isVideoSegment = (url) => isSegment(url) && /\/[0-9]+p[^/]*\/seg-/.test(ur
 export const CLEAR_KEY = 'org.w3.clearkey';
 export const clearKeyLicenseUrl = (play) => (play && play.drm && play.drm[CLEAR_KEY] && play.drm[CLEAR_KEY].licenseUrl) || null;
 
-export async function startEngine(kind, video, play, abr, events) {
-  if (kind === 'hls') { return startHls(video, play, abr, events); }
-  if (kind === 'dash') { return startDash(video, play, abr, events); }
+// `throughputHint` (bits per second, or null) picks the start rendition (start-config.js).
+export async function startEngine(kind, video, play, abr, events, throughputHint = null) {
+  if (kind === 'hls') { return startHls(video, play, abr, events, throughputHint); }
+  if (kind === 'dash') { return startDash(video, play, abr, events, throughputHint); }
   if (kind === 'shaka') { return startShaka(video, play, abr, events); }
   throw new Error('unknown player ' + kind);
 }
 
-async function startHls(video, play, abr, events) {
+async function startHls(video, play, abr, events, throughputHint) {
   const { default: Hls } = await import('hls.js');
   if (!Hls.isSupported()) { throw new Error('this browser has no Media Source Extensions'); }
-  const config = { maxBufferLength: 30, backBufferLength: 30 };
-  if (abr === 'seed') { config.abrController = seedAbrControllerFor(Hls); }
+  const config = { maxBufferLength: 30, backBufferLength: 30, ...hlsStartConfig(throughputHint) };
+  if (abr === 'seed') { config.abrController = seedAbrControllerFor(Hls, throughputHint); }
   const licenseUrl = clearKeyLicenseUrl(play);
   if (licenseUrl) {
     // The playlists' EXT-X-KEY (KEYFORMAT="org.w3.clearkey") carry the key id; the key comes from here.
@@ -54,10 +56,11 @@ async function startHls(video, play, abr, events) {
   };
 }
 
-async function startDash(video, play, abr, events) {
+async function startDash(video, play, abr, events, throughputHint) {
   const dashjs = await import('dashjs');
   const player = dashjs.MediaPlayer().create();
   const seed = abr === 'seed';
+  player.updateSettings(dashStartSettings(throughputHint));
   player.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: !seed } } } });
   const ladder = () => player.getRepresentationsByType('video').slice().sort((a, b) => a.bandwidth - b.bandwidth);
   const manual = seed ? new ManualSeedAbr(video, () => ladder().map((r) => ({ bitrate: r.bandwidth, select: () => player.setRepresentationForTypeByIndex('video', r.absoluteIndex ?? r.index) })), () => {

@@ -2,8 +2,10 @@
 // for `nextAutoLevel` before each fragment; the rules in abr-rules.js answer from the last few
 // fragments' throughput and the buffer ahead of the playhead.
 import { DEFAULTS, ThroughputWindow, chooseRendition } from './abr-rules.js';
+import { startRendition } from './start-config.js';
 
-export function seedAbrControllerFor(Hls) {
+// `throughputHint` (bits per second, or null) picks the first level (start-config.js).
+export function seedAbrControllerFor(Hls, throughputHint = null) {
   return class SeedAbrController {
     constructor(hls) {
       this.hls = hls;
@@ -30,7 +32,7 @@ export function seedAbrControllerFor(Hls) {
 
     get firstAutoLevel() {
       const ladder = this.ladder();
-      return ladder.length ? ladder[0].i : 0;
+      return ladder.length ? ladder[startRendition(ladder.map((l) => l.bitrate), throughputHint)].i : 0;
     }
 
     get forcedAutoLevel() { return this.forced; }

@@ -2,6 +2,7 @@
 // the steered manifest, draws its own controls (seek bar with storyboard thumbnails, rendition and
 // ABR choice, keyboard shortcuts) and reports QoE.
 import { startEngine } from './engines.js';
+import { readThroughputHint, saveThroughputHint } from './start-config.js';
 import { QoeSession } from './qoe.js';
 import { parseStoryboard, cueAt } from './storyboard.js';
 import { h, formatTime } from '../dom.js';
@@ -9,7 +10,16 @@ import { h, formatTime } from '../dom.js';
 export const ENGINES = ['hls', 'dash', 'shaka'];
 export const ABR_RULES = ['seed', 'builtin'];
 
-export function mountPlayer(container, { titleId, steeringUrl, engine = 'hls', abr = 'seed', onChange = () => {} }) {
+// Asks steering for a title: its /play answer (ranked signed URLs, the steered manifests' URLs).
+export async function fetchPlay(steeringUrl, titleId) {
+  const response = await fetch(`${steeringUrl}/play/${encodeURIComponent(titleId)}`, { headers: { accept: 'application/json' } });
+  if (!response.ok) { throw new Error(`steering answered ${response.status}: ${await response.text()}`); }
+  return response.json();
+}
+
+// `play` (optional): a promise of the /play answer the page asked for while it loaded the title's
+// data, so the first start does not wait for one more request; a restart asks again.
+export function mountPlayer(container, { titleId, steeringUrl, engine = 'hls', abr = 'seed', play: early = null, onChange = () => {} }) {
   const video = h('video', { playsinline: '', autoplay: '', muted: '', preload: 'auto', class: 'video' });
   video.muted = true;
   const status = h('div', { class: 'player-status', 'data-testid': 'player-status' }, 'asking steering…');
@@ -41,10 +51,10 @@ export function mountPlayer(container, { titleId, steeringUrl, engine = 'hls', a
     state.qoe = qoe;
     let play;
     try {
-      const response = await fetch(`${steeringUrl}/play/${encodeURIComponent(titleId)}`, { headers: { accept: 'application/json' } });
-      if (!response.ok) { throw new Error(`steering answered ${response.status}: ${await response.text()}`); }
-      play = await response.json();
+      play = await (early || fetchPlay(steeringUrl, titleId));
+      early = null;
     } catch (e) {
+      early = null;
       status.textContent = 'cannot start: ' + e.message;
       qoe.fatal(e.message);
       return;
@@ -65,6 +75,8 @@ export function mountPlayer(container, { titleId, steeringUrl, engine = 'hls', a
           state.lastSegmentHost = host;
           qoe.where(null, state.appliance);
           showInfo();
+          const estimate = state.engine && state.engine.estimateKbps();
+          if (estimate) { saveThroughputHint(localStorage, estimate * 1000); }
         },
         rendition(kbps, height) {
           qoe.bitrate(kbps, true);
@@ -77,7 +89,7 @@ export function mountPlayer(container, { titleId, steeringUrl, engine = 'hls', a
           status.textContent = 'playback failed: ' + detail;
           qoe.fatal(detail);
         },
-      });
+      }, readThroughputHint(localStorage));
     } catch (e) {
       status.textContent = 'cannot start: ' + e.message;
       qoe.fatal(e.message);
