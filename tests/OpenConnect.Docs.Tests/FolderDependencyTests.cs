@@ -82,7 +82,7 @@ public sealed class FolderDependencyTests
         ("OpenConnect.Appliance", "Http", "Caching", "ResponsePlanner takes the cache's ObjectInfo; Http should take the validators and length it needs"),
         ("OpenConnect.Appliance", "Identity", "Control", "FleetEnrollment logs the missing control listener through ControlLog"),
         ("OpenConnect.Appliance", "Upstream", "Caching", "a playlist revalidation carries the stale copy's ObjectInfo and ParentFetcher asks Caching's FreshnessRule for the lifetime; it should take only the validators, with the rule in Http"),
-        ("OpenConnect.Appliance", "Serving", "Control", "PrefetchService (a control-listener gRPC service) and ContentEndpoint live in Serving and use ControlGate/ControlLog; PrefetchService belongs in Control"),
+        ("OpenConnect.Appliance", "Serving", "Control", "PrefetchService (a control-listener gRPC service) lives in Serving and uses ControlGate/ControlLog, and SegmentServer reads ControlState; PrefetchService belongs in Control"),
         ("OpenConnect.Origin", "Catalog", "Pipeline", "TakedownEndpoints reads the pipeline's TitleStore to refuse deleting a title still in the pipeline; the catalog should see published titles only (the pipeline/catalog split of the origin issue)"),
         ("OpenConnect.Steering", "Signing", "Selection", "TokenIssuer takes Selection's ApplianceView for each pathway's MAC entry; it should take the appliance ids it signs for"),
     ];
