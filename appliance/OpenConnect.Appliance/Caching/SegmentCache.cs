@@ -322,7 +322,7 @@ public sealed partial class SegmentCache : IAsyncDisposable
         {
             var length = existing.BodyLength;
             existing.Dispose();
-            RestoreInSsdPolicy(key, length);
+            RestoreInSsdPolicy(key, length, path);
             return new PrefetchResult(true, true, 0, null);
         }
 
@@ -347,7 +347,7 @@ public sealed partial class SegmentCache : IAsyncDisposable
         }
 
         var info = ObjectInfo.FromHead(path, head!, _time.GetUtcNow());
-        RestoreInSsdPolicy(key, head!.Length);
+        RestoreInSsdPolicy(key, head!.Length, path);
         if (_ssd.TryGetPendingWrite(key, out var underWay))
         {
             // A client's miss is writing the same object; wait for it rather than write twice.
@@ -367,13 +367,13 @@ public sealed partial class SegmentCache : IAsyncDisposable
         return new PrefetchResult(true, false, head.Length, null);
     }
 
-    private void RestoreInSsdPolicy(ulong key, long length)
+    private void RestoreInSsdPolicy(ulong key, long length, string path)
     {
         lock (_policyLock)
         {
             if (!_pins.ContainsLocked(key))
             {
-                _ssd.ReturnToPolicyLocked(key, length);
+                _ssd.ReturnToPolicyLocked(key, length, path);
             }
         }
     }

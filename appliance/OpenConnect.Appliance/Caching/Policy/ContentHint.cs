@@ -111,4 +111,10 @@ public interface IContentAwarePolicy : IResizablePolicy
     /// the SSD tier during the call are appended to <paramref name="promoted"/> when given (see <see cref="ITieredPolicy"/>).
     /// </summary>
     bool Admit(ulong key, long size, ContentHint hint, List<ulong> evicted, List<ulong>? promoted = null);
+
+    /// <summary>
+    /// As <see cref="ITieredPolicy.Restore"/> (an object the SSD tier already holds comes back as main-resident),
+    /// with what its stored path says, so after a restart it is valued like the objects it was fetched beside.
+    /// </summary>
+    bool Restore(ulong key, long size, ContentHint hint, List<ulong> evicted);
 }
