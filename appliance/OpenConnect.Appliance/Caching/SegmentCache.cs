@@ -55,7 +55,7 @@ public sealed partial class SegmentCache : IAsyncDisposable
         // bodies exist only in RAM: keep it within half the RAM tier so a promoted object's body is
         // usually still in memory when it is written.
         var small = Math.Clamp(cache.RamBytes * 0.5 / cache.SsdBytes, 0.001, 0.10);
-        var ssdPolicy = PolicyFactory.Create(cache.Policy, cache.SsdBytes, new S3FifoOptions { SmallFraction = small }, video: new VideoPolicyOptions { SmallFraction = small });
+        var ssdPolicy = PolicyFactory.Create(cache.Policy, cache.SsdBytes, new S3FifoOptions { SmallFraction = small }, video: new VideoPolicyOptions { SmallFraction = small, PriorWeight = cache.VideoPriorWeight });
         _pinSet = new PinSet(Path.Combine(cache.Directory, "fill", "pins.bin"));
         _ssd = new SsdTier(_policyLock, ssdPolicy, cache.SsdBytes, _pinSet, metrics, inventory, loggers.CreateLogger<SegmentCache>(), cache.PlaylistTtl, time);
         _pins = new PinnedObjects(_policyLock, _pinSet, _ssd);
@@ -254,6 +254,37 @@ public sealed partial class SegmentCache : IAsyncDisposable
             {
                 return _ssd.PolicyLocked is VideoAwarePolicy video ? video.GroupCount : null;
             }
+        }
+    }
+
+    /// <summary>The forecast prior the SSD policy holds when it is <c>video</c> (<see cref="SetSsdPrior"/>); null otherwise.</summary>
+    public TitlePrior? SsdPolicyPrior
+    {
+        get
+        {
+            lock (_policyLock)
+            {
+                return _ssd.PolicyLocked is VideoAwarePolicy video ? video.Prior : null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Hands the fill controller's per-title forecast (from the night manifest) to the SSD policy when it is
+    /// <c>video</c>, replacing the previous one (null removes it); it counts by <c>Cache:VideoPriorWeight</c>.
+    /// Other policies ignore it. False when the policy took no prior.
+    /// </summary>
+    public bool SetSsdPrior(TitlePrior? prior)
+    {
+        lock (_policyLock)
+        {
+            if (_ssd.PolicyLocked is not VideoAwarePolicy video)
+            {
+                return false;
+            }
+
+            video.SetPrior(prior);
+            return true;
         }
     }
 

@@ -90,6 +90,9 @@ public readonly record struct ContentHint(ulong Title, ulong Rendition, int Segm
         return n;
     }
 
+    /// <summary>The <see cref="Title"/> of a title id, as <see cref="FromPath"/> gives it for <c>/v/{title}/…</c> (e.g. to name titles in a <see cref="TitlePrior"/>).</summary>
+    public static ulong TitleHash(ReadOnlySpan<char> title) => Hash(title);
+
     /// <summary>FNV-1a 64: cheap and stable across processes; 0 is reserved for "none".</summary>
     private static ulong Hash(ReadOnlySpan<char> text)
     {
