@@ -81,7 +81,7 @@ public sealed class PlayersScenario : IScenario
                     logs.Add(RecordedTrace.LogPath(tracePath, appliance));
                     return RecordedTrace.ApplianceSettings(tracePath, appliance);
                 }
-                : null;
+            : null;
             var stack = await SteeredStack.StartAsync(root, taskset, work, package, titles, o.Appliances, cancellationToken, recording).ConfigureAwait(false);
             double lowest;
             var runs = new List<SwarmRun>();
