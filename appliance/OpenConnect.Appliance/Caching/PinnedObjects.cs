@@ -189,7 +189,7 @@ internal sealed class PinnedObjects
                     pinned = PinHeldLocked(key, sha256, body.LongLength);
                     if (pinned == PinOutcome.OverCapacity)
                     {
-                        _ssd.ReturnToPolicyLocked(key, body.LongLength);
+                        _ssd.ReturnToPolicyLocked(key, body.LongLength, path);
                     }
                 }
 

@@ -55,7 +55,7 @@ public sealed partial class SegmentCache : IAsyncDisposable
         // bodies exist only in RAM: keep it within half the RAM tier so a promoted object's body is
         // usually still in memory when it is written.
         var small = Math.Clamp(cache.RamBytes * 0.5 / cache.SsdBytes, 0.001, 0.10);
-        var ssdPolicy = PolicyFactory.Create(cache.Policy, cache.SsdBytes, new S3FifoOptions { SmallFraction = small }, video: new VideoPolicyOptions { SmallFraction = small });
+        var ssdPolicy = PolicyFactory.Create(cache.Policy, cache.SsdBytes, new S3FifoOptions { SmallFraction = small }, video: new VideoPolicyOptions { SmallFraction = small, PriorWeight = cache.VideoPriorWeight });
         _pinSet = new PinSet(Path.Combine(cache.Directory, "fill", "pins.bin"));
         _ssd = new SsdTier(_policyLock, ssdPolicy, cache.SsdBytes, _pinSet, metrics, inventory, loggers.CreateLogger<SegmentCache>(), cache.PlaylistTtl, time);
         _pins = new PinnedObjects(_policyLock, _pinSet, _ssd);
@@ -257,6 +257,37 @@ public sealed partial class SegmentCache : IAsyncDisposable
         }
     }
 
+    /// <summary>The forecast prior the SSD policy holds when it is <c>video</c> (<see cref="SetSsdPrior"/>); null otherwise.</summary>
+    public TitlePrior? SsdPolicyPrior
+    {
+        get
+        {
+            lock (_policyLock)
+            {
+                return _ssd.PolicyLocked is VideoAwarePolicy video ? video.Prior : null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Hands the fill controller's per-title forecast (from the night manifest) to the SSD policy when it is
+    /// <c>video</c>, replacing the previous one (null removes it); it counts by <c>Cache:VideoPriorWeight</c>.
+    /// Other policies ignore it. False when the policy took no prior.
+    /// </summary>
+    public bool SetSsdPrior(TitlePrior? prior)
+    {
+        lock (_policyLock)
+        {
+            if (_ssd.PolicyLocked is not VideoAwarePolicy video)
+            {
+                return false;
+            }
+
+            video.SetPrior(prior);
+            return true;
+        }
+    }
+
     /// <summary>
     /// Pins an object the SSD tier holds with this body (length and SHA-256, as the integrity manifest names
     /// it): it leaves the eviction policy and the policy's capacity shrinks by its length. One decision under
@@ -322,7 +353,7 @@ public sealed partial class SegmentCache : IAsyncDisposable
         {
             var length = existing.BodyLength;
             existing.Dispose();
-            RestoreInSsdPolicy(key, length);
+            RestoreInSsdPolicy(key, length, path);
             return new PrefetchResult(true, true, 0, null);
         }
 
@@ -347,7 +378,7 @@ public sealed partial class SegmentCache : IAsyncDisposable
         }
 
         var info = ObjectInfo.FromHead(path, head!, _time.GetUtcNow());
-        RestoreInSsdPolicy(key, head!.Length);
+        RestoreInSsdPolicy(key, head!.Length, path);
         if (_ssd.TryGetPendingWrite(key, out var underWay))
         {
             // A client's miss is writing the same object; wait for it rather than write twice.
@@ -367,13 +398,13 @@ public sealed partial class SegmentCache : IAsyncDisposable
         return new PrefetchResult(true, false, head.Length, null);
     }
 
-    private void RestoreInSsdPolicy(ulong key, long length)
+    private void RestoreInSsdPolicy(ulong key, long length, string path)
     {
         lock (_policyLock)
         {
             if (!_pins.ContainsLocked(key))
             {
-                _ssd.ReturnToPolicyLocked(key, length);
+                _ssd.ReturnToPolicyLocked(key, length, path);
             }
         }
     }

@@ -68,6 +68,11 @@ internal sealed class SsdTier : IAsyncDisposable
     public void Open(SsdStore store)
     {
         _store = store;
+        // The index holds key hashes only; a content-aware policy gets each object's path from its header
+        // (one small read per object, before the lock) so title, position and rendition survive the restart.
+        var entries = _policy is IContentAwarePolicy
+            ? store.Entries.Select(e => (e.Key, e.Length, Path: _pins.Contains(e.Key) ? null : store.ReadPath(e.Key))).ToList()
+            : store.Entries.Select(e => (e.Key, e.Length, Path: (string?)null)).ToList();
         lock (_policyLock)
         {
             foreach (var key in _pins.Keys.Where(k => !store.Contains(k)).ToList())
@@ -76,14 +81,14 @@ internal sealed class SsdTier : IAsyncDisposable
             }
 
             ResizeLocked();
-            foreach (var (key, length) in store.Entries)
+            foreach (var (key, length, path) in entries)
             {
                 if (_pins.Contains(key))
                 {
                     continue;
                 }
 
-                ReturnToPolicyLocked(key, length);
+                ReturnToPolicyLocked(key, length, path);
             }
         }
 
@@ -219,11 +224,16 @@ internal sealed class SsdTier : IAsyncDisposable
 
     /// <summary>
     /// Puts an object the tier holds back under the policy as a main-resident entry (after a restart, an
-    /// unpin, or a fill of an object already held).
+    /// unpin, or a fill of an object already held); <paramref name="path"/>, when known, gives a
+    /// content-aware policy the object's hint.
     /// </summary>
-    public void ReturnToPolicyLocked(ulong key, long length)
+    public void ReturnToPolicyLocked(ulong key, long length, string? path = null)
     {
-        if (_policy is ITieredPolicy tiered)
+        if (_policy is IContentAwarePolicy aware)
+        {
+            aware.Restore(key, Math.Max(1, length), path is null ? ContentHint.None : ContentHint.FromPath(path), _evicted);
+        }
+        else if (_policy is ITieredPolicy tiered)
         {
             tiered.Restore(key, Math.Max(1, length), _evicted);
         }

@@ -13,7 +13,9 @@ namespace OpenConnect.Appliance.Fill;
 /// The appliance's side of push fill. Every <c>Appliance:Fill:PollInterval</c> it asks the fill
 /// controller for its manifest (pull: an appliance that was down simply asks when it is back).
 /// A new manifest is stored at <c>{Cache:Directory}/fill/manifest.bin</c> and applied at once:
-/// pinned objects of files no longer in it are handed back to the eviction policy. While the
+/// pinned objects of files no longer in it are handed back to the eviction policy, and its per-title
+/// forecast becomes the <c>video</c> policy's prior (<see cref="ForecastPrior"/>; the stored manifest's
+/// forecast is applied again at start). While the
 /// controller says the site's window is open, the agent fills the files not yet done for this
 /// manifest (<see cref="FillPass"/>) and reports each file's outcome. Every
 /// <c>Appliance:Fill:DemandReportInterval</c> it also reports the requests served per (title,
@@ -251,6 +253,7 @@ public sealed class FillAgent : BackgroundService
 
         await _cache.SavePinsAsync(cancellationToken).ConfigureAwait(false);
         _manifest = manifest;
+        _cache.SetSsdPrior(ForecastPrior.From(manifest.Forecast));
         _done.Clear();
         _metrics.ManifestVersion.Set(manifest.Version);
         FillLog.ManifestApplied(_logger, manifest.Version, manifest.Day, manifest.Files.Count, unpinned);
@@ -267,6 +270,8 @@ public sealed class FillAgent : BackgroundService
         {
             _manifest = ManifestCodec.Decode(await File.ReadAllBytesAsync(_manifestFile, cancellationToken).ConfigureAwait(false));
             _metrics.ManifestVersion.Set(_manifest.Version);
+            // A restart keeps the last forecast until the controller sends a newer manifest.
+            _cache.SetSsdPrior(ForecastPrior.From(_manifest.Forecast));
         }
         catch (FormatException ex)
         {

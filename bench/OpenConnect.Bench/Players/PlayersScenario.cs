@@ -22,6 +22,7 @@ public sealed class PlayersScenario : IScenario
     public string Usage => """
         bench players [--sessions 50,200,1000] [--all-traces-up-to N] [--seconds S] [--segment S]
                       [--appliances N] [--titles N] [--start-rate N] [--seed N]
+                      [--zipf A] [--watch-mean S] [--record-trace PATH]
           --sessions           concurrent sessions per case, comma-separated (default 50,200,1000)
           --all-traces-up-to   cases up to this many sessions replay every trace; larger ones the
                                mobile set and the floor trace only (default 200)
@@ -33,6 +34,15 @@ public sealed class PlayersScenario : IScenario
           --start-rate N       sessions started per second, evenly (default 20: 1,000 sessions
                                start over 50 s and then all play together)
           --seed N             trace seed (default 42)
+          --zipf A             pick each session's title by a Zipf law of exponent A over the
+                               titles' ranks (seeded by --seed); default 0: round-robin
+          --watch-mean S       sessions leave after an exponentially drawn watch time of mean
+                               S seconds (a draw past the title's end plays it whole); default 0:
+                               every session plays the whole title
+          --record-trace PATH  run the appliances with their JSON access log on, skip the warm-up,
+                               and write the swarm's requests, every appliance's merged in time
+                               order, to PATH (each appliance's own log beside it as
+                               PATH.<appliance>); replay with `cache-sim --trace access:PATH`
         Within a case the sessions are dealt round-robin over (trace, rule), so both rules meet the
         same load. Needs a Release build, ffmpeg and taskset.
         """;
@@ -57,24 +67,59 @@ public sealed class PlayersScenario : IScenario
             Console.WriteLine(FormattableString.Invariant($"packaged {o.Seconds} s, {Rungs.Count} video rungs + audio, {o.Segment} s segments in {packaging.Elapsed.TotalSeconds:F0} s"));
 
             string[] titles = [.. Enumerable.Range(0, o.Titles).Select(i => $"players-{i}")];
-            await using var stack = await SteeredStack.StartAsync(root, taskset, work, package, titles, o.Appliances, cancellationToken).ConfigureAwait(false);
-            await stack.WarmAsync(package, cancellationToken).ConfigureAwait(false);
-            Console.WriteLine($"stack: {stack} (servers pinned to CPU 0, swarm to CPU 1)");
-            if (OperatingSystem.IsLinux())
+            // Recording: each appliance logs to its own file, merged once they have stopped (and flushed).
+            var logs = new List<string>();
+            Func<string, IEnumerable<string>>? recording = o.RecordTrace is { } tracePath
+                ? appliance =>
+                {
+                    // Called for every role but steering; only appliances serve the swarm's segments.
+                    if (appliance == OpenConnect.Launcher.Layout.FleetLayout.Origin)
+                    {
+                        return [];
+                    }
+
+                    logs.Add(RecordedTrace.LogPath(tracePath, appliance));
+                    return RecordedTrace.ApplianceSettings(tracePath, appliance);
+                }
+            : null;
+            var stack = await SteeredStack.StartAsync(root, taskset, work, package, titles, o.Appliances, cancellationToken, recording).ConfigureAwait(false);
+            double lowest;
+            var runs = new List<SwarmRun>();
+            try
             {
-                Process.GetCurrentProcess().ProcessorAffinity = 1 << 1;
+                if (o.RecordTrace is null)
+                {
+                    // A recorded trace starts cold: warming would put every file of every title in it.
+                    await stack.WarmAsync(package, cancellationToken).ConfigureAwait(false);
+                }
+
+                Console.WriteLine($"stack: {stack} (servers pinned to CPU 0, swarm to CPU 1)");
+                if (OperatingSystem.IsLinux())
+                {
+                    Process.GetCurrentProcess().ProcessorAffinity = 1 << 1;
+                }
+
+                lowest = await LowestBandwidthAsync(stack.SteeringUrl, titles[0], cancellationToken).ConfigureAwait(false);
+                var swarm = new Swarm(stack, titles, o);
+                foreach (var sessions in o.Sessions)
+                {
+                    var traces = TraceSet(sessions <= o.AllTracesUpTo, lowest, o.Seconds);
+                    var run = await swarm.RunAsync(sessions, traces, cancellationToken).ConfigureAwait(false);
+                    runs.Add(run);
+                    Console.WriteLine(FormattableString.Invariant(
+                        $"{sessions} sessions: {run.WallSeconds:F0} s; roles (CPU 0) used {run.ServerCpuFraction:P0} of a core, the swarm (CPU 1) {run.ClientCpuFraction:P0}; in the first {run.StartupSeconds:F0} s (start-up) {run.StartupServerCpuFraction:P0} and {run.StartupClientCpuFraction:P0}; {run.RoleCpu}; load average {run.LoadAverage:F1}"));
+                }
+            }
+            finally
+            {
+                await stack.DisposeAsync().ConfigureAwait(false);
             }
 
-            var lowest = await LowestBandwidthAsync(stack.SteeringUrl, titles[0], cancellationToken).ConfigureAwait(false);
-            var swarm = new Swarm(stack, titles, o);
-            var runs = new List<SwarmRun>();
-            foreach (var sessions in o.Sessions)
+            if (o.RecordTrace is { } path)
             {
-                var traces = TraceSet(sessions <= o.AllTracesUpTo, lowest, o.Seconds);
-                var run = await swarm.RunAsync(sessions, traces, cancellationToken).ConfigureAwait(false);
-                runs.Add(run);
-                Console.WriteLine(FormattableString.Invariant(
-                    $"{sessions} sessions: {run.WallSeconds:F0} s; roles (CPU 0) used {run.ServerCpuFraction:P0} of a core, the swarm (CPU 1) {run.ClientCpuFraction:P0}; in the first {run.StartupSeconds:F0} s (start-up) {run.StartupServerCpuFraction:P0} and {run.StartupClientCpuFraction:P0}; {run.RoleCpu}; load average {run.LoadAverage:F1}"));
+                var shape = RecordedTrace.Merge(path, logs);
+                var left = runs.Sum(r => r.Results.Count(s => s.Stopped));
+                Console.WriteLine(FormattableString.Invariant($"trace {path}: {runs.Sum(r => r.Sessions):N0} sessions ({left:N0} left early), {shape}; replay: cache-sim --trace access:{path}"));
             }
 
             return PlayersReport.Write(Name, runs, lowest, o);
@@ -121,11 +166,19 @@ public sealed class PlayersScenario : IScenario
     }
 }
 
-public sealed record PlayersOptions(int[] Sessions, int AllTracesUpTo, int Seconds, int Segment, int Appliances, int Titles, int StartRate, int Seed)
+/// <summary>The options of <c>bench players</c>.</summary>
+/// <remarks>
+/// <see cref="RecordTrace"/>: where the swarm's requests are written as one JSON access log (<c>--record-trace</c>); null: not recorded.
+/// <see cref="Zipf"/>: exponent of the Zipf law that picks each session's title by rank (<c>--zipf</c>); 0: titles dealt round-robin.
+/// <see cref="WatchMeanSeconds"/>: mean of the exponential watch time after which a session leaves (<c>--watch-mean</c>); 0: every session plays its title to the end.
+/// </remarks>
+public sealed record PlayersOptions(int[] Sessions, int AllTracesUpTo, int Seconds, int Segment, int Appliances, int Titles, int StartRate, int Seed, string? RecordTrace = null, double Zipf = 0, double WatchMeanSeconds = 0)
 {
     public static PlayersOptions Parse(IReadOnlyList<string> args)
     {
         var sessions = new[] { 50, 200, 1000 };
+        string? recordTrace = null;
+        var reals = new Dictionary<string, double> { ["--zipf"] = 0, ["--watch-mean"] = 0 };
         var numbers = new Dictionary<string, int>
         {
             ["--all-traces-up-to"] = 200,
@@ -155,6 +208,16 @@ public sealed record PlayersOptions(int[] Sessions, int AllTracesUpTo, int Secon
                     }
                 }
             }
+            else if (args[i] == "--record-trace")
+            {
+                recordTrace = args[i + 1].Length > 0 ? args[i + 1] : throw new BenchUsageException("--record-trace needs a file path");
+            }
+            else if (reals.ContainsKey(args[i]))
+            {
+                reals[args[i]] = double.TryParse(args[i + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out var real) && double.IsFinite(real) && real >= 0
+                    ? real
+                    : throw new BenchUsageException($"{args[i]}: '{args[i + 1]}' is not a number >= 0");
+            }
             else if (numbers.ContainsKey(args[i]) && int.TryParse(args[i + 1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
             {
                 numbers[args[i]] = value;
@@ -165,7 +228,7 @@ public sealed record PlayersOptions(int[] Sessions, int AllTracesUpTo, int Secon
             }
         }
 
-        var o = new PlayersOptions(sessions, numbers["--all-traces-up-to"], numbers["--seconds"], numbers["--segment"], numbers["--appliances"], numbers["--titles"], numbers["--start-rate"], numbers["--seed"]);
+        var o = new PlayersOptions(sessions, numbers["--all-traces-up-to"], numbers["--seconds"], numbers["--segment"], numbers["--appliances"], numbers["--titles"], numbers["--start-rate"], numbers["--seed"], recordTrace, reals["--zipf"], reals["--watch-mean"]);
         if (o.Sessions.Length == 0 || o.Seconds < 10 || o.Segment is < 2 or > 4 || o.Appliances < 1 || o.Titles < 1 || o.StartRate < 1)
         {
             throw new BenchUsageException("need --sessions, --seconds >= 10, --segment 2..4, --appliances >= 1, --titles >= 1, --start-rate >= 1");

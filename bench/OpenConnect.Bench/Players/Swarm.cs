@@ -22,7 +22,9 @@ internal sealed record SwarmRun(
 /// round, over the titles (so every cell meets every appliance), and measures the CPU the role
 /// processes (core 0) and the swarm (core 1) used, over the whole case and over the start-up
 /// (until 5 s after the last session started), when every new session asks steering and fetches
-/// playlists and init segments.
+/// playlists and init segments. With <see cref="PlayersOptions.Zipf"/> each session's title is drawn by
+/// popularity instead, and with <see cref="PlayersOptions.WatchMeanSeconds"/> sessions leave early
+/// (<see cref="SessionDraw"/>).
 /// </summary>
 internal sealed class Swarm(SteeredStack stack, IReadOnlyList<string> titles, PlayersOptions options)
 {
@@ -47,12 +49,14 @@ internal sealed class Swarm(SteeredStack stack, IReadOnlyList<string> titles, Pl
         var startup = SnapshotAfterAsync(TimeSpan.FromSeconds(startupSeconds), self, cancellationToken);
         var cells = traces.Count * Rules.Length;
         var tasks = new Task<SessionResult>[sessions];
+        var draw = new SessionDraw(titles.Count, options.Zipf, options.WatchMeanSeconds, (options.Seed * 31) + sessions);
         for (var i = 0; i < sessions; i++)
         {
             var cell = i % cells;
             var trace = traces[cell / Rules.Length]((options.Seed * 100_003) + i);
-            var session = new PlayerSession(http, stack.SteeringUrl, titles[i / cells % titles.Count], trace, Rules[cell % Rules.Length]);
-            tasks[i] = StartAsync(session, TimeSpan.FromSeconds(ramp * i / sessions), cancellationToken);
+            var title = options.Zipf > 0 ? titles[draw.Title()] : titles[i / cells % titles.Count];
+            var session = new PlayerSession(http, stack.SteeringUrl, title, trace, Rules[cell % Rules.Length]);
+            tasks[i] = StartAsync(session, TimeSpan.FromSeconds(ramp * i / sessions), draw.WatchTime(), cancellationToken);
         }
 
         var results = await Task.WhenAll(tasks).ConfigureAwait(false);
@@ -80,10 +84,17 @@ internal sealed class Swarm(SteeredStack stack, IReadOnlyList<string> titles, Pl
         return (stack.Roles.Sum(r => r.Process.CpuSeconds()), self.TotalProcessorTime);
     }
 
-    private static async Task<SessionResult> StartAsync(PlayerSession session, TimeSpan delay, CancellationToken cancellationToken)
+    /// <summary>Starts the session after <paramref name="delay"/>; with <paramref name="watch"/> the viewer leaves that long after the start (between segments).</summary>
+    private static async Task<SessionResult> StartAsync(PlayerSession session, TimeSpan delay, TimeSpan? watch, CancellationToken cancellationToken)
     {
         await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-        return await session.RunAsync(cancellationToken).ConfigureAwait(false);
+        if (watch is not { } stayFor)
+        {
+            return await session.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        using var leave = new CancellationTokenSource(stayFor);
+        return await session.RunAsync(cancellationToken, leave.Token).ConfigureAwait(false);
     }
 
     internal static double LoadAverage()

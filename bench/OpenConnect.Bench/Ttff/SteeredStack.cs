@@ -43,9 +43,10 @@ internal sealed class SteeredStack : IAsyncDisposable
     /// <summary>
     /// Publishes <paramref name="package"/> under each of <paramref name="titles"/> and starts the
     /// origin, steering and <paramref name="appliances"/> appliances in one site. Returns once
-    /// steering ranks an appliance first for every title.
+    /// steering ranks an appliance first for every title. <c>applianceSettings</c>, when given, adds
+    /// command-line settings to the origin and each appliance by role name (e.g. an appliance's access log).
     /// </summary>
-    public static async Task<SteeredStack> StartAsync(string root, string taskset, string work, string package, IReadOnlyList<string> titles, int appliances, CancellationToken cancellationToken)
+    public static async Task<SteeredStack> StartAsync(string root, string taskset, string work, string package, IReadOnlyList<string> titles, int appliances, CancellationToken cancellationToken, Func<string, IEnumerable<string>>? applianceSettings = null)
     {
         foreach (var project in (string[])["origin/OpenConnect.Origin", "steering/OpenConnect.Steering", "appliance/OpenConnect.Appliance"])
         {
@@ -78,7 +79,7 @@ internal sealed class SteeredStack : IAsyncDisposable
             ExtraSettings = role => role == FleetLayout.Steering
                 // Every player of the swarm starts from 127.0.0.1.
                 ? ["--Logging:LogLevel:Default=Warning", "--Steering:PlayRateLimitPerSecond=1000000", "--Steering:PlayRateLimitBurst=1000000"]
-                : ["--Logging:LogLevel:Default=Warning"],
+                : ["--Logging:LogLevel:Default=Warning", .. applianceSettings?.Invoke(role) ?? []],
         }, cancellationToken).ConfigureAwait(false);
         var stack = new SteeredStack(fleet, key, titles);
         try

@@ -105,6 +105,7 @@ public sealed class FillCoordinator
                 .ToLookup(f => f.File, f => f.ApplianceId);
             var heldUntil = _time.GetUtcNow() + ((openUntil - _time.GetUtcNow()) * _options.HoldShare);
             var first = FirstCopies(site, inSite.Select(a => a.ApplianceId), placement, holders, byId);
+            var titleForecast = ManifestForecast.Of(forecast);
             var manifests = new Dictionary<string, ulong>(StringComparer.Ordinal);
             var placed = 0;
             foreach (var appliance in inSite)
@@ -122,6 +123,7 @@ public sealed class FillCoordinator
                         manifest.Files.Add(file);
                     }
 
+                    manifest.Forecast.AddRange(titleForecast);
                     return ManifestCodec.Encode(manifest);
                 });
                 _manifests.WithLabels(site).Inc();

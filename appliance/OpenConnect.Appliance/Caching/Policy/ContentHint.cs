@@ -90,6 +90,9 @@ public readonly record struct ContentHint(ulong Title, ulong Rendition, int Segm
         return n;
     }
 
+    /// <summary>The <see cref="Title"/> of a title id, as <see cref="FromPath"/> gives it for <c>/v/{title}/…</c> (e.g. to name titles in a <see cref="TitlePrior"/>).</summary>
+    public static ulong TitleHash(ReadOnlySpan<char> title) => Hash(title);
+
     /// <summary>FNV-1a 64: cheap and stable across processes; 0 is reserved for "none".</summary>
     private static ulong Hash(ReadOnlySpan<char> text)
     {
@@ -111,4 +114,10 @@ public interface IContentAwarePolicy : IResizablePolicy
     /// the SSD tier during the call are appended to <paramref name="promoted"/> when given (see <see cref="ITieredPolicy"/>).
     /// </summary>
     bool Admit(ulong key, long size, ContentHint hint, List<ulong> evicted, List<ulong>? promoted = null);
+
+    /// <summary>
+    /// As <see cref="ITieredPolicy.Restore"/> (an object the SSD tier already holds comes back as main-resident),
+    /// with what its stored path says, so after a restart it is valued like the objects it was fetched beside.
+    /// </summary>
+    bool Restore(ulong key, long size, ContentHint hint, List<ulong> evicted);
 }

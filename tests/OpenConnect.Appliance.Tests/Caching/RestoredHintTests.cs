@@ -1,0 +1,82 @@
+using Microsoft.Extensions.DependencyInjection;
+using OpenConnect.Appliance.Caching;
+using OpenConnect.Testing;
+
+namespace OpenConnect.Appliance.Tests.Caching;
+
+/// <summary>
+/// Objects the SSD tier holds come back under <c>Cache:Policy=video</c> after a restart with the title,
+/// rendition and position their stored path gives, so the restarted policy groups them by title as
+/// before instead of treating each as a lone object.
+/// </summary>
+public sealed class RestoredHintTests : IAsyncLifetime
+{
+    private static readonly string[] Paths =
+    [
+        "/v/t1/720p/seg-00000.m4s", "/v/t1/720p/seg-00001.m4s", "/v/t1/360p/seg-00000.m4s",
+        "/v/t2/720p/seg-00000.m4s", "/v/t2/720p/seg-00001.m4s", "/v/t2/720p/seg-00002.m4s",
+    ];
+
+    private readonly TempDirectory _state = new("openconnect-restored-hints");
+    private TestParent _parent = null!;
+
+    public async Task InitializeAsync()
+    {
+        _parent = await TestParent.StartAsync();
+        for (var i = 0; i < Paths.Length; i++)
+        {
+            _parent.Put(Paths[i], Serving.ApplianceHarness.RandomBytes(20_000, i + 1));
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _parent.DisposeAsync();
+        _state.Dispose();
+    }
+
+    [Fact]
+    public async Task A_restarted_video_policy_groups_the_stored_objects_by_title_again()
+    {
+        await using (var first = await StartAsync())
+        {
+            var cache = first.Services.GetRequiredService<SegmentCache>();
+            foreach (var path in Paths)
+            {
+                // A fill writes straight to SSD; the object enters the policy with its path's hint.
+                var result = await cache.PrefetchAsync(KeyHash.Of(path), path, CancellationToken.None);
+                Assert.True(result.Ok, result.Error);
+            }
+
+            Assert.Equal(2, cache.SsdPolicyGroups);
+        }
+
+        await using var second = await StartAsync();
+        var restarted = second.Services.GetRequiredService<SegmentCache>();
+        foreach (var path in Paths)
+        {
+            Assert.True(restarted.HeldOnSsd(KeyHash.Of(path)), path);
+        }
+
+        // Six objects of two titles: two groups of counters, as before the restart (six without hints).
+        Assert.Equal(2, restarted.SsdPolicyGroups);
+        using var client = second.CreateClient();
+        for (var i = 0; i < Paths.Length; i++)
+        {
+            Assert.Equal(Serving.ApplianceHarness.RandomBytes(20_000, i + 1), await client.GetByteArrayAsync(Paths[i]));
+        }
+
+        Assert.Equal(2, restarted.SsdPolicyGroups);
+    }
+
+    private Task<RunningRole> StartAsync() => RunningRole.StartAsync(
+        ApplianceHost.Build,
+        $"--Appliance:Cache:Directory={_state.Path}",
+        "--Appliance:ControlUrl=https://127.0.0.1:0",
+        Serving.ApplianceHarness.UnsignedLoopback,
+        Serving.ApplianceHarness.AllowUnsignedContent,
+        $"--Appliance:Parents:0={_parent.BaseAddress}",
+        "--Appliance:Cache:RamBytes=4194304",
+        "--Appliance:Cache:SsdBytes=67108864",
+        "--Appliance:Cache:Policy=video");
+}
