@@ -106,16 +106,17 @@ internal sealed class PinnedObjects
         return true;
     }
 
-    public void Unpin(ulong key)
+    /// <summary>Releases a pin; <paramref name="path"/>, when known, gives a content-aware policy the object's hint.</summary>
+    public void Unpin(ulong key, string? path = null)
     {
         lock (_policyLock)
         {
-            UnpinLocked(key);
+            UnpinLocked(key, path);
         }
     }
 
     /// <summary>Releases a pin: the policy grows back, and the object, if the store still holds it, becomes an ordinary policy entry.</summary>
-    private void UnpinLocked(ulong key)
+    private void UnpinLocked(ulong key, string? path = null)
     {
         if (!_pins.Remove(key, out _))
         {
@@ -125,7 +126,7 @@ internal sealed class PinnedObjects
         _ssd.ResizeLocked();
         if (_ssd.Store.TryGetBodyLength(key, out var length))
         {
-            _ssd.ReturnToPolicyLocked(key, length);
+            _ssd.ReturnToPolicyLocked(key, length, path);
         }
     }
 

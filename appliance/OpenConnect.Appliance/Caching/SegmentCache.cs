@@ -302,9 +302,9 @@ public sealed partial class SegmentCache : IAsyncDisposable
     public string PinCapacityError(string path) => _pins.CapacityError(path);
 
     /// <summary>Hands a pinned object back to the eviction policy as an ordinary (main-resident) entry.</summary>
-    public void Unpin(ulong key)
+    public void Unpin(ulong key, string? path = null)
     {
-        _pins.Unpin(key);
+        _pins.Unpin(key, path);
         UpdateGauges();
     }
 

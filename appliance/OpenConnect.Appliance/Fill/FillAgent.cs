@@ -243,10 +243,14 @@ public sealed class FillAgent : BackgroundService
         {
             // The inventory knows each held object's entry in memory; the object's header is read only
             // for one it has not accounted for yet (just after a restart).
-            var entry = _inventory.EntryOf(key) ?? (_cache.Store.ReadPath(key) is { } path ? CacheInventory.EntryFor(path) : null);
+            var known = _inventory.EntryOf(key);
+            var path = known is null ? _cache.Store.ReadPath(key) : null;
+            var entry = known ?? (path is null ? null : CacheInventory.EntryFor(path));
             if (entry is null || !keep.Contains(entry))
             {
-                _cache.Unpin(key);
+                // The path gives a content-aware policy the object's hint (title, rendition, position):
+                // read from the object's header here, outside the policy lock, once per released pin.
+                _cache.Unpin(key, path ?? _cache.Store.ReadPath(key));
                 unpinned++;
             }
         }

@@ -69,6 +69,33 @@ public sealed class RestoredHintTests : IAsyncLifetime
         Assert.Equal(2, restarted.SsdPolicyGroups);
     }
 
+    [Fact]
+    public async Task Objects_a_new_manifest_releases_return_to_the_video_policy_with_their_hints()
+    {
+        await using var role = await StartAsync();
+        var cache = role.Services.GetRequiredService<SegmentCache>();
+        for (var i = 0; i < Paths.Length; i++)
+        {
+            var result = await cache.PrefetchAsync(KeyHash.Of(Paths[i]), Paths[i], CancellationToken.None);
+            Assert.True(result.Ok, result.Error);
+            var body = Serving.ApplianceHarness.RandomBytes(20_000, i + 1);
+            Assert.Equal(PinOutcome.Pinned, cache.PinHeld(KeyHash.Of(Paths[i]), body.Length, System.Security.Cryptography.SHA256.HashData(body)));
+        }
+
+        Assert.Equal(Paths.Length, cache.PinnedCount);
+
+        // The fill agent releases the pins of files a new manifest no longer lists, passing each object's
+        // path (read from its header when the inventory has not seen it): back under the policy, they are
+        // grouped by their two titles, not six lone objects.
+        foreach (var path in Paths)
+        {
+            cache.Unpin(KeyHash.Of(path), cache.Store.ReadPath(KeyHash.Of(path)));
+        }
+
+        Assert.Equal(0, cache.PinnedCount);
+        Assert.Equal(2, cache.SsdPolicyGroups);
+    }
+
     private Task<RunningRole> StartAsync() => RunningRole.StartAsync(
         ApplianceHost.Build,
         $"--Appliance:Cache:Directory={_state.Path}",
