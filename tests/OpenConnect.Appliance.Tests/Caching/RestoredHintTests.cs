@@ -96,14 +96,5 @@ public sealed class RestoredHintTests : IAsyncLifetime
         Assert.Equal(2, cache.SsdPolicyGroups);
     }
 
-    private Task<RunningRole> StartAsync() => RunningRole.StartAsync(
-        ApplianceHost.Build,
-        $"--Appliance:Cache:Directory={_state.Path}",
-        "--Appliance:ControlUrl=https://127.0.0.1:0",
-        Serving.ApplianceHarness.UnsignedLoopback,
-        Serving.ApplianceHarness.AllowUnsignedContent,
-        $"--Appliance:Parents:0={_parent.BaseAddress}",
-        "--Appliance:Cache:RamBytes=4194304",
-        "--Appliance:Cache:SsdBytes=67108864",
-        "--Appliance:Cache:Policy=video");
+    private Task<RunningRole> StartAsync() => Serving.ApplianceHarness.StartWithPolicyAsync(_state.Path, _parent.BaseAddress, "video");
 }

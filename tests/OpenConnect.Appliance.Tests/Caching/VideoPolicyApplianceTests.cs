@@ -54,14 +54,5 @@ public sealed class VideoPolicyApplianceTests : IAsyncLifetime
         }
     }
 
-    private Task<RunningRole> StartAsync(string policy) => RunningRole.StartAsync(
-        ApplianceHost.Build,
-        $"--Appliance:Cache:Directory={_state.Path}",
-        "--Appliance:ControlUrl=https://127.0.0.1:0",
-        Serving.ApplianceHarness.UnsignedLoopback,
-        Serving.ApplianceHarness.AllowUnsignedContent,
-        $"--Appliance:Parents:0={_parent.BaseAddress}",
-        "--Appliance:Cache:RamBytes=4194304",
-        "--Appliance:Cache:SsdBytes=67108864",
-        $"--Appliance:Cache:Policy={policy}");
+    private Task<RunningRole> StartAsync(string policy) => Serving.ApplianceHarness.StartWithPolicyAsync(_state.Path, _parent.BaseAddress, policy);
 }

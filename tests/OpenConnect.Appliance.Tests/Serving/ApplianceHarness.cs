@@ -76,4 +76,19 @@ public sealed class ApplianceHarness : IAsyncDisposable
         await Parent.DisposeAsync();
         State.Dispose();
     }
+
+    /// <summary>
+    /// Starts an appliance on <paramref name="cacheDirectory"/> (kept across restarts by the caller) with
+    /// SSD policy <paramref name="policy"/>, 4 MiB of RAM and 64 MiB of SSD, pulling from <paramref name="parent"/>.
+    /// </summary>
+    public static Task<RunningRole> StartWithPolicyAsync(string cacheDirectory, Uri parent, string policy) => RunningRole.StartAsync(
+        ApplianceHost.Build,
+        $"--Appliance:Cache:Directory={cacheDirectory}",
+        "--Appliance:ControlUrl=https://127.0.0.1:0",
+        UnsignedLoopback,
+        AllowUnsignedContent,
+        $"--Appliance:Parents:0={parent}",
+        "--Appliance:Cache:RamBytes=4194304",
+        "--Appliance:Cache:SsdBytes=67108864",
+        $"--Appliance:Cache:Policy={policy}");
 }
