@@ -18,7 +18,7 @@ namespace OpenConnect.Appliance.Control;
 /// health and inventory changes. The replicas are every target of the DNS SRV name when
 /// <c>Appliance:Steering:SrvName</c> is set and resolves (re-resolved periodically; sessions start and
 /// stop as targets come and go), else <c>Appliance:Steering:Url</c> and <c>Urls</c>. Sessions run
-/// independently: a dead replica is retried with back-off without slowing the others. Any replica's
+/// independently: a dead replica is retried every interval without slowing the others. Any replica's
 /// success refreshes <see cref="ControlState"/>; after <c>LostAfter</c> without one from any replica the
 /// appliance stops taking new sessions. Every call goes over TLS with the appliance's fleet
 /// certificate, and steering must present a certificate for <c>openconnect://steering</c> from the

@@ -25,7 +25,6 @@ public sealed class SteeringSession : IDisposable
     private ulong _sequence;
     private TimeSpan _interval;
     private ulong _takedownGeneration;
-    private int _failures;
     private Task _loop = Task.CompletedTask;
 
     // Inventory this replica has acknowledged, and what the last heartbeat offered on top of it.
@@ -118,11 +117,11 @@ public sealed class SteeringSession : IDisposable
 
             try
             {
-                // A replica that does not answer is retried with back-off (two heartbeat intervals after
-                // the first failure), so a dead one costs little, while a restarted one hears from every
-                // appliance within steering's heartbeat expiry (three intervals by default) and its
-                // registry is whole again by then; a live one is called every interval.
-                await Task.Delay(Reachable ? _interval : Backoff(), _owner.Time, stoppingToken).ConfigureAwait(false);
+                // Every interval, reachable or not: a replica that refuses the connection costs one refused
+                // connect, one that does not answer is already spaced by the call timeout, and a restarted
+                // one hears from every appliance within one interval plus a registration, well inside
+                // steering's heartbeat expiry (three intervals by default), so its registry is whole by then.
+                await Task.Delay(_interval, _owner.Time, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -130,8 +129,6 @@ public sealed class SteeringSession : IDisposable
             }
         }
     }
-
-    private TimeSpan Backoff() => _failures > 1 ? _interval * 2 : _interval;
 
     /// <summary>A channel to the replica over mutual TLS with the current fleet certificate.</summary>
     private void Connect()
@@ -279,7 +276,6 @@ public sealed class SteeringSession : IDisposable
 
     private void SetReachable(bool reachable, string? detail = null)
     {
-        _failures = reachable ? 0 : _failures + 1;
         _owner.SessionState(this, reachable);
         if (reachable == Reachable)
         {
