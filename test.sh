@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds everything in Release (warnings are errors), checks formatting, and runs every test.
-# Installs the Debian packages the tests need (ffmpeg, Node.js, Chromium, dnsmasq, ...) when missing
+# Installs the Debian packages the tests need (ffmpeg, Node.js, Chromium, dnsmasq, PostgreSQL, ...) when missing
 # and running as root, and the npm clients the tests drive (tests/node, from its lock file).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -23,6 +23,12 @@ dotnet build OpenConnect.sln -c Release -nologo -v quiet
 
 echo "== format check"
 dotnet format OpenConnect.sln --verify-no-changes --no-restore -v quiet
+
+echo "== PostgreSQL (a throwaway cluster for the tests, stopped at the end)"
+pg_dir="/tmp/openconnect-test-pg-$$"
+OPENCONNECT_TEST_POSTGRES=$(scripts/postgres.sh start "$pg_dir")
+export OPENCONNECT_TEST_POSTGRES
+trap 'scripts/postgres.sh stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
 
 echo "== tests"
 results="TestResults/$(date +%Y%m%d-%H%M%S)"

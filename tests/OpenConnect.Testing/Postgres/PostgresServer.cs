@@ -1,0 +1,79 @@
+namespace OpenConnect.Testing.Postgres;
+
+/// <summary>
+/// A throwaway PostgreSQL cluster of its own (<c>scripts/postgres.sh</c>: initdb into a temporary
+/// directory, 127.0.0.1 and a free port, a password login), for tests that stop, kill or restart the
+/// server. Tests that only need a database use <see cref="TestDatabase"/> on the run's shared cluster.
+/// Disposing stops the server and deletes its directory.
+/// </summary>
+public sealed class PostgresServer : IAsyncDisposable
+{
+    private static readonly TimeSpan ScriptTimeout = TimeSpan.FromMinutes(5);
+    private readonly string _directory;
+
+    private PostgresServer(string directory, string connectionString)
+    {
+        _directory = directory;
+        ConnectionString = connectionString;
+    }
+
+    /// <summary>The Npgsql connection string of the cluster's <c>postgres</c> database.</summary>
+    public string ConnectionString { get; }
+
+    /// <summary>Creates and starts a cluster in a fresh directory under the system temp directory.</summary>
+    public static async Task<PostgresServer> StartAsync()
+    {
+        // The server runs as the postgres user when the tests run as root: its directory's parents
+        // must be searchable, which the system temp directory is and a private temp directory is not.
+        var directory = Path.Combine(Path.GetTempPath(), $"openconnect-pg-{Guid.NewGuid():N}");
+        var connectionString = await RunScriptAsync("start", directory);
+        return new PostgresServer(directory, connectionString.Trim());
+    }
+
+    /// <summary>Starts the cluster again after <see cref="StopAsync"/> or <see cref="KillAsync"/> (same port and password).</summary>
+    public Task RestartAsync() => RunScriptAsync("start", _directory);
+
+    /// <summary>Stops the server (fast shutdown: open sessions are ended).</summary>
+    public Task StopAsync() => RunScriptAsync("stop", _directory);
+
+    /// <summary>SIGKILLs the postmaster, as a crash would; the next start recovers from the WAL.</summary>
+    public Task KillAsync() => RunScriptAsync("kill", _directory);
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Stops the server and deletes its directory from a process of its own, which outlives this one:
+    /// for a process that is exiting and may be ended before a deletion of its own would finish.
+    /// </summary>
+    internal void StopInBackground()
+    {
+        var script = Path.Combine(RepositoryPaths.Root, "scripts", "postgres.sh");
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("setsid")
+        {
+            ArgumentList = { "bash", "-c", "\"$0\" stop \"$1\"; rm -rf \"$1\"", script, _directory },
+            UseShellExecute = false,
+        });
+    }
+
+    internal static async Task<string> RunScriptAsync(string command, string directory)
+    {
+        var script = Path.Combine(RepositoryPaths.Root, "scripts", "postgres.sh");
+        var result = await ExternalProcess.RunAsync("bash", [script, command, directory], ScriptTimeout);
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"scripts/postgres.sh {command} failed ({result.ExitCode}): {result.StandardError}{result.StandardOutput}");
+        }
+
+        return result.StandardOutput;
+    }
+}
