@@ -29,11 +29,13 @@ public sealed class EnrollmentStore
 
     private static readonly TimeSpan FileLockTimeout = TimeSpan.FromSeconds(10);
 
+    private static readonly TimeSpan SettleTime = TimeSpan.FromSeconds(1);
+
     private readonly string _path;
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
     private Dictionary<string, ApplianceRecord> _records = new(StringComparer.Ordinal);
-    private (DateTime Written, long Length) _loaded;
+    private (DateTime Written, long Length, bool Settled) _loaded;
 
     public EnrollmentStore(string directory, TimeProvider time)
     {
@@ -66,7 +68,7 @@ public sealed class EnrollmentStore
         lock (_lock)
         {
             using var fileLock = LockFile();
-            Refresh();
+            Refresh(force: true);
             if (_records.TryGetValue(id, out var used) && used.UsedCodeSha256.Contains(Hash(code)))
             {
                 throw new FleetRequestException("this enrollment code was already used");
@@ -101,7 +103,7 @@ public sealed class EnrollmentStore
         lock (_lock)
         {
             using var fileLock = LockFile();
-            Refresh();
+            Refresh(force: true);
             ApplianceRecord? match = null;
             foreach (var record in _records.Values)
             {
@@ -143,7 +145,7 @@ public sealed class EnrollmentStore
         lock (_lock)
         {
             using var fileLock = LockFile();
-            Refresh();
+            Refresh(force: true);
             if (_records.TryGetValue(id, out var record))
             {
                 record.Serials.Add(serial);
@@ -163,7 +165,7 @@ public sealed class EnrollmentStore
         lock (_lock)
         {
             using var fileLock = LockFile();
-            Refresh();
+            Refresh(force: true);
             if (!_records.TryGetValue(id, out var record))
             {
                 if (registeredSite is null)
@@ -229,19 +231,28 @@ public sealed class EnrollmentStore
 
     private static string Hash(string code) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(code)));
 
-    /// <summary>Re-reads the file when it changed since it was last read or written here (caller holds <see cref="_lock"/>).</summary>
-    private void Refresh()
+    /// <summary>
+    /// Re-reads the file when it may have changed since it was last read or written here (caller
+    /// holds <see cref="_lock"/>): always when <paramref name="force"/> (a change, under the file
+    /// lock), else when its time or length differ. File times have the kernel tick's granularity,
+    /// so two writes within one tick may look alike: a file read less than a second after it was
+    /// written is read again on the next call until it has settled.
+    /// </summary>
+    private void Refresh(bool force = false)
     {
         var file = new FileInfo(_path);
-        if (!file.Exists || (file.LastWriteTimeUtc, file.Length) == _loaded)
+        if (!file.Exists || (!force && _loaded.Settled && (file.LastWriteTimeUtc, file.Length) == (_loaded.Written, _loaded.Length)))
         {
             return;
         }
 
         // Replaced only by a rename, so the file read is one whole version.
         _records = (JsonSerializer.Deserialize<List<ApplianceRecord>>(File.ReadAllText(_path), Json) ?? []).ToDictionary(r => r.Id, StringComparer.Ordinal);
-        _loaded = (file.LastWriteTimeUtc, file.Length);
+        Loaded(file);
     }
+
+    // Wall-clock time, not the injected clock: it is compared with the file system's times.
+    private void Loaded(FileInfo file) => _loaded = (file.LastWriteTimeUtc, file.Length, DateTime.UtcNow - file.LastWriteTimeUtc > SettleTime);
 
     /// <summary>
     /// The exclusive lock every change holds, across the processes sharing the directory (an advisory
@@ -270,8 +281,7 @@ public sealed class EnrollmentStore
         var temp = $"{_path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         File.WriteAllText(temp, JsonSerializer.Serialize(_records.Values.OrderBy(r => r.Id, StringComparer.Ordinal).ToList(), Json));
         File.Move(temp, _path, overwrite: true);
-        var file = new FileInfo(_path);
-        _loaded = (file.LastWriteTimeUtc, file.Length);
+        Loaded(new FileInfo(_path));
     }
 }
 

@@ -164,7 +164,17 @@ public sealed class EnrollmentTests
         refused = await Assert.ThrowsAsync<RpcException>(() => fresh.RegisterAsync(new RegisterRequest { InstanceId = "i2", Identity = new ApplianceIdentity { ApplianceId = "a1", Site = "isp1", PublicUrl = "http://127.0.0.1:8401", CapacityBytesPerSecond = 1 } }).ResponseAsync);
         ControlPlaneIdentityTests.AssertHandshakeFailed(refused);
         Assert.DoesNotContain("a1", await h.PlayPathwaysAsync());
-        Assert.Equal(HttpStatusCode.NotFound, (await operators.DeleteAsync("/fleet/appliances/a1")).StatusCode);
+
+        // Removing it again (as the CLI does on every replica) is no error, and says so; an id
+        // steering never heard of is still 404.
+        var again = await operators.DeleteAsync("/fleet/appliances/a1");
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        var body = await again.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("a1", body.GetProperty("removed").GetString());
+        Assert.True(body.GetProperty("alreadyRemoved").GetBoolean());
+        var unknown = await operators.DeleteAsync("/fleet/appliances/a9");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("appliance 'a9' is not enrolled", (await unknown.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
     }
 
     [Fact]
