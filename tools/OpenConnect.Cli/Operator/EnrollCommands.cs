@@ -47,8 +47,11 @@ public static class EnrollCommands
         {
             var applianceId = Name(parse.GetValue(removeId)!, "ID");
             var results = await SteeringReplicas.WriteAsync(shared, parse, SteeringReplicas.Urls(parse, steering), HttpMethod.Delete, $"{Path}/{applianceId}", _ => null, cancellationToken).ConfigureAwait(false);
-            var already = results.All(r => r.Answer is not { } a || Flag(a, "alreadyRemoved"));
-            return SteeringReplicas.Report(results, new { removed = applianceId }, already ? $"{applianceId} was already removed" : $"removed {applianceId}", a => Flag(a, "alreadyRemoved") ? "already removed" : "removed", output.Error);
+            var answers = results.Where(r => r.Answer is not null).Select(r => r.Answer!.Value).ToList();
+            var summary = answers.Count == 0 ? $"appliance {applianceId}: no steering replica removed it"
+                : answers.All(a => Flag(a, "alreadyRemoved")) ? $"{applianceId} was already removed"
+                : $"removed {applianceId}";
+            return SteeringReplicas.Report(results, new { removed = applianceId }, summary, a => Flag(a, "alreadyRemoved") ? "already removed" : "removed", output.Error);
         }));
 
         var list = new Command("list", "List the enrolled appliances: enrolled (holds a certificate), pending code, registered with steering now.") { steering };
