@@ -1,6 +1,7 @@
 using System.Text.Json;
 using OpenConnect.Testing;
 using OpenConnect.Testing.Fleet;
+using Xunit.Abstractions;
 
 namespace OpenConnect.Fleet.Tests;
 
@@ -21,7 +22,7 @@ namespace OpenConnect.Fleet.Tests;
 /// Linux (silent). The order of the attempts shows which rule moved it on.
 /// </remarks>
 [Collection(FleetCollection.Name)]
-public sealed class FleetSteeringFailoverTests
+public sealed class FleetSteeringFailoverTests(ITestOutputHelper output)
 {
     /// <summary>The web app's <c>HEDGE_MS</c> (given to the page explicitly, so the test states it).</summary>
     private const int HedgeMs = 1000;
@@ -73,7 +74,7 @@ public sealed class FleetSteeringFailoverTests
     }
 
     /// <summary>One start from client <c>ca</c> through <paramref name="steering"/>; asserts it played and that <c>/play</c> was answered within the bound.</summary>
-    private static async Task<JsonElement> StartAsync(FleetBed bed, string title, params string[] steering)
+    private async Task<JsonElement> StartAsync(FleetBed bed, string title, params string[] steering)
     {
         var script = Path.Combine(FleetBed.RepositoryRoot, "tests", "node", "play-steering-failover.js");
         string[] command = ["node", script, "--title", title, "--hedge-ms", HedgeMs.ToString(System.Globalization.CultureInfo.InvariantCulture), "--play-seconds", "1", "--timeout-seconds", "60", .. steering.SelectMany(s => (string[])["--steering", s])];
@@ -81,6 +82,7 @@ public sealed class FleetSteeringFailoverTests
         var line = run.StandardOutput.Split('\n').LastOrDefault(l => l.StartsWith("RESULT ", StringComparison.Ordinal))
             ?? throw new InvalidOperationException($"no RESULT from the player (exit {run.ExitCode}): {run.StandardOutput}\n{run.StandardError}");
         var result = JsonDocument.Parse(line["RESULT ".Length..]).RootElement.Clone();
+        output.WriteLine(result.ToString());
         Assert.True(result.GetProperty("ok").GetBoolean(), $"the start failed: {result}");
         var asked = TimeSpan.FromMilliseconds(result.GetProperty("askMs").GetInt32());
         Assert.True(asked <= TimeSpan.FromMilliseconds(HedgeMs) + AnswerAllowance, $"/play took {asked.TotalMilliseconds} ms: {result}");
