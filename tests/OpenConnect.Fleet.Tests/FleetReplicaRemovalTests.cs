@@ -15,9 +15,6 @@ namespace OpenConnect.Fleet.Tests;
 [Collection(FleetCollection.Name)]
 public sealed class FleetReplicaRemovalTests
 {
-    /// <summary>Steering's <c>HeartbeatExpiry</c> (its default, which the bed keeps).</summary>
-    private static readonly TimeSpan HeartbeatExpiry = TimeSpan.FromSeconds(3);
-
     [FleetFact]
     public async Task ARemovalOnOneReplica_StopsTheOtherSteeringToTheAppliance_WithinAHeartbeatExpiry()
     {
@@ -29,10 +26,10 @@ public sealed class FleetReplicaRemovalTests
 
         await bed.RemoveApplianceAsync("a1");
         var clock = Stopwatch.StartNew();
-        await FleetBed.WaitUntilAsync("steering-2 no longer steers to a1", HeartbeatExpiry, async () =>
+        await FleetBed.WaitUntilAsync("steering-2 no longer steers to a1", FleetLaunch.SteeringHeartbeatExpiry, async () =>
             (await PathwaysAsync(bed, second.BaseUrl, title)).Contains("a1") ? null : "gone");
         var converged = clock.Elapsed;
-        Assert.True(converged <= HeartbeatExpiry, $"steering-2 dropped a1 after {converged.TotalSeconds:F1} s");
+        Assert.True(converged <= FleetLaunch.SteeringHeartbeatExpiry, $"steering-2 dropped a1 after {converged.TotalSeconds:F1} s");
 
         // Dropped from its registry, not only from the answer: the roster of either lacks it, a2 stays.
         Assert.DoesNotContain(await bed.RosterAsync("steering-2"), r => r.StartsWith("a1 ", StringComparison.Ordinal));
