@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Grpc.Core;
 using OpenConnect.Contracts.Security;
 
 namespace OpenConnect.Steering.Tests;
@@ -100,6 +101,84 @@ public sealed class ReplicaTests
         var otherKey = (await b.RegisterAsync("a2", "isp1", "http://127.0.0.1:8402")).PlaybackKey;
         Assert.NotEqual(fromB.PlaybackKey, otherKey);
         Assert.NotEqual(TokenCheck.Valid, UrlToken.Verify(token, PublicKeyRing.Empty, new PlaybackMacKeyRing(new PlaybackMacKey(otherKey.Span)), now, "/v/t1/r0/seg-00001.m4s", IPAddress.Loopback));
+    }
+
+    [Fact]
+    public async Task ARemovalOnOneReplica_StopsSteeringToThatApplianceOnTheOther_AtItsNextHeartbeat()
+    {
+        // Replicas sharing one fleet directory (the launcher's and the bed's layout).
+        await using var a = await SteeringHarness.StartAsync();
+        await using var b = await a.StartReplicaAsync();
+        await RegisterBothAsync(a, b);
+        Assert.Contains("a1", await b.PlayPathwaysAsync());
+
+        using (var operators = a.OperatorClient(a.OperatorToken))
+        {
+            var removed = await operators.DeleteAsync("/fleet/appliances/a1");
+            Assert.Equal(HttpStatusCode.OK, removed.StatusCode);
+            Assert.False((await removed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("alreadyRemoved").GetBoolean());
+        }
+
+        Assert.DoesNotContain("a1", await a.PlayPathwaysAsync());
+
+        // B was not called. a1's next heartbeat to it is refused, and a1 leaves B's answers at once
+        // (not one heartbeat expiry later); a2 stays.
+        var refused = await Assert.ThrowsAsync<RpcException>(() => b.HeartbeatAsync("a1"));
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+        var fromB = await b.PlayPathwaysAsync();
+        Assert.DoesNotContain("a1", fromB);
+        Assert.Equal(["a2", "origin"], fromB);
+
+        // The operator's removal sent to B as well finds it removed already.
+        using var operatorsOfB = b.OperatorClient(b.OperatorToken);
+        var again = await operatorsOfB.DeleteAsync("/fleet/appliances/a1");
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.True((await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("alreadyRemoved").GetBoolean());
+    }
+
+    [Fact]
+    public async Task ReplicasWithTheirOwnCopyOfTheFleetDirectory_EachTakeTheRemoval_WhenItIsSentToEach()
+    {
+        await using var a = await SteeringHarness.StartAsync();
+        var copy = a.State.Combine("fleet-copy");
+        Directory.CreateDirectory(copy);
+        foreach (var file in Directory.GetFiles(a.State.Combine("steering", "fleet")))
+        {
+            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        }
+
+        await using var b = await a.StartReplicaAsync($"--Steering:Fleet:Directory={copy}");
+        await RegisterBothAsync(a, b);
+        using (var operators = a.OperatorClient(a.OperatorToken))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await operators.DeleteAsync("/fleet/appliances/a1")).StatusCode);
+        }
+
+        // B has its own records: the removal made on A alone does not reach it.
+        Assert.DoesNotContain("a1", await a.PlayPathwaysAsync());
+        await b.HeartbeatAsync("a1");
+        Assert.Contains("a1", await b.PlayPathwaysAsync());
+
+        // Sent to B too, it holds there though B has no record of a1: a1 heartbeats to it as isp1.
+        using var operatorsOfB = b.OperatorClient(b.OperatorToken);
+        var removed = await operatorsOfB.DeleteAsync("/fleet/appliances/a1");
+        Assert.Equal(HttpStatusCode.OK, removed.StatusCode);
+        Assert.False((await removed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("alreadyRemoved").GetBoolean());
+        Assert.Equal(["a2", "origin"], await b.PlayPathwaysAsync());
+        var refused = await Assert.ThrowsAsync<RpcException>(() => b.HeartbeatAsync("a1"));
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+    }
+
+    /// <summary>a1 and a2 of isp1, holding t1, register and heartbeat to both replicas.</summary>
+    private static async Task RegisterBothAsync(SteeringHarness a, SteeringHarness b)
+    {
+        foreach (var h in (SteeringHarness[])[a, b])
+        {
+            await h.RegisterAsync("a1", "isp1", "http://127.0.0.1:8401");
+            await h.HeartbeatAsync("a1", inventory: SteeringHarness.FullInventory(1, "t1"));
+            await h.RegisterAsync("a2", "isp1", "http://127.0.0.1:8402");
+            await h.HeartbeatAsync("a2", inventory: SteeringHarness.FullInventory(1, "t1"));
+        }
     }
 
     private static async Task<string> SteerAsync(SteeringHarness h, string pathAndQuery)

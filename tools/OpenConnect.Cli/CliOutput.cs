@@ -3,8 +3,11 @@ using System.Text.Json;
 
 namespace OpenConnect.Cli;
 
-/// <summary>What a command prints: <see cref="Data"/> as JSON with <c>--json</c>, otherwise <see cref="Text"/>.</summary>
-public sealed record CliResult(object Data, string Text);
+/// <summary>
+/// What a command prints: <see cref="Data"/> as JSON with <c>--json</c>, otherwise <see cref="Text"/>;
+/// and its exit code (not 0 when part of it failed, e.g. one steering replica of several).
+/// </summary>
+public sealed record CliResult(object Data, string Text, int ExitCode = ExitCodes.Ok);
 
 /// <summary>Where the CLI writes: results to <see cref="Output"/>, one-line failures to <see cref="Error"/>.</summary>
 public sealed class CliOutput(TextWriter output, TextWriter error)
@@ -22,7 +25,7 @@ public sealed class CliOutput(TextWriter output, TextWriter error)
         {
             var result = await command().ConfigureAwait(false);
             await Output.WriteLineAsync(json ? JsonSerializer.Serialize(result.Data, JsonOptions) : result.Text).ConfigureAwait(false);
-            return ExitCodes.Ok;
+            return result.ExitCode;
         }
         catch (CliFailure failure)
         {

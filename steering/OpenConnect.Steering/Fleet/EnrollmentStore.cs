@@ -11,34 +11,69 @@ namespace OpenConnect.Steering.Fleet;
 /// code and its expiry, the certificates issued, and for removed appliances the moment from which
 /// every certificate issued to them earlier is revoked.
 /// </summary>
+/// <remarks>
+/// Steering replicas may share one fleet directory. Every change is made under an exclusive lock
+/// on <c>appliances.json.lock</c> on the file as it is on disk then (re-read first), so one replica
+/// never writes back another's records as they were when it last read them; every read first
+/// re-reads the file when it changed since (one <c>stat</c>), so a removal made on one replica
+/// revokes the appliance's certificates on every replica sharing the directory at its next call.
+/// </remarks>
 public sealed class EnrollmentStore
 {
     public const string FileName = "appliances.json";
 
+    /// <summary>An enrollment code: 20 random bytes in lowercase hex.</summary>
+    public const int CodeLength = 40;
+
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    private static readonly TimeSpan FileLockTimeout = TimeSpan.FromSeconds(10);
+
+    private static readonly TimeSpan SettleTime = TimeSpan.FromSeconds(1);
 
     private readonly string _path;
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, ApplianceRecord> _records;
+    private Dictionary<string, ApplianceRecord> _records = new(StringComparer.Ordinal);
+    private (DateTime Written, long Length, bool Settled) _loaded;
 
     public EnrollmentStore(string directory, TimeProvider time)
     {
         _path = Path.Combine(directory, FileName);
         _time = time;
-        _records = File.Exists(_path)
-            ? (JsonSerializer.Deserialize<List<ApplianceRecord>>(File.ReadAllText(_path), Json) ?? []).ToDictionary(r => r.Id, StringComparer.Ordinal)
-            : new Dictionary<string, ApplianceRecord>(StringComparer.Ordinal);
+        lock (_lock)
+        {
+            Refresh();
+        }
     }
 
-    /// <summary>Adds an appliance (or gives an existing one a fresh code); returns the one-time code, shown once and stored only hashed.</summary>
-    public (string Code, DateTimeOffset Expires) Add(string id, string site, TimeSpan codeLifetime)
+    /// <summary>Whether <paramref name="code"/> has the form of an enrollment code (<see cref="CodeLength"/> lowercase hex digits).</summary>
+    public static bool IsValidCode(string? code) => code is { Length: CodeLength } && code.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f');
+
+    /// <summary>
+    /// Adds an appliance (or gives an existing one a fresh code, or enrolls a removed one again);
+    /// returns the one-time code, shown once and stored only hashed. <paramref name="code"/> is the
+    /// code to use (another replica's, so the appliance may enroll with either), or null for a new one.
+    /// </summary>
+    public (string Code, DateTimeOffset Expires) Add(string id, string site, TimeSpan codeLifetime, string? code = null)
     {
         var identity = FleetIdentity.Appliance(site, id);
-        var code = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
+        if (code is not null && !IsValidCode(code))
+        {
+            throw new FleetRequestException($"an enrollment code must be {CodeLength} lowercase hex digits");
+        }
+
+        code ??= Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(CodeLength / 2));
         var now = _time.GetUtcNow();
         lock (_lock)
         {
+            using var fileLock = LockFile();
+            Refresh(force: true);
+            if (_records.TryGetValue(id, out var used) && used.UsedCodeSha256.Contains(Hash(code)))
+            {
+                throw new FleetRequestException("this enrollment code was already used");
+            }
+
             if (_records.TryGetValue(id, out var existing) && !existing.Removed && existing.Site != site)
             {
                 throw new FleetRequestException($"appliance '{id}' is already enrolled in site '{existing.Site}'; remove it first");
@@ -67,6 +102,8 @@ public sealed class EnrollmentStore
         var now = _time.GetUtcNow();
         lock (_lock)
         {
+            using var fileLock = LockFile();
+            Refresh(force: true);
             ApplianceRecord? match = null;
             foreach (var record in _records.Values)
             {
@@ -107,6 +144,8 @@ public sealed class EnrollmentStore
     {
         lock (_lock)
         {
+            using var fileLock = LockFile();
+            Refresh(force: true);
             if (_records.TryGetValue(id, out var record))
             {
                 record.Serials.Add(serial);
@@ -115,14 +154,31 @@ public sealed class EnrollmentStore
         }
     }
 
-    /// <summary>Removes an appliance: every certificate issued to it until now is revoked. False when it is not enrolled.</summary>
-    public bool Remove(string id)
+    /// <summary>
+    /// Removes an appliance: every certificate issued to it until now is revoked. An appliance this
+    /// store has no record of is removed too when <paramref name="registeredSite"/> names the site it
+    /// heartbeats as (it enrolled on a replica with its own copy of the fleet directory), so the
+    /// removal holds here as well. <see cref="Removal.Unknown"/> when steering never heard of it.
+    /// </summary>
+    public Removal Remove(string id, string? registeredSite = null)
     {
         lock (_lock)
         {
-            if (!_records.TryGetValue(id, out var record) || record.Removed)
+            using var fileLock = LockFile();
+            Refresh(force: true);
+            if (!_records.TryGetValue(id, out var record))
             {
-                return false;
+                if (registeredSite is null)
+                {
+                    return Removal.Unknown;
+                }
+
+                record = new ApplianceRecord { Id = id, Site = registeredSite, AddedAt = _time.GetUtcNow() };
+                _records[id] = record;
+            }
+            else if (record.Removed)
+            {
+                return Removal.AlreadyRemoved;
             }
 
             record.Removed = true;
@@ -130,7 +186,7 @@ public sealed class EnrollmentStore
             record.CodeSha256 = null;
             record.CodeExpires = null;
             Save();
-            return true;
+            return Removal.Removed;
         }
     }
 
@@ -148,6 +204,7 @@ public sealed class EnrollmentStore
 
         lock (_lock)
         {
+            Refresh();
             return _records.TryGetValue(identity.Name, out var record) && record.RevokedBefore is { } cutoff
                 && (record.Removed || issuedAt <= cutoff || record.Site != identity.Site);
         }
@@ -158,6 +215,7 @@ public sealed class EnrollmentStore
     {
         lock (_lock)
         {
+            Refresh();
             return _records.TryGetValue(identity.Name, out var record) && !record.Removed && record.Site == identity.Site;
         }
     }
@@ -166,18 +224,78 @@ public sealed class EnrollmentStore
     {
         lock (_lock)
         {
+            Refresh();
             return [.. _records.Values.Where(r => !r.Removed).OrderBy(r => r.Id, StringComparer.Ordinal).Select(r => r.Copy())];
         }
     }
 
     private static string Hash(string code) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(code)));
 
+    /// <summary>
+    /// Re-reads the file when it may have changed since it was last read or written here (caller
+    /// holds <see cref="_lock"/>): always when <paramref name="force"/> (a change, under the file
+    /// lock), else when its time or length differ. File times have the kernel tick's granularity,
+    /// so two writes within one tick may look alike: a file read less than a second after it was
+    /// written is read again on the next call until it has settled.
+    /// </summary>
+    private void Refresh(bool force = false)
+    {
+        var file = new FileInfo(_path);
+        if (!file.Exists || (!force && _loaded.Settled && (file.LastWriteTimeUtc, file.Length) == (_loaded.Written, _loaded.Length)))
+        {
+            return;
+        }
+
+        // Replaced only by a rename, so the file read is one whole version.
+        _records = (JsonSerializer.Deserialize<List<ApplianceRecord>>(File.ReadAllText(_path), Json) ?? []).ToDictionary(r => r.Id, StringComparer.Ordinal);
+        Loaded(file);
+    }
+
+    // Wall-clock time, not the injected clock: it is compared with the file system's times.
+    private void Loaded(FileInfo file) => _loaded = (file.LastWriteTimeUtc, file.Length, DateTime.UtcNow - file.LastWriteTimeUtc > SettleTime);
+
+    /// <summary>
+    /// The exclusive lock every change holds, across the processes sharing the directory (an advisory
+    /// lock on <c>appliances.json.lock</c>, which .NET takes for <see cref="FileShare.None"/>).
+    /// </summary>
+    private FileStream LockFile()
+    {
+        // Real time, not the injected clock: this waits for another process.
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (true)
+        {
+            try
+            {
+                return new FileStream(_path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (System.Diagnostics.Stopwatch.GetElapsedTime(started) < FileLockTimeout)
+            {
+                Thread.Sleep(5);
+            }
+        }
+    }
+
     private void Save()
     {
-        var temp = _path + ".tmp";
+        // A name of its own: replicas sharing the directory never write each other's temp file.
+        var temp = $"{_path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         File.WriteAllText(temp, JsonSerializer.Serialize(_records.Values.OrderBy(r => r.Id, StringComparer.Ordinal).ToList(), Json));
         File.Move(temp, _path, overwrite: true);
+        Loaded(new FileInfo(_path));
     }
+}
+
+/// <summary>What a removal did.</summary>
+public enum Removal
+{
+    /// <summary>Steering never heard of the appliance: no record, not registered.</summary>
+    Unknown,
+
+    /// <summary>Removed now: its certificates are revoked.</summary>
+    Removed,
+
+    /// <summary>Removed before (here, or on a replica sharing the fleet directory).</summary>
+    AlreadyRemoved,
 }
 
 /// <summary>One appliance's enrollment record.</summary>

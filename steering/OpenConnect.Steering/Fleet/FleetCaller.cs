@@ -30,6 +30,7 @@ public static class FleetCaller
         var verdict = fleet.Trust.CheckClient(certificate);
         if (verdict.Identity is null)
         {
+            DropRevokedAppliance(context, fleet, certificate);
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             context.Response.Headers["grpc-status"] = "7";
             context.Response.Headers["grpc-message"] = Uri.EscapeDataString(verdict.Problem ?? "refused");
@@ -38,5 +39,22 @@ public static class FleetCaller
 
         context.Items[Key] = verdict.Identity;
         return true;
+    }
+
+    /// <summary>
+    /// A revoked appliance still calling (its removal was made on a replica sharing the fleet
+    /// directory, so this instance learns of it only now) leaves the registry at once rather than
+    /// when its heartbeats expire.
+    /// </summary>
+    private static void DropRevokedAppliance(HttpContext context, FleetState fleet, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate)
+    {
+        if (certificate is not null && FleetIdentity.FromCertificate(certificate) is { Role: FleetRole.Appliance } identity
+            && fleet.Enrollments.IsRevoked(identity, certificate.NotBefore.ToUniversalTime())
+            && context.RequestServices.GetService<ControlPlane.ApplianceRegistry>() is { } registry
+            && registry.Find(identity.Name) is { } known && known.Site == identity.Site)
+        {
+            registry.Remove(identity.Name);
+            context.RequestServices.GetService<ApplianceReports>()?.Forget(identity.Name);
+        }
     }
 }

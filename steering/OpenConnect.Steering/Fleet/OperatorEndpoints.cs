@@ -8,19 +8,24 @@ namespace OpenConnect.Steering.Fleet;
 /// Operator calls on the enrollment listener, each taking the operator credential
 /// (<c>Authorization: Bearer {token from OperatorTokenFile}</c> or an operator certificate):
 /// <list type="bullet">
-/// <item><c>POST /fleet/appliances</c> <c>{"id","site"}</c> → a one-time enrollment code;</item>
+/// <item><c>POST /fleet/appliances</c> <c>{"id","site"}</c> → a one-time enrollment code (<c>"code"</c> in
+/// the body gives the code to use: another replica's, so the appliance may enroll with either);</item>
 /// <item><c>GET /fleet/appliances</c> → the enrolled appliances;</item>
 /// <item><c>GET /fleet/roster</c> → every registered appliance with health, load, hit ratio, last
 /// heartbeat, holdings and version, and each site's totals (<see cref="FleetRoster"/>); read only,
 /// so it also answers the origin's fleet certificate (the operator page);</item>
-/// <item><c>DELETE /fleet/appliances/{id}</c> → revokes its certificates and drops it from steering at once;</item>
+/// <item><c>DELETE /fleet/appliances/{id}</c> → revokes its certificates and drops it from steering at once;
+/// idempotent (<c>"alreadyRemoved": true</c> when it was removed before, here or on a replica sharing
+/// the fleet directory), and it also removes an appliance this instance has no record of but hears
+/// heartbeats from (enrolled on a replica with its own copy of the fleet directory); 404 only when
+/// this instance never heard of it;</item>
 /// <item><c>POST /fleet/certificates</c> <c>{"identity","csr"}</c> → a certificate for a service
 /// (<c>openconnect://fill-controller</c>, <c>openconnect://origin</c>) or an operator (<c>openconnect://operator/{name}</c>).</item>
 /// </list>
 /// </summary>
 public static class OperatorEndpoints
 {
-    public sealed record AddAppliance(string? Id, string? Site);
+    public sealed record AddAppliance(string? Id, string? Site, string? Code = null);
 
     public sealed record IssueCertificate(string? Identity, string? Csr);
 
@@ -52,9 +57,14 @@ public static class OperatorEndpoints
                 return Error($"id and site must be {FleetIdentity.NameRule} (and the id not '{ControlPlaneService.OriginPathwayId}')");
             }
 
+            if (body.Code is not null && !EnrollmentStore.IsValidCode(body.Code))
+            {
+                return Error($"code must be {EnrollmentStore.CodeLength} lowercase hex digits (an enrollment code another replica issued), or absent");
+            }
+
             try
             {
-                var (code, expires) = fleet.Enrollments.Add(body.Id!, body.Site!, fleet.Options.EnrollmentCodeLifetime);
+                var (code, expires) = fleet.Enrollments.Add(body.Id!, body.Site!, fleet.Options.EnrollmentCodeLifetime, body.Code);
                 FleetLog.ApplianceAdded(logger, body.Id!, body.Site!, expires);
                 return Results.Json(new { id = body.Id, site = body.Site, identity = FleetIdentity.Appliance(body.Site!, body.Id!).ToString(), code, expires });
             }
@@ -83,15 +93,21 @@ public static class OperatorEndpoints
 
         group.MapDelete("/appliances/{id}", (string id, FleetState fleet, ApplianceRegistry registry, ApplianceReports reports, ILogger<FleetState> logger) =>
         {
-            if (!fleet.Enrollments.Remove(id))
+            var removal = FleetIdentity.IsValidName(id) ? fleet.Enrollments.Remove(id, registry.Find(id)?.Site) : Removal.Unknown;
+            if (removal == Removal.Unknown)
             {
                 return Results.Json(new { error = $"appliance '{id}' is not enrolled" }, statusCode: StatusCodes.Status404NotFound);
             }
 
+            // Dropped at once either way: a removal another replica recorded first leaves it here until now.
             registry.Remove(id);
             reports.Forget(id);
-            FleetLog.ApplianceRemoved(logger, id);
-            return Results.Json(new { removed = id });
+            if (removal == Removal.Removed)
+            {
+                FleetLog.ApplianceRemoved(logger, id);
+            }
+
+            return Results.Json(new { removed = id, alreadyRemoved = removal == Removal.AlreadyRemoved });
         });
 
         group.MapPost("/certificates", (IssueCertificate body, FleetState fleet, ILogger<FleetState> logger) =>

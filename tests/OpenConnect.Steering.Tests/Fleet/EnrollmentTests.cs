@@ -119,6 +119,28 @@ public sealed class EnrollmentTests
     }
 
     [Fact]
+    public async Task Add_WithAnotherReplicasCode_StoresThatCode_AndTheApplianceEnrollsWithIt()
+    {
+        await using var h = await SteeringHarness.StartAsync(withOrigin: false);
+        using var operators = h.OperatorClient(h.OperatorToken);
+        var bad = await operators.PostAsJsonAsync("/fleet/appliances", new { id = "a1", site = "isp1", code = "not-a-code" });
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal("code must be 40 lowercase hex digits (an enrollment code another replica issued), or absent", (await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+
+        const string Code = "00112233445566778899aabbccddeeff00112233";
+        var added = await operators.PostAsJsonAsync("/fleet/appliances", new { id = "a1", site = "isp1", code = Code });
+        Assert.Equal(HttpStatusCode.OK, added.StatusCode);
+        Assert.Equal(Code, (await added.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var reply = await EnrollClient(h).EnrollAsync(new EnrollRequest { Code = Code, CsrPem = new CertificateRequest("CN=a1", key, HashAlgorithmName.SHA256).CreateSigningRequestPem() });
+        Assert.Contains("-----BEGIN CERTIFICATE-----", reply.CertificatePem, StringComparison.Ordinal);
+
+        // A spent code cannot be handed out again.
+        var reused = await operators.PostAsJsonAsync("/fleet/appliances", new { id = "a1", site = "isp1", code = Code });
+        Assert.Equal(HttpStatusCode.Conflict, reused.StatusCode);
+    }
+
+    [Fact]
     public async Task Enroll_WithAnExpiredCode_OrABadRequest_IsRefused()
     {
         await using var h = await SteeringHarness.StartAsync(withOrigin: false);
@@ -164,7 +186,17 @@ public sealed class EnrollmentTests
         refused = await Assert.ThrowsAsync<RpcException>(() => fresh.RegisterAsync(new RegisterRequest { InstanceId = "i2", Identity = new ApplianceIdentity { ApplianceId = "a1", Site = "isp1", PublicUrl = "http://127.0.0.1:8401", CapacityBytesPerSecond = 1 } }).ResponseAsync);
         ControlPlaneIdentityTests.AssertHandshakeFailed(refused);
         Assert.DoesNotContain("a1", await h.PlayPathwaysAsync());
-        Assert.Equal(HttpStatusCode.NotFound, (await operators.DeleteAsync("/fleet/appliances/a1")).StatusCode);
+
+        // Removing it again (as the CLI does on every replica) is no error, and says so; an id
+        // steering never heard of is still 404.
+        var again = await operators.DeleteAsync("/fleet/appliances/a1");
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        var body = await again.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("a1", body.GetProperty("removed").GetString());
+        Assert.True(body.GetProperty("alreadyRemoved").GetBoolean());
+        var unknown = await operators.DeleteAsync("/fleet/appliances/a9");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("appliance 'a9' is not enrolled", (await unknown.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
     }
 
     [Fact]

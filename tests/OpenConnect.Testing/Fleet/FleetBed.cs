@@ -205,6 +205,9 @@ public sealed class FleetBed : IAsyncDisposable
     /// </summary>
     public Task<(int Status, string Body)> OperatorAsync(string method, string path, object? json = null) => Fleet.Enrollment.OperatorAsync(method, path, json);
 
+    /// <summary>The same on steering instance <paramref name="steering"/> (<c>steering</c> or a replica, <c>steering-2</c>), from its own host.</summary>
+    public Task<(int Status, string Body)> OperatorOnAsync(string steering, string method, string path, object? json = null) => Fleet.Enrollment.OperatorOnAsync(steering, method, path, json);
+
     /// <summary>
     /// An operator call on the fill controller (<c>/fill/sites/…</c>): curl from the fill controller's
     /// host to its control listener with the bed's operator certificate. The fill controller's

@@ -29,6 +29,9 @@ public static class FleetLaunch
     /// <summary>Segment duration of titles published on the bed (the origin's pipeline setting).</summary>
     public const int SegmentSeconds = 2;
 
+    /// <summary>Steering drops an appliance it has not heard from for this long (Steering:HeartbeatExpiry: its default, which the bed keeps).</summary>
+    public static readonly TimeSpan SteeringHeartbeatExpiry = TimeSpan.FromSeconds(3);
+
     /// <summary>An appliance cut off from steering this long refuses new sessions (Appliance:Steering:LostAfter).</summary>
     public static readonly TimeSpan ApplianceLostAfter = TimeSpan.FromSeconds(4);
 

@@ -8,6 +8,10 @@ namespace OpenConnect.Cli.Operator;
 /// <c>enroll add ID --site SITE</c>, <c>enroll remove ID</c> and <c>enroll list</c> against steering's
 /// enrollment listener (<c>POST</c>, <c>DELETE /fleet/appliances/{id}</c>, <c>GET /fleet/appliances</c>),
 /// with an operator certificate or the operator token; the server must be <c>openconnect://steering</c>.
+/// With several <c>--steering</c> (one per replica) add and remove go to every replica, one row each,
+/// and exit non-zero when one failed; add lets the first replica that answers make the code and
+/// gives the others the same code, so the appliance enrolls with it on any of them. list reads the
+/// first replica that answers (<see cref="SteeringReplicas"/>).
 /// </summary>
 public static class EnrollCommands
 {
@@ -16,7 +20,7 @@ public static class EnrollCommands
     public static Command Create(OperatorOptions shared, CliOutput output)
     {
         var enroll = new Command("enroll", "Add an appliance to the fleet (a one-time enrollment code), remove one (its certificates revoked), or list them (steering's enrollment listener).");
-        var steering = new Option<string>("--steering") { Description = "Steering's enrollment listener, e.g. https://10.0.0.2:8281 (its Steering:Fleet:EnrollUrl).", Required = true };
+        var steering = SteeringReplicas.Option("Steering's enrollment listener, e.g. https://10.0.0.2:8281 (its Steering:Fleet:EnrollUrl).");
 
         var id = new Argument<string>("ID") { Description = "The appliance's id." };
         var site = new Option<string>("--site") { Description = "The appliance's site.", Required = true };
@@ -25,8 +29,15 @@ public static class EnrollCommands
         add.SetAction((parse, cancellationToken) => output.RunAsync(parse.GetValue(shared.Json), async () =>
         {
             var (applianceId, siteName) = (Name(parse.GetValue(id)!, "ID"), Name(parse.GetValue(site)!, "--site"));
-            var answer = await CallAsync(shared, parse, steering, HttpMethod.Post, Path, cancellationToken, new { id = applianceId, site = siteName }).ConfigureAwait(false);
-            return new CliResult(answer, $"{CliOutput.Text(answer, "identity")}: enrollment code {CliOutput.Text(answer, "code")} (expires {CliOutput.Text(answer, "expires")})");
+            var urls = SteeringReplicas.Urls(parse, steering);
+            // The first replica that answers makes the code; the others are given the same one.
+            var results = await SteeringReplicas.WriteAsync(shared, parse, urls, HttpMethod.Post, Path, before =>
+                new { id = applianceId, site = siteName, code = before.FirstOrDefault(r => r.Answer is not null)?.Answer is { } issued ? CliOutput.Text(issued, "code") : null }, cancellationToken).ConfigureAwait(false);
+            var answer = results.FirstOrDefault(r => r.Answer is not null)?.Answer;
+            var summary = answer is { } a
+                ? $"{CliOutput.Text(a, "identity")}: enrollment code {CliOutput.Text(a, "code")} (expires {CliOutput.Text(a, "expires")})"
+                : $"appliance {applianceId}: no steering replica added it";
+            return SteeringReplicas.Report(results, (object?)answer ?? new { id = applianceId, site = siteName }, summary, _ => "added", output.Error);
         }));
 
         var removeId = new Argument<string>("ID") { Description = "The appliance's id." };
@@ -35,15 +46,19 @@ public static class EnrollCommands
         remove.SetAction((parse, cancellationToken) => output.RunAsync(parse.GetValue(shared.Json), async () =>
         {
             var applianceId = Name(parse.GetValue(removeId)!, "ID");
-            var answer = await CallAsync(shared, parse, steering, HttpMethod.Delete, $"{Path}/{applianceId}", cancellationToken).ConfigureAwait(false);
-            return new CliResult(answer, $"removed {CliOutput.Text(answer, "removed")}");
+            var results = await SteeringReplicas.WriteAsync(shared, parse, SteeringReplicas.Urls(parse, steering), HttpMethod.Delete, $"{Path}/{applianceId}", _ => null, cancellationToken).ConfigureAwait(false);
+            var answers = results.Where(r => r.Answer is not null).Select(r => r.Answer!.Value).ToList();
+            var summary = answers.Count == 0 ? $"appliance {applianceId}: no steering replica removed it"
+                : answers.All(a => Flag(a, "alreadyRemoved")) ? $"{applianceId} was already removed"
+                : $"removed {applianceId}";
+            return SteeringReplicas.Report(results, new { removed = applianceId }, summary, a => Flag(a, "alreadyRemoved") ? "already removed" : "removed", output.Error);
         }));
 
         var list = new Command("list", "List the enrolled appliances: enrolled (holds a certificate), pending code, registered with steering now.") { steering };
         shared.AddTo(list, takesToken: true);
         list.SetAction((parse, cancellationToken) => output.RunAsync(parse.GetValue(shared.Json), async () =>
         {
-            var answer = await CallAsync(shared, parse, steering, HttpMethod.Get, Path, cancellationToken).ConfigureAwait(false);
+            var answer = (await SteeringReplicas.ReadAsync(shared, parse, SteeringReplicas.Urls(parse, steering), Path, cancellationToken).ConfigureAwait(false)).Body;
             if (answer.ValueKind != JsonValueKind.Array)
             {
                 throw new CliFailure(ExitCodes.ServiceError, $"GET {Path}: the answer is not a list: {answer}");
@@ -59,13 +74,6 @@ public static class EnrollCommands
         enroll.Subcommands.Add(remove);
         enroll.Subcommands.Add(list);
         return enroll;
-    }
-
-    private static async Task<JsonElement> CallAsync(OperatorOptions shared, ParseResult parse, Option<string> steering, HttpMethod method, string path, CancellationToken cancellationToken, object? body = null)
-    {
-        var service = OperatorOptions.ServiceUrl(parse.GetValue(steering)!, "--steering");
-        var answer = await shared.CallAsync(parse, service, identity => identity == FleetIdentity.Steering, method, path, cancellationToken, body).ConfigureAwait(false);
-        return answer.Body;
     }
 
     private static string Name(string value, string name) =>

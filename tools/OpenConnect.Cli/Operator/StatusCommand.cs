@@ -9,7 +9,7 @@ using OpenConnect.Steering.Fleet;
 namespace OpenConnect.Cli.Operator;
 
 /// <summary>
-/// <c>status --steering ENROLL_URL [--fill-controller CONTROL_URL]</c>: the fleet as steering sees it
+/// <c>status --steering ENROLL_URL [--steering ENROLL_URL…] [--fill-controller CONTROL_URL]</c>: the fleet as steering sees it (the first replica that answers)
 /// (<c>GET /fleet/roster</c> on its enrollment listener, with the operator certificate or token):
 /// each site's appliances by health, load and hit ratio, then every appliance with its health, load
 /// against capacity, connections, hit ratio, last heartbeat, holdings and version. With the fill
@@ -22,15 +22,15 @@ public static class StatusCommand
 
     public static Command Create(OperatorOptions shared, CliOutput output)
     {
-        var steering = new Option<string>("--steering") { Description = "Steering's enrollment listener, e.g. https://10.0.0.2:8281 (its Steering:Fleet:EnrollUrl), where operators read the roster.", Required = true };
+        var steering = SteeringReplicas.Option("Steering's enrollment listener, e.g. https://10.0.0.2:8281 (its Steering:Fleet:EnrollUrl), where operators read the roster.");
         var controller = new Option<string?>("--fill-controller") { Description = "The fill controller's control listener, e.g. https://10.0.0.3:8380: adds each site's fill progress against its night window (needs --cert and --key)." };
         var command = new Command("status", "Show the fleet: sites and appliances with health, load, hit ratio, last heartbeat, holdings, version, and (with --fill-controller) fill progress.") { steering, controller };
         shared.AddTo(command, takesToken: true);
         command.SetAction((parse, cancellationToken) => output.RunAsync(parse.GetValue(shared.Json), async () =>
         {
-            var steeringUrl = OperatorOptions.ServiceUrl(parse.GetValue(steering)!, "--steering");
+            var steeringUrls = SteeringReplicas.Urls(parse, steering);
             var fillUrl = parse.GetValue(controller) is { } text ? OperatorOptions.ServiceUrl(text, "--fill-controller") : null;
-            var rosterAnswer = await shared.CallAsync(parse, steeringUrl, identity => identity == FleetIdentity.Steering, HttpMethod.Get, "/fleet/roster", cancellationToken).ConfigureAwait(false);
+            var rosterAnswer = await SteeringReplicas.ReadAsync(shared, parse, steeringUrls, "/fleet/roster", cancellationToken).ConfigureAwait(false);
             var roster = Read<FleetRoster.Snapshot>(rosterAnswer.Body, "GET /fleet/roster");
             FillSites? fill = null;
             if (fillUrl is not null)

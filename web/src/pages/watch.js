@@ -2,6 +2,7 @@
 import { h, formatCount, ago, plural } from '../dom.js';
 import { api, auth, appConfig } from '../api.js';
 import { mountPlayer, fetchPlay } from '../player/player.js';
+import { steeringAddresses } from '../player/steering-addresses.js';
 import { newSessionId } from '../player/qoe.js';
 import { subscribeButton } from './channel.js';
 
@@ -9,7 +10,8 @@ export async function watchPage(main, titleId) {
   // Steering's /play answer is asked for beside the title's data, not after it: the player starts on
   // it without one more request in series. An unpublished title gets an error it never uses.
   const configured = appConfig();
-  const play = configured.then((c) => fetchPlay(c.steeringUrl, titleId));
+  // Every steering address the config names: a dead replica costs the start at most one hedge.
+  const play = configured.then((c) => fetchPlay(steeringAddresses(c), titleId));
   play.catch(() => {});
   const [title, config] = await Promise.all([api('titles/' + titleId), configured]);
   document.title = `${title.title} · OpenConnect`;
@@ -37,7 +39,7 @@ export async function watchPage(main, titleId) {
     playerSlot.replaceChildren(h('div', { class: 'player placeholder' }, `This title is ${title.status}${title.failureReason ? ': ' + title.failureReason : ''}.`));
   }
   const player = title.status === 'published'
-    ? mountPlayer(playerSlot, { titleId, steeringUrl: config.steeringUrl, engine, abr, play, onChange: (p) => localStorage.setItem('oc.player', JSON.stringify(p)) })
+    ? mountPlayer(playerSlot, { titleId, steering: steeringAddresses(config), engine, abr, play, onChange: (p) => localStorage.setItem('oc.player', JSON.stringify(p)) })
     : null;
   // A view counts once per page session; the origin aggregates them.
   api(`titles/${titleId}/views`, { method: 'POST', body: { sessionId: newSessionId() }, token: null }).catch(() => {});

@@ -6,20 +6,19 @@ import { readThroughputHint, saveThroughputHint } from './start-config.js';
 import { QoeSession } from './qoe.js';
 import { parseStoryboard, cueAt } from './storyboard.js';
 import { h, formatTime } from '../dom.js';
+import { fetchPlayFrom } from './steering-addresses.js';
 
 export const ENGINES = ['hls', 'dash', 'shaka'];
 export const ABR_RULES = ['seed', 'builtin'];
 
-// Asks steering for a title: its /play answer (ranked signed URLs, the steered manifests' URLs).
-export async function fetchPlay(steeringUrl, titleId) {
-  const response = await fetch(`${steeringUrl}/play/${encodeURIComponent(titleId)}`, { headers: { accept: 'application/json' } });
-  if (!response.ok) { throw new Error(`steering answered ${response.status}: ${await response.text()}`); }
-  return response.json();
-}
+// Asks steering for a title (its /play answer: ranked signed URLs, the steered manifests' URLs)
+// through the first of its addresses that answers.
+export { fetchPlay } from './steering-addresses.js';
 
+// `steering`: steering's address, or a list of them (one per replica; see steering-addresses.js).
 // `play` (optional): a promise of the /play answer the page asked for while it loaded the title's
 // data, so the first start does not wait for one more request; a restart asks again.
-export function mountPlayer(container, { titleId, steeringUrl, engine = 'hls', abr = 'seed', play: early = null, onChange = () => {} }) {
+export function mountPlayer(container, { titleId, steering, engine = 'hls', abr = 'seed', play: early = null, onChange = () => {} }) {
   const video = h('video', { playsinline: '', autoplay: '', muted: '', preload: 'auto', class: 'video' });
   video.muted = true;
   const status = h('div', { class: 'player-status', 'data-testid': 'player-status' }, 'asking steering…');
@@ -51,7 +50,7 @@ export function mountPlayer(container, { titleId, steeringUrl, engine = 'hls', a
     state.qoe = qoe;
     let play;
     try {
-      play = await (early || fetchPlay(steeringUrl, titleId));
+      play = await (early || fetchPlayFrom(steering, titleId).then((r) => { state.steeringUrl = r.steeringUrl; return r.play; }));
       early = null;
     } catch (e) {
       early = null;
