@@ -137,6 +137,7 @@ public sealed class WebAppTests
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/app/..%2F..%2Fetc/passwd.txt")).StatusCode);
         using var config = JsonDocument.Parse(await client.GetStringAsync("/app/config.json"));
         Assert.Equal(stack.Steering.BaseAddress.ToString().TrimEnd('/'), config.RootElement.GetProperty("steeringUrl").GetString());
+        Assert.Equal([stack.Steering.BaseAddress.ToString().TrimEnd('/')], config.RootElement.GetProperty("steeringUrls").EnumerateArray().Select(e => e.GetString()));
 
         using var state = new TempDirectory("openconnect-noweb");
         await using var bare = await RunningRole.StartAsync(OpenConnect.Origin.OriginHost.Build, $"--Origin:DataDirectory={state.Combine("origin")}", $"--Origin:Web:Directory={state.Combine("no-build")}");

@@ -24,7 +24,9 @@ internal static class WebAppEndpoints
         app.MapGet("/app/config.json", (HttpContext context, IOptions<OriginOptions> options) =>
         {
             context.Response.Headers.CacheControl = "no-cache";
-            return Results.Json(new { steeringUrl = options.Value.Web.SteeringUrl.TrimEnd('/') });
+            // steeringUrl stays for pages built before the list: the first address.
+            var addresses = options.Value.Web.EffectiveSteeringUrls();
+            return Results.Json(new { steeringUrl = addresses[0], steeringUrls = addresses });
         }).ExcludeFromDescription();
 
         app.MapGet("/app/{**path}", (string path, HttpContext context, WebAppFiles files) =>

@@ -15,6 +15,14 @@ public sealed class WebAppOptions
     /// <summary>Steering's public URL, where the player asks <c>/play/{titleId}</c>. Default <c>http://127.0.0.1:8200</c>.</summary>
     public string SteeringUrl { get; set; } = "http://127.0.0.1:8200";
 
+    /// <summary>
+    /// Every steering address the player may ask, one per replica (or per name), e.g.
+    /// <c>--Origin:Web:SteeringUrls:0=https://steer-a.example --Origin:Web:SteeringUrls:1=https://steer-b.example</c>.
+    /// The web app asks the next at once when one refuses or fails with a 5xx, and beside one that has
+    /// not answered within a second. Empty (the default): <see cref="SteeringUrl"/> alone.
+    /// </summary>
+    public List<string> SteeringUrls { get; set; } = [];
+
     /// <summary>Largest QoE beacon body accepted, in bytes. Default 4096.</summary>
     public int MaxBeaconBytes { get; set; } = 4096;
 
@@ -53,10 +61,20 @@ public sealed class WebAppOptions
         }
 
         check.RequireAbsoluteHttpUri(SteeringUrl, "Web:SteeringUrl");
+        for (var i = 0; i < SteeringUrls.Count; i++)
+        {
+            check.RequireAbsoluteHttpUri(SteeringUrls[i], $"Web:SteeringUrls:{i}");
+        }
+
+        check.Require(SteeringUrls.Count <= 16, "Web:SteeringUrls", SteeringUrls.Count, "must list at most 16 addresses");
         check.Require(MaxBeaconBytes is >= 256 and <= 65536, "Web:MaxBeaconBytes", MaxBeaconBytes, "must be between 256 and 65536");
         check.Require(MaxLabelValues is >= 1 and <= 1000, "Web:MaxLabelValues", MaxLabelValues, "must be between 1 and 1000");
         check.Require(RecentSamples is >= 10 and <= 100_000, "Web:RecentSamples", RecentSamples, "must be between 10 and 100000");
     }
+
+    /// <summary>The addresses the web app asks, in order: <see cref="SteeringUrls"/>, or <see cref="SteeringUrl"/> alone.</summary>
+    public IReadOnlyList<string> EffectiveSteeringUrls() =>
+        (SteeringUrls.Count > 0 ? SteeringUrls : [SteeringUrl]).Select(u => u.TrimEnd('/')).Distinct(StringComparer.Ordinal).ToList();
 
     /// <summary>The directory in force: <see cref="Directory"/>, or <c>web/dist</c> of the source tree.</summary>
     public string EffectiveDirectory()

@@ -30,7 +30,11 @@ public static class UpCommand
             RepositoryRoot = root,
             OperatorIdentity = "openconnect://operator/run-sh",
             ExtraSettings = role => role == FleetLayout.Origin && args.WebDirectory is { } web
-                ? [$"--Origin:Web:Directory={Path.GetFullPath(web)}", $"--Origin:Web:SteeringUrl={layout.Url(FleetLayout.Steering)}"]
+                ? [
+                    $"--Origin:Web:Directory={Path.GetFullPath(web)}",
+                    $"--Origin:Web:SteeringUrl={layout.Url(FleetLayout.Steering)}",
+                    .. layout.SteeringReplicas.Select((replica, i) => $"--Origin:Web:SteeringUrls:{i}={layout.Url(replica)}"),
+                ]
                 : [],
         };
 
