@@ -190,9 +190,9 @@ internal static class CatalogSchema
                 migrate.ExecuteNonQuery();
             }
 
-            using (var record = connection.Command("INSERT INTO schema_migrations (version, applied_at) VALUES ($v, $t);", transaction))
+            using (var record = connection.Command("INSERT INTO schema_migrations (version, applied_at) VALUES (@v, @t);", transaction))
             {
-                record.With("$v", version).With("$t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).ExecuteNonQuery();
+                record.With("@v", version).With("@t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).ExecuteNonQuery();
             }
 
             transaction.Commit();

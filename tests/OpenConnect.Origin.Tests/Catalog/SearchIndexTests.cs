@@ -7,18 +7,20 @@ using OpenConnect.Testing;
 
 namespace OpenConnect.Origin.Tests.Catalog;
 
-/// <summary>The word-tokenized search index: prefixes, corrections, ranking windows and the upgrade from the trigram index.</summary>
-public sealed class SearchIndexTests
+/// <summary>The word-tokenized search index: prefixes, corrections, ranking windows, on every catalog engine.</summary>
+public abstract class SearchIndexTests
 {
-    private static Task<SearchResult> SearchAsync(CatalogOrigin origin, string query) => SearchTests.SearchAsync(origin, query);
+    protected abstract CatalogEngine Engine { get; }
 
-    private static async Task<List<string>> IdsAsync(CatalogOrigin origin, string query) =>
+    private protected static Task<SearchResult> SearchAsync(CatalogOrigin origin, string query) => SearchTests.SearchAsync(origin, query);
+
+    private protected static async Task<List<string>> IdsAsync(CatalogOrigin origin, string query) =>
         [.. (await SearchAsync(origin, query)).Items.Select(t => t.Id)];
 
     [Fact]
     public async Task TheLastWordIsAPrefix_EarlierWordsAreWholeWords()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         await origin.PublishAsync("breadboard", "Breadboard circuits at home", "Wires and resistors", ["electronics"]);
         await origin.PublishAsync("bread", "Bread at home", "Flour, water, salt", ["baking"]);
 
@@ -34,7 +36,7 @@ public sealed class SearchIndexTests
     [Fact]
     public async Task AMisspelledWord_IsCorrectedThroughTheVocabulary_BesideAPrefix()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         await origin.PublishAsync("strawberry", "Strawberry cheesecake without baking", "A summer dessert", ["dessert"]);
         await origin.PublishAsync("cheddar", "Cheddar cheese caves", "Aged in limestone for two years", ["cheese"]);
 
@@ -57,7 +59,7 @@ public sealed class SearchIndexTests
     [Fact]
     public async Task TitleAndTagMatches_RankByBm25WithinWindows_ThenDescriptionMatchesNewestFirst_AcrossPages()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         var titleMatches = TitleSearch.RankWindow + 44;
         for (var i = 0; i < titleMatches; i++)
         {
@@ -93,7 +95,7 @@ public sealed class SearchIndexTests
     [Fact]
     public async Task TextQueries_HonourFiltersAndOtherSortOrders()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         await origin.PublishAsync("short-walk", "Canal walk", "Ten minutes by the water", ["walk"], duration: 600);
         await origin.PublishAsync("long-walk", "Mountain walk", "A whole day on the ridge", ["walk", "hiking"], duration: 20_000);
         await origin.PublishAsync("talk", "Walking tour talk", "Notes from the canal", ["talk"], duration: 1200);
@@ -103,6 +105,12 @@ public sealed class SearchIndexTests
         Assert.Equal(["short-walk", "talk"], (await IdsAsync(origin, "q=canal&maxDuration=1500")).Order());
         Assert.Equal(["talk"], await IdsAsync(origin, "q=canal&minDuration=1000&sort=views"));
     }
+}
+
+/// <summary>SQLite's FTS5 index, and the upgrade from its trigram index.</summary>
+public sealed class SqliteSearchIndexTests : SearchIndexTests
+{
+    protected override CatalogEngine Engine => CatalogEngine.Sqlite;
 
     [Fact]
     public async Task ACatalogAtVersion3_UpgradesInPlace_AndItsTitlesStaySearchableAndEditable()
@@ -129,7 +137,7 @@ public sealed class SearchIndexTests
                 insert.ExecuteNonQuery();
             }
 
-            SpellingVocabulary.Add(connection, transaction, TextFold.Words("Crêpes Suzette dessert Flambées à l'orange"));
+            SpellingVocabulary.Add(connection, transaction, SqliteSearchIndex.Instance, TextFold.Words("Crêpes Suzette dessert Flambées à l'orange"));
             transaction.Commit();
         }
 

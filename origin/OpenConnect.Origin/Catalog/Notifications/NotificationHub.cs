@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Threading.Channels;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace OpenConnect.Origin.Catalog.Notifications;
 
@@ -23,15 +23,15 @@ public sealed class NotificationHub
     public NotificationHub(CatalogDatabase database) => _database = database;
 
     /// <summary>Stores a "published" notification for every subscriber of the channel; returns their user ids.</summary>
-    internal static List<string> StorePublished(SqliteConnection connection, SqliteTransaction transaction, string channelId, string titleId, string title, DateTimeOffset now)
+    internal static List<string> StorePublished(DbConnection connection, DbTransaction transaction, string channelId, string titleId, string title, DateTimeOffset now)
     {
         using var command = connection.Command(
             """
             INSERT INTO notifications (user_id, kind, title_id, channel_id, message, created_at)
-            SELECT s.user_id, 'published', $title, $channel, $message, $now FROM subscriptions s WHERE s.channel_id = $channel
+            SELECT s.user_id, 'published', @title, @channel, @message, @now FROM subscriptions s WHERE s.channel_id = @channel
             RETURNING user_id;
             """, transaction)
-            .With("$title", titleId).With("$channel", channelId).With("$message", title).With("$now", now.ToUnixTimeMilliseconds());
+            .With("@title", titleId).With("@channel", channelId).With("@message", title).With("@now", now.ToUnixTimeMilliseconds());
         var users = new List<string>();
         using var reader = command.ExecuteReader();
         while (reader.Read())
@@ -69,8 +69,8 @@ public sealed class NotificationHub
     {
         using var connection = _database.Open();
         using var command = connection.Command(
-            "SELECT id, kind, title_id, channel_id, message, created_at FROM notifications WHERE user_id = $u AND id > $after ORDER BY id LIMIT $n;")
-            .With("$u", userId).With("$after", afterId).With("$n", limit);
+            "SELECT id, kind, title_id, channel_id, message, created_at FROM notifications WHERE user_id = @u AND id > @after ORDER BY id LIMIT @n;")
+            .With("@u", userId).With("@after", afterId).With("@n", limit);
         using var reader = command.ExecuteReader();
         var items = new List<NotificationView>();
         while (reader.Read())
@@ -84,7 +84,7 @@ public sealed class NotificationHub
     public long LatestId(string userId)
     {
         using var connection = _database.Open();
-        using var command = connection.Command("SELECT coalesce(max(id), 0) FROM notifications WHERE user_id = $u;").With("$u", userId);
+        using var command = connection.Command("SELECT coalesce(max(id), 0) FROM notifications WHERE user_id = @u;").With("@u", userId);
         return (long)command.ExecuteScalar()!;
     }
 
