@@ -5,12 +5,14 @@ using OpenConnect.Origin.Catalog.Titles;
 
 namespace OpenConnect.Origin.Tests.Catalog;
 
-public sealed class TitleCacheTests
+public abstract class TitleCacheTests
 {
+    protected abstract CatalogEngine Engine { get; }
+
     [Fact]
     public async Task HundredConcurrentReads_OfAColdTitle_LoadItOnce_AndAChangeReloadsIt()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         var cache = origin.Role.Services.GetRequiredService<TitleCache>();
         await origin.PublishAsync("hot", "Super Bowl trailer");
         var (fan, _) = await origin.UserAsync("fan");
@@ -50,4 +52,16 @@ public sealed class TitleCacheTests
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/v1/titles/missing")).StatusCode);
         Assert.Equal(5, cache.Loads - before);
     }
+}
+
+/// <summary>The title cache on SQLite.</summary>
+public sealed class SqliteTitleCacheTests : TitleCacheTests
+{
+    protected override CatalogEngine Engine => CatalogEngine.Sqlite;
+}
+
+/// <summary>The title cache on PostgreSQL.</summary>
+public sealed class PostgresTitleCacheTests : TitleCacheTests
+{
+    protected override CatalogEngine Engine => CatalogEngine.PostgreSql;
 }
