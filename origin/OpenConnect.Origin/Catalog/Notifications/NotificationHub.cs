@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using System.Threading.Channels;
 using System.Data.Common;
+using System.Threading.Channels;
+using Npgsql;
 
 namespace OpenConnect.Origin.Catalog.Notifications;
 
@@ -12,7 +13,9 @@ public sealed record NotificationView(long Id, string Kind, string TitleId, stri
 /// Notifications: stored in the database in the transaction that publishes the title (so an
 /// offline subscriber sees them later), then signalled to the subscriber's open streams, which
 /// read everything after their last delivered id. A stream therefore never misses one, and a
-/// reconnect with <c>Last-Event-ID</c> replays exactly what it did not see.
+/// reconnect with <c>Last-Event-ID</c> replays exactly what it did not see. With the catalog on
+/// PostgreSQL the signal also reaches the streams of other origin instances
+/// (<see cref="PostgresNotificationRelay"/>).
 /// </summary>
 public sealed class NotificationHub
 {
@@ -25,6 +28,12 @@ public sealed class NotificationHub
     /// <summary>Stores a "published" notification for every subscriber of the channel; returns their user ids.</summary>
     internal static List<string> StorePublished(DbConnection connection, DbTransaction transaction, string channelId, string titleId, string title, DateTimeOffset now)
     {
+        var shared = connection is NpgsqlConnection;
+        if (shared)
+        {
+            PostgresNotificationRelay.BeforeStore(connection, transaction);
+        }
+
         using var command = connection.Command(
             """
             INSERT INTO notifications (user_id, kind, title_id, channel_id, message, created_at)
@@ -37,6 +46,12 @@ public sealed class NotificationHub
         while (reader.Read())
         {
             users.Add(reader.GetString(0));
+        }
+
+        reader.Close();
+        if (shared && users.Count > 0)
+        {
+            PostgresNotificationRelay.Signal(connection, transaction, users);
         }
 
         return users;
@@ -61,6 +76,18 @@ public sealed class NotificationHub
                 {
                     stream.Writer.TryWrite(true);
                 }
+            }
+        }
+    }
+
+    /// <summary>Wakes every open stream (each then reads what is new for its user).</summary>
+    public void NotifyAll()
+    {
+        foreach (var streams in _listeners.Values)
+        {
+            foreach (var stream in streams.Values)
+            {
+                stream.Writer.TryWrite(true);
             }
         }
     }
