@@ -340,7 +340,7 @@ public sealed class SqliteAccountSafetyTests : AccountSafetyTests
     public async Task ConcurrentLogins_BeyondTheHashBound_Answer503_AndNeverRunMoreHashesThanTheBound()
     {
         // A costly hash (like production's) so the logins overlap; one slot and one queue place.
-        await using var origin = await CatalogOrigin.StartAsync(Engine, 
+        await using var origin = await CatalogOrigin.StartAsync(Engine,
             "--Origin:Catalog:AdminPasswordFile=", "--Origin:Catalog:PasswordIterations=1000000", "--Origin:Catalog:PasswordHashConcurrency=1", "--Origin:Catalog:PasswordHashQueue=1");
         Assert.Equal(HttpStatusCode.Created, (await origin.Client.PostAsJsonAsync("/api/v1/auth/register", new { name = "gina", password = Password })).StatusCode);
 

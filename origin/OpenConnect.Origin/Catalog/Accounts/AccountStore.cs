@@ -1,6 +1,6 @@
+using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
-using System.Data.Common;
 using Microsoft.Extensions.Options;
 using OpenConnect.Origin.Catalog.Social;
 

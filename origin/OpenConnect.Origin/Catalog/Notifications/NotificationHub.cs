@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using System.Data.Common;
+using System.Text.Json;
 using System.Threading.Channels;
 using Npgsql;
 

@@ -1,6 +1,6 @@
+using System.Data.Common;
 using System.Runtime.InteropServices;
 using System.Text;
-using System.Data.Common;
 using OpenConnect.Origin.Catalog.Titles;
 
 namespace OpenConnect.Origin.Catalog.Search;

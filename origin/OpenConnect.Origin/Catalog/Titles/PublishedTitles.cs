@@ -1,5 +1,5 @@
-using System.Text.Json;
 using System.Data.Common;
+using System.Text.Json;
 using OpenConnect.Origin.Catalog.Notifications;
 using OpenConnect.Origin.Catalog.Search;
 
