@@ -165,32 +165,7 @@ internal static class PostgresCatalogSchema
 
         try
         {
-            using (var create = connection.Command("CREATE TABLE IF NOT EXISTS schema_migrations (version bigint PRIMARY KEY, applied_at bigint NOT NULL);"))
-            {
-                create.ExecuteNonQuery();
-            }
-
-            long current;
-            using (var read = connection.Command("SELECT coalesce(max(version), 0) FROM schema_migrations;"))
-            {
-                current = (long)read.ExecuteScalar()!;
-            }
-
-            for (var version = (int)current + 1; version <= Math.Min(targetVersion, Migrations.Length); version++)
-            {
-                using var transaction = connection.BeginTransaction();
-                using (var migrate = connection.Command(Migrations[version - 1], transaction))
-                {
-                    migrate.ExecuteNonQuery();
-                }
-
-                using (var record = connection.Command("INSERT INTO schema_migrations (version, applied_at) VALUES (@v, @t);", transaction))
-                {
-                    record.With("@v", (long)version).With("@t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).ExecuteNonQuery();
-                }
-
-                transaction.Commit();
-            }
+            CatalogSchema.Apply(connection, "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint PRIMARY KEY, applied_at bigint NOT NULL);", Migrations, targetVersion);
         }
         finally
         {
