@@ -15,7 +15,7 @@ public sealed record NotificationView(long Id, string Kind, string TitleId, stri
 /// read everything after their last delivered id. A stream therefore never misses one, and a
 /// reconnect with <c>Last-Event-ID</c> replays exactly what it did not see. With the catalog on
 /// PostgreSQL the signal also reaches the streams of other origin instances
-/// (<see cref="PostgresNotificationRelay"/>).
+/// (<see cref="PostgresCatalogRelay"/>).
 /// </summary>
 public sealed class NotificationHub
 {
@@ -31,7 +31,7 @@ public sealed class NotificationHub
         var shared = connection is NpgsqlConnection;
         if (shared)
         {
-            PostgresNotificationRelay.BeforeStore(connection, transaction);
+            PostgresCatalogRelay.BeforeStore(connection, transaction);
         }
 
         using var command = connection.Command(
@@ -51,7 +51,7 @@ public sealed class NotificationHub
         reader.Close();
         if (shared && users.Count > 0)
         {
-            PostgresNotificationRelay.Signal(connection, transaction, users);
+            PostgresCatalogRelay.Signal(connection, transaction, users);
         }
 
         return users;

@@ -46,6 +46,7 @@ public sealed class SocialStore
                 var rating = new RatingView(value switch { 1 => "like", -1 => "dislike", _ => "none" }, reader.GetInt64(0), reader.GetInt64(1));
                 reader.Close();
                 PublishedTitles.RefreshHotScore(connection, transaction, seq);
+                PostgresCatalogRelay.TitlesChanged(connection, transaction, [titleId]);
                 return rating;
             }
         }, ct);

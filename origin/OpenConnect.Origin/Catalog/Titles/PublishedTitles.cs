@@ -84,6 +84,7 @@ public sealed class PublishedTitles : ICatalogTitles
             }
 
             Index(connection, transaction, seq, view.Status, newTitle, newTags, newDescription);
+            PostgresCatalogRelay.TitlesChanged(connection, transaction, [id]);
             return true;
         }, ct);
         _cache.Invalidate(id);
@@ -276,6 +277,7 @@ public sealed class PublishedTitles : ICatalogTitles
 
         Index(connection, transaction, seq, update.Status, title, tags, description);
         RefreshHotScore(connection, transaction, seq);
+        PostgresCatalogRelay.TitlesChanged(connection, transaction, [update.Id]);
         var channelId = update.ChannelId ?? previous?.ChannelId;
         return becamePublished && channelId is not null
             ? NotificationHub.StorePublished(connection, transaction, channelId, update.Id, title, now)

@@ -105,7 +105,8 @@ public sealed partial class ViewCounter : BackgroundService, IHostedLifecycleSer
         var countParameter = update.Parameter("@n");
         var updateSeq = update.Parameter("@s");
         var total = 0;
-        foreach (var ((seq, _), sessions) in batch)
+        var changed = new List<string>();
+        foreach (var ((seq, titleId), sessions) in batch)
         {
             var added = 0;
             seqParameter.Value = seq;
@@ -122,8 +123,11 @@ public sealed partial class ViewCounter : BackgroundService, IHostedLifecycleSer
                 update.ExecuteNonQuery();
                 PublishedTitles.RefreshHotScore(connection, transaction, seq);
                 total += added;
+                changed.Add(titleId);
             }
         }
+
+        PostgresCatalogRelay.TitlesChanged(connection, transaction, changed);
 
         return total;
     }
