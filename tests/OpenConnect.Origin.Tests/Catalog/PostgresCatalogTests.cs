@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -57,7 +58,8 @@ public sealed class PostgresSearchIndexTests : SearchIndexTests
     {
         await using var database = await TestDatabase.CreateAsync();
         var settings = CatalogOrigin.PostgresSettings(database.ConnectionString);
-        var starts = await Task.WhenAll(CatalogOrigin.StartAsync([.. settings, "--Origin:Catalog:AdminPasswordFile="]), CatalogOrigin.StartAsync([.. settings, "--Origin:Catalog:AdminPasswordFile="]));
+        // Both provision the built-in admin, too: one creates it, the other finds it.
+        var starts = await Task.WhenAll(CatalogOrigin.StartAsync(settings), CatalogOrigin.StartAsync(settings));
         await using var first = starts[0];
         await using var second = starts[1];
         await using (var connection = new NpgsqlConnection(database.ConnectionString))
@@ -69,6 +71,12 @@ public sealed class PostgresSearchIndexTests : SearchIndexTests
 
         await first.PublishAsync("shared", "Lighthouse keepers", "Life on the rock", ["sea"]);
         Assert.Equal(["shared"], await IdsAsync(second, "q=lighthouse"));
+        Assert.NotEqual(await first.AdminTokenAsync(), await second.AdminTokenAsync());
+
+        // One name registered on both at once makes one account; the other answers 409.
+        var registrations = await Task.WhenAll(first.Client.PostAsJsonAsync("/api/v1/auth/register", new { name = "twin", password = "correct horse battery" }),
+            second.Client.PostAsJsonAsync("/api/v1/auth/register", new { name = "TWIN", password = "correct horse battery" }));
+        Assert.Equal([HttpStatusCode.Created, HttpStatusCode.Conflict], registrations.Select(r => r.StatusCode).Order());
     }
 
     [Fact]

@@ -353,6 +353,12 @@ public sealed partial class AccountStore : IAccessTokens
 
     private static bool NameTaken(DbConnection connection, DbTransaction transaction, CatalogDialect dialect, string name)
     {
+        if (dialect.NameLock is { } nameLock)
+        {
+            using var locked = connection.Command(nameLock, transaction).With("@n", name);
+            locked.ExecuteNonQuery();
+        }
+
         using var exists = connection.Command($"SELECT 1 FROM users WHERE {dialect.UserNameIs};", transaction).With("@n", name);
         return exists.ExecuteScalar() is not null;
     }
