@@ -1,50 +1,81 @@
+using System.Data.Common;
 using System.Globalization;
+using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using Npgsql;
+using OpenConnect.Origin.Catalog.Search;
 
 namespace OpenConnect.Origin.Catalog;
 
 /// <summary>
-/// The catalog's SQLite database (<c>{DataDirectory}/catalog.db</c>, WAL). Readers open pooled
-/// connections freely; writers go through <see cref="WriteAsync{T}"/>, one transaction at a time,
-/// so a write never waits on SQLite's busy handler.
+/// The catalog's database: SQLite (<c>{DataDirectory}/catalog.db</c>, WAL) by default, or PostgreSQL
+/// (<c>Origin:Catalog:Database</c>). Readers open pooled connections freely; writers go through
+/// <see cref="WriteAsync{T}"/>, one transaction at a time per process, so a write never waits on
+/// SQLite's busy handler. The stores' SQL is shared; what differs between the engines lives in
+/// <see cref="Dialect"/> and <see cref="Search"/>.
 /// </summary>
-public sealed class CatalogDatabase
+public sealed class CatalogDatabase : IDisposable
 {
-    private readonly string _connectionString;
     private static readonly object Mapped = new();
+    private readonly string? _sqlite;
+    private readonly NpgsqlDataSource? _postgres;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> _mapped = new();
     private readonly long _mmapBytes;
 
     public CatalogDatabase(IOptions<OriginOptions> options)
     {
-        Directory.CreateDirectory(options.Value.DataDirectory);
-        FilePath = Path.Combine(options.Value.DataDirectory, "catalog.db");
-        _mmapBytes = options.Value.Catalog.MmapBytes;
-        _connectionString = new SqliteConnectionStringBuilder
+        var settings = options.Value.Catalog.Database;
+        if (settings.Provider == CatalogDatabaseProvider.PostgreSql)
         {
-            DataSource = FilePath,
+            _postgres = NpgsqlDataSource.Create(settings.ResolveConnectionString());
+            Dialect = CatalogDialect.PostgreSql;
+            Search = PostgresSearchIndex.Instance;
+            var builder = new NpgsqlConnectionStringBuilder(_postgres.ConnectionString);
+            Location = $"PostgreSQL database '{builder.Database}' at {builder.Host}:{builder.Port}";
+            MigratePostgres(builder);
+            return;
+        }
+
+        Directory.CreateDirectory(options.Value.DataDirectory);
+        var path = Path.Combine(options.Value.DataDirectory, "catalog.db");
+        Location = path;
+        Dialect = CatalogDialect.Sqlite;
+        Search = SqliteSearchIndex.Instance;
+        _mmapBytes = options.Value.Catalog.MmapBytes;
+        _sqlite = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
-        using var connection = Open();
-        using (var wal = connection.CreateCommand())
+        using var connection = (SqliteConnection)Open();
+        using (var wal = connection.Command("PRAGMA journal_mode=WAL;"))
         {
-            wal.CommandText = "PRAGMA journal_mode=WAL;";
             wal.ExecuteNonQuery();
         }
 
         CatalogSchema.Migrate(connection);
     }
 
-    public string FilePath { get; }
+    /// <summary>Where the catalog lives, for messages: the SQLite file, or the PostgreSQL database, host and port (never the password).</summary>
+    public string Location { get; }
 
-    public SqliteConnection Open()
+    public CatalogDialect Dialect { get; }
+
+    internal SearchIndex Search { get; }
+
+    public DbConnection Open()
     {
-        var connection = new SqliteConnection(_connectionString);
+        if (_postgres is not null)
+        {
+            return _postgres.OpenConnection();
+        }
+
+        var connection = new SqliteConnection(_sqlite);
         connection.Open();
         if (_mmapBytes > 0 && connection.Handle is { } handle && _mapped.TryAdd(handle, Mapped))
         {
@@ -56,24 +87,15 @@ public sealed class CatalogDatabase
         return connection;
     }
 
-    /// <summary>
-    /// Merges each search index (titles' words, titles' text, the spelling vocabulary) into one FTS5
-    /// segment: queries then read one doclist per term instead of one per segment. Holds the write
-    /// lock while it runs; readers are not blocked (WAL).
-    /// </summary>
+    /// <summary>Compacts the search indexes (see <see cref="SearchIndex.Optimize"/>). Holds the write lock while it runs; readers are not blocked.</summary>
     public Task OptimizeSearchAsync(CancellationToken ct) => WriteAsync((connection, transaction) =>
     {
-        foreach (var table in (string[])["titles_words", "titles_text", "vocab_fts"])
-        {
-            using var optimize = connection.Command($"INSERT INTO {table} ({table}) VALUES ('optimize');", transaction);
-            optimize.ExecuteNonQuery();
-        }
-
+        Search.Optimize(connection, transaction);
         return 0;
     }, ct);
 
     /// <summary>Runs <paramref name="work"/> in one transaction, committed when it returns.</summary>
-    public async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken ct)
+    public async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, T> work, CancellationToken ct)
     {
         await _writeLock.WaitAsync(ct);
         try
@@ -89,12 +111,37 @@ public sealed class CatalogDatabase
             _writeLock.Release();
         }
     }
+
+    public void Dispose()
+    {
+        _postgres?.Dispose();
+        _writeLock.Dispose();
+    }
+
+    private void MigratePostgres(NpgsqlConnectionStringBuilder builder)
+    {
+        try
+        {
+            using var connection = (NpgsqlConnection)Open();
+            PostgresCatalogSchema.Migrate(connection);
+        }
+        catch (Exception ex) when (ex is NpgsqlException { InnerException: SocketException or TimeoutException or IOException } or SocketException)
+        {
+            throw new InvalidOperationException(
+                $"Origin:Catalog:Database: cannot reach PostgreSQL at {builder.Host}:{builder.Port}: {ex.InnerException?.Message ?? ex.Message}", ex);
+        }
+        catch (PostgresException ex)
+        {
+            throw new InvalidOperationException(
+                $"Origin:Catalog:Database: PostgreSQL at {builder.Host}:{builder.Port} refused the catalog (database '{builder.Database}'): {ex.SqlState} {ex.MessageText}", ex);
+        }
+    }
 }
 
-/// <summary>Small helpers that keep the SQL call sites short.</summary>
-internal static class SqliteExtensions
+/// <summary>Small helpers that keep the SQL call sites short. Parameters are <c>@name</c>, which both engines accept.</summary>
+internal static class DbExtensions
 {
-    public static SqliteCommand Command(this SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    public static DbCommand Command(this DbConnection connection, string sql, DbTransaction? transaction = null)
     {
         var command = connection.CreateCommand();
         command.CommandText = sql;
@@ -102,15 +149,24 @@ internal static class SqliteExtensions
         return command;
     }
 
-    public static SqliteCommand With(this SqliteCommand command, string name, object? value)
+    public static DbCommand With(this DbCommand command, string name, object? value)
     {
-        command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        command.Parameter(name).Value = value ?? DBNull.Value;
         return command;
     }
 
-    public static string? StringOrNull(this SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+    /// <summary>Adds a parameter whose value is set per execution (a prepared loop).</summary>
+    public static DbParameter Parameter(this DbCommand command, string name)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        command.Parameters.Add(parameter);
+        return parameter;
+    }
 
-    public static long? Int64OrNull(this SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetInt64(ordinal);
+    public static string? StringOrNull(this DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
-    public static double? DoubleOrNull(this SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetDouble(ordinal);
+    public static long? Int64OrNull(this DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetInt64(ordinal);
+
+    public static double? DoubleOrNull(this DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetDouble(ordinal);
 }

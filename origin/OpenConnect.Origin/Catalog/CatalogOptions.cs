@@ -82,8 +82,12 @@ public sealed class CatalogOptions
     /// </summary>
     public TimeSpan SearchOptimizeInterval { get; set; } = TimeSpan.FromDays(1);
 
+    /// <summary>Where the catalog is stored: SQLite (the default) or PostgreSQL.</summary>
+    public CatalogDatabaseOptions Database { get; set; } = new();
+
     public void Validate(OptionsCheck check)
     {
+        Database.Validate(check);
         check.Require(ViewFlushInterval >= TimeSpan.FromMilliseconds(50) && ViewFlushInterval <= TimeSpan.FromMinutes(10), "Catalog:ViewFlushInterval", ViewFlushInterval, "must be between 00:00:00.05 and 00:10:00");
         check.Require(TokenLifetime >= TimeSpan.FromMinutes(1) && TokenLifetime <= TimeSpan.FromDays(365), "Catalog:TokenLifetime", TokenLifetime, "must be between 00:01:00 and 365.00:00:00");
         check.Require(PasswordIterations is >= 10_000 and <= 10_000_000, "Catalog:PasswordIterations", PasswordIterations, "must be between 10000 and 10000000");

@@ -38,6 +38,7 @@ public static class CatalogRegistration
         services.AddHostedService(sp => sp.GetRequiredService<ViewCounter>());
         services.AddHostedService<AdminProvisioning>();
         services.AddHostedService<SearchIndexMaintenance>();
+        services.AddHostedService<PostgresCatalogRelay>();
         services.AddOpenApi();
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, CatalogJson.Default));
         services.AddRateLimiter(limiter =>

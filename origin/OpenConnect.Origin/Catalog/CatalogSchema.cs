@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 
@@ -169,9 +170,16 @@ internal static class CatalogSchema
     public static void Migrate(SqliteConnection connection) => Migrate(connection, Migrations.Length);
 
     /// <summary>Applies the migrations up to <paramref name="targetVersion"/> (tests build older schemas with it).</summary>
-    internal static void Migrate(SqliteConnection connection, int targetVersion)
+    internal static void Migrate(SqliteConnection connection, int targetVersion) =>
+        Apply(connection, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);", Migrations, targetVersion);
+
+    /// <summary>
+    /// Applies the <paramref name="migrations"/> after the recorded version, up to <paramref name="targetVersion"/>,
+    /// each in its own transaction with its row in <c>schema_migrations</c> (made by <paramref name="createTable"/>).
+    /// </summary>
+    internal static void Apply(DbConnection connection, string createTable, IReadOnlyList<string> migrations, int targetVersion)
     {
-        using (var create = connection.Command("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);"))
+        using (var create = connection.Command(createTable))
         {
             create.ExecuteNonQuery();
         }
@@ -182,17 +190,17 @@ internal static class CatalogSchema
             current = (long)read.ExecuteScalar()!;
         }
 
-        for (var version = (int)current + 1; version <= Math.Min(targetVersion, Migrations.Length); version++)
+        for (var version = (int)current + 1; version <= Math.Min(targetVersion, migrations.Count); version++)
         {
             using var transaction = connection.BeginTransaction();
-            using (var migrate = connection.Command(Migrations[version - 1], transaction))
+            using (var migrate = connection.Command(migrations[version - 1], transaction))
             {
                 migrate.ExecuteNonQuery();
             }
 
-            using (var record = connection.Command("INSERT INTO schema_migrations (version, applied_at) VALUES ($v, $t);", transaction))
+            using (var record = connection.Command("INSERT INTO schema_migrations (version, applied_at) VALUES (@v, @t);", transaction))
             {
-                record.With("$v", version).With("$t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).ExecuteNonQuery();
+                record.With("@v", (long)version).With("@t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).ExecuteNonQuery();
             }
 
             transaction.Commit();

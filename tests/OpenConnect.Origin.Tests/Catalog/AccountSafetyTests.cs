@@ -14,14 +14,16 @@ namespace OpenConnect.Origin.Tests.Catalog;
 /// (invite codes, the admin's grant), reserved names, the admin name squatted before provisioning,
 /// per-name login back-off, the bound on concurrent password hashes and registration's own rate limit.
 /// </summary>
-public sealed class AccountSafetyTests
+public abstract class AccountSafetyTests
 {
-    private const string Password = "correct horse battery";
+    protected abstract CatalogEngine Engine { get; }
+
+    private protected const string Password = "correct horse battery";
 
     [Fact]
     public async Task SelfRegistration_MakesViewers_WhoCannotUpload()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
 
         var asUploader = await origin.Client.PostAsJsonAsync("/api/v1/auth/register", new { name = "eager", password = Password, role = "uploader" });
         Assert.Equal(HttpStatusCode.Forbidden, asUploader.StatusCode);
@@ -47,7 +49,7 @@ public sealed class AccountSafetyTests
     [Fact]
     public async Task InviteCode_MakesOneUploader_ThenIsSpent()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         var admin = await origin.AdminTokenAsync();
         var created = await origin.SendAsync(HttpMethod.Post, "/api/v1/invites", admin, new { expiresInSeconds = 3600 });
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
@@ -102,7 +104,7 @@ public sealed class AccountSafetyTests
     [Fact]
     public async Task AdminGrantAndRevoke_ChangeTheRole_AndEndTheUsersSessions()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         var admin = await origin.AdminTokenAsync();
         var (viewerToken, user) = await origin.UserAsync("henry");
         Assert.Equal(HttpStatusCode.Forbidden, (await origin.SendAsync(HttpMethod.Put, $"/api/v1/users/{user.Id}/uploader", viewerToken)).StatusCode);
@@ -143,7 +145,7 @@ public sealed class AccountSafetyTests
     [Fact]
     public async Task ReservedNames_CannotBeRegistered()
     {
-        await using var origin = await CatalogOrigin.StartAsync("--Origin:Catalog:AdminPasswordFile=");
+        await using var origin = await CatalogOrigin.StartAsync(Engine, "--Origin:Catalog:AdminPasswordFile=");
         foreach (var name in new[] { "admin", "ADMIN", "Administrator", "root", "System", "operator", "support", "ad.min", "_Root_", "sys-admin" })
         {
             var response = await origin.Client.PostAsJsonAsync("/api/v1/auth/register", new { name, password = Password });
@@ -156,6 +158,22 @@ public sealed class AccountSafetyTests
             Assert.Equal(HttpStatusCode.Created, (await origin.Client.PostAsJsonAsync("/api/v1/auth/register", new { name, password = Password })).StatusCode);
         }
     }
+
+    private static HttpRequestMessage CreateUpload(string token)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/files/");
+        request.Headers.Add("Tus-Resumable", "1.0.0");
+        request.Headers.Add("Upload-Length", "1000");
+        request.Headers.Add("Upload-Metadata", "filename " + Convert.ToBase64String("clip.mp4"u8.ToArray()));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return request;
+    }
+}
+
+/// <summary>Invites, role changes, reserved names on SQLite, and what only SQLite has.</summary>
+public sealed class SqliteAccountSafetyTests : AccountSafetyTests
+{
+    protected override CatalogEngine Engine => CatalogEngine.Sqlite;
 
     [Theory]
     [InlineData("admin", true)]
@@ -322,7 +340,7 @@ public sealed class AccountSafetyTests
     public async Task ConcurrentLogins_BeyondTheHashBound_Answer503_AndNeverRunMoreHashesThanTheBound()
     {
         // A costly hash (like production's) so the logins overlap; one slot and one queue place.
-        await using var origin = await CatalogOrigin.StartAsync(
+        await using var origin = await CatalogOrigin.StartAsync(Engine,
             "--Origin:Catalog:AdminPasswordFile=", "--Origin:Catalog:PasswordIterations=1000000", "--Origin:Catalog:PasswordHashConcurrency=1", "--Origin:Catalog:PasswordHashQueue=1");
         Assert.Equal(HttpStatusCode.Created, (await origin.Client.PostAsJsonAsync("/api/v1/auth/register", new { name = "gina", password = Password })).StatusCode);
 
@@ -352,7 +370,7 @@ public sealed class AccountSafetyTests
     [Fact]
     public async Task Registration_IsRateLimitedHarderThanReads()
     {
-        await using var origin = await CatalogOrigin.StartAsync("--Origin:Catalog:RegistrationBurst=3", "--Origin:Catalog:RegistrationInterval=01:00:00");
+        await using var origin = await CatalogOrigin.StartAsync(Engine, "--Origin:Catalog:RegistrationBurst=3", "--Origin:Catalog:RegistrationInterval=01:00:00");
         for (var i = 0; i < 3; i++)
         {
             Assert.Equal(HttpStatusCode.Created, (await origin.Client.PostAsJsonAsync("/api/v1/auth/register", new { name = $"reg{i}", password = Password })).StatusCode);
@@ -383,14 +401,10 @@ public sealed class AccountSafetyTests
         Assert.Contains("Origin:Catalog:LoginBackoffMax", message);
         Assert.Contains("Origin:Catalog:RegistrationBurst", message);
     }
+}
 
-    private static HttpRequestMessage CreateUpload(string token)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/files/");
-        request.Headers.Add("Tus-Resumable", "1.0.0");
-        request.Headers.Add("Upload-Length", "1000");
-        request.Headers.Add("Upload-Metadata", "filename " + Convert.ToBase64String("clip.mp4"u8.ToArray()));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return request;
-    }
+/// <summary>Invites, role changes, reserved names on PostgreSQL.</summary>
+public sealed class PostgresAccountSafetyTests : AccountSafetyTests
+{
+    protected override CatalogEngine Engine => CatalogEngine.PostgreSql;
 }

@@ -8,12 +8,14 @@ using OpenConnect.Testing;
 
 namespace OpenConnect.Origin.Tests.Catalog;
 
-public sealed class AccountTests
+public abstract class AccountTests
 {
+    protected abstract CatalogEngine Engine { get; }
+
     [Fact]
     public async Task RegisterLoginMe_AndTheUsualMistakes()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         var (token, user) = await origin.UserAsync("carol", "uploader");
         Assert.Equal("uploader", user.Role);
         Assert.NotNull(user.ChannelId);
@@ -37,7 +39,7 @@ public sealed class AccountTests
     public async Task AdminsChangeRoles_OthersCannot()
     {
         using var secrets = new TempDirectory("oc-admin");
-        await using var origin = await CatalogOrigin.StartAsync($"--Origin:Catalog:AdminPasswordFile={await SocialTests.AdminPasswordFileAsync(secrets)}");
+        await using var origin = await CatalogOrigin.StartAsync(Engine, $"--Origin:Catalog:AdminPasswordFile={await SocialTests.AdminPasswordFileAsync(secrets)}");
         var admin = await SocialTests.LoginAsync(origin, "admin", "admin password 1");
         var (viewer, viewerUser) = await origin.UserAsync("dave");
         Assert.Null(viewerUser.ChannelId);
@@ -59,6 +61,12 @@ public sealed class AccountTests
         Assert.Equal(UserRole.Uploader, (await tokens.ValidateAsync(uploader, CancellationToken.None))!.Role);
         Assert.Null(await tokens.ValidateAsync("not-a-token", CancellationToken.None));
     }
+}
+
+/// <summary>Registration, login, roles on SQLite, and what only SQLite has.</summary>
+public sealed class SqliteAccountTests : AccountTests
+{
+    protected override CatalogEngine Engine => CatalogEngine.Sqlite;
 
     [Fact]
     public async Task Tokens_ExpireAfterTheirLifetime()
@@ -82,7 +90,7 @@ public sealed class AccountTests
     [Fact]
     public async Task RateLimit_Answers429WithRetryAfter_PerClient()
     {
-        await using var origin = await CatalogOrigin.StartAsync("--Origin:Catalog:RateLimitPerSecond=1", "--Origin:Catalog:RateLimitBurst=5");
+        await using var origin = await CatalogOrigin.StartAsync(Engine, "--Origin:Catalog:RateLimitPerSecond=1", "--Origin:Catalog:RateLimitBurst=5");
         var statuses = new List<HttpStatusCode>();
         HttpResponseMessage? limited = null;
         for (var i = 0; i < 8; i++)
@@ -103,7 +111,7 @@ public sealed class AccountTests
     [Fact]
     public async Task QoeBeacons_AreRateLimitedPerClient_LikeTheApi()
     {
-        await using var origin = await CatalogOrigin.StartAsync("--Origin:Catalog:RateLimitPerSecond=1", "--Origin:Catalog:RateLimitBurst=3");
+        await using var origin = await CatalogOrigin.StartAsync(Engine, "--Origin:Catalog:RateLimitPerSecond=1", "--Origin:Catalog:RateLimitBurst=3");
         const string Beacon = """{"kind":"progress","session":"session-0001","title":"t1","player":"hls","abr":"seed","playSeconds":10}""";
         var statuses = new List<HttpStatusCode>();
         HttpResponseMessage? limited = null;
@@ -141,4 +149,10 @@ public sealed class AccountTests
         Assert.Contains("Origin:Catalog:ViewFlushInterval", message);
         Assert.Contains("Origin:Catalog:RateLimitBurst", message);
     }
+}
+
+/// <summary>Registration, login, roles on PostgreSQL.</summary>
+public sealed class PostgresAccountTests : AccountTests
+{
+    protected override CatalogEngine Engine => CatalogEngine.PostgreSql;
 }

@@ -7,10 +7,21 @@ using OpenConnect.Origin.Catalog;
 using OpenConnect.Origin.Catalog.Accounts;
 using OpenConnect.Origin.Catalog.Titles;
 using OpenConnect.Testing;
+using OpenConnect.Testing.Postgres;
 
 namespace OpenConnect.Origin.Tests.Catalog;
 
-/// <summary>A real origin (in-process Kestrel on 127.0.0.1:0) with a fresh data directory, plus account helpers.</summary>
+/// <summary>The catalog engines the contract tests run against.</summary>
+public enum CatalogEngine
+{
+    Sqlite,
+    PostgreSql,
+}
+
+/// <summary>
+/// A real origin (in-process Kestrel on 127.0.0.1:0) with a fresh data directory, plus account helpers.
+/// On <see cref="CatalogEngine.PostgreSql"/> its catalog is a fresh database of the test PostgreSQL, dropped on dispose.
+/// </summary>
 internal sealed class CatalogOrigin : IAsyncDisposable
 {
     /// <summary>Cheaper KDF cost and generous rate limits so tests stay fast; the rate-limit tests set their own.</summary>
@@ -28,11 +39,13 @@ internal sealed class CatalogOrigin : IAsyncDisposable
     private readonly TempDirectory? _ownedDirectory;
     private readonly TempDirectory _secrets;
     private readonly string? _adminPassword;
+    private readonly TestDatabase? _database;
     private string? _adminToken;
 
-    private CatalogOrigin(RunningRole role, TempDirectory? ownedDirectory, TempDirectory secrets, string? adminPassword)
+    private CatalogOrigin(RunningRole role, TempDirectory? ownedDirectory, TempDirectory secrets, string? adminPassword, TestDatabase? database)
     {
         Role = role;
+        _database = database;
         _ownedDirectory = ownedDirectory;
         _secrets = secrets;
         _adminPassword = adminPassword;
@@ -45,12 +58,36 @@ internal sealed class CatalogOrigin : IAsyncDisposable
 
     public ICatalogTitles Titles => Role.Services.GetRequiredService<ICatalogTitles>();
 
-    public static Task<CatalogOrigin> StartAsync(params string[] settings) => StartCoreAsync(null, settings);
+    public static Task<CatalogOrigin> StartAsync(params string[] settings) => StartCoreAsync(null, null, settings);
+
+    /// <summary>Starts with its catalog on <paramref name="engine"/> (PostgreSQL: a fresh database, dropped on dispose).</summary>
+    public static async Task<CatalogOrigin> StartAsync(CatalogEngine engine, params string[] settings)
+    {
+        if (engine == CatalogEngine.Sqlite)
+        {
+            return await StartCoreAsync(null, null, settings);
+        }
+
+        var database = await TestDatabase.CreateAsync();
+        try
+        {
+            return await StartCoreAsync(null, database, [.. PostgresSettings(database.ConnectionString), .. settings]);
+        }
+        catch
+        {
+            await database.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The settings that put an origin's catalog in the PostgreSQL database <paramref name="connectionString"/> names.</summary>
+    public static string[] PostgresSettings(string connectionString) =>
+        ["--Origin:Catalog:Database:Provider=PostgreSql", $"--Origin:Catalog:Database:ConnectionString={connectionString}"];
 
     /// <summary>Starts on an existing data directory (kept on dispose), e.g. to restart after a stop or a crash.</summary>
-    public static Task<CatalogOrigin> StartInAsync(string dataDirectory, params string[] settings) => StartCoreAsync(dataDirectory, settings);
+    public static Task<CatalogOrigin> StartInAsync(string dataDirectory, params string[] settings) => StartCoreAsync(dataDirectory, null, settings);
 
-    private static async Task<CatalogOrigin> StartCoreAsync(string? dataDirectory, string[] settings)
+    private static async Task<CatalogOrigin> StartCoreAsync(string? dataDirectory, TestDatabase? database, string[] settings)
     {
         var owned = dataDirectory is null ? new TempDirectory("oc-catalog") : null;
         var secrets = new TempDirectory("oc-catalog-secrets");
@@ -70,7 +107,7 @@ internal sealed class CatalogOrigin : IAsyncDisposable
 
             var adminPassword = own.Length == 0 ? null : (await File.ReadAllTextAsync(own)).Trim();
             var role = await RunningRole.StartAsync(OriginHost.Build, [$"--Origin:DataDirectory={dataDirectory ?? owned!.Path}", .. FastSettings, .. admin, .. settings]);
-            return new CatalogOrigin(role, owned, secrets, adminPassword);
+            return new CatalogOrigin(role, owned, secrets, adminPassword, database);
         }
         catch
         {
@@ -166,5 +203,9 @@ internal sealed class CatalogOrigin : IAsyncDisposable
         await Role.DisposeAsync();
         _ownedDirectory?.Dispose();
         _secrets.Dispose();
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
     }
 }

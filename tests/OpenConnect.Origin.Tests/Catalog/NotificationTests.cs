@@ -5,15 +5,18 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using OpenConnect.Origin.Catalog.Notifications;
 using OpenConnect.Origin.Catalog.Titles;
+using OpenConnect.Testing.Postgres;
 
 namespace OpenConnect.Origin.Tests.Catalog;
 
-public sealed class NotificationTests
+public abstract class NotificationTests
 {
+    protected abstract CatalogEngine Engine { get; }
+
     [Fact]
     public async Task ASubscriber_HearsOfAPublish_InUnderOneSecond_OverSse()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         var (_, creator) = await origin.UserAsync("studio", "uploader");
         var (fan, _) = await origin.UserAsync("fan1");
         var (bystander, _) = await origin.UserAsync("bystander");
@@ -45,7 +48,7 @@ public sealed class NotificationTests
     [Fact]
     public async Task OfflineSubscribers_CatchUp_ByListOrByLastEventId()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         var (_, creator) = await origin.UserAsync("studio2", "uploader");
         var (fan, _) = await origin.UserAsync("fan2");
         await origin.SendAsync(HttpMethod.Put, $"/api/v1/channels/{creator.ChannelId}/subscription", fan);
@@ -79,7 +82,7 @@ public sealed class NotificationTests
     }
 
     /// <summary>A minimal Server-Sent Events reader over a real HTTP connection.</summary>
-    private sealed class SseStream : IAsyncDisposable
+    private protected sealed class SseStream : IAsyncDisposable
     {
         private readonly HttpResponseMessage _response;
         private readonly StreamReader _reader;
@@ -162,5 +165,46 @@ public sealed class NotificationTests
             _reader.Dispose();
             return ValueTask.CompletedTask;
         }
+    }
+}
+
+/// <summary>Notifications on SQLite.</summary>
+public sealed class SqliteNotificationTests : NotificationTests
+{
+    protected override CatalogEngine Engine => CatalogEngine.Sqlite;
+}
+
+/// <summary>Notifications on PostgreSQL, across origin instances sharing the database.</summary>
+public sealed class PostgresNotificationTests : NotificationTests
+{
+    protected override CatalogEngine Engine => CatalogEngine.PostgreSql;
+
+    [Fact]
+    public async Task ASubscriberOfOneInstance_HearsOfAPublishOnAnother_InUnderOneSecond()
+    {
+        await using var database = await TestDatabase.CreateAsync();
+        var settings = CatalogOrigin.PostgresSettings(database.ConnectionString);
+        await using var publisher = await CatalogOrigin.StartAsync(settings);
+        await using var other = await CatalogOrigin.StartAsync(settings);
+        var (_, creator) = await publisher.UserAsync("studio3", "uploader");
+        var (fan, _) = await publisher.UserAsync("fan3");
+        Assert.Equal(HttpStatusCode.NoContent, (await publisher.SendAsync(HttpMethod.Put, $"/api/v1/channels/{creator.ChannelId}/subscription", fan)).StatusCode);
+
+        await using var stream = await SseStream.OpenAsync(other, "/api/v1/notifications/stream", fan);
+        for (var episode = 1; episode <= 3; episode++)
+        {
+            var clock = Stopwatch.StartNew();
+            await publisher.PublishAsync($"remote{episode}", $"Remote episode {episode}", channelId: creator.ChannelId);
+            var received = await stream.NextEventAsync(TimeSpan.FromSeconds(5));
+            var elapsed = clock.Elapsed;
+
+            Assert.NotNull(received);
+            Assert.True(elapsed < TimeSpan.FromSeconds(1), $"notification {episode} took {elapsed.TotalMilliseconds:F0} ms");
+            Assert.Equal($"remote{episode}", JsonSerializer.Deserialize<NotificationView>(received!.Value.Data, CatalogOrigin.Json)!.TitleId);
+        }
+
+        // The other instance's list shows the same rows: one database.
+        var list = await other.SendAsync(HttpMethod.Get, "/api/v1/notifications", fan);
+        Assert.Equal(3, (await list.Content.ReadFromJsonAsync<JsonElement>(CatalogOrigin.Json)).GetProperty("items").GetArrayLength());
     }
 }

@@ -5,8 +5,11 @@ using OpenConnect.Origin.Catalog.Titles;
 
 namespace OpenConnect.Origin.Tests.Catalog;
 
-public sealed class SearchTests
+/// <summary>Search relevance, filters and orders: the same cases on every catalog engine.</summary>
+public abstract class SearchTests
 {
+    protected abstract CatalogEngine Engine { get; }
+
     private static async Task SeedAsync(CatalogOrigin origin)
     {
         await origin.PublishAsync("crepes", "Crêpes Suzette, la recette", "Une recette de crêpes flambées à l'orange", ["cuisine", "dessert"]);
@@ -55,7 +58,7 @@ public sealed class SearchTests
     [InlineData("go", "go")] // shorter than a trigram: LIKE fallback, title prefix first
     public async Task FixedCorpus_FindsTheIntendedTitleFirst(string query, string expectedFirst)
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         await SeedAsync(origin);
         var result = await SearchAsync(origin, "q=" + Uri.EscapeDataString(query));
         Assert.NotEmpty(result.Items);
@@ -65,7 +68,7 @@ public sealed class SearchTests
     [Fact]
     public async Task Ranking_WeighsTitleAboveTagsAboveDescription_AndSkipsUnpublished()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         await SeedAsync(origin);
         var result = await SearchAsync(origin, "q=sourdough");
         Assert.Equal(["sourdough", "tag-only", "desc-only"], result.Items.Select(t => t.Id));
@@ -81,7 +84,7 @@ public sealed class SearchTests
     [Fact]
     public async Task Filters_AndSortOrders_Apply()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         await SeedAsync(origin);
         var (channelOwner, owner) = await origin.UserAsync("chef", "uploader");
         _ = channelOwner;
@@ -115,7 +118,7 @@ public sealed class SearchTests
     [Fact]
     public async Task AStateChangeAwayFromPublished_RemovesTheTitleFromSearch()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         await origin.PublishAsync("gone", "Lighthouse keepers", "Life on the rock", ["sea"]);
         Assert.Single((await SearchAsync(origin, "q=lighthouse")).Items);
         await origin.Titles.UpsertFromPipelineAsync(new TitleUpdate { Id = "gone", Status = TitleStatus.Rejected, FailureReason = "policy" }, CancellationToken.None);
@@ -125,7 +128,21 @@ public sealed class SearchTests
         Assert.Equal("rejected", view!.Status);
         Assert.Equal("policy", view.FailureReason);
     }
+}
 
+public sealed class SqliteSearchTests : SearchTests
+{
+    protected override CatalogEngine Engine => CatalogEngine.Sqlite;
+}
+
+public sealed class PostgresSearchTests : SearchTests
+{
+    protected override CatalogEngine Engine => CatalogEngine.PostgreSql;
+}
+
+/// <summary>The engine-independent parts of search: folding, edit distance, the hot score.</summary>
+public sealed class SearchScoringTests
+{
     [Theory]
     [InlineData("Ångström", "angstrom")]
     [InlineData("Crêpes Žluťoučký", "crepes zlutoucky")]

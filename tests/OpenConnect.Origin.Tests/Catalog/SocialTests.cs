@@ -7,12 +7,14 @@ using OpenConnect.Testing;
 
 namespace OpenConnect.Origin.Tests.Catalog;
 
-public sealed class SocialTests
+public abstract class SocialTests
 {
+    protected abstract CatalogEngine Engine { get; }
+
     [Fact]
     public async Task Ratings_AreOnePerUser_Idempotent_AndSwitchable()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         var (alice, _) = await origin.UserAsync("alice");
         var (bob, _) = await origin.UserAsync("bob");
         await origin.PublishAsync("rated", "Rated title");
@@ -46,7 +48,7 @@ public sealed class SocialTests
     public async Task Comments_AreThreaded_Paged_AndEditableOnlyByTheirAuthor()
     {
         using var secrets = new TempDirectory("oc-admin");
-        await using var origin = await CatalogOrigin.StartAsync($"--Origin:Catalog:AdminPasswordFile={await AdminPasswordFileAsync(secrets)}");
+        await using var origin = await CatalogOrigin.StartAsync(Engine, $"--Origin:Catalog:AdminPasswordFile={await AdminPasswordFileAsync(secrets)}");
         var (alice, aliceUser) = await origin.UserAsync("alice");
         var (bob, _) = await origin.UserAsync("bob");
         var admin = await LoginAsync(origin, "admin", "admin password 1");
@@ -109,7 +111,7 @@ public sealed class SocialTests
     [Fact]
     public async Task Subscriptions_AreIdempotent_AndListed()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         var (viewer, _) = await origin.UserAsync("fan");
         var (_, creator) = await origin.UserAsync("creator", "uploader");
         Assert.NotNull(creator.ChannelId);
@@ -140,4 +142,16 @@ public sealed class SocialTests
         Assert.Equal(HttpStatusCode.OK, login.StatusCode);
         return (await login.Content.ReadFromJsonAsync<LoginResult>(CatalogOrigin.Json))!.Token;
     }
+}
+
+/// <summary>Ratings, comments, subscriptions on SQLite.</summary>
+public sealed class SqliteSocialTests : SocialTests
+{
+    protected override CatalogEngine Engine => CatalogEngine.Sqlite;
+}
+
+/// <summary>Ratings, comments, subscriptions on PostgreSQL.</summary>
+public sealed class PostgresSocialTests : SocialTests
+{
+    protected override CatalogEngine Engine => CatalogEngine.PostgreSql;
 }

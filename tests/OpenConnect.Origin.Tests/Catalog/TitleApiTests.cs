@@ -5,12 +5,14 @@ using OpenConnect.Origin.Catalog.Titles;
 
 namespace OpenConnect.Origin.Tests.Catalog;
 
-public sealed class TitleApiTests
+public abstract class TitleApiTests
 {
+    protected abstract CatalogEngine Engine { get; }
+
     [Fact]
     public async Task TitleRead_CarriesPlayerFields_AndAnswers304ForItsETag_UntilTheTitleChanges()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         await origin.Titles.UpsertFromPipelineAsync(new TitleUpdate { Id = "t-etag", Status = TitleStatus.Processing, Title = "Harbour at dawn" }, CancellationToken.None);
         var processing = await origin.Client.GetFromJsonAsync<TitleView>("/api/v1/titles/t-etag", CatalogOrigin.Json);
         Assert.Equal("processing", processing!.Status);
@@ -47,7 +49,7 @@ public sealed class TitleApiTests
     [Fact]
     public async Task BadInput_GetsClearJsonErrors()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         var (uploader, _) = await origin.UserAsync("uploader1", "uploader");
         await origin.PublishAsync("t-mine", "Mine");
 
@@ -108,7 +110,7 @@ public sealed class TitleApiTests
     [Fact]
     public async Task Writes_NeedAToken_OfTheRightRole_AndTheRightOwner()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         var (viewer, _) = await origin.UserAsync("viewer1");
         var (owner, ownerUser) = await origin.UserAsync("owner1", "uploader");
         var (other, _) = await origin.UserAsync("other1", "uploader");
@@ -144,7 +146,7 @@ public sealed class TitleApiTests
     [Fact]
     public async Task TitleList_PagesByCursor_NewestFirst_WithoutDuplicatesOrGaps()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         for (var i = 0; i < 7; i++)
         {
             await origin.Titles.UpsertFromPipelineAsync(new TitleUpdate
@@ -172,11 +174,17 @@ public sealed class TitleApiTests
         Assert.Equal(3, pages);
         Assert.Equal(Enumerable.Range(0, 7).Reverse().Select(i => $"page-{i}"), seen);
     }
+}
+
+/// <summary>The title API on SQLite, and what only SQLite has.</summary>
+public sealed class SqliteTitleApiTests : TitleApiTests
+{
+    protected override CatalogEngine Engine => CatalogEngine.Sqlite;
 
     [Fact]
     public async Task OpenApiDocument_DescribesTheCatalogApi()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         var document = await origin.Client.GetStringAsync("/openapi/v1.json");
         using var json = System.Text.Json.JsonDocument.Parse(document);
         var paths = json.RootElement.GetProperty("paths");
@@ -184,4 +192,10 @@ public sealed class TitleApiTests
         Assert.True(paths.TryGetProperty("/api/v1/titles/{id}", out _));
         Assert.True(paths.TryGetProperty("/api/v1/notifications/stream", out _));
     }
+}
+
+/// <summary>The title API on PostgreSQL.</summary>
+public sealed class PostgresTitleApiTests : TitleApiTests
+{
+    protected override CatalogEngine Engine => CatalogEngine.PostgreSql;
 }

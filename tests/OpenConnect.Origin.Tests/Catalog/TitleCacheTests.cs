@@ -1,16 +1,20 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using OpenConnect.Origin.Catalog.Titles;
+using OpenConnect.Testing.Postgres;
 
 namespace OpenConnect.Origin.Tests.Catalog;
 
-public sealed class TitleCacheTests
+public abstract class TitleCacheTests
 {
+    protected abstract CatalogEngine Engine { get; }
+
     [Fact]
     public async Task HundredConcurrentReads_OfAColdTitle_LoadItOnce_AndAChangeReloadsIt()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         var cache = origin.Role.Services.GetRequiredService<TitleCache>();
         await origin.PublishAsync("hot", "Super Bowl trailer");
         var (fan, _) = await origin.UserAsync("fan");
@@ -49,5 +53,58 @@ public sealed class TitleCacheTests
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/v1/titles/missing")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/v1/titles/missing")).StatusCode);
         Assert.Equal(5, cache.Loads - before);
+    }
+}
+
+/// <summary>The title cache on SQLite.</summary>
+public sealed class SqliteTitleCacheTests : TitleCacheTests
+{
+    protected override CatalogEngine Engine => CatalogEngine.Sqlite;
+}
+
+/// <summary>The title cache on PostgreSQL, where several origin instances share the catalog.</summary>
+public sealed class PostgresTitleCacheTests : TitleCacheTests
+{
+    protected override CatalogEngine Engine => CatalogEngine.PostgreSql;
+
+    [Fact]
+    public async Task AChangeMadeOnOneInstance_DropsTheCachedTitleOfAnother_WithinOneSecond()
+    {
+        await using var database = await TestDatabase.CreateAsync();
+        var settings = CatalogOrigin.PostgresSettings(database.ConnectionString);
+        await using var writer = await CatalogOrigin.StartAsync(settings);
+        await using var reader = await CatalogOrigin.StartAsync(settings);
+        await writer.PublishAsync("shared", "First cut");
+        var readerCache = reader.Role.Services.GetRequiredService<TitleCache>();
+
+        Assert.Equal("First cut", (await ReadAsync(reader)).Title);
+        Assert.Equal("First cut", (await ReadAsync(reader)).Title);
+        Assert.Equal(1, readerCache.Loads); // the second read was a cache hit
+
+        // An edit, a rating and counted plays on the writer each reach the reader's cache.
+        var store = writer.Role.Services.GetRequiredService<PublishedTitles>();
+        Assert.NotNull(await store.EditAsync("shared", "Final cut", null, null, CancellationToken.None));
+        await WithinOneSecondAsync(reader, view => view.Title == "Final cut");
+
+        var (fan, _) = await writer.UserAsync("fan");
+        Assert.Equal(HttpStatusCode.OK, (await writer.SendAsync(HttpMethod.Put, "/api/v1/titles/shared/rating", fan, new { rating = "like" })).StatusCode);
+        await WithinOneSecondAsync(reader, view => view.Likes == 1);
+
+        Assert.Equal(HttpStatusCode.Accepted, (await writer.SendAsync(HttpMethod.Post, "/api/v1/titles/shared/views", null, new { sessionId = "session-shared-1" })).StatusCode);
+        await writer.Role.Services.GetRequiredService<ViewCounter>().FlushAsync(CancellationToken.None);
+        await WithinOneSecondAsync(reader, view => view.Views == 1);
+    }
+
+    private static async Task<TitleView> ReadAsync(CatalogOrigin origin) =>
+        (await origin.Client.GetFromJsonAsync<TitleView>("/api/v1/titles/shared", CatalogOrigin.Json))!;
+
+    private static async Task WithinOneSecondAsync(CatalogOrigin origin, Func<TitleView, bool> changed)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!changed(await ReadAsync(origin)))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"the other instance still serves the old title after {clock.Elapsed.TotalMilliseconds:F0} ms");
+            await Task.Delay(20);
+        }
     }
 }

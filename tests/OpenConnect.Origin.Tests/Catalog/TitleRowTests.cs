@@ -11,12 +11,14 @@ namespace OpenConnect.Origin.Tests.Catalog;
 /// How title rows leave SQLite (one packed JSON array per row) and the settings of the catalog's
 /// connections: every field survives the packing, on the title endpoint, in search and in lists.
 /// </summary>
-public sealed class TitleRowTests
+public abstract class TitleRowTests
 {
+    protected abstract CatalogEngine Engine { get; }
+
     [Fact]
     public async Task EveryField_SurvivesThePackedRow_InTheTitleEndpoint_SearchAndLists()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         var (_, uploader) = await origin.UserAsync("packer", "uploader");
         var update = new TitleUpdate
         {
@@ -62,7 +64,7 @@ public sealed class TitleRowTests
     [Fact]
     public async Task ATitleWithoutDurationOrPublication_ReadsBackAsNulls()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         await origin.Titles.UpsertFromPipelineAsync(new TitleUpdate { Id = "draft-1", Status = TitleStatus.Processing, Title = "Draft" }, CancellationToken.None);
 
         var view = await origin.Client.GetFromJsonAsync<TitleView>("api/v1/titles/draft-1", CatalogOrigin.Json);
@@ -73,13 +75,30 @@ public sealed class TitleRowTests
         Assert.Empty(view.Tags);
     }
 
+    private sealed class TitleViewComparer : IEqualityComparer<TitleView?>
+    {
+        public static readonly TitleViewComparer Instance = new();
+
+        public bool Equals(TitleView? x, TitleView? y) =>
+            x is not null && y is not null && x with { Tags = [], Renditions = [] } == y with { Tags = [], Renditions = [] }
+            && x.Tags.SequenceEqual(y.Tags) && x.Renditions.SequenceEqual(y.Renditions);
+
+        public int GetHashCode(TitleView? obj) => obj?.Id.GetHashCode(StringComparison.Ordinal) ?? 0;
+    }
+}
+
+/// <summary>Title rows read back field by field on SQLite, and what only SQLite has.</summary>
+public sealed class SqliteTitleRowTests : TitleRowTests
+{
+    protected override CatalogEngine Engine => CatalogEngine.Sqlite;
+
     [Theory]
     [InlineData(null, 1L << 30)]
     [InlineData("--Origin:Catalog:MmapBytes=0", 0L)]
     [InlineData("--Origin:Catalog:MmapBytes=65536", 65536L)]
     public async Task CatalogConnections_MapTheConfiguredBytes(string? setting, long expected)
     {
-        await using var origin = await CatalogOrigin.StartAsync(setting is null ? [] : [setting]);
+        await using var origin = await CatalogOrigin.StartAsync(Engine, setting is null ? [] : [setting]);
         var database = origin.Role.Services.GetRequiredService<CatalogDatabase>();
         for (var i = 0; i < 3; i++)
         {
@@ -94,7 +113,7 @@ public sealed class TitleRowTests
     [Fact]
     public async Task MergingTheSearchIndexes_LeavesEveryAnswerAsItWas()
     {
-        await using var origin = await CatalogOrigin.StartAsync();
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
         var words = new[] { "river", "mountain", "bread", "circuit", "violin", "garden" };
         for (var i = 0; i < 60; i++)
         {
@@ -164,15 +183,10 @@ public sealed class TitleRowTests
         command.CommandText = $"SELECT count(DISTINCT segid) FROM {table}_idx;";
         return (long)command.ExecuteScalar()!;
     }
+}
 
-    private sealed class TitleViewComparer : IEqualityComparer<TitleView?>
-    {
-        public static readonly TitleViewComparer Instance = new();
-
-        public bool Equals(TitleView? x, TitleView? y) =>
-            x is not null && y is not null && x with { Tags = [], Renditions = [] } == y with { Tags = [], Renditions = [] }
-            && x.Tags.SequenceEqual(y.Tags) && x.Renditions.SequenceEqual(y.Renditions);
-
-        public int GetHashCode(TitleView? obj) => obj?.Id.GetHashCode(StringComparison.Ordinal) ?? 0;
-    }
+/// <summary>Title rows read back field by field on PostgreSQL.</summary>
+public sealed class PostgresTitleRowTests : TitleRowTests
+{
+    protected override CatalogEngine Engine => CatalogEngine.PostgreSql;
 }

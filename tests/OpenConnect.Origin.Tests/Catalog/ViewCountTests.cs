@@ -6,12 +6,14 @@ using OpenConnect.Testing;
 
 namespace OpenConnect.Origin.Tests.Catalog;
 
-public sealed class ViewCountTests
+public abstract class ViewCountTests
 {
+    protected abstract CatalogEngine Engine { get; }
+
     [Fact]
     public async Task ConcurrentPlays_AreCountedOncePerSession()
     {
-        await using var origin = await CatalogOrigin.StartAsync("--Origin:Catalog:ViewFlushInterval=00:10:00");
+        await using var origin = await CatalogOrigin.StartAsync(Engine, "--Origin:Catalog:ViewFlushInterval=00:10:00");
         await origin.PublishAsync("popular", "Popular");
         // 10 clients x 50 posts over 100 distinct sessions: every session is posted 5 times.
         var statuses = await Task.WhenAll(Enumerable.Range(0, 10).Select(async client =>
@@ -37,6 +39,12 @@ public sealed class ViewCountTests
         Assert.Equal(0, await counter.FlushAsync(CancellationToken.None));
         Assert.Equal(100, (await origin.Client.GetFromJsonAsync<TitleView>("/api/v1/titles/popular", CatalogOrigin.Json))!.Views);
     }
+}
+
+/// <summary>View counts on SQLite, and what only SQLite has.</summary>
+public sealed class SqliteViewCountTests : ViewCountTests
+{
+    protected override CatalogEngine Engine => CatalogEngine.Sqlite;
 
     [Fact]
     public async Task ACleanStop_FlushesEveryRecordedPlay()
@@ -95,4 +103,10 @@ public sealed class ViewCountTests
         await using var origin = await CatalogOrigin.StartInAsync(dataDirectory);
         return (await origin.Client.GetFromJsonAsync<TitleView>("/api/v1/titles/counted", CatalogOrigin.Json))!.Views;
     }
+}
+
+/// <summary>View counts on PostgreSQL.</summary>
+public sealed class PostgresViewCountTests : ViewCountTests
+{
+    protected override CatalogEngine Engine => CatalogEngine.PostgreSql;
 }

@@ -1,6 +1,6 @@
+using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 using OpenConnect.Origin.Catalog.Social;
 
@@ -98,7 +98,7 @@ public sealed partial class AccountStore : IAccessTokens
         var now = _time.GetUtcNow();
         var registration = await _database.WriteAsync((connection, transaction) =>
         {
-            if (NameTaken(connection, transaction, name))
+            if (NameTaken(connection, transaction, _database.Dialect, name))
             {
                 return new Registration(RegistrationStatus.NameTaken, null);
             }
@@ -136,7 +136,7 @@ public sealed partial class AccountStore : IAccessTokens
         string? id = null, storedHash = null, role = null;
         long created = 0;
         using (var connection = _database.Open())
-        using (var command = connection.Command("SELECT id, password_hash, role, created_at, name FROM users WHERE name = $n;").With("$n", name))
+        using (var command = connection.Command($"SELECT id, password_hash, role, created_at, name FROM users WHERE {_database.Dialect.UserNameIs};").With("@n", name))
         using (var reader = command.ExecuteReader())
         {
             if (reader.Read())
@@ -174,8 +174,8 @@ public sealed partial class AccountStore : IAccessTokens
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         await _database.WriteAsync((connection, transaction) =>
         {
-            using var insert = connection.Command("INSERT INTO tokens (hash, user_id, expires_at) VALUES ($h, $u, $e); DELETE FROM tokens WHERE expires_at < $now;", transaction);
-            return insert.With("$h", TokenHash(token)).With("$u", id).With("$e", expires.ToUnixTimeMilliseconds()).With("$now", now).ExecuteNonQuery();
+            using var insert = connection.Command("INSERT INTO tokens (hash, user_id, expires_at) VALUES (@h, @u, @e); DELETE FROM tokens WHERE expires_at < @now;", transaction);
+            return insert.With("@h", TokenHash(token)).With("@u", id).With("@e", expires.ToUnixTimeMilliseconds()).With("@now", now).ExecuteNonQuery();
         }, ct);
         var user = new UserView(id, name, role!, ChannelOf(id), DateTimeOffset.FromUnixTimeMilliseconds(created));
         return new LoginAttempt(LoginStatus.Ok, new LoginResult(token, expires, user), TimeSpan.Zero);
@@ -184,8 +184,8 @@ public sealed partial class AccountStore : IAccessTokens
     public Task LogoutAsync(string token, CancellationToken ct) =>
         _database.WriteAsync((connection, transaction) =>
         {
-            using var delete = connection.Command("DELETE FROM tokens WHERE hash = $h;", transaction);
-            return delete.With("$h", TokenHash(token)).ExecuteNonQuery();
+            using var delete = connection.Command("DELETE FROM tokens WHERE hash = @h;", transaction);
+            return delete.With("@h", TokenHash(token)).ExecuteNonQuery();
         }, ct);
 
     public Task<AccessGrant?> ValidateAsync(string token, CancellationToken ct)
@@ -198,8 +198,8 @@ public sealed partial class AccountStore : IAccessTokens
 
         using var connection = _database.Open();
         using var command = connection.Command(
-            "SELECT u.id, u.name, u.role FROM tokens k JOIN users u ON u.id = k.user_id WHERE k.hash = $h AND k.expires_at > $now;")
-            .With("$h", TokenHash(token)).With("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+            "SELECT u.id, u.name, u.role FROM tokens k JOIN users u ON u.id = k.user_id WHERE k.hash = @h AND k.expires_at > @now;")
+            .With("@h", TokenHash(token)).With("@now", _time.GetUtcNow().ToUnixTimeMilliseconds());
         using var reader = command.ExecuteReader();
         if (!reader.Read() || !UserRoles.TryParse(reader.GetString(2), out var role))
         {
@@ -213,14 +213,14 @@ public sealed partial class AccountStore : IAccessTokens
     {
         _ = ct;
         using var connection = _database.Open();
-        using var command = connection.Command("SELECT role FROM users WHERE id = $id;").With("$id", userId);
+        using var command = connection.Command("SELECT role FROM users WHERE id = @id;").With("@id", userId);
         return Task.FromResult<UserRole?>(command.ExecuteScalar() is string wire && UserRoles.TryParse(wire, out var role) ? role : null);
     }
 
     public UserView? Get(string userId)
     {
         using var connection = _database.Open();
-        using var command = connection.Command("SELECT id, name, role, created_at FROM users WHERE id = $id;").With("$id", userId);
+        using var command = connection.Command("SELECT id, name, role, created_at FROM users WHERE id = @id;").With("@id", userId);
         using var reader = command.ExecuteReader();
         return reader.Read()
             ? new UserView(reader.GetString(0), reader.GetString(1), reader.GetString(2), ChannelOf(userId), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)))
@@ -234,7 +234,7 @@ public sealed partial class AccountStore : IAccessTokens
     public Task<bool> SetRoleAsync(string userId, UserRole role, CancellationToken ct) =>
         _database.WriteAsync((connection, transaction) =>
         {
-            using var read = connection.Command("SELECT name, role FROM users WHERE id = $id;", transaction).With("$id", userId);
+            using var read = connection.Command("SELECT name, role FROM users WHERE id = @id;", transaction).With("@id", userId);
             string name, current;
             using (var reader = read.ExecuteReader())
             {
@@ -249,7 +249,7 @@ public sealed partial class AccountStore : IAccessTokens
 
             if (current != UserRoles.ToWire(role))
             {
-                using var update = connection.Command("UPDATE users SET role = $r WHERE id = $id;", transaction).With("$r", UserRoles.ToWire(role)).With("$id", userId);
+                using var update = connection.Command("UPDATE users SET role = @r WHERE id = @id;", transaction).With("@r", UserRoles.ToWire(role)).With("@id", userId);
                 update.ExecuteNonQuery();
                 RevokeTokens(connection, transaction, userId);
                 LogRoleChanged(name, current, UserRoles.ToWire(role));
@@ -285,7 +285,7 @@ public sealed partial class AccountStore : IAccessTokens
         string? id = null, role = null, storedHash = null;
         long created = 0;
         using (var connection = _database.Open())
-        using (var command = connection.Command("SELECT id, role, password_hash, created_at FROM users WHERE name = $n;").With("$n", AdminName))
+        using (var command = connection.Command($"SELECT id, role, password_hash, created_at FROM users WHERE {_database.Dialect.UserNameIs};").With("@n", AdminName))
         using (var reader = command.ExecuteReader())
         {
             if (reader.Read())
@@ -302,7 +302,7 @@ public sealed partial class AccountStore : IAccessTokens
             var hash = await _hashes.RunAsync(() => PasswordHasher.Hash(password, _options.PasswordIterations), ct);
             var now = _time.GetUtcNow();
             var made = await _database.WriteAsync((connection, transaction) =>
-                NameTaken(connection, transaction, AdminName) ? null : Insert(connection, transaction, NewId(), AdminName, hash, UserRole.Admin, now), ct);
+                NameTaken(connection, transaction, _database.Dialect, AdminName) ? null : Insert(connection, transaction, NewId(), AdminName, hash, UserRole.Admin, now), ct);
             if (made is null)
             {
                 throw new InvalidOperationException($"Origin:Catalog:AdminPasswordFile: the name '{AdminName}' was registered while the admin was being provisioned; start again");
@@ -318,7 +318,7 @@ public sealed partial class AccountStore : IAccessTokens
             LogAdminNameSquatted(id, role!, since);
             throw new InvalidOperationException(
                 $"Origin:Catalog:AdminPasswordFile: the account named '{AdminName}' (id {id}, registered {since:u}) is a {role}, not the admin, " +
-                $"and is not promoted. Rename or remove that account in {_database.FilePath} (for example " +
+                $"and is not promoted. Rename or remove that account in the catalog ({_database.Location}) (for example " +
                 $"UPDATE users SET name = 'squatted-{id}' WHERE id = '{id}'; DELETE FROM tokens WHERE user_id = '{id}';) and start again.");
         }
 
@@ -330,7 +330,7 @@ public sealed partial class AccountStore : IAccessTokens
         var newHash = await _hashes.RunAsync(() => PasswordHasher.Hash(password, _options.PasswordIterations), ct);
         await _database.WriteAsync((connection, transaction) =>
         {
-            using var update = connection.Command("UPDATE users SET password_hash = $h WHERE id = $id AND role = 'admin';", transaction).With("$h", newHash).With("$id", id);
+            using var update = connection.Command("UPDATE users SET password_hash = @h WHERE id = @id AND role = 'admin';", transaction).With("@h", newHash).With("@id", id);
             update.ExecuteNonQuery();
             return RevokeTokens(connection, transaction, id);
         }, ct);
@@ -345,32 +345,38 @@ public sealed partial class AccountStore : IAccessTokens
         return ChannelOf(connection, null, userId);
     }
 
-    private static string? ChannelOf(SqliteConnection connection, SqliteTransaction? transaction, string userId)
+    private static string? ChannelOf(DbConnection connection, DbTransaction? transaction, string userId)
     {
-        using var command = connection.Command("SELECT id FROM channels WHERE owner_id = $u ORDER BY created_at LIMIT 1;", transaction).With("$u", userId);
+        using var command = connection.Command("SELECT id FROM channels WHERE owner_id = @u ORDER BY created_at LIMIT 1;", transaction).With("@u", userId);
         return command.ExecuteScalar() as string;
     }
 
-    private static bool NameTaken(SqliteConnection connection, SqliteTransaction transaction, string name)
+    private static bool NameTaken(DbConnection connection, DbTransaction transaction, CatalogDialect dialect, string name)
     {
-        using var exists = connection.Command("SELECT 1 FROM users WHERE name = $n;", transaction).With("$n", name);
+        if (dialect.NameLock is { } nameLock)
+        {
+            using var locked = connection.Command(nameLock, transaction).With("@n", name);
+            locked.ExecuteNonQuery();
+        }
+
+        using var exists = connection.Command($"SELECT 1 FROM users WHERE {dialect.UserNameIs};", transaction).With("@n", name);
         return exists.ExecuteScalar() is not null;
     }
 
-    private static UserView Insert(SqliteConnection connection, SqliteTransaction transaction, string id, string name, string hash, UserRole role, DateTimeOffset now)
+    private static UserView Insert(DbConnection connection, DbTransaction transaction, string id, string name, string hash, UserRole role, DateTimeOffset now)
     {
-        using (var insert = connection.Command("INSERT INTO users (id, name, password_hash, role, created_at) VALUES ($id, $n, $h, $r, $t);", transaction))
+        using (var insert = connection.Command("INSERT INTO users (id, name, password_hash, role, created_at) VALUES (@id, @n, @h, @r, @t);", transaction))
         {
-            insert.With("$id", id).With("$n", name).With("$h", hash).With("$r", UserRoles.ToWire(role)).With("$t", now.ToUnixTimeMilliseconds()).ExecuteNonQuery();
+            insert.With("@id", id).With("@n", name).With("@h", hash).With("@r", UserRoles.ToWire(role)).With("@t", now.ToUnixTimeMilliseconds()).ExecuteNonQuery();
         }
 
         var channelId = role >= UserRole.Uploader ? ChannelStore.Insert(connection, transaction, id, name, "", now) : null;
         return new UserView(id, name, UserRoles.ToWire(role), channelId, now);
     }
 
-    private static int RevokeTokens(SqliteConnection connection, SqliteTransaction transaction, string userId)
+    private static int RevokeTokens(DbConnection connection, DbTransaction transaction, string userId)
     {
-        using var delete = connection.Command("DELETE FROM tokens WHERE user_id = $u;", transaction).With("$u", userId);
+        using var delete = connection.Command("DELETE FROM tokens WHERE user_id = @u;", transaction).With("@u", userId);
         return delete.ExecuteNonQuery();
     }
 

@@ -1,6 +1,6 @@
+using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 using OpenConnect.Origin.Catalog.Titles;
 
@@ -52,8 +52,8 @@ public sealed class InviteStore
         await _database.WriteAsync((connection, transaction) =>
         {
             using var insert = connection.Command(
-                "INSERT INTO invites (id, code_hash, created_by, created_at, expires_at) VALUES ($id, $h, $by, $t, $e);", transaction);
-            return insert.With("$id", id).With("$h", CodeHash(code)).With("$by", adminId).With("$t", now.ToUnixTimeMilliseconds()).With("$e", expires.ToUnixTimeMilliseconds()).ExecuteNonQuery();
+                "INSERT INTO invites (id, code_hash, created_by, created_at, expires_at) VALUES (@id, @h, @by, @t, @e);", transaction);
+            return insert.With("@id", id).With("@h", CodeHash(code)).With("@by", adminId).With("@t", now.ToUnixTimeMilliseconds()).With("@e", expires.ToUnixTimeMilliseconds()).ExecuteNonQuery();
         }, ct);
         return new CreatedInvite(id, code, expires);
     }
@@ -63,8 +63,8 @@ public sealed class InviteStore
     {
         using var connection = _database.Open();
         using var command = connection.Command(
-            "SELECT seq, id, created_by, created_at, expires_at, used_by, used_at, revoked_at FROM invites WHERE seq < $before ORDER BY seq DESC LIMIT $n;")
-            .With("$before", beforeSeq).With("$n", limit + 1);
+            "SELECT seq, id, created_by, created_at, expires_at, used_by, used_at, revoked_at FROM invites WHERE seq < @before ORDER BY seq DESC LIMIT @n;")
+            .With("@before", beforeSeq).With("@n", limit + 1);
         using var reader = command.ExecuteReader();
         var items = new List<InviteView>();
         long lastSeq = 0;
@@ -94,14 +94,14 @@ public sealed class InviteStore
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         return _database.WriteAsync((connection, transaction) =>
         {
-            using var update = connection.Command("UPDATE invites SET revoked_at = coalesce(revoked_at, $t) WHERE id = $id AND used_at IS NULL;", transaction)
-                .With("$t", now).With("$id", id);
+            using var update = connection.Command("UPDATE invites SET revoked_at = coalesce(revoked_at, @t) WHERE id = @id AND used_at IS NULL;", transaction)
+                .With("@t", now).With("@id", id);
             if (update.ExecuteNonQuery() == 1)
             {
                 return InviteRevocation.Revoked;
             }
 
-            using var exists = connection.Command("SELECT 1 FROM invites WHERE id = $id;", transaction).With("$id", id);
+            using var exists = connection.Command("SELECT 1 FROM invites WHERE id = @id;", transaction).With("@id", id);
             return exists.ExecuteScalar() is null ? InviteRevocation.Unknown : InviteRevocation.AlreadyUsed;
         }, ct);
     }
@@ -114,15 +114,15 @@ public sealed class InviteStore
     }
 
     /// <summary>Spends an open code for <paramref name="userId"/> inside the registration's transaction; false when it is not open.</summary>
-    internal static bool TrySpend(SqliteConnection connection, SqliteTransaction transaction, string code, string userId, DateTimeOffset now)
+    internal static bool TrySpend(DbConnection connection, DbTransaction transaction, string code, string userId, DateTimeOffset now)
     {
         using var spend = connection.Command(
-            "UPDATE invites SET used_by = $u, used_at = $now WHERE code_hash = $h AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $now;", transaction)
-            .With("$u", userId).With("$now", now.ToUnixTimeMilliseconds()).With("$h", CodeHash(code));
+            "UPDATE invites SET used_by = @u, used_at = @now WHERE code_hash = @h AND used_at IS NULL AND revoked_at IS NULL AND expires_at > @now;", transaction)
+            .With("@u", userId).With("@now", now.ToUnixTimeMilliseconds()).With("@h", CodeHash(code));
         return spend.ExecuteNonQuery() == 1;
     }
 
-    private static bool IsOpen(SqliteConnection connection, SqliteTransaction? transaction, string code, DateTimeOffset now)
+    private static bool IsOpen(DbConnection connection, DbTransaction? transaction, string code, DateTimeOffset now)
     {
         if (code.Length is 0 or > MaxCodeLength)
         {
@@ -130,8 +130,8 @@ public sealed class InviteStore
         }
 
         using var check = connection.Command(
-            "SELECT 1 FROM invites WHERE code_hash = $h AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $now;", transaction)
-            .With("$h", CodeHash(code)).With("$now", now.ToUnixTimeMilliseconds());
+            "SELECT 1 FROM invites WHERE code_hash = @h AND used_at IS NULL AND revoked_at IS NULL AND expires_at > @now;", transaction)
+            .With("@h", CodeHash(code)).With("@now", now.ToUnixTimeMilliseconds());
         return check.ExecuteScalar() is not null;
     }
 

@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
+using System.Data.Common;
 using System.Text.Json;
 using System.Threading.Channels;
-using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace OpenConnect.Origin.Catalog.Notifications;
 
@@ -12,7 +13,9 @@ public sealed record NotificationView(long Id, string Kind, string TitleId, stri
 /// Notifications: stored in the database in the transaction that publishes the title (so an
 /// offline subscriber sees them later), then signalled to the subscriber's open streams, which
 /// read everything after their last delivered id. A stream therefore never misses one, and a
-/// reconnect with <c>Last-Event-ID</c> replays exactly what it did not see.
+/// reconnect with <c>Last-Event-ID</c> replays exactly what it did not see. With the catalog on
+/// PostgreSQL the signal also reaches the streams of other origin instances
+/// (<see cref="PostgresCatalogRelay"/>).
 /// </summary>
 public sealed class NotificationHub
 {
@@ -23,20 +26,32 @@ public sealed class NotificationHub
     public NotificationHub(CatalogDatabase database) => _database = database;
 
     /// <summary>Stores a "published" notification for every subscriber of the channel; returns their user ids.</summary>
-    internal static List<string> StorePublished(SqliteConnection connection, SqliteTransaction transaction, string channelId, string titleId, string title, DateTimeOffset now)
+    internal static List<string> StorePublished(DbConnection connection, DbTransaction transaction, string channelId, string titleId, string title, DateTimeOffset now)
     {
+        var shared = connection is NpgsqlConnection;
+        if (shared)
+        {
+            PostgresCatalogRelay.BeforeStore(connection, transaction);
+        }
+
         using var command = connection.Command(
             """
             INSERT INTO notifications (user_id, kind, title_id, channel_id, message, created_at)
-            SELECT s.user_id, 'published', $title, $channel, $message, $now FROM subscriptions s WHERE s.channel_id = $channel
+            SELECT s.user_id, 'published', @title, @channel, @message, @now FROM subscriptions s WHERE s.channel_id = @channel
             RETURNING user_id;
             """, transaction)
-            .With("$title", titleId).With("$channel", channelId).With("$message", title).With("$now", now.ToUnixTimeMilliseconds());
+            .With("@title", titleId).With("@channel", channelId).With("@message", title).With("@now", now.ToUnixTimeMilliseconds());
         var users = new List<string>();
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
             users.Add(reader.GetString(0));
+        }
+
+        reader.Close();
+        if (shared && users.Count > 0)
+        {
+            PostgresCatalogRelay.Signal(connection, transaction, users);
         }
 
         return users;
@@ -65,12 +80,24 @@ public sealed class NotificationHub
         }
     }
 
+    /// <summary>Wakes every open stream (each then reads what is new for its user).</summary>
+    public void NotifyAll()
+    {
+        foreach (var streams in _listeners.Values)
+        {
+            foreach (var stream in streams.Values)
+            {
+                stream.Writer.TryWrite(true);
+            }
+        }
+    }
+
     public List<NotificationView> After(string userId, long afterId, int limit)
     {
         using var connection = _database.Open();
         using var command = connection.Command(
-            "SELECT id, kind, title_id, channel_id, message, created_at FROM notifications WHERE user_id = $u AND id > $after ORDER BY id LIMIT $n;")
-            .With("$u", userId).With("$after", afterId).With("$n", limit);
+            "SELECT id, kind, title_id, channel_id, message, created_at FROM notifications WHERE user_id = @u AND id > @after ORDER BY id LIMIT @n;")
+            .With("@u", userId).With("@after", afterId).With("@n", limit);
         using var reader = command.ExecuteReader();
         var items = new List<NotificationView>();
         while (reader.Read())
@@ -84,7 +111,7 @@ public sealed class NotificationHub
     public long LatestId(string userId)
     {
         using var connection = _database.Open();
-        using var command = connection.Command("SELECT coalesce(max(id), 0) FROM notifications WHERE user_id = $u;").With("$u", userId);
+        using var command = connection.Command("SELECT coalesce(max(id), 0) FROM notifications WHERE user_id = @u;").With("@u", userId);
         return (long)command.ExecuteScalar()!;
     }
 

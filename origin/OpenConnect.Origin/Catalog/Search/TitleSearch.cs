@@ -1,6 +1,6 @@
+using System.Data.Common;
 using System.Runtime.InteropServices;
 using System.Text;
-using Microsoft.Data.Sqlite;
 using OpenConnect.Origin.Catalog.Titles;
 
 namespace OpenConnect.Origin.Catalog.Search;
@@ -20,7 +20,8 @@ public sealed record SearchRequest(string? Query, string? ChannelId, string? Tag
 public sealed record SearchResult(IReadOnlyList<TitleView> Items, string? NextCursor, IReadOnlyDictionary<string, IReadOnlyList<string>> Corrections);
 
 /// <summary>
-/// Search over published titles with word-tokenized FTS5 indexes (diacritics removed). Each query
+/// Search over published titles with word-tokenized indexes (diacritics removed; FTS5 on SQLite,
+/// <c>tsvector</c> on PostgreSQL: see <see cref="SearchIndex"/>). Each query
 /// word becomes a term: a whole word, or a prefix for the last word (and for a word that only
 /// begins some indexed word); a word that neither is nor begins an indexed word is replaced by its
 /// spelling corrections. Terms are AND-ed. Relevance order: matches in title and tags first, ranked
@@ -35,15 +36,22 @@ public sealed class TitleSearch
     /// <summary>Title and tag matches scored together by BM25: the newest this many, then the next this many, and so on.</summary>
     public const int RankWindow = 256;
 
-    /// <summary>A prefix with at most this many completions is searched as those words; with more, as an FTS5 prefix.</summary>
+    /// <summary>A prefix with at most this many completions is searched as those words; with more, as a prefix.</summary>
     private const int MaxCompletions = 16;
 
-    /// <summary>Prefixes up to this length have their own FTS5 prefix index (<c>prefix = '2 3 4'</c>).</summary>
+    /// <summary>Prefixes up to this length have their own FTS5 prefix index (<c>prefix = '2 3 4'</c>); PostgreSQL's GIN scans a prefix's words.</summary>
     private const int IndexedPrefixLength = 4;
 
     private readonly CatalogDatabase _database;
+    private readonly SearchIndex _index;
+    private readonly string _columns;
 
-    public TitleSearch(CatalogDatabase database) => _database = database;
+    public TitleSearch(CatalogDatabase database)
+    {
+        _database = database;
+        _index = database.Search;
+        _columns = database.Dialect.TitleColumns;
+    }
 
     public SearchResult Search(SearchRequest request)
     {
@@ -55,7 +63,7 @@ public sealed class TitleSearch
             return Browse(connection, request);
         }
 
-        var terms = new List<string>();
+        var terms = new List<SearchTerm>();
         foreach (var word in words.Distinct(StringComparer.Ordinal))
         {
             var term = Term(connection, word, asPrefix: word == words[^1], corrections);
@@ -68,20 +76,21 @@ public sealed class TitleSearch
             terms.Add(term);
         }
 
-        var match = string.Join(" AND ", terms);
+        var match = _index.Match(terms);
         return request.Sort == SearchSort.Relevance
             ? Ranked(connection, match, request, corrections)
             : Sorted(connection, match, request, corrections);
     }
 
-    /// <summary>The FTS5 expression for one folded query word, or null when no indexed word is or resembles it.</summary>
-    private static string? Term(SqliteConnection connection, string word, bool asPrefix, Dictionary<string, IReadOnlyList<string>> corrections)
+    /// <summary>The term for one folded query word, or null when no indexed word is or resembles it.</summary>
+    private SearchTerm? Term(DbConnection connection, string word, bool asPrefix, Dictionary<string, IReadOnlyList<string>> corrections)
     {
-        var quoted = SpellingVocabulary.Quote(word);
+        var quoted = new SearchTerm([word], Prefix: false);
+        var prefix = quoted with { Prefix = true };
         if (word.Length < SpellingVocabulary.MinWordLength)
         {
             // Too short for the vocabulary and its trigrams: two letters go to the prefix index, one is a whole word.
-            return asPrefix && word.Length > 1 ? quoted + "*" : quoted;
+            return asPrefix && word.Length > 1 ? prefix : quoted;
         }
 
         if (!asPrefix && SpellingVocabulary.Contains(connection, word))
@@ -92,36 +101,33 @@ public sealed class TitleSearch
         var completions = SpellingVocabulary.Completions(connection, word, MaxCompletions + 1);
         if (completions.Count > 0)
         {
-            // Short prefixes have an index of their own; longer ones would make FTS5 merge the doclists
-            // of every word they begin, so they are searched as the (few) words themselves.
+            // Short prefixes have an index of their own; longer ones would make the index merge the
+            // doclists of every word they begin, so they are searched as the (few) words themselves.
             return word.Length <= IndexedPrefixLength || completions.Count > MaxCompletions
-                ? quoted + "*"
-                : AnyOf(completions);
+                ? prefix
+                : new SearchTerm(completions, Prefix: false);
         }
 
-        var fixes = SpellingVocabulary.Corrections(connection, word);
+        var fixes = SpellingVocabulary.Corrections(connection, _index, word);
         if (fixes.Count == 0)
         {
             return null;
         }
 
         corrections[word] = fixes;
-        return AnyOf(fixes);
+        return new SearchTerm(fixes, Prefix: false);
     }
-
-    private static string AnyOf(List<string> words) =>
-        words.Count == 1 ? SpellingVocabulary.Quote(words[0]) : "(" + string.Join(" OR ", words.Select(SpellingVocabulary.Quote)) + ")";
 
     /// <summary>
     /// Relevance order. Title and tag matches come newest first in windows of <see cref="RankWindow"/>,
     /// each window sorted by BM25; once they run out, description matches follow, newest first. Only
     /// the rows up to the requested page are read.
     /// </summary>
-    private static SearchResult Ranked(SqliteConnection connection, string match, SearchRequest request, Dictionary<string, IReadOnlyList<string>> corrections)
+    private SearchResult Ranked(DbConnection connection, string match, SearchRequest request, Dictionary<string, IReadOnlyList<string>> corrections)
     {
         var needed = request.Offset + request.Limit + 1;
         var fetch = (needed + RankWindow - 1) / RankWindow * RankWindow;
-        var titleMatches = Candidates(connection, "titles_words", match, request, fetch, ranked: true);
+        var titleMatches = Candidates(connection, titleAndTags: true, match, request, fetch, ranked: true);
         var order = new List<long>(needed);
         var matches = CollectionsMarshal.AsSpan(titleMatches);
         for (var start = 0; start < matches.Length && order.Count < needed; start += RankWindow)
@@ -138,7 +144,7 @@ public sealed class TitleSearch
         {
             // Every title and tag match is in hand (fewer than asked for), so excluding them is exact.
             var seen = titleMatches.Select(m => m.Seq).ToHashSet();
-            foreach (var (seq, _) in Candidates(connection, "titles_text", match, request, needed - order.Count + seen.Count, ranked: false))
+            foreach (var (seq, _) in Candidates(connection, titleAndTags: false, match, request, needed - order.Count + seen.Count, ranked: false))
             {
                 if (seen.Add(seq))
                 {
@@ -151,9 +157,8 @@ public sealed class TitleSearch
         var rows = new Dictionary<long, TitleView>(page.Count);
         if (page.Count > 0)
         {
-            // "+t.status": a lookup by primary key per page row, never a walk of the status index.
-            using var read = connection.Command($"SELECT {PublishedTitles.Columns} FROM titles t WHERE t.seq IN (SELECT value FROM json_each($seqs)) AND +t.status = 'published';")
-                .With("$seqs", "[" + string.Join(',', page) + "]");
+            using var read = connection.CreateCommand();
+            _index.SelectPublished(read, _columns, page);
             using var reader = read.ExecuteReader();
             while (reader.Read())
             {
@@ -166,23 +171,16 @@ public sealed class TitleSearch
         return PageOf(views, request, corrections);
     }
 
-    /// <summary>Up to <paramref name="count"/> matches of <paramref name="table"/> passing the filters, newest first.</summary>
-    private static List<(long Seq, double Rank)> Candidates(SqliteConnection connection, string table, string match, SearchRequest request, int count, bool ranked)
+    /// <summary>Up to <paramref name="count"/> matches of one index passing the filters, newest first.</summary>
+    private List<(long Seq, double Rank)> Candidates(DbConnection connection, bool titleAndTags, string match, SearchRequest request, int count, bool ranked)
     {
         using var command = connection.CreateCommand();
-        var sql = new StringBuilder("SELECT ").Append(table).Append(".rowid");
-        sql.Append(ranked ? $", {table}.rank" : ", 0.0").Append(" FROM ").Append(table);
         var filtered = request.ChannelId is not null || request.Tag is not null || request.MinDuration is not null || request.MaxDuration is not null;
-        if (filtered)
-        {
-            sql.Append(" JOIN titles t ON t.seq = ").Append(table).Append(".rowid");
-        }
-
-        sql.Append(" WHERE ").Append(table).Append(" MATCH $match");
+        var sql = new StringBuilder(_index.Candidates(titleAndTags, ranked, filtered));
         AppendFilters(sql, command, request);
-        sql.Append(" ORDER BY ").Append(table).Append(".rowid DESC LIMIT $count;");
+        sql.Append(" ORDER BY ").Append(_index.CandidatesNewestFirst(titleAndTags)).Append(" LIMIT @count;");
         command.CommandText = sql.ToString();
-        command.With("$match", match).With("$count", count);
+        command.With("@match", match).With("@count", count);
         var found = new List<(long, double)>(Math.Min(count, 1024));
         using var reader = command.ExecuteReader();
         while (reader.Read())
@@ -194,26 +192,25 @@ public sealed class TitleSearch
     }
 
     /// <summary>A text query in another order (recent, views, trending): every match, sorted by that key.</summary>
-    private static SearchResult Sorted(SqliteConnection connection, string match, SearchRequest request, Dictionary<string, IReadOnlyList<string>> corrections)
+    private SearchResult Sorted(DbConnection connection, string match, SearchRequest request, Dictionary<string, IReadOnlyList<string>> corrections)
     {
         using var command = connection.CreateCommand();
-        var sql = new StringBuilder("SELECT ").Append(PublishedTitles.Columns)
-            .Append(" FROM titles_text JOIN titles t ON t.seq = titles_text.rowid WHERE titles_text MATCH $match AND t.status = 'published'");
-        command.With("$match", match);
+        var sql = new StringBuilder("SELECT ").Append(_columns).Append(_index.PublishedMatches);
+        command.With("@match", match);
         AppendFilters(sql, command, request);
         return OrderedPage(command, sql, request, corrections);
     }
 
     /// <summary>No text: published titles passing the filters, newest first unless another order is asked for.</summary>
-    private static SearchResult Browse(SqliteConnection connection, SearchRequest request)
+    private SearchResult Browse(DbConnection connection, SearchRequest request)
     {
         using var command = connection.CreateCommand();
-        var sql = new StringBuilder("SELECT ").Append(PublishedTitles.Columns).Append(" FROM titles t WHERE t.status = 'published'");
+        var sql = new StringBuilder("SELECT ").Append(_columns).Append(" FROM titles t WHERE t.status = 'published'");
         AppendFilters(sql, command, request);
         return OrderedPage(command, sql, request, []);
     }
 
-    private static SearchResult OrderedPage(SqliteCommand command, StringBuilder sql, SearchRequest request, Dictionary<string, IReadOnlyList<string>> corrections)
+    private static SearchResult OrderedPage(DbCommand command, StringBuilder sql, SearchRequest request, Dictionary<string, IReadOnlyList<string>> corrections)
     {
         sql.Append(" ORDER BY ").Append(request.Sort switch
         {
@@ -221,8 +218,8 @@ public sealed class TitleSearch
             SearchSort.Trending => "t.hot_score DESC, t.seq DESC",
             _ => "t.published_at DESC, t.seq DESC",
         });
-        sql.Append(" LIMIT $limit OFFSET $offset;");
-        command.With("$limit", request.Limit + 1).With("$offset", request.Offset);
+        sql.Append(" LIMIT @limit OFFSET @offset;");
+        command.With("@limit", request.Limit + 1).With("@offset", request.Offset);
         command.CommandText = sql.ToString();
         var items = new List<TitleView>(request.Limit + 1);
         using var reader = command.ExecuteReader();
@@ -235,30 +232,30 @@ public sealed class TitleSearch
     }
 
     /// <summary>The channel, tag and duration filters, as conditions on <c>titles t</c>.</summary>
-    private static void AppendFilters(StringBuilder sql, SqliteCommand command, SearchRequest request)
+    private static void AppendFilters(StringBuilder sql, DbCommand command, SearchRequest request)
     {
         if (request.ChannelId is not null)
         {
-            sql.Append(" AND t.channel_id = $channel");
-            command.With("$channel", request.ChannelId);
+            sql.Append(" AND t.channel_id = @channel");
+            command.With("@channel", request.ChannelId);
         }
 
         if (request.Tag is not null)
         {
-            sql.Append(" AND EXISTS (SELECT 1 FROM title_tags g WHERE g.tag = $tag AND g.seq = t.seq)");
-            command.With("$tag", TextFold.Fold(request.Tag.Trim()));
+            sql.Append(" AND EXISTS (SELECT 1 FROM title_tags g WHERE g.tag = @tag AND g.seq = t.seq)");
+            command.With("@tag", TextFold.Fold(request.Tag.Trim()));
         }
 
         if (request.MinDuration is not null)
         {
-            sql.Append(" AND t.duration >= $min");
-            command.With("$min", request.MinDuration.Value);
+            sql.Append(" AND t.duration >= @min");
+            command.With("@min", request.MinDuration.Value);
         }
 
         if (request.MaxDuration is not null)
         {
-            sql.Append(" AND t.duration <= $max");
-            command.With("$max", request.MaxDuration.Value);
+            sql.Append(" AND t.duration <= @max");
+            command.With("@max", request.MaxDuration.Value);
         }
     }
 

@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using OpenConnect.Origin.Catalog.Accounts;
 
 namespace OpenConnect.Origin.Catalog.Social;
@@ -22,11 +22,11 @@ public sealed class ChannelStore
         : description is { Length: > ApiLimits.MaxDescriptionLength } ? $"description must be at most {ApiLimits.MaxDescriptionLength} characters"
         : null;
 
-    internal static string Insert(SqliteConnection connection, SqliteTransaction transaction, string ownerId, string name, string description, DateTimeOffset now)
+    internal static string Insert(DbConnection connection, DbTransaction transaction, string ownerId, string name, string description, DateTimeOffset now)
     {
         var id = AccountStore.NewId();
-        using var insert = connection.Command("INSERT INTO channels (id, owner_id, name, description, created_at) VALUES ($id, $o, $n, $d, $t);", transaction);
-        insert.With("$id", id).With("$o", ownerId).With("$n", name).With("$d", description).With("$t", now.ToUnixTimeMilliseconds()).ExecuteNonQuery();
+        using var insert = connection.Command("INSERT INTO channels (id, owner_id, name, description, created_at) VALUES (@id, @o, @n, @d, @t);", transaction);
+        insert.With("@id", id).With("@o", ownerId).With("@n", name).With("@d", description).With("@t", now.ToUnixTimeMilliseconds()).ExecuteNonQuery();
         return id;
     }
 
@@ -41,8 +41,8 @@ public sealed class ChannelStore
     {
         using var connection = _database.Open();
         using var command = connection.Command(
-            "SELECT c.id, c.owner_id, c.name, c.description, (SELECT count(*) FROM subscriptions s WHERE s.channel_id = c.id), c.created_at FROM channels c WHERE c.id = $id;")
-            .With("$id", id);
+            "SELECT c.id, c.owner_id, c.name, c.description, (SELECT count(*) FROM subscriptions s WHERE s.channel_id = c.id), c.created_at FROM channels c WHERE c.id = @id;")
+            .With("@id", id);
         using var reader = command.ExecuteReader();
         return reader.Read() ? Read(reader) : null;
     }
@@ -52,9 +52,9 @@ public sealed class ChannelStore
         _database.WriteAsync((connection, transaction) =>
         {
             using var command = subscribe
-                ? connection.Command("INSERT OR IGNORE INTO subscriptions (user_id, channel_id, created_at) VALUES ($u, $c, $t);", transaction).With("$t", _time.GetUtcNow().ToUnixTimeMilliseconds())
-                : connection.Command("DELETE FROM subscriptions WHERE user_id = $u AND channel_id = $c;", transaction);
-            return command.With("$u", userId).With("$c", channelId).ExecuteNonQuery();
+                ? connection.Command("INSERT INTO subscriptions (user_id, channel_id, created_at) VALUES (@u, @c, @t) ON CONFLICT DO NOTHING;", transaction).With("@t", _time.GetUtcNow().ToUnixTimeMilliseconds())
+                : connection.Command("DELETE FROM subscriptions WHERE user_id = @u AND channel_id = @c;", transaction);
+            return command.With("@u", userId).With("@c", channelId).ExecuteNonQuery();
         }, ct);
 
     public List<ChannelView> Subscriptions(string userId)
@@ -63,8 +63,8 @@ public sealed class ChannelStore
         using var command = connection.Command(
             """
             SELECT c.id, c.owner_id, c.name, c.description, (SELECT count(*) FROM subscriptions x WHERE x.channel_id = c.id), c.created_at
-            FROM subscriptions s JOIN channels c ON c.id = s.channel_id WHERE s.user_id = $u ORDER BY s.created_at;
-            """).With("$u", userId);
+            FROM subscriptions s JOIN channels c ON c.id = s.channel_id WHERE s.user_id = @u ORDER BY s.created_at;
+            """).With("@u", userId);
         using var reader = command.ExecuteReader();
         var items = new List<ChannelView>();
         while (reader.Read())
@@ -75,6 +75,6 @@ public sealed class ChannelStore
         return items;
     }
 
-    private static ChannelView Read(SqliteDataReader reader) =>
+    private static ChannelView Read(DbDataReader reader) =>
         new(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt64(4), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)));
 }

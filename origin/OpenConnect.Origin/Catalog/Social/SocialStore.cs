@@ -27,25 +27,26 @@ public sealed class SocialStore
         var result = await _database.WriteAsync((connection, transaction) =>
         {
             using (var command = value == 0
-                ? connection.Command("DELETE FROM ratings WHERE seq = $s AND user_id = $u;", transaction)
-                : connection.Command("INSERT INTO ratings (seq, user_id, value) VALUES ($s, $u, $v) ON CONFLICT (seq, user_id) DO UPDATE SET value = excluded.value;", transaction).With("$v", value))
+                ? connection.Command("DELETE FROM ratings WHERE seq = @s AND user_id = @u;", transaction)
+                : connection.Command("INSERT INTO ratings (seq, user_id, value) VALUES (@s, @u, @v) ON CONFLICT (seq, user_id) DO UPDATE SET value = excluded.value;", transaction).With("@v", value))
             {
-                command.With("$s", seq).With("$u", userId).ExecuteNonQuery();
+                command.With("@s", seq).With("@u", userId).ExecuteNonQuery();
             }
 
             // Counters are recomputed from the rating rows, so repeated or switched ratings can never drift.
             using (var update = connection.Command(
                 """
-                UPDATE titles SET likes = (SELECT count(*) FROM ratings WHERE seq = $s AND value = 1),
-                                  dislikes = (SELECT count(*) FROM ratings WHERE seq = $s AND value = -1)
-                WHERE seq = $s RETURNING likes, dislikes;
-                """, transaction).With("$s", seq))
+                UPDATE titles SET likes = (SELECT count(*) FROM ratings WHERE seq = @s AND value = 1),
+                                  dislikes = (SELECT count(*) FROM ratings WHERE seq = @s AND value = -1)
+                WHERE seq = @s RETURNING likes, dislikes;
+                """, transaction).With("@s", seq))
             using (var reader = update.ExecuteReader())
             {
                 reader.Read();
                 var rating = new RatingView(value switch { 1 => "like", -1 => "dislike", _ => "none" }, reader.GetInt64(0), reader.GetInt64(1));
                 reader.Close();
                 PublishedTitles.RefreshHotScore(connection, transaction, seq);
+                PostgresCatalogRelay.TitlesChanged(connection, transaction, [titleId]);
                 return rating;
             }
         }, ct);
@@ -56,7 +57,7 @@ public sealed class SocialStore
     public string MyRating(long seq, string userId)
     {
         using var connection = _database.Open();
-        using var command = connection.Command("SELECT value FROM ratings WHERE seq = $s AND user_id = $u;").With("$s", seq).With("$u", userId);
+        using var command = connection.Command("SELECT value FROM ratings WHERE seq = @s AND user_id = @u;").With("@s", seq).With("@u", userId);
         return command.ExecuteScalar() switch { 1L => "like", -1L => "dislike", _ => "none" };
     }
 
@@ -68,7 +69,7 @@ public sealed class SocialStore
         {
             if (parentId is not null)
             {
-                using var parent = connection.Command("SELECT 1 FROM comments WHERE id = $p AND seq = $s;", transaction).With("$p", parentId.Value).With("$s", seq);
+                using var parent = connection.Command("SELECT 1 FROM comments WHERE id = @p AND seq = @s;", transaction).With("@p", parentId.Value).With("@s", seq);
                 if (parent.ExecuteScalar() is null)
                 {
                     return null;
@@ -76,8 +77,8 @@ public sealed class SocialStore
             }
 
             using var insert = connection.Command(
-                "INSERT INTO comments (seq, parent_id, user_id, body, created_at) VALUES ($s, $p, $u, $b, $t) RETURNING id;", transaction)
-                .With("$s", seq).With("$p", parentId).With("$u", author.UserId).With("$b", body).With("$t", now.ToUnixTimeMilliseconds());
+                "INSERT INTO comments (seq, parent_id, user_id, body, created_at) VALUES (@s, @p, @u, @b, @t) RETURNING id;", transaction)
+                .With("@s", seq).With("@p", parentId).With("@u", author.UserId).With("@b", body).With("@t", now.ToUnixTimeMilliseconds());
             var id = (long)insert.ExecuteScalar()!;
             return new CommentView(id, titleId, parentId, author.UserId, author.Name, body, false, 0, now, null);
         }, ct);
@@ -91,12 +92,12 @@ public sealed class SocialStore
             $"""
             SELECT c.id, c.parent_id, c.user_id, u.name, c.body, c.deleted, (SELECT count(*) FROM comments r WHERE r.parent_id = c.id), c.created_at, c.edited_at
             FROM comments c JOIN users u ON u.id = c.user_id
-            WHERE c.seq = $s AND {(parentId is null ? "c.parent_id IS NULL" : "c.parent_id = $p")} AND c.id > $after
-            ORDER BY c.id LIMIT $n;
-            """).With("$s", seq).With("$after", afterId).With("$n", limit + 1);
+            WHERE c.seq = @s AND {(parentId is null ? "c.parent_id IS NULL" : "c.parent_id = @p")} AND c.id > @after
+            ORDER BY c.id LIMIT @n;
+            """).With("@s", seq).With("@after", afterId).With("@n", limit + 1);
         if (parentId is not null)
         {
-            command.With("$p", parentId.Value);
+            command.With("@p", parentId.Value);
         }
 
         var items = new List<CommentView>();
@@ -121,7 +122,7 @@ public sealed class SocialStore
     public (string UserId, bool Deleted)? CommentOwner(long commentId)
     {
         using var connection = _database.Open();
-        using var command = connection.Command("SELECT user_id, deleted FROM comments WHERE id = $id;").With("$id", commentId);
+        using var command = connection.Command("SELECT user_id, deleted FROM comments WHERE id = @id;").With("@id", commentId);
         using var reader = command.ExecuteReader();
         return reader.Read() ? (reader.GetString(0), reader.GetInt64(1) != 0) : null;
     }
@@ -129,8 +130,8 @@ public sealed class SocialStore
     public Task EditCommentAsync(long commentId, string body, CancellationToken ct) =>
         _database.WriteAsync((connection, transaction) =>
         {
-            using var update = connection.Command("UPDATE comments SET body = $b, edited_at = $t WHERE id = $id;", transaction)
-                .With("$b", body).With("$t", _time.GetUtcNow().ToUnixTimeMilliseconds()).With("$id", commentId);
+            using var update = connection.Command("UPDATE comments SET body = @b, edited_at = @t WHERE id = @id;", transaction)
+                .With("@b", body).With("@t", _time.GetUtcNow().ToUnixTimeMilliseconds()).With("@id", commentId);
             return update.ExecuteNonQuery();
         }, ct);
 
@@ -138,7 +139,7 @@ public sealed class SocialStore
     public Task DeleteCommentAsync(long commentId, CancellationToken ct) =>
         _database.WriteAsync((connection, transaction) =>
         {
-            using var update = connection.Command("UPDATE comments SET body = '', deleted = 1 WHERE id = $id;", transaction).With("$id", commentId);
+            using var update = connection.Command("UPDATE comments SET body = '', deleted = 1 WHERE id = @id;", transaction).With("@id", commentId);
             return update.ExecuteNonQuery();
         }, ct);
 

@@ -1,5 +1,5 @@
+using System.Data.Common;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using OpenConnect.Origin.Catalog.Notifications;
 using OpenConnect.Origin.Catalog.Search;
 
@@ -11,16 +11,6 @@ namespace OpenConnect.Origin.Catalog.Titles;
 /// </summary>
 public sealed class PublishedTitles : ICatalogTitles
 {
-    /// <summary>
-    /// A title row as <see cref="Read"/> takes it: the sequence number, the duration (a REAL, kept
-    /// out of JSON so it round-trips exactly) and every other field packed by SQLite into one JSON
-    /// array, so a row crosses into .NET as three values instead of twenty-one (search reads up to
-    /// 21 rows per request, and each column read is a native call).
-    /// </summary>
-    internal const string Columns =
-        "t.seq, t.duration, json_array(t.id, t.uploader_id, t.channel_id, t.title, t.description, json(t.tags), t.status, t.failure_reason, " +
-        "json(t.renditions), t.hls_url, t.dash_url, t.poster_url, t.storyboard_url, t.created_at, t.published_at, t.updated_at, t.views, t.likes, t.dislikes)";
-
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly CatalogDatabase _database;
@@ -86,14 +76,15 @@ public sealed class PublishedTitles : ICatalogTitles
             var newDescription = description ?? view.Description;
             var newTags = tags is null ? view.Tags : NormalizeTags(tags);
             using (var command = connection.Command(
-                "UPDATE titles SET title = $title, description = $description, tags = $tags, updated_at = $now, fold_title = $ft, fold_all = $fa WHERE seq = $seq;", transaction))
+                "UPDATE titles SET title = @title, description = @description, tags = @tags, updated_at = @now, fold_title = @ft, fold_all = @fa WHERE seq = @seq;", transaction))
             {
-                command.With("$title", newTitle).With("$description", newDescription).With("$tags", JsonSerializer.Serialize(newTags, Json))
-                    .With("$now", _time.GetUtcNow().ToUnixTimeMilliseconds()).With("$ft", TextFold.Fold(newTitle))
-                    .With("$fa", FoldAll(newTitle, newTags, newDescription)).With("$seq", seq).ExecuteNonQuery();
+                command.With("@title", newTitle).With("@description", newDescription).With("@tags", JsonSerializer.Serialize(newTags, Json))
+                    .With("@now", _time.GetUtcNow().ToUnixTimeMilliseconds()).With("@ft", TextFold.Fold(newTitle))
+                    .With("@fa", FoldAll(newTitle, newTags, newDescription)).With("@seq", seq).ExecuteNonQuery();
             }
 
             Index(connection, transaction, seq, view.Status, newTitle, newTags, newDescription);
+            PostgresCatalogRelay.TitlesChanged(connection, transaction, [id]);
             return true;
         }, ct);
         _cache.Invalidate(id);
@@ -111,7 +102,7 @@ public sealed class PublishedTitles : ICatalogTitles
     internal (long Seq, string? UploaderId, string? ChannelId)? Lookup(string id)
     {
         using var connection = _database.Open();
-        using var command = connection.Command("SELECT seq, uploader_id, channel_id FROM titles WHERE id = $id;").With("$id", id);
+        using var command = connection.Command("SELECT seq, uploader_id, channel_id FROM titles WHERE id = @id;").With("@id", id);
         using var reader = command.ExecuteReader();
         return reader.Read() ? (reader.GetInt64(0), reader.StringOrNull(1), reader.StringOrNull(2)) : null;
     }
@@ -120,19 +111,19 @@ public sealed class PublishedTitles : ICatalogTitles
     public Page<TitleView> ListPublished(string? channelId, (long PublishedAt, long Seq)? after, int limit)
     {
         using var connection = _database.Open();
-        var sql = $"SELECT {Columns} FROM titles t WHERE t.status = 'published'"
-            + (channelId is null ? "" : " AND t.channel_id = $channel")
-            + (after is null ? "" : " AND (t.published_at < $p OR (t.published_at = $p AND t.seq < $s))")
-            + " ORDER BY t.published_at DESC, t.seq DESC LIMIT $limit;";
-        using var command = connection.Command(sql).With("$limit", limit + 1);
+        var sql = $"SELECT {_database.Dialect.TitleColumns} FROM titles t WHERE t.status = 'published'"
+            + (channelId is null ? "" : " AND t.channel_id = @channel")
+            + (after is null ? "" : " AND (t.published_at < @p OR (t.published_at = @p AND t.seq < @s))")
+            + " ORDER BY t.published_at DESC, t.seq DESC LIMIT @limit;";
+        using var command = connection.Command(sql).With("@limit", limit + 1);
         if (channelId is not null)
         {
-            command.With("$channel", channelId);
+            command.With("@channel", channelId);
         }
 
         if (after is not null)
         {
-            command.With("$p", after.Value.PublishedAt).With("$s", after.Value.Seq);
+            command.With("@p", after.Value.PublishedAt).With("@s", after.Value.Seq);
         }
 
         var items = new List<TitleView>();
@@ -154,11 +145,11 @@ public sealed class PublishedTitles : ICatalogTitles
         return new Page<TitleView>(items, null);
     }
 
-    /// <summary>Reads a row selected with <see cref="Columns"/>.</summary>
-    internal static TitleView Read(SqliteDataReader reader)
+    /// <summary>Reads a row selected with <see cref="CatalogDialect.TitleColumns"/>.</summary>
+    internal static TitleView Read(DbDataReader reader)
     {
         var duration = reader.DoubleOrNull(1);
-        var json = new Utf8JsonReader(reader.GetFieldValue<byte[]>(2));
+        var json = new Utf8JsonReader(CatalogDialect.RowJson(reader, 2));
         Expect(ref json, JsonTokenType.StartArray);
         var id = RequiredString(ref json);
         var uploader = OptionalString(ref json);
@@ -225,9 +216,9 @@ public sealed class PublishedTitles : ICatalogTitles
         return (sign * order) + (seconds / 45_000.0);
     }
 
-    internal static void RefreshHotScore(SqliteConnection connection, SqliteTransaction transaction, long seq)
+    internal static void RefreshHotScore(DbConnection connection, DbTransaction transaction, long seq)
     {
-        using var read = connection.Command("SELECT views, likes, dislikes, coalesce(published_at, created_at) FROM titles WHERE seq = $seq;", transaction).With("$seq", seq);
+        using var read = connection.Command("SELECT views, likes, dislikes, coalesce(published_at, created_at) FROM titles WHERE seq = @seq;", transaction).With("@seq", seq);
         using var reader = read.ExecuteReader();
         if (!reader.Read())
         {
@@ -236,11 +227,11 @@ public sealed class PublishedTitles : ICatalogTitles
 
         var score = HotScore(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)));
         reader.Close();
-        using var write = connection.Command("UPDATE titles SET hot_score = $h WHERE seq = $seq;", transaction).With("$h", score).With("$seq", seq);
+        using var write = connection.Command("UPDATE titles SET hot_score = @h WHERE seq = @seq;", transaction).With("@h", score).With("@seq", seq);
         write.ExecuteNonQuery();
     }
 
-    private List<string> Upsert(SqliteConnection connection, SqliteTransaction transaction, TitleUpdate update)
+    private List<string> Upsert(DbConnection connection, DbTransaction transaction, TitleUpdate update)
     {
         var now = _time.GetUtcNow();
         var existing = ReadOne(connection, transaction, update.Id);
@@ -256,36 +247,37 @@ public sealed class PublishedTitles : ICatalogTitles
             """
             INSERT INTO titles (id, uploader_id, channel_id, title, description, tags, status, failure_reason, duration, renditions,
                 hls_url, dash_url, poster_url, storyboard_url, created_at, published_at, updated_at, fold_title, fold_all)
-            VALUES ($id, $uploader, $channel, $title, $description, $tags, $status, $failure, $duration, $renditions,
-                $hls, $dash, $poster, $storyboard, $created, $published, $now, $ft, $fa)
+            VALUES (@id, @uploader, @channel, @title, @description, @tags, @status, @failure, @duration, @renditions,
+                @hls, @dash, @poster, @storyboard, @created, @published, @now, @ft, @fa)
             ON CONFLICT (id) DO UPDATE SET
-                uploader_id = coalesce(excluded.uploader_id, uploader_id), channel_id = coalesce(excluded.channel_id, channel_id),
+                uploader_id = coalesce(excluded.uploader_id, titles.uploader_id), channel_id = coalesce(excluded.channel_id, titles.channel_id),
                 title = excluded.title, description = excluded.description, tags = excluded.tags, status = excluded.status,
-                failure_reason = excluded.failure_reason, duration = coalesce(excluded.duration, duration),
-                renditions = CASE WHEN $hasRenditions THEN excluded.renditions ELSE renditions END,
-                hls_url = coalesce(excluded.hls_url, hls_url), dash_url = coalesce(excluded.dash_url, dash_url),
-                poster_url = coalesce(excluded.poster_url, poster_url), storyboard_url = coalesce(excluded.storyboard_url, storyboard_url),
+                failure_reason = excluded.failure_reason, duration = coalesce(excluded.duration, titles.duration),
+                renditions = CASE WHEN @hasRenditions THEN excluded.renditions ELSE titles.renditions END,
+                hls_url = coalesce(excluded.hls_url, titles.hls_url), dash_url = coalesce(excluded.dash_url, titles.dash_url),
+                poster_url = coalesce(excluded.poster_url, titles.poster_url), storyboard_url = coalesce(excluded.storyboard_url, titles.storyboard_url),
                 published_at = excluded.published_at, updated_at = excluded.updated_at, fold_title = excluded.fold_title, fold_all = excluded.fold_all;
             """, transaction))
         {
-            command.With("$id", update.Id).With("$uploader", update.UploaderId).With("$channel", update.ChannelId)
-                .With("$title", title).With("$description", description).With("$tags", JsonSerializer.Serialize(tags, Json))
-                .With("$status", update.Status).With("$failure", update.FailureReason).With("$duration", update.DurationSeconds)
-                .With("$renditions", JsonSerializer.Serialize(update.Renditions ?? [], Json)).With("$hasRenditions", update.Renditions is not null)
-                .With("$hls", update.HlsManifestUrl).With("$dash", update.DashManifestUrl).With("$poster", update.PosterUrl).With("$storyboard", update.StoryboardUrl)
-                .With("$created", createdAt.ToUnixTimeMilliseconds()).With("$published", publishedAt?.ToUnixTimeMilliseconds())
-                .With("$now", now.ToUnixTimeMilliseconds()).With("$ft", TextFold.Fold(title)).With("$fa", FoldAll(title, tags, description))
+            command.With("@id", update.Id).With("@uploader", update.UploaderId).With("@channel", update.ChannelId)
+                .With("@title", title).With("@description", description).With("@tags", JsonSerializer.Serialize(tags, Json))
+                .With("@status", update.Status).With("@failure", update.FailureReason).With("@duration", update.DurationSeconds)
+                .With("@renditions", JsonSerializer.Serialize(update.Renditions ?? [], Json)).With("@hasRenditions", update.Renditions is not null)
+                .With("@hls", update.HlsManifestUrl).With("@dash", update.DashManifestUrl).With("@poster", update.PosterUrl).With("@storyboard", update.StoryboardUrl)
+                .With("@created", createdAt.ToUnixTimeMilliseconds()).With("@published", publishedAt?.ToUnixTimeMilliseconds())
+                .With("@now", now.ToUnixTimeMilliseconds()).With("@ft", TextFold.Fold(title)).With("@fa", FoldAll(title, tags, description))
                 .ExecuteNonQuery();
         }
 
         long seq;
-        using (var command = connection.Command("SELECT seq, channel_id FROM titles WHERE id = $id;", transaction).With("$id", update.Id))
+        using (var command = connection.Command("SELECT seq, channel_id FROM titles WHERE id = @id;", transaction).With("@id", update.Id))
         {
             seq = (long)command.ExecuteScalar()!;
         }
 
         Index(connection, transaction, seq, update.Status, title, tags, description);
         RefreshHotScore(connection, transaction, seq);
+        PostgresCatalogRelay.TitlesChanged(connection, transaction, [update.Id]);
         var channelId = update.ChannelId ?? previous?.ChannelId;
         return becamePublished && channelId is not null
             ? NotificationHub.StorePublished(connection, transaction, channelId, update.Id, title, now)
@@ -293,29 +285,25 @@ public sealed class PublishedTitles : ICatalogTitles
     }
 
     /// <summary>Keeps the search rows, tag rows and spelling vocabulary of one title in step with its text and status.</summary>
-    private static void Index(SqliteConnection connection, SqliteTransaction transaction, long seq, string status, string title, IReadOnlyList<string> tags, string description)
+    private void Index(DbConnection connection, DbTransaction transaction, long seq, string status, string title, IReadOnlyList<string> tags, string description)
     {
-        using (var delete = connection.Command("DELETE FROM titles_words WHERE rowid = $seq; DELETE FROM titles_text WHERE rowid = $seq; DELETE FROM title_tags WHERE seq = $seq;", transaction).With("$seq", seq))
+        using (var delete = connection.Command("DELETE FROM title_tags WHERE seq = @seq;", transaction).With("@seq", seq))
         {
             delete.ExecuteNonQuery();
         }
 
-        if (status != TitleStatus.Published)
+        var published = status == TitleStatus.Published;
+        var tagText = string.Join(' ', tags);
+        _database.Search.Index(connection, transaction, seq, published, title, tagText, description);
+        if (!published)
         {
             return;
         }
 
-        var tagText = string.Join(' ', tags);
-        using (var insert = connection.Command(
-            "INSERT INTO titles_words (rowid, title, tags) VALUES ($seq, $title, $tags); INSERT INTO titles_text (rowid, body) VALUES ($seq, $title || ' ' || $tags || ' ' || $description);", transaction))
+        using (var tag = connection.Command("INSERT INTO title_tags (seq, tag) VALUES (@seq, @tag) ON CONFLICT DO NOTHING;", transaction))
         {
-            insert.With("$seq", seq).With("$title", title).With("$tags", tagText).With("$description", description).ExecuteNonQuery();
-        }
-
-        using (var tag = connection.Command("INSERT OR IGNORE INTO title_tags (seq, tag) VALUES ($seq, $tag);", transaction))
-        {
-            var tagParameter = tag.Parameters.Add("$tag", SqliteType.Text);
-            tag.Parameters.AddWithValue("$seq", seq);
+            var tagParameter = tag.Parameter("@tag");
+            tag.With("@seq", seq);
             foreach (var t in tags)
             {
                 tagParameter.Value = TextFold.Fold(t);
@@ -323,12 +311,12 @@ public sealed class PublishedTitles : ICatalogTitles
             }
         }
 
-        SpellingVocabulary.Add(connection, transaction, TextFold.Words(title + " " + tagText + " " + description));
+        SpellingVocabulary.Add(connection, transaction, _database.Search, TextFold.Words(title + " " + tagText + " " + description));
     }
 
-    private static (long Seq, TitleView View)? ReadOne(SqliteConnection connection, SqliteTransaction? transaction, string id)
+    private (long Seq, TitleView View)? ReadOne(DbConnection connection, DbTransaction? transaction, string id)
     {
-        using var command = connection.Command($"SELECT {Columns} FROM titles t WHERE t.id = $id;", transaction).With("$id", id);
+        using var command = connection.Command($"SELECT {_database.Dialect.TitleColumns} FROM titles t WHERE t.id = @id;", transaction).With("@id", id);
         using var reader = command.ExecuteReader();
         return reader.Read() ? (reader.GetInt64(0), Read(reader)) : null;
     }

@@ -75,6 +75,9 @@ public sealed class TitleCache
     /// </summary>
     public void Invalidate(string id) => _entries.TryRemove(id, out _);
 
+    /// <summary>Drops every entry (another instance's changes may have been missed).</summary>
+    public void Clear() => _entries.Clear();
+
     private async Task<CachedTitle?> LoadAsync(string id)
     {
         Interlocked.Increment(ref _loadCount);

@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Microsoft.Extensions.Options;
 using Prometheus;
 
@@ -96,16 +96,17 @@ public sealed partial class ViewCounter : BackgroundService, IHostedLifecycleSer
         }
     }
 
-    private static int Write(SqliteConnection connection, SqliteTransaction transaction, Dictionary<(long Seq, string TitleId), HashSet<string>> batch)
+    private static int Write(DbConnection connection, DbTransaction transaction, Dictionary<(long Seq, string TitleId), HashSet<string>> batch)
     {
-        using var insert = connection.Command("INSERT OR IGNORE INTO view_sessions (seq, session) VALUES ($s, $v);", transaction);
-        var seqParameter = insert.Parameters.Add("$s", SqliteType.Integer);
-        var sessionParameter = insert.Parameters.Add("$v", SqliteType.Text);
-        using var update = connection.Command("UPDATE titles SET views = views + $n WHERE seq = $s;", transaction);
-        var countParameter = update.Parameters.Add("$n", SqliteType.Integer);
-        var updateSeq = update.Parameters.Add("$s", SqliteType.Integer);
+        using var insert = connection.Command("INSERT INTO view_sessions (seq, session) VALUES (@s, @v) ON CONFLICT DO NOTHING;", transaction);
+        var seqParameter = insert.Parameter("@s");
+        var sessionParameter = insert.Parameter("@v");
+        using var update = connection.Command("UPDATE titles SET views = views + @n WHERE seq = @s;", transaction);
+        var countParameter = update.Parameter("@n");
+        var updateSeq = update.Parameter("@s");
         var total = 0;
-        foreach (var ((seq, _), sessions) in batch)
+        var changed = new List<string>();
+        foreach (var ((seq, titleId), sessions) in batch)
         {
             var added = 0;
             seqParameter.Value = seq;
@@ -117,13 +118,16 @@ public sealed partial class ViewCounter : BackgroundService, IHostedLifecycleSer
 
             if (added > 0)
             {
-                countParameter.Value = added;
+                countParameter.Value = (long)added;
                 updateSeq.Value = seq;
                 update.ExecuteNonQuery();
                 PublishedTitles.RefreshHotScore(connection, transaction, seq);
                 total += added;
+                changed.Add(titleId);
             }
         }
+
+        PostgresCatalogRelay.TitlesChanged(connection, transaction, changed);
 
         return total;
     }
@@ -139,7 +143,7 @@ public sealed partial class ViewCounter : BackgroundService, IHostedLifecycleSer
                 {
                     await FlushAsync(stoppingToken);
                 }
-                catch (Exception ex) when (ex is SqliteException or IOException)
+                catch (Exception ex) when (ex is DbException or IOException)
                 {
                     LogFlushFailed(ex);
                 }

@@ -1,0 +1,120 @@
+using System.Data.Common;
+using Npgsql;
+using OpenConnect.Origin.Catalog.Notifications;
+using OpenConnect.Origin.Catalog.Titles;
+
+namespace OpenConnect.Origin.Catalog;
+
+/// <summary>
+/// Changes one origin instance makes that the others sharing a PostgreSQL catalog must hear of at
+/// once: new notifications (each recipient's user id, on <see cref="NotificationsChannel"/>) and
+/// changed titles (the title id, on <see cref="TitlesChannel"/>, so every instance drops its cached
+/// copy). The writing transaction sends <c>NOTIFY</c>, which PostgreSQL delivers on commit; every
+/// instance keeps one connection that <c>LISTEN</c>s and hands each id to its
+/// <see cref="NotificationHub"/> or <see cref="TitleCache"/>. Storing notifications takes a
+/// transaction-level advisory lock, so their ids commit in increasing order and a stream that reads
+/// "after id n" never passes over a row committed later. After a lost connection the relay
+/// reconnects, wakes every stream and empties the title cache once, so nothing signalled meanwhile
+/// is missed. Does nothing on SQLite (one process: local signals suffice).
+/// </summary>
+internal sealed partial class PostgresCatalogRelay : BackgroundService
+{
+    public const string NotificationsChannel = "openconnect_catalog_notifications";
+    public const string TitlesChannel = "openconnect_catalog_titles";
+
+    /// <summary>The advisory lock key that orders notification inserts ("OCNOTIFY").</summary>
+    private const long StoreLock = 0x4F43_4E4F_5449_4659;
+
+    private readonly CatalogDatabase _database;
+    private readonly NotificationHub _hub;
+    private readonly TitleCache _cache;
+    private readonly TimeProvider _time;
+    private readonly ILogger<PostgresCatalogRelay> _logger;
+
+    public PostgresCatalogRelay(CatalogDatabase database, NotificationHub hub, TitleCache cache, TimeProvider time, ILogger<PostgresCatalogRelay> logger)
+    {
+        _database = database;
+        _hub = hub;
+        _cache = cache;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Called before notifications are inserted, in the same transaction: waits for other instances' inserts to commit.</summary>
+    public static void BeforeStore(DbConnection connection, DbTransaction transaction)
+    {
+        using var command = connection.Command("SELECT pg_advisory_xact_lock(@key);", transaction).With("@key", StoreLock);
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>Signals every instance, on commit, that <paramref name="userIds"/> have new notifications.</summary>
+    public static void Signal(DbConnection connection, DbTransaction transaction, IReadOnlyList<string> userIds) =>
+        Notify(connection, transaction, NotificationsChannel, userIds);
+
+    /// <summary>Signals every instance, on commit, that the titles <paramref name="titleIds"/> changed (no-op on SQLite).</summary>
+    public static void TitlesChanged(DbConnection connection, DbTransaction transaction, IReadOnlyList<string> titleIds)
+    {
+        if (connection is NpgsqlConnection && titleIds.Count > 0)
+        {
+            Notify(connection, transaction, TitlesChannel, titleIds);
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (_database.Dialect != CatalogDialect.PostgreSql)
+        {
+            return;
+        }
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = (NpgsqlConnection)_database.Open();
+                connection.Notification += (_, e) =>
+                {
+                    if (e.Channel == TitlesChannel)
+                    {
+                        _cache.Invalidate(e.Payload);
+                    }
+                    else
+                    {
+                        _hub.Notify([e.Payload]);
+                    }
+                };
+                await using (var listen = new NpgsqlCommand($"LISTEN {NotificationsChannel}; LISTEN {TitlesChannel};", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                }
+
+                // Whatever changed while this instance was not listening is read afresh.
+                _cache.Clear();
+                _hub.NotifyAll();
+                while (true)
+                {
+                    await connection.WaitAsync(stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is NpgsqlException or IOException or InvalidOperationException)
+            {
+                LogListenFailed(ex);
+                await Task.Delay(TimeSpan.FromSeconds(1), _time, stoppingToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static void Notify(DbConnection connection, DbTransaction transaction, string channel, IReadOnlyList<string> payloads)
+    {
+        using var command = connection.Command("SELECT pg_notify(@channel, p) FROM unnest(@payloads) p;", transaction)
+            .With("@channel", channel).With("@payloads", payloads.ToArray());
+        command.ExecuteNonQuery();
+    }
+
+    [LoggerMessage(EventId = 7301, Level = LogLevel.Warning, Message = "listening for catalog changes of other origin instances failed; reconnecting in 1 s")]
+    private partial void LogListenFailed(Exception ex);
+}
