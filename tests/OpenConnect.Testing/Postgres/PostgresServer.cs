@@ -30,6 +30,9 @@ public sealed class PostgresServer : IAsyncDisposable
         return new PostgresServer(directory, connectionString.Trim());
     }
 
+    /// <summary>The running postmaster's process id (its backends are its children).</summary>
+    public int PostmasterPid => int.Parse(File.ReadLines(Path.Combine(_directory, "data", "postmaster.pid")).First(), System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>Starts the cluster again after <see cref="StopAsync"/> or <see cref="KillAsync"/> (same port and password).</summary>
     public Task RestartAsync() => RunScriptAsync("start", _directory);
 
