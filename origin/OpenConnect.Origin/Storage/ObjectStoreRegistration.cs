@@ -26,7 +26,9 @@ public static class ObjectStoreRegistration
     /// them and no chunked (aws-chunked) bodies, which MinIO, Ceph RGW and emulators do not all
     /// accept; endpoints only from these options, never from the environment.
     /// </summary>
-    public static AmazonS3Client CreateClient(S3StoreOptions options)
+    /// <param name="options">The store's settings.</param>
+    /// <param name="httpClientFactory">Test hook: the HTTP clients the SDK sends through; null for its own.</param>
+    public static AmazonS3Client CreateClient(S3StoreOptions options, HttpClientFactory? httpClientFactory = null)
     {
         var config = new AmazonS3Config
         {
@@ -35,6 +37,7 @@ public static class ObjectStoreRegistration
             RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
             IgnoreConfiguredEndpointUrls = true,
+            HttpClientFactory = httpClientFactory,
         };
         if (options.ServiceUrl.Length > 0)
         {
