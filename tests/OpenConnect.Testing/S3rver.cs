@@ -5,8 +5,9 @@ namespace OpenConnect.Testing;
 
 /// <summary>
 /// s3rver (npm, an S3 emulator; <c>tests/node/s3rver.js</c>) on 127.0.0.1 on a free port, its data in
-/// a fresh temporary directory; stopped and the directory deleted on dispose. It checks request
-/// signatures against its one key pair, <see cref="AccessKey"/> / <see cref="SecretKey"/>.
+/// a fresh temporary directory; stopped and the directory deleted on dispose. It knows one key pair,
+/// <see cref="AccessKey"/> / <see cref="SecretKey"/>, and refuses other access keys, but does not
+/// verify SigV4 signatures (s3rver leaves that unimplemented).
 /// </summary>
 public sealed class S3rver : IAsyncDisposable
 {

@@ -1,8 +1,9 @@
 // s3rver, an S3 emulator, for the origin's S3 object store tests (tests/OpenConnect.Testing/S3rver.cs).
 // Usage: node s3rver.js DIRECTORY [BUCKET ...]
 // Serves DIRECTORY on 127.0.0.1 on a free port, with the given buckets created, and prints the port
-// as one line once it accepts connections. Credentials: access key S3RVER, secret S3RVER (signatures
-// are checked). Exits when its standard input closes, so it never outlives the test process.
+// as one line once it accepts connections. Credentials: access key S3RVER, secret S3RVER (other access
+// keys are refused; SigV4 signatures are not verified). Exits when its standard input closes, so it
+// never outlives the test process.
 'use strict';
 const S3rver = require('s3rver');
 
