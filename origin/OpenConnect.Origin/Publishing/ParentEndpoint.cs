@@ -90,6 +90,12 @@ public static class ParentEndpoint
             return Results.NotFound(new { error = missing });
         }
 
+        if (stored.Content is IByteRangeHint hint && ByteRangeRequest.Single(context.Request.Headers.Range, stored.Length) is var (from, to))
+        {
+            // A remote store then fetches just the range, not everything from its start to the end.
+            hint.ExpectRange(from, to);
+        }
+
         context.Response.Headers.CacheControl = cacheControl;
         var etag = new EntityTagHeaderValue($"\"{stored.Length:x}-{stored.LastModified.ToUnixTimeMilliseconds():x}\"");
         return Results.Stream(stored.Content, ContentTypes.For(key.FileName), lastModified: stored.LastModified, entityTag: etag, enableRangeProcessing: true);

@@ -9,15 +9,19 @@ namespace OpenConnect.Origin.Storage;
 /// index recorded, and nothing is requested until the first read, so HEAD and 304 answers cost no
 /// S3 call and a byte range costs one GET from its first byte. Objects of a version are immutable,
 /// so a reopened GET continues the same bytes; a body that is shorter or longer than the index says
-/// is an error, never served as if complete.
+/// is an error, never served as if complete. Told the range before reading (<see cref="IByteRangeHint"/>),
+/// the GET asks for that range alone.
 /// </summary>
-internal sealed class S3ObjectStream : Stream
+internal sealed class S3ObjectStream : Stream, IByteRangeHint
 {
     private readonly IAmazonS3 _s3;
     private readonly string _bucket;
     private readonly string _key;
     private readonly long _length;
     private long _position;
+    private long _expectedFrom = -1;
+    private long _expectedTo;
+    private long _bodyEnd;
     private GetObjectResponse? _response;
     private Stream? _body;
 
@@ -62,6 +66,11 @@ internal sealed class S3ObjectStream : Stream
         return _position;
     }
 
+    public void ExpectRange(long from, long to)
+    {
+        (_expectedFrom, _expectedTo) = (from, Math.Min(to, _length - 1));
+    }
+
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (buffer.IsEmpty || _position >= _length)
@@ -69,8 +78,13 @@ internal sealed class S3ObjectStream : Stream
             return 0;
         }
 
+        if (_body is not null && _position > _bodyEnd)
+        {
+            CloseBody(); // read past the expected range: continue with a GET to the end
+        }
+
         var body = _body ?? await OpenBodyAsync(cancellationToken).ConfigureAwait(false);
-        var wanted = (int)Math.Min(buffer.Length, _length - _position);
+        var wanted = (int)Math.Min(buffer.Length, _bodyEnd - _position + 1);
         var read = await body.ReadAsync(buffer[..wanted], cancellationToken).ConfigureAwait(false);
         if (read == 0)
         {
@@ -104,22 +118,24 @@ internal sealed class S3ObjectStream : Stream
 
     private async Task<Stream> OpenBodyAsync(CancellationToken cancellationToken)
     {
+        var end = _position == _expectedFrom && _expectedTo >= _position ? _expectedTo : _length - 1;
         var request = new GetObjectRequest
         {
             BucketName = _bucket,
             Key = _key,
-            ByteRange = new ByteRange(_position, _length - 1),
+            ByteRange = new ByteRange(_position, end),
         };
         var response = await _s3.GetObjectAsync(request, cancellationToken).ConfigureAwait(false);
-        var expected = _length - _position;
+        var expected = end - _position + 1;
         if (response.ContentLength != expected)
         {
             response.Dispose();
-            throw new IOException($"s3://{_bucket}/{_key} answered {response.ContentLength} bytes from byte {_position}, the published version has {expected}");
+            throw new IOException($"s3://{_bucket}/{_key} answered {response.ContentLength} bytes for bytes {_position}-{end}; the version's index expects {expected}");
         }
 
         _response = response;
         _body = response.ResponseStream;
+        _bodyEnd = end;
         return _body;
     }
 

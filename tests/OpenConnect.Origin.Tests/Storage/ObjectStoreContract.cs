@@ -25,35 +25,13 @@ public abstract class ObjectStoreContract : IDisposable
     /// <summary>A new, empty store.</summary>
     protected abstract IObjectStore CreateStore();
 
-    /// <summary>A staging directory holding <paramref name="files"/> (paths relative to the title, '/' separated).</summary>
-    protected string Stage(params (string Name, byte[] Content)[] files)
-    {
-        var staging = Directory.Combine("staging-" + Guid.NewGuid().ToString("N"));
-        foreach (var (name, content) in files)
-        {
-            var path = Path.Combine(staging, name);
-            System.IO.Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            File.WriteAllBytes(path, content);
-        }
-
-        return staging;
-    }
-
-    protected static byte[] Pattern(int length, int seed) => [.. Enumerable.Range(0, length).Select(i => (byte)((i * 31) + seed))];
-
-    protected static async Task<byte[]> ReadAllAsync(StoredObject stored)
-    {
-        await using var content = stored.Content;
-        using var copy = new MemoryStream();
-        await content.CopyToAsync(copy);
-        return copy.ToArray();
-    }
+    protected string Stage(params (string Name, byte[] Content)[] files) => StoreFiles.Stage(Directory.Path, files);
 
     [Fact]
     public async Task Published_Package_IsOpened_WithItsLength_AndEveryFileIsServableByKey()
     {
         var store = CreateStore();
-        var segment = Pattern(100_000, 1);
+        var segment = StoreFiles.Pattern(100_000, 1);
         var staging = Stage(("master.m3u8", "#EXTM3U\n"u8.ToArray()), ("720p/seg-00001.m4s", segment));
         Assert.False(await store.IsPublishedAsync("t1", CancellationToken.None));
 
@@ -65,23 +43,23 @@ public abstract class ObjectStoreContract : IDisposable
         var master = await store.OpenAsync(Master, CancellationToken.None);
         Assert.NotNull(master);
         Assert.Equal(8, master.Length);
-        Assert.Equal("#EXTM3U\n"u8.ToArray(), await ReadAllAsync(master));
+        Assert.Equal("#EXTM3U\n"u8.ToArray(), await StoreFiles.ReadAllAsync(master));
         var opened = await store.OpenAsync(Segment, CancellationToken.None);
         Assert.NotNull(opened);
         Assert.True(opened.Content.CanSeek);
         Assert.Equal(segment.Length, opened.Content.Length);
         Assert.InRange(opened.LastModified, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddMinutes(1));
-        Assert.Equal(segment, await ReadAllAsync(opened));
+        Assert.Equal(segment, await StoreFiles.ReadAllAsync(opened));
         var synchronous = store.Open(Segment);
         Assert.NotNull(synchronous);
-        Assert.Equal(segment, await ReadAllAsync(synchronous));
+        Assert.Equal(segment, await StoreFiles.ReadAllAsync(synchronous));
     }
 
     [Fact]
     public async Task Ranges_AreReadBySeeking_AnywhereInTheObject()
     {
         var store = CreateStore();
-        var segment = Pattern(300_000, 2);
+        var segment = StoreFiles.Pattern(300_000, 2);
         await store.PublishAsync("t1", Stage(("720p/seg-00001.m4s", segment)), CancellationToken.None);
 
         await using var content = (await store.OpenAsync(Segment, CancellationToken.None))!.Content;
@@ -136,7 +114,7 @@ public abstract class ObjectStoreContract : IDisposable
     public async Task Replace_WhileReading_TheOpenReaderFinishesOnTheOldContent_AndNewOpensSeeTheNew()
     {
         var store = CreateStore();
-        var (old, replacement) = (Pattern(200_000, 3), Pattern(150_000, 4));
+        var (old, replacement) = (StoreFiles.Pattern(200_000, 3), StoreFiles.Pattern(150_000, 4));
         await store.PublishAsync("t1", Stage(("720p/seg-00001.m4s", old), ("master.m3u8", [1])), CancellationToken.None);
 
         var reading = (await store.OpenAsync(Segment, CancellationToken.None))!;
@@ -151,19 +129,19 @@ public abstract class ObjectStoreContract : IDisposable
         await reading.Content.DisposeAsync();
         Assert.Equal(old, half.Concat(rest).ToArray());
         // Opened before the publish, read after it: still the old content, all of it.
-        Assert.Equal(old, await ReadAllAsync(unread!));
+        Assert.Equal(old, await StoreFiles.ReadAllAsync(unread!));
 
         var fresh = (await store.OpenAsync(Segment, CancellationToken.None))!;
         Assert.Equal(replacement.Length, fresh.Length);
-        Assert.Equal(replacement, await ReadAllAsync(fresh));
-        Assert.Equal([2], await ReadAllAsync((await store.OpenAsync(Master, CancellationToken.None))!));
+        Assert.Equal(replacement, await StoreFiles.ReadAllAsync(fresh));
+        Assert.Equal([2], await StoreFiles.ReadAllAsync((await store.OpenAsync(Master, CancellationToken.None))!));
     }
 
     [Fact]
     public async Task Readers_DuringRepeatedPublishes_AlwaysGetOneWholeVersion()
     {
         var store = CreateStore();
-        var versions = Enumerable.Range(0, 4).Select(v => Pattern(64_000 + (v * 1000), 10 + v)).ToArray();
+        var versions = Enumerable.Range(0, 4).Select(v => StoreFiles.Pattern(64_000 + (v * 1000), 10 + v)).ToArray();
         await store.PublishAsync("t1", Stage(("720p/seg-00001.m4s", versions[0])), CancellationToken.None);
 
         using var done = new CancellationTokenSource();
@@ -179,7 +157,7 @@ public abstract class ObjectStoreContract : IDisposable
                     continue;
                 }
 
-                var bytes = await ReadAllAsync(stored);
+                var bytes = await StoreFiles.ReadAllAsync(stored);
                 Assert.Equal(stored.Length, bytes.Length);
                 Assert.Contains(versions, v => v.AsSpan().SequenceEqual(bytes));
                 reads++;
@@ -194,7 +172,7 @@ public abstract class ObjectStoreContract : IDisposable
 
         await done.CancelAsync();
         Assert.All(await Task.WhenAll(readers), reads => Assert.True(reads > 0));
-        Assert.Equal(versions[^1], await ReadAllAsync((await store.OpenAsync(Segment, CancellationToken.None))!));
+        Assert.Equal(versions[^1], await StoreFiles.ReadAllAsync((await store.OpenAsync(Segment, CancellationToken.None))!));
     }
 
     [Fact]
@@ -211,11 +189,11 @@ public abstract class ObjectStoreContract : IDisposable
         Assert.Null(await store.OpenAsync(Segment, CancellationToken.None));
         Assert.False(await store.DeleteAsync("t1", CancellationToken.None));
         Assert.False(store.Delete("t1"));
-        Assert.Equal([3], await ReadAllAsync((await store.OpenAsync(ContentKey.ForTitleFile("t12", "master.m3u8"), CancellationToken.None))!));
+        Assert.Equal([3], await StoreFiles.ReadAllAsync((await store.OpenAsync(ContentKey.ForTitleFile("t12", "master.m3u8"), CancellationToken.None))!));
 
         // A deleted title can be published again.
         await store.PublishAsync("t1", Stage(("master.m3u8", [4])), CancellationToken.None);
-        Assert.Equal([4], await ReadAllAsync((await store.OpenAsync(Master, CancellationToken.None))!));
+        Assert.Equal([4], await StoreFiles.ReadAllAsync((await store.OpenAsync(Master, CancellationToken.None))!));
         Assert.True(store.Delete("t1"));
     }
 

@@ -13,29 +13,7 @@ public sealed class S3ObjectStoreTests(S3rverFixture s3) : IClassFixture<S3rverF
     private static readonly ContentKey Segment = ContentKey.ForRenditionFile("t1", "720p", "seg-00001.m4s");
     private readonly TempDirectory _directory = new("oc-s3-store");
 
-    private string Stage(params (string Name, byte[] Content)[] files)
-    {
-        var staging = _directory.Combine("staging-" + Guid.NewGuid().ToString("N"));
-        foreach (var (name, content) in files)
-        {
-            var path = Path.Combine(staging, name);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            File.WriteAllBytes(path, content);
-        }
-
-        return staging;
-    }
-
-    private static byte[] Pattern(int length, int seed) => [.. Enumerable.Range(0, length).Select(i => (byte)((i * 7) + seed))];
-
-    private static async Task<byte[]> ReadAllAsync(StoredObject? stored)
-    {
-        Assert.NotNull(stored);
-        await using var content = stored.Content;
-        using var copy = new MemoryStream();
-        await content.CopyToAsync(copy);
-        return copy.ToArray();
-    }
+    private string Stage(params (string Name, byte[] Content)[] files) => StoreFiles.Stage(_directory.Path, files);
 
     private static async Task<List<string>> KeysAsync(IAmazonS3 client, string prefix)
     {
@@ -69,7 +47,7 @@ public sealed class S3ObjectStoreTests(S3rverFixture s3) : IClassFixture<S3rverF
         var requests = new S3Requests();
         var options = s3.Options();
         var store = s3.Store(options, client: ObjectStoreRegistration.CreateClient(options, requests));
-        var segment = Pattern(50_000, 1);
+        var segment = StoreFiles.Pattern(50_000, 1);
         await store.PublishAsync("t1", Stage(("720p/seg-00001.m4s", segment)), CancellationToken.None);
         requests.Clear();
 
@@ -100,13 +78,13 @@ public sealed class S3ObjectStoreTests(S3rverFixture s3) : IClassFixture<S3rverF
         options.PartSizeBytes = 5 << 20;
         options.MultipartThresholdBytes = 5 << 20;
         var store = s3.Store(options, client: ObjectStoreRegistration.CreateClient(options, requests));
-        var large = Pattern((12 << 20) + 123, 5);
+        var large = StoreFiles.Pattern((12 << 20) + 123, 5);
 
         await store.PublishAsync("t1", Stage(("720p/seg-00001.m4s", large), ("master.m3u8", [1])), CancellationToken.None);
 
         var parts = requests.Sent.Where(r => r.StartsWith("PUT ", StringComparison.Ordinal) && r.Contains("partNumber=", StringComparison.Ordinal)).ToList();
         Assert.Equal(3, parts.Count);
-        Assert.Equal(large, await ReadAllAsync(await store.OpenAsync(Segment, CancellationToken.None)));
+        Assert.Equal(large, await StoreFiles.ReadAllAsync(await store.OpenAsync(Segment, CancellationToken.None)));
         await using var content = (await store.OpenAsync(Segment, CancellationToken.None))!.Content;
         content.Seek((5 << 20) - 100, SeekOrigin.Begin);
         var across = new byte[200];
@@ -120,21 +98,21 @@ public sealed class S3ObjectStoreTests(S3rverFixture s3) : IClassFixture<S3rverF
         var requests = new S3Requests();
         var options = s3.Options();
         var store = s3.Store(options, client: ObjectStoreRegistration.CreateClient(options, requests));
-        var old = Pattern(10_000, 1);
+        var old = StoreFiles.Pattern(10_000, 1);
         await store.PublishAsync("t1", Stage(("720p/seg-00001.m4s", old), ("720p/seg-00002.m4s", old)), CancellationToken.None);
         using var client = ObjectStoreRegistration.CreateClient(options);
         var before = await KeysAsync(client, options.KeyPrefix);
 
         requests.FailPathEnding = "/seg-00002.m4s";
-        var staging = Stage(("720p/seg-00001.m4s", Pattern(10_000, 2)), ("720p/seg-00002.m4s", Pattern(10_000, 3)));
+        var staging = Stage(("720p/seg-00001.m4s", StoreFiles.Pattern(10_000, 2)), ("720p/seg-00002.m4s", StoreFiles.Pattern(10_000, 3)));
         var failure = await Assert.ThrowsAsync<AmazonS3Exception>(() => store.PublishAsync("t1", staging, CancellationToken.None));
         Assert.Equal("AccessDenied", failure.ErrorCode);
 
         Assert.True(Directory.Exists(staging));
         Assert.Equal(before, await KeysAsync(client, options.KeyPrefix));
-        Assert.Equal(old, await ReadAllAsync(await store.OpenAsync(Segment, CancellationToken.None)));
+        Assert.Equal(old, await StoreFiles.ReadAllAsync(await store.OpenAsync(Segment, CancellationToken.None)));
         // Another instance (nothing cached) resolves the old version too.
-        Assert.Equal(old, await ReadAllAsync(await s3.Store(options).OpenAsync(Segment, CancellationToken.None)));
+        Assert.Equal(old, await StoreFiles.ReadAllAsync(await s3.Store(options).OpenAsync(Segment, CancellationToken.None)));
     }
 
     [Fact]
@@ -146,17 +124,17 @@ public sealed class S3ObjectStoreTests(S3rverFixture s3) : IClassFixture<S3rverF
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var publisher = s3.Store(options, time);
         var reader = s3.Store(options, time);
-        var (first, second) = (Pattern(20_000, 1), Pattern(30_000, 2));
+        var (first, second) = (StoreFiles.Pattern(20_000, 1), StoreFiles.Pattern(30_000, 2));
         await publisher.PublishAsync("t1", Stage(("720p/seg-00001.m4s", first)), CancellationToken.None);
-        Assert.Equal(first, await ReadAllAsync(await reader.OpenAsync(Segment, CancellationToken.None)));
+        Assert.Equal(first, await StoreFiles.ReadAllAsync(await reader.OpenAsync(Segment, CancellationToken.None)));
 
         await publisher.PublishAsync("t1", Stage(("720p/seg-00001.m4s", second)), CancellationToken.None);
 
         // The reader's cached pointer still names the first version, which is kept for ReplacedRetention.
-        Assert.Equal(first, await ReadAllAsync(await reader.OpenAsync(Segment, CancellationToken.None)));
-        Assert.Equal(second, await ReadAllAsync(await publisher.OpenAsync(Segment, CancellationToken.None)));
+        Assert.Equal(first, await StoreFiles.ReadAllAsync(await reader.OpenAsync(Segment, CancellationToken.None)));
+        Assert.Equal(second, await StoreFiles.ReadAllAsync(await publisher.OpenAsync(Segment, CancellationToken.None)));
         time.Advance(TimeSpan.FromSeconds(2));
-        Assert.Equal(second, await ReadAllAsync(await reader.OpenAsync(Segment, CancellationToken.None)));
+        Assert.Equal(second, await StoreFiles.ReadAllAsync(await reader.OpenAsync(Segment, CancellationToken.None)));
 
         // A delete through one instance: the other finds the title gone once its cache expires.
         Assert.True(await publisher.DeleteAsync("t1", CancellationToken.None));
@@ -204,7 +182,7 @@ public sealed class S3ObjectStoreTests(S3rverFixture s3) : IClassFixture<S3rverF
         // A version younger than an hour may be another instance's upload in progress: kept.
         Assert.Contains(recent, left);
         Assert.Contains("current", left);
-        Assert.Equal([2], await ReadAllAsync(await store.OpenAsync(ContentKey.ForTitleFile("t1", "master.m3u8"), CancellationToken.None)));
+        Assert.Equal([2], await StoreFiles.ReadAllAsync(await store.OpenAsync(ContentKey.ForTitleFile("t1", "master.m3u8"), CancellationToken.None)));
     }
 
     [Fact]
@@ -212,7 +190,7 @@ public sealed class S3ObjectStoreTests(S3rverFixture s3) : IClassFixture<S3rverF
     {
         var options = s3.Options();
         var store = s3.Store(options);
-        var segment = Pattern(40_000, 9);
+        var segment = StoreFiles.Pattern(40_000, 9);
         await store.PublishAsync("t1", Stage(("720p/seg-00001.m4s", segment)), CancellationToken.None);
         using var client = ObjectStoreRegistration.CreateClient(options);
         var key = options.KeyPrefix + "published/t1/" + (await KeysAsync(client, options.KeyPrefix + "published/t1/")).Single(k => k.EndsWith("seg-00001.m4s", StringComparison.Ordinal));
@@ -220,8 +198,8 @@ public sealed class S3ObjectStoreTests(S3rverFixture s3) : IClassFixture<S3rverF
 
         var stored = await store.OpenAsync(Segment, CancellationToken.None);
         Assert.NotNull(stored);
-        var error = await Assert.ThrowsAsync<IOException>(() => ReadAllAsync(stored));
-        Assert.Contains("answered 1000 bytes from byte 0, the published version has 40000", error.Message, StringComparison.Ordinal);
+        var error = await Assert.ThrowsAsync<IOException>(() => StoreFiles.ReadAllAsync(stored));
+        Assert.Contains("answered 1000 bytes for bytes 0-39999; the version's index expects 40000", error.Message, StringComparison.Ordinal);
     }
 
     public void Dispose() => _directory.Dispose();

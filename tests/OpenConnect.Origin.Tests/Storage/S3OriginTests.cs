@@ -4,6 +4,8 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Amazon.S3.Model;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using OpenConnect.Contracts.Content;
 using OpenConnect.Origin.Storage;
 using OpenConnect.Origin.Tests.Ingest;
@@ -19,7 +21,15 @@ public sealed class S3OriginTests(S3rverFixture s3) : IClassFixture<S3rverFixtur
     {
         using var dir = new TempDirectory("oc-s3-origin");
         var prefix = "parent-" + Guid.NewGuid().ToString("N");
-        await using var origin = await RunningRole.StartAsync(OriginHost.Build, [$"--Origin:DataDirectory={dir.Path}", .. s3.Server.OriginSettings(S3rverFixture.Bucket, $"--Origin:Storage:S3:Prefix={prefix}")]);
+        var requests = new S3Requests();
+        await using var origin = await RunningRole.StartAsync(
+            args => OriginHost.Build(args, services => services.AddSingleton<IObjectStore>(sp =>
+            {
+                // The store the settings describe, with its requests recorded.
+                var options = sp.GetRequiredService<IOptions<OriginOptions>>().Value.Storage.S3;
+                return new S3ObjectStore(ObjectStoreRegistration.CreateClient(options, requests), options, TimeProvider.System, NullLogger<S3ObjectStore>.Instance);
+            })),
+            [$"--Origin:DataDirectory={dir.Path}", .. s3.Server.OriginSettings(S3rverFixture.Bucket, $"--Origin:Storage:S3:Prefix={prefix}")]);
         var staging = dir.Combine("staging");
         Directory.CreateDirectory(Path.Combine(staging, "720p"));
         var segment = Enumerable.Range(0, 100_000).Select(i => (byte)(i * 13)).ToArray();
@@ -38,21 +48,26 @@ public sealed class S3OriginTests(S3rverFixture s3) : IClassFixture<S3rverFixtur
         Assert.Equal("#EXTM3U\n", await master.Content.ReadAsStringAsync());
         Assert.NotNull(master.Content.Headers.LastModified);
 
+        requests.Clear();
         using var ranged = new HttpRequestMessage(HttpMethod.Get, "/v/t1/720p/seg-00001.m4s");
         ranged.Headers.Range = new RangeHeaderValue(60_000, 60_999);
         using var part = await client.SendAsync(ranged);
         Assert.Equal(HttpStatusCode.PartialContent, part.StatusCode);
         Assert.Equal(segment[60_000..61_000], await part.Content.ReadAsByteArrayAsync());
         Assert.Equal(100_000, part.Content.Headers.ContentRange?.Length);
+        // One GET for exactly the range asked (the pointer and index are cached from the publish).
+        Assert.EndsWith("/720p/seg-00001.m4s bytes=60000-60999", Assert.Single(requests.Sent), StringComparison.Ordinal);
 
         using var suffix = new HttpRequestMessage(HttpMethod.Get, "/v/t1/720p/seg-00001.m4s");
         suffix.Headers.Range = new RangeHeaderValue(null, 500);
         using var last = await client.SendAsync(suffix);
         Assert.Equal(segment[^500..], await last.Content.ReadAsByteArrayAsync());
 
+        requests.Clear();
         using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/v/t1/720p/seg-00001.m4s"));
         Assert.Equal(HttpStatusCode.OK, head.StatusCode);
         Assert.Equal(100_000, head.Content.Headers.ContentLength);
+        Assert.Empty(requests.Sent);
 
         using var conditional = new HttpRequestMessage(HttpMethod.Get, "/v/t1/master.m3u8");
         conditional.Headers.IfNoneMatch.Add(master.Headers.ETag!);
