@@ -28,6 +28,7 @@ public sealed partial class S3ObjectStore : IObjectStore, IDisposable
     internal const string PointerName = "current";
     internal const string IndexName = ".index.json";
     private const int MaxCachedVersions = 4096;
+    private const int MaxCachedPointers = 65_536;
 
     private readonly IAmazonS3 _s3;
     private readonly S3StoreOptions _options;
@@ -76,6 +77,11 @@ public sealed partial class S3ObjectStore : IObjectStore, IDisposable
     public async Task CheckBucketAsync(bool create, CancellationToken cancellationToken)
     {
         var endpoint = _options.ServiceUrl.Length > 0 ? _options.ServiceUrl : $"AWS S3 ({_options.Region})";
+        if (Uri.TryCreate(_options.ServiceUrl, UriKind.Absolute, out var url) && url.Scheme == Uri.UriSchemeHttp && !url.IsLoopback)
+        {
+            Log.PlainHttp(_logger, _options.ServiceUrl);
+        }
+
         try
         {
             await _s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = _titlesPrefix, MaxKeys = 1 }, cancellationToken).ConfigureAwait(false);
@@ -109,8 +115,9 @@ public sealed partial class S3ObjectStore : IObjectStore, IDisposable
             return await cached.Lookup.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        // Concurrent readers of a stale title share one lookup; it is not tied to any one request.
+        // Readers of a stale title that come while its lookup runs share it; it is not tied to any one request.
         var entry = new CachedPointer(LoadCurrentAsync(titleId, _stopping.Token), now + _options.PointerCacheTime);
+        PruneIfFull(now);
         _pointers[titleId] = entry;
         try
         {
@@ -120,6 +127,31 @@ public sealed partial class S3ObjectStore : IObjectStore, IDisposable
         {
             _pointers.TryRemove(new KeyValuePair<string, CachedPointer>(titleId, entry));
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Keeps the pointer cache bounded: requests name any title id (posters are public), and absent
+    /// titles are cached too. Expired entries go first; if that is not enough, all of them.
+    /// </summary>
+    private void PruneIfFull(DateTimeOffset now)
+    {
+        if (_pointers.Count < MaxCachedPointers)
+        {
+            return;
+        }
+
+        foreach (var (title, cached) in _pointers)
+        {
+            if (cached.FreshUntil <= now)
+            {
+                _pointers.TryRemove(new KeyValuePair<string, CachedPointer>(title, cached));
+            }
+        }
+
+        if (_pointers.Count >= MaxCachedPointers)
+        {
+            _pointers.Clear();
         }
     }
 
@@ -221,8 +253,11 @@ public sealed partial class S3ObjectStore : IObjectStore, IDisposable
         [LoggerMessage(EventId = 3404, Level = LogLevel.Warning, Message = "Title {TitleId}: deleting versions no pointer names failed; the next publish of the title tries again")]
         public static partial void RetireFailed(ILogger logger, string titleId, Exception exception);
 
-        [LoggerMessage(EventId = 3406, Level = LogLevel.Warning, Message = "Bucket {Bucket} did not exist at {Endpoint} and was created (Origin:Storage:S3:CreateBucket)")]
+        [LoggerMessage(EventId = 3406, Level = LogLevel.Information, Message = "Bucket {Bucket} did not exist at {Endpoint} and was created (Origin:Storage:S3:CreateBucket)")]
         public static partial void BucketCreated(ILogger logger, string bucket, string endpoint);
+
+        [LoggerMessage(EventId = 3407, Level = LogLevel.Warning, Message = "Origin:Storage:S3:ServiceUrl {ServiceUrl} is plain http to another host: published objects and signed requests cross the network unencrypted; use https unless that network is trusted")]
+        public static partial void PlainHttp(ILogger logger, string serviceUrl);
 
         [LoggerMessage(EventId = 3405, Level = LogLevel.Information, Message = "Title {TitleId} deleted from the object store")]
         public static partial void Deleted(ILogger logger, string titleId);
