@@ -53,11 +53,20 @@ public static class ObjectStoreRegistration
             : new AmazonS3Client(config);
     }
 
-    /// <summary>Stops the start with a clear error when the bucket is missing (unless it may be created) or the endpoint refuses the origin.</summary>
+    /// <summary>
+    /// Stops the start with a clear error when the bucket is missing (unless it may be created) or the
+    /// endpoint refuses the origin; then resumes the deletions of replaced versions a previous run left.
+    /// </summary>
     private sealed class ObjectStoreStartup(IObjectStore store, IOptions<OriginOptions> options) : IHostedService
     {
-        public Task StartAsync(CancellationToken cancellationToken) =>
-            store is S3ObjectStore s3 ? s3.CheckBucketAsync(options.Value.Storage.S3.CreateBucket, cancellationToken) : Task.CompletedTask;
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            if (store is S3ObjectStore s3)
+            {
+                await s3.CheckBucketAsync(options.Value.Storage.S3.CreateBucket, cancellationToken).ConfigureAwait(false);
+                await s3.ResumeRetirementsAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }

@@ -29,7 +29,9 @@ public sealed partial class S3ObjectStore
     /// <summary>
     /// After a publish: the replaced version, and versions a crash or an earlier failure left behind
     /// (no pointer names them and they are older than <see cref="UnfinishedUploadAge"/>), are deleted
-    /// once <see cref="S3StoreOptions.ReplacedRetention"/> has passed.
+    /// once <see cref="S3StoreOptions.ReplacedRetention"/> has passed. Each gets a marker
+    /// <c>{Prefix}retired/{title}/{version}</c> first, so an origin that stops before then finishes
+    /// the deletion when it starts again (<see cref="ResumeRetirementsAsync"/>).
     /// </summary>
     private async Task RetireOldVersionsAsync(string titleId, string current, string? previous, CancellationToken cancellationToken)
     {
@@ -58,33 +60,72 @@ public sealed partial class S3ObjectStore
         }
         while (continuation is not null);
 
+        foreach (var version in retired)
+        {
+            await PutBytesAsync(RetiredKey(titleId, version), [], cancellationToken).ConfigureAwait(false);
+        }
+
         if (retired.Count > 0)
         {
-            _ = DeleteVersionsLaterAsync(titleId, retired);
+            _ = DeleteVersionsLaterAsync(titleId, retired, _options.ReplacedRetention);
         }
     }
 
-    private async Task DeleteVersionsLaterAsync(string titleId, List<string> versions)
+    /// <summary>
+    /// At start: the deletions a previous run scheduled and did not finish, each when its retention
+    /// ends (the marker's time plus <see cref="S3StoreOptions.ReplacedRetention"/>), or at once when it has.
+    /// </summary>
+    public async Task ResumeRetirementsAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        string? continuation = null;
+        do
+        {
+            var page = await _s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = _retiredPrefix, ContinuationToken = continuation }, cancellationToken).ConfigureAwait(false);
+            foreach (var marker in page.S3Objects ?? [])
+            {
+                var parts = marker.Key[_retiredPrefix.Length..].Split('/');
+                if (parts.Length == 2 && ContentKey.IsValidTitleId(parts[0]) && PublishedVersion.IsValidId(parts[1]))
+                {
+                    var due = new DateTimeOffset(marker.LastModified ?? now.UtcDateTime, TimeSpan.Zero) + _options.ReplacedRetention;
+                    _ = DeleteVersionsLaterAsync(parts[0], [parts[1]], due > now ? due - now : TimeSpan.Zero);
+                }
+            }
+
+            continuation = page.IsTruncated == true ? page.NextContinuationToken : null;
+        }
+        while (continuation is not null);
+    }
+
+    private async Task DeleteVersionsLaterAsync(string titleId, List<string> versions, TimeSpan delay)
     {
         try
         {
-            await Task.Delay(_options.ReplacedRetention, _time, _stopping.Token).ConfigureAwait(false);
+            await Task.Delay(delay, _time, _stopping.Token).ConfigureAwait(false);
+            var current = await ReadPointerAsync(titleId, _stopping.Token).ConfigureAwait(false);
             foreach (var version in versions)
             {
-                await DeletePrefixAsync(VersionPrefix(titleId, version), _stopping.Token).ConfigureAwait(false);
-                _versions.TryRemove(titleId + "/" + version, out _);
-                Log.Retired(_logger, titleId, version);
+                if (version != current)
+                {
+                    await DeletePrefixAsync(VersionPrefix(titleId, version), _stopping.Token).ConfigureAwait(false);
+                    _versions.TryRemove(titleId + "/" + version, out _);
+                    Log.Retired(_logger, titleId, version);
+                }
+
+                await DeleteKeysAsync([RetiredKey(titleId, version)], _stopping.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
-            // Stopping: the next publish of the title finds these versions again.
+            // Stopping: the markers stay, and the next start finishes these deletions.
         }
         catch (Exception ex)
         {
             Log.RetireFailed(_logger, titleId, ex);
         }
     }
+
+    private string RetiredKey(string titleId, string versionId) => _retiredPrefix + titleId + "/" + versionId;
 
     /// <summary>Every object under <paramref name="prefix"/>, in batches of up to 1000 keys.</summary>
     private async Task DeletePrefixAsync(string prefix, CancellationToken cancellationToken)

@@ -21,7 +21,8 @@ namespace OpenConnect.Origin.Storage;
 /// <para>The pointer is cached for <see cref="S3StoreOptions.PointerCacheTime"/>; this process's own
 /// publishes and deletes replace or drop the cached entry at once. A replaced version is deleted
 /// <see cref="S3StoreOptions.ReplacedRetention"/> later, so readers that resolved it just before
-/// still finish on it. Delete removes the pointer first, then every version.</para>
+/// still finish on it; a marker under <c>{Prefix}retired/</c> carries that deletion over a restart.
+/// Delete removes the pointer first, then every version.</para>
 /// </remarks>
 public sealed partial class S3ObjectStore : IObjectStore, IDisposable
 {
@@ -35,6 +36,7 @@ public sealed partial class S3ObjectStore : IObjectStore, IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly string _titlesPrefix;
+    private readonly string _retiredPrefix;
     private readonly ConcurrentDictionary<string, CachedPointer> _pointers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, PublishedVersion> _versions = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
@@ -46,6 +48,7 @@ public sealed partial class S3ObjectStore : IObjectStore, IDisposable
         _time = time;
         _logger = logger;
         _titlesPrefix = options.KeyPrefix + "published/";
+        _retiredPrefix = options.KeyPrefix + "retired/";
     }
 
     public string Bucket => _options.Bucket;

@@ -1,5 +1,6 @@
 using Amazon.S3;
 using Amazon.S3.Model;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using OpenConnect.Contracts.Content;
 using OpenConnect.Origin.Storage;
@@ -183,6 +184,41 @@ public sealed class S3ObjectStoreTests(S3rverFixture s3) : IClassFixture<S3rverF
         Assert.Contains(recent, left);
         Assert.Contains("current", left);
         Assert.Equal([2], await StoreFiles.ReadAllAsync(await store.OpenAsync(ContentKey.ForTitleFile("t1", "master.m3u8"), CancellationToken.None)));
+        Assert.Empty(await KeysAsync(client, options.KeyPrefix + "retired/"));
+    }
+
+    [Fact]
+    public async Task ADeletionCutShortByAStop_IsFinishedByTheNextStart()
+    {
+        var options = s3.Options();
+        options.ReplacedRetention = TimeSpan.FromSeconds(30);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var title = options.KeyPrefix + "published/t1/";
+        using var client = ObjectStoreRegistration.CreateClient(options);
+        using (var stopped = new S3ObjectStore(ObjectStoreRegistration.CreateClient(options), options, time, NullLogger<S3ObjectStore>.Instance))
+        {
+            await stopped.PublishAsync("t1", Stage(("master.m3u8", [1])), CancellationToken.None);
+            await stopped.PublishAsync("t1", Stage(("master.m3u8", [2])), CancellationToken.None);
+        }
+
+        // Both versions are there, and a marker names the replaced one.
+        var versions = (await KeysAsync(client, title)).Select(k => k.Split('/')[0]).Where(PublishedVersion.IsValidId).Distinct().ToList();
+        Assert.Equal(2, versions.Count);
+        var first = Assert.Single(await KeysAsync(client, options.KeyPrefix + "retired/"))["t1/".Length..];
+        Assert.Contains(first, versions);
+
+        var restarted = s3.Store(options, time);
+        await restarted.ResumeRetirementsAsync(CancellationToken.None);
+        time.Advance(TimeSpan.FromSeconds(35));
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((await KeysAsync(client, options.KeyPrefix + "retired/")).Count > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Empty(await KeysAsync(client, options.KeyPrefix + "retired/"));
+        Assert.DoesNotContain(await KeysAsync(client, title), k => k.StartsWith(first, StringComparison.Ordinal));
+        Assert.Equal([2], await StoreFiles.ReadAllAsync(await restarted.OpenAsync(ContentKey.ForTitleFile("t1", "master.m3u8"), CancellationToken.None)));
     }
 
     [Fact]
