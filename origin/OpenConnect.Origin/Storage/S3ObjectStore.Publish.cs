@@ -45,9 +45,10 @@ public sealed partial class S3ObjectStore
 
         try
         {
-            await RetireOldVersionsAsync(titleId, version.Id, previous, cancellationToken).ConfigureAwait(false);
+            // Housekeeping after the commit: the caller's cancellation no longer applies, only stopping.
+            await RetireOldVersionsAsync(titleId, version.Id, previous, _stopping.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
             // Published all the same; the next publish of the title looks for old versions again.
             Log.RetireFailed(_logger, titleId, ex);

@@ -170,13 +170,15 @@ public sealed class S3ObjectStoreTests(S3rverFixture s3) : IClassFixture<S3rverF
 
         time.Advance(TimeSpan.FromSeconds(31));
         var deadline = DateTime.UtcNow.AddSeconds(20);
-        List<string> left;
+        List<string> left, markers;
         do
         {
+            // The versions go first, then their markers.
             await Task.Delay(50);
             left = [.. (await KeysAsync(client, title)).Select(k => k.Split('/')[0]).Distinct()];
+            markers = await KeysAsync(client, options.KeyPrefix + "retired/");
         }
-        while (left.Count > 3 && DateTime.UtcNow < deadline);
+        while ((left.Count > 3 || markers.Count > 0) && DateTime.UtcNow < deadline);
 
         Assert.DoesNotContain(first, left);
         Assert.DoesNotContain(abandoned, left);
@@ -184,7 +186,7 @@ public sealed class S3ObjectStoreTests(S3rverFixture s3) : IClassFixture<S3rverF
         Assert.Contains(recent, left);
         Assert.Contains("current", left);
         Assert.Equal([2], await StoreFiles.ReadAllAsync(await store.OpenAsync(ContentKey.ForTitleFile("t1", "master.m3u8"), CancellationToken.None)));
-        Assert.Empty(await KeysAsync(client, options.KeyPrefix + "retired/"));
+        Assert.Empty(markers);
     }
 
     [Fact]
