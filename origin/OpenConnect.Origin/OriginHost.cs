@@ -36,7 +36,7 @@ public static class OriginHost
         });
         builder.Services.AddRoleOptions<OriginOptions>(builder.Configuration);
         builder.Services.AddStateDirectory("data-directory", sp => sp.GetRequiredService<IOptions<OriginOptions>>().Value.DataDirectory);
-        builder.Services.AddSingleton<IObjectStore>(sp => new LocalObjectStore(sp.GetRequiredService<IOptions<OriginOptions>>().Value.PublishedDirectory));
+        builder.Services.AddOriginObjectStore();
         builder.Services.AddSingleton(sp =>
         {
             var path = sp.GetRequiredService<IOptions<OriginOptions>>().Value.SigningKeyPath;

@@ -43,6 +43,9 @@ public sealed class OriginOptions : IRoleOptions<OriginOptions>
     /// </summary>
     public string PlaybackMacKeyFile { get; set; } = "";
 
+    /// <summary>Where published titles are kept: local files (default) or an S3-compatible bucket (section <c>Origin:Storage</c>).</summary>
+    public Storage.ObjectStoreOptions Storage { get; set; } = new();
+
     public IngestOptions Ingest { get; set; } = new();
 
     public PipelineOptions Pipeline { get; set; } = new();
@@ -70,6 +73,7 @@ public sealed class OriginOptions : IRoleOptions<OriginOptions>
         check.RequirePlaybackKeys(PlaybackKeys, "PlaybackKeys");
         check.Require(PlaybackMacKeyFile.Length == 0 || Contracts.Security.PlaybackMacKey.DescribeFile(PlaybackMacKeyFile) is null, "PlaybackMacKeyFile", PlaybackMacKeyFile,
             "must be empty or name a readable key file holding base64 of 32 bytes (steering's origin-playback-mac.key)");
+        Storage.Validate(check);
         Ingest.Validate(check);
         Pipeline.Validate(check);
         Catalog.Validate(check);

@@ -19,7 +19,7 @@ public static class ParentEndpoint
     {
         var access = new Lazy<Protection.OriginPlaybackAccess>(() => app.Services.GetRequiredService<Protection.OriginPlaybackAccess>());
         var time = app.Services.GetService<TimeProvider>() ?? TimeProvider.System;
-        IResult Serve(HttpContext context, IObjectStore store)
+        async Task<IResult> Serve(HttpContext context, IObjectStore store)
         {
             ReadOnlySpan<char> contentPath = context.Request.Path.Value;
             if (context.Features.Get<ListenerKindFeature>()?.Kind == ListenerKind.Parent)
@@ -53,7 +53,7 @@ public static class ParentEndpoint
 
             // Players reach the origin from pages on other origins when it is their last pathway.
             context.Response.Headers.AccessControlAllowOrigin = "*";
-            return Send(context, store, key, $"{key.Path} is not published", ContentTypes.CacheControlFor(key.FileName));
+            return await SendAsync(context, store, key, $"{key.Path} is not published", ContentTypes.CacheControlFor(key.FileName));
         }
 
         app.MapMethods("/v/{**rest}", ["GET", "HEAD"], Serve);
@@ -61,7 +61,7 @@ public static class ParentEndpoint
 
         // A title's poster is public, like its title and description: pages show it on any network.
         // Only this one file of a published title; the id must be a content key's title id.
-        app.MapMethods("/posters/{file}", ["GET", "HEAD"], (string file, HttpContext context, IObjectStore store) =>
+        app.MapMethods("/posters/{file}", ["GET", "HEAD"], async (string file, HttpContext context, IObjectStore store) =>
         {
             var titleId = file.EndsWith(".jpg", StringComparison.Ordinal) ? file[..^4] : "";
             if (!ContentKey.IsValidTitleId(titleId))
@@ -69,13 +69,13 @@ public static class ParentEndpoint
                 return Results.NotFound(new { error = "not a poster path: /posters/{title}.jpg" });
             }
 
-            return Send(context, store, ContentKey.ForTitleFile(titleId, "poster.jpg"), $"{titleId} has no published poster", "public, max-age=3600");
+            return await SendAsync(context, store, ContentKey.ForTitleFile(titleId, "poster.jpg"), $"{titleId} has no published poster", "public, max-age=3600");
         });
         return app;
     }
 
     /// <summary>A published object with its validators and byte ranges, or 404 with <paramref name="missing"/>.</summary>
-    private static IResult Send(HttpContext context, IObjectStore store, ContentKey key, string missing, string cacheControl)
+    private static async Task<IResult> SendAsync(HttpContext context, IObjectStore store, ContentKey key, string missing, string cacheControl)
     {
         // A title an admin took down is gone for every caller, appliances included (they drop it on 410).
         if (context.RequestServices.GetRequiredService<TitleTakedowns>().IsTakenDown(key.TitleId, out var reason))
@@ -84,10 +84,16 @@ public static class ParentEndpoint
             return Results.Json(new { error = $"title {key.TitleId} was taken down ({reason})" }, statusCode: StatusCodes.Status410Gone);
         }
 
-        var stored = store.Open(key);
+        var stored = await store.OpenAsync(key, context.RequestAborted);
         if (stored is null)
         {
             return Results.NotFound(new { error = missing });
+        }
+
+        if (stored.Content is IByteRangeHint hint && ByteRangeRequest.Single(context.Request.Headers.Range, stored.Length) is var (from, to))
+        {
+            // A remote store then fetches just the range, not everything from its start to the end.
+            hint.ExpectRange(from, to);
         }
 
         context.Response.Headers.CacheControl = cacheControl;

@@ -39,6 +39,12 @@ public sealed class LocalObjectStore : IObjectStore
         }
     }
 
+    public ValueTask<StoredObject?> OpenAsync(ContentKey key, CancellationToken cancellationToken) => ValueTask.FromResult(Open(key));
+
+    public ValueTask<bool> IsPublishedAsync(string titleId, CancellationToken cancellationToken) => ValueTask.FromResult(IsPublished(titleId));
+
+    public Task<bool> DeleteAsync(string titleId, CancellationToken cancellationToken) => Task.FromResult(Delete(titleId));
+
     public bool IsPublished(string titleId) => ContentKey.IsValidTitleId(titleId) && Directory.Exists(Path.Combine(Root, titleId));
 
     public Task PublishAsync(string titleId, string stagingDirectory, CancellationToken cancellationToken)
