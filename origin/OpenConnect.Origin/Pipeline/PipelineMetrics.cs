@@ -1,3 +1,4 @@
+using OpenConnect.Origin.Pipeline.Jobs;
 using Prometheus;
 
 namespace OpenConnect.Origin.Pipeline;
@@ -22,7 +23,7 @@ public sealed class PipelineMetrics
 
     public Counter StepFailures { get; }
 
-    public void Refresh(TitleStore store)
+    public void Refresh(JobStore store)
     {
         foreach (var (state, count) in store.CountByState())
         {

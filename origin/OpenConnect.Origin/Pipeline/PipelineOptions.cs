@@ -138,6 +138,9 @@ public sealed class PipelineOptions
     /// <summary>Limits and isolation of the ffmpeg/ffprobe runs over uploaded bytes (section <c>Origin:Pipeline:Sandbox</c>).</summary>
     public MediaSandboxOptions Sandbox { get; set; } = new();
 
+    /// <summary>The job store: SQLite in the data directory (default) or PostgreSQL (section <c>Origin:Pipeline:Database</c>).</summary>
+    public Jobs.PipelineDatabaseOptions Database { get; set; } = new();
+
     /// <summary>Protected titles' DRM signalling (section <c>Origin:Pipeline:Protection</c>).</summary>
     public Cenc.DrmSignallingOptions Protection { get; set; } = new();
 
@@ -224,5 +227,6 @@ public sealed class PipelineOptions
         check.Require(StoryboardIntervalSeconds is >= 0 and <= 600, "Pipeline:StoryboardIntervalSeconds", StoryboardIntervalSeconds, "must be between 0 and 600");
         Sandbox.Validate(check);
         Protection.Validate(check);
+        Database.Validate(check);
     }
 }

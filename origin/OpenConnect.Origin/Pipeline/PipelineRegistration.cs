@@ -1,14 +1,17 @@
+using OpenConnect.Origin.Pipeline.Jobs;
 using Microsoft.Extensions.Options;
 
 namespace OpenConnect.Origin.Pipeline;
 
-/// <summary>Wires the transcode pipeline (its SQLite state, workers and API) into the origin host.</summary>
+/// <summary>Wires the transcode pipeline (its job store, workers and API) into the origin host.</summary>
 public static class PipelineRegistration
 {
     public static IServiceCollection AddOriginPipeline(this IServiceCollection services)
     {
         services.AddSingleton(sp => new PipelinePaths(sp.GetRequiredService<IOptions<OriginOptions>>().Value.DataDirectory));
-        services.AddSingleton(sp => new TitleStore(sp.GetRequiredService<PipelinePaths>().Database, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new JobStore(
+            JobDatabase.From(sp.GetRequiredService<IOptions<OriginOptions>>().Value.Pipeline.Database, sp.GetRequiredService<PipelinePaths>().Database),
+            sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new MediaToolSandbox(sp.GetRequiredService<IOptions<OriginOptions>>().Value.Pipeline.Sandbox, sp.GetRequiredService<ILogger<MediaToolSandbox>>()));
         services.AddHostedService<MediaToolSandboxCheck>();
         services.AddSingleton(sp => new Ffmpeg(sp.GetRequiredService<MediaToolSandbox>(), sp.GetRequiredService<IOptions<OriginOptions>>().Value.Pipeline.ProcessTimeout));

@@ -1,3 +1,4 @@
+using OpenConnect.Origin.Pipeline.Jobs;
 namespace OpenConnect.Origin.Pipeline;
 
 /// <summary>
@@ -9,7 +10,7 @@ namespace OpenConnect.Origin.Pipeline;
 /// recorded step (processing ones first), after stopping the ffmpeg processes a killed predecessor
 /// left running (<see cref="LeftoverTools"/>).
 /// </summary>
-public sealed partial class PipelineWorker(TitleStore store, TitleProcessor processor, PipelineSignal signal, PipelineMetrics metrics, PipelineTraces traces, PipelinePaths paths, ILogger<PipelineWorker> logger) : BackgroundService
+public sealed partial class PipelineWorker(JobStore store, TitleProcessor processor, PipelineSignal signal, PipelineMetrics metrics, PipelineTraces traces, PipelinePaths paths, ILogger<PipelineWorker> logger) : BackgroundService
 {
     /// <summary>Uploaders remembered for turn-taking before the least recently served idle ones are forgotten.</summary>
     private const int MaxRememberedUploaders = 4096;

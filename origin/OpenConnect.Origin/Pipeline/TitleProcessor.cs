@@ -1,3 +1,4 @@
+using OpenConnect.Origin.Pipeline.Jobs;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
@@ -41,7 +42,7 @@ public sealed partial class TitleProcessor
         ["publish"] = 3,
     };
 
-    private readonly TitleStore _store;
+    private readonly JobStore _store;
     private readonly PipelinePaths _paths;
     private readonly PipelineOptions _options;
     private readonly ITitlePublisher _publisher;
@@ -55,7 +56,7 @@ public sealed partial class TitleProcessor
     private readonly Protection.ITitleKeys _keys;
 
     public TitleProcessor(
-        TitleStore store,
+        JobStore store,
         PipelinePaths paths,
         IOptions<OriginOptions> options,
         ITitlePublisher publisher,
@@ -272,7 +273,7 @@ public sealed partial class TitleProcessor
     }
 
     /// <summary>Percent done and the current step, written to the title row at most twice a second.</summary>
-    private sealed class TitleProgress(TitleStore store, string titleId, TimeProvider time)
+    private sealed class TitleProgress(JobStore store, string titleId, TimeProvider time)
     {
         private readonly Lock _lock = new();
         private readonly Dictionary<string, double> _running = [];
