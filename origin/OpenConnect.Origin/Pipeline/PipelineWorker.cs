@@ -110,6 +110,7 @@ public sealed partial class PipelineWorker(JobStore store, TitleProcessor proces
                 var reason = ex is StepFailedException ? ex.Message : $"internal error: {ex.Message}";
                 Log.Failed(logger, next.Id, reason);
                 activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, reason);
+                store.WithdrawChunks(next.Id);
                 store.SetState(next.Id, TitleStates.Failed, reason);
                 metrics.Refresh(store);
             }

@@ -21,9 +21,9 @@ public sealed class StepFailedException(string step, int attempts, string error)
 }
 
 /// <summary>
-/// Runs one title through the DAG: probe → audio → chunk (plan) → encode (one job per chunk
-/// for all its rungs, chunks in parallel) → concat (per rung) → package → thumbnails → integrity → publish. Every step is
-/// skipped when SQLite already records it done, writes its outputs under temporary names and
+/// Runs one title through the DAG: probe → audio → chunk (plan) → encode (one chunk job per chunk
+/// for all its rungs, claimed by workers in parallel) → concat (per rung) → package → thumbnails → integrity → publish. Every step is
+/// skipped when the job store already records it done, writes its outputs under temporary names and
 /// renames them into place before it is recorded, and is retried with exponential backoff.
 /// </summary>
 public sealed partial class TitleProcessor
@@ -50,7 +50,7 @@ public sealed partial class TitleProcessor
     private readonly PipelineMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<TitleProcessor> _logger;
-    private readonly SemaphoreSlim _encodeSlots;
+    private readonly Jobs.ChunkSignal _chunkSignal;
     private readonly Ffmpeg _ffmpeg;
     private readonly SourceProbe _probe;
     private readonly Protection.ITitleKeys _keys;
@@ -66,7 +66,8 @@ public sealed partial class TitleProcessor
         Ffmpeg ffmpeg,
         TimeProvider time,
         ILogger<TitleProcessor> logger,
-        Protection.ITitleKeys keys)
+        Protection.ITitleKeys keys,
+        Jobs.ChunkSignal chunkSignal)
     {
         _store = store;
         _paths = paths;
@@ -77,7 +78,7 @@ public sealed partial class TitleProcessor
         _probe = probe;
         _time = time;
         _logger = logger;
-        _encodeSlots = new SemaphoreSlim(_options.MaxParallelEncodes, _options.MaxParallelEncodes);
+        _chunkSignal = chunkSignal;
         _ffmpeg = ffmpeg;
         _keys = keys;
     }
@@ -122,6 +123,7 @@ public sealed partial class TitleProcessor
 
         _store.SetState(titleId, TitleStates.Published, published: true);
         _metrics.Refresh(_store);
+        _store.RemoveChunks(titleId);
         CleanUp(titleId);
     }
 
