@@ -115,6 +115,13 @@ public sealed class PipelineOptions
     /// </summary>
     public TimeSpan ChunkLease { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Whether the origin encodes chunk jobs itself (<see cref="MaxParallelEncodes"/> at once) besides
+    /// coordinating its titles. Set false when worker processes (<c>Origin:Role=worker</c>) on the same
+    /// PostgreSQL job store do all the encoding, so the API host keeps its cores. Default true.
+    /// </summary>
+    public bool EncodeInProcess { get; set; } = true;
+
     /// <summary>How often an idle worker looks for chunk jobs queued by another process (the origin's own wake it at once). Between 00:00:00.05 and 00:01:00. Default 1 s.</summary>
     public TimeSpan ChunkPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 

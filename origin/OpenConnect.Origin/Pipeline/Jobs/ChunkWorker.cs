@@ -21,13 +21,29 @@ public sealed class ChunkSignal
 /// pipeline's backoff, up to <see cref="PipelineOptions.MaxAttempts"/>. Runs in the origin and, alone,
 /// in worker processes (<c>Origin:Role=worker</c>).
 /// </summary>
-public sealed partial class ChunkWorker(JobStore store, ChunkEncoder encoder, ChunkSignal signal, PipelineMetrics metrics, IOptions<OriginOptions> options, TimeProvider time, ILogger<ChunkWorker> logger) : BackgroundService
+public sealed partial class ChunkWorker(JobStore store, ChunkEncoder encoder, ChunkSignal signal, PipelineMetrics metrics, PipelinePaths paths, IOptions<OriginOptions> options, TimeProvider time, ILogger<ChunkWorker> logger) : BackgroundService
 {
     private readonly PipelineOptions _options = options.Value.Pipeline;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
+        if (!options.Value.IsWorker && !_options.EncodeInProcess)
+        {
+            return;
+        }
+
+        if (options.Value.IsWorker)
+        {
+            // The origin does this for its own data directory when it starts; a worker for the tools
+            // a killed predecessor of its own left (tools under a live origin or worker are spared).
+            var leftovers = LeftoverTools.Kill(paths.WorkRoot);
+            if (leftovers.Count > 0)
+            {
+                Log.LeftoversKilled(logger, leftovers.Count, string.Join(", ", leftovers));
+            }
+        }
+
         var slots = _options.MaxParallelEncodes;
         // Each job is one ffmpeg process (decoder, filters and every encoder of the chunk); share the
         // cores between the processes that run at once rather than letting each size itself to all.
@@ -169,6 +185,9 @@ public sealed partial class ChunkWorker(JobStore store, ChunkEncoder encoder, Ch
 
         [LoggerMessage(EventId = 3204, Level = LogLevel.Warning, Message = "Title {TitleId}: chunk {Chunk} failed (attempt {Attempt}, final: {Final}): {Error}")]
         public static partial void Failed(ILogger logger, string titleId, int chunk, int attempt, bool final, string error);
+
+        [LoggerMessage(EventId = 3206, Level = LogLevel.Warning, Message = "Stopped {Count} ffmpeg/ffprobe processes left running by a previous worker in the work directory (pids {Pids})")]
+        public static partial void LeftoversKilled(ILogger logger, int count, string pids);
 
         [LoggerMessage(EventId = 3205, Level = LogLevel.Warning, Message = "The pipeline's job store cannot be reached: {Error}")]
         public static partial void StoreUnavailable(ILogger logger, string error);
