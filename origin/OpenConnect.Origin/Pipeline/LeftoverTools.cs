@@ -66,8 +66,14 @@ internal static class LeftoverTools
     }
 
     /// <summary>The parent process id from <c>/proc/{pid}/stat</c> (the field after the state, past the command in parentheses).</summary>
-    private static bool HasOriginAncestor(int pid)
+    /// <summary>Whether <paramref name="pid"/> is an origin or worker process, or runs under one (Linux; false elsewhere or when it is gone).</summary>
+    public static bool HasOriginAncestor(int pid)
     {
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
         for (var depth = 0; depth < 4 && pid > 1; depth++)
         {
             try

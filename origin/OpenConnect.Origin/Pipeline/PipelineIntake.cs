@@ -1,6 +1,6 @@
-using OpenConnect.Origin.Pipeline.Jobs;
 using System.Security.Cryptography;
 using OpenConnect.Contracts.Content;
+using OpenConnect.Origin.Pipeline.Jobs;
 
 namespace OpenConnect.Origin.Pipeline;
 

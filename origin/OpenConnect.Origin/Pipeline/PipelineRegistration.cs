@@ -1,5 +1,5 @@
-using OpenConnect.Origin.Pipeline.Jobs;
 using Microsoft.Extensions.Options;
+using OpenConnect.Origin.Pipeline.Jobs;
 
 namespace OpenConnect.Origin.Pipeline;
 

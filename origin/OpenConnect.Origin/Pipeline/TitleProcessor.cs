@@ -1,7 +1,7 @@
-using OpenConnect.Origin.Pipeline.Jobs;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using OpenConnect.Origin.Pipeline.Jobs;
 using OpenConnect.Origin.Publishing;
 using OpenConnect.Origin.Storage;
 

@@ -1,5 +1,5 @@
-using OpenConnect.Origin.Pipeline.Jobs;
 using OpenConnect.Contracts.Content;
+using OpenConnect.Origin.Pipeline.Jobs;
 
 namespace OpenConnect.Origin.Pipeline;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Microsoft.Extensions.Options;
 
 namespace OpenConnect.Origin.Pipeline.Jobs;
@@ -28,6 +29,7 @@ public sealed partial class ChunkWorker(JobStore store, ChunkEncoder encoder, Ch
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
+        ReleaseClaimsOfDeadProcesses();
         if (!options.Value.IsWorker && !_options.EncodeInProcess)
         {
             return;
@@ -48,8 +50,45 @@ public sealed partial class ChunkWorker(JobStore store, ChunkEncoder encoder, Ch
         // Each job is one ffmpeg process (decoder, filters and every encoder of the chunk); share the
         // cores between the processes that run at once rather than letting each size itself to all.
         var threads = Math.Max(1, Environment.ProcessorCount / slots);
-        var owner = $"{Environment.MachineName}/{Environment.ProcessId}";
+        var owner = OwnerPrefix + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         await Task.WhenAll(Enumerable.Range(1, slots).Select(slot => RunSlotAsync($"{owner}/{slot}", threads, stoppingToken)));
+    }
+
+    /// <summary>Claims are named <c>{host}/{pid}/{slot}</c>: which process on which host holds a job.</summary>
+    private static string OwnerPrefix => Environment.MachineName + "/";
+
+    /// <summary>
+    /// Ends the leases of processes on this host that are gone (a killed origin or worker), so their
+    /// chunks are claimed again now rather than when the leases run out. Only processes of this host
+    /// can be checked; another host's dead worker's jobs wait for their leases. Should the host name be
+    /// shared, a live claim ended here is only encoded twice: its holder's completion is refused.
+    /// </summary>
+    private void ReleaseClaimsOfDeadProcesses()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var owner in store.ChunkOwners(OwnerPrefix))
+            {
+                var parts = owner.Split('/');
+                if (parts.Length == 3
+                    && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                    && pid != Environment.ProcessId
+                    && !LeftoverTools.HasOriginAncestor(pid))
+                {
+                    var released = store.ExpireLeasesOf(owner);
+                    Log.ReleasedDeadClaims(logger, released, owner);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+        {
+            Log.StoreUnavailable(logger, ex.Message);
+        }
     }
 
     private async Task RunSlotAsync(string owner, int threads, CancellationToken stoppingToken)
@@ -188,6 +227,9 @@ public sealed partial class ChunkWorker(JobStore store, ChunkEncoder encoder, Ch
 
         [LoggerMessage(EventId = 3206, Level = LogLevel.Warning, Message = "Stopped {Count} ffmpeg/ffprobe processes left running by a previous worker in the work directory (pids {Pids})")]
         public static partial void LeftoversKilled(ILogger logger, int count, string pids);
+
+        [LoggerMessage(EventId = 3207, Level = LogLevel.Information, Message = "Released {Count} chunk job claims of {Owner}, a process on this host that is gone")]
+        public static partial void ReleasedDeadClaims(ILogger logger, int count, string owner);
 
         [LoggerMessage(EventId = 3205, Level = LogLevel.Warning, Message = "The pipeline's job store cannot be reached: {Error}")]
         public static partial void StoreUnavailable(ILogger logger, string error);

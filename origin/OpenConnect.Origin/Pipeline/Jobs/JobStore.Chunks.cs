@@ -169,6 +169,32 @@ public sealed partial class JobStore
     /// <summary>Removes all of a title's jobs (it is published, or its work is gone).</summary>
     public int RemoveChunks(string titleId) => Execute("DELETE FROM chunk_jobs WHERE title_id = @t", ("@t", titleId));
 
+    /// <summary>The owners holding claims on running jobs whose owner name starts with <paramref name="prefix"/>.</summary>
+    public IReadOnlyList<string> ChunkOwners(string prefix)
+    {
+        using var connection = _database.Open();
+        using var command = Command(connection, "SELECT DISTINCT lease_owner FROM chunk_jobs WHERE state = 'running'");
+        using var reader = command.ExecuteReader();
+        var owners = new List<string>();
+        while (reader.Read())
+        {
+            if (!reader.IsDBNull(0) && reader.GetString(0).StartsWith(prefix, StringComparison.Ordinal))
+            {
+                owners.Add(reader.GetString(0));
+            }
+        }
+
+        return owners;
+    }
+
+    /// <summary>
+    /// Ends the leases <paramref name="owner"/> holds now (the process is known dead), so the jobs are
+    /// claimed again at once rather than when the leases run out. Its late completions stay refused.
+    /// </summary>
+    public int ExpireLeasesOf(string owner) => Execute(
+        "UPDATE chunk_jobs SET lease_until = 0 WHERE state = 'running' AND lease_owner = @owner",
+        ("@owner", owner));
+
     /// <summary>Chunk jobs queued or running, over every title and worker.</summary>
     public int PendingChunkCount()
     {

@@ -130,6 +130,23 @@ public abstract partial class JobStoreContractTests
     }
 
     [Fact]
+    public void TheLeasesOfAProcessKnownDead_EndAtOnce_AndItsCompletionIsRefused()
+    {
+        QueueChunks("aaaaaaaaaaa", 1, 2, 3);
+        var dead = Store.ClaimChunk("host-a/41/1", Lease, maxAttempts: 3)!;
+        var alive = Store.ClaimChunk("host-a/42/1", Lease, maxAttempts: 3)!;
+        Store.ClaimChunk("host-b/41/1", Lease, maxAttempts: 3);
+
+        Assert.Equal(["host-a/41/1", "host-a/42/1"], Store.ChunkOwners("host-a/").Order(StringComparer.Ordinal));
+        Assert.Equal(1, Store.ExpireLeasesOf("host-a/41/1"));
+
+        var again = Store.ClaimChunk("host-a/43/1", Lease, maxAttempts: 3)!;
+        Assert.Equal((dead.Chunk, 2), (again.Chunk, again.Attempt));
+        Assert.False(Store.CompleteChunk(dead, "late"));
+        Assert.True(Store.RenewChunk(alive, Lease, 0.1));
+    }
+
+    [Fact]
     public async Task WorkersClaimingAtOnceFromSeparateConnections_GetEveryJobOnce()
     {
         const int jobs = 24;
