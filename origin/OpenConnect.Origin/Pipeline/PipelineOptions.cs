@@ -109,9 +109,10 @@ public sealed class PipelineOptions
     public int MaxParallelEncodes { get; set; } = Environment.ProcessorCount;
 
     /// <summary>
-    /// How long a worker's claim on a chunk job lasts without renewal; the worker renews it every
-    /// third of this while ffmpeg runs. A job whose worker died is claimed again once its lease ends,
-    /// so this bounds the work a dead worker delays. Between 00:00:03 and 00:10:00. Default 30 s.
+    /// How long a worker's claim on a chunk job (and an origin's claim on the title it runs) lasts
+    /// without renewal; the holder renews it every third of this while it works. A job or title whose
+    /// process died is claimed again once its lease ends (at once when that process was on the same
+    /// host), so this bounds the work a dead process delays. Between 00:00:03 and 00:10:00. Default 30 s.
     /// </summary>
     public TimeSpan ChunkLease { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -54,8 +54,8 @@ public sealed partial class ChunkWorker(JobStore store, ChunkEncoder encoder, Ch
         await Task.WhenAll(Enumerable.Range(1, slots).Select(slot => RunSlotAsync($"{owner}/{slot}", threads, stoppingToken)));
     }
 
-    /// <summary>Claims are named <c>{host}/{pid}/{slot}</c>: which process on which host holds a job.</summary>
-    private static string OwnerPrefix => Environment.MachineName + "/";
+    /// <summary>Claims are named <c>{host}/{pid}/{slot}</c>: which process on which host holds a job or coordinates a title.</summary>
+    internal static string OwnerPrefix => Environment.MachineName + "/";
 
     /// <summary>
     /// Ends the leases of processes on this host that are gone (a killed origin or worker), so their
@@ -72,7 +72,7 @@ public sealed partial class ChunkWorker(JobStore store, ChunkEncoder encoder, Ch
 
         try
         {
-            foreach (var owner in store.ChunkOwners(OwnerPrefix))
+            foreach (var owner in store.ClaimOwners(OwnerPrefix))
             {
                 var parts = owner.Split('/');
                 if (parts.Length == 3
@@ -228,7 +228,7 @@ public sealed partial class ChunkWorker(JobStore store, ChunkEncoder encoder, Ch
         [LoggerMessage(EventId = 3206, Level = LogLevel.Warning, Message = "Stopped {Count} ffmpeg/ffprobe processes left running by a previous worker in the work directory (pids {Pids})")]
         public static partial void LeftoversKilled(ILogger logger, int count, string pids);
 
-        [LoggerMessage(EventId = 3207, Level = LogLevel.Information, Message = "Released {Count} chunk job claims of {Owner}, a process on this host that is gone")]
+        [LoggerMessage(EventId = 3207, Level = LogLevel.Information, Message = "Released {Count} chunk job and title claims of {Owner}, a process on this host that is gone")]
         public static partial void ReleasedDeadClaims(ILogger logger, int count, string owner);
 
         [LoggerMessage(EventId = 3205, Level = LogLevel.Warning, Message = "The pipeline's job store cannot be reached: {Error}")]

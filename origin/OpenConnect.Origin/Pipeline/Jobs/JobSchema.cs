@@ -82,6 +82,11 @@ internal static class JobSchema
         CREATE INDEX titles_uploader ON titles(uploader, created_at);
         """,
         ChunkJobs,
+        // Which process coordinates a title, until when (several origins on one store).
+        """
+        ALTER TABLE titles ADD COLUMN coordinator TEXT;
+        ALTER TABLE titles ADD COLUMN coordinator_until INTEGER;
+        """,
     ];
 
     public static readonly IReadOnlyList<string> PostgreSql =
@@ -123,5 +128,8 @@ internal static class JobSchema
         );
         """,
         ChunkJobs,
+        """
+        ALTER TABLE titles ADD COLUMN coordinator TEXT, ADD COLUMN coordinator_until BIGINT;
+        """,
     ];
 }

@@ -169,11 +169,13 @@ public sealed partial class JobStore
     /// <summary>Removes all of a title's jobs (it is published, or its work is gone).</summary>
     public int RemoveChunks(string titleId) => Execute("DELETE FROM chunk_jobs WHERE title_id = @t", ("@t", titleId));
 
-    /// <summary>The owners holding claims on running jobs whose owner name starts with <paramref name="prefix"/>.</summary>
-    public IReadOnlyList<string> ChunkOwners(string prefix)
+    /// <summary>The owners holding claims (on running chunk jobs, or coordinating titles) whose owner name starts with <paramref name="prefix"/>.</summary>
+    public IReadOnlyList<string> ClaimOwners(string prefix)
     {
         using var connection = _database.Open();
-        using var command = Command(connection, "SELECT DISTINCT lease_owner FROM chunk_jobs WHERE state = 'running'");
+        using var command = Command(
+            connection,
+            "SELECT lease_owner FROM chunk_jobs WHERE state = 'running' UNION SELECT coordinator FROM titles WHERE coordinator IS NOT NULL AND state IN ('queued', 'processing')");
         using var reader = command.ExecuteReader();
         var owners = new List<string>();
         while (reader.Read())
@@ -188,11 +190,41 @@ public sealed partial class JobStore
     }
 
     /// <summary>
-    /// Ends the leases <paramref name="owner"/> holds now (the process is known dead), so the jobs are
-    /// claimed again at once rather than when the leases run out. Its late completions stay refused.
+    /// Ends the leases <paramref name="owner"/> holds now (the process is known dead), so its jobs and
+    /// titles are claimed again at once rather than when the leases run out. Its late completions stay refused.
     /// </summary>
-    public int ExpireLeasesOf(string owner) => Execute(
-        "UPDATE chunk_jobs SET lease_until = 0 WHERE state = 'running' AND lease_owner = @owner",
+    public int ExpireLeasesOf(string owner) =>
+        Execute("UPDATE chunk_jobs SET lease_until = 0 WHERE state = 'running' AND lease_owner = @owner", ("@owner", owner))
+        + Execute("UPDATE titles SET coordinator_until = 0 WHERE coordinator = @owner", ("@owner", owner));
+
+    /// <summary>
+    /// Claims the coordination of a queued or processing title for <paramref name="owner"/> until now +
+    /// <paramref name="lease"/>: one process runs a title's steps, however many origins share the
+    /// store. True when the title is free, its coordinator's lease ran out, or <paramref name="owner"/>
+    /// holds it already (the call then renews it).
+    /// </summary>
+    public bool ClaimTitle(string titleId, string owner, TimeSpan lease) => Execute(
+        """
+        UPDATE titles SET coordinator = @owner, coordinator_until = @until
+        WHERE id = @id AND state IN ('queued', 'processing') AND (coordinator IS NULL OR coordinator = @owner OR coordinator_until < @now)
+        """,
+        ("@id", titleId),
+        ("@owner", owner),
+        ("@until", Now() + (long)lease.TotalMilliseconds),
+        ("@now", Now())) == 1;
+
+    /// <summary>Extends <paramref name="owner"/>'s claim on a title; false when it lost it (its lease ran out and another process took the title).</summary>
+    public bool RenewTitle(string titleId, string owner, TimeSpan lease) => Execute(
+        "UPDATE titles SET coordinator_until = @until WHERE id = @id AND coordinator = @owner AND coordinator_until >= @now",
+        ("@id", titleId),
+        ("@owner", owner),
+        ("@until", Now() + (long)lease.TotalMilliseconds),
+        ("@now", Now())) == 1;
+
+    /// <summary>Gives up <paramref name="owner"/>'s claim on a title (it ended, or the process stops).</summary>
+    public void ReleaseTitle(string titleId, string owner) => Execute(
+        "UPDATE titles SET coordinator = NULL, coordinator_until = NULL WHERE id = @id AND coordinator = @owner",
+        ("@id", titleId),
         ("@owner", owner));
 
     /// <summary>Chunk jobs queued or running, over every title and worker.</summary>

@@ -137,13 +137,43 @@ public abstract partial class JobStoreContractTests
         var alive = Store.ClaimChunk("host-a/42/1", Lease, maxAttempts: 3)!;
         Store.ClaimChunk("host-b/41/1", Lease, maxAttempts: 3);
 
-        Assert.Equal(["host-a/41/1", "host-a/42/1"], Store.ChunkOwners("host-a/").Order(StringComparer.Ordinal));
+        Assert.Equal(["host-a/41/1", "host-a/42/1"], Store.ClaimOwners("host-a/").Order(StringComparer.Ordinal));
         Assert.Equal(1, Store.ExpireLeasesOf("host-a/41/1"));
 
         var again = Store.ClaimChunk("host-a/43/1", Lease, maxAttempts: 3)!;
         Assert.Equal((dead.Chunk, 2), (again.Chunk, again.Attempt));
         Assert.False(Store.CompleteChunk(dead, "late"));
         Assert.True(Store.RenewChunk(alive, Lease, 0.1));
+    }
+
+    [Fact]
+    public void ATitleIsCoordinatedByOneProcess_UntilItsClaimRunsOutOrIsReleased()
+    {
+        QueueChunks("aaaaaaaaaaa", 1);
+        Assert.True(Store.ClaimTitle("aaaaaaaaaaa", "host-a/1/titles", Lease));
+        Assert.False(Store.ClaimTitle("aaaaaaaaaaa", "host-b/2/titles", Lease));
+        Assert.True(Store.ClaimTitle("aaaaaaaaaaa", "host-a/1/titles", Lease));
+        Assert.Equal(["host-a/1/titles"], Store.ClaimOwners("host-a/"));
+
+        Clock.Advance(Lease / 2);
+        Assert.True(Store.RenewTitle("aaaaaaaaaaa", "host-a/1/titles", Lease));
+        Clock.Advance(Lease - TimeSpan.FromSeconds(1));
+        Assert.False(Store.ClaimTitle("aaaaaaaaaaa", "host-b/2/titles", Lease));
+
+        Clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.True(Store.ClaimTitle("aaaaaaaaaaa", "host-b/2/titles", Lease));
+        Assert.False(Store.RenewTitle("aaaaaaaaaaa", "host-a/1/titles", Lease));
+
+        Store.ReleaseTitle("aaaaaaaaaaa", "host-a/1/titles");
+        Assert.False(Store.ClaimTitle("aaaaaaaaaaa", "host-a/1/titles", Lease));
+        Store.ReleaseTitle("aaaaaaaaaaa", "host-b/2/titles");
+        Assert.True(Store.ClaimTitle("aaaaaaaaaaa", "host-a/1/titles", Lease));
+
+        Assert.True(Store.ExpireLeasesOf("host-a/1/titles") >= 1);
+        Assert.True(Store.ClaimTitle("aaaaaaaaaaa", "host-b/2/titles", Lease));
+        Store.SetState("aaaaaaaaaaa", TitleStates.Published, published: true);
+        Store.ReleaseTitle("aaaaaaaaaaa", "host-b/2/titles");
+        Assert.False(Store.ClaimTitle("aaaaaaaaaaa", "host-a/1/titles", Lease));
     }
 
     [Fact]

@@ -1,5 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
 using OpenConnect.Origin.Pipeline;
 using OpenConnect.Origin.Pipeline.Jobs;
 using OpenConnect.Testing;
@@ -55,19 +53,7 @@ public sealed class WorkerChaosTests
         await doomed.KillAsync();
 
         using var client = origin.CreateClient();
-        JsonElement title;
-        while (true)
-        {
-            title = await client.GetFromJsonAsync<JsonElement>($"/api/titles/{submission.TitleId}");
-            if (title.GetProperty("state").GetString() is "published" or "failed")
-            {
-                break;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"not finished in time: {title}");
-            await Task.Delay(200);
-        }
-
+        var title = await PipelineHarness.WaitForEndAsync(client, submission.TitleId, deadline - DateTime.UtcNow);
         Assert.True(title.GetProperty("state").GetString() == "published", title.ToString());
         var steps = title.GetProperty("steps").EnumerateArray().ToDictionary(s => s.GetProperty("name").GetString()!);
         var encodes = steps.Keys.Where(k => k.StartsWith("encode/", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
