@@ -111,7 +111,7 @@ public sealed partial class PipelineWorker(
             Served(next, unfinished);
             using var lost = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             using var renewing = new CancellationTokenSource();
-            var renewal = RenewAsync(next.Id, lost, renewing.Token);
+            var renewal = LeaseRenewal.RunAsync(() => store.RenewTitle(next.Id, _owner, _lease), _lease, time, lost, _ => { }, renewing.Token);
             using var activity = traces.StartRun(next.Id);
             try
             {
@@ -166,35 +166,6 @@ public sealed partial class PipelineWorker(
         return null;
     }
 
-    /// <summary>Renews the claim on a title every third of the lease until <paramref name="stop"/>; cancels <paramref name="lost"/> when it was lost.</summary>
-    private async Task RenewAsync(string titleId, CancellationTokenSource lost, CancellationToken stop)
-    {
-        while (true)
-        {
-            try
-            {
-                await Task.Delay(_lease / 3, time, stop);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            try
-            {
-                if (!store.RenewTitle(titleId, _owner, _lease))
-                {
-                    await lost.CancelAsync();
-                    return;
-                }
-            }
-            catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
-            {
-                // The store is away: the title's own steps fail or wait on it too; the next renewal tells.
-            }
-        }
-    }
-
     /// <summary>Gives the title up so another origin can take it at once (a title that ended is no longer claimable anyway).</summary>
     private void Release(string titleId)
     {
@@ -202,7 +173,7 @@ public sealed partial class PipelineWorker(
         {
             store.ReleaseTitle(titleId, _owner);
         }
-        catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+        catch (Exception ex) when (LeaseRenewal.IsStoreUnavailable(ex))
         {
             // The claim runs out on its own.
         }

@@ -85,7 +85,7 @@ public sealed partial class ChunkWorker(JobStore store, ChunkEncoder encoder, Ch
                 }
             }
         }
-        catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+        catch (Exception ex) when (LeaseRenewal.IsStoreUnavailable(ex))
         {
             Log.StoreUnavailable(logger, ex.Message);
         }
@@ -100,7 +100,7 @@ public sealed partial class ChunkWorker(JobStore store, ChunkEncoder encoder, Ch
             {
                 claim = store.ClaimChunk(owner, _options.ChunkLease, _options.MaxAttempts);
             }
-            catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+            catch (Exception ex) when (LeaseRenewal.IsStoreUnavailable(ex))
             {
                 Log.StoreUnavailable(logger, ex.Message);
                 claim = null;
@@ -131,7 +131,7 @@ public sealed partial class ChunkWorker(JobStore store, ChunkEncoder encoder, Ch
         using var lost = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         using var renewing = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var progress = 0.0;
-        var renewal = RenewAsync(claim, () => Volatile.Read(ref progress), lost, renewing.Token);
+        var renewal = LeaseRenewal.RunAsync(() => store.RenewChunk(claim, _options.ChunkLease, Volatile.Read(ref progress)), _options.ChunkLease, time, lost, ex => Log.StoreUnavailable(logger, ex.Message), renewing.Token);
         var started = Stopwatch.GetTimestamp();
         Log.Claimed(logger, claim.TitleId, claim.Chunk, claim.Attempt);
         try
@@ -173,41 +173,6 @@ public sealed partial class ChunkWorker(JobStore store, ChunkEncoder encoder, Ch
         {
             await renewing.CancelAsync();
             await renewal;
-        }
-    }
-
-    /// <summary>Renews the lease every third of its length until <paramref name="stop"/>; cancels <paramref name="lost"/> when a renewal is refused.</summary>
-    private async Task RenewAsync(ChunkLease claim, Func<double> progress, CancellationTokenSource lost, CancellationToken stop)
-    {
-        var every = _options.ChunkLease / 3;
-        while (true)
-        {
-            try
-            {
-                await Task.Delay(every, time, stop);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            bool renewed;
-            try
-            {
-                renewed = store.RenewChunk(claim, _options.ChunkLease, progress());
-            }
-            catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
-            {
-                // The store is away: keep encoding; the next renewal (or the completion) finds out whether the claim held.
-                Log.StoreUnavailable(logger, ex.Message);
-                continue;
-            }
-
-            if (!renewed)
-            {
-                await lost.CancelAsync();
-                return;
-            }
         }
     }
 
