@@ -31,10 +31,10 @@ public sealed class JobStoreSchemaTests
         PRAGMA user_version = 2;
         """;
 
-    /// <summary>The PostgreSQL schema at version 1 (titles and steps, before chunk jobs), with rows.</summary>
-    private const string PostgresVersionOne = """
+    /// <summary>The PostgreSQL schema at version 2 (titles, steps and chunk jobs, before title claims), with rows.</summary>
+    private const string PostgresVersionTwo = """
         CREATE TABLE pipeline_schema_version (version INTEGER NOT NULL);
-        INSERT INTO pipeline_schema_version VALUES (1);
+        INSERT INTO pipeline_schema_version VALUES (1), (2);
         CREATE TABLE titles (
             seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE, id TEXT PRIMARY KEY, upload_id TEXT NOT NULL UNIQUE,
             state TEXT NOT NULL, step TEXT, percent DOUBLE PRECISION NOT NULL DEFAULT 0, reason TEXT,
@@ -52,6 +52,15 @@ public sealed class JobStoreSchemaTests
             ('aaaaaaaaaaa', 'u-1', 'published', '{"uploader_id":"ann"}', 'ann', '/x', 30.5, 1, 1),
             ('ccccccccccc', 'u-3', 'processing', '{}', '', '/z', NULL, 3, 3);
         INSERT INTO steps (title_id, name, state, attempts, started_at, finished_at) VALUES ('ccccccccccc', 'probe', 'done', 1, 3, 4);
+        CREATE TABLE chunk_jobs (
+            title_id TEXT NOT NULL REFERENCES titles(id), chunk INTEGER NOT NULL, ordinal INTEGER NOT NULL, state TEXT NOT NULL,
+            spec TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, lease_token TEXT, lease_owner TEXT, lease_until BIGINT,
+            not_before BIGINT NOT NULL DEFAULT 0, progress DOUBLE PRECISION NOT NULL DEFAULT 0, output TEXT, error TEXT,
+            created_at BIGINT NOT NULL, started_at BIGINT, finished_at BIGINT, PRIMARY KEY (title_id, chunk));
+        CREATE INDEX chunk_jobs_claim ON chunk_jobs(state, created_at, ordinal);
+        INSERT INTO chunk_jobs (title_id, chunk, ordinal, state, spec, attempts, output, created_at) VALUES
+            ('ccccccccccc', 1, 0, 'done', '{}', 1, 'work/ccccccccccc/encodes/jobs/00001-x', 3),
+            ('ccccccccccc', 2, 1, 'queued', '{"chunk":2}', 0, NULL, 3);
         """;
 
     [Fact]
@@ -71,6 +80,8 @@ public sealed class JobStoreSchemaTests
         Assert.Equal(["ccccccccccc"], store.Unfinished().Select(t => t.Id));
         Assert.Equal("probe", Assert.Single(store.Steps("ccccccccccc")).Name);
         Assert.Equal(0L, ScalarSqlite(path, "SELECT COUNT(*) FROM chunk_jobs"));
+        Assert.True(store.ClaimTitle("ccccccccccc", "host/1/titles", TimeSpan.FromSeconds(30)));
+        Assert.False(store.ClaimTitle("aaaaaaaaaaa", "host/1/titles", TimeSpan.FromSeconds(30)));
     }
 
     [Fact]
@@ -88,7 +99,7 @@ public sealed class JobStoreSchemaTests
     public async Task APostgresDatabaseAtThePreviousVersion_IsMigrated_AndKeepsItsRows()
     {
         await using var engine = await PostgresEngine.CreateAsync();
-        await ExecutePostgresAsync(engine.ConnectionString, PostgresVersionOne);
+        await ExecutePostgresAsync(engine.ConnectionString, PostgresVersionTwo);
 
         var store = engine.Open(TimeProvider.System);
 
@@ -97,7 +108,9 @@ public sealed class JobStoreSchemaTests
         Assert.Equal(TimeSpan.FromSeconds(30.5), store.UsageOf("ann", DateTimeOffset.UnixEpoch).SourceDuration);
         Assert.Equal(["ccccccccccc"], store.Unfinished().Select(t => t.Id));
         Assert.Equal("probe", Assert.Single(store.Steps("ccccccccccc")).Name);
-        Assert.Equal(0L, await ScalarPostgresAsync(engine.ConnectionString, "SELECT COUNT(*) FROM chunk_jobs"));
+        Assert.Equal([(1, ChunkJobStates.Done, "work/ccccccccccc/encodes/jobs/00001-x"), (2, ChunkJobStates.Queued, null)], store.ChunkJobs("ccccccccccc").Select(j => (j.Chunk, j.State, j.Output)));
+        Assert.True(store.ClaimTitle("ccccccccccc", "host/1/titles", TimeSpan.FromSeconds(30)));
+        Assert.Equal(("ccccccccccc", 2, "{\"chunk\":2}"), store.ClaimChunk("w", TimeSpan.FromSeconds(30), maxAttempts: 3) is { } c ? (c.TitleId, c.Chunk, c.Spec) : default);
     }
 
     [Fact]
