@@ -81,7 +81,16 @@ public sealed partial class TitleProcessor
             while (remaining.Count > 0)
             {
                 _store.FailAbandonedChunks(_options.MaxAttempts);
-                foreach (var job in _store.ChunkJobs(titleId).Where(j => remaining.Contains(j.Chunk)))
+                var jobs = _store.ChunkJobs(titleId);
+                // A chunk whose row is gone (withdrawn by a run that lost the title, or deleted by an
+                // operator) is queued again rather than waited for forever.
+                var missing = remaining.Where(c => !jobs.Any(j => j.Chunk == c)).ToList();
+                if (missing.Count > 0)
+                {
+                    _store.EnqueueChunks(titleId, [.. missing.Select(c => (c, JsonSerializer.Serialize(specs[c])))]);
+                }
+
+                foreach (var job in jobs.Where(j => remaining.Contains(j.Chunk)))
                 {
                     var name = EncodeStepName(specs[job.Chunk].Chunk);
                     switch (job.State)
