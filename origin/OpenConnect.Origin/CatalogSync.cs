@@ -3,7 +3,7 @@ using OpenConnect.Origin.Catalog.Accounts;
 using OpenConnect.Origin.Catalog.Titles;
 using OpenConnect.Origin.Publishing;
 using PipelineTitleRecord = OpenConnect.Origin.Pipeline.TitleRecord;
-using PipelineTitles = OpenConnect.Origin.Pipeline.TitleStore;
+using PipelineTitles = OpenConnect.Origin.Pipeline.Jobs.JobStore;
 
 namespace OpenConnect.Origin;
 

@@ -25,6 +25,11 @@ public static class OriginHost
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices)
     {
         var builder = RoleHost.CreateBuilder(RoleName, DefaultUrls, args);
+        if (RoleOptionsRegistration.BindOrDefaults<OriginOptions>(builder.Configuration).IsWorker)
+        {
+            return BuildWorker(builder, configureServices);
+        }
+
         RoleListeners.Add(builder, new RoleListenerSpec
         {
             DefaultUrls = DefaultUrls,
@@ -80,6 +85,23 @@ public static class OriginHost
         app.MapOriginCatalog();
         app.MapOriginWebApp();
         app.MapLicenseEndpoint();
+        return app;
+    }
+
+    /// <summary>
+    /// A worker process (<c>Origin:Role=worker</c>): claims and runs chunk encode jobs from the
+    /// pipeline's job store, nothing else. Its data listener answers nothing (404); health and
+    /// metrics are on the management listener, on a free port unless <c>Management:Url</c> says otherwise.
+    /// </summary>
+    private static WebApplication BuildWorker(WebApplicationBuilder builder, Action<IServiceCollection>? configureServices)
+    {
+        RoleListeners.Add(builder, new RoleListenerSpec { DefaultUrls = "http://127.0.0.1:0", DefaultManagementUrl = "http://127.0.0.1:0" });
+        builder.Services.AddRoleOptions<OriginOptions>(builder.Configuration);
+        builder.Services.AddStateDirectory("data-directory", sp => sp.GetRequiredService<IOptions<OriginOptions>>().Value.DataDirectory);
+        builder.Services.AddOriginChunkWorker();
+        configureServices?.Invoke(builder.Services);
+        var app = builder.Build();
+        app.MapRoleEndpoints();
         return app;
     }
 }

@@ -12,6 +12,21 @@ public sealed class OriginOptions : IRoleOptions<OriginOptions>
 {
     public static string SectionName => "Origin";
 
+    public const string AllRole = "all";
+    public const string WorkerRole = "worker";
+
+    /// <summary>
+    /// What this process runs: <c>all</c> (default: the API, ingest, pipeline, catalog and parent
+    /// endpoint) or <c>worker</c>: only chunk encode jobs claimed from the pipeline's job store
+    /// (<c>Pipeline:Database</c>, PostgreSQL for workers beside a running origin) with the same
+    /// <see cref="DataDirectory"/>; no API, only <c>/healthz</c> and <c>/metrics</c> on the management
+    /// listener. Run one per host with <c>Pipeline:MaxParallelEncodes</c> sized to its cores.
+    /// </summary>
+    public string Role { get; set; } = AllRole;
+
+    /// <summary>Whether <see cref="Role"/> is <c>worker</c>.</summary>
+    public bool IsWorker => string.Equals(Role.Trim(), WorkerRole, StringComparison.OrdinalIgnoreCase);
+
     /// <summary>Directory holding uploads, the SQLite databases, work files and published titles. Default <c>.openconnect/origin</c>.</summary>
     public string DataDirectory { get; set; } = Path.Combine(".openconnect", "origin");
 
@@ -69,6 +84,7 @@ public sealed class OriginOptions : IRoleOptions<OriginOptions>
     public void Validate(OptionsCheck check)
     {
         check.Require(!string.IsNullOrWhiteSpace(DataDirectory), "DataDirectory", DataDirectory, "must name a directory");
+        check.Require(IsWorker || string.Equals(Role.Trim(), AllRole, StringComparison.OrdinalIgnoreCase), "Role", Role, "must be all or worker");
         check.RequireNetworkPrefixes(ParentNetworks, "ParentNetworks");
         check.RequirePlaybackKeys(PlaybackKeys, "PlaybackKeys");
         check.Require(PlaybackMacKeyFile.Length == 0 || Contracts.Security.PlaybackMacKey.DescribeFile(PlaybackMacKeyFile) is null, "PlaybackMacKeyFile", PlaybackMacKeyFile,

@@ -162,7 +162,7 @@ public sealed partial class TranscodeScenario : IScenario
         await app.StartAsync(cancellationToken);
         try
         {
-            var store = app.Services.GetRequiredService<TitleStore>();
+            var store = app.Services.GetRequiredService<OpenConnect.Origin.Pipeline.Jobs.JobStore>();
             var clock = Stopwatch.StartNew();
             var submission = await app.Services.GetRequiredService<IPipelineIntake>().SubmitAsync(new SourceUpload(label, upload, new Dictionary<string, string>()), cancellationToken);
             if (!submission.Accepted)

@@ -44,7 +44,10 @@ internal static class LeftoverTools
 
                 var cwd = new DirectoryInfo(Path.Combine(entry, "cwd")).LinkTarget ?? "";
                 var inside = (cwd + "/").StartsWith(root, StringComparison.Ordinal) || argv.Any(a => a.Contains(root, StringComparison.Ordinal));
-                if (!inside || ParentOf(entry) == self)
+                // A tool under a live origin process (this one, or a worker sharing the data directory;
+                // the sandbox may sit between them) is that process's current work, not a leftover.
+                var parent = ParentOf(entry);
+                if (!inside || parent == self || HasOriginAncestor(parent))
                 {
                     continue;
                 }
@@ -63,6 +66,36 @@ internal static class LeftoverTools
     }
 
     /// <summary>The parent process id from <c>/proc/{pid}/stat</c> (the field after the state, past the command in parentheses).</summary>
+    /// <summary>Whether <paramref name="pid"/> is an origin or worker process, or runs under one (Linux; false elsewhere or when it is gone).</summary>
+    public static bool HasOriginAncestor(int pid)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        for (var depth = 0; depth < 4 && pid > 1; depth++)
+        {
+            try
+            {
+                var entry = $"/proc/{pid.ToString(CultureInfo.InvariantCulture)}";
+                var argv = File.ReadAllText(Path.Combine(entry, "cmdline")).Split('\0', StringSplitOptions.RemoveEmptyEntries);
+                if (argv.Any(a => Path.GetFileName(a) is "OpenConnect.Origin" or "OpenConnect.Origin.dll" or "openconnect-origin"))
+                {
+                    return true;
+                }
+
+                pid = ParentOf(entry);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+            {
+                return false;
+            }
+        }
+
+        return false;
+    }
+
     private static int ParentOf(string procEntry)
     {
         var stat = File.ReadAllText(Path.Combine(procEntry, "stat"));

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using OpenConnect.Contracts.Content;
+using OpenConnect.Origin.Pipeline.Jobs;
 
 namespace OpenConnect.Origin.Pipeline;
 
@@ -9,7 +10,7 @@ namespace OpenConnect.Origin.Pipeline;
 /// work directory and wakes the worker. Submissions run one at a time, so two sources of one
 /// uploader cannot both fit the daily duration that only one fits.
 /// </summary>
-public sealed class PipelineIntake(TitleStore store, PipelinePaths paths, SourceProbe probe, PipelineSignal signal, PipelineMetrics metrics, PipelineTraces traces) : IPipelineIntake
+public sealed class PipelineIntake(JobStore store, PipelinePaths paths, SourceProbe probe, PipelineSignal signal, PipelineMetrics metrics, PipelineTraces traces) : IPipelineIntake
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
 

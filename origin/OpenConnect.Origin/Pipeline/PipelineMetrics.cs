@@ -1,3 +1,4 @@
+using OpenConnect.Origin.Pipeline.Jobs;
 using Prometheus;
 
 namespace OpenConnect.Origin.Pipeline;
@@ -13,6 +14,7 @@ public sealed class PipelineMetrics
             LabelNames = ["step"],
             Buckets = Histogram.ExponentialBuckets(0.05, 2, 16),
         });
+        PendingChunkJobs = factory.CreateGauge("openconnect_origin_pipeline_chunk_jobs_pending", "Chunk encode jobs queued or running in the job store, over every title and worker.");
         StepFailures = factory.CreateCounter("openconnect_origin_pipeline_step_failures_total", "Pipeline step attempts that failed.", ["step"]);
     }
 
@@ -22,11 +24,15 @@ public sealed class PipelineMetrics
 
     public Counter StepFailures { get; }
 
-    public void Refresh(TitleStore store)
+    public Gauge PendingChunkJobs { get; }
+
+    public void Refresh(JobStore store)
     {
         foreach (var (state, count) in store.CountByState())
         {
             Titles.WithLabels(state).Set(count);
         }
+
+        PendingChunkJobs.Set(store.PendingChunkCount());
     }
 }

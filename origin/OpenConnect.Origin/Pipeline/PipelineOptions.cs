@@ -108,6 +108,24 @@ public sealed class PipelineOptions
     /// <value>the processor count</value>
     public int MaxParallelEncodes { get; set; } = Environment.ProcessorCount;
 
+    /// <summary>
+    /// How long a worker's claim on a chunk job (and an origin's claim on the title it runs) lasts
+    /// without renewal; the holder renews it every third of this while it works. A job or title whose
+    /// process died is claimed again once its lease ends (at once when that process was on the same
+    /// host), so this bounds the work a dead process delays. Between 00:00:03 and 00:10:00. Default 30 s.
+    /// </summary>
+    public TimeSpan ChunkLease { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Whether the origin encodes chunk jobs itself (<see cref="MaxParallelEncodes"/> at once) besides
+    /// coordinating its titles. Set false when worker processes (<c>Origin:Role=worker</c>) on the same
+    /// PostgreSQL job store do all the encoding, so the API host keeps its cores. Default true.
+    /// </summary>
+    public bool EncodeInProcess { get; set; } = true;
+
+    /// <summary>How often an idle worker looks for chunk jobs queued by another process (the origin's own wake it at once). Between 00:00:00.05 and 00:01:00. Default 1 s.</summary>
+    public TimeSpan ChunkPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>x264 preset. Default <c>veryfast</c>.</summary>
     public string X264Preset { get; set; } = "veryfast";
 
@@ -137,6 +155,9 @@ public sealed class PipelineOptions
 
     /// <summary>Limits and isolation of the ffmpeg/ffprobe runs over uploaded bytes (section <c>Origin:Pipeline:Sandbox</c>).</summary>
     public MediaSandboxOptions Sandbox { get; set; } = new();
+
+    /// <summary>The job store: SQLite in the data directory (default) or PostgreSQL (section <c>Origin:Pipeline:Database</c>).</summary>
+    public Jobs.PipelineDatabaseOptions Database { get; set; } = new();
 
     /// <summary>Protected titles' DRM signalling (section <c>Origin:Pipeline:Protection</c>).</summary>
     public Cenc.DrmSignallingOptions Protection { get; set; } = new();
@@ -213,6 +234,8 @@ public sealed class PipelineOptions
         check.Require(FirstSegmentSeconds == 0 || (FirstSegmentSeconds >= 0.5 && FirstSegmentSeconds <= SegmentSeconds / 2.0), "Pipeline:FirstSegmentSeconds", FirstSegmentSeconds, "must be 0 (off) or between 0.5 and half of Pipeline:SegmentSeconds");
         check.Require(ChunkSeconds >= SegmentSeconds && SegmentSeconds > 0 && ChunkSeconds % SegmentSeconds == 0, "Pipeline:ChunkSeconds", ChunkSeconds, "must be a positive multiple of Pipeline:SegmentSeconds");
         check.Require(MaxParallelEncodes is >= 1 and <= 256, "Pipeline:MaxParallelEncodes", MaxParallelEncodes, "must be between 1 and 256");
+        check.Require(ChunkLease >= TimeSpan.FromSeconds(3) && ChunkLease <= TimeSpan.FromMinutes(10), "Pipeline:ChunkLease", ChunkLease, "must be between 00:00:03 and 00:10:00");
+        check.Require(ChunkPollInterval >= TimeSpan.FromMilliseconds(50) && ChunkPollInterval <= TimeSpan.FromMinutes(1), "Pipeline:ChunkPollInterval", ChunkPollInterval, "must be between 00:00:00.05 and 00:01:00");
         check.Require(X264Preset is "ultrafast" or "superfast" or "veryfast" or "faster" or "fast" or "medium" or "slow" or "slower" or "veryslow", "Pipeline:X264Preset", X264Preset, "must be an x264 preset (ultrafast … veryslow)");
         check.Require(X265Preset is "ultrafast" or "superfast" or "veryfast" or "faster" or "fast" or "medium" or "slow" or "slower" or "veryslow", "Pipeline:X265Preset", X265Preset, "must be an x265 preset (ultrafast … veryslow)");
         check.Require(Vp9CpuUsed is >= 0 and <= 8, "Pipeline:Vp9CpuUsed", Vp9CpuUsed, "must be between 0 and 8");
@@ -224,5 +247,6 @@ public sealed class PipelineOptions
         check.Require(StoryboardIntervalSeconds is >= 0 and <= 600, "Pipeline:StoryboardIntervalSeconds", StoryboardIntervalSeconds, "must be between 0 and 600");
         Sandbox.Validate(check);
         Protection.Validate(check);
+        Database.Validate(check);
     }
 }

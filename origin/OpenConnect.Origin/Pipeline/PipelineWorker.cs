@@ -1,3 +1,5 @@
+using OpenConnect.Origin.Pipeline.Jobs;
+
 namespace OpenConnect.Origin.Pipeline;
 
 /// <summary>
@@ -7,10 +9,24 @@ namespace OpenConnect.Origin.Pipeline;
 /// it wait for every title queued before it, all of one uploader's backlog share). On start it
 /// picks up every title left queued or processing by a previous run, which resumes after its last
 /// recorded step (processing ones first), after stopping the ffmpeg processes a killed predecessor
-/// left running (<see cref="LeftoverTools"/>).
+/// left running (<see cref="LeftoverTools"/>). A title is claimed in the job store before it runs (a
+/// lease renewed while it runs, as for chunk jobs), so origins sharing one PostgreSQL store never run
+/// a title twice, and a title whose origin died is taken over when its claim runs out.
 /// </summary>
-public sealed partial class PipelineWorker(TitleStore store, TitleProcessor processor, PipelineSignal signal, PipelineMetrics metrics, PipelineTraces traces, PipelinePaths paths, ILogger<PipelineWorker> logger) : BackgroundService
+public sealed partial class PipelineWorker(
+    JobStore store,
+    TitleProcessor processor,
+    PipelineSignal signal,
+    PipelineMetrics metrics,
+    PipelineTraces traces,
+    PipelinePaths paths,
+    Microsoft.Extensions.Options.IOptions<OriginOptions> options,
+    TimeProvider time,
+    ILogger<PipelineWorker> logger) : BackgroundService
 {
+    private readonly TimeSpan _lease = options.Value.Pipeline.ChunkLease;
+    private readonly string _owner = ChunkWorker.OwnerPrefix + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) + "/titles";
+
     /// <summary>Uploaders remembered for turn-taking before the least recently served idle ones are forgotten.</summary>
     private const int MaxRememberedUploaders = 4096;
 
@@ -77,7 +93,7 @@ public sealed partial class PipelineWorker(TitleStore store, TitleProcessor proc
         while (!stoppingToken.IsCancellationRequested)
         {
             var unfinished = store.Unfinished();
-            var next = PickNext(unfinished, _lastServed);
+            var next = ClaimNext(unfinished);
             if (next is null)
             {
                 try
@@ -93,25 +109,73 @@ public sealed partial class PipelineWorker(TitleStore store, TitleProcessor proc
             }
 
             Served(next, unfinished);
+            using var lost = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            using var renewing = new CancellationTokenSource();
+            var renewal = LeaseRenewal.RunAsync(() => store.RenewTitle(next.Id, _owner, _lease), _lease, time, lost, _ => { }, renewing.Token);
             using var activity = traces.StartRun(next.Id);
             try
             {
                 Log.Starting(logger, next.Id, next.State);
-                await processor.RunAsync(next.Id, stoppingToken);
+                await processor.RunAsync(next.Id, lost.Token);
                 Log.Published(logger, next.Id);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 return;
             }
+            catch (OperationCanceledException) when (lost.IsCancellationRequested)
+            {
+                // Another origin on the store took the title after this one's claim ran out.
+                Log.TitleLost(logger, next.Id);
+            }
             catch (Exception ex)
             {
                 var reason = ex is StepFailedException ? ex.Message : $"internal error: {ex.Message}";
                 Log.Failed(logger, next.Id, reason);
                 activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, reason);
+                store.WithdrawChunks(next.Id);
                 store.SetState(next.Id, TitleStates.Failed, reason);
                 metrics.Refresh(store);
             }
+            finally
+            {
+                await renewing.CancelAsync();
+                await renewal;
+                Release(next.Id);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The title to run next (<see cref="PickNext"/>) among those this process can claim: a title
+    /// another origin on the same store coordinates is skipped until that origin's claim runs out.
+    /// </summary>
+    private TitleRecord? ClaimNext(IReadOnlyList<TitleRecord> unfinished)
+    {
+        var candidates = unfinished.ToList();
+        while (PickNext(candidates, _lastServed) is { } next)
+        {
+            if (store.ClaimTitle(next.Id, _owner, _lease))
+            {
+                return next;
+            }
+
+            candidates.Remove(next);
+        }
+
+        return null;
+    }
+
+    /// <summary>Gives the title up so another origin can take it at once (a title that ended is no longer claimable anyway).</summary>
+    private void Release(string titleId)
+    {
+        try
+        {
+            store.ReleaseTitle(titleId, _owner);
+        }
+        catch (Exception ex) when (LeaseRenewal.IsStoreUnavailable(ex))
+        {
+            // The claim runs out on its own.
         }
     }
 
@@ -125,6 +189,9 @@ public sealed partial class PipelineWorker(TitleStore store, TitleProcessor proc
 
         [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Title {TitleId}: failed: {Reason}")]
         public static partial void Failed(ILogger logger, string titleId, string reason);
+
+        [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Title {TitleId}: another origin took it over (this one's claim ran out); stopped running it")]
+        public static partial void TitleLost(ILogger logger, string titleId);
 
         [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Stopped {Count} ffmpeg/ffprobe processes left running by a previous origin in its work directory (pids {Pids})")]
         public static partial void LeftoversKilled(ILogger logger, int count, string pids);

@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 
 namespace OpenConnect.Origin.Pipeline;
 
-/// <summary>Audio extraction, the parallel per-chunk encodes (all rungs of a chunk in one process) and their concatenation per rung.</summary>
+/// <summary>Audio extraction, the chunk encode jobs (all rungs of a chunk in one job, run by workers) and their concatenation per rung.</summary>
 public sealed partial class TitleProcessor
 {
     private string EncodesDirectory(string titleId) => Path.Combine(_paths.Work(titleId), "encodes");
@@ -25,18 +27,20 @@ public sealed partial class TitleProcessor
     }
 
     /// <summary>
-    /// One job per chunk not yet done, at most <see cref="PipelineOptions.MaxParallelEncodes"/> at
-    /// once, longest chunks first so a long tail chunk does not trail at the end. The first job to
-    /// fail for good cancels the others.
+    /// Queues one job per chunk not yet done in the <see cref="Jobs.JobStore"/>, longest chunks first so a
+    /// long tail chunk does not trail at the end, and follows them while workers (this process's
+    /// <see cref="Jobs.ChunkWorker"/> and any worker processes on the same store) encode them: a job done
+    /// is promoted (its claim's outputs renamed to the chunk files) and recorded as the chunk's encode
+    /// step. The first job to fail for good withdraws the others and fails the title.
     /// </summary>
     private async Task EncodeAllAsync(string titleId, string sourceFile, TitlePlan plan, HashSet<string> done, TitleProgress progress, CancellationToken cancellationToken)
     {
-        var jobs = plan.Chunks
+        var pending = plan.Chunks
             .Where(c => !IsChunkEncoded(done, plan, c))
             .OrderByDescending(c => c.Duration)
             .ThenBy(c => c.Index)
             .ToList();
-        if (jobs.Count == 0)
+        if (pending.Count == 0)
         {
             return;
         }
@@ -46,44 +50,113 @@ public sealed partial class TitleProcessor
             Directory.CreateDirectory(Path.Combine(EncodesDirectory(titleId), rung.Name));
         }
 
-        // Each job is one ffmpeg process (decoder, filters and every encoder of the chunk); share the
-        // cores between the processes that run at once rather than letting each size itself to all.
-        var threads = Math.Max(1, Environment.ProcessorCount / _options.MaxParallelEncodes);
-        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var tasks = jobs.Select(async chunk =>
+        var source = Path.GetRelativePath(_paths.DataDirectory, sourceFile);
+        var firstSegment = FirstSegmentSeconds(plan.Rungs, _options);
+        var specs = pending.ToDictionary(c => c.Index, chunk => new Jobs.ChunkJobSpec(
+            titleId,
+            source,
+            chunk,
+            // Rungs a run before the one-job-per-chunk layout already recorded are not encoded again.
+            [.. plan.Rungs.Where(r => !done.Contains(LegacyEncodeStepName(r, chunk)))],
+            plan.FrameRate,
+            plan.SegmentSeconds,
+            // Chunks count from 1: the title's first chunk holds the short first segment's extra keyframe.
+            chunk.Index == 1 ? firstSegment : 0));
+        _store.EnqueueChunks(titleId, [.. pending.Select(c => (c.Index, JsonSerializer.Serialize(specs[c.Index])))]);
+        _chunkSignal.Wake(pending.Count);
+        progress.Show("encode");
+
+        // One span per chunk, from queued to recorded, as children of the title's run.
+        var run = Activity.Current;
+        var spans = new Dictionary<int, Activity?>();
+        foreach (var chunk in pending)
         {
-            await _encodeSlots.WaitAsync(failed.Token);
-            try
-            {
-                // Rungs a run before the one-job-per-chunk layout already recorded are not encoded again.
-                var rungs = plan.Rungs.Where(r => !done.Contains(LegacyEncodeStepName(r, chunk))).ToList();
-                await StepAsync(titleId, EncodeStepName(chunk), done, progress, ct => EncodeChunkAsync(titleId, sourceFile, plan, rungs, chunk, threads, progress, ct), failed.Token, progress.EncodeJobWeight);
-            }
-            catch (StepFailedException)
-            {
-                await failed.CancelAsync();
-                throw;
-            }
-            finally
-            {
-                _encodeSlots.Release();
-            }
-        }).ToList();
+            spans[chunk.Index] = PipelineTraces.StartStep(titleId, EncodeStepName(chunk), "encode");
+            Activity.Current = run;
+        }
 
         try
         {
-            await Task.WhenAll(tasks);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            // A sibling failed for good: surface its failure rather than the cancellations it caused.
-            var failure = tasks.Where(t => t.IsFaulted).SelectMany(t => t.Exception!.InnerExceptions).OfType<StepFailedException>().FirstOrDefault();
-            if (failure is not null)
+            var remaining = pending.Select(c => c.Index).ToHashSet();
+            while (remaining.Count > 0)
             {
-                throw failure;
-            }
+                _store.FailAbandonedChunks(_options.MaxAttempts);
+                var jobs = _store.ChunkJobs(titleId);
+                // A chunk whose row is gone (withdrawn by a run that lost the title, or deleted by an
+                // operator) is queued again rather than waited for forever.
+                var missing = remaining.Where(c => !jobs.Any(j => j.Chunk == c)).ToList();
+                if (missing.Count > 0)
+                {
+                    _store.EnqueueChunks(titleId, [.. missing.Select(c => (c, JsonSerializer.Serialize(specs[c])))]);
+                }
 
-            throw;
+                foreach (var job in jobs.Where(j => remaining.Contains(j.Chunk)))
+                {
+                    var name = EncodeStepName(specs[job.Chunk].Chunk);
+                    switch (job.State)
+                    {
+                        case Jobs.ChunkJobStates.Done:
+                            Promote(specs[job.Chunk], job.Output!);
+                            _store.StepDone(titleId, name, job.Attempts, job.StartedAt, job.FinishedAt ?? _time.GetUtcNow());
+                            lock (done)
+                            {
+                                done.Add(name);
+                            }
+
+                            remaining.Remove(job.Chunk);
+                            progress.Finished(name);
+                            progress.Complete(progress.EncodeJobWeight);
+                            spans[job.Chunk]?.Dispose();
+                            break;
+                        case Jobs.ChunkJobStates.Failed:
+                            _store.WithdrawChunks(titleId);
+                            _store.StepStarted(titleId, name);
+                            _store.StepFinished(titleId, name, job.Error);
+                            spans[job.Chunk]?.SetStatus(ActivityStatusCode.Error, job.Error);
+                            throw new StepFailedException(name, job.Attempts, job.Error ?? "failed");
+                        case Jobs.ChunkJobStates.Running:
+                            progress.Running(name, job.Progress);
+                            break;
+                    }
+                }
+
+                if (remaining.Count > 0)
+                {
+                    await Task.Delay(ChunkFollowInterval, _time, cancellationToken);
+                }
+            }
+        }
+        finally
+        {
+            foreach (var span in spans.Values)
+            {
+                span?.Dispose();
+            }
+        }
+    }
+
+    /// <summary>How often the title's coordinator reads its chunk jobs' states.</summary>
+    private static readonly TimeSpan ChunkFollowInterval = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// Moves a done job's outputs (in its claim's directory) to the chunk files the concat reads. A
+    /// crash after some renames leaves the rest to the next run, which finds the moved ones in place.
+    /// </summary>
+    private void Promote(Jobs.ChunkJobSpec spec, string output)
+    {
+        var directory = Path.Combine(_paths.DataDirectory, output);
+        foreach (var rung in spec.Rungs)
+        {
+            var from = Jobs.ChunkJobSpec.OutputFile(directory, rung);
+            var to = ChunkFile(spec.TitleId, rung, spec.Chunk);
+            if (File.Exists(from))
+            {
+                File.Move(from, to, overwrite: true);
+            }
+            else if (!File.Exists(to))
+            {
+                throw new FileNotFoundException($"chunk {spec.Chunk.Index} of {rung.Name} is missing from its job's output");
+            }
         }
     }
 
@@ -95,54 +168,6 @@ public sealed partial class TitleProcessor
     /// <summary>Whether every rung of a chunk is encoded, under either step layout.</summary>
     private static bool IsChunkEncoded(HashSet<string> done, TitlePlan plan, Chunk chunk) =>
         done.Contains(EncodeStepName(chunk)) || plan.Rungs.All(r => done.Contains(LegacyEncodeStepName(r, chunk)));
-
-    /// <summary>
-    /// One time range of the source at every rung, in one ffmpeg process: the range is decoded once
-    /// and <c>split</c> to one <c>scale</c> and one encoder per rung, each writing its own chunk file.
-    /// Input seeking is frame-exact when transcoding (ffmpeg decodes from the keyframe before
-    /// <c>-ss</c> and drops frames before it), so chunk boundaries sit exactly on segment multiples
-    /// whatever the source's keyframes; each output's first frame is a forced keyframe and its GOPs
-    /// are closed. Every output is made durable before any is renamed into place, and the step is
-    /// recorded only after all of them are.
-    /// </summary>
-    private async Task EncodeChunkAsync(string titleId, string sourceFile, TitlePlan plan, IReadOnlyList<Rung> rungs, Chunk chunk, int threads, TitleProgress progress, CancellationToken cancellationToken)
-    {
-        if (rungs.Count == 0)
-        {
-            return;
-        }
-
-        var outputs = rungs.Select(r => (Final: ChunkFile(titleId, r, chunk), Temp: DurableFile.TempFor(ChunkFile(titleId, r, chunk)))).ToList();
-        var job = string.Create(CultureInfo.InvariantCulture, $"chunk/{chunk.Index}");
-        var input = string.Create(CultureInfo.InvariantCulture, $"-threads {threads} -ss {chunk.Start:0.######}");
-        var ffmpegOutputs = new List<(string Output, string Arguments)>(rungs.Count);
-        // Chunks count from 1: the title's first chunk holds the short first segment's extra keyframe.
-        var firstSegment = chunk.Index == 1 ? FirstSegmentSeconds(plan.Rungs, _options) : 0;
-        for (var i = 0; i < rungs.Count; i++)
-        {
-            var prefix = i == 0 ? $"-filter_complex_threads {threads} -filter_complex \"{EncoderArguments.SplitScaleFilter(rungs)}\" " : "";
-            ffmpegOutputs.Add((outputs[i].Temp, prefix + string.Create(CultureInfo.InvariantCulture, $"-t {chunk.Duration:0.######} -map \"[v{i}]\" -an -sn -dn -fps_mode passthrough -threads {threads} {EncoderArguments.Video(rungs[i], plan.FrameRate, plan.SegmentSeconds, _options, firstSegmentSeconds: firstSegment)}")));
-        }
-
-        try
-        {
-            await _ffmpeg.RunAsync(sourceFile, MediaInputFormat.ForSourceFile(sourceFile), input, ffmpegOutputs, _paths.Work(titleId), TimeSpan.FromSeconds(chunk.Duration), f => progress.Running(job, f), cancellationToken);
-        }
-        finally
-        {
-            progress.Finished(job);
-        }
-
-        foreach (var (_, temp) in outputs)
-        {
-            DurableFile.Flush(temp);
-        }
-
-        foreach (var (final, temp) in outputs)
-        {
-            File.Move(temp, final, overwrite: true);
-        }
-    }
 
     /// <summary>Joins a rung's chunks without re-encoding (ffmpeg's concat demuxer).</summary>
     private async Task ConcatAsync(string titleId, Rung rung, TitlePlan plan, CancellationToken cancellationToken)

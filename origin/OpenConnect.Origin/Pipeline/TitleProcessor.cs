@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using OpenConnect.Origin.Pipeline.Jobs;
 using OpenConnect.Origin.Publishing;
 using OpenConnect.Origin.Storage;
 
@@ -20,9 +21,9 @@ public sealed class StepFailedException(string step, int attempts, string error)
 }
 
 /// <summary>
-/// Runs one title through the DAG: probe → audio → chunk (plan) → encode (one job per chunk
-/// for all its rungs, chunks in parallel) → concat (per rung) → package → thumbnails → integrity → publish. Every step is
-/// skipped when SQLite already records it done, writes its outputs under temporary names and
+/// Runs one title through the DAG: probe → audio → chunk (plan) → encode (one chunk job per chunk
+/// for all its rungs, claimed by workers in parallel) → concat (per rung) → package → thumbnails → integrity → publish. Every step is
+/// skipped when the job store already records it done, writes its outputs under temporary names and
 /// renames them into place before it is recorded, and is retried with exponential backoff.
 /// </summary>
 public sealed partial class TitleProcessor
@@ -41,7 +42,7 @@ public sealed partial class TitleProcessor
         ["publish"] = 3,
     };
 
-    private readonly TitleStore _store;
+    private readonly JobStore _store;
     private readonly PipelinePaths _paths;
     private readonly PipelineOptions _options;
     private readonly ITitlePublisher _publisher;
@@ -49,13 +50,13 @@ public sealed partial class TitleProcessor
     private readonly PipelineMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<TitleProcessor> _logger;
-    private readonly SemaphoreSlim _encodeSlots;
+    private readonly Jobs.ChunkSignal _chunkSignal;
     private readonly Ffmpeg _ffmpeg;
     private readonly SourceProbe _probe;
     private readonly Protection.ITitleKeys _keys;
 
     public TitleProcessor(
-        TitleStore store,
+        JobStore store,
         PipelinePaths paths,
         IOptions<OriginOptions> options,
         ITitlePublisher publisher,
@@ -65,7 +66,8 @@ public sealed partial class TitleProcessor
         Ffmpeg ffmpeg,
         TimeProvider time,
         ILogger<TitleProcessor> logger,
-        Protection.ITitleKeys keys)
+        Protection.ITitleKeys keys,
+        Jobs.ChunkSignal chunkSignal)
     {
         _store = store;
         _paths = paths;
@@ -76,7 +78,7 @@ public sealed partial class TitleProcessor
         _probe = probe;
         _time = time;
         _logger = logger;
-        _encodeSlots = new SemaphoreSlim(_options.MaxParallelEncodes, _options.MaxParallelEncodes);
+        _chunkSignal = chunkSignal;
         _ffmpeg = ffmpeg;
         _keys = keys;
     }
@@ -121,6 +123,7 @@ public sealed partial class TitleProcessor
 
         _store.SetState(titleId, TitleStates.Published, published: true);
         _metrics.Refresh(_store);
+        _store.RemoveChunks(titleId);
         CleanUp(titleId);
     }
 
@@ -272,7 +275,7 @@ public sealed partial class TitleProcessor
     }
 
     /// <summary>Percent done and the current step, written to the title row at most twice a second.</summary>
-    private sealed class TitleProgress(TitleStore store, string titleId, TimeProvider time)
+    private sealed class TitleProgress(JobStore store, string titleId, TimeProvider time)
     {
         private readonly Lock _lock = new();
         private readonly Dictionary<string, double> _running = [];

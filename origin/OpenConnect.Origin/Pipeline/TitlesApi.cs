@@ -1,4 +1,5 @@
 using OpenConnect.Contracts.Content;
+using OpenConnect.Origin.Pipeline.Jobs;
 
 namespace OpenConnect.Origin.Pipeline;
 
@@ -15,7 +16,7 @@ public static class TitlesApi
 
     public static WebApplication MapTitlesApi(this WebApplication app)
     {
-        app.MapGet("/api/titles", async (HttpContext context, TitleStore store) =>
+        app.MapGet("/api/titles", async (HttpContext context, JobStore store) =>
         {
             var limit = DefaultLimit;
             if (context.Request.Query.TryGetValue("limit", out var raw) && (!int.TryParse(raw, out limit) || limit < 1 || limit > MaxLimit))
@@ -36,7 +37,7 @@ public static class TitlesApi
             return Results.Ok(new { titles = titles.Select(t => Describe(t, steps: null)) });
         });
 
-        app.MapGet("/api/titles/{id}", async (HttpContext context, string id, TitleStore store) =>
+        app.MapGet("/api/titles/{id}", async (HttpContext context, string id, JobStore store) =>
         {
             if (!ContentKey.IsValidTitleId(id))
             {

@@ -59,12 +59,15 @@ public sealed class PipelineHarness : IAsyncDisposable
     public Task<JsonElement> TitleAsync(string id) => Client.GetFromJsonAsync<JsonElement>($"/api/titles/{id}");
 
     /// <summary>Polls the title until it is published, failed or rejected (or the deadline passes), calling <paramref name="observe"/> on every poll.</summary>
-    public async Task<JsonElement> WaitForEndAsync(string id, TimeSpan deadline, Action<JsonElement>? observe = null)
+    public Task<JsonElement> WaitForEndAsync(string id, TimeSpan deadline, Action<JsonElement>? observe = null) => WaitForEndAsync(Client, id, deadline, observe);
+
+    /// <summary>As <see cref="WaitForEndAsync(string, TimeSpan, Action{JsonElement})"/>, through any origin's titles API (one in another process).</summary>
+    public static async Task<JsonElement> WaitForEndAsync(HttpClient client, string id, TimeSpan deadline, Action<JsonElement>? observe = null)
     {
         var until = DateTime.UtcNow + deadline;
         while (true)
         {
-            var title = await TitleAsync(id);
+            var title = await client.GetFromJsonAsync<JsonElement>($"/api/titles/{id}");
             observe?.Invoke(title);
             var state = title.GetProperty("state").GetString();
             if (state is "published" or "failed" or "rejected")

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using OpenConnect.Origin.Pipeline;
+using OpenConnect.Origin.Pipeline.Jobs;
 using OpenConnect.Testing;
 
 namespace OpenConnect.Origin.Tests.Pipeline;
@@ -18,7 +19,7 @@ public sealed class ResumeTests
 
         // Submitted while no origin runs, as a crash right after intake would leave it: the worker picks it up on start.
         var intake = new PipelineIntake(
-            new TitleStore(Path.Combine(dir.Path, "pipeline.db"), TimeProvider.System),
+            JobStore.OpenSqlite(Path.Combine(dir.Path, "pipeline.db"), TimeProvider.System),
             new PipelinePaths(dir.Path),
             new SourceProbe(TimeSpan.FromSeconds(60)),
             new PipelineSignal(),
@@ -51,7 +52,7 @@ public sealed class ResumeTests
         }
 
         // Read what was recorded at the moment of the kill straight from the database.
-        var store = new TitleStore(Path.Combine(dir.Path, "pipeline.db"), TimeProvider.System);
+        var store = JobStore.OpenSqlite(Path.Combine(dir.Path, "pipeline.db"), TimeProvider.System);
         var recorded = store.Steps(submission.TitleId);
         var finished = recorded.Where(s => s.State == "done").ToDictionary(s => s.Name);
         Assert.Contains("probe", finished.Keys);

@@ -6,6 +6,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using OpenConnect.Origin.Pipeline;
+using OpenConnect.Origin.Pipeline.Jobs;
 using OpenConnect.Origin.Tests.Catalog;
 using OpenConnect.Testing;
 
@@ -77,7 +78,7 @@ public sealed class TitleVisibilityTests
         // The reason says what is wrong, and no more: the media tool sandbox logs the path and the
         // tool's words and records neither, and the API cleans what it shows (PublicReason_KeepsTheSentence_AndDropsToolOutputAndPaths).
         var dataDirectory = Path.GetFullPath(origin.Role.Services.GetRequiredService<IOptions<OriginOptions>>().Value.DataDirectory);
-        var recorded = origin.Role.Services.GetRequiredService<TitleStore>().Get(aliceTitle)!.Reason!;
+        var recorded = origin.Role.Services.GetRequiredService<JobStore>().Get(aliceTitle)!.Reason!;
         Assert.DoesNotContain(dataDirectory, recorded, StringComparison.Ordinal);
         foreach (var reason in new[] { ownTitle.GetProperty("reason").GetString()!, aliceStatus.GetProperty("reason").GetString()! })
         {

@@ -8,7 +8,7 @@ using OpenConnect.Origin.Publishing;
 using OpenConnect.Origin.Storage;
 using OpenConnect.Origin.Tests.Catalog;
 using OpenConnect.Testing;
-using PipelineTitles = OpenConnect.Origin.Pipeline.TitleStore;
+using PipelineTitles = OpenConnect.Origin.Pipeline.Jobs.JobStore;
 
 namespace OpenConnect.Origin.Tests.Publishing;
 

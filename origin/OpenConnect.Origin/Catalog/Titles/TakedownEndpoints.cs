@@ -1,7 +1,7 @@
 using OpenConnect.Origin.Catalog.Accounts;
 using OpenConnect.Origin.Publishing;
 using OpenConnect.Origin.Storage;
-using PipelineTitles = OpenConnect.Origin.Pipeline.TitleStore;
+using PipelineTitles = OpenConnect.Origin.Pipeline.Jobs.JobStore;
 
 namespace OpenConnect.Origin.Catalog.Titles;
 
