@@ -1,0 +1,151 @@
+using System.IO.Pipelines;
+using System.Runtime.InteropServices;
+using Microsoft.AspNetCore.Connections;
+
+namespace OpenConnect.Appliance.Serving.Epoll;
+
+/// <summary>The receive side: recv(2) into the input pipe on the loop thread, the reader running inline.</summary>
+internal sealed partial class EpollConnection
+{
+    private const int ECONNRESET = 104;
+    private const int EBADF = 9;
+
+    /// <summary>
+    /// One receive pass, by whoever brought the signal count from 0 to 1 (the loop thread, or the
+    /// continuation of a flush that waited for the reader). Registration is edge-triggered, so the
+    /// pass reads until the socket is drained; events that arrive meanwhile make it go round again.
+    /// </summary>
+    private void Receive()
+    {
+        while (true)
+        {
+            var seen = Volatile.Read(ref _readSignals);
+            if (!ReceiveUntilDrained())
+            {
+                // Paused for the reader (the flush's continuation goes on) or ended: keep ownership.
+                return;
+            }
+
+            if (Interlocked.CompareExchange(ref _readSignals, 0, seen) == seen)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>True when the socket has nothing more to read now; false when the pass paused or the input ended.</summary>
+    private bool ReceiveUntilDrained()
+    {
+        var writer = _input.Writer;
+        while (true)
+        {
+            var memory = writer.GetMemory(ReceiveBytes);
+            var n = ReceiveInto(memory.Span, out var errno);
+            if (n > 0)
+            {
+                writer.Advance(n);
+
+                // The request loop continues here, inline: parse, look up, start sendfile.
+                var flush = writer.FlushAsync();
+                if (!flush.IsCompleted)
+                {
+                    _ = ResumeAfterFlushAsync(flush);
+                    return false;
+                }
+
+                if (flush.Result.IsCompleted)
+                {
+                    EndReceive(null);
+                    return false;
+                }
+
+                // A short read drained the socket (later bytes raise a new edge), unless the peer's FIN
+                // is pending: that shows only as a recv(2) of 0, with no further edge.
+                if (n < memory.Length && !_peerClosed)
+                {
+                    return true;
+                }
+
+                continue;
+            }
+
+            if (n == 0)
+            {
+                EndReceive(null);
+                return false;
+            }
+
+            if (errno == Native.EINTR)
+            {
+                continue;
+            }
+
+            if (errno == Native.EAGAIN)
+            {
+                return true;
+            }
+
+            EndReceive(errno switch
+            {
+                ECONNRESET => new ConnectionResetException("the client reset the connection"),
+                EBADF => new ConnectionAbortedException("the connection was closed"),
+                _ => new IOException($"recv failed: errno {errno}"),
+            });
+            return false;
+        }
+    }
+
+    /// <summary>recv(2) holding a reference on the socket handle, so its descriptor cannot be closed and reused under it.</summary>
+    private int ReceiveInto(Span<byte> buffer, out int errno)
+    {
+        var added = false;
+        try
+        {
+            _handle.DangerousAddRef(ref added);
+            var n = (int)Native.Recv(_fd, buffer);
+            errno = n < 0 ? Marshal.GetLastPInvokeError() : 0;
+            return n;
+        }
+        catch (ObjectDisposedException)
+        {
+            errno = EBADF;
+            return -1;
+        }
+        finally
+        {
+            if (added)
+            {
+                _handle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>The input pipe was full: once the reader made room, the same receive pass goes on (it still owns the socket's reading).</summary>
+    private async Task ResumeAfterFlushAsync(ValueTask<FlushResult> flush)
+    {
+        FlushResult result;
+        try
+        {
+            result = await flush.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            EndReceive(ex);
+            return;
+        }
+
+        if (result.IsCompleted)
+        {
+            EndReceive(null);
+            return;
+        }
+
+        Receive();
+    }
+
+    private void EndReceive(Exception? error)
+    {
+        _input.Writer.Complete(error);
+        EndDirection();
+    }
+}

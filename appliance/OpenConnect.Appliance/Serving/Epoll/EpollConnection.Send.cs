@@ -1,0 +1,128 @@
+using System.Runtime.InteropServices;
+using Microsoft.AspNetCore.Connections;
+
+namespace OpenConnect.Appliance.Serving.Epoll;
+
+/// <summary>
+/// The send side: bytes the application wrote to the output pipe (Kestrel's responses on a handed-over
+/// connection) go out with non-blocking send(2) on the thread that flushed them; on EAGAIN the loop
+/// waits for the socket's writable edge. Segment responses do not pass here: <see cref="ZeroCopySender"/>
+/// writes them to the socket itself.
+/// </summary>
+internal sealed partial class EpollConnection
+{
+    private const int EPIPE = 32;
+
+    private async Task SendLoopAsync()
+    {
+        Exception? error = null;
+        try
+        {
+            var reader = _output.Reader;
+            while (true)
+            {
+                var result = await reader.ReadAsync().ConfigureAwait(false);
+                if (result.IsCanceled)
+                {
+                    break;
+                }
+
+                var buffer = result.Buffer;
+                foreach (var segment in buffer)
+                {
+                    await SendAllAsync(segment).ConfigureAwait(false);
+                }
+
+                reader.AdvanceTo(buffer.End);
+                if (result.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ConnectionResetException or ConnectionAbortedException)
+        {
+            error = ex;
+        }
+        finally
+        {
+            // As Kestrel's socket transport: once the application completed its output, the socket is shut both ways.
+            _output.Reader.Complete(error);
+            Shutdown();
+            EndDirection();
+        }
+    }
+
+    private async ValueTask SendAllAsync(ReadOnlyMemory<byte> data)
+    {
+        while (!data.IsEmpty)
+        {
+            var edges = Volatile.Read(ref _writableEdges);
+            var n = SendSome(data.Span, out var errno);
+            if (n >= 0)
+            {
+                data = data[n..];
+                continue;
+            }
+
+            if (errno == Native.EINTR)
+            {
+                continue;
+            }
+
+            if (errno != Native.EAGAIN)
+            {
+                throw errno is ECONNRESET or EPIPE ? new ConnectionResetException("the client reset the connection") : new IOException($"send failed: errno {errno}");
+            }
+
+            await WaitWritableAsync(edges).ConfigureAwait(false);
+        }
+    }
+
+    private int SendSome(ReadOnlySpan<byte> data, out int errno)
+    {
+        var added = false;
+        try
+        {
+            _handle.DangerousAddRef(ref added);
+            var n = (int)Native.Send(_fd, data, Native.MSG_NOSIGNAL);
+            errno = n < 0 ? Marshal.GetLastPInvokeError() : 0;
+            return n;
+        }
+        catch (ObjectDisposedException)
+        {
+            errno = EBADF;
+            return -1;
+        }
+        finally
+        {
+            if (added)
+            {
+                _handle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits for a writable edge after <paramref name="edges"/>: one that came between the EAGAIN and the
+    /// waiter's publication is seen by the count, so no wake-up is lost. Continues on the loop thread.
+    /// </summary>
+    private Task WaitWritableAsync(int edges)
+    {
+        var waiter = new TaskCompletionSource();
+        Volatile.Write(ref _writableWaiter, waiter);
+        if (Volatile.Read(ref _writableEdges) != edges || Volatile.Read(ref _shutdown) != 0)
+        {
+            Interlocked.CompareExchange(ref _writableWaiter, null, waiter);
+            return Task.CompletedTask;
+        }
+
+        return waiter.Task;
+    }
+
+    private void OnWritable()
+    {
+        Interlocked.Increment(ref _writableEdges);
+        Interlocked.Exchange(ref _writableWaiter, null)?.TrySetResult();
+    }
+}
