@@ -7,7 +7,7 @@ namespace OpenConnect.Appliance.Serving.Epoll;
 /// The send side: bytes the application wrote to the output pipe (Kestrel's responses on a handed-over
 /// connection) go out with non-blocking send(2) on the thread that flushed them; on EAGAIN the loop
 /// waits for the socket's writable edge. Segment responses do not pass here: <see cref="ZeroCopySender"/>
-/// writes them to the socket itself.
+/// writes them to the socket itself, waiting for the same writable edges (<see cref="IWritableEdgesFeature"/>).
 /// </summary>
 internal sealed partial class EpollConnection
 {
@@ -103,11 +103,13 @@ internal sealed partial class EpollConnection
         }
     }
 
+    public int WritableEdges => Volatile.Read(ref _writableEdges);
+
     /// <summary>
     /// Waits for a writable edge after <paramref name="edges"/>: one that came between the EAGAIN and the
     /// waiter's publication is seen by the count, so no wake-up is lost. Continues on the loop thread.
     /// </summary>
-    private Task WaitWritableAsync(int edges)
+    public Task WaitWritableAsync(int edges)
     {
         var waiter = new TaskCompletionSource();
         Volatile.Write(ref _writableWaiter, waiter);

@@ -18,7 +18,7 @@ namespace OpenConnect.Appliance.Serving.Epoll;
 /// output the socket is shut both ways; <c>ConnectionClosed</c> fires when both directions ended.
 /// </summary>
 internal sealed partial class EpollConnection : ConnectionContext,
-    IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature, IConnectionLifetimeFeature, IConnectionEndPointFeature, IConnectionSocketFeature
+    IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature, IConnectionLifetimeFeature, IConnectionEndPointFeature, IConnectionSocketFeature, IWritableEdgesFeature
 {
     /// <summary>Pipe memory asked for per recv(2); a request head is far smaller.</summary>
     private const int ReceiveBytes = 4096;
@@ -64,7 +64,7 @@ internal sealed partial class EpollConnection : ConnectionContext,
         _output = new Pipe(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024, useSynchronizationContext: false));
         Transport = new DuplexPipe(_input.Reader, _output.Writer);
         ConnectionClosed = _closed.Token;
-        Items = new ConnectionItems();
+        Items = new Dictionary<object, object?>();
 
         _features.Set<IConnectionIdFeature>(this);
         _features.Set<IConnectionTransportFeature>(this);
@@ -72,6 +72,7 @@ internal sealed partial class EpollConnection : ConnectionContext,
         _features.Set<IConnectionLifetimeFeature>(this);
         _features.Set<IConnectionEndPointFeature>(this);
         _features.Set<IConnectionSocketFeature>(this);
+        _features.Set<IWritableEdgesFeature>(this);
     }
 
     /// <summary>Takes an accepted socket: non-blocking, on its loop, its send loop waiting for output.</summary>
@@ -196,9 +197,5 @@ internal sealed partial class EpollConnection : ConnectionContext,
         public PipeReader Input { get; } = input;
 
         public PipeWriter Output { get; } = output;
-    }
-
-    private sealed class ConnectionItems : Dictionary<object, object?>
-    {
     }
 }
