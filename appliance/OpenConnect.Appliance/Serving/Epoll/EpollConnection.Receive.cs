@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Connections;
@@ -9,6 +10,10 @@ internal sealed partial class EpollConnection
 {
     private const int ECONNRESET = 104;
     private const int EBADF = 9;
+
+    /// <summary>Where a receive pass reads into, per thread: used only between recv(2) and the copy into the pipe.</summary>
+    [ThreadStatic]
+    private static byte[]? s_scratch;
 
     /// <summary>
     /// One receive pass, by whoever brought the signal count from 0 to 1 (the loop thread, or the
@@ -37,13 +42,15 @@ internal sealed partial class EpollConnection
     private bool ReceiveUntilDrained()
     {
         var writer = _input.Writer;
+        var scratch = s_scratch ??= GC.AllocateUninitializedArray<byte>(ReceiveBytes, pinned: true);
         while (true)
         {
-            var memory = writer.GetMemory(ReceiveBytes);
-            var n = ReceiveInto(memory.Span, out var errno);
+            // recv into the thread's scratch buffer and copy what came (a request head is a few hundred
+            // bytes): an idle connection then holds no pipe memory, as Kestrel's zero-byte reads achieve.
+            var n = ReceiveInto(scratch, out var errno);
             if (n > 0)
             {
-                writer.Advance(n);
+                writer.Write(scratch.AsSpan(0, n));
 
                 // The request loop continues here, inline: parse, look up, start sendfile.
                 var flush = writer.FlushAsync();
@@ -61,7 +68,7 @@ internal sealed partial class EpollConnection
 
                 // A short read drained the socket (later bytes raise a new edge), unless the peer's FIN
                 // is pending: that shows only as a recv(2) of 0, with no further edge.
-                if (n < memory.Length && !_peerClosed)
+                if (n < scratch.Length && !_peerClosed)
                 {
                     return true;
                 }

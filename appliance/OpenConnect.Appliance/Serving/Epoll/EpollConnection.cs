@@ -20,7 +20,7 @@ namespace OpenConnect.Appliance.Serving.Epoll;
 internal sealed partial class EpollConnection : ConnectionContext,
     IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature, IConnectionLifetimeFeature, IConnectionEndPointFeature, IConnectionSocketFeature, IWritableEdgesFeature
 {
-    /// <summary>Pipe memory asked for per recv(2); a request head is far smaller.</summary>
+    /// <summary>Bytes asked for per recv(2); a request head is far smaller.</summary>
     private const int ReceiveBytes = 4096;
 
     private static long s_lastId;
