@@ -54,15 +54,6 @@ internal static unsafe partial class Native
     [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
     public static partial nint Recv(int fd, byte* buffer, nint length, int flags);
 
-    /// <summary>recv(2) into a managed span; returns bytes received, 0 at the peer's FIN, or -1 with errno in the last P/Invoke error.</summary>
-    public static nint Recv(int fd, Span<byte> buffer)
-    {
-        fixed (byte* p = buffer)
-        {
-            return Recv(fd, p, buffer.Length, 0);
-        }
-    }
-
     [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
     public static partial int Shutdown(int fd, int how);
 

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Connections;
 
 namespace OpenConnect.Appliance.Serving.Epoll;
@@ -13,7 +12,7 @@ internal sealed partial class EpollConnection
 
     /// <summary>Where a receive pass reads into, per thread: used only between recv(2) and the copy into the pipe.</summary>
     [ThreadStatic]
-    private static byte[]? s_scratch;
+    private static byte[]? _scratch;
 
     /// <summary>
     /// One receive pass, by whoever brought the signal count from 0 to 1 (the loop thread, or the
@@ -42,12 +41,12 @@ internal sealed partial class EpollConnection
     private bool ReceiveUntilDrained()
     {
         var writer = _input.Writer;
-        var scratch = s_scratch ??= GC.AllocateUninitializedArray<byte>(ReceiveBytes, pinned: true);
+        var scratch = _scratch ??= GC.AllocateUninitializedArray<byte>(ReceiveBytes, pinned: true);
         while (true)
         {
             // recv into the thread's scratch buffer and copy what came (a request head is a few hundred
             // bytes): an idle connection then holds no pipe memory, as Kestrel's zero-byte reads achieve.
-            var n = ReceiveInto(scratch, out var errno);
+            var n = Receive(scratch, out var errno);
             if (n > 0)
             {
                 writer.Write(scratch.AsSpan(0, n));
@@ -99,31 +98,6 @@ internal sealed partial class EpollConnection
                 _ => new IOException($"recv failed: errno {errno}"),
             });
             return false;
-        }
-    }
-
-    /// <summary>recv(2) holding a reference on the socket handle, so its descriptor cannot be closed and reused under it.</summary>
-    private int ReceiveInto(Span<byte> buffer, out int errno)
-    {
-        var added = false;
-        try
-        {
-            _handle.DangerousAddRef(ref added);
-            var n = (int)Native.Recv(_fd, buffer);
-            errno = n < 0 ? Marshal.GetLastPInvokeError() : 0;
-            return n;
-        }
-        catch (ObjectDisposedException)
-        {
-            errno = EBADF;
-            return -1;
-        }
-        finally
-        {
-            if (added)
-            {
-                _handle.DangerousRelease();
-            }
         }
     }
 

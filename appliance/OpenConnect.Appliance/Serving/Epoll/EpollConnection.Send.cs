@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Connections;
 
 namespace OpenConnect.Appliance.Serving.Epoll;
@@ -58,7 +57,7 @@ internal sealed partial class EpollConnection
         while (!data.IsEmpty)
         {
             var edges = Volatile.Read(ref _writableEdges);
-            var n = SendSome(data.Span, out var errno);
+            var n = Send(data.Span, out var errno);
             if (n >= 0)
             {
                 data = data[n..];
@@ -76,30 +75,6 @@ internal sealed partial class EpollConnection
             }
 
             await WaitWritableAsync(edges).ConfigureAwait(false);
-        }
-    }
-
-    private int SendSome(ReadOnlySpan<byte> data, out int errno)
-    {
-        var added = false;
-        try
-        {
-            _handle.DangerousAddRef(ref added);
-            var n = (int)Native.Send(_fd, data, Native.MSG_NOSIGNAL);
-            errno = n < 0 ? Marshal.GetLastPInvokeError() : 0;
-            return n;
-        }
-        catch (ObjectDisposedException)
-        {
-            errno = EBADF;
-            return -1;
-        }
-        finally
-        {
-            if (added)
-            {
-                _handle.DangerousRelease();
-            }
         }
     }
 

@@ -10,7 +10,7 @@ namespace OpenConnect.Appliance.Serving.Epoll;
 /// <summary>
 /// One accepted socket of the epoll transport, as Kestrel sees it (a <see cref="ConnectionContext"/>
 /// with the socket feature <see cref="ZeroCopySender"/> needs). Its epoll loop thread receives into the
-/// input pipe (<see cref="Receive"/>) and the pipe's reader, the request loop, continues inline on that
+/// input pipe (<see cref="Receive()"/>) and the pipe's reader, the request loop, continues inline on that
 /// thread; what the application writes to the output pipe (handed-over connections' Kestrel responses)
 /// is sent non-blocking on the thread that flushed it (<see cref="SendLoopAsync"/>), waiting for the
 /// loop's writable edge on EAGAIN. Close semantics follow Kestrel's socket transport: the peer's FIN
@@ -23,7 +23,7 @@ internal sealed partial class EpollConnection : ConnectionContext,
     /// <summary>Bytes asked for per recv(2); a request head is far smaller.</summary>
     private const int ReceiveBytes = 4096;
 
-    private static long s_lastId;
+    private static long _lastId;
 
     private readonly Socket _socket;
     private readonly SafeSocketHandle _handle;
@@ -54,7 +54,7 @@ internal sealed partial class EpollConnection : ConnectionContext,
         _handle = socket.SafeHandle;
         _fd = (int)_handle.DangerousGetHandle();
         _loops = loops;
-        ConnectionId = "E" + Interlocked.Increment(ref s_lastId).ToString("X", System.Globalization.CultureInfo.InvariantCulture);
+        ConnectionId = "E" + Interlocked.Increment(ref _lastId).ToString("X", System.Globalization.CultureInfo.InvariantCulture);
         LocalEndPoint = socket.LocalEndPoint;
         RemoteEndPoint = socket.RemoteEndPoint;
 
@@ -147,28 +147,67 @@ internal sealed partial class EpollConnection : ConnectionContext,
 
     private void Shutdown()
     {
-        if (Interlocked.Exchange(ref _shutdown, 1) != 0)
+        if (Interlocked.Exchange(ref _shutdown, 1) == 0 && EnterHandle())
         {
-            return;
+            _ = Native.Shutdown(_fd, Native.SHUT_RDWR);
+            _handle.DangerousRelease();
+        }
+    }
+
+    private unsafe int Receive(Span<byte> buffer, out int errno)
+    {
+        fixed (byte* p = buffer)
+        {
+            return Transfer(p, buffer.Length, send: false, out errno);
+        }
+    }
+
+    private unsafe int Send(ReadOnlySpan<byte> data, out int errno)
+    {
+        fixed (byte* p = data)
+        {
+            return Transfer(p, data.Length, send: true, out errno);
+        }
+    }
+
+    /// <summary>
+    /// recv(2) or send(2) (never raising SIGPIPE) holding a reference on the socket handle, so its
+    /// descriptor cannot be closed and reused under the call; -1 with EBADF once the socket is closed.
+    /// </summary>
+    private unsafe int Transfer(byte* buffer, int length, bool send, out int errno)
+    {
+        if (!EnterHandle())
+        {
+            errno = EBADF;
+            return -1;
         }
 
+        try
+        {
+            var n = (int)(send ? Native.Send(_fd, buffer, length, Native.MSG_NOSIGNAL) : Native.Recv(_fd, buffer, length, 0));
+            errno = n < 0 ? System.Runtime.InteropServices.Marshal.GetLastPInvokeError() : 0;
+            return n;
+        }
+        finally
+        {
+            _handle.DangerousRelease();
+        }
+    }
+
+    /// <summary>Takes a reference on the socket handle for one system call; false once the socket is closed.</summary>
+    private bool EnterHandle()
+    {
         var added = false;
         try
         {
             _handle.DangerousAddRef(ref added);
-            _ = Native.Shutdown(_fd, Native.SHUT_RDWR);
         }
         catch (ObjectDisposedException)
         {
-            // Closed already.
+            // Closed.
         }
-        finally
-        {
-            if (added)
-            {
-                _handle.DangerousRelease();
-            }
-        }
+
+        return added;
     }
 
     /// <summary>Both directions ended (or the connection was disposed): <c>ConnectionClosed</c> fires, on the thread pool as Kestrel's does.</summary>
