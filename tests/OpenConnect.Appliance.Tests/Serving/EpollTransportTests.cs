@@ -229,4 +229,11 @@ public sealed class EpollTransportTests
 
         Assert.True(served, "no connection was accepted after one of the two closed");
     }
+
+    [Fact]
+    public async Task AnUnknownTransport_StopsTheApplianceAtStart_WithTheKeyName()
+    {
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => ApplianceHarness.StartAsync("--Appliance:Serving:Transport=Uring"));
+        Assert.Contains("Appliance:Serving:Transport", ex.Message, StringComparison.Ordinal);
+    }
 }
