@@ -27,6 +27,14 @@ public sealed class EpollTransportTests
 
     private static EpollTransportFactory Factory(ApplianceHarness h) => h.Appliance.Services.GetRequiredService<EpollTransportFactory>();
 
+    /// <summary>Fetches <see cref="Segment"/> once, so the next request for it is a RAM hit.</summary>
+    private static async Task WarmAsync(ApplianceHarness h, byte[] body)
+    {
+        using var warm = await h.ConnectAsync();
+        await warm.SendAsync(Get(Segment));
+        Assert.Equal(body, (await warm.ReadResponseAsync()).Body);
+    }
+
     /// <summary>Waits until the epoll transport holds <paramref name="count"/> connections (closing is asynchronous).</summary>
     private static async Task<bool> ConnectionsBecomeAsync(ApplianceHarness h, int count)
     {
@@ -75,11 +83,7 @@ public sealed class EpollTransportTests
         await using var h = await StartAsync();
         var body = ApplianceHarness.RandomBytes(100_000, 91);
         h.Parent.Put(Segment, body);
-        using (var warm = await h.ConnectAsync())
-        {
-            await warm.SendAsync(Get(Segment));
-            Assert.Equal(body, (await warm.ReadResponseAsync()).Body);
-        }
+        await WarmAsync(h, body);
 
         var clients = await Task.WhenAll(Enumerable.Range(0, 300).Select(_ => h.ConnectAsync()));
         try
@@ -143,11 +147,7 @@ public sealed class EpollTransportTests
         await using var h = await StartAsync("--Appliance:Limits:SendBufferBytes=16384");
         var body = ApplianceHarness.RandomBytes(2_000_000, 93);
         h.Parent.Put(Segment, body);
-        using (var warm = await h.ConnectAsync())
-        {
-            await warm.SendAsync(Get(Segment));
-            Assert.Equal(body, (await warm.ReadResponseAsync()).Body);
-        }
+        await WarmAsync(h, body);
 
         // A RAM hit larger than the send buffer: sendfile waits for writability after the FIN arrived.
         using var c = await h.ConnectAsync();
@@ -167,11 +167,7 @@ public sealed class EpollTransportTests
         await using var h = await StartAsync("--Appliance:Limits:SendBufferBytes=16384");
         var body = ApplianceHarness.RandomBytes(8_000_000, 94);
         h.Parent.Put(Segment, body);
-        using (var warm = await h.ConnectAsync())
-        {
-            await warm.SendAsync(Get(Segment));
-            Assert.Equal(body, (await warm.ReadResponseAsync()).Body);
-        }
+        await WarmAsync(h, body);
 
         using (var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 8192 })
         {
