@@ -63,6 +63,16 @@ public static class ApplianceHost
         // to the thread pool a second time: the segment server's request loop only parses, looks up and
         // starts non-blocking sends, so nothing blocks there.
         builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
+
+        // Appliance:Serving:Transport=Epoll: the plaintext data listeners go to the epoll transport (registered
+        // after the socket transport, so Kestrel asks it first); every other listener stays on sockets.
+        var epoll = RoleOptionsRegistration.BindOrDefaults<ApplianceOptions>(builder.Configuration).Serving.Transport == ServingTransport.Epoll && OperatingSystem.IsLinux();
+        if (epoll)
+        {
+            services.AddSingleton<Serving.Epoll.EpollTransportFactory>();
+            services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>(sp => sp.GetRequiredService<Serving.Epoll.EpollTransportFactory>());
+        }
+
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             // Options are validated (with key names) when the host starts; a section that does not
@@ -100,7 +110,7 @@ public static class ApplianceHost
             DefaultUrls = DefaultUrls,
             DefaultManagementUrl = DefaultManagementUrl,
             DataProtocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1,
-            DataConnectionMiddleware = segmentServer,
+            DataConnectionMiddleware = epoll ? Serving.Epoll.EpollTransportFactory.ForDataListeners(segmentServer) : segmentServer,
             ControlUrl = ControlListener.Urls,
             // The drain switch and prefetch answer only on the control listener, which serves nothing else.
             ControlPaths = [DrainEndpoint.Path, PurgeEndpoint.Path, "/" + Contracts.Appliance.V1.ApplianceFill.Descriptor.FullName],

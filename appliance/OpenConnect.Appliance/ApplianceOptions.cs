@@ -42,6 +42,9 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
 
     public AccessLogOptions AccessLog { get; set; } = new();
 
+    /// <summary>The data listeners' transport (section <c>Appliance:Serving</c>).</summary>
+    public OpenConnect.Appliance.Serving.ServingOptions Serving { get; set; } = new();
+
     /// <summary>
     /// Base URL players use to reach this appliance, reported to steering: the URL for IPv4 players
     /// when <see cref="PublicUrlIPv6"/> is set, else for every player. Empty (default) means the first
@@ -107,6 +110,7 @@ public sealed class ApplianceOptions : IRoleOptions<ApplianceOptions>
         Cors.Validate(check);
         Limits.Validate(check);
         AccessLog.Validate(check);
+        Serving.Validate(check);
     }
 }
 

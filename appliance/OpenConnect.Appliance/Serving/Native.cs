@@ -5,7 +5,8 @@ namespace OpenConnect.Appliance.Serving;
 /// <summary>
 /// The Linux system calls of the zero-copy path, in one place: sendfile(2) with an explicit offset
 /// (which neither Kestrel nor <c>Socket.SendFile</c> exposes), send(2) with MSG_MORE so the response
-/// head rides in the same TCP segment as the first body bytes, and epoll for write readiness.
+/// head rides in the same TCP segment as the first body bytes, epoll for write readiness, and
+/// recv(2), shutdown(2) and edge-triggered epoll for the epoll transport (<see cref="Epoll.EpollLoops"/>).
 /// </summary>
 internal static unsafe partial class Native
 {
@@ -15,10 +16,14 @@ internal static unsafe partial class Native
     public const int EEXIST = 17;
     public const int MSG_MORE = 0x8000;
     public const int MSG_NOSIGNAL = 0x4000;
+    public const uint EPOLLIN = 0x001;
     public const uint EPOLLOUT = 0x004;
     public const uint EPOLLERR = 0x008;
     public const uint EPOLLHUP = 0x010;
+    public const uint EPOLLRDHUP = 0x2000;
     public const uint EPOLLONESHOT = 1u << 30;
+    public const uint EPOLLET = 1u << 31;
+    public const int SHUT_RDWR = 2;
     public const int EPOLL_CTL_ADD = 1;
     public const int EPOLL_CTL_DEL = 2;
     public const int EPOLL_CTL_MOD = 3;
@@ -45,6 +50,12 @@ internal static unsafe partial class Native
             return Send(fd, p, buffer.Length, flags);
         }
     }
+
+    [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
+    public static partial nint Recv(int fd, byte* buffer, nint length, int flags);
+
+    [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
+    public static partial int Shutdown(int fd, int how);
 
     [LibraryImport("libc", EntryPoint = "epoll_create1", SetLastError = true)]
     public static partial int EpollCreate1(int flags);

@@ -13,12 +13,9 @@ namespace OpenConnect.Appliance.Serving;
 /// next sendfile is non-blocking), nginx's shape: handing it to the thread pool cost a thread wake-up
 /// and a context switch per wait.
 /// </summary>
-internal sealed unsafe class WriteReadiness : IDisposable
+internal sealed unsafe class WriteReadiness : EpollThreads
 {
-    private readonly int[] _epolls;
     private readonly ConcurrentDictionary<int, TaskCompletionSource> _waiters = new();
-    private readonly Thread[] _threads;
-    private volatile bool _disposed;
 
     public WriteReadiness()
         : this(Environment.ProcessorCount)
@@ -26,28 +23,7 @@ internal sealed unsafe class WriteReadiness : IDisposable
     }
 
     public WriteReadiness(int threads)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
-        _epolls = new int[threads];
-        _threads = new Thread[threads];
-        for (var i = 0; i < threads; i++)
-        {
-            _epolls[i] = Native.EpollCreate1(Native.EPOLL_CLOEXEC);
-            if (_epolls[i] < 0)
-            {
-                var errno = Marshal.GetLastPInvokeError();
-                CloseAll(i);
-                throw new IOException($"epoll_create1 failed: errno {errno}");
-            }
-        }
-
-        for (var i = 0; i < threads; i++)
-        {
-            var epoll = _epolls[i];
-            _threads[i] = new Thread(() => Loop(epoll)) { IsBackground = true, Name = $"openconnect-write-readiness-{i}" };
-            _threads[i].Start();
-        }
-    }
+        : base(threads, "openconnect-write-readiness") => Start();
 
     /// <summary>Completes when <paramref name="fd"/> is writable (or errored: the next send reports it), on an epoll thread.</summary>
     public Task WaitAsync(int fd, ref bool registered)
@@ -90,44 +66,11 @@ internal sealed unsafe class WriteReadiness : IDisposable
         registered = false;
     }
 
-    private int EpollOf(int fd) => _epolls[(uint)fd % (uint)_epolls.Length];
-
-    private void Loop(int epoll)
+    protected override void OnEvent(int loop, in Native.EpollEvent ev)
     {
-        const int Max = 256;
-        var events = stackalloc Native.EpollEvent[Max];
-        while (!_disposed)
+        if (_waiters.TryRemove((int)ev.Data, out var waiter))
         {
-            var n = Native.EpollWait(epoll, events, Max, 1000);
-            for (var i = 0; i < n; i++)
-            {
-                if (_waiters.TryRemove((int)events[i].Data, out var waiter))
-                {
-                    waiter.TrySetResult();
-                }
-            }
+            waiter.TrySetResult();
         }
     }
-
-    public void Dispose()
-    {
-        _disposed = true;
-        foreach (var thread in _threads)
-        {
-            thread.Join();
-        }
-
-        CloseAll(_epolls.Length);
-    }
-
-    private void CloseAll(int count)
-    {
-        for (var i = 0; i < count; i++)
-        {
-            _ = CloseNative(_epolls[i]);
-        }
-    }
-
-    [DllImport("libc", EntryPoint = "close")]
-    private static extern int CloseNative(int fd);
 }

@@ -7,7 +7,7 @@ namespace OpenConnect.Appliance.Serving;
 /// Writes one connection's responses straight to its socket, like Kestrel's <c>SocketSender</c> but
 /// without a pipe: heads with send(2) (MSG_MORE), hits with sendfile(2) from the object file or memfd,
 /// misses from the fetch buffer. The socket is non-blocking: on EAGAIN it awaits the epoll thread
-/// (<see cref="WriteReadiness"/>) under the response's <see cref="ResponseDeadline"/>; a client slower
+/// (<see cref="WriteReadiness"/>, or the transport's own loop when it offers <see cref="IWritableEdgesFeature"/>) under the response's <see cref="ResponseDeadline"/>; a client slower
 /// than that is cut off.
 /// </summary>
 internal sealed class ZeroCopySender : IResponseSender
@@ -17,6 +17,7 @@ internal sealed class ZeroCopySender : IResponseSender
     private readonly WriteReadiness _readiness;
     private readonly ConnectionContext _connection;
     private readonly ILogger _logger;
+    private readonly IWritableEdgesFeature? _edges;
     private bool _registered;
 
     public ZeroCopySender(Socket socket, WriteReadiness readiness, ConnectionContext connection, ILogger logger)
@@ -26,6 +27,7 @@ internal sealed class ZeroCopySender : IResponseSender
         _readiness = readiness;
         _connection = connection;
         _logger = logger;
+        _edges = connection.Features.Get<IWritableEdgesFeature>();
     }
 
     /// <summary>Leaves the epoll set (before the connection is handed to Kestrel or closed).</summary>
@@ -39,6 +41,7 @@ internal sealed class ZeroCopySender : IResponseSender
         var flags = Native.MSG_NOSIGNAL | (more ? Native.MSG_MORE : 0);
         while (offset < length)
         {
+            var edges = _edges?.WritableEdges ?? 0;
             var n = Native.Send(_fd, head.Span[offset..], flags);
 
             if (n >= 0)
@@ -53,7 +56,7 @@ internal sealed class ZeroCopySender : IResponseSender
                 continue;
             }
 
-            if (errno != Native.EAGAIN || !await WaitWritableAsync(deadline, 0).ConfigureAwait(false))
+            if (errno != Native.EAGAIN || !await WaitWritableAsync(deadline, 0, edges).ConfigureAwait(false))
             {
                 return false;
             }
@@ -69,6 +72,7 @@ internal sealed class ZeroCopySender : IResponseSender
         var sent = 0L;
         while (sent < count)
         {
+            var edges = _edges?.WritableEdges ?? 0;
             var n = Native.SendFile(_fd, fileFd, ref offset, (nint)Math.Min(count - sent, 0x7fff_f000));
             if (n > 0)
             {
@@ -87,7 +91,7 @@ internal sealed class ZeroCopySender : IResponseSender
                 continue;
             }
 
-            if (errno != Native.EAGAIN || !await WaitWritableAsync(deadline, sent).ConfigureAwait(false))
+            if (errno != Native.EAGAIN || !await WaitWritableAsync(deadline, sent, edges).ConfigureAwait(false))
             {
                 return false;
             }
@@ -113,9 +117,9 @@ internal sealed class ZeroCopySender : IResponseSender
         }
     }
 
-    private async ValueTask<bool> WaitWritableAsync(ResponseDeadline deadline, long sent)
+    private async ValueTask<bool> WaitWritableAsync(ResponseDeadline deadline, long sent, int edges)
     {
-        var wait = _readiness.WaitAsync(_fd, ref _registered);
+        var wait = _edges is { } transport ? transport.WaitWritableAsync(edges) : _readiness.WaitAsync(_fd, ref _registered);
         try
         {
             await wait.WaitAsync(deadline.Remaining(sent, 0), _connection.ConnectionClosed).ConfigureAwait(false);

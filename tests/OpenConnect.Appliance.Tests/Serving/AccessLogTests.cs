@@ -8,7 +8,7 @@ using OpenConnect.Testing;
 namespace OpenConnect.Appliance.Tests.Serving;
 
 /// <summary>The access log: both line formats, the bounded queue's dropped lines, and reopening on SIGUSR1.</summary>
-public sealed class AccessLogTests
+public class AccessLogTests : TransportTests
 {
     private static readonly AccessEntry Entry = new(
         new DateTimeOffset(2026, 12, 6, 23, 33, 21, TimeSpan.Zero),
@@ -84,7 +84,7 @@ public sealed class AccessLogTests
     {
         using var logs = new TempDirectory("openconnect-access-log");
         var file = logs.Combine("access.log");
-        await using var h = await ApplianceHarness.StartAsync($"--Appliance:AccessLog:Path={file}", "--Appliance:AccessLog:Format=json");
+        await using var h = await StartAsync($"--Appliance:AccessLog:Path={file}", "--Appliance:AccessLog:Format=json");
         var body = ApplianceHarness.RandomBytes(30_000, 71);
         h.Parent.Put("/v/log/720p/seg-1.m4s", body);
         using var client = new HttpClient { BaseAddress = h.BaseAddress };

@@ -6,14 +6,14 @@ using OpenConnect.Appliance.Caching;
 namespace OpenConnect.Appliance.Tests.Serving;
 
 /// <summary>Every response that reached the cache says how in <c>Cache-Status</c> (RFC 9211).</summary>
-public sealed class CacheStatusTests
+public class CacheStatusTests : TransportTests
 {
     private const string Segment = "/v/cs/1080p/seg-00001.m4s";
 
     [Fact]
     public async Task AMiss_ThenARamHit()
     {
-        await using var h = await ApplianceHarness.StartAsync();
+        await using var h = await StartAsync();
         h.Parent.Put(Segment, ApplianceHarness.RandomBytes(50_000, 51));
         using var client = new HttpClient { BaseAddress = h.BaseAddress };
 
@@ -32,7 +32,7 @@ public sealed class CacheStatusTests
     [Fact]
     public async Task AnSsdHit()
     {
-        await using var h = await ApplianceHarness.StartAsync();
+        await using var h = await StartAsync();
         var body = ApplianceHarness.RandomBytes(70_000, 52);
         var cache = h.Appliance.Services.GetRequiredService<SegmentCache>();
 
@@ -50,7 +50,7 @@ public sealed class CacheStatusTests
     [Fact]
     public async Task ConcurrentMisses_OneStartsTheFetch_TheOthersAreCollapsed()
     {
-        await using var h = await ApplianceHarness.StartAsync();
+        await using var h = await StartAsync();
         h.Parent.Put(Segment, ApplianceHarness.RandomBytes(40_000, 53));
         h.Parent.HeadDelay = TimeSpan.FromMilliseconds(500);
         using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 16 }) { BaseAddress = h.BaseAddress };
@@ -65,7 +65,7 @@ public sealed class CacheStatusTests
     [Fact]
     public async Task A404FromTheParent_ThenTheRemembered404()
     {
-        await using var h = await ApplianceHarness.StartAsync();
+        await using var h = await StartAsync();
         using var client = new HttpClient { BaseAddress = h.BaseAddress };
 
         using var first = await client.GetAsync("/v/cs/1080p/missing.m4s");
@@ -80,7 +80,7 @@ public sealed class CacheStatusTests
     [Fact]
     public async Task NoParentAnswering_IsAForwardThatFailed()
     {
-        await using var h = await ApplianceHarness.StartAsync();
+        await using var h = await StartAsync();
         h.Parent.FailWithStatus = 500;
         using var client = new HttpClient { BaseAddress = h.BaseAddress };
         using var response = await client.GetAsync(Segment);

@@ -13,7 +13,7 @@ namespace OpenConnect.Appliance.Tests.Serving;
 /// An appliance listening on 127.0.0.1 and [::1]: it registers a URL per family, and checks a
 /// player's token the same over either family (bound to the issuing prefix, open to the other family).
 /// </summary>
-public sealed class DualStackTests
+public class DualStackTests : TransportTests
 {
     private static readonly Ed25519SigningKey Steering = Ed25519SigningKey.Generate();
 
@@ -42,7 +42,7 @@ public sealed class DualStackTests
     [InlineData("--Appliance:PublicUrlIPv6=[2001:2::10]:8400", "absolute http:// or https://")]
     public async Task ABadIPv6PublicUrl_StopsTheApplianceAtStart_WithTheKeyName(string setting, string problem)
     {
-        var ex = await Assert.ThrowsAnyAsync<Exception>(() => ApplianceHarness.StartAsync(setting));
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => StartAsync(setting));
         Assert.Contains("Appliance:PublicUrlIPv6", ex.Message, StringComparison.Ordinal);
         Assert.Contains(problem, ex.Message, StringComparison.Ordinal);
     }
@@ -51,7 +51,7 @@ public sealed class DualStackTests
     public async Task BoundToBothFamilies_RegistersAnIPv4AndAnIPv6Url()
     {
         await using var steering = await RecordingControlPlane.StartAsync();
-        await using var harness = await ApplianceHarness.StartAsync(
+        await using var harness = await StartAsync(
         [
             "--urls", "http://127.0.0.1:0;http://[::1]:0",
             $"--Appliance:Steering:Url={steering.Url}",
@@ -89,7 +89,7 @@ public sealed class DualStackTests
     [InlineData(null, true, true)]
     public async Task ATokenIsCheckedTheSameOverEitherFamily(string? binding, bool overIPv4, bool overIPv6)
     {
-        await using var harness = await ApplianceHarness.StartAsync(
+        await using var harness = await StartAsync(
             "--urls", "http://127.0.0.1:0;http://[::1]:0",
             $"--Appliance:PlaybackKeys:0={Steering.PublicKey}",
             // No unsigned access from loopback here: every request below needs its token.

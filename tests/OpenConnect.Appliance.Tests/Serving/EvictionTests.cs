@@ -1,12 +1,12 @@
 namespace OpenConnect.Appliance.Tests.Serving;
 
 /// <summary>SSD evictions while object files are kept open: every response stays byte-exact.</summary>
-public sealed class EvictionTests
+public class EvictionTests : TransportTests
 {
     [Fact]
     public async Task SmallSsdTier_EvictsAndReusesDescriptors_WithoutServingWrongBytes()
     {
-        await using var h = await ApplianceHarness.StartAsync("--Appliance:Cache:RamBytes=65536", "--Appliance:Cache:SsdBytes=1300000");
+        await using var h = await StartAsync("--Appliance:Cache:RamBytes=65536", "--Appliance:Cache:SsdBytes=1300000");
         var bodies = Enumerable.Range(0, 12).ToDictionary(i => $"/v/evict/360p/seg-{i:D5}.m4s", i => ApplianceHarness.RandomBytes(300_000, 500 + i));
         foreach (var (path, body) in bodies)
         {

@@ -13,7 +13,7 @@ namespace OpenConnect.Appliance.Tests.Serving;
 /// its title's manifest is signed by that key and lists the object with the body's size and SHA-256;
 /// everything else is a 502 naming the reason, counted, and never stored.
 /// </summary>
-public sealed class IntegrityTests
+public class IntegrityTests : TransportTests
 {
     private static readonly Ed25519SigningKey OriginKey = Ed25519SigningKey.FromSeed(Enumerable.Range(7, 32).Select(i => (byte)i).ToArray());
     private static readonly Ed25519SigningKey ForeignKey = Ed25519SigningKey.FromSeed(Enumerable.Range(9, 32).Select(i => (byte)i).ToArray());
@@ -75,7 +75,7 @@ public sealed class IntegrityTests
     [Fact]
     public async Task AllowUnsignedContent_ServesATitleWithoutManifest()
     {
-        await using var h = await ApplianceHarness.StartAsync();
+        await using var h = await StartAsync();
         var body = Encoding.ASCII.GetBytes("#EXTM3U\n");
         h.Parent.Put("/v/plain/master.m3u8", body);
         using var client = new HttpClient { BaseAddress = h.BaseAddress };
@@ -87,7 +87,7 @@ public sealed class IntegrityTests
     [Fact]
     public async Task SignedManifest_MatchingBody_IsServedAndCached()
     {
-        await using var h = await ApplianceHarness.StartAsync(Signed);
+        await using var h = await StartAsync(Signed);
         var body = ApplianceHarness.RandomBytes(200_000, 21);
         h.Parent.Put("/v/good/720p/seg-1.m4s", body);
         h.Parent.Put("/v/good/integrity.json", Signed1("good", ("720p/seg-1.m4s", body)));
@@ -118,7 +118,7 @@ public sealed class IntegrityTests
     [MemberData(nameof(BadManifests))]
     public async Task ATitleWhoseManifestIsNotValidlySigned_Gets502WithTheReason_CountedAndNothingCached(string kind, string reason)
     {
-        await using var h = await ApplianceHarness.StartAsync(Signed);
+        await using var h = await StartAsync(Signed);
         var body = ApplianceHarness.RandomBytes(50_000, 24);
         var good = Manifest(OriginKey, "t1", ("720p/seg-1.m4s", body));
         byte[]? served = kind switch
@@ -161,7 +161,7 @@ public sealed class IntegrityTests
     [Fact]
     public async Task AFileTheManifestDoesNotList_Gets502_AndIsNotCached()
     {
-        await using var h = await ApplianceHarness.StartAsync(Signed);
+        await using var h = await StartAsync(Signed);
         var listed = ApplianceHarness.RandomBytes(10_000, 25);
         h.Parent.Put("/v/t1/720p/seg-1.m4s", listed);
         h.Parent.Put("/v/t1/720p/extra.m4s", ApplianceHarness.RandomBytes(10_000, 26));
@@ -179,7 +179,7 @@ public sealed class IntegrityTests
     [Fact]
     public async Task ABodyOfAnotherSize_Gets502BeforeAnyByte()
     {
-        await using var h = await ApplianceHarness.StartAsync(Signed);
+        await using var h = await StartAsync(Signed);
         var published = ApplianceHarness.RandomBytes(30_000, 27);
         h.Parent.Put("/v/t1/720p/seg-1.m4s", published[..29_000]);
         h.Parent.Put("/v/t1/integrity.json", Signed1("t1", ("720p/seg-1.m4s", published)));
@@ -200,7 +200,7 @@ public sealed class IntegrityTests
     [Fact]
     public async Task TamperedBytes_FirstClientIsCutOff_TheNextGets502_NothingCached_UntilTheParentIsRight()
     {
-        await using var h = await ApplianceHarness.StartAsync(Signed);
+        await using var h = await StartAsync(Signed);
         var published = ApplianceHarness.RandomBytes(200_000, 22);
         h.Parent.Put("/v/bad/720p/seg-1.m4s", Flip(published, 150_000));
         h.Parent.Put("/v/bad/integrity.json", Signed1("bad", ("720p/seg-1.m4s", published)));
@@ -233,7 +233,7 @@ public sealed class IntegrityTests
     public async Task APeerServingTamperedBytes_IsRefused_AndTheOriginsCopyIsServed()
     {
         await using var peer = await TestParent.StartAsync();
-        await using var h = await ApplianceHarness.StartWithParentsAsync([peer.BaseAddress.ToString()], Signed);
+        await using var h = await StartWithParentsAsync([peer.BaseAddress.ToString()], Signed);
         var published = ApplianceHarness.RandomBytes(120_000, 28);
         var manifest = Signed1("t1", ("720p/seg-1.m4s", published));
         h.Parent.Put("/v/t1/720p/seg-1.m4s", published);
@@ -261,7 +261,7 @@ public sealed class IntegrityTests
     [Fact]
     public async Task AManifestFetchThatFails_RefusesOnlyBriefly()
     {
-        await using var h = await ApplianceHarness.StartAsync(Signed);
+        await using var h = await StartAsync(Signed);
         var body = ApplianceHarness.RandomBytes(20_000, 29);
         h.Parent.Put("/v/t1/720p/seg-1.m4s", body);
         h.Parent.Put("/v/t1/integrity.json", Signed1("t1", ("720p/seg-1.m4s", body)));
@@ -286,7 +286,7 @@ public sealed class IntegrityTests
     [Fact]
     public async Task MalformedIntegrityKey_StopsTheApplianceWithTheKeyName()
     {
-        var ex = await Assert.ThrowsAnyAsync<Exception>(() => ApplianceHarness.StartAsync("--Appliance:Upstream:IntegrityKeys:0=not-a-key"));
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => StartAsync("--Appliance:Upstream:IntegrityKeys:0=not-a-key"));
         Assert.Contains("Appliance:Upstream:IntegrityKeys:0", ex.Message);
     }
 

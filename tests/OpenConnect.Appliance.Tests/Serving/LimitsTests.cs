@@ -4,12 +4,12 @@ using System.Text;
 namespace OpenConnect.Appliance.Tests.Serving;
 
 /// <summary>Slow readers and connection floods are cut off.</summary>
-public sealed class LimitsTests
+public class LimitsTests : TransportTests
 {
     [Fact]
     public async Task ClientReadingSlowerThanTheMinimumRate_IsCutOff()
     {
-        await using var h = await ApplianceHarness.StartAsync(
+        await using var h = await StartAsync(
             "--Appliance:Limits:MinResponseBytesPerSecond=10000000",
             "--Appliance:Limits:MinResponseRateGrace=00:00:01",
             "--Appliance:Limits:SendBufferBytes=65536");
@@ -28,7 +28,7 @@ public sealed class LimitsTests
     [Fact]
     public async Task ConnectionsBeyondTheCap_AreRefused()
     {
-        await using var h = await ApplianceHarness.StartAsync("--Appliance:Limits:MaxConnections=2");
+        await using var h = await StartAsync("--Appliance:Limits:MaxConnections=2");
         h.Parent.Put("/v/cap/master.m3u8", "#EXTM3U\n"u8.ToArray());
         using var first = await h.ConnectAsync();
         using var second = await h.ConnectAsync();
@@ -46,7 +46,7 @@ public sealed class LimitsTests
     [Fact]
     public async Task ConnectionsFromOneAddressBeyondItsCap_Get503AndAreClosed_AndAPlaceFreesWhenOneCloses()
     {
-        await using var h = await ApplianceHarness.StartAsync("--Appliance:Limits:MaxConnectionsPerClient=2");
+        await using var h = await StartAsync("--Appliance:Limits:MaxConnectionsPerClient=2");
         h.Parent.Put("/v/cap/master.m3u8", "#EXTM3U\n"u8.ToArray());
         var first = await h.ConnectAsync();
         using var second = await h.ConnectAsync();
@@ -83,7 +83,7 @@ public sealed class LimitsTests
     [Fact]
     public async Task AConnectionThatNeverSendsARequest_IsClosedAfterTheFirstRequestTimeout_NotTheKeepAliveOne()
     {
-        await using var h = await ApplianceHarness.StartAsync(
+        await using var h = await StartAsync(
             "--Appliance:Limits:FirstRequestTimeout=00:00:01",
             "--Appliance:Limits:KeepAliveTimeout=00:01:00");
         h.Parent.Put("/v/idle/master.m3u8", "#EXTM3U\n"u8.ToArray());
@@ -105,7 +105,7 @@ public sealed class LimitsTests
     {
         // Grace 1 s and 500 kB/s: a deadline that ignored the bytes already sent and the time spent waiting
         // for the parent would cut this 2 MB response about 1.5 s in, while the parent still trickles.
-        await using var h = await ApplianceHarness.StartAsync(
+        await using var h = await StartAsync(
             "--Appliance:Limits:MinResponseBytesPerSecond=500000",
             "--Appliance:Limits:MinResponseRateGrace=00:00:01",
             "--Appliance:Limits:SendBufferBytes=16384");
@@ -130,7 +130,7 @@ public sealed class LimitsTests
     [Fact]
     public async Task ACutThroughMissWhoseParentStalls_IsCutOff()
     {
-        await using var h = await ApplianceHarness.StartAsync("--Appliance:Upstream:IdleReadTimeout=00:00:01");
+        await using var h = await StartAsync("--Appliance:Upstream:IdleReadTimeout=00:00:01");
         var body = ApplianceHarness.RandomBytes(1_000_000, 62);
         h.Parent.Put("/v/stall/1080p/seg-1.m4s", body);
         h.Parent.ChunkBytes = 100_000;

@@ -3,12 +3,12 @@ using System.Net;
 namespace OpenConnect.Appliance.Tests.Serving;
 
 /// <summary>A flood of misses for objects nobody is fetching yet is capped, per title and overall, with a clear 503.</summary>
-public sealed class MissLimitTests
+public class MissLimitTests : TransportTests
 {
     [Fact]
     public async Task AFloodOfUniqueMissingNames_InOneTitle_ReachesTheParentOnlyUpToTheCap_AndOtherTitlesStillServe()
     {
-        await using var h = await ApplianceHarness.StartAsync(
+        await using var h = await StartAsync(
             "--Appliance:Upstream:MaxConcurrentFetchesPerTitle=4",
             "--Appliance:Upstream:MaxConcurrentFetches=16");
         var body = ApplianceHarness.RandomBytes(20_000, 41);
@@ -44,7 +44,7 @@ public sealed class MissLimitTests
     [Fact]
     public async Task TheOverallCap_RefusesNewFetchesAcrossTitles_ButRequestsForAFetchUnderWayStillJoinIt()
     {
-        await using var h = await ApplianceHarness.StartAsync(
+        await using var h = await StartAsync(
             "--Appliance:Upstream:MaxConcurrentFetchesPerTitle=2",
             "--Appliance:Upstream:MaxConcurrentFetches=2");
         var body = ApplianceHarness.RandomBytes(30_000, 42);

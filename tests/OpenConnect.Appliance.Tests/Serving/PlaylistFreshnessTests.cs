@@ -9,7 +9,7 @@ namespace OpenConnect.Appliance.Tests.Serving;
 /// Playlists revalidate with the parent once their freshness runs out (a republish changes them);
 /// segments stay immutable. A real appliance in front of a real parent that counts conditional requests.
 /// </summary>
-public sealed class PlaylistFreshnessTests
+public class PlaylistFreshnessTests : TransportTests
 {
     private const string Playlist = "/v/t9/720p/index.m3u8";
     private const string Segment = "/v/t9/720p/seg-00001.m4s";
@@ -20,9 +20,9 @@ public sealed class PlaylistFreshnessTests
     private static byte[] Text(string s) => Encoding.ASCII.GetBytes(s);
 
     /// <summary>An appliance whose cache holds <paramref name="body"/> as <see cref="Playlist"/> (one parent request so far).</summary>
-    private static async Task<ApplianceHarness> StartWithCachedPlaylistAsync(byte[] body, params string[] settings)
+    private async Task<ApplianceHarness> StartWithCachedPlaylistAsync(byte[] body, params string[] settings)
     {
-        var h = await ApplianceHarness.StartAsync(settings);
+        var h = await StartAsync(settings);
         try
         {
             h.Parent.Put(Playlist, body);
@@ -40,7 +40,7 @@ public sealed class PlaylistFreshnessTests
     [Fact]
     public async Task ChangedPlaylist_IsServedNewAfterTheTtl_AndFreshCopyBeforeIt()
     {
-        await using var h = await ApplianceHarness.StartAsync(ShortTtl);
+        await using var h = await StartAsync(ShortTtl);
         h.Parent.Put(Playlist, Text("#EXTM3U\n#v1\n"));
         using var client = new HttpClient { BaseAddress = h.BaseAddress };
 
@@ -83,7 +83,7 @@ public sealed class PlaylistFreshnessTests
     [Fact]
     public async Task Playlist_TellsPlayersTheFreshnessLeft_NeverImmutable()
     {
-        await using var h = await ApplianceHarness.StartAsync("--Appliance:Cache:PlaylistTtl=00:01:00");
+        await using var h = await StartAsync("--Appliance:Cache:PlaylistTtl=00:01:00");
         h.Parent.Put(Playlist, Text("#EXTM3U\n"));
         using var client = new HttpClient { BaseAddress = h.BaseAddress };
 
@@ -100,7 +100,7 @@ public sealed class PlaylistFreshnessTests
     [Fact]
     public async Task ParentMaxAge_GovernsFreshness_OverTheConfiguredTtl()
     {
-        await using var h = await ApplianceHarness.StartAsync("--Appliance:Cache:PlaylistTtl=01:00:00");
+        await using var h = await StartAsync("--Appliance:Cache:PlaylistTtl=01:00:00");
         h.Parent.CacheControl = "public, max-age=2";
         h.Parent.Put(Playlist, Text("#EXTM3U\n#v1\n"));
         using var client = new HttpClient { BaseAddress = h.BaseAddress };
@@ -115,7 +115,7 @@ public sealed class PlaylistFreshnessTests
     [Fact]
     public async Task Segments_AreNeverRevalidated()
     {
-        await using var h = await ApplianceHarness.StartAsync(ShortTtl);
+        await using var h = await StartAsync(ShortTtl);
         h.Parent.CacheControl = "public, max-age=2";
         var body = ApplianceHarness.RandomBytes(100_000, 3);
         h.Parent.Put(Segment, body);

@@ -3,7 +3,7 @@ using OpenConnect.Contracts.Content;
 namespace OpenConnect.Appliance.Tests.Serving;
 
 /// <summary>HTTP/1.1 conformance of the segment server, over raw sockets.</summary>
-public sealed class ProtocolTests : IAsyncLifetime
+public class ProtocolTests : TransportTests, IAsyncLifetime
 {
     private const string Segment = "/v/t1/720p/seg-00001.m4s";
     private const string Playlist = "/v/t1/master.m3u8";
@@ -12,7 +12,7 @@ public sealed class ProtocolTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _h = await ApplianceHarness.StartAsync("--Appliance:Limits:RequestHeadTimeout=00:00:01", "--Appliance:Limits:MaxRequestLineBytes=1024", "--Appliance:Limits:MaxRequestHeaderBytes=2048");
+        _h = await StartAsync("--Appliance:Limits:RequestHeadTimeout=00:00:01", "--Appliance:Limits:MaxRequestLineBytes=1024", "--Appliance:Limits:MaxRequestHeaderBytes=2048");
         _h.Parent.Put(Segment, _segment);
         _h.Parent.Put(Playlist, "#EXTM3U\n"u8.ToArray());
     }

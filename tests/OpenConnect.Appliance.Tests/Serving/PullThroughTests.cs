@@ -6,14 +6,14 @@ using OpenConnect.Testing;
 namespace OpenConnect.Appliance.Tests.Serving;
 
 /// <summary>Misses: parents in order, collapsing, cut-through, negative caching, failures.</summary>
-public sealed class PullThroughTests
+public class PullThroughTests : TransportTests
 {
     private const string Path1 = "/v/t2/1080p/seg-00007.m4s";
 
     [Fact]
     public async Task ConcurrentMisses_MakeExactlyOneUpstreamFetch_CountedAtTheParent()
     {
-        await using var h = await ApplianceHarness.StartAsync();
+        await using var h = await StartAsync();
         var body = ApplianceHarness.RandomBytes(1_500_000, 7);
         h.Parent.Put(Path1, body);
         h.Parent.HeadDelay = TimeSpan.FromMilliseconds(400);
@@ -29,7 +29,7 @@ public sealed class PullThroughTests
     [Fact]
     public async Task Miss_IsCutThrough_FirstBytesArriveLongBeforeTheParentFinishes()
     {
-        await using var h = await ApplianceHarness.StartAsync();
+        await using var h = await StartAsync();
         var body = ApplianceHarness.RandomBytes(1_048_576, 8);
         h.Parent.Put(Path1, body);
         h.Parent.ChunkBytes = 64 * 1024;
@@ -55,7 +55,7 @@ public sealed class PullThroughTests
     [Fact]
     public async Task RangeOnMiss_FetchesTheWholeObjectOnce_AndServesTheRange()
     {
-        await using var h = await ApplianceHarness.StartAsync();
+        await using var h = await StartAsync();
         var body = ApplianceHarness.RandomBytes(500_000, 9);
         h.Parent.Put(Path1, body);
         using var client = new HttpClient { BaseAddress = h.BaseAddress };
@@ -73,7 +73,7 @@ public sealed class PullThroughTests
     [Fact]
     public async Task NotFound_IsCachedBriefly()
     {
-        await using var h = await ApplianceHarness.StartAsync("--Appliance:Upstream:NotFoundTtl=00:00:01");
+        await using var h = await StartAsync("--Appliance:Upstream:NotFoundTtl=00:00:01");
         using var client = new HttpClient { BaseAddress = h.BaseAddress };
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/v/nope/720p/a.m4s")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/v/nope/720p/a.m4s")).StatusCode);
@@ -90,7 +90,7 @@ public sealed class PullThroughTests
     {
         await using var broken = await TestParent.StartAsync();
         broken.FailWithStatus = 500;
-        await using var h = await ApplianceHarness.StartWithParentsAsync([DeadEndpoint(), broken.BaseAddress.ToString()]);
+        await using var h = await StartWithParentsAsync([DeadEndpoint(), broken.BaseAddress.ToString()]);
         var body = ApplianceHarness.RandomBytes(10_000, 10);
         h.Parent.Put(Path1, body);
         using var client = new HttpClient { BaseAddress = h.BaseAddress };
@@ -104,7 +104,7 @@ public sealed class PullThroughTests
     [Fact]
     public async Task NoParentAnswers_Gets502()
     {
-        await using var h = await ApplianceHarness.StartAsync();
+        await using var h = await StartAsync();
         h.Parent.FailWithStatus = 503;
         using var client = new HttpClient { BaseAddress = h.BaseAddress };
         var response = await client.GetAsync(Path1);
@@ -115,7 +115,7 @@ public sealed class PullThroughTests
     [Fact]
     public async Task SlowParent_Gets504_AfterTheHeaderTimeout()
     {
-        await using var h = await ApplianceHarness.StartAsync("--Appliance:Upstream:HeaderTimeout=00:00:00.500");
+        await using var h = await StartAsync("--Appliance:Upstream:HeaderTimeout=00:00:00.500");
         h.Parent.Put(Path1, [1]);
         h.Parent.HeadDelay = TimeSpan.FromSeconds(5);
         using var client = new HttpClient { BaseAddress = h.BaseAddress };
@@ -128,7 +128,7 @@ public sealed class PullThroughTests
     [Fact]
     public async Task ParentCutMidBody_ClientSeesATruncatedResponse_AndNothingIsCached()
     {
-        await using var h = await ApplianceHarness.StartAsync();
+        await using var h = await StartAsync();
         var body = ApplianceHarness.RandomBytes(400_000, 11);
         h.Parent.Put(Path1, body);
         h.Parent.AbortAfterBytes = 100_000;

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace OpenConnect.Appliance.Tests.Serving;
 
 /// <summary>A stopping appliance closes its players' idle keep-alive connections instead of waiting out the shutdown timeout.</summary>
-public sealed class ShutdownTests
+public class ShutdownTests : TransportTests
 {
     private const string Segment = "/v/stop/720p/seg-00001.m4s";
 
@@ -12,7 +12,7 @@ public sealed class ShutdownTests
     {
         // The keep-alive timeout is longer than the host's shutdown timeout (30 s): only the close
         // request on stop can end these connections early.
-        await using var h = await ApplianceHarness.StartAsync("--Appliance:Limits:KeepAliveTimeout=00:02:00");
+        await using var h = await StartAsync("--Appliance:Limits:KeepAliveTimeout=00:02:00");
         var body = ApplianceHarness.RandomBytes(20_000, 61);
         h.Parent.Put(Segment, body);
 

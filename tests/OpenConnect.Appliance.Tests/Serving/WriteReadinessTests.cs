@@ -9,14 +9,14 @@ namespace OpenConnect.Appliance.Tests.Serving;
 /// on there: every byte arrives, on many connections at once (spread over the threads), and the
 /// connection keeps serving its next request afterwards.
 /// </summary>
-public sealed class WriteReadinessTests
+public class WriteReadinessTests : TransportTests
 {
     private const int BodyBytes = 3_000_000;
 
     [Fact]
     public async Task SlowReadersOnManyConnections_GetEveryByte_AndTheirNextRequest()
     {
-        await using var h = await ApplianceHarness.StartAsync("--Appliance:Limits:SendBufferBytes=16384");
+        await using var h = await StartAsync("--Appliance:Limits:SendBufferBytes=16384");
         var bodies = Enumerable.Range(0, 2).Select(i => ApplianceHarness.RandomBytes(BodyBytes, 70 + i)).ToArray();
         h.Parent.Put("/v/wait/720p/seg-0.m4s", bodies[0]);
         h.Parent.Put("/v/wait/720p/seg-1.m4s", bodies[1]);
