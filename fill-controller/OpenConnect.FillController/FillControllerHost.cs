@@ -2,6 +2,8 @@ using Microsoft.Extensions.Options;
 using OpenConnect.FillController.Discovery;
 using OpenConnect.FillController.Fill;
 using OpenConnect.FillController.Fleet;
+using OpenConnect.FillController.History;
+using OpenConnect.FillController.State;
 using OpenConnect.Hosting;
 
 namespace OpenConnect.FillController;
@@ -21,6 +23,7 @@ public static class FillControllerHost
         var builder = RoleHost.CreateBuilder(RoleName, DefaultUrls, args);
         builder.Services.AddRoleOptions<FillControllerOptions>(builder.Configuration);
         builder.Services.AddStateDirectory("data-directory", sp => sp.GetRequiredService<IOptions<FillControllerOptions>>().Value.DataDirectory);
+        builder.Services.AddSingleton(sp => StateDatabase.Create(sp.GetRequiredService<IOptions<FillControllerOptions>>().Value));
         builder.Services.AddSingleton<ServiceDirectory>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ServiceDirectory>());
         builder.Services.AddHealthChecks().AddCheck<ServiceDirectory.HealthCheck>("services");
@@ -31,6 +34,9 @@ public static class FillControllerHost
         var app = builder.Build();
         // Credentials load now, so a missing or unusable file stops the start with its setting named.
         app.Services.GetRequiredService<FleetCredentials>();
+        // The state stores open (and migrate) now, so an unreachable database stops the start with where it was looked for.
+        app.Services.GetRequiredService<FillStore>();
+        app.Services.GetRequiredService<PopularityStore>();
         app.MapRoleEndpoints();
         app.UseMiddleware<FillGate>();
         app.MapGrpcService<FillOrdersService>();
