@@ -41,8 +41,8 @@ public static class SchemaMigrations
     /// <param name="versionTable">The table recording applied versions.</param>
     /// <param name="migrations">Version n is <c>migrations[n - 1]</c>.</param>
     /// <param name="existingVersion">
-    /// For a database that predates <paramref name="versionTable"/>: the version its tables are at
-    /// (0 when it is empty), read before the table is created.
+    /// For a SQLite file that predates <paramref name="versionTable"/>: the version its tables are at
+    /// (0 when it is empty), read before the table is created. PostgreSQL support came with versioning.
     /// </param>
     /// <param name="upTo">Stop at this version (tests build a database of an earlier version); null: the newest.</param>
     /// <returns>The schema version after migration.</returns>
@@ -71,7 +71,7 @@ public static class SchemaMigrations
 
         if (!exists)
         {
-            var found = existingVersion?.Invoke(session) ?? 0;
+            var found = database.Provider == DatabaseProvider.Sqlite ? existingVersion?.Invoke(session) ?? 0 : 0;
             session.Execute($"CREATE TABLE {versionTable} (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
             for (var v = 1; v <= found; v++)
             {
