@@ -68,6 +68,7 @@ public static class FillControllerHost
         services.AddSingleton<RosterAdmission>();
         services.AddSingleton<FillCoordinator>();
         services.AddSingleton<FillControlEndpoint>();
+        services.AddSingleton<PlannerLease>();
         services.AddSingleton<WindowScheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<WindowScheduler>());
         services.AddGrpc();

@@ -47,6 +47,9 @@ public sealed class FillStore
     /// <summary>The table of applied schema versions.</summary>
     public const string VersionTable = "fill_schema_migrations";
 
+    /// <summary>The advisory lock key manifest versions are allocated under on PostgreSQL (ASCII "OCFC" and 3).</summary>
+    public const long ManifestLockKey = 0x4F43_4643_0000_0003;
+
     /// <summary>How long a site's fill runs are kept (only the latest is read; the rest is history for operators).</summary>
     public static readonly TimeSpan RunRetention = TimeSpan.FromDays(30);
 
@@ -186,6 +189,8 @@ public sealed class FillStore
         lock (_lock)
         {
             using var db = _database.Session(SqliteFile, transaction: true);
+            // Whether the version is still the newest holds until the reissue commits.
+            db.LockUntilCommit(ManifestLockKey);
             string site;
             DateOnly day;
             using (var latest = db.Command("SELECT version, site, day FROM manifests WHERE appliance_id = @a ORDER BY version DESC LIMIT 1", ("@a", applianceId)))
@@ -326,6 +331,9 @@ public sealed class FillStore
     /// <summary>Inserts a manifest (inside the caller's transaction) and deletes the appliance's superseded ones.</summary>
     private static ulong Insert(StateSession db, string applianceId, string site, DateOnly day, IReadOnlyList<ManifestEntry> files, Func<ulong, byte[]> encode, ulong? carryProgressFrom)
     {
+        // Controllers sharing a PostgreSQL database allocate versions one at a time (a planner and a
+        // standby releasing held copies could otherwise both take MAX + 1).
+        db.LockUntilCommit(ManifestLockKey);
         var version = (ulong)db.Scalar("SELECT COALESCE(MAX(version), 0) + 1 FROM manifests");
         db.Execute("INSERT INTO manifests VALUES (@v, @a, @site, @day, @zstd)", ("@v", (long)version), ("@a", applianceId), ("@site", site), ("@day", Day(day)), ("@zstd", encode(version)));
         foreach (var file in files)

@@ -60,7 +60,7 @@ public static class SchemaMigrations
         bool exists;
         if (database.Provider == DatabaseProvider.PostgreSql)
         {
-            session.Execute("SELECT pg_advisory_xact_lock(@key)", ("@key", LockKey));
+            session.LockUntilCommit(LockKey);
             session.Execute($"CREATE SCHEMA IF NOT EXISTS {StateDatabase.PostgresSchema}");
             exists = session.Scalar("SELECT COUNT(*) FROM pg_tables WHERE schemaname = @schema AND tablename = @table", ("@schema", StateDatabase.PostgresSchema), ("@table", versionTable)) > 0;
         }

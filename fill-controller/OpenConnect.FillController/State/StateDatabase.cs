@@ -17,11 +17,13 @@ public sealed class StateDatabase : IDisposable
 
     private readonly string? _directory;
     private readonly NpgsqlDataSource? _postgres;
+    private readonly NpgsqlDataSource? _unpooled;
 
-    private StateDatabase(string? directory, NpgsqlDataSource? postgres)
+    private StateDatabase(string? directory, NpgsqlDataSource? postgres, NpgsqlDataSource? unpooled)
     {
         _directory = directory;
         _postgres = postgres;
+        _unpooled = unpooled;
     }
 
     public DatabaseProvider Provider => _postgres is null ? DatabaseProvider.Sqlite : DatabaseProvider.PostgreSql;
@@ -33,14 +35,15 @@ public sealed class StateDatabase : IDisposable
     public static StateDatabase Sqlite(string directory)
     {
         Directory.CreateDirectory(directory);
-        return new StateDatabase(directory, null) { Describe = $"SQLite in {directory}" };
+        return new StateDatabase(directory, null, null) { Describe = $"SQLite in {directory}" };
     }
 
     /// <summary>The PostgreSQL database <paramref name="connectionString"/> names, tables in <see cref="PostgresSchema"/>.</summary>
     public static StateDatabase PostgreSql(string connectionString)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString) { SearchPath = PostgresSchema };
-        return new StateDatabase(null, NpgsqlDataSource.Create(builder))
+        var unpooled = new NpgsqlConnectionStringBuilder(builder.ConnectionString) { Pooling = false };
+        return new StateDatabase(null, NpgsqlDataSource.Create(builder), NpgsqlDataSource.Create(unpooled))
         {
             Describe = $"PostgreSQL at {builder.Host}:{builder.Port}, database {builder.Database ?? builder.Username}",
         };
@@ -54,21 +57,38 @@ public sealed class StateDatabase : IDisposable
     };
 
     /// <summary>An open connection for a store whose SQLite file is <paramref name="sqliteFile"/> (PostgreSQL: the shared database).</summary>
-    public DbConnection Open(string sqliteFile)
-    {
-        if (_postgres is not null)
-        {
-            try
-            {
-                return _postgres.OpenConnection();
-            }
-            catch (NpgsqlException ex)
-            {
-                // Refused, timed out, or refused the login: the message names the server, never the password.
-                throw new StateUnavailableException($"{FillControllerOptions.SectionName}:Database: cannot open {Describe}: {ex.Message}", ex);
-            }
-        }
+    public DbConnection Open(string sqliteFile) => _postgres is not null ? OpenPostgres(_postgres) : OpenSqlite(sqliteFile);
 
+    /// <summary>
+    /// A PostgreSQL connection of its own, outside the pool: its session (and the session-level locks
+    /// it takes) ends when it is disposed, not when a pooled connection is eventually closed.
+    /// </summary>
+    public DbConnection OpenSession() => OpenPostgres(_unpooled ?? throw new InvalidOperationException("a session of its own is a PostgreSQL connection"));
+
+    /// <summary>A unit of work on a connection of its own (in one transaction when <paramref name="transaction"/>).</summary>
+    public StateSession Session(string sqliteFile, bool transaction = false) => new(Open(sqliteFile), Provider, transaction);
+
+    public void Dispose()
+    {
+        _postgres?.Dispose();
+        _unpooled?.Dispose();
+    }
+
+    private NpgsqlConnection OpenPostgres(NpgsqlDataSource source)
+    {
+        try
+        {
+            return source.OpenConnection();
+        }
+        catch (NpgsqlException ex)
+        {
+            // Refused, timed out, or refused the login: the message names the server, never the password.
+            throw new StateUnavailableException($"{FillControllerOptions.SectionName}:Database: cannot open {Describe}: {ex.Message}", ex);
+        }
+    }
+
+    private SqliteConnection OpenSqlite(string sqliteFile)
+    {
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
             DataSource = Path.Combine(_directory!, sqliteFile),
@@ -82,11 +102,6 @@ public sealed class StateDatabase : IDisposable
         command.ExecuteNonQuery();
         return connection;
     }
-
-    /// <summary>A unit of work on a connection of its own (in one transaction when <paramref name="transaction"/>).</summary>
-    public StateSession Session(string sqliteFile, bool transaction = false) => new(Open(sqliteFile), transaction);
-
-    public void Dispose() => _postgres?.Dispose();
 }
 
 /// <summary>The state database cannot be reached (PostgreSQL down or unreachable); the message names where it was looked for.</summary>

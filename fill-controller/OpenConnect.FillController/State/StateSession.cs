@@ -13,9 +13,10 @@ public sealed class StateSession : IDisposable
     private readonly DbConnection _connection;
     private DbTransaction? _transaction;
 
-    internal StateSession(DbConnection connection, bool transaction)
+    internal StateSession(DbConnection connection, DatabaseProvider provider, bool transaction)
     {
         _connection = connection;
+        Provider = provider;
         try
         {
             _transaction = transaction ? connection.BeginTransaction() : null;
@@ -24,6 +25,21 @@ public sealed class StateSession : IDisposable
         {
             connection.Dispose();
             throw;
+        }
+    }
+
+    public DatabaseProvider Provider { get; }
+
+    /// <summary>
+    /// Serialises this transaction with every other holding <paramref name="key"/> on the same
+    /// PostgreSQL database (other controllers included) until it ends. SQLite needs nothing: a write
+    /// transaction holds the file's write lock from its start.
+    /// </summary>
+    public void LockUntilCommit(long key)
+    {
+        if (Provider == DatabaseProvider.PostgreSql)
+        {
+            Execute("SELECT pg_advisory_xact_lock(@key)", ("@key", key));
         }
     }
 

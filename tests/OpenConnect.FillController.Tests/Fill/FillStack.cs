@@ -58,7 +58,11 @@ public sealed class FillStack : IAsyncDisposable
     public X509Certificate2 OperatorCertificate { get; }
 
     /// <summary>An HTTP/2 client to the controller's control listener presenting <paramref name="certificate"/> (none when null).</summary>
-    public HttpClient ControlClient(X509Certificate2? certificate) => FleetClients.Http2(FillControl, certificate, Fleet.Authority, FleetIdentity.FillController);
+    public HttpClient ControlClient(X509Certificate2? certificate) => ControlClient(Controller, certificate);
+
+    /// <summary>An HTTP/2 client to <paramref name="controller"/>'s control listener presenting <paramref name="certificate"/> (none when null).</summary>
+    public HttpClient ControlClient(RunningRole controller, X509Certificate2? certificate) =>
+        FleetClients.Http2(controller.Services.GetRequiredService<FillControlEndpoint>().Address, certificate, Fleet.Authority, FleetIdentity.FillController);
 
     public TempDirectory State { get; }
 
@@ -131,6 +135,12 @@ public sealed class FillStack : IAsyncDisposable
         var controller = await RunningRole.StartAsync(Build, all);
         return new FillStack(state, fleet, originUrl, steering, controller, time, Build, all);
     }
+
+    /// <summary>
+    /// Starts another fill controller with this one's settings, clock and plan, then
+    /// <paramref name="settings"/> (e.g. a control port of its own); the caller disposes it.
+    /// </summary>
+    public Task<RunningRole> StartAnotherControllerAsync(params string[] settings) => RunningRole.StartAsync(_buildController, [.. _controllerSettings, .. settings]);
 
     /// <summary>
     /// Stops the fill controller and starts a new one with the same settings, clock and plan: nothing
