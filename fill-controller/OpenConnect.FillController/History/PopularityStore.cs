@@ -1,5 +1,5 @@
-using System.Globalization;
 using System.Data;
+using System.Globalization;
 using OpenConnect.FillController.State;
 
 namespace OpenConnect.FillController.History;

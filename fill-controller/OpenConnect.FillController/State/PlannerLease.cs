@@ -13,7 +13,7 @@ namespace OpenConnect.FillController.State;
 /// </summary>
 /// <remarks>
 /// A planner whose connection the server has ended learns it at its next check; until then two may
-/// plan. Manifest versions stay unique regardless (<see cref="Fill.FillStore"/> allocates them under a
+/// plan. Manifest versions stay unique regardless (the fill store allocates them under a
 /// transaction lock), and a release against a superseded manifest does nothing.
 /// </remarks>
 public sealed partial class PlannerLease : IDisposable
