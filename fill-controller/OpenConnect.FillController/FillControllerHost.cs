@@ -2,7 +2,6 @@ using Microsoft.Extensions.Options;
 using OpenConnect.FillController.Discovery;
 using OpenConnect.FillController.Fill;
 using OpenConnect.FillController.Fleet;
-using OpenConnect.FillController.History;
 using OpenConnect.FillController.State;
 using OpenConnect.Hosting;
 
@@ -23,6 +22,9 @@ public static class FillControllerHost
         var builder = RoleHost.CreateBuilder(RoleName, DefaultUrls, args);
         builder.Services.AddRoleOptions<FillControllerOptions>(builder.Configuration);
         builder.Services.AddStateDirectory("data-directory", sp => sp.GetRequiredService<IOptions<FillControllerOptions>>().Value.DataDirectory);
+        // The stores open (and migrate) when the host starts, as the hosted services that use them are
+        // built: an unreachable database stops the start naming where it was looked for, and a
+        // config check (which builds but does not start the host) touches no database.
         builder.Services.AddSingleton(sp => StateDatabase.Create(sp.GetRequiredService<IOptions<FillControllerOptions>>().Value));
         builder.Services.AddSingleton<ServiceDirectory>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ServiceDirectory>());
@@ -34,9 +36,6 @@ public static class FillControllerHost
         var app = builder.Build();
         // Credentials load now, so a missing or unusable file stops the start with its setting named.
         app.Services.GetRequiredService<FleetCredentials>();
-        // The state stores open (and migrate) now, so an unreachable database stops the start with where it was looked for.
-        app.Services.GetRequiredService<FillStore>();
-        app.Services.GetRequiredService<PopularityStore>();
         app.MapRoleEndpoints();
         app.UseMiddleware<FillGate>();
         app.MapGrpcService<FillOrdersService>();

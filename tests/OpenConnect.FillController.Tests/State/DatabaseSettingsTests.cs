@@ -46,22 +46,26 @@ public sealed class DatabaseSettingsTests
     }
 
     [Fact]
+    public async Task BuildingTheHostWithoutStartingIt_AsAConfigCheckDoes_OpensNoDatabase()
+    {
+        using var dir = new TempDirectory("openconnect-fill-db");
+        using var fleet = FleetCertificates.Create(dir.Combine("steering-fleet"));
+        var app = FillControllerHost.Build([.. Settings(dir, fleet)]);
+        await app.DisposeAsync();
+        Assert.False(File.Exists(Path.Combine(dir.Combine("data"), "fill.db")));
+        Assert.False(File.Exists(Path.Combine(dir.Combine("data"), "popularity.db")));
+    }
+
+    [Fact]
     public async Task APostgreSqlThatCannotBeReached_StopsTheStart_WithOneLineNamingHostAndPort()
     {
         using var dir = new TempDirectory("openconnect-fill-db");
         using var fleet = FleetCertificates.Create(dir.Combine("steering-fleet"));
-        var (certificateFile, keyFile) = fleet.WriteService(dir.Combine("fleet"), "fill-controller", "openconnect://fill-controller");
         var closed = RoleProcess.FreePort();
         var result = await ExternalProcess.RunAsync("dotnet",
         [
             typeof(FillControllerHost).Assembly.Location,
-            "--urls", "http://127.0.0.1:0",
-            "--Management:Url=http://127.0.0.1:0",
-            $"--FillController:DataDirectory={dir.Combine("data")}",
-            "--FillController:Fill:ControlUrl=https://127.0.0.1:0",
-            $"--FillController:Fleet:CertificateFile={certificateFile}",
-            $"--FillController:Fleet:KeyFile={keyFile}",
-            $"--FillController:Fleet:CaCertificateFile={fleet.CaCertificateFile}",
+            .. Settings(dir, fleet),
             "--FillController:Database:Provider=PostgreSql",
             $"--FillController:Database:ConnectionString=Host=127.0.0.1;Port={closed};Database=fill;Username=fill;Password=hunter2",
         ], TimeSpan.FromSeconds(60));
@@ -72,5 +76,21 @@ public sealed class DatabaseSettingsTests
         Assert.DoesNotContain("hunter2", result.StandardError + result.StandardOutput, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", result.StandardError + result.StandardOutput, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(dir.Combine("data"), "fill.db")));
+    }
+
+    /// <summary>A fill controller's settings on loopback with a fleet certificate, its data in <c>data/</c>.</summary>
+    private static string[] Settings(TempDirectory dir, FleetCertificates fleet)
+    {
+        var (certificateFile, keyFile) = fleet.WriteService(dir.Combine("fleet"), "fill-controller", "openconnect://fill-controller");
+        return
+        [
+            "--urls", "http://127.0.0.1:0",
+            "--Management:Url=http://127.0.0.1:0",
+            $"--FillController:DataDirectory={dir.Combine("data")}",
+            "--FillController:Fill:ControlUrl=https://127.0.0.1:0",
+            $"--FillController:Fleet:CertificateFile={certificateFile}",
+            $"--FillController:Fleet:KeyFile={keyFile}",
+            $"--FillController:Fleet:CaCertificateFile={fleet.CaCertificateFile}",
+        ];
     }
 }
