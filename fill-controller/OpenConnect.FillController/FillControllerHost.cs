@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using OpenConnect.FillController.Discovery;
 using OpenConnect.FillController.Fill;
 using OpenConnect.FillController.Fleet;
+using OpenConnect.FillController.State;
 using OpenConnect.Hosting;
 
 namespace OpenConnect.FillController;
@@ -21,6 +22,10 @@ public static class FillControllerHost
         var builder = RoleHost.CreateBuilder(RoleName, DefaultUrls, args);
         builder.Services.AddRoleOptions<FillControllerOptions>(builder.Configuration);
         builder.Services.AddStateDirectory("data-directory", sp => sp.GetRequiredService<IOptions<FillControllerOptions>>().Value.DataDirectory);
+        // The stores open (and migrate) when the host starts, as the hosted services that use them are
+        // built: an unreachable database stops the start naming where it was looked for, and a
+        // config check (which builds but does not start the host) touches no database.
+        builder.Services.AddSingleton(sp => StateDatabase.Create(sp.GetRequiredService<IOptions<FillControllerOptions>>().Value));
         builder.Services.AddSingleton<ServiceDirectory>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ServiceDirectory>());
         builder.Services.AddHealthChecks().AddCheck<ServiceDirectory.HealthCheck>("services");
@@ -62,6 +67,7 @@ public static class FillControllerHost
         services.AddSingleton<RosterAdmission>();
         services.AddSingleton<FillCoordinator>();
         services.AddSingleton<FillControlEndpoint>();
+        services.AddSingleton<PlannerLease>();
         services.AddSingleton<WindowScheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<WindowScheduler>());
         services.AddGrpc();

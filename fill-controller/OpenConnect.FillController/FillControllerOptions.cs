@@ -1,6 +1,7 @@
 using OpenConnect.FillController.Discovery;
 using OpenConnect.FillController.Forecast;
 using OpenConnect.FillController.Placement;
+using OpenConnect.FillController.State;
 using OpenConnect.Hosting;
 
 namespace OpenConnect.FillController;
@@ -10,8 +11,11 @@ public sealed class FillControllerOptions : IRoleOptions<FillControllerOptions>
 {
     public static string SectionName => "FillController";
 
-    /// <summary>Directory holding play history and fill plans. Default <c>.openconnect/fill-controller</c>.</summary>
+    /// <summary>Directory holding play history and fill plans (with <c>Database:Provider=Sqlite</c>) and the default fleet certificate paths. Default <c>.openconnect/fill-controller</c>.</summary>
     public string DataDirectory { get; set; } = Path.Combine(".openconnect", "fill-controller");
+
+    /// <summary>Where the state is kept: SQLite files in <see cref="DataDirectory"/> (default) or PostgreSQL (section <c>FillController:Database</c>).</summary>
+    public DatabaseOptions Database { get; set; } = new();
 
     /// <summary>Steering (section <c>FillController:Steering</c>). Default URL <c>http://127.0.0.1:8200</c>.</summary>
     public ServiceEndpointOptions Steering { get; set; } = new() { Url = "http://127.0.0.1:8200" };
@@ -43,6 +47,7 @@ public sealed class FillControllerOptions : IRoleOptions<FillControllerOptions>
         Forecast.Validate(check, "Forecast");
         Placement.Validate(check, "Placement");
         Fill.Validate(check);
+        Database.Validate(check);
         Fleet.Validate(check);
         Steering.Validate(check, "Steering");
         Origin.Validate(check, "Origin");

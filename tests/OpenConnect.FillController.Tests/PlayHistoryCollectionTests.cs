@@ -8,6 +8,7 @@ using OpenConnect.Contracts.Fleet;
 using OpenConnect.FillController.Forecast;
 using OpenConnect.FillController.History;
 using OpenConnect.FillController.Placement;
+using OpenConnect.FillController.State;
 using OpenConnect.FillController.Tests.Fill;
 using OpenConnect.Steering;
 using OpenConnect.Steering.ControlPlane;
@@ -96,7 +97,7 @@ public sealed class PlayHistoryCollectionTests
         }
 
         // History outlives the fill controller.
-        Assert.Equal(30, Assert.Single(new PopularityStore(data).Plays(today, today)).Plays);
+        Assert.Equal(30, Assert.Single(new PopularityStore(StateDatabase.Sqlite(data)).Plays(today, today)).Plays);
     }
 
     [Fact]

@@ -1,19 +1,44 @@
 using OpenConnect.FillController.History;
-using OpenConnect.Testing;
+using OpenConnect.FillController.State;
+using OpenConnect.FillController.Tests.State;
 
 namespace OpenConnect.FillController.Tests;
 
-public sealed class PopularityStoreTests : IDisposable
+/// <summary>Play history on SQLite, in <c>popularity.db</c> in WAL mode.</summary>
+public sealed class SqlitePopularityStoreTests() : PopularityStoreTests(DatabaseProvider.Sqlite)
+{
+    [Fact]
+    public void TheDatabaseIsAWalFileInTheDataDirectory()
+    {
+        _ = Open();
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={State.Directory.Combine(PopularityStore.SqliteFile)};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode;";
+        Assert.Equal("wal", (string)command.ExecuteScalar()!);
+    }
+}
+
+/// <summary>Play history on PostgreSQL.</summary>
+public sealed class PostgreSqlPopularityStoreTests() : PopularityStoreTests(DatabaseProvider.PostgreSql);
+
+/// <summary>The play-history store's contract, run on each engine.</summary>
+public abstract class PopularityStoreTests(DatabaseProvider provider) : IAsyncLifetime
 {
     private static readonly DateOnly Day = new(2026, 11, 24);
-    private readonly TempDirectory _dir = new("openconnect-popularity");
 
-    public void Dispose() => _dir.Dispose();
+    protected TestState State { get; private set; } = null!;
+
+    public async Task InitializeAsync() => State = await TestState.CreateAsync(provider);
+
+    public async Task DisposeAsync() => await State.DisposeAsync();
+
+    protected PopularityStore Open() => new(State.Open());
 
     [Fact]
     public void CollectingTheSameCountsAgain_DoesNotDoubleCount_AndRestartedSteeringIsAdded()
     {
-        var store = new PopularityStore(_dir.Path);
+        var store = Open();
         PlayCount[] first = [new("isp1", "t1", Day, 5), new("isp1", "t2", Day, 1)];
         store.UpsertPlays("steering-a", first);
         store.UpsertPlays("steering-a", first);
@@ -29,23 +54,22 @@ public sealed class PopularityStoreTests : IDisposable
     [Fact]
     public void History_SurvivesAReopen_WithTheSchemaVersionRecorded()
     {
-        var store = new PopularityStore(_dir.Path);
+        var store = Open();
         store.UpsertPlays("s", [new("isp1", "t1", Day, 3)]);
         store.SaveRenditionBytes("t1", new Dictionary<string, long> { ["720p"] = 1000, ["audio"] = 10 }, DateTimeOffset.UnixEpoch);
 
-        var reopened = new PopularityStore(_dir.Path);
+        var reopened = Open();
         Assert.Equal(2, reopened.SchemaVersion);
         Assert.Equal(3, Assert.Single(reopened.Plays(Day, Day)).Plays);
         Assert.Equal(1000, reopened.RenditionBytes("t1", DateTimeOffset.UnixEpoch)!["720p"]);
         Assert.Null(reopened.RenditionBytes("t1", DateTimeOffset.UnixEpoch.AddSeconds(1)));
         Assert.Null(reopened.RenditionBytes("t2", DateTimeOffset.UnixEpoch));
-        Assert.Equal("wal", JournalMode(reopened.FilePath));
     }
 
     [Fact]
     public void DailyViews_AreTheCounterGrowthBetweenDays_AndRepeatedSnapshotsKeepTheLatest()
     {
-        var store = new PopularityStore(_dir.Path);
+        var store = Open();
         var published = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
         store.UpsertViews(Day.AddDays(-3), [new("t1", 100, published)]);
         store.UpsertViews(Day.AddDays(-2), [new("t1", 130, published)]);
@@ -67,25 +91,11 @@ public sealed class PopularityStoreTests : IDisposable
     [Fact]
     public void ANewerSchema_IsRefusedWithAClearError()
     {
-        _ = new PopularityStore(_dir.Path);
-        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_dir.Path, "popularity.db")};Pooling=False"))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "INSERT INTO schema_migrations(version, applied_at) VALUES (99, 'x');";
-            command.ExecuteNonQuery();
-        }
+        _ = Open();
+        var table = provider == DatabaseProvider.Sqlite ? "schema_migrations" : "popularity_schema_migrations";
+        State.Execute(PopularityStore.SqliteFile, $"INSERT INTO {table}(version, applied_at) VALUES (99, 'x');");
 
-        var error = Assert.Throws<InvalidOperationException>(() => new PopularityStore(_dir.Path));
+        var error = Assert.Throws<InvalidOperationException>(() => Open());
         Assert.Contains("schema version 99", error.Message, StringComparison.Ordinal);
-    }
-
-    private static string JournalMode(string path)
-    {
-        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA journal_mode;";
-        return (string)command.ExecuteScalar()!;
     }
 }

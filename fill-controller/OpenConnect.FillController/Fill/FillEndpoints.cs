@@ -2,6 +2,7 @@ using OpenConnect.Contracts.Fleet;
 using OpenConnect.Contracts.Hosting;
 using OpenConnect.FillController.Fleet;
 using OpenConnect.FillController.History;
+using OpenConnect.FillController.State;
 using OpenConnect.Hosting;
 
 namespace OpenConnect.FillController.Fill;
@@ -10,7 +11,8 @@ namespace OpenConnect.FillController.Fill;
 /// Operator HTTP endpoints: <c>GET /fill/sites</c> (every known site's fill progress against its
 /// night window, <see cref="SiteProgress"/>), <c>GET /fill/sites/{site}</c> (site status: titles live or filling) and
 /// <c>POST /fill/sites/{site}/open</c> (collect play history and titles, then open the site's fill
-/// now, for the length of its configured window, for the day of its next window). They answer on
+/// now, for the length of its configured window, for the day of its next window; 409 on a standby,
+/// <see cref="PlannerLease"/>). They answer on
 /// the control listener only (404 on the data listener), to an operator's fleet certificate
 /// (<c>openconnect://operator/{name}</c>), the GETs also to the origin's (<c>openconnect://origin</c>,
 /// for the operator page): none → 401, another identity → 403 (<see cref="FillGate"/>).
@@ -70,11 +72,16 @@ public static class FillEndpoints
             });
         });
 
-        operators.MapPost("/sites/{site}/open", async (string site, FillCoordinator coordinator, PopularityCollector collector, TimeProvider time, CancellationToken cancellationToken) =>
+        operators.MapPost("/sites/{site}/open", async (string site, FillCoordinator coordinator, PopularityCollector collector, PlannerLease planner, TimeProvider time, CancellationToken cancellationToken) =>
         {
             if (!Identifiers.IsValid(site))
             {
                 return Results.Problem($"'{site}' is not a site name", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            if (!planner.TryHold())
+            {
+                return Results.Problem("this fill controller is a standby: another one on the same database (FillController:Database) plans; open the site there", statusCode: StatusCodes.Status409Conflict);
             }
 
             // Plan on the freshest history and title list: collect once now. If steering or the

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using OpenConnect.FillController.State;
 
 namespace OpenConnect.FillController.Fill;
 
@@ -8,8 +9,10 @@ namespace OpenConnect.FillController.Fill;
 /// steering's roster) and opens the ones whose window contains now and has not been opened for
 /// that day. A controller that was down at the window's start opens it late, within the window;
 /// one that was down for a whole window skips it, and its appliances keep the previous manifest.
+/// Only the planner does this (<see cref="PlannerLease"/>): a standby on the same database checks
+/// whether it can take over, and otherwise leaves the windows to the planner.
 /// </summary>
-public sealed class WindowScheduler(FillCoordinator coordinator, FillStore store, IOptions<FillControllerOptions> options, TimeProvider time, ILogger<WindowScheduler> logger) : BackgroundService
+public sealed class WindowScheduler(FillCoordinator coordinator, FillStore store, PlannerLease planner, IOptions<FillControllerOptions> options, TimeProvider time, ILogger<WindowScheduler> logger) : BackgroundService
 {
     private long _checkedUtcTicks = DateTimeOffset.MinValue.UtcTicks;
 
@@ -50,6 +53,12 @@ public sealed class WindowScheduler(FillCoordinator coordinator, FillStore store
     /// <summary>One pass: opens every site whose window contains now and has not been opened for its day.</summary>
     public async Task CheckAsync(CancellationToken cancellationToken)
     {
+        if (!planner.TryHold())
+        {
+            Interlocked.Exchange(ref _checkedUtcTicks, time.GetUtcNow().UtcTicks);
+            return;
+        }
+
         var sites = new SortedSet<string>(coordinator.ConfiguredSites, StringComparer.Ordinal);
         try
         {

@@ -1,6 +1,6 @@
+using System.Data;
 using System.Globalization;
-using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Options;
+using OpenConnect.FillController.State;
 
 namespace OpenConnect.FillController.History;
 
@@ -14,7 +14,8 @@ public sealed record RenditionCount(string Site, string Title, string Rendition,
 public sealed record ViewCount(string Title, long Views, DateTimeOffset? PublishedAt);
 
 /// <summary>
-/// Play history in SQLite (<c>{DataDirectory}/popularity.db</c>, WAL): steering's per-day play
+/// Play history in SQLite (<c>{DataDirectory}/popularity.db</c>, WAL) or PostgreSQL
+/// (<see cref="StateDatabase"/>, the same SQL): steering's per-day play
 /// counts, daily snapshots of the origin's view counters, title publication times, rendition
 /// sizes, and the appliances' request counts per (title, rendition). Every collected figure is an
 /// upsert of an absolute value, so collecting the same figures again never double-counts; the
@@ -24,11 +25,15 @@ public sealed class PopularityStore
 {
     private const string DayFormat = "yyyy-MM-dd";
 
-    private static readonly string[] Migrations =
+    /// <summary>The SQLite file, in the data directory.</summary>
+    public const string SqliteFile = "popularity.db";
+
+    /// <summary>Schema versions; version n is element n - 1.</summary>
+    public static readonly IReadOnlyList<Migration> Migrations =
     [
         // 1: plays per steering instance (a restarted steering counts from zero under a new id),
         // view counter snapshots, titles, rendition sizes from integrity manifests.
-        """
+        Migration.FromSqlite("""
         CREATE TABLE plays (
             instance TEXT NOT NULL,
             site TEXT NOT NULL,
@@ -58,11 +63,11 @@ public sealed class PopularityStore
             title TEXT PRIMARY KEY,
             fetched_at TEXT NOT NULL
         ) WITHOUT ROWID;
-        """,
+        """),
 
         // 2: requests per (title, rendition) the appliances report with their fill progress, summed
         // per (site, day): each report is a delta since the appliance's previous one.
-        """
+        Migration.FromSqlite("""
         CREATE TABLE rendition_requests (
             site TEXT NOT NULL,
             title TEXT NOT NULL,
@@ -71,44 +76,38 @@ public sealed class PopularityStore
             requests INTEGER NOT NULL,
             PRIMARY KEY (site, day, title, rendition)
         ) WITHOUT ROWID;
-        """,
+        """),
     ];
 
-    private readonly string _connectionString;
+    private readonly StateDatabase _database;
     private readonly Lock _writeLock = new();
 
-    public PopularityStore(IOptions<FillControllerOptions> options)
-        : this(options.Value.DataDirectory)
+    public PopularityStore(StateDatabase database)
     {
+        _database = database;
+        SchemaVersion = Migrate(database);
     }
-
-    public PopularityStore(string dataDirectory)
-    {
-        Directory.CreateDirectory(dataDirectory);
-        FilePath = Path.Combine(dataDirectory, "popularity.db");
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = FilePath, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 30 }.ToString();
-        using var connection = Open();
-        Execute(connection, null, "PRAGMA journal_mode=WAL;");
-        Migrate(connection);
-    }
-
-    public string FilePath { get; }
 
     /// <summary>The schema version after migration.</summary>
-    public int SchemaVersion => Migrations.Length;
+    public int SchemaVersion { get; }
+
+    /// <summary>
+    /// Brings the schema to version <paramref name="upTo"/> (the newest when null). The version table
+    /// keeps its SQLite name in <c>popularity.db</c>; in PostgreSQL, beside the fill store's, it is named for the store.
+    /// </summary>
+    public static int Migrate(StateDatabase database, int? upTo = null) =>
+        SchemaMigrations.Apply(database, SqliteFile, database.Provider == DatabaseProvider.Sqlite ? "schema_migrations" : "popularity_schema_migrations", Migrations, upTo: upTo);
 
     /// <summary>Stores what steering instance <paramref name="instance"/> counted (replacing its earlier figures for the same keys).</summary>
     public void UpsertPlays(string instance, IEnumerable<PlayCount> plays)
     {
-        Write((connection, transaction) =>
+        Write(db =>
         {
-            using var command = Command(connection, transaction, "INSERT INTO plays(instance, site, title, day, plays) VALUES ($i, $s, $t, $d, $p) ON CONFLICT DO UPDATE SET plays = excluded.plays;");
-            var i = command.Parameters.Add("$i", SqliteType.Text);
-            var s = command.Parameters.Add("$s", SqliteType.Text);
-            var t = command.Parameters.Add("$t", SqliteType.Text);
-            var d = command.Parameters.Add("$d", SqliteType.Text);
-            var p = command.Parameters.Add("$p", SqliteType.Integer);
-            i.Value = instance;
+            using var command = db.Command("INSERT INTO plays(instance, site, title, day, plays) VALUES (@i, @s, @t, @d, @p) ON CONFLICT (instance, site, title, day) DO UPDATE SET plays = excluded.plays;", ("@i", instance));
+            var s = StateSession.Parameter(command, "@s", DbType.String);
+            var t = StateSession.Parameter(command, "@t", DbType.String);
+            var d = StateSession.Parameter(command, "@d", DbType.String);
+            var p = StateSession.Parameter(command, "@p", DbType.Int64);
             foreach (var play in plays)
             {
                 s.Value = play.Site;
@@ -123,15 +122,17 @@ public sealed class PopularityStore
     /// <summary>Records the origin's view counters as seen on <paramref name="day"/> (the last snapshot of a day wins) and publication times.</summary>
     public void UpsertViews(DateOnly day, IEnumerable<ViewCount> views)
     {
-        Write((connection, transaction) =>
+        Write(db =>
         {
-            using var snapshot = Command(connection, transaction, "INSERT INTO views(title, day, total) VALUES ($t, $d, $v) ON CONFLICT DO UPDATE SET total = max(total, excluded.total);");
-            var t = snapshot.Parameters.Add("$t", SqliteType.Text);
-            snapshot.Parameters.AddWithValue("$d", Day(day));
-            var v = snapshot.Parameters.Add("$v", SqliteType.Integer);
-            using var title = Command(connection, transaction, "INSERT INTO titles(title, published_at) VALUES ($t, $p) ON CONFLICT DO UPDATE SET published_at = excluded.published_at;");
-            var tt = title.Parameters.Add("$t", SqliteType.Text);
-            var p = title.Parameters.Add("$p", SqliteType.Text);
+            using var snapshot = db.Command("""
+                INSERT INTO views(title, day, total) VALUES (@t, @d, @v)
+                ON CONFLICT (title, day) DO UPDATE SET total = CASE WHEN excluded.total > views.total THEN excluded.total ELSE views.total END;
+                """, ("@d", Day(day)));
+            var t = StateSession.Parameter(snapshot, "@t", DbType.String);
+            var v = StateSession.Parameter(snapshot, "@v", DbType.Int64);
+            using var title = db.Command("INSERT INTO titles(title, published_at) VALUES (@t, @p) ON CONFLICT (title) DO UPDATE SET published_at = excluded.published_at;");
+            var tt = StateSession.Parameter(title, "@t", DbType.String);
+            var p = StateSession.Parameter(title, "@p", DbType.String);
             foreach (var view in views)
             {
                 t.Value = view.Title;
@@ -147,14 +148,15 @@ public sealed class PopularityStore
     /// <summary>Adds requests an appliance of <paramref name="site"/> reported (a delta since its previous report) to <paramref name="day"/>'s counts.</summary>
     public void AddRenditionRequests(string site, DateOnly day, IEnumerable<(string Title, string Rendition, long Requests)> counts)
     {
-        Write((connection, transaction) =>
+        Write(db =>
         {
-            using var command = Command(connection, transaction, "INSERT INTO rendition_requests(site, title, rendition, day, requests) VALUES ($s, $t, $r, $d, $n) ON CONFLICT DO UPDATE SET requests = requests + excluded.requests;");
-            command.Parameters.AddWithValue("$s", site);
-            command.Parameters.AddWithValue("$d", Day(day));
-            var t = command.Parameters.Add("$t", SqliteType.Text);
-            var r = command.Parameters.Add("$r", SqliteType.Text);
-            var n = command.Parameters.Add("$n", SqliteType.Integer);
+            using var command = db.Command("""
+                INSERT INTO rendition_requests(site, title, rendition, day, requests) VALUES (@s, @t, @r, @d, @n)
+                ON CONFLICT (site, day, title, rendition) DO UPDATE SET requests = rendition_requests.requests + excluded.requests;
+                """, ("@s", site), ("@d", Day(day)));
+            var t = StateSession.Parameter(command, "@t", DbType.String);
+            var r = StateSession.Parameter(command, "@r", DbType.String);
+            var n = StateSession.Parameter(command, "@n", DbType.Int64);
             foreach (var (title, rendition, requests) in counts)
             {
                 t.Value = title;
@@ -168,10 +170,8 @@ public sealed class PopularityStore
     /// <summary>Requests per (site, title, rendition, day) the appliances reported, for days in [<paramref name="from"/>, <paramref name="to"/>].</summary>
     public IReadOnlyList<RenditionCount> RenditionRequests(DateOnly from, DateOnly to)
     {
-        using var connection = Open();
-        using var command = Command(connection, null, "SELECT site, title, rendition, day, requests FROM rendition_requests WHERE day >= $f AND day <= $t;");
-        command.Parameters.AddWithValue("$f", Day(from));
-        command.Parameters.AddWithValue("$t", Day(to));
+        using var db = _database.Session(SqliteFile);
+        using var command = db.Command("SELECT site, title, rendition, day, requests FROM rendition_requests WHERE day >= @f AND day <= @t;", ("@f", Day(from)), ("@t", Day(to)));
         using var reader = command.ExecuteReader();
         var result = new List<RenditionCount>();
         while (reader.Read())
@@ -185,11 +185,10 @@ public sealed class PopularityStore
     /// <summary>Plays per (site, title, day) summed over steering instances, for days in [<paramref name="from"/>, <paramref name="to"/>].</summary>
     public IReadOnlyList<PlayCount> Plays(DateOnly from, DateOnly to)
     {
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT site, title, day, sum(plays) FROM plays WHERE day >= $from AND day <= $to GROUP BY site, title, day ORDER BY site, title, day;";
-        command.Parameters.AddWithValue("$from", Day(from));
-        command.Parameters.AddWithValue("$to", Day(to));
+        using var db = _database.Session(SqliteFile);
+        // PostgreSQL sums bigints to numeric: cast back.
+        using var command = db.Command("SELECT site, title, day, CAST(sum(plays) AS BIGINT) FROM plays WHERE day >= @from AND day <= @to GROUP BY site, title, day ORDER BY site, title, day;",
+            ("@from", Day(from)), ("@to", Day(to)));
         using var reader = command.ExecuteReader();
         var result = new List<PlayCount>();
         while (reader.Read())
@@ -207,13 +206,11 @@ public sealed class PopularityStore
     /// </summary>
     public IReadOnlyList<(string Title, DateOnly Day, long Views)> DailyViews(DateOnly from, DateOnly to)
     {
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
+        using var db = _database.Session(SqliteFile);
+        using var command = db.Command("""
             SELECT title, day, total - lag(total) OVER (PARTITION BY title ORDER BY day) FROM views
-            WHERE day <= $to ORDER BY title, day;
-            """;
-        command.Parameters.AddWithValue("$to", Day(to));
+            WHERE day <= @to ORDER BY title, day;
+            """, ("@to", Day(to)));
         using var reader = command.ExecuteReader();
         var result = new List<(string, DateOnly, long)>();
         while (reader.Read())
@@ -231,9 +228,8 @@ public sealed class PopularityStore
     /// <summary>Publication time of every title the origin listed.</summary>
     public IReadOnlyDictionary<string, DateTimeOffset?> Titles()
     {
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT title, published_at FROM titles;";
+        using var db = _database.Session(SqliteFile);
+        using var command = db.Command("SELECT title, published_at FROM titles;");
         using var reader = command.ExecuteReader();
         var result = new Dictionary<string, DateTimeOffset?>(StringComparer.Ordinal);
         while (reader.Read())
@@ -247,19 +243,13 @@ public sealed class PopularityStore
     /// <summary>Rendition sizes of a title, or null when its integrity manifest was not read since <paramref name="notBefore"/>.</summary>
     public IReadOnlyDictionary<string, long>? RenditionBytes(string title, DateTimeOffset notBefore)
     {
-        using var connection = Open();
-        using var sized = connection.CreateCommand();
-        sized.CommandText = "SELECT 1 FROM sized_titles WHERE title = $t AND fetched_at >= $n;";
-        sized.Parameters.AddWithValue("$t", title);
-        sized.Parameters.AddWithValue("$n", notBefore.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
-        if (sized.ExecuteScalar() is null)
+        using var db = _database.Session(SqliteFile);
+        if (db.Scalar("SELECT COUNT(*) FROM sized_titles WHERE title = @t AND fetched_at >= @n;", ("@t", title), ("@n", notBefore.UtcDateTime.ToString("O", CultureInfo.InvariantCulture))) == 0)
         {
             return null;
         }
 
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT rendition, bytes FROM renditions WHERE title = $t ORDER BY rendition;";
-        command.Parameters.AddWithValue("$t", title);
+        using var command = db.Command("SELECT rendition, bytes FROM renditions WHERE title = @t ORDER BY rendition;", ("@t", title));
         using var reader = command.ExecuteReader();
         var result = new Dictionary<string, long>(StringComparer.Ordinal);
         while (reader.Read())
@@ -273,26 +263,27 @@ public sealed class PopularityStore
     /// <summary>Replaces the rendition sizes of a title (from its integrity manifest).</summary>
     public void SaveRenditionBytes(string title, IReadOnlyDictionary<string, long> renditions, DateTimeOffset fetchedAt)
     {
-        Write((connection, transaction) =>
+        Write(db =>
         {
-            Execute(connection, transaction, "DELETE FROM renditions WHERE title = $t;", ("$t", title));
+            db.Execute("DELETE FROM renditions WHERE title = @t;", ("@t", title));
             foreach (var (rendition, bytes) in renditions)
             {
-                Execute(connection, transaction, "INSERT INTO renditions(title, rendition, bytes) VALUES ($t, $r, $b);", ("$t", title), ("$r", rendition), ("$b", bytes));
+                db.Execute("INSERT INTO renditions(title, rendition, bytes) VALUES (@t, @r, @b);", ("@t", title), ("@r", rendition), ("@b", bytes));
             }
 
-            Execute(connection, transaction, "INSERT INTO sized_titles(title, fetched_at) VALUES ($t, $f) ON CONFLICT DO UPDATE SET fetched_at = excluded.fetched_at;", ("$t", title), ("$f", fetchedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)));
+            db.Execute("INSERT INTO sized_titles(title, fetched_at) VALUES (@t, @f) ON CONFLICT (title) DO UPDATE SET fetched_at = excluded.fetched_at;",
+                ("@t", title), ("@f", fetchedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)));
         });
     }
 
     /// <summary>Deletes plays and view snapshots older than <paramref name="before"/> (the last snapshot before it is kept as a baseline).</summary>
     public void Prune(DateOnly before)
     {
-        Write((connection, transaction) =>
+        Write(db =>
         {
-            Execute(connection, transaction, "DELETE FROM plays WHERE day < $d;", ("$d", Day(before)));
-            Execute(connection, transaction, "DELETE FROM rendition_requests WHERE day < $d;", ("$d", Day(before)));
-            Execute(connection, transaction, "DELETE FROM views WHERE day < (SELECT max(v.day) FROM views v WHERE v.title = views.title AND v.day < $d);", ("$d", Day(before)));
+            db.Execute("DELETE FROM plays WHERE day < @d;", ("@d", Day(before)));
+            db.Execute("DELETE FROM rendition_requests WHERE day < @d;", ("@d", Day(before)));
+            db.Execute("DELETE FROM views WHERE day < (SELECT max(v.day) FROM views v WHERE v.title = views.title AND v.day < @d);", ("@d", Day(before)));
         });
     }
 
@@ -301,60 +292,13 @@ public sealed class PopularityStore
     public static DateOnly ParseDay(string text) => DateOnly.ParseExact(text, DayFormat, CultureInfo.InvariantCulture);
 
     /// <summary>Runs <paramref name="work"/> in one transaction, one writer at a time, committed when it returns.</summary>
-    private void Write(Action<SqliteConnection, SqliteTransaction> work)
+    private void Write(Action<StateSession> work)
     {
         lock (_writeLock)
         {
-            using var connection = Open();
-            using var transaction = connection.BeginTransaction();
-            work(connection, transaction);
-            transaction.Commit();
+            using var db = _database.Session(SqliteFile, transaction: true);
+            work(db);
+            db.Commit();
         }
-    }
-
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        return connection;
-    }
-
-    private static void Migrate(SqliteConnection connection)
-    {
-        Execute(connection, null, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);");
-        using var current = connection.CreateCommand();
-        current.CommandText = "SELECT coalesce(max(version), 0) FROM schema_migrations;";
-        var version = Convert.ToInt32(current.ExecuteScalar(), CultureInfo.InvariantCulture);
-        if (version > Migrations.Length)
-        {
-            throw new InvalidOperationException($"popularity.db has schema version {version}, newer than this build knows ({Migrations.Length})");
-        }
-
-        for (var v = version; v < Migrations.Length; v++)
-        {
-            using var transaction = connection.BeginTransaction();
-            Execute(connection, transaction, Migrations[v]);
-            Execute(connection, transaction, "INSERT INTO schema_migrations(version, applied_at) VALUES ($v, datetime('now'));", ("$v", v + 1));
-            transaction.Commit();
-        }
-    }
-
-    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        return command;
-    }
-
-    private static void Execute(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
-    {
-        using var command = Command(connection, transaction, sql);
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
-
-        command.ExecuteNonQuery();
     }
 }

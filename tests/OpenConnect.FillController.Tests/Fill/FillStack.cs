@@ -2,6 +2,7 @@ using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -33,8 +34,14 @@ public sealed class FillStack : IAsyncDisposable
 
     private readonly List<IAsyncDisposable> _owned = [];
 
-    private FillStack(TempDirectory state, FleetCertificates fleet, string originUrl, RunningRole steering, RunningRole controller, FakeTimeProvider time)
+    private readonly Func<string[], WebApplication> _buildController;
+    private readonly string[] _controllerSettings;
+
+    private FillStack(TempDirectory state, FleetCertificates fleet, string originUrl, RunningRole steering, RunningRole controller, FakeTimeProvider time,
+        Func<string[], WebApplication> buildController, string[] controllerSettings)
     {
+        _buildController = buildController;
+        _controllerSettings = controllerSettings;
         State = state;
         Fleet = fleet;
         OriginUrl = originUrl;
@@ -51,7 +58,11 @@ public sealed class FillStack : IAsyncDisposable
     public X509Certificate2 OperatorCertificate { get; }
 
     /// <summary>An HTTP/2 client to the controller's control listener presenting <paramref name="certificate"/> (none when null).</summary>
-    public HttpClient ControlClient(X509Certificate2? certificate) => FleetClients.Http2(FillControl, certificate, Fleet.Authority, FleetIdentity.FillController);
+    public HttpClient ControlClient(X509Certificate2? certificate) => ControlClient(Controller, certificate);
+
+    /// <summary>An HTTP/2 client to <paramref name="controller"/>'s control listener presenting <paramref name="certificate"/> (none when null).</summary>
+    public HttpClient ControlClient(RunningRole controller, X509Certificate2? certificate) =>
+        FleetClients.Http2(controller.Services.GetRequiredService<FillControlEndpoint>().Address, certificate, Fleet.Authority, FleetIdentity.FillController);
 
     public TempDirectory State { get; }
 
@@ -62,16 +73,16 @@ public sealed class FillStack : IAsyncDisposable
 
     public RunningRole Steering { get; }
 
-    public RunningRole Controller { get; }
+    public RunningRole Controller { get; private set; }
 
     public FakeTimeProvider Time { get; }
 
     /// <summary>The operator's client on the controller's control listener (<c>/fill/sites/…</c>).</summary>
-    public HttpClient Http { get; }
+    public HttpClient Http { get; private set; }
 
     public Uri SteeringControl { get; }
 
-    public Uri FillControl { get; }
+    public Uri FillControl { get; private set; }
 
     /// <param name="originUrl">Base URL of the origin (or a test parent standing in for it).</param>
     /// <param name="plan">Placement test double; null uses the registered forecast and planner.</param>
@@ -112,7 +123,7 @@ public sealed class FillStack : IAsyncDisposable
             "--FillController:Fill:CheckInterval=00:00:01",
             .. settings,
         ];
-        var controller = await RunningRole.StartAsync(args => FillControllerHost.Build(args, services =>
+        WebApplication Build(string[] args) => FillControllerHost.Build(args, services =>
         {
             services.AddSingleton<TimeProvider>(time);
             if (plan is not null)
@@ -120,8 +131,29 @@ public sealed class FillStack : IAsyncDisposable
                 services.AddSingleton<IPopularityForecast>(plan);
                 services.AddSingleton<IPlacementPlanner>(plan);
             }
-        }), all);
-        return new FillStack(state, fleet, originUrl, steering, controller, time);
+        });
+        var controller = await RunningRole.StartAsync(Build, all);
+        return new FillStack(state, fleet, originUrl, steering, controller, time, Build, all);
+    }
+
+    /// <summary>
+    /// Starts another fill controller with this one's settings, clock and plan, then
+    /// <paramref name="settings"/> (e.g. a control port of its own); the caller disposes it.
+    /// </summary>
+    public Task<RunningRole> StartAnotherControllerAsync(params string[] settings) => RunningRole.StartAsync(_buildController, [.. _controllerSettings, .. settings]);
+
+    /// <summary>
+    /// Stops the fill controller and starts a new one with the same settings, clock and plan: nothing
+    /// in memory carries over, only what its state store kept. Appliances find it again when the
+    /// settings name a fixed <c>FillController:Fill:ControlUrl</c> port.
+    /// </summary>
+    public async Task RestartControllerAsync()
+    {
+        Http.Dispose();
+        await Controller.DisposeAsync();
+        Controller = await RunningRole.StartAsync(_buildController, _controllerSettings);
+        FillControl = Controller.Services.GetRequiredService<FillControlEndpoint>().Address;
+        Http = ControlClient(OperatorCertificate);
     }
 
     /// <summary>

@@ -1,19 +1,33 @@
-using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Options;
 using OpenConnect.FillController.Fill;
 using OpenConnect.FillController.Placement;
-using OpenConnect.Testing;
+using OpenConnect.FillController.State;
+using OpenConnect.FillController.Tests.State;
 
 namespace OpenConnect.FillController.Tests.Fill;
 
-/// <summary>The fill store stays bounded: superseded manifests and old runs go, and what is read stays right.</summary>
-public sealed class FillStoreTests : IDisposable
+/// <summary>The fill store on SQLite.</summary>
+public sealed class SqliteFillStoreTests() : FillStoreTests(DatabaseProvider.Sqlite);
+
+/// <summary>The fill store on PostgreSQL.</summary>
+public sealed class PostgreSqlFillStoreTests() : FillStoreTests(DatabaseProvider.PostgreSql);
+
+/// <summary>
+/// The fill store's contract, run on each engine: it stays bounded (superseded manifests and old runs
+/// go), what is read stays right, and a reopened store reads what the first wrote.
+/// </summary>
+public abstract class FillStoreTests(DatabaseProvider provider) : IAsyncLifetime
 {
     private static readonly DateOnly Day = new(2026, 11, 24);
-    private readonly TempDirectory _dir = new("openconnect-fillstore");
-    private readonly FillStore _store;
+    private TestState _state = null!;
+    private FillStore _store = null!;
 
-    public FillStoreTests() => _store = new FillStore(Options.Create(new FillControllerOptions { DataDirectory = _dir.Path }));
+    public async Task InitializeAsync()
+    {
+        _state = await TestState.CreateAsync(provider);
+        _store = new FillStore(_state.Open());
+    }
+
+    public async Task DisposeAsync() => await _state.DisposeAsync();
 
     [Fact]
     public void ANewManifest_DeletesTheAppliancesSupersededOnes_WithTheirFilesAndProgress_AndVersionsAreNeverReused()
@@ -69,21 +83,40 @@ public sealed class FillStoreTests : IDisposable
         Assert.Equal(2, Count("runs"));
     }
 
-    public void Dispose()
+    [Fact]
+    public void AReopenedStore_KnowsRunsPlacementsManifestsHeldCopiesAndProgress()
     {
-        _store.Dispose();
-        SqliteConnection.ClearAllPools();
-        _dir.Dispose();
+        FileId a = new("t1", "r0"), b = new("t2", "r1");
+        var opened = new DateTimeOffset(2026, 11, 24, 2, 0, 0, TimeSpan.Zero);
+        _store.AddRun(new FillRun("isp1", Day, opened, opened.AddHours(4), Scheduled: true));
+        _store.SavePlacement(new SitePlacement("isp1", Day, new Dictionary<string, IReadOnlyList<FileId>> { ["oca-1"] = [a, b] }));
+        var heldUntil = opened.AddHours(1);
+        var version = _store.AddManifest("oca-1", "isp1", Day, [new ManifestEntry(a, 1000), new ManifestEntry(b, 2000, heldUntil)], v => [9, (byte)v]);
+        _store.RecordProgress(version, [(a, FillStore.Done, "", 600)]);
+        _store.RecordProgress(version, [(a, FillStore.Done, "", 400)]);
+
+        var reopened = new FillStore(_state.Open());
+        Assert.Equal(FillStore.Migrations.Count, reopened.SchemaVersion);
+        Assert.Equal(new FillRun("isp1", Day, opened, opened.AddHours(4), true), reopened.LatestRun("isp1", opened.AddHours(1)));
+        Assert.Null(reopened.LatestRun("isp1", opened.AddSeconds(-1)));
+        var placement = reopened.LoadPlacement("isp1")!;
+        Assert.Equal(Day, placement.Day);
+        Assert.Equal([a, b], placement.ByAppliance["oca-1"]);
+        Assert.Null(reopened.LoadPlacement("isp2"));
+        Assert.Equal([9, (byte)version], reopened.LatestManifest("oca-1")!.Zstd);
+        Assert.Equal([new PlannedFile("oca-1", a, FillStore.Done, ""), new PlannedFile("oca-1", b, 0, "", Held: true)], reopened.CurrentFiles(site: null));
+        Assert.Equal([new HeldCopy("oca-1", "isp1", version, b, 2000, heldUntil)], reopened.HeldCopies("isp1"));
+        Assert.Equal(1000, _state.Scalar(FillStore.SqliteFile, $"SELECT bytes FROM progress WHERE version = {version}"));
+
+        // Releasing the held copy reissues the manifest; the progress reported carries over.
+        var released = reopened.Release("oca-1", version, new HashSet<FileId> { b }, v => [9, (byte)v])!.Value;
+        Assert.Null(reopened.Release("oca-1", version, new HashSet<FileId> { b }, v => [9, (byte)v]));
+        Assert.Empty(reopened.HeldCopies(site: null));
+        Assert.Equal([new PlannedFile("oca-1", a, FillStore.Done, ""), new PlannedFile("oca-1", b, 0, "")], new FillStore(_state.Open()).CurrentFiles("isp1"));
+        Assert.Equal(released, _store.LatestManifest("oca-1")!.Version);
     }
 
     private ulong Add(string appliance, params FileId[] files) => _store.AddManifest(appliance, "isp1", Day, files, version => [1, 2, (byte)version]);
 
-    private long Count(string from)
-    {
-        using var db = new SqliteConnection($"Data Source={_dir.Combine("fill.db")};Mode=ReadOnly;Pooling=False");
-        db.Open();
-        using var command = db.CreateCommand();
-        command.CommandText = $"SELECT COUNT(*) FROM {from}";
-        return (long)command.ExecuteScalar()!;
-    }
+    private long Count(string from) => _state.Scalar(FillStore.SqliteFile, $"SELECT COUNT(*) FROM {from}");
 }

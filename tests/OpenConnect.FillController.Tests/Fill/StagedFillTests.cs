@@ -6,6 +6,7 @@ using OpenConnect.Contracts.Fill;
 using OpenConnect.Contracts.Fill.V1;
 using OpenConnect.FillController.Fill;
 using OpenConnect.FillController.Placement;
+using OpenConnect.FillController.State;
 using OpenConnect.Hosting;
 using OpenConnect.Testing;
 
@@ -151,19 +152,18 @@ public sealed class StagedFillTests
     public void HeldCopies_AreStored_SoARestartMidWindowKeepsThem_AndAReleaseKeepsTheProgressReported()
     {
         using var state = new TempDirectory("openconnect-fill-staged");
-        var options = Microsoft.Extensions.Options.Options.Create(new FillControllerOptions { DataDirectory = state.Path });
         var day = DateOnly.FromDateTime(FillStack.Noon.UtcDateTime);
         var until = FillStack.Noon.AddHours(1);
         var other = new FileId("t2", "r0");
         ulong version;
-        using (var store = new FillStore(options))
         {
+            var store = new FillStore(StateDatabase.Sqlite(state.Path));
             version = store.AddManifest("a2", "isp1", day, [new ManifestEntry(other, 10), new ManifestEntry(File1, 20, until)], v => [(byte)v]);
             store.RecordProgress(version, [(other, FillStore.Done, "", 10)]);
         }
 
-        using (var store = new FillStore(options))
         {
+            var store = new FillStore(StateDatabase.Sqlite(state.Path));
             var held = Assert.Single(store.HeldCopies("isp1"));
             Assert.Equal(new HeldCopy("a2", "isp1", version, File1, 20, until), held);
             Assert.Contains(store.CurrentFiles("isp1"), f => f.File == File1 && f.Held && f.State == 0);
