@@ -78,13 +78,30 @@ start() {
       { echo "error: initdb failed; see $dir/initdb.log" >&2; tail -5 "$dir/initdb.log" >&2; return 1; }
     free_port > "$dir/port"
   fi
-  port=$(cat "$dir/port")
   password=$(cat "$dir/password")
-  if ! as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-    as_owner "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start -o \
-      "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='$data' -c max_connections=300 -c shared_buffers=64MB -c fsync=off -c full_page_writes=off" >/dev/null ||
-      { echo "error: PostgreSQL did not start; see $data/server.log" >&2; tail -5 "$data/server.log" >&2; return 1; }
-  fi
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    port=$(cat "$dir/port")
+    if as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+      break
+    fi
+    local before=0
+    [ -f "$data/server.log" ] && before=$(wc -l < "$data/server.log")
+    if as_owner "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start -o \
+      "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='$data' -c max_connections=300 -c shared_buffers=64MB -c fsync=off -c full_page_writes=off" >/dev/null; then
+      break
+    fi
+    # Another process took the port between the check and the bind: a fresh cluster takes another.
+    if [ "$attempt" -lt 5 ] && [ ! -f "$dir/started" ] && tail -n +"$((before + 1))" "$data/server.log" | grep -q "Address already in use"; then
+      free_port > "$dir/port"
+      continue
+    fi
+    echo "error: PostgreSQL did not start; see $data/server.log" >&2
+    tail -5 "$data/server.log" >&2
+    return 1
+  done
+  # From now on the port is the cluster's: a restart keeps it (connection strings stay valid).
+  touch "$dir/started"
   echo "Host=127.0.0.1;Port=$port;Username=openconnect;Password=$password;Database=postgres"
 }
 

@@ -52,9 +52,10 @@ public sealed class FolderDependencyTests
             ["Discovery"] = [],
             ["Fleet"] = [],
             ["Placement"] = [],
-            ["History"] = ["Discovery", "Fleet"],
+            ["State"] = [],
+            ["History"] = ["Discovery", "Fleet", "State"],
             ["Forecast"] = ["Discovery", "History", "Placement"],
-            ["Fill"] = ["Discovery", "Fleet", "History", "Placement"],
+            ["Fill"] = ["Discovery", "Fleet", "History", "Placement", "State"],
         }),
         new("hosting/OpenConnect.Hosting", "OpenConnect.Hosting", new Dictionary<string, string[]>
         {
