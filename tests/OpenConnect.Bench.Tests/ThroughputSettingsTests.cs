@@ -17,6 +17,7 @@ public sealed class ThroughputSettingsTests
         Assert.Equal(0, settings.SoakSeconds);
         Assert.Equal(ThroughputSettings.DefaultChartPath, settings.ChartPath);
         Assert.Equal(10_000, settings.MaxConnections);
+        Assert.False(settings.Epoll);
     }
 
     [Fact]
@@ -24,7 +25,7 @@ public sealed class ThroughputSettingsTests
     {
         var settings = ThroughputSettings.Parse(
         [
-            "--cases", "https,log", "--connections", "10000", "--fixed-rate", "0", "--memory", "off", "--warmup-check", "off", "--soak", "600", "--chart", "none",
+            "--cases", "https,log", "--connections", "10000", "--fixed-rate", "0", "--memory", "off", "--warmup-check", "off", "--soak", "600", "--chart", "none", "--transport", "epoll",
         ]);
 
         Assert.Equal([TierCase.Https, TierCase.Log], settings.Cases);
@@ -34,6 +35,7 @@ public sealed class ThroughputSettingsTests
         Assert.False(settings.WarmupCheck);
         Assert.Equal(600, settings.SoakSeconds);
         Assert.Null(settings.ChartPath);
+        Assert.True(settings.Epoll);
     }
 
     [Theory]
@@ -47,6 +49,7 @@ public sealed class ThroughputSettingsTests
     [InlineData("--soak", "20", "too short")]
     [InlineData("--soak", "-5", "whole number")]
     [InlineData("--chart", "charts/", "not a file path")]
+    [InlineData("--transport", "uring", "kestrel or epoll")]
     [InlineData("--bogus", "1", "unknown option")]
     public void Bad_options_are_a_clear_usage_error(string name, string value, string message)
     {

@@ -6,7 +6,8 @@ namespace OpenConnect.Bench.Throughput;
 /// <param name="Ram">RAM tier large enough for every segment (else smaller than one, so segments live on the SSD tier only).</param>
 /// <param name="Tls">Also serve the content over HTTPS with this certificate.</param>
 /// <param name="AccessLogPath">Write the JSON access log here; null = off (the default).</param>
-internal sealed record ApplianceConfig(bool Ram, TlsSetup? Tls = null, string? AccessLogPath = null);
+/// <param name="Epoll">Plaintext data listeners on the appliance's epoll transport (<c>Appliance:Serving:Transport=Epoll</c>) instead of Kestrel's sockets.</param>
+internal sealed record ApplianceConfig(bool Ram, TlsSetup? Tls = null, string? AccessLogPath = null, bool Epoll = false);
 
 /// <summary>
 /// The appliance as a separate process from the Release build, pinned to core 0, with nginx as its
@@ -90,6 +91,11 @@ internal sealed class ApplianceServer : IAsyncDisposable
         {
             args.Add($"--Kestrel:Certificates:Default:Path={tls.CertificatePath}");
             args.Add($"--Kestrel:Certificates:Default:KeyPath={tls.KeyPath}");
+        }
+
+        if (config.Epoll)
+        {
+            args.Add("--Appliance:Serving:Transport=Epoll");
         }
 
         if (config.AccessLogPath is { } log)

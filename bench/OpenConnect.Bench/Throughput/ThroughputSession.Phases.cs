@@ -66,7 +66,7 @@ internal sealed partial class ThroughputSession
         await ApplianceServer.ReadFilesAsync(cacheDirectory, cancellationToken).ConfigureAwait(false);
         _warmupConnections = settings.Connections.Min();
         var started = Stopwatch.StartNew();
-        await using var fresh = await ApplianceServer.StartAsync(tools, repoRoot, new ApplianceConfig(Ram: false), nginx.Port, cacheDirectory, cancellationToken).ConfigureAwait(false);
+        await using var fresh = await ApplianceServer.StartAsync(tools, repoRoot, new ApplianceConfig(Ram: false, Epoll: settings.Epoll), nginx.Port, cacheDirectory, cancellationToken).ConfigureAwait(false);
         var ready = started.Elapsed;
         var before = await fresh.ScrapeAsync(cancellationToken).ConfigureAwait(false);
         var objects = before.Value("openconnect_appliance_tier_objects", "ssd");

@@ -41,6 +41,7 @@ internal sealed partial class ThroughputSession
             ["rounds"] = settings.Rounds,
             ["warmup_seconds"] = settings.WarmupSeconds,
             ["connections"] = settings.Connections,
+            ["transport"] = settings.Epoll ? "epoll" : "kestrel",
             ["cases"] = settings.Cases.Select(ThroughputSettings.Label).ToArray(),
             ["fixed_rate_percent"] = settings.FixedRatePercent,
             ["fixed_rate_generator"] = "h2load --h1 -t1 --rps (per connection), pinned to core 1",

@@ -97,6 +97,7 @@ internal sealed partial class ThroughputSession(
     private async Task<ApplianceServer> StartWarmAsync(string name, ApplianceConfig config, string directory, CancellationToken cancellationToken)
     {
         var tierLabel = config.Ram ? "ram" : "ssd";
+        config = config with { Epoll = settings.Epoll };
         var appliance = await ApplianceServer.StartAsync(tools, repoRoot, config, nginx.Port, Path.Combine(temp, directory), cancellationToken).ConfigureAwait(false);
         try
         {

@@ -50,6 +50,8 @@ public sealed record ThroughputSettings(
                                S s of steady state 10 s later (default on)
           --soak S             S seconds of wrk load on the appliance's RAM tier, RSS sampled every 10 s, growth
                                reported first vs last minute (default 0 = none; the issue asks for 600)
+          --transport T        the appliance's plaintext data listeners on kestrel (Kestrel's sockets) or epoll
+                               (its run-to-completion transport, Appliance:Serving:Transport=Epoll) (default kestrel)
           --chart PATH|none    PNG of CPU-s/GB and p99 against connection count; the JSON line is copied beside it
                                as PATH with .json (default bench/charts/throughput.png under the repository)
         """;
@@ -58,6 +60,9 @@ public sealed record ThroughputSettings(
     public int FixedRatePercent { get; init; } = 50;
 
     public bool Memory { get; init; } = true;
+
+    /// <summary>The appliance's plaintext data listeners on its epoll transport instead of Kestrel's sockets.</summary>
+    public bool Epoll { get; init; }
 
     public bool WarmupCheck { get; init; } = true;
 
@@ -100,6 +105,7 @@ public sealed record ThroughputSettings(
                 "--cases" => settings with { Cases = ParseList(name, value, v => ParseCase(name, v)) },
                 "--fixed-rate" => settings with { FixedRatePercent = ParseInt(name, value, 0, 100) },
                 "--memory" => settings with { Memory = ParseSwitch(name, value) },
+                "--transport" => settings with { Epoll = value switch { "kestrel" => false, "epoll" => true, _ => throw new BenchUsageException($"{name} needs kestrel or epoll") } },
                 "--warmup-check" => settings with { WarmupCheck = ParseSwitch(name, value) },
                 "--soak" => settings with { SoakSeconds = ParseInt(name, value, 0, 86_400) },
                 "--chart" => settings with { ChartPath = value == "none" ? null : ParsePath(name, value) },
