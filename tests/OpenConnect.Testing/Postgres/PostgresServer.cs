@@ -55,15 +55,19 @@ public sealed class PostgresServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops the server and deletes its directory from a process of its own, which outlives this one:
-    /// for a process that is exiting and may be ended before a deletion of its own would finish.
+    /// Stops the server and deletes its directory once this process has ended, however it ends (a
+    /// test host that is killed runs no exit handler): a detached watcher polls for this process.
     /// </summary>
-    internal void StopInBackground()
+    internal void StopWhenThisProcessEnds()
     {
         var script = Path.Combine(RepositoryPaths.Root, "scripts", "postgres.sh");
         using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("setsid")
         {
-            ArgumentList = { "bash", "-c", "\"$0\" stop \"$1\"; rm -rf \"$1\"", script, _directory },
+            ArgumentList =
+            {
+                "bash", "-c", "exec </dev/null >/dev/null 2>&1; while kill -0 \"$2\" 2>/dev/null; do sleep 1; done; \"$0\" stop \"$1\"; rm -rf \"$1\"",
+                script, _directory, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            },
             UseShellExecute = false,
         });
     }

@@ -6,7 +6,7 @@ namespace OpenConnect.Testing.Postgres;
 /// A fresh, empty database for one test on the run's shared PostgreSQL cluster, dropped on dispose.
 /// The cluster is the one <c>./test.sh</c> starts and names in <see cref="EnvironmentVariable"/>; when
 /// that is not set (a single project run with <c>dotnet test</c>), the first database of the process
-/// starts a cluster of its own (<see cref="PostgresServer"/>), stopped when the process exits.
+/// starts a cluster of its own (<see cref="PostgresServer"/>), stopped when the process has ended.
 /// </summary>
 public sealed class TestDatabase : IAsyncDisposable
 {
@@ -78,7 +78,7 @@ public sealed class TestDatabase : IAsyncDisposable
             if (_server is null)
             {
                 var server = await PostgresServer.StartAsync();
-                AppDomain.CurrentDomain.ProcessExit += (_, _) => server.StopInBackground();
+                server.StopWhenThisProcessEnds();
                 _server = server.ConnectionString;
             }
 
