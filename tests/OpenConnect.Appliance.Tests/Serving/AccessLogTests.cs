@@ -8,8 +8,17 @@ using OpenConnect.Testing;
 namespace OpenConnect.Appliance.Tests.Serving;
 
 /// <summary>The access log: both line formats, the bounded queue's dropped lines, and reopening on SIGUSR1.</summary>
+/// <remarks>
+/// SIGUSR1 goes to the whole test process, and every access log in it reopens on it: the transport
+/// variants of this class (each renames its own file, then signals) run in one collection, one after
+/// the other, so one's signal never lands in the middle of the other's rotation.
+/// </remarks>
+[Collection(SignalCollection)]
 public class AccessLogTests : TransportTests
 {
+    /// <summary>The collection of every test that sends the process SIGUSR1.</summary>
+    public const string SignalCollection = "process signals (SIGUSR1)";
+
     private static readonly AccessEntry Entry = new(
         new DateTimeOffset(2026, 12, 6, 23, 33, 21, TimeSpan.Zero),
         IPAddress.Parse("192.0.2.7"),

@@ -53,6 +53,7 @@ public static class EpollTransportSuites
         protected override string[] TransportSettings => [Epoll];
     }
 
+    [Collection(SignalCollection)]
     public sealed class AccessLog : AccessLogTests
     {
         protected override string[] TransportSettings => [Epoll];
