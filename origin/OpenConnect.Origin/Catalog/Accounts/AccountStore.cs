@@ -282,6 +282,19 @@ public sealed partial class AccountStore : IAccessTokens
             throw new InvalidOperationException($"Origin:Catalog:AdminPasswordFile: {problem}");
         }
 
+        // Two instances starting together on one database may both find no admin: the one whose
+        // insert loses reads the account the other made and goes on as if it had been there.
+        for (var attempt = 0; ; attempt++)
+        {
+            if (await TryProvisionAdminAsync(password, lastAttempt: attempt == 1, ct))
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task<bool> TryProvisionAdminAsync(string password, bool lastAttempt, CancellationToken ct)
+    {
         string? id = null, role = null, storedHash = null;
         long created = 0;
         using (var connection = _database.Open())
@@ -305,11 +318,13 @@ public sealed partial class AccountStore : IAccessTokens
                 NameTaken(connection, transaction, _database.Dialect, AdminName) ? null : Insert(connection, transaction, NewId(), AdminName, hash, UserRole.Admin, now), ct);
             if (made is null)
             {
-                throw new InvalidOperationException($"Origin:Catalog:AdminPasswordFile: the name '{AdminName}' was registered while the admin was being provisioned; start again");
+                return lastAttempt
+                    ? throw new InvalidOperationException($"Origin:Catalog:AdminPasswordFile: the name '{AdminName}' was registered while the admin was being provisioned; start again")
+                    : false;
             }
 
             LogAdminCreated(made.Id);
-            return;
+            return true;
         }
 
         if (role != UserRoles.ToWire(UserRole.Admin))
@@ -324,7 +339,7 @@ public sealed partial class AccountStore : IAccessTokens
 
         if (await _hashes.RunAsync(() => PasswordHasher.Verify(password, storedHash!), ct))
         {
-            return;
+            return true;
         }
 
         var newHash = await _hashes.RunAsync(() => PasswordHasher.Hash(password, _options.PasswordIterations), ct);
@@ -335,6 +350,7 @@ public sealed partial class AccountStore : IAccessTokens
             return RevokeTokens(connection, transaction, id);
         }, ct);
         LogAdminPasswordChanged(id);
+        return true;
     }
 
     internal static string NewId() => Base64Url(RandomNumberGenerator.GetBytes(12));
