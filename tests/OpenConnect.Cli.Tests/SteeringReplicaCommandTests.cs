@@ -118,6 +118,41 @@ public sealed class SteeringReplicaCommandTests : IAsyncLifetime
         Assert.Contains("; https://127.0.0.1:2/: unreachable: ", none.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AnSrvName_StandsForEachOfItsTargets_InPriorityOrder_AndOneWithoutTargetsIsAClearError()
+    {
+        const string Name = "_openconnect-enroll._tcp.openconnect.test";
+        var (first, second) = (new Uri(First), new Uri(Second));
+        await using var dns = await Dnsmasq.StartAsync(
+            Dnsmasq.Srv(Name, "steering-b.openconnect.test", second.Port, priority: 20),
+            Dnsmasq.Srv(Name, "steering-a.openconnect.test", first.Port, priority: 10),
+            Dnsmasq.Host("steering-a.openconnect.test", "127.0.0.1"),
+            Dnsmasq.Host("steering-b.openconnect.test", "127.0.0.1"));
+
+        var added = await CliRun.RunAsync(["enroll", "add", "ocr3", "--site", "isp1", "--steering", Name, "--dns-server", dns.Server, "--json", .. _fleet.Operator()]);
+        Assert.True(added.ExitCode == 0, added.ToString());
+        using (var json = JsonDocument.Parse(added.Output))
+        {
+            Assert.Equal([First, Second], json.RootElement.GetProperty("replicas").EnumerateArray().Select(r => r.GetProperty("steering").GetString()));
+        }
+
+        // Named twice (the SRV name and one of its targets): each replica once.
+        var removed = await CliRun.RunAsync(["enroll", "remove", "ocr3", "--steering", Second, "--steering", Name, "--dns-server", dns.Server, "--json", .. _fleet.Operator()]);
+        Assert.True(removed.ExitCode == 0, removed.ToString());
+        using (var json = JsonDocument.Parse(removed.Output))
+        {
+            Assert.Equal([Second, First], json.RootElement.GetProperty("replicas").EnumerateArray().Select(r => r.GetProperty("steering").GetString()));
+        }
+
+        var missing = await CliRun.RunAsync(["status", "--steering", "_nothing._tcp.openconnect.test", "--dns-server", dns.Server, .. _fleet.Operator()]);
+        Assert.Equal(ExitCodes.Unreachable, missing.ExitCode);
+        Assert.Equal($"openconnect: --steering _nothing._tcp.openconnect.test: the SRV name has no targets at {dns.Server} (or the DNS server did not answer)", missing.Error.Trim());
+
+        var badServer = await CliRun.RunAsync(["status", "--steering", Name, "--dns-server", "dns.example", .. _fleet.Operator()]);
+        Assert.Equal(ExitCodes.Usage, badServer.ExitCode);
+        Assert.Contains("--dns-server 'dns.example' must be address:port", badServer.Error, StringComparison.Ordinal);
+    }
+
     public async Task DisposeAsync()
     {
         await _second.DisposeAsync();

@@ -20,16 +20,17 @@ public static class EnrollCommands
     public static Command Create(OperatorOptions shared, CliOutput output)
     {
         var enroll = new Command("enroll", "Add an appliance to the fleet (a one-time enrollment code), remove one (its certificates revoked), or list them (steering's enrollment listener).");
-        var steering = SteeringReplicas.Option("Steering's enrollment listener, e.g. https://10.0.0.2:8281 (its Steering:Fleet:EnrollUrl).");
+        const string SteeringHelp = "Steering's enrollment listener, e.g. https://10.0.0.2:8281 (its Steering:Fleet:EnrollUrl).";
 
         var id = new Argument<string>("ID") { Description = "The appliance's id." };
         var site = new Option<string>("--site") { Description = "The appliance's site.", Required = true };
-        var add = new Command("add", "Add an appliance: prints the one-time code it enrolls with (Appliance:Fleet:EnrollmentCode).") { id, site, steering };
+        var add = new Command("add", "Add an appliance: prints the one-time code it enrolls with (Appliance:Fleet:EnrollmentCode).") { id, site };
+        var addSteering = SteeringReplicas.AddTo(add, SteeringHelp);
         shared.AddTo(add, takesToken: true);
         add.SetAction((parse, cancellationToken) => output.RunAsync(parse.GetValue(shared.Json), async () =>
         {
             var (applianceId, siteName) = (Name(parse.GetValue(id)!, "ID"), Name(parse.GetValue(site)!, "--site"));
-            var urls = SteeringReplicas.Urls(parse, steering);
+            var urls = await SteeringReplicas.UrlsAsync(parse, addSteering, cancellationToken).ConfigureAwait(false);
             // The first replica that answers makes the code; the others are given the same one.
             var results = await SteeringReplicas.WriteAsync(shared, parse, urls, HttpMethod.Post, Path, before =>
                 new { id = applianceId, site = siteName, code = before.FirstOrDefault(r => r.Answer is not null)?.Answer is { } issued ? CliOutput.Text(issued, "code") : null }, cancellationToken).ConfigureAwait(false);
@@ -41,12 +42,13 @@ public static class EnrollCommands
         }));
 
         var removeId = new Argument<string>("ID") { Description = "The appliance's id." };
-        var remove = new Command("remove", "Remove an appliance: its certificates are revoked and steering stops sending players to it at once.") { removeId, steering };
+        var remove = new Command("remove", "Remove an appliance: its certificates are revoked and steering stops sending players to it at once.") { removeId };
+        var removeSteering = SteeringReplicas.AddTo(remove, SteeringHelp);
         shared.AddTo(remove, takesToken: true);
         remove.SetAction((parse, cancellationToken) => output.RunAsync(parse.GetValue(shared.Json), async () =>
         {
             var applianceId = Name(parse.GetValue(removeId)!, "ID");
-            var results = await SteeringReplicas.WriteAsync(shared, parse, SteeringReplicas.Urls(parse, steering), HttpMethod.Delete, $"{Path}/{applianceId}", _ => null, cancellationToken).ConfigureAwait(false);
+            var results = await SteeringReplicas.WriteAsync(shared, parse, await SteeringReplicas.UrlsAsync(parse, removeSteering, cancellationToken).ConfigureAwait(false), HttpMethod.Delete, $"{Path}/{applianceId}", _ => null, cancellationToken).ConfigureAwait(false);
             var answers = results.Where(r => r.Answer is not null).Select(r => r.Answer!.Value).ToList();
             var summary = answers.Count == 0 ? $"appliance {applianceId}: no steering replica removed it"
                 : answers.All(a => Flag(a, "alreadyRemoved")) ? $"{applianceId} was already removed"
@@ -54,11 +56,12 @@ public static class EnrollCommands
             return SteeringReplicas.Report(results, new { removed = applianceId }, summary, a => Flag(a, "alreadyRemoved") ? "already removed" : "removed", output.Error);
         }));
 
-        var list = new Command("list", "List the enrolled appliances: enrolled (holds a certificate), pending code, registered with steering now.") { steering };
+        var list = new Command("list", "List the enrolled appliances: enrolled (holds a certificate), pending code, registered with steering now.");
+        var listSteering = SteeringReplicas.AddTo(list, SteeringHelp);
         shared.AddTo(list, takesToken: true);
         list.SetAction((parse, cancellationToken) => output.RunAsync(parse.GetValue(shared.Json), async () =>
         {
-            var answer = (await SteeringReplicas.ReadAsync(shared, parse, SteeringReplicas.Urls(parse, steering), Path, cancellationToken).ConfigureAwait(false)).Body;
+            var answer = (await SteeringReplicas.ReadAsync(shared, parse, await SteeringReplicas.UrlsAsync(parse, listSteering, cancellationToken).ConfigureAwait(false), Path, cancellationToken).ConfigureAwait(false)).Body;
             if (answer.ValueKind != JsonValueKind.Array)
             {
                 throw new CliFailure(ExitCodes.ServiceError, $"GET {Path}: the answer is not a list: {answer}");

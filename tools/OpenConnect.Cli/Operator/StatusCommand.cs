@@ -22,13 +22,13 @@ public static class StatusCommand
 
     public static Command Create(OperatorOptions shared, CliOutput output)
     {
-        var steering = SteeringReplicas.Option("Steering's enrollment listener, e.g. https://10.0.0.2:8281 (its Steering:Fleet:EnrollUrl), where operators read the roster.");
         var controller = new Option<string?>("--fill-controller") { Description = "The fill controller's control listener, e.g. https://10.0.0.3:8380: adds each site's fill progress against its night window (needs --cert and --key)." };
-        var command = new Command("status", "Show the fleet: sites and appliances with health, load, hit ratio, last heartbeat, holdings, version, and (with --fill-controller) fill progress.") { steering, controller };
+        var command = new Command("status", "Show the fleet: sites and appliances with health, load, hit ratio, last heartbeat, holdings, version, and (with --fill-controller) fill progress.") { controller };
+        var steering = SteeringReplicas.AddTo(command, "Steering's enrollment listener, e.g. https://10.0.0.2:8281 (its Steering:Fleet:EnrollUrl), where operators read the roster.");
         shared.AddTo(command, takesToken: true);
         command.SetAction((parse, cancellationToken) => output.RunAsync(parse.GetValue(shared.Json), async () =>
         {
-            var steeringUrls = SteeringReplicas.Urls(parse, steering);
+            var steeringUrls = await SteeringReplicas.UrlsAsync(parse, steering, cancellationToken).ConfigureAwait(false);
             var fillUrl = parse.GetValue(controller) is { } text ? OperatorOptions.ServiceUrl(text, "--fill-controller") : null;
             var rosterAnswer = await SteeringReplicas.ReadAsync(shared, parse, steeringUrls, "/fleet/roster", cancellationToken).ConfigureAwait(false);
             var roster = Read<FleetRoster.Snapshot>(rosterAnswer.Body, "GET /fleet/roster");
