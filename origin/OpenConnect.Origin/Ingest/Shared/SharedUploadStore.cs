@@ -319,14 +319,21 @@ public sealed class SharedUploadStore : IUploadStore, IDisposable
         }
 
         var held = new AdvisoryLock(connection, key, entry.Gate);
+        UploadEntry? current;
         try
         {
-            await FindAsync(id, cancellationToken);
+            current = await FindAsync(id, cancellationToken);
         }
         catch
         {
             await held.DisposeAsync();
             throw;
+        }
+
+        if (current is null)
+        {
+            await held.DisposeAsync();
+            throw new UploadStoreException(StatusCodes.Status404NotFound, "no such upload (it was deleted on another instance)");
         }
 
         return held;
