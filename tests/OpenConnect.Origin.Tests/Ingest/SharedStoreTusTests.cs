@@ -21,12 +21,8 @@ public sealed class SharedStoreTusTests(S3rverFixture s3) : IClassFixture<S3rver
     [Fact]
     public async Task OddSizedPatches_BelowAndAcrossParts_KeepTheExactOffset_AndCompleteIntoTheSource()
     {
-        var store = await SharedStore.CreateAsync(s3);
-        await using var database = store.Database;
-        using var dir = new TempDirectory();
-        var intake = new RecordingIntake(dir.Combine("accepted"));
-        await using var origin = await StartAsync(dir.Path, intake, null, store.Settings());
-        using var client = origin.CreateClient();
+        await using var shared = await SharedOrigin.StartAsync(s3);
+        var (store, intake, client) = (shared.Store, shared.Intake, shared.Client);
         var body = RandomBytes((2 * PartSize) + 1_234_567);
         var url = await CreateAsync(client, body.Length, Meta(("title", "shared")));
         var id = url[(url.LastIndexOf('/') + 1)..];
@@ -121,17 +117,14 @@ public sealed class SharedStoreTusTests(S3rverFixture s3) : IClassFixture<S3rver
     [Fact]
     public async Task ALockHeldByAnotherSession_Gets423_UntilThatSessionEnds()
     {
-        var store = await SharedStore.CreateAsync(s3);
-        await using var database = store.Database;
-        using var dir = new TempDirectory();
-        await using var origin = await StartAsync(dir.Path, new RecordingIntake(dir.Combine("accepted")), null, store.Settings());
-        using var client = origin.CreateClient();
+        await using var shared = await SharedOrigin.StartAsync(s3);
+        var (store, client) = (shared.Store, shared.Client);
         var body = RandomBytes(4000);
         var url = await CreateAsync(client, body.Length);
         var id = url[(url.LastIndexOf('/') + 1)..];
 
         // What an instance holds while it writes the upload: the advisory lock ("ocin", the id's first 32 bits).
-        var other = new NpgsqlConnection(database.ConnectionString);
+        var other = new NpgsqlConnection(store.Database.ConnectionString);
         await other.OpenAsync();
         await using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({0x6f63_696e}, {unchecked((int)Convert.ToUInt32(id[..8], 16))})", other))
         {
@@ -164,12 +157,8 @@ public sealed class SharedStoreTusTests(S3rverFixture s3) : IClassFixture<S3rver
     [Fact]
     public async Task AChecksumMismatchAcrossAPart_KeepsTheOffset_AndTheUploadCompletesIntact()
     {
-        var store = await SharedStore.CreateAsync(s3);
-        await using var database = store.Database;
-        using var dir = new TempDirectory();
-        var intake = new RecordingIntake(dir.Combine("accepted"));
-        await using var origin = await StartAsync(dir.Path, intake, null, store.Settings());
-        using var client = origin.CreateClient();
+        await using var shared = await SharedOrigin.StartAsync(s3);
+        var (intake, client) = (shared.Intake, shared.Client);
         var body = RandomBytes(PartSize + 5000);
         var url = await CreateAsync(client, body.Length);
         using (var first = await PatchAsync(client, url, 0, body[..2000]))
@@ -197,11 +186,8 @@ public sealed class SharedStoreTusTests(S3rverFixture s3) : IClassFixture<S3rver
     [Fact]
     public async Task Termination_DeletesTheRecordAndEveryObject_AndConcatenationIsRefused()
     {
-        var store = await SharedStore.CreateAsync(s3);
-        await using var database = store.Database;
-        using var dir = new TempDirectory();
-        await using var origin = await StartAsync(dir.Path, new RecordingIntake(dir.Combine("accepted")), null, store.Settings());
-        using var client = origin.CreateClient();
+        await using var shared = await SharedOrigin.StartAsync(s3);
+        var (store, client) = (shared.Store, shared.Client);
         var body = RandomBytes(PartSize + 10);
         var url = await CreateAsync(client, body.Length + 100);
         var id = url[(url.LastIndexOf('/') + 1)..];
@@ -222,7 +208,7 @@ public sealed class SharedStoreTusTests(S3rverFixture s3) : IClassFixture<S3rver
         }
 
         Assert.DoesNotContain(await store.UploadObjectsAsync(), k => k.StartsWith(id, StringComparison.Ordinal));
-        await using (var connection = new NpgsqlConnection(database.ConnectionString))
+        await using (var connection = new NpgsqlConnection(store.Database.ConnectionString))
         {
             await connection.OpenAsync();
             await using var count = new NpgsqlCommand("SELECT COUNT(*) FROM ingest_uploads", connection);
@@ -237,5 +223,43 @@ public sealed class SharedStoreTusTests(S3rverFixture s3) : IClassFixture<S3rver
         using var refused = await client.SendAsync(partial);
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         Assert.Contains("does not offer concatenation", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    /// <summary>One origin on a fresh shared store (database, bucket prefix) with a <see cref="RecordingIntake"/>, and a client for it.</summary>
+    private sealed class SharedOrigin : IAsyncDisposable
+    {
+        private readonly TempDirectory _directory;
+        private readonly RunningRole _origin;
+
+        private SharedOrigin(SharedStore store, TempDirectory directory, RecordingIntake intake, RunningRole origin)
+        {
+            Store = store;
+            _directory = directory;
+            Intake = intake;
+            _origin = origin;
+            Client = origin.CreateClient();
+        }
+
+        public SharedStore Store { get; }
+
+        public RecordingIntake Intake { get; }
+
+        public HttpClient Client { get; }
+
+        public static async Task<SharedOrigin> StartAsync(S3rverFixture s3)
+        {
+            var store = await SharedStore.CreateAsync(s3);
+            var directory = new TempDirectory();
+            var intake = new RecordingIntake(directory.Combine("accepted"));
+            return new SharedOrigin(store, directory, intake, await Ingest.StartAsync(directory.Path, intake, null, store.Settings()));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            await _origin.DisposeAsync();
+            await Store.Database.DisposeAsync();
+            _directory.Dispose();
+        }
     }
 }
