@@ -40,15 +40,21 @@ public sealed class IngestScenario : IScenario
         {
             var file = Path.Combine(temp, "source.bin");
             var size = await WriteSourceAsync(file, settings.FileMiB, cancellationToken).ConfigureAwait(false);
-            await using var origin = await StartOriginAsync(taskset, repoRoot, Path.Combine(temp, "origin"), cancellationToken).ConfigureAwait(false);
+            await using var origin = await StartOriginAsync("origin", taskset, repoRoot, Path.Combine(temp, "origin"), [], cancellationToken).ConfigureAwait(false);
             await using var reference = await StartReferenceAsync(taskset, node, nodeDirectory, Path.Combine(temp, "tus"), cancellationToken).ConfigureAwait(false);
-            Console.WriteLine($"servers pinned to core 0 (taskset -c 0), tus-js-client pinned to core 1; file {settings.FileMiB} MiB; origin pid {origin.Process.Id} port {origin.Port}, @tus/server pid {reference.Process.Id} port {reference.Port}");
+            await using var backends = settings.Shared ? await SharedBackends.StartAsync(taskset, node, nodeDirectory, Path.Combine(temp, "shared"), cancellationToken).ConfigureAwait(false) : null;
+            await using var shared = backends is null ? null
+                : await StartOriginAsync("origin-s3", taskset, repoRoot, Path.Combine(temp, "origin-s3"), backends.OriginSettings, cancellationToken).ConfigureAwait(false);
+            Server[] servers = shared is null ? [origin, reference] : [origin, shared, reference];
+            Console.WriteLine($"servers pinned to core 0 (taskset -c 0), tus-js-client pinned to core 1; file {settings.FileMiB} MiB; "
+                + string.Join(", ", servers.Select(s => $"{s.Name} pid {s.Process.Id} port {s.Port}"))
+                + (backends is null ? "" : "; PostgreSQL and s3rver for origin-s3 pinned to core 0 too"));
 
             // Steady state is the question: one unmeasured upload per server and chunk size first,
             // so neither the .NET JIT (tiered compilation) nor V8 compiles during measured runs.
             foreach (var chunk in settings.ChunkMiB)
             {
-                foreach (var server in new[] { origin, reference })
+                foreach (var server in servers)
                 {
                     var warm = await UploadAsync(taskset, node, nodeDirectory, server, file, size, chunk, -1, cancellationToken).ConfigureAwait(false);
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  warm-up chunk {chunk} MiB {warm.Server,-10} {warm.MegabytesPerSecond:F1} MB/s (not counted)"));
@@ -60,7 +66,8 @@ public sealed class IngestScenario : IScenario
             {
                 foreach (var chunk in settings.ChunkMiB)
                 {
-                    Server[] order = round % 2 == 0 ? [origin, reference] : [reference, origin];
+                    // Which server goes first rotates with the round.
+                    var order = servers.Skip(round % servers.Length).Concat(servers.Take(round % servers.Length));
                     foreach (var server in order)
                     {
                         var run = await UploadAsync(taskset, node, nodeDirectory, server, file, size, chunk, round, cancellationToken).ConfigureAwait(false);
@@ -153,11 +160,13 @@ public sealed class IngestScenario : IScenario
             ["rounds"] = settings.Rounds,
             ["pinning"] = "servers taskset -c 0, tus-js-client taskset -c 1",
             ["measures"] = "upload phase only (origin delay mode, MaxBacklog 0)",
+            ["stores"] = settings.Shared ? "file,shared" : "file",
         };
+        string[] names = settings.Shared ? ["origin", "origin-s3", "tus-server"] : ["origin", "tus-server"];
         foreach (var chunk in settings.ChunkMiB)
         {
             var medians = new Dictionary<string, double>();
-            foreach (var server in new[] { "origin", "tus-server" })
+            foreach (var server in names)
             {
                 var set = runs.Where(r => r.Server == server && r.ChunkMiB == chunk).ToList();
                 var mbps = Median(set.Select(r => r.MegabytesPerSecond));
@@ -165,12 +174,16 @@ public sealed class IngestScenario : IScenario
                 medians[server] = mbps;
                 var gigabytes = settings.FileMiB * 1.048576 / 1000;
                 table.Add(server, $"{chunk} MiB", mbps, set.Min(r => r.MegabytesPerSecond), set.Max(r => r.MegabytesPerSecond), cpu, cpu / gigabytes);
-                var key = server == "origin" ? "ours" : "tus";
+                var key = server switch { "origin" => "ours", "origin-s3" => "shared", _ => "tus" };
                 figures[$"{key}_{chunk}mib_mbps"] = Math.Round(mbps, 1);
                 figures[$"{key}_{chunk}mib_cpu_s"] = Math.Round(cpu, 2);
             }
 
             figures[$"ratio_{chunk}mib"] = Math.Round(medians["origin"] / medians["tus-server"], 3);
+            if (settings.Shared)
+            {
+                figures[$"ratio_shared_{chunk}mib"] = Math.Round(medians["origin-s3"] / medians["tus-server"], 3);
+            }
         }
 
         Console.WriteLine();
@@ -178,6 +191,10 @@ public sealed class IngestScenario : IScenario
         foreach (var chunk in settings.ChunkMiB)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio origin / @tus/server at {chunk} MiB chunks: {figures[$"ratio_{chunk}mib"]}x"));
+            if (settings.Shared)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio origin-s3 (shared store) / @tus/server at {chunk} MiB chunks: {figures[$"ratio_shared_{chunk}mib"]}x"));
+            }
         }
 
         Summary.WriteJsonLine(figures);
@@ -189,7 +206,7 @@ public sealed class IngestScenario : IScenario
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    private static async Task<Server> StartOriginAsync(string taskset, string repoRoot, string dataDirectory, CancellationToken cancellationToken)
+    private static async Task<Server> StartOriginAsync(string name, string taskset, string repoRoot, string dataDirectory, string[] settings, CancellationToken cancellationToken)
     {
         var port = NginxServer.FreePort();
         var managementPort = NginxServer.FreePort();
@@ -203,11 +220,12 @@ public sealed class IngestScenario : IScenario
             "--Origin:Ingest:MaxBacklog=0",
             "--Origin:Ingest:RequireToken=false",
             "--Logging:LogLevel:Default=Warning",
+            .. settings,
         ]);
-        var server = new Server("origin", process, port);
+        var server = new Server(name, process, port);
         try
         {
-            await HttpProbe.WaitUntilAsync(process, $"http://127.0.0.1:{managementPort}/healthz", "origin", cancellationToken).ConfigureAwait(false);
+            await HttpProbe.WaitUntilAsync(process, $"http://127.0.0.1:{managementPort}/healthz", name, cancellationToken).ConfigureAwait(false);
             return server;
         }
         catch

@@ -3,10 +3,10 @@ using System.Globalization;
 namespace OpenConnect.Bench.Ingest;
 
 /// <summary>Options of <c>bench ingest</c>.</summary>
-internal sealed record IngestSettings(int FileMiB, IReadOnlyList<int> ChunkMiB, int Rounds)
+internal sealed record IngestSettings(int FileMiB, IReadOnlyList<int> ChunkMiB, int Rounds, bool Shared)
 {
     public const string Usage = """
-        bench ingest [--file-mib N] [--chunks-mib 1,8] [--rounds N]
+        bench ingest [--file-mib N] [--chunks-mib 1,8] [--rounds N] [--stores file|file,shared]
 
         The same tus-js-client (node, tests/node/tus-upload.js) uploads the same random file to the
         origin (Release build, /files/) and to @tus/server with @tus/file-store
@@ -19,6 +19,11 @@ internal sealed record IngestSettings(int FileMiB, IReadOnlyList<int> ChunkMiB, 
           --file-mib N      size of the uploaded file in MiB (default 256)
           --chunks-mib L    tus-js-client chunkSize values in MiB (default 1,8)
           --rounds N        uploads per server and chunk size (default 3)
+          --stores L        the origin's upload stores: file (Origin:Ingest:Store=Local, default), or
+                            file,shared to add a second origin with Store=Shared: records in a
+                            throwaway PostgreSQL (scripts/postgres.sh) and bytes in an S3 multipart
+                            upload in s3rver (an emulator, tests/node/s3rver.js), both pinned to
+                            core 0 with the servers
 
         Needs node (with npm ci run in tests/node) and taskset.
         """;
@@ -28,6 +33,7 @@ internal sealed record IngestSettings(int FileMiB, IReadOnlyList<int> ChunkMiB, 
         var fileMiB = 256;
         IReadOnlyList<int> chunks = [1, 8];
         var rounds = 3;
+        var shared = false;
         for (var i = 0; i < args.Count; i++)
         {
             var name = args[i];
@@ -53,12 +59,20 @@ internal sealed record IngestSettings(int FileMiB, IReadOnlyList<int> ChunkMiB, 
                 case "--rounds":
                     rounds = Number(name, value, 1, 50);
                     break;
+                case "--stores":
+                    shared = value switch
+                    {
+                        "file" => false,
+                        "file,shared" => true,
+                        _ => throw new BenchUsageException($"{name}: '{value}' must be file or file,shared"),
+                    };
+                    break;
                 default:
                     throw new BenchUsageException($"unknown option '{name}'; see bench ingest --help");
             }
         }
 
-        return new IngestSettings(fileMiB, chunks, rounds);
+        return new IngestSettings(fileMiB, chunks, rounds, shared);
     }
 
     private static int Number(string name, string value, int min, int max)

@@ -11,7 +11,7 @@ namespace OpenConnect.Origin.Ingest;
 /// parts are all in. Both run once at start.
 /// </summary>
 public sealed class IngestBackground(
-    UploadStore store,
+    IUploadStore store,
     UploadCompletion completion,
     IOptions<OriginOptions> options,
     TimeProvider time,
@@ -60,54 +60,52 @@ public sealed class IngestBackground(
     /// tombstone (410); removes from disk and memory every record that has been over (expired,
     /// handed to the pipeline, concatenated) for <c>RecordRetention</c> (then 404).
     /// </summary>
-    public Task SweepAsync(CancellationToken cancellationToken)
+    public async Task SweepAsync(CancellationToken cancellationToken)
     {
+        await store.RefreshAsync(cancellationToken);
         var now = time.GetUtcNow();
-        foreach (var entry in store.Entries)
+        foreach (var entry in store.Entries.ToArray())
         {
             var record = entry.Current;
             var expire = record.State != UploadStates.Expired && record.IsGoneAt(now);
             var remove = record.IsOver && now >= (record.FinishedAt ?? record.ExpiresAt) + _options.RecordRetention;
-            if ((!expire && !remove) || !entry.Gate.Wait(0, CancellationToken.None))
+            if (!expire && !remove)
             {
                 continue;
             }
 
-            try
+            await using var held = await store.TryLockAsync(entry);
+            if (held is null)
             {
-                record = entry.Current;
-                if (record.State != UploadStates.Expired && record.IsGoneAt(now))
-                {
-                    Expire(entry, record, now);
-                }
-                else if (record.IsOver && now >= (record.FinishedAt ?? record.ExpiresAt) + _options.RecordRetention)
-                {
-                    store.Delete(record.Id);
-                    metrics.Removed.Inc();
-                    IngestLog.Removed(logger, record.Id, record.State, record.FinishedAt ?? record.ExpiresAt);
-                }
+                continue;
             }
-            finally
+
+            record = entry.Current;
+            if (record.State != UploadStates.Expired && record.IsGoneAt(now))
             {
-                entry.Gate.Release();
+                await ExpireAsync(entry, record, now);
+            }
+            else if (record.IsOver && now >= (record.FinishedAt ?? record.ExpiresAt) + _options.RecordRetention)
+            {
+                await store.DeleteAsync(record.Id);
+                metrics.Removed.Inc();
+                IngestLog.Removed(logger, record.Id, record.State, record.FinishedAt ?? record.ExpiresAt);
             }
         }
-
-        return Task.CompletedTask;
     }
 
-    private void Expire(UploadEntry entry, UploadRecord record, DateTimeOffset now)
+    private async Task ExpireAsync(UploadEntry entry, UploadRecord record, DateTimeOffset now)
     {
         if (!record.IsFinal)
         {
-            store.DeleteBody(record.Id);
+            await store.DeleteBodyAsync(record.Id);
         }
 
         var abandoned = record.Offset == 0 && !record.IsFinal && record.Length is not 0;
         var reason = abandoned
             ? $"abandoned: no byte arrived within {_options.AbandonAfter} of its creation"
             : $"expired: no byte arrived within {_options.Expiration} of the last write";
-        store.Commit(entry, record with { State = UploadStates.Expired, Reason = reason, FinishedAt = now });
+        await store.CommitAsync(entry, record with { State = UploadStates.Expired, Reason = reason, FinishedAt = now });
         metrics.Expired.WithLabels(abandoned ? "abandoned" : "expired").Inc();
         if (abandoned)
         {
@@ -121,7 +119,8 @@ public sealed class IngestBackground(
 
     private async Task RetryAsync(CancellationToken cancellationToken)
     {
-        foreach (var entry in store.Entries)
+        await store.RefreshAsync(cancellationToken);
+        foreach (var entry in store.Entries.ToArray())
         {
             var record = entry.Current;
             if (record.IsFinal && record.State == UploadStates.Uploading)
@@ -132,26 +131,25 @@ public sealed class IngestBackground(
 
             var pending = record.State is UploadStates.Delayed or UploadStates.Submitting
                 || (record.State == UploadStates.Uploading && record.IsComplete);
-            if (!pending || !entry.Gate.Wait(0, CancellationToken.None))
+            if (!pending)
             {
                 continue;
             }
 
-            try
+            await using var held = await store.TryLockAsync(entry);
+            if (held is null)
             {
-                record = entry.Current;
-                if (record.State == UploadStates.Uploading && record.IsComplete)
-                {
-                    await completion.OnCompletedAsync(entry, cancellationToken);
-                }
-                else if (record.State is UploadStates.Delayed or UploadStates.Submitting)
-                {
-                    await completion.RetryAsync(entry, cancellationToken);
-                }
+                continue;
             }
-            finally
+
+            record = entry.Current;
+            if (record.State == UploadStates.Uploading && record.IsComplete)
             {
-                entry.Gate.Release();
+                await completion.OnCompletedAsync(entry, cancellationToken);
+            }
+            else if (record.State is UploadStates.Delayed or UploadStates.Submitting)
+            {
+                await completion.RetryAsync(entry, cancellationToken);
             }
         }
 

@@ -38,6 +38,9 @@ internal static partial class IngestLog
     [LoggerMessage(EventId = 4013, Level = LogLevel.Debug, Message = "Upload {UploadId} record removed ({State}, over since {FinishedAt})")]
     public static partial void Removed(ILogger logger, string uploadId, string state, DateTimeOffset finishedAt);
 
+    [LoggerMessage(EventId = 4014, Level = LogLevel.Warning, Message = "Upload {UploadId}: the upload store could not answer")]
+    public static partial void StoreUnavailable(ILogger logger, string uploadId, Exception exception);
+
     [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "Final upload {UploadId} cannot be assembled: {Reason}")]
     public static partial void AssemblyFailed(ILogger logger, string uploadId, string reason);
 }

@@ -7,6 +7,32 @@ public sealed class IngestOptions
 {
     public const string Reject = "reject";
     public const string Delay = "delay";
+    public const string LocalStore = "Local";
+    public const string SharedStore = "Shared";
+    private const int MiB = 1 << 20;
+
+    /// <summary>
+    /// Where upload records and bytes live. <c>Local</c> (default): files under
+    /// <c>{DataDirectory}/uploads/</c>, one writer per upload gated in this process; an upload must
+    /// be resumed on the instance that started it. <c>Shared</c>: records in the pipeline's
+    /// PostgreSQL database (<c>Origin:Pipeline:Database:Provider=PostgreSql</c>) and bytes in an S3
+    /// multipart upload in the bucket of <c>Origin:Storage</c> (<c>Kind=S3</c>), so an upload
+    /// started on one origin instance resumes on any other behind the same load balancer; needs
+    /// both, or the origin does not start. Shared uploads do not offer concatenation (parallel
+    /// uploads); quotas and rate limits are counted per instance.
+    /// </summary>
+    public string Store { get; set; } = LocalStore;
+
+    /// <summary>
+    /// With <c>Store=Shared</c>: the size of each part of an upload's S3 multipart upload. Bytes past
+    /// the last full part are kept as a tail object rewritten by every PATCH, so a smaller part
+    /// means smaller rewrites and more parts (S3 allows 10,000, so the largest upload is 10,000
+    /// parts); every PATCH in flight holds one part in memory. Default 8 MiB; between 5 MiB (S3's
+    /// smallest part but the last) and 64 MiB.
+    /// </summary>
+    public int SharedPartSizeBytes { get; set; } = 8 * MiB;
+
+    public bool IsShared => string.Equals(Store.Trim(), SharedStore, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// Creating an upload needs a bearer token of a user with the uploader (or admin) role, issued by
@@ -126,6 +152,8 @@ public sealed class IngestOptions
 
     public void Validate(OptionsCheck check)
     {
+        check.Require(IsShared || string.Equals(Store.Trim(), LocalStore, StringComparison.OrdinalIgnoreCase), "Ingest:Store", Store, "must be Local or Shared");
+        check.Require(SharedPartSizeBytes is >= 5 * MiB and <= 64 * MiB, "Ingest:SharedPartSizeBytes", SharedPartSizeBytes, "must be between 5242880 (5 MiB, S3's smallest part) and 67108864 (64 MiB)");
         check.Require(MaxUploadBytes > 0, "Ingest:MaxUploadBytes", MaxUploadBytes, "must be positive");
         check.Require(MaxMetadataBytes is >= 64 and <= 1 << 20, "Ingest:MaxMetadataBytes", MaxMetadataBytes, "must be between 64 and 1048576");
         check.Require(Expiration >= TimeSpan.FromMinutes(1), "Ingest:Expiration", Expiration, "must be at least 00:01:00");

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Options;
+using OpenConnect.Origin.Ingest.Shared;
+
 namespace OpenConnect.Origin.Ingest;
 
 /// <summary>Wires the TUS ingest endpoint (<c>/files/</c>), the upload status API and the ingest background loops into the origin host.</summary>
@@ -6,7 +9,11 @@ public static class IngestRegistration
     public static IServiceCollection AddOriginIngest(this IServiceCollection services)
     {
         services.AddSingleton<IngestMetrics>();
-        services.AddSingleton<UploadStore>();
+        services.AddSingleton<IUploadStore>(sp => sp.GetRequiredService<IOptions<OriginOptions>>().Value.Ingest.IsShared
+            ? ActivatorUtilities.CreateInstance<SharedUploadStore>(sp)
+            : ActivatorUtilities.CreateInstance<LocalUploadStore>(sp));
+        services.AddSingleton<IValidateOptions<OriginOptions>, SharedStoreRequirements>();
+        services.AddHostedService<SharedUploadStoreStartup>();
         services.AddSingleton<UploadQuotas>();
         services.AddSingleton<UploadRateLimiter>();
         services.AddSingleton<UploadCompletion>();

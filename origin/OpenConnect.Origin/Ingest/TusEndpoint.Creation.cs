@@ -78,6 +78,12 @@ public sealed partial class TusEndpoint
             return;
         }
 
+        if (concat != ConcatKind.None && !store.SupportsConcatenation)
+        {
+            await ErrorAsync(context, StatusCodes.Status400BadRequest, "this origin keeps uploads in shared storage, which does not offer concatenation (parallel uploads): upload the file as one upload", "POST");
+            return;
+        }
+
         long? length = null;
         IReadOnlyList<string> parts = [];
         if (concat == ConcatKind.Final)
@@ -88,7 +94,7 @@ public sealed partial class TusEndpoint
                 return;
             }
 
-            var (partIds, partsError, partsLength) = ResolveParts(concatHeader["final;".Length..]);
+            var (partIds, partsError, partsLength) = await ResolvePartsAsync(concatHeader["final;".Length..], context.RequestAborted);
             if (partsError is not null)
             {
                 await ErrorAsync(context, StatusCodes.Status400BadRequest, partsError, "POST");
@@ -157,7 +163,7 @@ public sealed partial class TusEndpoint
             refusal = uploaderId is null ? null : quotas.CheckCreation(uploaderId, concat, length);
             if (refusal is null)
             {
-                (entry, record) = Create(metadataHeader, metadata, concat, length, parts);
+                (entry, record) = await CreateRecordAsync(metadataHeader, metadata, concat, length, parts, context.RequestAborted);
             }
         }
         finally
@@ -183,8 +189,7 @@ public sealed partial class TusEndpoint
             return;
         }
 
-        await entry.Gate.WaitAsync(context.RequestAborted);
-        try
+        await using (await store.LockAsync(entry, context.RequestAborted))
         {
             var status = StatusCodes.Status201Created;
             string? error = null;
@@ -211,10 +216,6 @@ public sealed partial class TusEndpoint
 
             context.Response.StatusCode = status;
         }
-        finally
-        {
-            entry.Gate.Release();
-        }
     }
 
     /// <summary>
@@ -222,13 +223,13 @@ public sealed partial class TusEndpoint
     /// (the first byte moves its expiry to <c>Expiration</c> after the last write); a final upload
     /// has no bytes of its own and lives for <c>Expiration</c>.
     /// </summary>
-    private (UploadEntry Entry, UploadRecord Record) Create(string metadataHeader, Dictionary<string, string> metadata, string concat, long? length, IReadOnlyList<string> parts)
+    private async Task<(UploadEntry Entry, UploadRecord Record)> CreateRecordAsync(string metadataHeader, Dictionary<string, string> metadata, string concat, long? length, IReadOnlyList<string> parts, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var lifetime = concat == ConcatKind.Final || _options.AbandonAfter > _options.Expiration ? _options.Expiration : _options.AbandonAfter;
         var record = new UploadRecord
         {
-            Id = UploadStore.NewId(),
+            Id = UploadIds.NewId(),
             Length = length,
             MetadataHeader = metadataHeader.Length == 0 ? null : metadataHeader,
             Metadata = metadata,
@@ -237,11 +238,11 @@ public sealed partial class TusEndpoint
             CreatedAt = now,
             ExpiresAt = now + lifetime,
         };
-        return (store.Create(record), record);
+        return (await store.CreateAsync(record, cancellationToken), record);
     }
 
     /// <summary>Parses the URL list of a final upload into part ids and their total length (null when one is still deferred).</summary>
-    private (List<string> Ids, string? Error, long? Length) ResolveParts(string urls)
+    private async Task<(List<string> Ids, string? Error, long? Length)> ResolvePartsAsync(string urls, CancellationToken cancellationToken)
     {
         var ids = new List<string>();
         long? total = 0;
@@ -250,7 +251,7 @@ public sealed partial class TusEndpoint
             var path = Uri.TryCreate(url, UriKind.Absolute, out var absolute) ? absolute.AbsolutePath : url;
             var slash = path.LastIndexOf('/');
             var id = path[(slash + 1)..];
-            if (!path[..(slash + 1)].EndsWith("/files/", StringComparison.Ordinal) || !UploadStore.IsValidId(id) || !store.TryGet(id, out var part))
+            if (!path[..(slash + 1)].EndsWith("/files/", StringComparison.Ordinal) || !UploadIds.IsValid(id) || await store.FindAsync(id, cancellationToken) is not { } part)
             {
                 return (ids, $"Upload-Concat names '{url}', which is not an upload of this server", null);
             }

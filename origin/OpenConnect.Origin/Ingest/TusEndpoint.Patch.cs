@@ -59,44 +59,38 @@ public sealed partial class TusEndpoint
             newLength = parsed;
         }
 
-        if (!entry.Gate.Wait(0, CancellationToken.None))
+        await using var held = await store.TryLockAsync(entry);
+        if (held is null)
         {
             // Documented: one writer per upload; tus clients retry 423.
             await ErrorAsync(context, StatusCodes.Status423Locked, "another request is writing this upload; retry later", "PATCH");
             return;
         }
 
-        try
+        var record = entry.Current;
+        if (IsGone(record))
         {
-            var record = entry.Current;
-            if (IsGone(record))
-            {
-                await ErrorAsync(context, StatusCodes.Status410Gone, "the upload expired and its data was deleted", "PATCH");
-                return;
-            }
-
-            if (offset != record.Offset)
-            {
-                context.Response.Headers["Upload-Offset"] = Invariant(record.Offset);
-                await ErrorAsync(context, StatusCodes.Status409Conflict, $"Upload-Offset {offset} does not match the upload's offset {record.Offset}", "PATCH");
-                return;
-            }
-
-            var (status, error) = await AppendAsync(context, entry, newLength);
-            context.Response.Headers["Upload-Offset"] = Invariant(entry.Current.Offset);
-            WriteUploadHeaders(context, entry.Current);
-            if (error is not null)
-            {
-                await ErrorAsync(context, status, error, "PATCH");
-                return;
-            }
-
-            context.Response.StatusCode = status;
+            await ErrorAsync(context, StatusCodes.Status410Gone, "the upload expired and its data was deleted", "PATCH");
+            return;
         }
-        finally
+
+        if (offset != record.Offset)
         {
-            entry.Gate.Release();
+            context.Response.Headers["Upload-Offset"] = Invariant(record.Offset);
+            await ErrorAsync(context, StatusCodes.Status409Conflict, $"Upload-Offset {offset} does not match the upload's offset {record.Offset}", "PATCH");
+            return;
         }
+
+        var (status, error) = await AppendAsync(context, entry, newLength);
+        context.Response.Headers["Upload-Offset"] = Invariant(entry.Current.Offset);
+        WriteUploadHeaders(context, entry.Current);
+        if (error is not null)
+        {
+            await ErrorAsync(context, status, error, "PATCH");
+            return;
+        }
+
+        context.Response.StatusCode = status;
     }
 
     /// <summary>Receives the request body at the upload's offset; the caller holds the gate. Returns 204 or an error status with its message.</summary>
@@ -163,12 +157,18 @@ public sealed partial class TusEndpoint
 
         using var _ = hash;
         LiftBodyLimits(context);
-        var received = await ReceiveAsync(context, record, room, hash);
-        var path = store.BodyPath(record.Id);
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0);
+
+        // Without a checksum a store that writes in parts commits each one as it is durable (a
+        // crash keeps them, as the page cache keeps a local file's bytes); a checksummed chunk is
+        // only committed whole, once its digest matched.
+        Func<long, UploadRecord>? commitEachPart = hash is null
+            ? newOffset => entry.Current with { Offset = newOffset, Length = length, ExpiresAt = time.GetUtcNow() + _options.Expiration }
+            : null;
+        await using var writer = await store.OpenWriterAsync(entry, commitEachPart, context.RequestAborted);
+        var received = await ReceiveAsync(context, writer, room, hash);
         if (received.TooLarge)
         {
-            file.SetLength(record.Offset);
+            await writer.DiscardAsync();
             return (StatusCodes.Status413PayloadTooLarge, "the chunk would take the upload past its length");
         }
 
@@ -176,14 +176,14 @@ public sealed partial class TusEndpoint
         {
             if (received.Interrupted is not null)
             {
-                file.SetLength(record.Offset);
+                await writer.DiscardAsync();
                 IngestLog.Interrupted(logger, record.Id, received.Bytes, "checksummed chunk discarded");
                 return (StatusCodes.Status400BadRequest, "the chunk was cut short");
             }
 
             if (!CryptographicOperations.FixedTimeEquals(hash.GetHashAndReset(), expectedDigest))
             {
-                file.SetLength(record.Offset);
+                await writer.DiscardAsync();
                 metrics.ChecksumMismatches.Inc();
                 return (460, "Upload-Checksum does not match the chunk; it was discarded");
             }
@@ -191,21 +191,22 @@ public sealed partial class TusEndpoint
 
         var completes = (length ?? -1) == record.Offset + received.Bytes;
         var sync = _options.SyncOnCommit || completes;
-        if (received.Bytes > 0 && sync)
-        {
-            // The last chunk is always synced: the pipeline gets a file that survives a power loss.
-            file.Flush(flushToDisk: true);
-        }
+        await writer.FinishAsync(sync, completes);
 
-        var committed = record with
+        var committed = entry.Current with
         {
             Offset = record.Offset + received.Bytes,
             Length = length,
 
             // Only bytes keep an upload alive: empty PATCHes do not hold an abandoned one past its expiry.
-            ExpiresAt = received.Bytes > 0 ? time.GetUtcNow() + _options.Expiration : record.ExpiresAt,
+            ExpiresAt = received.Bytes > 0 ? time.GetUtcNow() + _options.Expiration : entry.Current.ExpiresAt,
         };
-        store.Commit(entry, committed, sync);
+        if (!await store.CommitAsync(entry, committed, sync))
+        {
+            // Only possible when another instance moved the offset under us (its lock lost): never both advance.
+            return (StatusCodes.Status409Conflict, $"the upload's offset moved to {entry.Current.Offset} while this chunk was written; resume from there");
+        }
+
         metrics.BytesReceived.Inc(received.Bytes);
         if (received.Interrupted is not null)
         {
@@ -228,11 +229,10 @@ public sealed partial class TusEndpoint
     /// buffers: while one is written (on the thread pool), the next is filled from the socket. Every
     /// path out waits for the write in flight, so the byte count returned is what is on disk.
     /// </summary>
-    private async Task<Received> ReceiveAsync(HttpContext context, UploadRecord record, long room, IncrementalHash? hash)
+    private async Task<Received> ReceiveAsync(HttpContext context, IUploadBodyWriter writer, long room, IncrementalHash? hash)
     {
         var current = ArrayPool<byte>.Shared.Rent(_options.WriteBufferBytes);
         var spare = ArrayPool<byte>.Shared.Rent(_options.WriteBufferBytes);
-        using var handle = File.OpenHandle(store.BodyPath(record.Id), FileMode.Open, FileAccess.Write, FileShare.ReadWrite, FileOptions.Asynchronous);
         var body = context.Request.Body;
         long written = 0;
         var filled = 0;
@@ -291,7 +291,7 @@ public sealed partial class TusEndpoint
 
             await pending;
             hash?.AppendData(current, 0, filled);
-            pending = RandomAccess.WriteAsync(handle, current.AsMemory(0, filled), record.Offset + written);
+            pending = writer.WriteAsync(current.AsMemory(0, filled));
             written += filled;
             (current, spare) = (spare, current);
             filled = 0;

@@ -9,7 +9,7 @@ namespace OpenConnect.Origin.Ingest;
 /// partial files. Errors are JSON <c>{"error": "..."}</c> with the status the protocol names.
 /// </summary>
 public sealed partial class TusEndpoint(
-    UploadStore store,
+    IUploadStore store,
     UploadCompletion completion,
     UploadQuotas quotas,
     UploadRateLimiter rateLimiter,
@@ -22,6 +22,9 @@ public sealed partial class TusEndpoint(
 {
     public const string Version = "1.0.0";
     public const string Extensions = "creation,creation-with-upload,creation-defer-length,expiration,checksum,termination,concatenation,concatenation-unfinished";
+
+    /// <summary>What a store without concatenation (the shared store) offers.</summary>
+    public const string ExtensionsWithoutConcatenation = "creation,creation-with-upload,creation-defer-length,expiration,checksum,termination";
     public const string ChecksumAlgorithms = "sha1,sha256";
     public const string OffsetOctetStream = "application/offset+octet-stream";
 
@@ -67,20 +70,29 @@ public sealed partial class TusEndpoint(
             return;
         }
 
-        if (id is null)
+        if (id is null && !HttpMethods.IsPost(method))
         {
-            if (HttpMethods.IsPost(method))
-            {
-                await CreateAsync(context);
-                return;
-            }
-
             response.Headers.Allow = "POST, OPTIONS";
             await ErrorAsync(context, StatusCodes.Status405MethodNotAllowed, $"{method} is not allowed on the upload collection", method);
             return;
         }
 
-        if (!UploadStore.IsValidId(id) || !store.TryGet(id, out var entry))
+        try
+        {
+            await (id is null ? CreateAsync(context) : HandleUploadAsync(context, id, method));
+        }
+        catch (UploadStoreException ex) when (!response.HasStarted)
+        {
+            // The shared store's database or bucket did not answer (503, clients retry), or the offset moved on another instance (409).
+            IngestLog.StoreUnavailable(logger, id ?? "(new)", ex);
+            await ErrorAsync(context, ex.Status, ex.Message, method);
+        }
+    }
+
+    private async Task HandleUploadAsync(HttpContext context, string id, string method)
+    {
+        var response = context.Response;
+        if (!UploadIds.IsValid(id) || await store.FindAsync(id, context.RequestAborted) is not { } entry)
         {
             await ErrorAsync(context, StatusCodes.Status404NotFound, "no such upload", method);
             return;
@@ -123,7 +135,7 @@ public sealed partial class TusEndpoint(
     {
         var headers = context.Response.Headers;
         headers["Tus-Version"] = Version;
-        headers["Tus-Extension"] = Extensions;
+        headers["Tus-Extension"] = store.SupportsConcatenation ? Extensions : ExtensionsWithoutConcatenation;
         headers["Tus-Max-Size"] = _options.MaxUploadBytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
         headers["Tus-Checksum-Algorithm"] = ChecksumAlgorithms;
         if (context.Request.Headers.ContainsKey("Access-Control-Request-Method") && headers.ContainsKey("Access-Control-Allow-Origin"))
@@ -196,29 +208,23 @@ public sealed partial class TusEndpoint(
 
     private async Task DeleteAsync(HttpContext context, UploadEntry entry)
     {
-        if (!entry.Gate.Wait(0, CancellationToken.None))
+        await using var held = await store.TryLockAsync(entry);
+        if (held is null)
         {
             await ErrorAsync(context, StatusCodes.Status423Locked, "the upload is being written by another request; retry later", "DELETE");
             return;
         }
 
-        try
+        var state = entry.Current.State;
+        if (state is not (UploadStates.Uploading or UploadStates.Complete or UploadStates.Delayed or UploadStates.Rejected or UploadStates.Concatenated))
         {
-            var state = entry.Current.State;
-            if (state is not (UploadStates.Uploading or UploadStates.Complete or UploadStates.Delayed or UploadStates.Rejected or UploadStates.Concatenated))
-            {
-                await ErrorAsync(context, StatusCodes.Status409Conflict, $"the upload was handed to the pipeline (state {state}); delete the title instead", "DELETE");
-                return;
-            }
+            await ErrorAsync(context, StatusCodes.Status409Conflict, $"the upload was handed to the pipeline (state {state}); delete the title instead", "DELETE");
+            return;
+        }
 
-            store.Delete(entry.Current.Id);
-            completion.UpdateDelayedGauge();
-            context.Response.StatusCode = StatusCodes.Status204NoContent;
-        }
-        finally
-        {
-            entry.Gate.Release();
-        }
+        await store.DeleteAsync(entry.Current.Id);
+        completion.UpdateDelayedGauge();
+        context.Response.StatusCode = StatusCodes.Status204NoContent;
     }
 
     private void ApplyCors(HttpContext context)

@@ -10,7 +10,7 @@ namespace OpenConnect.Origin.Ingest;
 /// A rejected file is deleted (the record keeps the reason); an accepted one now belongs to the pipeline.
 /// </summary>
 public sealed class UploadCompletion(
-    UploadStore store,
+    IUploadStore store,
     UploadQuotas quotas,
     IServiceProvider services,
     IOptions<OriginOptions> options,
@@ -35,13 +35,13 @@ public sealed class UploadCompletion(
         return _options.MaxBacklog == 0 || backlog >= _options.MaxBacklog;
     }
 
-    /// <summary>Called by the writer holding <paramref name="entry"/>'s gate right after it committed the last byte.</summary>
+    /// <summary>Called by the writer holding <paramref name="entry"/>'s lock right after it committed the last byte.</summary>
     public async Task OnCompletedAsync(UploadEntry entry, CancellationToken cancellationToken)
     {
         var record = entry.Current;
         if (record.IsPartial)
         {
-            store.Commit(entry, record with { State = UploadStates.Complete });
+            await store.CommitAsync(entry, record with { State = UploadStates.Complete });
             foreach (var final in store.Entries)
             {
                 var f = final.Current;
@@ -62,8 +62,7 @@ public sealed class UploadCompletion(
     /// <summary>Builds a final upload from its parts when all of them are complete; a no-op otherwise.</summary>
     public async Task TryAssembleAsync(UploadEntry final, CancellationToken cancellationToken)
     {
-        await final.Gate.WaitAsync(cancellationToken);
-        try
+        await using (await store.LockAsync(final, cancellationToken))
         {
             var record = final.Current;
             if (record.State != UploadStates.Uploading)
@@ -74,7 +73,7 @@ public sealed class UploadCompletion(
             var parts = new List<UploadRecord>(record.Parts.Count);
             foreach (var id in record.Parts)
             {
-                if (!store.TryGet(id, out var part) || part.Current.State != UploadStates.Complete)
+                if (await store.FindAsync(id, cancellationToken) is not { } part || part.Current.State != UploadStates.Complete)
                 {
                     return;
                 }
@@ -82,14 +81,14 @@ public sealed class UploadCompletion(
                 parts.Add(part.Current);
             }
 
-            var length = Assemble(record.Id, parts);
-            store.Commit(final, record with { Length = length, Offset = length, State = UploadStates.Complete });
+            var length = await store.AssembleAsync(record.Id, parts, cancellationToken);
+            await store.CommitAsync(final, record with { Length = length, Offset = length, State = UploadStates.Complete });
             foreach (var part in parts)
             {
-                if (store.TryGet(part.Id, out var partEntry))
+                if (await store.FindAsync(part.Id, cancellationToken) is { } partEntry)
                 {
-                    store.Commit(partEntry, partEntry.Current with { State = UploadStates.Concatenated, FinishedAt = time.GetUtcNow() });
-                    store.DeleteBody(part.Id);
+                    await store.CommitAsync(partEntry, partEntry.Current with { State = UploadStates.Concatenated, FinishedAt = time.GetUtcNow() });
+                    await store.DeleteBodyAsync(part.Id);
                 }
             }
 
@@ -97,35 +96,10 @@ public sealed class UploadCompletion(
             IngestLog.Completed(logger, record.Id, length);
             await SubmitOrDelayAsync(final, cancellationToken);
         }
-        finally
-        {
-            final.Gate.Release();
-        }
     }
 
     /// <summary>Offers a delayed (or interrupted) submission again; the caller holds the gate.</summary>
     public Task RetryAsync(UploadEntry entry, CancellationToken cancellationToken) => SubmitOrDelayAsync(entry, cancellationToken);
-
-    private long Assemble(string finalId, List<UploadRecord> parts)
-    {
-        var target = store.BodyPath(finalId);
-        var temp = target + ".tmp";
-        long length = 0;
-        using (var output = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-        {
-            foreach (var part in parts)
-            {
-                using var input = new FileStream(store.BodyPath(part.Id), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
-                input.CopyTo(output, 1 << 20);
-                length += part.Offset;
-            }
-
-            output.Flush(flushToDisk: true);
-        }
-
-        File.Move(temp, target, overwrite: true);
-        return length;
-    }
 
     private async Task SubmitOrDelayAsync(UploadEntry entry, CancellationToken cancellationToken)
     {
@@ -135,7 +109,7 @@ public sealed class UploadCompletion(
         {
             if (record.State != UploadStates.Delayed)
             {
-                store.Commit(entry, record with { State = UploadStates.Delayed });
+                await store.CommitAsync(entry, record with { State = UploadStates.Delayed });
                 UpdateDelayedGauge();
                 IngestLog.Delayed(logger, record.Id, intake?.Backlog ?? 0, _options.MaxBacklog);
             }
@@ -149,7 +123,7 @@ public sealed class UploadCompletion(
         {
             if (record.State != UploadStates.Delayed || record.Reason != waiting)
             {
-                store.Commit(entry, record with { State = UploadStates.Delayed, Reason = waiting });
+                await store.CommitAsync(entry, record with { State = UploadStates.Delayed, Reason = waiting });
                 UpdateDelayedGauge();
                 IngestLog.DelayedForShare(logger, record.Id, waiting);
             }
@@ -162,29 +136,30 @@ public sealed class UploadCompletion(
             IngestLog.NoIntake(logger);
             if (record.State != UploadStates.Delayed)
             {
-                store.Commit(entry, record with { State = UploadStates.Delayed, Reason = "no pipeline intake is registered" });
+                await store.CommitAsync(entry, record with { State = UploadStates.Delayed, Reason = "no pipeline intake is registered" });
                 UpdateDelayedGauge();
             }
 
             return;
         }
 
-        store.Commit(entry, record with { State = UploadStates.Submitting, Reason = null });
+        await store.CommitAsync(entry, record with { State = UploadStates.Submitting, Reason = null });
         TitleSubmission result;
         try
         {
-            result = await intake.SubmitAsync(new SourceUpload(record.Id, store.BodyPath(record.Id), record.Metadata, quotas.LimitsFor(record.UploaderId)), cancellationToken);
+            var source = await store.SourcePathAsync(entry, cancellationToken);
+            result = await intake.SubmitAsync(new SourceUpload(record.Id, source, record.Metadata, quotas.LimitsFor(record.UploaderId)), cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             IngestLog.SubmitFailed(logger, record.Id, ex);
-            store.Commit(entry, entry.Current with { State = UploadStates.Delayed, Reason = $"submission failed: {ex.Message}" });
+            await store.CommitAsync(entry, entry.Current with { State = UploadStates.Delayed, Reason = $"submission failed: {ex.Message}" });
             UpdateDelayedGauge();
             return;
         }
 
         var now = time.GetUtcNow();
-        store.Commit(entry, entry.Current with { TitleId = result.TitleId, State = result.State, Reason = result.Reason, ExpiresAt = now, FinishedAt = now });
+        await store.CommitAsync(entry, entry.Current with { TitleId = result.TitleId, State = result.State, Reason = result.Reason, ExpiresAt = now, FinishedAt = now });
         IngestLog.Submitted(logger, record.Id, result.TitleId, result.State, result.Reason);
         if (result.Accepted)
         {
@@ -193,7 +168,7 @@ public sealed class UploadCompletion(
         else
         {
             metrics.Rejected.WithLabels("pipeline").Inc();
-            store.DeleteBody(record.Id);
+            await store.DeleteBodyAsync(record.Id);
         }
 
         UpdateDelayedGauge();

@@ -15,7 +15,7 @@ public sealed record QuotaRefusal(int Status, string Message, TimeSpan? RetryAft
 /// again by the pipeline when it probes the source (<see cref="SourceLimits"/>), since only then is
 /// the duration known.
 /// </summary>
-public sealed class UploadQuotas(UploadStore store, IServiceProvider services, IOptions<OriginOptions> options, TimeProvider time)
+public sealed class UploadQuotas(IUploadStore store, IServiceProvider services, IOptions<OriginOptions> options, TimeProvider time)
 {
     /// <summary>The per-day quotas count over a rolling window, not a calendar day: no burst at midnight, and Retry-After is exact.</summary>
     public static readonly TimeSpan Window = TimeSpan.FromHours(24);

@@ -23,7 +23,7 @@ public static class UploadStatusEndpoint
 
     public static WebApplication MapUploadStatus(this WebApplication app)
     {
-        app.MapGet("/api/uploads/{id}", async (HttpContext context, string id, UploadStore store, TimeProvider time) =>
+        app.MapGet("/api/uploads/{id}", async (HttpContext context, string id, IUploadStore store, TimeProvider time) =>
         {
             var (caller, error) = await PipelineCaller.FromAsync(context);
             if (caller is null)
@@ -32,7 +32,7 @@ public static class UploadStatusEndpoint
             }
 
             context.Response.Headers.CacheControl = "no-store";
-            if (!UploadStore.IsValidId(id) || !store.TryGet(id, out var entry) || !caller.MaySee(entry.Current.Metadata))
+            if (!UploadIds.IsValid(id) || await store.FindAsync(id, context.RequestAborted) is not { } entry || !caller.MaySee(entry.Current.Metadata))
             {
                 return Results.NotFound(new { error = "no such upload" });
             }
