@@ -1,8 +1,8 @@
 using OpenConnect.FillController.Discovery;
 using OpenConnect.FillController.Forecast;
 using OpenConnect.FillController.Placement;
-using OpenConnect.FillController.State;
 using OpenConnect.Hosting;
+using OpenConnect.Hosting.Database;
 
 namespace OpenConnect.FillController;
 
@@ -47,7 +47,7 @@ public sealed class FillControllerOptions : IRoleOptions<FillControllerOptions>
         Forecast.Validate(check, "Forecast");
         Placement.Validate(check, "Placement");
         Fill.Validate(check);
-        Database.Validate(check);
+        Database.Validate(check, "Database");
         Fleet.Validate(check);
         Steering.Validate(check, "Steering");
         Origin.Validate(check, "Origin");

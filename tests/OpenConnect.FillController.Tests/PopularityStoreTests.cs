@@ -1,6 +1,6 @@
 using OpenConnect.FillController.History;
-using OpenConnect.FillController.State;
 using OpenConnect.FillController.Tests.State;
+using OpenConnect.Hosting.Database;
 
 namespace OpenConnect.FillController.Tests;
 

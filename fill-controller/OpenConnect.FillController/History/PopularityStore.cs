@@ -1,6 +1,7 @@
 using System.Data;
 using System.Globalization;
 using OpenConnect.FillController.State;
+using OpenConnect.Hosting.Database;
 
 namespace OpenConnect.FillController.History;
 

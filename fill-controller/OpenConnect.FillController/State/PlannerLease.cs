@@ -1,4 +1,5 @@
 using System.Data.Common;
+using OpenConnect.Hosting.Database;
 using Prometheus;
 
 namespace OpenConnect.FillController.State;

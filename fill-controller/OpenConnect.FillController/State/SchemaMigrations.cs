@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using OpenConnect.Hosting.Database;
 
 namespace OpenConnect.FillController.State;
 

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Npgsql;
+using OpenConnect.Hosting.Database;
 
 namespace OpenConnect.FillController.State;
 
@@ -52,7 +53,7 @@ public sealed class StateDatabase : IDisposable
     /// <summary>The engine <paramref name="options"/> configure.</summary>
     public static StateDatabase Create(FillControllerOptions options) => options.Database.Provider switch
     {
-        DatabaseProvider.PostgreSql => PostgreSql(options.Database.ResolveConnectionString()),
+        DatabaseProvider.PostgreSql => PostgreSql(options.Database.ResolveConnectionString($"{FillControllerOptions.SectionName}:Database")),
         _ => Sqlite(options.DataDirectory),
     };
 

@@ -1,6 +1,7 @@
 using System.Data;
 using System.Data.Common;
 using System.Globalization;
+using OpenConnect.Hosting.Database;
 
 namespace OpenConnect.FillController.State;
 

@@ -28,9 +28,9 @@ public sealed class CatalogDatabase : IDisposable
     public CatalogDatabase(IOptions<OriginOptions> options)
     {
         var settings = options.Value.Catalog.Database;
-        if (settings.Provider == CatalogDatabaseProvider.PostgreSql)
+        if (settings.IsPostgreSql)
         {
-            _postgres = NpgsqlDataSource.Create(settings.ResolveConnectionString());
+            _postgres = NpgsqlDataSource.Create(settings.ResolveConnectionString("Origin:Catalog:Database"));
             Dialect = CatalogDialect.PostgreSql;
             Search = PostgresSearchIndex.Instance;
             var builder = new NpgsqlConnectionStringBuilder(_postgres.ConnectionString);

@@ -1,4 +1,5 @@
 using OpenConnect.Hosting;
+using OpenConnect.Hosting.Database;
 
 namespace OpenConnect.Origin.Catalog;
 
@@ -82,12 +83,16 @@ public sealed class CatalogOptions
     /// </summary>
     public TimeSpan SearchOptimizeInterval { get; set; } = TimeSpan.FromDays(1);
 
-    /// <summary>Where the catalog is stored: SQLite (the default) or PostgreSQL.</summary>
-    public CatalogDatabaseOptions Database { get; set; } = new();
+    /// <summary>
+    /// Where the catalog (titles, search, accounts, social features, notifications) is stored:
+    /// <c>{DataDirectory}/catalog.db</c> (the default) or PostgreSQL (15 or later, with the <c>pg_trgm</c>
+    /// extension), shared by every origin instance (section <c>Origin:Catalog:Database</c>).
+    /// </summary>
+    public DatabaseOptions Database { get; set; } = new();
 
     public void Validate(OptionsCheck check)
     {
-        Database.Validate(check);
+        Database.Validate(check, "Catalog:Database");
         check.Require(ViewFlushInterval >= TimeSpan.FromMilliseconds(50) && ViewFlushInterval <= TimeSpan.FromMinutes(10), "Catalog:ViewFlushInterval", ViewFlushInterval, "must be between 00:00:00.05 and 00:10:00");
         check.Require(TokenLifetime >= TimeSpan.FromMinutes(1) && TokenLifetime <= TimeSpan.FromDays(365), "Catalog:TokenLifetime", TokenLifetime, "must be between 00:01:00 and 365.00:00:00");
         check.Require(PasswordIterations is >= 10_000 and <= 10_000_000, "Catalog:PasswordIterations", PasswordIterations, "must be between 10000 and 10000000");

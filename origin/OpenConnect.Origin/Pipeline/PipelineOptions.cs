@@ -1,4 +1,5 @@
 using OpenConnect.Hosting;
+using OpenConnect.Hosting.Database;
 
 namespace OpenConnect.Origin.Pipeline;
 
@@ -156,8 +157,12 @@ public sealed class PipelineOptions
     /// <summary>Limits and isolation of the ffmpeg/ffprobe runs over uploaded bytes (section <c>Origin:Pipeline:Sandbox</c>).</summary>
     public MediaSandboxOptions Sandbox { get; set; } = new();
 
-    /// <summary>The job store: SQLite in the data directory (default) or PostgreSQL (section <c>Origin:Pipeline:Database</c>).</summary>
-    public Jobs.PipelineDatabaseOptions Database { get; set; } = new();
+    /// <summary>
+    /// The job store (titles, their steps and the chunk encode jobs): <c>{DataDirectory}/pipeline.db</c>
+    /// (the default, nothing to install) or PostgreSQL, which worker processes (<c>Origin:Role=worker</c>) on
+    /// this host or others need to claim chunk jobs from the same queue (section <c>Origin:Pipeline:Database</c>).
+    /// </summary>
+    public DatabaseOptions Database { get; set; } = new();
 
     /// <summary>Protected titles' DRM signalling (section <c>Origin:Pipeline:Protection</c>).</summary>
     public Cenc.DrmSignallingOptions Protection { get; set; } = new();
@@ -247,6 +252,6 @@ public sealed class PipelineOptions
         check.Require(StoryboardIntervalSeconds is >= 0 and <= 600, "Pipeline:StoryboardIntervalSeconds", StoryboardIntervalSeconds, "must be between 0 and 600");
         Sandbox.Validate(check);
         Protection.Validate(check);
-        Database.Validate(check);
+        Database.Validate(check, "Pipeline:Database");
     }
 }

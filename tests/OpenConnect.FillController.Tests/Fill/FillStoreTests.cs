@@ -1,7 +1,7 @@
 using OpenConnect.FillController.Fill;
 using OpenConnect.FillController.Placement;
-using OpenConnect.FillController.State;
 using OpenConnect.FillController.Tests.State;
+using OpenConnect.Hosting.Database;
 
 namespace OpenConnect.FillController.Tests.Fill;
 

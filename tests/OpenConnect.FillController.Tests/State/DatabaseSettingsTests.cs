@@ -1,5 +1,5 @@
-using OpenConnect.FillController.State;
 using OpenConnect.Hosting;
+using OpenConnect.Hosting.Database;
 using OpenConnect.Testing;
 
 namespace OpenConnect.FillController.Tests.State;
@@ -14,12 +14,12 @@ public sealed class DatabaseSettingsTests
     [Theory]
     [InlineData(DatabaseProvider.PostgreSql, "", "exactly one of Database:ConnectionString and Database:ConnectionStringFile")]
     [InlineData(DatabaseProvider.PostgreSql, "Port=5432;Password=hunter2", "Host is missing")]
-    [InlineData(DatabaseProvider.PostgreSql, "Host=db;Colour=blue;Password=hunter2", "not an Npgsql connection string")]
+    [InlineData(DatabaseProvider.PostgreSql, "Host=db;Colour=blue;Password=hunter2", "is not a valid Npgsql connection string: it does not parse")]
     [InlineData(DatabaseProvider.Sqlite, "Host=db;Password=hunter2", "only used with Database:Provider=PostgreSql")]
     public void ABadCombination_IsRefusedNamingTheSetting_WithoutTheConnectionString(DatabaseProvider provider, string connectionString, string problem)
     {
         var check = new OptionsCheck(FillControllerOptions.SectionName);
-        new DatabaseOptions { Provider = provider, ConnectionString = connectionString }.Validate(check);
+        new DatabaseOptions { Provider = provider, ConnectionString = connectionString }.Validate(check, "Database");
 
         var error = Assert.Single(check.Errors);
         Assert.StartsWith("FillController:Database:ConnectionString", error, StringComparison.Ordinal);
@@ -37,12 +37,12 @@ public sealed class DatabaseSettingsTests
         File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
         var options = new DatabaseOptions { Provider = DatabaseProvider.PostgreSql, ConnectionStringFile = file };
         var check = new OptionsCheck(FillControllerOptions.SectionName);
-        options.Validate(check);
+        options.Validate(check, "Database");
         Assert.Empty(check.Errors);
 
-        Assert.Contains("chmod 600", Assert.Throws<InvalidOperationException>(options.ResolveConnectionString).Message, StringComparison.Ordinal);
+        Assert.Contains("chmod 600", Assert.Throws<InvalidOperationException>(() => options.ResolveConnectionString("FillController:Database")).Message, StringComparison.Ordinal);
         File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        Assert.Equal("Host=db.example;Database=fill;Password=hunter2", options.ResolveConnectionString());
+        Assert.Equal("Host=db.example;Database=fill;Password=hunter2", options.ResolveConnectionString("FillController:Database"));
     }
 
     [Fact]

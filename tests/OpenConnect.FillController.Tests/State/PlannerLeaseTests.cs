@@ -6,6 +6,7 @@ using OpenConnect.FillController.Fill;
 using OpenConnect.FillController.Placement;
 using OpenConnect.FillController.State;
 using OpenConnect.FillController.Tests.Fill;
+using OpenConnect.Hosting.Database;
 using OpenConnect.Testing;
 using Prometheus;
 

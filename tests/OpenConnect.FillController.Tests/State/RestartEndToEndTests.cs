@@ -4,8 +4,8 @@ using Microsoft.Extensions.DependencyInjection;
 using OpenConnect.FillController.Fill;
 using OpenConnect.FillController.History;
 using OpenConnect.FillController.Placement;
-using OpenConnect.FillController.State;
 using OpenConnect.FillController.Tests.Fill;
+using OpenConnect.Hosting.Database;
 using OpenConnect.Testing;
 
 namespace OpenConnect.FillController.Tests.State;

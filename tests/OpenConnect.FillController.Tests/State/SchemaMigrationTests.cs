@@ -2,6 +2,7 @@ using OpenConnect.FillController.Fill;
 using OpenConnect.FillController.History;
 using OpenConnect.FillController.Placement;
 using OpenConnect.FillController.State;
+using OpenConnect.Hosting.Database;
 
 namespace OpenConnect.FillController.Tests.State;
 

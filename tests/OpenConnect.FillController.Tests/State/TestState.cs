@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using OpenConnect.FillController.State;
+using OpenConnect.Hosting.Database;
 using OpenConnect.Testing;
 using OpenConnect.Testing.Postgres;
 

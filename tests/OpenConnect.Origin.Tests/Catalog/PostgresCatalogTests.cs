@@ -97,9 +97,9 @@ public sealed class PostgresSearchIndexTests : SearchIndexTests
 
     [Theory]
     [InlineData("--Origin:Catalog:Database:Provider=PostgreSql", "Origin:Catalog:Database:ConnectionString")]
-    [InlineData("--Origin:Catalog:Database:ConnectionString=Host=db;Password=secret-word", "is only used with Provider=PostgreSql")]
+    [InlineData("--Origin:Catalog:Database:ConnectionString=Host=db;Password=secret-word", "is only used with Catalog:Database:Provider=PostgreSql")]
     [InlineData("--Origin:Catalog:Database:Provider=PostgreSql --Origin:Catalog:Database:ConnectionStringFile=/nonexistent/catalog-connection", "Origin:Catalog:Database:ConnectionStringFile")]
-    [InlineData("--Origin:Catalog:Database:Provider=PostgreSql --Origin:Catalog:Database:ConnectionString=Port=5432;Password=secret-word", "must name a Host")]
+    [InlineData("--Origin:Catalog:Database:Provider=PostgreSql --Origin:Catalog:Database:ConnectionString=Port=5432;Password=secret-word", "is not a valid Npgsql connection string: Host is missing")]
     [InlineData("--Origin:Catalog:Database:Provider=PostgreSql --Origin:Catalog:Database:ConnectionString=Hots=db;Password=secret-word", "not a valid Npgsql connection string")]
     public async Task InvalidDatabaseSettings_FailTheStart_WithoutShowingTheConnectionString(string settings, string expected)
     {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using Microsoft.Data.Sqlite;
 using Npgsql;
+using OpenConnect.Hosting.Database;
 using OpenConnect.Origin.Storage;
 
 namespace OpenConnect.Origin.Pipeline.Jobs;
@@ -39,8 +40,8 @@ public abstract class JobDatabase : IDisposable
     public static JobDatabase PostgreSql(string connectionString) => new PostgresJobDatabase(connectionString);
 
     /// <summary>The database <paramref name="options"/> name, SQLite at <paramref name="sqlitePath"/> by default.</summary>
-    public static JobDatabase From(PipelineDatabaseOptions options, string sqlitePath) =>
-        options.IsPostgreSql ? PostgreSql(options.EffectiveConnectionString()) : Sqlite(sqlitePath);
+    public static JobDatabase From(DatabaseOptions options, string sqlitePath) =>
+        options.IsPostgreSql ? PostgreSql(options.ResolveConnectionString("Origin:Pipeline:Database")) : Sqlite(sqlitePath);
 }
 
 internal sealed class SqliteJobDatabase : JobDatabase

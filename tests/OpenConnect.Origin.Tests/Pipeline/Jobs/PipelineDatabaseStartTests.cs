@@ -9,8 +9,8 @@ namespace OpenConnect.Origin.Tests.Pipeline.Jobs;
 public sealed class PipelineDatabaseStartTests
 {
     [Theory]
-    [InlineData("--Origin:Pipeline:Database:Provider=Oracle", "Origin:Pipeline:Database:Provider = 'Oracle' is invalid: must be Sqlite or PostgreSql")]
-    [InlineData("--Origin:Pipeline:Database:Provider=PostgreSql", "Origin:Pipeline:Database:ConnectionString = '' is invalid: PostgreSql needs ConnectionString or ConnectionStringFile")]
+    [InlineData("--Origin:Pipeline:Database:Provider=Oracle", "Failed to convert configuration value 'Oracle' at 'Origin:Pipeline:Database:Provider'")]
+    [InlineData("--Origin:Pipeline:Database:Provider=PostgreSql", "Origin:Pipeline:Database:ConnectionString = '(hidden)' is invalid: exactly one of Pipeline:Database:ConnectionString and Pipeline:Database:ConnectionStringFile")]
     [InlineData("--Origin:Role=api", "Origin:Role = 'api' is invalid: must be all or worker")]
     [InlineData("--Origin:Pipeline:ChunkLease=00:00:01", "Origin:Pipeline:ChunkLease = '00:00:01' is invalid: must be between 00:00:03 and 00:10:00")]
     public async Task ABadSetting_StopsTheStart_NamingTheKey(string setting, string expected)
@@ -52,7 +52,7 @@ public sealed class PipelineDatabaseStartTests
         await using var database = await TestDatabase.CreateAsync();
         using var dir = new TempDirectory();
         var file = dir.Combine("pipeline-db.conn");
-        await File.WriteAllTextAsync(file, database.ConnectionString + "\n");
+        PrivateFile.Write(file, database.ConnectionString + "\n");
         await using var worker = await RunningRole.StartAsync(
             OriginHost.Build,
             $"--Origin:DataDirectory={dir.Path}",
