@@ -41,7 +41,7 @@ public sealed class SharedUploadStore : IUploadStore, IDisposable
     public SharedUploadStore(IOptions<OriginOptions> options)
     {
         var origin = options.Value;
-        _database = JobDatabase.PostgreSql(origin.Pipeline.Database.EffectiveConnectionString());
+        _database = JobDatabase.PostgreSql(origin.Pipeline.Database.ResolveConnectionString("Origin:Pipeline:Database"));
         _s3 = ObjectStoreRegistration.CreateClient(origin.Storage.S3);
         Objects = new UploadObjects(_s3, origin.Storage.S3);
         _staging = Path.Combine(origin.DataDirectory, "uploads");
