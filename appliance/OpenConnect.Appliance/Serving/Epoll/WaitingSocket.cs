@@ -1,0 +1,75 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace OpenConnect.Appliance.Serving.Epoll;
+
+/// <summary>
+/// An accepted socket that has not sent a byte yet, as nginx holds one: registered on its loop with no
+/// pipes, no Kestrel connection and no timer (the loops' sweep closes it after
+/// <c>Limits:FirstRequestTimeout</c>). Its first readable edge turns it into an <see cref="EpollConnection"/>
+/// under the same registration, which receives at once and is handed to Kestrel through its listener.
+/// </summary>
+internal sealed class WaitingSocket : IEpollSocket
+{
+    private const int Waiting = 0;
+    private const int Taken = 1;
+
+    private readonly Socket _socket;
+    private readonly EpollListener _listener;
+    private readonly long _acceptedAt;
+    private int _state;
+
+    public WaitingSocket(Socket socket, EpollListener listener, int fd, ulong registration, long acceptedAt)
+    {
+        _socket = socket;
+        _listener = listener;
+        Fd = fd;
+        Registration = registration;
+        _acceptedAt = acceptedAt;
+    }
+
+    public int Fd { get; }
+
+    public ulong Registration { get; }
+
+    public EpollListener Listener => _listener;
+
+    public IPAddress? Client => (_socket.RemoteEndPoint as IPEndPoint)?.Address;
+
+    public string Name => "-";
+
+    /// <summary>True when it was accepted at or before <paramref name="cutoff"/> (<see cref="Environment.TickCount64"/>).</summary>
+    public bool AcceptedBefore(long cutoff) => _acceptedAt <= cutoff;
+
+    public void OnEvents(uint events)
+    {
+        if ((events & Native.EPOLLIN) != 0)
+        {
+            if (Take())
+            {
+                _listener.HandOver(this, _socket, events);
+            }
+        }
+        else if ((events & (Native.EPOLLRDHUP | Native.EPOLLHUP | Native.EPOLLERR)) != 0)
+        {
+            // Closed (or reset) before sending anything: nothing to answer.
+            Close();
+        }
+
+        // A writable edge alone (every new socket reports one) changes nothing.
+    }
+
+    public void Fail(Exception error) => Close();
+
+    /// <summary>Closes it unless it was handed over meanwhile (by its loop thread; the sweep and unbinding call this too).</summary>
+    public void Close()
+    {
+        if (Take())
+        {
+            _listener.Discard(this, _socket);
+        }
+    }
+
+    /// <summary>Exactly one of hand-over and close wins.</summary>
+    private bool Take() => Interlocked.CompareExchange(ref _state, Taken, Waiting) == Waiting;
+}
