@@ -12,8 +12,9 @@ namespace OpenConnect.Appliance.Serving.Epoll;
 /// accepted socket waits on an epoll loop as a <see cref="WaitingSocket"/> and becomes a Kestrel
 /// connection (<see cref="AcceptAsync"/> returns it) only once its first bytes arrived, so a connection
 /// that sends nothing costs its socket and a few dozen bytes, not a connection's pipes, state machines
-/// and Kestrel's per-connection objects. Waiting sockets count against <c>Limits:MaxConnections</c> and,
-/// with the segment server's count, <c>Limits:MaxConnectionsPerClient</c>: a socket over its address's
+/// and Kestrel's per-connection objects. The transport's sockets, waiting or not, count against
+/// <c>Limits:MaxConnections</c> (over it a new one is closed unanswered), and waiting ones, with the
+/// segment server's count, against <c>Limits:MaxConnectionsPerClient</c>: a socket over its address's
 /// cap goes to Kestrel at once, where the segment server answers it 503.
 /// </summary>
 internal sealed class EpollListener : IConnectionListener
@@ -123,7 +124,7 @@ internal sealed class EpollListener : IConnectionListener
         var client = (accepted.RemoteEndPoint as IPEndPoint)?.Address;
         if (!_loops.TryStartWaiting(_admission.MaxConnections))
         {
-            // As Kestrel's connection limit: over it, the connection is closed unanswered.
+            // As Kestrel's connection limit (which sees only the connections handed over): over it, the socket is closed unanswered.
             EpollLog.OverConnectionLimit(_logger, _admission.MaxConnections);
             accepted.Dispose();
             return;

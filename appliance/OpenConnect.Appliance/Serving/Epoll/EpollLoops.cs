@@ -20,6 +20,7 @@ internal sealed unsafe class EpollLoops : EpollThreads
     private readonly long _firstRequestTimeoutMs;
     private readonly Timer _sweep;
     private long _nextId;
+    private int _registered;
     private int _waiting;
 
     public EpollLoops(int threads, TimeSpan firstRequestTimeout, ILogger logger)
@@ -58,16 +59,20 @@ internal sealed unsafe class EpollLoops : EpollThreads
     /// <summary>Accepted sockets that have sent nothing yet (<see cref="WaitingSocket"/>).</summary>
     public int Waiting => Volatile.Read(ref _waiting);
 
-    /// <summary>Counts a socket about to wait for its first bytes; false (nothing counted) when <paramref name="max"/> already wait.</summary>
+    /// <summary>
+    /// Counts a socket about to wait for its first bytes; false (nothing counted) when <paramref name="max"/>
+    /// sockets, waiting or connections, are registered already. Only a listener's accept loop registers, so
+    /// the count cannot grow between this check and the registration.
+    /// </summary>
     public bool TryStartWaiting(long max)
     {
-        if (Interlocked.Increment(ref _waiting) <= max)
+        if (Volatile.Read(ref _registered) >= max)
         {
-            return true;
+            return false;
         }
 
-        Interlocked.Decrement(ref _waiting);
-        return false;
+        Interlocked.Increment(ref _waiting);
+        return true;
     }
 
     /// <summary>A waiting socket was handed over or closed.</summary>
@@ -88,6 +93,8 @@ internal sealed unsafe class EpollLoops : EpollThreads
             _sockets[loop].TryRemove(id, out _);
             throw new IOException($"epoll_ctl(ADD) failed: errno {errno}");
         }
+
+        Interlocked.Increment(ref _registered);
     }
 
     /// <summary>Events of registration <paramref name="id"/> go to <paramref name="socket"/> from now on (a waiting socket became a connection, on its loop thread).</summary>
@@ -99,6 +106,7 @@ internal sealed unsafe class EpollLoops : EpollThreads
         if (_sockets[LoopOf(fd)].TryRemove(id, out _))
         {
             Native.EpollCtl(EpollOf(fd), Native.EPOLL_CTL_DEL, fd, null);
+            Interlocked.Decrement(ref _registered);
         }
     }
 

@@ -43,20 +43,30 @@ internal sealed class WaitingSocket : IEpollSocket
 
     public void OnEvents(uint events)
     {
-        if ((events & Native.EPOLLIN) != 0)
+        if ((events & (Native.EPOLLRDHUP | Native.EPOLLHUP | Native.EPOLLERR)) != 0 && Unread() == 0)
         {
-            if (Take())
-            {
-                _listener.HandOver(this, _socket, events);
-            }
-        }
-        else if ((events & (Native.EPOLLRDHUP | Native.EPOLLHUP | Native.EPOLLERR)) != 0)
-        {
-            // Closed (or reset) before sending anything: nothing to answer.
+            // Closed (or reset) before sending anything: nothing to answer, nothing for Kestrel to see.
             Close();
+        }
+        else if ((events & Native.EPOLLIN) != 0 && Take())
+        {
+            _listener.HandOver(this, _socket, events);
         }
 
         // A writable edge alone (every new socket reports one) changes nothing.
+    }
+
+    /// <summary>Bytes the peer sent that wait to be read (FIONREAD); 0 once the socket failed.</summary>
+    private int Unread()
+    {
+        try
+        {
+            return _socket.Available;
+        }
+        catch (SocketException)
+        {
+            return 0;
+        }
     }
 
     public void Fail(Exception error) => Close();
