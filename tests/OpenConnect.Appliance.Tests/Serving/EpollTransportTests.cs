@@ -37,11 +37,16 @@ public sealed class EpollTransportTests
     }
 
     /// <summary>Waits until the epoll transport holds <paramref name="count"/> connections (closing is asynchronous).</summary>
-    private static async Task<bool> ConnectionsBecomeAsync(ApplianceHarness h, int count)
+    private static Task<bool> ConnectionsBecomeAsync(ApplianceHarness h, int count) => BecomesAsync(() => Factory(h).Connections, count);
+
+    /// <summary>Waits until <paramref name="count"/> accepted sockets wait for their first bytes.</summary>
+    private static Task<bool> WaitingBecomesAsync(ApplianceHarness h, int count) => BecomesAsync(() => Factory(h).Waiting, count);
+
+    private static async Task<bool> BecomesAsync(Func<int> value, int count)
     {
         for (var i = 0; i < 100; i++)
         {
-            if (Factory(h).Connections == count)
+            if (value() == count)
             {
                 return true;
             }
@@ -225,22 +230,6 @@ public sealed class EpollTransportTests
         }
 
         Assert.True(served, "no connection was accepted after one of the two closed");
-    }
-
-    /// <summary>Waits until <paramref name="count"/> accepted sockets wait for their first bytes.</summary>
-    private static async Task<bool> WaitingBecomesAsync(ApplianceHarness h, int count)
-    {
-        for (var i = 0; i < 100; i++)
-        {
-            if (Factory(h).Waiting == count)
-            {
-                return true;
-            }
-
-            await Task.Delay(100);
-        }
-
-        return false;
     }
 
     [Fact]

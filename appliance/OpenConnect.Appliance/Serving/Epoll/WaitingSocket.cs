@@ -9,37 +9,25 @@ namespace OpenConnect.Appliance.Serving.Epoll;
 /// <c>Limits:FirstRequestTimeout</c>). Its first readable edge turns it into an <see cref="EpollConnection"/>
 /// under the same registration, which receives at once and is handed to Kestrel through its listener.
 /// </summary>
-internal sealed class WaitingSocket : IEpollSocket
+internal sealed class WaitingSocket(Socket socket, EpollListener listener, int fd, ulong registration, long acceptedAt) : IEpollSocket
 {
     private const int Waiting = 0;
     private const int Taken = 1;
 
-    private readonly Socket _socket;
-    private readonly EpollListener _listener;
-    private readonly long _acceptedAt;
     private int _state;
 
-    public WaitingSocket(Socket socket, EpollListener listener, int fd, ulong registration, long acceptedAt)
-    {
-        _socket = socket;
-        _listener = listener;
-        Fd = fd;
-        Registration = registration;
-        _acceptedAt = acceptedAt;
-    }
+    public int Fd => fd;
 
-    public int Fd { get; }
+    public ulong Registration => registration;
 
-    public ulong Registration { get; }
+    public EpollListener Listener => listener;
 
-    public EpollListener Listener => _listener;
-
-    public IPAddress? Client => (_socket.RemoteEndPoint as IPEndPoint)?.Address;
+    public IPAddress? Client => (socket.RemoteEndPoint as IPEndPoint)?.Address;
 
     public string Name => "-";
 
     /// <summary>True when it was accepted at or before <paramref name="cutoff"/> (<see cref="Environment.TickCount64"/>).</summary>
-    public bool AcceptedBefore(long cutoff) => _acceptedAt <= cutoff;
+    public bool AcceptedBefore(long cutoff) => acceptedAt <= cutoff;
 
     public void OnEvents(uint events)
     {
@@ -50,7 +38,7 @@ internal sealed class WaitingSocket : IEpollSocket
         }
         else if ((events & Native.EPOLLIN) != 0 && Take())
         {
-            _listener.HandOver(this, _socket, events);
+            listener.HandOver(this, socket, events);
         }
 
         // A writable edge alone (every new socket reports one) changes nothing.
@@ -61,7 +49,7 @@ internal sealed class WaitingSocket : IEpollSocket
     {
         try
         {
-            return _socket.Available;
+            return socket.Available;
         }
         catch (SocketException)
         {
@@ -76,7 +64,7 @@ internal sealed class WaitingSocket : IEpollSocket
     {
         if (Take())
         {
-            _listener.Discard(this, _socket);
+            listener.Discard(this, socket);
         }
     }
 
