@@ -49,6 +49,7 @@ public static class ApplianceHost
         services.AddSingleton<ControlPlaneClient>();
         services.AddHostedService(sp => sp.GetRequiredService<ControlPlaneClient>());
         services.AddSingleton<SegmentServer>();
+        services.AddHostedService<RequestPathCompiler>();
         services.AddSingleton<AccessLog>();
         services.AddHostedService(sp => sp.GetRequiredService<AccessLog>());
         services.AddHostedService<OriginDiscovery>();

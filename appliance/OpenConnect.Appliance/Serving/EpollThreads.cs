@@ -79,6 +79,7 @@ internal abstract unsafe class EpollThreads : IDisposable
         }
 
         _disposed = true;
+        OnDispose();
         foreach (var thread in _threads)
         {
             if (thread.IsAlive)
@@ -88,6 +89,11 @@ internal abstract unsafe class EpollThreads : IDisposable
         }
 
         CloseEpolls(_epolls.Length);
+    }
+
+    /// <summary>Called once when disposing, before the threads are joined.</summary>
+    protected virtual void OnDispose()
+    {
     }
 
     private void CloseEpolls(int count)

@@ -132,6 +132,9 @@ public sealed class SegmentServer : IDisposable
 
     internal WriteReadiness Readiness => _readiness;
 
+    /// <summary>Open connections per client address; the epoll transport counts its waiting sockets here too.</summary>
+    internal ClientConnections PerClient => _perClient;
+
     internal AccessLog AccessLog { get; }
 
     /// <summary>Requests per (title, rendition), reported by the fill agent.</summary>

@@ -26,6 +26,15 @@ public sealed class ServingOptions
     /// </summary>
     public ServingTransport Transport { get; set; } = ServingTransport.Kestrel;
 
+    /// <summary>
+    /// Compile the request path (parsing, access checks, cache lookup, both tiers, the senders and
+    /// transports) with the JIT before the listeners open, so the first requests after a start do not wait
+    /// for it; <c>/healthz</c> answers once it is done (a few hundred milliseconds to a few seconds, depending
+    /// on the machine). Tiered compilation is off in the appliance, so without it each method is compiled,
+    /// fully optimized, on its first call by a request. Default <c>true</c>.
+    /// </summary>
+    public bool CompileAtStart { get; set; } = true;
+
     public void Validate(OpenConnect.Hosting.OptionsCheck check)
     {
         check.Require(Enum.IsDefined(Transport), "Serving:Transport", Transport, "must be Kestrel or Epoll");

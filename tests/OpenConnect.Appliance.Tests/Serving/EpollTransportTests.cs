@@ -14,7 +14,8 @@ namespace OpenConnect.Appliance.Tests.Serving;
 /// What the epoll transport must do beyond the shared serving suites (<see cref="EpollTransportSuites"/>):
 /// it takes exactly the plaintext data listeners, holds many connections at once, answers pipelined
 /// requests in order, finishes a response to a client that half-closed, frees an aborted connection and
-/// accepts again under the connection cap.
+/// accepts again under the connection cap; a socket that has sent nothing waits on the transport (not yet a
+/// Kestrel connection) and still counts against both connection caps.
 /// </summary>
 public sealed class EpollTransportTests
 {
@@ -36,11 +37,16 @@ public sealed class EpollTransportTests
     }
 
     /// <summary>Waits until the epoll transport holds <paramref name="count"/> connections (closing is asynchronous).</summary>
-    private static async Task<bool> ConnectionsBecomeAsync(ApplianceHarness h, int count)
+    private static Task<bool> ConnectionsBecomeAsync(ApplianceHarness h, int count) => BecomesAsync(() => Factory(h).Connections, count);
+
+    /// <summary>Waits until <paramref name="count"/> accepted sockets wait for their first bytes.</summary>
+    private static Task<bool> WaitingBecomesAsync(ApplianceHarness h, int count) => BecomesAsync(() => Factory(h).Waiting, count);
+
+    private static async Task<bool> BecomesAsync(Func<int> value, int count)
     {
         for (var i = 0; i < 100; i++)
         {
-            if (Factory(h).Connections == count)
+            if (value() == count)
             {
                 return true;
             }
@@ -224,6 +230,96 @@ public sealed class EpollTransportTests
         }
 
         Assert.True(served, "no connection was accepted after one of the two closed");
+    }
+
+    [Fact]
+    public async Task AConnectionThatHasSentNothing_WaitsOnTheTransport_NotAsAConnection_AndIsServedOnceItSends()
+    {
+        await using var h = await StartAsync();
+        h.Parent.Put(Playlist, "#EXTM3U\n"u8.ToArray());
+        using var c = await h.ConnectAsync();
+        Assert.True(await WaitingBecomesAsync(h, 1), $"{Factory(h).Waiting} sockets wait after one silent connect");
+        Assert.Equal(1, Factory(h).Connections);
+        Assert.Equal(0, await h.MetricAsync("openconnect_appliance_connections_open"));
+
+        await c.SendAsync(Get(Playlist));
+        Assert.Equal("#EXTM3U\n", (await c.ReadResponseAsync()).Text);
+        Assert.Equal(0, Factory(h).Waiting);
+        Assert.Equal(1, Factory(h).Connections);
+        Assert.Equal(1, await h.MetricAsync("openconnect_appliance_connections_open"));
+
+        // Keep-alive: the next request on the same connection.
+        await c.SendAsync(Get(Playlist));
+        Assert.Equal(200, (await c.ReadResponseAsync()).Status);
+    }
+
+    [Fact]
+    public async Task ARequestSentRightWithTheConnect_AndOneInPieces_AreBothServed()
+    {
+        await using var h = await StartAsync();
+        h.Parent.Put(Playlist, "#EXTM3U\n"u8.ToArray());
+        var request = Encoding.ASCII.GetBytes(Get(Playlist));
+        using (var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            // The request (and the FIN) may be in the socket before it is even accepted.
+            await socket.ConnectAsync(h.BaseAddress.Host, h.BaseAddress.Port);
+            await socket.SendAsync(request);
+            socket.Shutdown(SocketShutdown.Send);
+            var response = new MemoryStream();
+            var buffer = new byte[4096];
+            int n;
+            while ((n = await socket.ReceiveAsync(buffer)) > 0)
+            {
+                response.Write(buffer, 0, n);
+            }
+
+            Assert.StartsWith("HTTP/1.1 200", Encoding.ASCII.GetString(response.ToArray()), StringComparison.Ordinal);
+        }
+
+        using var c = await h.ConnectAsync();
+        var text = Get(Playlist);
+        await c.SendAsync(text[..5]);
+        await Task.Delay(100);
+        await c.SendAsync(text[5..]);
+        Assert.Equal(200, (await c.ReadResponseAsync()).Status);
+    }
+
+    [Fact]
+    public async Task SocketsThatHaveSentNothing_CountAgainstTheAddressCap_AndOneThatCloses_FreesItsPlace()
+    {
+        await using var h = await StartAsync("--Appliance:Limits:MaxConnectionsPerClient=2");
+        h.Parent.Put(Playlist, "#EXTM3U\n"u8.ToArray());
+        var first = await h.ConnectAsync();
+        using var second = await h.ConnectAsync();
+        Assert.True(await WaitingBecomesAsync(h, 2));
+
+        using (var third = await h.ConnectAsync())
+        {
+            // Over the cap: answered at once, without a request, as on Kestrel's transport.
+            var refused = await third.ReadResponseAsync();
+            Assert.Equal(503, refused.Status);
+            Assert.Contains("too many connections from this address", refused.Text);
+        }
+
+        first.Dispose();
+        Assert.True(await WaitingBecomesAsync(h, 1), "the socket the peer closed still waits");
+        using var next = await h.ConnectAsync();
+        await next.SendAsync(Get(Playlist));
+        Assert.Equal(200, (await next.ReadResponseAsync()).Status);
+        await second.SendAsync(Get(Playlist));
+        Assert.Equal(200, (await second.ReadResponseAsync()).Status);
+    }
+
+    [Fact]
+    public async Task AtTheConnectionCap_SocketsThatHaveSentNothing_CountToo()
+    {
+        await using var h = await StartAsync("--Appliance:Limits:MaxConnections=2");
+        using var first = await h.ConnectAsync();
+        using var second = await h.ConnectAsync();
+        Assert.True(await WaitingBecomesAsync(h, 2));
+        using var third = await h.ConnectAsync();
+        Assert.True(await third.IsClosedByServerAsync(TimeSpan.FromSeconds(5)), "a third socket was held with a cap of 2");
+        Assert.Equal(2, Factory(h).Connections);
     }
 
     [Fact]

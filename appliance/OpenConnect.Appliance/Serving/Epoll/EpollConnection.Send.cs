@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using Microsoft.AspNetCore.Connections;
 
 namespace OpenConnect.Appliance.Serving.Epoll;
@@ -12,12 +13,11 @@ internal sealed partial class EpollConnection
 {
     private const int EPIPE = 32;
 
-    private async Task SendLoopAsync()
+    private async Task SendLoopAsync(PipeReader reader)
     {
         Exception? error = null;
         try
         {
-            var reader = _output.Reader;
             while (true)
             {
                 var result = await reader.ReadAsync().ConfigureAwait(false);
@@ -46,9 +46,9 @@ internal sealed partial class EpollConnection
         finally
         {
             // As Kestrel's socket transport: once the application completed its output, the socket is shut both ways.
-            _output.Reader.Complete(error);
+            reader.Complete(error);
             Shutdown();
-            EndDirection();
+            EndSend();
         }
     }
 

@@ -17,7 +17,7 @@ namespace OpenConnect.Appliance.Serving.Epoll;
 /// completes the input and a response under way still goes out; once the application completed its
 /// output the socket is shut both ways; <c>ConnectionClosed</c> fires when both directions ended.
 /// </summary>
-internal sealed partial class EpollConnection : ConnectionContext,
+internal sealed partial class EpollConnection : ConnectionContext, IEpollSocket,
     IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature, IConnectionLifetimeFeature, IConnectionEndPointFeature, IConnectionSocketFeature, IWritableEdgesFeature
 {
     /// <summary>Bytes asked for per recv(2); a request head is far smaller.</summary>
@@ -29,12 +29,22 @@ internal sealed partial class EpollConnection : ConnectionContext,
     private readonly SafeSocketHandle _handle;
     private readonly int _fd;
     private readonly EpollLoops _loops;
+    // One set of options for every connection's pipes. Both ends inline: the reader continues on the loop
+    // thread that flushed received bytes, and the send loop on the thread that flushed a response.
+    private static readonly PipeOptions InputOptions = new(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, useSynchronizationContext: false);
+    private static readonly PipeOptions OutputOptions = new(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024, useSynchronizationContext: false);
+
     private readonly Pipe _input;
-    private readonly Pipe _output;
     private readonly CancellationTokenSource _closed = new();
     private readonly FeatureCollection _features = new();
-    private ulong _registration;
+    private readonly ulong _registration;
+
+    // The output pipe and its send loop exist only once the application asks for the output (a connection
+    // handed over to Kestrel's HTTP/1.1): segment responses go to the socket directly (ZeroCopySender).
+    private readonly Lock _outputLock = new();
+    private Pipe? _output;
     private Task _sending = Task.CompletedTask;
+    private int _sendEnded;
 
     // Receive ownership: events counted while one receive pass runs; the pass that brings it back to 0 ends ownership.
     private int _readSignals;
@@ -44,27 +54,26 @@ internal sealed partial class EpollConnection : ConnectionContext,
     private int _writableEdges;
     private TaskCompletionSource? _writableWaiter;
 
+    private IDictionary<object, object?>? _items;
     private int _directionsEnded;
     private int _shutdown;
     private int _disposed;
 
-    private EpollConnection(Socket socket, EpollLoops loops)
+    private EpollConnection(Socket socket, EpollLoops loops, ulong registration)
     {
+        socket.Blocking = false;
         _socket = socket;
         _handle = socket.SafeHandle;
         _fd = (int)_handle.DangerousGetHandle();
         _loops = loops;
+        _registration = registration;
         ConnectionId = "E" + Interlocked.Increment(ref _lastId).ToString("X", System.Globalization.CultureInfo.InvariantCulture);
         LocalEndPoint = socket.LocalEndPoint;
         RemoteEndPoint = socket.RemoteEndPoint;
 
-        // Both ends inline: the reader continues on the loop thread that flushed received bytes, and the
-        // send loop on the thread that flushed a response.
-        _input = new Pipe(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, useSynchronizationContext: false));
-        _output = new Pipe(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024, useSynchronizationContext: false));
-        Transport = new DuplexPipe(_input.Reader, _output.Writer);
+        _input = new Pipe(InputOptions);
+        Transport = new DuplexPipe(this);
         ConnectionClosed = _closed.Token;
-        Items = new Dictionary<object, object?>();
 
         _features.Set<IConnectionIdFeature>(this);
         _features.Set<IConnectionTransportFeature>(this);
@@ -75,21 +84,35 @@ internal sealed partial class EpollConnection : ConnectionContext,
         _features.Set<IWritableEdgesFeature>(this);
     }
 
-    /// <summary>Takes an accepted socket: non-blocking, on its loop, its send loop waiting for output.</summary>
+    /// <summary>Takes an accepted socket onto its loop, non-blocking.</summary>
     public static EpollConnection Start(Socket socket, EpollLoops loops)
     {
-        socket.Blocking = false;
-        var connection = new EpollConnection(socket, loops);
-        connection._sending = connection.SendLoopAsync();
-        connection._registration = loops.Register(connection, connection._fd);
+        var connection = new EpollConnection(socket, loops, loops.NewRegistration());
+        loops.Register(connection._registration, connection, connection._fd);
         return connection;
     }
+
+    /// <summary>Takes over a waiting socket's registration, on its loop thread: its events come here from now on.</summary>
+    public static EpollConnection Adopt(Socket socket, EpollLoops loops, ulong registration, int fd)
+    {
+        var connection = new EpollConnection(socket, loops, registration);
+        loops.Replace(registration, connection, fd);
+        return connection;
+    }
+
+    public string Name => ConnectionId;
+
+    public void Fail(Exception error) => Abort(new ConnectionAbortedException("the connection's event handling failed", error));
 
     public override string ConnectionId { get; set; }
 
     public override IFeatureCollection Features => _features;
 
-    public override IDictionary<object, object?> Items { get; set; }
+    public override IDictionary<object, object?> Items
+    {
+        get => _items ??= new Dictionary<object, object?>();
+        set => _items = value;
+    }
 
     public override IDuplexPipe Transport { get; set; }
 
@@ -122,8 +145,52 @@ internal sealed partial class EpollConnection : ConnectionContext,
     public override void Abort(ConnectionAbortedException abortReason)
     {
         Shutdown();
-        _output.Reader.CancelPendingRead();
+        lock (_outputLock)
+        {
+            if (_output is { } output)
+            {
+                output.Reader.CancelPendingRead();
+            }
+            else
+            {
+                // No send loop to end the send direction.
+                EndSend();
+            }
+        }
+
         OnWritable();
+    }
+
+    /// <summary>The output pipe's writer, created with its send loop on first use.</summary>
+    private PipeWriter Output()
+    {
+        lock (_outputLock)
+        {
+            if (_output is null)
+            {
+                _output = new Pipe(OutputOptions);
+                if (Volatile.Read(ref _sendEnded) != 0)
+                {
+                    // Aborted or disposed before: nothing will be sent.
+                    _output.Reader.Complete();
+                }
+                else
+                {
+                    _sending = SendLoopAsync(_output.Reader);
+                }
+            }
+
+            return _output.Writer;
+        }
+    }
+
+    /// <summary>The send direction ended (its loop finished, or there was none): counted once.</summary>
+    private void EndSend()
+    {
+        if (Interlocked.Exchange(ref _sendEnded, 1) == 0)
+        {
+            EndDirection();
+        }
     }
 
     public override async ValueTask DisposeAsync()
@@ -134,8 +201,18 @@ internal sealed partial class EpollConnection : ConnectionContext,
         }
 
         _input.Reader.Complete();
-        _output.Writer.Complete();
-        await _sending.ConfigureAwait(false);
+        Task sending;
+        lock (_outputLock)
+        {
+            _output?.Writer.Complete();
+            sending = _sending;
+            if (_output is null)
+            {
+                EndSend();
+            }
+        }
+
+        await sending.ConfigureAwait(false);
 
         // Out of the epoll set before the descriptor can be reused; the receive side holds a reference
         // on the handle around recv(2), so a pass under way ends with the handle closed, not another socket.
@@ -231,10 +308,11 @@ internal sealed partial class EpollConnection : ConnectionContext,
         }
     }
 
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    /// <summary>The transport Kestrel sees: the input pipe's reader, and the output created when first asked for.</summary>
+    private sealed class DuplexPipe(EpollConnection connection) : IDuplexPipe
     {
-        public PipeReader Input { get; } = input;
+        public PipeReader Input => connection._input.Reader;
 
-        public PipeWriter Output { get; } = output;
+        public PipeWriter Output => connection.Output();
     }
 }

@@ -10,4 +10,7 @@ internal static partial class EpollLog
 
     [LoggerMessage(1103, LogLevel.Information, "Epoll transport listening on {EndPoint} ({Threads} epoll threads)")]
     public static partial void Listening(ILogger logger, System.Net.EndPoint endPoint, int threads);
+
+    [LoggerMessage(1104, LogLevel.Warning, "Connection closed unanswered: the epoll transport holds {MaxConnections} sockets (Limits:MaxConnections)")]
+    public static partial void OverConnectionLimit(ILogger logger, long maxConnections);
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Options;
 using OpenConnect.Hosting;
 
 namespace OpenConnect.Appliance.Serving.Epoll;
@@ -17,20 +18,27 @@ namespace OpenConnect.Appliance.Serving.Epoll;
 public sealed class EpollTransportFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector, IDisposable
 {
     private readonly ILogger<EpollTransportFactory> _logger;
+    private readonly IServiceProvider _services;
+    private readonly LimitsOptions _limits;
     private readonly IReadOnlyList<ListenUrl> _dataUrls;
     private readonly Lock _lock = new();
     private EpollLoops? _loops;
     private int _dataListenersConfigured;
     private int _claimed;
 
-    public EpollTransportFactory(IConfiguration configuration, ILogger<EpollTransportFactory> logger)
+    public EpollTransportFactory(IConfiguration configuration, IOptions<ApplianceOptions> options, IServiceProvider services, ILogger<EpollTransportFactory> logger)
     {
         _logger = logger;
+        _services = services;
+        _limits = options.Value.Limits;
         _dataUrls = ListenUrls.TryParse(configuration["urls"] ?? ApplianceHost.DefaultUrls).Urls;
     }
 
-    /// <summary>Accepted connections currently on the epoll loops.</summary>
+    /// <summary>Accepted sockets currently on the epoll loops: connections, and sockets waiting for their first bytes.</summary>
     public int Connections => _loops?.Count ?? 0;
+
+    /// <summary>Accepted sockets that have sent nothing yet, so are not Kestrel connections yet.</summary>
+    public int Waiting => _loops?.Waiting ?? 0;
 
     /// <summary>
     /// Wraps the data listeners' connection middleware: the kit configures one data listener per entry of
@@ -64,7 +72,8 @@ public sealed class EpollTransportFactory : IConnectionListenerFactory, IConnect
         }
 
         var loops = Loops();
-        var listener = EpollListener.Bind(ip, loops, _logger);
+        var admission = new EpollAdmission(_limits.MaxConnections, _services.GetRequiredService<SegmentServer>().PerClient);
+        var listener = EpollListener.Bind(ip, loops, admission, _logger);
         EpollLog.Listening(_logger, listener.EndPoint, Environment.ProcessorCount);
         return ValueTask.FromResult<IConnectionListener>(listener);
     }
@@ -73,7 +82,7 @@ public sealed class EpollTransportFactory : IConnectionListenerFactory, IConnect
     {
         lock (_lock)
         {
-            return _loops ??= new EpollLoops(Environment.ProcessorCount, _logger);
+            return _loops ??= new EpollLoops(Environment.ProcessorCount, _limits.FirstRequestTimeout, _logger);
         }
     }
 
