@@ -2,6 +2,7 @@ using System.Data.Common;
 using Npgsql;
 using OpenConnect.Origin.Catalog.Notifications;
 using OpenConnect.Origin.Catalog.Titles;
+using OpenConnect.Origin.Publishing;
 
 namespace OpenConnect.Origin.Catalog;
 
@@ -9,18 +10,20 @@ namespace OpenConnect.Origin.Catalog;
 /// Changes one origin instance makes that the others sharing a PostgreSQL catalog must hear of at
 /// once: new notifications (each recipient's user id, on <see cref="NotificationsChannel"/>) and
 /// changed titles (the title id, on <see cref="TitlesChannel"/>, so every instance drops its cached
-/// copy). The writing transaction sends <c>NOTIFY</c>, which PostgreSQL delivers on commit; every
+/// copy), changed takedowns (the title id, on <see cref="TakedownsChannel"/>, so every instance
+/// reloads its <see cref="TitleTakedowns"/>, which tells its catalog sync and its steering reports). The writing transaction sends <c>NOTIFY</c>, which PostgreSQL delivers on commit; every
 /// instance keeps one connection that <c>LISTEN</c>s and hands each id to its
 /// <see cref="NotificationHub"/> or <see cref="TitleCache"/>. Storing notifications takes a
 /// transaction-level advisory lock, so their ids commit in increasing order and a stream that reads
 /// "after id n" never passes over a row committed later. After a lost connection the relay
-/// reconnects, wakes every stream and empties the title cache once, so nothing signalled meanwhile
-/// is missed. Does nothing on SQLite (one process: local signals suffice).
+/// reconnects, wakes every stream, empties the title cache and reloads the takedowns once, so nothing
+/// signalled meanwhile is missed. Does nothing on SQLite (one process: local signals suffice).
 /// </summary>
 internal sealed partial class PostgresCatalogRelay : BackgroundService
 {
     public const string NotificationsChannel = "openconnect_catalog_notifications";
     public const string TitlesChannel = "openconnect_catalog_titles";
+    public const string TakedownsChannel = "openconnect_catalog_takedowns";
 
     /// <summary>The advisory lock key that orders notification inserts ("OCNOTIFY").</summary>
     private const long StoreLock = 0x4F43_4E4F_5449_4659;
@@ -28,14 +31,16 @@ internal sealed partial class PostgresCatalogRelay : BackgroundService
     private readonly CatalogDatabase _database;
     private readonly NotificationHub _hub;
     private readonly TitleCache _cache;
+    private readonly TitleTakedowns _takedowns;
     private readonly TimeProvider _time;
     private readonly ILogger<PostgresCatalogRelay> _logger;
 
-    public PostgresCatalogRelay(CatalogDatabase database, NotificationHub hub, TitleCache cache, TimeProvider time, ILogger<PostgresCatalogRelay> logger)
+    public PostgresCatalogRelay(CatalogDatabase database, NotificationHub hub, TitleCache cache, TitleTakedowns takedowns, TimeProvider time, ILogger<PostgresCatalogRelay> logger)
     {
         _database = database;
         _hub = hub;
         _cache = cache;
+        _takedowns = takedowns;
         _time = time;
         _logger = logger;
     }
@@ -50,6 +55,10 @@ internal sealed partial class PostgresCatalogRelay : BackgroundService
     /// <summary>Signals every instance, on commit, that <paramref name="userIds"/> have new notifications.</summary>
     public static void Signal(DbConnection connection, DbTransaction transaction, IReadOnlyList<string> userIds) =>
         Notify(connection, transaction, NotificationsChannel, userIds);
+
+    /// <summary>Signals every instance, on commit, that the takedowns of <paramref name="titleIds"/> changed (PostgreSQL only).</summary>
+    public static void TakedownsChanged(DbConnection connection, DbTransaction transaction, IReadOnlyList<string> titleIds) =>
+        Notify(connection, transaction, TakedownsChannel, titleIds);
 
     /// <summary>Signals every instance, on commit, that the titles <paramref name="titleIds"/> changed (no-op on SQLite).</summary>
     public static void TitlesChanged(DbConnection connection, DbTransaction transaction, IReadOnlyList<string> titleIds)
@@ -78,12 +87,17 @@ internal sealed partial class PostgresCatalogRelay : BackgroundService
                     {
                         _cache.Invalidate(e.Payload);
                     }
+                    else if (e.Channel == TakedownsChannel)
+                    {
+                        // Off the listening connection's thread: the reload reads the table on another connection.
+                        _ = Task.Run(ReloadTakedowns, CancellationToken.None);
+                    }
                     else
                     {
                         _hub.Notify([e.Payload]);
                     }
                 };
-                await using (var listen = new NpgsqlCommand($"LISTEN {NotificationsChannel}; LISTEN {TitlesChannel};", connection))
+                await using (var listen = new NpgsqlCommand($"LISTEN {NotificationsChannel}; LISTEN {TitlesChannel}; LISTEN {TakedownsChannel};", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
@@ -91,6 +105,7 @@ internal sealed partial class PostgresCatalogRelay : BackgroundService
                 // Whatever changed while this instance was not listening is read afresh.
                 _cache.Clear();
                 _hub.NotifyAll();
+                ReloadTakedowns();
                 while (true)
                 {
                     await connection.WaitAsync(stoppingToken);
@@ -108,6 +123,19 @@ internal sealed partial class PostgresCatalogRelay : BackgroundService
         }
     }
 
+    private void ReloadTakedowns()
+    {
+        try
+        {
+            _takedowns.Reload();
+        }
+        catch (Exception ex) when (ex is NpgsqlException or IOException or InvalidOperationException)
+        {
+            // The next notification, or the reconnect after a lost connection, reloads it again.
+            LogTakedownReloadFailed(ex);
+        }
+    }
+
     private static void Notify(DbConnection connection, DbTransaction transaction, string channel, IReadOnlyList<string> payloads)
     {
         using var command = connection.Command("SELECT pg_notify(@channel, p) FROM unnest(@payloads) p;", transaction)
@@ -117,4 +145,7 @@ internal sealed partial class PostgresCatalogRelay : BackgroundService
 
     [LoggerMessage(EventId = 7301, Level = LogLevel.Warning, Message = "listening for catalog changes of other origin instances failed; reconnecting in 1 s")]
     private partial void LogListenFailed(Exception ex);
+
+    [LoggerMessage(EventId = 7303, Level = LogLevel.Warning, Message = "reloading the takedown list other origin instances changed failed; it is reloaded again on the next change or reconnect")]
+    private partial void LogTakedownReloadFailed(Exception ex);
 }
