@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using OpenConnect.Origin.Catalog.Notifications;
 using OpenConnect.Origin.Catalog.Titles;
@@ -25,6 +26,9 @@ internal sealed partial class PostgresCatalogRelay : BackgroundService
     public const string TitlesChannel = "openconnect_catalog_titles";
     public const string TakedownsChannel = "openconnect_catalog_takedowns";
 
+    /// <summary>The listening connection's <c>application_name</c> (in <c>pg_stat_activity</c>) unless the connection string sets one.</summary>
+    public const string ApplicationName = "openconnect-catalog-relay";
+
     /// <summary>The advisory lock key that orders notification inserts ("OCNOTIFY").</summary>
     private const long StoreLock = 0x4F43_4E4F_5449_4659;
 
@@ -34,9 +38,28 @@ internal sealed partial class PostgresCatalogRelay : BackgroundService
     private readonly TitleTakedowns _takedowns;
     private readonly TimeProvider _time;
     private readonly ILogger<PostgresCatalogRelay> _logger;
+    private readonly CatalogRelayTiming _timing;
+    private readonly string? _listenConnectionString;
 
-    public PostgresCatalogRelay(CatalogDatabase database, NotificationHub hub, TitleCache cache, TitleTakedowns takedowns, TimeProvider time, ILogger<PostgresCatalogRelay> logger)
+    public PostgresCatalogRelay(CatalogDatabase database, NotificationHub hub, TitleCache cache, TitleTakedowns takedowns, IOptions<OriginOptions> options, TimeProvider time, ILogger<PostgresCatalogRelay> logger, CatalogRelayTiming? timing = null)
     {
+        _timing = timing ?? CatalogRelayTiming.Default;
+        if (database.Dialect == CatalogDialect.PostgreSql)
+        {
+            var listen = new NpgsqlConnectionStringBuilder(options.Value.Catalog.Database.ResolveConnectionString())
+            {
+                Pooling = false,
+                TcpKeepAlive = true,
+                KeepAlive = 15,
+            };
+            if (string.IsNullOrEmpty(listen.ApplicationName))
+            {
+                listen.ApplicationName = ApplicationName;
+            }
+
+            _listenConnectionString = listen.ConnectionString;
+        }
+
         _database = database;
         _hub = hub;
         _cache = cache;
@@ -80,7 +103,8 @@ internal sealed partial class PostgresCatalogRelay : BackgroundService
         {
             try
             {
-                await using var connection = (NpgsqlConnection)_database.Open();
+                await using var connection = new NpgsqlConnection(_listenConnectionString);
+                await connection.OpenAsync(stoppingToken);
                 connection.Notification += (_, e) =>
                 {
                     if (e.Channel == TitlesChannel)
@@ -108,18 +132,37 @@ internal sealed partial class PostgresCatalogRelay : BackgroundService
                 ReloadTakedowns();
                 while (true)
                 {
-                    await connection.WaitAsync(stoppingToken);
+                    if (!await connection.WaitAsync(_timing.ProbeInterval, stoppingToken))
+                    {
+                        await ProbeAsync(connection, stoppingToken);
+                    }
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 return;
             }
-            catch (Exception ex) when (ex is NpgsqlException or IOException or InvalidOperationException)
+            catch (Exception ex) when (ex is NpgsqlException or IOException or InvalidOperationException or OperationCanceledException or TimeoutException)
             {
                 LogListenFailed(ex);
                 await Task.Delay(TimeSpan.FromSeconds(1), _time, stoppingToken).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>Checks that the quiet listening connection still reaches the server; throws when no answer comes within the probe timeout.</summary>
+    private async Task ProbeAsync(NpgsqlConnection connection, CancellationToken stoppingToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        timeout.CancelAfter(_timing.ProbeTimeout);
+        await using var probe = new NpgsqlCommand("SELECT 1;", connection) { CommandTimeout = Math.Max(1, (int)Math.Ceiling(_timing.ProbeTimeout.TotalSeconds)) };
+        try
+        {
+            await probe.ExecuteScalarAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"the listening connection did not answer a probe within {_timing.ProbeTimeout.TotalSeconds:0.#} s");
         }
     }
 
@@ -148,4 +191,14 @@ internal sealed partial class PostgresCatalogRelay : BackgroundService
 
     [LoggerMessage(EventId = 7303, Level = LogLevel.Warning, Message = "reloading the takedown list other origin instances changed failed; it is reloaded again on the next change or reconnect")]
     private partial void LogTakedownReloadFailed(Exception ex);
+}
+
+/// <summary>
+/// How the relay checks its listening connection: a probe after <see cref="ProbeInterval"/> without a
+/// notification, which must answer within <see cref="ProbeTimeout"/>. Tests register shorter ones.
+/// </summary>
+internal sealed record CatalogRelayTiming(TimeSpan ProbeInterval, TimeSpan ProbeTimeout)
+{
+    /// <summary>A probe after 30 s of quiet, answered within 10 s: a silently lost connection is noticed within about 45 s.</summary>
+    public static readonly CatalogRelayTiming Default = new(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(10));
 }
