@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using OpenConnect.Origin.Catalog;
 using OpenConnect.Origin.Catalog.Accounts;
 using OpenConnect.Origin.Catalog.Titles;
 using OpenConnect.Origin.Publishing;
@@ -17,7 +18,9 @@ namespace OpenConnect.Origin;
 /// behind (the upsert is idempotent). A store that fails (the job store or the catalog unreachable,
 /// a PostgreSQL restart) never stops the origin: the title is forwarded again after a back-off
 /// (1 s, doubling up to <see cref="MaxRetryDelay"/>) until it goes through, so the catalog catches up
-/// once the store is back.
+/// once the store is back. Text from upload metadata loses its NUL characters and unpaired UTF-16
+/// surrogates (<see cref="UserText.Clean"/>), which PostgreSQL cannot store, so one title's metadata
+/// reaches both engines alike.
 /// </summary>
 public sealed partial class CatalogSync : BackgroundService
 {
@@ -158,9 +161,10 @@ public sealed partial class CatalogSync : BackgroundService
             Status = removed ? TitleStatus.Removed : title.State,
             UploaderId = uploader,
             ChannelId = uploader is null ? null : _accounts.Get(uploader)?.ChannelId,
-            Title = title.Metadata.GetValueOrDefault("title") ?? title.Metadata.GetValueOrDefault("filename") ?? title.Id,
-            Description = title.Metadata.GetValueOrDefault("description"),
-            Tags = title.Metadata.GetValueOrDefault("tags") is { Length: > 0 } tags
+            Title = UserText.Clean(title.Metadata.GetValueOrDefault("title")) is { Length: > 0 } name ? name
+                : UserText.Clean(title.Metadata.GetValueOrDefault("filename")) is { Length: > 0 } file ? file : title.Id,
+            Description = UserText.Clean(title.Metadata.GetValueOrDefault("description")),
+            Tags = UserText.Clean(title.Metadata.GetValueOrDefault("tags")) is { Length: > 0 } tags
                 ? tags.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 : null,
             FailureReason = title.Reason,
