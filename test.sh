@@ -26,9 +26,10 @@ dotnet format OpenConnect.sln --verify-no-changes --no-restore -v quiet
 
 echo "== PostgreSQL (a throwaway cluster for the tests, stopped at the end)"
 pg_dir="/tmp/openconnect-test-pg-$$"
+# Installed before the start, so an interrupted or failed start is stopped and deleted too.
+trap 'scripts/postgres.sh stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
 OPENCONNECT_TEST_POSTGRES=$(scripts/postgres.sh start "$pg_dir")
 export OPENCONNECT_TEST_POSTGRES
-trap 'scripts/postgres.sh stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
 
 echo "== tests"
 results="TestResults/$(date +%Y%m%d-%H%M%S)"

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using OpenConnect.Origin.Catalog;
 using OpenConnect.Origin.Catalog.Accounts;
 using OpenConnect.Origin.Catalog.Titles;
 using OpenConnect.Origin.Publishing;
@@ -14,7 +15,12 @@ namespace OpenConnect.Origin;
 /// down (<see cref="TitleTakedowns"/>) is forwarded as <c>removed</c>, and again when its takedown changes. Changes are
 /// queued and coalesced per title, so the pipeline never waits on the catalog. At start every
 /// pipeline title is forwarded once, which repairs whatever a crash between the two databases left
-/// behind (the upsert is idempotent).
+/// behind (the upsert is idempotent). A store that fails (the job store or the catalog unreachable,
+/// a PostgreSQL restart) never stops the origin: the title is forwarded again after a back-off
+/// (1 s, doubling up to <see cref="MaxRetryDelay"/>) until it goes through, so the catalog catches up
+/// once the store is back. Text from upload metadata loses its NUL characters and unpaired UTF-16
+/// surrogates (<see cref="UserText.Clean"/>), which PostgreSQL cannot store, so one title's metadata
+/// reaches both engines alike.
 /// </summary>
 public sealed partial class CatalogSync : BackgroundService
 {
@@ -25,6 +31,10 @@ public sealed partial class CatalogSync : BackgroundService
     private readonly ILogger<CatalogSync> _logger;
     private readonly Channel<string> _changed = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
     private readonly HashSet<string> _pending = [];
+    private readonly Dictionary<string, int> _failures = new(StringComparer.Ordinal);
+
+    /// <summary>The longest wait before a title whose forwarding failed is tried again.</summary>
+    public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(1);
 
     public CatalogSync(PipelineTitles pipeline, ICatalogTitles catalog, AccountStore accounts, TitleTakedowns takedowns, ILogger<CatalogSync> logger)
     {
@@ -62,11 +72,7 @@ public sealed partial class CatalogSync : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        foreach (var title in _pipeline.List(int.MaxValue))
-        {
-            Enqueue(title.Id);
-        }
-
+        await EnqueueEveryTitleAsync(stoppingToken).ConfigureAwait(false);
         await foreach (var id in _changed.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
         {
             lock (_pending)
@@ -74,20 +80,73 @@ public sealed partial class CatalogSync : BackgroundService
                 _pending.Remove(id);
             }
 
-            if (_pipeline.Get(id) is not { } title)
-            {
-                continue;
-            }
-
             try
             {
-                await _catalog.UpsertFromPipelineAsync(ToUpdate(title), stoppingToken).ConfigureAwait(false);
+                if (_pipeline.Get(id) is { } title)
+                {
+                    await _catalog.UpsertFromPipelineAsync(ToUpdate(title), stoppingToken).ConfigureAwait(false);
+                }
+
+                if (_failures.Remove(id))
+                {
+                    Log.SyncRecovered(_logger, id);
+                }
+            }
+            catch (ArgumentException ex)
+            {
+                // The catalog refuses this update itself (an oversized field): trying again cannot help.
+                _failures.Remove(id);
+                Log.SyncRefused(_logger, id, ex.Message);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                var attempt = _failures[id] = _failures.GetValueOrDefault(id) + 1;
+                var delay = RetryDelay(attempt);
+                Log.SyncFailed(_logger, id, attempt, delay, ex);
+                _ = RetryLaterAsync(id, delay, stoppingToken);
+            }
+        }
+    }
+
+    /// <summary>The wait before attempt <paramref name="failures"/> + 1: 1 s, doubling, at most <see cref="MaxRetryDelay"/>.</summary>
+    public static TimeSpan RetryDelay(int failures) =>
+        TimeSpan.FromSeconds(Math.Min(MaxRetryDelay.TotalSeconds, Math.Pow(2, Math.Min(failures - 1, 16))));
+
+    /// <summary>Queues every pipeline title once, trying again after a back-off while the job store cannot list them.</summary>
+    private async Task EnqueueEveryTitleAsync(CancellationToken stoppingToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                foreach (var title in _pipeline.List(int.MaxValue))
+                {
+                    Enqueue(title.Id);
+                }
+
+                return;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                Log.SyncFailed(_logger, id, ex);
+                var delay = RetryDelay(attempt);
+                Log.ListFailed(_logger, delay, ex);
+                await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
             }
         }
+    }
+
+    private async Task RetryLaterAsync(string id, TimeSpan delay, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        Enqueue(id);
     }
 
     private TitleUpdate ToUpdate(PipelineTitleRecord title)
@@ -102,9 +161,10 @@ public sealed partial class CatalogSync : BackgroundService
             Status = removed ? TitleStatus.Removed : title.State,
             UploaderId = uploader,
             ChannelId = uploader is null ? null : _accounts.Get(uploader)?.ChannelId,
-            Title = title.Metadata.GetValueOrDefault("title") ?? title.Metadata.GetValueOrDefault("filename") ?? title.Id,
-            Description = title.Metadata.GetValueOrDefault("description"),
-            Tags = title.Metadata.GetValueOrDefault("tags") is { Length: > 0 } tags
+            Title = UserText.Clean(title.Metadata.GetValueOrDefault("title")) is { Length: > 0 } name ? name
+                : UserText.Clean(title.Metadata.GetValueOrDefault("filename")) is { Length: > 0 } file ? file : title.Id,
+            Description = UserText.Clean(title.Metadata.GetValueOrDefault("description")),
+            Tags = UserText.Clean(title.Metadata.GetValueOrDefault("tags")) is { Length: > 0 } tags
                 ? tags.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 : null,
             FailureReason = title.Reason,
@@ -121,7 +181,16 @@ public sealed partial class CatalogSync : BackgroundService
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 60, Level = LogLevel.Error, Message = "Could not forward title {TitleId} to the catalog")]
-        public static partial void SyncFailed(ILogger logger, string titleId, Exception exception);
+        [LoggerMessage(EventId = 60, Level = LogLevel.Error, Message = "Could not forward title {TitleId} to the catalog (attempt {Attempt}); trying again in {Delay}")]
+        public static partial void SyncFailed(ILogger logger, string titleId, int attempt, TimeSpan delay, Exception exception);
+
+        [LoggerMessage(EventId = 61, Level = LogLevel.Information, Message = "Title {TitleId} forwarded to the catalog after earlier failures")]
+        public static partial void SyncRecovered(ILogger logger, string titleId);
+
+        [LoggerMessage(EventId = 62, Level = LogLevel.Error, Message = "The catalog refused title {TitleId} (not retried): {Problem}")]
+        public static partial void SyncRefused(ILogger logger, string titleId, string problem);
+
+        [LoggerMessage(EventId = 63, Level = LogLevel.Error, Message = "Could not list the pipeline's titles to forward them to the catalog; trying again in {Delay}")]
+        public static partial void ListFailed(ILogger logger, TimeSpan delay, Exception exception);
     }
 }

@@ -67,7 +67,7 @@ public static class OriginHost
             $"fleet certificate ({OriginOptions.SectionName}:Fleet)",
             () => sp.GetRequiredService<RoleListeners>().HasParent ? sp.GetRequiredService<FleetTlsCredentials>() : null));
         builder.Services.AddSingleton<ITitlePublisher, TitlePublisher>();
-        builder.Services.AddSingleton(sp => new TitleTakedowns(sp.GetRequiredService<IOptions<OriginOptions>>().Value.DataDirectory, sp.GetService<TimeProvider>() ?? TimeProvider.System));
+        builder.Services.AddSingleton(TitleTakedowns.Create);
         builder.Services.AddHostedService<TakedownReporter>();
         builder.Services.AddOriginPipeline();
         builder.Services.AddOriginIngest();

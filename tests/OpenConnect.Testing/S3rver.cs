@@ -83,7 +83,18 @@ public sealed class S3rver : IAsyncDisposable
             throw;
         }
 
-        var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        string? line;
+        try
+        {
+            line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Not started in time: stop node and delete its directory before reporting it.
+            await new S3rver(process, directory, 0).DisposeAsync();
+            throw new TimeoutException("s3rver did not print its port within 60 s");
+        }
+
         var server = new S3rver(process, directory, int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out var port) ? port : 0);
         process.ErrorDataReceived += (_, e) =>
         {

@@ -32,7 +32,11 @@ internal static class ApiErrors
 
 public sealed record ErrorBody(string Error);
 
-/// <summary>Reads a bounded JSON request body, turning every malformed input into a 400 message.</summary>
+/// <summary>
+/// Reads a bounded JSON request body, turning every malformed input into a 400 message. Every string
+/// in it must be text both catalog engines store alike (<see cref="UserText.Problem"/>): a NUL or an
+/// unpaired UTF-16 surrogate anywhere is a 400 naming the field, never a 500 from PostgreSQL.
+/// </summary>
 internal static class RequestJson
 {
     public const int MaxBodyBytes = 64 * 1024;
@@ -68,6 +72,11 @@ internal static class RequestJson
             buffer.Write(chunk, 0, read);
         }
 
+        if (FindInvalidText(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)) is { } problem)
+        {
+            return (null, ApiErrors.BadRequest(problem));
+        }
+
         try
         {
             var value = JsonSerializer.Deserialize<T>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), Options);
@@ -77,6 +86,107 @@ internal static class RequestJson
         {
             return (null, ApiErrors.BadRequest($"malformed JSON body: {ex.Message}"));
         }
+    }
+
+    /// <summary>The first string in <paramref name="json"/> that is not storable text, as a message naming its field; null when all are (or the JSON is malformed, which the deserializer reports).</summary>
+    private static string? FindInvalidText(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json);
+        var field = "";
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType is JsonTokenType.PropertyName or JsonTokenType.String)
+                {
+                    var text = reader.GetString()!;
+                    if (UserText.Problem(text) is { } problem)
+                    {
+                        return reader.TokenType == JsonTokenType.PropertyName ? $"a field name {problem}" : $"{Describe(field)} {problem}";
+                    }
+
+                    if (reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        field = text;
+                    }
+                }
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // An escaped lone surrogate (\ud800) or bytes that are not UTF-8: GetString refuses them.
+            return $"{Describe(field)} is not valid Unicode text (an unpaired UTF-16 surrogate or invalid UTF-8)";
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        return null;
+    }
+
+    private static string Describe(string field) => field.Length == 0 ? "a string" : $"field '{field}'";
+}
+
+/// <summary>
+/// Rules for user text (titles, descriptions, tags, comments, channel names, upload metadata) that
+/// both catalog engines share: PostgreSQL's <c>text</c> cannot hold U+0000, and an unpaired UTF-16
+/// surrogate is not Unicode text (it cannot be encoded as UTF-8), so neither is accepted on either engine.
+/// </summary>
+internal static class UserText
+{
+    /// <summary>What is wrong with <paramref name="text"/> (to follow a field name), or null when it may be stored.</summary>
+    public static string? Problem(string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c == '\0')
+            {
+                return "contains a NUL character (U+0000), which text may not contain";
+            }
+
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(c))
+            {
+                return "contains an unpaired UTF-16 surrogate, which is not valid Unicode text";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary><paramref name="text"/> without its NUL characters and unpaired surrogates (for text no request can be refused for, like upload metadata).</summary>
+    public static string? Clean(string? text)
+    {
+        if (Problem(text) is null)
+        {
+            return text;
+        }
+
+        var kept = new System.Text.StringBuilder(text!.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                kept.Append(c).Append(text[++i]);
+            }
+            else if (c != '\0' && !char.IsSurrogate(c))
+            {
+                kept.Append(c);
+            }
+        }
+
+        return kept.ToString();
     }
 }
 

@@ -149,6 +149,15 @@ internal static class PostgresCatalogSchema
         CREATE INDEX titles_body ON titles USING gin (body);
         CREATE INDEX vocab_trigrams ON vocab USING gin (word gin_trgm_ops);
         """,
+
+        // 3: the takedown list every origin instance on this catalog shares (Publishing/PostgresTakedowns).
+        """
+        CREATE TABLE takedowns (
+            title_id text PRIMARY KEY,
+            reason text NOT NULL CHECK (reason IN ('deleted', 'unpublished')),
+            at bigint NOT NULL
+        );
+        """,
     ];
 
     public static int LatestVersion => Migrations.Length;

@@ -17,6 +17,11 @@ namespace OpenConnect.Steering.Fleet;
 /// never writes back another's records as they were when it last read them; every read first
 /// re-reads the file when it changed since (one <c>stat</c>), so a removal made on one replica
 /// revokes the appliance's certificates on every replica sharing the directory at its next call.
+/// A change builds the new records beside the current ones, writes them, and only then puts them in
+/// place, so a failed write (disk full, a network file system error) leaves this replica's records
+/// as the file has them. The file lock is taken before the in-memory lock, so the TLS and fleet
+/// calls that only read (<see cref="IsRevoked"/>, <see cref="IsActive"/>) never wait on another
+/// replica's change.
 /// </remarks>
 public sealed class EnrollmentStore
 {
@@ -65,16 +70,16 @@ public sealed class EnrollmentStore
 
         code ??= Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(CodeLength / 2));
         var now = _time.GetUtcNow();
+        using var fileLock = LockFile();
         lock (_lock)
         {
-            using var fileLock = LockFile();
-            Refresh(force: true);
-            if (_records.TryGetValue(id, out var used) && used.UsedCodeSha256.Contains(Hash(code)))
+            var next = Next();
+            if (next.TryGetValue(id, out var used) && used.UsedCodeSha256.Contains(Hash(code)))
             {
                 throw new FleetRequestException("this enrollment code was already used");
             }
 
-            if (_records.TryGetValue(id, out var existing) && !existing.Removed && existing.Site != site)
+            if (next.TryGetValue(id, out var existing) && !existing.Removed && existing.Site != site)
             {
                 throw new FleetRequestException($"appliance '{id}' is already enrolled in site '{existing.Site}'; remove it first");
             }
@@ -85,8 +90,8 @@ public sealed class EnrollmentStore
             record.AddedAt = now;
             record.CodeSha256 = Hash(code);
             record.CodeExpires = now + codeLifetime;
-            _records[id] = record;
-            Save();
+            next[id] = record;
+            Save(next);
             return (code, record.CodeExpires.Value);
         }
     }
@@ -94,18 +99,19 @@ public sealed class EnrollmentStore
     /// <summary>
     /// Spends an enrollment code: the appliance it was issued for, or a <see cref="FleetRequestException"/>
     /// saying it is unknown, used or expired. <paramref name="issue"/> runs under the store's lock
-    /// and the code is spent only when it succeeds.
+    /// and the code is spent only when it succeeds and the spent code is written: when the write
+    /// fails this throws, so the certificate just issued is never handed out and the code stays valid.
     /// </summary>
     public FleetIdentity Redeem(string code, Func<FleetIdentity, string> issue)
     {
         var hash = Hash(code ?? "");
         var now = _time.GetUtcNow();
+        using var fileLock = LockFile();
         lock (_lock)
         {
-            using var fileLock = LockFile();
-            Refresh(force: true);
+            var next = Next();
             ApplianceRecord? match = null;
-            foreach (var record in _records.Values)
+            foreach (var record in next.Values)
             {
                 if (record.CodeSha256 is { } stored && CryptographicOperations.FixedTimeEquals(Convert.FromHexString(stored), Convert.FromHexString(hash)))
                 {
@@ -134,7 +140,7 @@ public sealed class EnrollmentStore
             match.CodeSha256 = null;
             match.CodeExpires = null;
             match.Serials.Add(serial);
-            Save();
+            Save(next);
             return identity;
         }
     }
@@ -142,14 +148,14 @@ public sealed class EnrollmentStore
     /// <summary>Records a renewal's certificate serial.</summary>
     public void Issued(string id, string serial)
     {
+        using var fileLock = LockFile();
         lock (_lock)
         {
-            using var fileLock = LockFile();
-            Refresh(force: true);
-            if (_records.TryGetValue(id, out var record))
+            var next = Next();
+            if (next.TryGetValue(id, out var record))
             {
                 record.Serials.Add(serial);
-                Save();
+                Save(next);
             }
         }
     }
@@ -162,11 +168,11 @@ public sealed class EnrollmentStore
     /// </summary>
     public Removal Remove(string id, string? registeredSite = null)
     {
+        using var fileLock = LockFile();
         lock (_lock)
         {
-            using var fileLock = LockFile();
-            Refresh(force: true);
-            if (!_records.TryGetValue(id, out var record))
+            var next = Next();
+            if (!next.TryGetValue(id, out var record))
             {
                 if (registeredSite is null)
                 {
@@ -174,7 +180,7 @@ public sealed class EnrollmentStore
                 }
 
                 record = new ApplianceRecord { Id = id, Site = registeredSite, AddedAt = _time.GetUtcNow() };
-                _records[id] = record;
+                next[id] = record;
             }
             else if (record.Removed)
             {
@@ -185,7 +191,7 @@ public sealed class EnrollmentStore
             record.RevokedBefore = _time.GetUtcNow();
             record.CodeSha256 = null;
             record.CodeExpires = null;
-            Save();
+            Save(next);
             return Removal.Removed;
         }
     }
@@ -275,12 +281,33 @@ public sealed class EnrollmentStore
         }
     }
 
-    private void Save()
+    /// <summary>
+    /// The records as the file has them now (re-read; the caller holds the file lock and <see cref="_lock"/>),
+    /// copied, for a change to edit and <see cref="Save"/>.
+    /// </summary>
+    private Dictionary<string, ApplianceRecord> Next()
+    {
+        Refresh(force: true);
+        return _records.ToDictionary(r => r.Key, r => r.Value.Copy(), StringComparer.Ordinal);
+    }
+
+    /// <summary>Writes <paramref name="next"/> (temp file and rename), then puts it in place; on a failed write nothing changes.</summary>
+    private void Save(Dictionary<string, ApplianceRecord> next)
     {
         // A name of its own: replicas sharing the directory never write each other's temp file.
         var temp = $"{_path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        File.WriteAllText(temp, JsonSerializer.Serialize(_records.Values.OrderBy(r => r.Id, StringComparer.Ordinal).ToList(), Json));
-        File.Move(temp, _path, overwrite: true);
+        try
+        {
+            File.WriteAllText(temp, JsonSerializer.Serialize(next.Values.OrderBy(r => r.Id, StringComparer.Ordinal).ToList(), Json));
+            File.Move(temp, _path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
+
+        _records = next;
         Loaded(new FileInfo(_path));
     }
 }

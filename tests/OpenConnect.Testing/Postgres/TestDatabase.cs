@@ -77,8 +77,8 @@ public sealed class TestDatabase : IAsyncDisposable
         {
             if (_server is null)
             {
+                // Stopped and deleted by its watcher once this process has ended.
                 var server = await PostgresServer.StartAsync();
-                server.StopWhenThisProcessEnds();
                 _server = server.ConnectionString;
             }
 

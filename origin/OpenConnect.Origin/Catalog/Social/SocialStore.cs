@@ -24,8 +24,19 @@ public sealed class SocialStore
     /// <summary>Sets the user's rating (+1 like, -1 dislike, 0 none); repeating it changes nothing.</summary>
     public async Task<RatingView> RateAsync(string titleId, long seq, string userId, int value, CancellationToken ct)
     {
+        var lockTitle = _database.Dialect == CatalogDialect.PostgreSql;
         var result = await _database.WriteAsync((connection, transaction) =>
         {
+            if (lockTitle)
+            {
+                // Several origin instances rate one title at once on PostgreSQL: under READ COMMITTED the
+                // counting sub-selects below would use a snapshot taken before another instance's rating
+                // committed (its UPDATE waits for the row lock, then re-checks only the title row). Taking
+                // the row lock first makes every later statement's snapshot include the other's rating.
+                using var locked = connection.Command("SELECT 1 FROM titles WHERE seq = @s FOR UPDATE;", transaction).With("@s", seq);
+                locked.ExecuteNonQuery();
+            }
+
             using (var command = value == 0
                 ? connection.Command("DELETE FROM ratings WHERE seq = @s AND user_id = @u;", transaction)
                 : connection.Command("INSERT INTO ratings (seq, user_id, value) VALUES (@s, @u, @v) ON CONFLICT (seq, user_id) DO UPDATE SET value = excluded.value;", transaction).With("@v", value))
@@ -33,7 +44,7 @@ public sealed class SocialStore
                 command.With("@s", seq).With("@u", userId).ExecuteNonQuery();
             }
 
-            // Counters are recomputed from the rating rows, so repeated or switched ratings can never drift.
+            // Counters are recomputed from the rating rows (after the row lock above), so repeated or switched ratings can never drift.
             using (var update = connection.Command(
                 """
                 UPDATE titles SET likes = (SELECT count(*) FROM ratings WHERE seq = @s AND value = 1),
