@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
+using OpenConnect.Hosting.Database;
 using OpenConnect.Origin.Ingest;
 using OpenConnect.Origin.Ingest.Shared;
 using OpenConnect.Origin.Tests.Storage;
@@ -120,7 +121,7 @@ public sealed class SharedUploadStoreTests(S3rverFixture s3) : IClassFixture<S3r
         var options = new OriginOptions { DataDirectory = dataDirectory };
         options.Storage.Kind = "S3";
         options.Storage.S3 = s3.Options("ingest-store-" + Guid.NewGuid().ToString("N"));
-        options.Pipeline.Database.Provider = "PostgreSql";
+        options.Pipeline.Database.Provider = DatabaseProvider.PostgreSql;
         options.Pipeline.Database.ConnectionString = database.ConnectionString;
         options.Ingest.Store = "Shared";
         return Microsoft.Extensions.Options.Options.Create(options);
