@@ -9,6 +9,8 @@ namespace OpenConnect.FillController.Fill;
 /// steering's roster) and opens the ones whose window contains now and has not been opened for
 /// that day. A controller that was down at the window's start opens it late, within the window;
 /// one that was down for a whole window skips it, and its appliances keep the previous manifest.
+/// A check that fails in part (steering unreachable, a site that cannot be planned) does that part
+/// again at the next check.
 /// Only the planner does this (<see cref="PlannerLease"/>): a standby on the same database checks
 /// whether it can take over, and otherwise leaves the windows to the planner.
 /// </summary>
@@ -17,8 +19,12 @@ public sealed class WindowScheduler(FillCoordinator coordinator, FillStore store
     private long _checkedUtcTicks = DateTimeOffset.MinValue.UtcTicks;
 
     /// <summary>
-    /// The clock reading the last completed pass acted on (tests moving a fake clock wait until a
-    /// pass has seen the new time; a pass counted by number could have read the clock before it moved).
+    /// The clock reading of the last pass that completed every check. A pass reads the clock first,
+    /// before the roster and the store, so everything it acted on is at least as new as this reading;
+    /// a pass in which a step failed (the roster could not be read, a site could not be opened,
+    /// overdue copies could not be released) does not count: the next check does that work again.
+    /// Tests moving a fake clock wait until this reaches the new time: a pass merely ending after the
+    /// move may have read the roster before the appliances it should plan for registered.
     /// </summary>
     public DateTimeOffset LastCheckedAt => new(Interlocked.Read(ref _checkedUtcTicks), TimeSpan.Zero);
 
@@ -53,12 +59,16 @@ public sealed class WindowScheduler(FillCoordinator coordinator, FillStore store
     /// <summary>One pass: opens every site whose window contains now and has not been opened for its day.</summary>
     public async Task CheckAsync(CancellationToken cancellationToken)
     {
+        // Read before the roster and the store (see LastCheckedAt); a window that opens while the
+        // roster is being read is opened by the next check.
+        var now = time.GetUtcNow();
         if (!planner.TryHold())
         {
-            Interlocked.Exchange(ref _checkedUtcTicks, time.GetUtcNow().UtcTicks);
+            Checked(now);
             return;
         }
 
+        var complete = true;
         var sites = new SortedSet<string>(coordinator.ConfiguredSites, StringComparer.Ordinal);
         try
         {
@@ -70,9 +80,9 @@ public sealed class WindowScheduler(FillCoordinator coordinator, FillStore store
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             FillLog.RosterFailed(logger, ex);
+            complete = false;
         }
 
-        var now = time.GetUtcNow();
         foreach (var site in sites)
         {
             var window = coordinator.WindowOf(site).Next(now);
@@ -88,6 +98,7 @@ public sealed class WindowScheduler(FillCoordinator coordinator, FillStore store
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 FillLog.SiteOpenFailed(logger, site, ex);
+                complete = false;
             }
         }
 
@@ -98,8 +109,14 @@ public sealed class WindowScheduler(FillCoordinator coordinator, FillStore store
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             FillLog.CheckFailed(logger, ex);
+            complete = false;
         }
 
-        Interlocked.Exchange(ref _checkedUtcTicks, now.UtcTicks);
+        if (complete)
+        {
+            Checked(now);
+        }
     }
+
+    private void Checked(DateTimeOffset now) => Interlocked.Exchange(ref _checkedUtcTicks, now.UtcTicks);
 }

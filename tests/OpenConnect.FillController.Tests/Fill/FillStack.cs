@@ -245,9 +245,11 @@ public sealed class FillStack : IAsyncDisposable
 
     /// <summary>
     /// Moves the controller's clock to <paramref name="instant"/> and waits for a scheduler pass that
-    /// read the clock at or after it. A pass that read the clock just before it moved begins its
-    /// next wait on the fake clock afterwards, which no real time ends: while no pass has seen the
-    /// new time, the clock is nudged on by the check interval every second.
+    /// read the clock at or after it and completed every check (<see cref="WindowScheduler.LastCheckedAt"/>):
+    /// that pass read the roster after the move, so it saw every appliance the test registered before.
+    /// A pass that was under way at the move, or that failed in part, is followed by a next wait on
+    /// the fake clock, which no real time ends: while no such pass has completed, the clock is nudged
+    /// on by the check interval every second.
     /// </summary>
     public async Task MoveClockToAsync(DateTimeOffset instant)
     {

@@ -10,9 +10,19 @@ public sealed class FixedPlan : IPopularityForecast, IPlacementPlanner
 {
     private readonly Lock _lock = new();
     private Dictionary<string, FileId[]> _byAppliance = [];
+    private int _failures;
 
-    /// <summary>How many times the coordinator asked for a placement.</summary>
+    /// <summary>How many placements the coordinator was given (a refused one is not counted).</summary>
     public int Plans { get; private set; }
+
+    /// <summary>Makes the next <paramref name="count"/> placements fail, as a planner that cannot plan now would.</summary>
+    public void FailNext(int count)
+    {
+        lock (_lock)
+        {
+            _failures = count;
+        }
+    }
 
     public void Set(params (string Appliance, FileId[] Files)[] placement)
     {
@@ -35,6 +45,12 @@ public sealed class FixedPlan : IPopularityForecast, IPlacementPlanner
     {
         lock (_lock)
         {
+            if (_failures > 0)
+            {
+                _failures--;
+                throw new InvalidOperationException("the test's planner refuses this placement");
+            }
+
             Plans++;
             var offered = appliances.Select(a => a.ApplianceId).ToHashSet(StringComparer.Ordinal);
             return new SitePlacement(site, day, _byAppliance.Where(p => offered.Contains(p.Key)).ToDictionary(p => p.Key, p => (IReadOnlyList<FileId>)p.Value));
