@@ -311,7 +311,7 @@ public sealed class CatalogScenario : IScenario
                 var store = app.Services.GetRequiredService<PublishedTitles>();
                 foreach (var batch in corpus.Titles.Chunk(5_000))
                 {
-                    await store.UpsertManyAsync(batch, cancellationToken).ConfigureAwait(false);
+                    await store.ImportAsync(batch, cancellationToken).ConfigureAwait(false);
                 }
             }
 

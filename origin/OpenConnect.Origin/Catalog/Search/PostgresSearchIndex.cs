@@ -20,10 +20,10 @@ internal sealed class PostgresSearchIndex : SearchIndex
     public override void Index(DbConnection connection, DbTransaction transaction, long seq, bool published, string title, string tags, string description)
     {
         using var update = connection.Command(
-            """
+            $"""
             UPDATE titles SET
-                words = CASE WHEN @published THEN setweight(to_tsvector('simple', @title), 'A') || setweight(to_tsvector('simple', @tags), 'B') END,
-                body = CASE WHEN @published THEN to_tsvector('simple', @title || ' ' || @tags || ' ' || @description) END
+                words = CASE WHEN @published THEN {WordsVector("@title", "@tags")} END,
+                body = CASE WHEN @published THEN {BodyVector("@title", "@tags", "@description")} END
             WHERE seq = @seq;
             """, transaction);
         update.With("@published", published).With("@title", Words(title)).With("@tags", Words(tags)).With("@description", Words(description)).With("@seq", seq)
@@ -81,8 +81,19 @@ internal sealed class PostgresSearchIndex : SearchIndex
         clean.ExecuteNonQuery();
     }
 
+    /// <summary>
+    /// The <c>words</c> column of a published title (title weight A, tags weight B) from SQL expressions
+    /// holding the <see cref="Words"/> of its title and tags. The bulk import builds it from the same expression.
+    /// </summary>
+    internal static string WordsVector(string title, string tags) =>
+        $"setweight(to_tsvector('simple', {title}), 'A') || setweight(to_tsvector('simple', {tags}), 'B')";
+
+    /// <summary>The <c>body</c> column of a published title from SQL expressions holding the <see cref="Words"/> of its title, tags and description.</summary>
+    internal static string BodyVector(string title, string tags, string description) =>
+        $"to_tsvector('simple', {title} || ' ' || {tags} || ' ' || {description})";
+
     /// <summary>The folded words of <paramref name="text"/>, space-separated: what the <c>simple</c> configuration then indexes one by one.</summary>
-    private static string Words(string text) => string.Join(' ', TextFold.Words(text));
+    internal static string Words(string text) => string.Join(' ', TextFold.Words(text));
 
     private static string Quote(string word) => "'" + word.Replace("'", "''", StringComparison.Ordinal) + "'";
 }
