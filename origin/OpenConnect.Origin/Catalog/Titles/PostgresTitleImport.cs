@@ -12,8 +12,8 @@ namespace OpenConnect.Origin.Catalog.Titles;
 /// 100,000 titles took minutes; here a batch costs a handful whatever its size: the stored rows of
 /// the batch's ids are read (and locked) in one query, merged in .NET exactly as a single upsert
 /// merges them, copied with binary <c>COPY</c> into a temporary table, and moved into <c>titles</c>,
-/// <c>title_tags</c> and <c>vocab</c> by one statement each, the search columns computed by the
-/// same expressions as <see cref="PostgresSearchIndex"/>. New titles get their <c>seq</c> in the
+/// the search tables, <c>title_tags</c> and <c>vocab</c> by a statement or two each, the search
+/// rows computed by the same expressions as <see cref="PostgresSearchIndex"/>. New titles get their <c>seq</c> in the
 /// order of the batch, as one by one.
 /// </summary>
 internal static class PostgresTitleImport
@@ -42,21 +42,26 @@ internal static class PostgresTitleImport
             $"""
             ANALYZE title_import;
             INSERT INTO titles (id, uploader_id, channel_id, title, description, tags, status, failure_reason, duration, renditions,
-                hls_url, dash_url, poster_url, storyboard_url, created_at, published_at, updated_at, hot_score, fold_title, fold_all, words, body)
+                hls_url, dash_url, poster_url, storyboard_url, created_at, published_at, updated_at, hot_score, fold_title, fold_all)
             SELECT id, uploader_id, channel_id, title, description, tags, status, failure_reason, duration, renditions,
-                hls_url, dash_url, poster_url, storyboard_url, created_at, published_at, updated_at, hot_score, fold_title, fold_all,
-                CASE WHEN status = 'published' THEN {PostgresSearchIndex.WordsVector("words_title", "words_tags")} END,
-                CASE WHEN status = 'published' THEN {PostgresSearchIndex.BodyVector("words_title", "words_tags", "words_description")} END
+                hls_url, dash_url, poster_url, storyboard_url, created_at, published_at, updated_at, hot_score, fold_title, fold_all
             FROM title_import ORDER BY ord
             ON CONFLICT (id) DO UPDATE SET
                 uploader_id = excluded.uploader_id, channel_id = excluded.channel_id, title = excluded.title, description = excluded.description,
                 tags = excluded.tags, status = excluded.status, failure_reason = excluded.failure_reason, duration = excluded.duration,
                 renditions = excluded.renditions, hls_url = excluded.hls_url, dash_url = excluded.dash_url, poster_url = excluded.poster_url,
                 storyboard_url = excluded.storyboard_url, published_at = excluded.published_at, updated_at = excluded.updated_at,
-                hot_score = excluded.hot_score, fold_title = excluded.fold_title, fold_all = excluded.fold_all, words = excluded.words, body = excluded.body;
-            DELETE FROM title_tags g USING title_import i JOIN titles t ON t.id = i.id WHERE g.seq = t.seq;
+                hot_score = excluded.hot_score, fold_title = excluded.fold_title, fold_all = excluded.fold_all;
+            CREATE TEMP TABLE title_import_seq ON COMMIT DROP AS SELECT t.seq, i.* FROM title_import i JOIN titles t ON t.id = i.id;
+            DELETE FROM search_words s USING title_import_seq i WHERE s.seq = i.seq;
+            DELETE FROM search_text s USING title_import_seq i WHERE s.seq = i.seq;
+            INSERT INTO search_words (seq, words)
+            SELECT seq, {PostgresSearchIndex.WordsVector("words_title", "words_tags")} FROM title_import_seq WHERE status = 'published' ORDER BY seq;
+            INSERT INTO search_text (seq, body)
+            SELECT seq, {PostgresSearchIndex.BodyVector("words_title", "words_tags", "words_description")} FROM title_import_seq WHERE status = 'published' ORDER BY seq;
+            DELETE FROM title_tags g USING title_import_seq i WHERE g.seq = i.seq;
             INSERT INTO title_tags (seq, tag)
-            SELECT t.seq, tag FROM title_import i JOIN titles t ON t.id = i.id CROSS JOIN LATERAL unnest(i.fold_tags) tag
+            SELECT i.seq, tag FROM title_import_seq i CROSS JOIN LATERAL unnest(i.fold_tags) tag
             WHERE i.status = 'published'
             ON CONFLICT DO NOTHING;
             INSERT INTO vocab (word) SELECT w FROM unnest(@words) w ORDER BY w ON CONFLICT (word) DO NOTHING;
