@@ -46,7 +46,7 @@ internal sealed partial class PostgresCatalogRelay : BackgroundService
         _timing = timing ?? CatalogRelayTiming.Default;
         if (database.Dialect == CatalogDialect.PostgreSql)
         {
-            var listen = new NpgsqlConnectionStringBuilder(options.Value.Catalog.Database.ResolveConnectionString())
+            var listen = new NpgsqlConnectionStringBuilder(options.Value.Catalog.Database.ResolveConnectionString("Origin:Catalog:Database"))
             {
                 Pooling = false,
                 TcpKeepAlive = true,

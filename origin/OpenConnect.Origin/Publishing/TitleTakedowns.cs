@@ -72,7 +72,7 @@ public sealed class TitleTakedowns
     {
         var options = services.GetRequiredService<IOptions<OriginOptions>>().Value;
         var time = services.GetService<TimeProvider>() ?? TimeProvider.System;
-        return options.Catalog.Database.Provider == CatalogDatabaseProvider.PostgreSql
+        return options.Catalog.Database.IsPostgreSql
             ? new TitleTakedowns(services.GetRequiredService<CatalogDatabase>(), options.DataDirectory, time)
             : new TitleTakedowns(options.DataDirectory, time);
     }

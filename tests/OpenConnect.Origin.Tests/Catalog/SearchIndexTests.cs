@@ -116,6 +116,40 @@ public abstract class SearchIndexTests
         Assert.Equal(["desc-4", "desc-3", "desc-2", "desc-1", "desc-0"], all.TakeLast(5));
     }
 
+    /// <summary>
+    /// More titles than PostgreSQL's search walks from the newest (<see cref="PostgresSearchIndex.WalkedRows"/>):
+    /// matches among the newest and among the older titles come together, newest first, with filters,
+    /// in titles, tags and descriptions.
+    /// </summary>
+    [Fact]
+    public async Task MatchesOlderThanTheNewestWalkedTitles_AreFoundToo_NewestFirst()
+    {
+        await using var origin = await CatalogOrigin.StartAsync(Engine);
+        var count = PostgresSearchIndex.WalkedRows + 808;
+        var titles = Enumerable.Range(0, count).Select(i => new TitleUpdate
+        {
+            Id = $"h{i:D5}",
+            Status = TitleStatus.Published,
+            Title = i % 500 == 0 ? $"Harbour alpha {i}" : $"Harbour boat {i}",
+            Description = i % 1000 == 7 ? "Entries in the ledger" : "Boats at dusk",
+            Tags = i % 1000 == 0 ? ["sea", "even"] : i < 40 ? ["sea", "rare"] : ["sea", "calm"], // as many tags each: BM25 counts them
+        }).ToList();
+        var store = origin.Role.Services.GetRequiredService<PublishedTitles>();
+        foreach (var batch in titles.Chunk(3000))
+        {
+            await store.ImportAsync(batch, CancellationToken.None);
+        }
+
+        static List<string> Newest(IEnumerable<int> indexes) => [.. indexes.OrderDescending().Select(i => $"h{i:D5}")];
+        var all = Enumerable.Range(0, count);
+        Assert.Equal(Newest(all.Where(i => i % 500 == 0)), await IdsAsync(origin, "q=alpha&limit=100"));
+        Assert.Equal(Newest(all.Where(i => i % 1000 == 0)), await IdsAsync(origin, "q=alpha&tag=even&limit=100"));
+        Assert.Equal(Newest(all.Where(i => i % 1000 == 7)), await IdsAsync(origin, "q=ledger&limit=100"));
+        Assert.Equal(Newest(all.Where(i => i is > 0 and < 40)), await IdsAsync(origin, "q=rare&limit=100"));
+        Assert.Equal(Newest(all.Where(i => i is > 0 and < 40)), await IdsAsync(origin, "q=boat&tag=rare&limit=100"));
+        Assert.Equal(Newest(all.Where(i => i % 500 != 0).TakeLast(20)), await IdsAsync(origin, "q=harbour+boat&limit=20"));
+    }
+
     [Fact]
     public async Task TextQueries_HonourFiltersAndOtherSortOrders()
     {

@@ -28,14 +28,13 @@ internal abstract class SearchIndex
     public abstract string Match(IReadOnlyList<SearchTerm> terms);
 
     /// <summary>
-    /// <c>SELECT seq, rank FROM … WHERE</c> the title matches <c>@match</c> in the title-and-tags index
-    /// (<paramref name="titleAndTags"/>) or the full-text one. Rank is lower-is-better (0 when not
-    /// <paramref name="ranked"/>); with <paramref name="filtered"/>, conditions on <c>titles t</c> may follow.
+    /// The statements that read the titles matching <c>@match</c> in the title-and-tags index
+    /// (<paramref name="titleAndTags"/>) or the full-text one, newest first, as <c>(seq, rank)</c> rows
+    /// with rank lower-is-better (0 when not <paramref name="ranked"/>). Each returns up to <c>@count</c>
+    /// rows, all older than those of the statements before it: run them in turn until enough are found.
+    /// <paramref name="filters"/> are conditions on <c>titles t</c> (<c>" AND …"</c>, or empty).
     /// </summary>
-    public abstract string Candidates(bool titleAndTags, bool ranked, bool filtered);
-
-    /// <summary>The order of <see cref="Candidates"/>: newest first.</summary>
-    public abstract string CandidatesNewestFirst(bool titleAndTags);
+    public abstract IReadOnlyList<string> Candidates(bool titleAndTags, bool ranked, string filters);
 
     /// <summary><c>FROM … WHERE</c>: published titles <c>t</c> whose full text matches <c>@match</c>; conditions on <c>t</c> may follow.</summary>
     public abstract string PublishedMatches { get; }

@@ -21,7 +21,7 @@ internal static class SpellingVocabulary
         var word = insert.Parameter("@w");
         foreach (var w in words)
         {
-            if (w.Length is < MinWordLength or > MaxWordLength)
+            if (!Admits(w))
             {
                 continue;
             }
@@ -33,6 +33,9 @@ internal static class SpellingVocabulary
             }
         }
     }
+
+    /// <summary>True when the folded word <paramref name="word"/> belongs in the vocabulary (by its length).</summary>
+    public static bool Admits(string word) => word.Length is >= MinWordLength and <= MaxWordLength;
 
     /// <summary>True when <paramref name="word"/> is a word of some title (the B-tree on <c>vocab.word</c>).</summary>
     public static bool Contains(DbConnection connection, string word)

@@ -69,15 +69,17 @@ internal sealed class SqliteSearchIndex : SearchIndex
             ? Quote(term.Words[0]) + (term.Prefix ? "*" : "")
             : "(" + string.Join(" OR ", term.Words.Select(Quote)) + ")"));
 
-    public override string Candidates(bool titleAndTags, bool ranked, bool filtered)
+    public override IReadOnlyList<string> Candidates(bool titleAndTags, bool ranked, string filters)
     {
+        // FTS5 reads a term's doclist in rowid order: the newest matches come first, whatever their number.
         var table = titleAndTags ? "titles_words" : "titles_text";
-        return $"SELECT {table}.rowid, {(ranked ? table + ".rank" : "0.0")} FROM {table}"
-            + (filtered ? $" JOIN titles t ON t.seq = {table}.rowid" : "")
-            + $" WHERE {table} MATCH @match";
+        return
+        [
+            $"SELECT {table}.rowid, {(ranked ? table + ".rank" : "0.0")} FROM {table}"
+                + (filters.Length > 0 ? $" JOIN titles t ON t.seq = {table}.rowid" : "")
+                + $" WHERE {table} MATCH @match{filters} ORDER BY {table}.rowid DESC LIMIT @count;",
+        ];
     }
-
-    public override string CandidatesNewestFirst(bool titleAndTags) => (titleAndTags ? "titles_words" : "titles_text") + ".rowid DESC";
 
     public override string PublishedMatches => " FROM titles_text JOIN titles t ON t.seq = titles_text.rowid WHERE titles_text MATCH @match AND t.status = 'published'";
 

@@ -174,18 +174,23 @@ public sealed class TitleSearch
     /// <summary>Up to <paramref name="count"/> matches of one index passing the filters, newest first.</summary>
     private List<(long Seq, double Rank)> Candidates(DbConnection connection, bool titleAndTags, string match, SearchRequest request, int count, bool ranked)
     {
-        using var command = connection.CreateCommand();
-        var filtered = request.ChannelId is not null || request.Tag is not null || request.MinDuration is not null || request.MaxDuration is not null;
-        var sql = new StringBuilder(_index.Candidates(titleAndTags, ranked, filtered));
-        AppendFilters(sql, command, request);
-        sql.Append(" ORDER BY ").Append(_index.CandidatesNewestFirst(titleAndTags)).Append(" LIMIT @count;");
-        command.CommandText = sql.ToString();
-        command.With("@match", match).With("@count", count);
         var found = new List<(long, double)>(Math.Min(count, 1024));
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+        foreach (var sql in _index.Candidates(titleAndTags, ranked, Filters(request)))
         {
-            found.Add((reader.GetInt64(0), reader.GetDouble(1)));
+            using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            command.With("@match", match).With("@count", count - found.Count);
+            AddFilterValues(command, request);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                found.Add((reader.GetInt64(0), reader.GetDouble(1)));
+            }
+
+            if (found.Count >= count)
+            {
+                break;
+            }
         }
 
         return found;
@@ -197,7 +202,8 @@ public sealed class TitleSearch
         using var command = connection.CreateCommand();
         var sql = new StringBuilder("SELECT ").Append(_columns).Append(_index.PublishedMatches);
         command.With("@match", match);
-        AppendFilters(sql, command, request);
+        sql.Append(Filters(request));
+        AddFilterValues(command, request);
         return OrderedPage(command, sql, request, corrections);
     }
 
@@ -205,8 +211,8 @@ public sealed class TitleSearch
     private SearchResult Browse(DbConnection connection, SearchRequest request)
     {
         using var command = connection.CreateCommand();
-        var sql = new StringBuilder("SELECT ").Append(_columns).Append(" FROM titles t WHERE t.status = 'published'");
-        AppendFilters(sql, command, request);
+        var sql = new StringBuilder("SELECT ").Append(_columns).Append(" FROM titles t WHERE t.status = 'published'").Append(Filters(request));
+        AddFilterValues(command, request);
         return OrderedPage(command, sql, request, []);
     }
 
@@ -231,30 +237,33 @@ public sealed class TitleSearch
         return PageOf(items, request, corrections);
     }
 
-    /// <summary>The channel, tag and duration filters, as conditions on <c>titles t</c>.</summary>
-    private static void AppendFilters(StringBuilder sql, DbCommand command, SearchRequest request)
+    /// <summary>The channel, tag and duration filters, as conditions on <c>titles t</c> (<c>" AND …"</c>; empty when none).</summary>
+    private static string Filters(SearchRequest request) =>
+        (request.ChannelId is null ? "" : " AND t.channel_id = @channel")
+        + (request.Tag is null ? "" : " AND EXISTS (SELECT 1 FROM title_tags g WHERE g.tag = @tag AND g.seq = t.seq)")
+        + (request.MinDuration is null ? "" : " AND t.duration >= @min")
+        + (request.MaxDuration is null ? "" : " AND t.duration <= @max");
+
+    /// <summary>The values of the parameters <see cref="Filters"/> names.</summary>
+    private static void AddFilterValues(DbCommand command, SearchRequest request)
     {
         if (request.ChannelId is not null)
         {
-            sql.Append(" AND t.channel_id = @channel");
             command.With("@channel", request.ChannelId);
         }
 
         if (request.Tag is not null)
         {
-            sql.Append(" AND EXISTS (SELECT 1 FROM title_tags g WHERE g.tag = @tag AND g.seq = t.seq)");
             command.With("@tag", TextFold.Fold(request.Tag.Trim()));
         }
 
         if (request.MinDuration is not null)
         {
-            sql.Append(" AND t.duration >= @min");
             command.With("@min", request.MinDuration.Value);
         }
 
         if (request.MaxDuration is not null)
         {
-            sql.Append(" AND t.duration <= @max");
             command.With("@max", request.MaxDuration.Value);
         }
     }
