@@ -70,22 +70,29 @@ function merge(a, b) {
   return out;
 }
 window.state = { errors: [], fatal: null, firstFrameMs: null, events: [] };
-// As the web app starts: /play (with the start set for this engine, fetched at once), then the player.
+// As the web app starts: /play asked (with ?start=<engine> for the start set) while the player is built
+// and attached to the video element; when /play answers, the start set is fetched at once and the
+// player loads the steered manifest URL from the answer.
 window.startViaPlay = async function (player, playUrl, profile, extra, withStartSet) {
   const t0 = performance.now();
   window.state.t0 = t0;
   try {
-    const response = await fetch(playUrl + (withStartSet ? startQuery(player, null) : ''), { headers: { accept: 'application/json' } });
+    const asked = fetch(playUrl + (withStartSet ? startQuery(player, null) : ''), { headers: { accept: 'application/json' } });
+    const startSet = withStartSet ? new StartSet() : null;
+    const load = window.start(player, null, profile, extra, startSet, t0);
+    const response = await asked;
     const play = await response.json();
     if (!response.ok) { throw new Error('/play answered ' + response.status + ': ' + JSON.stringify(play)); }
     window.state.events.push({ name: '/play answered', at: performance.now() - t0 });
-    const startSet = withStartSet ? prefetchStartSet(play.start) : null;
+    if (startSet) { startSet.fill(play.start); }
     window.state.startSetSize = startSet ? startSet.size : 0;
-    window.start(player, player === 'hls' ? play.hls.url : play.dash.url, profile, extra, startSet, t0);
+    load(player === 'hls' ? play.hls.url : play.dash.url);
   } catch (e) {
     window.state.fatal = String(e && e.message || e);
   }
 };
+// Builds the player, attaches it to the video element and loads url; without one (null) returns
+// the function that loads one later.
 window.start = function (player, url, profile, extra, startSet = null, startedAt = null) {
   const video = document.getElementById('v');
   const t0 = startedAt === null ? performance.now() : startedAt;
@@ -97,6 +104,7 @@ window.start = function (player, url, profile, extra, startSet = null, startedAt
   for (const e of ['loadedmetadata', 'loadeddata', 'canplay', 'playing']) {
     video.addEventListener(e, () => mark('video ' + e), { once: true });
   }
+  let load;
   if (player === 'hls') {
     const config = merge(profiles[profile].hls, extra);
     if (startSet) { config.loader = hlsStartSetLoader(Hls.DefaultConfig.loader, startSet); }
@@ -112,8 +120,8 @@ window.start = function (player, url, profile, extra, startSet = null, startedAt
       window.state.errors.push(data.type + ':' + data.details + (data.fatal ? ':fatal' : ''));
       if (data.fatal) { window.state.fatal = data.details; }
     });
-    hls.loadSource(url);
     hls.attachMedia(video);
+    load = (u) => hls.loadSource(u);
     window.player = hls;
   } else {
     const dash = dashjs.MediaPlayer().create();
@@ -133,11 +141,14 @@ window.start = function (player, url, profile, extra, startSet = null, startedAt
       window.state.errors.push(detail);
       window.state.fatal = detail;
     });
-    dash.initialize(video, url, true);
+    dash.initialize(video, null, true);
+    load = (u) => dash.attachSource(u);
     window.player = dash;
   }
   video.addEventListener('error', () => { window.state.fatal = 'media element error ' + (video.error && video.error.code); });
   video.play().catch(() => {});
+  if (url !== null) { load(url); }
+  return load;
 };
 // The requests since the start: name (the last two path parts, no query), start and end in ms from
 // the start, bytes received.

@@ -31,16 +31,40 @@ function byteLength(data) { return typeof data === 'string' ? data.length : data
 // Fetched (or inline) start files by URL. take(url) hands one out once: a promise of
 // { text | bytes, start, first, end } (times from performance.now(), the fetch's own, so a player's
 // throughput estimate sees the network, not memory) or of null when the fetch failed; undefined when
-// the URL is not in the set.
+// the URL is not in the set. A set may be made empty, given to a player built while /play is asked,
+// and filled when /play answers (fill).
 export class StartSet {
-  constructor(entries = new Map(), protocol = null) {
-    this.entries = entries;
-    this.protocol = protocol;
+  constructor() {
+    this.entries = new Map();
+    this.protocol = null;
     // URL → { bytes, ms } of each file handed out, for ABR rules that read a request's timing.
     this.served = new Map();
   }
 
   get size() { return this.entries.size; }
+
+  // Starts fetching every file of a /play answer's start set (none when it has none); returns this.
+  // `fetchFn` and `now` are for tests.
+  fill(start, { fetchFn = (u, o) => fetch(u, o), now = () => performance.now(), base } = {}) {
+    if (!start || !Array.isArray(start.resources)) { return this; }
+    if (typeof start.protocol === 'string') { this.protocol = start.protocol; }
+    for (const resource of start.resources) {
+      const key = resource && typeof resource.url === 'string' ? normalizeUrl(resource.url, base) : null;
+      if (!key || this.entries.has(key)) { continue; }
+      const t0 = now();
+      if (typeof resource.body === 'string') {
+        this.entries.set(key, Promise.resolve({ text: resource.body, bytes: null, start: t0, first: t0, end: t0 }));
+        continue;
+      }
+      this.entries.set(key, Promise.resolve().then(() => fetchFn(key, { credentials: 'omit' })).then(async (response) => {
+        if (!response.ok) { return null; }
+        const first = now();
+        const bytes = await response.arrayBuffer();
+        return { text: null, bytes, start: t0, first, end: now() };
+      }).catch(() => null));
+    }
+    return this;
+  }
 
   take(url) {
     const key = normalizeUrl(url, typeof location === 'undefined' ? undefined : location.href);
@@ -63,26 +87,9 @@ export class StartSet {
 }
 
 // Starts fetching every file of a /play answer's start set and returns the StartSet; an empty one when
-// the answer has none. `fetchFn` and `now` are for tests.
-export function prefetchStartSet(start, { fetchFn = (u, o) => fetch(u, o), now = () => performance.now(), base } = {}) {
-  const entries = new Map();
-  if (!start || !Array.isArray(start.resources)) { return new StartSet(entries, null); }
-  for (const resource of start.resources) {
-    const key = resource && typeof resource.url === 'string' ? normalizeUrl(resource.url, base) : null;
-    if (!key || entries.has(key)) { continue; }
-    const t0 = now();
-    if (typeof resource.body === 'string') {
-      entries.set(key, Promise.resolve({ text: resource.body, bytes: null, start: t0, first: t0, end: t0 }));
-      continue;
-    }
-    entries.set(key, Promise.resolve().then(() => fetchFn(key, { credentials: 'omit' })).then(async (response) => {
-      if (!response.ok) { return null; }
-      const first = now();
-      const bytes = await response.arrayBuffer();
-      return { text: null, bytes, start: t0, first, end: now() };
-    }).catch(() => null));
-  }
-  return new StartSet(entries, typeof start.protocol === 'string' ? start.protocol : null);
+// the answer has none.
+export function prefetchStartSet(start, options) {
+  return new StartSet().fill(start, options);
 }
 
 // Adds the start set to a /play answer (play.startSet), fetching at once; the answer is returned.
