@@ -2,6 +2,7 @@
 import { h, formatCount, ago, plural } from '../dom.js';
 import { api, auth, appConfig } from '../api.js';
 import { mountPlayer, fetchPlay } from '../player/player.js';
+import { preloadEngine } from '../player/engines.js';
 import { steeringAddresses } from '../player/steering-addresses.js';
 import { newSessionId } from '../player/qoe.js';
 import { startQuery, withStartSet } from '../player/start-set.js';
@@ -21,6 +22,7 @@ export async function watchPage(main, titleId) {
   const query = startQuery(engine, readThroughputHint(localStorage));
   const play = configured.then((c) => fetchPlay(steeringAddresses(c), titleId, { query })).then(withStartSet);
   play.catch(() => {});
+  preloadEngine(engine);
   const [title, config] = await Promise.all([api('titles/' + titleId), configured]);
   document.title = `${title.title} · OpenConnect`;
 

@@ -20,6 +20,13 @@ const isVideoSegment = (url) => isSegment(url) && /\/[0-9]+p[^/]*\/seg-/.test(ur
 export const CLEAR_KEY = 'org.w3.clearkey';
 export const clearKeyLicenseUrl = (play) => (play && play.drm && play.drm[CLEAR_KEY] && play.drm[CLEAR_KEY].licenseUrl) || null;
 
+// Starts loading an engine's code (its own chunk) without starting it, so a page that knows which
+// engine it will start fetches and compiles the code beside its other requests, not after them.
+export function preloadEngine(kind) {
+  const code = kind === 'hls' ? import('hls.js') : kind === 'dash' ? import('dashjs') : kind === 'shaka' ? import('shaka-player') : null;
+  if (code) { code.catch(() => {}); }
+}
+
 // `throughputHint` (bits per second, or null) picks the start rendition (start-config.js).
 // `play.startSet` (start-set.js), when it was fetched for this engine, answers the player's first requests.
 export async function startEngine(kind, video, play, abr, events, throughputHint = null) {
