@@ -56,7 +56,11 @@ export class StartSet {
         this.entries.set(key, Promise.resolve({ text: resource.body, bytes: null, start: t0, first: t0, end: t0 }));
         continue;
       }
-      this.entries.set(key, Promise.resolve().then(() => fetchFn(key, { credentials: 'omit' })).then(async (response) => {
+      // Asked now, not in a later microtask: the request is on its way before the caller goes on
+      // (typically to build the player, which holds the page's only thread for a while).
+      let request;
+      try { request = Promise.resolve(fetchFn(key, { credentials: 'omit' })); } catch (e) { request = Promise.reject(e); }
+      this.entries.set(key, request.then(async (response) => {
         if (!response.ok) { return null; }
         const first = now();
         const bytes = await response.arrayBuffer();
