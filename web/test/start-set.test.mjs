@@ -64,6 +64,14 @@ test('a failed or refused fetch hands out null (the player then loads it itself)
   assert.equal(await set.take(BASE + 'r1/seg-00001.m4s'), null);
 });
 
+test('a prefetch that does not answer in time is given up: null, and its request aborted', async () => {
+  let signal = null;
+  const hanging = (url, options) => { signal = options.signal; return new Promise(() => {}); };
+  const set = prefetchStartSet({ protocol: 'hls', resources: [{ url: BASE + 'r1/init.mp4' }] }, { fetchFn: hanging, now: clock(), timeoutMs: 20 });
+  assert.equal(await set.take(BASE + 'r1/init.mp4'), null);
+  assert.equal(signal.aborted, true);
+});
+
 test('no start set, bad entries and non-HTTP URLs give nothing to fetch', async () => {
   const { fn, calls } = fakeFetch({});
   assert.equal(prefetchStartSet(null, { fetchFn: fn }).size, 0);

@@ -26,6 +26,10 @@ export function bodyAs(entry, responseType) {
   return typeof entry.text === 'string' ? entry.text : new TextDecoder().decode(entry.bytes);
 }
 
+// A prefetch not done in this long is given up (null): the player then asks itself, with its own
+// timeouts and Content Steering failover, instead of waiting on a stalled appliance through us.
+export const PREFETCH_TIMEOUT_MS = 4000;
+
 function byteLength(data) { return typeof data === 'string' ? data.length : data.byteLength; }
 
 // Fetched (or inline) start files by URL. take(url) hands one out once: a promise of
@@ -44,8 +48,8 @@ export class StartSet {
   get size() { return this.entries.size; }
 
   // Starts fetching every file of a /play answer's start set (none when it has none); returns this.
-  // `fetchFn` and `now` are for tests.
-  fill(start, { fetchFn = (u, o) => fetch(u, o), now = () => performance.now(), base } = {}) {
+  // `fetchFn`, `now` and `timeoutMs` are for tests.
+  fill(start, { fetchFn = (u, o) => fetch(u, o), now = () => performance.now(), base, timeoutMs = PREFETCH_TIMEOUT_MS } = {}) {
     if (!start || !Array.isArray(start.resources)) { return this; }
     if (typeof start.protocol === 'string') { this.protocol = start.protocol; }
     for (const resource of start.resources) {
@@ -58,14 +62,18 @@ export class StartSet {
       }
       // Asked now, not in a later microtask: the request is on its way before the caller goes on
       // (typically to build the player, which holds the page's only thread for a while).
+      const controller = new AbortController();
+      let timer;
+      const timeout = new Promise((resolve) => { timer = setTimeout(() => { controller.abort(); resolve(null); }, timeoutMs); });
       let request;
-      try { request = Promise.resolve(fetchFn(key, { credentials: 'omit' })); } catch (e) { request = Promise.reject(e); }
-      this.entries.set(key, request.then(async (response) => {
+      try { request = Promise.resolve(fetchFn(key, { credentials: 'omit', signal: controller.signal })); } catch (e) { request = Promise.reject(e); }
+      const fetched = request.then(async (response) => {
         if (!response.ok) { return null; }
         const first = now();
         const bytes = await response.arrayBuffer();
         return { text: null, bytes, start: t0, first, end: now() };
-      }).catch(() => null));
+      }).catch(() => null);
+      this.entries.set(key, Promise.race([fetched, timeout]).finally(() => clearTimeout(timer)));
     }
     return this;
   }
