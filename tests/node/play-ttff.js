@@ -6,6 +6,12 @@
 //
 // Usage: node play-ttff.js --player hls|dash --url <manifest URL> [--starts 20] [--profile fast|baseline]
 //        [--config <json merged into the player config>] [--timeout-seconds 30]
+//        node play-ttff.js --player hls|dash --play <steering /play/{title} URL> [--start-set on|off] ...
+//
+// With --play the page starts as the web app does: it asks steering's /play (with ?start=<engine> when
+// --start-set is on, the default), fetches the answer's start set at once and hands it to the player
+// through the web app's own loaders (web/src/player/start-set.js), then starts the player on the steered
+// manifest URL from the answer. The clock then starts before /play, so its time counts.
 //
 // Prints `RESULT {json}`: { ok, ttffMs: [..], starts: [{ ttffMs, resources: [{ name, start, end, bytes }],
 // events: [{ name, at }] }] }, times in ms from setting the source; { ok: false, error } when a start fails.
@@ -14,28 +20,34 @@
 // player uses (web/src/player/start-config.js); `baseline` is the bench's earlier setting (player
 // defaults with a 3 s forward buffer).
 'use strict';
+const fs = require('fs');
+const path = require('path');
 const { servePage, runInChromium, sleep } = require('./player-page');
 
 function parseArgs(argv) {
-  const args = { player: 'hls', starts: 20, profile: 'fast', config: '{}', timeoutSeconds: 30 };
+  const args = { player: 'hls', starts: 20, profile: 'fast', config: '{}', timeoutSeconds: 30, startSet: 'on' };
   for (let i = 2; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase());
     const value = argv[i + 1];
     if (value === undefined) { throw new Error(`${argv[i]} needs a value`); }
     args[key] = ['starts', 'timeoutSeconds'].includes(key) ? Number(value) : value;
   }
-  if (!args.url || !['hls', 'dash'].includes(args.player) || !['fast', 'baseline'].includes(args.profile)
-    || !(args.starts >= 1) || !(args.timeoutSeconds > 0)) {
-    throw new Error('usage: --player hls|dash --url <manifest> [--starts N] [--profile fast|baseline] [--config <json>]');
+  if (!(args.url || args.play) || (args.url && args.play) || !['hls', 'dash'].includes(args.player) || !['fast', 'baseline'].includes(args.profile)
+    || !['on', 'off'].includes(args.startSet) || !(args.starts >= 1) || !(args.timeoutSeconds > 0)) {
+    throw new Error('usage: --player hls|dash (--url <manifest> | --play <steering /play/{title} URL> [--start-set on|off]) [--starts N] [--profile fast|baseline] [--config <json>]');
   }
   args.config = JSON.parse(args.config);
   return args;
 }
 
+// The web app's start-set loaders, as they are (the file has no imports; its exports become globals here).
+const startSetSource = fs.readFileSync(path.join(__dirname, '..', '..', 'web', 'src', 'player', 'start-set.js'), 'utf8').replace(/^export /gm, '');
+
 const page = `<!doctype html>
 <html><head><meta charset="utf-8"><title>ttff</title></head>
 <body><video id="v" muted playsinline width="320" height="180"></video>
 <script src="/hls.js"></script><script src="/dash.js"></script>
+<script>${startSetSource.replace(/<\/script/gi, '<\\/script')}</script>
 <script>
 // The player settings per profile. 'fast' mirrors web/src/player/start-config.js.
 const profiles = {
@@ -58,9 +70,32 @@ function merge(a, b) {
   return out;
 }
 window.state = { errors: [], fatal: null, firstFrameMs: null, events: [] };
-window.start = function (player, url, profile, extra) {
-  const video = document.getElementById('v');
+// As the web app starts: /play asked (with ?start=<engine> for the start set) while the player is built
+// and attached to the video element; when /play answers, the start set is fetched at once and the
+// player loads the steered manifest URL from the answer.
+window.startViaPlay = async function (player, playUrl, profile, extra, withStartSet) {
   const t0 = performance.now();
+  window.state.t0 = t0;
+  try {
+    const asked = fetch(playUrl + (withStartSet ? startQuery(player, null) : ''), { headers: { accept: 'application/json' } });
+    const startSet = withStartSet ? new StartSet() : null;
+    const load = window.start(player, null, profile, extra, startSet, t0);
+    const response = await asked;
+    const play = await response.json();
+    if (!response.ok) { throw new Error('/play answered ' + response.status + ': ' + JSON.stringify(play)); }
+    window.state.events.push({ name: '/play answered', at: performance.now() - t0 });
+    if (startSet) { startSet.fill(play.start); }
+    window.state.startSetSize = startSet ? startSet.size : 0;
+    load(player === 'hls' ? play.hls.url : play.dash.url);
+  } catch (e) {
+    window.state.fatal = String(e && e.message || e);
+  }
+};
+// Builds the player, attaches it to the video element and loads url; without one (null) returns
+// the function that loads one later.
+window.start = function (player, url, profile, extra, startSet = null, startedAt = null) {
+  const video = document.getElementById('v');
+  const t0 = startedAt === null ? performance.now() : startedAt;
   window.state.t0 = t0;
   const mark = (name) => window.state.events.push({ name, at: performance.now() - t0 });
   const onFrame = () => { window.state.firstFrameMs = performance.now() - t0; mark('first frame'); };
@@ -69,8 +104,11 @@ window.start = function (player, url, profile, extra) {
   for (const e of ['loadedmetadata', 'loadeddata', 'canplay', 'playing']) {
     video.addEventListener(e, () => mark('video ' + e), { once: true });
   }
+  let load;
   if (player === 'hls') {
-    const hls = new Hls(merge(profiles[profile].hls, extra));
+    const config = merge(profiles[profile].hls, extra);
+    if (startSet) { config.loader = hlsStartSetLoader(Hls.DefaultConfig.loader, startSet); }
+    const hls = new Hls(config);
     const E = Hls.Events;
     hls.on(E.MANIFEST_LOADED, () => mark('manifest loaded'));
     hls.on(E.MEDIA_ATTACHED, () => mark('media attached'));
@@ -82,8 +120,8 @@ window.start = function (player, url, profile, extra) {
       window.state.errors.push(data.type + ':' + data.details + (data.fatal ? ':fatal' : ''));
       if (data.fatal) { window.state.fatal = data.details; }
     });
-    hls.loadSource(url);
     hls.attachMedia(video);
+    load = (u) => hls.loadSource(u);
     window.player = hls;
   } else {
     const dash = dashjs.MediaPlayer().create();
@@ -97,16 +135,20 @@ window.start = function (player, url, profile, extra) {
     });
     dash.on(E.BUFFER_LEVEL_UPDATED, (e) => { if (!window.state['buf' + e.mediaType]) { window.state['buf' + e.mediaType] = 1; mark(e.mediaType + ' first append'); } });
     dash.on(E.CAN_PLAY, () => mark('can play'));
+    if (startSet) { installDashStartSet(dash, startSet); }
     dash.on(E.ERROR, (e) => {
       const detail = (e.error && e.error.code) + ':' + ((e.error && e.error.message) || String(e.error));
       window.state.errors.push(detail);
       window.state.fatal = detail;
     });
-    dash.initialize(video, url, true);
+    dash.initialize(video, null, true);
+    load = (u) => dash.attachSource(u);
     window.player = dash;
   }
   video.addEventListener('error', () => { window.state.fatal = 'media element error ' + (video.error && video.error.code); });
   video.play().catch(() => {});
+  if (url !== null) { load(url); }
+  return load;
 };
 // The requests since the start: name (the last two path parts, no query), start and end in ms from
 // the start, bytes received.
@@ -126,7 +168,11 @@ async function oneStart(browser, origin, args, i) {
   try {
     const tab = await context.newPage();
     await tab.goto(origin + '/');
-    await tab.evaluate(([p, u, profile, extra]) => window.start(p, u, profile, extra), [args.player, args.url, args.profile, args.config]);
+    if (args.play) {
+      await tab.evaluate(([p, u, profile, extra, on]) => { window.startViaPlay(p, u, profile, extra, on); }, [args.player, args.play, args.profile, args.config, args.startSet === 'on']);
+    } else {
+      await tab.evaluate(([p, u, profile, extra]) => window.start(p, u, profile, extra), [args.player, args.url, args.profile, args.config]);
+    }
     const deadline = Date.now() + args.timeoutSeconds * 1000;
     let state;
     do {

@@ -22,6 +22,9 @@ internal sealed record TtffOptions
 
     public string DashConfig { get; private init; } = "{}";
 
+    /// <summary>Our side's starts: with the start set (<c>on</c>), without (<c>off</c>), or both as two sides (<c>both</c>).</summary>
+    public string StartSet { get; private init; } = "on";
+
     public static TtffOptions Parse(IReadOnlyList<string> args)
     {
         var options = new TtffOptions();
@@ -37,6 +40,7 @@ internal sealed record TtffOptions
                 "--first-segment" => options with { FirstSegmentSeconds = FirstSegment(value) },
                 "--hls-config" => options with { HlsConfig = JsonObject(name, value) },
                 "--dash-config" => options with { DashConfig = JsonObject(name, value) },
+                "--start-set" => value is "on" or "off" or "both" ? options with { StartSet = value } : throw new BenchUsageException("--start-set must be on, off or both"),
                 _ => throw new BenchUsageException($"unknown option {name} (see --help)"),
             };
         }

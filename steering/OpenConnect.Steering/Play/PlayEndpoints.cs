@@ -11,7 +11,8 @@ using OpenConnect.Steering.Takedown;
 namespace OpenConnect.Steering.Play;
 
 /// <summary>
-/// The player interface: <c>/play/{title}</c> (ranked signed URLs as JSON, or a redirect), the
+/// The player interface: <c>/play/{title}</c> (ranked signed URLs as JSON, with
+/// <c>?start=hls|dash[&amp;bps=N]</c> also the start set a page prefetches: <see cref="PlayStart"/>; or a redirect), the
 /// steered HLS multivariant playlist and DASH MPD, the two steering manifests, and <c>/keys</c>.
 /// Only <c>/play/{title}</c> counts a play (<see cref="PlayHistory"/>), so only it is rate-limited
 /// per client (<see cref="PlayRateLimiter"/>: 429 with <c>Retry-After</c>). A title the origin took
@@ -57,6 +58,12 @@ public static class PlayEndpoints
             return bad;
         }
 
+        var start = (string?)context.Request.Query["start"];
+        if (start is not (null or "hls" or "dash"))
+        {
+            return Error(StatusCodes.Status400BadRequest, "start must be hls or dash (the engine whose first requests to list)");
+        }
+
         // The multivariant playlist both says the title is published and whether it is protected.
         var master = await catalog.GetTextAsync(titleId, "master.m3u8", context.RequestAborted);
         if (FromOrigin(master, titleId) is { } problem)
@@ -84,6 +91,11 @@ public static class PlayEndpoints
 
         var steering = SteeringBase(context, options.Value);
         var session = NewSession();
+        var hlsUrl = $"{steering}/play/{titleId}/master.m3u8?session={session}";
+        var dashUrl = $"{steering}/play/{titleId}/manifest.mpd?session={session}";
+        var startSet = start is null ? null : await PlayStart.BuildAsync(
+            start, titleId, start == "hls" ? hlsUrl : dashUrl, SteeringUri(steering, start, titleId, session, decision.Pathways.Select(p => p.Id)),
+            decision, master, catalog, StartSet.ParseHint(context.Request.Query["bps"]), context.RequestAborted);
         context.Response.Headers.CacheControl = "no-store";
         return Results.Json(new
         {
@@ -92,17 +104,18 @@ public static class PlayEndpoints
             expires = decision.Expires,
             hls = new
             {
-                url = $"{steering}/play/{titleId}/master.m3u8?session={session}",
+                url = hlsUrl,
                 pathways = decision.Pathways.Select(p => Describe(p, "master.m3u8")),
             },
             dash = new
             {
-                url = $"{steering}/play/{titleId}/manifest.mpd?session={session}",
+                url = dashUrl,
                 pathways = decision.Pathways.Select(p => Describe(p, "manifest.mpd")),
             },
             drm = master.Text is { } text && ClearKeyLicense.IsProtected(text)
                 ? new Dictionary<string, object> { [ClearKeyLicense.KeySystem] = new { licenseUrl = ClearKeyLicense.Url(decision) } }
                 : null,
+            start = startSet is null ? null : new { protocol = start, resources = startSet.Select(r => new { url = r.Url, body = r.Body }) },
         });
     }
 

@@ -2,23 +2,29 @@
 import { h, formatCount, ago, plural } from '../dom.js';
 import { api, auth, appConfig } from '../api.js';
 import { mountPlayer, fetchPlay } from '../player/player.js';
+import { preloadEngine } from '../player/engines.js';
 import { steeringAddresses } from '../player/steering-addresses.js';
 import { newSessionId } from '../player/qoe.js';
+import { startQuery, withStartSet } from '../player/start-set.js';
+import { readThroughputHint } from '../player/start-config.js';
 import { subscribeButton } from './channel.js';
 
 export async function watchPage(main, titleId) {
-  // Steering's /play answer is asked for beside the title's data, not after it: the player starts on
-  // it without one more request in series. An unpublished title gets an error it never uses.
-  const configured = appConfig();
-  // Every steering address the config names: a dead replica costs the start at most one hedge.
-  const play = configured.then((c) => fetchPlay(steeringAddresses(c), titleId));
-  play.catch(() => {});
-  const [title, config] = await Promise.all([api('titles/' + titleId), configured]);
-  document.title = `${title.title} · OpenConnect`;
   const params = new URLSearchParams(location.search);
   const prefs = JSON.parse(localStorage.getItem('oc.player') || '{}');
   const engine = params.get('player') || prefs.engine || 'hls';
   const abr = params.get('abr') || prefs.abr || 'seed';
+  // Steering's /play answer is asked for beside the title's data, not after it: the player starts on
+  // it without one more request in series. With it comes the start set for this engine (start-set.js),
+  // fetched as soon as /play answers. An unpublished title gets an error it never uses.
+  const configured = appConfig();
+  // Every steering address the config names: a dead replica costs the start at most one hedge.
+  const query = startQuery(engine, readThroughputHint(localStorage));
+  const play = configured.then((c) => fetchPlay(steeringAddresses(c), titleId, { query })).then(withStartSet);
+  play.catch(() => {});
+  preloadEngine(engine);
+  const [title, config] = await Promise.all([api('titles/' + titleId), configured]);
+  document.title = `${title.title} · OpenConnect`;
 
   const playerSlot = h('div', { class: 'player-slot' });
   const views = h('span', { 'data-testid': 'views' }, plural(title.views, 'view', formatCount));

@@ -9,6 +9,7 @@
 import { seedAbrControllerFor } from './hls-abr.js';
 import { ManualSeedAbr } from './manual-abr.js';
 import { hlsStartConfig, dashStartSettings } from './start-config.js';
+import { hlsStartSetLoader, installDashStartSet } from './start-set.js';
 
 // Media segments are <rendition>/seg-NNNNN.m4s; video renditions are named <height>p[-codec].
 const isSegment = (url) => /\/seg-[0-9]+\.m4s(\?|$)/.test(url);
@@ -19,7 +20,15 @@ const isVideoSegment = (url) => isSegment(url) && /\/[0-9]+p[^/]*\/seg-/.test(ur
 export const CLEAR_KEY = 'org.w3.clearkey';
 export const clearKeyLicenseUrl = (play) => (play && play.drm && play.drm[CLEAR_KEY] && play.drm[CLEAR_KEY].licenseUrl) || null;
 
+// Starts loading an engine's code (its own chunk) without starting it, so a page that knows which
+// engine it will start fetches and compiles the code beside its other requests, not after them.
+export function preloadEngine(kind) {
+  const code = kind === 'hls' ? import('hls.js') : kind === 'dash' ? import('dashjs') : kind === 'shaka' ? import('shaka-player') : null;
+  if (code) { code.catch(() => {}); }
+}
+
 // `throughputHint` (bits per second, or null) picks the start rendition (start-config.js).
+// `play.startSet` (start-set.js), when it was fetched for this engine, answers the player's first requests.
 export async function startEngine(kind, video, play, abr, events, throughputHint = null) {
   if (kind === 'hls') { return startHls(video, play, abr, events, throughputHint); }
   if (kind === 'dash') { return startDash(video, play, abr, events, throughputHint); }
@@ -38,6 +47,8 @@ async function startHls(video, play, abr, events, throughputHint) {
     config.emeEnabled = true;
     config.drmSystems = { [CLEAR_KEY]: { licenseUrl } };
   }
+  const startSet = startSetFor(play, 'hls');
+  if (startSet) { config.loader = hlsStartSetLoader(Hls.DefaultConfig.loader, startSet); }
   const hls = new Hls(config);
   hls.on(Hls.Events.FRAG_LOADED, (_, data) => { if (data.frag.type === 'main') { events.segment(data.frag.url); } });
   hls.on(Hls.Events.LEVEL_SWITCHED, (_, data) => {
@@ -52,13 +63,14 @@ async function startHls(video, play, abr, events, throughputHint) {
     renditions: () => hls.levels.map((l, i) => ({ index: i, height: l.height, kbps: Math.round(l.bitrate / 1000) })),
     select: (i) => { hls.currentLevel = i; },
     estimateKbps: () => (Number.isFinite(hls.bandwidthEstimate) ? hls.bandwidthEstimate / 1000 : null),
-    destroy: () => hls.destroy(),
+    destroy: () => { hls.destroy(); if (startSet) { startSet.clear(); } },
   };
 }
 
 async function startDash(video, play, abr, events, throughputHint) {
   const dashjs = await import('dashjs');
   const player = dashjs.MediaPlayer().create();
+  const startSet = startSetFor(play, 'dash');
   const seed = abr === 'seed';
   player.updateSettings(dashStartSettings(throughputHint));
   player.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: !seed } } } });
@@ -71,8 +83,10 @@ async function startDash(video, play, abr, events, throughputHint) {
     const r = e.request;
     if (!r || r.mediaType !== 'video' || r.type === 'InitializationSegment') { return; }
     events.segment(r.url);
+    // A segment from the start set: its fetch's own timing, not the moment dash.js took it from memory.
+    const prefetched = startSet && startSet.timing(r.url);
     const start = r.requestStartDate || r.firstByteDate;
-    if (manual && start && r.requestEndDate) { manual.segmentLoaded(r.bytesLoaded, r.requestEndDate - start); }
+    if (manual && prefetched) { manual.segmentLoaded(prefetched.bytes, prefetched.ms); } else if (manual && start && r.requestEndDate) { manual.segmentLoaded(r.bytesLoaded, r.requestEndDate - start); }
   });
   player.on(dashjs.MediaPlayer.events.QUALITY_CHANGE_RENDERED, (e) => {
     if (e.mediaType === 'video' && e.newRepresentation) { events.rendition(e.newRepresentation.bandwidth / 1000, e.newRepresentation.height); }
@@ -84,6 +98,7 @@ async function startDash(video, play, abr, events, throughputHint) {
   });
   const licenseUrl = clearKeyLicenseUrl(play);
   if (licenseUrl) { player.setProtectionData({ [CLEAR_KEY]: { serverURL: licenseUrl } }); }
+  if (startSet) { installDashStartSet(player, startSet); }
   player.initialize(video, play.dash.url, true);
   player.on(dashjs.MediaPlayer.events.STREAM_INITIALIZED, () => {
     const cur = player.getCurrentRepresentationForType('video');
@@ -94,8 +109,13 @@ async function startDash(video, play, abr, events, throughputHint) {
     renditions: () => ladder().map((r) => ({ index: r.absoluteIndex ?? r.index, height: r.height, kbps: Math.round(r.bandwidth / 1000) })),
     select: (i) => { player.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: i < 0 && !seed } } } }); if (i >= 0) { player.setRepresentationForTypeByIndex('video', i); } },
     estimateKbps: () => (manual ? (manual.estimate() ?? 0) / 1000 : player.getAverageThroughput ? player.getAverageThroughput('video') : null),
-    destroy: () => player.destroy(),
+    destroy: () => { player.destroy(); if (startSet) { startSet.clear(); } },
   };
+}
+
+// The /play answer's start set when it was fetched for this engine (a restart on another engine asks again).
+function startSetFor(play, kind) {
+  return play.startSet && play.startSet.protocol === kind ? play.startSet : null;
 }
 
 async function startShaka(video, play, abr, events) {

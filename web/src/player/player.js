@@ -7,6 +7,7 @@ import { QoeSession } from './qoe.js';
 import { parseStoryboard, cueAt } from './storyboard.js';
 import { h, formatTime } from '../dom.js';
 import { fetchPlayFrom } from './steering-addresses.js';
+import { startQuery, withStartSet } from './start-set.js';
 
 export const ENGINES = ['hls', 'dash', 'shaka'];
 export const ABR_RULES = ['seed', 'builtin'];
@@ -17,7 +18,8 @@ export { fetchPlay } from './steering-addresses.js';
 
 // `steering`: steering's address, or a list of them (one per replica; see steering-addresses.js).
 // `play` (optional): a promise of the /play answer the page asked for while it loaded the title's
-// data, so the first start does not wait for one more request; a restart asks again.
+// data (with its start set already fetching, start-set.js), so the first start does not wait for one
+// more request; a restart asks again, with a start set for the engine chosen.
 export function mountPlayer(container, { titleId, steering, engine = 'hls', abr = 'seed', play: early = null, onChange = () => {} }) {
   const video = h('video', { playsinline: '', autoplay: '', muted: '', preload: 'auto', class: 'video' });
   video.muted = true;
@@ -49,8 +51,9 @@ export function mountPlayer(container, { titleId, steering, engine = 'hls', abr 
     const qoe = new QoeSession({ video, title: titleId, player: engineSelect.value, abr: abrSelect.value });
     state.qoe = qoe;
     let play;
+    const hint = readThroughputHint(localStorage);
     try {
-      play = await (early || fetchPlayFrom(steering, titleId).then((r) => { state.steeringUrl = r.steeringUrl; return r.play; }));
+      play = await (early || fetchPlayFrom(steering, titleId, { query: startQuery(engineSelect.value, hint) }).then((r) => { state.steeringUrl = r.steeringUrl; return withStartSet(r.play); }));
       early = null;
     } catch (e) {
       early = null;
@@ -88,7 +91,7 @@ export function mountPlayer(container, { titleId, steering, engine = 'hls', abr 
           status.textContent = 'playback failed: ' + detail;
           qoe.fatal(detail);
         },
-      }, readThroughputHint(localStorage));
+      }, hint);
     } catch (e) {
       status.textContent = 'cannot start: ' + e.message;
       qoe.fatal(e.message);

@@ -50,8 +50,8 @@ export function askingOrder(addresses, store = storage()) {
 // Asks steering for a title through the first address that answers. Resolves to
 // { play, steeringUrl, attempts } (attempts: each address asked, in order, with `ms` when it answered
 // or `error` when it failed; a black-holed one is still pending, `hedged: true`), or rejects with
-// every address's reason.
-export function fetchPlayFrom(steering, titleId, { hedgeMs = HEDGE_MS, timeoutMs = ATTEMPT_TIMEOUT_MS, store = storage() } = {}) {
+// every address's reason. `query` (e.g. '?start=hls', start-set.js startQuery) is added to each request.
+export function fetchPlayFrom(steering, titleId, { hedgeMs = HEDGE_MS, timeoutMs = ATTEMPT_TIMEOUT_MS, store = storage(), query = '' } = {}) {
   const addresses = askingOrder(orderedAddresses(steering), store);
   if (!addresses.length) { return Promise.reject(new Error('no steering address configured')); }
   const started = performance.now();
@@ -81,7 +81,7 @@ export function fetchPlayFrom(steering, titleId, { hedgeMs = HEDGE_MS, timeoutMs
       clearTimeout(hedge);
       hedge = setTimeout(() => { attempt.hedged = true; askNext(); }, hedgeMs);
       const timer = setTimeout(() => controller.abort(), timeoutMs);
-      fetch(`${url}/play/${encodeURIComponent(titleId)}`, { headers: { accept: 'application/json' }, signal: controller.signal })
+      fetch(`${url}/play/${encodeURIComponent(titleId)}${query}`, { headers: { accept: 'application/json' }, signal: controller.signal })
         .then(async (response) => {
           if (response.status >= 500) { throw new Error(`answered ${response.status}`); }
           const body = await response.text();
