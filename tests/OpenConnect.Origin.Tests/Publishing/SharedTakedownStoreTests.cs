@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
+using OpenConnect.Hosting.Database;
 using OpenConnect.Origin.Catalog;
 using OpenConnect.Origin.Publishing;
 using OpenConnect.Testing;
@@ -87,6 +88,6 @@ public sealed class SharedTakedownStoreTests
     private static CatalogDatabase Catalog(TestDatabase database) =>
         new(Options.Create(new OriginOptions
         {
-            Catalog = new CatalogOptions { Database = new CatalogDatabaseOptions { Provider = CatalogDatabaseProvider.PostgreSql, ConnectionString = database.ConnectionString } },
+            Catalog = new CatalogOptions { Database = new DatabaseOptions { Provider = DatabaseProvider.PostgreSql, ConnectionString = database.ConnectionString } },
         }));
 }
