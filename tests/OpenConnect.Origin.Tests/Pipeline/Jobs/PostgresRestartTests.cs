@@ -1,11 +1,12 @@
 using OpenConnect.Origin.Pipeline.Jobs;
 using OpenConnect.Testing;
 using OpenConnect.Testing.Postgres;
+using Xunit.Abstractions;
 
 namespace OpenConnect.Origin.Tests.Pipeline.Jobs;
 
 /// <summary>The job store's PostgreSQL killed (<c>kill -9</c>) while a worker process encodes a chunk, and started again.</summary>
-public sealed class PostgresRestartTests
+public sealed class PostgresRestartTests(ITestOutputHelper output)
 {
     /// <summary>Longer than the 3 s lease: the worker's claim runs out while the store is down.</summary>
     private static readonly TimeSpan Outage = TimeSpan.FromSeconds(8);
@@ -48,6 +49,7 @@ public sealed class PostgresRestartTests
         // outage, where retrying at the 0.1 s poll interval would have made some eighty.
         foreach (var (role, process) in new[] { ("origin", origin), ("worker", worker) })
         {
+            output.WriteLine($"{role}:\n{process.Tail(60)}");
             var retries = process.Tail(2000).Split('\n').Count(l => l.Contains("job store cannot be reached", StringComparison.Ordinal));
             Assert.True(retries is > 0 and <= 20, $"{role}: {retries} retries logged:\n{process.Tail(40)}");
         }
