@@ -5,7 +5,7 @@ namespace OpenConnect.Origin.Pipeline.Jobs;
 /// up to <paramref name="max"/>, and starts over once the store answered. Keeps workers and the
 /// coordinator from spinning (or flooding the log) through an outage while they resume promptly after it.
 /// </summary>
-internal sealed class StoreBackoff(TimeSpan first, TimeSpan max)
+public sealed class StoreBackoff(TimeSpan first, TimeSpan max)
 {
     private readonly TimeSpan _first = first;
 
