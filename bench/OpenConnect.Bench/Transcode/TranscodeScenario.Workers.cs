@@ -54,8 +54,8 @@ public sealed partial class TranscodeScenario
                 $"ours, {run.Workers} worker process{(run.Workers == 1 ? "" : "es")} × {runs.Slots} encode(s), transcode to package",
                 Math.Round(run.TranscodeToPackage, 2),
                 Math.Round(seconds / run.TranscodeToPackage, 3),
-                Math.Round(run.EndToEnd, 2),
-                runs.S3 ? Math.Round(moved, 1) : "-",
+                run.EndToEnd.ToString("F2", CultureInfo.InvariantCulture),
+                runs.S3 ? moved.ToString("F1", CultureInfo.InvariantCulture) : "-",
                 runs.S3 ? $"source got {run.SourceBytesGot / run.SourceBytesPut:F0}x, chunks {run.ChunkBytesPut / 1e6:F1} MB up and down" : "shared data directory");
         }
 
