@@ -248,7 +248,7 @@ public sealed partial class ChunkWorker(JobStore store, ChunkEncoder encoder, Ch
     /// <summary>
     /// Records the job done, waiting out a job store that is down (with <see cref="StoreBackoff"/>):
     /// once it answers, the completion holds if the lease still does, and is refused otherwise.
-    /// False when refused or when the process stops first (the lease then runs out).
+    /// False when refused; throws <see cref="OperationCanceledException"/> when the process stops first.
     /// </summary>
     private async Task<bool> CompleteAsync(ChunkLease claim, string output, CancellationToken stoppingToken)
     {
@@ -266,7 +266,8 @@ public sealed partial class ChunkWorker(JobStore store, ChunkEncoder encoder, Ch
                 store.ForgetConnections();
                 if (!await DelayAsync(wait, stoppingToken))
                 {
-                    return false;
+                    // Stopping: the lease runs out and the job is claimed again.
+                    stoppingToken.ThrowIfCancellationRequested();
                 }
             }
         }
