@@ -22,11 +22,18 @@ public sealed partial class TranscodeScenario : IScenario
 
     public string Usage => """
         bench transcode [--seconds N] [--height H] [--cpus LIST] [--work DIR] [--keep]
+                        [--workers N [--store s3|local] [--worker-slots S]]
           --seconds N   length of the generated source (testsrc2 with motion + sine), default 60
           --height H    source height (16:9), default 1080; the ladder goes up to it
           --cpus LIST   CPUs both sides are pinned to (taskset -c / process affinity), default all
           --work DIR    working directory, default a new folder under the temp directory
           --keep        keep the working directory
+          --workers N   instead: N worker processes (Origin:Role=worker) against one PostgreSQL
+                        (scripts/postgres.sh, stopped at the end) and one object store, beside one
+                        worker and the single ffmpeg command
+          --store KIND  s3 (default: s3rver; each worker has its own data directory, the source and
+                        chunks go through the bucket) or local (workers share the data directory)
+          --worker-slots S  Pipeline:MaxParallelEncodes of each worker, default 1
         Runs: our pipeline with Origin:Pipeline:MaxParallelEncodes at its default (processor count)
         and at 1, and the single ffmpeg command, one after the other on the same CPUs.
         """;
@@ -38,6 +45,7 @@ public sealed partial class TranscodeScenario : IScenario
         string? cpus = null;
         string? work = null;
         var keep = false;
+        WorkerRuns? workers = null;
         for (var i = 0; i < args.Count; i++)
         {
             switch (args[i])
@@ -47,6 +55,9 @@ public sealed partial class TranscodeScenario : IScenario
                 case "--cpus": cpus = Value(args, ++i); break;
                 case "--work": work = Value(args, ++i); break;
                 case "--keep": keep = true; break;
+                case "--workers": workers = (workers ?? new WorkerRuns(1, true, 1)) with { Count = ParseInt(args, ++i, 1, 64) }; break;
+                case "--store": workers = (workers ?? new WorkerRuns(1, true, 1)) with { S3 = ParseStore(Value(args, ++i)) }; break;
+                case "--worker-slots": workers = (workers ?? new WorkerRuns(1, true, 1)) with { Slots = ParseInt(args, ++i, 1, 64) }; break;
                 default: throw new BenchUsageException($"unknown option '{args[i]}'");
             }
         }
@@ -60,7 +71,9 @@ public sealed partial class TranscodeScenario : IScenario
 
         try
         {
-            return await RunInAsync(work, seconds, height, cpus, cancellationToken);
+            return workers is null
+                ? await RunInAsync(work, seconds, height, cpus, cancellationToken)
+                : await RunWorkersAsync(work, seconds, height, cpus, workers, cancellationToken);
         }
         finally
         {
@@ -71,7 +84,8 @@ public sealed partial class TranscodeScenario : IScenario
         }
     }
 
-    private async Task<int> RunInAsync(string work, int seconds, int height, string? cpus, CancellationToken cancellationToken)
+    /// <summary>The generated source: testsrc2 with motion and a sine tone, x264 crf 16; returns its path and width.</summary>
+    private static async Task<(string Path, int Width)> GenerateSourceAsync(string work, int seconds, int height, string? cpus, CancellationToken cancellationToken)
     {
         var width = (int)Math.Round(height * 16 / 9.0 / 2) * 2;
         var source = Path.Combine(work, "source.mp4");
@@ -80,6 +94,12 @@ public sealed partial class TranscodeScenario : IScenario
             $"-f lavfi -i testsrc2=size={width}x{height}:rate=30:duration={seconds} -f lavfi -i sine=frequency=440:sample_rate=48000:duration={seconds} -c:v libx264 -preset ultrafast -crf 16 -pix_fmt yuv420p -g 60 -c:a aac -b:a 192k -ac 2 -shortest -y {Quote(source)}",
             cpus,
             cancellationToken);
+        return (source, width);
+    }
+
+    private async Task<int> RunInAsync(string work, int seconds, int height, string? cpus, CancellationToken cancellationToken)
+    {
+        var (source, width) = await GenerateSourceAsync(work, seconds, height, cpus, cancellationToken);
 
         var options = new PipelineOptions();
         var rungs = Ladder.For(width, height, options);
@@ -162,41 +182,51 @@ public sealed partial class TranscodeScenario : IScenario
         await app.StartAsync(cancellationToken);
         try
         {
-            var store = app.Services.GetRequiredService<OpenConnect.Origin.Pipeline.Jobs.JobStore>();
-            var clock = Stopwatch.StartNew();
-            var submission = await app.Services.GetRequiredService<IPipelineIntake>().SubmitAsync(new SourceUpload(label, upload, new Dictionary<string, string>()), cancellationToken);
-            if (!submission.Accepted)
-            {
-                throw new InvalidOperationException($"the source was rejected: {submission.Reason}");
-            }
-
-            while (true)
-            {
-                await Task.Delay(200, cancellationToken);
-                var title = store.Get(submission.TitleId)!;
-                if (title.State == TitleStates.Published)
-                {
-                    break;
-                }
-
-                if (title.State == TitleStates.Failed)
-                {
-                    throw new InvalidOperationException($"the pipeline failed: {title.Reason}");
-                }
-            }
-
-            var endToEnd = clock.Elapsed.TotalSeconds;
-            var steps = store.Steps(submission.TitleId).ToDictionary(s => s.Name);
-            var start = steps["audio"].StartedAt!.Value;
-            var end = steps["package"].FinishedAt!.Value;
-            Console.WriteLine($"{label}: published in {endToEnd:F2} s; audio→package {(end - start).TotalSeconds:F2} s");
-            return new PipelineRun(Path.Combine(data, "published", submission.TitleId), (end - start).TotalSeconds, endToEnd);
+            var (titleId, transcodeToPackage, endToEnd) = await PublishAsync(app, label, upload, cancellationToken);
+            return new PipelineRun(Path.Combine(data, "published", titleId), transcodeToPackage, endToEnd);
         }
         finally
         {
             await app.StopAsync(CancellationToken.None);
             await app.DisposeAsync();
         }
+    }
+
+    /// <summary>
+    /// Submits <paramref name="upload"/> to a started origin and waits for it to be published; returns
+    /// the title and its wall times: audio step start to package step end, and submission to published.
+    /// </summary>
+    private static async Task<(string TitleId, double TranscodeToPackage, double EndToEnd)> PublishAsync(Microsoft.AspNetCore.Builder.WebApplication app, string label, string upload, CancellationToken cancellationToken)
+    {
+        var store = app.Services.GetRequiredService<OpenConnect.Origin.Pipeline.Jobs.JobStore>();
+        var clock = Stopwatch.StartNew();
+        var submission = await app.Services.GetRequiredService<IPipelineIntake>().SubmitAsync(new SourceUpload(label, upload, new Dictionary<string, string>()), cancellationToken);
+        if (!submission.Accepted)
+        {
+            throw new InvalidOperationException($"the source was rejected: {submission.Reason}");
+        }
+
+        while (true)
+        {
+            await Task.Delay(200, cancellationToken);
+            var title = store.Get(submission.TitleId)!;
+            if (title.State == TitleStates.Published)
+            {
+                break;
+            }
+
+            if (title.State == TitleStates.Failed)
+            {
+                throw new InvalidOperationException($"the pipeline failed: {title.Reason}");
+            }
+        }
+
+        var endToEnd = clock.Elapsed.TotalSeconds;
+        var steps = store.Steps(submission.TitleId).ToDictionary(s => s.Name);
+        var start = steps["audio"].StartedAt!.Value;
+        var end = steps["package"].FinishedAt!.Value;
+        Console.WriteLine($"{label}: published in {endToEnd:F2} s; audio→package {(end - start).TotalSeconds:F2} s");
+        return (submission.TitleId, (end - start).TotalSeconds, endToEnd);
     }
 
     private static async Task<SingleRun> RunSingleCommandAsync(string work, string source, IReadOnlyList<Rung> rungs, PipelineOptions options, string? cpus, CancellationToken cancellationToken)
@@ -315,6 +345,13 @@ public sealed partial class TranscodeScenario : IScenario
 
         return (nint)mask;
     }
+
+    private static bool ParseStore(string value) => value switch
+    {
+        "s3" => true,
+        "local" => false,
+        _ => throw new BenchUsageException($"--store must be s3 or local, not '{value}'"),
+    };
 
     private static string Quote(string path) => "\"" + path + "\"";
 

@@ -16,6 +16,7 @@ public sealed class PipelineMetrics
         });
         PendingChunkJobs = factory.CreateGauge("openconnect_origin_pipeline_chunk_jobs_pending", "Chunk encode jobs queued or running in the job store, over every title and worker.");
         StepFailures = factory.CreateCounter("openconnect_origin_pipeline_step_failures_total", "Pipeline step attempts that failed.", ["step"]);
+        WorkObjectBytes = factory.CreateCounter("openconnect_origin_pipeline_work_object_bytes_total", "Bytes of chunk inputs and outputs moved through the object store's work prefix (Storage:Kind=S3), by direction (put, get) and object (source, chunk).", ["direction", "object"]);
     }
 
     public Gauge Titles { get; }
@@ -25,6 +26,8 @@ public sealed class PipelineMetrics
     public Counter StepFailures { get; }
 
     public Gauge PendingChunkJobs { get; }
+
+    public Counter WorkObjectBytes { get; }
 
     public void Refresh(JobStore store)
     {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using OpenConnect.Origin.Pipeline.Jobs;
+using OpenConnect.Origin.Storage;
 
 namespace OpenConnect.Origin.Pipeline;
 
@@ -31,8 +32,32 @@ public static class PipelineRegistration
         services.AddSingleton<PipelineMetrics>();
         services.AddSingleton<ChunkSignal>();
         services.AddSingleton<ChunkEncoder>();
+        services.AddSingleton(CreateChunkTransfer);
+        services.AddHostedService<WorkObjectStoreCheck>();
         services.AddHostedService<ChunkWorker>();
         return services;
+    }
+
+    /// <summary>
+    /// Chunk inputs and outputs go through the object store when it is S3: the host's store when it has
+    /// one (the origin), else a client of this process's own for the same bucket (a worker process).
+    /// </summary>
+    private static ChunkTransfer CreateChunkTransfer(IServiceProvider sp)
+    {
+        var origin = sp.GetRequiredService<IOptions<OriginOptions>>().Value;
+        IWorkObjectStore? objects = null;
+        IDisposable? owned = null;
+        if (origin.Storage.IsS3)
+        {
+            objects = sp.GetService<IObjectStore>() as IWorkObjectStore;
+            if (objects is null)
+            {
+                var own = new S3ObjectStore(ObjectStoreRegistration.CreateClient(origin.Storage.S3), origin.Storage.S3, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<S3ObjectStore>>());
+                (objects, owned) = (own, own);
+            }
+        }
+
+        return new ChunkTransfer(objects, sp.GetRequiredService<PipelinePaths>(), sp.GetRequiredService<JobStore>(), sp.GetRequiredService<PipelineMetrics>(), sp.GetRequiredService<ILogger<ChunkTransfer>>()) { Owned = owned };
     }
 
     public static WebApplication MapOriginPipeline(this WebApplication app)
@@ -49,6 +74,24 @@ internal sealed class MediaToolSandboxCheck(MediaToolSandbox sandbox) : IHostedS
     {
         sandbox.EnsureReady();
         return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>
+/// In a worker process with <c>Origin:Storage:Kind=S3</c> (whose bucket client is its own): checks at
+/// start that the bucket can be listed, so a wrong endpoint, bucket or key stops the worker with the
+/// setting to fix instead of failing every chunk it claims. The origin checks its store itself.
+/// </summary>
+internal sealed class WorkObjectStoreCheck(ChunkTransfer transfer) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (transfer.Owned is S3ObjectStore store)
+        {
+            await store.CheckBucketAsync(create: false, cancellationToken);
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -16,6 +16,7 @@ namespace OpenConnect.Origin.Pipeline;
 public sealed partial class PipelineWorker(
     JobStore store,
     TitleProcessor processor,
+    ChunkTransfer transfer,
     PipelineSignal signal,
     PipelineMetrics metrics,
     PipelineTraces traces,
@@ -89,11 +90,28 @@ public sealed partial class PipelineWorker(
             Log.LeftoversKilled(logger, leftovers.Count, string.Join(", ", leftovers));
         }
 
-        metrics.Refresh(store);
+        var backoff = new StoreBackoff(TimeSpan.FromMilliseconds(250), StoreBackoff.Max);
         while (!stoppingToken.IsCancellationRequested)
         {
-            var unfinished = store.Unfinished();
-            var next = ClaimNext(unfinished);
+            TitleRecord? next;
+            IReadOnlyList<TitleRecord> unfinished;
+            try
+            {
+                metrics.Refresh(store);
+                unfinished = store.Unfinished();
+                next = ClaimNext(unfinished);
+                backoff.Reset();
+            }
+            catch (Exception ex) when (LeaseRenewal.IsOutage(ex))
+            {
+                if (!await WaitOutOutageAsync(backoff, ex, stoppingToken))
+                {
+                    return;
+                }
+
+                continue;
+            }
+
             if (next is null)
             {
                 try
@@ -113,6 +131,7 @@ public sealed partial class PipelineWorker(
             using var renewing = new CancellationTokenSource();
             var renewal = LeaseRenewal.RunAsync(() => store.RenewTitle(next.Id, _owner, _lease), _lease, time, lost, _ => { }, renewing.Token);
             using var activity = traces.StartRun(next.Id);
+            Exception? outage = null;
             try
             {
                 Log.Starting(logger, next.Id, next.State);
@@ -125,17 +144,35 @@ public sealed partial class PipelineWorker(
             }
             catch (OperationCanceledException) when (lost.IsCancellationRequested)
             {
-                // Another origin on the store took the title after this one's claim ran out.
+                // Another origin on the store took the title after this one's claim ran out (or the
+                // store was down for longer than the claim: this origin claims it again below).
                 Log.TitleLost(logger, next.Id);
+            }
+            catch (Exception ex) when (LeaseRenewal.IsOutage(ex))
+            {
+                outage = ex;
             }
             catch (Exception ex)
             {
                 var reason = ex is StepFailedException ? ex.Message : $"internal error: {ex.Message}";
                 Log.Failed(logger, next.Id, reason);
                 activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, reason);
-                store.WithdrawChunks(next.Id);
-                store.SetState(next.Id, TitleStates.Failed, reason);
-                metrics.Refresh(store);
+                try
+                {
+                    store.WithdrawChunks(next.Id);
+                    store.SetState(next.Id, TitleStates.Failed, reason);
+                    metrics.Refresh(store);
+                }
+                catch (Exception storeError) when (LeaseRenewal.IsOutage(storeError))
+                {
+                    // Not recorded: the title is still processing and is resumed (and fails again) once the store is back.
+                    outage = storeError;
+                }
+
+                if (outage is null)
+                {
+                    await transfer.DeleteTitleAsync(next.Id);
+                }
             }
             finally
             {
@@ -143,6 +180,28 @@ public sealed partial class PipelineWorker(
                 await renewal;
                 Release(next.Id);
             }
+
+            if (outage is not null && !await WaitOutOutageAsync(backoff, outage, stoppingToken))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Logs a job store outage and waits the backoff's next bound; false when stopping.</summary>
+    private async Task<bool> WaitOutOutageAsync(StoreBackoff backoff, Exception ex, CancellationToken stoppingToken)
+    {
+        var wait = backoff.Next();
+        Log.StoreUnavailable(logger, wait.TotalSeconds, ex.Message);
+        store.ForgetConnections();
+        try
+        {
+            await Task.Delay(wait, time, stoppingToken);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 
@@ -192,6 +251,9 @@ public sealed partial class PipelineWorker(
 
         [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Title {TitleId}: another origin took it over (this one's claim ran out); stopped running it")]
         public static partial void TitleLost(ILogger logger, string titleId);
+
+        [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "The pipeline's job store cannot be reached; the title in hand resumes once it answers (next try in {Seconds:F2} s): {Error}")]
+        public static partial void StoreUnavailable(ILogger logger, double seconds, string error);
 
         [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Stopped {Count} ffmpeg/ffprobe processes left running by a previous origin in its work directory (pids {Pids})")]
         public static partial void LeftoversKilled(ILogger logger, int count, string pids);

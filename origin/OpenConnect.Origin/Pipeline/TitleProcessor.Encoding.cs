@@ -51,6 +51,9 @@ public sealed partial class TitleProcessor
         }
 
         var source = Path.GetRelativePath(_paths.DataDirectory, sourceFile);
+        // With the object store on S3 the source goes to its work prefix for workers on other hosts
+        // (again on a resumed run: the title's work objects may have been deleted since).
+        var sourceObject = _transfer.IsRemote ? await _transfer.StageSourceAsync(titleId, sourceFile, cancellationToken) : null;
         var firstSegment = FirstSegmentSeconds(plan.Rungs, _options);
         var specs = pending.ToDictionary(c => c.Index, chunk => new Jobs.ChunkJobSpec(
             titleId,
@@ -61,7 +64,8 @@ public sealed partial class TitleProcessor
             plan.FrameRate,
             plan.SegmentSeconds,
             // Chunks count from 1: the title's first chunk holds the short first segment's extra keyframe.
-            chunk.Index == 1 ? firstSegment : 0));
+            chunk.Index == 1 ? firstSegment : 0,
+            sourceObject));
         _store.EnqueueChunks(titleId, [.. pending.Select(c => (c.Index, JsonSerializer.Serialize(specs[c.Index])))]);
         _chunkSignal.Wake(pending.Count);
         progress.Show("encode");
@@ -96,7 +100,7 @@ public sealed partial class TitleProcessor
                     switch (job.State)
                     {
                         case Jobs.ChunkJobStates.Done:
-                            Promote(specs[job.Chunk], job.Output!);
+                            await PromoteAsync(specs[job.Chunk], job.Output!, cancellationToken);
                             _store.StepDone(titleId, name, job.Attempts, job.StartedAt, job.FinishedAt ?? _time.GetUtcNow());
                             lock (done)
                             {
@@ -139,11 +143,22 @@ public sealed partial class TitleProcessor
     private static readonly TimeSpan ChunkFollowInterval = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
-    /// Moves a done job's outputs (in its claim's directory) to the chunk files the concat reads. A
-    /// crash after some renames leaves the rest to the next run, which finds the moved ones in place.
+    /// Moves a done job's outputs (in its claim's directory) to the chunk files the concat reads, or
+    /// gets them from the object store when the job went through it. A crash after some renames leaves
+    /// the rest to the next run, which finds the moved ones in place.
     /// </summary>
-    private void Promote(Jobs.ChunkJobSpec spec, string output)
+    private async Task PromoteAsync(Jobs.ChunkJobSpec spec, string output, CancellationToken cancellationToken)
     {
+        if (spec.SourceObject is not null)
+        {
+            if (!await _transfer.GetOutputsAsync(spec, output, rung => ChunkFile(spec.TitleId, rung, spec.Chunk), cancellationToken))
+            {
+                throw new FileNotFoundException($"chunk {spec.Chunk.Index} is missing from its job's output in the object store ({output})");
+            }
+
+            return;
+        }
+
         var directory = Path.Combine(_paths.DataDirectory, output);
         foreach (var rung in spec.Rungs)
         {

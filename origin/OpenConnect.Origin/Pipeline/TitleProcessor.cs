@@ -51,6 +51,7 @@ public sealed partial class TitleProcessor
     private readonly TimeProvider _time;
     private readonly ILogger<TitleProcessor> _logger;
     private readonly Jobs.ChunkSignal _chunkSignal;
+    private readonly ChunkTransfer _transfer;
     private readonly Ffmpeg _ffmpeg;
     private readonly SourceProbe _probe;
     private readonly Protection.ITitleKeys _keys;
@@ -67,8 +68,10 @@ public sealed partial class TitleProcessor
         TimeProvider time,
         ILogger<TitleProcessor> logger,
         Protection.ITitleKeys keys,
-        Jobs.ChunkSignal chunkSignal)
+        Jobs.ChunkSignal chunkSignal,
+        ChunkTransfer transfer)
     {
+        _transfer = transfer;
         _store = store;
         _paths = paths;
         _options = options.Value.Pipeline;
@@ -125,6 +128,7 @@ public sealed partial class TitleProcessor
         _metrics.Refresh(_store);
         _store.RemoveChunks(titleId);
         CleanUp(titleId);
+        await _transfer.DeleteTitleAsync(titleId);
     }
 
     private async Task StepAsync(string titleId, string name, HashSet<string> done, TitleProgress progress, Func<CancellationToken, Task> run, CancellationToken cancellationToken, double? weight = null)
@@ -159,8 +163,9 @@ public sealed partial class TitleProcessor
             {
                 throw;
             }
-            catch (Exception ex)
+            catch (Exception ex) when (!LeaseRenewal.IsOutage(ex))
             {
+                // (A job store outage is no failure of the step: it goes up to the PipelineWorker, which resumes the title once the store is back.)
                 var error = ex.Message;
                 activity?.SetStatus(ActivityStatusCode.Error, error);
                 _store.StepFinished(titleId, name, error);

@@ -8,13 +8,16 @@ namespace OpenConnect.Origin.Storage;
 /// absent or complete; a crash mid-publish leaves at most a <c>.replaced-*</c> directory that the
 /// next start removes.
 /// </summary>
-public sealed class LocalObjectStore : IObjectStore
+public sealed partial class LocalObjectStore : IObjectStore
 {
     private const string ReplacedPrefix = ".replaced-";
 
-    public LocalObjectStore(string root)
+    /// <param name="root">The directory of published titles.</param>
+    /// <param name="workRoot">The directory of work objects (<see cref="IWorkObjectStore"/>); default <c>work-objects</c> beside <paramref name="root"/>.</param>
+    public LocalObjectStore(string root, string? workRoot = null)
     {
         Root = Path.GetFullPath(root);
+        WorkRoot = Path.GetFullPath(workRoot ?? Path.Combine(Root, "..", "work-objects"));
         Directory.CreateDirectory(Root);
         foreach (var leftover in Directory.EnumerateDirectories(Root, ReplacedPrefix + "*"))
         {

@@ -6,8 +6,9 @@ namespace OpenConnect.Origin.Pipeline.Jobs;
 /// <summary>
 /// What a chunk job encodes, written by the title's coordinator and read by whichever worker claims
 /// it. Paths are relative to the data directory, so a worker with the same data directory mounted
-/// elsewhere resolves them against its own (the seam where object storage will fetch the source and
-/// put the outputs for workers on other hosts).
+/// elsewhere resolves them against its own; with <paramref name="SourceObject"/> set the source and
+/// outputs go through the object store instead (<see cref="ChunkTransfer"/>) and the worker needs no
+/// shared directory.
 /// </summary>
 /// <param name="TitleId">The title.</param>
 /// <param name="Source">The title's source file, relative to the data directory.</param>
@@ -16,7 +17,8 @@ namespace OpenConnect.Origin.Pipeline.Jobs;
 /// <param name="FrameRate">The source's frame rate, for the GOP length.</param>
 /// <param name="SegmentSeconds">The segment length the keyframes sit on.</param>
 /// <param name="FirstSegmentSeconds">The end of a shorter first segment for the title's first chunk; 0 for none.</param>
-public sealed record ChunkJobSpec(string TitleId, string Source, Chunk Chunk, IReadOnlyList<Rung> Rungs, double FrameRate, int SegmentSeconds, double FirstSegmentSeconds)
+/// <param name="SourceObject">The source's work object key when the job goes through the object store; null (and absent in older specs) when it does not.</param>
+public sealed record ChunkJobSpec(string TitleId, string Source, Chunk Chunk, IReadOnlyList<Rung> Rungs, double FrameRate, int SegmentSeconds, double FirstSegmentSeconds, string? SourceObject = null)
 {
     /// <summary>The directory, relative to the data directory, one claim of the job writes its outputs to.</summary>
     public string OutputDirectory(string claimToken) =>
@@ -38,8 +40,8 @@ public sealed record ChunkJobSpec(string TitleId, string Source, Chunk Chunk, IR
 /// </summary>
 public sealed class ChunkEncoder(Ffmpeg ffmpeg, PipelinePaths paths, IOptions<OriginOptions> options)
 {
-    /// <summary>Encodes the job into its claim's output directory; returns that directory relative to the data directory.</summary>
-    public async Task<string> EncodeAsync(ChunkJobSpec spec, string claimToken, int threads, Action<double>? progress, CancellationToken cancellationToken)
+    /// <summary>Encodes the job from <paramref name="source"/> (a local file) into its claim's output directory; returns that directory relative to the data directory.</summary>
+    public async Task<string> EncodeAsync(ChunkJobSpec spec, string source, string claimToken, int threads, Action<double>? progress, CancellationToken cancellationToken)
     {
         var pipeline = options.Value.Pipeline;
         var relative = spec.OutputDirectory(claimToken);
@@ -55,7 +57,6 @@ public sealed class ChunkEncoder(Ffmpeg ffmpeg, PipelinePaths paths, IOptions<Or
             ffmpegOutputs.Add((outputs[i].Temp, prefix + string.Create(CultureInfo.InvariantCulture, $"-t {chunk.Duration:0.######} -map \"[v{i}]\" -an -sn -dn -fps_mode passthrough -threads {threads} {EncoderArguments.Video(spec.Rungs[i], spec.FrameRate, spec.SegmentSeconds, pipeline, firstSegmentSeconds: spec.FirstSegmentSeconds)}")));
         }
 
-        var source = Path.Combine(paths.DataDirectory, spec.Source);
         await ffmpeg.RunAsync(source, MediaInputFormat.ForSourceFile(source), input, ffmpegOutputs, paths.Work(spec.TitleId), TimeSpan.FromSeconds(chunk.Duration), progress, cancellationToken);
         foreach (var (_, temp) in outputs)
         {

@@ -20,9 +20,12 @@ public sealed class ChunkSignal
 /// every third of <see cref="PipelineOptions.ChunkLease"/> while ffmpeg runs; a renewal that is refused
 /// (the lease ran out, the job was withdrawn) stops ffmpeg. A failed attempt is queued again after the
 /// pipeline's backoff, up to <see cref="PipelineOptions.MaxAttempts"/>. Runs in the origin and, alone,
-/// in worker processes (<c>Origin:Role=worker</c>).
+/// in worker processes (<c>Origin:Role=worker</c>). A job that goes through the object store
+/// (<see cref="ChunkTransfer"/>) is completed only after its outputs are in the bucket. While the job
+/// store is down (a PostgreSQL restart), each slot retries with a growing wait (<see cref="StoreBackoff"/>)
+/// and a finished encode holds its completion until the store answers: nothing crashes or spins.
 /// </summary>
-public sealed partial class ChunkWorker(JobStore store, ChunkEncoder encoder, ChunkSignal signal, PipelineMetrics metrics, PipelinePaths paths, IOptions<OriginOptions> options, TimeProvider time, ILogger<ChunkWorker> logger) : BackgroundService
+public sealed partial class ChunkWorker(JobStore store, ChunkEncoder encoder, ChunkTransfer transfer, ChunkSignal signal, PipelineMetrics metrics, PipelinePaths paths, IOptions<OriginOptions> options, TimeProvider time, ILogger<ChunkWorker> logger) : BackgroundService
 {
     private readonly PipelineOptions _options = options.Value.Pipeline;
 
@@ -46,6 +49,7 @@ public sealed partial class ChunkWorker(JobStore store, ChunkEncoder encoder, Ch
             }
         }
 
+        EvictFinishedSources();
         var slots = _options.MaxParallelEncodes;
         // Each job is one ffmpeg process (decoder, filters and every encoder of the chunk); share the
         // cores between the processes that run at once rather than letting each size itself to all.
@@ -93,17 +97,31 @@ public sealed partial class ChunkWorker(JobStore store, ChunkEncoder encoder, Ch
 
     private async Task RunSlotAsync(string owner, int threads, CancellationToken stoppingToken)
     {
+        var backoff = new StoreBackoff(TimeSpan.FromMilliseconds(250), StoreBackoff.Max);
         while (!stoppingToken.IsCancellationRequested)
         {
             ChunkLease? claim;
             try
             {
                 claim = store.ClaimChunk(owner, _options.ChunkLease, _options.MaxAttempts);
+                if (backoff.Failing)
+                {
+                    Log.StoreBack(logger);
+                }
+
+                backoff.Reset();
             }
             catch (Exception ex) when (LeaseRenewal.IsStoreUnavailable(ex))
             {
-                Log.StoreUnavailable(logger, ex.Message);
-                claim = null;
+                var wait = backoff.Next();
+                Log.StoreUnavailableRetry(logger, wait.TotalSeconds, ex.Message);
+                store.ForgetConnections();
+                if (!await DelayAsync(wait, stoppingToken))
+                {
+                    return;
+                }
+
+                continue;
             }
 
             if (claim is null)
@@ -121,6 +139,38 @@ public sealed partial class ChunkWorker(JobStore store, ChunkEncoder encoder, Ch
             }
 
             await RunAsync(claim, threads, stoppingToken);
+            EvictFinishedSources();
+        }
+    }
+
+    private async Task<bool> DelayAsync(TimeSpan wait, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await Task.Delay(wait, time, stoppingToken);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private void EvictFinishedSources()
+    {
+        if (!transfer.IsRemote)
+        {
+            return;
+        }
+
+        try
+        {
+            transfer.EvictFinished();
+        }
+        catch (Exception ex) when (LeaseRenewal.IsStoreUnavailable(ex) || ex is IOException)
+        {
+            // Tried again after the next job.
+            Log.StoreUnavailable(logger, ex.Message);
         }
     }
 
@@ -128,6 +178,7 @@ public sealed partial class ChunkWorker(JobStore store, ChunkEncoder encoder, Ch
     {
         var spec = System.Text.Json.JsonSerializer.Deserialize<ChunkJobSpec>(claim.Spec)!;
         var output = spec.OutputDirectory(claim.Token);
+        string? uploaded = null;
         using var lost = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         using var renewing = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var progress = 0.0;
@@ -136,43 +187,98 @@ public sealed partial class ChunkWorker(JobStore store, ChunkEncoder encoder, Ch
         Log.Claimed(logger, claim.TitleId, claim.Chunk, claim.Attempt);
         try
         {
-            await encoder.EncodeAsync(spec, claim.Token, threads, f => Volatile.Write(ref progress, f), lost.Token);
+            var source = await transfer.SourceForAsync(spec, lost.Token);
+            await encoder.EncodeAsync(spec, source, claim.Token, threads, f => Volatile.Write(ref progress, f), lost.Token);
+            if (spec.SourceObject is not null)
+            {
+                // The outputs go to the bucket while the lease is still renewed; the completion names them.
+                uploaded = ChunkTransfer.OutputPrefix(spec, claim.Token);
+                await transfer.PutOutputsAsync(spec, claim.Token, output, lost.Token);
+                encoder.Discard(output);
+            }
+
             await renewing.CancelAsync();
             await renewal;
-            if (store.CompleteChunk(claim, output))
+            var completed = await CompleteAsync(claim, uploaded ?? output, stoppingToken);
+            if (completed)
             {
                 metrics.StepSeconds.WithLabels("encode").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
                 return;
             }
 
             Log.CompletionRefused(logger, claim.TitleId, claim.Chunk);
-            encoder.Discard(output);
+            await DiscardAsync(output, uploaded);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Stopping: the lease runs out and another worker (or this one, restarted) claims the job.
-            encoder.Discard(output);
+            await DiscardAsync(output, uploaded);
         }
         catch (OperationCanceledException) when (lost.IsCancellationRequested)
         {
             Log.LeaseLost(logger, claim.TitleId, claim.Chunk);
-            encoder.Discard(output);
+            await DiscardAsync(output, uploaded);
         }
         catch (Exception ex)
         {
             await renewing.CancelAsync();
             await renewal;
-            encoder.Discard(output);
+            await DiscardAsync(output, uploaded);
             metrics.StepFailures.WithLabels("encode").Inc();
             var final = claim.Attempt >= _options.MaxAttempts || ex is FfmpegFailedException { Result.HitLimitForGood: true };
             var delay = _options.RetryDelay * Math.Pow(2, claim.Attempt - 1);
             Log.Failed(logger, claim.TitleId, claim.Chunk, claim.Attempt, final, ex.Message);
-            store.FailChunk(claim, ex.Message, final ? null : time.GetUtcNow() + delay);
+            try
+            {
+                store.FailChunk(claim, ex.Message, final ? null : time.GetUtcNow() + delay);
+            }
+            catch (Exception storeError) when (LeaseRenewal.IsStoreUnavailable(storeError))
+            {
+                // The lease runs out and the job is claimed again, which counts the attempt.
+                Log.StoreUnavailable(logger, storeError.Message);
+            }
         }
         finally
         {
             await renewing.CancelAsync();
             await renewal;
+        }
+    }
+
+    /// <summary>
+    /// Records the job done, waiting out a job store that is down (with <see cref="StoreBackoff"/>):
+    /// once it answers, the completion holds if the lease still does, and is refused otherwise.
+    /// False when refused; throws <see cref="OperationCanceledException"/> when the process stops first.
+    /// </summary>
+    private async Task<bool> CompleteAsync(ChunkLease claim, string output, CancellationToken stoppingToken)
+    {
+        var backoff = new StoreBackoff(TimeSpan.FromMilliseconds(250), StoreBackoff.Max);
+        while (true)
+        {
+            try
+            {
+                return store.CompleteChunk(claim, output);
+            }
+            catch (Exception ex) when (LeaseRenewal.IsStoreUnavailable(ex))
+            {
+                var wait = backoff.Next();
+                Log.StoreUnavailableRetry(logger, wait.TotalSeconds, ex.Message);
+                store.ForgetConnections();
+                if (!await DelayAsync(wait, stoppingToken))
+                {
+                    // Stopping: the lease runs out and the job is claimed again.
+                    stoppingToken.ThrowIfCancellationRequested();
+                }
+            }
+        }
+    }
+
+    private async Task DiscardAsync(string output, string? uploaded)
+    {
+        encoder.Discard(output);
+        if (uploaded is not null)
+        {
+            await transfer.DiscardOutputsAsync(uploaded);
         }
     }
 
@@ -198,5 +304,11 @@ public sealed partial class ChunkWorker(JobStore store, ChunkEncoder encoder, Ch
 
         [LoggerMessage(EventId = 3205, Level = LogLevel.Warning, Message = "The pipeline's job store cannot be reached: {Error}")]
         public static partial void StoreUnavailable(ILogger logger, string error);
+
+        [LoggerMessage(EventId = 3208, Level = LogLevel.Warning, Message = "The pipeline's job store cannot be reached; trying again in {Seconds:F2} s: {Error}")]
+        public static partial void StoreUnavailableRetry(ILogger logger, double seconds, string error);
+
+        [LoggerMessage(EventId = 3209, Level = LogLevel.Information, Message = "The pipeline's job store answers again; claiming chunk jobs")]
+        public static partial void StoreBack(ILogger logger);
     }
 }

@@ -31,6 +31,11 @@ public abstract class JobDatabase : IDisposable
     /// <summary>Brings the schema to <see cref="SchemaVersion"/>; refuses a database from a newer build.</summary>
     internal abstract void Migrate();
 
+    /// <summary>Drops idle pooled connections, which a server restart left broken, so the next attempt opens fresh ones.</summary>
+    internal virtual void ForgetConnections()
+    {
+    }
+
     public virtual void Dispose() => GC.SuppressFinalize(this);
 
     /// <summary>The SQLite file <paramref name="path"/> (created when missing), WAL and <c>synchronous=FULL</c>.</summary>
@@ -104,6 +109,8 @@ internal sealed class PostgresJobDatabase : JobDatabase
     public override string Describe => $"PostgreSQL at {_where}";
 
     internal override DbConnection Open() => _source.OpenConnection();
+
+    internal override void ForgetConnections() => _source.Clear();
 
     internal override void Migrate()
     {

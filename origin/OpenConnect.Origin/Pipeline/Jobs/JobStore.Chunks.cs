@@ -235,6 +235,14 @@ public sealed partial class JobStore
         return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>Whether the title has chunk jobs queued or running.</summary>
+    public bool HasPendingChunks(string titleId)
+    {
+        using var connection = _database.Open();
+        using var command = Command(connection, "SELECT COUNT(*) FROM chunk_jobs WHERE title_id = @t AND state IN ('queued', 'running')", ("@t", titleId));
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > 0;
+    }
+
     private int ChangeClaimed(ChunkLease claim, string assignments, object? a, object? b) => Execute(
         $"UPDATE chunk_jobs SET {assignments} WHERE title_id = @t AND chunk = @c AND lease_token = @token AND state = 'running' AND lease_until >= @now",
         ("@t", claim.TitleId),

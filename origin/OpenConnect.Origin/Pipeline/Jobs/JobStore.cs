@@ -197,6 +197,9 @@ public sealed partial class JobStore : IDisposable
         ("@started", startedAt?.ToUnixTimeMilliseconds()),
         ("@finished", finishedAt.ToUnixTimeMilliseconds()));
 
+    /// <summary>After an outage: drops idle pooled connections (broken by a server restart) so the next call opens a fresh one.</summary>
+    public void ForgetConnections() => _database.ForgetConnections();
+
     public void Dispose() => _database.Dispose();
 
     private void Update(string id, string assignments, object? a, object? b)
