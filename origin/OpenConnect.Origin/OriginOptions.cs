@@ -18,9 +18,11 @@ public sealed class OriginOptions : IRoleOptions<OriginOptions>
     /// <summary>
     /// What this process runs: <c>all</c> (default: the API, ingest, pipeline, catalog and parent
     /// endpoint) or <c>worker</c>: only chunk encode jobs claimed from the pipeline's job store
-    /// (<c>Pipeline:Database</c>, PostgreSQL for workers beside a running origin) with the same
-    /// <see cref="DataDirectory"/>; no API, only <c>/healthz</c> and <c>/metrics</c> on the management
-    /// listener. Run one per host with <c>Pipeline:MaxParallelEncodes</c> sized to its cores.
+    /// (<c>Pipeline:Database</c>, PostgreSQL for workers beside a running origin). With
+    /// <c>Storage:Kind=S3</c> (the same settings as the origin) a worker needs only a
+    /// <see cref="DataDirectory"/> of its own, on any host; with the local store it must share the
+    /// origin's. No API, only <c>/healthz</c> and <c>/metrics</c> on the management listener. Run one
+    /// per host with <c>Pipeline:MaxParallelEncodes</c> sized to its cores.
     /// </summary>
     public string Role { get; set; } = AllRole;
 
