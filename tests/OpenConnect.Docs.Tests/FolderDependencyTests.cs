@@ -31,10 +31,10 @@ public sealed class FolderDependencyTests
         {
             ["Storage"] = [],
             ["Catalog"] = ["Publishing", "Storage"],
-            ["Publishing"] = ["Protection", "Storage"],
+            ["Publishing"] = ["Catalog", "Protection", "Storage"],
             ["Protection"] = ["Storage"],
             ["Pipeline"] = ["Catalog", "Protection", "Publishing", "Storage"],
-            ["Ingest"] = ["Catalog", "Pipeline"],
+            ["Ingest"] = ["Catalog", "Pipeline", "Storage"],
             ["Web"] = ["Catalog"],
         }),
         new("steering/OpenConnect.Steering", "OpenConnect.Steering", new Dictionary<string, string[]>
@@ -59,6 +59,7 @@ public sealed class FolderDependencyTests
         }),
         new("hosting/OpenConnect.Hosting", "OpenConnect.Hosting", new Dictionary<string, string[]>
         {
+            ["Database"] = [],
             ["Discovery"] = [],
             ["Fleet"] = [],
             ["Listeners"] = [],
