@@ -89,8 +89,16 @@ internal sealed class MonitoredStack : IAsyncDisposable
         var steeringControl = Steering.Services.GetRequiredService<ControlEndpoint>().Address;
 
         var (certificateFile, keyFile) = Fleet.WriteService(State.Combine("fill-controller-fleet"), "fill-controller", FleetIdentity.FillController.ToString());
+        // The night a fill plans for is forecast from whole days before it, and steering counts this
+        // test's plays on today's date: between midnight and the end of the window (02:00–06:00 UTC) the
+        // next window is today's, which may not use today's plays. The controller's clock runs from
+        // today's noon instead (a shifted real clock, so its timers still run), whose next window is
+        // tomorrow's, so the test means the same at any hour.
+        var noon = new DateTimeOffset(DateTime.UtcNow.Date.AddHours(12), TimeSpan.Zero);
+        FillClockShift = noon > DateTimeOffset.UtcNow ? noon - DateTimeOffset.UtcNow : TimeSpan.Zero;
+        var clock = new ShiftedClock(FillClockShift);
         FillController = Own(await RunningRole.StartAsync(
-            FillControllerHost.Build,
+            args => FillControllerHost.Build(args, services => services.AddSingleton<TimeProvider>(clock)),
             $"--FillController:DataDirectory={State.Combine("fill-controller")}",
             $"--FillController:Fleet:CertificateFile={certificateFile}",
             $"--FillController:Fleet:KeyFile={keyFile}",
@@ -122,6 +130,9 @@ internal sealed class MonitoredStack : IAsyncDisposable
             "--Appliance:Fill:PollInterval=00:00:00.5",
             ]));
     }
+
+    /// <summary>How far the fill controller's clock runs ahead of the real one (see <see cref="StartRolesAsync"/>).</summary>
+    public TimeSpan FillClockShift { get; private set; }
 
     private RunningRole Own(RunningRole role)
     {
@@ -239,5 +250,11 @@ internal sealed class MonitoredStack : IAsyncDisposable
 
         Fleet.Dispose();
         State.Dispose();
+    }
+
+    /// <summary>The real clock moved by a fixed amount.</summary>
+    private sealed class ShiftedClock(TimeSpan shift) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + shift;
     }
 }
