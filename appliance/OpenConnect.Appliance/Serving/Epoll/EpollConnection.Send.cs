@@ -87,7 +87,10 @@ internal sealed partial class EpollConnection
     public Task WaitWritableAsync(int edges)
     {
         var waiter = new TaskCompletionSource();
-        Volatile.Write(ref _writableWaiter, waiter);
+        // A full fence between publishing the waiter and reading the count: a plain (release) store
+        // followed by a load of another field may be reordered, and then an edge counted in between
+        // would find no waiter while this one read the old count.
+        Interlocked.Exchange(ref _writableWaiter, waiter);
         if (Volatile.Read(ref _writableEdges) != edges || Volatile.Read(ref _shutdown) != 0)
         {
             Interlocked.CompareExchange(ref _writableWaiter, null, waiter);

@@ -19,6 +19,9 @@ namespace OpenConnect.Appliance.Serving.Epoll;
 /// </summary>
 internal sealed class EpollListener : IConnectionListener
 {
+    /// <summary>How long accepting waits after a failure other than a reset (EMFILE, ENFILE, ENOBUFS) before it tries again.</summary>
+    private static readonly TimeSpan AcceptPause = TimeSpan.FromMilliseconds(50);
+
     private readonly Socket _socket;
     private readonly EpollLoops _loops;
     private readonly EpollAdmission _admission;
@@ -97,10 +100,18 @@ internal sealed class EpollListener : IConnectionListener
             {
                 return;
             }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
+            {
+                // Reset before it was accepted: take the next one.
+                EpollLog.AcceptFailed(_logger, "-", e);
+                continue;
+            }
             catch (SocketException e)
             {
-                // Reset before it was accepted, or out of descriptors for a moment: take the next one.
-                EpollLog.AcceptFailed(_logger, "-", e);
+                // Out of descriptors or buffers: the listening socket stays readable, so accepting again
+                // at once would spin a core. Pause, then try again (established connections go on).
+                EpollLog.AcceptPaused(_logger, e.SocketErrorCode, AcceptPause.TotalMilliseconds, e);
+                await Task.Delay(AcceptPause).ConfigureAwait(false);
                 continue;
             }
 
