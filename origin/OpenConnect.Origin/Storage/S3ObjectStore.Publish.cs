@@ -25,8 +25,33 @@ public sealed partial class S3ObjectStore
         var version = new PublishedVersion(PublishedVersion.NewId(now), now, files.ToDictionary(f => f.Name, f => f.Length, StringComparer.Ordinal));
         try
         {
+            // A failed upload must not cancel the others: a cancelled PUT can still be stored by the
+            // server after the clean-up below has listed the version, leaving an object behind. So
+            // each upload runs to its end, no new one starts after a failure, and the first failure
+            // is thrown once all have ended.
+            var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
             var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.UploadConcurrency, CancellationToken = cancellationToken };
-            await Parallel.ForEachAsync(files, parallel, (file, token) => new ValueTask(UploadFileAsync(ObjectKey(titleId, version.Id, file.Name), file.Path, file.Length, token))).ConfigureAwait(false);
+            await Parallel.ForEachAsync(files, parallel, async (file, token) =>
+            {
+                if (!failures.IsEmpty)
+                {
+                    return;
+                }
+
+                try
+                {
+                    await UploadFileAsync(ObjectKey(titleId, version.Id, file.Name), file.Path, file.Length, token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (!token.IsCancellationRequested)
+                {
+                    failures.Enqueue(e);
+                }
+            }).ConfigureAwait(false);
+            if (failures.TryPeek(out var failure))
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+            }
+
             await PutBytesAsync(ObjectKey(titleId, version.Id, IndexName), version.ToJsonBytes(), cancellationToken).ConfigureAwait(false);
             // The commit point: from here on readers resolve the new version.
             await PutBytesAsync(PointerKey(titleId), System.Text.Encoding.ASCII.GetBytes(version.Id), cancellationToken).ConfigureAwait(false);
